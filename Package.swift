@@ -1,0 +1,58 @@
+// swift-tools-version: 6.1
+// channel-exporter: a passive network observer that turns HTTP/1.1 and AMQP 0-9-1
+// traffic seen on the wire into the metrics of the Python channel-exporter library.
+import PackageDescription
+
+let package = Package(
+    name: "channel-exporter",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "channel-exporter", targets: ["channel-exporter"]),
+        .library(name: "ChannelExporter", targets: ["ChannelExporter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // libpcap, seen only by PacketCapture.
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        // zlib, for gzip/deflate response bodies.
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(name: "PacketDecoding"),
+        .target(name: "PacketCapture", dependencies: ["CPcap", "PacketDecoding"]),
+        .target(name: "TCPReassembly", dependencies: ["PacketDecoding"]),
+        .target(name: "HTTP1Observer", dependencies: ["TCPReassembly", "PacketDecoding", "CZlib"]),
+        .target(name: "AMQPObserver", dependencies: ["TCPReassembly", "PacketDecoding"]),
+        .target(
+            name: "ChannelMetrics",
+            dependencies: ["HTTP1Observer", "AMQPObserver", "PacketDecoding", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Resources/partner-table.yaml")]
+        ),
+        .target(
+            name: "ChannelExporter",
+            dependencies: [
+                "PacketCapture", "PacketDecoding", "TCPReassembly", "HTTP1Observer", "AMQPObserver",
+                "ChannelMetrics", .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "channel-exporter",
+            dependencies: ["ChannelExporter", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"]),
+        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "PacketDecoding"]),
+        .testTarget(name: "TCPReassemblyTests", dependencies: ["TCPReassembly", "PacketDecoding"]),
+        .testTarget(name: "HTTP1ObserverTests", dependencies: ["HTTP1Observer", "TCPReassembly", "PacketDecoding"]),
+        .testTarget(name: "AMQPObserverTests", dependencies: ["AMQPObserver", "TCPReassembly", "PacketDecoding"]),
+        .testTarget(name: "ChannelMetricsTests", dependencies: ["ChannelMetrics", "HTTP1Observer", "AMQPObserver", "PacketDecoding"]),
+        .testTarget(name: "ChannelExporterTests", dependencies: ["ChannelExporter", "ChannelMetrics", "PacketCapture"]),
+    ]
+)

@@ -1,0 +1,136 @@
+import PacketDecoding
+import TCPReassembly
+
+/// The parts of an HTTP/1.1 request the metrics read.
+///
+/// Header values are decoded as ISO-8859-1 (each byte one character), as WSGI
+/// and the reference library see them.
+public struct HTTPRequestSummary: Sendable, Hashable {
+    public var method: String
+    /// The request target exactly as sent (origin form, or absolute form through a proxy).
+    public var target: String
+    /// The path as sent, without the query string (no percent-decoding).
+    public var rawPath: String
+    /// The path without the query string, percent-decoded as UTF-8 (invalid sequences replaced), like Flask's `request.path`.
+    public var path: String
+    /// The raw query string after `?` (nil when the target has no `?`).
+    public var query: String?
+    /// `HTTP/1.1` or `HTTP/1.0`.
+    public var version: String
+    /// The `Host` header (for an absolute-form target, the target's authority when no Host header is present).
+    public var host: String?
+    /// The first header whose name, ignoring case, `-` and `_`, is `useragent` / `methodcode` / `tcode`.
+    public var userAgent: String?
+    public var methodCode: String?
+    public var tCode: String?
+    public var contentType: String?
+    /// The body's first bytes (up to the configured prefix limit), after de-chunking.
+    public var bodyPrefix: [UInt8]
+    /// Body length on the wire after de-chunking (counted even where not kept).
+    public var bodyLength: Int
+    /// True when `bodyPrefix` holds less than the whole body (limit hit, or a gap in the body).
+    public var bodyTruncated: Bool
+
+    public init(
+        method: String, target: String, rawPath: String, path: String, query: String?, version: String,
+        host: String?, userAgent: String?, methodCode: String?, tCode: String?, contentType: String?,
+        bodyPrefix: [UInt8], bodyLength: Int, bodyTruncated: Bool
+    ) {
+        self.method = method
+        self.target = target
+        self.rawPath = rawPath
+        self.path = path
+        self.query = query
+        self.version = version
+        self.host = host
+        self.userAgent = userAgent
+        self.methodCode = methodCode
+        self.tCode = tCode
+        self.contentType = contentType
+        self.bodyPrefix = bodyPrefix
+        self.bodyLength = bodyLength
+        self.bodyTruncated = bodyTruncated
+    }
+}
+
+/// The parts of an HTTP/1.1 response the metrics read.
+public struct HTTPResponseSummary: Sendable, Hashable {
+    public var status: Int
+    public var contentType: String?
+    public var contentEncoding: String?
+    /// The body's first bytes, inflated when `Content-Encoding` is gzip or deflate (bounded).
+    public var bodyPrefix: [UInt8]
+    /// Body length on the wire (after de-chunking, before inflating).
+    public var bodyLength: Int
+    /// True when `bodyPrefix` holds less than the whole (inflated) body.
+    public var bodyTruncated: Bool
+    /// True when the response has no body by definition (HEAD, 1xx, 204, 304).
+    public var bodyless: Bool
+
+    public init(
+        status: Int, contentType: String?, contentEncoding: String?, bodyPrefix: [UInt8], bodyLength: Int,
+        bodyTruncated: Bool, bodyless: Bool
+    ) {
+        self.status = status
+        self.contentType = contentType
+        self.contentEncoding = contentEncoding
+        self.bodyPrefix = bodyPrefix
+        self.bodyLength = bodyLength
+        self.bodyTruncated = bodyTruncated
+        self.bodyless = bodyless
+    }
+}
+
+/// Why an exchange is incomplete, if it is.
+public enum HTTPExchangeCompleteness: String, Sendable, Hashable {
+    /// Request and response both seen whole.
+    case complete
+    /// A response with no request (the capture began mid-exchange, or a gap ate the request).
+    case responseWithoutRequest = "response_without_request"
+    /// A request whose connection ended or expired with no response.
+    case requestWithoutResponse = "request_without_response"
+}
+
+/// One HTTP request paired with its response, as seen on the wire.
+public struct HTTPExchange: Sendable, Hashable {
+    public var connection: ConnectionInfo
+    /// The side that sent the request (may differ from `connection.client` when roles were guessed).
+    public var client: Endpoint
+    public var server: Endpoint
+    public var request: HTTPRequestSummary?
+    public var response: HTTPResponseSummary?
+    public var completeness: HTTPExchangeCompleteness
+    /// True when a gap (missing bytes) touched the request or the response.
+    public var sawGap: Bool
+    /// This was the first request on its connection.
+    public var isFirstOnConnection: Bool
+    public var requestFirstByte: Timestamp?
+    public var requestLastByte: Timestamp?
+    public var responseFirstByte: Timestamp?
+    public var responseLastByte: Timestamp?
+
+    public init(
+        connection: ConnectionInfo, client: Endpoint, server: Endpoint, request: HTTPRequestSummary?,
+        response: HTTPResponseSummary?, completeness: HTTPExchangeCompleteness, sawGap: Bool,
+        isFirstOnConnection: Bool, requestFirstByte: Timestamp?, requestLastByte: Timestamp?,
+        responseFirstByte: Timestamp?, responseLastByte: Timestamp?
+    ) {
+        self.connection = connection
+        self.client = client
+        self.server = server
+        self.request = request
+        self.response = response
+        self.completeness = completeness
+        self.sawGap = sawGap
+        self.isFirstOnConnection = isFirstOnConnection
+        self.requestFirstByte = requestFirstByte
+        self.requestLastByte = requestLastByte
+        self.responseFirstByte = responseFirstByte
+        self.responseLastByte = responseLastByte
+    }
+}
+
+/// Receives every exchange an HTTP observer completes (or gives up on).
+public protocol HTTPExchangeSink: AnyObject {
+    func observe(_ exchange: HTTPExchange)
+}

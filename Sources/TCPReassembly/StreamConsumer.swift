@@ -1,0 +1,75 @@
+import PacketDecoding
+
+/// Which way bytes travel on a connection.
+public enum StreamDirection: UInt8, Sendable, Hashable, CaseIterable {
+    case clientToServer = 0
+    case serverToClient = 1
+
+    @inlinable public var reversed: StreamDirection { self == .clientToServer ? .serverToClient : .clientToServer }
+}
+
+/// How the reassembler decided which side is the client.
+public enum RoleSource: UInt8, Sendable {
+    /// The side that sent the SYN (without ACK) is the client.
+    case handshake
+    /// No SYN seen; one port is a configured server port.
+    case configuredPort
+    /// No SYN seen and no configured port; the first side to send is taken as the client.
+    /// Protocol observers may know better (HTTP: the side that sends a request line).
+    case firstSender
+}
+
+/// Why a direction of a stream ended.
+public enum StreamEndReason: UInt8, Sendable {
+    case fin
+    case reset
+    /// No packet on the connection for the idle timeout (packet time).
+    case idleExpired
+    /// Evicted to stay within the connection limit.
+    case evicted
+    /// The capture (file) ended with the connection still open.
+    case captureEnded
+}
+
+/// What the reassembler knows about a connection when it hands it to a consumer.
+public struct ConnectionInfo: Sendable, Hashable {
+    /// Unique for the lifetime of one reassembler (a reused address/port pair gets a new id).
+    public var id: UInt64
+    public var client: Endpoint
+    public var server: Endpoint
+    public var roleSource: RoleSource
+    /// Time of the client's SYN when the handshake was seen.
+    public var synTime: Timestamp?
+    /// Time of the first packet seen on the connection.
+    public var firstSeen: Timestamp
+
+    public init(id: UInt64, client: Endpoint, server: Endpoint, roleSource: RoleSource, synTime: Timestamp?, firstSeen: Timestamp) {
+        self.id = id
+        self.client = client
+        self.server = server
+        self.roleSource = roleSource
+        self.synTime = synTime
+        self.firstSeen = firstSeen
+    }
+}
+
+/// Receives one connection's reassembled byte streams (both directions).
+///
+/// The contract (after gopacket's `reassembly.Stream` and packetbeat's
+/// `TCPPlugin`): bytes in order, explicit gaps, end of stream — three calls.
+/// `bytes` borrows the capture buffer or the reassembler's own buffer and is
+/// valid only during the call.
+public protocol StreamConsumer: AnyObject {
+    /// In-order bytes of one direction; `time` is the capture time of the packet that carried them.
+    func streamData(_ bytes: UnsafeRawBufferPointer, direction: StreamDirection, time: Timestamp)
+    /// `length` bytes of one direction are missing and will never arrive; delivery resumes after them.
+    func streamGap(length: Int, direction: StreamDirection, time: Timestamp)
+    /// One direction has ended; no further calls for it. Called for both directions before the connection is dropped.
+    func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp)
+}
+
+/// Creates the consumer for each new connection; returns nil to ignore a
+/// connection (its payload is then tracked for sequence numbers but never delivered).
+public protocol StreamConsumerFactory: AnyObject {
+    func makeConsumer(for connection: ConnectionInfo) -> (any StreamConsumer)?
+}

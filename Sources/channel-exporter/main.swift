@@ -1,0 +1,3 @@
+import ArgumentParser
+import ChannelExporter
+print("channel-exporter: not yet wired")

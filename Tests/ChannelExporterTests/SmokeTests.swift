@@ -1,0 +1,5 @@
+import Testing
+
+@Suite struct ChannelExporterTestsSmoke {
+    @Test func builds() { #expect(Bool(true)) }
+}
