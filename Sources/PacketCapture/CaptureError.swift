@@ -9,8 +9,8 @@ public enum CaptureError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotReadFile(path: String, reason: String)
     /// Not a pcap or pcapng file (libpcap's reason attached).
     case notACaptureFile(path: String, detail: String)
-    /// A link type we do not decode; `name` from `pcap_datalink_val_to_name`.
-    case unsupportedLinkType(source: String, name: String, number: Int32)
+    /// A link type we do not decode; `name` from `pcap_datalink_val_to_name` (nil when libpcap has none).
+    case unsupportedLinkType(source: String, name: String?, number: Int32)
     /// An I/O error in the middle of a file (not a truncation: those go into the summary).
     case readFailed(path: String, packetsRead: Int, detail: String)
     /// No interface by this name.
@@ -35,7 +35,7 @@ public enum CaptureError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notACaptureFile(let path, let detail):
             "\(path): not a pcap or pcapng capture file (\(detail))"
         case .unsupportedLinkType(let source, let name, let number):
-            "\(source): unsupported link type \(name) (\(number)); supported: Ethernet, Linux cooked (SLL, SLL2), "
+            "\(source): unsupported link type \(name.map { "\($0) (\(number))" } ?? "\(number)"); supported: Ethernet, Linux cooked (SLL, SLL2), "
                 + "BSD loopback (NULL, LOOP), raw IPv4/IPv6"
         case .readFailed(let path, let packets, let detail):
             "\(path): read error after \(packets) packets: \(detail)"

@@ -168,9 +168,8 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
         pcap_get_tstamp_precision(pointer) == Int32(PCAP_TSTAMP_PRECISION_NANO) ? 1 : 1000
     }
 
-    private static func linkTypeName(_ number: Int32) -> String {
-        guard let name = pcap_datalink_val_to_name(number) else { return "DLT \(number)" }
-        return String(cString: name)
+    private static func linkTypeName(_ number: Int32) -> String? {
+        pcap_datalink_val_to_name(number).map { String(cString: $0) }
     }
 }
 
