@@ -23,7 +23,7 @@ extension Frame {
     /// |                    Destination Address                        |
     /// |                    Options (IHL > 5)                          |
     /// ```
-    @inlinable
+    @inlinable @inline(__always)
     func decodeIPv4(at offset: Int) -> DecodeResult {
         let count = bytes.count
         guard offset < count else {
@@ -59,7 +59,7 @@ extension Frame {
 
     /// IPv6 at `offset`, walking hop-by-hop, routing, fragment, destination options
     /// and AH extension headers (RFC 8200 §4, RFC 4302 §2.2) to the TCP header.
-    @inlinable
+    @inlinable @inline(__always)
     func decodeIPv6(at offset: Int) -> DecodeResult {
         let count = bytes.count
         guard offset < count else {

@@ -14,7 +14,7 @@ internal enum EtherType {
 }
 
 extension Frame {
-    @inlinable
+    @inlinable @inline(__always)
     func decodeLink(_ linkType: LinkType) -> DecodeResult {
         let count = bytes.count
         switch linkType {
@@ -67,7 +67,7 @@ extension Frame {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func decodeEtherType(_ type: UInt16, at offset: Int) -> DecodeResult {
         switch type {
         case EtherType.ipv4: return decodeIPv4(at: offset)

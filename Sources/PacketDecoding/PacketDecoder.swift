@@ -72,25 +72,25 @@ internal struct Frame {
 
     /// The reason for a header that needs bytes up to `end` and does not have them:
     /// truncated when the original packet reached `end` (the snaplen cut it), else malformed.
-    @inlinable
+    @inlinable @inline(__always)
     func short(end: Int, truncated: DecodeAnomaly, malformed: DecodeAnomaly) -> DecodeResult {
         .anomaly(end <= wireLength ? truncated : malformed)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func u8(_ offset: Int) -> UInt8 { bytes[offset] }
 
-    @inlinable
+    @inlinable @inline(__always)
     func be16(_ offset: Int) -> UInt16 {
         UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func be32(_ offset: Int) -> UInt32 {
         UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func be64(_ offset: Int) -> UInt64 {
         UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }

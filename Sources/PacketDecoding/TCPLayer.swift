@@ -13,7 +13,7 @@ extension Frame {
     /// |           Checksum            |         Urgent Pointer        |
     /// |                    Options (data offset > 5)                  |
     /// ```
-    @inlinable
+    @inlinable @inline(__always)
     func decodeTCP(
         at offset: Int, capturedEnd: Int, end: Int, source: IPAddress, destination: IPAddress
     ) -> DecodeResult {
