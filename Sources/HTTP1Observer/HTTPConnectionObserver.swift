@@ -52,7 +52,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     public func streamData(_ bytes: UnsafeRawBufferPointer, direction: StreamDirection, time: Timestamp) {
         var index = 0
-        while index < bytes.count {
+        while true {
             let event: HTTPMessageParser.Event?
             if direction == .clientToServer {
                 event = clientToServer.next(bytes, index: &index, time: time)

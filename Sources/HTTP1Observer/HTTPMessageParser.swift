@@ -158,7 +158,13 @@ struct HTTPMessageParser {
 
     /// Consumes bytes from `bytes[index...]`, advancing `index`; nil when all are consumed with nothing to report.
     mutating func next(_ bytes: UnsafeRawBufferPointer, index: inout Int, time: Timestamp) -> Event? {
-        while index < bytes.count {
+        while true {
+            if case .body(remaining: 0) = state {
+                // The body of known length ended: report it now, not when more bytes come.
+                endMessage()
+                return .complete
+            }
+            guard index < bytes.count else { break }
             switch state {
             case .idle:
                 let b = bytes[index]
@@ -182,6 +188,7 @@ struct HTTPMessageParser {
                     case .rejected:
                         if isResynchronising {
                             resetHead()
+                            headStart = index
                             messageFirstByte = nil
                             state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
                             decided = true
@@ -241,10 +248,6 @@ struct HTTPMessageParser {
                 return nil
             case .body(let remaining), .chunkData(let remaining):
                 if remaining == 0 {
-                    if case .body = state {
-                        endMessage()
-                        return .complete
-                    }
                     state = .chunkDataEnd(sawCR: false)
                     continue
                 }
@@ -366,13 +369,18 @@ struct HTTPMessageParser {
                 return nil
             }
         }
+        // A head that ends exactly at this delivery's end still has to be kept for the next one.
+        switch state {
+        case .startLine, .fieldLines: stashHead(bytes)
+        default: break
+        }
         return nil
     }
 
     /// Copies the part of a head that lies in this delivery, since the next delivery will not have it.
     private mutating func stashHead(_ bytes: UnsafeRawBufferPointer) {
         let start = headStart ?? 0
-        if start < bytes.count {
+        if headBytes > 0 && start < bytes.count {
             if headBuffer.isEmpty { headBuffer.reserveCapacity(min(maxHeaderBytes, 1024)) }
             headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start...]))
         }
