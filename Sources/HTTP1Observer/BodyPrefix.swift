@@ -1,0 +1,77 @@
+/// The bounded prefix of one message body that is kept for the codes the metrics read.
+
+/// Keeps at most `limit` de-chunked body bytes (inflated ones when the body is
+/// gzip/deflate), counts every wire byte, and skips the rest without copying.
+struct BodyPrefix {
+    private(set) var bytes: [UInt8] = []
+    /// De-chunked body bytes on the wire, gaps included.
+    private(set) var wireLength = 0
+    /// Less than the whole body is kept (limit, gap, or inflate failure).
+    private(set) var truncated = false
+    private let limit: Int
+    private var inflater: Inflater?
+    /// An anomaly met while keeping the prefix, reported once by the owner.
+    private(set) var anomaly: HTTPParseAnomaly?
+
+    /// A body kept as it is.
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// A body inflated as `contentEncoding` says when that is gzip or deflate, else kept as it is.
+    init(contentEncoding: String?, rawLimit: Int, inflatedLimit: Int) {
+        if let encoding = contentEncoding, Self.isInflatable(encoding) {
+            limit = inflatedLimit
+            inflater = Inflater(limit: inflatedLimit)
+        } else {
+            limit = rawLimit
+        }
+    }
+
+    static func isInflatable(_ encoding: String) -> Bool {
+        switch encoding.lowercased() {
+        case "gzip", "x-gzip", "deflate": return true
+        default: return false
+        }
+    }
+
+    mutating func append(_ chunk: UnsafeRawBufferPointer) {
+        wireLength &+= chunk.count
+        if truncated { return }
+        if let inflater {
+            inflater.feed(chunk)
+            switch inflater.status {
+            case .inflating, .finished: break
+            case .limitReached:
+                truncated = true
+                // A ratio above 100:1 at the bound is a bomb (or close enough to one to say so).
+                anomaly = inflater.output.count > inflater.consumed * 100 ? .decompressionBomb : .bodyPrefixTruncated
+            case .failed:
+                truncated = true
+                anomaly = .inflateError
+            }
+            return
+        }
+        let room = limit - bytes.count
+        if chunk.count <= room {
+            if bytes.isEmpty { bytes.reserveCapacity(min(limit, max(chunk.count, 256))) }
+            bytes.append(contentsOf: chunk)
+        } else {
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<room]))
+            truncated = true
+            anomaly = .bodyPrefixTruncated
+        }
+    }
+
+    /// `length` body bytes are missing: counted on the wire, the prefix ends here.
+    mutating func skipGap(_ length: Int) {
+        wireLength &+= length
+        truncated = true
+    }
+
+    /// The kept bytes (inflated when inflating).
+    var kept: [UInt8] { inflater?.output ?? bytes }
+
+    /// The body ended on the wire before its inflated form did (truncated message).
+    mutating func markIncomplete() { truncated = true }
+}

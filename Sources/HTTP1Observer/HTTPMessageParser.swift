@@ -1,0 +1,492 @@
+/// One direction's HTTP/1.1 message framing (RFC 9112 §2-§7) as an incremental state machine.
+import PacketDecoding
+
+/// Splits one direction's byte stream into message heads and bodies.
+///
+/// Works on borrowed bytes: only head bytes that straddle two deliveries are
+/// copied (bounded by `maxHeaderBytes`); bodies are handed out as borrowed
+/// slices or skipped by length. Each call to `next` consumes bytes and
+/// returns at most one event; the owner reacts (e.g. picks the body framing
+/// after `.head`) and calls again until it returns nil.
+struct HTTPMessageParser {
+    /// How the body after a head is delimited (RFC 9112 §6.3), decided by the owner.
+    enum BodyFraming: Equatable {
+        case none
+        case length(Int)
+        case chunked
+        /// Until the direction ends (a response without length, RFC 9112 §6.3 item 8).
+        case untilClose
+        /// After 101 / CONNECT: the bytes are no longer HTTP.
+        case ignoreRest
+        /// An Upgrade / CONNECT request waits for its answer; bytes meanwhile are dropped.
+        case awaitUpgradeDecision
+    }
+
+    enum Event {
+        case head(MessageHead)
+        case body(UnsafeRawBufferPointer)
+        case complete
+        /// Message boundaries are lost; the message in progress (if its head was given) is cut short.
+        case lost(HTTPParseAnomaly)
+        /// A tolerated oddity to count.
+        case anomaly(HTTPParseAnomaly)
+    }
+
+    enum GapOutcome: Equatable {
+        /// Skipped inside a body; framing goes on.
+        case absorbed
+        /// The gap ended the body of known length exactly.
+        case completed
+        /// The body ended inside the gap; later heads may be gone.
+        case completedThenLost(HTTPParseAnomaly)
+        case lost(HTTPParseAnomaly)
+        /// Nothing to do (not parsing, or already resynchronising).
+        case ignored
+    }
+
+    enum FinishOutcome {
+        case betweenMessages
+        case headIncomplete
+        /// A close-delimited body ended with the direction.
+        case bodyComplete
+        case bodyIncomplete
+    }
+
+    private enum State {
+        /// Between messages: CR / LF before a start line are skipped (RFC 9112 §2.2).
+        case idle
+        case startLine(StartLineScanner)
+        case fieldLines(lineBytes: Int, lastWasCR: Bool)
+        case awaitingFraming
+        case body(remaining: Int)
+        case chunkSize(value: Int, digits: Int, inExtension: Bool, sawCR: Bool, lineBytes: Int)
+        case chunkData(remaining: Int)
+        case chunkDataEnd(sawCR: Bool)
+        case trailers(lineBytes: Int, lastWasCR: Bool, total: Int)
+        case untilClose
+        /// Resynchronising: discard through the next LF, then try a start line.
+        case skipLine
+        case awaitingUpgradeDecision
+        case ignoring
+    }
+
+    private var state = State.idle
+    private let maxHeaderBytes: Int
+    private let maxHeaderCount: Int
+    /// Which start lines this direction accepts (changes once when guessed roles are settled).
+    var expectedKind: StartLineKind
+    /// Looking for a start line after losing sync: implausible lines are skipped, not counted.
+    private(set) var isResynchronising = false
+    /// Sync was lost at least once on this direction.
+    private(set) var hasLostSync = false
+    /// Bytes were dropped while waiting for an upgrade decision.
+    private(set) var droppedWhileAwaitingUpgrade = false
+
+    private var headBuffer: [UInt8] = []
+    private var headStart: Int?
+    private var headBytes = 0
+
+    /// Times of the current message's first and last byte (the packets that carried them).
+    private(set) var messageFirstByte: Timestamp?
+    private(set) var messageLastByte: Timestamp?
+    /// A gap was skipped inside the current message.
+    private(set) var messageSawGap = false
+
+    init(expectedKind: StartLineKind, maxHeaderBytes: Int, maxHeaderCount: Int) {
+        self.expectedKind = expectedKind
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+    }
+
+    /// Parsing ended for good on this direction (upgrade), or will never start.
+    var isIgnoring: Bool {
+        if case .ignoring = state { return true }
+        return false
+    }
+
+    /// The owner's answer to `.head`: how the body is delimited.
+    mutating func setFraming(_ framing: BodyFraming) {
+        switch framing {
+        case .none: endMessage()
+        case .length(let n): state = n > 0 ? .body(remaining: n) : .idle
+        case .chunked: state = .chunkSize(value: 0, digits: 0, inExtension: false, sawCR: false, lineBytes: 0)
+        case .untilClose: state = .untilClose
+        case .ignoreRest: state = .ignoring
+        case .awaitUpgradeDecision: state = .awaitingUpgradeDecision
+        }
+    }
+
+    /// The upgrade was refused: parse again (resynchronising if bytes were dropped meanwhile).
+    mutating func resumeAfterRefusedUpgrade() {
+        guard case .awaitingUpgradeDecision = state else { return }
+        endMessage()
+        if droppedWhileAwaitingUpgrade {
+            droppedWhileAwaitingUpgrade = false
+            loseSync(atLineStart: false)
+        }
+    }
+
+    /// HTTP ends on this direction (the connection was upgraded).
+    mutating func stopParsing() {
+        state = .ignoring
+        resetHead()
+    }
+
+    /// Gives up message boundaries (the owner found the framing unusable).
+    mutating func loseSync(atLineStart: Bool) {
+        state = atLineStart ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
+        isResynchronising = true
+        hasLostSync = true
+        resetHead()
+        messageFirstByte = nil
+        messageLastByte = nil
+        messageSawGap = false
+    }
+
+    private mutating func endMessage() {
+        state = .idle
+        messageFirstByte = nil
+        messageLastByte = nil
+        messageSawGap = false
+    }
+
+    private mutating func resetHead() {
+        headBuffer = []
+        headStart = nil
+        headBytes = 0
+    }
+
+    /// Consumes bytes from `bytes[index...]`, advancing `index`; nil when all are consumed with nothing to report.
+    mutating func next(_ bytes: UnsafeRawBufferPointer, index: inout Int, time: Timestamp) -> Event? {
+        while true {
+            if case .body(remaining: 0) = state {
+                // The body of known length ended: report it now, not when more bytes come.
+                endMessage()
+                return .complete
+            }
+            guard index < bytes.count else { break }
+            switch state {
+            case .idle:
+                let b = bytes[index]
+                if b == 0x0D || b == 0x0A {
+                    index += 1
+                    continue
+                }
+                state = .startLine(StartLineScanner(kind: expectedKind))
+            case .startLine(var scanner):
+                if headStart == nil { headStart = index }
+                if headBytes == 0 { messageFirstByte = time }
+                messageLastByte = time
+                var decided = false
+                scan: while index < bytes.count {
+                    let b = bytes[index]
+                    index += 1
+                    headBytes += 1
+                    switch scanner.step(b) {
+                    case .more:
+                        continue scan
+                    case .rejected:
+                        if isResynchronising {
+                            resetHead()
+                            headStart = index
+                            messageFirstByte = nil
+                            state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
+                            decided = true
+                            break scan
+                        }
+                        let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine
+                        loseSync(atLineStart: b == 0x0A)
+                        return .lost(reason)
+                    case .accepted:
+                        state = .fieldLines(lineBytes: 0, lastWasCR: false)
+                        decided = true
+                        break scan
+                    }
+                }
+                if !decided {
+                    if headBytes > maxHeaderBytes {
+                        loseSync(atLineStart: false)
+                        return .lost(.headerTooLarge)
+                    }
+                    state = .startLine(scanner)
+                    stashHead(bytes)
+                    return nil
+                }
+            case .fieldLines(var lineBytes, var lastWasCR):
+                messageLastByte = time
+                while true {
+                    guard let lf = bytes.firstIndex(of: 0x0A, from: index) else {
+                        let n = bytes.count - index
+                        lineBytes += n
+                        if n > 0 { lastWasCR = bytes[bytes.count - 1] == 0x0D }
+                        headBytes += n
+                        index = bytes.count
+                        if headBytes > maxHeaderBytes {
+                            loseSync(atLineStart: false)
+                            return .lost(.headerTooLarge)
+                        }
+                        state = .fieldLines(lineBytes: lineBytes, lastWasCR: lastWasCR)
+                        stashHead(bytes)
+                        return nil
+                    }
+                    let n = lf - index
+                    let crBeforeLF = n > 0 ? bytes[lf - 1] == 0x0D : lastWasCR
+                    let total = lineBytes + n
+                    headBytes += n + 1
+                    index = lf + 1
+                    if headBytes > maxHeaderBytes {
+                        loseSync(atLineStart: false)
+                        return .lost(.headerTooLarge)
+                    }
+                    if total == 0 || (total == 1 && crBeforeLF) { break }
+                    lineBytes = 0
+                    lastWasCR = false
+                }
+                return completeHead(bytes, end: index)
+            case .awaitingFraming:
+                // The owner must call setFraming first; nothing is consumed.
+                return nil
+            case .body(let remaining), .chunkData(let remaining):
+                if remaining == 0 {
+                    state = .chunkDataEnd(sawCR: false)
+                    continue
+                }
+                messageLastByte = time
+                let n = min(remaining, bytes.count - index)
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[index..<(index + n)])
+                index += n
+                if case .body = state { state = .body(remaining: remaining - n) } else { state = .chunkData(remaining: remaining - n) }
+                return .body(slice)
+            case .chunkSize(var value, var digits, var inExtension, var sawCR, var lineBytes):
+                messageLastByte = time
+                while index < bytes.count {
+                    let b = bytes[index]
+                    index += 1
+                    lineBytes += 1
+                    if b == 0x0A {
+                        guard digits > 0 else {
+                            loseSync(atLineStart: true)
+                            return .lost(.badChunkSize)
+                        }
+                        state = value == 0 ? .trailers(lineBytes: 0, lastWasCR: false, total: 0) : .chunkData(remaining: value)
+                        if !sawCR { return .anomaly(.bareLF) }
+                        break
+                    }
+                    if sawCR {
+                        loseSync(atLineStart: false)
+                        return .lost(.badChunkSize)
+                    }
+                    if b == 0x0D {
+                        sawCR = true
+                    } else if inExtension {
+                        // chunk-ext (RFC 9112 §7.1.1) is skipped, within the head limit.
+                        if lineBytes > maxHeaderBytes {
+                            loseSync(atLineStart: false)
+                            return .lost(.badChunkSize)
+                        }
+                    } else if let digit = Self.hexValue(b) {
+                        digits += 1
+                        // More than 15 hex digits cannot be a real length (and would overflow).
+                        guard digits <= 15 else {
+                            loseSync(atLineStart: false)
+                            return .lost(.badChunkSize)
+                        }
+                        value = value << 4 | digit
+                    } else if (b == 0x3B || b == 0x20 || b == 0x09) && digits > 0 {
+                        inExtension = true
+                    } else {
+                        loseSync(atLineStart: false)
+                        return .lost(.badChunkSize)
+                    }
+                }
+                if case .chunkSize = state {
+                    state = .chunkSize(value: value, digits: digits, inExtension: inExtension, sawCR: sawCR, lineBytes: lineBytes)
+                }
+            case .chunkDataEnd(let sawCR):
+                messageLastByte = time
+                let b = bytes[index]
+                index += 1
+                if b == 0x0D && !sawCR {
+                    state = .chunkDataEnd(sawCR: true)
+                } else if b == 0x0A {
+                    state = .chunkSize(value: 0, digits: 0, inExtension: false, sawCR: false, lineBytes: 0)
+                    if !sawCR { return .anomaly(.bareLF) }
+                } else {
+                    loseSync(atLineStart: false)
+                    return .lost(.badChunkTerminator)
+                }
+            case .trailers(var lineBytes, var lastWasCR, var total):
+                // trailer-section (RFC 9112 §7.1.2): skipped, bounded like a head.
+                messageLastByte = time
+                while true {
+                    guard let lf = bytes.firstIndex(of: 0x0A, from: index) else {
+                        let n = bytes.count - index
+                        lineBytes += n
+                        total += n
+                        if n > 0 { lastWasCR = bytes[bytes.count - 1] == 0x0D }
+                        index = bytes.count
+                        if total > maxHeaderBytes {
+                            loseSync(atLineStart: false)
+                            return .lost(.headerTooLarge)
+                        }
+                        state = .trailers(lineBytes: lineBytes, lastWasCR: lastWasCR, total: total)
+                        return nil
+                    }
+                    let n = lf - index
+                    let crBeforeLF = n > 0 ? bytes[lf - 1] == 0x0D : lastWasCR
+                    let lineLength = lineBytes + n
+                    total += n + 1
+                    index = lf + 1
+                    if lineLength == 0 || (lineLength == 1 && crBeforeLF) {
+                        endMessage()
+                        return .complete
+                    }
+                    if total > maxHeaderBytes {
+                        loseSync(atLineStart: false)
+                        return .lost(.headerTooLarge)
+                    }
+                    lineBytes = 0
+                    lastWasCR = false
+                }
+            case .untilClose:
+                messageLastByte = time
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[index...])
+                index = bytes.count
+                return .body(slice)
+            case .skipLine:
+                guard let lf = bytes.firstIndex(of: 0x0A, from: index) else {
+                    index = bytes.count
+                    return nil
+                }
+                index = lf + 1
+                state = .startLine(StartLineScanner(kind: expectedKind))
+            case .awaitingUpgradeDecision:
+                droppedWhileAwaitingUpgrade = true
+                index = bytes.count
+                return .anomaly(.bytesWhileAwaitingUpgrade)
+            case .ignoring:
+                index = bytes.count
+                return nil
+            }
+        }
+        // A head that ends exactly at this delivery's end still has to be kept for the next one.
+        switch state {
+        case .startLine, .fieldLines: stashHead(bytes)
+        default: break
+        }
+        return nil
+    }
+
+    /// Copies the part of a head that lies in this delivery, since the next delivery will not have it.
+    private mutating func stashHead(_ bytes: UnsafeRawBufferPointer) {
+        let start = headStart ?? 0
+        if headBytes > 0 && start < bytes.count {
+            if headBuffer.isEmpty { headBuffer.reserveCapacity(min(maxHeaderBytes, 1024)) }
+            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start...]))
+        }
+        headStart = nil
+    }
+
+    private mutating func completeHead(_ bytes: UnsafeRawBufferPointer, end: Int) -> Event {
+        let start = headStart ?? 0
+        let isRequest: Bool
+        switch expectedKind {
+        case .request: isRequest = true
+        case .response: isRequest = false
+        case .either:
+            // The start line was accepted; its first byte tells which kind it was.
+            let firstFive = headBuffer.isEmpty ? Array(bytes[start..<min(end, start + 5)]) : Array(headBuffer.prefix(5))
+            isRequest = !(firstFive.elementsEqual("HTTP/".utf8))
+        }
+        let result: MessageHead.ParseResult
+        if headBuffer.isEmpty {
+            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount)
+        } else {
+            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount) }
+        }
+        resetHead()
+        isResynchronising = false
+        switch result {
+        case .tooManyHeaders:
+            loseSync(atLineStart: true)
+            return .lost(.tooManyHeaders)
+        case .head(let head):
+            state = .awaitingFraming
+            return .head(head)
+        }
+    }
+
+    /// `length` bytes of this direction are missing.
+    mutating func gap(length: Int, time: Timestamp) -> GapOutcome {
+        switch state {
+        case .idle, .startLine, .fieldLines, .awaitingFraming:
+            if isResynchronising {
+                resetHead()
+                messageFirstByte = nil
+                state = .startLine(StartLineScanner(kind: expectedKind))
+                return .ignored
+            }
+            loseSync(atLineStart: true)
+            return .lost(.gapInHeaders)
+        case .body(let remaining):
+            messageSawGap = true
+            messageLastByte = time
+            if length < remaining {
+                state = .body(remaining: remaining - length)
+                return .absorbed
+            }
+            if length == remaining {
+                endMessage()
+                return .completed
+            }
+            loseSync(atLineStart: true)
+            return .completedThenLost(.gapInHeaders)
+        case .chunkData(let remaining) where length < remaining:
+            messageSawGap = true
+            messageLastByte = time
+            state = .chunkData(remaining: remaining - length)
+            return .absorbed
+        case .chunkData, .chunkSize, .chunkDataEnd, .trailers:
+            loseSync(atLineStart: true)
+            return .lost(.gapInChunkFraming)
+        case .untilClose:
+            messageSawGap = true
+            messageLastByte = time
+            return .absorbed
+        case .skipLine:
+            state = .startLine(StartLineScanner(kind: expectedKind))
+            return .ignored
+        case .awaitingUpgradeDecision:
+            droppedWhileAwaitingUpgrade = true
+            return .ignored
+        case .ignoring:
+            return .ignored
+        }
+    }
+
+    /// The direction ended; what was in progress.
+    mutating func finish() -> FinishOutcome {
+        defer { state = .ignoring }
+        switch state {
+        case .idle, .skipLine, .awaitingUpgradeDecision, .ignoring:
+            return .betweenMessages
+        case .startLine, .fieldLines:
+            return isResynchronising ? .betweenMessages : .headIncomplete
+        case .awaitingFraming, .body, .chunkSize, .chunkData, .chunkDataEnd, .trailers:
+            return .bodyIncomplete
+        case .untilClose:
+            return .bodyComplete
+        }
+    }
+
+    @inline(__always)
+    private static func hexValue(_ b: UInt8) -> Int? {
+        switch b {
+        case 0x30...0x39: return Int(b - 0x30)
+        case 0x41...0x46: return Int(b - 0x41 + 10)
+        case 0x61...0x66: return Int(b - 0x61 + 10)
+        default: return nil
+        }
+    }
+}

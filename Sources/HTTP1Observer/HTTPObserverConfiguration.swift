@@ -1,0 +1,32 @@
+/// Limits of the passive HTTP/1.1 observer: every buffer and queue it keeps has a bound here.
+public struct HTTPObserverConfiguration: Sendable, Hashable {
+    /// Largest request or response head (start line + header fields + the empty line), in bytes.
+    /// A longer head is counted as `header_too_large` and the direction resynchronises.
+    public var maxHeaderBytes: Int
+    /// Most header field lines in one head (obs-fold continuation lines included).
+    public var maxHeaderCount: Int
+    /// How many bytes of a request body are kept (de-chunked) for the codes the metrics read.
+    public var requestBodyPrefixLimit: Int
+    /// How many bytes of an uncompressed response body are kept (de-chunked).
+    public var responseBodyPrefixLimit: Int
+    /// How many inflated bytes of a gzip/deflate response body are kept; inflating stops there.
+    public var maxInflatedBytes: Int
+    /// Requests awaiting their response on one connection (pipelining depth).
+    public var maxPendingRequests: Int
+
+    public init(
+        maxHeaderBytes: Int = 64 * 1024,
+        maxHeaderCount: Int = 128,
+        requestBodyPrefixLimit: Int = 64 * 1024,
+        responseBodyPrefixLimit: Int = 64 * 1024,
+        maxInflatedBytes: Int = 64 * 1024,
+        maxPendingRequests: Int = 64
+    ) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.requestBodyPrefixLimit = requestBodyPrefixLimit
+        self.responseBodyPrefixLimit = responseBodyPrefixLimit
+        self.maxInflatedBytes = maxInflatedBytes
+        self.maxPendingRequests = maxPendingRequests
+    }
+}

@@ -1,0 +1,98 @@
+/// Counters of the HTTP observer: exchanges by outcome and parse anomalies by reason.
+
+/// Why the HTTP observer could not take the bytes as they are. Raw values are
+/// stable snake_case labels for the `channel_exporter_http_parse_anomalies_total` metric.
+public enum HTTPParseAnomaly: String, Sendable, Hashable, CaseIterable {
+    /// A request-direction message does not start with `METHOD SP target SP HTTP/1.x`.
+    case badRequestLine = "bad_request_line"
+    /// A response-direction message does not start with `HTTP/1.x SP 3DIGIT`.
+    case badStatusLine = "bad_status_line"
+    /// A header field line without a colon, or with whitespace before it (RFC 9112 §5.1); the line is ignored.
+    case badHeaderLine = "bad_header_line"
+    /// A head longer than `maxHeaderBytes` (or trailers longer than it).
+    case headerTooLarge = "header_too_large"
+    /// More than `maxHeaderCount` header lines.
+    case tooManyHeaders = "too_many_headers"
+    /// A Content-Length that is not a non-negative decimal number (Zeek http/261: negative lengths).
+    case badContentLength = "bad_content_length"
+    /// Several Content-Length values that differ (RFC 9112 §6.3 item 5).
+    case conflictingContentLength = "conflicting_content_length"
+    /// Transfer-Encoding and Content-Length together: Transfer-Encoding wins (RFC 9112 §6.3 item 3), counted as a desync risk.
+    case contentLengthWithTransferEncoding = "content_length_with_transfer_encoding"
+    /// A request whose Transfer-Encoding does not end in chunked (RFC 9112 §6.3 item 4).
+    case badTransferEncoding = "bad_transfer_encoding"
+    /// A chunk-size line that is not hex digits (+ extensions), or one too long.
+    case badChunkSize = "bad_chunk_size"
+    /// Chunk data not followed by CRLF.
+    case badChunkTerminator = "bad_chunk_terminator"
+    /// A header value continued on the next line (obs-fold, RFC 9112 §5.2); tolerated.
+    case obsFold = "obs_fold"
+    /// A line ended by LF alone (RFC 9112 §2.2); tolerated.
+    case bareLF = "bare_lf"
+    /// Missing bytes inside a body of known length: skipped, framing goes on.
+    case gapInBody = "gap_in_body"
+    /// Missing bytes in a head or between messages: the direction resynchronises.
+    case gapInHeaders = "gap_in_headers"
+    /// Missing bytes in chunk framing or trailers: the direction resynchronises.
+    case gapInChunkFraming = "gap_in_chunk_framing"
+    /// The direction lost message boundaries and scans for the next plausible start line.
+    case resync = "resync"
+    /// Requests awaiting a response were given up after the response direction lost sync (never guessed).
+    case pendingDroppedAfterLoss = "pending_dropped_after_loss"
+    /// More requests pending than `maxPendingRequests`: the oldest was emitted unanswered.
+    case pendingQueueFull = "pending_queue_full"
+    /// A gzip/deflate body inflated to the `maxInflatedBytes` bound at a ratio above 100:1.
+    case decompressionBomb = "decompression_bomb"
+    /// A gzip/deflate body that zlib rejects.
+    case inflateError = "inflate_error"
+    /// A body prefix stopped at its limit (the body is longer than what is kept).
+    case bodyPrefixTruncated = "body_prefix_truncated"
+    /// A direction ended inside a message.
+    case truncatedMessage = "truncated_message"
+    /// Bytes sent by the client while an Upgrade/CONNECT request waited for its answer (not HTTP, or lost).
+    case bytesWhileAwaitingUpgrade = "bytes_while_awaiting_upgrade"
+}
+
+/// What one `HTTPObserver` has seen so far.
+public struct HTTPObserverStatistics: Sendable, Hashable {
+    /// Requests paired with their response.
+    public var exchangesComplete: Int = 0
+    public var responsesWithoutRequest: Int = 0
+    public var requestsWithoutResponse: Int = 0
+    /// 101 Switching Protocols and 2xx answers to CONNECT: HTTP parsing of that connection ended.
+    public var upgrades: Int = 0
+    /// Interim 1xx responses skipped (100 Continue, 103 Early Hints...).
+    public var interimResponses: Int = 0
+    /// Connections whose guessed roles (first sender = client) were swapped because of what was sent.
+    public var rolesSwapped: Int = 0
+    /// Parse anomalies by reason, indexed by `HTTPParseAnomaly.allCases` order.
+    private var anomalyCounts = [Int](repeating: 0, count: HTTPParseAnomaly.allCases.count)
+
+    public init() {}
+
+    /// How many times `reason` was counted.
+    public func count(of reason: HTTPParseAnomaly) -> Int { anomalyCounts[reason.index] }
+
+    /// Every reason with a non-zero count.
+    public var anomalies: [HTTPParseAnomaly: Int] {
+        var result: [HTTPParseAnomaly: Int] = [:]
+        for reason in HTTPParseAnomaly.allCases where anomalyCounts[reason.index] > 0 {
+            result[reason] = anomalyCounts[reason.index]
+        }
+        return result
+    }
+
+    mutating func record(_ reason: HTTPParseAnomaly, times: Int = 1) {
+        anomalyCounts[reason.index] &+= times
+    }
+}
+
+extension HTTPParseAnomaly {
+    /// Position in `allCases`, computed once.
+    fileprivate var index: Int { Self.indexTable[self]! }
+    private static let indexTable: [HTTPParseAnomaly: Int] = {
+        var table: [HTTPParseAnomaly: Int] = [:]
+        for (i, reason) in allCases.enumerated() { table[reason] = i }
+        return table
+    }()
+}

@@ -1,0 +1,285 @@
+/// One parsed HTTP/1.1 message head (RFC 9112 §2-§5): start line and the header fields the observer needs.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a head says about the body length (RFC 9112 §6.3).
+enum ContentLengthField: Equatable {
+    case absent
+    case valid(Int)
+    /// Not 1*DIGIT (negative, signed, empty, too large): Zeek http/261 style.
+    case invalid
+    /// Several values that differ.
+    case conflicting
+}
+
+enum TransferEncodingField: Equatable {
+    case absent
+    /// The final coding is `chunked`.
+    case chunked
+    /// Present, but the final coding is not `chunked`.
+    case other
+}
+
+/// The start line and the header fields one message head carries, read in one pass.
+struct MessageHead {
+    var isRequest: Bool
+    var method = ""
+    var target = ""
+    var version = ""
+    var status = 0
+    var host: String?
+    var userAgent: String?
+    var methodCode: String?
+    var tCode: String?
+    var contentType: String?
+    var contentEncoding: String?
+    var contentLength = ContentLengthField.absent
+    var transferEncoding = TransferEncodingField.absent
+    var expectsContinue = false
+    var hasUpgradeHeader = false
+    /// Tolerated oddities met in this head (obs-fold, bare LF, bad field lines).
+    var anomalies: [HTTPParseAnomaly] = []
+
+    var isHead: Bool { isRequest && method == "HEAD" }
+    var isConnect: Bool { isRequest && method == "CONNECT" }
+
+    init(isRequest: Bool) { self.isRequest = isRequest }
+}
+
+/// The header fields the observer reads.
+private enum KnownField {
+    case host, userAgent, methodCode, tCode, contentType, contentEncoding
+    case contentLength, transferEncoding, expect, upgrade
+
+    /// Framing and `Host`-like fields match by name ignoring case only (RFC 9110 §5.1);
+    /// the fields the reference library reads by WSGI key (`User-Agent`, `Method-Code`,
+    /// `T-Code`) also ignore `-` and `_` (REFERENCE-BEHAVIOUR §6).
+    static func classify(_ name: UnsafeRawBufferPointer) -> KnownField? {
+        switch name.count {
+        case 4 where name.equalsIgnoringCase("host"): return .host
+        case 6 where name.equalsIgnoringCase("expect"): return .expect
+        case 7 where name.equalsIgnoringCase("upgrade"): return .upgrade
+        case 12 where name.equalsIgnoringCase("content-type"): return .contentType
+        case 14 where name.equalsIgnoringCase("content-length"): return .contentLength
+        case 16 where name.equalsIgnoringCase("content-encoding"): return .contentEncoding
+        case 17 where name.equalsIgnoringCase("transfer-encoding"): return .transferEncoding
+        default: break
+        }
+        guard name.count >= 5 else { return nil }
+        if name.equalsIgnoringCaseAndSeparators("tcode") { return .tCode }
+        if name.equalsIgnoringCaseAndSeparators("useragent") { return .userAgent }
+        if name.equalsIgnoringCaseAndSeparators("methodcode") { return .methodCode }
+        return nil
+    }
+}
+
+extension MessageHead {
+    enum ParseResult {
+        case head(MessageHead)
+        case tooManyHeaders
+    }
+
+    /// Parses a complete head: `bytes` runs from the start line's first byte
+    /// through the LF of the empty line. The start line was already checked by
+    /// `StartLineScanner`, so its shape is known to be right.
+    static func parse(_ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int) -> ParseResult {
+        var head = MessageHead(isRequest: isRequest)
+        var sawBareLF = false
+        var sawFold = false
+        var lineStart = 0
+        var isStartLine = true
+        var fieldLines = 0
+        // The field whose value may still be continued by obs-fold lines.
+        var pendingField: KnownField?
+        var pendingValue: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+        var foldedValue: [UInt8]?
+
+        func finishPending(_ head: inout MessageHead) {
+            guard let field = pendingField else { return }
+            if let folded = foldedValue {
+                folded.withUnsafeBytes { head.apply(field, value: $0) }
+            } else {
+                head.apply(field, value: pendingValue)
+            }
+            pendingField = nil
+            foldedValue = nil
+        }
+
+        while lineStart < bytes.count {
+            guard let lf = bytes.firstIndex(of: 0x0A, from: lineStart) else { break }
+            var lineEnd = lf
+            if lineEnd > lineStart && bytes[lineEnd - 1] == 0x0D {
+                lineEnd -= 1
+            } else {
+                sawBareLF = true
+            }
+            let line = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<lineEnd])
+            lineStart = lf + 1
+            if isStartLine {
+                isStartLine = false
+                head.parseStartLine(line)
+                continue
+            }
+            if line.isEmpty { break }
+            fieldLines += 1
+            if fieldLines > maxHeaderCount { return .tooManyHeaders }
+            let first = line[0]
+            if first == 0x20 || first == 0x09 {
+                // obs-fold (RFC 9112 §5.2): the line continues the previous field value, joined by one SP.
+                sawFold = true
+                guard pendingField != nil else { continue }
+                if foldedValue == nil { foldedValue = Array(pendingValue) }
+                let more = line.trimmingOWS()
+                if !more.isEmpty {
+                    if !foldedValue!.isEmpty { foldedValue!.append(0x20) }
+                    foldedValue!.append(contentsOf: more)
+                }
+                continue
+            }
+            finishPending(&head)
+            guard let colon = line.firstIndex(of: 0x3A, from: 0), colon > 0 else {
+                head.anomalies.append(.badHeaderLine)
+                continue
+            }
+            let lastNameByte = line[colon - 1]
+            if lastNameByte == 0x20 || lastNameByte == 0x09 {
+                // RFC 9112 §5.1: no whitespace between name and colon; such a line is not a field.
+                head.anomalies.append(.badHeaderLine)
+                continue
+            }
+            let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
+            guard let field = KnownField.classify(name) else { continue }
+            pendingField = field
+            pendingValue = UnsafeRawBufferPointer(rebasing: line[(colon + 1)...]).trimmingOWS()
+        }
+        finishPending(&head)
+        if sawFold { head.anomalies.append(.obsFold) }
+        if sawBareLF { head.anomalies.append(.bareLF) }
+        return .head(head)
+    }
+
+    private mutating func parseStartLine(_ line: UnsafeRawBufferPointer) {
+        if isRequest {
+            // METHOD SP target SP HTTP/1.D
+            let firstSpace = line.firstIndex(of: 0x20, from: 0) ?? line.count
+            let lastSpace = line.lastIndex(of: 0x20) ?? line.count
+            method = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<firstSpace]), as: UTF8.self)
+            if firstSpace < lastSpace {
+                target = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]).latin1String()
+                version = String(decoding: UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]), as: UTF8.self)
+            }
+        } else {
+            // HTTP/1.D SP 3DIGIT [SP reason]
+            version = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<min(8, line.count)]), as: UTF8.self)
+            var code = 0
+            if line.count >= 12 {
+                for i in 9..<12 { code = code * 10 + Int(line[i] &- 0x30) }
+            }
+            status = code
+        }
+    }
+
+    private mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer) {
+        switch field {
+        case .host: if host == nil { host = value.latin1String() }
+        case .userAgent: if userAgent == nil { userAgent = value.latin1String() }
+        case .methodCode: if methodCode == nil { methodCode = value.latin1String() }
+        case .tCode: if tCode == nil { tCode = value.latin1String() }
+        case .contentType: if contentType == nil { contentType = value.latin1String() }
+        case .contentEncoding: if contentEncoding == nil { contentEncoding = value.latin1String() }
+        case .expect: if value.equalsIgnoringCase("100-continue") { expectsContinue = true }
+        case .upgrade: hasUpgradeHeader = true
+        case .contentLength: mergeContentLength(value)
+        case .transferEncoding:
+            // The last field's final coding decides (RFC 9112 §6.1: chunked must be the final coding).
+            var lastToken = value
+            if let comma = value.lastIndex(of: 0x2C) {
+                lastToken = UnsafeRawBufferPointer(rebasing: value[(comma + 1)...]).trimmingOWS()
+            }
+            transferEncoding = lastToken.equalsIgnoringCase("chunked") ? .chunked : .other
+        }
+    }
+
+    /// RFC 9112 §6.3 item 5: a list of identical values is that value; differing values conflict;
+    /// anything but 1*DIGIT is invalid.
+    private mutating func mergeContentLength(_ value: UnsafeRawBufferPointer) {
+        if contentLength == .invalid { return }
+        var start = 0
+        while start <= value.count {
+            let comma = value.firstIndex(of: 0x2C, from: start) ?? value.count
+            let element = UnsafeRawBufferPointer(rebasing: value[start..<comma]).trimmingOWS()
+            start = comma + 1
+            guard !element.isEmpty, element.count <= 18 else { contentLength = .invalid; return }
+            var length = 0
+            for b in element {
+                guard b >= 0x30 && b <= 0x39 else { contentLength = .invalid; return }
+                length = length * 10 + Int(b - 0x30)
+            }
+            switch contentLength {
+            case .absent: contentLength = .valid(length)
+            case .valid(let previous) where previous != length: contentLength = .conflicting
+            default: break
+            }
+        }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Index of the first `byte` at or after `start` (memchr).
+    @inline(__always)
+    func firstIndex(of byte: UInt8, from start: Int) -> Int? {
+        guard start < count, let base = baseAddress else { return nil }
+        guard let hit = memchr(base + start, Int32(byte), count - start) else { return nil }
+        return UnsafeRawPointer(hit) - base
+    }
+
+    /// Without leading and trailing SP / HTAB (OWS, RFC 9110 §5.6.3).
+    func trimmingOWS() -> UnsafeRawBufferPointer {
+        var lower = 0
+        var upper = count
+        while lower < upper && (self[lower] == 0x20 || self[lower] == 0x09) { lower += 1 }
+        while upper > lower && (self[upper - 1] == 0x20 || self[upper - 1] == 0x09) { upper -= 1 }
+        return UnsafeRawBufferPointer(rebasing: self[lower..<upper])
+    }
+
+    /// ASCII case-insensitive comparison with a lower-case literal.
+    func equalsIgnoringCase(_ lowercased: StaticString) -> Bool {
+        lowercased.withUTF8Buffer { literal in
+            guard literal.count == count else { return false }
+            for i in 0..<count where self[i] | (self[i] >= 0x41 && self[i] <= 0x5A ? 0x20 : 0) != literal[i] {
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Comparison with a lower-case literal ignoring ASCII case, `-` and `_` (REFERENCE-BEHAVIOUR §6).
+    func equalsIgnoringCaseAndSeparators(_ lowercased: StaticString) -> Bool {
+        lowercased.withUTF8Buffer { literal in
+            var j = 0
+            for b in self where b != 0x2D && b != 0x5F {
+                guard j < literal.count else { return false }
+                let lower = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
+                guard lower == literal[j] else { return false }
+                j += 1
+            }
+            return j == literal.count
+        }
+    }
+
+    /// The bytes read as ISO-8859-1: each byte is one Unicode scalar (as WSGI servers decode headers).
+    func latin1String() -> String {
+        var ascii = true
+        for b in self where b >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii { return String(decoding: self, as: UTF8.self) }
+        var scalars = String.UnicodeScalarView()
+        for b in self { scalars.append(Unicode.Scalar(b)) }
+        return String(scalars)
+    }
+}

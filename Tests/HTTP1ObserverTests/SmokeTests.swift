@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct HTTP1ObserverTestsSmoke {
-    @Test func builds() { #expect(Bool(true)) }
-}
