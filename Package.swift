@@ -58,7 +58,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "channel-exporter",
-            dependencies: ["ChannelExporter", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "ChannelExporter", "ChannelMetrics", "PacketCapture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"]),
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "PacketDecoding"]),

@@ -176,17 +176,17 @@ public final class LiveRunner: @unchecked Sendable {
 
     private func respond(path: String, accept: String, telemetryPath: String, source: PacketSource) -> ScrapeResponse {
         if path == telemetryPath {
-            let format: ExpositionFormat = accept.contains("application/openmetrics-text") ? .openMetrics : .prometheusText
+            let format = ExpositionFormat.negotiate(accept: accept.isEmpty ? nil : accept)
             let capture = source.statistics()
             let (metrics, body) = scrape.withLock { state -> (ChannelMetrics?, SelfMetricsInput) in
                 (state.metrics, SelfMetricsInput(
                     pipeline: state.statistics, capture: capture, reloads: state.reloads,
                     reloadFailures: state.reloadFailures, startTime: state.startTime))
             }
-            var text = metrics?.render(format, includeEOF: false) ?? ""
-            text += SelfMetrics.render(body, seriesRefused: metrics?.seriesRefused ?? [:], format: format)
-            if format == .openMetrics { text += "# EOF\n" }
-            return ScrapeResponse(contentType: format.contentType, body: text)
+            var writer = ExpositionWriter(format: format)
+            metrics?.write(to: &writer)
+            SelfMetrics.write(body, metrics: metrics, to: &writer)
+            return ScrapeResponse(contentType: format.contentType, body: writer.finish())
         }
         if path == "/" {
             return ScrapeResponse(

@@ -26,7 +26,7 @@ public final class Pipeline {
     /// `exchangeLog` receives every HTTP exchange (for `--exchanges`), in addition to the metrics.
     public init(configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil) throws {
         self.configuration = configuration
-        metrics = try ChannelMetrics(configuration: MetricsConfiguration(configuration))
+        metrics = ChannelMetrics(configuration: try MetricsConfiguration(configuration))
         exchangeFanout = ExchangeFanout(metrics: metrics, log: exchangeLog)
         http = HTTPObserver(configuration: HTTPObserverConfiguration(configuration), sink: exchangeFanout)
         amqp = AMQPObserver(configuration: AMQPObserverConfiguration(configuration), sink: metrics)
@@ -64,7 +64,7 @@ public struct PipelineStatistics: Sendable {
     public var decode: DecodeCounters
     public var reassembly: ReassemblyStatistics
     public var http: HTTPObserverStatistics
-    public var amqp: AMQPObserverStatistics
+    public var amqp: AMQPStatistics
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
 }

@@ -12,8 +12,7 @@ public struct ReplayResult: Sendable {
     public var elapsed: Double
     /// Files that ended mid-record (everything before the cut was processed).
     public var truncatedFiles: [TruncatedFile]
-    public var seriesRefused: [String: UInt64]
-
+    
     public var packetsPerSecond: Double { elapsed > 0 ? Double(packets) / elapsed : 0 }
 }
 
@@ -40,6 +39,6 @@ public enum ReplayRunner {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return ReplayResult(
             files: files, statistics: pipeline.statistics, packets: packets, bytes: bytes, elapsed: seconds,
-            truncatedFiles: summary.truncatedFiles, seriesRefused: pipeline.metrics.seriesRefused)
+            truncatedFiles: summary.truncatedFiles)
     }
 }
