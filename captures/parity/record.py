@@ -52,7 +52,7 @@ def stop(proc, sig=signal.SIGTERM):
 def start_tcpdump(pcap_path, log_path):
     ports = [APP_PORT] + STUB_PORTS
     bpf = "tcp and (" + " or ".join("port %d" % p for p in ports) + ")"
-    proc = start(["tcpdump", "-i", "lo", "-s", "0", "-n", "-U", "-Z", "root", "-w", pcap_path, bpf], log_path)
+    proc = start(["tcpdump", "-i", "lo", "-s", "0", "-n", "-U", "--immediate-mode", "-Z", "root", "-w", pcap_path, bpf], log_path)
     start_t = time.monotonic()
     while time.monotonic() - start_t < 10:     # tcpdump says "listening on" once the capture is live
         with open(log_path, "rb") as f:
@@ -102,7 +102,7 @@ def main(scenario, outdir, workdir):
             wait_for_port(port)
         tcpdump = start_tcpdump(pcap, os.path.join(workdir, scenario + ".tcpdump.log"))
         drive(SCENARIOS[scenario])
-        time.sleep(0.5)
+        time.sleep(1.0)     # let the last FIN/ACKs reach the capture
         stop(tcpdump, signal.SIGINT)
         tcpdump = None
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % APP_PORT, timeout=10) as r:

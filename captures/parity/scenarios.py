@@ -138,9 +138,10 @@ INBOUND = (
 )
 
 
-def _call(plan, new_conn=False):
-    return step("GET", "/call/" + plan, [("User-Agent", UA)], new_conn=new_conn,
-                inner=ok("/call/" + plan))
+def _call(plan, new_conn=False, pad=True):
+    """/call/<plan>: the app pads its handler to 150 ms (mid-bucket) unless pad=False."""
+    headers = [("User-Agent", UA)] + ([] if pad else [("X-Delay-Ms", "0")])
+    return step("GET", "/call/" + plan, headers, new_conn=new_conn, inner=ok("/call/" + plan))
 
 
 OUTBOUND = [_call(p, new_conn=(i == 0)) for i, p in enumerate(
@@ -152,7 +153,7 @@ TIMING = (
           inner=ok("/api/t")) for i, d in enumerate(TIMING_DELAYS)]
     + [step("POST", "/api/t", [("User-Agent", UA), ("X-Delay-Ms", str(d)), JSON_TYPE], b'{"k": 1}',
             new_conn=True, inner=ok("/api/t")) for d in (50, 350, 1250)]
-    + [_call("timing_shared", new_conn=True), _call("timing_new")]
+    + [_call("timing_shared", new_conn=True, pad=False), _call("timing_new", pad=False)]
 )
 
 SCENARIOS = {"inbound": INBOUND, "outbound": OUTBOUND, "timing": TIMING}
