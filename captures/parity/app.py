@@ -22,7 +22,7 @@ import requests
 from flask import Flask, Response, abort, redirect, request
 
 from plans import PLANS
-from replies import reply
+from replies import ENCODINGS, reply
 
 app = Flask(__name__)
 channel_exporter.__init__("A123010101")
@@ -40,8 +40,11 @@ def _delay():
 @app.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
 def api(rest):
     _delay()
-    body, content_type = reply(request.headers.get("X-Reply", "code_int0"))
+    name = request.headers.get("X-Reply", "code_int0")
+    body, content_type = reply(name)
     response = Response(body, status=int(request.headers.get("X-Status", "200")))
+    if name in ENCODINGS:
+        response.headers["Content-Encoding"] = ENCODINGS[name]
     if content_type is None:
         del response.headers["Content-Type"]
     else:
@@ -50,8 +53,8 @@ def api(rest):
 
 
 # A /call handler's own duration is padded to this, so that its inner observation sits
-# mid-bucket (100..200 ms) however long its fast calls took; X-Delay-Ms overrides.
-CALL_PAD_TO_MS = 150
+# mid-bucket (200..500 ms) however long its fast calls took; X-Delay-Ms overrides.
+CALL_PAD_TO_MS = 350
 
 
 @app.route("/call/<plan>", methods=["GET", "POST"])
@@ -60,14 +63,21 @@ def call_plan(plan):
     made = 0
     for spec in PLANS[plan]:
         kwargs = dict(headers=spec["headers"], params=spec["params"], data=spec["data"],
-                      json=spec["json"], files=spec["files"], timeout=10)
-        if spec["session"] == "new":
-            with requests.Session() as session:
-                session.trust_env = False
-                response = session.request(spec["method"], spec["url"], **kwargs)
+                      json=spec["json"], files=spec["files"], timeout=spec["timeout"])
+        try:
+            if spec["session"] == "new":
+                with requests.Session() as session:
+                    session.trust_env = False
+                    session.headers.update(spec["session_headers"] or {})
+                    response = session.request(spec["method"], spec["url"], **kwargs)
+            else:
+                response = shared_session.request(spec["method"], spec["url"], **kwargs)
+        except requests.RequestException as error:
+            if not spec["raises"]:
+                raise
+            sys.stderr.write("call %s %s raised %s (expected)\n" % (spec["method"], spec["url"], type(error).__name__))
         else:
-            response = shared_session.request(spec["method"], spec["url"], **kwargs)
-        sys.stderr.write("call %s %s -> %d\n" % (spec["method"], spec["url"], response.status_code))
+            sys.stderr.write("call %s %s -> %d\n" % (spec["method"], spec["url"], response.status_code))
         made += 1
     if "X-Delay-Ms" in request.headers:
         _delay()
@@ -75,6 +85,7 @@ def call_plan(plan):
         elapsed_ms = (time.monotonic() - started) * 1000
         if elapsed_ms > CALL_PAD_TO_MS - 30:
             sys.stderr.write("WARNING: /call/%s took %.0f ms, too close to the pad target\n" % (plan, elapsed_ms))
+        sys.stderr.write("/call/%s: calls took %.0f ms\n" % (plan, elapsed_ms))
         time.sleep(max(0.0, CALL_PAD_TO_MS - elapsed_ms) / 1000.0)
     return Response('{"code": 0, "calls": %d}' % made, mimetype="application/json")
 

@@ -5,7 +5,10 @@
 #   external = (tcode, method_code, status) for external_calls_total / _duration_seconds
 # The stub reply is chosen by X-Stub-* headers (see stubs.py); they match no key
 # the reference searches. `session`: "shared" = the app's one requests.Session
-# (keep-alive), "new" = a fresh Session per call (a new connection, SYN seen).
+# (keep-alive), "new" = a fresh Session per call (a new connection, SYN seen);
+# session_headers = that new Session's default headers. wire_requests = HTTP
+# exchanges the call makes on the wire (a followed redirect makes 2). raises: the
+# call is expected to fail (refused, timed out): the reference records nothing.
 
 YT = "http://d002.youtu.realname.dzqd.cn:38087"      # partner 1 (shared entry, merged paths)
 YT_ALIAS = "http://172.16.50.35:9006"                 # alias of the YT entry
@@ -18,16 +21,22 @@ SYSHOST = "http://b123010101.svc.local:9100"         # not a partner; syscode-li
 LOCAL = "http://localhost:9101"                      # not a partner
 
 STUB_PORTS = [38087, 9006, 39090, 8085, 9901, 8000, 10002, 9100, 9101]
+REFUSED_PORT = 9199          # nothing listens here: a call that is refused (SYN, RST)
 
 
 def call(method, url, reply="code_int0", status=200, delay_ms=0, headers=None, params=None,
-         data=None, json=None, files=None, session="shared", partner=None, external=None):
+         data=None, json=None, files=None, session="shared", partner=None, external=None,
+         session_headers=None, wire_requests=1, raises=False, timeout=10, stub_chunked=False):
     stub = {"X-Stub-Reply": reply, "X-Stub-Status": str(status)}
+    if stub_chunked:
+        stub["X-Stub-Chunked"] = "1"
     if delay_ms:
         stub["X-Stub-Delay-Ms"] = str(delay_ms)
     return dict(method=method, url=url, headers={**(headers or {}), **stub}, params=params,
                 data=data, json=json, files=files, session=session,
-                partner=partner, external=external)
+                partner=partner, external=external,
+                session_headers=session_headers, wire_requests=wire_requests,
+                raises=raises, timeout=timeout)
 
 
 PLANS = {
@@ -91,6 +100,12 @@ PLANS = {
              partner=("1", "802", "201", "0"), external=("1", "802", "success")),
         call("POST", OCR + "/youtu/ocrapi/idcardocr", reply="code_int0", session="new",
              partner=("1", "802", "200", "0"), external=("1", "802", "success")),
+        call("POST", OCR + "/youtu/ocrapi/idcardocr", reply="gzip_json",
+             partner=("1", "802", "200", "21"), external=("1", "802", "error")),
+        call("POST", GZT + "/ocr/face/p1/hand", reply="code_int7", stub_chunked=True,
+             partner=("2", "404", "200", "7"), external=("2", "404", "error")),
+        call("POST", GZT + "/ocr/face/p1/hand", reply="gzip_json", stub_chunked=True,
+             partner=("2", "404", "200", "21"), external=("2", "404", "error")),
     ],
     # Partner entries whose partner value is "": tcode falls back to T-Code / host label.
     "partner_empty": [
@@ -116,6 +131,9 @@ PLANS = {
         call("GET", LOCAL + "/x", status=302, external=("", "", "success")),
         call("GET", LOCAL + "/x", reply="code_false", status=399, external=("", "", "success")),
         call("GET", SYSHOST + "/svc/d", session="new", external=("B123010101", "", "success")),
+        # refused (nothing listens): the call raises, the reference records nothing
+        call("GET", "http://localhost:%d/refused" % REFUSED_PORT, session="new", raises=True,
+             wire_requests=0),
     ],
     # Non-partner calls: Method-Code searched in headers, query, form, JSON; the last match wins.
     "external_method_code": [
@@ -159,4 +177,37 @@ PLANS = {
         call("GET", LOCAL + "/t", delay_ms=d, session="new", external=("", "", "success"))
         for d in (50, 150, 350, 650, 900, 1250)
     ],
+    # Known differences between the reference and any wire observer (scenario `differences`):
+    # partner / external give what the REFERENCE records; README.md says what the wire shows.
+    "differences": [
+        # requests follows the redirect: the reference records 1 call (the whole chain, under the
+        # first URL, with the last status); the wire shows 2 exchanges (302, then 200).
+        call("GET", LOCAL + "/start", headers={"Method-Code": "R1", "X-Stub-Location": "/landed"},
+             external=("", "R1", "success"), wire_requests=2),
+        # Method-Code written into the URL's query: the reference searches params= only -> "".
+        call("GET", LOCAL + "/q?method_code=U2", external=("", "", "success")),
+        # A Session's default header: the reference searches the call's headers= only -> "".
+        call("GET", LOCAL + "/s", session="new", session_headers={"Method-Code": "S1"},
+             external=("", "", "success")),
+        # A form body passed as a string: the reference searches dict bodies only -> "".
+        call("POST", LOCAL + "/f", data="method_code=S2",
+             headers={"Content-Type": "application/x-www-form-urlencoded"}, external=("", "", "success")),
+        # Upper-case host in the URL: the reference's table lookup is case-sensitive (not a
+        # partner); urllib3 writes the Host header in lower case.
+        call("GET", "http://D002.youtu.realname.dzqd.cn:38087/youtu/openliveapi/livedetectonly",
+             external=("", "", "success")),
+        # A call that times out (stub answers after 700 ms, timeout 200 ms): the reference records
+        # nothing; the wire shows the request and, after the client's FIN, the late response.
+        call("GET", LOCAL + "/slow", delay_ms=700, timeout=0.2, session="new", raises=True),
+        # user:password@ in the URL: part of the reference's netloc (not a partner); not in Host.
+        call("GET", "http://user:pw@d002.youtu.realname.dzqd.cn:38087/youtu/openliveapi/livedetectonly",
+             external=("", "", "success")),
+    ],
 }
+
+# Long plans are split so that each /call handler stays well under its 350 ms pad
+# (the machine may be busy; ~10 calls take 50-200 ms).
+for _name in ("partner_codes", "external_method_code", "external_tcode"):
+    _calls = PLANS.pop(_name)
+    PLANS[_name] = _calls[:10]
+    PLANS[_name + "_2"] = _calls[10:]

@@ -17,7 +17,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from plans import STUB_PORTS          # noqa: E402
+from plans import REFUSED_PORT, STUB_PORTS  # noqa: E402
 from scenarios import SCENARIOS       # noqa: E402
 
 APP_PORT = 8080
@@ -50,7 +50,7 @@ def stop(proc, sig=signal.SIGTERM):
 
 
 def start_tcpdump(pcap_path, log_path):
-    ports = [APP_PORT] + STUB_PORTS
+    ports = [APP_PORT] + STUB_PORTS + [REFUSED_PORT]
     bpf = "tcp and (" + " or ".join("port %d" % p for p in ports) + ")"
     proc = start(["tcpdump", "-i", "lo", "-s", "0", "-n", "-U", "--immediate-mode", "-Z", "root", "-w", pcap_path, bpf], log_path)
     start_t = time.monotonic()
@@ -75,7 +75,8 @@ def drive(steps):
         conn.putrequest(s["method"], s["target"], skip_accept_encoding=True)
         for name, value in s["headers"]:
             conn.putheader(name, value)
-        if s["body"] or s["method"] in ("POST", "PUT", "PATCH"):
+        chunked = any(n.lower() == "transfer-encoding" for n, _ in s["headers"])
+        if not chunked and (s["body"] or s["method"] in ("POST", "PUT", "PATCH")):
             conn.putheader("Content-Length", str(len(s["body"])))
         conn.endheaders(s["body"] or None)
         response = conn.getresponse()

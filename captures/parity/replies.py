@@ -1,9 +1,11 @@
 # Canned response bodies shared by the Flask app (inbound) and the partner stand-ins (outgoing).
 #
-# Each entry: name -> (body bytes, Content-Type). The comment gives what the
+# Each entry: name -> (body bytes, Content-Type); ENCODINGS adds Content-Encoding. The comment gives what the
 # reference makes of it: `inner` is the `code` label of <SYSCODE>_inner_metrics
 # (key `code` only, not found/null -> ""), `out` is the `code` label of
 # partner_http_metrics / external_* (`code`, then `errorcode`, else -1).
+import gzip
+
 JSON = "application/json"
 
 REPLIES = {
@@ -22,6 +24,8 @@ REPLIES = {
     "code_object":      (b'{"code": {"a": 1, "b": [1, "x", null, true, 2.5]}}', JSON),
                         # {'a': 1, 'b': [1, 'x', None, True, 2.5]}
     "code_array":       (b'{"code": [1, "x"]}', JSON),                   # [1, 'x']
+    "code_repr_quote":  (b'{"code": ["it\'s", "say \\"hi\\" it\'s"]}', JSON),
+                        # ["it's", 'say "hi" it\'s']  (Python repr picks the quotes)
     "code_null":        (b'{"code": null}', JSON),                       # inner "", out -1
     "code_missing":     (b'{"msg": "ok"}', JSON),                        # inner "", out -1
     "errorcode_only":   (b'{"errorcode": 5, "msg": "bad"}', JSON),       # inner "", out 5
@@ -50,9 +54,21 @@ REPLIES = {
     "whitespace":       (b"   ", JSON),                                  # -1
     "latin1":           (b'{"code": "caf\xe9"}', JSON),                  # -1 (not UTF-8)
     "truncated_json":   (b'{"code": 1', JSON),                           # -1
+    "gzip_json":        (gzip.compress(b'{"code": 21}', mtime=0), JSON),
+                        # sent with Content-Encoding: gzip. inner -1 (Flask's after_request reads
+                        # the compressed bytes); out 21 (requests inflates before .json())
+}
+
+# Replies sent with a Content-Encoding header.
+ENCODINGS = {"gzip_json": "gzip"}
+
+# Only in the `differences` scenario (the reference reads them differently from the wire).
+DIFFERENCE_REPLIES = {
+    "utf16_json":       ('{"code": 16}'.encode("utf-16-le"), JSON),      # reference 16 (json.loads detects UTF-16)
+    "utf8_bom_json":    (b'\xef\xbb\xbf{"code": 17}', JSON),             # reference 17 (json.loads strips the BOM)
 }
 
 
 def reply(name):
     """Body and Content-Type for a canned reply; unknown names fall back to code_int0."""
-    return REPLIES.get(name, REPLIES["code_int0"])
+    return REPLIES.get(name) or DIFFERENCE_REPLIES.get(name) or REPLIES["code_int0"]

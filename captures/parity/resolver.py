@@ -31,7 +31,7 @@ _real_getaddrinfo = socket.getaddrinfo
 
 def _loopback_getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     name = host.decode() if isinstance(host, bytes) else host
-    if name not in LOOPBACK_NAMES:
+    if name.lower() not in LOOPBACK_NAMES:
         raise socket.gaierror(socket.EAI_NONAME, "parity resolver: %r is not a stand-in name" % (name,))
     results = _real_getaddrinfo("127.0.0.1", port, socket.AF_INET, type, proto, flags)
     for _family, _type, _proto, _canon, sockaddr in results:

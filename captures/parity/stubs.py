@@ -5,6 +5,8 @@
 #   X-Stub-Reply: a name from replies.REPLIES   (default code_int0)
 #   X-Stub-Status: HTTP status                   (default 200)
 #   X-Stub-Delay-Ms: sleep before answering      (default 0)
+#   X-Stub-Location: answer 302 with this Location, unless the request is already for it
+#   X-Stub-Chunked: 1 -> the body is sent with Transfer-Encoding: chunked (two chunks)
 # Usage: stubs.py PORT [PORT...]
 import socket
 import sys
@@ -12,7 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from replies import reply
+from replies import ENCODINGS, reply
 
 
 class StubHandler(BaseHTTPRequestHandler):
@@ -28,15 +30,29 @@ class StubHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        body, content_type = reply(self.headers.get("X-Stub-Reply", "code_int0"))
+        name = self.headers.get("X-Stub-Reply", "code_int0")
+        body, content_type = reply(name)
         status = int(self.headers.get("X-Stub-Status", "200"))
         delay_ms = float(self.headers.get("X-Stub-Delay-Ms", "0"))
         if delay_ms:
             time.sleep(delay_ms / 1000.0)
+        location = self.headers.get("X-Stub-Location")
+        if location and self.path != location:
+            status = 302
         self.send_response(status)
+        if location and status == 302:
+            self.send_header("Location", location)
         if content_type:
             self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if name in ENCODINGS:
+            self.send_header("Content-Encoding", ENCODINGS[name])
+        if self.headers.get("X-Stub-Chunked") == "1":
+            self.send_header("Transfer-Encoding", "chunked")
+            half = len(body) // 2
+            body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:half], body[half:]) if part)
+            body += b"0\r\n\r\n"
+        else:
+            self.send_header("Content-Length", str(len(body)))
         # Head and body in one write: two small writes on a keep-alive connection
         # meet Nagle + delayed ACK and add ~40 ms (it shows on the wire and in-process alike).
         self._headers_buffer.append(b"\r\n" + body)
