@@ -187,10 +187,17 @@ struct HTTPMessageParser {
                         continue scan
                     case .rejected:
                         if isResynchronising {
+                            let failedAfterFirstByte = headBytes > 1
                             resetHead()
-                            headStart = index
                             messageFirstByte = nil
-                            state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
+                            if b != 0x0A && failedAfterFirstByte && canStartLine(b) {
+                                // The byte that broke this candidate may start the next one (`xxGET /`, `HHTTP/1.1`).
+                                index -= 1
+                                state = .startLine(StartLineScanner(kind: expectedKind))
+                            } else {
+                                state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
+                            }
+                            headStart = index
                             decided = true
                             break scan
                         }
@@ -354,12 +361,18 @@ struct HTTPMessageParser {
                 index = bytes.count
                 return .body(slice)
             case .skipLine:
-                guard let lf = bytes.firstIndex(of: 0x0A, from: index) else {
-                    index = bytes.count
-                    return nil
+                // Resynchronising: a start line may begin after any LF, or at any byte that can begin one
+                // (data after a gap, or a message glued to the end of an unframed body).
+                while index < bytes.count {
+                    let b = bytes[index]
+                    if b == 0x0A || canStartLine(b) {
+                        if b == 0x0A { index += 1 }
+                        headStart = nil
+                        state = .startLine(StartLineScanner(kind: expectedKind))
+                        break
+                    }
+                    index += 1
                 }
-                index = lf + 1
-                state = .startLine(StartLineScanner(kind: expectedKind))
             case .awaitingUpgradeDecision:
                 droppedWhileAwaitingUpgrade = true
                 index = bytes.count
@@ -478,6 +491,12 @@ struct HTTPMessageParser {
         case .untilClose:
             return .bodyComplete
         }
+    }
+
+    /// A byte that can begin a start line of the expected kind: `H` of `HTTP/1.x`, or a method's first letter.
+    @inline(__always)
+    private func canStartLine(_ b: UInt8) -> Bool {
+        expectedKind == .response ? b == 0x48 : (b >= 0x41 && b <= 0x5A)
     }
 
     @inline(__always)

@@ -1,0 +1,189 @@
+/// Unpaired halves, gaps (skipped in bodies, resynchronised in heads) and guessed roles.
+import PacketDecoding
+import TCPReassembly
+import Testing
+
+@testable import HTTP1Observer
+
+@Suite struct LossAndPairingTests {
+    @Test func responseWithoutRequestWhenCaptureBeganMidExchange() {
+        let result = runSplitInvariant(
+            [
+                .response("dy of an earlier response\"}\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", at: 1000),
+                .request("GET /next HTTP/1.1\r\n\r\n", at: 2000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 3000),
+            ] + Step.endBoth(at: 4000), connection: connectionInfo(roleSource: .configuredPort, synTime: nil))
+        #expect(result.exchanges.map(\.completeness) == [.responseWithoutRequest, .complete])
+        #expect(result.exchanges[0].request == nil)
+        #expect(result.exchanges[0].response?.bodyPrefix.text == "ok")
+        #expect(result.exchanges[1].request?.path == "/next")
+        #expect(result.statistics.responsesWithoutRequest == 1)
+        #expect(result.statistics.count(of: .badStatusLine) == 1)
+        #expect(result.statistics.count(of: .resync) == 1)
+    }
+
+    @Test func requestWithoutResponseAtTheEnd() {
+        let result = runSplitInvariant(
+            [
+                .request("GET /a HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
+                .request("POST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", at: 3000),
+                .end(.clientToServer, at: 4000),
+                .end(.serverToClient, at: 5000),
+            ])
+        #expect(result.exchanges.map(\.completeness) == [.complete, .requestWithoutResponse])
+        let unanswered = result.exchanges[1]
+        #expect(unanswered.request?.path == "/b")
+        #expect(unanswered.request?.bodyPrefix.text == "hi")
+        #expect(unanswered.response == nil)
+        #expect(unanswered.requestFirstByte == ts(3000))
+        #expect(unanswered.responseFirstByte == nil)
+        #expect(result.statistics.requestsWithoutResponse == 1)
+    }
+
+    @Test func responseDirectionEndingInsideABodyEmitsWhatWasSeen() {
+        let result = runSplitInvariant(
+            [
+                .request("GET / HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", at: 2000),
+            ] + Step.endBoth(at: 3000))
+        #expect(result.exchanges.count == 1)
+        #expect(result.exchanges[0].completeness == .complete)
+        #expect(result.exchanges[0].response?.bodyTruncated == true)
+        #expect(result.exchanges[0].response?.bodyLength == 3)
+        #expect(result.statistics.count(of: .truncatedMessage) == 1)
+    }
+
+    @Test func gapInsideABodyOfKnownLengthIsSkipped() {
+        let result = runSplitInvariant([
+            .request("POST /a HTTP/1.1\r\nContent-Length: 8\r\n\r\nab", at: 1000),
+            .gap(.clientToServer, 4, at: 1100),
+            .request("gh", at: 1200),
+            .response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", at: 2000),
+            .gap(.serverToClient, 4, at: 2100),
+            .response("hij", at: 2200),
+            .request("GET /b HTTP/1.1\r\n\r\n", at: 3000),
+            .response("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz", at: 4000),
+        ])
+        #expect(result.exchanges.count == 2)
+        let first = result.exchanges[0]
+        #expect(first.sawGap == true)
+        #expect(first.request?.bodyPrefix.text == "ab")
+        #expect(first.request?.bodyLength == 8)
+        #expect(first.request?.bodyTruncated == true)
+        #expect(first.requestLastByte == ts(1200))
+        #expect(first.response?.bodyPrefix.text == "abc")
+        #expect(first.response?.bodyLength == 10)
+        #expect(first.responseLastByte == ts(2200))
+        #expect(result.exchanges[1].sawGap == false)
+        #expect(result.exchanges[1].response?.bodyPrefix.text == "z")
+        #expect(result.statistics.count(of: .gapInBody) == 2)
+        #expect(result.statistics.count(of: .resync) == 0)
+    }
+
+    @Test func gapEndingExactlyAtTheBodyEndCompletesTheMessage() {
+        let result = runSplitInvariant([
+            .request("GET / HTTP/1.1\r\n\r\n", at: 1000),
+            .response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", at: 2000),
+            .gap(.serverToClient, 7, at: 2100),
+        ])
+        #expect(result.exchanges.count == 1)
+        #expect(result.exchanges[0].response?.bodyLength == 10)
+        #expect(result.exchanges[0].responseLastByte == ts(2100))
+    }
+
+    @Test func gapInResponseHeadersResynchronisesAndDropsPending() {
+        let result = runSplitInvariant(
+            [
+                .request("GET /one HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nCont", at: 2000),
+                .gap(.serverToClient, 30, at: 2100),
+                .response("ent-Length: 5\r\n\r\nhello", at: 2100),
+                .request("GET /two HTTP/1.1\r\n\r\n", at: 3000),
+                .response("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", at: 4000),
+            ] + Step.endBoth(at: 5000))
+        #expect(result.exchanges.map(\.completeness) == [.requestWithoutResponse, .complete])
+        #expect(result.exchanges[0].request?.path == "/one")
+        #expect(result.exchanges[0].sawGap == true)
+        #expect(result.exchanges[1].request?.path == "/two")
+        #expect(result.exchanges[1].response?.status == 201)
+        #expect(result.statistics.count(of: .gapInHeaders) == 1)
+        #expect(result.statistics.count(of: .resync) == 1)
+        #expect(result.statistics.count(of: .pendingDroppedAfterLoss) == 1)
+    }
+
+    @Test func gapInRequestHeadersNeverPairsTheLostRequestsResponse() {
+        let result = runSplitInvariant(
+            [
+                .request("GET /one HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 1500),
+                .request("GET /two HT", at: 2000),
+                .gap(.clientToServer, 20, at: 2500),
+                .request("ost: x\r\n\r\n", at: 2500),
+                .response("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", at: 2600),
+                .request("GET /three HTTP/1.1\r\n\r\n", at: 3000),
+                .response("HTTP/1.1 203 OK\r\nContent-Length: 0\r\n\r\n", at: 3500),
+            ] + Step.endBoth(at: 5000))
+        #expect(result.exchanges.map(\.completeness) == [.complete, .responseWithoutRequest, .complete])
+        #expect(result.exchanges.map { $0.response?.status } == [200, 202, 203])
+        #expect(result.exchanges[2].request?.path == "/three")
+        #expect(result.exchanges[2].isFirstOnConnection == false)
+        #expect(result.statistics.count(of: .gapInHeaders) == 1)
+    }
+
+    @Test func gapInChunkFramingResynchronisesAtTheNextStatusLine() {
+        let result = runSplitInvariant(
+            [
+                .request("GET /one HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n", at: 2000),
+                .gap(.serverToClient, 9, at: 2100),
+                .response("zzz\r\n0\r\n\r\n", at: 2100),
+                .request("GET /two HTTP/1.1\r\n\r\n", at: 3000),
+                .response("xyzHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", at: 4000),
+            ] + Step.endBoth(at: 5000))
+        #expect(result.exchanges.map(\.completeness) == [.complete, .complete])
+        #expect(result.exchanges[0].sawGap == true)
+        #expect(result.exchanges[0].response?.bodyPrefix.text == "abcde")
+        #expect(result.exchanges[0].response?.bodyTruncated == true)
+        #expect(result.exchanges[1].request?.path == "/two")
+        #expect(result.exchanges[1].response?.bodyPrefix.text == "ok")
+        #expect(result.statistics.count(of: .gapInChunkFraming) == 1)
+    }
+
+    @Test func guessedRolesAreSwappedWhenTheFirstSenderAnswers() {
+        let result = runSplitInvariant(
+            [
+                // The reassembler took the server for the client: its "client to server" bytes are responses.
+                .toServer(Array("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na".utf8), at: 2000),
+                .toClient(Array("GET /late HTTP/1.1\r\n\r\n".utf8), at: 3000),
+                .toServer(Array("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".utf8), at: 4000),
+            ], connection: connectionInfo(roleSource: .firstSender, synTime: nil))
+        #expect(result.exchanges.map(\.completeness) == [.responseWithoutRequest, .complete])
+        #expect(result.exchanges[1].client == testServer)
+        #expect(result.exchanges[1].server == testClient)
+        #expect(result.exchanges[1].request?.path == "/late")
+        #expect(result.exchanges[1].response?.status == 404)
+        #expect(result.statistics.rolesSwapped == 1)
+    }
+
+    @Test func guessedRolesStayWhenRight() {
+        let result = runSplitInvariant(
+            [
+                .request("GET / HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
+            ], connection: connectionInfo(roleSource: .firstSender, synTime: nil))
+        #expect(result.exchanges.map(\.client) == [testClient])
+        #expect(result.statistics.rolesSwapped == 0)
+    }
+
+    @Test func knownRolesAreNotSwappedAndWrongLinesAreCounted() {
+        let result = runSplitInvariant([
+            .toServer(Array("HTTP/1.1 200 OK\r\n\r\n".utf8), at: 1000),
+            .request("GET / HTTP/1.1\r\n\r\n", at: 2000),
+            .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 3000),
+        ])
+        #expect(result.exchanges.map(\.completeness) == [.complete])
+        #expect(result.statistics.count(of: .badRequestLine) == 1)
+        #expect(result.statistics.rolesSwapped == 0)
+    }
+}
