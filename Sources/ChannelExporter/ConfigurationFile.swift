@@ -76,7 +76,20 @@ public enum BuildInfo {
     #endif
 }
 
-/// Writes a line to standard error.
+/// Writes a line to standard error, prefixed with the program's name.
 public func printError(_ message: String) {
-    fputs("channel-exporter: \(message)\n", stderr)
+    writeStandardError("channel-exporter: \(message)\n")
+}
+
+/// Writes text to standard error, unbuffered.
+public func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            if n <= 0 { return }
+            offset += n
+        }
+    }
 }

@@ -16,7 +16,8 @@ public final class ExchangeLogFile: HTTPExchangeSink {
     public init(path: String) throws(ExporterError) {
         self.path = path
         if path == "-" {
-            file = stdout
+            guard let handle = fdopen(STDOUT_FILENO, "w") else { throw ExporterError("cannot write to standard output") }
+            file = handle
         } else {
             guard let handle = fopen(path, "w") else {
                 throw ExporterError("cannot write exchange log \(path): \(String(cString: strerror(errno)))")

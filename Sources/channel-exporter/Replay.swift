@@ -79,7 +79,7 @@ struct Replay: ParsableCommand {
                 print(summary)
             } else {
                 print(exposition, terminator: "")
-                fputs(summary + "\n", stderr)
+                writeStandardError(summary + "\n")
             }
         } else {
             print(summary)
@@ -128,10 +128,10 @@ final class ProgressBar {
         let width = 30
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        fputs("\r[\(bar)] \(Int(fraction * 100))%", stderr)
+        writeStandardError("\r[\(bar)] \(Int(fraction * 100))%")
     }
 
     func finish() {
-        if shown { fputs("\r\u{1B}[K", stderr) }
+        if shown { writeStandardError("\r\u{1B}[K") }
     }
 }
