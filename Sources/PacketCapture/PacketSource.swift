@@ -119,7 +119,8 @@ public final class PacketSource: @unchecked Sendable {
     // MARK: Loops
 
     private func readFile(
-        _ handle: PcapHandle, path: String, into summary: inout CaptureSummary, _ handler: (CapturedPacket) throws -> Void
+        _ handle: PcapHandle, path: String, into summary: inout CaptureSummary,
+        _ handler: (CapturedPacket) throws -> Void
     ) throws {
         shared.withLock { $0.current = handle }
         defer { release(handle) }

@@ -18,7 +18,9 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
     /// reads files 18–30 % faster (shared/bench/README.md).
     static let fileBufferSize = 1 << 20
 
-    private init(pointer: OpaquePointer, linkType: LinkType, fractionToNanoseconds: Int64, fileBuffer: UnsafeMutableRawPointer?) {
+    private init(
+        pointer: OpaquePointer, linkType: LinkType, fractionToNanoseconds: Int64, fileBuffer: UnsafeMutableRawPointer?
+    ) {
         self.pointer = pointer
         self.linkType = linkType
         self.fractionToNanoseconds = fractionToNanoseconds
@@ -55,7 +57,9 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
         // glibc ignores the size unless it is also given the buffer.
         setvbuf(file, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, fileBufferSize)
         var message = ErrorBuffer()
-        let opened = message.withPointer { pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), $0) }
+        let opened = message.withPointer {
+            pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), $0)
+        }
         guard let pointer = opened else {
             fclose(file)
             buffer.deallocate()
@@ -96,7 +100,8 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
             case PCAP_ERROR_PERM_DENIED, PCAP_ERROR_PROMISC_PERM_DENIED: throw .permissionDenied(interface: name)
             case PCAP_ERROR_IFACE_NOT_UP: throw .interfaceNotUp(name)
             default:
-                throw .liveCaptureFailed(interface: name, detail: detail.isEmpty ? String(cString: pcap_statustostr(status)) : detail)
+                throw .liveCaptureFailed(
+                    interface: name, detail: detail.isEmpty ? String(cString: pcap_statustostr(status)) : detail)
             }
         }
         let number = pcap_datalink(pointer)
@@ -118,7 +123,8 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
                 throw .badFilter(filter: filter, detail: detail)
             }
         }
-        return PcapHandle(pointer: pointer, linkType: linkType, fractionToNanoseconds: fractionScale(pointer), fileBuffer: nil)
+        return PcapHandle(
+            pointer: pointer, linkType: linkType, fractionToNanoseconds: fractionScale(pointer), fileBuffer: nil)
     }
 
     // MARK: Reading

@@ -13,7 +13,10 @@ struct Seen: Equatable {
 func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: CaptureSummary) {
     var seen = [Seen]()
     let summary = try source.run { packet in
-        seen.append(Seen(timestamp: packet.timestamp, linkType: packet.linkType, bytes: Array(packet.bytes), originalLength: packet.originalLength))
+        seen.append(
+            Seen(
+                timestamp: packet.timestamp, linkType: packet.linkType, bytes: Array(packet.bytes),
+                originalLength: packet.originalLength))
     }
     return (seen, summary)
 }
@@ -26,8 +29,12 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
     func classicPcapTimestampsAreExactToTheNanosecond(nanosecond: Bool) throws {
         let dir = TemporaryDirectory()
         let packets = [
-            TestPacket(seconds: 1_700_000_000, fraction: nanosecond ? 123_456_789 : 123_456, bytes: Self.frames[0], originalLength: 60),
-            TestPacket(seconds: 1_700_000_001, fraction: nanosecond ? 999_999_999 : 999_999, bytes: Self.frames[1], originalLength: 1514),
+            TestPacket(
+                seconds: 1_700_000_000, fraction: nanosecond ? 123_456_789 : 123_456, bytes: Self.frames[0],
+                originalLength: 60),
+            TestPacket(
+                seconds: 1_700_000_001, fraction: nanosecond ? 999_999_999 : 999_999, bytes: Self.frames[1],
+                originalLength: 1514),
             TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[2], originalLength: 1),
         ]
         let path = dir.write("a.pcap", W.pcap(linkType: 1, nanosecond: nanosecond, packets: packets))
@@ -35,9 +42,13 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
         #expect(source.linkType == .ethernet)
         let (seen, summary) = try readAll(source)
         let scale: Int64 = nanosecond ? 1 : 1000
-        #expect(seen == packets.map {
-            Seen(timestamp: Timestamp(seconds: Int64($0.seconds), nanoseconds: Int64($0.fraction) * scale), linkType: .ethernet, bytes: $0.bytes, originalLength: $0.originalLength)
-        })
+        #expect(
+            seen
+                == packets.map {
+                    Seen(
+                        timestamp: Timestamp(seconds: Int64($0.seconds), nanoseconds: Int64($0.fraction) * scale),
+                        linkType: .ethernet, bytes: $0.bytes, originalLength: $0.originalLength)
+                })
         #expect(summary.packets == 3)
         #expect(summary.bytes == 60 + 74 + 1)
         #expect(summary.truncatedFiles == [])
@@ -51,15 +62,22 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
         let ns: UInt64 = 1_700_000_000_123_456_789
         let path = dir.write(
             "a.pcapng",
-            W.pcapng(linkType: 276, tsresol: 9, packets: [
-                (ns, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[0], originalLength: 60)),
-                (ns + 1, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[1], originalLength: 100)),
-            ]))
+            W.pcapng(
+                linkType: 276, tsresol: 9,
+                packets: [
+                    (ns, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[0], originalLength: 60)),
+                    (ns + 1, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[1], originalLength: 100)),
+                ]))
         let (seen, summary) = try readAll(try PacketSource.files([path]))
-        #expect(seen == [
-            Seen(timestamp: Timestamp(nanoseconds: 1_700_000_000_123_456_789), linkType: .linuxSLL2, bytes: Self.frames[0], originalLength: 60),
-            Seen(timestamp: Timestamp(nanoseconds: 1_700_000_000_123_456_790), linkType: .linuxSLL2, bytes: Self.frames[1], originalLength: 100),
-        ])
+        #expect(
+            seen == [
+                Seen(
+                    timestamp: Timestamp(nanoseconds: 1_700_000_000_123_456_789), linkType: .linuxSLL2,
+                    bytes: Self.frames[0], originalLength: 60),
+                Seen(
+                    timestamp: Timestamp(nanoseconds: 1_700_000_000_123_456_790), linkType: .linuxSLL2,
+                    bytes: Self.frames[1], originalLength: 100),
+            ])
         #expect(summary.packets == 2)
     }
 
@@ -67,7 +85,11 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
         let dir = TemporaryDirectory()
         let path = dir.write(
             "a.pcapng",
-            W.pcapng(linkType: 12, tsresol: nil, packets: [(1_700_000_000_654_321, TestPacket(seconds: 0, fraction: 0, bytes: [0x45], originalLength: 1))]))
+            W.pcapng(
+                linkType: 12, tsresol: nil,
+                packets: [
+                    (1_700_000_000_654_321, TestPacket(seconds: 0, fraction: 0, bytes: [0x45], originalLength: 1))
+                ]))
         let (seen, _) = try readAll(try PacketSource.files([path]))
         #expect(seen.map(\.timestamp) == [Timestamp(nanoseconds: 1_700_000_000_654_321_000)])
         #expect(seen.map(\.linkType) == [.raw])
@@ -75,16 +97,28 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
 
     @Test func severalFilesAreReadInOrderEachWithItsLinkType() throws {
         let dir = TemporaryDirectory()
-        let a = dir.write("a.pcap", W.pcap(linkType: 1, nanosecond: false, packets: [
-            TestPacket(seconds: 10, fraction: 1, bytes: [1], originalLength: 1),
-            TestPacket(seconds: 11, fraction: 2, bytes: [2], originalLength: 1),
-        ]))
-        let b = dir.write("b.pcapng", W.pcapng(linkType: 113, tsresol: 9, packets: [
-            (5_000_000_003, TestPacket(seconds: 0, fraction: 0, bytes: [3], originalLength: 1)),
-        ]))
-        let c = dir.write("c.pcap", W.pcap(linkType: 0, nanosecond: true, packets: [
-            TestPacket(seconds: 1, fraction: 4, bytes: [4], originalLength: 1),
-        ]))
+        let a = dir.write(
+            "a.pcap",
+            W.pcap(
+                linkType: 1, nanosecond: false,
+                packets: [
+                    TestPacket(seconds: 10, fraction: 1, bytes: [1], originalLength: 1),
+                    TestPacket(seconds: 11, fraction: 2, bytes: [2], originalLength: 1),
+                ]))
+        let b = dir.write(
+            "b.pcapng",
+            W.pcapng(
+                linkType: 113, tsresol: 9,
+                packets: [
+                    (5_000_000_003, TestPacket(seconds: 0, fraction: 0, bytes: [3], originalLength: 1))
+                ]))
+        let c = dir.write(
+            "c.pcap",
+            W.pcap(
+                linkType: 0, nanosecond: true,
+                packets: [
+                    TestPacket(seconds: 1, fraction: 4, bytes: [4], originalLength: 1)
+                ]))
         let (seen, summary) = try readAll(try PacketSource.files([a, b, c]))
         #expect(seen.map(\.bytes) == [[1], [2], [3], [4]])
         #expect(seen.map(\.linkType) == [.ethernet, .ethernet, .linuxSLL, .null])
@@ -94,7 +128,9 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
 
     @Test func truncatedFileHandsOverCompletePacketsThenReportsIt() throws {
         let dir = TemporaryDirectory()
-        let packets = (0..<3).map { TestPacket(seconds: UInt32($0), fraction: 0, bytes: Self.frames[0], originalLength: 60) }
+        let packets = (0..<3).map {
+            TestPacket(seconds: UInt32($0), fraction: 0, bytes: Self.frames[0], originalLength: 60)
+        }
         let whole = W.pcap(linkType: 1, nanosecond: false, packets: packets)
         // Cut inside the third record's data, and inside the third record's header.
         let cutData = dir.write("cut-data.pcap", Array(whole.dropLast(10)))
@@ -111,10 +147,12 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
 
     @Test func truncatedPcapngIsReported() throws {
         let dir = TemporaryDirectory()
-        let whole = W.pcapng(linkType: 1, tsresol: 9, packets: [
-            (1, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[0], originalLength: 60)),
-            (2, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[1], originalLength: 74)),
-        ])
+        let whole = W.pcapng(
+            linkType: 1, tsresol: 9,
+            packets: [
+                (1, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[0], originalLength: 60)),
+                (2, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[1], originalLength: 74)),
+            ])
         let path = dir.write("cut.pcapng", Array(whole.dropLast(20)))
         let (seen, summary) = try readAll(try PacketSource.files([path]))
         #expect(seen.count == 1)
@@ -166,7 +204,9 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
 
     @Test func stopFromTheHandlerEndsTheRunAfterThatPacket() throws {
         let dir = TemporaryDirectory()
-        let packets = (0..<5).map { TestPacket(seconds: UInt32($0), fraction: 0, bytes: [UInt8($0)], originalLength: 1) }
+        let packets = (0..<5).map {
+            TestPacket(seconds: UInt32($0), fraction: 0, bytes: [UInt8($0)], originalLength: 1)
+        }
         let a = dir.write("a.pcap", W.pcap(linkType: 1, nanosecond: false, packets: packets))
         let b = dir.write("b.pcap", W.pcap(linkType: 1, nanosecond: false, packets: packets))
         let source = try PacketSource.files([a, b])
@@ -191,7 +231,11 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
     @Test func handlerErrorsEndTheRunAndAreRethrown() throws {
         struct Boom: Error, Equatable {}
         let dir = TemporaryDirectory()
-        let path = dir.write("a.pcap", W.pcap(linkType: 1, nanosecond: false, packets: [TestPacket(seconds: 0, fraction: 0, bytes: [1], originalLength: 1)]))
+        let path = dir.write(
+            "a.pcap",
+            W.pcap(
+                linkType: 1, nanosecond: false,
+                packets: [TestPacket(seconds: 0, fraction: 0, bytes: [1], originalLength: 1)]))
         #expect(throws: Boom()) { try PacketSource.files([path]).run { _ in throw Boom() } }
     }
 }
