@@ -148,6 +148,11 @@ import Testing
         #expect(
             decode(Array(repeating: 0, count: 19), .linuxSLL2, originalLength: 100) == .anomaly(.truncatedLinkHeader))
         #expect(decode([2, 0, 0], .null) == .anomaly(.malformedLinkHeader))
+        // Exactly long enough on the wire: the capture cut it.
+        #expect(decode(Array(repeating: 0, count: 10), .ethernet, originalLength: 14) == .anomaly(.truncatedLinkHeader))
+        #expect(decode(Array(repeating: 0, count: 10), .ethernet, originalLength: 13) == .anomaly(.malformedLinkHeader))
+        #expect(decode([0x45, 0, 0, 20], .raw, originalLength: 20) == .anomaly(.truncatedIPv4Header))
+        #expect(decode([0x45, 0, 0, 20], .raw, originalLength: 19) == .anomaly(.malformedIPv4Header))
         #expect(decode([], .raw) == .anomaly(.malformedIPv4Header))
         #expect(decode([], .raw, originalLength: 40) == .anomaly(.truncatedIPv4Header))
         let tagged = PacketBytes.ethernet(type: 0x0800, tags: [(0x8100, 42)], payload: Self.v4)
