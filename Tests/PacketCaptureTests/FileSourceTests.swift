@@ -126,6 +126,55 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
         #expect(summary.packets == 4)
     }
 
+    @Test func progressCountsBytesAcrossFiles() throws {
+        let dir = TemporaryDirectory()
+        let packets = (0..<100).map {
+            TestPacket(
+                seconds: UInt32($0), fraction: 0, bytes: Array(repeating: UInt8($0), count: 1000), originalLength: 1000)
+        }
+        let first = W.pcap(linkType: 1, nanosecond: false, packets: packets)
+        let second = W.pcap(linkType: 1, nanosecond: true, packets: Array(packets.prefix(10)))
+        let a = dir.write("a.pcap", first)
+        let b = dir.write("b.pcap", second)
+        let source = try PacketSource.files([a, b])
+        let total = Int64(first.count + second.count)
+        #expect(source.progress() == ReadProgress(bytesRead: 0, totalBytes: total, fileIndex: 0))
+        var seen = [ReadProgress]()
+        _ = try source.run { _ in seen.append(source.progress()!) }
+        #expect(seen.count == 110)
+        #expect(seen.map(\.fileIndex) == Array(repeating: 0, count: 100) + Array(repeating: 1, count: 10))
+        #expect(seen.allSatisfy { $0.bytesRead > 0 && $0.bytesRead <= total })
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.bytesRead <= $1.bytesRead })
+        #expect(source.progress() == ReadProgress(bytesRead: total, totalBytes: total, fileIndex: 1))
+        #expect(source.progress()?.fraction == 1)
+    }
+
+    @Test func decoderTakesCapturedPackets() throws {
+        let dir = TemporaryDirectory()
+        // Raw IPv4 + TCP to port 80 with 3 payload bytes.
+        let ip: [UInt8] =
+            [0x45, 0, 0, 43, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]
+            + [0x9C, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 1, 0, 0, 0, 0, 0] + [1, 2, 3]
+        let path = dir.write(
+            "raw.pcap",
+            W.pcap(
+                linkType: 101, nanosecond: true,
+                packets: [
+                    TestPacket(seconds: 7, fraction: 8, bytes: ip, originalLength: ip.count)
+                ]))
+        var decoder = PacketDecoder()
+        var payloads = [[UInt8]]()
+        _ = try PacketSource.files([path]).run { packet in
+            if let segment = decoder.decode(packet) {
+                payloads.append(Array(segment.payload))
+                #expect(segment.timestamp == Timestamp(seconds: 7, nanoseconds: 8))
+                #expect(segment.destination == Endpoint(address: IPAddress("10.0.0.2")!, port: 80))
+            }
+        }
+        #expect(payloads == [[1, 2, 3]])
+        #expect(decoder.counters.packets == 1)
+    }
+
     @Test func truncatedFileHandsOverCompletePacketsThenReportsIt() throws {
         let dir = TemporaryDirectory()
         let packets = (0..<3).map {
