@@ -104,6 +104,15 @@ struct HTTPMessageParser {
         return false
     }
 
+    /// No message is under way (nothing of a start line read yet).
+    var isBetweenMessages: Bool {
+        switch state {
+        case .idle, .skipLine, .ignoring, .awaitingUpgradeDecision: return true
+        case .startLine: return headBytes == 0
+        default: return false
+        }
+    }
+
     /// The owner's answer to `.head`: how the body is delimited.
     mutating func setFraming(_ framing: BodyFraming) {
         switch framing {
