@@ -379,6 +379,8 @@ def main():
         case['expected_partner'] = partner
         outbound.append(case)
     out['python'] = python_tables()
+    out['partner_table'] = {host: {'partner': str(entry['partner']), 'paths': {p: str(c) for p, c in entry['paths'].items()}}
+                            for host, entry in ref.partner_interface_config.items()}
     out['inbound'] = inbound
     out['outbound'] = outbound
     sys.stdout = real_stdout
