@@ -12,6 +12,8 @@ struct OutstandingDelivery {
     var deliverTime: Timestamp
     /// When a worker took it; nil while it waits for one.
     var serviceStart: Timestamp?
+    /// Stands for a delivery lost in a gap (its tag was skipped): it holds a worker, yields no outcome.
+    var isLost = false
 }
 
 /// The state of one channel (AMQP 0-9-1 §2.2.5: delivery tags are per channel).
@@ -60,6 +62,10 @@ final class AMQPChannelState {
     var pendingGets: [PendingGet] = []
     /// channel.close seen: deliveries in flight are ignored until close-ok.
     var isClosing = false
+    /// The broker's direction had a gap since the last delivery: skipped tags are lost deliveries.
+    var deliveriesMayBeMissing = false
+    /// The highest delivery tag seen (deliver or get-ok, no-ack included).
+    var lastSeenTag: UInt64?
 
     /// Outstanding deliveries in tag order: `storage[head...]`.
     private var storage: [OutstandingDelivery] = []

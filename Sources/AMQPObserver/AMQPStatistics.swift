@@ -30,7 +30,8 @@ public enum AMQPDropReason: String, Sendable, Hashable, CaseIterable {
     case connectionClose = "connection_close"
     /// The client's direction ended (FIN, RST, expiry, capture end): no answer can follow.
     case streamEnd = "stream_end"
-    /// Bytes were lost where a method may have been: the channel state cannot be trusted.
+    /// Bytes were lost in the client's direction where a method may have been: any outstanding
+    /// delivery may have been answered in them.
     case gap
     /// `basic.recover`: the broker redelivers them under new tags.
     case recover
@@ -73,6 +74,10 @@ public struct AMQPStatistics: Sendable, Hashable {
     public var unmatchedAnswers = 0
     /// Answers to deliveries that, with `consumerConcurrency` workers, were still queued.
     public var answeredWhileQueued = 0
+    /// Deliveries lost in a gap of the broker's direction (skipped delivery tags).
+    public var lostDeliveries = 0
+    /// Answers for those lost deliveries (no outcome: the delivery time is unknown).
+    public var answersForLostDeliveries = 0
     public var droppedDeliveries: [AMQPDropReason: Int] = [:]
     public var limitHits: [AMQPLimit: Int] = [:]
     public var anomalies: [AMQPAnomaly: Int] = [:]

@@ -52,14 +52,14 @@ struct HTTPMessageParser {
         case bodyIncomplete
     }
 
-    private enum State {
+    enum State {
         /// Between messages: CR / LF before a start line are skipped (RFC 9112 §2.2).
         case idle
         case startLine(StartLineScanner)
         case fieldLines(lineBytes: Int, lastWasCR: Bool)
         case awaitingFraming
         case body(remaining: Int)
-        case chunkSize(value: Int, digits: Int, inExtension: Bool, sawCR: Bool, lineBytes: Int)
+        case chunkSize(ChunkSizeLine)
         case chunkData(remaining: Int)
         case chunkDataEnd(sawCR: Bool)
         case trailers(lineBytes: Int, lastWasCR: Bool, total: Int)
@@ -70,27 +70,27 @@ struct HTTPMessageParser {
         case ignoring
     }
 
-    private var state = State.idle
-    private let maxHeaderBytes: Int
+    var state = State.idle
+    let maxHeaderBytes: Int
     private let maxHeaderCount: Int
     /// Which start lines this direction accepts (changes once when guessed roles are settled).
     var expectedKind: StartLineKind
     /// Looking for a start line after losing sync: implausible lines are skipped, not counted.
-    private(set) var isResynchronising = false
+    var isResynchronising = false
     /// Sync was lost at least once on this direction.
-    private(set) var hasLostSync = false
+    var hasLostSync = false
     /// Bytes were dropped while waiting for an upgrade decision.
-    private(set) var droppedWhileAwaitingUpgrade = false
+    var droppedWhileAwaitingUpgrade = false
 
     private var headBuffer: [UInt8] = []
     private var headStart: Int?
     private var headBytes = 0
 
     /// Times of the current message's first and last byte (the packets that carried them).
-    private(set) var messageFirstByte: Timestamp?
-    private(set) var messageLastByte: Timestamp?
+    var messageFirstByte: Timestamp?
+    var messageLastByte: Timestamp?
     /// A gap was skipped inside the current message.
-    private(set) var messageSawGap = false
+    var messageSawGap = false
 
     init(expectedKind: StartLineKind, maxHeaderBytes: Int, maxHeaderCount: Int) {
         self.expectedKind = expectedKind
@@ -104,12 +104,21 @@ struct HTTPMessageParser {
         return false
     }
 
+    /// No message is under way (nothing of a start line read yet).
+    var isBetweenMessages: Bool {
+        switch state {
+        case .idle, .skipLine, .ignoring, .awaitingUpgradeDecision: return true
+        case .startLine: return headBytes == 0
+        default: return false
+        }
+    }
+
     /// The owner's answer to `.head`: how the body is delimited.
     mutating func setFraming(_ framing: BodyFraming) {
         switch framing {
         case .none: endMessage()
         case .length(let n): state = n > 0 ? .body(remaining: n) : .idle
-        case .chunked: state = .chunkSize(value: 0, digits: 0, inExtension: false, sawCR: false, lineBytes: 0)
+        case .chunked: state = .chunkSize(ChunkSizeLine())
         case .untilClose: state = .untilClose
         case .ignoreRest: state = .ignoring
         case .awaitUpgradeDecision: state = .awaitingUpgradeDecision
@@ -143,14 +152,14 @@ struct HTTPMessageParser {
         messageSawGap = false
     }
 
-    private mutating func endMessage() {
+    mutating func endMessage() {
         state = .idle
         messageFirstByte = nil
         messageLastByte = nil
         messageSawGap = false
     }
 
-    private mutating func resetHead() {
+    mutating func resetHead() {
         headBuffer = []
         headStart = nil
         headBytes = 0
@@ -264,51 +273,8 @@ struct HTTPMessageParser {
                 index += n
                 if case .body = state { state = .body(remaining: remaining - n) } else { state = .chunkData(remaining: remaining - n) }
                 return .body(slice)
-            case .chunkSize(var value, var digits, var inExtension, var sawCR, var lineBytes):
-                messageLastByte = time
-                while index < bytes.count {
-                    let b = bytes[index]
-                    index += 1
-                    lineBytes += 1
-                    if b == 0x0A {
-                        guard digits > 0 else {
-                            loseSync(atLineStart: true)
-                            return .lost(.badChunkSize)
-                        }
-                        state = value == 0 ? .trailers(lineBytes: 0, lastWasCR: false, total: 0) : .chunkData(remaining: value)
-                        if !sawCR { return .anomaly(.bareLF) }
-                        break
-                    }
-                    if sawCR {
-                        loseSync(atLineStart: false)
-                        return .lost(.badChunkSize)
-                    }
-                    if b == 0x0D {
-                        sawCR = true
-                    } else if inExtension {
-                        // chunk-ext (RFC 9112 §7.1.1) is skipped, within the head limit.
-                        if lineBytes > maxHeaderBytes {
-                            loseSync(atLineStart: false)
-                            return .lost(.badChunkSize)
-                        }
-                    } else if let digit = Self.hexValue(b) {
-                        digits += 1
-                        // More than 15 hex digits cannot be a real length (and would overflow).
-                        guard digits <= 15 else {
-                            loseSync(atLineStart: false)
-                            return .lost(.badChunkSize)
-                        }
-                        value = value << 4 | digit
-                    } else if (b == 0x3B || b == 0x20 || b == 0x09) && digits > 0 {
-                        inExtension = true
-                    } else {
-                        loseSync(atLineStart: false)
-                        return .lost(.badChunkSize)
-                    }
-                }
-                if case .chunkSize = state {
-                    state = .chunkSize(value: value, digits: digits, inExtension: inExtension, sawCR: sawCR, lineBytes: lineBytes)
-                }
+            case .chunkSize(let line):
+                if let event = scanChunkSize(line, bytes, index: &index, time: time) { return event }
             case .chunkDataEnd(let sawCR):
                 messageLastByte = time
                 let b = bytes[index]
@@ -316,44 +282,15 @@ struct HTTPMessageParser {
                 if b == 0x0D && !sawCR {
                     state = .chunkDataEnd(sawCR: true)
                 } else if b == 0x0A {
-                    state = .chunkSize(value: 0, digits: 0, inExtension: false, sawCR: false, lineBytes: 0)
+                    state = .chunkSize(ChunkSizeLine())
                     if !sawCR { return .anomaly(.bareLF) }
                 } else {
                     loseSync(atLineStart: false)
                     return .lost(.badChunkTerminator)
                 }
-            case .trailers(var lineBytes, var lastWasCR, var total):
-                // trailer-section (RFC 9112 §7.1.2): skipped, bounded like a head.
-                messageLastByte = time
-                while true {
-                    guard let lf = bytes.firstIndex(of: 0x0A, from: index) else {
-                        let n = bytes.count - index
-                        lineBytes += n
-                        total += n
-                        if n > 0 { lastWasCR = bytes[bytes.count - 1] == 0x0D }
-                        index = bytes.count
-                        if total > maxHeaderBytes {
-                            loseSync(atLineStart: false)
-                            return .lost(.headerTooLarge)
-                        }
-                        state = .trailers(lineBytes: lineBytes, lastWasCR: lastWasCR, total: total)
-                        return nil
-                    }
-                    let n = lf - index
-                    let crBeforeLF = n > 0 ? bytes[lf - 1] == 0x0D : lastWasCR
-                    let lineLength = lineBytes + n
-                    total += n + 1
-                    index = lf + 1
-                    if lineLength == 0 || (lineLength == 1 && crBeforeLF) {
-                        endMessage()
-                        return .complete
-                    }
-                    if total > maxHeaderBytes {
-                        loseSync(atLineStart: false)
-                        return .lost(.headerTooLarge)
-                    }
-                    lineBytes = 0
-                    lastWasCR = false
+            case .trailers(let lineBytes, let lastWasCR, let total):
+                if let event = scanTrailers(lineBytes: lineBytes, lastWasCR: lastWasCR, total: total, bytes, index: &index, time: time) {
+                    return event
                 }
             case .untilClose:
                 messageLastByte = time
@@ -430,69 +367,6 @@ struct HTTPMessageParser {
         }
     }
 
-    /// `length` bytes of this direction are missing.
-    mutating func gap(length: Int, time: Timestamp) -> GapOutcome {
-        switch state {
-        case .idle, .startLine, .fieldLines, .awaitingFraming:
-            if isResynchronising {
-                resetHead()
-                messageFirstByte = nil
-                state = .startLine(StartLineScanner(kind: expectedKind))
-                return .ignored
-            }
-            loseSync(atLineStart: true)
-            return .lost(.gapInHeaders)
-        case .body(let remaining):
-            messageSawGap = true
-            messageLastByte = time
-            if length < remaining {
-                state = .body(remaining: remaining - length)
-                return .absorbed
-            }
-            if length == remaining {
-                endMessage()
-                return .completed
-            }
-            loseSync(atLineStart: true)
-            return .completedThenLost(.gapInHeaders)
-        case .chunkData(let remaining) where length < remaining:
-            messageSawGap = true
-            messageLastByte = time
-            state = .chunkData(remaining: remaining - length)
-            return .absorbed
-        case .chunkData, .chunkSize, .chunkDataEnd, .trailers:
-            loseSync(atLineStart: true)
-            return .lost(.gapInChunkFraming)
-        case .untilClose:
-            messageSawGap = true
-            messageLastByte = time
-            return .absorbed
-        case .skipLine:
-            state = .startLine(StartLineScanner(kind: expectedKind))
-            return .ignored
-        case .awaitingUpgradeDecision:
-            droppedWhileAwaitingUpgrade = true
-            return .ignored
-        case .ignoring:
-            return .ignored
-        }
-    }
-
-    /// The direction ended; what was in progress.
-    mutating func finish() -> FinishOutcome {
-        defer { state = .ignoring }
-        switch state {
-        case .idle, .skipLine, .awaitingUpgradeDecision, .ignoring:
-            return .betweenMessages
-        case .startLine, .fieldLines:
-            return isResynchronising ? .betweenMessages : .headIncomplete
-        case .awaitingFraming, .body, .chunkSize, .chunkData, .chunkDataEnd, .trailers:
-            return .bodyIncomplete
-        case .untilClose:
-            return .bodyComplete
-        }
-    }
-
     /// A byte that can begin a start line of the expected kind: `H` of `HTTP/1.x`, or a method's first letter.
     @inline(__always)
     private func canStartLine(_ b: UInt8) -> Bool {
@@ -500,7 +374,7 @@ struct HTTPMessageParser {
     }
 
     @inline(__always)
-    private static func hexValue(_ b: UInt8) -> Int? {
+    static func hexValue(_ b: UInt8) -> Int? {
         switch b {
         case 0x30...0x39: return Int(b - 0x30)
         case 0x41...0x46: return Int(b - 0x41 + 10)

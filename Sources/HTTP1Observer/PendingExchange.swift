@@ -42,6 +42,8 @@ struct InFlightResponse {
     var lastByte: Timestamp?
     var sawGap = false
     var isComplete = false
+    /// Read while recovering from a loss: paired (or not) when the recovery settles.
+    var isHeld = false
 
     func summary() -> HTTPResponseSummary {
         HTTPResponseSummary(

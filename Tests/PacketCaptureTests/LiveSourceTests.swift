@@ -14,10 +14,18 @@ final class LoopbackListener {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         precondition(fd >= 0)
         var address = LoopbackListener.address(port: 0)
-        precondition(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0)
+        precondition(
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            } == 0)
         precondition(listen(fd, 8) == 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        precondition(withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } } == 0)
+        precondition(
+            withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            } == 0)
         descriptor = fd
         port = UInt16(bigEndian: address.sin_port)
     }
@@ -37,7 +45,9 @@ final class LoopbackListener {
         let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = Self.address(port: port)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         precondition(connected == 0)
         precondition(message.withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) } == message.count)
@@ -82,8 +92,10 @@ final class Watchdog: Sendable {
         let summary = try source.run { packet in
             #expect(packet.timestamp >= lastTimestamp)
             lastTimestamp = packet.timestamp
-            guard let segment = decoder.decode(
-                packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: packet.timestamp)
+            guard
+                let segment = decoder.decode(
+                    packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType,
+                    timestamp: packet.timestamp)
             else { return }
             if segment.flags == .syn && segment.destination.port == listener.port { sawSYN = true }
             if segment.flags == [.syn, .ack] && segment.source.port == listener.port { sawSYNACK = true }
@@ -106,7 +118,8 @@ final class Watchdog: Sendable {
 
     @Test func stopFromAnotherThreadEndsAnIdleRun() throws {
         // A filter nothing matches and a wake-up interval far beyond the test: only stop() ends the wait.
-        let source = try PacketSource.live(LiveCaptureOptions(interface: "lo", filter: "tcp port 9 and tcp port 10", wakeupInterval: 600_000))
+        let source = try PacketSource.live(
+            LiveCaptureOptions(interface: "lo", filter: "tcp port 9 and tcp port 10", wakeupInterval: 600_000))
         Thread.detachNewThread {
             usleep(200_000)
             source.stop()
@@ -124,12 +137,16 @@ final class Watchdog: Sendable {
     }
 
     @Test func noSuchInterface() {
-        #expect(throws: CaptureError.noSuchInterface("nosuch0")) { try PacketSource.live(LiveCaptureOptions(interface: "nosuch0")) }
+        #expect(throws: CaptureError.noSuchInterface("nosuch0")) {
+            try PacketSource.live(LiveCaptureOptions(interface: "nosuch0"))
+        }
         #expect(CaptureError.noSuchInterface("nosuch0").description == "nosuch0: no such network interface")
     }
 
     @Test func badFilterIsNamed() {
-        let error = #expect(throws: CaptureError.self) { try PacketSource.live(LiveCaptureOptions(interface: "lo", filter: "tcp prot 80")) }
+        let error = #expect(throws: CaptureError.self) {
+            try PacketSource.live(LiveCaptureOptions(interface: "lo", filter: "tcp prot 80"))
+        }
         guard case .badFilter(let filter, let detail) = error else {
             Issue.record("expected badFilter, got \(String(describing: error))")
             return
@@ -142,7 +159,10 @@ final class Watchdog: Sendable {
     /// Runs only without capture privileges, e.g. as `nobody`:
     /// `setpriv --reuid=65534 --regid=65534 --clear-groups <test binary> --testing-library swift-testing --filter withoutPrivileges`
     @Test(.enabled(if: geteuid() != 0)) func withoutPrivilegesSaysWhatIsNeeded() {
-        #expect(throws: CaptureError.permissionDenied(interface: "lo")) { try PacketSource.live(LiveCaptureOptions(interface: "lo")) }
-        #expect(CaptureError.permissionDenied(interface: "lo").description == "capturing on lo needs root or CAP_NET_RAW")
+        #expect(throws: CaptureError.permissionDenied(interface: "lo")) {
+            try PacketSource.live(LiveCaptureOptions(interface: "lo"))
+        }
+        #expect(
+            CaptureError.permissionDenied(interface: "lo").description == "capturing on lo needs root or CAP_NET_RAW")
     }
 }

@@ -97,4 +97,7 @@ drop=("$(pick_middle 60 60 "tcp.srcport == $PORT")" "$(pick_middle 60 80 "tcp.ds
 editcap prefetch-burst.pcap prefetch-burst-dropped.pcap "${drop[@]}"
 echo "${drop[*]}" > prefetch-burst-dropped.frames.txt
 extract prefetch-burst-dropped
+# lost-deliver: only that broker packet removed (deliveries lost, all answers present).
+editcap prefetch-burst.pcap prefetch-burst-lost-deliver.pcap "${drop[0]}"
+extract prefetch-burst-lost-deliver
 echo "done; port $PORT"

@@ -345,6 +345,20 @@ def exposition_scenario():
     return {'steps': steps, 'text': ''.join(keep)}
 
 
+FLOATS = ['0.0', '-0.0', '1.5', '0.1', '100000.0', '1e5', '1e15', '1e16', '1e-4', '1e-5', '123456.7', '1234567.0',
+          '0.30000000000000004', '5e-324', '1.7976931348623157e308', '1e22', '12345678901234567890.0', '2.5e-7',
+          '1e6', '8000.0', '0.7000000000000001', '-1234567.0', '9007199254740993.0', '3.14159']
+STRINGS = ['plain', "it's", 'say "hi"', 'both \' and "', 'back\\slash', 'tab\tnl\ncr\r', '\x00\x1f\x7f\x80\xa0\xad',
+           'caf\xe9', '\u2028\u200b\ufeff\U0001F600\u4e2d', '\ue000\U000e0001']
+
+
+def python_tables():
+    from prometheus_client.utils import floatToGoString
+    floats = [[text, repr(float(text)), floatToGoString(float(text))] for text in FLOATS]
+    strings = [[b64(text.encode('utf-8')), repr(text)] for text in STRINGS]
+    return {'floats': floats, 'strings': strings}
+
+
 def main():
     from importlib.metadata import version
     out = {'reference': ', '.join('%s %s' % (p, version(p)) for p in (
@@ -364,6 +378,9 @@ def main():
         case['expected_external'] = ext
         case['expected_partner'] = partner
         outbound.append(case)
+    out['python'] = python_tables()
+    out['partner_table'] = {host: {'partner': str(entry['partner']), 'paths': {p: str(c) for p, c in entry['paths'].items()}}
+                            for host, entry in ref.partner_interface_config.items()}
     out['inbound'] = inbound
     out['outbound'] = outbound
     sys.stdout = real_stdout
