@@ -14,6 +14,8 @@ public enum BodyCodeOutcome: String, Error, Sendable, Hashable, CaseIterable {
     /// The body prefix held less than the whole body and did not parse.
     case truncated
     case empty
+    /// An inbound response the service itself compressed: the reference reads the compressed bytes.
+    case contentEncoded = "content_encoded"
 }
 
 /// The label rules as pure functions of what the wire shows.
@@ -63,7 +65,15 @@ public struct LabelRules: Sendable {
 
     /// Inner `code` (§2): not JSON / not UTF-8 / empty → `-1`; JSON → `str()` of the key
     /// `code` only; absent or null → `""`.
+    ///
+    /// A body with a `Content-Encoding` (gzip, deflate, br …) gives `-1`: the reference reads
+    /// the body as the Flask app built it — the compressed bytes, never JSON — while the wire's
+    /// observer inflates it (captures/parity: `gzip_json`). Outgoing calls differ: `requests`
+    /// inflates before `.json()`, so `outgoingCode` reads the inflated prefix.
     public func innerCode(_ response: HTTPResponseSummary) -> (label: String, outcome: BodyCodeOutcome) {
+        if let encoding = response.contentEncoding, !encoding.isEmpty, encoding.lowercased() != "identity" {
+            return ("-1", .contentEncoded)
+        }
         switch parsePythonBytes(response.bodyPrefix, truncated: response.bodyTruncated) {
         case .failure(let why): return ("-1", why)
         case .success(let document):
