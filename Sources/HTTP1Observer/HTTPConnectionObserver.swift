@@ -167,9 +167,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
     }
 
     private func requestHead(_ head: MessageHead, time: Timestamp) {
-        let target = RequestTarget(head.target)
+        let target = head.target
         let summary = HTTPRequestSummary(
-            method: head.method, target: head.target, rawPath: target.rawPath, path: target.path, query: target.query,
+            method: head.method, target: target.target, rawPath: target.rawPath, path: target.path, query: target.query,
             version: head.version, host: head.host ?? target.authority, userAgent: head.userAgent,
             methodCode: head.methodCode, tCode: head.tCode, contentType: head.contentType, bodyPrefix: [],
             bodyLength: 0, bodyTruncated: false)
