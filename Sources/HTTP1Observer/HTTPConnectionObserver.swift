@@ -168,7 +168,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
     }
 
     private func requestHead(_ head: MessageHead, time: Timestamp) {
-        let target = head.target
+        let target = head.target ?? RequestTarget("")
         let summary = HTTPRequestSummary(
             method: head.method, target: target.target, rawPath: target.rawPath, path: target.path, query: target.query,
             version: head.version, host: head.host ?? target.authority, userAgent: head.userAgent,

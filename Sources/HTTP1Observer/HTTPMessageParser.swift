@@ -194,6 +194,13 @@ struct HTTPMessageParser {
                 messageLastByte = time
                 var decided = false
                 scan: while index < bytes.count {
+                    if scanner.isInTarget {
+                        // Most of a request line is its target: skip it in bulk, not byte by byte.
+                        let end = scanner.skipTarget(bytes, from: index)
+                        headBytes += end - index
+                        index = end
+                        if index == bytes.count { break scan }
+                    }
                     let b = bytes[index]
                     index += 1
                     headBytes += 1

@@ -27,7 +27,8 @@ enum TransferEncodingField: Equatable {
 struct MessageHead {
     var isRequest: Bool
     var method = ""
-    var target = RequestTarget(bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+    /// The request target (requests only).
+    var target: RequestTarget?
     var version = ""
     var status = 0
     var host: String?
