@@ -139,11 +139,12 @@ final class AMQPChannelState {
     /// Forgets every outstanding delivery (their answers can no longer come or be matched).
     /// With `workersStayBusy` (a gap: their answers may still come, as unknown tags) the
     /// workers they held stay busy until evidence frees them; otherwise all are free.
-    /// Returns how many were dropped.
+    /// Returns how many real (not lost) deliveries were dropped.
     @discardableResult
     func dropAll(workersStayBusy: Bool = false) -> Int {
-        let count = outstandingCount
-        let busy = count - waitingCount
+        let busy = outstandingCount - waitingCount
+        // Placeholders for lost deliveries were already counted as lost.
+        let count = storage[head...].reduce(0) { $0 + ($1.isLost ? 0 : 1) }
         storage.removeAll(keepingCapacity: true)
         head = 0
         waitingCount = 0

@@ -28,8 +28,10 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
     public var maxConsumersPerChannel: Int
     /// `basic.consume` / `basic.get` awaiting their reply, per channel.
     public var maxPendingRequestsPerChannel: Int
-    /// A direction that starts mid-stream (no handshake seen) looks for a frame at the start
-    /// of this many segments before the connection is given up.
+    /// A direction that starts mid-stream (no handshake seen), or lost its place in a gap,
+    /// looks for a frame at the start of this many segments before the connection is given
+    /// up. Generous: after a gap inside a large body, every segment until the body ends
+    /// begins mid-frame.
     public var synchronizationAttempts: Int
 
     public init(
@@ -39,7 +41,7 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
         maxChannelsPerConnection: Int = 2048,
         maxConsumersPerChannel: Int = 1024,
         maxPendingRequestsPerChannel: Int = 1024,
-        synchronizationAttempts: Int = 64
+        synchronizationAttempts: Int = 1024
     ) {
         self.consumerConcurrency = max(1, consumerConcurrency)
         self.maxFrameSize = min(max(maxFrameSize, Self.frameSizeFloor), Self.frameSizeHardCap)
