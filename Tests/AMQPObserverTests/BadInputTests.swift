@@ -84,6 +84,24 @@ import Testing
         #expect(result.statistics.ignoredBytes == 17)
     }
 
+    /// Mid-stream, a segment that only looks like it starts with a frame (a 1-byte body frame, then a
+    /// byte that is no frame type): the search for a boundary goes on instead of giving up.
+    @Test(arguments: [Split.whole, .bytewise])
+    func coincidentalFrameBoundaryIsNotTrusted(split: Split) {
+        let events: [StreamEvent] = [
+            s2c(0, AMQP.frame(type: 3, channel: 1, payload: [0x55]) + [0x09, 1, 2, 3, 4, 5, 6, 7]),
+            s2c(10, AMQP.deliver(1, tag: "c1", deliveryTag: 5, routingKey: "orders")),
+            c2s(160, AMQP.ack(1, 5)),
+        ]
+        let result = run(events, split: split, handshake: false)
+        #expect(result.anomaly == nil)
+        #expect(result.statistics.anomalies.isEmpty)
+        if case .whole = split {
+            #expect(result.outcomes.map(\.queue) == ["orders"])
+            #expect(result.statistics.unsynchronizedBytes == 8)
+        }
+    }
+
     /// Random bytes never crash the observer, whatever the split.
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func randomBytesDoNotCrash(seed: UInt64) {
