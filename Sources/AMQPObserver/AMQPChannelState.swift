@@ -129,9 +129,12 @@ final class AMQPChannelState {
         return 1
     }
 
-    /// A worker's answer for a delivery we never saw (capture began later): that worker is free now.
+    /// An answer for a delivery we never saw. When workers are taken as busy with unseen
+    /// deliveries (capture began later, or a gap), one of them is free now; otherwise the
+    /// answer is stray (a duplicate, or a tag the broker never sent) and frees nothing.
     func answerForUnknownDelivery(time: Timestamp) {
-        if unseenBusy > 0 { unseenBusy -= 1 }
+        guard unseenBusy > 0 else { return }
+        unseenBusy -= 1
         freeWorker(at: time)
         lastAnswerTime = time
     }

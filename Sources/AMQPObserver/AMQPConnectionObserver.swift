@@ -252,7 +252,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
             state.lastSeenTag = tag
             state.deliveriesMayBeMissing = false
         }
-        guard state.deliveriesMayBeMissing, let last = state.lastSeenTag, tag > last &+ 1 else { return }
+        guard state.deliveriesMayBeMissing, let last = state.lastSeenTag, tag > last, tag - last > 1 else { return }
         let lost = tag - last - 1
         guard lost <= UInt64(configuration.maxOutstandingPerChannel) else {
             observer.countDropped(state.dropAll(workersStayBusy: true), .gap)
