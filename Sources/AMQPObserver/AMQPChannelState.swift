@@ -16,7 +16,7 @@ struct OutstandingDelivery {
     var isLost = false
 }
 
-/// The state of one channel (AMQP 0-9-1 §2.2.5: delivery tags are per channel).
+/// The state of one channel (delivery tags are scoped to their channel: the `delivery-tag` domain of amqp0-9-1.xml).
 ///
 /// **The service-time model.** The consumer runs `workers` workers on the channel
 /// and hands deliveries to them first come, first served. A delivery starts

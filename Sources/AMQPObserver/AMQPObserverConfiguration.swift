@@ -9,9 +9,9 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
     /// frame: 7-byte header, payload, frame-end), RabbitMQ's default `frame_max`.
     public static let defaultMaxFrameSize = 131_072
     /// No negotiated `frame_max` raises the bound above this (`frame_max = 0` means "no limit"
-    /// in AMQP 0-9-1 §1.4.2.6; we never buffer more than this for one method frame).
+    /// in connection.tune-ok, AMQP 0-9-1 §1.4.2.6; we never buffer more than this for one method frame).
     public static let frameSizeHardCap = 1 << 20
-    /// AMQP 0-9-1 §1.4.2.6 `frame-min-size`: no peer may negotiate below this.
+    /// The AMQP 0-9-1 constant `frame-min-size` (amqp0-9-1.xml): no peer may negotiate below this.
     public static let frameSizeFloor = 4096
 
     /// The number of workers a consumer runs per channel (`amqp.consumer_concurrency`).
