@@ -87,11 +87,21 @@ class TCPView:
         return bytes(d[self.payload_off:self.payload_end])
 
 
-def tcp_view(d):
-    """Parses Ethernet (with any 802.1Q/QinQ tags) / IPv4|IPv6 / TCP, else None."""
-    off = 12
-    etype = struct.unpack_from("!H", d, off)[0]
-    off += 2
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_LINUX_SLL2 = 276
+
+
+def tcp_view(d, linktype=LINKTYPE_ETHERNET):
+    """Parses Ethernet (with any 802.1Q/QinQ tags) or Linux cooked SLL/SLL2 /
+    IPv4|IPv6 / TCP, else None."""
+    if linktype == LINKTYPE_LINUX_SLL2:
+        etype, off = struct.unpack_from("!H", d, 0)[0], 20
+    elif linktype == LINKTYPE_LINUX_SLL:
+        etype, off = struct.unpack_from("!H", d, 14)[0], 16
+    else:
+        off = 12
+        etype = struct.unpack_from("!H", d, off)[0]
+        off += 2
     while etype in (0x8100, 0x88A8):
         etype = struct.unpack_from("!H", d, off + 2)[0]
         off += 4
