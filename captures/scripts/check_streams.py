@@ -50,7 +50,7 @@ class Direction:
 
 
 def reassemble(path):
-    cap = pcapfile.read(path)
+    cap = pcapfile.read(path, allow_truncated=True)
     conns, current = [], {}
     for r in cap.records:
         v = pcapfile.tcp_view(r.data, cap.linktype)

@@ -27,7 +27,8 @@ class Capture:
     records: list = field(default_factory=list)
 
 
-def read(path):
+def read(path, allow_truncated=False):
+    """The whole file; with allow_truncated, the records before a cut-off last one."""
     raw = open(path, "rb").read()
     magic_le = struct.unpack_from("<I", raw, 0)[0]
     if magic_le in (MAGIC_US, MAGIC_NS):
@@ -43,6 +44,8 @@ def read(path):
         sec, frac, incl, orig = struct.unpack_from(e + "IIII", raw, off)
         off += 16
         if off + incl > len(raw):
+            if allow_truncated:
+                break
             raise ValueError("%s: truncated record at offset %d" % (path, off - 16))
         cap.records.append(Record(sec, frac, orig, bytearray(raw[off:off + incl])))
         off += incl
