@@ -20,7 +20,7 @@ public struct AMQPFrameSummary: Sendable, Hashable {
 ///
 /// **Topic when the consumer tag is unknown** (the capture began after `basic.consume`,
 /// or a gap hid it): a delivery through the default exchange (`""`) has the queue's
-/// name as routing key (AMQP 0-9-1 §3.1.3.1), so that names the queue
+/// name as routing key (every queue is bound to it by its name, AMQP 0-9-1 §2.1.2.4), so that names the queue
 /// (`QueueSource.routingKey`). Through any other exchange the queue is unknown:
 /// `queue` is nil, `QueueSource.unknown`, counted in `unknownQueueDeliveries`.
 ///
@@ -252,7 +252,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
             state.lastSeenTag = tag
             state.deliveriesMayBeMissing = false
         }
-        guard state.deliveriesMayBeMissing, let last = state.lastSeenTag, tag > last &+ 1 else { return }
+        guard state.deliveriesMayBeMissing, let last = state.lastSeenTag, tag > last, tag - last > 1 else { return }
         let lost = tag - last - 1
         guard lost <= UInt64(configuration.maxOutstandingPerChannel) else {
             observer.countDropped(state.dropAll(workersStayBusy: true), .gap)

@@ -21,7 +21,7 @@ extension HTTPConnectionObserver {
         count(.resync)
         if direction == requestDirection {
             updateCurrentRequest { $0.sawGap = $0.sawGap || sawGap; $0.body.markIncomplete() }
-            currentRequestSerial = nil
+            currentRequest = nil
         } else {
             if inFlight != nil {
                 if sawGap { inFlight?.sawGap = true }
@@ -131,7 +131,7 @@ extension HTTPConnectionObserver {
     }
 
     func emitRequestWithoutResponse(_ request: PendingRequest) {
-        if request.serial == currentRequestSerial { currentRequestSerial = nil }
+        if request === currentRequest { currentRequest = nil }
         if let anomaly = request.body.anomaly { count(anomaly) }
         observer.statistics.requestsWithoutResponse += 1
         emit(
@@ -152,13 +152,8 @@ extension HTTPConnectionObserver {
     // MARK: Helpers
 
     /// Applies `change` to the request whose body is being read, wherever it waits.
-    func updateCurrentRequest(_ change: (inout PendingRequest) -> Void) {
-        guard let serial = currentRequestSerial else { return }
-        if let last = pending.indices.last, pending[last].serial == serial {
-            change(&pending[last])
-        } else if inFlight?.request?.serial == serial {
-            change(&inFlight!.request!)
-        }
+    func updateCurrentRequest(_ change: (PendingRequest) -> Void) {
+        if let request = currentRequest { change(request) }
     }
 
     func withParser<R>(_ direction: StreamDirection, _ body: (inout HTTPMessageParser) -> R) -> R {

@@ -20,7 +20,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
     var pending: [PendingRequest] = []
     var inFlight: InFlightResponse?
     /// The request whose body is being read.
-    var currentRequestSerial: Int?
+    var currentRequest: PendingRequest?
     var requestsSeen = 0
     /// A direction lost sync: responses that cannot be paired for sure are held until `settleRecovery`.
     var recovering = false
@@ -99,7 +99,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             case .headIncomplete, .bodyIncomplete: count(.truncatedMessage)
             case .betweenMessages, .bodyComplete: break
             }
-            currentRequestSerial = nil
+            currentRequest = nil
             requestDirectionEnded = true
         } else {
             switch outcome {
@@ -126,7 +126,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     private func handle(_ event: HTTPMessageParser.Event, direction: StreamDirection, time: Timestamp) {
         switch event {
-        case .head(let head):
+        case .head:
+            guard let head = withParser(direction, { $0.takeHead() }) else { return }
             if !rolesSettled { settleRoles(firstHeadIsRequest: head.isRequest, direction: direction) }
             for anomaly in head.anomalies { count(anomaly) }
             let isRequestDirection = direction == requestDirection
@@ -167,18 +168,18 @@ public final class HTTPConnectionObserver: StreamConsumer {
     }
 
     private func requestHead(_ head: MessageHead, time: Timestamp) {
-        let target = RequestTarget(head.target)
+        let target = head.target ?? RequestTarget("")
         let summary = HTTPRequestSummary(
-            method: head.method, target: head.target, rawPath: target.rawPath, path: target.path, query: target.query,
+            method: head.method, target: target.target, rawPath: target.rawPath, path: target.path, query: target.query,
             version: head.version, host: head.host ?? target.authority, userAgent: head.userAgent,
             methodCode: head.methodCode, tCode: head.tCode, contentType: head.contentType, bodyPrefix: [],
             bodyLength: 0, bodyTruncated: false)
         let parserLostSync = requestDirection == .clientToServer ? clientToServer.hasLostSync : serverToClient.hasLostSync
-        var request = PendingRequest(
-            serial: requestsSeen, summary: summary, body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
+        let request = PendingRequest(
+            summary: summary, body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
             firstByte: requestParserFirstByte ?? time, lastByte: time,
             isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,
-            isHead: head.isHead, isConnect: head.isConnect, awaitsUpgradeDecision: false)
+            isHead: head.isHead, isConnect: head.isConnect)
         requestsSeen += 1
 
         // Request body length, RFC 9112 §6.3 items 3-7.
@@ -220,7 +221,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             emitRequestWithoutResponse(pending.removeFirst())
         }
         pending.append(request)
-        currentRequestSerial = framingUsable && framing != .none && framing != .awaitUpgradeDecision ? request.serial : nil
+        currentRequest = framingUsable && framing != .none && framing != .awaitUpgradeDecision ? request : nil
         if framingUsable {
             withParser(requestDirection) { $0.setFraming(framing) }
         } else {
@@ -269,7 +270,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             observer.statistics.upgrades += 1
             clientToServer.stopParsing()
             serverToClient.stopParsing()
-            currentRequestSerial = nil
+            currentRequest = nil
             inFlight?.isComplete = true
             emitInFlight()
             if recovering { giveUpRecovery() }
@@ -314,7 +315,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     func requestCompleted(time: Timestamp) {
         updateCurrentRequest { $0.isComplete = true; $0.lastByte = time }
-        currentRequestSerial = nil
+        currentRequest = nil
     }
 
     func responseCompleted(time: Timestamp) {

@@ -23,7 +23,8 @@ struct HTTPMessageParser {
     }
 
     enum Event {
-        case head(MessageHead)
+        /// A head was read: take it with `takeHead()` (not carried here, to avoid copying it around).
+        case head
         case body(UnsafeRawBufferPointer)
         case complete
         /// Message boundaries are lost; the message in progress (if its head was given) is cut short.
@@ -83,6 +84,8 @@ struct HTTPMessageParser {
     var droppedWhileAwaitingUpgrade = false
 
     private var headBuffer: [UInt8] = []
+    /// The head reported by the last `.head` event.
+    private var parsedHead: MessageHead?
     private var headStart: Int?
     private var headBytes = 0
 
@@ -112,6 +115,9 @@ struct HTTPMessageParser {
         default: return false
         }
     }
+
+    /// The head the last `.head` event reported (once).
+    mutating func takeHead() -> MessageHead? { parsedHead.take() }
 
     /// The owner's answer to `.head`: how the body is delimited.
     mutating func setFraming(_ framing: BodyFraming) {
@@ -188,6 +194,13 @@ struct HTTPMessageParser {
                 messageLastByte = time
                 var decided = false
                 scan: while index < bytes.count {
+                    if scanner.isInTarget {
+                        // Most of a request line is its target: skip it in bulk, not byte by byte.
+                        let end = scanner.skipTarget(bytes, from: index)
+                        headBytes += end - index
+                        index = end
+                        if index == bytes.count { break scan }
+                    }
                     let b = bytes[index]
                     index += 1
                     headBytes += 1
@@ -363,7 +376,8 @@ struct HTTPMessageParser {
             return .lost(.tooManyHeaders)
         case .head(let head):
             state = .awaitingFraming
-            return .head(head)
+            parsedHead = head
+            return .head
         }
     }
 

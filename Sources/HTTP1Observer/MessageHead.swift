@@ -27,7 +27,8 @@ enum TransferEncodingField: Equatable {
 struct MessageHead {
     var isRequest: Bool
     var method = ""
-    var target = ""
+    /// The request target (requests only).
+    var target: RequestTarget?
     var version = ""
     var status = 0
     var host: String?
@@ -166,20 +167,37 @@ extension MessageHead {
             // METHOD SP target SP HTTP/1.D
             let firstSpace = line.firstIndex(of: 0x20, from: 0) ?? line.count
             let lastSpace = line.lastIndex(of: 0x20) ?? line.count
-            method = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<firstSpace]), as: UTF8.self)
+            method = Self.methodName(UnsafeRawBufferPointer(rebasing: line[0..<firstSpace]))
             if firstSpace < lastSpace {
-                target = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]).latin1String()
-                version = String(decoding: UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]), as: UTF8.self)
+                target = RequestTarget(bytes: UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
+                version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]))
             }
         } else {
             // HTTP/1.D SP 3DIGIT [SP reason]
-            version = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<min(8, line.count)]), as: UTF8.self)
+            version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[0..<min(8, line.count)]))
             var code = 0
             if line.count >= 12 {
                 for i in 9..<12 { code = code * 10 + Int(line[i] &- 0x30) }
             }
             status = code
         }
+    }
+
+    /// Common methods as literals (no string building per request).
+    private static func methodName(_ bytes: UnsafeRawBufferPointer) -> String {
+        switch bytes.count {
+        case 3 where bytes.equalsIgnoringCase("get") && bytes[0] == 0x47: return "GET"
+        case 3 where bytes.equalsIgnoringCase("put") && bytes[0] == 0x50: return "PUT"
+        case 4 where bytes.equalsIgnoringCase("post") && bytes[0] == 0x50: return "POST"
+        case 4 where bytes.equalsIgnoringCase("head") && bytes[0] == 0x48: return "HEAD"
+        default: return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    private static func versionName(_ bytes: UnsafeRawBufferPointer) -> String {
+        if bytes.count == 8 && bytes[7] == 0x31 && bytes[6] == 0x2E { return "HTTP/1.1" }
+        if bytes.count == 8 && bytes[7] == 0x30 && bytes[6] == 0x2E { return "HTTP/1.0" }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer) {

@@ -2,27 +2,41 @@
 import PacketDecoding
 
 /// A request whose head was seen, waiting in the connection's FIFO for its response.
-struct PendingRequest {
-    /// Order of arrival on the connection (finds the request whose body is still arriving).
-    var serial: Int
+///
+/// A class: it sits in the FIFO, may move to the response being read, and
+/// keeps receiving its body meanwhile; one reference avoids copying it around.
+final class PendingRequest {
     var summary: HTTPRequestSummary
     var body: BodyPrefix
     var firstByte: Timestamp?
     var lastByte: Timestamp?
     var sawGap = false
-    var isFirstOnConnection: Bool
+    let isFirstOnConnection: Bool
     /// The request's last byte was seen.
     var isComplete = false
-    /// Arrived after the request direction lost sync: requests may be missing before it.
+    /// Arrived after a loss of sync, before pairing was sure again.
     var arrivedAfterLoss: Bool
-    var isHead: Bool
-    var isConnect: Bool
+    let isHead: Bool
+    let isConnect: Bool
     /// CONNECT, or a bodyless request with `Upgrade`: the request direction waits for the answer.
-    var awaitsUpgradeDecision: Bool
+    var awaitsUpgradeDecision = false
+
+    init(
+        summary: HTTPRequestSummary, body: BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?,
+        isFirstOnConnection: Bool, arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
+    ) {
+        self.summary = summary
+        self.body = body
+        self.firstByte = firstByte
+        self.lastByte = lastByte
+        self.isFirstOnConnection = isFirstOnConnection
+        self.arrivedAfterLoss = arrivedAfterLoss
+        self.isHead = isHead
+        self.isConnect = isConnect
+    }
 
     /// The summary with the body fields filled in.
     func finishedSummary() -> HTTPRequestSummary {
-        var summary = summary
         summary.bodyPrefix = body.kept
         summary.bodyLength = body.wireLength
         summary.bodyTruncated = body.truncated || !isComplete

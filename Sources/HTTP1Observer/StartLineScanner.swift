@@ -35,7 +35,6 @@ struct StartLineScanner {
         case lineEndLF
     }
 
-    private static let versionPrefix: StaticString = "HTTP/1."
     private static let maxMethodLength = 24
 
     private var phase = Phase.leading
@@ -52,9 +51,11 @@ struct StartLineScanner {
         statusPossible = kind != .request
     }
 
+    /// Byte `i` of `HTTP/1.`.
     @inline(__always)
     private static func versionByte(_ i: UInt8) -> UInt8 {
-        versionPrefix.withUTF8Buffer { $0[Int(i)] }
+        // "HTTP/1." little-endian in one word: H T T P / 1 .
+        UInt8(truncatingIfNeeded: (0x2E_31_2F_50_54_54_48 as UInt64) >> (UInt64(i) &* 8))
     }
 
     @inline(__always)
@@ -64,6 +65,22 @@ struct StartLineScanner {
 
     @inline(__always)
     private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
+    /// True while the scanner reads a request target, which `skipTarget` can consume in bulk.
+    var isInTarget: Bool { phase == .target }
+
+    /// Consumes request-target bytes from `bytes[index...]` up to (not including) the SP after the
+    /// target or the first byte that cannot be part of it; returns the new index.
+    mutating func skipTarget(_ bytes: UnsafeRawBufferPointer, from index: Int) -> Int {
+        var i = index
+        while i < bytes.count {
+            let b = bytes[i]
+            if b <= 0x20 || b == 0x7F { break }
+            i += 1
+        }
+        if i > index { digits = 1 }
+        return i
+    }
 
     /// Feeds one byte of the line.
     mutating func step(_ b: UInt8) -> Step {

@@ -2,10 +2,10 @@
 
 import PacketDecoding
 
-extension TCPReassembler {
+extension ReassemblerState {
     /// The peer acknowledged `ack` of `half`: a hole it has passed was lost
     /// from the capture only (the receiver has those bytes) and becomes a gap.
-    func acknowledge(
+    mutating func acknowledge(
         _ ack: TCPSequence, of half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
     ) {
@@ -19,7 +19,7 @@ extension TCPReassembler {
     }
 
     /// Data and FIN of one segment for its sender's direction.
-    func receive(
+    mutating func receive(
         _ segment: TCPSegment, into half: inout HalfStream, otherBuffered: (bytes: Int, pieces: Int),
         consumer: any StreamConsumer, direction: StreamDirection
     ) {
@@ -62,7 +62,7 @@ extension TCPReassembler {
 
     /// A segment that starts at or before the next expected byte: its new
     /// bytes go to the consumer straight from the capture buffer.
-    private func deliverInOrder(
+    private mutating func deliverInOrder(
         _ payload: UnsafeRawBufferPointer, at start: TCPSequence, length: Int, into half: inout HalfStream,
         consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp
     ) {
@@ -84,7 +84,7 @@ extension TCPReassembler {
 
     /// Copies a segment that lies beyond a hole, within the limits; over a
     /// limit, gives up on everything before it (gaps) and delivers it now.
-    private func bufferOutOfOrder(
+    private mutating func bufferOutOfOrder(
         _ payload: UnsafeRawBufferPointer, at start: TCPSequence, length: Int, into half: inout HalfStream,
         otherBuffered: (bytes: Int, pieces: Int), consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
@@ -127,7 +127,7 @@ extension TCPReassembler {
     /// own packet's time), gaps out bytes known to be cut off before
     /// `missingUntil`, and ends the direction when its FIN is reached.
     /// `recent` is the in-order segment just delivered, to compare overlaps with.
-    func deliverReady(
+    mutating func deliverReady(
         _ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp,
         recent: (start: TCPSequence, bytes: UnsafeRawBufferPointer)? = nil, missingUntil: TCPSequence? = nil
     ) {
@@ -171,7 +171,7 @@ extension TCPReassembler {
 
     /// Declares the bytes up to `limit` (nil: up to all buffered data and the
     /// FIN) missing wherever nothing was buffered, delivering what was.
-    func drain(
+    mutating func drain(
         _ half: inout HalfStream, upTo limit: TCPSequence?, consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
     ) {
@@ -188,13 +188,13 @@ extension TCPReassembler {
     }
 
     /// Gives up on the first hole only (its wait ran out).
-    func drainFirstHole(_ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp) {
+    mutating func drainFirstHole(_ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp) {
         guard let pending = half.pendingStart else { return }
         drain(&half, upTo: pending, consumer: consumer, direction: direction, time: time)
     }
 
     /// Tells the consumer that the bytes up to `target` will never arrive.
-    func gap(
+    mutating func gap(
         _ half: inout HalfStream, to target: TCPSequence, consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
     ) {
@@ -207,7 +207,7 @@ extension TCPReassembler {
     }
 
     /// Ends one direction (exactly once) and frees its buffer.
-    func end(
+    mutating func end(
         _ half: inout HalfStream, reason: StreamEndReason, consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
     ) {
@@ -221,7 +221,7 @@ extension TCPReassembler {
 
     /// Starts or restarts the hole clock: a hole waits `holeTimeout` from the
     /// moment it blocks delivery, and again after any progress.
-    func settleHole(_ half: inout HalfStream, previousNext: TCPSequence, now: Int64) {
+    mutating func settleHole(_ half: inout HalfStream, previousNext: TCPSequence, now: Int64) {
         if half.hasHole {
             if half.holeSince == .min || half.nextSequence != previousNext { half.holeSince = now }
         } else {
@@ -230,7 +230,7 @@ extension TCPReassembler {
     }
 
     /// Counts buffered bytes that differ from the in-order segment that overtook them.
-    private func countConflicts(
+    private mutating func countConflicts(
         _ piece: OutOfOrderBuffer.Piece, skip: Int, against recent: (start: TCPSequence, bytes: UnsafeRawBufferPointer)
     ) {
         let offset = recent.start.distance(to: piece.sequence)

@@ -2,11 +2,11 @@
 
 import PacketDecoding
 
-extension TCPReassembler {
+extension ReassemblerState {
     /// Ends connections idle for `idleTimeout` and gaps holes older than
     /// `holeTimeout` (both in packet time). `process` calls this itself once
     /// per second of packet time.
-    public func expireIdle(now: Timestamp) {
+    mutating func expireIdle(now: Timestamp) {
         let time = now.nanoseconds
         while oldest != ConnectionSlot.none {
             let slot = Int(oldest)
@@ -21,14 +21,14 @@ extension TCPReassembler {
 
     /// End of capture: every open connection ends with `.captureEnded`
     /// after its buffered data has been delivered (with gaps).
-    public func finish(at time: Timestamp) {
+    mutating func finish(at time: Timestamp) {
         while oldest != ConnectionSlot.none {
             close(Int(oldest), reason: .captureEnded, time: time)
         }
     }
 
     /// Starts tracking a connection; evicts the least recently active one when full.
-    func openConnection(
+    mutating func openConnection(
         key: ConnectionKey, hash: UInt32, clientIsLow: Bool, roleSource: RoleSource, time: Timestamp,
         synTime: Timestamp?
     ) -> Int {
@@ -63,7 +63,7 @@ extension TCPReassembler {
 
     /// Flushes buffered data (with gaps), ends every direction not yet
     /// ended with `reason`, and forgets the connection.
-    func close(_ slot: Int, reason: StreamEndReason, time: Timestamp) {
+    mutating func close(_ slot: Int, reason: StreamEndReason, time: Timestamp) {
         if let consumer = slots[slot].consumer {
             for side in 0...1 {
                 var half = slots[slot].half(side)
@@ -79,7 +79,7 @@ extension TCPReassembler {
     }
 
     /// Forgets a connection whose directions have ended; counts why.
-    func remove(_ slot: Int, reason: StreamEndReason) {
+    mutating func remove(_ slot: Int, reason: StreamEndReason) {
         switch reason {
         case .fin: stats.connectionsClosedByFin += 1
         case .reset: stats.connectionsClosedByReset += 1
@@ -101,21 +101,21 @@ extension TCPReassembler {
 
     /// Marks activity: the connection moves to the end of the activity list.
     @inline(__always)
-    func touch(_ slot: Int, now: Int64) {
+    mutating func touch(_ slot: Int, now: Int64) {
         slots[slot].lastSeen = now
         guard newest != UInt32(slot) else { return }
         unlinkFromActivityList(slot)
         appendToActivityList(slot)
     }
 
-    private func appendToActivityList(_ slot: Int) {
+    private mutating func appendToActivityList(_ slot: Int) {
         slots[slot].previous = newest
         slots[slot].next = ConnectionSlot.none
         if newest != ConnectionSlot.none { slots[Int(newest)].next = UInt32(slot) } else { oldest = UInt32(slot) }
         newest = UInt32(slot)
     }
 
-    private func unlinkFromActivityList(_ slot: Int) {
+    private mutating func unlinkFromActivityList(_ slot: Int) {
         let previous = slots[slot].previous, next = slots[slot].next
         if previous != ConnectionSlot.none { slots[Int(previous)].next = next } else { oldest = next }
         if next != ConnectionSlot.none { slots[Int(next)].previous = previous } else { newest = previous }
@@ -124,7 +124,7 @@ extension TCPReassembler {
     }
 
     /// Keeps the hole list in step with the slot's directions.
-    func updateHoleRegistration(_ slot: Int) {
+    mutating func updateHoleRegistration(_ slot: Int) {
         let hasHole = slots[slot].lowHalf.hasHole || slots[slot].highHalf.hasHole
         let registered = slots[slot].holeListPosition != ConnectionSlot.none
         if hasHole && !registered {
@@ -135,7 +135,7 @@ extension TCPReassembler {
         }
     }
 
-    private func removeFromHoleList(_ slot: Int) {
+    private mutating func removeFromHoleList(_ slot: Int) {
         let position = Int(slots[slot].holeListPosition)
         let last = holeList.removeLast()
         if position < holeList.count {
@@ -146,7 +146,7 @@ extension TCPReassembler {
     }
 
     /// Gaps the first hole of each direction of `slot` that has waited `holeTimeout`.
-    private func expireHoles(_ slot: Int, now: Timestamp) {
+    private mutating func expireHoles(_ slot: Int, now: Timestamp) {
         guard slots[slot].flags.contains(.inUse), let consumer = slots[slot].consumer else { return }
         let time = now.nanoseconds
         for side in 0...1 {

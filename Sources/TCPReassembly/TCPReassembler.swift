@@ -21,7 +21,39 @@ import PacketDecoding
 ///
 /// Not thread-safe: one reassembler belongs to one pipeline.
 public final class TCPReassembler {
-    public let configuration: ReassemblyConfiguration
+    /// All state lives in one struct: the class property is accessed once
+    /// per call, so the hot path pays no dynamic exclusivity checks. Hence
+    /// consumers must not call back into the reassembler from their callbacks.
+    private var state: ReassemblerState
+
+    public var configuration: ReassemblyConfiguration { state.configuration }
+
+    public init(configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory) {
+        state = ReassemblerState(configuration: configuration, factory: factory)
+    }
+
+    /// Counters so far.
+    public var statistics: ReassemblyStatistics { state.statistics }
+
+    /// Connections tracked now.
+    public var activeConnections: Int { state.index.count }
+
+    /// Hands one segment to its connection. The payload is used only during the call.
+    public func process(_ segment: TCPSegment) { state.process(segment) }
+
+    /// Ends connections idle for `idleTimeout` and gaps holes older than
+    /// `holeTimeout` (both in packet time). `process` calls this itself once
+    /// per second of packet time.
+    public func expireIdle(now: Timestamp) { state.expireIdle(now: now) }
+
+    /// End of capture: every open connection ends with `.captureEnded`
+    /// after its buffered data has been delivered (with gaps).
+    public func finish(at time: Timestamp) { state.finish(at: time) }
+}
+
+/// The reassembler's state and logic (see `TCPReassembler`).
+struct ReassemblerState {
+    let configuration: ReassemblyConfiguration
     let factory: any StreamConsumerFactory
 
     var slots: ContiguousArray<ConnectionSlot> = []
@@ -47,7 +79,7 @@ public final class TCPReassembler {
     /// An ACK further than this ahead of the next expected byte is not trusted to declare a gap.
     static let maximumAckAdvance = 1 << 30
 
-    public init(configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory) {
+    init(configuration: ReassemblyConfiguration, factory: any StreamConsumerFactory) {
         self.configuration = configuration
         self.factory = factory
         hashSeed = UInt64.random(in: .min ... .max)
@@ -61,18 +93,13 @@ public final class TCPReassembler {
         slots.reserveCapacity(configuration.maxConnections)
     }
 
-    /// Counters so far.
-    public var statistics: ReassemblyStatistics {
+    var statistics: ReassemblyStatistics {
         var result = stats
         result.connectionsActive = index.count
         return result
     }
 
-    /// Connections tracked now.
-    public var activeConnections: Int { index.count }
-
-    /// Hands one segment to its connection. The payload is used only during the call.
-    public func process(_ segment: TCPSegment) {
+    mutating func process(_ segment: TCPSegment) {
         let now = segment.timestamp.nanoseconds
         if now >= nextSweep {
             expireIdle(now: segment.timestamp)
@@ -104,7 +131,7 @@ public final class TCPReassembler {
     }
 
     /// SYN handling: new connections, SYN retransmissions, reuse of a pair (RFC 9293 §3.5, §3.10.7).
-    private func handleHandshake(
+    private mutating func handleHandshake(
         _ segment: TCPSegment, key: ConnectionKey, hash: UInt32, side: Int, existing: Int?
     ) -> Int? {
         let sequence = TCPSequence(segment.sequenceNumber)
@@ -162,7 +189,7 @@ public final class TCPReassembler {
     }
 
     /// A SYN+ACK acknowledges the client's ISN + 1: where the client's data starts.
-    private func startPeerFromAck(_ segment: TCPSegment, slot: Int, side: Int) {
+    private mutating func startPeerFromAck(_ segment: TCPSegment, slot: Int, side: Int) {
         var peer = slots[slot].half(1 - side)
         guard !peer.isStarted else { return }
         peer.nextSequence = TCPSequence(segment.acknowledgmentNumber)
@@ -186,7 +213,7 @@ public final class TCPReassembler {
     }
 
     /// Everything after the connection is found: RST, ACK, data, FIN.
-    private func handleSegment(_ segment: TCPSegment, slot: Int, side: Int) {
+    private mutating func handleSegment(_ segment: TCPSegment, slot: Int, side: Int) {
         guard let consumer = slots[slot].consumer else {
             handleWithoutConsumer(segment, slot: slot, side: side)
             return
@@ -225,7 +252,7 @@ public final class TCPReassembler {
     }
 
     /// A connection the factory declined: only its lifetime is tracked.
-    private func handleWithoutConsumer(_ segment: TCPSegment, slot: Int, side: Int) {
+    private mutating func handleWithoutConsumer(_ segment: TCPSegment, slot: Int, side: Int) {
         if segment.payloadLength > 0 { stats.ignoredSegments[.noConsumer] += 1 }
         if segment.flags.contains(.rst) {
             remove(slot, reason: .reset)

@@ -136,6 +136,38 @@ final class Watchdog: Sendable {
         #expect(try source.run { _ in }.packets == 0)
     }
 
+    @Test func optionsApply() throws {
+        // A bigger kernel buffer, promiscuous mode, no immediate mode, a short snaplen:
+        // activation accepts them and the snaplen cuts what we capture.
+        let listener = LoopbackListener()
+        let source = try PacketSource.live(
+            LiveCaptureOptions(
+                interface: "lo", filter: "tcp dst port \(listener.port)", snapshotLength: 80, immediateMode: false,
+                bufferSize: 8 << 20, promiscuous: true, wakeupInterval: 50))
+        let message = [UInt8](repeating: 0x61, count: 1000)
+        let (client, server) = listener.connectAndSend(message)
+        defer {
+            close(client)
+            close(server)
+        }
+        let watchdog = Watchdog.start(source)
+        defer { watchdog.cancel() }
+        var decoder = PacketDecoder()
+        var cut: (captured: Int, announced: Int)?
+        _ = try source.run { packet in
+            #expect(packet.bytes.count <= 80)
+            if let segment = decoder.decode(packet), segment.payloadLength > 0 {
+                cut = (segment.payload.count, segment.payloadLength)
+                source.stop()
+            }
+        }
+        // 80 bytes = 14 Ethernet + 20 IPv4 + 32 TCP (with Linux's timestamp option) + 14 of payload
+        // (26 when net.ipv4.tcp_timestamps is off).
+        #expect(cut?.announced == 1000)
+        #expect(cut.map { [14, 26].contains($0.captured) } == true)
+        #expect(decoder.counters.truncatedPayloadSegments >= 1)
+    }
+
     @Test func noSuchInterface() {
         #expect(throws: CaptureError.noSuchInterface("nosuch0")) {
             try PacketSource.live(LiveCaptureOptions(interface: "nosuch0"))

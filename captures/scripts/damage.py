@@ -141,6 +141,14 @@ def midstream(src):
                   "first_kept_frame": first + 1, "removed_packets": first}
 
 
+def midstream_request(src):
+    """The capture starts with the 3rd request's segment: the client speaks first."""
+    first = src.first(b"GET /api/v1/order?method_code=Q77")
+    recs = [copy.deepcopy(r) for r in src.cap.records[first:]]
+    return recs, {"what": "first packets removed: the capture begins with a request (no SYN)",
+                  "first_kept_frame": first + 1, "removed_packets": first}
+
+
 def snaplen96(src):
     recs = [pcapfile.Record(r.sec, r.frac, r.orig_len, bytearray(r.data[:96])) for r in src.cap.records]
     return recs, {"what": "every packet cut to 96 captured bytes (orig_len kept), header snaplen 96",
@@ -229,6 +237,7 @@ JOBS = [
     ("large-body-seqwrap", "large-body", seqwrap),
     ("keepalive-curl-dropped-headers", "keepalive-curl", dropped_headers),
     ("keepalive-curl-midstream", "keepalive-curl", midstream),
+    ("keepalive-curl-midstream-request", "keepalive-curl", midstream_request),
     ("keepalive-curl-snaplen96", "keepalive-curl", snaplen96),
     ("keepalive-curl-vlan", "keepalive-curl", lambda s: vlan(s, [(0x8100, 100)])),
     ("keepalive-curl-qinq", "keepalive-curl", lambda s: vlan(s, [(0x88A8, 200), (0x8100, 100)])),

@@ -53,6 +53,7 @@ COVERS = {
     "large-body-seqwrap": "large-body with sequence numbers wrapping 2^32 mid-transfer in every direction",
     "keepalive-curl-dropped-headers": "keepalive-curl with a whole request and a response's header segment missing",
     "keepalive-curl-midstream": "keepalive-curl starting mid-body of a response (no SYN)",
+    "keepalive-curl-midstream-request": "keepalive-curl starting with a request (no SYN): the client speaks first",
     "keepalive-curl-snaplen96": "keepalive-curl with every packet cut to 96 bytes",
     "keepalive-curl-truncated": "keepalive-curl cut mid-record (truncated file)",
     "keepalive-curl-vlan": "keepalive-curl with 802.1Q tags",
@@ -71,12 +72,10 @@ NOT_AUTHORITATIVE = {
                                 "http": "tshark's dissection past a hole is not a reference"},
     "keepalive-curl-dropped-headers": {"streams": "bytes are missing; tshark's follow output simply omits them",
                                        "http": "a request and a response header are missing; pairing past them is a judgment call"},
-    "keepalive-curl-midstream": {"streams": "the capture starts mid-connection; tshark's node order is who sent first",
-                                 "http": "the first response has no request in the file"},
+    "keepalive-curl-midstream": {"http": "the first response (mid-body) has no request in the file"},
     "keepalive-curl-snaplen96": {"streams": "only the first 96 bytes of each packet are in the file",
                                  "http": "payloads are cut; tshark's view is not a reference"},
-    "keepalive-curl-truncated": {"streams": "the file ends mid-record: only what is complete counts",
-                                 "http": "the last exchanges are cut off"},
+    "keepalive-curl-truncated": {"http": "the last exchanges are cut off"},
 }
 PIPELINE_NOTE = ("tshark 4.0 names the request (http.request_in, response_for.uri) only for the first response of a "
                  "frame holding several pipelined responses; pairs here follow HTTP/1.1 order (RFC 9112 §9.3.2), "

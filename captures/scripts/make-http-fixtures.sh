@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Records the HTTP fixtures in captures/http/ from real servers and clients,
 # then makes the damaged copies (damage.py) and the expected outputs
-# (expected.py, from tshark). See captures/README.md.
+# (expected.py, from tshark), and checks tshark's streams against a reassembly
+# of our own (check_streams.py). See captures/README.md.
 #
 #   captures/scripts/make-http-fixtures.sh [--force] [--keep-work]
 #
@@ -61,6 +62,7 @@ if [ "${CHX_FIXTURES_INNER:-}" != 1 ]; then
     ip netns exec "$NS" env CHX_FIXTURES_INNER=1 CHX_KEEP_WORK=$KEEP bash "$0"
     python3 "$HERE/damage.py" "$OUT"
     python3 "$HERE/expected.py" "$CAPTURES"
+    python3 "$HERE/check_streams.py" "$CAPTURES"
     echo "make-http-fixtures: done; $(ls "$OUT" | grep -c '\.pcap') fixtures, $(du -sh "$OUT" | cut -f1)"
     exit 0
 fi

@@ -27,7 +27,8 @@ class Capture:
     records: list = field(default_factory=list)
 
 
-def read(path):
+def read(path, allow_truncated=False):
+    """The whole file; with allow_truncated, the records before a cut-off last one."""
     raw = open(path, "rb").read()
     magic_le = struct.unpack_from("<I", raw, 0)[0]
     if magic_le in (MAGIC_US, MAGIC_NS):
@@ -43,6 +44,8 @@ def read(path):
         sec, frac, incl, orig = struct.unpack_from(e + "IIII", raw, off)
         off += 16
         if off + incl > len(raw):
+            if allow_truncated:
+                break
             raise ValueError("%s: truncated record at offset %d" % (path, off - 16))
         cap.records.append(Record(sec, frac, orig, bytearray(raw[off:off + incl])))
         off += incl
@@ -87,11 +90,21 @@ class TCPView:
         return bytes(d[self.payload_off:self.payload_end])
 
 
-def tcp_view(d):
-    """Parses Ethernet (with any 802.1Q/QinQ tags) / IPv4|IPv6 / TCP, else None."""
-    off = 12
-    etype = struct.unpack_from("!H", d, off)[0]
-    off += 2
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_LINUX_SLL2 = 276
+
+
+def tcp_view(d, linktype=LINKTYPE_ETHERNET):
+    """Parses Ethernet (with any 802.1Q/QinQ tags) or Linux cooked SLL/SLL2 /
+    IPv4|IPv6 / TCP, else None."""
+    if linktype == LINKTYPE_LINUX_SLL2:
+        etype, off = struct.unpack_from("!H", d, 0)[0], 20
+    elif linktype == LINKTYPE_LINUX_SLL:
+        etype, off = struct.unpack_from("!H", d, 14)[0], 16
+    else:
+        off = 12
+        etype = struct.unpack_from("!H", d, off)[0]
+        off += 2
     while etype in (0x8100, 0x88A8):
         etype = struct.unpack_from("!H", d, off + 2)[0]
         off += 4
