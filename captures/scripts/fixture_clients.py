@@ -146,10 +146,32 @@ def port_reuse(log):
         sock.close()
 
 
+def rst_mid_transfer(log):
+    """Reads the first 60 KB of the 300 KB /big.bin, then closes with SO_LINGER 0:
+    the kernel sends RST mid-transfer (RFC 9293 §3.6, abort). Then a normal
+    request on a new connection."""
+    import struct
+    sock = socket.create_connection(("127.0.0.1", 18080))
+    sock.sendall(("GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1:18080\r\nUser-Agent: %s\r\n\r\n" % UA).encode())
+    data = b""
+    while len(data) < 60000:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    log("GET", NGINX + "/big.bin", int(data.split(b" ", 2)[1]))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    import requests
+    r = requests.get(NGINX + "/api/v1/order", headers={"User-Agent": UA})
+    log("GET", r.request.url, r.status_code)
+
+
 def main():
     scenario, logpath = sys.argv[1], sys.argv[2]
     {"session": session, "gzip": gzip_session, "large": large,
-     "websocket": websocket, "port-reuse": port_reuse}[scenario](Log(logpath))
+     "websocket": websocket, "port-reuse": port_reuse,
+     "rst": rst_mid_transfer}[scenario](Log(logpath))
 
 
 if __name__ == "__main__":

@@ -242,6 +242,7 @@ short_mix() {
         --next "$N/api/v1/goods/list"
     curl_chain "$CLIENT_LOG" "$P/api/chunked" --next "$P/api/error"
 }
+rst_mid_transfer() { python3 "$HERE/fixture_clients.py" rst "$CLIENT_LOG"; }
 port_reuse() { python3 "$HERE/fixture_clients.py" port-reuse "$CLIENT_LOG"; }
 
 ETAG=$(curl -sI "$N/api/v1/goods/list" | tr -d '\r' | awk -F': ' 'tolower($1) == "etag" {print $2}')
@@ -264,6 +265,7 @@ record websocket          lo "tcp port 18082" -- websocket
 record large-body         lo "$BOTH"         -- large_body
 record ipv6               lo "tcp port $P80" -- ipv6
 record port-reuse         lo "tcp port $P80" -- port_reuse
+record rst-mid-transfer   lo "tcp port $P80" -- rst_mid_transfer
 record any-sll2           any "$BOTH"        -- short_mix
 record nanosecond         lo "$BOTH" --time-stamp-precision=nano -- short_mix
 record pcapng-source      lo "$BOTH"         -- short_mix
