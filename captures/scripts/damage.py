@@ -149,6 +149,20 @@ def midstream_request(src):
                   "first_kept_frame": first + 1, "removed_packets": first}
 
 
+def syn_retransmitted(src):
+    """The client's SYN captured again 1 s later, as when the first SYN (or its
+    SYN-ACK) is lost; every later packet moves 1 s later too."""
+    recs = []
+    for i, r in enumerate(src.cap.records):
+        shift = 1 if i > 0 else 0
+        recs.append(pcapfile.Record(r.sec + shift, r.frac, r.orig_len, bytearray(r.data)))
+        if i == 0:
+            assert src.views[0].flags(r.data) & 0x12 == 0x02, "first packet is not a SYN"
+            recs.append(pcapfile.Record(r.sec + 1, r.frac, r.orig_len, bytearray(r.data)))
+    return recs, {"what": "the first SYN captured twice, 1 s apart (a SYN retransmission); later packets 1 s later",
+                  "duplicated_frames": [1]}
+
+
 def snaplen96(src):
     recs = [pcapfile.Record(r.sec, r.frac, r.orig_len, bytearray(r.data[:96])) for r in src.cap.records]
     return recs, {"what": "every packet cut to 96 captured bytes (orig_len kept), header snaplen 96",
@@ -238,6 +252,7 @@ JOBS = [
     ("keepalive-curl-dropped-headers", "keepalive-curl", dropped_headers),
     ("keepalive-curl-midstream", "keepalive-curl", midstream),
     ("keepalive-curl-midstream-request", "keepalive-curl", midstream_request),
+    ("keepalive-curl-syn-retransmitted", "keepalive-curl", syn_retransmitted),
     ("keepalive-curl-snaplen96", "keepalive-curl", snaplen96),
     ("keepalive-curl-vlan", "keepalive-curl", lambda s: vlan(s, [(0x8100, 100)])),
     ("keepalive-curl-qinq", "keepalive-curl", lambda s: vlan(s, [(0x88A8, 200), (0x8100, 100)])),

@@ -54,6 +54,8 @@ COVERS = {
     "keepalive-curl-dropped-headers": "keepalive-curl with a whole request and a response's header segment missing",
     "keepalive-curl-midstream": "keepalive-curl starting mid-body of a response (no SYN)",
     "keepalive-curl-midstream-request": "keepalive-curl starting with a request (no SYN): the client speaks first",
+    "keepalive-curl-syn-retransmitted": "keepalive-curl with the SYN retransmitted 1 s later",
+    "rst-mid-transfer": "client aborts (RST) a 300 KB download after 60 KB; then a new connection",
     "keepalive-curl-snaplen96": "keepalive-curl with every packet cut to 96 bytes",
     "keepalive-curl-truncated": "keepalive-curl cut mid-record (truncated file)",
     "keepalive-curl-vlan": "keepalive-curl with 802.1Q tags",
@@ -61,13 +63,15 @@ COVERS = {
 }
 
 # Damaged copies that keep every payload byte: tshark's view must equal the source's.
-LOSSLESS = {"large-body-reordered", "large-body-duplicated", "large-body-seqwrap",
+LOSSLESS = {"large-body-reordered", "large-body-duplicated", "large-body-seqwrap", "keepalive-curl-syn-retransmitted",
             "keepalive-curl-vlan", "keepalive-curl-qinq"}
 
 NOT_AUTHORITATIVE = {
     "chunked-split": {"http": "tshark 4.0 does not dissect a chunked response whose framing is split across "
                               "segments (see shared/bench/README.md): it reports those responses missing. "
                               "The client log (all 200) is the truth."},
+    "rst-mid-transfer": {"http": "the aborted response never completes; tshark does not report it (the client "
+                                 "saw its status line: 200)"},
     "large-body-dropped-body": {"streams": "bytes are missing; tshark's follow output simply omits them",
                                 "http": "tshark's dissection past a hole is not a reference"},
     "keepalive-curl-dropped-headers": {"streams": "bytes are missing; tshark's follow output simply omits them",

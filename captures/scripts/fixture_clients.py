@@ -115,10 +115,63 @@ def websocket(log):
     sock.close()
 
 
+def port_reuse(log):
+    """Three connections from client port 30404 to nginx. The first two ask for
+    Connection: close and read to EOF, so the server closes first and the client
+    leaves no TIME_WAIT behind: the next connect reuses the same 4-tuple (the
+    server's TIME_WAIT accepts a SYN with a higher sequence number, RFC 6191)."""
+    import time
+    for i, (path, close) in enumerate([("/api/v1/order", True), ("/api/v1/order/cancel", True),
+                                       ("/api/v1/pay", False)]):
+        if i:
+            time.sleep(0.2)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 30404))
+        sock.connect(("127.0.0.1", 18080))
+        sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:18080\r\nUser-Agent: %s\r\n%s\r\n"
+                      % (path, UA, "Connection: close\r\n" if close else "")).encode())
+        data = b""
+        while True:
+            if not close and b"\r\n\r\n" in data:
+                head, body = data.split(b"\r\n\r\n", 1)
+                n = int(next(l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")))
+                if len(body) >= n:
+                    break
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        log("GET", NGINX + path, int(data.split(b" ", 2)[1]))
+        sock.close()
+
+
+def rst_mid_transfer(log):
+    """Reads the first 60 KB of the 300 KB /big.bin, then closes with SO_LINGER 0:
+    the kernel sends RST mid-transfer (RFC 9293 §3.6, abort). Then a normal
+    request on a new connection."""
+    import struct
+    sock = socket.create_connection(("127.0.0.1", 18080))
+    sock.sendall(("GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1:18080\r\nUser-Agent: %s\r\n\r\n" % UA).encode())
+    data = b""
+    while len(data) < 60000:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    log("GET", NGINX + "/big.bin", int(data.split(b" ", 2)[1]))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    import requests
+    r = requests.get(NGINX + "/api/v1/order", headers={"User-Agent": UA})
+    log("GET", r.request.url, r.status_code)
+
+
 def main():
     scenario, logpath = sys.argv[1], sys.argv[2]
     {"session": session, "gzip": gzip_session, "large": large,
-     "websocket": websocket}[scenario](Log(logpath))
+     "websocket": websocket, "port-reuse": port_reuse,
+     "rst": rst_mid_transfer}[scenario](Log(logpath))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,12 @@ if [ "${CHX_FIXTURES_INNER:-}" != 1 ]; then
         apt-get update
         DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"
     fi
-    python3 -c 'import requests' 2>/dev/null || python3 -m pip install requests
+    # requests: Debian's package when python3 is Debian's (pip is refused there,
+    # PEP 668), else pip.
+    if ! python3 -c 'import requests' 2>/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y python3-requests || true
+        python3 -c 'import requests' 2>/dev/null || python3 -m pip install requests
+    fi
 
     ip netns del "$NS" 2>/dev/null || true
     ip netns add "$NS"
@@ -237,16 +242,8 @@ short_mix() {
         --next "$N/api/v1/goods/list"
     curl_chain "$CLIENT_LOG" "$P/api/chunked" --next "$P/api/error"
 }
-port_reuse() {
-    # 30404 is outside the ephemeral range (no earlier connection holds it). The
-    # server closes first (Connection: close), so the client's port is free
-    # at once and the second connection reuses the same 4-tuple.
-    curl_chain "$CLIENT_LOG" --local-port 30404 -H 'Connection: close' "$N/api/v1/order"
-    sleep 0.2
-    curl_chain "$CLIENT_LOG" --local-port 30404 -H 'Connection: close' "$N/api/v1/order/cancel"
-    sleep 0.2
-    curl_chain "$CLIENT_LOG" --local-port 30404 "$N/api/v1/pay"
-}
+rst_mid_transfer() { python3 "$HERE/fixture_clients.py" rst "$CLIENT_LOG"; }
+port_reuse() { python3 "$HERE/fixture_clients.py" port-reuse "$CLIENT_LOG"; }
 
 ETAG=$(curl -sI "$N/api/v1/goods/list" | tr -d '\r' | awk -F': ' 'tolower($1) == "etag" {print $2}')
 [ -n "$ETAG" ] || { echo "no ETag from nginx" >&2; exit 1; }
@@ -268,6 +265,7 @@ record websocket          lo "tcp port 18082" -- websocket
 record large-body         lo "$BOTH"         -- large_body
 record ipv6               lo "tcp port $P80" -- ipv6
 record port-reuse         lo "tcp port $P80" -- port_reuse
+record rst-mid-transfer   lo "tcp port $P80" -- rst_mid_transfer
 record any-sll2           any "$BOTH"        -- short_mix
 record nanosecond         lo "$BOTH" --time-stamp-precision=nano -- short_mix
 record pcapng-source      lo "$BOTH"         -- short_mix
