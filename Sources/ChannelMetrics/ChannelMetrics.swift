@@ -12,6 +12,25 @@ import Synchronization
 /// Thread safety: observations and `render` take one `Mutex`; `render` only copies
 /// the families (copy-on-write arrays) under it and formats outside, so a scrape
 /// never holds the pipeline for long.
+///
+/// Where the wire cannot show what the reference reads (each checked by running it,
+/// see Tests/ChannelMetricsTests/Fixtures/make_expected.py):
+/// - A query written in the URL and requests' `params=` are the same bytes on the
+///   wire; the reference searches only `params=` for `method_code`, we search the query.
+/// - requests lower-cases the host before sending, so an upper-case URL host that the
+///   reference fails to find in the partner table arrives lower-case and matches here.
+/// - A request body counts as the reference's `json=` when its Content-Type is JSON and
+///   as `data=` fields when it is a form (a pre-serialised `data=` string is not
+///   searched by the reference; we cannot tell it apart).
+/// - JSON nested deeper than `maxJSONDepth` (512): the reference raises RecursionError
+///   (its FuzzyGet at ~330 nested arrays or ~500 objects, json.loads at ~1000) and
+///   records nothing; we record `code` `-1` and count `BodyCodeOutcome.tooDeep`.
+/// - Only a bounded body prefix is kept: a truncated body that does not parse gives
+///   `-1` (counted `truncated`) where the reference saw the whole body.
+/// - A response with neither a charset nor a UTF-8/16/32 body: requests guesses with
+///   charset_normalizer; we decode UTF-8 with replacement.
+/// - HEAD responses have no body on the wire (`code` `-1`); each redirect hop is its own
+///   exchange; a call without a `Host` gets `tcode` `""` (the reference would fail).
 public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendable {
     public let configuration: MetricsConfiguration
     private let rules: LabelRules

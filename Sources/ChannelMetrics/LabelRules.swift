@@ -173,8 +173,8 @@ public struct LabelRules: Sendable {
 
     /// The reference's `is_syscode`: 10 characters, `isalpha()` then 9 `isdigit()`.
     public static func isSyscodeLike(_ text: String) -> Bool {
-        let scalars = Array(text.unicodeScalars)
-        guard scalars.count == 10, scalars[0].properties.isAlphabetic else { return false }
+        let scalars = text.unicodeScalars
+        guard scalars.count == 10, let first = scalars.first, first.properties.isAlphabetic else { return false }
         return scalars.dropFirst().allSatisfy {
             $0.properties.numericType == .decimal || $0.properties.numericType == .digit
         }
@@ -184,7 +184,7 @@ public struct LabelRules: Sendable {
 
     /// `urlparse(url).path`: the path as sent, with `;params` of its last segment removed.
     public static func partnerPath(rawPath: String) -> String {
-        guard rawPath.contains(";") else { return rawPath }
+        guard rawPath.utf8.contains(UInt8(ascii: ";")) else { return rawPath }
         let searchFrom = rawPath.lastIndex(of: "/") ?? rawPath.startIndex
         guard let cut = rawPath[searchFrom...].firstIndex(of: ";") else { return rawPath }
         return String(rawPath[..<cut])
