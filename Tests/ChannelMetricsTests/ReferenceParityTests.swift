@@ -101,5 +101,7 @@ import Testing
         // The reference has no consumer family without its ctec_consumer module; ours always has it.
         let withoutConsumer = ours.components(separatedBy: "# HELP A123010101_consumer_metrics")[0]
         #expect(withoutConsumer == expected)
+        let openMetrics = metrics.render(.openMetrics).components(separatedBy: "# HELP A123010101_consumer_metrics")[0]
+        #expect(openMetrics + "# EOF\n" == scenario["openmetrics_text"] as! String)
     }
 }

@@ -96,6 +96,8 @@ public enum BodyTextDecoding {
     /// requests `get_encoding_from_headers`.
     static func declaredEncoding(_ contentType: String?) -> String? {
         guard let contentType, !contentType.isEmpty else { return nil }
+        // The common case, without splitting or lower-casing.
+        if contentType == "application/json" { return "utf-8" }
         let parts = contentType.split(separator: ";", omittingEmptySubsequences: false)
         for param in parts.dropFirst() {
             let trimmed = param.trimmingSpaces()
