@@ -91,12 +91,13 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         guard let start = exchange.requestLastByte, let end = exchange.responseFirstByte else { return skip(.noTimestamps) }
         let code = rules.innerCode(response)
         let syscode = configuration.syscode
-        let labels = [
+        let (labels, cut) = bounded([
             syscode.appid, syscode.value, LabelRules.fCode(userAgent: request.userAgent), request.path, request.path,
             String(response.status), code.label, rules.inboundMethodCode(request),
-        ]
+        ])
         let milliseconds = Self.seconds(end - start) * 1000
         state.withLock { state in
+            state.statistics.labelValuesTruncated += cut
             state.statistics.bodyCodes[code.outcome, default: 0] += 1
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
             if state.inner.observe(labels, milliseconds) { state.statistics.recorded[.inbound, default: 0] += 1 }
@@ -115,19 +116,25 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let partner = request.host.flatMap { configuration.partners.lookup(authority: $0) }
         let code = rules.outgoingCode(response)
         var partnerLabels: [String]?
+        var cut: UInt64 = 0
         let methodCode: String
         if let partner {
             let action = partner.actions[LabelRules.partnerPath(rawPath: request.rawPath)]
-            partnerLabels = [syscode.appid, syscode.value, partner.partner, action ?? "", String(response.status), code.label]
+            let (labels, partnerCut) = bounded(
+                [syscode.appid, syscode.value, partner.partner, action ?? "", String(response.status), code.label])
+            partnerLabels = labels
+            cut += partnerCut
             methodCode = action ?? rules.outgoingMethodCode(request)
         } else {
             methodCode = rules.outgoingMethodCode(request)
         }
-        let externalLabels = [
+        let (externalLabels, externalCut) = bounded([
             syscode.appid, syscode.value, "http", LabelRules.tcode(request: request, partner: partner), methodCode,
             LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero),
-        ]
+        ])
+        cut += externalCut
         state.withLock { state in
+            state.statistics.labelValuesTruncated += cut
             state.statistics.bodyCodes[code.outcome, default: 0] += 1
             if seconds < 0 { state.statistics.negativeDurations += 1 }
             if let partnerLabels, state.partner.observe(partnerLabels, seconds * 1000) {
@@ -147,8 +154,9 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let start = configuration.consumerTiming == .serviceTime ? outcome.serviceStart : outcome.deliverTime
         let milliseconds = Self.seconds(outcome.answerTime - start) * 1000
         let syscode = configuration.syscode
-        let labels = [syscode.appid, syscode.value, "", queue, String(outcome.answer.code)]
+        let (labels, cut) = bounded([syscode.appid, syscode.value, "", queue, String(outcome.answer.code)])
         state.withLock { state in
+            state.statistics.labelValuesTruncated += cut
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
             if state.consumer.observe(labels, milliseconds) { state.statistics.recorded[.consumer, default: 0] += 1 }
         }
@@ -204,6 +212,23 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         writer.gauge(
             name: "channel_exporter_series", help: "Label sets per metric family",
             samples: statistics.series.sorted { $0.key < $1.key }.map { ([("family", $0.key)], Double($0.value)) })
+    }
+
+    /// Cuts label values longer than `maxLabelValueBytes` at a character boundary.
+    private func bounded(_ labels: [String]) -> ([String], UInt64) {
+        let limit = configuration.maxLabelValueBytes
+        guard labels.contains(where: { $0.utf8.count > limit }) else { return (labels, 0) }
+        var cut: UInt64 = 0
+        let result = labels.map { value -> String in
+            guard value.utf8.count > limit else { return value }
+            cut += 1
+            var end = value.utf8.index(value.utf8.startIndex, offsetBy: limit)
+            while !value.unicodeScalars.indices.contains(end) && end > value.utf8.startIndex {
+                end = value.utf8.index(before: end)
+            }
+            return String(value.utf8[..<end])!
+        }
+        return (result, cut)
     }
 
     private func skip(_ reason: ChannelMetricsStatistics.Skipped) {

@@ -217,3 +217,17 @@ import Testing
         #expect(report.isEmpty, "promtool: \(report)")
     }
 }
+
+@Suite struct LabelLengthTests {
+    @Test func longLabelValuesAreCutAtACharacterBoundaryAndCounted() {
+        var configuration = Make.configuration()
+        configuration.maxLabelValueBytes = 10
+        let metrics = ChannelMetrics(configuration: configuration)
+        let path = "/" + String(repeating: "é", count: 20)  // 1 + 40 bytes
+        metrics.observe(Make.exchange(serverPort: 8080, request: Make.request(target: path), response: Make.response(body: "{}".bytes)))
+        let labels = metrics.snapshot()[0].series[0].labels
+        #expect(labels["path"] == "/éééé")  // 9 bytes: the 5th é would end at byte 11
+        #expect(labels["uri"] == "/éééé")
+        #expect(metrics.statistics().labelValuesTruncated == 2)
+    }
+}
