@@ -33,6 +33,8 @@ public struct ChannelMetricsStatistics: Sendable, Hashable {
     public var series: [String: Int] = [:]
     /// Durations below zero (clock or capture order oddities); still recorded, in the first bucket.
     public var negativeDurations: UInt64 = 0
+    /// Label values cut to `maxLabelValueBytes`.
+    public var labelValuesTruncated: UInt64 = 0
 
     public init() {}
 }

@@ -183,8 +183,13 @@ public struct LabelRules: Sendable {
 
     /// The reference's `is_syscode`: 10 characters, `isalpha()` then 9 `isdigit()`.
     public static func isSyscodeLike(_ text: String) -> Bool {
-        let scalars = Array(text.unicodeScalars)
-        guard scalars.count == 10, scalars[0].properties.isAlphabetic else { return false }
+        let utf8 = text.utf8
+        if utf8.allSatisfy({ $0 < 0x80 }) {  // the usual ASCII host: no Unicode property lookups
+            guard utf8.count == 10, let first = utf8.first, (first | 0x20) >= 0x61, (first | 0x20) <= 0x7A else { return false }
+            return utf8.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        }
+        let scalars = text.unicodeScalars
+        guard scalars.count == 10, let first = scalars.first, first.properties.isAlphabetic else { return false }
         return scalars.dropFirst().allSatisfy {
             $0.properties.numericType == .decimal || $0.properties.numericType == .digit
         }
@@ -194,7 +199,7 @@ public struct LabelRules: Sendable {
 
     /// `urlparse(url).path`: the path as sent, with `;params` of its last segment removed.
     public static func partnerPath(rawPath: String) -> String {
-        guard rawPath.contains(";") else { return rawPath }
+        guard rawPath.utf8.contains(UInt8(ascii: ";")) else { return rawPath }
         let searchFrom = rawPath.lastIndex(of: "/") ?? rawPath.startIndex
         guard let cut = rawPath[searchFrom...].firstIndex(of: ";") else { return rawPath }
         return String(rawPath[..<cut])

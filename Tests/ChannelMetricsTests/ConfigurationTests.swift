@@ -54,3 +54,20 @@ import Testing
         #expect(throws: PartnerTable.LoadError.self) { try PartnerTable(yaml: "- hosts: [a]\n  partnr: 1\n") }
     }
 }
+
+@Suite struct NegotiationTests {
+    @Test(arguments: [
+        (nil, ExpositionFormat.prometheusText),
+        ("text/plain;version=0.0.4", .prometheusText),
+        ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", .openMetrics),
+        ("*/*", .prometheusText),
+    ] as [(String?, ExpositionFormat)])
+    func acceptHeader(_ accept: String?, _ expected: ExpositionFormat) {
+        #expect(ExpositionFormat.negotiate(accept: accept) == expected)
+    }
+
+    @Test func contentTypes() {
+        #expect(ExpositionFormat.prometheusText.contentType == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(ExpositionFormat.openMetrics.contentType == "application/openmetrics-text; version=1.0.0; charset=utf-8")
+    }
+}

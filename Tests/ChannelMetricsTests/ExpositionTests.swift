@@ -217,3 +217,52 @@ import Testing
         #expect(report.isEmpty, "promtool: \(report)")
     }
 }
+
+@Suite struct LabelLengthTests {
+    @Test func longLabelValuesAreCutAtACharacterBoundaryAndCounted() {
+        var configuration = Make.configuration()
+        configuration.maxLabelValueBytes = 10
+        let metrics = ChannelMetrics(configuration: configuration)
+        let path = "/" + String(repeating: "é", count: 20)  // 1 + 40 bytes
+        metrics.observe(Make.exchange(serverPort: 8080, request: Make.request(target: path), response: Make.response(body: "{}".bytes)))
+        let labels = metrics.snapshot()[0].series[0].labels
+        #expect(labels["path"] == "/éééé")  // 9 bytes: the 5th é would end at byte 11
+        #expect(labels["uri"] == "/éééé")
+        #expect(metrics.statistics().labelValuesTruncated == 2)
+    }
+}
+
+/// The writer the self-metrics use.
+@Suite struct ExpositionWriterTests {
+    @Test func helpersInBothFormats() {
+        for format in [ExpositionFormat.prometheusText, .openMetrics] {
+            var writer = ExpositionWriter(format: format)
+            writer.counter(name: "channel_exporter_packets", help: "Packets seen\nby \\ source", samples: [
+                (labels: [("source", "eth0"), ("kind", "a\"b")], value: 3), (labels: [], value: 1_234_567),
+            ])
+            writer.gauge(name: "channel_exporter_flows", help: "Active flows", samples: [(labels: [], value: 0.5)])
+            writer.header(name: "channel_exporter_latency_seconds", help: "h", type: .histogram)
+            writer.histogramSeries(
+                name: "channel_exporter_latency_seconds", labels: [("z", "1")], bounds: [0.1, 1e6], bucketCounts: [1, 2, 3], sum: 4.25)
+            let counterName = format == .prometheusText ? "channel_exporter_packets_total" : "channel_exporter_packets"
+            let help = format == .prometheusText ? "Packets seen\\nby \\\\ source" : "Packets seen\\nby \\\\ source"
+            #expect(writer.finish() == """
+                # HELP \(counterName) \(help)
+                # TYPE \(counterName) counter
+                channel_exporter_packets_total{kind="a\\"b",source="eth0"} 3.0
+                channel_exporter_packets_total 1.234567e+06
+                # HELP channel_exporter_flows Active flows
+                # TYPE channel_exporter_flows gauge
+                channel_exporter_flows 0.5
+                # HELP channel_exporter_latency_seconds h
+                # TYPE channel_exporter_latency_seconds histogram
+                channel_exporter_latency_seconds_bucket{le="0.1",z="1"} 1.0
+                channel_exporter_latency_seconds_bucket{le="1e+06",z="1"} 3.0
+                channel_exporter_latency_seconds_bucket{le="+Inf",z="1"} 6.0
+                channel_exporter_latency_seconds_count{z="1"} 6.0
+                channel_exporter_latency_seconds_sum{z="1"} 4.25
+
+                """ + (format == .openMetrics ? "# EOF\n" : ""))
+        }
+    }
+}

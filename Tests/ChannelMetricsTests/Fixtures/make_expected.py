@@ -332,17 +332,23 @@ def exposition_scenario():
         wire, _, _ = run_outbound(case)
         case['wire'] = wire
         steps.append({'kind': 'outbound', 'case': case})
-    text = prometheus_client.generate_latest().decode()
-    keep = []
-    skip = False
-    for line in text.splitlines(keepends=True):
-        if line.startswith('# HELP'):
-            name = line.split()[2]
-            skip = not (name.startswith('A123010101_inner') or name.startswith('partner_http')
-                        or name.startswith('external_call')) or name.endswith('_created')
-        if not skip:
-            keep.append(line)
-    return {'steps': steps, 'text': ''.join(keep)}
+    from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+
+    def ours(text):
+        # Keep the families this project produces; drop the optional `_created` samples.
+        keep = []
+        skip = False
+        for line in text.splitlines(keepends=True):
+            if line.startswith('# HELP'):
+                name = line.split()[2]
+                skip = not (name.startswith('A123010101_inner') or name.startswith('partner_http')
+                            or name.startswith('external_call')) or name.endswith('_created')
+            if not skip and '_created{' not in line:
+                keep.append(line)
+        return ''.join(keep)
+
+    return {'steps': steps, 'text': ours(prometheus_client.generate_latest().decode()),
+            'openmetrics_text': ours(generate_openmetrics(prometheus_client.REGISTRY).decode())}
 
 
 FLOATS = ['0.0', '-0.0', '1.5', '0.1', '100000.0', '1e5', '1e15', '1e16', '1e-4', '1e-5', '123456.7', '1234567.0',
