@@ -104,7 +104,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
             case .failure(.unknownMethod): parser.fail(.unknownMethod)
             case .failure(.truncated): parser.fail(.truncatedMethod)
             case .success(let (id, method)):
-                observer.statistics.methods[id, default: 0] += 1
+                observer.statistics.methodCounts[id.slot] += 1
                 frameTap?(direction, AMQPFrameSummary(type: 1, channel: channel, method: id))
                 handle(method, channel: channel, direction: direction, time: time)
             }

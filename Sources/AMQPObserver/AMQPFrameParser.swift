@@ -83,9 +83,9 @@ final class AMQPFrameParser {
     func fail(_ reason: AMQPAnomaly) {
         guard failure == nil else { return }
         if tentativeFrames > 0 {
+            // Not touching `buffer` here: `fail` may be called from `onFrame` while the
+            // buffer is lent out; synchronising afresh clears it.
             tentativeFrames = 0
-            pendingCount = 0
-            buffer.removeAll(keepingCapacity: true)
             state = .synchronizing
             resynchronizing = true
         } else {
@@ -121,6 +121,8 @@ final class AMQPFrameParser {
                     return
                 }
                 state = .frameHeader
+                pendingCount = 0
+                buffer.removeAll(keepingCapacity: true)
                 tentativeFrames = Self.framesToTrustSynchronization
             case .protocolHeader:
                 while i < n && pendingCount < 8 {

@@ -60,7 +60,13 @@ public struct AMQPStatistics: Sendable, Hashable {
     public var contentBodyFrames = 0
     public var heartbeatFrames = 0
     /// Method frames by class/method id.
-    public var methods: [AMQPMethodID: Int] = [:]
+    public var methods: [AMQPMethodID: Int] {
+        var counts: [AMQPMethodID: Int] = [:]
+        for (slot, count) in methodCounts.enumerated() where count > 0 { counts[AMQPMethodID(slot: slot)] = count }
+        return counts
+    }
+    /// Counts by ``AMQPMethodID/slot``: a fixed array, no hashing per frame.
+    var methodCounts = [Int](repeating: 0, count: AMQPMethodID.slotCount)
     public var acks = 0
     public var nacks = 0
     public var rejects = 0

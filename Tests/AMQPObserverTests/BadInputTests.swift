@@ -140,6 +140,21 @@ import Testing
         #expect(result.outcomes.allSatisfy { $0.serviceStart >= $0.deliverTime && $0.serviceStart <= $0.answerTime })
     }
 
+    /// Mid-stream, an unknown method that straddles segments right after synchronising: the parser
+    /// resumes its search while the method's buffered bytes are being handed over (no exclusivity trap).
+    @Test func unknownBufferedMethodWhileTentative() {
+        let unknown = AMQP.method(1, 60, 99, [1, 2, 3, 4])
+        let events: [StreamEvent] = [
+            s2c(0, AMQP.heartbeat + Array(unknown.prefix(9))),
+            s2c(1, Array(unknown.dropFirst(9))),
+            s2c(10, AMQP.deliver(1, tag: "c1", deliveryTag: 5, routingKey: "orders")),
+            c2s(160, AMQP.ack(1, 5)),
+        ]
+        let result = run(events, handshake: false)
+        #expect(result.anomaly == nil)
+        #expect(result.outcomes.map(\.queue) == ["orders"])
+    }
+
     /// Random bytes never crash the observer, whatever the split.
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func randomBytesDoNotCrash(seed: UInt64) {
