@@ -8,12 +8,15 @@ import Testing
 /// count and the observations in each bucket.
 @Suite struct AMQPReplayTests {
     static let scenarios = ["ack-nack-reject", "cancel-and-drop", "get-poller", "multiple-ack", "prefetch-burst", "two-queues-k2"]
+    /// Workers per channel of each fixture's consumers (captures/amqp/README.md): the
+    /// service-time rule's k, as `amqp.consumer_concurrency` would say for that service.
+    static let workers = ["multiple-ack": 3, "two-queues-k2": 2]
 
     @Test(arguments: scenarios)
     func consumerMetricsMatchTheWorkersOwnTimes(scenario: String) throws {
         var config = ExporterConfiguration(syscode: "A123010101")
         config.amqp.ports = [5682]
-        config.amqp.consumerConcurrency = scenario.hasSuffix("-k2") ? 2 : 1
+        config.amqp.consumerConcurrency = Self.workers[scenario] ?? 1
         let pipeline = try Pipeline(configuration: config)
         _ = try ReplayRunner.run(files: [Fixtures.path("amqp/\(scenario).pcap")], pipeline: pipeline)
         let ours = Self.consumerRows(pipeline.metrics.render(.prometheusText))
