@@ -60,3 +60,35 @@ import Testing
         return String(rest[..<rest.firstIndex(of: "\"")!])
     }
 }
+
+/// The damaged copies of `prefetch-burst` (captures/amqp/README.md) through the real reassembler.
+@Suite struct AMQPDamagedReplayTests {
+    static func rows(_ fixture: String) throws -> ([String: [Int]], PipelineStatistics) {
+        var config = ExporterConfiguration(syscode: "A123010101")
+        config.amqp.ports = [5682]
+        let pipeline = try Pipeline(configuration: config)
+        let result = try ReplayRunner.run(files: [Fixtures.path("amqp/\(fixture).pcap")], pipeline: pipeline)
+        return (AMQPReplayTests.consumerRows(pipeline.metrics.render(.prometheusText)), result.statistics)
+    }
+
+    @Test func captureStartedMidConnectionLearnsQueuesFromRoutingKeys() throws {
+        let (ours, statistics) = try Self.rows("prefetch-burst-midstream")
+        #expect(ours == (try AMQPReplayTests.expectedRows(Fixtures.path("amqp/prefetch-burst.expected.txt"))))
+        #expect(statistics.amqp.routingKeyQueueDeliveries > 0)
+    }
+
+    @Test func lostSegmentsLoseOutcomesButInventNone() throws {
+        let (full, _) = try Self.rows("prefetch-burst")
+        let (damaged, statistics) = try Self.rows("prefetch-burst-dropped")
+        let fullCount = full.values.reduce(0) { $0 + $1[0] }
+        let damagedCount = damaged.values.reduce(0) { $0 + $1[0] }
+        #expect(damagedCount < fullCount)
+        #expect(damagedCount > 0)
+        #expect(statistics.reassembly.gaps > 0)
+        // Every bucket of the damaged copy holds at most what the full capture's holds.
+        for (key, row) in damaged {
+            let reference = try #require(full[key])
+            for (a, b) in zip(row.dropFirst(), reference.dropFirst()) { #expect(a <= b, "\(key)") }
+        }
+    }
+}
