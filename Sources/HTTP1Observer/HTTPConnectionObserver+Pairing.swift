@@ -91,8 +91,7 @@ extension HTTPConnectionObserver {
     // MARK: Emitting
 
     func emitInFlight() {
-        guard let response = inFlight else { return }
-        inFlight = nil
+        guard let response = inFlight.take() else { return }
         if response.isHeld {
             heldResponses.append(response)
             if heldResponses.count > configuration.maxPendingRequests {
@@ -106,17 +105,15 @@ extension HTTPConnectionObserver {
 
     func emit(_ response: InFlightResponse, answering request: PendingRequest?) {
         if let anomaly = response.body.anomaly { count(anomaly) }
-        var requestSummary: HTTPRequestSummary?
         if let request {
             if let anomaly = request.body.anomaly { count(anomaly) }
-            requestSummary = request.finishedSummary()
             observer.statistics.exchangesComplete += 1
         } else {
             observer.statistics.responsesWithoutRequest += 1
         }
         emit(
             HTTPExchange(
-                connection: connection, client: client, server: server, request: requestSummary,
+                connection: connection, client: client, server: server, request: request?.finishedSummary(),
                 response: response.summary(), completeness: request == nil ? .responseWithoutRequest : .complete,
                 sawGap: response.sawGap || request?.sawGap == true,
                 isFirstOnConnection: request?.isFirstOnConnection ?? false,

@@ -37,9 +37,11 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let c2sKind: StartLineKind = rolesSettled ? .request : .either
         let s2cKind: StartLineKind = rolesSettled ? .response : .either
         clientToServer = HTTPMessageParser(
-            expectedKind: c2sKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount)
+            expectedKind: c2sKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount,
+            cache: observer.headerValueCache)
         serverToClient = HTTPMessageParser(
-            expectedKind: s2cKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount)
+            expectedKind: s2cKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount,
+            cache: observer.headerValueCache)
     }
 
     /// True when the guessed roles were found wrong and swapped.

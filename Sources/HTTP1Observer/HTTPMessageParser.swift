@@ -73,6 +73,8 @@ struct HTTPMessageParser {
 
     var state = State.idle
     let maxHeaderBytes: Int
+    /// Header value strings shared with the other connections of the observer.
+    private let cache: HeaderValueCache
     private let maxHeaderCount: Int
     /// Which start lines this direction accepts (changes once when guessed roles are settled).
     var expectedKind: StartLineKind
@@ -95,8 +97,9 @@ struct HTTPMessageParser {
     /// A gap was skipped inside the current message.
     var messageSawGap = false
 
-    init(expectedKind: StartLineKind, maxHeaderBytes: Int, maxHeaderCount: Int) {
+    init(expectedKind: StartLineKind, maxHeaderBytes: Int, maxHeaderCount: Int, cache: HeaderValueCache) {
         self.expectedKind = expectedKind
+        self.cache = cache
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
     }
@@ -363,10 +366,10 @@ struct HTTPMessageParser {
         }
         let result: MessageHead.ParseResult
         if headBuffer.isEmpty {
-            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount)
+            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache)
         } else {
             headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount) }
+            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache) }
         }
         resetHead()
         isResynchronising = false

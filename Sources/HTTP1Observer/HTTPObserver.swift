@@ -8,6 +8,7 @@ import TCPReassembly
 public final class HTTPObserver {
     public let configuration: HTTPObserverConfiguration
     let sink: any HTTPExchangeSink
+    let headerValueCache = HeaderValueCache()
     /// Counters so far (exchanges by outcome, anomalies by reason).
     public internal(set) var statistics = HTTPObserverStatistics()
 

@@ -86,7 +86,9 @@ extension MessageHead {
     /// Parses a complete head: `bytes` runs from the start line's first byte
     /// through the LF of the empty line. The start line was already checked by
     /// `StartLineScanner`, so its shape is known to be right.
-    static func parse(_ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int) -> ParseResult {
+    static func parse(
+        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: HeaderValueCache
+    ) -> ParseResult {
         var head = MessageHead(isRequest: isRequest)
         var sawBareLF = false
         var sawFold = false
@@ -101,9 +103,9 @@ extension MessageHead {
         func finishPending(_ head: inout MessageHead) {
             guard let field = pendingField else { return }
             if let folded = foldedValue {
-                folded.withUnsafeBytes { head.apply(field, value: $0) }
+                folded.withUnsafeBytes { head.apply(field, value: $0, cache: cache) }
             } else {
-                head.apply(field, value: pendingValue)
+                head.apply(field, value: pendingValue, cache: cache)
             }
             pendingField = nil
             foldedValue = nil
@@ -200,14 +202,17 @@ extension MessageHead {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer) {
+    private mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer, cache: HeaderValueCache) {
         switch field {
-        case .host: if host == nil { host = value.latin1String() }
-        case .userAgent: if userAgent == nil { userAgent = value.latin1String() }
-        case .methodCode: if methodCode == nil { methodCode = value.latin1String() }
-        case .tCode: if tCode == nil { tCode = value.latin1String() }
-        case .contentType: if contentType == nil { contentType = value.latin1String() }
-        case .contentEncoding: if contentEncoding == nil { contentEncoding = value.latin1String() }
+        case .host: if host == nil { host = cache.string(value, slot: .host) }
+        case .userAgent: if userAgent == nil { userAgent = cache.string(value, slot: .userAgent) }
+        case .methodCode: if methodCode == nil { methodCode = cache.string(value, slot: .methodCode) }
+        case .tCode: if tCode == nil { tCode = cache.string(value, slot: .tCode) }
+        case .contentType:
+            if contentType == nil {
+                contentType = cache.string(value, slot: isRequest ? .requestContentType : .responseContentType)
+            }
+        case .contentEncoding: if contentEncoding == nil { contentEncoding = cache.string(value, slot: .contentEncoding) }
         case .expect: if value.equalsIgnoringCase("100-continue") { expectsContinue = true }
         case .upgrade: hasUpgradeHeader = true
         case .contentLength: mergeContentLength(value)
