@@ -10,7 +10,8 @@ public final class HTTPObserver {
     let sink: any HTTPExchangeSink
     let headerValueCache = HeaderValueCache()
     /// Counters so far (exchanges by outcome, anomalies by reason).
-    public internal(set) var statistics = HTTPObserverStatistics()
+    /// (No dynamic exclusivity checks: one pipeline thread, no overlapping access.)
+    @exclusivity(unchecked) public internal(set) var statistics = HTTPObserverStatistics()
 
     public init(configuration: HTTPObserverConfiguration = HTTPObserverConfiguration(), sink: any HTTPExchangeSink) {
         self.configuration = configuration

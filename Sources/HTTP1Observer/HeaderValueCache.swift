@@ -13,7 +13,7 @@ final class HeaderValueCache {
     }
 
     private static let maxLength = 256
-    private var values = [String?](repeating: nil, count: Slot.allCases.count)
+    @exclusivity(unchecked) private var values = [String?](repeating: nil, count: Slot.allCases.count)
 
     /// The value of `bytes` read as ISO-8859-1, reusing the previous String of `slot` when the bytes are the same.
     func string(_ bytes: UnsafeRawBufferPointer, slot: Slot) -> String {

@@ -69,11 +69,20 @@ private enum KnownField {
         case 17 where name.equalsIgnoringCase("transfer-encoding"): return .transferEncoding
         default: break
         }
-        guard name.count >= 5 else { return nil }
-        if name.equalsIgnoringCaseAndSeparators("tcode") { return .tCode }
-        if name.equalsIgnoringCaseAndSeparators("useragent") { return .userAgent }
-        if name.equalsIgnoringCaseAndSeparators("methodcode") { return .methodCode }
-        return nil
+        // The loose names are 5-10 letters plus at most a few separators; their first letter picks one.
+        guard name.count >= 5 && name.count <= 32 else { return nil }
+        switch name[0] | 0x20 {
+        case 0x74 /* t */: return name.equalsIgnoringCaseAndSeparators("tcode") ? .tCode : nil
+        case 0x75 /* u */: return name.equalsIgnoringCaseAndSeparators("useragent") ? .userAgent : nil
+        case 0x6D /* m */: return name.equalsIgnoringCaseAndSeparators("methodcode") ? .methodCode : nil
+        case 0x2D, 0x5F:
+            // A name may begin with separators (`_t_code`): compare it in full.
+            if name.equalsIgnoringCaseAndSeparators("tcode") { return .tCode }
+            if name.equalsIgnoringCaseAndSeparators("useragent") { return .userAgent }
+            if name.equalsIgnoringCaseAndSeparators("methodcode") { return .methodCode }
+            return nil
+        default: return nil
+        }
     }
 }
 

@@ -6,8 +6,8 @@ import PacketDecoding
 /// A class: it sits in the FIFO, may move to the response being read, and
 /// keeps receiving its body meanwhile; one reference avoids copying it around.
 final class PendingRequest {
-    var summary: HTTPRequestSummary
-    var body: BodyPrefix
+    @exclusivity(unchecked) var summary: HTTPRequestSummary
+    @exclusivity(unchecked) var body: BodyPrefix
     var firstByte: Timestamp?
     var lastByte: Timestamp?
     var sawGap = false
@@ -57,7 +57,7 @@ final class InFlightResponse {
     let status: Int
     let contentType: String?
     let contentEncoding: String?
-    var body: BodyPrefix
+    @exclusivity(unchecked) var body: BodyPrefix
     let bodyless: Bool
     let firstByte: Timestamp?
     var lastByte: Timestamp?
