@@ -40,10 +40,15 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let s2cKind: StartLineKind = rolesSettled ? .response : .either
         clientToServer = HTTPMessageParser(
             expectedKind: c2sKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount,
-            cache: observer.headerValueCache)
+            shared: observer.sharedParserState)
         serverToClient = HTTPMessageParser(
             expectedKind: s2cKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount,
-            cache: observer.headerValueCache)
+            shared: observer.sharedParserState)
+    }
+
+    /// Buffer bytes this connection holds (split heads) and requests it keeps waiting: 0 and 0 when idle.
+    var retainedState: (bufferedBytes: Int, pendingRequests: Int, heldResponses: Int) {
+        (clientToServer.bufferedBytes + serverToClient.bufferedBytes, pending.count, heldResponses.count)
     }
 
     /// True when the guessed roles were found wrong and swapped.

@@ -73,8 +73,8 @@ struct HTTPMessageParser {
 
     var state = State.idle
     let maxHeaderBytes: Int
-    /// Header value strings shared with the other connections of the observer.
-    private let cache: HeaderValueCache
+    /// Header value strings and the parsed head, shared with the other connections of the observer.
+    private let shared: SharedParserState
     private let maxHeaderCount: Int
     /// Which start lines this direction accepts (changes once when guessed roles are settled).
     var expectedKind: StartLineKind
@@ -86,8 +86,6 @@ struct HTTPMessageParser {
     var droppedWhileAwaitingUpgrade = false
 
     private var headBuffer: [UInt8] = []
-    /// The head reported by the last `.head` event.
-    private var parsedHead: MessageHead?
     private var headStart: Int?
     private var headBytes = 0
 
@@ -97,9 +95,9 @@ struct HTTPMessageParser {
     /// A gap was skipped inside the current message.
     var messageSawGap = false
 
-    init(expectedKind: StartLineKind, maxHeaderBytes: Int, maxHeaderCount: Int, cache: HeaderValueCache) {
+    init(expectedKind: StartLineKind, maxHeaderBytes: Int, maxHeaderCount: Int, shared: SharedParserState) {
         self.expectedKind = expectedKind
-        self.cache = cache
+        self.shared = shared
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
     }
@@ -119,8 +117,11 @@ struct HTTPMessageParser {
         }
     }
 
+    /// Bytes this direction holds between deliveries (a head split over packets); 0 when idle.
+    var bufferedBytes: Int { headBuffer.capacity }
+
     /// The head the last `.head` event reported (once).
-    mutating func takeHead() -> MessageHead? { parsedHead.take() }
+    func takeHead() -> MessageHead? { shared.parsedHead.take() }
 
     /// The owner's answer to `.head`: how the body is delimited.
     mutating func setFraming(_ framing: BodyFraming) {
@@ -366,10 +367,10 @@ struct HTTPMessageParser {
         }
         let result: MessageHead.ParseResult
         if headBuffer.isEmpty {
-            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache)
+            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared)
         } else {
             headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache) }
+            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared) }
         }
         resetHead()
         isResynchronising = false
@@ -379,7 +380,7 @@ struct HTTPMessageParser {
             return .lost(.tooManyHeaders)
         case .head(let head):
             state = .awaitingFraming
-            parsedHead = head
+            shared.parsedHead = head
             return .head
         }
     }

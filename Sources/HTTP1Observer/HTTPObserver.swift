@@ -8,7 +8,7 @@ import TCPReassembly
 public final class HTTPObserver {
     public let configuration: HTTPObserverConfiguration
     let sink: any HTTPExchangeSink
-    let headerValueCache = HeaderValueCache()
+    let sharedParserState = SharedParserState()
     /// Counters so far (exchanges by outcome, anomalies by reason).
     /// (No dynamic exclusivity checks: one pipeline thread, no overlapping access.)
     @exclusivity(unchecked) public internal(set) var statistics = HTTPObserverStatistics()

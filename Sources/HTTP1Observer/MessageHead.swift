@@ -96,7 +96,7 @@ extension MessageHead {
     /// through the LF of the empty line. The start line was already checked by
     /// `StartLineScanner`, so its shape is known to be right.
     static func parse(
-        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: HeaderValueCache
+        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState
     ) -> ParseResult {
         var head = MessageHead(isRequest: isRequest)
         var sawBareLF = false
@@ -211,7 +211,7 @@ extension MessageHead {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer, cache: HeaderValueCache) {
+    private mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer, cache: SharedParserState) {
         switch field {
         case .host: if host == nil { host = cache.string(value, slot: .host) }
         case .userAgent: if userAgent == nil { userAgent = cache.string(value, slot: .userAgent) }

@@ -204,4 +204,21 @@ import Testing
         #expect(result.exchanges[0].completeness == .requestWithoutResponse)
         #expect(result.statistics.count(of: .pendingQueueFull) == 1)
     }
+
+    @Test func idleConnectionHoldsNoBuffers() {
+        let sink = CollectingSink()
+        let observer = HTTPObserver(sink: sink)
+        let connection = observer.makeConnectionObserver(for: connectionInfo())
+        func feed(_ text: String, _ direction: StreamDirection) {
+            Array(text.utf8).withUnsafeBytes { connection.streamData($0, direction: direction, time: ts(1)) }
+        }
+        feed("GET /a HTTP/1.1\r\nHo", .clientToServer)
+        #expect(connection.retainedState.bufferedBytes > 0)
+        feed("st: h\r\n\r\n", .clientToServer)
+        #expect(connection.retainedState == (0, 1, 0))
+        feed("HTTP/1.1 200 OK\r\nContent-", .serverToClient)
+        feed("Length: 0\r\n\r\n", .serverToClient)
+        #expect(connection.retainedState == (0, 0, 0))
+        #expect(sink.exchanges.count == 1)
+    }
 }

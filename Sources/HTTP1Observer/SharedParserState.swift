@@ -1,13 +1,21 @@
-/// Reuses the String of a header value that repeats (Host, User-Agent, Content-Type...), so keep-alive traffic does not build it again.
+/// State the parsers of one HTTPObserver share: repeated header value strings, and the head just parsed.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// The last ASCII value seen for each cached field, shared by the connections of one `HTTPObserver`
-/// (one pipeline, one thread). Bounded: one string per field, at most `maxLength` bytes each.
-final class HeaderValueCache {
+/// Shared by the connections of one `HTTPObserver` (one pipeline, one thread), so that an idle
+/// connection keeps none of it.
+///
+/// - The last ASCII value seen for each cached field (Host, User-Agent, Content-Type...): keep-alive
+///   traffic repeats them, and the String is reused instead of built again. Bounded: one string per
+///   field, at most `maxLength` bytes each.
+/// - The head a parser just read, handed to its connection observer right away (`.head` event).
+final class SharedParserState {
+    /// The head of the last `.head` event; taken at once by the connection observer.
+    @exclusivity(unchecked) var parsedHead: MessageHead?
+
     enum Slot: Int, CaseIterable {
         case host, userAgent, methodCode, tCode, requestContentType, responseContentType, contentEncoding
     }
