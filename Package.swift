@@ -5,14 +5,23 @@ import PackageDescription
 
 let package = Package(
     name: "channel-exporter",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "channel-exporter", targets: ["channel-exporter"]),
         .library(name: "ChannelExporter", targets: ["ChannelExporter"]),
+        // The stages on their own, for Benchmarks/.
+        .library(name: "PacketCapture", targets: ["PacketCapture"]),
+        .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
+        .library(name: "TCPReassembly", targets: ["TCPReassembly"]),
+        .library(name: "HTTP1Observer", targets: ["HTTP1Observer"]),
+        .library(name: "AMQPObserver", targets: ["AMQPObserver"]),
+        .library(name: "ChannelMetrics", targets: ["ChannelMetrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // libpcap, seen only by PacketCapture.
@@ -41,11 +50,19 @@ let package = Package(
             dependencies: [
                 "PacketCapture", "PacketDecoding", "TCPReassembly", "HTTP1Observer", "AMQPObserver",
                 "ChannelMetrics", .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "channel-exporter",
-            dependencies: ["ChannelExporter", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "ChannelExporter", "ChannelMetrics", "PacketCapture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"]),
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "PacketDecoding"]),
@@ -53,6 +70,11 @@ let package = Package(
         .testTarget(name: "HTTP1ObserverTests", dependencies: ["HTTP1Observer", "TCPReassembly", "PacketDecoding"]),
         .testTarget(name: "AMQPObserverTests", dependencies: ["AMQPObserver", "TCPReassembly", "PacketDecoding"]),
         .testTarget(name: "ChannelMetricsTests", dependencies: ["ChannelMetrics", "HTTP1Observer", "AMQPObserver", "PacketDecoding"]),
-        .testTarget(name: "ChannelExporterTests", dependencies: ["ChannelExporter", "ChannelMetrics", "PacketCapture"]),
+        .testTarget(
+            name: "ChannelExporterTests",
+            dependencies: [
+                "ChannelExporter", "ChannelMetrics", "PacketCapture", "PacketDecoding", "TCPReassembly", "HTTP1Observer",
+            ]
+        ),
     ]
 )

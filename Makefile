@@ -1,0 +1,41 @@
+# channel-exporter: the commands README.md names. Each target installs what it
+# needs on a fresh Debian machine that has only the Swift toolchain.
+SHELL := /bin/bash
+APT_PACKAGES := libpcap-dev zlib1g-dev pkg-config tcpdump tshark curl python3 prometheus
+SWIFT_FLAGS ?=
+
+.PHONY: deps build release test demo run bench check-config
+
+# System packages the build and the tests use (root; idempotent).
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	swift build $(SWIFT_FLAGS)
+
+release: deps
+	swift build -c release $(SWIFT_FLAGS)
+
+# The test command (README.md, .ci/run).
+test: deps
+	swift build --build-tests $(SWIFT_FLAGS)
+	swift test --skip-build $(SWIFT_FLAGS)
+
+# The main job, offline: replay a bundled real capture and print its metrics.
+demo: release
+	.build/release/channel-exporter replay captures/parity/outbound.pcap \
+		--config.file captures/parity/outbound.config.yaml
+
+# The main job, live: capture on lo and serve /metrics on :9166 (needs root).
+run: release
+	.build/release/channel-exporter run --config.file deploy/channel-exporter.yaml --interface lo
+
+bench: deps
+	cd Benchmarks && swift run -c release bench
+
+check-config: build
+	.build/debug/channel-exporter check-config deploy/channel-exporter.yaml

@@ -1,0 +1,225 @@
+// AMQPChannelState.swift — one AMQP channel's consumers, pending requests and unanswered deliveries.
+
+import PacketDecoding
+
+/// A delivery (basic.deliver or basic.get-ok) not yet answered.
+struct OutstandingDelivery {
+    var deliveryTag: UInt64
+    var consumerTag: String?
+    var queue: String?
+    var queueSource: QueueSource
+    var redelivered: Bool
+    var deliverTime: Timestamp
+    /// When a worker took it; nil while it waits for one.
+    var serviceStart: Timestamp?
+    /// Stands for a delivery lost in a gap (its tag was skipped): it holds a worker, yields no outcome.
+    var isLost = false
+}
+
+/// The state of one channel (delivery tags are scoped to their channel: the `delivery-tag` domain of amqp0-9-1.xml).
+///
+/// **The service-time model.** The consumer runs `workers` workers on the channel
+/// and hands deliveries to them first come, first served. A delivery starts
+/// service at max(its deliver time, the moment a worker became free); a worker is
+/// freed by each ack / nack / reject (a `multiple` answer frees one per delivery
+/// it settles, in tag order, each freed worker taking the next waiting delivery
+/// before that delivery is itself settled). For one worker this is
+/// start = max(deliver, the previous answer on the channel). It is exact when
+/// the consumer really works that way; the time a message spent in the client's
+/// prefetch buffer is then not counted, as the reference does not count it.
+///
+/// Waiting deliveries are always the newest outstanding ones (workers are
+/// handed deliveries in tag order), so `waitingCount` describes them.
+///
+/// **Workers busy with deliveries we did not see.** On a channel first seen
+/// mid-stream, and after a gap made us forget deliveries that held workers,
+/// those workers are taken as busy (`unseenBusy`) until evidence frees them: an
+/// answer for an unknown tag, or an answer for a delivery the model still had
+/// waiting. A consumer that was idle thus costs nothing: its first delivery is
+/// answered "while waiting" and starts at its deliver time.
+final class AMQPChannelState {
+    struct Consumer {
+        var tag: [UInt8]
+        var tagString: String
+        var queue: String
+        var noAck: Bool
+    }
+
+    struct PendingConsume {
+        var queue: String
+        var tag: [UInt8]
+        var noAck: Bool
+    }
+
+    struct PendingGet {
+        var queue: String
+        var noAck: Bool
+    }
+
+    let workers: Int
+    var consumers: [Consumer] = []
+    var pendingConsumes: [PendingConsume] = []
+    var pendingGets: [PendingGet] = []
+    /// channel.close seen: deliveries in flight are ignored until close-ok.
+    var isClosing = false
+    /// The broker's direction had a gap since the last delivery: skipped tags are lost deliveries.
+    var deliveriesMayBeMissing = false
+    /// The highest delivery tag seen (deliver or get-ok, no-ack included).
+    var lastSeenTag: UInt64?
+
+    /// Outstanding deliveries in tag order: `storage[head...]`.
+    private var storage: [OutstandingDelivery] = []
+    private var head = 0
+    private(set) var waitingCount = 0
+    private(set) var freeWorkers: Int
+    /// Workers taken as busy with deliveries we did not see.
+    private(set) var unseenBusy: Int
+    private var lastAnswerTime: Timestamp?
+
+    /// `seenFromStart` false: the channel was first seen mid-stream, all its workers may be busy.
+    init(workers: Int, seenFromStart: Bool) {
+        self.workers = workers
+        self.unseenBusy = seenFromStart ? 0 : workers
+        self.freeWorkers = workers - unseenBusy
+    }
+
+    var outstandingCount: Int { storage.count - head }
+    var lastDeliveryTag: UInt64? { storage.count > head ? storage[storage.count - 1].deliveryTag : nil }
+    var oldest: OutstandingDelivery? { storage.count > head ? storage[head] : nil }
+
+    func consumer(tag: UnsafeRawBufferPointer) -> Consumer? {
+        for consumer in consumers where consumer.tag.elementsEqual(tag) { return consumer }
+        return nil
+    }
+
+    func removeConsumer(tag: UnsafeRawBufferPointer) {
+        consumers.removeAll { $0.tag.elementsEqual(tag) }
+    }
+
+    /// A new delivery: a free worker takes it now, else it waits.
+    func add(_ delivery: OutstandingDelivery) {
+        var delivery = delivery
+        if freeWorkers > 0 {
+            freeWorkers -= 1
+            delivery.serviceStart = delivery.deliverTime
+        } else {
+            delivery.serviceStart = nil
+            waitingCount += 1
+        }
+        storage.append(delivery)
+    }
+
+    /// Settles the delivery `tag` (or, with `multiple`, every outstanding one up to `tag`;
+    /// tag 0 with `multiple` means all, §1.8.3.13) answered at `time`. Each settled delivery
+    /// is passed with its service start. Returns how many were settled.
+    @discardableResult
+    func settle(
+        tag: UInt64, multiple: Bool, time: Timestamp, _ settled: (OutstandingDelivery, _ serviceStart: Timestamp) -> Void
+    ) -> Int {
+        if multiple {
+            var count = 0
+            while head < storage.count && (tag == 0 || storage[head].deliveryTag <= tag) {
+                settleAt(head, time: time, settled)
+                count += 1
+            }
+            return count
+        }
+        guard let index = index(of: tag) else { return 0 }
+        settleAt(index, time: time, settled)
+        return 1
+    }
+
+    /// An answer for a delivery we never saw. When workers are taken as busy with unseen
+    /// deliveries (capture began later, or a gap), one of them is free now; otherwise the
+    /// answer is stray (a duplicate, or a tag the broker never sent) and frees nothing.
+    func answerForUnknownDelivery(time: Timestamp) {
+        guard unseenBusy > 0 else { return }
+        unseenBusy -= 1
+        freeWorker(at: time)
+        lastAnswerTime = time
+    }
+
+    /// Forgets every outstanding delivery (their answers can no longer come or be matched).
+    /// With `workersStayBusy` (a gap: their answers may still come, as unknown tags) the
+    /// workers they held stay busy until evidence frees them; otherwise all are free.
+    /// Returns how many real (not lost) deliveries were dropped.
+    @discardableResult
+    func dropAll(workersStayBusy: Bool = false) -> Int {
+        let busy = outstandingCount - waitingCount
+        // Placeholders for lost deliveries were already counted as lost.
+        let count = storage[head...].reduce(0) { $0 + ($1.isLost ? 0 : 1) }
+        storage.removeAll(keepingCapacity: true)
+        head = 0
+        waitingCount = 0
+        unseenBusy = workersStayBusy ? min(workers, unseenBusy + busy) : 0
+        freeWorkers = workers - unseenBusy
+        return count
+    }
+
+    /// Forgets the oldest outstanding delivery (the outstanding bound was reached).
+    func dropOldest(time: Timestamp) {
+        guard head < storage.count else { return }
+        let dropped = removeAt(head)
+        if dropped.serviceStart == nil { waitingCount -= 1 } else { freeWorker(at: time) }
+    }
+
+    private func settleAt(
+        _ index: Int, time: Timestamp, _ settled: (OutstandingDelivery, _ serviceStart: Timestamp) -> Void
+    ) {
+        let delivery = removeAt(index)
+        if let start = delivery.serviceStart {
+            settled(delivery, start)
+            freeWorker(at: time)
+        } else {
+            // Answered before the model gave it a worker: more workers than configured, or
+            // answers out of order. It started no earlier than the channel's previous answer.
+            waitingCount -= 1
+            let start = max(delivery.deliverTime, min(lastAnswerTime ?? delivery.deliverTime, time))
+            settled(delivery, start)
+            if unseenBusy > 0 {
+                // A worker we took as busy was in fact free: it served this one and is free again.
+                unseenBusy -= 1
+                freeWorker(at: time)
+            }
+        }
+        lastAnswerTime = time
+    }
+
+    private func freeWorker(at time: Timestamp) {
+        if waitingCount > 0 {
+            let index = storage.count - waitingCount
+            storage[index].serviceStart = max(storage[index].deliverTime, time)
+            waitingCount -= 1
+        } else if freeWorkers < workers - unseenBusy {
+            freeWorkers += 1
+        }
+    }
+
+    private func removeAt(_ index: Int) -> OutstandingDelivery {
+        let delivery = storage[index]
+        if index == head {
+            head += 1
+            if head == storage.count {
+                storage.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 64 && head * 2 >= storage.count {
+                storage.removeFirst(head)
+                head = 0
+            }
+        } else {
+            storage.remove(at: index)
+        }
+        return delivery
+    }
+
+    /// Binary search: tags are increasing along `storage[head...]`.
+    private func index(of tag: UInt64) -> Int? {
+        var low = head
+        var high = storage.count
+        while low < high {
+            let mid = (low + high) / 2
+            if storage[mid].deliveryTag < tag { low = mid + 1 } else { high = mid }
+        }
+        return low < storage.count && storage[low].deliveryTag == tag ? low : nil
+    }
+}

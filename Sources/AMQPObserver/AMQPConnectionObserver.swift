@@ -1,0 +1,333 @@
+// AMQPConnectionObserver.swift — one AMQP 0-9-1 connection: frames in, consumer outcomes out.
+
+import PacketDecoding
+import TCPReassembly
+
+/// A frame as seen by the observer, for diagnostics and the tshark cross-check.
+public struct AMQPFrameSummary: Sendable, Hashable {
+    /// 1 method, 2 content header, 3 content body, 8 heartbeat.
+    public var type: UInt8
+    public var channel: UInt16
+    public var method: AMQPMethodID?
+}
+
+/// Follows one connection between an application (client) and a broker (server).
+///
+/// Per channel it maps consumer tags to queues (`basic.consume` / `consume-ok`),
+/// remembers each `basic.deliver` / `basic.get-ok` until the client answers it with
+/// `basic.ack` / `basic.nack` / `basic.reject`, and then reports a ``ConsumerOutcome``.
+/// See ``AMQPChannelState`` for the service-time model.
+///
+/// **Topic when the consumer tag is unknown** (the capture began after `basic.consume`,
+/// or a gap hid it): a delivery through the default exchange (`""`) has the queue's
+/// name as routing key (every queue is bound to it by its name, AMQP 0-9-1 §2.1.2.4), so that names the queue
+/// (`QueueSource.routingKey`). Through any other exchange the queue is unknown:
+/// `queue` is nil, `QueueSource.unknown`, counted in `unknownQueueDeliveries`.
+///
+/// Anything malformed (see ``AMQPAnomaly``) gives the connection up: it is counted,
+/// its outstanding deliveries are dropped (counted) and later bytes are ignored.
+public final class AMQPConnectionObserver: StreamConsumer {
+    public let connection: ConnectionInfo
+    private let observer: AMQPObserver
+    private let configuration: AMQPObserverConfiguration
+    private let clientParser: AMQPFrameParser
+    private let serverParser: AMQPFrameParser
+    private var channels: [UInt16: AMQPChannelState] = [:]
+    private var givenUp = false
+    /// Called for every complete frame (diagnostics, tests); nil costs nothing on the data path.
+    public var frameTap: ((StreamDirection, AMQPFrameSummary) -> Void)?
+
+    init(connection: ConnectionInfo, observer: AMQPObserver) {
+        self.connection = connection
+        self.observer = observer
+        self.configuration = observer.configuration
+        let fromStart = connection.synTime != nil
+        clientParser = AMQPFrameParser(
+            isClient: true, startsAtBeginning: fromStart, frameMax: configuration.maxFrameSize,
+            synchronizationAttempts: configuration.synchronizationAttempts)
+        serverParser = AMQPFrameParser(
+            isClient: false, startsAtBeginning: fromStart, frameMax: configuration.maxFrameSize,
+            synchronizationAttempts: configuration.synchronizationAttempts)
+    }
+
+    /// Why the connection was given up, if it was.
+    public var anomaly: AMQPAnomaly? { clientParser.failure ?? serverParser.failure }
+
+    // MARK: StreamConsumer
+
+    public func streamData(_ bytes: UnsafeRawBufferPointer, direction: StreamDirection, time: Timestamp) {
+        guard !givenUp else {
+            observer.statistics.ignoredBytes += bytes.count
+            return
+        }
+        let parser = direction == .clientToServer ? clientParser : serverParser
+        let skippedBefore = parser.unsynchronizedBytes
+        parser.parse(bytes) { frame in handle(frame, direction: direction, time: time, parser: parser) }
+        observer.statistics.unsynchronizedBytes += parser.unsynchronizedBytes - skippedBefore
+        if let reason = parser.failure { giveUp(reason, time: time) }
+    }
+
+    public func streamGap(length: Int, direction: StreamDirection, time: Timestamp) {
+        observer.statistics.gapBytes += length
+        guard !givenUp else { return }
+        let parser = direction == .clientToServer ? clientParser : serverParser
+        guard !parser.gap(length: length) else { return }
+        // A method may be lost: replies are out of step with requests.
+        for channel in channels.values {
+            channel.pendingConsumes.removeAll()
+            channel.pendingGets.removeAll()
+        }
+        if direction == .serverToClient {
+            // Deliveries may be lost; the known ones stay valid (their answers travel the other way).
+            // RabbitMQ numbers a channel's deliveries 1, 2, 3, … so the next delivery shows how many
+            // were lost, and placeholders keep their workers busy (see `fillLostDeliveries`).
+            for channel in channels.values { channel.deliveriesMayBeMissing = true }
+        } else {
+            // Answers may be lost: no outstanding delivery can be trusted to be unanswered.
+            for channel in channels.values { observer.countDropped(channel.dropAll(workersStayBusy: true), .gap) }
+        }
+    }
+
+    public func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) {
+        // Once the client's direction ends no answer can follow.
+        guard direction == .clientToServer, !givenUp else { return }
+        dropAllDeliveries(.streamEnd)
+    }
+
+    // MARK: Frames and methods
+
+    private func handle(_ frame: AMQPFrame, direction: StreamDirection, time: Timestamp, parser: AMQPFrameParser) {
+        switch frame {
+        case .method(let channel, let payload):
+            observer.statistics.methodFrames += 1
+            switch AMQPMethod.decode(payload) {
+            case .failure(.unknownMethod): parser.fail(.unknownMethod)
+            case .failure(.truncated): parser.fail(.truncatedMethod)
+            case .success(let (id, method)):
+                observer.statistics.methods[id, default: 0] += 1
+                frameTap?(direction, AMQPFrameSummary(type: 1, channel: channel, method: id))
+                handle(method, channel: channel, direction: direction, time: time)
+            }
+        case .contentHeader(let channel):
+            observer.statistics.contentHeaderFrames += 1
+            frameTap?(direction, AMQPFrameSummary(type: 2, channel: channel, method: nil))
+        case .contentBody(let channel):
+            observer.statistics.contentBodyFrames += 1
+            frameTap?(direction, AMQPFrameSummary(type: 3, channel: channel, method: nil))
+        case .heartbeat(let channel):
+            observer.statistics.heartbeatFrames += 1
+            frameTap?(direction, AMQPFrameSummary(type: 8, channel: channel, method: nil))
+        }
+    }
+
+    private func handle(_ method: AMQPMethod, channel number: UInt16, direction: StreamDirection, time: Timestamp) {
+        let fromClient = direction == .clientToServer
+        switch method {
+        case .connectionTuneOk(let frameMax) where fromClient:
+            let bound = configuration.negotiatedFrameSize(frameMax)
+            clientParser.frameMax = bound
+            serverParser.frameMax = bound
+        case .connectionClose:
+            dropAllDeliveries(.connectionClose)
+        case .channelOpen where fromClient:
+            if let old = channels.removeValue(forKey: number) { observer.countDropped(old.dropAll(), .channelClose) }
+            _ = channel(number, opened: true)
+        case .channelClose:
+            if let state = channels[number] {
+                observer.countDropped(state.dropAll(), .channelClose)
+                state.isClosing = true
+            }
+        case .channelCloseOk:
+            channels.removeValue(forKey: number)
+        case .basicConsume(let queue, let tag, let noAck, let noWait) where fromClient:
+            guard let state = channel(number) else { return }
+            if noWait {
+                register(PendingConsume(queue: queue.utf8String, tag: Array(tag), noAck: noAck), tag: tag, in: state)
+            } else if state.pendingConsumes.count < configuration.maxPendingRequestsPerChannel {
+                state.pendingConsumes.append(.init(queue: queue.utf8String, tag: Array(tag), noAck: noAck))
+            } else {
+                observer.count(.pendingRequestsPerChannel)
+            }
+        case .basicConsumeOk(let tag) where !fromClient:
+            guard let state = channel(number), !state.pendingConsumes.isEmpty else { return }
+            register(state.pendingConsumes.removeFirst(), tag: tag, in: state)
+        case .basicCancelOk(let tag):
+            channels[number]?.removeConsumer(tag: tag)
+        case .basicGet(let queue, let noAck) where fromClient:
+            guard let state = channel(number) else { return }
+            if state.pendingGets.count < configuration.maxPendingRequestsPerChannel {
+                state.pendingGets.append(.init(queue: queue.utf8String, noAck: noAck))
+            } else {
+                observer.count(.pendingRequestsPerChannel)
+            }
+        case .basicGetEmpty where !fromClient:
+            if let state = channels[number], !state.pendingGets.isEmpty { state.pendingGets.removeFirst() }
+        case .basicDeliver(let consumerTag, let deliveryTag, let redelivered, let exchange, let routingKey)
+        where !fromClient:
+            guard let state = channel(number), !state.isClosing else { return }
+            fillLostDeliveries(before: deliveryTag, in: state, time: time)
+            if let consumer = state.consumer(tag: consumerTag) {
+                if consumer.noAck {
+                    observer.statistics.noAckDeliveries += 1
+                    return
+                }
+                deliver(
+                    .init(deliveryTag: deliveryTag, consumerTag: consumer.tagString, queue: consumer.queue,
+                          queueSource: .consume, redelivered: redelivered, deliverTime: time), to: state)
+            } else {
+                var delivery = fallbackQueue(exchange: exchange, routingKey: routingKey, time: time)
+                delivery.deliveryTag = deliveryTag
+                delivery.consumerTag = consumerTag.utf8String
+                delivery.redelivered = redelivered
+                deliver(delivery, to: state)
+            }
+        case .basicGetOk(let deliveryTag, let redelivered, let exchange, let routingKey) where !fromClient:
+            guard let state = channel(number), !state.isClosing else { return }
+            fillLostDeliveries(before: deliveryTag, in: state, time: time)
+            var delivery: OutstandingDelivery
+            if !state.pendingGets.isEmpty {
+                let get = state.pendingGets.removeFirst()
+                if get.noAck {
+                    observer.statistics.noAckDeliveries += 1
+                    return
+                }
+                delivery = OutstandingDelivery(
+                    deliveryTag: deliveryTag, consumerTag: nil, queue: get.queue, queueSource: .get,
+                    redelivered: redelivered, deliverTime: time)
+            } else {
+                delivery = fallbackQueue(exchange: exchange, routingKey: routingKey, time: time)
+                delivery.deliveryTag = deliveryTag
+                delivery.redelivered = redelivered
+            }
+            deliver(delivery, to: state)
+        case .basicAck(let tag, let multiple) where fromClient:
+            answer(.ack, tag: tag, multiple: multiple, channel: number, time: time)
+        case .basicNack(let tag, let multiple, let requeue) where fromClient:
+            answer(.nack(requeue: requeue), tag: tag, multiple: multiple, channel: number, time: time)
+        case .basicReject(let tag, let requeue) where fromClient:
+            answer(.reject(requeue: requeue), tag: tag, multiple: false, channel: number, time: time)
+        case .basicRecover where fromClient:
+            if let state = channels[number] { observer.countDropped(state.dropAll(), .recover) }
+        default:
+            // Publisher confirms (basic.ack/nack from the broker) and every other method: nothing to track.
+            break
+        }
+    }
+
+    private typealias PendingConsume = AMQPChannelState.PendingConsume
+
+    private func register(_ consume: PendingConsume, tag: UnsafeRawBufferPointer, in state: AMQPChannelState) {
+        guard !tag.isEmpty else { return }
+        state.removeConsumer(tag: tag)
+        guard state.consumers.count < configuration.maxConsumersPerChannel else {
+            observer.count(.consumersPerChannel)
+            return
+        }
+        state.consumers.append(
+            .init(tag: Array(tag), tagString: tag.utf8String, queue: consume.queue, noAck: consume.noAck))
+    }
+
+    /// The queue of a delivery whose consumer tag (or get) is unknown; see the type's documentation.
+    private func fallbackQueue(
+        exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer, time: Timestamp
+    ) -> OutstandingDelivery {
+        var delivery = OutstandingDelivery(
+            deliveryTag: 0, consumerTag: nil, queue: nil, queueSource: .unknown, redelivered: false,
+            deliverTime: time)
+        if exchange.isEmpty && !routingKey.isEmpty {
+            delivery.queue = routingKey.utf8String
+            delivery.queueSource = .routingKey
+            observer.statistics.routingKeyQueueDeliveries += 1
+        } else {
+            observer.statistics.unknownQueueDeliveries += 1
+        }
+        return delivery
+    }
+
+    /// After a gap in the broker's direction, the tags skipped before `tag` were deliveries we
+    /// lost. Their workers are as busy as if we had seen them, so placeholders take their
+    /// place in the first-come-first-served order (bounded by the outstanding limit).
+    private func fillLostDeliveries(before tag: UInt64, in state: AMQPChannelState, time: Timestamp) {
+        defer {
+            state.lastSeenTag = tag
+            state.deliveriesMayBeMissing = false
+        }
+        guard state.deliveriesMayBeMissing, let last = state.lastSeenTag, tag > last, tag - last > 1 else { return }
+        let lost = tag - last - 1
+        guard lost <= UInt64(configuration.maxOutstandingPerChannel) else {
+            observer.countDropped(state.dropAll(workersStayBusy: true), .gap)
+            return
+        }
+        observer.statistics.lostDeliveries += Int(lost)
+        for lostTag in last + 1..<tag {
+            deliver(
+                .init(deliveryTag: lostTag, consumerTag: nil, queue: nil, queueSource: .unknown, redelivered: false,
+                      deliverTime: time, isLost: true), to: state)
+        }
+    }
+
+    private func deliver(_ delivery: OutstandingDelivery, to state: AMQPChannelState) {
+        if let last = state.lastDeliveryTag, delivery.deliveryTag <= last {
+            observer.countDropped(state.dropAll(), .tagRegression)
+        }
+        if state.outstandingCount >= configuration.maxOutstandingPerChannel {
+            observer.count(.outstandingPerChannel)
+            observer.countDropped(1, .outstandingLimit)
+            state.dropOldest(time: delivery.deliverTime)
+        }
+        state.add(delivery)
+    }
+
+    private func answer(_ answer: DeliveryAnswer, tag: UInt64, multiple: Bool, channel number: UInt16, time: Timestamp) {
+        guard let state = channels[number] ?? channel(number) else { return }
+        let settled = state.settle(tag: tag, multiple: multiple, time: time) { delivery, serviceStart in
+            guard !delivery.isLost else {
+                observer.statistics.answersForLostDeliveries += 1
+                return
+            }
+            switch answer {
+            case .ack: observer.statistics.acks += 1
+            case .nack: observer.statistics.nacks += 1
+            case .reject: observer.statistics.rejects += 1
+            }
+            if delivery.serviceStart == nil { observer.statistics.answeredWhileQueued += 1 }
+            observer.sink.observe(
+                ConsumerOutcome(
+                    connection: connection, channel: number, consumerTag: delivery.consumerTag,
+                    deliveryTag: delivery.deliveryTag, queue: delivery.queue, queueSource: delivery.queueSource,
+                    redelivered: delivery.redelivered, answer: answer, deliverTime: delivery.deliverTime,
+                    serviceStart: serviceStart, answerTime: time))
+        }
+        if settled == 0 {
+            observer.statistics.unmatchedAnswers += 1
+            state.answerForUnknownDelivery(time: time)
+        }
+    }
+
+    /// The channel's state, created on first use (the capture may have missed channel.open);
+    /// nil when the channel bound is reached.
+    private func channel(_ number: UInt16, opened: Bool = false) -> AMQPChannelState? {
+        if let state = channels[number] { return state }
+        guard channels.count < configuration.maxChannelsPerConnection else {
+            observer.count(.channelsPerConnection)
+            return nil
+        }
+        // Seen from its start when opened before our eyes, or when the whole connection was.
+        let state = AMQPChannelState(
+            workers: configuration.consumerConcurrency, seenFromStart: opened || connection.synTime != nil)
+        channels[number] = state
+        return state
+    }
+
+    private func dropAllDeliveries(_ reason: AMQPDropReason) {
+        for channel in channels.values { observer.countDropped(channel.dropAll(), reason) }
+    }
+
+    private func giveUp(_ reason: AMQPAnomaly, time: Timestamp) {
+        givenUp = true
+        observer.count(reason)
+        observer.statistics.connectionsGivenUp += 1
+        dropAllDeliveries(.givenUp)
+        channels.removeAll()
+    }
+}

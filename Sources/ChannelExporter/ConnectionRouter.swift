@@ -1,0 +1,25 @@
+import AMQPObserver
+import HTTP1Observer
+import TCPReassembly
+
+/// Hands each new connection to the observer for its protocol: connections to
+/// a configured broker port carry AMQP 0-9-1, every other one is taken as
+/// HTTP/1.1 (an HTTP observer that finds no request line gives up cheaply).
+final class ConnectionRouter: StreamConsumerFactory {
+    private let amqpPorts: Set<UInt16>
+    private let http: HTTPObserver
+    private let amqp: AMQPObserver
+
+    init(amqpPorts: Set<UInt16>, http: HTTPObserver, amqp: AMQPObserver) {
+        self.amqpPorts = amqpPorts
+        self.http = http
+        self.amqp = amqp
+    }
+
+    func makeConsumer(for connection: ConnectionInfo) -> (any StreamConsumer)? {
+        if amqpPorts.contains(connection.server.port) {
+            return amqp.makeConnectionObserver(for: connection)
+        }
+        return http.makeConnectionObserver(for: connection)
+    }
+}

@@ -1,0 +1,109 @@
+/// The exporter's configuration: what the YAML file (DESIGN.md "Configuration")
+/// and the command-line flags can set. Plain values; validated by
+/// `ConfigurationLoader`, turned into each module's own configuration by `Pipeline`.
+public struct ExporterConfiguration: Sendable, Equatable {
+    /// The service's system code: a letter and 9 digits, stored upper-cased.
+    public var syscode: String
+    /// Where `/metrics` is served, `host:port` or `:port`.
+    public var listen: String = ":9166"
+    public var telemetryPath: String = "/metrics"
+    /// The live capture interface.
+    public var interface: String = "any"
+    public var inbound = Inbound()
+    public var amqp = AMQP()
+    public var buckets = Buckets()
+    /// Partner entries; nil means the reference's built-in table.
+    public var partners: [PartnerEntry]?
+    public var limits = Limits()
+    public var capture = Capture()
+
+    public init(syscode: String) { self.syscode = syscode }
+
+    /// The service's own API.
+    public struct Inbound: Sendable, Equatable {
+        public var ports: [UInt16] = []
+        public var skipPaths: [String] = ["/healthcheck", "/metrics"]
+        public var skipStatuses: [Int] = [404]
+        public init() {}
+    }
+
+    /// RabbitMQ brokers the service consumes from.
+    public struct AMQP: Sendable, Equatable {
+        public var ports: [UInt16] = [5672]
+        /// Workers per consumer channel (the service-time rule's k).
+        public var consumerConcurrency: Int = 1
+        public var timing: ConsumerTiming = .serviceTime
+        public init() {}
+    }
+
+    public enum ConsumerTiming: String, Sendable, Equatable, CaseIterable {
+        /// answer − max(deliver, a worker of the channel becoming free): the worker's own time.
+        case serviceTime = "service_time"
+        /// answer − deliver: waiting in the prefetch buffer plus service.
+        case deliverToAnswer = "deliver_to_answer"
+    }
+
+    /// Histogram buckets in milliseconds, ascending (+Inf is implicit).
+    public struct Buckets: Sendable, Equatable {
+        public static let reference: [Double] = [100, 200, 500, 800, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000]
+        public var inner = Buckets.reference
+        public var external = Buckets.reference
+        public var consumer = Buckets.reference
+        public init() {}
+    }
+
+    /// One partner: the authorities (`host[:port]` as in the Host header) that share it.
+    public struct PartnerEntry: Sendable, Equatable {
+        public var hosts: [String]
+        /// The `partner` label / tcode: "1", "2", "" or another value.
+        public var partner: String
+        /// Exact request path → action code ("" allowed).
+        public var actions: [(path: String, action: String)]
+
+        public init(hosts: [String], partner: String, actions: [(path: String, action: String)]) {
+            self.hosts = hosts
+            self.partner = partner
+            self.actions = actions
+        }
+
+        public static func == (lhs: PartnerEntry, rhs: PartnerEntry) -> Bool {
+            lhs.hosts == rhs.hosts && lhs.partner == rhs.partner
+                && lhs.actions.map(\.path) == rhs.actions.map(\.path)
+                && lhs.actions.map(\.action) == rhs.actions.map(\.action)
+        }
+    }
+
+    /// Every bound the observer keeps (DESIGN.md: "Nothing unbounded").
+    public struct Limits: Sendable, Equatable {
+        public var maxSeriesPerFamily = 10_000
+        public var bodyPrefixBytes = 64 * 1024
+        public var maxConnections = 262_144
+        public var idleTimeoutSeconds: Double = 300
+        public var maxPendingRequests = 64
+        public var maxBufferedBytesPerConnection = 4 * 1024 * 1024
+        public var maxBufferedBytesTotal = 256 * 1024 * 1024
+        public init() {}
+    }
+
+    /// Live capture settings.
+    public struct Capture: Sendable, Equatable {
+        public var snaplen = 262_144
+        public var bufferSizeMiB = 32
+        public var promiscuous = false
+        /// Extra BPF expression and-ed with the one built from the ports (nil: none).
+        public var extraFilter: String?
+        public init() {}
+    }
+}
+
+extension ExporterConfiguration {
+    /// The BPF filter for live capture: TCP on any inbound or broker port, plus
+    /// every other TCP connection that may carry an outgoing HTTP call. Outgoing
+    /// calls go to arbitrary ports, so the filter only narrows to TCP with payload
+    /// or connection control (SYN/FIN/RST); an extra filter narrows further.
+    public var bpfFilter: String {
+        var base = "tcp"
+        if let extra = capture.extraFilter, !extra.isEmpty { base = "(tcp) and (\(extra))" }
+        return base
+    }
+}

@@ -1,0 +1,205 @@
+import ChannelMetrics
+import Dispatch
+import Logging
+import PacketCapture
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `channel-exporter run`: live capture on an interface, metrics served over HTTP.
+///
+/// The capture thread owns the pipeline and never waits on a scrape: it
+/// publishes a statistics snapshot every few thousand packets into a mutex
+/// that the scrape handler reads; `ChannelMetrics` renders its own snapshot.
+/// SIGTERM/SIGINT stop the capture; SIGHUP re-reads the configuration and,
+/// when it is valid, swaps in a fresh pipeline between two packets.
+public final class LiveRunner: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var configurationPath: String?
+        public var listen: String?
+        public var telemetryPath: String?
+        public var interface: String?
+        public var exchangesPath: String?
+        /// Applied to every configuration read (the command-line overrides).
+        public var overrides: @Sendable (inout ExporterConfiguration) -> Void
+
+        public init(
+            configurationPath: String?, listen: String?, telemetryPath: String?, interface: String?,
+            exchangesPath: String?, overrides: @escaping @Sendable (inout ExporterConfiguration) -> Void
+        ) {
+            self.configurationPath = configurationPath
+            self.listen = listen
+            self.telemetryPath = telemetryPath
+            self.interface = interface
+            self.exchangesPath = exchangesPath
+            self.overrides = overrides
+        }
+    }
+
+    private let options: Options
+    private let logger: Logger
+    private let scrape = Mutex<ScrapeState>(ScrapeState())
+    private let reloadRequested = Atomic<Bool>(false)
+
+    private struct ScrapeState: ~Copyable {
+        var metrics: ChannelMetrics?
+        var statistics: PipelineStatistics?
+        var capture: CaptureStatistics?
+        var reloads = 0
+        var reloadFailures = 0
+        var startTime: Double = 0
+    }
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT. Throws a one-line error when it cannot start.
+    public func run(initial configuration: ExporterConfiguration) throws {
+        var config = configuration
+        if let interface = options.interface { config.interface = interface }
+        let listenText = options.listen ?? config.listen
+        guard let listen = ListenAddress(listenText) else {
+            throw ExporterError("--web.listen-address \"\(listenText)\" is not host:port, :port or [address]:port")
+        }
+        let telemetryPath = options.telemetryPath ?? config.telemetryPath
+
+        let exchangeLog = try options.exchangesPath.map { path throws(ExporterError) in try ExchangeLogFile(path: path) }
+        defer { exchangeLog?.close() }
+        var pipeline = try Pipeline(configuration: config, exchangeLog: exchangeLog)
+        let source: PacketSource
+        do {
+            source = try PacketSource.live(
+                LiveCaptureOptions(
+                    interface: config.interface, filter: config.bpfFilter,
+                    snapshotLength: Int32(config.capture.snaplen),
+                    bufferSize: Int32(clamping: config.capture.bufferSizeMiB << 20),
+                    promiscuous: config.capture.promiscuous))
+        } catch {
+            throw ExporterError(error.description)
+        }
+        scrape.withLock {
+            $0.metrics = pipeline.metrics
+            $0.startTime = Self.wallClockSeconds()
+        }
+
+        let server = try MetricsServer(host: listen.host, port: listen.port, logger: logger) { [self] path, accept in
+            respond(path: path, accept: accept, telemetryPath: telemetryPath, source: source)
+        }
+        defer { server.shutdown() }
+
+        let signals = installSignalHandlers(source: source)
+        defer { signals.forEach { $0.cancel() } }
+        logger.info(
+            "capturing", metadata: ["interface": "\(config.interface)", "filter": "\(config.bpfFilter)", "syscode": "\(config.syscode)"])
+
+        var sincePublish = 0
+        let summary = try source.run { packet in
+            pipeline.process(packet)
+            sincePublish &+= 1
+            if sincePublish >= 4096 {
+                sincePublish = 0
+                publish(pipeline)
+            }
+            if reloadRequested.load(ordering: .relaxed) {
+                reloadRequested.store(false, ordering: .relaxed)
+                if let next = reload(current: config, exchangeLog: exchangeLog) {
+                    config = next.configuration
+                    pipeline = next
+                    scrape.withLock { $0.metrics = next.metrics }
+                }
+            }
+        }
+        pipeline.finish()
+        publish(pipeline)
+        logger.info("stopped", metadata: ["packets": "\(summary.packets)"])
+    }
+
+    private func publish(_ pipeline: Pipeline) {
+        let statistics = pipeline.statistics
+        scrape.withLock { $0.statistics = statistics }
+    }
+
+    /// Reads the configuration again; nil (and the old one kept) when it is invalid.
+    private func reload(current: ExporterConfiguration, exchangeLog: ExchangeLogFile?) -> Pipeline? {
+        guard let path = options.configurationPath else {
+            logger.warning("SIGHUP: no --config.file to reload")
+            return nil
+        }
+        do {
+            var next = try ConfigurationFile.load(path: path)
+            options.overrides(&next)
+            if let interface = options.interface { next.interface = interface }
+            if next.interface != current.interface || next.capture != current.capture || next.listen != current.listen {
+                logger.warning("SIGHUP: interface, capture and listen settings take effect only after a restart")
+            }
+            next.interface = current.interface
+            next.capture = current.capture
+            next.listen = current.listen
+            let pipeline = try Pipeline(configuration: next, exchangeLog: exchangeLog)
+            scrape.withLock { $0.reloads += 1 }
+            logger.info("configuration reloaded", metadata: ["file": "\(path)"])
+            return pipeline
+        } catch {
+            scrape.withLock { $0.reloadFailures += 1 }
+            logger.error("SIGHUP: keeping the old configuration: \(error)")
+            return nil
+        }
+    }
+
+    private func installSignalHandlers(source: PacketSource) -> [any DispatchSourceSignal] {
+        let queue = DispatchQueue(label: "channel-exporter.signals")
+        var sources = [any DispatchSourceSignal]()
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            s.setEventHandler { [logger] in
+                logger.info("signal \(number): stopping")
+                source.stop()
+            }
+            s.resume()
+            sources.append(s)
+        }
+        signal(SIGHUP, SIG_IGN)
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
+        hup.setEventHandler { [self] in
+            logger.info("SIGHUP: reload requested (applied at the next packet)")
+            reloadRequested.store(true, ordering: .relaxed)
+        }
+        hup.resume()
+        sources.append(hup)
+        return sources
+    }
+
+    private func respond(path: String, accept: String, telemetryPath: String, source: PacketSource) -> ScrapeResponse {
+        if path == telemetryPath {
+            let format = ExpositionFormat.negotiate(accept: accept.isEmpty ? nil : accept)
+            let capture = source.statistics()
+            let (metrics, body) = scrape.withLock { state -> (ChannelMetrics?, SelfMetricsInput) in
+                (state.metrics, SelfMetricsInput(
+                    pipeline: state.statistics, capture: capture, reloads: state.reloads,
+                    reloadFailures: state.reloadFailures, startTime: state.startTime))
+            }
+            var writer = ExpositionWriter(format: format)
+            metrics?.write(to: &writer)
+            SelfMetrics.write(body, metrics: metrics, to: &writer)
+            return ScrapeResponse(contentType: format.contentType, body: writer.finish())
+        }
+        if path == "/" {
+            return ScrapeResponse(
+                contentType: "text/html; charset=utf-8",
+                body: "<html><head><title>channel-exporter</title></head><body><h1>channel-exporter</h1>"
+                    + "<p><a href=\"\(telemetryPath)\">Metrics</a></p></body></html>\n")
+        }
+        return ScrapeResponse(status: .notFound, contentType: "text/plain; charset=utf-8", body: "not found\n")
+    }
+
+    static func wallClockSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

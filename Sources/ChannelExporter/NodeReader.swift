@@ -1,0 +1,195 @@
+import Yams
+
+extension Node.Mapping {
+    /// The value of a plain string key, if present.
+    func value(for key: String) -> Node? {
+        for (k, v) in self where k.scalar?.string == key { return v }
+        return nil
+    }
+}
+
+/// Typed, strict reads of YAML nodes; every failure names the key and the line.
+struct NodeReader {
+    var file: String
+
+    func error(_ node: Node, key: String, _ message: String) -> ConfigurationError {
+        ConfigurationError(file: file, line: node.mark?.line, key: key, message: message)
+    }
+
+    private func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let s): return "\"\(s.string)\""
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+
+    func mapping(_ node: Node, key: String) throws(ConfigurationError) -> Node.Mapping {
+        guard let map = node.mapping else {
+            throw error(node, key: key, "expected a mapping, got \(describe(node))")
+        }
+        return map
+    }
+
+    func rejectUnknown(_ map: Node.Mapping, allowed: Set<String>, in parent: String) throws(ConfigurationError) {
+        for (k, _) in map {
+            let name = k.scalar?.string ?? "?"
+            if !allowed.contains(name) {
+                let path = parent.isEmpty ? name : "\(parent).\(name)"
+                throw error(k, key: path, "unknown key (known here: \(allowed.sorted().joined(separator: ", ")))")
+            }
+        }
+    }
+
+    func string(_ node: Node, key: String) throws(ConfigurationError) -> String {
+        guard let scalar = node.scalar else { throw error(node, key: key, "expected a string, got \(describe(node))") }
+        return scalar.string
+    }
+
+    func nonEmptyString(_ node: Node, key: String) throws(ConfigurationError) -> String {
+        let text = try string(node, key: key)
+        guard !text.isEmpty else { throw error(node, key: key, "must not be empty") }
+        return text
+    }
+
+    func path(_ node: Node, key: String) throws(ConfigurationError) -> String {
+        let text = try string(node, key: key)
+        guard text.hasPrefix("/") else { throw error(node, key: key, "\"\(text)\" must start with /") }
+        return text
+    }
+
+    func bool(_ node: Node, key: String) throws(ConfigurationError) -> Bool {
+        guard let value = node.bool, node.scalar?.style == .plain else {
+            throw error(node, key: key, "expected true or false, got \(describe(node))")
+        }
+        return value
+    }
+
+    func integer(_ node: Node, key: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let scalar = node.scalar, scalar.style == .plain, let value = Int(scalar.string) else {
+            throw error(node, key: key, "expected a whole number, got \(describe(node))")
+        }
+        guard range.contains(value) else {
+            throw error(node, key: key, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    func number(_ node: Node, key: String) throws(ConfigurationError) -> Double {
+        guard let scalar = node.scalar, scalar.style == .plain, let value = Double(scalar.string), value.isFinite else {
+            throw error(node, key: key, "expected a number, got \(describe(node))")
+        }
+        return value
+    }
+
+    func sequence<T>(_ node: Node, key: String, _ element: (Node, String) throws(ConfigurationError) -> T) throws(ConfigurationError) -> [T] {
+        guard let seq = node.sequence else { throw error(node, key: key, "expected a list, got \(describe(node))") }
+        var out = [T]()
+        for (i, item) in seq.enumerated() { out.append(try element(item, "\(key)[\(i)]")) }
+        return out
+    }
+
+    func ports(_ node: Node, key: String) throws(ConfigurationError) -> [UInt16] {
+        let ports = try sequence(node, key: key) { (n, k) throws(ConfigurationError) in UInt16(try integer(n, key: k, range: 1...65535)) }
+        if let dup = Dictionary(grouping: ports, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw error(node, key: key, "port \(dup) is listed twice")
+        }
+        return ports
+    }
+
+    func buckets(_ node: Node, key: String) throws(ConfigurationError) -> [Double] {
+        let values = try sequence(node, key: key) { (n, k) throws(ConfigurationError) in try number(n, key: k) }
+        guard !values.isEmpty else { throw error(node, key: key, "needs at least one bound") }
+        for i in values.indices.dropFirst() where !(values[i - 1] < values[i]) {
+            throw error(node, key: key, "must be strictly ascending (\(values[i - 1]) then \(values[i]))")
+        }
+        if let first = values.first, first <= 0 { throw error(node, key: key, "bounds must be positive milliseconds") }
+        return values
+    }
+
+    /// `host:port`, `:port` or `[v6]:port`.
+    func listenAddress(_ node: Node, key: String) throws(ConfigurationError) -> String {
+        let text = try string(node, key: key)
+        guard ListenAddress(text) != nil else {
+            throw error(node, key: key, "\"\(text)\" is not host:port, :port or [address]:port")
+        }
+        return text
+    }
+
+    func partners(_ node: Node) throws(ConfigurationError) -> [ExporterConfiguration.PartnerEntry] {
+        try sequence(node, key: "partners") { (item, key) throws(ConfigurationError) in
+            let map = try mapping(item, key: key)
+            try rejectUnknown(map, allowed: ["hosts", "partner", "actions"], in: key)
+            guard let hostsNode = map.value(for: "hosts") else { throw error(item, key: "\(key).hosts", "required") }
+            let hosts = try sequence(hostsNode, key: "\(key).hosts") { (n, k) throws(ConfigurationError) in try nonEmptyString(n, key: k) }
+            guard !hosts.isEmpty else { throw error(hostsNode, key: "\(key).hosts", "needs at least one host[:port]") }
+            let partner = try map.value(for: "partner").map { (n) throws(ConfigurationError) in try string(n, key: "\(key).partner") } ?? ""
+            var actions = [(path: String, action: String)]()
+            if let actionsNode = map.value(for: "actions") {
+                let actionMap = try mapping(actionsNode, key: "\(key).actions")
+                for (k, v) in actionMap {
+                    let path = try self.path(k, key: "\(key).actions")
+                    actions.append((path, try string(v, key: "\(key).actions.\(path)")))
+                }
+            }
+            return ExporterConfiguration.PartnerEntry(hosts: hosts, partner: partner, actions: actions)
+        }
+    }
+
+    func limits(_ node: Node) throws(ConfigurationError) -> ExporterConfiguration.Limits {
+        let map = try mapping(node, key: "limits")
+        try rejectUnknown(map, allowed: [
+            "max_series_per_family", "body_prefix_bytes", "max_connections", "idle_timeout_seconds",
+            "max_pending_requests", "max_buffered_bytes_per_connection", "max_buffered_bytes_total",
+        ], in: "limits")
+        var limits = ExporterConfiguration.Limits()
+        if let n = map.value(for: "max_series_per_family") { limits.maxSeriesPerFamily = try integer(n, key: "limits.max_series_per_family", range: 1...10_000_000) }
+        if let n = map.value(for: "body_prefix_bytes") { limits.bodyPrefixBytes = try integer(n, key: "limits.body_prefix_bytes", range: 0...(64 << 20)) }
+        if let n = map.value(for: "max_connections") { limits.maxConnections = try integer(n, key: "limits.max_connections", range: 16...(64 << 20)) }
+        if let n = map.value(for: "idle_timeout_seconds") {
+            let value = try number(n, key: "limits.idle_timeout_seconds")
+            guard value > 0 else { throw error(n, key: "limits.idle_timeout_seconds", "must be positive") }
+            limits.idleTimeoutSeconds = value
+        }
+        if let n = map.value(for: "max_pending_requests") { limits.maxPendingRequests = try integer(n, key: "limits.max_pending_requests", range: 1...65_536) }
+        if let n = map.value(for: "max_buffered_bytes_per_connection") {
+            limits.maxBufferedBytesPerConnection = try integer(n, key: "limits.max_buffered_bytes_per_connection", range: 0...(1 << 30))
+        }
+        if let n = map.value(for: "max_buffered_bytes_total") {
+            limits.maxBufferedBytesTotal = try integer(n, key: "limits.max_buffered_bytes_total", range: 0...(1 << 40))
+        }
+        return limits
+    }
+
+    func capture(_ node: Node) throws(ConfigurationError) -> ExporterConfiguration.Capture {
+        let map = try mapping(node, key: "capture")
+        try rejectUnknown(map, allowed: ["snaplen", "buffer_size_mib", "promiscuous", "filter"], in: "capture")
+        var capture = ExporterConfiguration.Capture()
+        if let n = map.value(for: "snaplen") { capture.snaplen = try integer(n, key: "capture.snaplen", range: 128...262_144) }
+        if let n = map.value(for: "buffer_size_mib") { capture.bufferSizeMiB = try integer(n, key: "capture.buffer_size_mib", range: 1...4096) }
+        if let n = map.value(for: "promiscuous") { capture.promiscuous = try bool(n, key: "capture.promiscuous") }
+        if let n = map.value(for: "filter") { capture.extraFilter = try string(n, key: "capture.filter") }
+        return capture
+    }
+}
+
+/// A parsed `--web.listen-address`: `host:port`, `:port` (all addresses) or `[v6]:port`.
+public struct ListenAddress: Equatable, Sendable {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        if host.hasPrefix("[") {
+            guard host.hasSuffix("]"), host.count > 2 else { return nil }
+            host = String(host.dropFirst().dropLast())
+        } else if host.contains(":") {
+            return nil
+        }
+        self.host = host.isEmpty ? "0.0.0.0" : host
+        self.port = port
+    }
+}

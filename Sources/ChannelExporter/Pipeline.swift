@@ -1,0 +1,86 @@
+import AMQPObserver
+import ChannelMetrics
+import HTTP1Observer
+import PacketCapture
+import PacketDecoding
+import TCPReassembly
+
+/// Packets in, metrics out: decoder → reassembler → protocol observers →
+/// metrics. One pipeline owns its flow table and is driven by one thread;
+/// nothing in it is global, so flows can later be sharded over several.
+///
+/// Replay and live capture share this path from `CapturedPacket` on; all time
+/// comes from packet timestamps.
+public final class Pipeline {
+    public let configuration: ExporterConfiguration
+    public let metrics: ChannelMetrics
+    private var decoder = PacketDecoder()
+    private let reassembler: TCPReassembler
+    private let http: HTTPObserver
+    private let amqp: AMQPObserver
+    private let router: ConnectionRouter
+    private let exchangeFanout: ExchangeFanout
+    private(set) var lastPacketTime: Timestamp?
+    private(set) var firstPacketTime: Timestamp?
+
+    /// `exchangeLog` receives every HTTP exchange (for `--exchanges`), in addition to the metrics.
+    public init(configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil) throws {
+        self.configuration = configuration
+        metrics = ChannelMetrics(configuration: try MetricsConfiguration(configuration))
+        exchangeFanout = ExchangeFanout(metrics: metrics, log: exchangeLog)
+        http = HTTPObserver(configuration: HTTPObserverConfiguration(configuration), sink: exchangeFanout)
+        amqp = AMQPObserver(configuration: AMQPObserverConfiguration(configuration), sink: metrics)
+        router = ConnectionRouter(amqpPorts: Set(configuration.amqp.ports), http: http, amqp: amqp)
+        reassembler = TCPReassembler(configuration: ReassemblyConfiguration(configuration), factory: router)
+    }
+
+    /// The per-packet path.
+    @inline(__always)
+    public func process(_ packet: CapturedPacket) {
+        if firstPacketTime == nil { firstPacketTime = packet.timestamp }
+        lastPacketTime = packet.timestamp
+        if let segment = decoder.decode(
+            packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: packet.timestamp)
+        {
+            reassembler.process(segment)
+        }
+    }
+
+    /// End of input: every open connection ends (`captureEnded`), pending requests are reported.
+    public func finish() {
+        reassembler.finish(at: lastPacketTime ?? .zero)
+    }
+
+    /// Counters of every stage, for the replay summary and the self-metrics.
+    public var statistics: PipelineStatistics {
+        PipelineStatistics(
+            decode: decoder.counters, reassembly: reassembler.statistics, http: http.statistics,
+            amqp: amqp.statistics, firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
+    }
+}
+
+/// Every stage's counters at one moment (a value: safe to hand to another thread).
+public struct PipelineStatistics: Sendable {
+    public var decode: DecodeCounters
+    public var reassembly: ReassemblyStatistics
+    public var http: HTTPObserverStatistics
+    public var amqp: AMQPStatistics
+    public var firstPacketTime: Timestamp?
+    public var lastPacketTime: Timestamp?
+}
+
+/// Sends each exchange to the metrics and, when asked, to the exchange log.
+final class ExchangeFanout: HTTPExchangeSink {
+    let metrics: ChannelMetrics
+    let log: (any HTTPExchangeSink)?
+
+    init(metrics: ChannelMetrics, log: (any HTTPExchangeSink)?) {
+        self.metrics = metrics
+        self.log = log
+    }
+
+    func observe(_ exchange: HTTPExchange) {
+        metrics.observe(exchange)
+        log?.observe(exchange)
+    }
+}

@@ -1,0 +1,114 @@
+import AMQPObserver
+import HTTP1Observer
+import PacketDecoding
+import TCPReassembly
+
+/// The replay summary: what was read, what was made of it, what went wrong, how fast.
+public enum ReplaySummary {
+    /// Human-readable, a few lines.
+    public static func text(_ r: ReplayResult) -> String {
+        let s = r.statistics
+        let d = s.decode
+        let t = s.reassembly
+        let h = s.http
+        let a = s.amqp
+        var lines = [String]()
+        let mb = Double(r.bytes) / 1e6
+        lines.append("replayed \(r.files.count) file\(r.files.count == 1 ? "" : "s"): \(r.packets) packets, \(format(mb)) MB in \(format(r.elapsed)) s (\(Int(r.packetsPerSecond.rounded())) packets/s)")
+        if let first = s.firstPacketTime, let last = s.lastPacketTime {
+            lines.append("capture time:  \(first) .. \(last) (\(format(Double(last - first) / 1e9)) s)")
+        }
+        lines.append("decode:        \(d.tcpSegments) TCP segments, \(d.tcpPayloadBytes) payload bytes, \(d.anomalies) not decoded\(list(DecodeAnomaly.allCases.map { ($0.label, Int(d[$0])) }))")
+        lines.append("connections:   \(t.connectionsOpened) (fin \(t.connectionsClosedByFin), reset \(t.connectionsClosedByReset), expired \(t.connectionsExpired), evicted \(t.connectionsEvicted), open at end \(t.connectionsEndedByCapture))")
+        lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0)", Int(t.limitHits[$0])) }))")
+        lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
+        if a.connections > 0 {
+            lines.append("amqp:          \(a.connections) connections, \(a.frames) frames, \(a.acks) acks, \(a.nacks) nacks, \(a.rejects) rejects\(list(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))")
+        }
+        for file in r.truncatedFiles { lines.append("warning: \(file)") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One JSON object, for machines.
+    public static func json(_ r: ReplayResult) -> String {
+        let s = r.statistics
+        let d = s.decode
+        let t = s.reassembly
+        let h = s.http
+        let a = s.amqp
+        var o = JSONObjectWriter()
+        o.field("files", r.files.map { "\"\(escape($0))\"" }.joined(separator: ",").wrapped("[", "]"))
+        o.field("packets", "\(r.packets)")
+        o.field("bytes", "\(r.bytes)")
+        o.field("elapsed_seconds", "\(r.elapsed)")
+        o.field("packets_per_second", "\(r.packetsPerSecond)")
+        o.field("tcp_segments", "\(d.tcpSegments)")
+        o.field("decode_anomalies", object(DecodeAnomaly.allCases.map { ($0.label, Int(d[$0])) }))
+        o.field("connections", object([
+            ("opened", Int(t.connectionsOpened)), ("fin", Int(t.connectionsClosedByFin)), ("reset", Int(t.connectionsClosedByReset)),
+            ("expired", Int(t.connectionsExpired)), ("evicted", Int(t.connectionsEvicted)), ("open_at_end", Int(t.connectionsEndedByCapture)),
+        ], keepZeros: true))
+        o.field("gaps", "\(t.gaps)")
+        o.field("gap_bytes", "\(t.gapBytes)")
+        o.field("retransmitted_bytes", "\(t.retransmittedBytes)")
+        o.field("out_of_order_segments", "\(t.outOfOrderSegments)")
+        o.field("reassembly_limit_hits", object(ReassemblyLimit.allCases.map { ("\($0)", Int(t.limitHits[$0])) }))
+        o.field("http", object([
+            ("exchanges", h.exchangesComplete), ("responses_without_request", h.responsesWithoutRequest),
+            ("requests_without_response", h.requestsWithoutResponse), ("upgrades", h.upgrades),
+        ], keepZeros: true))
+        o.field("http_anomalies", object(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))
+        o.field("amqp", object([
+            ("connections", a.connections), ("frames", a.frames), ("acks", a.acks), ("nacks", a.nacks), ("rejects", a.rejects),
+            ("unknown_queue_deliveries", a.unknownQueueDeliveries),
+        ], keepZeros: true))
+        o.field("amqp_anomalies", object(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))
+        o.field("truncated_files", r.truncatedFiles.map { "\"\(escape($0.path))\"" }.joined(separator: ",").wrapped("[", "]"))
+        return o.finish()
+    }
+
+    private static func list(_ counts: [(String, Int)]) -> String {
+        let nonZero = counts.filter { $0.1 > 0 }
+        return nonZero.isEmpty ? "" : " [" + nonZero.map { "\($0.0)=\($0.1)" }.joined(separator: " ") + "]"
+    }
+
+    private static func object(_ counts: [(String, Int)], keepZeros: Bool = false) -> String {
+        "{" + counts.filter { keepZeros || $0.1 > 0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    private static func format(_ x: Double) -> String {
+        let scaled = (x * 1000).rounded() / 1000
+        return "\(scaled)"
+    }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out
+    }
+}
+
+private struct JSONObjectWriter {
+    private var parts = [String]()
+    mutating func field(_ name: String, _ rawValue: String) { parts.append("\"\(name)\":\(rawValue)") }
+    func finish() -> String { "{" + parts.joined(separator: ",") + "}" }
+}
+
+extension String {
+    fileprivate func wrapped(_ open: String, _ close: String) -> String { open + self + close }
+}

@@ -1,0 +1,101 @@
+import AMQPObserver
+import ChannelMetrics
+import HTTP1Observer
+import PacketCapture
+import PacketDecoding
+import TCPReassembly
+
+/// What the `channel_exporter_*` self-metrics are rendered from (a value, copied out of the pipeline).
+struct SelfMetricsInput: Sendable {
+    var pipeline: PipelineStatistics?
+    var capture: CaptureStatistics?
+    var reloads = 0
+    var reloadFailures = 0
+    var startTime: Double = 0
+}
+
+/// The observer's own health: what it saw, what it could not parse, which limits it hit.
+enum SelfMetrics {
+    typealias Samples = [(labels: [(String, String)], value: Double)]
+
+    static func render(_ input: SelfMetricsInput, metrics: ChannelMetrics?, format: ExpositionFormat) -> String {
+        var w = ExpositionWriter(format: format)
+        write(input, metrics: metrics, to: &w)
+        return w.output
+    }
+
+    static func write(_ input: SelfMetricsInput, metrics: ChannelMetrics?, to w: inout ExpositionWriter) {
+        w.gauge(
+            name: "channel_exporter_build_info", help: "Build information (always 1)",
+            samples: [([("swift", BuildInfo.swiftVersion), ("version", BuildInfo.version)], 1)])
+        if input.startTime > 0 {
+            w.gauge(name: "channel_exporter_start_time_seconds", help: "Start time of the process since the Unix epoch in seconds", samples: [([], input.startTime)])
+        }
+        w.counter(
+            name: "channel_exporter_config_reloads", help: "Configuration reloads (SIGHUP) by result",
+            samples: [([("result", "success")], Double(input.reloads)), ([("result", "failure")], Double(input.reloadFailures))])
+        if let capture = input.capture {
+            w.counter(name: "channel_exporter_capture_received_packets", help: "Packets the kernel passed to the capture (pcap_stats ps_recv)", samples: [([], Double(capture.received))])
+            w.counter(
+                name: "channel_exporter_capture_dropped_packets", help: "Packets dropped before the observer saw them (pcap_stats), by where",
+                samples: [([("where", "kernel")], Double(capture.droppedByKernel)), ([("where", "interface")], Double(capture.droppedByInterface))])
+        }
+        if let p = input.pipeline { writePipeline(p, to: &w) }
+        metrics?.writeSelfMetrics(to: &w)
+    }
+
+    private static func writePipeline(_ p: PipelineStatistics, to w: inout ExpositionWriter) {
+        let d = p.decode
+        w.counter(name: "channel_exporter_packets", help: "Packets seen", samples: [([], Double(d.packets))])
+        w.counter(name: "channel_exporter_bytes", help: "Captured bytes seen", samples: [([], Double(d.bytes))])
+        w.counter(name: "channel_exporter_tcp_segments", help: "TCP segments decoded", samples: [([], Double(d.tcpSegments))])
+        w.counter(
+            name: "channel_exporter_decode_anomalies", help: "Packets not decoded to a TCP segment, by reason",
+            samples: DecodeAnomaly.allCases.map { ([("reason", $0.label)], Double(d[$0])) })
+
+        let r = p.reassembly
+        w.gauge(name: "channel_exporter_flows_active", help: "TCP connections tracked now", samples: [([], Double(r.connectionsActive))])
+        w.counter(name: "channel_exporter_flows_opened", help: "TCP connections tracked since start", samples: [([], Double(r.connectionsOpened))])
+        w.counter(
+            name: "channel_exporter_flows_ended", help: "TCP connections ended, by how",
+            samples: [
+                ([("reason", "fin")], Double(r.connectionsClosedByFin)), ([("reason", "reset")], Double(r.connectionsClosedByReset)),
+                ([("reason", "expired")], Double(r.connectionsExpired)), ([("reason", "evicted")], Double(r.connectionsEvicted)),
+                ([("reason", "capture_ended")], Double(r.connectionsEndedByCapture)),
+            ])
+        w.counter(name: "channel_exporter_tcp_gaps", help: "Holes in TCP streams given up on", samples: [([], Double(r.gaps))])
+        w.counter(name: "channel_exporter_tcp_gap_bytes", help: "Bytes missing from TCP streams", samples: [([], Double(r.gapBytes))])
+        w.counter(name: "channel_exporter_tcp_retransmitted_bytes", help: "Payload bytes seen more than once", samples: [([], Double(r.retransmittedBytes))])
+        w.counter(name: "channel_exporter_tcp_conflicting_overlap_bytes", help: "Retransmitted bytes that differed from the first copy", samples: [([], Double(r.conflictingOverlapBytes))])
+        w.gauge(name: "channel_exporter_tcp_buffered_bytes", help: "Out-of-order bytes buffered now", samples: [([], Double(r.bufferedBytes))])
+        w.counter(
+            name: "channel_exporter_tcp_limit_hits", help: "Reassembly limits reached, by limit",
+            samples: ReassemblyLimit.allCases.map { ([("limit", "\($0)")], Double(r.limitHits[$0])) })
+
+        let h = p.http
+        w.counter(
+            name: "channel_exporter_http_exchanges", help: "HTTP exchanges observed, by kind",
+            samples: [
+                ([("kind", "complete")], Double(h.exchangesComplete)),
+                ([("kind", "response_without_request")], Double(h.responsesWithoutRequest)),
+                ([("kind", "request_without_response")], Double(h.requestsWithoutResponse)),
+                ([("kind", "upgrade")], Double(h.upgrades)),
+            ])
+        w.counter(
+            name: "channel_exporter_http_anomalies", help: "HTTP parse anomalies, by reason",
+            samples: HTTPParseAnomaly.allCases.map { ([("reason", $0.rawValue)], Double(h.count(of: $0))) })
+
+        let a = p.amqp
+        w.counter(
+            name: "channel_exporter_amqp_outcomes", help: "Consumer deliveries answered, by answer",
+            samples: [([("answer", "ack")], Double(a.acks)), ([("answer", "nack")], Double(a.nacks)), ([("answer", "reject")], Double(a.rejects))])
+        w.counter(name: "channel_exporter_amqp_frames", help: "AMQP frames parsed", samples: [([], Double(a.frames))])
+        w.counter(
+            name: "channel_exporter_amqp_anomalies", help: "AMQP parse anomalies, by reason",
+            samples: AMQPAnomaly.allCases.map { ([("reason", $0.rawValue)], Double(a.anomalies[$0] ?? 0)) })
+        w.counter(
+            name: "channel_exporter_amqp_dropped_deliveries", help: "Deliveries dropped unanswered, by reason",
+            samples: AMQPDropReason.allCases.map { ([("reason", $0.rawValue)], Double(a.droppedDeliveries[$0] ?? 0)) })
+        w.counter(name: "channel_exporter_amqp_unknown_queue_deliveries", help: "Deliveries whose queue could not be learnt", samples: [([], Double(a.unknownQueueDeliveries))])
+    }
+}

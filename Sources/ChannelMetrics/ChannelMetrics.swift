@@ -1,0 +1,197 @@
+// Turns HTTP exchanges and consumer outcomes into the reference's five metric families.
+
+import AMQPObserver
+import HTTP1Observer
+import PacketDecoding
+import Synchronization
+
+/// The reference's metric families, fed from the wire (REFERENCE-BEHAVIOUR §2–§5):
+/// `<SYSCODE>_inner_metrics`, `partner_http_metrics`, `external_calls_total`,
+/// `external_call_duration_seconds` and `<SYSCODE>_consumer_metrics`.
+///
+/// Thread safety: observations and `render` take one `Mutex`; `render` only copies
+/// the families (copy-on-write arrays) under it and formats outside, so a scrape
+/// never holds the pipeline for long.
+public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendable {
+    public let configuration: MetricsConfiguration
+    private let rules: LabelRules
+    private let state: Mutex<State>
+
+    struct State: Sendable {
+        var inner: HistogramFamily
+        var partner: HistogramFamily
+        var externalCalls: CounterFamily
+        var externalDuration: HistogramFamily
+        var consumer: HistogramFamily
+        var statistics = ChannelMetricsStatistics()
+    }
+
+    public init(configuration: MetricsConfiguration) {
+        self.configuration = configuration
+        rules = LabelRules(maxJSONDepth: configuration.maxJSONDepth)
+        let syscode = configuration.syscode.value
+        let cap = configuration.maxSeriesPerFamily
+        let externalLabels = ["appid", "application", "call_type", "tcode", "method_code", "status"]
+        state = Mutex(State(
+            inner: HistogramFamily(
+                name: syscode + "_inner_metrics", help: "...",
+                labelNames: ["appid", "application", "f_code", "path", "uri", "http_status", "code", "method_code"],
+                bounds: configuration.innerBuckets.milliseconds, maxSeries: cap),
+            partner: HistogramFamily(
+                name: "partner_http_metrics", help: "...",
+                labelNames: ["appid", "application", "partner", "action_code", "http_status", "code"],
+                bounds: configuration.externalBuckets.milliseconds, maxSeries: cap),
+            externalCalls: CounterFamily(
+                name: "external_calls", help: "Total number of external calls", labelNames: externalLabels, maxSeries: cap),
+            externalDuration: HistogramFamily(
+                name: "external_call_duration_seconds", help: "Duration of external calls in seconds",
+                labelNames: externalLabels, bounds: configuration.externalBuckets.seconds, maxSeries: cap),
+            consumer: HistogramFamily(
+                name: syscode + "_consumer_metrics", help: "...",
+                labelNames: ["appid", "application", "f_code", "topic", "code"],
+                bounds: configuration.consumerBuckets.milliseconds, maxSeries: cap)
+        ))
+    }
+
+    // MARK: HTTP
+
+    public func observe(_ exchange: HTTPExchange) {
+        guard let request = exchange.request else { return skip(.noRequest) }
+        guard let response = exchange.response else { return skip(.noResponse) }
+        if configuration.inboundPorts.contains(exchange.server.port) {
+            observeInbound(exchange, request, response)
+        } else {
+            observeOutgoing(exchange, request, response)
+        }
+    }
+
+    /// §2: the service's own API. Duration: first response byte − last request byte.
+    private func observeInbound(_ exchange: HTTPExchange, _ request: HTTPRequestSummary, _ response: HTTPResponseSummary) {
+        if configuration.skipStatuses.contains(response.status) { return skip(.skippedStatus) }
+        if configuration.skipPaths.contains(request.path) { return skip(.skippedPath) }
+        guard let start = exchange.requestLastByte, let end = exchange.responseFirstByte else { return skip(.noTimestamps) }
+        let code = rules.innerCode(response)
+        let syscode = configuration.syscode
+        let labels = [
+            syscode.appid, syscode.value, LabelRules.fCode(userAgent: request.userAgent), request.path, request.path,
+            String(response.status), code.label, rules.inboundMethodCode(request),
+        ]
+        let milliseconds = Self.seconds(end - start) * 1000
+        state.withLock { state in
+            state.statistics.bodyCodes[code.outcome, default: 0] += 1
+            if milliseconds < 0 { state.statistics.negativeDurations += 1 }
+            if state.inner.observe(labels, milliseconds) { state.statistics.recorded[.inbound, default: 0] += 1 }
+        }
+    }
+
+    /// §3 and §4: a call the service made. Duration: last response byte − first request
+    /// byte, or − the SYN when this request opened the connection.
+    private func observeOutgoing(_ exchange: HTTPExchange, _ request: HTTPRequestSummary, _ response: HTTPResponseSummary) {
+        let opened = exchange.isFirstOnConnection ? exchange.connection.synTime : nil
+        guard let start = opened ?? exchange.requestFirstByte, let end = exchange.responseLastByte else {
+            return skip(.noTimestamps)
+        }
+        let seconds = Self.seconds(end - start)
+        let syscode = configuration.syscode
+        let partner = request.host.flatMap { configuration.partners.lookup(authority: $0) }
+        let code = rules.outgoingCode(response)
+        var partnerLabels: [String]?
+        let methodCode: String
+        if let partner {
+            let action = partner.actions[LabelRules.partnerPath(rawPath: request.rawPath)]
+            partnerLabels = [syscode.appid, syscode.value, partner.partner, action ?? "", String(response.status), code.label]
+            methodCode = action ?? rules.outgoingMethodCode(request)
+        } else {
+            methodCode = rules.outgoingMethodCode(request)
+        }
+        let externalLabels = [
+            syscode.appid, syscode.value, "http", LabelRules.tcode(request: request, partner: partner), methodCode,
+            LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero),
+        ]
+        state.withLock { state in
+            state.statistics.bodyCodes[code.outcome, default: 0] += 1
+            if seconds < 0 { state.statistics.negativeDurations += 1 }
+            if let partnerLabels, state.partner.observe(partnerLabels, seconds * 1000) {
+                state.statistics.recorded[.partner, default: 0] += 1
+            }
+            let counted = state.externalCalls.increment(externalLabels)
+            let timed = state.externalDuration.observe(externalLabels, seconds)
+            if counted || timed { state.statistics.recorded[.external, default: 0] += 1 }
+        }
+    }
+
+    // MARK: AMQP
+
+    /// §5: one message a consumer handled; `code` 0 for ack, 1 for nack/reject.
+    public func observe(_ outcome: ConsumerOutcome) {
+        guard let queue = outcome.queue else { return skip(.consumerWithoutQueue) }
+        let start = configuration.consumerTiming == .serviceTime ? outcome.serviceStart : outcome.deliverTime
+        let milliseconds = Self.seconds(outcome.answerTime - start) * 1000
+        let syscode = configuration.syscode
+        let labels = [syscode.appid, syscode.value, "", queue, String(outcome.answer.code)]
+        state.withLock { state in
+            if milliseconds < 0 { state.statistics.negativeDurations += 1 }
+            if state.consumer.observe(labels, milliseconds) { state.statistics.recorded[.consumer, default: 0] += 1 }
+        }
+    }
+
+    // MARK: Output
+
+    /// The five families in the reference's registration order (families with no series
+    /// still get their HELP and TYPE lines, as prometheus_client writes them).
+    public func render(_ format: ExpositionFormat) -> String {
+        var writer = ExpositionWriter(format: format)
+        write(to: &writer)
+        return writer.finish()
+    }
+
+    /// Appends the five families to a writer (the caller adds self-metrics and finishes it).
+    public func write(to writer: inout ExpositionWriter) {
+        let snapshot = state.withLock { $0 }
+        snapshot.inner.write(to: &writer)
+        snapshot.partner.write(to: &writer)
+        snapshot.externalCalls.write(to: &writer)
+        snapshot.externalDuration.write(to: &writer)
+        snapshot.consumer.write(to: &writer)
+    }
+
+    func familiesCopy() -> State { state.withLock { $0 } }
+
+    /// Counts of recorded, skipped and refused observations, and series per family.
+    public func statistics() -> ChannelMetricsStatistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            for (name, refused, count) in [
+                (state.inner.name, state.inner.refused, state.inner.seriesCount),
+                (state.partner.name, state.partner.refused, state.partner.seriesCount),
+                (state.externalCalls.name + "_total", state.externalCalls.refused, state.externalCalls.seriesCount),
+                (state.externalDuration.name, state.externalDuration.refused, state.externalDuration.seriesCount),
+                (state.consumer.name, state.consumer.refused, state.consumer.seriesCount),
+            ] {
+                statistics.seriesRefused[name] = refused
+                statistics.series[name] = count
+            }
+            return statistics
+        }
+    }
+
+    /// Writes `channel_exporter_series_refused_total{family}` and `channel_exporter_series{family}`.
+    public func writeSelfMetrics(to writer: inout ExpositionWriter) {
+        let statistics = statistics()
+        writer.counter(
+            name: "channel_exporter_series_refused",
+            help: "Observations refused because their family reached the series cap",
+            samples: statistics.seriesRefused.sorted { $0.key < $1.key }.map { ([("family", $0.key)], Double($0.value)) })
+        writer.gauge(
+            name: "channel_exporter_series", help: "Label sets per metric family",
+            samples: statistics.series.sorted { $0.key < $1.key }.map { ([("family", $0.key)], Double($0.value)) })
+    }
+
+    private func skip(_ reason: ChannelMetricsStatistics.Skipped) {
+        state.withLock { $0.statistics.skipped[reason, default: 0] += 1 }
+    }
+
+    /// Nanoseconds → seconds as the reference computes `timedelta.total_seconds()`
+    /// (an exact ratio rounded once), so `× 1000` gives its millisecond values bit for bit.
+    static func seconds(_ nanoseconds: Int64) -> Double { Double(nanoseconds) / 1e9 }
+}

@@ -1,0 +1,38 @@
+// Counters about what ChannelMetrics recorded, skipped or refused (for the channel_exporter_* self-metrics).
+
+/// What became of exchanges and outcomes handed to `ChannelMetrics`.
+public struct ChannelMetricsStatistics: Sendable, Hashable {
+    /// Where an observation went.
+    public enum Recorded: String, Sendable, Hashable, CaseIterable {
+        case inbound, external, partner, consumer
+    }
+
+    /// Why an exchange or outcome was not recorded.
+    public enum Skipped: String, Sendable, Hashable, CaseIterable {
+        /// A response seen without its request.
+        case noRequest = "no_request"
+        /// A request whose response never came (the reference records nothing for a failed call).
+        case noResponse = "no_response"
+        /// Inbound path in `skipPaths` (`/healthcheck`, `/metrics`).
+        case skippedPath = "skipped_path"
+        /// Inbound status in `skipStatuses` (404).
+        case skippedStatus = "skipped_status"
+        /// A consumer outcome whose queue is unknown.
+        case consumerWithoutQueue = "consumer_without_queue"
+        /// A timestamp needed for the duration was missing.
+        case noTimestamps = "no_timestamps"
+    }
+
+    public var recorded: [Recorded: UInt64] = [:]
+    public var skipped: [Skipped: UInt64] = [:]
+    /// How business codes were read from response bodies (inner and outgoing).
+    public var bodyCodes: [BodyCodeOutcome: UInt64] = [:]
+    /// Observations refused by the series cap, by family name.
+    public var seriesRefused: [String: UInt64] = [:]
+    /// Current number of series, by family name.
+    public var series: [String: Int] = [:]
+    /// Durations below zero (clock or capture order oddities); still recorded, in the first bucket.
+    public var negativeDurations: UInt64 = 0
+
+    public init() {}
+}

@@ -1,0 +1,152 @@
+// Label-set storage for one histogram or counter family, with a cap on the number of series.
+
+/// The pre-rendered label text of one series: what comes before and after `le`
+/// (labels are sorted by name, so `le` falls between them), and the whole set.
+struct RenderedLabels: Sendable {
+    /// `a="x",b="y"` for the labels sorting before `le` (with a trailing comma when non-empty).
+    var beforeLe: String
+    /// `,c="z"` for those after `le` (with a leading comma when non-empty).
+    var afterLe: String
+    /// `{a="x",b="y",c="z"}`.
+    var all: String
+
+    init(names: [String], values: [String]) {
+        let sorted = zip(names, values).sorted { $0.0 < $1.0 }
+        let rendered = sorted.map { "\($0.0)=\"\(ExpositionWriter.escapeLabelValue($0.1))\"" }
+        let split = sorted.firstIndex { $0.0 > "le" } ?? sorted.count
+        let before = rendered[..<split].joined(separator: ",")
+        let after = rendered[split...].joined(separator: ",")
+        beforeLe = before.isEmpty ? "" : before + ","
+        afterLe = after.isEmpty ? "" : "," + after
+        all = rendered.isEmpty ? "" : "{" + rendered.joined(separator: ",") + "}"
+    }
+}
+
+/// A histogram family: series in first-observed order (as prometheus_client keeps them).
+struct HistogramFamily: Sendable {
+    let name: String
+    let help: String
+    let labelNames: [String]
+    let bounds: [Double]
+    let boundTexts: [String]
+    let maxSeries: Int
+
+    private(set) var index: [[String]: Int] = [:]
+    private(set) var labels: [RenderedLabels] = []
+    /// `(bounds.count + 1)` non-cumulative counts per series, series after series.
+    private(set) var counts: [UInt64] = []
+    private(set) var sums: [Double] = []
+    private(set) var refused: UInt64 = 0
+
+    init(name: String, help: String, labelNames: [String], bounds: [Double], maxSeries: Int) {
+        self.name = name
+        self.help = help
+        self.labelNames = labelNames
+        self.bounds = bounds
+        self.boundTexts = bounds.map(PythonFormatting.goFloat) + ["+Inf"]
+        self.maxSeries = maxSeries
+    }
+
+    var seriesCount: Int { labels.count }
+
+    /// Adds `value` to the series of `labelValues`; false (counted) when it would be a new
+    /// series beyond the cap. A value equal to a bound goes in that bound's bucket (`le`).
+    @discardableResult
+    mutating func observe(_ labelValues: [String], _ value: Double) -> Bool {
+        let series: Int
+        if let existing = index[labelValues] {
+            series = existing
+        } else {
+            guard labels.count < maxSeries else {
+                refused += 1
+                return false
+            }
+            series = labels.count
+            index[labelValues] = series
+            labels.append(RenderedLabels(names: labelNames, values: labelValues))
+            counts.append(contentsOf: repeatElement(0, count: bounds.count + 1))
+            sums.append(0)
+        }
+        var bucket = bounds.count
+        for (i, bound) in bounds.enumerated() where value <= bound {
+            bucket = i
+            break
+        }
+        counts[series * (bounds.count + 1) + bucket] += 1
+        sums[series] += value
+        return true
+    }
+
+    func write(to writer: inout ExpositionWriter) {
+        writer.header(name: name, help: help, type: .histogram)
+        let width = bounds.count + 1
+        var text = ""
+        for series in labels.indices {
+            let rendered = labels[series]
+            var cumulative: UInt64 = 0
+            for i in 0..<width {
+                cumulative += counts[series * width + i]
+                text += name
+                text += "_bucket{"
+                text += rendered.beforeLe
+                text += "le=\""
+                text += boundTexts[i]
+                text += "\""
+                text += rendered.afterLe
+                text += "} "
+                text += PythonFormatting.goFloat(Double(cumulative))
+                text += "\n"
+            }
+            text += "\(name)_count\(rendered.all) \(PythonFormatting.goFloat(Double(cumulative)))\n"
+            text += "\(name)_sum\(rendered.all) \(PythonFormatting.goFloat(sums[series]))\n"
+        }
+        writer.appendRaw(text)
+    }
+}
+
+/// A counter family (name without `_total`).
+struct CounterFamily: Sendable {
+    let name: String
+    let help: String
+    let labelNames: [String]
+    let maxSeries: Int
+
+    private(set) var index: [[String]: Int] = [:]
+    private(set) var labels: [RenderedLabels] = []
+    private(set) var values: [Double] = []
+    private(set) var refused: UInt64 = 0
+
+    init(name: String, help: String, labelNames: [String], maxSeries: Int) {
+        self.name = name
+        self.help = help
+        self.labelNames = labelNames
+        self.maxSeries = maxSeries
+    }
+
+    var seriesCount: Int { labels.count }
+
+    @discardableResult
+    mutating func increment(_ labelValues: [String], by amount: Double = 1) -> Bool {
+        if let existing = index[labelValues] {
+            values[existing] += amount
+            return true
+        }
+        guard labels.count < maxSeries else {
+            refused += 1
+            return false
+        }
+        index[labelValues] = labels.count
+        labels.append(RenderedLabels(names: labelNames, values: labelValues))
+        values.append(amount)
+        return true
+    }
+
+    func write(to writer: inout ExpositionWriter) {
+        writer.header(name: name, help: help, type: .counter)
+        var text = ""
+        for series in labels.indices {
+            text += "\(name)_total\(labels[series].all) \(PythonFormatting.goFloat(values[series]))\n"
+        }
+        writer.appendRaw(text)
+    }
+}

@@ -1,0 +1,211 @@
+// The reference's label rules, one function each (REFERENCE-BEHAVIOUR §2–§4, §6).
+
+import HTTP1Observer
+
+/// How a business code was read from a response body.
+public enum BodyCodeOutcome: String, Error, Sendable, Hashable, CaseIterable {
+    case found
+    /// JSON, but the key is absent or `null`.
+    case notFound = "not_found"
+    case notJSON = "not_json"
+    case notDecodable = "not_decodable"
+    case tooDeep = "too_deep"
+    case integerTooLong = "integer_too_long"
+    /// The body prefix held less than the whole body and did not parse.
+    case truncated
+    case empty
+    /// An inbound response the service itself compressed: the reference reads the compressed bytes.
+    case contentEncoded = "content_encoded"
+}
+
+/// The label rules as pure functions of what the wire shows.
+public struct LabelRules: Sendable {
+    public var parser: PythonJSONParser
+
+    public init(maxJSONDepth: Int = 512) { parser = PythonJSONParser(maxDepth: maxJSONDepth) }
+
+    // MARK: f_code
+
+    /// `f_code`: the User-Agent (latin-1, one character per byte); more than 20 characters
+    /// → the first 20 + `...`; no header → `None` (Python's `str(None)`).
+    public static func fCode(userAgent: String?) -> String {
+        guard let userAgent else { return "None" }
+        let scalars = userAgent.unicodeScalars
+        guard scalars.count > 20 else { return userAgent }
+        var prefix = String.UnicodeScalarView(scalars.prefix(20))
+        prefix.append(contentsOf: "...".unicodeScalars)
+        return String(prefix)
+    }
+
+    // MARK: JSON bodies
+
+    /// `json.loads(body_bytes)` as the inbound hooks call it.
+    public func parsePythonBytes(_ body: [UInt8], truncated: Bool) -> Result<JSONValue, BodyCodeOutcome> {
+        guard !body.isEmpty else { return .failure(.empty) }
+        guard let text = BodyTextDecoding.pythonJSONBytes(body) else { return .failure(truncated ? .truncated : .notDecodable) }
+        return mapParse(parser.parse(utf8: text), truncated: truncated)
+    }
+
+    /// requests' `Response.json()` as the outgoing-call hook calls it.
+    public func parseRequestsJSON(_ body: [UInt8], contentType: String?, truncated: Bool) -> Result<JSONValue, BodyCodeOutcome> {
+        guard !body.isEmpty else { return .failure(.empty) }
+        return mapParse(parser.parse(utf8: BodyTextDecoding.requestsJSONText(body, contentType: contentType)), truncated: truncated)
+    }
+
+    private func mapParse(_ result: Result<JSONValue, JSONRejection>, truncated: Bool) -> Result<JSONValue, BodyCodeOutcome> {
+        switch result {
+        case .success(let value): return .success(value)
+        case .failure(.tooDeep): return .failure(.tooDeep)
+        case .failure(.integerTooLong): return .failure(.integerTooLong)
+        case .failure: return .failure(truncated ? .truncated : .notJSON)
+        }
+    }
+
+    // MARK: code
+
+    /// Inner `code` (§2): not JSON / not UTF-8 / empty → `-1`; JSON → `str()` of the key
+    /// `code` only; absent or null → `""`.
+    ///
+    /// A body with a `Content-Encoding` (gzip, deflate, br …) gives `-1`: the reference reads
+    /// the body as the Flask app built it — the compressed bytes, never JSON — while the wire's
+    /// observer inflates it (captures/parity: `gzip_json`). Outgoing calls differ: `requests`
+    /// inflates before `.json()`, so `outgoingCode` reads the inflated prefix.
+    public func innerCode(_ response: HTTPResponseSummary) -> (label: String, outcome: BodyCodeOutcome) {
+        if let encoding = response.contentEncoding, !encoding.isEmpty, encoding.lowercased() != "identity" {
+            return ("-1", .contentEncoded)
+        }
+        switch parsePythonBytes(response.bodyPrefix, truncated: response.bodyTruncated) {
+        case .failure(let why): return ("-1", why)
+        case .success(let document):
+            guard let value = FuzzyKeySearch.find(.code, in: document) else { return ("", .notFound) }
+            return (value.pythonStr, .found)
+        }
+    }
+
+    /// Partner / external `code` (§3, §4): `code`, else `errorcode`, else `-1`; and whether it
+    /// equals the number 0 (for `status`).
+    public func outgoingCode(_ response: HTTPResponseSummary) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
+        switch parseRequestsJSON(response.bodyPrefix, contentType: response.contentType, truncated: response.bodyTruncated) {
+        case .failure(let why): return ("-1", false, why)
+        case .success(let document):
+            guard let value = FuzzyKeySearch.findFirst([.code, .errorCode], in: document) else {
+                return ("-1", false, .notFound)
+            }
+            return (value.pythonStr, value.equalsNumberZero, .found)
+        }
+    }
+
+    /// `status` (§4): `success` when HTTP status < 400 and the code equals the number 0.
+    public static func status(httpStatus: Int, codeIsNumberZero: Bool) -> String {
+        httpStatus < 400 && codeIsNumberZero ? "success" : "error"
+    }
+
+    // MARK: method_code
+
+    /// Inbound `method_code` (§2): the first truthy of the `Method-Code` header and the key
+    /// `method_code` in the request data (query arguments if any, else a non-empty form,
+    /// else the body as JSON whatever its Content-Type); `""` when none.
+    public func inboundMethodCode(_ request: HTTPRequestSummary) -> String {
+        if let header = request.methodCode, !header.isEmpty { return header }
+        if let query = request.query, let pairs = RequestFields.parseQuery(RequestFields.wireBytes(query)), !pairs.isEmpty {
+            let value = FuzzyKeySearch.firstMatch(.methodCode, in: RequestFields.firstValues(pairs)) ?? ""
+            return value
+        }
+        let media = request.contentType.map(MediaType.init)
+        if let media, media.isURLEncodedForm || (media.isMultipartForm && media.parameters["boundary"] != nil) {
+            // werkzeug consumes a form body: `request.data` is then empty, so no JSON fall-back.
+            let fields = formFields(request, media: media) ?? []
+            return FuzzyKeySearch.firstMatch(.methodCode, in: RequestFields.firstValues(fields)) ?? ""
+        }
+        guard case .success(let document) = parsePythonBytes(request.bodyPrefix, truncated: request.bodyTruncated),
+            let value = FuzzyKeySearch.find(.methodCode, in: document), value.isTruthy
+        else { return "" }
+        return value.pythonStr
+    }
+
+    /// Outgoing `method_code` (§4) when no partner action applies: `Method-Code` searched
+    /// through the headers, the query, a form body, then a JSON body (any depth), the last
+    /// match winning (a later `null` clears it); falsy → `""`.
+    ///
+    /// On the wire a body counts as the reference's `json=` argument when its Content-Type is
+    /// JSON (what requests sends), and as `data=` fields when it is a form.
+    public func outgoingMethodCode(_ request: HTTPRequestSummary) -> String {
+        var found: JSONValue? = request.methodCode.map(JSONValue.string)
+        if let query = request.query, let pairs = RequestFields.parseQuery(RequestFields.wireBytes(query)),
+            let value = FuzzyKeySearch.firstMatch(.methodCode, in: pairs)
+        {
+            found = .string(value)
+        }
+        if let media = request.contentType.map(MediaType.init) {
+            if media.isURLEncodedForm || media.isMultipartForm {
+                if let value = FuzzyKeySearch.firstMatch(.methodCode, in: formFields(request, media: media) ?? []) {
+                    found = .string(value)
+                }
+            } else if media.isJSON, case .success(let document) = parsePythonBytes(request.bodyPrefix, truncated: request.bodyTruncated) {
+                FuzzyKeySearch.continueSearch(.methodCode, in: document, found: &found)
+            }
+        }
+        guard let found, found.isTruthy else { return "" }
+        return found.pythonStr
+    }
+
+    func formFields(_ request: HTTPRequestSummary, media: MediaType) -> [(String, String)]? {
+        if media.isMultipartForm {
+            return MultipartFormFields.parse(request.bodyPrefix, boundary: media.parameters["boundary"] ?? "")
+        }
+        return RequestFields.parseQuery(request.bodyPrefix)
+    }
+
+    // MARK: tcode
+
+    /// `tcode` (§4): a truthy partner value; else the `T-Code` header when present (even
+    /// empty); else the first label of the host name when it looks like a syscode; upper-cased.
+    public static func tcode(request: HTTPRequestSummary, partner: PartnerTable.Entry?) -> String {
+        if let partner, !partner.partner.isEmpty { return partner.partner }
+        if let header = request.tCode { return header.uppercased() }
+        guard let host = request.host.flatMap(hostname(authority:)) else { return "" }
+        let firstLabel = host.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return isSyscodeLike(firstLabel) ? firstLabel.uppercased() : ""
+    }
+
+    /// `urlparse(...).hostname`: userinfo and port removed, IPv6 brackets stripped, lower-cased.
+    public static func hostname(authority: String) -> String? {
+        var host = Substring(authority)
+        if let at = host.lastIndex(of: "@") { host = host[host.index(after: at)...] }
+        if host.first == "[" {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.firstIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return host.isEmpty ? nil : host.lowercased()
+    }
+
+    /// The reference's `is_syscode`: 10 characters, `isalpha()` then 9 `isdigit()`.
+    public static func isSyscodeLike(_ text: String) -> Bool {
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.count == 10, scalars[0].properties.isAlphabetic else { return false }
+        return scalars.dropFirst().allSatisfy {
+            $0.properties.numericType == .decimal || $0.properties.numericType == .digit
+        }
+    }
+
+    // MARK: partner path
+
+    /// `urlparse(url).path`: the path as sent, with `;params` of its last segment removed.
+    public static func partnerPath(rawPath: String) -> String {
+        guard rawPath.contains(";") else { return rawPath }
+        let searchFrom = rawPath.lastIndex(of: "/") ?? rawPath.startIndex
+        guard let cut = rawPath[searchFrom...].firstIndex(of: ";") else { return rawPath }
+        return String(rawPath[..<cut])
+    }
+}
+
+extension FuzzyKeySearch {
+    /// Continues a search into a value nested inside an outer search (the reference's
+    /// `FuzzyGet([headers, params, data, json], ...)`): no top-level array wrapping, and a
+    /// match (even `null`, → nil) replaces what was found before.
+    public static func continueSearch(_ key: FuzzyKey, in value: JSONValue, found: inout JSONValue?) {
+        visit(value, key, &found)
+    }
+}

@@ -1,0 +1,107 @@
+// The partner table: URL authority -> partner value and path -> action code (REFERENCE-BEHAVIOUR §3).
+
+import Foundation  // Bundle.module for the built-in table; off the hot path.
+import Yams
+
+/// Known partner hosts, keyed by authority (`host[:port]`) exactly as in the `Host` header.
+public struct PartnerTable: Sendable, Hashable {
+    /// One partner: the hosts that share it, its `partner` label value and its actions by path.
+    public struct Entry: Sendable, Hashable {
+        public var hosts: [String]
+        /// `"1"`, `"2"` or `""`; a non-empty value is also the call's `tcode`.
+        public var partner: String
+        /// Exact request path (no query) → action code (`""` when listed without one).
+        public var actions: [String: String]
+
+        public init(hosts: [String], partner: String, actions: [String: String]) {
+            self.hosts = hosts
+            self.partner = partner
+            self.actions = actions
+        }
+    }
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case missingResource
+        case invalid(String)
+
+        public var description: String {
+            switch self {
+            case .missingResource: return "the built-in partner table resource is missing"
+            case .invalid(let why): return "invalid partner table: \(why)"
+            }
+        }
+    }
+
+    public let entries: [Entry]
+    private let byAuthority: [String: Int]
+
+    public init(entries: [Entry]) {
+        self.entries = entries
+        var index: [String: Int] = [:]
+        for (i, entry) in entries.enumerated() {
+            for host in entry.hosts where index[host] == nil { index[host] = i }
+        }
+        byAuthority = index
+    }
+
+    /// Parses `partners:` YAML: a list of `{hosts: [..], partner: "1", actions: {path: code}}`
+    /// (scalars may be numbers; they are taken as their text). Accepts the list itself or a
+    /// mapping with a `partners` key.
+    public init(yaml: String) throws {
+        guard let root = try Yams.compose(yaml: yaml) else { throw LoadError.invalid("empty document") }
+        let list: Node
+        if case .mapping(let mapping) = root {
+            guard let partners = mapping["partners"] else { throw LoadError.invalid("no `partners` key") }
+            list = partners
+        } else {
+            list = root
+        }
+        guard case .sequence(let items) = list else { throw LoadError.invalid("`partners` is not a list") }
+        var entries: [Entry] = []
+        for (i, item) in items.enumerated() {
+            let line = item.mark.map { " (line \($0.line))" } ?? ""
+            guard case .mapping(let fields) = item else { throw LoadError.invalid("partner #\(i + 1) is not a mapping\(line)") }
+            for (key, _) in fields {
+                guard let name = key.string, ["hosts", "partner", "actions"].contains(name) else {
+                    throw LoadError.invalid("partner #\(i + 1): unknown key `\(key.string ?? "?")`\(line)")
+                }
+            }
+            guard case .sequence(let hostNodes)? = fields["hosts"], !hostNodes.isEmpty else {
+                throw LoadError.invalid("partner #\(i + 1): `hosts` must be a non-empty list\(line)")
+            }
+            let hosts = try hostNodes.map { node -> String in
+                guard let text = node.scalar?.string else { throw LoadError.invalid("partner #\(i + 1): a host is not text\(line)") }
+                return text
+            }
+            let partner = fields["partner"]?.scalar?.string ?? ""
+            var actions: [String: String] = [:]
+            if let actionNode = fields["actions"] {
+                guard case .mapping(let pairs) = actionNode else {
+                    throw LoadError.invalid("partner #\(i + 1): `actions` must be a mapping\(line)")
+                }
+                for (path, code) in pairs {
+                    guard let p = path.scalar?.string else { continue }
+                    actions[p] = code.scalar?.string ?? ""
+                }
+            }
+            entries.append(Entry(hosts: hosts, partner: partner, actions: actions))
+        }
+        self.init(entries: entries)
+    }
+
+    /// The table built into channel-exporter 1.2.2 (resource `partner-table.yaml`).
+    public static func builtIn() throws -> PartnerTable {
+        guard let url = Bundle.module.url(forResource: "partner-table", withExtension: "yaml") else {
+            throw LoadError.missingResource
+        }
+        return try PartnerTable(yaml: String(contentsOf: url, encoding: .utf8))
+    }
+
+    /// The entry for an authority, compared exactly (case-sensitive, port included).
+    public func lookup(authority: String) -> Entry? {
+        byAuthority[authority].map { entries[$0] }
+    }
+
+    public static func == (lhs: PartnerTable, rhs: PartnerTable) -> Bool { lhs.entries == rhs.entries }
+    public func hash(into hasher: inout Hasher) { hasher.combine(entries) }
+}

@@ -1,0 +1,56 @@
+/// Errors opening or reading a packet source: one line each, naming the thing.
+
+/// Why a capture could not start or go on. `description` is a one-line message
+/// for the user (no stack trace, no libpcap jargon where we can say it plainly).
+public enum CaptureError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// No file at this path.
+    case fileNotFound(path: String)
+    /// The file exists but cannot be read (permission, a directory, …).
+    case cannotReadFile(path: String, reason: String)
+    /// Not a pcap or pcapng file (libpcap's reason attached).
+    case notACaptureFile(path: String, detail: String)
+    /// A link type we do not decode; `name` from `pcap_datalink_val_to_name` (nil when libpcap has none).
+    case unsupportedLinkType(source: String, name: String?, number: Int32)
+    /// An I/O error in the middle of a file (not a truncation: those go into the summary).
+    case readFailed(path: String, packetsRead: Int, detail: String)
+    /// No interface by this name.
+    case noSuchInterface(String)
+    /// Opening the interface needs privileges we lack.
+    case permissionDenied(interface: String)
+    /// The interface exists but is down.
+    case interfaceNotUp(String)
+    /// The BPF filter does not compile.
+    case badFilter(filter: String, detail: String)
+    /// Any other libpcap failure on a live interface.
+    case liveCaptureFailed(interface: String, detail: String)
+    /// `run` was called on a source that already ran (sources run once).
+    case alreadyRun
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            "\(path): no such file"
+        case .cannotReadFile(let path, let reason):
+            "\(path): cannot read: \(reason)"
+        case .notACaptureFile(let path, let detail):
+            "\(path): not a pcap or pcapng capture file (\(detail))"
+        case .unsupportedLinkType(let source, let name, let number):
+            "\(source): unsupported link type \(name.map { "\($0) (\(number))" } ?? "\(number)"); "
+                + "supported: Ethernet, Linux cooked (SLL, SLL2), BSD loopback (NULL, LOOP), raw IPv4/IPv6"
+        case .readFailed(let path, let packets, let detail):
+            "\(path): read error after \(packets) packets: \(detail)"
+        case .noSuchInterface(let name):
+            "\(name): no such network interface"
+        case .permissionDenied(let name):
+            "capturing on \(name) needs root or CAP_NET_RAW"
+        case .interfaceNotUp(let name):
+            "\(name): interface is not up"
+        case .badFilter(let filter, let detail):
+            "bad capture filter \"\(filter)\": \(detail)"
+        case .liveCaptureFailed(let name, let detail):
+            "capturing on \(name) failed: \(detail)"
+        case .alreadyRun:
+            "this packet source has already run"
+        }
+    }
+}

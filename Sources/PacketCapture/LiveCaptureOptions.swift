@@ -1,0 +1,31 @@
+/// Options for a live capture (`pcap_create` / `pcap_set_*` / `pcap_activate`).
+public struct LiveCaptureOptions: Sendable, Hashable {
+    /// Interface name; `any` captures on all interfaces (Linux cooked headers).
+    public var interface: String
+    /// A BPF filter expression (pcap-filter(7)); nil captures everything.
+    public var filter: String?
+    /// Bytes kept per packet; 262144 keeps whole packets even with offload.
+    public var snapshotLength: Int32
+    /// Deliver packets as they arrive instead of when a kernel block fills.
+    public var immediateMode: Bool
+    /// Kernel ring buffer size in bytes; nil keeps libpcap's default (2 MiB).
+    public var bufferSize: Int32?
+    /// Put the interface in promiscuous mode (off: we observe our own host's traffic).
+    public var promiscuous: Bool
+    /// How long one wait for packets may last before the loop wakes to refresh
+    /// statistics and check for `stop()` (milliseconds; `stop()` wakes it earlier).
+    public var wakeupInterval: Int32
+
+    public init(
+        interface: String = "any", filter: String? = nil, snapshotLength: Int32 = 262_144,
+        immediateMode: Bool = true, bufferSize: Int32? = nil, promiscuous: Bool = false, wakeupInterval: Int32 = 250
+    ) {
+        self.interface = interface
+        self.filter = filter
+        self.snapshotLength = snapshotLength
+        self.immediateMode = immediateMode
+        self.bufferSize = bufferSize
+        self.promiscuous = promiscuous
+        self.wakeupInterval = wakeupInterval
+    }
+}

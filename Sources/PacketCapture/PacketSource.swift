@@ -1,0 +1,221 @@
+/// Where packets come from: capture files read in order, or a live interface.
+public import PacketDecoding
+import Synchronization
+
+/// A source of captured packets: one or more capture files, or a live interface.
+///
+/// Opening validates everything up front (each file's format and link type; the
+/// interface, permissions and filter), so configuration mistakes surface before
+/// any packet is processed. `run` then hands each packet to a handler on the
+/// calling thread. A source runs once.
+///
+/// ```swift
+/// let source = try PacketSource.files(["a.pcap", "b.pcapng"])
+/// let summary = try source.run { packet in
+///     if let segment = decoder.decode(packet.bytes, originalLength: packet.originalLength,
+///                                     linkType: packet.linkType, timestamp: packet.timestamp) { … }
+/// }
+/// for file in summary.truncatedFiles { print(file) }   // "b.pcapng: truncated after 12 packets"
+/// ```
+public final class PacketSource: @unchecked Sendable {
+    /// What the source reads.
+    public enum Kind: Sendable, Hashable {
+        /// Capture files (pcap or pcapng), read in this order.
+        case files([String])
+        case live(LiveCaptureOptions)
+    }
+
+    public let kind: Kind
+
+    /// Set by `stop()`; read once per packet (a relaxed load: one plain move on x86).
+    private let stopRequested = Atomic<Bool>(false)
+    /// The handle `stop()` may break and the latest statistics. `stop()` takes the lock
+    /// before `pcap_breakloop`, and `run` takes it before closing, so a stop never
+    /// touches a closed handle.
+    private let shared = Mutex<Shared>(Shared())
+    /// The handle a live source opened at creation, until `run` takes it.
+    private var pendingLive: PcapHandle?
+    /// Sizes of the files when they were checked.
+    private var fileSizes: [Int64] = []
+    /// Link type of the first file, or of the live interface.
+    public let linkType: LinkType
+
+    private struct Shared: ~Copyable {
+        var current: PcapHandle?
+        /// Index into the file list of `current` (files only).
+        var fileIndex = 0
+        /// Bytes of the files already finished.
+        var finishedBytes: Int64 = 0
+        var hasRun = false
+        var statistics = CaptureStatistics()
+        var rawStatistics: (received: UInt32, dropped: UInt32, interfaceDropped: UInt32) = (0, 0, 0)
+    }
+
+    private init(kind: Kind, linkType: LinkType, pendingLive: PcapHandle?) {
+        self.kind = kind
+        self.linkType = linkType
+        self.pendingLive = pendingLive
+    }
+
+    /// Checks that every file opens as a capture with a supported link type, in order,
+    /// and throws the first problem (`fileNotFound`, `notACaptureFile`, `unsupportedLinkType`…).
+    public static func files(_ paths: [String]) throws(CaptureError) -> PacketSource {
+        precondition(!paths.isEmpty, "PacketSource.files needs at least one path")
+        var first: LinkType?
+        var sizes = [Int64]()
+        for path in paths {
+            let handle = try PcapHandle.openFile(path)
+            first = first ?? handle.linkType
+            sizes.append(handle.fileSize)
+            handle.close()
+        }
+        let source = PacketSource(kind: .files(paths), linkType: first!, pendingLive: nil)
+        source.fileSizes = sizes
+        return source
+    }
+
+    /// Opens and activates a live capture now (packets are buffered by the kernel from
+    /// here on) and installs the filter. Throws `noSuchInterface`, `permissionDenied`,
+    /// `badFilter`, `unsupportedLinkType`, …
+    public static func live(_ options: LiveCaptureOptions = LiveCaptureOptions()) throws(CaptureError) -> PacketSource {
+        let handle = try PcapHandle.openLive(options)
+        return PacketSource(kind: .live(options), linkType: handle.linkType, pendingLive: handle)
+    }
+
+    /// Hands every packet to `handler`, on the calling thread, until the files end or
+    /// `stop()` is called. A truncated file does not throw: its complete packets are
+    /// handed over, it is listed in `CaptureSummary.truncatedFiles`, and reading goes on
+    /// with the next file. Errors thrown by `handler` end the run and are rethrown.
+    public func run(_ handler: (CapturedPacket) throws -> Void) throws -> CaptureSummary {
+        let firstRun = shared.withLock { state in
+            defer { state.hasRun = true }
+            return !state.hasRun
+        }
+        guard firstRun else { throw CaptureError.alreadyRun }
+        var summary = CaptureSummary()
+        switch kind {
+        case .files(let paths):
+            for (index, path) in paths.enumerated() {
+                guard !stopRequested.load(ordering: .relaxed) else { break }
+                let handle = try PcapHandle.openFile(path)
+                shared.withLock { $0.fileIndex = index }
+                try readFile(handle, path: path, into: &summary, handler)
+            }
+        case .live:
+            guard let handle = pendingLive else { throw CaptureError.alreadyRun }
+            pendingLive = nil
+            try readLive(handle, into: &summary, handler)
+            summary.statistics = statistics()
+        }
+        summary.stopped = stopRequested.load(ordering: .relaxed)
+        return summary
+    }
+
+    /// Ends `run` soon: the current wait for packets returns (`pcap_breakloop`) and no
+    /// further packet is handed over. Call it from any thread, e.g. the one that handles
+    /// SIGINT/SIGTERM; it takes a lock, so it is not for use inside a signal handler itself.
+    public func stop() {
+        stopRequested.store(true, ordering: .relaxed)
+        shared.withLock { state in state.current?.breakLoop() }
+    }
+
+    /// Kernel and interface counters of a live source, as of the loop's last refresh
+    /// (about every second of packet time, at each idle wake-up, and at the end of the
+    /// run); nil for files. Safe to call from any thread.
+    public func statistics() -> CaptureStatistics? {
+        guard case .live = kind else { return nil }
+        return shared.withLock { $0.statistics }
+    }
+
+    /// How far a file source has read, for progress bars; nil for live sources.
+    /// Safe to call from any thread (and cheap enough for every few thousand packets).
+    public func progress() -> ReadProgress? {
+        guard case .files = kind else { return nil }
+        let total = fileSizes.reduce(0, +)
+        return shared.withLock { state in
+            let read = state.finishedBytes + (state.current?.filePosition() ?? 0)
+            return ReadProgress(bytesRead: Swift.min(read, total), totalBytes: total, fileIndex: state.fileIndex)
+        }
+    }
+
+    // MARK: Loops
+
+    private func readFile(
+        _ handle: PcapHandle, path: String, into summary: inout CaptureSummary,
+        _ handler: (CapturedPacket) throws -> Void
+    ) throws {
+        shared.withLock { $0.current = handle }
+        defer { release(handle) }
+        var packets = 0
+        while !stopRequested.load(ordering: .relaxed) {
+            switch handle.next() {
+            case .packet(let packet):
+                packets += 1
+                summary.packets += 1
+                summary.bytes += packet.bytes.count
+                try handler(packet)
+            case .end, .timeout:
+                return
+            case .error(let detail):
+                // libpcap: "truncated dump file; tried to read …" (pcap) or
+                // "truncated pcapng dump file; …": a record cut short by the end of the file.
+                guard detail.contains("truncated") else {
+                    throw CaptureError.readFailed(path: path, packetsRead: packets, detail: detail)
+                }
+                summary.truncatedFiles.append(TruncatedFile(path: path, packets: packets, detail: detail))
+                return
+            }
+        }
+    }
+
+    private func readLive(
+        _ handle: PcapHandle, into summary: inout CaptureSummary, _ handler: (CapturedPacket) throws -> Void
+    ) throws {
+        shared.withLock { $0.current = handle }
+        defer {
+            refreshStatistics(handle)
+            release(handle)
+        }
+        var nextRefresh = Int64.min
+        while !stopRequested.load(ordering: .relaxed) {
+            switch handle.next() {
+            case .packet(let packet):
+                summary.packets += 1
+                summary.bytes += packet.bytes.count
+                // Statistics by packet time: no clock read per packet.
+                if packet.timestamp.nanoseconds >= nextRefresh {
+                    refreshStatistics(handle)
+                    nextRefresh = packet.timestamp.nanoseconds &+ 1_000_000_000
+                }
+                try handler(packet)
+            case .timeout:
+                refreshStatistics(handle)
+            case .end:
+                return
+            case .error(let detail):
+                guard case .live(let options) = kind else { return }
+                throw CaptureError.liveCaptureFailed(interface: options.interface, detail: detail)
+            }
+        }
+    }
+
+    private func release(_ handle: PcapHandle) {
+        shared.withLock { state in
+            state.current = nil
+            state.finishedBytes += handle.fileSize
+            handle.close()
+        }
+    }
+
+    /// Reads `pcap_stats` and adds the deltas (mod 2³²) to the 64-bit totals.
+    private func refreshStatistics(_ handle: PcapHandle) {
+        guard let raw = handle.rawStatistics() else { return }
+        shared.withLock { state in
+            let last = state.rawStatistics
+            state.statistics.received &+= UInt64(raw.received &- last.received)
+            state.statistics.droppedByKernel &+= UInt64(raw.dropped &- last.dropped)
+            state.statistics.droppedByInterface &+= UInt64(raw.interfaceDropped &- last.interfaceDropped)
+            state.rawStatistics = raw
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// What a `PacketDecoder` has seen: packets, bytes, segments and anomalies by reason.
+///
+/// Anomaly counts live in a fixed inline array indexed by `DecodeAnomaly.rawValue`:
+/// counting is one add, with no hashing and no allocation on the packet path.
+public struct DecodeCounters: Sendable {
+    /// Number of `DecodeAnomaly` cases; a test checks it against `allCases`.
+    public static let anomalyCount = 20
+
+    /// Packets handed to the decoder.
+    public var packets: UInt64 = 0
+    /// Their original (on-the-wire) lengths, summed.
+    public var bytes: UInt64 = 0
+    /// Packets that yielded a TCP segment.
+    public var tcpSegments: UInt64 = 0
+    /// TCP payload bytes present in the capture.
+    public var tcpPayloadBytes: UInt64 = 0
+    /// Segments whose headers were complete but whose payload the snaplen cut.
+    public var truncatedPayloadSegments: UInt64 = 0
+
+    @usableFromInline
+    internal var byAnomaly = InlineArray<20, UInt64>(repeating: 0)
+
+    public init() {}
+
+    /// How many packets were dropped for `anomaly`.
+    @inlinable
+    public subscript(anomaly: DecodeAnomaly) -> UInt64 {
+        get { byAnomaly[anomaly.rawValue] }
+        set { byAnomaly[anomaly.rawValue] = newValue }
+    }
+
+    /// Packets that yielded no segment, for any reason.
+    public var anomalies: UInt64 {
+        var total: UInt64 = 0
+        for index in byAnomaly.indices { total &+= byAnomaly[index] }
+        return total
+    }
+
+    /// The non-zero anomaly counts, in declaration order (for summaries).
+    public var nonZeroAnomalies: [(anomaly: DecodeAnomaly, count: UInt64)] {
+        DecodeAnomaly.allCases.compactMap { self[$0] == 0 ? nil : ($0, self[$0]) }
+    }
+
+    @inlinable
+    internal mutating func record(_ anomaly: DecodeAnomaly) {
+        byAnomaly[anomaly.rawValue] &+= 1
+    }
+
+    /// Adds another decoder's counts (e.g. from another shard).
+    public mutating func add(_ other: DecodeCounters) {
+        packets &+= other.packets
+        bytes &+= other.bytes
+        tcpSegments &+= other.tcpSegments
+        tcpPayloadBytes &+= other.tcpPayloadBytes
+        truncatedPayloadSegments &+= other.truncatedPayloadSegments
+        for index in byAnomaly.indices { byAnomaly[index] &+= other.byAnomaly[index] }
+    }
+}
+
+extension DecodeCounters: Equatable {
+    public static func == (lhs: DecodeCounters, rhs: DecodeCounters) -> Bool {
+        guard lhs.packets == rhs.packets, lhs.bytes == rhs.bytes, lhs.tcpSegments == rhs.tcpSegments,
+            lhs.tcpPayloadBytes == rhs.tcpPayloadBytes, lhs.truncatedPayloadSegments == rhs.truncatedPayloadSegments
+        else { return false }
+        for index in lhs.byAnomaly.indices where lhs.byAnomaly[index] != rhs.byAnomaly[index] { return false }
+        return true
+    }
+}

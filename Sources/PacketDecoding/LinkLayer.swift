@@ -1,0 +1,89 @@
+/// Link layers: Ethernet (+802.1Q/802.1ad tags), Linux SLL/SLL2, BSD NULL/LOOP, raw IP.
+
+/// EtherType values (IEEE 802 numbers).
+@usableFromInline
+internal enum EtherType {
+    @usableFromInline static let ipv4: UInt16 = 0x0800
+    @usableFromInline static let ipv6: UInt16 = 0x86DD
+    /// 802.1Q customer tag.
+    @usableFromInline static let vlan: UInt16 = 0x8100
+    /// 802.1ad service tag (QinQ outer tag).
+    @usableFromInline static let serviceVLAN: UInt16 = 0x88A8
+    /// Pre-standard QinQ outer tag used by some switches.
+    @usableFromInline static let legacyQinQ: UInt16 = 0x9100
+}
+
+extension Frame {
+    @inlinable @inline(__always)
+    func decodeLink(_ linkType: LinkType) -> DecodeResult {
+        let count = bytes.count
+        switch linkType {
+        case .ethernet:
+            // dst MAC (6) | src MAC (6) | EtherType (2), then any number of 4-byte tags
+            // (TPID 2 | TCI 2) each followed by the next EtherType.
+            guard count >= 14 else {
+                return short(end: 14, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
+            }
+            var type = be16(12)
+            var offset = 14
+            while type == EtherType.vlan || type == EtherType.serviceVLAN || type == EtherType.legacyQinQ {
+                guard offset + 4 <= count else {
+                    return short(end: offset + 4, truncated: .truncatedVLANTag, malformed: .malformedLinkHeader)
+                }
+                type = be16(offset + 2)
+                offset += 4
+            }
+            return decodeEtherType(type, at: offset)
+        case .linuxSLL:
+            // packet type 2 | ARPHRD 2 | addr len 2 | addr 8 | protocol 2
+            // (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html; SLL2: LINKTYPE_LINUX_SLL2.html)
+            guard count >= 16 else {
+                return short(end: 16, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
+            }
+            return decodeEtherType(be16(14), at: 16)
+        case .linuxSLL2:
+            // protocol 2 | reserved 2 | ifindex 4 | ARPHRD 2 | packet type 1 | addr len 1 | addr 8
+            guard count >= 20 else {
+                return short(end: 20, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
+            }
+            return decodeEtherType(be16(0), at: 20)
+        case .null, .loop:
+            // A 4-byte address family. LOOP is big-endian; NULL is in the writer's byte order,
+            // which we detect by value: a family never exceeds 16 bits, so a larger value was
+            // written the other way round.
+            guard count >= 4 else {
+                return short(end: 4, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
+            }
+            var family = be32(0)
+            if linkType == .null && family > 0xFFFF { family = family.byteSwapped }
+            switch family {
+            case 2: return decodeIPv4(at: 4)
+            // AF_INET6 differs by OS: Linux 10, NetBSD/OpenBSD 24, FreeBSD 28, Darwin 30.
+            case 10, 24, 28, 30: return decodeIPv6(at: 4)
+            default: return .anomaly(.notIP)
+            }
+        case .raw:
+            guard count >= 1 else {
+                return short(end: 1, truncated: .truncatedIPv4Header, malformed: .malformedIPv4Header)
+            }
+            switch u8(0) >> 4 {
+            case 4: return decodeIPv4(at: 0)
+            case 6: return decodeIPv6(at: 0)
+            default: return .anomaly(.malformedIPVersion)
+            }
+        case .ipv4:
+            return decodeIPv4(at: 0)
+        case .ipv6:
+            return decodeIPv6(at: 0)
+        }
+    }
+
+    @inlinable @inline(__always)
+    func decodeEtherType(_ type: UInt16, at offset: Int) -> DecodeResult {
+        switch type {
+        case EtherType.ipv4: return decodeIPv4(at: offset)
+        case EtherType.ipv6: return decodeIPv6(at: offset)
+        default: return .anomaly(.notIP)
+        }
+    }
+}

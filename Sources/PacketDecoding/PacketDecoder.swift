@@ -1,0 +1,97 @@
+/// Packet decoding: link layer -> IPv4/IPv6 -> TCP over borrowed bytes, anomalies counted by reason.
+
+/// What decoding one packet gave: a TCP segment, or the reason there is none.
+public enum DecodeResult {
+    case segment(TCPSegment)
+    case anomaly(DecodeAnomaly)
+}
+
+/// Turns captured link-layer frames into `TCPSegment`s, counting every packet
+/// that yields none by `DecodeAnomaly`.
+///
+/// Decoding reads headers in place: the returned segment's payload is a
+/// sub-slice of the caller's bytes, nothing is copied or allocated per packet.
+/// Checksums are not verified: capture hosts with checksum offload record
+/// outgoing packets before the NIC fills them in.
+///
+/// Lengths: `bytes.count` is what the capture holds, `originalLength` what was
+/// on the wire. When a header needs more bytes than the capture holds but no
+/// more than the original packet had, the snaplen cut it (`truncated*`);
+/// when the packet itself is too short, it is `malformed*`. A TCP segment whose
+/// headers are whole but whose payload was cut comes back with
+/// `payload.count < payloadLength`.
+public struct PacketDecoder: Sendable {
+    public var counters = DecodeCounters()
+
+    public init() {}
+
+    /// Decodes one packet and counts the outcome.
+    @inlinable
+    public mutating func decode(
+        _ bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType, timestamp: Timestamp
+    ) -> TCPSegment? {
+        counters.packets &+= 1
+        counters.bytes &+= UInt64(truncatingIfNeeded: Swift.max(originalLength, bytes.count))
+        switch Self.parse(bytes, originalLength: originalLength, linkType: linkType, timestamp: timestamp) {
+        case .segment(let segment):
+            counters.tcpSegments &+= 1
+            counters.tcpPayloadBytes &+= UInt64(truncatingIfNeeded: segment.payload.count)
+            if segment.payload.count < segment.payloadLength { counters.truncatedPayloadSegments &+= 1 }
+            return segment
+        case .anomaly(let anomaly):
+            counters.record(anomaly)
+            return nil
+        }
+    }
+
+    /// Decodes one packet without counting (pure; for tests and tools).
+    @inlinable
+    public static func parse(
+        _ bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType, timestamp: Timestamp
+    ) -> DecodeResult {
+        let frame = Frame(bytes: bytes, wireLength: Swift.max(originalLength, bytes.count), timestamp: timestamp)
+        return frame.decodeLink(linkType)
+    }
+}
+
+/// One captured frame being decoded. Offsets are absolute into `bytes`, so the
+/// payload handed out is a slice of the caller's buffer.
+@usableFromInline
+internal struct Frame {
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    /// The original packet length (never less than `bytes.count`).
+    @usableFromInline let wireLength: Int
+    @usableFromInline let timestamp: Timestamp
+
+    @inlinable
+    init(bytes: UnsafeRawBufferPointer, wireLength: Int, timestamp: Timestamp) {
+        self.bytes = bytes
+        self.wireLength = wireLength
+        self.timestamp = timestamp
+    }
+
+    /// The reason for a header that needs bytes up to `end` and does not have them:
+    /// truncated when the original packet reached `end` (the snaplen cut it), else malformed.
+    @inlinable @inline(__always)
+    func short(end: Int, truncated: DecodeAnomaly, malformed: DecodeAnomaly) -> DecodeResult {
+        .anomaly(end <= wireLength ? truncated : malformed)
+    }
+
+    @inlinable @inline(__always)
+    func u8(_ offset: Int) -> UInt8 { bytes[offset] }
+
+    @inlinable @inline(__always)
+    func be16(_ offset: Int) -> UInt16 {
+        UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    @inlinable @inline(__always)
+    func be32(_ offset: Int) -> UInt32 {
+        UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    @inlinable @inline(__always)
+    func be64(_ offset: Int) -> UInt64 {
+        UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+}

@@ -1,0 +1,268 @@
+/// Turns TCP segments into ordered byte streams per connection (RFC 9293), for `StreamConsumer`s.
+
+import PacketDecoding
+
+/// Reassembles both directions of every TCP connection it sees.
+///
+/// One entry per connection for both directions (a canonical key, one
+/// probe of an open-addressing index per packet). In-order payload goes
+/// straight from the borrowed capture buffer to the consumer; only
+/// out-of-order data is copied, into a bounded per-direction buffer.
+/// Missing bytes become explicit `streamGap` calls: when the peer's ACK has
+/// passed a hole (the receiver got bytes the capture lost), when a hole has
+/// blocked delivery for `holeTimeout`, when a snaplen cut a payload, or when
+/// buffering would exceed a limit.
+///
+/// Time is packet time only. `process` runs `expireIdle(now:)` itself at
+/// most once per second of packet time (before handling the packet), so
+/// idle connections and stale holes are handled during a replay and a
+/// live capture alike; callers may also call it, e.g. from a timer when
+/// no packets arrive.
+///
+/// Not thread-safe: one reassembler belongs to one pipeline.
+public final class TCPReassembler {
+    /// All state lives in one struct: the class property is accessed once
+    /// per call, so the hot path pays no dynamic exclusivity checks. Hence
+    /// consumers must not call back into the reassembler from their callbacks.
+    private var state: ReassemblerState
+
+    public var configuration: ReassemblyConfiguration { state.configuration }
+
+    public init(configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory) {
+        state = ReassemblerState(configuration: configuration, factory: factory)
+    }
+
+    /// Counters so far.
+    public var statistics: ReassemblyStatistics { state.statistics }
+
+    /// Connections tracked now.
+    public var activeConnections: Int { state.index.count }
+
+    /// Hands one segment to its connection. The payload is used only during the call.
+    public func process(_ segment: TCPSegment) { state.process(segment) }
+
+    /// Ends connections idle for `idleTimeout` and gaps holes older than
+    /// `holeTimeout` (both in packet time). `process` calls this itself once
+    /// per second of packet time.
+    public func expireIdle(now: Timestamp) { state.expireIdle(now: now) }
+
+    /// End of capture: every open connection ends with `.captureEnded`
+    /// after its buffered data has been delivered (with gaps).
+    public func finish(at time: Timestamp) { state.finish(at: time) }
+}
+
+/// The reassembler's state and logic (see `TCPReassembler`).
+struct ReassemblerState {
+    let configuration: ReassemblyConfiguration
+    let factory: any StreamConsumerFactory
+
+    var slots: ContiguousArray<ConnectionSlot> = []
+    var index = ConnectionIndex()
+    /// Free slots chained through `next`.
+    var freeSlot = ConnectionSlot.none
+    /// The activity list: least recently active first.
+    var oldest = ConnectionSlot.none
+    var newest = ConnectionSlot.none
+    /// Slots with a hole in either direction, for hole timeouts.
+    var holeList: [UInt32] = []
+    var stats = ReassemblyStatistics()
+    var nextConnectionID: UInt64 = 1
+    var nextSweep = Int64.min
+    let hashSeed: UInt64
+    let idleTimeout: Int64
+    let holeTimeout: Int64
+    /// `configuration.serverPorts` as a 65,536-bit set.
+    let serverPortBits: [UInt64]
+
+    /// Packet time between the sweeps that `process` runs itself.
+    static let sweepInterval: Int64 = 1_000_000_000
+    /// An ACK further than this ahead of the next expected byte is not trusted to declare a gap.
+    static let maximumAckAdvance = 1 << 30
+
+    init(configuration: ReassemblyConfiguration, factory: any StreamConsumerFactory) {
+        self.configuration = configuration
+        self.factory = factory
+        hashSeed = UInt64.random(in: .min ... .max)
+        idleTimeout = configuration.idleTimeout.totalNanoseconds
+        holeTimeout = configuration.holeTimeout.totalNanoseconds
+        var bits = [UInt64](repeating: 0, count: 1024)
+        for port in configuration.serverPorts { bits[Int(port) >> 6] |= 1 << UInt64(port & 63) }
+        serverPortBits = bits
+        // Address space only: pages are touched as slots are used, and the
+        // array never moves while connections come and go.
+        slots.reserveCapacity(configuration.maxConnections)
+    }
+
+    var statistics: ReassemblyStatistics {
+        var result = stats
+        result.connectionsActive = index.count
+        return result
+    }
+
+    mutating func process(_ segment: TCPSegment) {
+        let now = segment.timestamp.nanoseconds
+        if now >= nextSweep {
+            expireIdle(now: segment.timestamp)
+            nextSweep = now &+ Self.sweepInterval
+        }
+        var sourceIsLow = false
+        let key = ConnectionKey(source: segment.source, destination: segment.destination, sourceIsLow: &sourceIsLow)
+        let hash = key.hash(seed: hashSeed)
+        let side = sourceIsLow ? 0 : 1
+        var found = index.find(hash: hash) { slots[$0].key == key }
+
+        if segment.flags.contains(.syn) {
+            found = handleHandshake(segment, key: key, hash: hash, side: side, existing: found)
+        } else if found == nil {
+            // Mid-connection start: only payload opens a connection, so the
+            // last ACK after a close does not bring it back.
+            guard segment.payloadLength > 0, !segment.flags.contains(.rst) else {
+                stats.ignoredSegments[.noConnection] += 1
+                return
+            }
+            let (clientIsSource, roleSource) = rolesWithoutHandshake(segment)
+            let clientIsLow = clientIsSource == sourceIsLow
+            found = openConnection(key: key, hash: hash, clientIsLow: clientIsLow, roleSource: roleSource,
+                                   time: segment.timestamp, synTime: nil)
+        }
+        guard let slot = found else { return }
+        touch(slot, now: now)
+        handleSegment(segment, slot: slot, side: side)
+    }
+
+    /// SYN handling: new connections, SYN retransmissions, reuse of a pair (RFC 9293 §3.5, §3.10.7).
+    private mutating func handleHandshake(
+        _ segment: TCPSegment, key: ConnectionKey, hash: UInt32, side: Int, existing: Int?
+    ) -> Int? {
+        let sequence = TCPSequence(segment.sequenceNumber)
+        let isSynAck = segment.flags.contains(.ack)
+        if let slot = existing {
+            let senderIsClient = side == slots[slot].clientSide
+            if isSynAck {
+                if !senderIsClient {
+                    if slots[slot].flags.contains(.synAckSeen) && slots[slot].serverInitialSequence == sequence {
+                        stats.synRetransmissions += 1
+                    } else {
+                        slots[slot].serverInitialSequence = sequence
+                        slots[slot].flags.insert(.synAckSeen)
+                    }
+                }
+                startPeerFromAck(segment, slot: slot, side: side)
+                return slot
+            }
+            let isClosing = slots[slot].isClosing
+            if senderIsClient {
+                if slots[slot].flags.contains(.synSeen) && slots[slot].clientInitialSequence == sequence {
+                    stats.synRetransmissions += 1
+                    return slot
+                }
+                let clientHalf = slots[slot].half(side)
+                if !slots[slot].flags.contains(.synSeen) && !isClosing && clientHalf.isStarted
+                    && clientHalf.nextSequence == sequence.advanced(by: 1)
+                {
+                    // The SYN arrives after its SYN+ACK (capture reordering).
+                    slots[slot].flags.insert(.synSeen)
+                    slots[slot].clientInitialSequence = sequence
+                    return slot
+                }
+            } else if !slots[slot].half(side).isStarted && !isClosing {
+                return slot  // simultaneous open (RFC 9293 §3.5, figure 8)
+            }
+            // A new connection on a reused address/port pair: the old one is
+            // gone even if we did not see all of its end.
+            close(slot, reason: .reset, time: segment.timestamp)
+        }
+        if isSynAck {
+            // The SYN was lost: the receiver of the SYN+ACK is the client.
+            let slot = openConnection(key: key, hash: hash, clientIsLow: side == 1, roleSource: .handshake,
+                                      time: segment.timestamp, synTime: nil)
+            slots[slot].serverInitialSequence = sequence
+            slots[slot].flags.insert(.synAckSeen)
+            startPeerFromAck(segment, slot: slot, side: side)
+            return slot
+        }
+        let slot = openConnection(key: key, hash: hash, clientIsLow: side == 0, roleSource: .handshake,
+                                  time: segment.timestamp, synTime: segment.timestamp)
+        slots[slot].clientInitialSequence = sequence
+        slots[slot].flags.insert(.synSeen)
+        return slot
+    }
+
+    /// A SYN+ACK acknowledges the client's ISN + 1: where the client's data starts.
+    private mutating func startPeerFromAck(_ segment: TCPSegment, slot: Int, side: Int) {
+        var peer = slots[slot].half(1 - side)
+        guard !peer.isStarted else { return }
+        peer.nextSequence = TCPSequence(segment.acknowledgmentNumber)
+        peer.flags.insert(.started)
+        slots[slot].setHalf(1 - side, peer)
+    }
+
+    /// Who is the client when no SYN was seen: the side whose port is not a
+    /// configured server port, else the first sender.
+    private func rolesWithoutHandshake(_ segment: TCPSegment) -> (clientIsSource: Bool, RoleSource) {
+        let destinationIsServer = isServerPort(segment.destination.port)
+        let sourceIsServer = isServerPort(segment.source.port)
+        if destinationIsServer { return (true, .configuredPort) }
+        if sourceIsServer { return (false, .configuredPort) }
+        return (true, .firstSender)
+    }
+
+    @inline(__always)
+    private func isServerPort(_ port: UInt16) -> Bool {
+        serverPortBits[Int(port) >> 6] & (1 << UInt64(port & 63)) != 0
+    }
+
+    /// Everything after the connection is found: RST, ACK, data, FIN.
+    private mutating func handleSegment(_ segment: TCPSegment, slot: Int, side: Int) {
+        guard let consumer = slots[slot].consumer else {
+            handleWithoutConsumer(segment, slot: slot, side: side)
+            return
+        }
+        if segment.flags.contains(.rst) {
+            // RFC 9293 §3.10.7.3: a reset ends both directions at once.
+            close(slot, reason: .reset, time: segment.timestamp)
+            return
+        }
+        let now = segment.timestamp.nanoseconds
+        var sender = slots[slot].half(side)
+        var peer = slots[slot].half(1 - side)
+        let senderDirection = slots[slot].direction(ofSide: side)
+        let peerStart = peer.nextSequence
+
+        if segment.flags.contains(.ack) && peer.isStarted && !peer.isEnded {
+            acknowledge(TCPSequence(segment.acknowledgmentNumber), of: &peer, consumer: consumer,
+                        direction: senderDirection.reversed, time: segment.timestamp)
+            settleHole(&peer, previousNext: peerStart, now: now)
+        }
+        if !sender.isEnded {
+            let senderStart = sender.nextSequence
+            receive(segment, into: &sender, otherBuffered: (peer.bufferedBytes, peer.bufferedPieces),
+                    consumer: consumer, direction: senderDirection)
+            settleHole(&sender, previousNext: senderStart, now: now)
+        } else if segment.payloadLength > 0 {
+            stats.ignoredSegments[.directionEnded] += 1
+        }
+        slots[slot].setHalf(side, sender)
+        slots[slot].setHalf(1 - side, peer)
+        if sender.isEnded && peer.isEnded {
+            remove(slot, reason: .fin)
+        } else {
+            updateHoleRegistration(slot)
+        }
+    }
+
+    /// A connection the factory declined: only its lifetime is tracked.
+    private mutating func handleWithoutConsumer(_ segment: TCPSegment, slot: Int, side: Int) {
+        if segment.payloadLength > 0 { stats.ignoredSegments[.noConsumer] += 1 }
+        if segment.flags.contains(.rst) {
+            remove(slot, reason: .reset)
+            return
+        }
+        if segment.flags.contains(.fin) {
+            var sender = slots[slot].half(side)
+            sender.flags.formUnion([.finSeen, .ended])
+            slots[slot].setHalf(side, sender)
+            if slots[slot].half(1 - side).isEnded { remove(slot, reason: .fin) }
+        }
+    }
+}

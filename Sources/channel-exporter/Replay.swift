@@ -1,0 +1,126 @@
+import ArgumentParser
+import ChannelExporter
+import ChannelMetrics
+import PacketCapture
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay .pcap/.pcapng files and print the metrics they give.",
+        discussion: """
+            Files are read in order through the same pipeline as live capture; time comes from the
+            packets. With a configuration (--config.file or --syscode), the exposition is printed
+            after the last packet (or written to --output) and the summary goes to standard error;
+            without one, only the summary is printed.
+            """)
+
+    @OptionGroup var config: ConfigOptions
+
+    @Argument(help: "Capture files, replayed in this order.")
+    var files: [String]
+
+    @Option(help: "Write the exposition to this file instead of standard output ('-' for standard output).")
+    var output: String?
+
+    @Option(help: "Write one JSON line per HTTP exchange to this file ('-' for standard output).")
+    var exchanges: String?
+
+    @Option(help: "Exposition format: prometheus (text 0.0.4) or openmetrics.")
+    var format: String = "prometheus"
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    @Flag(name: .customLong("no-progress"), help: "No progress bar, even on a terminal.")
+    var noProgress = false
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one capture file") }
+        guard format == "prometheus" || format == "openmetrics" else {
+            throw ValidationError("--format must be prometheus or openmetrics")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors { try replay() }
+    }
+
+    private func replay() throws {
+        let loaded = try config.load()
+        let configuration = loaded ?? ExporterConfiguration(syscode: "A000000000")
+        let exchangeLog = try exchanges.map { path throws(ExporterError) in try ExchangeLogFile(path: path) }
+        defer { exchangeLog?.close() }
+        let pipeline = try Pipeline(configuration: configuration, exchangeLog: exchangeLog)
+
+        let totalBytes = files.reduce(UInt64(0)) { $0 + fileSize($1) }
+        let progress = ProgressBar(enabled: !noProgress && isatty(STDERR_FILENO) != 0, totalBytes: totalBytes)
+        let result = try ReplayRunner.run(files: files, pipeline: pipeline) { _, bytes in progress.update(bytes: bytes) }
+        progress.finish()
+
+        let summary = json ? ReplaySummary.json(result) : ReplaySummary.text(result)
+        if loaded != nil {
+            let exposition = pipeline.metrics.render(format == "openmetrics" ? .openMetrics : .prometheusText)
+            if let output, output != "-" {
+                try writeFile(output, exposition)
+                print(summary)
+            } else {
+                print(exposition, terminator: "")
+                writeStandardError(summary + "\n")
+            }
+        } else {
+            print(summary)
+        }
+        if !result.truncatedFiles.isEmpty {
+            for file in result.truncatedFiles { printError(file.description) }
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Size of a file in bytes, 0 when unknown (only for the progress bar).
+func fileSize(_ path: String) -> UInt64 {
+    var st = stat()
+    return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
+}
+
+func writeFile(_ path: String, _ text: String) throws {
+    guard let file = fopen(path, "w") else {
+        throw ExporterError("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { fclose(file) }
+    fputs(text, file)
+}
+
+/// A one-line progress bar on standard error, shown only once a replay has run for a second.
+final class ProgressBar {
+    private let enabled: Bool
+    private let totalBytes: UInt64
+    private let clock = ContinuousClock()
+    private let start: ContinuousClock.Instant
+    private var shown = false
+
+    init(enabled: Bool, totalBytes: UInt64) {
+        self.enabled = enabled && totalBytes > 0
+        self.totalBytes = totalBytes
+        start = clock.now
+    }
+
+    func update(bytes: UInt64) {
+        guard enabled else { return }
+        let elapsed = clock.now - start
+        guard elapsed > .seconds(1) else { return }
+        shown = true
+        let fraction = min(1, Double(bytes) / Double(totalBytes))
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        writeStandardError("\r[\(bar)] \(Int(fraction * 100))%")
+    }
+
+    func finish() {
+        if shown { writeStandardError("\r\u{1B}[K") }
+    }
+}

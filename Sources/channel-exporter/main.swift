@@ -1,3 +1,0 @@
-import ArgumentParser
-import ChannelExporter
-print("channel-exporter: not yet wired")

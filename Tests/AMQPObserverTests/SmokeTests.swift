@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct AMQPObserverTestsSmoke {
-    @Test func builds() { #expect(Bool(true)) }
-}

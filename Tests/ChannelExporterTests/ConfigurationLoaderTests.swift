@@ -1,0 +1,119 @@
+import Testing
+
+@testable import ChannelExporter
+
+@Suite struct ConfigurationLoaderTests {
+    private func parse(_ text: String) throws(ConfigurationError) -> ExporterConfiguration {
+        try ConfigurationLoader.parse(text, file: "c.yaml")
+    }
+
+    private func failure(_ text: String) -> ConfigurationError? {
+        do {
+            _ = try parse(text)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func minimalConfigurationGetsTheDefaults() throws {
+        let c = try parse("syscode: a123010101\n")
+        #expect(c.syscode == "A123010101")
+        #expect(c.listen == ":9166")
+        #expect(c.interface == "any")
+        #expect(c.inbound.ports == [])
+        #expect(c.inbound.skipPaths == ["/healthcheck", "/metrics"])
+        #expect(c.inbound.skipStatuses == [404])
+        #expect(c.amqp.ports == [5672])
+        #expect(c.buckets.inner == [100, 200, 500, 800, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000])
+        #expect(c.partners == nil)
+    }
+
+    @Test func theDesignExampleParses() throws {
+        let c = try parse("""
+            syscode: A123010101
+            listen: "127.0.0.1:9200"
+            interface: eth0
+            inbound:
+              ports: [8080, 8443]
+              skip_paths: [/healthcheck]
+              skip_statuses: [404, 405]
+            amqp:
+              ports: [5673]
+              consumer_concurrency: 4
+              timing: deliver_to_answer
+            buckets:
+              inner: [1, 2.5, 10]
+            partners:
+              - hosts: ["api.partner.example:8443", "203.0.113.7:8443"]
+                partner: "3"
+                actions:
+                  /v1/verify: "901"
+                  /v1/other: ""
+            limits:
+              max_series_per_family: 500
+            capture:
+              filter: "not port 22"
+            """)
+        #expect(c.listen == "127.0.0.1:9200")
+        #expect(c.interface == "eth0")
+        #expect(c.inbound.ports == [8080, 8443])
+        #expect(c.inbound.skipStatuses == [404, 405])
+        #expect(c.amqp.ports == [5673])
+        #expect(c.amqp.consumerConcurrency == 4)
+        #expect(c.amqp.timing == .deliverToAnswer)
+        #expect(c.buckets.inner == [1, 2.5, 10])
+        #expect(c.buckets.external == ExporterConfiguration.Buckets.reference)
+        let partner = try #require(c.partners?.first)
+        #expect(partner.hosts == ["api.partner.example:8443", "203.0.113.7:8443"])
+        #expect(partner.partner == "3")
+        #expect(partner.actions.map(\.path) == ["/v1/verify", "/v1/other"])
+        #expect(partner.actions.map(\.action) == ["901", ""])
+        #expect(c.limits.maxSeriesPerFamily == 500)
+        #expect(c.bpfFilter == "(tcp) and (not port 22)")
+    }
+
+    @Test(arguments: [
+        ("syscode: A123010101\nlisten: ':9166'\nbogus: 1\n", 3, "bogus", "unknown key"),
+        ("syscode: A12301010\n", 1, "syscode", "not a letter followed by 9 digits"),
+        ("syscode: 1123010101\n", 1, "syscode", "not a letter followed by 9 digits"),
+        ("listen: ':9166'\n", 1, "syscode", "required"),
+        ("syscode: A123010101\ninbound:\n  ports: [8080, abc]\n", 3, "inbound.ports[1]", "expected a whole number"),
+        ("syscode: A123010101\ninbound:\n  ports: [70000]\n", 3, "inbound.ports[0]", "out of range"),
+        ("syscode: A123010101\ninbound:\n  portz: [1]\n", 3, "inbound.portz", "unknown key"),
+        ("syscode: A123010101\nbuckets:\n  inner: [100, 50]\n", 3, "buckets.inner", "strictly ascending"),
+        ("syscode: A123010101\nbuckets:\n  inner: 100\n", 3, "buckets.inner", "expected a list"),
+        ("syscode: A123010101\ninbound: [8080]\n", 2, "inbound", "expected a mapping"),
+        ("syscode: A123010101\namqp:\n  timing: fast\n", 3, "amqp.timing", "not one of"),
+        ("syscode: A123010101\ninbound:\n  ports: [5672]\n", nil, "amqp.ports", "also an inbound HTTP port"),
+        ("syscode: A123010101\npartners:\n  - partner: '1'\n", 3, "partners[0].hosts", "required"),
+        ("syscode: A123010101\npartners:\n  - hosts: [a]\n    actions:\n      v1: '1'\n", 5, "partners[0].actions", "must start with /"),
+        ("syscode: A123010101\nlisten: nonsense\n", 2, "listen", "not host:port"),
+        ("syscode: [A123010101\n", 2, "", "not valid YAML"),
+    ] as [(String, Int?, String, String)])
+    func errorsNameTheKeyAndTheLine(text: String, line: Int?, key: String, message: String) {
+        let error = failure(text)
+        #expect(error != nil)
+        guard let error else { return }
+        if let line { #expect(error.line == line, "\(error)") }
+        #expect(error.key == key, "\(error)")
+        #expect(error.message.contains(message), "\(error)")
+        #expect(error.description.hasPrefix("c.yaml"))
+    }
+
+    @Test(arguments: ["A123010101", "z000000000"])
+    func validSyscodes(_ s: String) { #expect(ConfigurationLoader.isValidSyscode(s)) }
+
+    @Test(arguments: ["", "A12301010", "A1230101011", "AA23010101", "Ａ123010101", "A12301010١", "é123010101"])
+    func invalidSyscodes(_ s: String) { #expect(!ConfigurationLoader.isValidSyscode(s)) }
+
+    @Test func listenAddresses() {
+        #expect(ListenAddress(":9166") == ListenAddress(":9166"))
+        #expect(ListenAddress(":9166")?.host == "0.0.0.0")
+        #expect(ListenAddress("127.0.0.1:80")?.port == 80)
+        #expect(ListenAddress("[::1]:9166")?.host == "::1")
+        #expect(ListenAddress("::1:9166") == nil)
+        #expect(ListenAddress("localhost") == nil)
+        #expect(ListenAddress(":99999") == nil)
+    }
+}

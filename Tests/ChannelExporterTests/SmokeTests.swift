@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ChannelExporterTestsSmoke {
-    @Test func builds() { #expect(Bool(true)) }
-}

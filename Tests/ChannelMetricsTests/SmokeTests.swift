@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ChannelMetricsTestsSmoke {
-    @Test func builds() { #expect(Bool(true)) }
-}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct PacketCaptureTestsSmoke {
-    @Test func builds() { #expect(Bool(true)) }
-}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct PacketDecodingTestsSmoke {
-    @Test func builds() { #expect(Bool(true)) }
-}

@@ -1,0 +1,172 @@
+// Connection lifecycle: port reuse, limits, eviction, idle expiry, finish, declined connections.
+
+import PacketDecoding
+import Testing
+@testable import TCPReassembly
+
+@Suite struct LifecycleTests {
+    @Test func portReuseAfterCloseStartsANewConnection() {
+        let factory = RecordingFactory()
+        let reassembler = TCPReassembler(factory: factory)
+        feed(reassembler, handshake + [c(1001, "hello world", ack: 5001)] + closing())
+        feed(reassembler, [c(77_000, "", .syn, ms: 10), s(88_000, "", .syn, ack: 77_001, ms: 11),
+                           c(77_001, "again", ack: 88_001, ms: 12)])
+        reassembler.finish(at: ms(20))
+        #expect(factory.consumers.map(\.info.id) == [1, 2])
+        #expect(factory.consumers.map(\.client) == ["hello world|fin", "again|captureEnded"])
+        #expect(factory.consumers[1].info.synTime == ms(10))
+        let stats = reassembler.statistics
+        #expect(stats.connectionsClosedByFin == 1)
+        #expect(stats.connectionsEndedByCapture == 1)
+    }
+
+    @Test func portReuseWhileClosingEndsTheOldConnection() {
+        let factory = RecordingFactory()
+        let reassembler = TCPReassembler(factory: factory)
+        // The server's FIN was not captured; the client reuses the pair.
+        feed(reassembler, handshake + [c(1001, "a", ack: 5001), c(1002, "", .fin, ack: 5001),
+                                       c(9000, "", .syn), c(9001, "b")])
+        #expect(factory.consumers.count == 2)
+        #expect(factory.consumers[0].client == "a|fin")
+        #expect(factory.consumers[0].server == "|reset")
+        #expect(factory.consumers[1].client == "b")
+        #expect(reassembler.statistics.connectionsClosedByReset == 1)
+    }
+
+    @Test func resetEndsBothDirections() {
+        let factory = RecordingFactory()
+        let reassembler = TCPReassembler(factory: factory)
+        feed(reassembler, handshake + [c(1001, "GET", ack: 5001), s(5001, "", .rst, ack: 1004), c(1004, ack: 5001)])
+        #expect(factory.only.client == "GET|reset")
+        #expect(factory.only.server == "|reset")
+        let stats = reassembler.statistics
+        #expect(stats.connectionsClosedByReset == 1)
+        #expect(stats.connectionsActive == 0)
+        #expect(stats.ignoredSegments[.noConnection] == 1)
+    }
+
+    @Test func connectionLimitEvictsTheLeastRecentlyActive() {
+        let factory = RecordingFactory()
+        let reassembler = TCPReassembler(configuration: ReassemblyConfiguration(maxConnections: 2), factory: factory)
+        feed(reassembler, [c(1, "a", ms: 0, port: 1), c(1, "b", ms: 1, port: 2), c(2, "A", ms: 2, port: 1),
+                           c(1, "c", ms: 3, port: 3)])
+        #expect(factory.consumers.map(\.client) == ["aA", "b|evicted", "c"])
+        #expect(factory.consumers[1].server == "|evicted")
+        let stats = reassembler.statistics
+        #expect(stats.connectionsEvicted == 1)
+        #expect(stats.limitHits[.connections] == 1)
+        #expect(stats.connectionsActive == 2)
+    }
+
+    @Test func idleConnectionsExpireByPacketTime() {
+        let factory = RecordingFactory()
+        let configuration = ReassemblyConfiguration(idleTimeout: .seconds(10))
+        let reassembler = TCPReassembler(configuration: configuration, factory: factory)
+        feed(reassembler, [c(1, "a", ms: 0, port: 1), c(1, "b", ms: 5000, port: 2), c(1, "c", ms: 12_000, port: 3)])
+        #expect(factory.consumers.map(\.client) == ["a|idleExpired", "b", "c"])
+        #expect(factory.consumers[0].events.last == .end(.serverToClient, .idleExpired, time: 12_000_000_000))
+        reassembler.expireIdle(now: ms(15_000))
+        #expect(factory.consumers[1].client == "b|idleExpired")
+        let stats = reassembler.statistics
+        #expect(stats.connectionsExpired == 2)
+        #expect(stats.connectionsActive == 1)
+    }
+
+    @Test func finishFlushesBufferedDataAndEndsEveryStream() {
+        let factory = RecordingFactory()
+        let reassembler = TCPReassembler(factory: factory)
+        feed(reassembler, handshake + [c(1001, "hello "), c(1010, "xyz"), c(1, "other", port: 2)])
+        reassembler.finish(at: ms(50))
+        #expect(factory.consumers.map(\.client) == ["hello [gap 3]xyz|captureEnded", "other|captureEnded"])
+        #expect(factory.consumers.map(\.server) == ["|captureEnded", "|captureEnded"])
+        #expect(factory.consumers[0].events.last == .end(.serverToClient, .captureEnded, time: 50_000_000))
+        let stats = reassembler.statistics
+        #expect(stats.connectionsEndedByCapture == 2)
+        #expect(stats.connectionsActive == 0)
+        #expect(stats.bufferedBytes == 0)
+    }
+
+    @Test func perConnectionByteLimitGapsAndDeliversDirectly() {
+        let factory = RecordingFactory()
+        let configuration = ReassemblyConfiguration(maxBufferedBytesPerConnection: 8)
+        let reassembler = TCPReassembler(configuration: configuration, factory: factory)
+        feed(reassembler, handshake + [c(1001, "a"), c(1005, "bbbbb"), c(1012, "cccccc"), c(1018, "d")])
+        #expect(factory.only.client == "a[gap 3]bbbbb[gap 2]ccccccd")
+        let stats = reassembler.statistics
+        #expect(stats.limitHits[.bufferedBytesPerConnection] == 1)
+        #expect(stats.bufferedBytes == 0)
+        #expect(stats.gapBytes == 5)
+    }
+
+    @Test func perConnectionByteLimitCountsBothDirections() {
+        let factory = RecordingFactory()
+        let configuration = ReassemblyConfiguration(maxBufferedBytesPerConnection: 8)
+        let reassembler = TCPReassembler(configuration: configuration, factory: factory)
+        feed(reassembler, handshake + [s(5003, "server"), c(1001, "a"), c(1005, "bbb")])
+        #expect(factory.only.client == "a[gap 3]bbb")
+        #expect(reassembler.statistics.limitHits[.bufferedBytesPerConnection] == 1)
+        #expect(reassembler.statistics.bufferedBytes == 6)
+    }
+
+    @Test func segmentLimitGapsAndDeliversDirectly() {
+        let factory = RecordingFactory()
+        let configuration = ReassemblyConfiguration(maxSegmentsPerConnection: 2)
+        let reassembler = TCPReassembler(configuration: configuration, factory: factory)
+        feed(reassembler, handshake + [c(1001, "a"), c(1003, "b"), c(1005, "c"), c(1007, "d")])
+        #expect(factory.only.client == "a[gap 1]b[gap 1]c[gap 1]d")
+        #expect(reassembler.statistics.limitHits[.segmentsPerConnection] == 1)
+        #expect(reassembler.statistics.outOfOrderSegments == 2)
+    }
+
+    @Test func totalByteLimitSpansConnections() {
+        let factory = RecordingFactory()
+        let configuration = ReassemblyConfiguration(maxBufferedBytesTotal: 4)
+        let reassembler = TCPReassembler(configuration: configuration, factory: factory)
+        feed(reassembler, [c(1, "a", port: 1), c(3, "xyz", port: 1), c(1, "b", port: 2), c(3, "uv", port: 2)])
+        #expect(factory.consumers.map(\.client) == ["a", "b[gap 1]uv"])
+        #expect(reassembler.statistics.limitHits[.bufferedBytesTotal] == 1)
+        #expect(reassembler.statistics.bufferedBytes == 3)
+    }
+
+    @Test func declinedConnectionIsTrackedButNotDelivered() {
+        let factory = RecordingFactory()
+        factory.declined = [1]
+        let reassembler = TCPReassembler(factory: factory)
+        feed(reassembler, handshake + [c(1001, "hello", ack: 5001), s(5001, "hi", ack: 1006),
+                                       c(1006, "", .fin, ack: 5003), s(5003, "", .fin, ack: 1007)])
+        #expect(factory.consumers.isEmpty)
+        let stats = reassembler.statistics
+        #expect(stats.ignoredSegments[.noConsumer] == 2)
+        #expect(stats.connectionsClosedByFin == 1)
+        #expect(stats.connectionsActive == 0)
+    }
+
+    @Test func idleConnectionStateIsSmall() {
+        let slot = MemoryLayout<ConnectionSlot>.stride
+        let half = MemoryLayout<HalfStream>.stride
+        print("ConnectionSlot stride \(slot) bytes, HalfStream stride \(half) bytes")
+        #expect(slot <= 256)
+        #expect(half == 32)
+        #expect(MemoryLayout<ConnectionKey>.size == 37)
+    }
+
+    @Test func hundredThousandConnectionsOpenAtOnce() {
+        let factory = RecordingFactory()
+        let reassembler = TCPReassembler(factory: factory)
+        let count = 100_000
+        for n in 0..<count {
+            let source = Endpoint(address: IPAddress(ipv4: 0x0A00_0000 | UInt32(n >> 16)), port: UInt16(n & 0xFFFF))
+            let destination = Endpoint(address: serverAddress, port: 80)
+            let segment = TCPSegment(
+                source: source, destination: destination, sequenceNumber: 1, acknowledgmentNumber: 0, flags: .syn,
+                window: 0, payload: UnsafeRawBufferPointer(start: nil, count: 0), payloadLength: 0,
+                timestamp: Timestamp(nanoseconds: Int64(n)))
+            reassembler.process(segment)
+        }
+        #expect(reassembler.activeConnections == count)
+        #expect(reassembler.statistics.connectionsOpened == UInt64(count))
+        reassembler.finish(at: ms(1))
+        #expect(reassembler.statistics.connectionsEndedByCapture == UInt64(count))
+        #expect(reassembler.activeConnections == 0)
+    }
+}

@@ -1,0 +1,53 @@
+// Wrap-safe sequence arithmetic and the open-addressing connection index.
+
+import Testing
+@testable import TCPReassembly
+
+@Suite struct TCPSequenceTests {
+    @Test(arguments: [
+        (UInt32(10), UInt32(20), 10),
+        (20, 10, -10),
+        (0xFFFF_FFF0, 0x10, 0x20),
+        (0x10, 0xFFFF_FFF0, -0x20),
+        (0, 0x8000_0000, Int(Int32.min)),
+        (0, 0x7FFF_FFFF, Int(Int32.max)),
+    ])
+    func distance(from: UInt32, to: UInt32, expected: Int) {
+        #expect(TCPSequence(from).distance(to: TCPSequence(to)) == expected)
+        if expected > 0 { #expect(TCPSequence(from) < TCPSequence(to)) }
+    }
+
+    @Test func advancesAcrossTheWrap() {
+        #expect(TCPSequence(0xFFFF_FFFE).advanced(by: 5) == TCPSequence(3))
+        #expect(TCPSequence(3).advanced(by: -5) == TCPSequence(0xFFFF_FFFE))
+        #expect(TCPSequence(0xFFFF_FFFE) < TCPSequence(3))
+        #expect(!(TCPSequence(3) < TCPSequence(0xFFFF_FFFE)))
+    }
+}
+
+@Suite struct ConnectionIndexTests {
+    /// Random inserts and removes with colliding hashes agree with a model.
+    @Test(arguments: [UInt64(1), 2, 3])
+    func agreesWithAModel(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var index = ConnectionIndex(minimumCapacity: 16)
+        var model: [Int: UInt32] = [:]  // slot -> hash
+        for step in 0..<20_000 {
+            if model.isEmpty || random.next() % 3 != 0 {
+                let slot = step
+                let hash = UInt32(truncatingIfNeeded: random.next() % 64)  // many collisions
+                index.insert(hash: hash, slot: slot)
+                model[slot] = hash
+            } else {
+                let slot = model.keys.randomElement(using: &random)!
+                index.remove(hash: model[slot]!, slot: slot)
+                model[slot] = nil
+            }
+        }
+        #expect(index.count == model.count)
+        for (slot, hash) in model {
+            #expect(index.find(hash: hash) { $0 == slot } == slot)
+        }
+        #expect(index.find(hash: 1000) { _ in true } == nil)
+    }
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct TCPReassemblyTestsSmoke {
-    @Test func builds() { #expect(Bool(true)) }
-}
