@@ -78,10 +78,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
             return
         case .absorbed, .completed, .completedThenLost:
             count(.gapInBody)
+            var bodyBytes = length
+            if case .completedThenLost(_, let inBody) = outcome { bodyBytes = inBody }
             if isRequest {
-                updateCurrentRequest { $0.body.skipGap(length); $0.sawGap = true; $0.lastByte = time }
+                updateCurrentRequest { $0.body.skipGap(bodyBytes); $0.sawGap = true; $0.lastByte = time }
             } else {
-                inFlight?.body.skipGap(length)
+                inFlight?.body.skipGap(bodyBytes)
                 inFlight?.sawGap = true
                 inFlight?.lastByte = time
             }
@@ -91,7 +93,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         switch outcome {
         case .completed:
             if isRequest { requestCompleted(time: time) } else { responseCompleted(time: time) }
-        case .completedThenLost(let reason):
+        case .completedThenLost(let reason, _):
             if isRequest { requestCompleted(time: time) } else { responseCompleted(time: time) }
             lostSync(reason, direction: direction, time: time, sawGap: true)
         case .lost(let reason):

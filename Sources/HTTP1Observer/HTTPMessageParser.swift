@@ -38,8 +38,8 @@ struct HTTPMessageParser {
         case absorbed
         /// The gap ended the body of known length exactly.
         case completed
-        /// The body ended inside the gap; later heads may be gone.
-        case completedThenLost(HTTPParseAnomaly)
+        /// The body ended inside the gap (its last `bodyBytes` were in it); later heads may be gone.
+        case completedThenLost(HTTPParseAnomaly, bodyBytes: Int)
         case lost(HTTPParseAnomaly)
         /// Nothing to do (not parsing, or already resynchronising).
         case ignored
