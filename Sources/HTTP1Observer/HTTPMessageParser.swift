@@ -193,6 +193,20 @@ struct HTTPMessageParser {
                 }
                 state = .startLine(StartLineScanner(kind: expectedKind))
             case .startLine(var scanner):
+                if headBytes == 0, let lf = bytes.firstIndex(of: 0x0A, from: index), lf - index < maxHeaderBytes,
+                    StartLineScanner.classifyWholeLine(
+                        UnsafeRawBufferPointer(rebasing: bytes[index..<lf]), kind: scanner.kind) != nil
+                {
+                    // The whole line is here and plausible: accept it at once (the byte-by-byte path below
+                    // decides the same, and also handles rejections and lines split over deliveries).
+                    headStart = index
+                    messageFirstByte = time
+                    messageLastByte = time
+                    headBytes = lf + 1 - index
+                    index = lf + 1
+                    state = .fieldLines(lineBytes: 0, lastWasCR: false)
+                    continue
+                }
                 if headStart == nil { headStart = index }
                 if headBytes == 0 { messageFirstByte = time }
                 messageLastByte = time
