@@ -94,7 +94,8 @@ extension HTTPConnectionObserver {
         guard let response = inFlight.take() else { return }
         if response.isHeld {
             heldResponses.append(response)
-            if heldResponses.count > configuration.maxPendingRequests {
+            // Held answers cover the waiting requests (at most maxPendingRequests) and as many lost ones.
+            if heldResponses.count > 2 * configuration.maxPendingRequests {
                 count(.pendingQueueFull)
                 giveUpRecovery()
             }

@@ -26,7 +26,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
     var requestsSeen = 0
     /// A direction lost sync: responses that cannot be paired for sure are held until `settleRecovery`.
     var recovering = false
-    /// Completed responses awaiting the recovery's settlement (bounded by `maxPendingRequests`).
+    /// Completed responses awaiting the recovery's settlement (bounded by twice `maxPendingRequests`).
     var heldResponses: [InFlightResponse] = []
     var requestDirectionEnded = false
     var responseDirectionEnded = false
@@ -230,6 +230,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if pending.count >= configuration.maxPendingRequests {
             count(.pendingQueueFull)
             emitRequestWithoutResponse(pending.removeFirst())
+            // Its answer may still come: the waiting requests can no longer be paired by order alone.
+            recovering = true
+            for waiting in pending { waiting.arrivedAfterLoss = true }
+            request.arrivedAfterLoss = true
         }
         pending.append(request)
         currentRequest = framingUsable && framing != .none && framing != .awaitUpgradeDecision ? request : nil
