@@ -9,11 +9,13 @@ import TCPReassembly
 // (the client has had every answer it waited for). At that moment each
 // waiting request has been answered, and the extra responses at the front of
 // the held list answer requests lost in a gap (or dropped after a response
-// loss): held and waiting lists are aligned at their ends. A pairing that
-// contradicts packet times (a response beginning before its request) or
-// fewer responses than waiting requests means it is not sure: everything is
-// emitted unpaired instead. The same settlement runs when the response
-// direction ends.
+// loss): held and waiting lists are aligned at their ends. Fewer held
+// responses than waiting requests means answers are still to come (a
+// pipelining client): the settlement waits for a later quiescence. A pairing
+// that contradicts packet times (a response beginning before its request) is
+// not sure: everything is emitted unpaired instead. When the response
+// direction ends, the settlement runs once more and whatever is not sure is
+// emitted unpaired.
 extension HTTPConnectionObserver {
     /// A direction lost message boundaries (its parser is already resynchronising); `reason` is counted with `resync`.
     func lostSync(_ reason: HTTPParseAnomaly?, direction: StreamDirection, time: Timestamp, sawGap: Bool) {
