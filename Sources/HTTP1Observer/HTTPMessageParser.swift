@@ -74,8 +74,8 @@ struct HTTPMessageParser {
     var state = State.idle
     let maxHeaderBytes: Int
     /// Header value strings and the parsed head, shared with the other connections of the observer.
-    private let shared: SharedParserState
-    private let maxHeaderCount: Int
+    let shared: SharedParserState
+    let maxHeaderCount: Int
     /// Which start lines this direction accepts (changes once when guessed roles are settled).
     var expectedKind: StartLineKind
     /// Looking for a start line after losing sync: implausible lines are skipped, not counted.
@@ -85,9 +85,9 @@ struct HTTPMessageParser {
     /// Bytes were dropped while waiting for an upgrade decision.
     var droppedWhileAwaitingUpgrade = false
 
-    private var headBuffer: [UInt8] = []
-    private var headStart: Int?
-    private var headBytes = 0
+    var headBuffer: [UInt8] = []
+    var headStart: Int?
+    var headBytes = 0
 
     /// Times of the current message's first and last byte (the packets that carried them).
     var messageFirstByte: Timestamp?
@@ -356,47 +356,6 @@ struct HTTPMessageParser {
         default: break
         }
         return nil
-    }
-
-    /// Copies the part of a head that lies in this delivery, since the next delivery will not have it.
-    private mutating func stashHead(_ bytes: UnsafeRawBufferPointer) {
-        let start = headStart ?? 0
-        if headBytes > 0 && start < bytes.count {
-            if headBuffer.isEmpty { headBuffer.reserveCapacity(min(maxHeaderBytes, 1024)) }
-            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start...]))
-        }
-        headStart = nil
-    }
-
-    private mutating func completeHead(_ bytes: UnsafeRawBufferPointer, end: Int) -> Event {
-        let start = headStart ?? 0
-        let isRequest: Bool
-        switch expectedKind {
-        case .request: isRequest = true
-        case .response: isRequest = false
-        case .either:
-            // The start line was accepted; its first byte tells which kind it was.
-            let firstFive = headBuffer.isEmpty ? Array(bytes[start..<min(end, start + 5)]) : Array(headBuffer.prefix(5))
-            isRequest = !(firstFive.elementsEqual("HTTP/".utf8))
-        }
-        let result: MessageHead.ParseResult
-        if headBuffer.isEmpty {
-            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared)
-        } else {
-            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared) }
-        }
-        resetHead()
-        isResynchronising = false
-        switch result {
-        case .tooManyHeaders:
-            loseSync(atLineStart: true)
-            return .lost(.tooManyHeaders)
-        case .head(let head):
-            state = .awaitingFraming
-            shared.parsedHead = head
-            return .head
-        }
     }
 
     /// A byte that can begin a start line of the expected kind: `H` of `HTTP/1.x`, or a method's first letter.
