@@ -9,11 +9,13 @@ import TCPReassembly
 // (the client has had every answer it waited for). At that moment each
 // waiting request has been answered, and the extra responses at the front of
 // the held list answer requests lost in a gap (or dropped after a response
-// loss): held and waiting lists are aligned at their ends. A pairing that
-// contradicts packet times (a response beginning before its request) or
-// fewer responses than waiting requests means it is not sure: everything is
-// emitted unpaired instead. The same settlement runs when the response
-// direction ends.
+// loss): held and waiting lists are aligned at their ends. Fewer held
+// responses than waiting requests means answers are still to come (a
+// pipelining client): the settlement waits for a later quiescence. A pairing
+// that contradicts packet times (a response beginning before its request) is
+// not sure: everything is emitted unpaired instead. When the response
+// direction ends, the settlement runs once more and whatever is not sure is
+// emitted unpaired.
 extension HTTPConnectionObserver {
     /// A direction lost message boundaries (its parser is already resynchronising); `reason` is counted with `resync`.
     func lostSync(_ reason: HTTPParseAnomaly?, direction: StreamDirection, time: Timestamp, sawGap: Bool) {
@@ -91,11 +93,11 @@ extension HTTPConnectionObserver {
     // MARK: Emitting
 
     func emitInFlight() {
-        guard let response = inFlight else { return }
-        inFlight = nil
+        guard let response = inFlight.take() else { return }
         if response.isHeld {
             heldResponses.append(response)
-            if heldResponses.count > configuration.maxPendingRequests {
+            // Held answers cover the waiting requests (at most maxPendingRequests) and as many lost ones.
+            if heldResponses.count > 2 * configuration.maxPendingRequests {
                 count(.pendingQueueFull)
                 giveUpRecovery()
             }
@@ -106,17 +108,15 @@ extension HTTPConnectionObserver {
 
     func emit(_ response: InFlightResponse, answering request: PendingRequest?) {
         if let anomaly = response.body.anomaly { count(anomaly) }
-        var requestSummary: HTTPRequestSummary?
         if let request {
             if let anomaly = request.body.anomaly { count(anomaly) }
-            requestSummary = request.finishedSummary()
             observer.statistics.exchangesComplete += 1
         } else {
             observer.statistics.responsesWithoutRequest += 1
         }
         emit(
             HTTPExchange(
-                connection: connection, client: client, server: server, request: requestSummary,
+                connection: connection, client: client, server: server, request: request?.finishedSummary(),
                 response: response.summary(), completeness: request == nil ? .responseWithoutRequest : .complete,
                 sawGap: response.sawGap || request?.sawGap == true,
                 isFirstOnConnection: request?.isFirstOnConnection ?? false,

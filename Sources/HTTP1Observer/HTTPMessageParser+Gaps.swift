@@ -26,7 +26,7 @@ extension HTTPMessageParser {
                 return .completed
             }
             loseSync(atLineStart: true)
-            return .completedThenLost(.gapInHeaders)
+            return .completedThenLost(.gapInHeaders, bodyBytes: remaining)
         case .chunkData(let remaining) where length < remaining:
             messageSawGap = true
             messageLastByte = time

@@ -38,8 +38,8 @@ struct HTTPMessageParser {
         case absorbed
         /// The gap ended the body of known length exactly.
         case completed
-        /// The body ended inside the gap; later heads may be gone.
-        case completedThenLost(HTTPParseAnomaly)
+        /// The body ended inside the gap (its last `bodyBytes` were in it); later heads may be gone.
+        case completedThenLost(HTTPParseAnomaly, bodyBytes: Int)
         case lost(HTTPParseAnomaly)
         /// Nothing to do (not parsing, or already resynchronising).
         case ignored
@@ -73,7 +73,9 @@ struct HTTPMessageParser {
 
     var state = State.idle
     let maxHeaderBytes: Int
-    private let maxHeaderCount: Int
+    /// Header value strings and the parsed head, shared with the other connections of the observer.
+    let shared: SharedParserState
+    let maxHeaderCount: Int
     /// Which start lines this direction accepts (changes once when guessed roles are settled).
     var expectedKind: StartLineKind
     /// Looking for a start line after losing sync: implausible lines are skipped, not counted.
@@ -83,11 +85,9 @@ struct HTTPMessageParser {
     /// Bytes were dropped while waiting for an upgrade decision.
     var droppedWhileAwaitingUpgrade = false
 
-    private var headBuffer: [UInt8] = []
-    /// The head reported by the last `.head` event.
-    private var parsedHead: MessageHead?
-    private var headStart: Int?
-    private var headBytes = 0
+    var headBuffer: [UInt8] = []
+    var headStart: Int?
+    var headBytes = 0
 
     /// Times of the current message's first and last byte (the packets that carried them).
     var messageFirstByte: Timestamp?
@@ -95,8 +95,9 @@ struct HTTPMessageParser {
     /// A gap was skipped inside the current message.
     var messageSawGap = false
 
-    init(expectedKind: StartLineKind, maxHeaderBytes: Int, maxHeaderCount: Int) {
+    init(expectedKind: StartLineKind, maxHeaderBytes: Int, maxHeaderCount: Int, shared: SharedParserState) {
         self.expectedKind = expectedKind
+        self.shared = shared
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
     }
@@ -116,8 +117,11 @@ struct HTTPMessageParser {
         }
     }
 
+    /// Bytes this direction holds between deliveries (a head split over packets); 0 when idle.
+    var bufferedBytes: Int { headBuffer.capacity }
+
     /// The head the last `.head` event reported (once).
-    mutating func takeHead() -> MessageHead? { parsedHead.take() }
+    func takeHead() -> MessageHead? { shared.parsedHead.take() }
 
     /// The owner's answer to `.head`: how the body is delimited.
     mutating func setFraming(_ framing: BodyFraming) {
@@ -189,6 +193,20 @@ struct HTTPMessageParser {
                 }
                 state = .startLine(StartLineScanner(kind: expectedKind))
             case .startLine(var scanner):
+                if headBytes == 0, let lf = bytes.firstIndex(of: 0x0A, from: index), lf - index < maxHeaderBytes,
+                    StartLineScanner.classifyWholeLine(
+                        UnsafeRawBufferPointer(rebasing: bytes[index..<lf]), kind: scanner.kind) != nil
+                {
+                    // The whole line is here and plausible: accept it at once (the byte-by-byte path below
+                    // decides the same, and also handles rejections and lines split over deliveries).
+                    headStart = index
+                    messageFirstByte = time
+                    messageLastByte = time
+                    headBytes = lf + 1 - index
+                    index = lf + 1
+                    state = .fieldLines(lineBytes: 0, lastWasCR: false)
+                    continue
+                }
                 if headStart == nil { headStart = index }
                 if headBytes == 0 { messageFirstByte = time }
                 messageLastByte = time
@@ -338,47 +356,6 @@ struct HTTPMessageParser {
         default: break
         }
         return nil
-    }
-
-    /// Copies the part of a head that lies in this delivery, since the next delivery will not have it.
-    private mutating func stashHead(_ bytes: UnsafeRawBufferPointer) {
-        let start = headStart ?? 0
-        if headBytes > 0 && start < bytes.count {
-            if headBuffer.isEmpty { headBuffer.reserveCapacity(min(maxHeaderBytes, 1024)) }
-            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start...]))
-        }
-        headStart = nil
-    }
-
-    private mutating func completeHead(_ bytes: UnsafeRawBufferPointer, end: Int) -> Event {
-        let start = headStart ?? 0
-        let isRequest: Bool
-        switch expectedKind {
-        case .request: isRequest = true
-        case .response: isRequest = false
-        case .either:
-            // The start line was accepted; its first byte tells which kind it was.
-            let firstFive = headBuffer.isEmpty ? Array(bytes[start..<min(end, start + 5)]) : Array(headBuffer.prefix(5))
-            isRequest = !(firstFive.elementsEqual("HTTP/".utf8))
-        }
-        let result: MessageHead.ParseResult
-        if headBuffer.isEmpty {
-            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount)
-        } else {
-            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount) }
-        }
-        resetHead()
-        isResynchronising = false
-        switch result {
-        case .tooManyHeaders:
-            loseSync(atLineStart: true)
-            return .lost(.tooManyHeaders)
-        case .head(let head):
-            state = .awaitingFraming
-            parsedHead = head
-            return .head
-        }
     }
 
     /// A byte that can begin a start line of the expected kind: `H` of `HTTP/1.x`, or a method's first letter.

@@ -39,7 +39,8 @@ public enum HTTPParseAnomaly: String, Sendable, Hashable, CaseIterable {
     case resync = "resync"
     /// Requests awaiting a response were given up after the response direction lost sync (never guessed).
     case pendingDroppedAfterLoss = "pending_dropped_after_loss"
-    /// More requests pending than `maxPendingRequests`: the oldest was emitted unanswered.
+    /// More requests pending than `maxPendingRequests` (the oldest is emitted unanswered and pairing
+    /// waits to be sure again), or more responses held in a recovery than twice that (all emitted unpaired).
     case pendingQueueFull = "pending_queue_full"
     /// A gzip/deflate body inflated to the `maxInflatedBytes` bound at a ratio above 100:1.
     case decompressionBomb = "decompression_bomb"

@@ -92,6 +92,24 @@ import Testing
         #expect(result.exchanges[0].responseLastByte == ts(2100))
     }
 
+    @Test func gapRunningPastTheBodyEndCompletesItAndResynchronises() {
+        let result = runSplitInvariant(
+            [
+                .request("GET /a HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", at: 2000),
+                // 7 body bytes and 20 bytes of whatever followed are missing.
+                .gap(.serverToClient, 27, at: 2100),
+                .response("ength: 0\r\n\r\n", at: 2100),
+                .request("GET /b HTTP/1.1\r\n\r\n", at: 3000),
+                .response("HTTP/1.1 202 OK\r\nContent-Length: 0\r\n\r\n", at: 4000),
+            ] + Step.endBoth(at: 5000))
+        let pairs = result.exchanges.map { "\($0.request?.path ?? "-") \($0.response.map { String($0.status) } ?? "-")" }
+        #expect(pairs == ["/a 200", "/b 202"])
+        #expect(result.exchanges[0].response?.bodyLength == 10)
+        #expect(result.exchanges[0].sawGap == true)
+        #expect(result.statistics.count(of: .gapInHeaders) == 1)
+    }
+
     @Test func gapInResponseHeadersResynchronisesAndDropsPending() {
         let result = runSplitInvariant(
             [
