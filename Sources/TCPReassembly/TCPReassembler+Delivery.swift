@@ -25,14 +25,14 @@ extension ReassemblerState {
     ) {
         let time = segment.timestamp
         var start = TCPSequence(segment.sequenceNumber)
-        if segment.flags.contains(.syn) { start = start.advanced(by: 1) }  // the SYN takes one number
+        if segment.isSYN { start = start.advanced(by: 1) }  // the SYN takes one number
         if !half.isStarted {
             // Capture started mid-connection: the first byte seen is the start.
             half.nextSequence = start
             half.flags.insert(.started)
         }
         let length = segment.payloadLength
-        if segment.flags.contains(.fin) && !half.flags.contains(.finSeen) {
+        if segment.isFIN && !half.flags.contains(.finSeen) {
             half.finSequence = start.advanced(by: length)
             half.flags.insert(.finSeen)
         }

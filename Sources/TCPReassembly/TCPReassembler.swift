@@ -113,12 +113,12 @@ struct ReassemblerState {
         let side = sourceIsLow ? 0 : 1
         var found = index.find(hash: hash) { slots[$0].key == key }
 
-        if segment.flags.contains(.syn) {
+        if segment.isSYN {
             found = handleHandshake(segment, key: key, hash: hash, side: side, existing: found)
         } else if found == nil {
             // Mid-connection start: only payload opens a connection, so the
             // last ACK after a close does not bring it back.
-            guard segment.payloadLength > 0, !segment.flags.contains(.rst) else {
+            guard segment.payloadLength > 0, !segment.isRST else {
                 stats.ignoredSegments[.noConnection] += 1
                 return
             }
@@ -137,7 +137,7 @@ struct ReassemblerState {
         _ segment: TCPSegment, key: ConnectionKey, hash: UInt32, side: Int, existing: Int?
     ) -> Int? {
         let sequence = TCPSequence(segment.sequenceNumber)
-        let isSynAck = segment.flags.contains(.ack)
+        let isSynAck = segment.isACK
         if let slot = existing {
             let senderIsClient = side == slots[slot].clientSide
             if isSynAck {
@@ -220,7 +220,7 @@ struct ReassemblerState {
             handleWithoutConsumer(segment, slot: slot, side: side)
             return
         }
-        if segment.flags.contains(.rst) {
+        if segment.isRST {
             // RFC 9293 §3.10.7.3: a reset ends both directions at once.
             close(slot, reason: .reset, time: segment.timestamp)
             return
@@ -231,7 +231,7 @@ struct ReassemblerState {
         let senderDirection = slots[slot].direction(ofSide: side)
         let peerStart = peer.nextSequence
 
-        if segment.flags.contains(.ack) && peer.isStarted && !peer.isEnded {
+        if segment.isACK && peer.isStarted && !peer.isEnded {
             acknowledge(TCPSequence(segment.acknowledgmentNumber), of: &peer, consumer: consumer,
                         direction: senderDirection.reversed, time: segment.timestamp)
             settleHole(&peer, previousNext: peerStart, now: now)
@@ -256,11 +256,11 @@ struct ReassemblerState {
     /// A connection the factory declined: only its lifetime is tracked.
     private mutating func handleWithoutConsumer(_ segment: TCPSegment, slot: Int, side: Int) {
         if segment.payloadLength > 0 { stats.ignoredSegments[.noConsumer] += 1 }
-        if segment.flags.contains(.rst) {
+        if segment.isRST {
             remove(slot, reason: .reset)
             return
         }
-        if segment.flags.contains(.fin) {
+        if segment.isFIN {
             var sender = slots[slot].half(side)
             sender.flags.formUnion([.finSeen, .ended])
             slots[slot].setHalf(side, sender)
