@@ -100,7 +100,8 @@ final class OutOfOrderBuffer {
             return outcome
         }
         let copy = Array(UnsafeRawBufferPointer(rebasing: bytes[(start - origin)..<(end - origin)]))
-        pieces.insert(Piece(sequence: base.advanced(by: start), time: time, bytes: copy, missingAfter: missing), at: index)
+        let piece = Piece(sequence: base.advanced(by: start), time: time, bytes: copy, missingAfter: missing)
+        pieces.insert(piece, at: index)
         outcome.addedBytes += copy.count
         outcome.addedPieces += 1
         byteCount += outcome.addedBytes

@@ -192,7 +192,9 @@ extension ReassemblerState {
     }
 
     /// Gives up on the first hole only (its wait ran out).
-    mutating func drainFirstHole(_ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp) {
+    mutating func drainFirstHole(
+        _ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp
+    ) {
         guard let pending = half.pendingStart else { return }
         drain(&half, upTo: pending, consumer: consumer, direction: direction, time: time)
     }

@@ -28,7 +28,9 @@ public final class TCPReassembler {
 
     public var configuration: ReassemblyConfiguration { state.configuration }
 
-    public init(configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory) {
+    public init(
+        configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory
+    ) {
         state = ReassemblerState(configuration: configuration, factory: factory)
     }
 

@@ -5,7 +5,9 @@ import Testing
 @testable import TCPReassembly
 
 @Suite struct OutOfOrderBufferTests {
-    private func insert(_ buffer: OutOfOrderBuffer, _ sequence: UInt32, _ text: String) -> OutOfOrderBuffer.InsertOutcome {
+    private func insert(
+        _ buffer: OutOfOrderBuffer, _ sequence: UInt32, _ text: String
+    ) -> OutOfOrderBuffer.InsertOutcome {
         Array(text.utf8).withUnsafeBytes { bytes in
             buffer.insert(sequence: TCPSequence(sequence), bytes: bytes, missingAfter: 0, time: .zero,
                           base: TCPSequence(1000))

@@ -56,7 +56,10 @@ struct ReassemblyBenchmark {
         var segments: [TCPSegment] = []
         segments.reserveCapacity(connections * (3 + exchanges * 3))
         var time: Int64 = 1_000_000_000
-        func add(_ from: Endpoint, _ to: Endpoint, _ seq: UInt32, _ ack: UInt32, _ flags: TCPFlags, _ bytes: UnsafeRawBufferPointer) {
+        func add(
+            _ from: Endpoint, _ to: Endpoint, _ seq: UInt32, _ ack: UInt32, _ flags: TCPFlags,
+            _ bytes: UnsafeRawBufferPointer
+        ) {
             time += 1_000
             segments.append(TCPSegment(source: from, destination: to, sequenceNumber: seq, acknowledgmentNumber: ack,
                                        flags: flags, window: 65535, payload: bytes, payloadLength: bytes.count,
@@ -106,14 +109,16 @@ struct ReassemblyBenchmark {
         let server = Endpoint(address: IPAddress(ipv4: 0x0A00_0002), port: 8080)
         payload.withUnsafeBytes { bytes in
             for n in 0..<count {
-                let client = Endpoint(address: IPAddress(ipv4: 0x0A01_0000 | UInt32(n >> 8)), port: UInt16(1024 + n & 0xFF))
+                let address = IPAddress(ipv4: 0x0A01_0000 | UInt32(n >> 8))
+                let client = Endpoint(address: address, port: UInt16(1024 + n & 0xFF))
                 let time = Timestamp(nanoseconds: Int64(n) * 1_000)
-                reassembler.process(TCPSegment(source: client, destination: server, sequenceNumber: 0, acknowledgmentNumber: 0,
-                                               flags: .syn, window: 0, payload: UnsafeRawBufferPointer(rebasing: bytes[..<0]),
-                                               payloadLength: 0, timestamp: time))
-                reassembler.process(TCPSegment(source: client, destination: server, sequenceNumber: 1, acknowledgmentNumber: 1,
-                                               flags: .ack, window: 0, payload: bytes, payloadLength: bytes.count,
-                                               timestamp: time))
+                let none = UnsafeRawBufferPointer(rebasing: bytes[..<0])
+                reassembler.process(TCPSegment(
+                    source: client, destination: server, sequenceNumber: 0, acknowledgmentNumber: 0, flags: .syn,
+                    window: 0, payload: none, payloadLength: 0, timestamp: time))
+                reassembler.process(TCPSegment(
+                    source: client, destination: server, sequenceNumber: 1, acknowledgmentNumber: 1, flags: .ack,
+                    window: 0, payload: bytes, payloadLength: bytes.count, timestamp: time))
             }
         }
         let after = residentKiB()
