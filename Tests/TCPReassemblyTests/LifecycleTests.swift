@@ -33,6 +33,16 @@ import Testing
         #expect(reassembler.statistics.connectionsClosedByReset == 1)
     }
 
+    @Test func newSynOnAnOpenConnectionReplacesIt() {
+        let factory = RecordingFactory()
+        let reassembler = TCPReassembler(factory: factory)
+        // The old connection's end was not captured; a SYN with another ISN starts a new one.
+        feed(reassembler, handshake + [c(1001, "old", ack: 5001), c(9000, "", .syn), c(9001, "new")])
+        #expect(factory.consumers.map(\.client) == ["old|reset", "new"])
+        #expect(factory.consumers.map(\.info.id) == [1, 2])
+        #expect(reassembler.statistics.synRetransmissions == 0)
+    }
+
     @Test func resetEndsBothDirections() {
         let factory = RecordingFactory()
         let reassembler = TCPReassembler(factory: factory)
