@@ -80,6 +80,8 @@ struct ReassemblerState {
 
     /// Packet time between the sweeps that `process` runs itself.
     static let sweepInterval: Int64 = 1_000_000_000
+    /// Packet time after which activity moves a connection to the end of the activity list.
+    static let relistInterval: Int64 = 1_000_000_000
     /// An ACK further than this ahead of the next expected byte is not trusted to declare a gap.
     static let maximumAckAdvance = 1 << 30
 

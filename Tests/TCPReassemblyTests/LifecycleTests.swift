@@ -82,6 +82,18 @@ import Testing
         #expect(stats.connectionsActive == 1)
     }
 
+    @Test func recentActivityProtectsAConnectionListedEarlier() {
+        let factory = RecordingFactory()
+        let configuration = ReassemblyConfiguration(idleTimeout: .seconds(10))
+        let reassembler = TCPReassembler(configuration: configuration, factory: factory)
+        // A is listed first; its second packet comes within the relist interval.
+        feed(reassembler, [c(1, "a", ms: 0, port: 1), c(1, "b", ms: 100, port: 2), c(2, "A", ms: 200, port: 1)])
+        reassembler.expireIdle(now: ms(10_150))
+        #expect(factory.consumers.map(\.client) == ["aA", "b|idleExpired"])
+        reassembler.expireIdle(now: ms(10_200))
+        #expect(factory.consumers.map(\.client) == ["aA|idleExpired", "b|idleExpired"])
+    }
+
     @Test func finishFlushesBufferedDataAndEndsEveryStream() {
         let factory = RecordingFactory()
         let reassembler = TCPReassembler(factory: factory)
