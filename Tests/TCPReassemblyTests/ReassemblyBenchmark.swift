@@ -42,8 +42,12 @@ private func residentKiB() -> Int {
 struct ReassemblyBenchmark {
     /// Keep-alive traffic: `connections` connections, each doing request
     /// (300 B) / response (1,400 B) / ACK exchanges, interleaved.
-    @Test func keepAliveThroughput() {
-        let connections = 2_000, exchanges = 100
+    @Test func keepAliveThroughput() { keepAlive(connections: 2_000, exchanges: 100) }
+
+    /// The same with many connections, so that slots and index miss the caches.
+    @Test func keepAliveThroughputWithManyConnections() { keepAlive(connections: 100_000, exchanges: 3) }
+
+    private func keepAlive(connections: Int, exchanges: Int) {
         let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: 1_400, alignment: 8)
         payload.initializeMemory(as: UInt8.self, repeating: 0x41)
         defer { payload.deallocate() }
@@ -51,7 +55,9 @@ struct ReassemblyBenchmark {
         let response = UnsafeRawBufferPointer(payload)
         let empty = UnsafeRawBufferPointer(rebasing: payload[..<0])
         let server = Endpoint(address: IPAddress(ipv4: 0x0A00_0002), port: 8080)
-        func client(_ n: Int) -> Endpoint { Endpoint(address: IPAddress(ipv4: 0x0A01_0000 | UInt32(n)), port: 40_000) }
+        func client(_ n: Int) -> Endpoint {
+            Endpoint(address: IPAddress(ipv4: 0x0A01_0000 | UInt32(n >> 8)), port: UInt16(40_000 + n & 0xFF))
+        }
 
         var segments: [TCPSegment] = []
         segments.reserveCapacity(connections * (3 + exchanges * 3))
