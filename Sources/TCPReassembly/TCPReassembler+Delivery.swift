@@ -32,6 +32,12 @@ extension ReassemblerState {
             half.flags.insert(.started)
         }
         let length = segment.payloadLength
+        if half.nextSequence.distance(to: start) >= configuration.maxSequenceAdvance
+            && !resynchronize(&half, toward: start, consumer: consumer, direction: direction, time: time)
+        {
+            stats.ignoredSegments[.outOfWindow] += 1
+            return
+        }
         if segment.isFIN && !half.flags.contains(.finSeen) {
             half.finSequence = start.advanced(by: length)
             half.flags.insert(.finSeen)
@@ -58,6 +64,25 @@ extension ReassemblerState {
         if half.hasHole && half.holeSince != .min && time.nanoseconds &- half.holeSince >= holeTimeout {
             drainFirstHole(&half, consumer: consumer, direction: direction, time: time)
         }
+    }
+
+    /// A segment far ahead is believable when the peer has acknowledged
+    /// bytes beyond the next expected one (the capture lost them): declare
+    /// those lost and check again. True when the segment is now within reach.
+    private mutating func resynchronize(
+        _ half: inout HalfStream, toward start: TCPSequence, consumer: any StreamConsumer,
+        direction: StreamDirection, time: Timestamp
+    ) -> Bool {
+        guard half.flags.contains(.peerAckSeen) else { return false }
+        let advance = half.nextSequence.distance(to: half.peerAck)
+        guard advance > 0 && advance < Self.maximumAckAdvance else { return false }
+        let target = half.peerAck < start ? half.peerAck : start
+        drain(&half, upTo: target, consumer: consumer, direction: direction, time: time)
+        if !half.isEnded && half.nextSequence < target {
+            gap(&half, to: target, consumer: consumer, direction: direction, time: time)
+            deliverReady(&half, consumer: consumer, direction: direction, time: time)
+        }
+        return !half.isEnded && half.nextSequence.distance(to: start) < configuration.maxSequenceAdvance
     }
 
     /// A segment that starts at or before the next expected byte: its new

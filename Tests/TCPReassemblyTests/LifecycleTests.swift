@@ -150,6 +150,20 @@ import Testing
         #expect(reassembler.statistics.bufferedBytes == 3)
     }
 
+    @Test func segmentFarAheadIsIgnoredUnlessAnAckVouchesForIt() {
+        let factory = RecordingFactory()
+        let configuration = ReassemblyConfiguration(maxSequenceAdvance: 1000)
+        let reassembler = TCPReassembler(configuration: configuration, factory: factory)
+        feed(reassembler, handshake + [
+            c(1001, "a", ms: 3), c(9_000_000, "garbage", .fin, ms: 4), c(1002, "b", ms: 5000),
+            s(5001, ack: 3003, ms: 5001), c(3003, "far", ms: 5002),
+        ])
+        #expect(factory.only.client == "ab[gap 2000]far")
+        let stats = reassembler.statistics
+        #expect(stats.ignoredSegments[.outOfWindow] == 1)
+        #expect(stats.gapBytes == 2000)
+    }
+
     @Test func declinedConnectionIsTrackedButNotDelivered() {
         let factory = RecordingFactory()
         factory.declined = [1]
