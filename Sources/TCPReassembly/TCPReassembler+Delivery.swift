@@ -25,14 +25,20 @@ extension ReassemblerState {
     ) {
         let time = segment.timestamp
         var start = TCPSequence(segment.sequenceNumber)
-        if segment.flags.contains(.syn) { start = start.advanced(by: 1) }  // the SYN takes one number
+        if segment.isSYN { start = start.advanced(by: 1) }  // the SYN takes one number
         if !half.isStarted {
             // Capture started mid-connection: the first byte seen is the start.
             half.nextSequence = start
             half.flags.insert(.started)
         }
         let length = segment.payloadLength
-        if segment.flags.contains(.fin) && !half.flags.contains(.finSeen) {
+        if half.nextSequence.distance(to: start) >= configuration.maxSequenceAdvance
+            && !resynchronize(&half, toward: start, consumer: consumer, direction: direction, time: time)
+        {
+            stats.ignoredSegments[.outOfWindow] += 1
+            return
+        }
+        if segment.isFIN && !half.flags.contains(.finSeen) {
             half.finSequence = start.advanced(by: length)
             half.flags.insert(.finSeen)
         }
@@ -58,6 +64,25 @@ extension ReassemblerState {
         if half.hasHole && half.holeSince != .min && time.nanoseconds &- half.holeSince >= holeTimeout {
             drainFirstHole(&half, consumer: consumer, direction: direction, time: time)
         }
+    }
+
+    /// A segment far ahead is believable when the peer has acknowledged
+    /// bytes beyond the next expected one (the capture lost them): declare
+    /// those lost and check again. True when the segment is now within reach.
+    private mutating func resynchronize(
+        _ half: inout HalfStream, toward start: TCPSequence, consumer: any StreamConsumer,
+        direction: StreamDirection, time: Timestamp
+    ) -> Bool {
+        guard half.flags.contains(.peerAckSeen) else { return false }
+        let advance = half.nextSequence.distance(to: half.peerAck)
+        guard advance > 0 && advance < Self.maximumAckAdvance else { return false }
+        let target = half.peerAck < start ? half.peerAck : start
+        drain(&half, upTo: target, consumer: consumer, direction: direction, time: time)
+        if !half.isEnded && half.nextSequence < target {
+            gap(&half, to: target, consumer: consumer, direction: direction, time: time)
+            deliverReady(&half, consumer: consumer, direction: direction, time: time)
+        }
+        return !half.isEnded && half.nextSequence.distance(to: start) < configuration.maxSequenceAdvance
     }
 
     /// A segment that starts at or before the next expected byte: its new
@@ -90,10 +115,12 @@ extension ReassemblerState {
         time: Timestamp
     ) {
         guard !payload.isEmpty else { return }  // all of it cut by snaplen: the hole stays a hole
+        // Limits count each piece's overhead too, so tiny segments cannot exceed them.
+        let cost = payload.count + OutOfOrderBuffer.pieceOverhead
         var hit: ReassemblyLimit?
-        if half.bufferedBytes + otherBuffered.bytes + payload.count > configuration.maxBufferedBytesPerConnection {
+        if half.bufferedFootprint + otherBuffered.bytes + cost > configuration.maxBufferedBytesPerConnection {
             hit = .bufferedBytesPerConnection
-        } else if stats.bufferedBytes + payload.count > configuration.maxBufferedBytesTotal {
+        } else if bufferedFootprint + cost > configuration.maxBufferedBytesTotal {
             hit = .bufferedBytesTotal
         } else if half.bufferedPieces + otherBuffered.pieces + 1 > configuration.maxSegmentsPerConnection {
             hit = .segmentsPerConnection
@@ -118,6 +145,7 @@ extension ReassemblerState {
                                     time: time, base: half.nextSequence)
         if outcome.addedPieces > 0 { stats.outOfOrderSegments += 1 }
         stats.bufferedBytes += outcome.addedBytes
+        bufferedFootprint += outcome.addedBytes + outcome.addedPieces * OutOfOrderBuffer.pieceOverhead
         stats.retransmittedBytes &+= UInt64(outcome.duplicateBytes)
         stats.conflictingOverlapBytes &+= UInt64(outcome.conflictingBytes)
         if buffer.isEmpty { half.buffer = nil }
@@ -140,6 +168,7 @@ extension ReassemblerState {
             if let buffer = half.buffer, let first = buffer.first, !(half.nextSequence < first.sequence) {
                 let piece = buffer.removeFirst()
                 stats.bufferedBytes -= piece.bytes.count
+                bufferedFootprint -= piece.bytes.count + OutOfOrderBuffer.pieceOverhead
                 let skip = min(piece.sequence.distance(to: half.nextSequence), piece.bytes.count)
                 if skip > 0 {
                     stats.retransmittedBytes &+= UInt64(skip)
@@ -188,7 +217,9 @@ extension ReassemblerState {
     }
 
     /// Gives up on the first hole only (its wait ran out).
-    mutating func drainFirstHole(_ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp) {
+    mutating func drainFirstHole(
+        _ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp
+    ) {
         guard let pending = half.pendingStart else { return }
         drain(&half, upTo: pending, consumer: consumer, direction: direction, time: time)
     }
@@ -214,6 +245,7 @@ extension ReassemblerState {
         guard !half.isEnded else { return }
         half.flags.insert(.ended)
         stats.bufferedBytes -= half.bufferedBytes
+        bufferedFootprint -= half.bufferedFootprint
         half.buffer = nil
         half.holeSince = .min
         consumer.streamEnd(direction: direction, reason: reason, time: time)

@@ -10,8 +10,13 @@ extension ReassemblerState {
         let time = now.nanoseconds
         while oldest != ConnectionSlot.none {
             let slot = Int(oldest)
-            guard time &- slots[slot].lastSeen >= idleTimeout else { break }
-            close(slot, reason: .idleExpired, time: now)
+            if time &- slots[slot].lastSeen >= idleTimeout {
+                close(slot, reason: .idleExpired, time: now)
+            } else if slots[slot].lastSeen != slots[slot].listedAt {
+                relist(slot)  // active since it was listed: not the oldest after all
+            } else {
+                break
+            }
         }
         guard !holeList.isEmpty else { return }
         for slot in holeList {
@@ -33,6 +38,8 @@ extension ReassemblerState {
         synTime: Timestamp?
     ) -> Int {
         if index.count >= configuration.maxConnections && oldest != ConnectionSlot.none {
+            // The least recently active: first move those active since they were listed.
+            while slots[Int(oldest)].lastSeen != slots[Int(oldest)].listedAt { relist(Int(oldest)) }
             stats.limitHits[.connections] += 1
             close(Int(oldest), reason: .evicted, time: time)
         }
@@ -45,7 +52,7 @@ extension ReassemblerState {
         let consumer = factory.makeConsumer(for: info)
         let entry = ConnectionSlot(
             key: key, consumer: consumer, id: id, firstSeen: time.nanoseconds, lastSeen: time.nanoseconds,
-            synTime: synTime?.nanoseconds ?? .min, clientIsLow: clientIsLow, roleSource: roleSource, flags: .inUse)
+            listedAt: time.nanoseconds, synTime: synTime?.nanoseconds ?? .min, clientIsLow: clientIsLow, roleSource: roleSource, flags: .inUse)
         let slot: Int
         if freeSlot != ConnectionSlot.none {
             slot = Int(freeSlot)
@@ -91,6 +98,7 @@ extension ReassemblerState {
         unlinkFromActivityList(slot)
         if slots[slot].holeListPosition != ConnectionSlot.none { removeFromHoleList(slot) }
         stats.bufferedBytes -= slots[slot].lowHalf.bufferedBytes + slots[slot].highHalf.bufferedBytes
+        bufferedFootprint -= slots[slot].lowHalf.bufferedFootprint + slots[slot].highHalf.bufferedFootprint
         slots[slot].consumer = nil
         slots[slot].lowHalf = HalfStream()
         slots[slot].highHalf = HalfStream()
@@ -99,10 +107,19 @@ extension ReassemblerState {
         freeSlot = UInt32(slot)
     }
 
-    /// Marks activity: the connection moves to the end of the activity list.
+    /// Marks activity. The connection moves to the end of the activity list
+    /// only when it was listed `relistInterval` ago or more: most packets
+    /// then write one field and touch no other slot. Expiry and eviction
+    /// move slots found active since their listing before acting on them.
     @inline(__always)
     mutating func touch(_ slot: Int, now: Int64) {
         slots[slot].lastSeen = now
+        if now &- slots[slot].listedAt >= Self.relistInterval { relist(slot) }
+    }
+
+    /// Moves a slot to the end of the activity list.
+    mutating func relist(_ slot: Int) {
+        slots[slot].listedAt = slots[slot].lastSeen
         guard newest != UInt32(slot) else { return }
         unlinkFromActivityList(slot)
         appendToActivityList(slot)
@@ -124,6 +141,7 @@ extension ReassemblerState {
     }
 
     /// Keeps the hole list in step with the slot's directions.
+    @inline(__always)
     mutating func updateHoleRegistration(_ slot: Int) {
         let hasHole = slots[slot].lowHalf.hasHole || slots[slot].highHalf.hasHole
         let registered = slots[slot].holeListPosition != ConnectionSlot.none

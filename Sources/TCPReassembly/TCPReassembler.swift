@@ -28,7 +28,9 @@ public final class TCPReassembler {
 
     public var configuration: ReassemblyConfiguration { state.configuration }
 
-    public init(configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory) {
+    public init(
+        configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory
+    ) {
         state = ReassemblerState(configuration: configuration, factory: factory)
     }
 
@@ -66,6 +68,8 @@ struct ReassemblerState {
     /// Slots with a hole in either direction, for hole timeouts.
     var holeList: [UInt32] = []
     var stats = ReassemblyStatistics()
+    /// Buffered bytes plus per-piece overhead over all connections (the total limit's measure).
+    var bufferedFootprint = 0
     var nextConnectionID: UInt64 = 1
     var nextSweep = Int64.min
     let hashSeed: UInt64
@@ -76,6 +80,8 @@ struct ReassemblerState {
 
     /// Packet time between the sweeps that `process` runs itself.
     static let sweepInterval: Int64 = 1_000_000_000
+    /// Packet time after which activity moves a connection to the end of the activity list.
+    static let relistInterval: Int64 = 1_000_000_000
     /// An ACK further than this ahead of the next expected byte is not trusted to declare a gap.
     static let maximumAckAdvance = 1 << 30
 
@@ -111,12 +117,12 @@ struct ReassemblerState {
         let side = sourceIsLow ? 0 : 1
         var found = index.find(hash: hash) { slots[$0].key == key }
 
-        if segment.flags.contains(.syn) {
+        if segment.isSYN {
             found = handleHandshake(segment, key: key, hash: hash, side: side, existing: found)
         } else if found == nil {
             // Mid-connection start: only payload opens a connection, so the
             // last ACK after a close does not bring it back.
-            guard segment.payloadLength > 0, !segment.flags.contains(.rst) else {
+            guard segment.payloadLength > 0, !segment.isRST else {
                 stats.ignoredSegments[.noConnection] += 1
                 return
             }
@@ -135,7 +141,7 @@ struct ReassemblerState {
         _ segment: TCPSegment, key: ConnectionKey, hash: UInt32, side: Int, existing: Int?
     ) -> Int? {
         let sequence = TCPSequence(segment.sequenceNumber)
-        let isSynAck = segment.flags.contains(.ack)
+        let isSynAck = segment.isACK
         if let slot = existing {
             let senderIsClient = side == slots[slot].clientSide
             if isSynAck {
@@ -218,7 +224,7 @@ struct ReassemblerState {
             handleWithoutConsumer(segment, slot: slot, side: side)
             return
         }
-        if segment.flags.contains(.rst) {
+        if segment.isRST {
             // RFC 9293 §3.10.7.3: a reset ends both directions at once.
             close(slot, reason: .reset, time: segment.timestamp)
             return
@@ -229,14 +235,14 @@ struct ReassemblerState {
         let senderDirection = slots[slot].direction(ofSide: side)
         let peerStart = peer.nextSequence
 
-        if segment.flags.contains(.ack) && peer.isStarted && !peer.isEnded {
+        if segment.isACK && peer.isStarted && !peer.isEnded {
             acknowledge(TCPSequence(segment.acknowledgmentNumber), of: &peer, consumer: consumer,
                         direction: senderDirection.reversed, time: segment.timestamp)
             settleHole(&peer, previousNext: peerStart, now: now)
         }
         if !sender.isEnded {
             let senderStart = sender.nextSequence
-            receive(segment, into: &sender, otherBuffered: (peer.bufferedBytes, peer.bufferedPieces),
+            receive(segment, into: &sender, otherBuffered: (peer.bufferedFootprint, peer.bufferedPieces),
                     consumer: consumer, direction: senderDirection)
             settleHole(&sender, previousNext: senderStart, now: now)
         } else if segment.payloadLength > 0 {
@@ -254,11 +260,11 @@ struct ReassemblerState {
     /// A connection the factory declined: only its lifetime is tracked.
     private mutating func handleWithoutConsumer(_ segment: TCPSegment, slot: Int, side: Int) {
         if segment.payloadLength > 0 { stats.ignoredSegments[.noConsumer] += 1 }
-        if segment.flags.contains(.rst) {
+        if segment.isRST {
             remove(slot, reason: .reset)
             return
         }
-        if segment.flags.contains(.fin) {
+        if segment.isFIN {
             var sender = slots[slot].half(side)
             sender.flags.formUnion([.finSeen, .ended])
             slots[slot].setHalf(side, sender)

@@ -29,7 +29,8 @@ private func residentKiB() -> Int {
     defer { fclose(file) }
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, 256, file) != nil {
-        let text = String(cString: line)
+        let bytes = line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        let text = String(decoding: bytes, as: UTF8.self)
         if text.hasPrefix("VmRSS:") {
             return Int(text.split(separator: " ").dropFirst().first.map(String.init) ?? "") ?? 0
         }
@@ -42,8 +43,12 @@ private func residentKiB() -> Int {
 struct ReassemblyBenchmark {
     /// Keep-alive traffic: `connections` connections, each doing request
     /// (300 B) / response (1,400 B) / ACK exchanges, interleaved.
-    @Test func keepAliveThroughput() {
-        let connections = 2_000, exchanges = 100
+    @Test func keepAliveThroughput() { keepAlive(connections: 2_000, exchanges: 100) }
+
+    /// The same with many connections, so that slots and index miss the caches.
+    @Test func keepAliveThroughputWithManyConnections() { keepAlive(connections: 100_000, exchanges: 3) }
+
+    private func keepAlive(connections: Int, exchanges: Int) {
         let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: 1_400, alignment: 8)
         payload.initializeMemory(as: UInt8.self, repeating: 0x41)
         defer { payload.deallocate() }
@@ -51,12 +56,17 @@ struct ReassemblyBenchmark {
         let response = UnsafeRawBufferPointer(payload)
         let empty = UnsafeRawBufferPointer(rebasing: payload[..<0])
         let server = Endpoint(address: IPAddress(ipv4: 0x0A00_0002), port: 8080)
-        func client(_ n: Int) -> Endpoint { Endpoint(address: IPAddress(ipv4: 0x0A01_0000 | UInt32(n)), port: 40_000) }
+        func client(_ n: Int) -> Endpoint {
+            Endpoint(address: IPAddress(ipv4: 0x0A01_0000 | UInt32(n >> 8)), port: UInt16(40_000 + n & 0xFF))
+        }
 
         var segments: [TCPSegment] = []
         segments.reserveCapacity(connections * (3 + exchanges * 3))
         var time: Int64 = 1_000_000_000
-        func add(_ from: Endpoint, _ to: Endpoint, _ seq: UInt32, _ ack: UInt32, _ flags: TCPFlags, _ bytes: UnsafeRawBufferPointer) {
+        func add(
+            _ from: Endpoint, _ to: Endpoint, _ seq: UInt32, _ ack: UInt32, _ flags: TCPFlags,
+            _ bytes: UnsafeRawBufferPointer
+        ) {
             time += 1_000
             segments.append(TCPSegment(source: from, destination: to, sequenceNumber: seq, acknowledgmentNumber: ack,
                                        flags: flags, window: 65535, payload: bytes, payloadLength: bytes.count,
@@ -106,14 +116,16 @@ struct ReassemblyBenchmark {
         let server = Endpoint(address: IPAddress(ipv4: 0x0A00_0002), port: 8080)
         payload.withUnsafeBytes { bytes in
             for n in 0..<count {
-                let client = Endpoint(address: IPAddress(ipv4: 0x0A01_0000 | UInt32(n >> 8)), port: UInt16(1024 + n & 0xFF))
+                let address = IPAddress(ipv4: 0x0A01_0000 | UInt32(n >> 8))
+                let client = Endpoint(address: address, port: UInt16(1024 + n & 0xFF))
                 let time = Timestamp(nanoseconds: Int64(n) * 1_000)
-                reassembler.process(TCPSegment(source: client, destination: server, sequenceNumber: 0, acknowledgmentNumber: 0,
-                                               flags: .syn, window: 0, payload: UnsafeRawBufferPointer(rebasing: bytes[..<0]),
-                                               payloadLength: 0, timestamp: time))
-                reassembler.process(TCPSegment(source: client, destination: server, sequenceNumber: 1, acknowledgmentNumber: 1,
-                                               flags: .ack, window: 0, payload: bytes, payloadLength: bytes.count,
-                                               timestamp: time))
+                let none = UnsafeRawBufferPointer(rebasing: bytes[..<0])
+                reassembler.process(TCPSegment(
+                    source: client, destination: server, sequenceNumber: 0, acknowledgmentNumber: 0, flags: .syn,
+                    window: 0, payload: none, payloadLength: 0, timestamp: time))
+                reassembler.process(TCPSegment(
+                    source: client, destination: server, sequenceNumber: 1, acknowledgmentNumber: 1, flags: .ack,
+                    window: 0, payload: bytes, payloadLength: bytes.count, timestamp: time))
             }
         }
         let after = residentKiB()
