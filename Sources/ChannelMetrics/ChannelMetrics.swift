@@ -107,6 +107,9 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     /// §3 and §4: a call the service made. Duration: last response byte − first request
     /// byte, or − the SYN when this request opened the connection.
     private func observeOutgoing(_ exchange: HTTPExchange, _ request: HTTPRequestSummary, _ response: HTTPResponseSummary) {
+        // Inbound, a cut response is still recorded: the reference's hook ran when the handler
+        // returned. Outgoing, the caller's call raised instead of returning.
+        if exchange.completeness == .responseIncomplete { return skip(.responseIncomplete) }
         let opened = exchange.isFirstOnConnection ? exchange.connection.synTime : nil
         guard let start = opened ?? exchange.requestFirstByte, let end = exchange.responseLastByte else {
             return skip(.noTimestamps)

@@ -21,6 +21,9 @@ public struct ChannelMetricsStatistics: Sendable, Hashable {
         case consumerWithoutQueue = "consumer_without_queue"
         /// A timestamp needed for the duration was missing.
         case noTimestamps = "no_timestamps"
+        /// An outgoing call whose response the connection's end cut short: the caller's
+        /// `requests` call raised, so the reference records nothing.
+        case responseIncomplete = "response_incomplete"
     }
 
     public var recorded: [Recorded: UInt64] = [:]

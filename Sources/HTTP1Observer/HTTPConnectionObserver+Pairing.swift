@@ -110,14 +110,18 @@ extension HTTPConnectionObserver {
         if let anomaly = response.body.anomaly { count(anomaly) }
         if let request {
             if let anomaly = request.body.anomaly { count(anomaly) }
-            observer.statistics.exchangesComplete += 1
+            if response.cutShort {
+                observer.statistics.responsesIncomplete += 1
+            } else {
+                observer.statistics.exchangesComplete += 1
+            }
         } else {
             observer.statistics.responsesWithoutRequest += 1
         }
         emit(
             HTTPExchange(
                 connection: connection, client: client, server: server, request: request?.finishedSummary(),
-                response: response.summary(), completeness: request == nil ? .responseWithoutRequest : .complete,
+                response: response.summary(), completeness: request == nil ? .responseWithoutRequest : response.cutShort ? .responseIncomplete : .complete,
                 sawGap: response.sawGap || request?.sawGap == true,
                 isFirstOnConnection: request?.isFirstOnConnection ?? false,
                 requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,

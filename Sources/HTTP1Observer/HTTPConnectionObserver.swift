@@ -118,6 +118,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
                 responseCompleted(time: time)
             case .bodyIncomplete:
                 count(.truncatedMessage)
+                inFlight?.cutShort = true
                 emitInFlight()
             case .headIncomplete:
                 count(.truncatedMessage)

@@ -60,6 +60,8 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
     public var exchangesComplete: Int = 0
     public var responsesWithoutRequest: Int = 0
     public var requestsWithoutResponse: Int = 0
+    /// Paired responses whose connection ended before their body did.
+    public var responsesIncomplete: Int = 0
     /// 101 Switching Protocols and 2xx answers to CONNECT: HTTP parsing of that connection ended.
     public var upgrades: Int = 0
     /// Interim 1xx responses skipped (100 Continue, 103 Early Hints...).

@@ -63,6 +63,8 @@ final class InFlightResponse {
     var lastByte: Timestamp?
     var sawGap = false
     var isComplete = false
+    /// The connection ended before the body did (see `HTTPExchangeCompleteness.responseIncomplete`).
+    var cutShort = false
     /// Read while recovering from a loss: paired (or not) when the recovery settles.
     var isHeld: Bool
 

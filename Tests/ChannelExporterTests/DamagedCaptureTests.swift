@@ -73,7 +73,10 @@ import Testing
         let r = try Self.replay("http/damaged/keepalive-curl-truncated.pcap")
         #expect(r.result.truncatedFiles.count == 1)
         #expect(r.result.truncatedFiles.first?.packets == 25)
-        #expect(r.complete == Array(intact.prefix(4)))
+        // The file ends inside the 4th response's body: paired, but not complete.
+        #expect(r.complete == Array(intact.prefix(3)))
+        #expect(r.exchanges.count == 4)
+        #expect(r.exchanges[3].completeness == .responseIncomplete)
     }
 
     @Test func gapInsideBodiesOfKnownLengthKeepsFraming() throws {
@@ -89,5 +92,31 @@ import Testing
         let r = try Self.replay(fixture)
         #expect(r.complete == (try Self.replay("http/large-body.pcap").complete))
         #expect(r.result.statistics.reassembly.gaps == 0)
+    }
+}
+
+/// A download the client aborted with an RST mid-body (captures/http/rst-mid-transfer.pcap).
+@Suite struct CutShortResponseTests {
+    @Test func aResponseCutByTheConnectionsEndIsIncompleteNotComplete() throws {
+        let r = try DamagedCaptureTests.replay("http/rst-mid-transfer.pcap")
+        let big = try #require(r.exchanges.first { $0.request?.target == "/big.bin" })
+        #expect(big.completeness == .responseIncomplete)
+        #expect(big.response?.status == 200)
+        #expect(big.response?.bodyTruncated == true)
+        #expect(r.result.statistics.http.responsesIncomplete == 1)
+        #expect(r.exchanges.filter { $0.completeness == .complete }.count == r.exchanges.count - 1)
+    }
+
+    @Test func anOutgoingCallCutShortIsNotRecordedAnInboundOneIs() throws {
+        var config = ExporterConfiguration(syscode: "A123010101")
+        let pipeline = try Pipeline(configuration: config)
+        _ = try ReplayRunner.run(files: [Fixtures.path("http/rst-mid-transfer.pcap")], pipeline: pipeline)
+        #expect(pipeline.metrics.statistics().skipped[.responseIncomplete] == 1)
+        #expect(!pipeline.metrics.render(.prometheusText).contains("/big.bin"))
+
+        config.inbound.ports = [18080]
+        let inbound = try Pipeline(configuration: config)
+        _ = try ReplayRunner.run(files: [Fixtures.path("http/rst-mid-transfer.pcap")], pipeline: inbound)
+        #expect(inbound.metrics.render(.prometheusText).contains("path=\"/big.bin\""))
     }
 }

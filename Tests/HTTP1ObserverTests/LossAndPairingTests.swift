@@ -48,10 +48,12 @@ import Testing
                 .response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", at: 2000),
             ] + Step.endBoth(at: 3000))
         #expect(result.exchanges.count == 1)
-        #expect(result.exchanges[0].completeness == .complete)
+        #expect(result.exchanges[0].completeness == .responseIncomplete)
         #expect(result.exchanges[0].response?.bodyTruncated == true)
         #expect(result.exchanges[0].response?.bodyLength == 3)
         #expect(result.statistics.count(of: .truncatedMessage) == 1)
+        #expect(result.statistics.responsesIncomplete == 1)
+        #expect(result.statistics.exchangesComplete == 0)
     }
 
     @Test func gapInsideABodyOfKnownLengthIsSkipped() {
