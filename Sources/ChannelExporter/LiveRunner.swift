@@ -70,11 +70,12 @@ public final class LiveRunner: @unchecked Sendable {
         let exchangeLog = try options.exchangesPath.map { path throws(ExporterError) in try ExchangeLogFile(path: path) }
         defer { exchangeLog?.close() }
         var pipeline = try Pipeline(configuration: config, exchangeLog: exchangeLog)
+        let filter = Self.captureFilter(config.bpfFilter, excludingPort: listen.port)
         let source: PacketSource
         do {
             source = try PacketSource.live(
                 LiveCaptureOptions(
-                    interface: config.interface, filter: config.bpfFilter,
+                    interface: config.interface, filter: filter,
                     snapshotLength: Int32(config.capture.snaplen),
                     bufferSize: Int32(clamping: config.capture.bufferSizeMiB << 20),
                     promiscuous: config.capture.promiscuous))
@@ -94,7 +95,7 @@ public final class LiveRunner: @unchecked Sendable {
         let signals = installSignalHandlers(source: source)
         defer { signals.forEach { $0.cancel() } }
         logger.info(
-            "capturing", metadata: ["interface": "\(config.interface)", "filter": "\(config.bpfFilter)", "syscode": "\(config.syscode)"])
+            "capturing", metadata: ["interface": "\(config.interface)", "filter": "\(filter)", "syscode": "\(config.syscode)"])
 
         var sincePublish = 0
         let summary = try source.run { packet in
@@ -195,6 +196,13 @@ public final class LiveRunner: @unchecked Sendable {
                     + "<p><a href=\"\(telemetryPath)\">Metrics</a></p></body></html>\n")
         }
         return ScrapeResponse(status: .notFound, contentType: "text/plain; charset=utf-8", body: "not found\n")
+    }
+
+    /// The configured filter without our own metrics port: the scrapes of `/metrics` are
+    /// not the service's traffic and must not be counted as its outgoing calls.
+    static func captureFilter(_ filter: String, excludingPort port: Int) -> String {
+        guard port > 0 else { return filter }
+        return "(\(filter)) and not (tcp port \(port))"
     }
 
     static func wallClockSeconds() -> Double {
