@@ -42,6 +42,8 @@ public final class LiveRunner: @unchecked Sendable {
     private let logger: Logger
     private let scrape = Mutex<ScrapeState>(ScrapeState())
     private let reloadRequested = Atomic<Bool>(false)
+    /// Set by a scrape: the capture thread publishes fresh statistics at the next packet.
+    private let statisticsWanted = Atomic<Bool>(false)
 
     private struct ScrapeState: ~Copyable {
         var metrics: ChannelMetrics?
@@ -97,12 +99,20 @@ public final class LiveRunner: @unchecked Sendable {
         logger.info(
             "capturing", metadata: ["interface": "\(config.interface)", "filter": "\(filter)", "syscode": "\(config.syscode)"])
 
+        // Statistics are published every 4096 packets, every second of packet time, and at
+        // the first packet after a scrape asked for them, so a quiet interface's counters
+        // reach the next scrape instead of waiting for thousands of packets.
         var sincePublish = 0
+        var nextPublish = Int64.min
         let summary = try source.run { packet in
             pipeline.process(packet)
             sincePublish &+= 1
-            if sincePublish >= 4096 {
+            if sincePublish >= 4096 || packet.timestamp.nanoseconds >= nextPublish
+                || statisticsWanted.load(ordering: .relaxed)
+            {
+                statisticsWanted.store(false, ordering: .relaxed)
                 sincePublish = 0
+                nextPublish = packet.timestamp.nanoseconds &+ 1_000_000_000
                 publish(pipeline)
             }
             if reloadRequested.load(ordering: .relaxed) {
@@ -179,6 +189,7 @@ public final class LiveRunner: @unchecked Sendable {
         if path == telemetryPath {
             let format = ExpositionFormat.negotiate(accept: accept.isEmpty ? nil : accept)
             let capture = source.statistics()
+            statisticsWanted.store(true, ordering: .relaxed)
             let (metrics, body) = scrape.withLock { state -> (ChannelMetrics?, SelfMetricsInput) in
                 (state.metrics, SelfMetricsInput(
                     pipeline: state.statistics, capture: capture, reloads: state.reloads,
