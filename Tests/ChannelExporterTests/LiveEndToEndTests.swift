@@ -126,10 +126,9 @@ import Glibc
             "promtool check metrics exit \(verdict.status):\n\(verdict.findings.joined(separator: "\n"))")
     }
 
-    /// SIGTERM; the exit status when it exited normally within 10 s, else nil.
+    /// SIGTERM; the exit status (128 + n when signal n ended it) within 10 s, else nil.
     private func stopWithSIGTERM(_ exporter: LiveExporter) async -> Int32? {
         exporter.child.signal(SIGTERM)
-        guard let status = await exporter.child.waitForExit(timeout: .seconds(10)) else { return nil }
-        return exporter.child.process.terminationReason == .exit ? status : -status
+        return await exporter.child.waitForExit(timeout: .seconds(10))
     }
 }

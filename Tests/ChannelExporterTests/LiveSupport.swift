@@ -108,65 +108,110 @@ func freeLoopbackPort() throws -> UInt16 {
 }
 
 /// A child process whose output goes to files (no pipe can fill up and block it).
+///
+/// Spawned with `posix_spawn`, not Foundation's `Process`: the test runner's threads block
+/// most signals, and a child inherits that mask, so a Python server started by `Process`
+/// ignored SIGTERM. Here the child gets an empty mask and default dispositions, as a
+/// shell or systemd would give it, so SIGTERM means what it means in production.
 final class ChildProcess {
     let name: String
-    let process = Process()
+    private let executable: String
+    private let arguments: [String]
+    private let stdinPath: String
     private let stdoutPath: String
     private let stderrPath: String
+    private(set) var pid: pid_t = 0
+    /// The exit code, or 128 + the signal number when a signal ended it (shell convention).
+    private(set) var exitStatus: Int32?
 
     init(name: String, executable: String, arguments: [String], in directory: TemporaryDirectory, stdin: String? = nil) throws {
         self.name = name
+        self.executable = executable
+        self.arguments = arguments
+        stdinPath = stdin ?? "/dev/null"
         stdoutPath = directory.file("\(name).stdout")
         stderrPath = directory.file("\(name).stderr")
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        if let stdin {
-            process.standardInput = FileHandle(forReadingAtPath: stdin)
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
     }
+
+    deinit { stop() }
 
     func start() throws {
-        do {
-            try process.run()
-        } catch {
-            throw TestFailure("cannot start \(name) (\(process.executableURL?.path ?? "?")): \(error)")
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM] {
+            sigaddset(&defaults, number)
+        }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw TestFailure("cannot start \(name) (\(executable)): \(String(cString: strerror(result)))")
         }
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    /// Reaps the child if it has ended (never blocks).
+    private func reap() {
+        guard pid > 0, exitStatus == nil else { return }
+        var status: Int32 = 0
+        let reaped = waitpid(pid, &status, WNOHANG)
+        if reaped == -1, errno == ECHILD {
+            exitStatus = -1  // reaped elsewhere: ended, status unknown
+            return
+        }
+        guard reaped == pid else { return }
+        let signal = status & 0x7F
+        exitStatus = signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    }
+
+    var isRunning: Bool {
+        reap()
+        return pid > 0 && exitStatus == nil
+    }
+
     var standardOutput: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var standardError: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Waits for the exit; the exit status, or nil when it is still running after `timeout`.
     func waitForExit(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
+        while isRunning {
             if ContinuousClock.now >= deadline { return nil }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return process.terminationStatus
+        return exitStatus
     }
 
     func signal(_ number: Int32) {
-        if process.isRunning { kill(process.processIdentifier, number) }
+        if isRunning { kill(pid, number) }
     }
 
-    /// Stops it by PID whatever state it is in (for `defer`): SIGTERM, then SIGKILL.
+    /// Stops it by PID whatever state it is in (for `defer`): SIGTERM, then SIGKILL after 5 s.
     func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + .seconds(5)
-        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        while isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+            exitStatus = 128 + SIGKILL
         }
     }
 }
