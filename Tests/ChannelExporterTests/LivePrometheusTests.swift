@@ -19,28 +19,8 @@ import Testing
         let seen = try await exporter.waitForSample(series, atLeast: 3)
         #expect(seen.value == 3)
 
-        let config = try directory.write(
-            "prometheus.yml",
-            """
-            global:
-              scrape_interval: 1s
-              scrape_timeout: 1s
-            scrape_configs:
-              - job_name: channel-exporter
-                static_configs:
-                  - targets: ["127.0.0.1:\(exporter.metricsPort)"]
-            """)
-        let webPort = try freeLoopbackPort()
-        let server = try ChildProcess(
-            name: "prometheus", executable: prometheus,
-            arguments: [
-                "--config.file=\(config)", "--storage.tsdb.path=\(directory.file("tsdb"))",
-                "--web.listen-address=127.0.0.1:\(webPort)", "--log.level=warn",
-            ],
-            in: directory)
-        try server.start()
+        let (server, api) = try Self.startPrometheus(prometheus, scraping: exporter.metricsPort, in: directory)
         defer { server.stop() }
-        let api = "http://127.0.0.1:\(webPort)/api/v1"
 
         // The target is up: Prometheus parsed our exposition (it asks for OpenMetrics first).
         var lastTargets = ""
@@ -73,6 +53,57 @@ import Testing
         #expect(labels["f_code"] == "live-e2e")
         #expect(labels["code"] == "0")
         #expect((ours?["value"] as? [Any])?.last as? String == "3")
+    }
+
+    /// Prometheus asks for OpenMetrics first, where a counter family `x` has samples `x_total`:
+    /// the self-metric counters and the build info must arrive under their usual names.
+    @Test func selfMetricsArriveUnderTheirTextFormatNames() async throws {
+        let prometheus = try BuiltExecutable.requiredTool("prometheus", package: "prometheus")
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let exporter = try await LiveExporter(inboundPorts: [], in: directory)
+        defer { exporter.stop() }
+        let (server, api) = try Self.startPrometheus(prometheus, scraping: exporter.metricsPort, in: directory)
+        defer { server.stop() }
+        for query in ["channel_exporter_build_info", "channel_exporter_config_reloads_total", "channel_exporter_series_refused_total"] {
+            var last = ""
+            let result = try await poll(timeout: .seconds(30), every: .milliseconds(250)) { () async throws -> [[String: Any]]? in
+                guard server.isRunning, let body = try await httpGet("\(api)/query?query=\(query)") else { return nil }
+                last = body
+                guard let data = Self.json(body)?["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
+                    !result.isEmpty
+                else { return nil }
+                return result
+            }
+            #expect(result != nil, "no result for \(query); last answer: \(last)\nstderr:\n\(server.standardError)")
+        }
+    }
+
+    /// Prometheus on a free loopback port, scraping 127.0.0.1:`port` every second; its API URL.
+    private static func startPrometheus(
+        _ prometheus: String, scraping port: UInt16, in directory: TemporaryDirectory
+    ) throws -> (ChildProcess, String) {
+        let config = try directory.write(
+            "prometheus.yml",
+            """
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 1s
+            scrape_configs:
+              - job_name: channel-exporter
+                static_configs:
+                  - targets: ["127.0.0.1:\(port)"]
+            """)
+        let webPort = try freeLoopbackPort()
+        let server = try ChildProcess(
+            name: "prometheus", executable: prometheus,
+            arguments: [
+                "--config.file=\(config)", "--storage.tsdb.path=\(directory.file("tsdb"))",
+                "--web.listen-address=127.0.0.1:\(webPort)", "--log.level=warn",
+            ],
+            in: directory)
+        try server.start()
+        return (server, "http://127.0.0.1:\(webPort)/api/v1")
     }
 
     private static func json(_ text: String) -> [String: Any]? {
