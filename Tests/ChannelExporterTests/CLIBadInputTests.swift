@@ -2,6 +2,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite struct CLIBadInputTests {
     static let goodConfig = Fixtures.path("parity/inbound.config.yaml")
     static let capture = Fixtures.path("parity/inbound.pcap")
@@ -65,6 +69,23 @@ import Testing
             "run", "--syscode", "A123010101", "--interface", "nosuchif0", "--web.listen-address", "127.0.0.1:\(port)",
         ], timeout: .seconds(30))
         expectOneLineError(result, mentioning: ["nosuchif0", "no such network interface"])
+    }
+
+    /// Without CAP_NET_RAW (dropped from the bounding set with util-linux's setpriv when we
+    /// are root; as another user we lack it anyway) `run` says what it needs.
+    @Test func noCapturePermission() async throws {
+        let port = try freeLoopbackPort()
+        let exporter = try BuiltExecutable.path()
+        let arguments = ["run", "--syscode", "A123010101", "--interface", "lo", "--web.listen-address", "127.0.0.1:\(port)"]
+        let result: CommandResult
+        if getuid() == 0 {
+            let setpriv = try BuiltExecutable.requiredTool("setpriv", package: "util-linux")
+            result = try await runCommand(
+                setpriv, ["--inh-caps=-all", "--bounding-set=-net_raw,-net_admin", exporter] + arguments, timeout: .seconds(30))
+        } else {
+            result = try await runCommand(exporter, arguments, timeout: .seconds(30))
+        }
+        expectOneLineError(result, mentioning: ["lo", "needs root or CAP_NET_RAW"])
     }
 
     @Test func aListenAddressInUse() async throws {
