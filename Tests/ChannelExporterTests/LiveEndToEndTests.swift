@@ -126,6 +126,49 @@ import Glibc
             "promtool check metrics exit \(verdict.status):\n\(verdict.findings.joined(separator: "\n"))")
     }
 
+    /// SIGHUP re-reads the file: a bad one is reported and the old configuration kept; a good
+    /// one takes effect (here: a new inbound port).
+    @Test func sighupKeepsTheOldConfigurationWhenTheNewOneIsBad() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let first = try await JSONServer(in: directory, name: "first")
+        defer { first.stop() }
+        let second = try await JSONServer(in: directory, name: "second")
+        defer { second.stop() }
+        let exporter = try await LiveExporter(inboundPorts: [first.port], in: directory)
+        defer { exporter.stop() }
+        let config = directory.file("exporter.yaml")
+
+        try directory.write("exporter.yaml", "syscode: A123010101\ninbound:\n  ports: [\(second.port)]\n  colour: blue\n")
+        exporter.child.signal(SIGHUP)
+        let failure = #"channel_exporter_config_reloads_total{result="failure"}"#
+        let failed = try await waitForReload(exporter, sample: failure)
+        #expect(failed == 1)
+        #expect(exporter.child.standardError.contains("\(config):4: inbound.colour"), "\(exporter.child.standardError)")
+        try await sendRequests(to: "http://127.0.0.1:\(first.port)/api/live", keepAlive: 1, newConnections: 0)
+        #expect(try await exporter.waitForSample(Self.innerSeries, atLeast: 1).value == 1)
+
+        try directory.write("exporter.yaml", "syscode: A123010101\ninbound:\n  ports: [\(second.port)]\namqp:\n  ports: []\n")
+        exporter.child.signal(SIGHUP)
+        let success = #"channel_exporter_config_reloads_total{result="success"}"#
+        #expect(try await waitForReload(exporter, sample: success) == 1)
+        try await sendRequests(to: "http://127.0.0.1:\(second.port)/api/reloaded", keepAlive: 1, newConnections: 0)
+        let reloaded = Self.innerSeries.replacingOccurrences(of: "/api/live", with: "/api/reloaded")
+        #expect(try await exporter.waitForSample(reloaded, atLeast: 1).value == 1)
+        #expect(exporter.child.isRunning)
+        #expect(await stopWithSIGTERM(exporter) == 0)
+    }
+
+    /// Polls until `sample` is at least 1; a reload is applied at the next packet, so each
+    /// round also sends one (as any traffic would).
+    private func waitForReload(_ exporter: LiveExporter, sample: String) async throws -> Double? {
+        try await poll(timeout: .seconds(30), every: .milliseconds(200)) { () async throws -> Double? in
+            try touchLoopback()
+            guard let text = try await exporter.scrape(), let value = sampleValue(sample, in: text), value >= 1 else { return nil }
+            return value
+        }
+    }
+
     /// SIGTERM; the exit status (128 + n when signal n ended it) within 10 s, else nil.
     private func stopWithSIGTERM(_ exporter: LiveExporter) async -> Int32? {
         exporter.child.signal(SIGTERM)
