@@ -52,10 +52,14 @@ import Glibc
 
         // The exchange log (complete once the process has exited): our calls are there, and
         // none of the scrapes of /metrics: they are not the service's traffic.
-        let servers = try String(contentsOfFile: exchanges, encoding: .utf8).split(separator: "\n").compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["server"] as? String
+        let logged = try String(contentsOfFile: exchanges, encoding: .utf8).split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         }
+        let servers = logged.compactMap { $0["server"] as? String }
         #expect(servers.filter { $0 == "127.0.0.1:\(service.port)" }.count == 5, "\(servers)")
+        // The keep-alive connection carried 3 of the 5: 3 client endpoints in all.
+        let clients = Set(logged.filter { $0["server"] as? String == "127.0.0.1:\(service.port)" }.compactMap { $0["client"] as? String })
+        #expect(clients.count == 3, "\(clients)")
         #expect(servers.filter { $0 == "127.0.0.1:\(other.port)" }.count == 3, "\(servers)")
         #expect(!servers.contains("127.0.0.1:\(exporter.metricsPort)"), "scrapes were observed: \(servers)")
     }
