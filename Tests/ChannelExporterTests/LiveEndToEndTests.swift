@@ -130,6 +130,30 @@ import Glibc
             "promtool check metrics exit \(verdict.status):\n\(verdict.findings.joined(separator: "\n"))")
     }
 
+    /// `--web.telemetry-path` moves the metrics; other paths are 404, other methods 405,
+    /// `/` links to the metrics, a query string is ignored.
+    @Test func theTelemetryPathAndTheOtherAnswers() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let exporter = try await LiveExporter(
+            inboundPorts: [], in: directory, extraArguments: ["--web.telemetry-path", "/custom-metrics"],
+            metricsPath: "/custom-metrics")
+        defer { exporter.stop() }
+        let base = "http://127.0.0.1:\(exporter.metricsPort)"
+        let curl = try BuiltExecutable.requiredTool("curl", package: "curl")
+        func status(_ arguments: [String]) async throws -> String {
+            try await runCommand(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + arguments).standardOutput
+        }
+        #expect(try await status(["\(base)/custom-metrics"]) == "200")
+        #expect(try await status(["\(base)/custom-metrics?debug=1"]) == "200")
+        #expect(try await status(["\(base)/metrics"]) == "404")
+        #expect(try await status(["-X", "POST", "\(base)/custom-metrics"]) == "405")
+        #expect(try await httpGet("\(base)/")?.contains(#"<a href="/custom-metrics">"#) == true)
+        let body = try #require(try await httpGet("\(base)/custom-metrics"))
+        #expect(body.contains("channel_exporter_build_info"))
+        #expect(await stopWithSIGTERM(exporter) == 0)
+    }
+
     /// SIGHUP re-reads the file: a bad one is reported and the old configuration kept; a good
     /// one takes effect (here: a new inbound port).
     @Test func sighupKeepsTheOldConfigurationWhenTheNewOneIsBad() async throws {

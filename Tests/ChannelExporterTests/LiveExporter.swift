@@ -11,11 +11,13 @@ import Glibc
 final class LiveExporter {
     let child: ChildProcess
     let metricsPort: UInt16
-    var metricsURL: String { "http://127.0.0.1:\(metricsPort)/metrics" }
+    let metricsPath: String
+    var metricsURL: String { "http://127.0.0.1:\(metricsPort)\(metricsPath)" }
 
-    /// Starts it and waits (up to 30 s) until `/metrics` answers.
+    /// Starts it and waits (up to 30 s) until `metricsPath` answers.
     init(
-        inboundPorts: [UInt16], in directory: TemporaryDirectory, name: String = "exporter", extraArguments: [String] = []
+        inboundPorts: [UInt16], in directory: TemporaryDirectory, name: String = "exporter", extraArguments: [String] = [],
+        metricsPath: String = "/metrics"
     ) async throws {
         let config = try directory.write(
             "\(name).yaml",
@@ -27,6 +29,7 @@ final class LiveExporter {
               ports: []
             """)
         metricsPort = try freeLoopbackPort()
+        self.metricsPath = metricsPath
         child = try ChildProcess(
             name: name, executable: try BuiltExecutable.path(),
             arguments: [
