@@ -117,7 +117,7 @@ public final class LiveRunner: @unchecked Sendable {
             }
             if reloadRequested.load(ordering: .relaxed) {
                 reloadRequested.store(false, ordering: .relaxed)
-                if let next = reload(current: config, exchangeLog: exchangeLog) {
+                if let next = reload(replacing: pipeline, exchangeLog: exchangeLog) {
                     config = next.configuration
                     pipeline = next
                     scrape.withLock { $0.metrics = next.metrics }
@@ -135,7 +135,10 @@ public final class LiveRunner: @unchecked Sendable {
     }
 
     /// Reads the configuration again; nil (and the old one kept) when it is invalid.
-    private func reload(current: ExporterConfiguration, exchangeLog: ExchangeLogFile?) -> Pipeline? {
+    /// The series are kept when the metric settings are unchanged (see `Pipeline.init`);
+    /// connections in progress are dropped with the old flow table.
+    private func reload(replacing old: Pipeline, exchangeLog: ExchangeLogFile?) -> Pipeline? {
+        let current = old.configuration
         guard let path = options.configurationPath else {
             logger.warning("SIGHUP: no --config.file to reload")
             return nil
@@ -150,7 +153,7 @@ public final class LiveRunner: @unchecked Sendable {
             next.interface = current.interface
             next.capture = current.capture
             next.listen = current.listen
-            let pipeline = try Pipeline(configuration: next, exchangeLog: exchangeLog)
+            let pipeline = try Pipeline(configuration: next, exchangeLog: exchangeLog, replacing: old)
             scrape.withLock { $0.reloads += 1 }
             logger.info("configuration reloaded", metadata: ["file": "\(path)"])
             return pipeline

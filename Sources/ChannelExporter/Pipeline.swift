@@ -24,9 +24,16 @@ public final class Pipeline {
     private(set) var firstPacketTime: Timestamp?
 
     /// `exchangeLog` receives every HTTP exchange (for `--exchanges`), in addition to the metrics.
-    public init(configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil) throws {
+    /// `previous` is the pipeline this one replaces (a configuration reload): its metrics are
+    /// kept when the metric settings did not change, so a reload does not reset the series.
+    public init(configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil, replacing previous: Pipeline? = nil) throws {
         self.configuration = configuration
-        metrics = ChannelMetrics(configuration: try MetricsConfiguration(configuration))
+        let metricsConfiguration = try MetricsConfiguration(configuration)
+        if let previous, previous.metrics.configuration == metricsConfiguration {
+            metrics = previous.metrics
+        } else {
+            metrics = ChannelMetrics(configuration: metricsConfiguration)
+        }
         exchangeFanout = ExchangeFanout(metrics: metrics, log: exchangeLog)
         http = HTTPObserver(configuration: HTTPObserverConfiguration(configuration), sink: exchangeFanout)
         amqp = AMQPObserver(configuration: AMQPObserverConfiguration(configuration), sink: metrics)
