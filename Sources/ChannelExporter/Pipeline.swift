@@ -14,14 +14,16 @@ import TCPReassembly
 public final class Pipeline {
     public let configuration: ExporterConfiguration
     public let metrics: ChannelMetrics
-    private var decoder = PacketDecoder()
+    /// One thread drives a pipeline, so the per-packet state needs no dynamic exclusivity
+    /// checks (measured: about 60 instructions a packet for the decoder alone).
+    @exclusivity(unchecked) private var decoder = PacketDecoder()
     private let reassembler: TCPReassembler
     private let http: HTTPObserver
     private let amqp: AMQPObserver
     private let router: ConnectionRouter
     private let exchangeFanout: ExchangeFanout
-    private(set) var lastPacketTime: Timestamp?
-    private(set) var firstPacketTime: Timestamp?
+    @exclusivity(unchecked) private(set) var lastPacketTime: Timestamp?
+    @exclusivity(unchecked) private(set) var firstPacketTime: Timestamp?
 
     /// `exchangeLog` receives every HTTP exchange (for `--exchanges`), in addition to the metrics.
     /// `previous` is the pipeline this one replaces (a configuration reload): its metrics are
