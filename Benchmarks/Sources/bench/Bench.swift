@@ -19,7 +19,7 @@ struct Bench: ParsableCommand {
         let capture = directory + "/keepalive.pcap"
         if FileManager.default.fileExists(atPath: capture) {
             printError("bench: running `bench throughput \(capture) --repeat 3` (see --help for the other commands)")
-            var command = try ThroughputCommand.parse([capture, "--repeat", "3"])
+            let command = try ThroughputCommand.parse([capture, "--repeat", "3"])
             try command.run()
             return
         }

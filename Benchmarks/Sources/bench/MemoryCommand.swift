@@ -53,7 +53,8 @@ struct MemoryCommand: ParsableCommand {
             date: ISO8601DateFormatter().string(from: Date()), file: file, stage: stage, serverPort: port,
             packets: sample.output.packets, connectionsOpened: sample.output.connections ?? 0,
             peakActiveConnections: peakActive, exchanges: sample.output.exchanges,
-            baselineRSSKiB: baseline, peakRSSKiB: bench_peak_rss_kib(), wallSeconds: sample.wallSeconds)
+            baselineRSSKiB: baseline, peakRSSKiB: bench_peak_rss_kib(), wallSeconds: sample.wallSeconds,
+            cpuSeconds: sample.cpuSeconds)
         print(json ? report.json() : report.text())
     }
 }
@@ -72,6 +73,7 @@ struct MemoryReport: Codable {
     /// getrusage ru_maxrss after the pass.
     var peakRSSKiB: Int64
     var wallSeconds: Double
+    var cpuSeconds: Double
 
     func json() -> String {
         let encoder = JSONEncoder()
@@ -91,7 +93,7 @@ struct MemoryReport: Codable {
                 + "\(String(format2: Double(baselineRSSKiB) / 1024)) MiB, "
                 + "growth per peak active connection \(Int(perConnection.rounded())) B",
             "\(peakMiB <= 64 ? "met    " : "NOT MET") peak RSS at most 64 MiB (issue 3, 100k open connections)",
-            "wall \(String(format3: wallSeconds)) s",
+            "wall \(String(format3: wallSeconds)) s, CPU \(String(format3: cpuSeconds)) s",
         ].joined(separator: "\n")
     }
 }

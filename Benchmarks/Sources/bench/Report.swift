@@ -22,7 +22,7 @@ struct StageFigures: Codable {
     var packetsPerSecondVsFloor: Double
     var allocationsPerPacket: Double?
     var output: StageOutput
-    /// Pipeline only.
+    /// HTTP observer and pipeline only.
     var exchanges: Int?
     var exchangesPerSecond: Double?
     var cpuMicrosecondsPerExchange: Double?
@@ -100,7 +100,7 @@ struct ThroughputReport: Codable {
                     goals.append(
                         Goal(name: "CPU µs per exchange (issue 4, at most)", value: micros, bound: 2.0, met: micros <= 2.0))
                 }
-            case .floor, .decode: break
+            case .floor, .decode, .http: break
             }
         }
         self.goals = goals
@@ -135,7 +135,7 @@ struct ThroughputReport: Codable {
             if let exchanges = s.exchanges, let perSecond = s.exchangesPerSecond, let micros = s.cpuMicrosecondsPerExchange {
                 lines.append("")
                 lines.append(
-                    "pipeline: \(exchanges) exchanges, \(Int(perSecond.rounded())) exchanges/s, "
+                    "\(s.stage.rawValue): \(exchanges) exchanges, \(Int(perSecond.rounded())) exchanges/s, "
                         + "\(String(format3: micros)) µs CPU per exchange (median CPU \(String(format3: s.medianCPUSeconds)) s)")
             }
         }

@@ -1,6 +1,7 @@
 /// The four stages a benchmark round runs over one capture, each a complete pass over the file.
 import CBareLoop
 import ChannelExporter
+import HTTP1Observer
 import PacketCapture
 import PacketDecoding
 import TCPReassembly
@@ -13,6 +14,9 @@ enum Stage: String, CaseIterable, Codable, Sendable {
     case decode
     /// Decoding + `TCPReassembler`, delivering to a consumer that discards the bytes.
     case reassembly
+    /// Decoding + reassembly + `HTTPObserver` (default limits), exchanges counted and discarded:
+    /// the pipeline without the metrics.
+    case http
     /// The whole `Pipeline`: reassembly, HTTP and AMQP observers, metrics.
     case pipeline
 
@@ -21,6 +25,7 @@ enum Stage: String, CaseIterable, Codable, Sendable {
         case .floor: "A floor: bare pcap_next_ex (C)"
         case .decode: "B PacketSource + decode"
         case .reassembly: "C + TCP reassembly"
+        case .http: "H + HTTP observer (no metrics)"
         case .pipeline: "D full Pipeline (HTTP + metrics)"
         }
     }
@@ -49,6 +54,7 @@ func runStage(_ stage: Stage, path: String, serverPort: UInt16) throws -> StageO
     case .floor: return try runFloor(path: path)
     case .decode: return try runDecode(path: path)
     case .reassembly: return try runReassembly(path: path, serverPort: serverPort)
+    case .http: return try runHTTP(path: path, serverPort: serverPort)
     case .pipeline: return try runPipeline(path: path, serverPort: serverPort).output
     }
 }
@@ -108,6 +114,35 @@ func runReassembly(
     return StageOutput(
         packets: UInt64(summary.packets), segments: decoder.counters.tcpSegments, deliveredBytes: consumer.bytes,
         connections: reassembler.statistics.connectionsOpened)
+}
+
+/// Counts exchanges and drops them.
+final class CountingSink: HTTPExchangeSink {
+    var exchanges = 0
+    func observe(_ exchange: HTTPExchange) {
+        if exchange.request != nil && exchange.response != nil { exchanges += 1 }
+    }
+}
+
+/// Decoding + reassembly + the HTTP observer: everything but the metrics.
+func runHTTP(path: String, serverPort: UInt16) throws -> StageOutput {
+    var decoder = PacketDecoder()
+    let sink = CountingSink()
+    let http = HTTPObserver(configuration: HTTPObserverConfiguration(), sink: sink)
+    let reassembler = TCPReassembler(configuration: ReassemblyConfiguration(serverPorts: [serverPort]), factory: http)
+    var last = Timestamp.zero
+    let summary = try PacketSource.files([path]).run { packet in
+        last = packet.timestamp
+        if let segment = decoder.decode(
+            packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: packet.timestamp)
+        {
+            reassembler.process(segment)
+        }
+    }
+    reassembler.finish(at: last)
+    return StageOutput(
+        packets: UInt64(summary.packets), segments: decoder.counters.tcpSegments,
+        connections: reassembler.statistics.connectionsOpened, exchanges: http.statistics.exchangesComplete)
 }
 
 /// The exporter's configuration for a benchmark: the reference syscode, `serverPort` inbound.

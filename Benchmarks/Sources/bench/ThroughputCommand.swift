@@ -1,6 +1,7 @@
 /// `bench throughput`: the four stages interleaved over one file, medians and ratios to the floor.
 import ArgumentParser
 import CBenchSupport
+import Foundation
 
 struct ThroughputCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +25,7 @@ struct ThroughputCommand: ParsableCommand {
 
     @Option(
         parsing: .upToNextOption,
-        help: "Stages to run (floor decode reassembly pipeline); the floor always runs.")
+        help: "Stages to run (floor decode reassembly http pipeline); the floor always runs.")
     var stages: [String] = Stage.allCases.map(\.rawValue)
 
     @Flag(help: "Skip the untimed allocation-counting pass.")
@@ -33,10 +34,13 @@ struct ThroughputCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(help: "Also write the JSON report to this file.")
+    var jsonFile: String?
+
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--repeat must be at least 1") }
         for name in stages where Stage(rawValue: name) == nil {
-            throw ValidationError("unknown stage '\(name)' (floor, decode, reassembly, pipeline)")
+            throw ValidationError("unknown stage '\(name)' (floor, decode, reassembly, http, pipeline)")
         }
     }
 
@@ -71,6 +75,11 @@ struct ThroughputCommand: ParsableCommand {
             file: file, fileBytes: fileBytes, serverPort: port, rounds: rounds, stages: selected,
             samples: samples, allocations: allocations)
         print(json ? report.json() : report.table())
+        if let jsonFile {
+            guard FileManager.default.createFile(atPath: jsonFile, contents: Data(report.json().utf8)) else {
+                throw BenchError(description: "\(jsonFile): cannot be written")
+            }
+        }
     }
 }
 
