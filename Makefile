@@ -27,8 +27,8 @@ test: deps
 
 # The main job, offline: replay a bundled real capture and print its metrics.
 demo: release
-	.build/release/channel-exporter replay captures/parity/basic.pcap \
-		--config.file captures/parity/basic.config.yaml
+	.build/release/channel-exporter replay captures/parity/outbound.pcap \
+		--config.file captures/parity/outbound.config.yaml
 
 # The main job, live: capture on lo and serve /metrics on :9166 (needs root).
 run: release

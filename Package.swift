@@ -70,6 +70,11 @@ let package = Package(
         .testTarget(name: "HTTP1ObserverTests", dependencies: ["HTTP1Observer", "TCPReassembly", "PacketDecoding"]),
         .testTarget(name: "AMQPObserverTests", dependencies: ["AMQPObserver", "TCPReassembly", "PacketDecoding"]),
         .testTarget(name: "ChannelMetricsTests", dependencies: ["ChannelMetrics", "HTTP1Observer", "AMQPObserver", "PacketDecoding"]),
-        .testTarget(name: "ChannelExporterTests", dependencies: ["ChannelExporter", "ChannelMetrics", "PacketCapture"]),
+        .testTarget(
+            name: "ChannelExporterTests",
+            dependencies: [
+                "ChannelExporter", "ChannelMetrics", "PacketCapture", "PacketDecoding", "TCPReassembly", "HTTP1Observer",
+            ]
+        ),
     ]
 )

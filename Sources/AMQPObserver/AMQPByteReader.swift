@@ -1,6 +1,6 @@
 // AMQPByteReader.swift — reads AMQP 0-9-1 field types (§4.2.5) from borrowed bytes; nil when too short.
 
-/// A cursor over a method frame's arguments. Integers are big-endian (§4.2.2);
+/// A cursor over a method frame's arguments. Integers are big-endian (§4.2.5.1);
 /// strings are returned as borrowed slices, valid as long as the bytes are.
 struct AMQPByteReader {
     private let bytes: UnsafeRawBufferPointer

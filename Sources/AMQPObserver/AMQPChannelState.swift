@@ -12,9 +12,11 @@ struct OutstandingDelivery {
     var deliverTime: Timestamp
     /// When a worker took it; nil while it waits for one.
     var serviceStart: Timestamp?
+    /// Stands for a delivery lost in a gap (its tag was skipped): it holds a worker, yields no outcome.
+    var isLost = false
 }
 
-/// The state of one channel (AMQP 0-9-1 §2.2.5: delivery tags are per channel).
+/// The state of one channel (delivery tags are scoped to their channel: the `delivery-tag` domain of amqp0-9-1.xml).
 ///
 /// **The service-time model.** The consumer runs `workers` workers on the channel
 /// and hands deliveries to them first come, first served. A delivery starts
@@ -60,6 +62,10 @@ final class AMQPChannelState {
     var pendingGets: [PendingGet] = []
     /// channel.close seen: deliveries in flight are ignored until close-ok.
     var isClosing = false
+    /// The broker's direction had a gap since the last delivery: skipped tags are lost deliveries.
+    var deliveriesMayBeMissing = false
+    /// The highest delivery tag seen (deliver or get-ok, no-ack included).
+    var lastSeenTag: UInt64?
 
     /// Outstanding deliveries in tag order: `storage[head...]`.
     private var storage: [OutstandingDelivery] = []
@@ -123,9 +129,12 @@ final class AMQPChannelState {
         return 1
     }
 
-    /// A worker's answer for a delivery we never saw (capture began later): that worker is free now.
+    /// An answer for a delivery we never saw. When workers are taken as busy with unseen
+    /// deliveries (capture began later, or a gap), one of them is free now; otherwise the
+    /// answer is stray (a duplicate, or a tag the broker never sent) and frees nothing.
     func answerForUnknownDelivery(time: Timestamp) {
-        if unseenBusy > 0 { unseenBusy -= 1 }
+        guard unseenBusy > 0 else { return }
+        unseenBusy -= 1
         freeWorker(at: time)
         lastAnswerTime = time
     }
@@ -133,11 +142,12 @@ final class AMQPChannelState {
     /// Forgets every outstanding delivery (their answers can no longer come or be matched).
     /// With `workersStayBusy` (a gap: their answers may still come, as unknown tags) the
     /// workers they held stay busy until evidence frees them; otherwise all are free.
-    /// Returns how many were dropped.
+    /// Returns how many real (not lost) deliveries were dropped.
     @discardableResult
     func dropAll(workersStayBusy: Bool = false) -> Int {
-        let count = outstandingCount
-        let busy = count - waitingCount
+        let busy = outstandingCount - waitingCount
+        // Placeholders for lost deliveries were already counted as lost.
+        let count = storage[head...].reduce(0) { $0 + ($1.isLost ? 0 : 1) }
         storage.removeAll(keepingCapacity: true)
         head = 0
         waitingCount = 0

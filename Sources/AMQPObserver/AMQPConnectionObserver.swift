@@ -20,7 +20,7 @@ public struct AMQPFrameSummary: Sendable, Hashable {
 ///
 /// **Topic when the consumer tag is unknown** (the capture began after `basic.consume`,
 /// or a gap hid it): a delivery through the default exchange (`""`) has the queue's
-/// name as routing key (AMQP 0-9-1 §3.1.3.1), so that names the queue
+/// name as routing key (every queue is bound to it by its name, AMQP 0-9-1 §2.1.2.4), so that names the queue
 /// (`QueueSource.routingKey`). Through any other exchange the queue is unknown:
 /// `queue` is nil, `QueueSource.unknown`, counted in `unknownQueueDeliveries`.
 ///
@@ -71,13 +71,20 @@ public final class AMQPConnectionObserver: StreamConsumer {
         observer.statistics.gapBytes += length
         guard !givenUp else { return }
         let parser = direction == .clientToServer ? clientParser : serverParser
-        if !parser.gap(length: length) {
-            // A method may be lost: deliveries or answers we cannot match any more, replies out of step.
-            for channel in channels.values {
-                observer.countDropped(channel.dropAll(workersStayBusy: true), .gap)
-                channel.pendingConsumes.removeAll()
-                channel.pendingGets.removeAll()
-            }
+        guard !parser.gap(length: length) else { return }
+        // A method may be lost: replies are out of step with requests.
+        for channel in channels.values {
+            channel.pendingConsumes.removeAll()
+            channel.pendingGets.removeAll()
+        }
+        if direction == .serverToClient {
+            // Deliveries may be lost; the known ones stay valid (their answers travel the other way).
+            // RabbitMQ numbers a channel's deliveries 1, 2, 3, … so the next delivery shows how many
+            // were lost, and placeholders keep their workers busy (see `fillLostDeliveries`).
+            for channel in channels.values { channel.deliveriesMayBeMissing = true }
+        } else {
+            // Answers may be lost: no outstanding delivery can be trusted to be unanswered.
+            for channel in channels.values { observer.countDropped(channel.dropAll(workersStayBusy: true), .gap) }
         }
     }
 
@@ -97,7 +104,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
             case .failure(.unknownMethod): parser.fail(.unknownMethod)
             case .failure(.truncated): parser.fail(.truncatedMethod)
             case .success(let (id, method)):
-                observer.statistics.methods[id, default: 0] += 1
+                observer.statistics.methodCounts[id.slot] += 1
                 frameTap?(direction, AMQPFrameSummary(type: 1, channel: channel, method: id))
                 handle(method, channel: channel, direction: direction, time: time)
             }
@@ -158,6 +165,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
         case .basicDeliver(let consumerTag, let deliveryTag, let redelivered, let exchange, let routingKey)
         where !fromClient:
             guard let state = channel(number), !state.isClosing else { return }
+            fillLostDeliveries(before: deliveryTag, in: state, time: time)
             if let consumer = state.consumer(tag: consumerTag) {
                 if consumer.noAck {
                     observer.statistics.noAckDeliveries += 1
@@ -175,6 +183,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
             }
         case .basicGetOk(let deliveryTag, let redelivered, let exchange, let routingKey) where !fromClient:
             guard let state = channel(number), !state.isClosing else { return }
+            fillLostDeliveries(before: deliveryTag, in: state, time: time)
             var delivery: OutstandingDelivery
             if !state.pendingGets.isEmpty {
                 let get = state.pendingGets.removeFirst()
@@ -235,6 +244,28 @@ public final class AMQPConnectionObserver: StreamConsumer {
         return delivery
     }
 
+    /// After a gap in the broker's direction, the tags skipped before `tag` were deliveries we
+    /// lost. Their workers are as busy as if we had seen them, so placeholders take their
+    /// place in the first-come-first-served order (bounded by the outstanding limit).
+    private func fillLostDeliveries(before tag: UInt64, in state: AMQPChannelState, time: Timestamp) {
+        defer {
+            state.lastSeenTag = tag
+            state.deliveriesMayBeMissing = false
+        }
+        guard state.deliveriesMayBeMissing, let last = state.lastSeenTag, tag > last, tag - last > 1 else { return }
+        let lost = tag - last - 1
+        guard lost <= UInt64(configuration.maxOutstandingPerChannel) else {
+            observer.countDropped(state.dropAll(workersStayBusy: true), .gap)
+            return
+        }
+        observer.statistics.lostDeliveries += Int(lost)
+        for lostTag in last + 1..<tag {
+            deliver(
+                .init(deliveryTag: lostTag, consumerTag: nil, queue: nil, queueSource: .unknown, redelivered: false,
+                      deliverTime: time, isLost: true), to: state)
+        }
+    }
+
     private func deliver(_ delivery: OutstandingDelivery, to state: AMQPChannelState) {
         if let last = state.lastDeliveryTag, delivery.deliveryTag <= last {
             observer.countDropped(state.dropAll(), .tagRegression)
@@ -250,6 +281,10 @@ public final class AMQPConnectionObserver: StreamConsumer {
     private func answer(_ answer: DeliveryAnswer, tag: UInt64, multiple: Bool, channel number: UInt16, time: Timestamp) {
         guard let state = channels[number] ?? channel(number) else { return }
         let settled = state.settle(tag: tag, multiple: multiple, time: time) { delivery, serviceStart in
+            guard !delivery.isLost else {
+                observer.statistics.answersForLostDeliveries += 1
+                return
+            }
             switch answer {
             case .ack: observer.statistics.acks += 1
             case .nack: observer.statistics.nacks += 1

@@ -60,6 +60,10 @@ final class AMQPFrameParser {
     private var buffer: [UInt8] = []
     /// Bytes skipped while synchronizing.
     private(set) var unsynchronizedBytes = 0
+    /// Frames still to parse before a mid-stream synchronisation is trusted: a framing error
+    /// before then means the boundary was a coincidence, and the search goes on.
+    private var tentativeFrames = 0
+    private static let framesToTrustSynchronization = 3
 
     init(isClient: Bool, startsAtBeginning: Bool, frameMax: Int, synchronizationAttempts: Int) {
         self.isClient = isClient
@@ -74,16 +78,36 @@ final class AMQPFrameParser {
         return nil
     }
 
+    /// Gives the direction up, unless it synchronised mid-stream only a frame or two ago:
+    /// then it looks for a frame boundary again (at the next segment).
     func fail(_ reason: AMQPAnomaly) {
-        if failure == nil { state = .failed(reason) }
+        guard failure == nil else { return }
+        if tentativeFrames > 0 {
+            // Not touching `buffer` here: `fail` may be called from `onFrame` while the
+            // buffer is lent out; synchronising afresh clears it.
+            tentativeFrames = 0
+            state = .synchronizing
+            resynchronizing = true
+        } else {
+            state = .failed(reason)
+        }
     }
+
+    /// Set by `fail` while tentative: the rest of the current call is skipped.
+    private var resynchronizing = false
 
     /// Parses `bytes`; `onFrame` is called for each complete frame, in order. It may
     /// `fail` the parser, which then ignores the rest.
     func parse(_ bytes: UnsafeRawBufferPointer, onFrame: (AMQPFrame) -> Void) {
         var i = 0
         let n = bytes.count
+        resynchronizing = false
         while i < n {
+            if resynchronizing {
+                // `fail` during a tentative synchronisation: skip to the next segment.
+                unsynchronizedBytes += n - i
+                return
+            }
             switch state {
             case .failed:
                 return
@@ -97,6 +121,9 @@ final class AMQPFrameParser {
                     return
                 }
                 state = .frameHeader
+                pendingCount = 0
+                buffer.removeAll(keepingCapacity: true)
+                tentativeFrames = Self.framesToTrustSynchronization
             case .protocolHeader:
                 while i < n && pendingCount < 8 {
                     pending = pending << 8 | UInt64(bytes[i])
@@ -126,19 +153,23 @@ final class AMQPFrameParser {
                     guard pendingCount == 7 else { return }
                     pendingCount = 0
                 }
-                state = beginFrame(
+                let next = beginFrame(
                     type: UInt8(truncatingIfNeeded: pending >> 48), channel: UInt16(truncatingIfNeeded: pending >> 32),
                     size: Int(pending & 0xFFFF_FFFF))
+                if case .failed(let reason) = next {
+                    return failInParse(reason, skipping: min(n, n - i + 7))  // the header's bytes too
+                }
+                state = next
             case .methodPayload(let channel, let size):
                 if buffer.isEmpty && n - i > size {
                     // The whole method frame is in this call: hand it over without copying.
                     let end = i + size
                     i = end + 1
                     guard bytes[end] == Self.frameEnd else {
-                        state = .failed(.badFrameEnd)
-                        return
+                        return failInParse(.badFrameEnd, skipping: n - i)
                     }
                     state = .frameHeader
+                    frameCompleted()
                     onFrame(.method(channel: channel, payload: UnsafeRawBufferPointer(rebasing: bytes[end - size..<end])))
                 } else {
                     let take = min(n - i, size + 1 - buffer.count)
@@ -146,10 +177,10 @@ final class AMQPFrameParser {
                     i += take
                     guard buffer.count == size + 1 else { return }
                     guard buffer[size] == Self.frameEnd else {
-                        state = .failed(.badFrameEnd)
-                        return
+                        return failInParse(.badFrameEnd, skipping: n - i)
                     }
                     state = .frameHeader
+                    frameCompleted()
                     buffer.withUnsafeBytes { onFrame(.method(channel: channel, payload: UnsafeRawBufferPointer(rebasing: $0[..<size]))) }
                     buffer.removeAll(keepingCapacity: true)
                 }
@@ -161,11 +192,11 @@ final class AMQPFrameParser {
                     continue
                 }
                 guard bytes[i] == Self.frameEnd else {
-                    state = .failed(.badFrameEnd)
-                    return
+                    return failInParse(.badFrameEnd, skipping: n - i)
                 }
                 i += 1
                 state = .frameHeader
+                frameCompleted()
                 switch type {
                 case 2: onFrame(.contentHeader(channel: channel))
                 case 3: onFrame(.contentBody(channel: channel))
@@ -196,6 +227,15 @@ final class AMQPFrameParser {
             state = .synchronizing
             return false
         }
+    }
+
+    private func frameCompleted() {
+        if tentativeFrames > 0 { tentativeFrames -= 1 }
+    }
+
+    private func failInParse(_ reason: AMQPAnomaly, skipping remaining: Int) {
+        fail(reason)
+        if resynchronizing { unsynchronizedBytes += remaining }
     }
 
     private func startState(firstByte: UInt8) -> State {

@@ -67,6 +67,34 @@ public struct AMQPMethodID: Sendable, Hashable, Comparable, CustomStringConverti
         }
     }
 
+    /// Known class ids, in the order of their slots.
+    private static let classIDs: [UInt16] = [10, 20, 40, 50, 60, 85, 90]
+    /// Method ids are n * 10 + r with n <= 12 and r <= 2 (basic.get-empty is 72).
+    private static let methodSlots = 39
+    static let slotCount = classIDs.count * methodSlots
+
+    /// A dense index for a known id (counters without hashing).
+    var slot: Int {
+        let classIndex: Int
+        switch classID {
+        case 10: classIndex = 0
+        case 20: classIndex = 1
+        case 40: classIndex = 2
+        case 50: classIndex = 3
+        case 60: classIndex = 4
+        case 85: classIndex = 5
+        default: classIndex = 6
+        }
+        return classIndex * Self.methodSlots + Int(methodID / 10) * 3 + Int(methodID % 10)
+    }
+
+    init(slot: Int) {
+        let methodIndex = slot % Self.methodSlots
+        self.init(
+            classID: Self.classIDs[slot / Self.methodSlots],
+            methodID: UInt16(methodIndex / 3 * 10 + methodIndex % 3))
+    }
+
     private static let table: [UInt16: (String, [UInt16: String])] = [
         10: ("connection", [10: "start", 11: "start-ok", 20: "secure", 21: "secure-ok", 30: "tune", 31: "tune-ok",
                             40: "open", 41: "open-ok", 50: "close", 51: "close-ok", 60: "blocked", 61: "unblocked",

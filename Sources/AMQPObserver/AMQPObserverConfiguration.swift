@@ -9,9 +9,9 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
     /// frame: 7-byte header, payload, frame-end), RabbitMQ's default `frame_max`.
     public static let defaultMaxFrameSize = 131_072
     /// No negotiated `frame_max` raises the bound above this (`frame_max = 0` means "no limit"
-    /// in AMQP 0-9-1 §1.4.2.6; we never buffer more than this for one method frame).
+    /// in connection.tune-ok, AMQP 0-9-1 §1.4.2.6; we never buffer more than this for one method frame).
     public static let frameSizeHardCap = 1 << 20
-    /// AMQP 0-9-1 §1.4.2.6 `frame-min-size`: no peer may negotiate below this.
+    /// The AMQP 0-9-1 constant `frame-min-size` (amqp0-9-1.xml): no peer may negotiate below this.
     public static let frameSizeFloor = 4096
 
     /// The number of workers a consumer runs per channel (`amqp.consumer_concurrency`).
@@ -28,8 +28,10 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
     public var maxConsumersPerChannel: Int
     /// `basic.consume` / `basic.get` awaiting their reply, per channel.
     public var maxPendingRequestsPerChannel: Int
-    /// A direction that starts mid-stream (no handshake seen) looks for a frame at the start
-    /// of this many segments before the connection is given up.
+    /// A direction that starts mid-stream (no handshake seen), or lost its place in a gap,
+    /// looks for a frame at the start of this many segments before the connection is given
+    /// up. Generous: after a gap inside a large body, every segment until the body ends
+    /// begins mid-frame.
     public var synchronizationAttempts: Int
 
     public init(
@@ -39,7 +41,7 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
         maxChannelsPerConnection: Int = 2048,
         maxConsumersPerChannel: Int = 1024,
         maxPendingRequestsPerChannel: Int = 1024,
-        synchronizationAttempts: Int = 64
+        synchronizationAttempts: Int = 1024
     ) {
         self.consumerConcurrency = max(1, consumerConcurrency)
         self.maxFrameSize = min(max(maxFrameSize, Self.frameSizeFloor), Self.frameSizeHardCap)

@@ -30,7 +30,8 @@ public enum AMQPDropReason: String, Sendable, Hashable, CaseIterable {
     case connectionClose = "connection_close"
     /// The client's direction ended (FIN, RST, expiry, capture end): no answer can follow.
     case streamEnd = "stream_end"
-    /// Bytes were lost where a method may have been: the channel state cannot be trusted.
+    /// Bytes were lost in the client's direction where a method may have been: any outstanding
+    /// delivery may have been answered in them.
     case gap
     /// `basic.recover`: the broker redelivers them under new tags.
     case recover
@@ -59,7 +60,13 @@ public struct AMQPStatistics: Sendable, Hashable {
     public var contentBodyFrames = 0
     public var heartbeatFrames = 0
     /// Method frames by class/method id.
-    public var methods: [AMQPMethodID: Int] = [:]
+    public var methods: [AMQPMethodID: Int] {
+        var counts: [AMQPMethodID: Int] = [:]
+        for (slot, count) in methodCounts.enumerated() where count > 0 { counts[AMQPMethodID(slot: slot)] = count }
+        return counts
+    }
+    /// Counts by ``AMQPMethodID/slot``: a fixed array, no hashing per frame.
+    var methodCounts = [Int](repeating: 0, count: AMQPMethodID.slotCount)
     public var acks = 0
     public var nacks = 0
     public var rejects = 0
@@ -73,6 +80,10 @@ public struct AMQPStatistics: Sendable, Hashable {
     public var unmatchedAnswers = 0
     /// Answers to deliveries that, with `consumerConcurrency` workers, were still queued.
     public var answeredWhileQueued = 0
+    /// Deliveries lost in a gap of the broker's direction (skipped delivery tags).
+    public var lostDeliveries = 0
+    /// Answers for those lost deliveries (no outcome: the delivery time is unknown).
+    public var answersForLostDeliveries = 0
     public var droppedDeliveries: [AMQPDropReason: Int] = [:]
     public var limitHits: [AMQPLimit: Int] = [:]
     public var anomalies: [AMQPAnomaly: Int] = [:]

@@ -42,6 +42,8 @@ public final class LiveRunner: @unchecked Sendable {
     private let logger: Logger
     private let scrape = Mutex<ScrapeState>(ScrapeState())
     private let reloadRequested = Atomic<Bool>(false)
+    /// Set by a scrape: the capture thread publishes fresh statistics at the next packet.
+    private let statisticsWanted = Atomic<Bool>(false)
 
     private struct ScrapeState: ~Copyable {
         var metrics: ChannelMetrics?
@@ -70,11 +72,12 @@ public final class LiveRunner: @unchecked Sendable {
         let exchangeLog = try options.exchangesPath.map { path throws(ExporterError) in try ExchangeLogFile(path: path) }
         defer { exchangeLog?.close() }
         var pipeline = try Pipeline(configuration: config, exchangeLog: exchangeLog)
+        let filter = Self.captureFilter(config.bpfFilter, excludingPort: listen.port)
         let source: PacketSource
         do {
             source = try PacketSource.live(
                 LiveCaptureOptions(
-                    interface: config.interface, filter: config.bpfFilter,
+                    interface: config.interface, filter: filter,
                     snapshotLength: Int32(config.capture.snaplen),
                     bufferSize: Int32(clamping: config.capture.bufferSizeMiB << 20),
                     promiscuous: config.capture.promiscuous))
@@ -94,14 +97,22 @@ public final class LiveRunner: @unchecked Sendable {
         let signals = installSignalHandlers(source: source)
         defer { signals.forEach { $0.cancel() } }
         logger.info(
-            "capturing", metadata: ["interface": "\(config.interface)", "filter": "\(config.bpfFilter)", "syscode": "\(config.syscode)"])
+            "capturing", metadata: ["interface": "\(config.interface)", "filter": "\(filter)", "syscode": "\(config.syscode)"])
 
+        // Statistics are published every 4096 packets, every second of packet time, and at
+        // the first packet after a scrape asked for them, so a quiet interface's counters
+        // reach the next scrape instead of waiting for thousands of packets.
         var sincePublish = 0
+        var nextPublish = Int64.min
         let summary = try source.run { packet in
             pipeline.process(packet)
             sincePublish &+= 1
-            if sincePublish >= 4096 {
+            if sincePublish >= 4096 || packet.timestamp.nanoseconds >= nextPublish
+                || statisticsWanted.load(ordering: .relaxed)
+            {
+                statisticsWanted.store(false, ordering: .relaxed)
                 sincePublish = 0
+                nextPublish = packet.timestamp.nanoseconds &+ 1_000_000_000
                 publish(pipeline)
             }
             if reloadRequested.load(ordering: .relaxed) {
@@ -178,6 +189,7 @@ public final class LiveRunner: @unchecked Sendable {
         if path == telemetryPath {
             let format = ExpositionFormat.negotiate(accept: accept.isEmpty ? nil : accept)
             let capture = source.statistics()
+            statisticsWanted.store(true, ordering: .relaxed)
             let (metrics, body) = scrape.withLock { state -> (ChannelMetrics?, SelfMetricsInput) in
                 (state.metrics, SelfMetricsInput(
                     pipeline: state.statistics, capture: capture, reloads: state.reloads,
@@ -195,6 +207,13 @@ public final class LiveRunner: @unchecked Sendable {
                     + "<p><a href=\"\(telemetryPath)\">Metrics</a></p></body></html>\n")
         }
         return ScrapeResponse(status: .notFound, contentType: "text/plain; charset=utf-8", body: "not found\n")
+    }
+
+    /// The configured filter without our own metrics port: the scrapes of `/metrics` are
+    /// not the service's traffic and must not be counted as its outgoing calls.
+    static func captureFilter(_ filter: String, excludingPort port: Int) -> String {
+        guard port > 0 else { return filter }
+        return "(\(filter)) and not (tcp port \(port))"
     }
 
     static func wallClockSeconds() -> Double {

@@ -12,6 +12,25 @@ import Synchronization
 /// Thread safety: observations and `render` take one `Mutex`; `render` only copies
 /// the families (copy-on-write arrays) under it and formats outside, so a scrape
 /// never holds the pipeline for long.
+///
+/// Where the wire cannot show what the reference reads (each checked by running it,
+/// see Tests/ChannelMetricsTests/Fixtures/make_expected.py):
+/// - A query written in the URL and requests' `params=` are the same bytes on the
+///   wire; the reference searches only `params=` for `method_code`, we search the query.
+/// - requests lower-cases the host before sending, so an upper-case URL host that the
+///   reference fails to find in the partner table arrives lower-case and matches here.
+/// - A request body counts as the reference's `json=` when its Content-Type is JSON and
+///   as `data=` fields when it is a form (a pre-serialised `data=` string is not
+///   searched by the reference; we cannot tell it apart).
+/// - JSON nested deeper than `maxJSONDepth` (512): the reference raises RecursionError
+///   (its FuzzyGet at ~330 nested arrays or ~500 objects, json.loads at ~1000) and
+///   records nothing; we record `code` `-1` and count `BodyCodeOutcome.tooDeep`.
+/// - Only a bounded body prefix is kept: a truncated body that does not parse gives
+///   `-1` (counted `truncated`) where the reference saw the whole body.
+/// - A response with neither a charset nor a UTF-8/16/32 body: requests guesses with
+///   charset_normalizer; we decode UTF-8 with replacement.
+/// - HEAD responses have no body on the wire (`code` `-1`); each redirect hop is its own
+///   exchange; a call without a `Host` gets `tcode` `""` (the reference would fail).
 public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendable {
     public let configuration: MetricsConfiguration
     private let rules: LabelRules
@@ -72,12 +91,13 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         guard let start = exchange.requestLastByte, let end = exchange.responseFirstByte else { return skip(.noTimestamps) }
         let code = rules.innerCode(response)
         let syscode = configuration.syscode
-        let labels = [
+        let (labels, cut) = bounded([
             syscode.appid, syscode.value, LabelRules.fCode(userAgent: request.userAgent), request.path, request.path,
             String(response.status), code.label, rules.inboundMethodCode(request),
-        ]
+        ])
         let milliseconds = Self.seconds(end - start) * 1000
         state.withLock { state in
+            state.statistics.labelValuesTruncated += cut
             state.statistics.bodyCodes[code.outcome, default: 0] += 1
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
             if state.inner.observe(labels, milliseconds) { state.statistics.recorded[.inbound, default: 0] += 1 }
@@ -87,6 +107,9 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     /// §3 and §4: a call the service made. Duration: last response byte − first request
     /// byte, or − the SYN when this request opened the connection.
     private func observeOutgoing(_ exchange: HTTPExchange, _ request: HTTPRequestSummary, _ response: HTTPResponseSummary) {
+        // Inbound, a cut response is still recorded: the reference's hook ran when the handler
+        // returned. Outgoing, the caller's call raised instead of returning.
+        if exchange.completeness == .responseIncomplete { return skip(.responseIncomplete) }
         let opened = exchange.isFirstOnConnection ? exchange.connection.synTime : nil
         guard let start = opened ?? exchange.requestFirstByte, let end = exchange.responseLastByte else {
             return skip(.noTimestamps)
@@ -96,19 +119,25 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let partner = request.host.flatMap { configuration.partners.lookup(authority: $0) }
         let code = rules.outgoingCode(response)
         var partnerLabels: [String]?
+        var cut: UInt64 = 0
         let methodCode: String
         if let partner {
             let action = partner.actions[LabelRules.partnerPath(rawPath: request.rawPath)]
-            partnerLabels = [syscode.appid, syscode.value, partner.partner, action ?? "", String(response.status), code.label]
+            let (labels, partnerCut) = bounded(
+                [syscode.appid, syscode.value, partner.partner, action ?? "", String(response.status), code.label])
+            partnerLabels = labels
+            cut += partnerCut
             methodCode = action ?? rules.outgoingMethodCode(request)
         } else {
             methodCode = rules.outgoingMethodCode(request)
         }
-        let externalLabels = [
+        let (externalLabels, externalCut) = bounded([
             syscode.appid, syscode.value, "http", LabelRules.tcode(request: request, partner: partner), methodCode,
             LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero),
-        ]
+        ])
+        cut += externalCut
         state.withLock { state in
+            state.statistics.labelValuesTruncated += cut
             state.statistics.bodyCodes[code.outcome, default: 0] += 1
             if seconds < 0 { state.statistics.negativeDurations += 1 }
             if let partnerLabels, state.partner.observe(partnerLabels, seconds * 1000) {
@@ -128,8 +157,9 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let start = configuration.consumerTiming == .serviceTime ? outcome.serviceStart : outcome.deliverTime
         let milliseconds = Self.seconds(outcome.answerTime - start) * 1000
         let syscode = configuration.syscode
-        let labels = [syscode.appid, syscode.value, "", queue, String(outcome.answer.code)]
+        let (labels, cut) = bounded([syscode.appid, syscode.value, "", queue, String(outcome.answer.code)])
         state.withLock { state in
+            state.statistics.labelValuesTruncated += cut
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
             if state.consumer.observe(labels, milliseconds) { state.statistics.recorded[.consumer, default: 0] += 1 }
         }
@@ -185,6 +215,23 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         writer.gauge(
             name: "channel_exporter_series", help: "Label sets per metric family",
             samples: statistics.series.sorted { $0.key < $1.key }.map { ([("family", $0.key)], Double($0.value)) })
+    }
+
+    /// Cuts label values longer than `maxLabelValueBytes` at a character boundary.
+    private func bounded(_ labels: [String]) -> ([String], UInt64) {
+        let limit = configuration.maxLabelValueBytes
+        guard labels.contains(where: { $0.utf8.count > limit }) else { return (labels, 0) }
+        var cut: UInt64 = 0
+        let result = labels.map { value -> String in
+            guard value.utf8.count > limit else { return value }
+            cut += 1
+            var end = value.utf8.index(value.utf8.startIndex, offsetBy: limit)
+            while !value.unicodeScalars.indices.contains(end) && end > value.utf8.startIndex {
+                end = value.utf8.index(before: end)
+            }
+            return String(value.utf8[..<end])!
+        }
+        return (result, cut)
     }
 
     private func skip(_ reason: ChannelMetricsStatistics.Skipped) {

@@ -21,6 +21,9 @@ public struct ChannelMetricsStatistics: Sendable, Hashable {
         case consumerWithoutQueue = "consumer_without_queue"
         /// A timestamp needed for the duration was missing.
         case noTimestamps = "no_timestamps"
+        /// An outgoing call whose response the connection's end cut short: the caller's
+        /// `requests` call raised, so the reference records nothing.
+        case responseIncomplete = "response_incomplete"
     }
 
     public var recorded: [Recorded: UInt64] = [:]
@@ -33,6 +36,8 @@ public struct ChannelMetricsStatistics: Sendable, Hashable {
     public var series: [String: Int] = [:]
     /// Durations below zero (clock or capture order oddities); still recorded, in the first bucket.
     public var negativeDurations: UInt64 = 0
+    /// Label values cut to `maxLabelValueBytes`.
+    public var labelValuesTruncated: UInt64 = 0
 
     public init() {}
 }

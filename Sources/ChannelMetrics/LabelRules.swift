@@ -14,6 +14,8 @@ public enum BodyCodeOutcome: String, Error, Sendable, Hashable, CaseIterable {
     /// The body prefix held less than the whole body and did not parse.
     case truncated
     case empty
+    /// An inbound response the service itself compressed: the reference reads the compressed bytes.
+    case contentEncoded = "content_encoded"
 }
 
 /// The label rules as pure functions of what the wire shows.
@@ -63,7 +65,15 @@ public struct LabelRules: Sendable {
 
     /// Inner `code` (§2): not JSON / not UTF-8 / empty → `-1`; JSON → `str()` of the key
     /// `code` only; absent or null → `""`.
+    ///
+    /// A body with a `Content-Encoding` (gzip, deflate, br …) gives `-1`: the reference reads
+    /// the body as the Flask app built it — the compressed bytes, never JSON — while the wire's
+    /// observer inflates it (captures/parity: `gzip_json`). Outgoing calls differ: `requests`
+    /// inflates before `.json()`, so `outgoingCode` reads the inflated prefix.
     public func innerCode(_ response: HTTPResponseSummary) -> (label: String, outcome: BodyCodeOutcome) {
+        if let encoding = response.contentEncoding, !encoding.isEmpty, encoding.lowercased() != "identity" {
+            return ("-1", .contentEncoded)
+        }
         switch parsePythonBytes(response.bodyPrefix, truncated: response.bodyTruncated) {
         case .failure(let why): return ("-1", why)
         case .success(let document):
@@ -173,8 +183,13 @@ public struct LabelRules: Sendable {
 
     /// The reference's `is_syscode`: 10 characters, `isalpha()` then 9 `isdigit()`.
     public static func isSyscodeLike(_ text: String) -> Bool {
-        let scalars = Array(text.unicodeScalars)
-        guard scalars.count == 10, scalars[0].properties.isAlphabetic else { return false }
+        let utf8 = text.utf8
+        if utf8.allSatisfy({ $0 < 0x80 }) {  // the usual ASCII host: no Unicode property lookups
+            guard utf8.count == 10, let first = utf8.first, (first | 0x20) >= 0x61, (first | 0x20) <= 0x7A else { return false }
+            return utf8.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        }
+        let scalars = text.unicodeScalars
+        guard scalars.count == 10, let first = scalars.first, first.properties.isAlphabetic else { return false }
         return scalars.dropFirst().allSatisfy {
             $0.properties.numericType == .decimal || $0.properties.numericType == .digit
         }
@@ -184,7 +199,7 @@ public struct LabelRules: Sendable {
 
     /// `urlparse(url).path`: the path as sent, with `;params` of its last segment removed.
     public static func partnerPath(rawPath: String) -> String {
-        guard rawPath.contains(";") else { return rawPath }
+        guard rawPath.utf8.contains(UInt8(ascii: ";")) else { return rawPath }
         let searchFrom = rawPath.lastIndex(of: "/") ?? rawPath.startIndex
         guard let cut = rawPath[searchFrom...].firstIndex(of: ";") else { return rawPath }
         return String(rawPath[..<cut])

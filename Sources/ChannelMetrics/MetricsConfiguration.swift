@@ -26,6 +26,10 @@ public struct MetricsConfiguration: Sendable, Hashable {
     public var consumerTiming: ConsumerTiming
     /// Deepest JSON nesting parsed; deeper documents are treated as not JSON and counted.
     public var maxJSONDepth: Int
+    /// Longest label value kept, in UTF-8 bytes; longer values (a scan's long paths, huge
+    /// codes) are cut at a character boundary and counted. With the series cap this bounds
+    /// memory per family (about maxSeries × labels × this, a few copies each).
+    public var maxLabelValueBytes: Int
 
     public init(
         syscode: Syscode,
@@ -38,7 +42,8 @@ public struct MetricsConfiguration: Sendable, Hashable {
         partners: PartnerTable,
         maxSeriesPerFamily: Int = 10_000,
         consumerTiming: ConsumerTiming = .serviceTime,
-        maxJSONDepth: Int = 512
+        maxJSONDepth: Int = 512,
+        maxLabelValueBytes: Int = 2048
     ) {
         self.syscode = syscode
         self.inboundPorts = inboundPorts
@@ -51,5 +56,6 @@ public struct MetricsConfiguration: Sendable, Hashable {
         self.maxSeriesPerFamily = maxSeriesPerFamily
         self.consumerTiming = consumerTiming
         self.maxJSONDepth = maxJSONDepth
+        self.maxLabelValueBytes = maxLabelValueBytes
     }
 }

@@ -54,6 +54,7 @@ public enum RequestFields {
 
     /// UTF-8 decoding where each byte outside a valid sequence becomes `%XX` (upper case).
     static func decodeKeepingInvalidAsPercent(_ bytes: [UInt8]) -> String {
+        if BodyTextDecoding.strictUTF8(bytes) != nil { return String(decoding: bytes, as: UTF8.self) }
         var out = String.UnicodeScalarView()
         var i = 0
         while i < bytes.count {
@@ -144,7 +145,7 @@ public enum MultipartFormFields {
             guard let headersEnd = find([0x0D, 0x0A, 0x0D, 0x0A], in: body, from: headersStart) else { break }
             let contentStart = headersEnd + 4
             guard let next = find([0x0D, 0x0A] + delimiter, in: body, from: headersEnd + 2) else { break }
-            let headerText = String(decoding: body[(headersStart + 2)..<headersEnd], as: UTF8.self)
+            let headerText = headersStart + 2 <= headersEnd ? String(decoding: body[(headersStart + 2)..<headersEnd], as: UTF8.self) : ""
             if let (name, isFile) = disposition(headerText), !isFile {
                 let value = contentStart <= next ? String(decoding: body[contentStart..<next], as: UTF8.self) : ""
                 fields.append((name, value))

@@ -4,33 +4,32 @@ import TCPReassembly
 
 /// Pairs each request with its response on one connection (RFC 9112 §9.3:
 /// responses come in request order, so a FIFO of pending requests pairs
-/// pipelined ones). Unpaired halves are emitted as such, never guessed.
-///
-/// After the request direction loses sync, requests may be missing: a
-/// response that began before the next request we saw began cannot answer
-/// it and is emitted alone (exact for clients that wait for each response;
-/// a pipelining client that loses a request in a gap can still be mispaired).
-/// After the response direction loses sync, the pending requests are given
-/// up (`pending_dropped_after_loss`), since how many responses were lost is unknown.
+/// pipelined ones). Unpaired halves are emitted as such, never guessed; after
+/// a loss of sync, pairing waits for a point where it is sure again (see
+/// `HTTPConnectionObserver+Pairing.swift`).
 public final class HTTPConnectionObserver: StreamConsumer {
     public let connection: ConnectionInfo
-    private unowned let observer: HTTPObserver
-    private let configuration: HTTPObserverConfiguration
+    unowned let observer: HTTPObserver
+    let configuration: HTTPObserverConfiguration
 
-    private var clientToServer: HTTPMessageParser
-    private var serverToClient: HTTPMessageParser
+    // The hot mutable state skips dynamic exclusivity checks (about a tenth of the instructions per
+    // exchange): a connection observer runs on its pipeline's thread only, and no access overlaps.
+    @exclusivity(unchecked) var clientToServer: HTTPMessageParser
+    @exclusivity(unchecked) var serverToClient: HTTPMessageParser
     /// The physical direction that carries requests (differs from `.clientToServer` when guessed roles were wrong).
-    private var requestDirection = StreamDirection.clientToServer
-    private var rolesSettled: Bool
-    private var pending: [PendingRequest] = []
-    private var inFlight: InFlightResponse?
+    var requestDirection = StreamDirection.clientToServer
+    var rolesSettled: Bool
+    @exclusivity(unchecked) var pending: [PendingRequest] = []
+    @exclusivity(unchecked) var inFlight: InFlightResponse?
     /// The request whose body is being read.
-    private var currentRequestSerial: Int?
-    private var requestsSeen = 0
-    /// The request direction lost sync and no response has been paired since.
-    private var requestLossOutstanding = false
-    private var requestDirectionEnded = false
-    private var responseDirectionEnded = false
+    var currentRequest: PendingRequest?
+    var requestsSeen = 0
+    /// A direction lost sync: responses that cannot be paired for sure are held until `settleRecovery`.
+    var recovering = false
+    /// Completed responses awaiting the recovery's settlement (bounded by twice `maxPendingRequests`).
+    var heldResponses: [InFlightResponse] = []
+    var requestDirectionEnded = false
+    var responseDirectionEnded = false
 
     init(connection: ConnectionInfo, observer: HTTPObserver) {
         self.connection = connection
@@ -40,9 +39,16 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let c2sKind: StartLineKind = rolesSettled ? .request : .either
         let s2cKind: StartLineKind = rolesSettled ? .response : .either
         clientToServer = HTTPMessageParser(
-            expectedKind: c2sKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount)
+            expectedKind: c2sKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount,
+            shared: observer.sharedParserState)
         serverToClient = HTTPMessageParser(
-            expectedKind: s2cKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount)
+            expectedKind: s2cKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount,
+            shared: observer.sharedParserState)
+    }
+
+    /// Buffer bytes this connection holds (split heads) and requests it keeps waiting: 0 and 0 when idle.
+    var retainedState: (bufferedBytes: Int, pendingRequests: Int, heldResponses: Int) {
+        (clientToServer.bufferedBytes + serverToClient.bufferedBytes, pending.count, heldResponses.count)
     }
 
     /// True when the guessed roles were found wrong and swapped.
@@ -72,10 +78,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
             return
         case .absorbed, .completed, .completedThenLost:
             count(.gapInBody)
+            var bodyBytes = length
+            if case .completedThenLost(_, let inBody) = outcome { bodyBytes = inBody }
             if isRequest {
-                updateCurrentRequest { $0.body.skipGap(length); $0.sawGap = true; $0.lastByte = time }
+                updateCurrentRequest { $0.body.skipGap(bodyBytes); $0.sawGap = true; $0.lastByte = time }
             } else {
-                inFlight?.body.skipGap(length)
+                inFlight?.body.skipGap(bodyBytes)
                 inFlight?.sawGap = true
                 inFlight?.lastByte = time
             }
@@ -85,7 +93,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         switch outcome {
         case .completed:
             if isRequest { requestCompleted(time: time) } else { responseCompleted(time: time) }
-        case .completedThenLost(let reason):
+        case .completedThenLost(let reason, _):
             if isRequest { requestCompleted(time: time) } else { responseCompleted(time: time) }
             lostSync(reason, direction: direction, time: time, sawGap: true)
         case .lost(let reason):
@@ -102,7 +110,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             case .headIncomplete, .bodyIncomplete: count(.truncatedMessage)
             case .betweenMessages, .bodyComplete: break
             }
-            currentRequestSerial = nil
+            currentRequest = nil
             requestDirectionEnded = true
         } else {
             switch outcome {
@@ -110,6 +118,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
                 responseCompleted(time: time)
             case .bodyIncomplete:
                 count(.truncatedMessage)
+                inFlight?.cutShort = true
                 emitInFlight()
             case .headIncomplete:
                 count(.truncatedMessage)
@@ -120,6 +129,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
         if responseDirectionEnded {
             // No response can come any more.
+            if recovering { settleRecovery(atEnd: true) }
             flushPending()
         }
     }
@@ -128,7 +138,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     private func handle(_ event: HTTPMessageParser.Event, direction: StreamDirection, time: Timestamp) {
         switch event {
-        case .head(let head):
+        case .head:
+            guard let head = withParser(direction, { $0.takeHead() }) else { return }
             if !rolesSettled { settleRoles(firstHeadIsRequest: head.isRequest, direction: direction) }
             for anomaly in head.anomalies { count(anomaly) }
             let isRequestDirection = direction == requestDirection
@@ -169,18 +180,18 @@ public final class HTTPConnectionObserver: StreamConsumer {
     }
 
     private func requestHead(_ head: MessageHead, time: Timestamp) {
-        let target = RequestTarget(head.target)
+        let target = head.target ?? RequestTarget("")
         let summary = HTTPRequestSummary(
-            method: head.method, target: head.target, rawPath: target.rawPath, path: target.path, query: target.query,
+            method: head.method, target: target.target, rawPath: target.rawPath, path: target.path, query: target.query,
             version: head.version, host: head.host ?? target.authority, userAgent: head.userAgent,
             methodCode: head.methodCode, tCode: head.tCode, contentType: head.contentType, bodyPrefix: [],
             bodyLength: 0, bodyTruncated: false)
         let parserLostSync = requestDirection == .clientToServer ? clientToServer.hasLostSync : serverToClient.hasLostSync
-        var request = PendingRequest(
-            serial: requestsSeen, summary: summary, body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
+        let request = PendingRequest(
+            summary: summary, body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
             firstByte: requestParserFirstByte ?? time, lastByte: time,
-            isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: requestLossOutstanding,
-            isHead: head.isHead, isConnect: head.isConnect, awaitsUpgradeDecision: false)
+            isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,
+            isHead: head.isHead, isConnect: head.isConnect)
         requestsSeen += 1
 
         // Request body length, RFC 9112 §6.3 items 3-7.
@@ -212,12 +223,21 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if framing == .none || framing == .awaitUpgradeDecision {
             request.isComplete = framingUsable
         }
+        if recovering && inFlight == nil && responseDirectionIsBetweenMessages {
+            // The client sends a new request with no response under way: what it sent before is answered.
+            settleRecovery()
+            request.arrivedAfterLoss = recovering
+        }
         if pending.count >= configuration.maxPendingRequests {
             count(.pendingQueueFull)
             emitRequestWithoutResponse(pending.removeFirst())
+            // Its answer may still come: the waiting requests can no longer be paired by order alone.
+            recovering = true
+            for waiting in pending { waiting.arrivedAfterLoss = true }
+            request.arrivedAfterLoss = true
         }
         pending.append(request)
-        currentRequestSerial = framingUsable && framing != .none && framing != .awaitUpgradeDecision ? request.serial : nil
+        currentRequest = framingUsable && framing != .none && framing != .awaitUpgradeDecision ? request : nil
         if framingUsable {
             withParser(requestDirection) { $0.setFraming(framing) }
         } else {
@@ -229,6 +249,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     private var requestParserFirstByte: Timestamp? {
         requestDirection == .clientToServer ? clientToServer.messageFirstByte : serverToClient.messageFirstByte
+    }
+
+    private var responseDirectionIsBetweenMessages: Bool {
+        requestDirection == .clientToServer ? serverToClient.isBetweenMessages : clientToServer.isBetweenMessages
     }
 
     private var responseParserFirstByte: Timestamp? {
@@ -245,23 +269,27 @@ public final class HTTPConnectionObserver: StreamConsumer {
             return
         }
         let firstByte = responseParserFirstByte ?? time
-        let request = takePairableRequest(responseFirstByte: firstByte)
-        let isUpgrade = status == 101 || (request?.isConnect == true && status >= 200 && status < 300)
-        let bodyless = request?.isHead == true || status == 101 || status == 204 || status == 304 || isUpgrade
+        let request = takePairableRequest()
+        // Held in recovery: framed as the oldest waiting request says, the best knowledge there is.
+        let isHeld = request == nil && recovering
+        let framedFor = isHeld ? pending.first : request
+        let isUpgrade = status == 101 || (framedFor?.isConnect == true && status >= 200 && status < 300)
+        let bodyless = framedFor?.isHead == true || status == 101 || status == 204 || status == 304 || isUpgrade
         let body = BodyPrefix(
             contentEncoding: head.contentEncoding, rawLimit: configuration.responseBodyPrefixLimit,
             inflatedLimit: configuration.maxInflatedBytes)
         inFlight = InFlightResponse(
             request: request, status: status, contentType: head.contentType, contentEncoding: head.contentEncoding,
-            body: body, bodyless: bodyless, firstByte: firstByte, lastByte: time)
+            body: body, bodyless: bodyless, firstByte: firstByte, lastByte: time, isHeld: isHeld && !isUpgrade)
         if isUpgrade {
             // RFC 9110 §7.8 / §9.3.6: after 101 or a successful CONNECT the bytes are no longer HTTP.
             observer.statistics.upgrades += 1
             clientToServer.stopParsing()
             serverToClient.stopParsing()
-            currentRequestSerial = nil
+            currentRequest = nil
             inFlight?.isComplete = true
             emitInFlight()
+            if recovering { giveUpRecovery() }
             return
         }
         if request?.awaitsUpgradeDecision == true {
@@ -295,122 +323,21 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if framing == .none { responseCompleted(time: time) }
     }
 
-    /// The oldest pending request, when it can be the one this response answers.
-    private func takePairableRequest(responseFirstByte: Timestamp) -> PendingRequest? {
-        guard let oldest = pending.first else { return nil }
-        if oldest.arrivedAfterLoss, let requestStart = oldest.firstByte, responseFirstByte < requestStart {
-            // It began before this request did: it answers a request lost in the gap.
-            return nil
-        }
-        pending.removeFirst()
-        if oldest.arrivedAfterLoss {
-            requestLossOutstanding = false
-            for i in pending.indices { pending[i].arrivedAfterLoss = false }
-        }
-        return oldest
+    /// The oldest pending request, when it is for sure the one this response answers: it arrived before any loss.
+    private func takePairableRequest() -> PendingRequest? {
+        guard let oldest = pending.first, !oldest.arrivedAfterLoss else { return nil }
+        return pending.removeFirst()
     }
 
-    private func requestCompleted(time: Timestamp) {
+    func requestCompleted(time: Timestamp) {
         updateCurrentRequest { $0.isComplete = true; $0.lastByte = time }
-        currentRequestSerial = nil
+        currentRequest = nil
     }
 
-    private func responseCompleted(time: Timestamp) {
+    func responseCompleted(time: Timestamp) {
         guard inFlight != nil else { return }
         inFlight?.isComplete = true
         inFlight?.lastByte = time
         emitInFlight()
-    }
-
-    // MARK: Loss of sync
-
-    /// A direction lost message boundaries (its parser is already resynchronising); `reason` is counted with `resync`.
-    private func lostSync(_ reason: HTTPParseAnomaly?, direction: StreamDirection, time: Timestamp, sawGap: Bool) {
-        if let reason { count(reason) }
-        count(.resync)
-        if direction == requestDirection {
-            updateCurrentRequest { $0.sawGap = $0.sawGap || sawGap; $0.body.markIncomplete() }
-            currentRequestSerial = nil
-            requestLossOutstanding = true
-        } else {
-            if inFlight != nil {
-                if sawGap { inFlight?.sawGap = true }
-                emitInFlight()
-            }
-            if !pending.isEmpty {
-                count(.pendingDroppedAfterLoss, times: pending.count)
-                for i in pending.indices { pending[i].sawGap = pending[i].sawGap || sawGap }
-                flushPending()
-            }
-        }
-    }
-
-    // MARK: Emitting
-
-    private func emitInFlight() {
-        guard let response = inFlight else { return }
-        inFlight = nil
-        if let anomaly = response.body.anomaly { count(anomaly) }
-        var requestSummary: HTTPRequestSummary?
-        if let request = response.request {
-            if let anomaly = request.body.anomaly { count(anomaly) }
-            requestSummary = request.finishedSummary()
-            observer.statistics.exchangesComplete += 1
-        } else {
-            observer.statistics.responsesWithoutRequest += 1
-        }
-        emit(
-            HTTPExchange(
-                connection: connection, client: client, server: server, request: requestSummary,
-                response: response.summary(), completeness: response.request == nil ? .responseWithoutRequest : .complete,
-                sawGap: response.sawGap || response.request?.sawGap == true,
-                isFirstOnConnection: response.request?.isFirstOnConnection ?? false,
-                requestFirstByte: response.request?.firstByte, requestLastByte: response.request?.lastByte,
-                responseFirstByte: response.firstByte, responseLastByte: response.lastByte))
-    }
-
-    private func flushPending() {
-        let unanswered = pending
-        pending.removeAll()
-        for request in unanswered { emitRequestWithoutResponse(request) }
-    }
-
-    private func emitRequestWithoutResponse(_ request: PendingRequest) {
-        if request.serial == currentRequestSerial { currentRequestSerial = nil }
-        if let anomaly = request.body.anomaly { count(anomaly) }
-        observer.statistics.requestsWithoutResponse += 1
-        emit(
-            HTTPExchange(
-                connection: connection, client: client, server: server, request: request.finishedSummary(),
-                response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
-                isFirstOnConnection: request.isFirstOnConnection, requestFirstByte: request.firstByte,
-                requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil))
-    }
-
-    private func emit(_ exchange: HTTPExchange) {
-        observer.sink.observe(exchange)
-    }
-
-    private var client: Endpoint { rolesSwapped ? connection.server : connection.client }
-    private var server: Endpoint { rolesSwapped ? connection.client : connection.server }
-
-    // MARK: Helpers
-
-    /// Applies `change` to the request whose body is being read, wherever it waits.
-    private func updateCurrentRequest(_ change: (inout PendingRequest) -> Void) {
-        guard let serial = currentRequestSerial else { return }
-        if let last = pending.indices.last, pending[last].serial == serial {
-            change(&pending[last])
-        } else if inFlight?.request?.serial == serial {
-            change(&inFlight!.request!)
-        }
-    }
-
-    private func withParser<R>(_ direction: StreamDirection, _ body: (inout HTTPMessageParser) -> R) -> R {
-        direction == .clientToServer ? body(&clientToServer) : body(&serverToClient)
-    }
-
-    private func count(_ reason: HTTPParseAnomaly, times: Int = 1) {
-        observer.statistics.record(reason, times: times)
     }
 }

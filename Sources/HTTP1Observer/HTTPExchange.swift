@@ -89,6 +89,10 @@ public enum HTTPExchangeCompleteness: String, Sendable, Hashable {
     case responseWithoutRequest = "response_without_request"
     /// A request whose connection ended or expired with no response.
     case requestWithoutResponse = "request_without_response"
+    /// A response whose connection ended (RST, FIN, expiry, end of capture) before its body
+    /// did: the status and first byte are known, the end is not. Bytes lost only from the
+    /// capture (gaps) do not make a response incomplete — its client got them.
+    case responseIncomplete = "response_incomplete"
 }
 
 /// One HTTP request paired with its response, as seen on the wire.

@@ -23,7 +23,8 @@ struct HTTPMessageParser {
     }
 
     enum Event {
-        case head(MessageHead)
+        /// A head was read: take it with `takeHead()` (not carried here, to avoid copying it around).
+        case head
         case body(UnsafeRawBufferPointer)
         case complete
         /// Message boundaries are lost; the message in progress (if its head was given) is cut short.
@@ -37,8 +38,8 @@ struct HTTPMessageParser {
         case absorbed
         /// The gap ended the body of known length exactly.
         case completed
-        /// The body ended inside the gap; later heads may be gone.
-        case completedThenLost(HTTPParseAnomaly)
+        /// The body ended inside the gap (its last `bodyBytes` were in it); later heads may be gone.
+        case completedThenLost(HTTPParseAnomaly, bodyBytes: Int)
         case lost(HTTPParseAnomaly)
         /// Nothing to do (not parsing, or already resynchronising).
         case ignored
@@ -52,14 +53,14 @@ struct HTTPMessageParser {
         case bodyIncomplete
     }
 
-    private enum State {
+    enum State {
         /// Between messages: CR / LF before a start line are skipped (RFC 9112 §2.2).
         case idle
         case startLine(StartLineScanner)
         case fieldLines(lineBytes: Int, lastWasCR: Bool)
         case awaitingFraming
         case body(remaining: Int)
-        case chunkSize(value: Int, digits: Int, inExtension: Bool, sawCR: Bool, lineBytes: Int)
+        case chunkSize(ChunkSizeLine)
         case chunkData(remaining: Int)
         case chunkDataEnd(sawCR: Bool)
         case trailers(lineBytes: Int, lastWasCR: Bool, total: Int)
@@ -70,30 +71,33 @@ struct HTTPMessageParser {
         case ignoring
     }
 
-    private var state = State.idle
-    private let maxHeaderBytes: Int
-    private let maxHeaderCount: Int
+    var state = State.idle
+    let maxHeaderBytes: Int
+    /// Header value strings and the parsed head, shared with the other connections of the observer.
+    let shared: SharedParserState
+    let maxHeaderCount: Int
     /// Which start lines this direction accepts (changes once when guessed roles are settled).
     var expectedKind: StartLineKind
     /// Looking for a start line after losing sync: implausible lines are skipped, not counted.
-    private(set) var isResynchronising = false
+    var isResynchronising = false
     /// Sync was lost at least once on this direction.
-    private(set) var hasLostSync = false
+    var hasLostSync = false
     /// Bytes were dropped while waiting for an upgrade decision.
-    private(set) var droppedWhileAwaitingUpgrade = false
+    var droppedWhileAwaitingUpgrade = false
 
-    private var headBuffer: [UInt8] = []
-    private var headStart: Int?
-    private var headBytes = 0
+    var headBuffer: [UInt8] = []
+    var headStart: Int?
+    var headBytes = 0
 
     /// Times of the current message's first and last byte (the packets that carried them).
-    private(set) var messageFirstByte: Timestamp?
-    private(set) var messageLastByte: Timestamp?
+    var messageFirstByte: Timestamp?
+    var messageLastByte: Timestamp?
     /// A gap was skipped inside the current message.
-    private(set) var messageSawGap = false
+    var messageSawGap = false
 
-    init(expectedKind: StartLineKind, maxHeaderBytes: Int, maxHeaderCount: Int) {
+    init(expectedKind: StartLineKind, maxHeaderBytes: Int, maxHeaderCount: Int, shared: SharedParserState) {
         self.expectedKind = expectedKind
+        self.shared = shared
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
     }
@@ -104,12 +108,27 @@ struct HTTPMessageParser {
         return false
     }
 
+    /// No message is under way (nothing of a start line read yet).
+    var isBetweenMessages: Bool {
+        switch state {
+        case .idle, .skipLine, .ignoring, .awaitingUpgradeDecision: return true
+        case .startLine: return headBytes == 0
+        default: return false
+        }
+    }
+
+    /// Bytes this direction holds between deliveries (a head split over packets); 0 when idle.
+    var bufferedBytes: Int { headBuffer.capacity }
+
+    /// The head the last `.head` event reported (once).
+    func takeHead() -> MessageHead? { shared.parsedHead.take() }
+
     /// The owner's answer to `.head`: how the body is delimited.
     mutating func setFraming(_ framing: BodyFraming) {
         switch framing {
         case .none: endMessage()
         case .length(let n): state = n > 0 ? .body(remaining: n) : .idle
-        case .chunked: state = .chunkSize(value: 0, digits: 0, inExtension: false, sawCR: false, lineBytes: 0)
+        case .chunked: state = .chunkSize(ChunkSizeLine())
         case .untilClose: state = .untilClose
         case .ignoreRest: state = .ignoring
         case .awaitUpgradeDecision: state = .awaitingUpgradeDecision
@@ -143,14 +162,14 @@ struct HTTPMessageParser {
         messageSawGap = false
     }
 
-    private mutating func endMessage() {
+    mutating func endMessage() {
         state = .idle
         messageFirstByte = nil
         messageLastByte = nil
         messageSawGap = false
     }
 
-    private mutating func resetHead() {
+    mutating func resetHead() {
         headBuffer = []
         headStart = nil
         headBytes = 0
@@ -174,11 +193,32 @@ struct HTTPMessageParser {
                 }
                 state = .startLine(StartLineScanner(kind: expectedKind))
             case .startLine(var scanner):
+                if headBytes == 0, let lf = bytes.firstIndex(of: 0x0A, from: index), lf - index < maxHeaderBytes,
+                    StartLineScanner.classifyWholeLine(
+                        UnsafeRawBufferPointer(rebasing: bytes[index..<lf]), kind: scanner.kind) != nil
+                {
+                    // The whole line is here and plausible: accept it at once (the byte-by-byte path below
+                    // decides the same, and also handles rejections and lines split over deliveries).
+                    headStart = index
+                    messageFirstByte = time
+                    messageLastByte = time
+                    headBytes = lf + 1 - index
+                    index = lf + 1
+                    state = .fieldLines(lineBytes: 0, lastWasCR: false)
+                    continue
+                }
                 if headStart == nil { headStart = index }
                 if headBytes == 0 { messageFirstByte = time }
                 messageLastByte = time
                 var decided = false
                 scan: while index < bytes.count {
+                    if scanner.isInTarget {
+                        // Most of a request line is its target: skip it in bulk, not byte by byte.
+                        let end = scanner.skipTarget(bytes, from: index)
+                        headBytes += end - index
+                        index = end
+                        if index == bytes.count { break scan }
+                    }
                     let b = bytes[index]
                     index += 1
                     headBytes += 1
@@ -264,51 +304,8 @@ struct HTTPMessageParser {
                 index += n
                 if case .body = state { state = .body(remaining: remaining - n) } else { state = .chunkData(remaining: remaining - n) }
                 return .body(slice)
-            case .chunkSize(var value, var digits, var inExtension, var sawCR, var lineBytes):
-                messageLastByte = time
-                while index < bytes.count {
-                    let b = bytes[index]
-                    index += 1
-                    lineBytes += 1
-                    if b == 0x0A {
-                        guard digits > 0 else {
-                            loseSync(atLineStart: true)
-                            return .lost(.badChunkSize)
-                        }
-                        state = value == 0 ? .trailers(lineBytes: 0, lastWasCR: false, total: 0) : .chunkData(remaining: value)
-                        if !sawCR { return .anomaly(.bareLF) }
-                        break
-                    }
-                    if sawCR {
-                        loseSync(atLineStart: false)
-                        return .lost(.badChunkSize)
-                    }
-                    if b == 0x0D {
-                        sawCR = true
-                    } else if inExtension {
-                        // chunk-ext (RFC 9112 §7.1.1) is skipped, within the head limit.
-                        if lineBytes > maxHeaderBytes {
-                            loseSync(atLineStart: false)
-                            return .lost(.badChunkSize)
-                        }
-                    } else if let digit = Self.hexValue(b) {
-                        digits += 1
-                        // More than 15 hex digits cannot be a real length (and would overflow).
-                        guard digits <= 15 else {
-                            loseSync(atLineStart: false)
-                            return .lost(.badChunkSize)
-                        }
-                        value = value << 4 | digit
-                    } else if (b == 0x3B || b == 0x20 || b == 0x09) && digits > 0 {
-                        inExtension = true
-                    } else {
-                        loseSync(atLineStart: false)
-                        return .lost(.badChunkSize)
-                    }
-                }
-                if case .chunkSize = state {
-                    state = .chunkSize(value: value, digits: digits, inExtension: inExtension, sawCR: sawCR, lineBytes: lineBytes)
-                }
+            case .chunkSize(let line):
+                if let event = scanChunkSize(line, bytes, index: &index, time: time) { return event }
             case .chunkDataEnd(let sawCR):
                 messageLastByte = time
                 let b = bytes[index]
@@ -316,44 +313,15 @@ struct HTTPMessageParser {
                 if b == 0x0D && !sawCR {
                     state = .chunkDataEnd(sawCR: true)
                 } else if b == 0x0A {
-                    state = .chunkSize(value: 0, digits: 0, inExtension: false, sawCR: false, lineBytes: 0)
+                    state = .chunkSize(ChunkSizeLine())
                     if !sawCR { return .anomaly(.bareLF) }
                 } else {
                     loseSync(atLineStart: false)
                     return .lost(.badChunkTerminator)
                 }
-            case .trailers(var lineBytes, var lastWasCR, var total):
-                // trailer-section (RFC 9112 §7.1.2): skipped, bounded like a head.
-                messageLastByte = time
-                while true {
-                    guard let lf = bytes.firstIndex(of: 0x0A, from: index) else {
-                        let n = bytes.count - index
-                        lineBytes += n
-                        total += n
-                        if n > 0 { lastWasCR = bytes[bytes.count - 1] == 0x0D }
-                        index = bytes.count
-                        if total > maxHeaderBytes {
-                            loseSync(atLineStart: false)
-                            return .lost(.headerTooLarge)
-                        }
-                        state = .trailers(lineBytes: lineBytes, lastWasCR: lastWasCR, total: total)
-                        return nil
-                    }
-                    let n = lf - index
-                    let crBeforeLF = n > 0 ? bytes[lf - 1] == 0x0D : lastWasCR
-                    let lineLength = lineBytes + n
-                    total += n + 1
-                    index = lf + 1
-                    if lineLength == 0 || (lineLength == 1 && crBeforeLF) {
-                        endMessage()
-                        return .complete
-                    }
-                    if total > maxHeaderBytes {
-                        loseSync(atLineStart: false)
-                        return .lost(.headerTooLarge)
-                    }
-                    lineBytes = 0
-                    lastWasCR = false
+            case .trailers(let lineBytes, let lastWasCR, let total):
+                if let event = scanTrailers(lineBytes: lineBytes, lastWasCR: lastWasCR, total: total, bytes, index: &index, time: time) {
+                    return event
                 }
             case .untilClose:
                 messageLastByte = time
@@ -390,109 +358,6 @@ struct HTTPMessageParser {
         return nil
     }
 
-    /// Copies the part of a head that lies in this delivery, since the next delivery will not have it.
-    private mutating func stashHead(_ bytes: UnsafeRawBufferPointer) {
-        let start = headStart ?? 0
-        if headBytes > 0 && start < bytes.count {
-            if headBuffer.isEmpty { headBuffer.reserveCapacity(min(maxHeaderBytes, 1024)) }
-            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start...]))
-        }
-        headStart = nil
-    }
-
-    private mutating func completeHead(_ bytes: UnsafeRawBufferPointer, end: Int) -> Event {
-        let start = headStart ?? 0
-        let isRequest: Bool
-        switch expectedKind {
-        case .request: isRequest = true
-        case .response: isRequest = false
-        case .either:
-            // The start line was accepted; its first byte tells which kind it was.
-            let firstFive = headBuffer.isEmpty ? Array(bytes[start..<min(end, start + 5)]) : Array(headBuffer.prefix(5))
-            isRequest = !(firstFive.elementsEqual("HTTP/".utf8))
-        }
-        let result: MessageHead.ParseResult
-        if headBuffer.isEmpty {
-            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount)
-        } else {
-            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount) }
-        }
-        resetHead()
-        isResynchronising = false
-        switch result {
-        case .tooManyHeaders:
-            loseSync(atLineStart: true)
-            return .lost(.tooManyHeaders)
-        case .head(let head):
-            state = .awaitingFraming
-            return .head(head)
-        }
-    }
-
-    /// `length` bytes of this direction are missing.
-    mutating func gap(length: Int, time: Timestamp) -> GapOutcome {
-        switch state {
-        case .idle, .startLine, .fieldLines, .awaitingFraming:
-            if isResynchronising {
-                resetHead()
-                messageFirstByte = nil
-                state = .startLine(StartLineScanner(kind: expectedKind))
-                return .ignored
-            }
-            loseSync(atLineStart: true)
-            return .lost(.gapInHeaders)
-        case .body(let remaining):
-            messageSawGap = true
-            messageLastByte = time
-            if length < remaining {
-                state = .body(remaining: remaining - length)
-                return .absorbed
-            }
-            if length == remaining {
-                endMessage()
-                return .completed
-            }
-            loseSync(atLineStart: true)
-            return .completedThenLost(.gapInHeaders)
-        case .chunkData(let remaining) where length < remaining:
-            messageSawGap = true
-            messageLastByte = time
-            state = .chunkData(remaining: remaining - length)
-            return .absorbed
-        case .chunkData, .chunkSize, .chunkDataEnd, .trailers:
-            loseSync(atLineStart: true)
-            return .lost(.gapInChunkFraming)
-        case .untilClose:
-            messageSawGap = true
-            messageLastByte = time
-            return .absorbed
-        case .skipLine:
-            state = .startLine(StartLineScanner(kind: expectedKind))
-            return .ignored
-        case .awaitingUpgradeDecision:
-            droppedWhileAwaitingUpgrade = true
-            return .ignored
-        case .ignoring:
-            return .ignored
-        }
-    }
-
-    /// The direction ended; what was in progress.
-    mutating func finish() -> FinishOutcome {
-        defer { state = .ignoring }
-        switch state {
-        case .idle, .skipLine, .awaitingUpgradeDecision, .ignoring:
-            return .betweenMessages
-        case .startLine, .fieldLines:
-            return isResynchronising ? .betweenMessages : .headIncomplete
-        case .awaitingFraming, .body, .chunkSize, .chunkData, .chunkDataEnd, .trailers:
-            return .bodyIncomplete
-        case .untilClose:
-            return .bodyComplete
-        }
-    }
-
     /// A byte that can begin a start line of the expected kind: `H` of `HTTP/1.x`, or a method's first letter.
     @inline(__always)
     private func canStartLine(_ b: UInt8) -> Bool {
@@ -500,7 +365,7 @@ struct HTTPMessageParser {
     }
 
     @inline(__always)
-    private static func hexValue(_ b: UInt8) -> Int? {
+    static func hexValue(_ b: UInt8) -> Int? {
         switch b {
         case 0x30...0x39: return Int(b - 0x30)
         case 0x41...0x46: return Int(b - 0x41 + 10)

@@ -8,8 +8,10 @@ import TCPReassembly
 public final class HTTPObserver {
     public let configuration: HTTPObserverConfiguration
     let sink: any HTTPExchangeSink
+    let sharedParserState = SharedParserState()
     /// Counters so far (exchanges by outcome, anomalies by reason).
-    public internal(set) var statistics = HTTPObserverStatistics()
+    /// (No dynamic exclusivity checks: one pipeline thread, no overlapping access.)
+    @exclusivity(unchecked) public internal(set) var statistics = HTTPObserverStatistics()
 
     public init(configuration: HTTPObserverConfiguration = HTTPObserverConfiguration(), sink: any HTTPExchangeSink) {
         self.configuration = configuration

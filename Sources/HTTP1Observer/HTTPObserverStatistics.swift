@@ -39,7 +39,8 @@ public enum HTTPParseAnomaly: String, Sendable, Hashable, CaseIterable {
     case resync = "resync"
     /// Requests awaiting a response were given up after the response direction lost sync (never guessed).
     case pendingDroppedAfterLoss = "pending_dropped_after_loss"
-    /// More requests pending than `maxPendingRequests`: the oldest was emitted unanswered.
+    /// More requests pending than `maxPendingRequests` (the oldest is emitted unanswered and pairing
+    /// waits to be sure again), or more responses held in a recovery than twice that (all emitted unpaired).
     case pendingQueueFull = "pending_queue_full"
     /// A gzip/deflate body inflated to the `maxInflatedBytes` bound at a ratio above 100:1.
     case decompressionBomb = "decompression_bomb"
@@ -59,6 +60,8 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
     public var exchangesComplete: Int = 0
     public var responsesWithoutRequest: Int = 0
     public var requestsWithoutResponse: Int = 0
+    /// Paired responses whose connection ended before their body did.
+    public var responsesIncomplete: Int = 0
     /// 101 Switching Protocols and 2xx answers to CONNECT: HTTP parsing of that connection ended.
     public var upgrades: Int = 0
     /// Interim 1xx responses skipped (100 Continue, 103 Early Hints...).

@@ -27,7 +27,8 @@ enum TransferEncodingField: Equatable {
 struct MessageHead {
     var isRequest: Bool
     var method = ""
-    var target = ""
+    /// The request target (requests only).
+    var target: RequestTarget?
     var version = ""
     var status = 0
     var host: String?
@@ -68,11 +69,20 @@ private enum KnownField {
         case 17 where name.equalsIgnoringCase("transfer-encoding"): return .transferEncoding
         default: break
         }
-        guard name.count >= 5 else { return nil }
-        if name.equalsIgnoringCaseAndSeparators("tcode") { return .tCode }
-        if name.equalsIgnoringCaseAndSeparators("useragent") { return .userAgent }
-        if name.equalsIgnoringCaseAndSeparators("methodcode") { return .methodCode }
-        return nil
+        // The loose names are 5-10 letters plus at most a few separators; their first letter picks one.
+        guard name.count >= 5 && name.count <= 32 else { return nil }
+        switch name[0] | 0x20 {
+        case 0x74 /* t */: return name.equalsIgnoringCaseAndSeparators("tcode") ? .tCode : nil
+        case 0x75 /* u */: return name.equalsIgnoringCaseAndSeparators("useragent") ? .userAgent : nil
+        case 0x6D /* m */: return name.equalsIgnoringCaseAndSeparators("methodcode") ? .methodCode : nil
+        case 0x2D, 0x5F:
+            // A name may begin with separators (`_t_code`): compare it in full.
+            if name.equalsIgnoringCaseAndSeparators("tcode") { return .tCode }
+            if name.equalsIgnoringCaseAndSeparators("useragent") { return .userAgent }
+            if name.equalsIgnoringCaseAndSeparators("methodcode") { return .methodCode }
+            return nil
+        default: return nil
+        }
     }
 }
 
@@ -85,7 +95,9 @@ extension MessageHead {
     /// Parses a complete head: `bytes` runs from the start line's first byte
     /// through the LF of the empty line. The start line was already checked by
     /// `StartLineScanner`, so its shape is known to be right.
-    static func parse(_ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int) -> ParseResult {
+    static func parse(
+        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState
+    ) -> ParseResult {
         var head = MessageHead(isRequest: isRequest)
         var sawBareLF = false
         var sawFold = false
@@ -100,9 +112,9 @@ extension MessageHead {
         func finishPending(_ head: inout MessageHead) {
             guard let field = pendingField else { return }
             if let folded = foldedValue {
-                folded.withUnsafeBytes { head.apply(field, value: $0) }
+                folded.withUnsafeBytes { head.apply(field, value: $0, cache: cache) }
             } else {
-                head.apply(field, value: pendingValue)
+                head.apply(field, value: pendingValue, cache: cache)
             }
             pendingField = nil
             foldedValue = nil
@@ -166,14 +178,14 @@ extension MessageHead {
             // METHOD SP target SP HTTP/1.D
             let firstSpace = line.firstIndex(of: 0x20, from: 0) ?? line.count
             let lastSpace = line.lastIndex(of: 0x20) ?? line.count
-            method = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<firstSpace]), as: UTF8.self)
+            method = Self.methodName(UnsafeRawBufferPointer(rebasing: line[0..<firstSpace]))
             if firstSpace < lastSpace {
-                target = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]).latin1String()
-                version = String(decoding: UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]), as: UTF8.self)
+                target = RequestTarget(bytes: UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
+                version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]))
             }
         } else {
             // HTTP/1.D SP 3DIGIT [SP reason]
-            version = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<min(8, line.count)]), as: UTF8.self)
+            version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[0..<min(8, line.count)]))
             var code = 0
             if line.count >= 12 {
                 for i in 9..<12 { code = code * 10 + Int(line[i] &- 0x30) }
@@ -182,14 +194,34 @@ extension MessageHead {
         }
     }
 
-    private mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer) {
+    /// Common methods as literals (no string building per request).
+    private static func methodName(_ bytes: UnsafeRawBufferPointer) -> String {
+        switch bytes.count {
+        case 3 where bytes.equalsIgnoringCase("get") && bytes[0] == 0x47: return "GET"
+        case 3 where bytes.equalsIgnoringCase("put") && bytes[0] == 0x50: return "PUT"
+        case 4 where bytes.equalsIgnoringCase("post") && bytes[0] == 0x50: return "POST"
+        case 4 where bytes.equalsIgnoringCase("head") && bytes[0] == 0x48: return "HEAD"
+        default: return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    private static func versionName(_ bytes: UnsafeRawBufferPointer) -> String {
+        if bytes.count == 8 && bytes[7] == 0x31 && bytes[6] == 0x2E { return "HTTP/1.1" }
+        if bytes.count == 8 && bytes[7] == 0x30 && bytes[6] == 0x2E { return "HTTP/1.0" }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer, cache: SharedParserState) {
         switch field {
-        case .host: if host == nil { host = value.latin1String() }
-        case .userAgent: if userAgent == nil { userAgent = value.latin1String() }
-        case .methodCode: if methodCode == nil { methodCode = value.latin1String() }
-        case .tCode: if tCode == nil { tCode = value.latin1String() }
-        case .contentType: if contentType == nil { contentType = value.latin1String() }
-        case .contentEncoding: if contentEncoding == nil { contentEncoding = value.latin1String() }
+        case .host: if host == nil { host = cache.string(value, slot: .host) }
+        case .userAgent: if userAgent == nil { userAgent = cache.string(value, slot: .userAgent) }
+        case .methodCode: if methodCode == nil { methodCode = cache.string(value, slot: .methodCode) }
+        case .tCode: if tCode == nil { tCode = cache.string(value, slot: .tCode) }
+        case .contentType:
+            if contentType == nil {
+                contentType = cache.string(value, slot: isRequest ? .requestContentType : .responseContentType)
+            }
+        case .contentEncoding: if contentEncoding == nil { contentEncoding = cache.string(value, slot: .contentEncoding) }
         case .expect: if value.equalsIgnoringCase("100-continue") { expectsContinue = true }
         case .upgrade: hasUpgradeHeader = true
         case .contentLength: mergeContentLength(value)

@@ -1,6 +1,8 @@
 /// The path, query and authority of a request target (RFC 9112 §3.2), decoded as Flask's `request.path` is.
 
 struct RequestTarget: Equatable {
+    /// The target exactly as sent (ISO-8859-1).
+    var target: String
     /// The path as sent, without the query.
     var rawPath: String
     /// `rawPath` percent-decoded, the bytes then read as UTF-8 with U+FFFD for invalid sequences.
@@ -10,42 +12,70 @@ struct RequestTarget: Equatable {
     /// The authority of an absolute-form target (`http://host:port/...`).
     var authority: String?
 
-    init(_ target: String) {
-        var rest = Substring(target)
+    init(_ text: String) {
+        var bytes = [UInt8]()
+        for scalar in text.unicodeScalars { bytes.append(UInt8(truncatingIfNeeded: scalar.value)) }
+        self = bytes.withUnsafeBytes { RequestTarget(bytes: $0) }
+    }
+
+    /// Splits the target's bytes once; strings are made only for the parts.
+    init(bytes: UnsafeRawBufferPointer) {
+        target = bytes.latin1String()
+        var pathStart = 0
         authority = nil
         // absolute-form (RFC 9112 §3.2.2): scheme "://" authority path-abempty [ "?" query ]
-        if let schemeEnd = rest.firstRange(of: "://"),
-            rest[rest.startIndex..<schemeEnd.lowerBound].allSatisfy({ $0.isLetter || $0 == "+" || $0 == "-" || $0 == "." }),
-            !rest[rest.startIndex..<schemeEnd.lowerBound].isEmpty
-        {
-            let afterScheme = rest[schemeEnd.upperBound...]
-            let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? afterScheme.endIndex
-            authority = String(afterScheme[afterScheme.startIndex..<authorityEnd])
-            rest = afterScheme[authorityEnd...]
+        if bytes.first != 0x2F, let schemeEnd = Self.schemeEnd(bytes) {
+            let authorityStart = schemeEnd + 3
+            var authorityEnd = authorityStart
+            while authorityEnd < bytes.count, bytes[authorityEnd] != 0x2F, bytes[authorityEnd] != 0x3F, bytes[authorityEnd] != 0x23 {
+                authorityEnd += 1
+            }
+            authority = UnsafeRawBufferPointer(rebasing: bytes[authorityStart..<authorityEnd]).latin1String()
+            pathStart = authorityEnd
         }
-        if let questionMark = rest.firstIndex(of: "?") {
-            query = String(rest[rest.index(after: questionMark)...])
-            rest = rest[rest.startIndex..<questionMark]
+        let questionMark = bytes.firstIndex(of: 0x3F, from: pathStart)
+        let pathEnd = questionMark ?? bytes.count
+        if let questionMark {
+            query = UnsafeRawBufferPointer(rebasing: bytes[(questionMark + 1)...]).latin1String()
         } else {
             query = nil
         }
-        if authority != nil && rest.isEmpty { rest = "/" }
-        rawPath = String(rest)
-        path = Self.percentDecoded(rawPath)
+        let pathBytes = UnsafeRawBufferPointer(rebasing: bytes[pathStart..<pathEnd])
+        if pathStart == 0 && questionMark == nil {
+            rawPath = target
+        } else if authority != nil && pathBytes.isEmpty {
+            rawPath = "/"
+        } else {
+            rawPath = pathBytes.latin1String()
+        }
+        path = Self.percentDecoded(pathBytes) ?? rawPath
     }
 
-    /// `%XX` escapes decoded (malformed escapes kept as they are, like werkzeug), then UTF-8 with replacement.
-    /// The target's bytes arrive as ISO-8859-1 scalars; they are turned back into bytes first.
-    static func percentDecoded(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.unicodeScalars.count)
-        var needsWork = false
-        for scalar in text.unicodeScalars {
-            let value = UInt8(truncatingIfNeeded: scalar.value)
-            if value == 0x25 || value >= 0x80 { needsWork = true }
-            bytes.append(value)
+    /// The index of `://` after a scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`), if the target starts with one.
+    private static func schemeEnd(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var i = 0
+        while i < bytes.count && i < 16 {
+            let b = bytes[i]
+            let isAlpha = (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A
+            if isAlpha || (i > 0 && ((b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2D || b == 0x2E)) {
+                i += 1
+                continue
+            }
+            break
         }
-        if !needsWork { return text }
+        guard i > 0, i + 2 < bytes.count, bytes[i] == 0x3A, bytes[i + 1] == 0x2F, bytes[i + 2] == 0x2F else { return nil }
+        return i
+    }
+
+    /// `%XX` escapes decoded (malformed escapes kept as they are, like werkzeug), then UTF-8 with
+    /// replacement; nil when there is nothing to decode (no `%`, all ASCII): the path is the raw path.
+    static func percentDecoded(_ bytes: UnsafeRawBufferPointer) -> String? {
+        var needsWork = false
+        for b in bytes where b == 0x25 || b >= 0x80 {
+            needsWork = true
+            break
+        }
+        if !needsWork { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0

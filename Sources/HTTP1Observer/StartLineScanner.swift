@@ -35,7 +35,6 @@ struct StartLineScanner {
         case lineEndLF
     }
 
-    private static let versionPrefix: StaticString = "HTTP/1."
     private static let maxMethodLength = 24
 
     private var phase = Phase.leading
@@ -52,9 +51,11 @@ struct StartLineScanner {
         statusPossible = kind != .request
     }
 
+    /// Byte `i` of `HTTP/1.`.
     @inline(__always)
     private static func versionByte(_ i: UInt8) -> UInt8 {
-        versionPrefix.withUTF8Buffer { $0[Int(i)] }
+        // "HTTP/1." little-endian in one word: H T T P / 1 .
+        UInt8(truncatingIfNeeded: (0x2E_31_2F_50_54_54_48 as UInt64) >> (UInt64(i) &* 8))
     }
 
     @inline(__always)
@@ -64,6 +65,65 @@ struct StartLineScanner {
 
     @inline(__always)
     private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
+    /// The same check over a whole line (without its LF; a final CR is allowed), for the common case of
+    /// a start line inside one delivery: nil when rejected, else whether it is a request line.
+    /// Accepts exactly the lines `step` accepts.
+    static func classifyWholeLine(_ line: UnsafeRawBufferPointer, kind: StartLineKind) -> Bool? {
+        var count = line.count
+        if count > 0 && line[count - 1] == 0x0D { count -= 1 }
+        // The shortest lines, `A / HTTP/1.1` and `HTTP/1.1 200`, have 12 bytes.
+        guard count >= 12 else { return nil }
+        if kind != .request && isStatusLine(line, count) { return false }
+        if kind != .response { return requestLine(line, count) }
+        return nil
+    }
+
+    private static func isStatusLine(_ line: UnsafeRawBufferPointer, _ count: Int) -> Bool {
+        for i in 0..<7 where line[i] != versionByte(UInt8(i)) { return false }
+        guard isDigit(line[7]), line[8] == 0x20, isDigit(line[9]), isDigit(line[10]), isDigit(line[11]) else { return false }
+        if count == 12 { return true }
+        guard line[12] == 0x20 else { return false }
+        for i in 13..<count {
+            let b = line[i]
+            if (b < 0x20 && b != 0x09) || b == 0x7F { return false }
+        }
+        return true
+    }
+
+    /// `METHOD SP target SP HTTP/1.D` over `line[0..<count]`; true when it is one.
+    private static func requestLine(_ line: UnsafeRawBufferPointer, _ count: Int) -> Bool? {
+        var i = 0
+        while i < count && i <= maxMethodLength && isMethodByte(line[i]) { i += 1 }
+        guard i > 0, i <= maxMethodLength, i < count, line[i] == 0x20 else { return nil }
+        i += 1
+        let targetStart = i
+        while i < count {
+            let b = line[i]
+            if b == 0x20 { break }
+            if b < 0x20 || b == 0x7F { return nil }
+            i += 1
+        }
+        guard i > targetStart, count - i == 9 else { return nil }
+        for k in 0..<7 where line[i + 1 + k] != versionByte(UInt8(k)) { return nil }
+        return isDigit(line[i + 8]) ? true : nil
+    }
+
+    /// True while the scanner reads a request target, which `skipTarget` can consume in bulk.
+    var isInTarget: Bool { phase == .target }
+
+    /// Consumes request-target bytes from `bytes[index...]` up to (not including) the SP after the
+    /// target or the first byte that cannot be part of it; returns the new index.
+    mutating func skipTarget(_ bytes: UnsafeRawBufferPointer, from index: Int) -> Int {
+        var i = index
+        while i < bytes.count {
+            let b = bytes[i]
+            if b <= 0x20 || b == 0x7F { break }
+            i += 1
+        }
+        if i > index { digits = 1 }
+        return i
+    }
 
     /// Feeds one byte of the line.
     mutating func step(_ b: UInt8) -> Step {

@@ -35,8 +35,8 @@ public enum CaptureError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notACaptureFile(let path, let detail):
             "\(path): not a pcap or pcapng capture file (\(detail))"
         case .unsupportedLinkType(let source, let name, let number):
-            "\(source): unsupported link type \(name.map { "\($0) (\(number))" } ?? "\(number)"); supported: Ethernet, Linux cooked (SLL, SLL2), "
-                + "BSD loopback (NULL, LOOP), raw IPv4/IPv6"
+            "\(source): unsupported link type \(name.map { "\($0) (\(number))" } ?? "\(number)"); "
+                + "supported: Ethernet, Linux cooked (SLL, SLL2), BSD loopback (NULL, LOOP), raw IPv4/IPv6"
         case .readFailed(let path, let packets, let detail):
             "\(path): read error after \(packets) packets: \(detail)"
         case .noSuchInterface(let name):

@@ -23,6 +23,34 @@ public struct CapturedPacket {
     }
 }
 
+extension PacketDecoder {
+    /// Decodes a captured packet (see `decode(_:originalLength:linkType:timestamp:)`).
+    @inlinable
+    public mutating func decode(_ packet: CapturedPacket) -> TCPSegment? {
+        decode(
+            packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: packet.timestamp)
+    }
+}
+
+/// How far a file source has read.
+public struct ReadProgress: Sendable, Hashable {
+    /// Bytes consumed so far across all files (libpcap's stream position in the current one).
+    public var bytesRead: Int64
+    /// The files' sizes, summed, as they were when the source was created.
+    public var totalBytes: Int64
+    /// Index of the file being read (the last one once the run is over).
+    public var fileIndex: Int
+
+    public init(bytesRead: Int64, totalBytes: Int64, fileIndex: Int) {
+        self.bytesRead = bytesRead
+        self.totalBytes = totalBytes
+        self.fileIndex = fileIndex
+    }
+
+    /// 0…1.
+    public var fraction: Double { totalBytes > 0 ? Double(bytesRead) / Double(totalBytes) : 1 }
+}
+
 /// A capture file that ended in the middle of a packet record.
 public struct TruncatedFile: Sendable, Hashable, CustomStringConvertible {
     public var path: String

@@ -35,11 +35,17 @@ public final class PacketSource: @unchecked Sendable {
     private let shared = Mutex<Shared>(Shared())
     /// The handle a live source opened at creation, until `run` takes it.
     private var pendingLive: PcapHandle?
+    /// Sizes of the files when they were checked.
+    private var fileSizes: [Int64] = []
     /// Link type of the first file, or of the live interface.
     public let linkType: LinkType
 
     private struct Shared: ~Copyable {
         var current: PcapHandle?
+        /// Index into the file list of `current` (files only).
+        var fileIndex = 0
+        /// Bytes of the files already finished.
+        var finishedBytes: Int64 = 0
         var hasRun = false
         var statistics = CaptureStatistics()
         var rawStatistics: (received: UInt32, dropped: UInt32, interfaceDropped: UInt32) = (0, 0, 0)
@@ -56,12 +62,16 @@ public final class PacketSource: @unchecked Sendable {
     public static func files(_ paths: [String]) throws(CaptureError) -> PacketSource {
         precondition(!paths.isEmpty, "PacketSource.files needs at least one path")
         var first: LinkType?
+        var sizes = [Int64]()
         for path in paths {
             let handle = try PcapHandle.openFile(path)
             first = first ?? handle.linkType
+            sizes.append(handle.fileSize)
             handle.close()
         }
-        return PacketSource(kind: .files(paths), linkType: first!, pendingLive: nil)
+        let source = PacketSource(kind: .files(paths), linkType: first!, pendingLive: nil)
+        source.fileSizes = sizes
+        return source
     }
 
     /// Opens and activates a live capture now (packets are buffered by the kernel from
@@ -85,9 +95,10 @@ public final class PacketSource: @unchecked Sendable {
         var summary = CaptureSummary()
         switch kind {
         case .files(let paths):
-            for path in paths {
+            for (index, path) in paths.enumerated() {
                 guard !stopRequested.load(ordering: .relaxed) else { break }
                 let handle = try PcapHandle.openFile(path)
+                shared.withLock { $0.fileIndex = index }
                 try readFile(handle, path: path, into: &summary, handler)
             }
         case .live:
@@ -116,10 +127,22 @@ public final class PacketSource: @unchecked Sendable {
         return shared.withLock { $0.statistics }
     }
 
+    /// How far a file source has read, for progress bars; nil for live sources.
+    /// Safe to call from any thread (and cheap enough for every few thousand packets).
+    public func progress() -> ReadProgress? {
+        guard case .files = kind else { return nil }
+        let total = fileSizes.reduce(0, +)
+        return shared.withLock { state in
+            let read = state.finishedBytes + (state.current?.filePosition() ?? 0)
+            return ReadProgress(bytesRead: Swift.min(read, total), totalBytes: total, fileIndex: state.fileIndex)
+        }
+    }
+
     // MARK: Loops
 
     private func readFile(
-        _ handle: PcapHandle, path: String, into summary: inout CaptureSummary, _ handler: (CapturedPacket) throws -> Void
+        _ handle: PcapHandle, path: String, into summary: inout CaptureSummary,
+        _ handler: (CapturedPacket) throws -> Void
     ) throws {
         shared.withLock { $0.current = handle }
         defer { release(handle) }
@@ -179,6 +202,7 @@ public final class PacketSource: @unchecked Sendable {
     private func release(_ handle: PcapHandle) {
         shared.withLock { state in
             state.current = nil
+            state.finishedBytes += handle.fileSize
             handle.close()
         }
     }

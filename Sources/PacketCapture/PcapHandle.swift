@@ -12,13 +12,19 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
     let fractionToNanoseconds: Int64
     /// The stdio buffer of a file opened with `pcap_fopen_offline` (freed after `pcap_close`).
     private let fileBuffer: UnsafeMutableRawPointer?
+    /// Size of the file when it was opened (0 for live captures).
+    let fileSize: Int64
     private var isClosed = false
 
     /// 1 MiB: libpcap's own `fopen` reads in 4 KiB `read(2)` calls; a large stdio buffer
     /// reads files 18–30 % faster (shared/bench/README.md).
     static let fileBufferSize = 1 << 20
 
-    private init(pointer: OpaquePointer, linkType: LinkType, fractionToNanoseconds: Int64, fileBuffer: UnsafeMutableRawPointer?) {
+    private init(
+        pointer: OpaquePointer, linkType: LinkType, fractionToNanoseconds: Int64,
+        fileBuffer: UnsafeMutableRawPointer? = nil, fileSize: Int64 = 0
+    ) {
+        self.fileSize = fileSize
         self.pointer = pointer
         self.linkType = linkType
         self.fractionToNanoseconds = fractionToNanoseconds
@@ -47,7 +53,12 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
             throw .cannotReadFile(path: path, reason: String(cString: strerror(code)))
         }
         var status = stat()
-        if fstat(fileno(file), &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR {
+        guard fstat(fileno(file), &status) == 0 else {
+            let reason = String(cString: strerror(errno))
+            fclose(file)
+            throw .cannotReadFile(path: path, reason: reason)
+        }
+        if (status.st_mode & S_IFMT) == S_IFDIR {
             fclose(file)
             throw .cannotReadFile(path: path, reason: "is a directory")
         }
@@ -55,7 +66,9 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
         // glibc ignores the size unless it is also given the buffer.
         setvbuf(file, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, fileBufferSize)
         var message = ErrorBuffer()
-        let opened = message.withPointer { pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), $0) }
+        let opened = message.withPointer {
+            pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), $0)
+        }
         guard let pointer = opened else {
             fclose(file)
             buffer.deallocate()
@@ -68,7 +81,8 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
             throw .unsupportedLinkType(source: path, name: linkTypeName(number), number: number)
         }
         return PcapHandle(
-            pointer: pointer, linkType: linkType, fractionToNanoseconds: fractionScale(pointer), fileBuffer: buffer)
+            pointer: pointer, linkType: linkType, fractionToNanoseconds: fractionScale(pointer), fileBuffer: buffer,
+            fileSize: Int64(status.st_size))
     }
 
     // MARK: Live
@@ -96,7 +110,8 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
             case PCAP_ERROR_PERM_DENIED, PCAP_ERROR_PROMISC_PERM_DENIED: throw .permissionDenied(interface: name)
             case PCAP_ERROR_IFACE_NOT_UP: throw .interfaceNotUp(name)
             default:
-                throw .liveCaptureFailed(interface: name, detail: detail.isEmpty ? String(cString: pcap_statustostr(status)) : detail)
+                throw .liveCaptureFailed(
+                    interface: name, detail: detail.isEmpty ? String(cString: pcap_statustostr(status)) : detail)
             }
         }
         let number = pcap_datalink(pointer)
@@ -118,7 +133,8 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
                 throw .badFilter(filter: filter, detail: detail)
             }
         }
-        return PcapHandle(pointer: pointer, linkType: linkType, fractionToNanoseconds: fractionScale(pointer), fileBuffer: nil)
+        return PcapHandle(
+            pointer: pointer, linkType: linkType, fractionToNanoseconds: fractionScale(pointer))
     }
 
     // MARK: Reading
@@ -152,6 +168,12 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
         case PCAP_ERROR_BREAK: return .end
         default: return .error(lastError)
         }
+    }
+
+    /// How far libpcap has read into a capture file (the stdio stream position), 0 for live.
+    func filePosition() -> Int64 {
+        guard fileBuffer != nil, let file = pcap_file(pointer) else { return 0 }
+        return Int64(ftello(file))
     }
 
     /// `pcap_breakloop`: makes a blocked or the next `pcap_next_ex` return. Thread-safe in libpcap ≥ 1.10.

@@ -83,7 +83,8 @@ public enum DecodeAnomaly: Int, CaseIterable, Sendable, Hashable, CustomStringCo
 
     /// True for headers that contradict themselves or the packet length.
     public var isMalformation: Bool {
-        rawValue >= DecodeAnomaly.malformedLinkHeader.rawValue && rawValue <= DecodeAnomaly.malformedTCPDataOffset.rawValue
+        rawValue >= DecodeAnomaly.malformedLinkHeader.rawValue
+            && rawValue <= DecodeAnomaly.malformedTCPDataOffset.rawValue
     }
 
     public var description: String { label }

@@ -21,7 +21,9 @@ extension Frame {
         case .ethernet:
             // dst MAC (6) | src MAC (6) | EtherType (2), then any number of 4-byte tags
             // (TPID 2 | TCI 2) each followed by the next EtherType.
-            guard count >= 14 else { return short(end: 14, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader) }
+            guard count >= 14 else {
+                return short(end: 14, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
+            }
             var type = be16(12)
             var offset = 14
             while type == EtherType.vlan || type == EtherType.serviceVLAN || type == EtherType.legacyQinQ {
@@ -33,18 +35,25 @@ extension Frame {
             }
             return decodeEtherType(type, at: offset)
         case .linuxSLL:
-            // packet type 2 | ARPHRD 2 | addr len 2 | addr 8 | protocol 2 (tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html)
-            guard count >= 16 else { return short(end: 16, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader) }
+            // packet type 2 | ARPHRD 2 | addr len 2 | addr 8 | protocol 2
+            // (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html; SLL2: LINKTYPE_LINUX_SLL2.html)
+            guard count >= 16 else {
+                return short(end: 16, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
+            }
             return decodeEtherType(be16(14), at: 16)
         case .linuxSLL2:
             // protocol 2 | reserved 2 | ifindex 4 | ARPHRD 2 | packet type 1 | addr len 1 | addr 8
-            guard count >= 20 else { return short(end: 20, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader) }
+            guard count >= 20 else {
+                return short(end: 20, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
+            }
             return decodeEtherType(be16(0), at: 20)
         case .null, .loop:
             // A 4-byte address family. LOOP is big-endian; NULL is in the writer's byte order,
             // which we detect by value: a family never exceeds 16 bits, so a larger value was
             // written the other way round.
-            guard count >= 4 else { return short(end: 4, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader) }
+            guard count >= 4 else {
+                return short(end: 4, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
+            }
             var family = be32(0)
             if linkType == .null && family > 0xFFFF { family = family.byteSwapped }
             switch family {
@@ -54,7 +63,9 @@ extension Frame {
             default: return .anomaly(.notIP)
             }
         case .raw:
-            guard count >= 1 else { return short(end: 1, truncated: .truncatedIPv4Header, malformed: .malformedIPv4Header) }
+            guard count >= 1 else {
+                return short(end: 1, truncated: .truncatedIPv4Header, malformed: .malformedIPv4Header)
+            }
             switch u8(0) >> 4 {
             case 4: return decodeIPv4(at: 0)
             case 6: return decodeIPv6(at: 0)

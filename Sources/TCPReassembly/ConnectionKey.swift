@@ -46,13 +46,17 @@ struct ConnectionKey: Equatable {
 
     /// A fast keyed hash (multiply-fold mixing, as in wyhash). The seed is
     /// random per reassembler so that remote peers cannot aim for collisions.
+    /// Addresses and ports go through separate rounds: folding ports into
+    /// the address words would let address and port bits cancel (many
+    /// clients in one subnet with nearby ports would then collide).
     @inline(__always)
     func hash(seed: UInt64) -> UInt32 {
         let ports = UInt64(lowPort) << 16 | UInt64(highPort)
-        var h = Self.mix(lowAddressLow ^ seed, highAddressLow ^ ports ^ 0x9E37_79B9_7F4A_7C15)
+        var h = Self.mix(lowAddressLow ^ seed, highAddressLow ^ seed.byteSwapped ^ 0x9E37_79B9_7F4A_7C15)
         if isIPv6 {
-            h = Self.mix(h ^ lowAddressHigh, highAddressHigh ^ 0xBF58_476D_1CE4_E5B9)
+            h = Self.mix(h ^ lowAddressHigh, highAddressHigh ^ seed ^ 0xBF58_476D_1CE4_E5B9)
         }
+        h = Self.mix(h ^ ports, 0x94D0_49BB_1331_11EB)
         return UInt32(truncatingIfNeeded: h ^ h >> 32)
     }
 

@@ -38,21 +38,29 @@ struct HalfStream {
     }
 
     /// Something is buffered beyond a hole.
-    var hasHole: Bool { !isEnded && pendingStart != nil }
+    @inline(__always)
+    var hasHole: Bool {
+        if buffer == nil && !flags.contains(.finSeen) { return false }  // the usual case, decided cheaply
+        return !isEnded && pendingStart != nil
+    }
 
     var bufferedBytes: Int { buffer?.byteCount ?? 0 }
     var bufferedPieces: Int { buffer?.pieces.count ?? 0 }
+    /// Buffered bytes plus per-piece overhead (`OutOfOrderBuffer.footprint`).
+    var bufferedFootprint: Int { buffer?.footprint ?? 0 }
 }
 
 /// One tracked connection. Slots live in one contiguous array and are
-/// linked by index into an activity list (least recently active first),
-/// which drives idle expiry and eviction in O(1) per packet.
+/// linked by index into an activity list (least recently active first, to
+/// within `relistInterval`), which drives idle expiry and eviction.
 struct ConnectionSlot {
     var key: ConnectionKey
     var consumer: (any StreamConsumer)?
     var id: UInt64
     var firstSeen: Int64
     var lastSeen: Int64
+    /// `lastSeen` when the slot was last moved to the end of the activity list.
+    var listedAt: Int64
     /// Packet time of the client's SYN; `Int64.min` when not seen.
     var synTime: Int64
     /// The direction sent by the lower endpoint of `key`.

@@ -32,6 +32,13 @@ final class OutOfOrderBuffer {
     private(set) var pieces: [Piece] = []
     private(set) var byteCount = 0
 
+    /// What one piece costs beyond its bytes (array header, allocation,
+    /// entry): limits count it so that many tiny segments cannot exceed them.
+    static let pieceOverhead = 64
+
+    /// Bytes plus the overhead of each piece; what the limits are checked against.
+    var footprint: Int { byteCount + pieces.count * Self.pieceOverhead }
+
     var isEmpty: Bool { pieces.isEmpty }
     var first: Piece? { pieces.first }
 
@@ -88,8 +95,13 @@ final class OutOfOrderBuffer {
                 missing = 0
             }
         }
+        guard start < end else {
+            byteCount += outcome.addedBytes
+            return outcome
+        }
         let copy = Array(UnsafeRawBufferPointer(rebasing: bytes[(start - origin)..<(end - origin)]))
-        pieces.insert(Piece(sequence: base.advanced(by: start), time: time, bytes: copy, missingAfter: missing), at: index)
+        let piece = Piece(sequence: base.advanced(by: start), time: time, bytes: copy, missingAfter: missing)
+        pieces.insert(piece, at: index)
         outcome.addedBytes += copy.count
         outcome.addedPieces += 1
         byteCount += outcome.addedBytes

@@ -14,12 +14,20 @@ public struct ReassemblyConfiguration: Sendable, Hashable {
     public var holeTimeout: Duration
     /// Connections tracked at once; beyond it the least recently active one is evicted.
     public var maxConnections: Int
-    /// Out-of-order bytes one connection (both directions) may buffer.
+    /// Out-of-order bytes one connection (both directions) may buffer. Each
+    /// buffered piece also counts 64 bytes of overhead, so many tiny
+    /// segments cannot hold more memory than this says.
     public var maxBufferedBytesPerConnection: Int
-    /// Out-of-order bytes all connections together may buffer.
+    /// Out-of-order bytes all connections together may buffer (with the same per-piece overhead).
     public var maxBufferedBytesTotal: Int
     /// Out-of-order pieces one connection (both directions) may buffer.
     public var maxSegmentsPerConnection: Int
+    /// A segment may start at most this far beyond the next expected byte
+    /// (unless the peer's ACK has passed the bytes between). Beyond it, it
+    /// is ignored and counted, so one corrupt sequence number cannot turn
+    /// the rest of a connection into a giant gap. Larger than real receive
+    /// windows (Linux autotuning stays well below it).
+    public var maxSequenceAdvance: Int
 
     public init(
         serverPorts: Set<UInt16> = [],
@@ -28,7 +36,8 @@ public struct ReassemblyConfiguration: Sendable, Hashable {
         maxConnections: Int = 262_144,
         maxBufferedBytesPerConnection: Int = 4 << 20,
         maxBufferedBytesTotal: Int = 256 << 20,
-        maxSegmentsPerConnection: Int = 1024
+        maxSegmentsPerConnection: Int = 1024,
+        maxSequenceAdvance: Int = 64 << 20
     ) {
         precondition(maxConnections >= 1, "maxConnections must be at least 1")
         self.serverPorts = serverPorts
@@ -38,6 +47,7 @@ public struct ReassemblyConfiguration: Sendable, Hashable {
         self.maxBufferedBytesPerConnection = maxBufferedBytesPerConnection
         self.maxBufferedBytesTotal = maxBufferedBytesTotal
         self.maxSegmentsPerConnection = maxSegmentsPerConnection
+        self.maxSequenceAdvance = maxSequenceAdvance
     }
 }
 

@@ -17,6 +17,9 @@ public enum IgnoredSegmentReason: Int, Sendable, CaseIterable {
     case noConsumer
     /// Payload after that direction ended (after its FIN).
     case directionEnded
+    /// Starts further than `maxSequenceAdvance` beyond the next expected byte
+    /// (and no ACK vouches for the bytes between): corrupt or forged, not buffered.
+    case outOfWindow
 }
 
 /// Counts indexed by a small enum, stored inline (no allocation).

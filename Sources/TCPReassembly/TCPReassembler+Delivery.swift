@@ -2,10 +2,10 @@
 
 import PacketDecoding
 
-extension TCPReassembler {
+extension ReassemblerState {
     /// The peer acknowledged `ack` of `half`: a hole it has passed was lost
     /// from the capture only (the receiver has those bytes) and becomes a gap.
-    func acknowledge(
+    mutating func acknowledge(
         _ ack: TCPSequence, of half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
     ) {
@@ -19,20 +19,26 @@ extension TCPReassembler {
     }
 
     /// Data and FIN of one segment for its sender's direction.
-    func receive(
+    mutating func receive(
         _ segment: TCPSegment, into half: inout HalfStream, otherBuffered: (bytes: Int, pieces: Int),
         consumer: any StreamConsumer, direction: StreamDirection
     ) {
         let time = segment.timestamp
         var start = TCPSequence(segment.sequenceNumber)
-        if segment.flags.contains(.syn) { start = start.advanced(by: 1) }  // the SYN takes one number
+        if segment.isSYN { start = start.advanced(by: 1) }  // the SYN takes one number
         if !half.isStarted {
             // Capture started mid-connection: the first byte seen is the start.
             half.nextSequence = start
             half.flags.insert(.started)
         }
         let length = segment.payloadLength
-        if segment.flags.contains(.fin) && !half.flags.contains(.finSeen) {
+        if half.nextSequence.distance(to: start) >= configuration.maxSequenceAdvance
+            && !resynchronize(&half, toward: start, consumer: consumer, direction: direction, time: time)
+        {
+            stats.ignoredSegments[.outOfWindow] += 1
+            return
+        }
+        if segment.isFIN && !half.flags.contains(.finSeen) {
             half.finSequence = start.advanced(by: length)
             half.flags.insert(.finSeen)
         }
@@ -60,9 +66,28 @@ extension TCPReassembler {
         }
     }
 
+    /// A segment far ahead is believable when the peer has acknowledged
+    /// bytes beyond the next expected one (the capture lost them): declare
+    /// those lost and check again. True when the segment is now within reach.
+    private mutating func resynchronize(
+        _ half: inout HalfStream, toward start: TCPSequence, consumer: any StreamConsumer,
+        direction: StreamDirection, time: Timestamp
+    ) -> Bool {
+        guard half.flags.contains(.peerAckSeen) else { return false }
+        let advance = half.nextSequence.distance(to: half.peerAck)
+        guard advance > 0 && advance < Self.maximumAckAdvance else { return false }
+        let target = half.peerAck < start ? half.peerAck : start
+        drain(&half, upTo: target, consumer: consumer, direction: direction, time: time)
+        if !half.isEnded && half.nextSequence < target {
+            gap(&half, to: target, consumer: consumer, direction: direction, time: time)
+            deliverReady(&half, consumer: consumer, direction: direction, time: time)
+        }
+        return !half.isEnded && half.nextSequence.distance(to: start) < configuration.maxSequenceAdvance
+    }
+
     /// A segment that starts at or before the next expected byte: its new
     /// bytes go to the consumer straight from the capture buffer.
-    private func deliverInOrder(
+    private mutating func deliverInOrder(
         _ payload: UnsafeRawBufferPointer, at start: TCPSequence, length: Int, into half: inout HalfStream,
         consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp
     ) {
@@ -84,16 +109,18 @@ extension TCPReassembler {
 
     /// Copies a segment that lies beyond a hole, within the limits; over a
     /// limit, gives up on everything before it (gaps) and delivers it now.
-    private func bufferOutOfOrder(
+    private mutating func bufferOutOfOrder(
         _ payload: UnsafeRawBufferPointer, at start: TCPSequence, length: Int, into half: inout HalfStream,
         otherBuffered: (bytes: Int, pieces: Int), consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
     ) {
         guard !payload.isEmpty else { return }  // all of it cut by snaplen: the hole stays a hole
+        // Limits count each piece's overhead too, so tiny segments cannot exceed them.
+        let cost = payload.count + OutOfOrderBuffer.pieceOverhead
         var hit: ReassemblyLimit?
-        if half.bufferedBytes + otherBuffered.bytes + payload.count > configuration.maxBufferedBytesPerConnection {
+        if half.bufferedFootprint + otherBuffered.bytes + cost > configuration.maxBufferedBytesPerConnection {
             hit = .bufferedBytesPerConnection
-        } else if stats.bufferedBytes + payload.count > configuration.maxBufferedBytesTotal {
+        } else if bufferedFootprint + cost > configuration.maxBufferedBytesTotal {
             hit = .bufferedBytesTotal
         } else if half.bufferedPieces + otherBuffered.pieces + 1 > configuration.maxSegmentsPerConnection {
             hit = .segmentsPerConnection
@@ -118,6 +145,7 @@ extension TCPReassembler {
                                     time: time, base: half.nextSequence)
         if outcome.addedPieces > 0 { stats.outOfOrderSegments += 1 }
         stats.bufferedBytes += outcome.addedBytes
+        bufferedFootprint += outcome.addedBytes + outcome.addedPieces * OutOfOrderBuffer.pieceOverhead
         stats.retransmittedBytes &+= UInt64(outcome.duplicateBytes)
         stats.conflictingOverlapBytes &+= UInt64(outcome.conflictingBytes)
         if buffer.isEmpty { half.buffer = nil }
@@ -127,7 +155,7 @@ extension TCPReassembler {
     /// own packet's time), gaps out bytes known to be cut off before
     /// `missingUntil`, and ends the direction when its FIN is reached.
     /// `recent` is the in-order segment just delivered, to compare overlaps with.
-    func deliverReady(
+    mutating func deliverReady(
         _ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp,
         recent: (start: TCPSequence, bytes: UnsafeRawBufferPointer)? = nil, missingUntil: TCPSequence? = nil
     ) {
@@ -140,6 +168,7 @@ extension TCPReassembler {
             if let buffer = half.buffer, let first = buffer.first, !(half.nextSequence < first.sequence) {
                 let piece = buffer.removeFirst()
                 stats.bufferedBytes -= piece.bytes.count
+                bufferedFootprint -= piece.bytes.count + OutOfOrderBuffer.pieceOverhead
                 let skip = min(piece.sequence.distance(to: half.nextSequence), piece.bytes.count)
                 if skip > 0 {
                     stats.retransmittedBytes &+= UInt64(skip)
@@ -171,7 +200,7 @@ extension TCPReassembler {
 
     /// Declares the bytes up to `limit` (nil: up to all buffered data and the
     /// FIN) missing wherever nothing was buffered, delivering what was.
-    func drain(
+    mutating func drain(
         _ half: inout HalfStream, upTo limit: TCPSequence?, consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
     ) {
@@ -188,13 +217,15 @@ extension TCPReassembler {
     }
 
     /// Gives up on the first hole only (its wait ran out).
-    func drainFirstHole(_ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp) {
+    mutating func drainFirstHole(
+        _ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp
+    ) {
         guard let pending = half.pendingStart else { return }
         drain(&half, upTo: pending, consumer: consumer, direction: direction, time: time)
     }
 
     /// Tells the consumer that the bytes up to `target` will never arrive.
-    func gap(
+    mutating func gap(
         _ half: inout HalfStream, to target: TCPSequence, consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
     ) {
@@ -207,13 +238,14 @@ extension TCPReassembler {
     }
 
     /// Ends one direction (exactly once) and frees its buffer.
-    func end(
+    mutating func end(
         _ half: inout HalfStream, reason: StreamEndReason, consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
     ) {
         guard !half.isEnded else { return }
         half.flags.insert(.ended)
         stats.bufferedBytes -= half.bufferedBytes
+        bufferedFootprint -= half.bufferedFootprint
         half.buffer = nil
         half.holeSince = .min
         consumer.streamEnd(direction: direction, reason: reason, time: time)
@@ -221,7 +253,7 @@ extension TCPReassembler {
 
     /// Starts or restarts the hole clock: a hole waits `holeTimeout` from the
     /// moment it blocks delivery, and again after any progress.
-    func settleHole(_ half: inout HalfStream, previousNext: TCPSequence, now: Int64) {
+    mutating func settleHole(_ half: inout HalfStream, previousNext: TCPSequence, now: Int64) {
         if half.hasHole {
             if half.holeSince == .min || half.nextSequence != previousNext { half.holeSince = now }
         } else {
@@ -230,7 +262,7 @@ extension TCPReassembler {
     }
 
     /// Counts buffered bytes that differ from the in-order segment that overtook them.
-    private func countConflicts(
+    private mutating func countConflicts(
         _ piece: OutOfOrderBuffer.Piece, skip: Int, against recent: (start: TCPSequence, bytes: UnsafeRawBufferPointer)
     ) {
         let offset = recent.start.distance(to: piece.sequence)

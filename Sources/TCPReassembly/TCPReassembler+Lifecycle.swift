@@ -2,16 +2,21 @@
 
 import PacketDecoding
 
-extension TCPReassembler {
+extension ReassemblerState {
     /// Ends connections idle for `idleTimeout` and gaps holes older than
     /// `holeTimeout` (both in packet time). `process` calls this itself once
     /// per second of packet time.
-    public func expireIdle(now: Timestamp) {
+    mutating func expireIdle(now: Timestamp) {
         let time = now.nanoseconds
         while oldest != ConnectionSlot.none {
             let slot = Int(oldest)
-            guard time &- slots[slot].lastSeen >= idleTimeout else { break }
-            close(slot, reason: .idleExpired, time: now)
+            if time &- slots[slot].lastSeen >= idleTimeout {
+                close(slot, reason: .idleExpired, time: now)
+            } else if slots[slot].lastSeen != slots[slot].listedAt {
+                relist(slot)  // active since it was listed: not the oldest after all
+            } else {
+                break
+            }
         }
         guard !holeList.isEmpty else { return }
         for slot in holeList {
@@ -21,18 +26,20 @@ extension TCPReassembler {
 
     /// End of capture: every open connection ends with `.captureEnded`
     /// after its buffered data has been delivered (with gaps).
-    public func finish(at time: Timestamp) {
+    mutating func finish(at time: Timestamp) {
         while oldest != ConnectionSlot.none {
             close(Int(oldest), reason: .captureEnded, time: time)
         }
     }
 
     /// Starts tracking a connection; evicts the least recently active one when full.
-    func openConnection(
+    mutating func openConnection(
         key: ConnectionKey, hash: UInt32, clientIsLow: Bool, roleSource: RoleSource, time: Timestamp,
         synTime: Timestamp?
     ) -> Int {
         if index.count >= configuration.maxConnections && oldest != ConnectionSlot.none {
+            // The least recently active: first move those active since they were listed.
+            while slots[Int(oldest)].lastSeen != slots[Int(oldest)].listedAt { relist(Int(oldest)) }
             stats.limitHits[.connections] += 1
             close(Int(oldest), reason: .evicted, time: time)
         }
@@ -45,7 +52,7 @@ extension TCPReassembler {
         let consumer = factory.makeConsumer(for: info)
         let entry = ConnectionSlot(
             key: key, consumer: consumer, id: id, firstSeen: time.nanoseconds, lastSeen: time.nanoseconds,
-            synTime: synTime?.nanoseconds ?? .min, clientIsLow: clientIsLow, roleSource: roleSource, flags: .inUse)
+            listedAt: time.nanoseconds, synTime: synTime?.nanoseconds ?? .min, clientIsLow: clientIsLow, roleSource: roleSource, flags: .inUse)
         let slot: Int
         if freeSlot != ConnectionSlot.none {
             slot = Int(freeSlot)
@@ -63,7 +70,7 @@ extension TCPReassembler {
 
     /// Flushes buffered data (with gaps), ends every direction not yet
     /// ended with `reason`, and forgets the connection.
-    func close(_ slot: Int, reason: StreamEndReason, time: Timestamp) {
+    mutating func close(_ slot: Int, reason: StreamEndReason, time: Timestamp) {
         if let consumer = slots[slot].consumer {
             for side in 0...1 {
                 var half = slots[slot].half(side)
@@ -79,7 +86,7 @@ extension TCPReassembler {
     }
 
     /// Forgets a connection whose directions have ended; counts why.
-    func remove(_ slot: Int, reason: StreamEndReason) {
+    mutating func remove(_ slot: Int, reason: StreamEndReason) {
         switch reason {
         case .fin: stats.connectionsClosedByFin += 1
         case .reset: stats.connectionsClosedByReset += 1
@@ -91,6 +98,7 @@ extension TCPReassembler {
         unlinkFromActivityList(slot)
         if slots[slot].holeListPosition != ConnectionSlot.none { removeFromHoleList(slot) }
         stats.bufferedBytes -= slots[slot].lowHalf.bufferedBytes + slots[slot].highHalf.bufferedBytes
+        bufferedFootprint -= slots[slot].lowHalf.bufferedFootprint + slots[slot].highHalf.bufferedFootprint
         slots[slot].consumer = nil
         slots[slot].lowHalf = HalfStream()
         slots[slot].highHalf = HalfStream()
@@ -99,23 +107,32 @@ extension TCPReassembler {
         freeSlot = UInt32(slot)
     }
 
-    /// Marks activity: the connection moves to the end of the activity list.
+    /// Marks activity. The connection moves to the end of the activity list
+    /// only when it was listed `relistInterval` ago or more: most packets
+    /// then write one field and touch no other slot. Expiry and eviction
+    /// move slots found active since their listing before acting on them.
     @inline(__always)
-    func touch(_ slot: Int, now: Int64) {
+    mutating func touch(_ slot: Int, now: Int64) {
         slots[slot].lastSeen = now
+        if now &- slots[slot].listedAt >= Self.relistInterval { relist(slot) }
+    }
+
+    /// Moves a slot to the end of the activity list.
+    mutating func relist(_ slot: Int) {
+        slots[slot].listedAt = slots[slot].lastSeen
         guard newest != UInt32(slot) else { return }
         unlinkFromActivityList(slot)
         appendToActivityList(slot)
     }
 
-    private func appendToActivityList(_ slot: Int) {
+    private mutating func appendToActivityList(_ slot: Int) {
         slots[slot].previous = newest
         slots[slot].next = ConnectionSlot.none
         if newest != ConnectionSlot.none { slots[Int(newest)].next = UInt32(slot) } else { oldest = UInt32(slot) }
         newest = UInt32(slot)
     }
 
-    private func unlinkFromActivityList(_ slot: Int) {
+    private mutating func unlinkFromActivityList(_ slot: Int) {
         let previous = slots[slot].previous, next = slots[slot].next
         if previous != ConnectionSlot.none { slots[Int(previous)].next = next } else { oldest = next }
         if next != ConnectionSlot.none { slots[Int(next)].previous = previous } else { newest = previous }
@@ -124,7 +141,8 @@ extension TCPReassembler {
     }
 
     /// Keeps the hole list in step with the slot's directions.
-    func updateHoleRegistration(_ slot: Int) {
+    @inline(__always)
+    mutating func updateHoleRegistration(_ slot: Int) {
         let hasHole = slots[slot].lowHalf.hasHole || slots[slot].highHalf.hasHole
         let registered = slots[slot].holeListPosition != ConnectionSlot.none
         if hasHole && !registered {
@@ -135,7 +153,7 @@ extension TCPReassembler {
         }
     }
 
-    private func removeFromHoleList(_ slot: Int) {
+    private mutating func removeFromHoleList(_ slot: Int) {
         let position = Int(slots[slot].holeListPosition)
         let last = holeList.removeLast()
         if position < holeList.count {
@@ -146,7 +164,7 @@ extension TCPReassembler {
     }
 
     /// Gaps the first hole of each direction of `slot` that has waited `holeTimeout`.
-    private func expireHoles(_ slot: Int, now: Timestamp) {
+    private mutating func expireHoles(_ slot: Int, now: Timestamp) {
         guard slots[slot].flags.contains(.inUse), let consumer = slots[slot].consumer else { return }
         let time = now.nanoseconds
         for side in 0...1 {

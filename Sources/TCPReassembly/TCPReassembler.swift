@@ -21,7 +21,41 @@ import PacketDecoding
 ///
 /// Not thread-safe: one reassembler belongs to one pipeline.
 public final class TCPReassembler {
-    public let configuration: ReassemblyConfiguration
+    /// All state lives in one struct: the class property is accessed once
+    /// per call, so the hot path pays no dynamic exclusivity checks. Hence
+    /// consumers must not call back into the reassembler from their callbacks.
+    private var state: ReassemblerState
+
+    public var configuration: ReassemblyConfiguration { state.configuration }
+
+    public init(
+        configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory
+    ) {
+        state = ReassemblerState(configuration: configuration, factory: factory)
+    }
+
+    /// Counters so far.
+    public var statistics: ReassemblyStatistics { state.statistics }
+
+    /// Connections tracked now.
+    public var activeConnections: Int { state.index.count }
+
+    /// Hands one segment to its connection. The payload is used only during the call.
+    public func process(_ segment: TCPSegment) { state.process(segment) }
+
+    /// Ends connections idle for `idleTimeout` and gaps holes older than
+    /// `holeTimeout` (both in packet time). `process` calls this itself once
+    /// per second of packet time.
+    public func expireIdle(now: Timestamp) { state.expireIdle(now: now) }
+
+    /// End of capture: every open connection ends with `.captureEnded`
+    /// after its buffered data has been delivered (with gaps).
+    public func finish(at time: Timestamp) { state.finish(at: time) }
+}
+
+/// The reassembler's state and logic (see `TCPReassembler`).
+struct ReassemblerState {
+    let configuration: ReassemblyConfiguration
     let factory: any StreamConsumerFactory
 
     var slots: ContiguousArray<ConnectionSlot> = []
@@ -34,6 +68,8 @@ public final class TCPReassembler {
     /// Slots with a hole in either direction, for hole timeouts.
     var holeList: [UInt32] = []
     var stats = ReassemblyStatistics()
+    /// Buffered bytes plus per-piece overhead over all connections (the total limit's measure).
+    var bufferedFootprint = 0
     var nextConnectionID: UInt64 = 1
     var nextSweep = Int64.min
     let hashSeed: UInt64
@@ -44,10 +80,12 @@ public final class TCPReassembler {
 
     /// Packet time between the sweeps that `process` runs itself.
     static let sweepInterval: Int64 = 1_000_000_000
+    /// Packet time after which activity moves a connection to the end of the activity list.
+    static let relistInterval: Int64 = 1_000_000_000
     /// An ACK further than this ahead of the next expected byte is not trusted to declare a gap.
     static let maximumAckAdvance = 1 << 30
 
-    public init(configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory) {
+    init(configuration: ReassemblyConfiguration, factory: any StreamConsumerFactory) {
         self.configuration = configuration
         self.factory = factory
         hashSeed = UInt64.random(in: .min ... .max)
@@ -61,18 +99,13 @@ public final class TCPReassembler {
         slots.reserveCapacity(configuration.maxConnections)
     }
 
-    /// Counters so far.
-    public var statistics: ReassemblyStatistics {
+    var statistics: ReassemblyStatistics {
         var result = stats
         result.connectionsActive = index.count
         return result
     }
 
-    /// Connections tracked now.
-    public var activeConnections: Int { index.count }
-
-    /// Hands one segment to its connection. The payload is used only during the call.
-    public func process(_ segment: TCPSegment) {
+    mutating func process(_ segment: TCPSegment) {
         let now = segment.timestamp.nanoseconds
         if now >= nextSweep {
             expireIdle(now: segment.timestamp)
@@ -84,12 +117,12 @@ public final class TCPReassembler {
         let side = sourceIsLow ? 0 : 1
         var found = index.find(hash: hash) { slots[$0].key == key }
 
-        if segment.flags.contains(.syn) {
+        if segment.isSYN {
             found = handleHandshake(segment, key: key, hash: hash, side: side, existing: found)
         } else if found == nil {
             // Mid-connection start: only payload opens a connection, so the
             // last ACK after a close does not bring it back.
-            guard segment.payloadLength > 0, !segment.flags.contains(.rst) else {
+            guard segment.payloadLength > 0, !segment.isRST else {
                 stats.ignoredSegments[.noConnection] += 1
                 return
             }
@@ -104,11 +137,11 @@ public final class TCPReassembler {
     }
 
     /// SYN handling: new connections, SYN retransmissions, reuse of a pair (RFC 9293 §3.5, §3.10.7).
-    private func handleHandshake(
+    private mutating func handleHandshake(
         _ segment: TCPSegment, key: ConnectionKey, hash: UInt32, side: Int, existing: Int?
     ) -> Int? {
         let sequence = TCPSequence(segment.sequenceNumber)
-        let isSynAck = segment.flags.contains(.ack)
+        let isSynAck = segment.isACK
         if let slot = existing {
             let senderIsClient = side == slots[slot].clientSide
             if isSynAck {
@@ -162,7 +195,7 @@ public final class TCPReassembler {
     }
 
     /// A SYN+ACK acknowledges the client's ISN + 1: where the client's data starts.
-    private func startPeerFromAck(_ segment: TCPSegment, slot: Int, side: Int) {
+    private mutating func startPeerFromAck(_ segment: TCPSegment, slot: Int, side: Int) {
         var peer = slots[slot].half(1 - side)
         guard !peer.isStarted else { return }
         peer.nextSequence = TCPSequence(segment.acknowledgmentNumber)
@@ -186,12 +219,12 @@ public final class TCPReassembler {
     }
 
     /// Everything after the connection is found: RST, ACK, data, FIN.
-    private func handleSegment(_ segment: TCPSegment, slot: Int, side: Int) {
+    private mutating func handleSegment(_ segment: TCPSegment, slot: Int, side: Int) {
         guard let consumer = slots[slot].consumer else {
             handleWithoutConsumer(segment, slot: slot, side: side)
             return
         }
-        if segment.flags.contains(.rst) {
+        if segment.isRST {
             // RFC 9293 §3.10.7.3: a reset ends both directions at once.
             close(slot, reason: .reset, time: segment.timestamp)
             return
@@ -202,14 +235,14 @@ public final class TCPReassembler {
         let senderDirection = slots[slot].direction(ofSide: side)
         let peerStart = peer.nextSequence
 
-        if segment.flags.contains(.ack) && peer.isStarted && !peer.isEnded {
+        if segment.isACK && peer.isStarted && !peer.isEnded {
             acknowledge(TCPSequence(segment.acknowledgmentNumber), of: &peer, consumer: consumer,
                         direction: senderDirection.reversed, time: segment.timestamp)
             settleHole(&peer, previousNext: peerStart, now: now)
         }
         if !sender.isEnded {
             let senderStart = sender.nextSequence
-            receive(segment, into: &sender, otherBuffered: (peer.bufferedBytes, peer.bufferedPieces),
+            receive(segment, into: &sender, otherBuffered: (peer.bufferedFootprint, peer.bufferedPieces),
                     consumer: consumer, direction: senderDirection)
             settleHole(&sender, previousNext: senderStart, now: now)
         } else if segment.payloadLength > 0 {
@@ -225,13 +258,13 @@ public final class TCPReassembler {
     }
 
     /// A connection the factory declined: only its lifetime is tracked.
-    private func handleWithoutConsumer(_ segment: TCPSegment, slot: Int, side: Int) {
+    private mutating func handleWithoutConsumer(_ segment: TCPSegment, slot: Int, side: Int) {
         if segment.payloadLength > 0 { stats.ignoredSegments[.noConsumer] += 1 }
-        if segment.flags.contains(.rst) {
+        if segment.isRST {
             remove(slot, reason: .reset)
             return
         }
-        if segment.flags.contains(.fin) {
+        if segment.isFIN {
             var sender = slots[slot].half(side)
             sender.flags.formUnion([.finSeen, .ended])
             slots[slot].setHalf(side, sender)

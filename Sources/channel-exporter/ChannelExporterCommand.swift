@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChannelExporter
+import PacketCapture
 
 @main
 struct ChannelExporterCommand: ParsableCommand {
@@ -50,6 +51,26 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
+/// Runs `body`, turning the errors a user can cause into one line on standard error and an
+/// exit status (2 for configuration mistakes, 1 for everything else); no stack traces.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ConfigurationError {
+        printError(error.description)
+        throw ExitCode(2)
+    } catch let error as ExporterError {
+        printError(error.description)
+        throw ExitCode(1)
+    } catch let error as CaptureError {
+        printError(error.description)
+        throw ExitCode(1)
+    } catch let error as MetricsServerError {
+        printError(error.description)
+        throw ExitCode(1)
+    }
+}
+
 struct CheckConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config", abstract: "Validate a configuration file and print what it means.")
@@ -58,15 +79,9 @@ struct CheckConfig: ParsableCommand {
     var file: String
 
     func run() throws {
-        do {
+        try reportingErrors {
             let config = try ConfigurationFile.load(path: file)
             print(ConfigurationFile.describe(config))
-        } catch let error as ConfigurationError {
-            printError(error.description)
-            throw ExitCode(2)
-        } catch let error as ExporterError {
-            printError(error.description)
-            throw ExitCode(2)
         }
     }
 }

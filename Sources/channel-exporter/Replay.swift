@@ -45,18 +45,7 @@ struct Replay: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try replay()
-        } catch let error as ConfigurationError {
-            printError(error.description)
-            throw ExitCode(2)
-        } catch let error as ExporterError {
-            printError(error.description)
-            throw ExitCode(1)
-        } catch let error as CaptureError {
-            printError(error.description)
-            throw ExitCode(1)
-        }
+        try reportingErrors { try replay() }
     }
 
     private func replay() throws {

@@ -36,7 +36,7 @@ struct Run: ParsableCommand {
     func run() throws {
         var logger = Logger(label: "channel-exporter")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        do {
+        try reportingErrors {
             guard let initial = try config.load() else {
                 throw ValidationError("give --config.file or --syscode")
             }
@@ -54,15 +54,6 @@ struct Run: ParsableCommand {
                     }),
                 logger: logger)
             try runner.run(initial: initial)
-        } catch let error as ConfigurationError {
-            printError(error.description)
-            throw ExitCode(2)
-        } catch let error as ExporterError {
-            printError(error.description)
-            throw ExitCode(1)
-        } catch let error as MetricsServerError {
-            printError(error.description)
-            throw ExitCode(1)
         }
     }
 }

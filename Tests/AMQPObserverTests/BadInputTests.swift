@@ -84,6 +84,77 @@ import Testing
         #expect(result.statistics.ignoredBytes == 17)
     }
 
+    /// Mid-stream, a segment that only looks like it starts with a frame (a 1-byte body frame, then a
+    /// byte that is no frame type): the search for a boundary goes on instead of giving up.
+    @Test(arguments: [Split.whole, .bytewise])
+    func coincidentalFrameBoundaryIsNotTrusted(split: Split) {
+        let events: [StreamEvent] = [
+            s2c(0, AMQP.frame(type: 3, channel: 1, payload: [0x55]) + [0x09, 1, 2, 3, 4, 5, 6, 7]),
+            s2c(10, AMQP.deliver(1, tag: "c1", deliveryTag: 5, routingKey: "orders")),
+            c2s(160, AMQP.ack(1, 5)),
+        ]
+        let result = run(events, split: split, handshake: false)
+        #expect(result.anomaly == nil)
+        #expect(result.statistics.anomalies.isEmpty)
+        if case .whole = split {
+            #expect(result.outcomes.map(\.queue) == ["orders"])
+            #expect(result.statistics.unsynchronizedBytes == 8)
+        }
+    }
+
+    /// Well-formed frames in random order with extreme values (tags 0 and UInt64.max, unknown
+    /// channels, answers before deliveries, gaps): the state machine never traps, and every
+    /// outcome it reports is counted.
+    @Test(arguments: Array(1...40) as [UInt64])
+    func randomMethodSequencesDoNotCrash(seed: UInt64) {
+        var rng = SplitMix64(state: seed)
+        func pick<T>(_ values: [T]) -> T { values[Int(rng.next() % UInt64(values.count))] }
+        let tags: [UInt64] = [0, 1, 2, 3, 5, 8, 1000, .max - 1, .max]
+        var events: [StreamEvent] = rng.next() % 2 == 0 ? preamble() : []
+        for i in 0..<120 {
+            let ch = pick([0, 1, 1, 1, 2, 65535] as [UInt16])
+            let t = Int64(10 + i)
+            switch rng.next() % 16 {
+            case 0: events.append(s2c(t, AMQP.deliver(ch, tag: pick(["c1", "", "x"]), deliveryTag: pick(tags), exchange: pick(["", "e"]))))
+            case 1: events.append(c2s(t, AMQP.ack(ch, pick(tags), multiple: rng.next() % 2 == 0)))
+            case 2: events.append(c2s(t, AMQP.nack(ch, pick(tags), multiple: rng.next() % 2 == 0)))
+            case 3: events.append(c2s(t, AMQP.reject(ch, pick(tags))))
+            case 4: events.append(c2s(t, AMQP.consume(ch, queue: "q", tag: pick(["c1", ""]), noAck: rng.next() % 4 == 0, noWait: rng.next() % 4 == 0)))
+            case 5: events.append(s2c(t, AMQP.consumeOk(ch, tag: pick(["c1", "amq.ctag-1"]))))
+            case 6: events.append(c2s(t, AMQP.get(ch, queue: "g", noAck: rng.next() % 4 == 0)))
+            case 7: events.append(s2c(t, AMQP.getOk(ch, deliveryTag: pick(tags))))
+            case 8: events.append(s2c(t, AMQP.getEmpty(ch)))
+            case 9: events.append(pick([c2s(t, AMQP.channelClose(ch)), s2c(t, AMQP.channelClose(ch))]))
+            case 10: events.append(pick([c2s(t, AMQP.channelCloseOk(ch)), s2c(t, AMQP.channelCloseOk(ch))]))
+            case 11: events.append(c2s(t, AMQP.channelOpen(ch)))
+            case 12: events.append(.gap(pick([.clientToServer, .serverToClient]), Int(rng.next() % 50), ms(t)))
+            case 13: events.append(pick([c2s(t, AMQP.cancelOk(ch, tag: "c1")), s2c(t, AMQP.cancelOk(ch, tag: "c1"))]))
+            case 14: events.append(c2s(t, AMQP.method(ch, 60, 110, [1])))  // basic.recover
+            default: events.append(s2c(t, AMQP.heartbeat))
+            }
+        }
+        events.append(.end(.clientToServer, ms(1000)))
+        let config = AMQPObserverConfiguration(consumerConcurrency: Int(seed % 3) + 1, maxOutstandingPerChannel: 4)
+        let result = run(events, configuration: config, split: .random(seed: seed))
+        #expect(result.statistics.outcomes == result.outcomes.count)
+        #expect(result.outcomes.allSatisfy { $0.serviceStart >= $0.deliverTime && $0.serviceStart <= $0.answerTime })
+    }
+
+    /// Mid-stream, an unknown method that straddles segments right after synchronising: the parser
+    /// resumes its search while the method's buffered bytes are being handed over (no exclusivity trap).
+    @Test func unknownBufferedMethodWhileTentative() {
+        let unknown = AMQP.method(1, 60, 99, [1, 2, 3, 4])
+        let events: [StreamEvent] = [
+            s2c(0, AMQP.heartbeat + Array(unknown.prefix(9))),
+            s2c(1, Array(unknown.dropFirst(9))),
+            s2c(10, AMQP.deliver(1, tag: "c1", deliveryTag: 5, routingKey: "orders")),
+            c2s(160, AMQP.ack(1, 5)),
+        ]
+        let result = run(events, handshake: false)
+        #expect(result.anomaly == nil)
+        #expect(result.outcomes.map(\.queue) == ["orders"])
+    }
+
     /// Random bytes never crash the observer, whatever the split.
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func randomBytesDoNotCrash(seed: UInt64) {

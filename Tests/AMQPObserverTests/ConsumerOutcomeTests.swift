@@ -1,6 +1,6 @@
 // ConsumerOutcomeTests.swift — consume/deliver/answer pairing, gets, cancels, closes, fallbacks.
 
-import AMQPObserver
+@testable import AMQPObserver
 import PacketDecoding
 import TCPReassembly
 import Testing
@@ -139,6 +139,21 @@ import Testing
         #expect(result.outcomes.map(\.deliveryTag) == [2, 3])
         #expect(result.statistics.limitHits == [.outstandingPerChannel: 1, .channelsPerConnection: 1])
         #expect(result.statistics.droppedDeliveries == [.outstandingLimit: 1])
+    }
+
+    /// Every known id has its own counter slot, and the slot gives the id back.
+    @Test func methodSlotsAreDistinctForKnownIDs() {
+        var seen: Set<Int> = []
+        for classID: UInt16 in [10, 20, 40, 50, 60, 85, 90] {
+            for methodID: UInt16 in 0...130 {
+                let id = AMQPMethodID(classID: classID, methodID: methodID)
+                guard id.isKnown else { continue }
+                #expect(id.name != nil)
+                #expect(seen.insert(id.slot).inserted, "\(id)")
+                #expect(AMQPMethodID(slot: id.slot) == id)
+            }
+        }
+        #expect(seen.count == 64)
     }
 
     @Test func heartbeatsAndChannelZeroAreCounted() {

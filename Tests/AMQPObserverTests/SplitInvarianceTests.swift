@@ -63,4 +63,23 @@ import Testing
         #expect(result.outcomes.map { $0.times.start } == [200])
         #expect(result.outcomes.map(\.queue) == ["orders"])
     }
+
+    /// A gap in the broker's direction swallowed deliveries 2 and 3: placeholders hold the worker
+    /// (k = 1), so delivery 4 starts when 3 is answered, as it did on the wire.
+    @Test func lostDeliveriesHoldTheirWorkers() {
+        let result = run(preamble() + [
+            s2c(0, AMQP.deliver(1, tag: "c1", deliveryTag: 1)),
+            .gap(.serverToClient, 2 * AMQP.deliver(1, tag: "c1", deliveryTag: 2).count, ms(1)),
+            s2c(2, AMQP.deliver(1, tag: "c1", deliveryTag: 4)),
+            c2s(150, AMQP.ack(1, 1)),
+            c2s(500, AMQP.ack(1, 2)),
+            c2s(1150, AMQP.ack(1, 3)),
+            c2s(1300, AMQP.ack(1, 4)),
+        ])
+        #expect(result.outcomes.map(\.deliveryTag) == [1, 4])
+        #expect(result.outcomes.map { $0.times.start } == [0, 1150])
+        #expect(result.statistics.lostDeliveries == 2)
+        #expect(result.statistics.answersForLostDeliveries == 2)
+        #expect(result.statistics.unmatchedAnswers == 0)
+    }
 }

@@ -13,7 +13,10 @@ struct Seen: Equatable {
 func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: CaptureSummary) {
     var seen = [Seen]()
     let summary = try source.run { packet in
-        seen.append(Seen(timestamp: packet.timestamp, linkType: packet.linkType, bytes: Array(packet.bytes), originalLength: packet.originalLength))
+        seen.append(
+            Seen(
+                timestamp: packet.timestamp, linkType: packet.linkType, bytes: Array(packet.bytes),
+                originalLength: packet.originalLength))
     }
     return (seen, summary)
 }
@@ -26,8 +29,12 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
     func classicPcapTimestampsAreExactToTheNanosecond(nanosecond: Bool) throws {
         let dir = TemporaryDirectory()
         let packets = [
-            TestPacket(seconds: 1_700_000_000, fraction: nanosecond ? 123_456_789 : 123_456, bytes: Self.frames[0], originalLength: 60),
-            TestPacket(seconds: 1_700_000_001, fraction: nanosecond ? 999_999_999 : 999_999, bytes: Self.frames[1], originalLength: 1514),
+            TestPacket(
+                seconds: 1_700_000_000, fraction: nanosecond ? 123_456_789 : 123_456, bytes: Self.frames[0],
+                originalLength: 60),
+            TestPacket(
+                seconds: 1_700_000_001, fraction: nanosecond ? 999_999_999 : 999_999, bytes: Self.frames[1],
+                originalLength: 1514),
             TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[2], originalLength: 1),
         ]
         let path = dir.write("a.pcap", W.pcap(linkType: 1, nanosecond: nanosecond, packets: packets))
@@ -35,9 +42,13 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
         #expect(source.linkType == .ethernet)
         let (seen, summary) = try readAll(source)
         let scale: Int64 = nanosecond ? 1 : 1000
-        #expect(seen == packets.map {
-            Seen(timestamp: Timestamp(seconds: Int64($0.seconds), nanoseconds: Int64($0.fraction) * scale), linkType: .ethernet, bytes: $0.bytes, originalLength: $0.originalLength)
-        })
+        #expect(
+            seen
+                == packets.map {
+                    Seen(
+                        timestamp: Timestamp(seconds: Int64($0.seconds), nanoseconds: Int64($0.fraction) * scale),
+                        linkType: .ethernet, bytes: $0.bytes, originalLength: $0.originalLength)
+                })
         #expect(summary.packets == 3)
         #expect(summary.bytes == 60 + 74 + 1)
         #expect(summary.truncatedFiles == [])
@@ -51,15 +62,22 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
         let ns: UInt64 = 1_700_000_000_123_456_789
         let path = dir.write(
             "a.pcapng",
-            W.pcapng(linkType: 276, tsresol: 9, packets: [
-                (ns, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[0], originalLength: 60)),
-                (ns + 1, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[1], originalLength: 100)),
-            ]))
+            W.pcapng(
+                linkType: 276, tsresol: 9,
+                packets: [
+                    (ns, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[0], originalLength: 60)),
+                    (ns + 1, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[1], originalLength: 100)),
+                ]))
         let (seen, summary) = try readAll(try PacketSource.files([path]))
-        #expect(seen == [
-            Seen(timestamp: Timestamp(nanoseconds: 1_700_000_000_123_456_789), linkType: .linuxSLL2, bytes: Self.frames[0], originalLength: 60),
-            Seen(timestamp: Timestamp(nanoseconds: 1_700_000_000_123_456_790), linkType: .linuxSLL2, bytes: Self.frames[1], originalLength: 100),
-        ])
+        #expect(
+            seen == [
+                Seen(
+                    timestamp: Timestamp(nanoseconds: 1_700_000_000_123_456_789), linkType: .linuxSLL2,
+                    bytes: Self.frames[0], originalLength: 60),
+                Seen(
+                    timestamp: Timestamp(nanoseconds: 1_700_000_000_123_456_790), linkType: .linuxSLL2,
+                    bytes: Self.frames[1], originalLength: 100),
+            ])
         #expect(summary.packets == 2)
     }
 
@@ -67,7 +85,11 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
         let dir = TemporaryDirectory()
         let path = dir.write(
             "a.pcapng",
-            W.pcapng(linkType: 12, tsresol: nil, packets: [(1_700_000_000_654_321, TestPacket(seconds: 0, fraction: 0, bytes: [0x45], originalLength: 1))]))
+            W.pcapng(
+                linkType: 12, tsresol: nil,
+                packets: [
+                    (1_700_000_000_654_321, TestPacket(seconds: 0, fraction: 0, bytes: [0x45], originalLength: 1))
+                ]))
         let (seen, _) = try readAll(try PacketSource.files([path]))
         #expect(seen.map(\.timestamp) == [Timestamp(nanoseconds: 1_700_000_000_654_321_000)])
         #expect(seen.map(\.linkType) == [.raw])
@@ -75,16 +97,28 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
 
     @Test func severalFilesAreReadInOrderEachWithItsLinkType() throws {
         let dir = TemporaryDirectory()
-        let a = dir.write("a.pcap", W.pcap(linkType: 1, nanosecond: false, packets: [
-            TestPacket(seconds: 10, fraction: 1, bytes: [1], originalLength: 1),
-            TestPacket(seconds: 11, fraction: 2, bytes: [2], originalLength: 1),
-        ]))
-        let b = dir.write("b.pcapng", W.pcapng(linkType: 113, tsresol: 9, packets: [
-            (5_000_000_003, TestPacket(seconds: 0, fraction: 0, bytes: [3], originalLength: 1)),
-        ]))
-        let c = dir.write("c.pcap", W.pcap(linkType: 0, nanosecond: true, packets: [
-            TestPacket(seconds: 1, fraction: 4, bytes: [4], originalLength: 1),
-        ]))
+        let a = dir.write(
+            "a.pcap",
+            W.pcap(
+                linkType: 1, nanosecond: false,
+                packets: [
+                    TestPacket(seconds: 10, fraction: 1, bytes: [1], originalLength: 1),
+                    TestPacket(seconds: 11, fraction: 2, bytes: [2], originalLength: 1),
+                ]))
+        let b = dir.write(
+            "b.pcapng",
+            W.pcapng(
+                linkType: 113, tsresol: 9,
+                packets: [
+                    (5_000_000_003, TestPacket(seconds: 0, fraction: 0, bytes: [3], originalLength: 1))
+                ]))
+        let c = dir.write(
+            "c.pcap",
+            W.pcap(
+                linkType: 0, nanosecond: true,
+                packets: [
+                    TestPacket(seconds: 1, fraction: 4, bytes: [4], originalLength: 1)
+                ]))
         let (seen, summary) = try readAll(try PacketSource.files([a, b, c]))
         #expect(seen.map(\.bytes) == [[1], [2], [3], [4]])
         #expect(seen.map(\.linkType) == [.ethernet, .ethernet, .linuxSLL, .null])
@@ -92,9 +126,60 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
         #expect(summary.packets == 4)
     }
 
+    @Test func progressCountsBytesAcrossFiles() throws {
+        let dir = TemporaryDirectory()
+        let packets = (0..<100).map {
+            TestPacket(
+                seconds: UInt32($0), fraction: 0, bytes: Array(repeating: UInt8($0), count: 1000), originalLength: 1000)
+        }
+        let first = W.pcap(linkType: 1, nanosecond: false, packets: packets)
+        let second = W.pcap(linkType: 1, nanosecond: true, packets: Array(packets.prefix(10)))
+        let a = dir.write("a.pcap", first)
+        let b = dir.write("b.pcap", second)
+        let source = try PacketSource.files([a, b])
+        let total = Int64(first.count + second.count)
+        #expect(source.progress() == ReadProgress(bytesRead: 0, totalBytes: total, fileIndex: 0))
+        var seen = [ReadProgress]()
+        _ = try source.run { _ in seen.append(source.progress()!) }
+        #expect(seen.count == 110)
+        #expect(seen.map(\.fileIndex) == Array(repeating: 0, count: 100) + Array(repeating: 1, count: 10))
+        #expect(seen.allSatisfy { $0.bytesRead > 0 && $0.bytesRead <= total })
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.bytesRead <= $1.bytesRead })
+        #expect(source.progress() == ReadProgress(bytesRead: total, totalBytes: total, fileIndex: 1))
+        #expect(source.progress()?.fraction == 1)
+    }
+
+    @Test func decoderTakesCapturedPackets() throws {
+        let dir = TemporaryDirectory()
+        // Raw IPv4 + TCP to port 80 with 3 payload bytes.
+        let ip: [UInt8] =
+            [0x45, 0, 0, 43, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]
+            + [0x9C, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 1, 0, 0, 0, 0, 0] + [1, 2, 3]
+        let path = dir.write(
+            "raw.pcap",
+            W.pcap(
+                linkType: 101, nanosecond: true,
+                packets: [
+                    TestPacket(seconds: 7, fraction: 8, bytes: ip, originalLength: ip.count)
+                ]))
+        var decoder = PacketDecoder()
+        var payloads = [[UInt8]]()
+        _ = try PacketSource.files([path]).run { packet in
+            if let segment = decoder.decode(packet) {
+                payloads.append(Array(segment.payload))
+                #expect(segment.timestamp == Timestamp(seconds: 7, nanoseconds: 8))
+                #expect(segment.destination == Endpoint(address: IPAddress("10.0.0.2")!, port: 80))
+            }
+        }
+        #expect(payloads == [[1, 2, 3]])
+        #expect(decoder.counters.packets == 1)
+    }
+
     @Test func truncatedFileHandsOverCompletePacketsThenReportsIt() throws {
         let dir = TemporaryDirectory()
-        let packets = (0..<3).map { TestPacket(seconds: UInt32($0), fraction: 0, bytes: Self.frames[0], originalLength: 60) }
+        let packets = (0..<3).map {
+            TestPacket(seconds: UInt32($0), fraction: 0, bytes: Self.frames[0], originalLength: 60)
+        }
         let whole = W.pcap(linkType: 1, nanosecond: false, packets: packets)
         // Cut inside the third record's data, and inside the third record's header.
         let cutData = dir.write("cut-data.pcap", Array(whole.dropLast(10)))
@@ -111,14 +196,41 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
 
     @Test func truncatedPcapngIsReported() throws {
         let dir = TemporaryDirectory()
-        let whole = W.pcapng(linkType: 1, tsresol: 9, packets: [
-            (1, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[0], originalLength: 60)),
-            (2, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[1], originalLength: 74)),
-        ])
+        let whole = W.pcapng(
+            linkType: 1, tsresol: 9,
+            packets: [
+                (1, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[0], originalLength: 60)),
+                (2, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[1], originalLength: 74)),
+            ])
         let path = dir.write("cut.pcapng", Array(whole.dropLast(20)))
         let (seen, summary) = try readAll(try PacketSource.files([path]))
         #expect(seen.count == 1)
         #expect(summary.truncatedFiles.map(\.packets) == [1])
+    }
+
+    @Test func pcapngWithTwoInterfacesOfDifferentLinkTypesIsAReadError() throws {
+        let dir = TemporaryDirectory()
+        let ethernet = W.pcapng(
+            linkType: 1, tsresol: 9,
+            packets: [
+                (1, TestPacket(seconds: 0, fraction: 0, bytes: Self.frames[0], originalLength: 60))
+            ])
+        // A second IDB (interface 1, raw IP) and a packet on it; libpcap refuses mixed link types.
+        let idb: [UInt8] = W.le32(1) + W.le32(20) + W.le16(101) + W.le16(0) + W.le32(262_144) + W.le32(20)
+        let epb: [UInt8] =
+            W.le32(6) + W.le32(36) + W.le32(1) + W.le32(0) + W.le32(2) + W.le32(4) + W.le32(4) + [0x45, 0, 0, 0]
+            + W.le32(36)
+        let path = dir.write("mixed.pcapng", ethernet + idb + epb)
+        var count = 0
+        let error = #expect(throws: CaptureError.self) { try PacketSource.files([path]).run { _ in count += 1 } }
+        guard case .readFailed(let reported, let packets, _) = error else {
+            Issue.record("expected readFailed, got \(String(describing: error))")
+            return
+        }
+        #expect(reported == path)
+        #expect(packets == 1)
+        #expect(count == 1)
+        #expect(error?.description.hasPrefix("\(path): read error after 1 packets: ") == true)
     }
 
     @Test func missingFile() throws {
@@ -166,7 +278,9 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
 
     @Test func stopFromTheHandlerEndsTheRunAfterThatPacket() throws {
         let dir = TemporaryDirectory()
-        let packets = (0..<5).map { TestPacket(seconds: UInt32($0), fraction: 0, bytes: [UInt8($0)], originalLength: 1) }
+        let packets = (0..<5).map {
+            TestPacket(seconds: UInt32($0), fraction: 0, bytes: [UInt8($0)], originalLength: 1)
+        }
         let a = dir.write("a.pcap", W.pcap(linkType: 1, nanosecond: false, packets: packets))
         let b = dir.write("b.pcap", W.pcap(linkType: 1, nanosecond: false, packets: packets))
         let source = try PacketSource.files([a, b])
@@ -191,7 +305,11 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
     @Test func handlerErrorsEndTheRunAndAreRethrown() throws {
         struct Boom: Error, Equatable {}
         let dir = TemporaryDirectory()
-        let path = dir.write("a.pcap", W.pcap(linkType: 1, nanosecond: false, packets: [TestPacket(seconds: 0, fraction: 0, bytes: [1], originalLength: 1)]))
+        let path = dir.write(
+            "a.pcap",
+            W.pcap(
+                linkType: 1, nanosecond: false,
+                packets: [TestPacket(seconds: 0, fraction: 0, bytes: [1], originalLength: 1)]))
         #expect(throws: Boom()) { try PacketSource.files([path]).run { _ in throw Boom() } }
     }
 }

@@ -14,10 +14,18 @@ final class LoopbackListener {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         precondition(fd >= 0)
         var address = LoopbackListener.address(port: 0)
-        precondition(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0)
+        precondition(
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            } == 0)
         precondition(listen(fd, 8) == 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        precondition(withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } } == 0)
+        precondition(
+            withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            } == 0)
         descriptor = fd
         port = UInt16(bigEndian: address.sin_port)
     }
@@ -37,7 +45,9 @@ final class LoopbackListener {
         let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = Self.address(port: port)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         precondition(connected == 0)
         precondition(message.withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) } == message.count)
@@ -82,8 +92,10 @@ final class Watchdog: Sendable {
         let summary = try source.run { packet in
             #expect(packet.timestamp >= lastTimestamp)
             lastTimestamp = packet.timestamp
-            guard let segment = decoder.decode(
-                packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: packet.timestamp)
+            guard
+                let segment = decoder.decode(
+                    packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType,
+                    timestamp: packet.timestamp)
             else { return }
             if segment.flags == .syn && segment.destination.port == listener.port { sawSYN = true }
             if segment.flags == [.syn, .ack] && segment.source.port == listener.port { sawSYNACK = true }
@@ -106,7 +118,8 @@ final class Watchdog: Sendable {
 
     @Test func stopFromAnotherThreadEndsAnIdleRun() throws {
         // A filter nothing matches and a wake-up interval far beyond the test: only stop() ends the wait.
-        let source = try PacketSource.live(LiveCaptureOptions(interface: "lo", filter: "tcp port 9 and tcp port 10", wakeupInterval: 600_000))
+        let source = try PacketSource.live(
+            LiveCaptureOptions(interface: "lo", filter: "tcp port 9 and tcp port 10", wakeupInterval: 600_000))
         Thread.detachNewThread {
             usleep(200_000)
             source.stop()
@@ -123,13 +136,49 @@ final class Watchdog: Sendable {
         #expect(try source.run { _ in }.packets == 0)
     }
 
+    @Test func optionsApply() throws {
+        // A bigger kernel buffer, promiscuous mode, no immediate mode, a short snaplen:
+        // activation accepts them and the snaplen cuts what we capture.
+        let listener = LoopbackListener()
+        let source = try PacketSource.live(
+            LiveCaptureOptions(
+                interface: "lo", filter: "tcp dst port \(listener.port)", snapshotLength: 80, immediateMode: false,
+                bufferSize: 8 << 20, promiscuous: true, wakeupInterval: 50))
+        let message = [UInt8](repeating: 0x61, count: 1000)
+        let (client, server) = listener.connectAndSend(message)
+        defer {
+            close(client)
+            close(server)
+        }
+        let watchdog = Watchdog.start(source)
+        defer { watchdog.cancel() }
+        var decoder = PacketDecoder()
+        var cut: (captured: Int, announced: Int)?
+        _ = try source.run { packet in
+            #expect(packet.bytes.count <= 80)
+            if let segment = decoder.decode(packet), segment.payloadLength > 0 {
+                cut = (segment.payload.count, segment.payloadLength)
+                source.stop()
+            }
+        }
+        // 80 bytes = 14 Ethernet + 20 IPv4 + 32 TCP (with Linux's timestamp option) + 14 of payload
+        // (26 when net.ipv4.tcp_timestamps is off).
+        #expect(cut?.announced == 1000)
+        #expect(cut.map { [14, 26].contains($0.captured) } == true)
+        #expect(decoder.counters.truncatedPayloadSegments >= 1)
+    }
+
     @Test func noSuchInterface() {
-        #expect(throws: CaptureError.noSuchInterface("nosuch0")) { try PacketSource.live(LiveCaptureOptions(interface: "nosuch0")) }
+        #expect(throws: CaptureError.noSuchInterface("nosuch0")) {
+            try PacketSource.live(LiveCaptureOptions(interface: "nosuch0"))
+        }
         #expect(CaptureError.noSuchInterface("nosuch0").description == "nosuch0: no such network interface")
     }
 
     @Test func badFilterIsNamed() {
-        let error = #expect(throws: CaptureError.self) { try PacketSource.live(LiveCaptureOptions(interface: "lo", filter: "tcp prot 80")) }
+        let error = #expect(throws: CaptureError.self) {
+            try PacketSource.live(LiveCaptureOptions(interface: "lo", filter: "tcp prot 80"))
+        }
         guard case .badFilter(let filter, let detail) = error else {
             Issue.record("expected badFilter, got \(String(describing: error))")
             return
@@ -142,7 +191,10 @@ final class Watchdog: Sendable {
     /// Runs only without capture privileges, e.g. as `nobody`:
     /// `setpriv --reuid=65534 --regid=65534 --clear-groups <test binary> --testing-library swift-testing --filter withoutPrivileges`
     @Test(.enabled(if: geteuid() != 0)) func withoutPrivilegesSaysWhatIsNeeded() {
-        #expect(throws: CaptureError.permissionDenied(interface: "lo")) { try PacketSource.live(LiveCaptureOptions(interface: "lo")) }
-        #expect(CaptureError.permissionDenied(interface: "lo").description == "capturing on lo needs root or CAP_NET_RAW")
+        #expect(throws: CaptureError.permissionDenied(interface: "lo")) {
+            try PacketSource.live(LiveCaptureOptions(interface: "lo"))
+        }
+        #expect(
+            CaptureError.permissionDenied(interface: "lo").description == "capturing on lo needs root or CAP_NET_RAW")
     }
 }

@@ -3,7 +3,8 @@ import Testing
 
 @Suite struct LinkLayerTests {
     static let payload: [UInt8] = Array("GET / HTTP/1.1\r\n\r\n".utf8)
-    static let segment = PacketBytes.tcp(sequence: 0xFFFF_FFF0, acknowledgment: 7, flags: 0x18, window: 0xFFFF, payload: payload)
+    static let segment = PacketBytes.tcp(
+        sequence: 0xFFFF_FFF0, acknowledgment: 7, flags: 0x18, window: 0xFFFF, payload: payload)
     static let v4 = PacketBytes.ipv4(payload: segment)
     static let v6 = PacketBytes.ipv6(payload: segment)
 
@@ -28,8 +29,12 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "Ethernet IPv4", linkType: .ethernet, bytes: PacketBytes.ethernet(type: 0x0800, payload: v4), isIPv6: false),
-        Case(name: "Ethernet IPv6", linkType: .ethernet, bytes: PacketBytes.ethernet(type: 0x86DD, payload: v6), isIPv6: true),
+        Case(
+            name: "Ethernet IPv4", linkType: .ethernet, bytes: PacketBytes.ethernet(type: 0x0800, payload: v4),
+            isIPv6: false),
+        Case(
+            name: "Ethernet IPv6", linkType: .ethernet, bytes: PacketBytes.ethernet(type: 0x86DD, payload: v6),
+            isIPv6: true),
         Case(
             name: "802.1Q", linkType: .ethernet,
             bytes: PacketBytes.ethernet(type: 0x0800, tags: [(0x8100, 42)], payload: v4), isIPv6: false),
@@ -40,17 +45,39 @@ import Testing
             name: "QinQ 0x9100 + 802.1Q + 802.1Q", linkType: .ethernet,
             bytes: PacketBytes.ethernet(type: 0x0800, tags: [(0x9100, 1), (0x8100, 2), (0x8100, 3)], payload: v4),
             isIPv6: false),
-        Case(name: "Linux SLL IPv4", linkType: .linuxSLL, bytes: PacketBytes.linuxSLL(protocol: 0x0800, payload: v4), isIPv6: false),
-        Case(name: "Linux SLL IPv6", linkType: .linuxSLL, bytes: PacketBytes.linuxSLL(protocol: 0x86DD, payload: v6), isIPv6: true),
-        Case(name: "Linux SLL2 IPv4", linkType: .linuxSLL2, bytes: PacketBytes.linuxSLL2(protocol: 0x0800, payload: v4), isIPv6: false),
-        Case(name: "Linux SLL2 IPv6", linkType: .linuxSLL2, bytes: PacketBytes.linuxSLL2(protocol: 0x86DD, payload: v6), isIPv6: true),
-        Case(name: "NULL little-endian AF_INET", linkType: .null, bytes: PacketBytes.null(family: 2, littleEndian: true, payload: v4), isIPv6: false),
-        Case(name: "NULL big-endian AF_INET", linkType: .null, bytes: PacketBytes.null(family: 2, littleEndian: false, payload: v4), isIPv6: false),
-        Case(name: "NULL little-endian AF_INET6 (Darwin 30)", linkType: .null, bytes: PacketBytes.null(family: 30, littleEndian: true, payload: v6), isIPv6: true),
-        Case(name: "NULL big-endian AF_INET6 (FreeBSD 28)", linkType: .null, bytes: PacketBytes.null(family: 28, littleEndian: false, payload: v6), isIPv6: true),
-        Case(name: "NULL AF_INET6 (Linux 10)", linkType: .null, bytes: PacketBytes.null(family: 10, littleEndian: true, payload: v6), isIPv6: true),
-        Case(name: "LOOP AF_INET", linkType: .loop, bytes: PacketBytes.null(family: 2, littleEndian: false, payload: v4), isIPv6: false),
-        Case(name: "LOOP AF_INET6 (OpenBSD 24)", linkType: .loop, bytes: PacketBytes.null(family: 24, littleEndian: false, payload: v6), isIPv6: true),
+        Case(
+            name: "Linux SLL IPv4", linkType: .linuxSLL, bytes: PacketBytes.linuxSLL(protocol: 0x0800, payload: v4),
+            isIPv6: false),
+        Case(
+            name: "Linux SLL IPv6", linkType: .linuxSLL, bytes: PacketBytes.linuxSLL(protocol: 0x86DD, payload: v6),
+            isIPv6: true),
+        Case(
+            name: "Linux SLL2 IPv4", linkType: .linuxSLL2, bytes: PacketBytes.linuxSLL2(protocol: 0x0800, payload: v4),
+            isIPv6: false),
+        Case(
+            name: "Linux SLL2 IPv6", linkType: .linuxSLL2, bytes: PacketBytes.linuxSLL2(protocol: 0x86DD, payload: v6),
+            isIPv6: true),
+        Case(
+            name: "NULL little-endian AF_INET", linkType: .null,
+            bytes: PacketBytes.null(family: 2, littleEndian: true, payload: v4), isIPv6: false),
+        Case(
+            name: "NULL big-endian AF_INET", linkType: .null,
+            bytes: PacketBytes.null(family: 2, littleEndian: false, payload: v4), isIPv6: false),
+        Case(
+            name: "NULL little-endian AF_INET6 (Darwin 30)", linkType: .null,
+            bytes: PacketBytes.null(family: 30, littleEndian: true, payload: v6), isIPv6: true),
+        Case(
+            name: "NULL big-endian AF_INET6 (FreeBSD 28)", linkType: .null,
+            bytes: PacketBytes.null(family: 28, littleEndian: false, payload: v6), isIPv6: true),
+        Case(
+            name: "NULL AF_INET6 (Linux 10)", linkType: .null,
+            bytes: PacketBytes.null(family: 10, littleEndian: true, payload: v6), isIPv6: true),
+        Case(
+            name: "LOOP AF_INET", linkType: .loop, bytes: PacketBytes.null(family: 2, littleEndian: false, payload: v4),
+            isIPv6: false),
+        Case(
+            name: "LOOP AF_INET6 (OpenBSD 24)", linkType: .loop,
+            bytes: PacketBytes.null(family: 24, littleEndian: false, payload: v6), isIPv6: true),
         Case(name: "raw IPv4", linkType: .raw, bytes: v4, isIPv6: false),
         Case(name: "raw IPv6", linkType: .raw, bytes: v6, isIPv6: true),
         Case(name: "LINKTYPE_IPV4", linkType: .ipv4, bytes: v4, isIPv6: false),
@@ -80,21 +107,34 @@ import Testing
     }
 
     @Test(arguments: [
-        NotIPCase(name: "ARP", linkType: .ethernet, bytes: PacketBytes.ethernet(type: 0x0806, payload: Array(repeating: 0, count: 28))),
-        NotIPCase(name: "ARP in 802.1Q", linkType: .ethernet, bytes: PacketBytes.ethernet(type: 0x0806, tags: [(0x8100, 5)], payload: Array(repeating: 0, count: 28))),
-        NotIPCase(name: "802.3 length field", linkType: .ethernet, bytes: PacketBytes.ethernet(type: 46, payload: Array(repeating: 0, count: 46))),
-        NotIPCase(name: "SLL ARP", linkType: .linuxSLL, bytes: PacketBytes.linuxSLL(protocol: 0x0806, payload: [1, 2])),
-        NotIPCase(name: "SLL2 LLDP", linkType: .linuxSLL2, bytes: PacketBytes.linuxSLL2(protocol: 0x88CC, payload: [1, 2])),
-        NotIPCase(name: "NULL AF 7", linkType: .null, bytes: PacketBytes.null(family: 7, littleEndian: true, payload: v4)),
-        NotIPCase(name: "LOOP little-endian AF_INET is not AF_INET", linkType: .loop, bytes: PacketBytes.null(family: 2, littleEndian: true, payload: v4)),
+        NotIPCase(
+            name: "ARP", linkType: .ethernet,
+            bytes: PacketBytes.ethernet(type: 0x0806, payload: Array(repeating: 0, count: 28))),
+        NotIPCase(
+            name: "ARP in 802.1Q", linkType: .ethernet,
+            bytes: PacketBytes.ethernet(type: 0x0806, tags: [(0x8100, 5)], payload: Array(repeating: 0, count: 28))),
+        NotIPCase(
+            name: "802.3 length field", linkType: .ethernet,
+            bytes: PacketBytes.ethernet(type: 46, payload: Array(repeating: 0, count: 46))),
+        NotIPCase(
+            name: "SLL ARP", linkType: .linuxSLL, bytes: PacketBytes.linuxSLL(protocol: 0x0806, payload: [1, 2])),
+        NotIPCase(
+            name: "SLL2 LLDP", linkType: .linuxSLL2, bytes: PacketBytes.linuxSLL2(protocol: 0x88CC, payload: [1, 2])),
+        NotIPCase(
+            name: "NULL AF 7", linkType: .null, bytes: PacketBytes.null(family: 7, littleEndian: true, payload: v4)),
+        NotIPCase(
+            name: "LOOP little-endian AF_INET is not AF_INET", linkType: .loop,
+            bytes: PacketBytes.null(family: 2, littleEndian: true, payload: v4)),
     ])
     func otherProtocolsAreNotIP(_ c: NotIPCase) {
         #expect(decode(c.bytes, c.linkType) == .anomaly(.notIP))
     }
 
     @Test func ipVersionMustMatchTheLinkLayer() {
-        #expect(decode(PacketBytes.ethernet(type: 0x0800, payload: Self.v6), .ethernet) == .anomaly(.malformedIPVersion))
-        #expect(decode(PacketBytes.ethernet(type: 0x86DD, payload: Self.v4), .ethernet) == .anomaly(.malformedIPVersion))
+        #expect(
+            decode(PacketBytes.ethernet(type: 0x0800, payload: Self.v6), .ethernet) == .anomaly(.malformedIPVersion))
+        #expect(
+            decode(PacketBytes.ethernet(type: 0x86DD, payload: Self.v4), .ethernet) == .anomaly(.malformedIPVersion))
         #expect(decode(Self.v6, .ipv4) == .anomaly(.malformedIPVersion))
         #expect(decode(Self.v4, .ipv6) == .anomaly(.malformedIPVersion))
         #expect(decode([0x50] + Self.v4.dropFirst(), .raw) == .anomaly(.malformedIPVersion))
@@ -105,12 +145,19 @@ import Testing
         #expect(decode(Array(repeating: 0, count: 10), .ethernet) == .anomaly(.malformedLinkHeader))
         #expect(decode(Array(repeating: 0, count: 10), .ethernet, originalLength: 60) == .anomaly(.truncatedLinkHeader))
         #expect(decode(Array(repeating: 0, count: 15), .linuxSLL) == .anomaly(.malformedLinkHeader))
-        #expect(decode(Array(repeating: 0, count: 19), .linuxSLL2, originalLength: 100) == .anomaly(.truncatedLinkHeader))
+        #expect(
+            decode(Array(repeating: 0, count: 19), .linuxSLL2, originalLength: 100) == .anomaly(.truncatedLinkHeader))
         #expect(decode([2, 0, 0], .null) == .anomaly(.malformedLinkHeader))
+        // Exactly long enough on the wire: the capture cut it.
+        #expect(decode(Array(repeating: 0, count: 10), .ethernet, originalLength: 14) == .anomaly(.truncatedLinkHeader))
+        #expect(decode(Array(repeating: 0, count: 10), .ethernet, originalLength: 13) == .anomaly(.malformedLinkHeader))
+        #expect(decode([0x45, 0, 0, 20], .raw, originalLength: 20) == .anomaly(.truncatedIPv4Header))
+        #expect(decode([0x45, 0, 0, 20], .raw, originalLength: 19) == .anomaly(.malformedIPv4Header))
         #expect(decode([], .raw) == .anomaly(.malformedIPv4Header))
         #expect(decode([], .raw, originalLength: 40) == .anomaly(.truncatedIPv4Header))
         let tagged = PacketBytes.ethernet(type: 0x0800, tags: [(0x8100, 42)], payload: Self.v4)
-        #expect(decode(Array(tagged.prefix(16)), .ethernet, originalLength: tagged.count) == .anomaly(.truncatedVLANTag))
+        #expect(
+            decode(Array(tagged.prefix(16)), .ethernet, originalLength: tagged.count) == .anomaly(.truncatedVLANTag))
         #expect(decode(Array(tagged.prefix(16)), .ethernet) == .anomaly(.malformedLinkHeader))
     }
 }

@@ -8,7 +8,9 @@ enum PacketBytes {
     static let serverV6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [2]
 
     static func be16(_ value: Int) -> [UInt8] { [UInt8(value >> 8 & 0xff), UInt8(value & 0xff)] }
-    static func be32(_ value: UInt32) -> [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)] }
+    static func be32(_ value: UInt32) -> [UInt8] {
+        [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
+    }
 
     /// A TCP header (data offset from the options, which must be a multiple of 4) and payload.
     static func tcp(
@@ -95,7 +97,8 @@ enum Outcome: Equatable, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .segment(let s): "segment(\(s.source)->\(s.destination) seq \(s.sequence) payload \(s.payload.count)/\(s.payloadLength))"
+        case .segment(let s):
+            "segment(\(s.source)->\(s.destination) seq \(s.sequence) payload \(s.payload.count)/\(s.payloadLength))"
         case .anomaly(let a): "anomaly(\(a.label))"
         }
     }
@@ -109,7 +112,9 @@ let testTimestamp = Timestamp(seconds: 1_700_000_000, nanoseconds: 123_456_789)
 /// Decodes `bytes` as captured (`originalLength` defaults to the full length).
 func decode(_ bytes: [UInt8], _ linkType: LinkType, originalLength: Int? = nil) -> Outcome {
     bytes.withUnsafeBytes { buffer in
-        switch PacketDecoder.parse(buffer, originalLength: originalLength ?? bytes.count, linkType: linkType, timestamp: testTimestamp) {
+        switch PacketDecoder.parse(
+            buffer, originalLength: originalLength ?? bytes.count, linkType: linkType, timestamp: testTimestamp)
+        {
         case .anomaly(let anomaly): return .anomaly(anomaly)
         case .segment(let s):
             if let base = buffer.baseAddress, let start = s.payload.baseAddress {

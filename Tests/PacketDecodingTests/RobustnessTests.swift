@@ -20,24 +20,33 @@ import Testing
         let tcpOptions: [UInt8] = [1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]
         let tcp = B.tcp(options: tcpOptions, payload: payload)  // 32-byte header
         let v4 = B.ipv4(options: [1, 1, 1, 0], payload: tcp)  // 24-byte header
-        let extensions = B.extensionHeader(next: 44, units: 1) + B.fragmentHeader(next: 51) + B.authenticationHeader(next: 6, units: 1)
+        let extensions =
+            B.extensionHeader(next: 44, units: 1) + B.fragmentHeader(next: 51)
+            + B.authenticationHeader(next: 6, units: 1)
         let v6 = B.ipv6(nextHeader: 0, extensions: extensions, payload: tcp)
         return [
             Layered(
                 name: "Ethernet QinQ IPv4 options TCP options", linkType: .ethernet,
                 bytes: B.ethernet(type: 0x0800, tags: [(0x88A8, 1), (0x8100, 2)], payload: v4),
-                boundaries: [(14, .truncatedLinkHeader), (18, .truncatedVLANTag), (22, .truncatedVLANTag),
-                             (42, .truncatedIPv4Header), (46, .truncatedIPv4Header), (66, .truncatedTCPHeader), (78, .truncatedTCPHeader)]),
+                boundaries: [
+                    (14, .truncatedLinkHeader), (18, .truncatedVLANTag), (22, .truncatedVLANTag),
+                    (42, .truncatedIPv4Header), (46, .truncatedIPv4Header), (66, .truncatedTCPHeader),
+                    (78, .truncatedTCPHeader),
+                ]),
             Layered(
                 name: "SLL2 IPv6 extension headers", linkType: .linuxSLL2,
                 bytes: B.linuxSLL2(protocol: 0x86DD, payload: v6),
-                boundaries: [(20, .truncatedLinkHeader), (60, .truncatedIPv6Header), (76, .truncatedIPv6ExtensionHeader),
-                             (84, .truncatedIPv6ExtensionHeader), (96, .truncatedIPv6ExtensionHeader), (128, .truncatedTCPHeader)]),
+                boundaries: [
+                    (20, .truncatedLinkHeader), (60, .truncatedIPv6Header), (76, .truncatedIPv6ExtensionHeader),
+                    (84, .truncatedIPv6ExtensionHeader), (96, .truncatedIPv6ExtensionHeader),
+                    (128, .truncatedTCPHeader),
+                ]),
             Layered(
                 name: "NULL IPv4", linkType: .null, bytes: B.null(family: 2, littleEndian: true, payload: v4),
                 boundaries: [(4, .truncatedLinkHeader), (28, .truncatedIPv4Header), (60, .truncatedTCPHeader)]),
             Layered(
-                name: "SLL IPv6", linkType: .linuxSLL, bytes: B.linuxSLL(protocol: 0x86DD, payload: B.ipv6(payload: tcp)),
+                name: "SLL IPv6", linkType: .linuxSLL,
+                bytes: B.linuxSLL(protocol: 0x86DD, payload: B.ipv6(payload: tcp)),
                 boundaries: [(16, .truncatedLinkHeader), (56, .truncatedIPv6Header), (88, .truncatedTCPHeader)]),
         ]
     }()
@@ -79,12 +88,16 @@ import Testing
             let count = Int.random(in: 0...buffer.count, using: &random)
             for i in 0..<count { buffer[i] = UInt8.random(in: 0...255, using: &random) }
             // Bias towards plausible headers so the deeper layers are reached too.
-            if count > 0 && Bool.random(using: &random) { buffer[0] = [0x45, 0x46, 0x4F, 0x60][Int.random(in: 0..<4, using: &random)] }
+            if count > 0 && Bool.random(using: &random) {
+                buffer[0] = [0x45, 0x46, 0x4F, 0x60][Int.random(in: 0..<4, using: &random)]
+            }
             let original = count + (Bool.random(using: &random) ? 0 : Int.random(in: 0...2000, using: &random))
             let linkType = linkTypes.randomElement(using: &random)!
             buffer.withUnsafeBytes { bytes in
                 let captured = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
-                if let segment = decoder.decode(captured, originalLength: original, linkType: linkType, timestamp: testTimestamp) {
+                if let segment = decoder.decode(
+                    captured, originalLength: original, linkType: linkType, timestamp: testTimestamp)
+                {
                     #expect(segment.payload.count <= segment.payloadLength)
                     if let start = segment.payload.baseAddress, let base = captured.baseAddress {
                         #expect(start >= base && start + segment.payload.count <= base + count)

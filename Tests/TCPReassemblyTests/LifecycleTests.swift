@@ -33,6 +33,16 @@ import Testing
         #expect(reassembler.statistics.connectionsClosedByReset == 1)
     }
 
+    @Test func newSynOnAnOpenConnectionReplacesIt() {
+        let factory = RecordingFactory()
+        let reassembler = TCPReassembler(factory: factory)
+        // The old connection's end was not captured; a SYN with another ISN starts a new one.
+        feed(reassembler, handshake + [c(1001, "old", ack: 5001), c(9000, "", .syn), c(9001, "new")])
+        #expect(factory.consumers.map(\.client) == ["old|reset", "new"])
+        #expect(factory.consumers.map(\.info.id) == [1, 2])
+        #expect(reassembler.statistics.synRetransmissions == 0)
+    }
+
     @Test func resetEndsBothDirections() {
         let factory = RecordingFactory()
         let reassembler = TCPReassembler(factory: factory)
@@ -72,6 +82,18 @@ import Testing
         #expect(stats.connectionsActive == 1)
     }
 
+    @Test func recentActivityProtectsAConnectionListedEarlier() {
+        let factory = RecordingFactory()
+        let configuration = ReassemblyConfiguration(idleTimeout: .seconds(10))
+        let reassembler = TCPReassembler(configuration: configuration, factory: factory)
+        // A is listed first; its second packet comes within the relist interval.
+        feed(reassembler, [c(1, "a", ms: 0, port: 1), c(1, "b", ms: 100, port: 2), c(2, "A", ms: 200, port: 1)])
+        reassembler.expireIdle(now: ms(10_150))
+        #expect(factory.consumers.map(\.client) == ["aA", "b|idleExpired"])
+        reassembler.expireIdle(now: ms(10_200))
+        #expect(factory.consumers.map(\.client) == ["aA|idleExpired", "b|idleExpired"])
+    }
+
     @Test func finishFlushesBufferedDataAndEndsEveryStream() {
         let factory = RecordingFactory()
         let reassembler = TCPReassembler(factory: factory)
@@ -88,7 +110,7 @@ import Testing
 
     @Test func perConnectionByteLimitGapsAndDeliversDirectly() {
         let factory = RecordingFactory()
-        let configuration = ReassemblyConfiguration(maxBufferedBytesPerConnection: 8)
+        let configuration = ReassemblyConfiguration(maxBufferedBytesPerConnection: 100)
         let reassembler = TCPReassembler(configuration: configuration, factory: factory)
         feed(reassembler, handshake + [c(1001, "a"), c(1005, "bbbbb"), c(1012, "cccccc"), c(1018, "d")])
         #expect(factory.only.client == "a[gap 3]bbbbb[gap 2]ccccccd")
@@ -100,7 +122,7 @@ import Testing
 
     @Test func perConnectionByteLimitCountsBothDirections() {
         let factory = RecordingFactory()
-        let configuration = ReassemblyConfiguration(maxBufferedBytesPerConnection: 8)
+        let configuration = ReassemblyConfiguration(maxBufferedBytesPerConnection: 100)
         let reassembler = TCPReassembler(configuration: configuration, factory: factory)
         feed(reassembler, handshake + [s(5003, "server"), c(1001, "a"), c(1005, "bbb")])
         #expect(factory.only.client == "a[gap 3]bbb")
@@ -120,12 +142,26 @@ import Testing
 
     @Test func totalByteLimitSpansConnections() {
         let factory = RecordingFactory()
-        let configuration = ReassemblyConfiguration(maxBufferedBytesTotal: 4)
+        let configuration = ReassemblyConfiguration(maxBufferedBytesTotal: 100)
         let reassembler = TCPReassembler(configuration: configuration, factory: factory)
         feed(reassembler, [c(1, "a", port: 1), c(3, "xyz", port: 1), c(1, "b", port: 2), c(3, "uv", port: 2)])
         #expect(factory.consumers.map(\.client) == ["a", "b[gap 1]uv"])
         #expect(reassembler.statistics.limitHits[.bufferedBytesTotal] == 1)
         #expect(reassembler.statistics.bufferedBytes == 3)
+    }
+
+    @Test func segmentFarAheadIsIgnoredUnlessAnAckVouchesForIt() {
+        let factory = RecordingFactory()
+        let configuration = ReassemblyConfiguration(maxSequenceAdvance: 1000)
+        let reassembler = TCPReassembler(configuration: configuration, factory: factory)
+        feed(reassembler, handshake + [
+            c(1001, "a", ms: 3), c(9_000_000, "garbage", .fin, ms: 4), c(1002, "b", ms: 5000),
+            s(5001, ack: 3003, ms: 5001), c(3003, "far", ms: 5002),
+        ])
+        #expect(factory.only.client == "ab[gap 2000]far")
+        let stats = reassembler.statistics
+        #expect(stats.ignoredSegments[.outOfWindow] == 1)
+        #expect(stats.gapBytes == 2000)
     }
 
     @Test func declinedConnectionIsTrackedButNotDelivered() {

@@ -83,6 +83,19 @@ let reassemblyCases: [ReassemblyCase] = [
         packets: [s(5000, "", .syn, ack: 1001), c(1001, "hi", ack: 5001), s(5001, "yo", ack: 1003)],
         client: "hi|captureEnded", server: "yo|captureEnded"),
     ReassemblyCase(
+        name: "SYN captured after its SYN+ACK",
+        packets: [s(5000, "", .syn, ack: 1001), c(1000, "", .syn), c(1001, "hi", ack: 5001)],
+        client: "hi|captureEnded", server: "|captureEnded"),
+    ReassemblyCase(
+        name: "simultaneous open",
+        packets: [c(1000, "", .syn), s(5000, "", .syn), c(1000, "", .syn, ack: 5001), s(5000, "", .syn, ack: 1001),
+                  c(1001, "hi", ack: 5001), s(5001, "yo", ack: 1003)],
+        client: "hi|captureEnded", server: "yo|captureEnded"),
+    ReassemblyCase(
+        name: "hole before a FIN times out",
+        packets: handshake + [c(1001, "a"), c(1010, "", .fin), s(5001, "x", ms: 2500)],
+        client: "a[gap 8]|fin", server: "x|captureEnded", gaps: 1),
+    ReassemblyCase(
         name: "mid-connection start without a configured port: the first sender is the client",
         packets: [s(7000, "HTTP/1.1 200 OK", ack: 3000), c(3000, "GET", ack: 7015)],
         client: "HTTP/1.1 200 OK|captureEnded", server: "GET|captureEnded", roleSource: .firstSender),

@@ -1,5 +1,6 @@
 // Wrap-safe sequence arithmetic and the open-addressing connection index.
 
+import PacketDecoding
 import Testing
 @testable import TCPReassembly
 
@@ -49,5 +50,31 @@ import Testing
             #expect(index.find(hash: hash) { $0 == slot } == slot)
         }
         #expect(index.find(hash: 1000) { _ in true } == nil)
+    }
+}
+
+@Suite struct ConnectionKeyTests {
+    /// Clients of one subnet with nearby ports (address and port bits overlap) still hash apart.
+    @Test(arguments: [UInt64(0), 0x1234_5678_9ABC_DEF0])
+    func hashesOfNearbyClientsAreDistinct(seed: UInt64) {
+        let server = Endpoint(address: IPAddress(ipv4: 0x0A00_0002), port: 8080)
+        var hashes = Set<UInt32>()
+        var isLow = false
+        for n in 0..<100_000 {
+            let client = Endpoint(address: IPAddress(ipv4: 0x0A01_0000 | UInt32(n >> 8)), port: UInt16(40_000 + n & 0xFF))
+            hashes.insert(ConnectionKey(source: client, destination: server, sourceIsLow: &isLow).hash(seed: seed))
+        }
+        // 100,000 random 32-bit values collide about once.
+        #expect(hashes.count >= 99_990)
+    }
+
+    @Test func bothDirectionsHaveOneKey() {
+        let a = Endpoint(address: IPAddress("fe80::1")!, port: 1), b = Endpoint(address: IPAddress("fe80::2")!, port: 2)
+        var aIsLow = false, bIsLow = false
+        let forward = ConnectionKey(source: a, destination: b, sourceIsLow: &aIsLow)
+        let backward = ConnectionKey(source: b, destination: a, sourceIsLow: &bIsLow)
+        #expect(forward == backward)
+        #expect(forward.hash(seed: 7) == backward.hash(seed: 7))
+        #expect(aIsLow && !bIsLow)
     }
 }

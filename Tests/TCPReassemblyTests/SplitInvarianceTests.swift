@@ -1,4 +1,5 @@
-// Split invariance: however the same byte streams are segmented, reordered or duplicated, the delivered streams are identical.
+// Split invariance: however the same byte streams are segmented, reordered or duplicated,
+// the delivered streams are identical.
 
 import PacketDecoding
 import Testing

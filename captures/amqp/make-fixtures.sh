@@ -40,6 +40,8 @@ echo "[]." > "$WORK/enabled_plugins"
 : > "$WORK/rabbitmq.conf"
 CTL=/usr/lib/rabbitmq/bin/rabbitmqctl
 
+# Erlang's port mapper daemon is started by the broker when none runs; then we stop it too.
+EPMD_WAS_RUNNING=$(pgrep -x epmd || true)
 /usr/lib/rabbitmq/bin/rabbitmq-server > "$WORK/server.out" 2>&1 &
 SERVER_PID=$!
 TCPDUMP_PID=
@@ -47,6 +49,7 @@ cleanup() {
     [ -n "$TCPDUMP_PID" ] && kill -INT "$TCPDUMP_PID" 2>/dev/null || true
     $CTL -n "$NODE" stop >/dev/null 2>&1 || kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
+    [ -z "$EPMD_WAS_RUNNING" ] && epmd -kill >/dev/null 2>&1 || true
     cp "$WORK/server.out" /tmp/amqp-fixtures-server.out 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -97,4 +100,7 @@ drop=("$(pick_middle 60 60 "tcp.srcport == $PORT")" "$(pick_middle 60 80 "tcp.ds
 editcap prefetch-burst.pcap prefetch-burst-dropped.pcap "${drop[@]}"
 echo "${drop[*]}" > prefetch-burst-dropped.frames.txt
 extract prefetch-burst-dropped
+# lost-deliver: only that broker packet removed (deliveries lost, all answers present).
+editcap prefetch-burst.pcap prefetch-burst-lost-deliver.pcap "${drop[0]}"
+extract prefetch-burst-lost-deliver
 echo "done; port $PORT"

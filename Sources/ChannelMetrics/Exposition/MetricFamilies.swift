@@ -1,14 +1,12 @@
 // Label-set storage for one histogram or counter family, with a cap on the number of series.
 
-/// The pre-rendered label text of one series: what comes before and after `le`
-/// (labels are sorted by name, so `le` falls between them), and the whole set.
+/// The pre-rendered label text of one series, split around `le` (labels are sorted by
+/// name, so `le` falls between them). Each value is stored once here, escaped.
 struct RenderedLabels: Sendable {
-    /// `a="x",b="y"` for the labels sorting before `le` (with a trailing comma when non-empty).
+    /// `a="x",b="y",` for the labels sorting before `le` (trailing comma when non-empty).
     var beforeLe: String
-    /// `,c="z"` for those after `le` (with a leading comma when non-empty).
+    /// `,c="z"` for those after `le` (leading comma when non-empty).
     var afterLe: String
-    /// `{a="x",b="y",c="z"}`.
-    var all: String
 
     init(names: [String], values: [String]) {
         let sorted = zip(names, values).sorted { $0.0 < $1.0 }
@@ -18,7 +16,19 @@ struct RenderedLabels: Sendable {
         let after = rendered[split...].joined(separator: ",")
         beforeLe = before.isEmpty ? "" : before + ","
         afterLe = after.isEmpty ? "" : "," + after
-        all = rendered.isEmpty ? "" : "{" + rendered.joined(separator: ",") + "}"
+    }
+
+    /// Appends `{a="x",b="y",c="z"}` (nothing when there are no labels).
+    func appendAll(to text: inout String) {
+        if beforeLe.isEmpty && afterLe.isEmpty { return }
+        text += "{"
+        if afterLe.isEmpty {
+            text += beforeLe.dropLast()
+        } else {
+            text += beforeLe
+            text += afterLe.dropFirst()
+        }
+        text += "}"
     }
 }
 
@@ -97,8 +107,14 @@ struct HistogramFamily: Sendable {
                 text += PythonFormatting.goFloat(Double(cumulative))
                 text += "\n"
             }
-            text += "\(name)_count\(rendered.all) \(PythonFormatting.goFloat(Double(cumulative)))\n"
-            text += "\(name)_sum\(rendered.all) \(PythonFormatting.goFloat(sums[series]))\n"
+            text += name
+            text += "_count"
+            rendered.appendAll(to: &text)
+            text += " \(PythonFormatting.goFloat(Double(cumulative)))\n"
+            text += name
+            text += "_sum"
+            rendered.appendAll(to: &text)
+            text += " \(PythonFormatting.goFloat(sums[series]))\n"
         }
         writer.appendRaw(text)
     }
@@ -145,7 +161,10 @@ struct CounterFamily: Sendable {
         writer.header(name: name, help: help, type: .counter)
         var text = ""
         for series in labels.indices {
-            text += "\(name)_total\(labels[series].all) \(PythonFormatting.goFloat(values[series]))\n"
+            text += name
+            text += "_total"
+            labels[series].appendAll(to: &text)
+            text += " \(PythonFormatting.goFloat(values[series]))\n"
         }
         writer.appendRaw(text)
     }

@@ -53,7 +53,7 @@ public enum BodyTextDecoding {
         case "utf-16-le", "utf-16le": return decodeUTF16(body, bigEndian: false, skip: 0, strict: false)!
         case "utf-16-be", "utf-16be": return decodeUTF16(body, bigEndian: true, skip: 0, strict: false)!
         default:
-            return Array(String(decoding: body, as: UTF8.self).utf8)
+            return strictUTF8(body) ?? Array(String(decoding: body, as: UTF8.self).utf8)
         }
     }
 
@@ -96,6 +96,8 @@ public enum BodyTextDecoding {
     /// requests `get_encoding_from_headers`.
     static func declaredEncoding(_ contentType: String?) -> String? {
         guard let contentType, !contentType.isEmpty else { return nil }
+        // The common case, without splitting or lower-casing.
+        if contentType == "application/json" { return "utf-8" }
         let parts = contentType.split(separator: ";", omittingEmptySubsequences: false)
         for param in parts.dropFirst() {
             let trimmed = param.trimmingSpaces()
@@ -109,8 +111,8 @@ public enum BodyTextDecoding {
             }
         }
         let mediaType = parts[0].trimmingSpaces().lowercased()
-        if mediaType.contains("text") { return "ISO-8859-1" }
-        if mediaType.contains("application/json") { return "utf-8" }
+        if mediaType.utf8.containsSequence("text".utf8) { return "ISO-8859-1" }
+        if mediaType.utf8.containsSequence("application/json".utf8) { return "utf-8" }
         return nil
     }
 
@@ -155,6 +157,19 @@ public enum BodyTextDecoding {
             out.append($0)
         }
         return hadError ? nil : out
+    }
+}
+
+extension Collection where Element == UInt8 {
+    /// Substring search without Foundation (whose `contains` goes through CFString).
+    func containsSequence<Needle: Collection>(_ needle: Needle) -> Bool where Needle.Element == UInt8 {
+        guard let first = needle.first else { return true }
+        var start = startIndex
+        while let i = self[start...].firstIndex(of: first) {
+            if self[i...].starts(with: needle) { return true }
+            start = index(after: i)
+        }
+        return false
     }
 }
 

@@ -43,6 +43,10 @@ public enum PythonFormatting {
     /// prometheus_client's `floatToGoString`: `+Inf`, `-Inf`, `NaN`, else `repr`, with
     /// positive values of 7+ integer digits moved to Go's exponent form (`1e+06`).
     public static func goFloat(_ value: Double) -> String {
+        // Fast path for counts: whole numbers below 10^6 print as `N.0` in both Python and Go forms.
+        if value >= 0, value < 1_000_000, value == value.rounded(.towardZero), value.sign == .plus {
+            return String(Int(value)) + ".0"
+        }
         if value == .infinity { return "+Inf" }
         if value == -.infinity { return "-Inf" }
         if value.isNaN { return "NaN" }

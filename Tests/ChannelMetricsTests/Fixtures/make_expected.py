@@ -332,17 +332,37 @@ def exposition_scenario():
         wire, _, _ = run_outbound(case)
         case['wire'] = wire
         steps.append({'kind': 'outbound', 'case': case})
-    text = prometheus_client.generate_latest().decode()
-    keep = []
-    skip = False
-    for line in text.splitlines(keepends=True):
-        if line.startswith('# HELP'):
-            name = line.split()[2]
-            skip = not (name.startswith('A123010101_inner') or name.startswith('partner_http')
-                        or name.startswith('external_call')) or name.endswith('_created')
-        if not skip:
-            keep.append(line)
-    return {'steps': steps, 'text': ''.join(keep)}
+    from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+
+    def ours(text):
+        # Keep the families this project produces; drop the optional `_created` samples.
+        keep = []
+        skip = False
+        for line in text.splitlines(keepends=True):
+            if line.startswith('# HELP'):
+                name = line.split()[2]
+                skip = not (name.startswith('A123010101_inner') or name.startswith('partner_http')
+                            or name.startswith('external_call')) or name.endswith('_created')
+            if not skip and '_created{' not in line:
+                keep.append(line)
+        return ''.join(keep)
+
+    return {'steps': steps, 'text': ours(prometheus_client.generate_latest().decode()),
+            'openmetrics_text': ours(generate_openmetrics(prometheus_client.REGISTRY).decode())}
+
+
+FLOATS = ['0.0', '-0.0', '1.5', '0.1', '100000.0', '1e5', '1e15', '1e16', '1e-4', '1e-5', '123456.7', '1234567.0',
+          '0.30000000000000004', '5e-324', '1.7976931348623157e308', '1e22', '12345678901234567890.0', '2.5e-7',
+          '1e6', '8000.0', '0.7000000000000001', '-1234567.0', '9007199254740993.0', '3.14159']
+STRINGS = ['plain', "it's", 'say "hi"', 'both \' and "', 'back\\slash', 'tab\tnl\ncr\r', '\x00\x1f\x7f\x80\xa0\xad',
+           'caf\xe9', '\u2028\u200b\ufeff\U0001F600\u4e2d', '\ue000\U000e0001']
+
+
+def python_tables():
+    from prometheus_client.utils import floatToGoString
+    floats = [[text, repr(float(text)), floatToGoString(float(text))] for text in FLOATS]
+    strings = [[b64(text.encode('utf-8')), repr(text)] for text in STRINGS]
+    return {'floats': floats, 'strings': strings}
 
 
 def main():
@@ -364,6 +384,9 @@ def main():
         case['expected_external'] = ext
         case['expected_partner'] = partner
         outbound.append(case)
+    out['python'] = python_tables()
+    out['partner_table'] = {host: {'partner': str(entry['partner']), 'paths': {p: str(c) for p, c in entry['paths'].items()}}
+                            for host, entry in ref.partner_interface_config.items()}
     out['inbound'] = inbound
     out['outbound'] = outbound
     sys.stdout = real_stdout

@@ -1,0 +1,170 @@
+/// Loss of sync, recovery without guessing, and emitting exchanges for one connection.
+import PacketDecoding
+import TCPReassembly
+
+// After a direction loses sync, how many requests or responses vanished is
+// unknown, so responses cannot be paired with later requests by order alone.
+// The observer then holds the responses it cannot pair for sure and waits
+// for quiescence: a new request head arriving while no response is under way
+// (the client has had every answer it waited for). At that moment each
+// waiting request has been answered, and the extra responses at the front of
+// the held list answer requests lost in a gap (or dropped after a response
+// loss): held and waiting lists are aligned at their ends. Fewer held
+// responses than waiting requests means answers are still to come (a
+// pipelining client): the settlement waits for a later quiescence. A pairing
+// that contradicts packet times (a response beginning before its request) is
+// not sure: everything is emitted unpaired instead. When the response
+// direction ends, the settlement runs once more and whatever is not sure is
+// emitted unpaired.
+extension HTTPConnectionObserver {
+    /// A direction lost message boundaries (its parser is already resynchronising); `reason` is counted with `resync`.
+    func lostSync(_ reason: HTTPParseAnomaly?, direction: StreamDirection, time: Timestamp, sawGap: Bool) {
+        if let reason { count(reason) }
+        count(.resync)
+        if direction == requestDirection {
+            updateCurrentRequest { $0.sawGap = $0.sawGap || sawGap; $0.body.markIncomplete() }
+            currentRequest = nil
+        } else {
+            if inFlight != nil {
+                if sawGap { inFlight?.sawGap = true }
+                inFlight?.isHeld = false
+                emitInFlight()
+            }
+            // Which of the waiting requests lost their responses is unknown: give them all up.
+            if !pending.isEmpty {
+                count(.pendingDroppedAfterLoss, times: pending.count)
+                for i in pending.indices { pending[i].sawGap = pending[i].sawGap || sawGap }
+                flushPending()
+            }
+            emitHeldUnpaired()
+        }
+        // Requests already waiting keep their flags: those from before any loss are answered first, in order.
+        recovering = true
+    }
+
+    /// Pairs the held responses with the requests that arrived after the loss, aligned at the end (see above).
+    func settleRecovery(atEnd: Bool = false) {
+        // Requests from before the loss still wait: their responses come first, nothing to settle yet.
+        if !atEnd, pending.contains(where: { !$0.arrivedAfterLoss }) { return }
+        let waiting = pending.filter(\.arrivedAfterLoss)
+        let held = heldResponses
+        let extra = held.count - waiting.count
+        var sure = extra >= 0
+        if sure {
+            for (i, request) in waiting.enumerated() {
+                let response = held[extra + i]
+                if let requestStart = request.firstByte, let responseStart = response.firstByte, responseStart < requestStart {
+                    sure = false
+                    break
+                }
+            }
+        }
+        if !sure && !atEnd && held.count < waiting.count {
+            // Answers still to come (a pipelining client): wait for a later quiescence.
+            return
+        }
+        pending.removeAll { $0.arrivedAfterLoss }
+        heldResponses.removeAll()
+        recovering = false
+        if sure {
+            for response in held.prefix(extra) { emit(response, answering: nil) }
+            for (i, request) in waiting.enumerated() { emit(held[extra + i], answering: request) }
+        } else {
+            for response in held { emit(response, answering: nil) }
+            for request in waiting { emitRequestWithoutResponse(request) }
+        }
+    }
+
+    /// A response that cannot be held (upgrade), or too many held: nothing waiting can be paired for sure.
+    func giveUpRecovery() {
+        emitHeldUnpaired()
+        let waiting = pending.filter(\.arrivedAfterLoss)
+        pending.removeAll { $0.arrivedAfterLoss }
+        if !waiting.isEmpty { count(.pendingDroppedAfterLoss, times: waiting.count) }
+        for request in waiting { emitRequestWithoutResponse(request) }
+    }
+
+    private func emitHeldUnpaired() {
+        let held = heldResponses
+        heldResponses.removeAll()
+        for response in held { emit(response, answering: nil) }
+    }
+
+    // MARK: Emitting
+
+    func emitInFlight() {
+        guard let response = inFlight.take() else { return }
+        if response.isHeld {
+            heldResponses.append(response)
+            // Held answers cover the waiting requests (at most maxPendingRequests) and as many lost ones.
+            if heldResponses.count > 2 * configuration.maxPendingRequests {
+                count(.pendingQueueFull)
+                giveUpRecovery()
+            }
+            return
+        }
+        emit(response, answering: response.request)
+    }
+
+    func emit(_ response: InFlightResponse, answering request: PendingRequest?) {
+        if let anomaly = response.body.anomaly { count(anomaly) }
+        if let request {
+            if let anomaly = request.body.anomaly { count(anomaly) }
+            if response.cutShort {
+                observer.statistics.responsesIncomplete += 1
+            } else {
+                observer.statistics.exchangesComplete += 1
+            }
+        } else {
+            observer.statistics.responsesWithoutRequest += 1
+        }
+        emit(
+            HTTPExchange(
+                connection: connection, client: client, server: server, request: request?.finishedSummary(),
+                response: response.summary(), completeness: request == nil ? .responseWithoutRequest : response.cutShort ? .responseIncomplete : .complete,
+                sawGap: response.sawGap || request?.sawGap == true,
+                isFirstOnConnection: request?.isFirstOnConnection ?? false,
+                requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
+                responseFirstByte: response.firstByte, responseLastByte: response.lastByte))
+    }
+
+    func flushPending() {
+        let unanswered = pending
+        pending.removeAll()
+        for request in unanswered { emitRequestWithoutResponse(request) }
+    }
+
+    func emitRequestWithoutResponse(_ request: PendingRequest) {
+        if request === currentRequest { currentRequest = nil }
+        if let anomaly = request.body.anomaly { count(anomaly) }
+        observer.statistics.requestsWithoutResponse += 1
+        emit(
+            HTTPExchange(
+                connection: connection, client: client, server: server, request: request.finishedSummary(),
+                response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
+                isFirstOnConnection: request.isFirstOnConnection, requestFirstByte: request.firstByte,
+                requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil))
+    }
+
+    private func emit(_ exchange: HTTPExchange) {
+        observer.sink.observe(exchange)
+    }
+
+    private var client: Endpoint { rolesSwapped ? connection.server : connection.client }
+    private var server: Endpoint { rolesSwapped ? connection.client : connection.server }
+
+    // MARK: Helpers
+
+    /// Applies `change` to the request whose body is being read, wherever it waits.
+    func updateCurrentRequest(_ change: (PendingRequest) -> Void) {
+        if let request = currentRequest { change(request) }
+    }
+
+    func withParser<R>(_ direction: StreamDirection, _ body: (inout HTTPMessageParser) -> R) -> R {
+        direction == .clientToServer ? body(&clientToServer) : body(&serverToClient)
+    }
+
+    func count(_ reason: HTTPParseAnomaly, times: Int = 1) {
+        observer.statistics.record(reason, times: times)
+    }
+}

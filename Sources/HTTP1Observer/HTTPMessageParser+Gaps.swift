@@ -1,0 +1,67 @@
+/// What a gap or the end of a direction does to one direction's HTTP/1.1 framing.
+import PacketDecoding
+
+extension HTTPMessageParser {
+    /// `length` bytes of this direction are missing.
+    mutating func gap(length: Int, time: Timestamp) -> GapOutcome {
+        switch state {
+        case .idle, .startLine, .fieldLines, .awaitingFraming:
+            if isResynchronising {
+                resetHead()
+                messageFirstByte = nil
+                state = .startLine(StartLineScanner(kind: expectedKind))
+                return .ignored
+            }
+            loseSync(atLineStart: true)
+            return .lost(.gapInHeaders)
+        case .body(let remaining):
+            messageSawGap = true
+            messageLastByte = time
+            if length < remaining {
+                state = .body(remaining: remaining - length)
+                return .absorbed
+            }
+            if length == remaining {
+                endMessage()
+                return .completed
+            }
+            loseSync(atLineStart: true)
+            return .completedThenLost(.gapInHeaders, bodyBytes: remaining)
+        case .chunkData(let remaining) where length < remaining:
+            messageSawGap = true
+            messageLastByte = time
+            state = .chunkData(remaining: remaining - length)
+            return .absorbed
+        case .chunkData, .chunkSize, .chunkDataEnd, .trailers:
+            loseSync(atLineStart: true)
+            return .lost(.gapInChunkFraming)
+        case .untilClose:
+            messageSawGap = true
+            messageLastByte = time
+            return .absorbed
+        case .skipLine:
+            state = .startLine(StartLineScanner(kind: expectedKind))
+            return .ignored
+        case .awaitingUpgradeDecision:
+            droppedWhileAwaitingUpgrade = true
+            return .ignored
+        case .ignoring:
+            return .ignored
+        }
+    }
+
+    /// The direction ended; what was in progress.
+    mutating func finish() -> FinishOutcome {
+        defer { state = .ignoring }
+        switch state {
+        case .idle, .skipLine, .awaitingUpgradeDecision, .ignoring:
+            return .betweenMessages
+        case .startLine, .fieldLines:
+            return isResynchronising ? .betweenMessages : .headIncomplete
+        case .awaitingFraming, .body, .chunkSize, .chunkData, .chunkDataEnd, .trailers:
+            return .bodyIncomplete
+        case .untilClose:
+            return .bodyComplete
+        }
+    }
+}

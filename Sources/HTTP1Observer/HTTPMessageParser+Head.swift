@@ -1,0 +1,44 @@
+/// Keeping a message head across deliveries and parsing it once it is complete (RFC 9112 §2.1).
+
+extension HTTPMessageParser {
+    /// Copies the part of a head that lies in this delivery, since the next delivery will not have it.
+    mutating func stashHead(_ bytes: UnsafeRawBufferPointer) {
+        let start = headStart ?? 0
+        if headBytes > 0 && start < bytes.count {
+            if headBuffer.isEmpty { headBuffer.reserveCapacity(min(maxHeaderBytes, 1024)) }
+            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start...]))
+        }
+        headStart = nil
+    }
+
+    mutating func completeHead(_ bytes: UnsafeRawBufferPointer, end: Int) -> Event {
+        let start = headStart ?? 0
+        let isRequest: Bool
+        switch expectedKind {
+        case .request: isRequest = true
+        case .response: isRequest = false
+        case .either:
+            // The start line was accepted; its first byte tells which kind it was.
+            let firstFive = headBuffer.isEmpty ? Array(bytes[start..<min(end, start + 5)]) : Array(headBuffer.prefix(5))
+            isRequest = !(firstFive.elementsEqual("HTTP/".utf8))
+        }
+        let result: MessageHead.ParseResult
+        if headBuffer.isEmpty {
+            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared)
+        } else {
+            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared) }
+        }
+        resetHead()
+        isResynchronising = false
+        switch result {
+        case .tooManyHeaders:
+            loseSync(atLineStart: true)
+            return .lost(.tooManyHeaders)
+        case .head(let head):
+            state = .awaitingFraming
+            shared.parsedHead = head
+            return .head
+        }
+    }
+}

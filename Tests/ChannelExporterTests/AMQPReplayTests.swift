@@ -1,0 +1,94 @@
+import ChannelExporter
+import ChannelMetrics
+import Testing
+
+/// Replays real RabbitMQ traffic (captures/amqp/make-fixtures.sh: a real broker, pika and
+/// py-amqp consumers that time their own workers) through the whole pipeline and compares
+/// `<SYSCODE>_consumer_metrics` with what the consumers measured: per queue and code, the
+/// count and the observations in each bucket.
+@Suite struct AMQPReplayTests {
+    static let scenarios = ["ack-nack-reject", "cancel-and-drop", "get-poller", "multiple-ack", "prefetch-burst", "two-queues-k2"]
+    /// Workers per channel of each fixture's consumers (captures/amqp/README.md): the
+    /// service-time rule's k, as `amqp.consumer_concurrency` would say for that service.
+    static let workers = ["multiple-ack": 3, "two-queues-k2": 2]
+
+    @Test(arguments: scenarios)
+    func consumerMetricsMatchTheWorkersOwnTimes(scenario: String) throws {
+        var config = ExporterConfiguration(syscode: "A123010101")
+        config.amqp.ports = [5682]
+        config.amqp.consumerConcurrency = Self.workers[scenario] ?? 1
+        let pipeline = try Pipeline(configuration: config)
+        _ = try ReplayRunner.run(files: [Fixtures.path("amqp/\(scenario).pcap")], pipeline: pipeline)
+        let ours = Self.consumerRows(pipeline.metrics.render(.prometheusText))
+        let expected = try Self.expectedRows(Fixtures.path("amqp/\(scenario).expected.txt"))
+        #expect(!expected.isEmpty)
+        #expect(ours == expected, "ours:\n\(ours.sorted { $0.key < $1.key })\nexpected:\n\(expected.sorted { $0.key < $1.key })")
+    }
+
+    /// `queue code` → [count, then observations per bucket (not cumulative), +Inf last].
+    static func expectedRows(_ path: String) throws -> [String: [Int]] {
+        var rows = [String: [Int]]()
+        for line in try ConfigurationFile.readText(path: path, what: "expected").split(separator: "\n") where !line.hasPrefix("#") {
+            let f = line.split(separator: " ")
+            guard f.count > 3 else { continue }
+            rows["\(f[0]) \(f[1])"] = f.dropFirst(2).map { Int($0)! }
+        }
+        return rows
+    }
+
+    static func consumerRows(_ exposition: String) -> [String: [Int]] {
+        let samples = ExpositionSamples(exposition)
+        var rows = [String: [Int]]()
+        for (key, values) in samples.series where key.hasPrefix("A123010101_consumer_metrics{") {
+            let topic = label("topic", in: key), code = label("code", in: key)
+            let bounds = values.keys.filter { $0.hasPrefix("le=") }.map { $0 == "le=inf" ? Double.infinity : Double($0.dropFirst(3))! }.sorted()
+            var previous = 0.0
+            var perBucket = [Int]()
+            for bound in bounds {
+                let cumulative = values[bound.isInfinite ? "le=inf" : "le=\(bound)"] ?? 0
+                perBucket.append(Int(cumulative - previous))
+                previous = cumulative
+            }
+            rows["\(topic) \(code)"] = [Int(values["count"] ?? -1)] + perBucket
+        }
+        return rows
+    }
+
+    static func label(_ name: String, in key: String) -> String {
+        guard let start = key.range(of: "\(name)=\"") else { return "?" }
+        let rest = key[start.upperBound...]
+        return String(rest[..<rest.firstIndex(of: "\"")!])
+    }
+}
+
+/// The damaged copies of `prefetch-burst` (captures/amqp/README.md) through the real reassembler.
+@Suite struct AMQPDamagedReplayTests {
+    static func rows(_ fixture: String) throws -> ([String: [Int]], PipelineStatistics) {
+        var config = ExporterConfiguration(syscode: "A123010101")
+        config.amqp.ports = [5682]
+        let pipeline = try Pipeline(configuration: config)
+        let result = try ReplayRunner.run(files: [Fixtures.path("amqp/\(fixture).pcap")], pipeline: pipeline)
+        return (AMQPReplayTests.consumerRows(pipeline.metrics.render(.prometheusText)), result.statistics)
+    }
+
+    @Test func captureStartedMidConnectionLearnsQueuesFromRoutingKeys() throws {
+        let (ours, statistics) = try Self.rows("prefetch-burst-midstream")
+        #expect(ours == (try AMQPReplayTests.expectedRows(Fixtures.path("amqp/prefetch-burst.expected.txt"))))
+        #expect(statistics.amqp.routingKeyQueueDeliveries > 0)
+    }
+
+    @Test func lostSegmentsLoseOutcomesButInventNone() throws {
+        let (full, _) = try Self.rows("prefetch-burst")
+        let (damaged, statistics) = try Self.rows("prefetch-burst-dropped")
+        let fullCount = full.values.reduce(0) { $0 + $1[0] }
+        let damagedCount = damaged.values.reduce(0) { $0 + $1[0] }
+        #expect(damagedCount < fullCount)
+        #expect(damagedCount > 0)
+        #expect(statistics.reassembly.gaps > 0)
+        // Every bucket of the damaged copy holds at most what the full capture's holds.
+        for (key, row) in damaged {
+            let reference = try #require(full[key])
+            for (a, b) in zip(row.dropFirst(), reference.dropFirst()) { #expect(a <= b, "\(key)") }
+        }
+    }
+}

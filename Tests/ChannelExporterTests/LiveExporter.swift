@@ -1,0 +1,142 @@
+// A running `channel-exporter run` on lo, and real HTTP servers and clients for it to watch.
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `channel-exporter run --interface lo` started as a child process with a temp config
+/// (syscode A123010101, the given inbound ports, no AMQP ports).
+final class LiveExporter {
+    let child: ChildProcess
+    let metricsPort: UInt16
+    let metricsPath: String
+    var metricsURL: String { "http://127.0.0.1:\(metricsPort)\(metricsPath)" }
+
+    /// Starts it and waits (up to 30 s) until `metricsPath` answers.
+    init(
+        inboundPorts: [UInt16], in directory: TemporaryDirectory, name: String = "exporter", extraArguments: [String] = [],
+        metricsPath: String = "/metrics"
+    ) async throws {
+        let config = try directory.write(
+            "\(name).yaml",
+            """
+            syscode: A123010101
+            inbound:
+              ports: [\(inboundPorts.map(String.init).joined(separator: ", "))]
+            amqp:
+              ports: []
+            """)
+        metricsPort = try freeLoopbackPort()
+        self.metricsPath = metricsPath
+        child = try ChildProcess(
+            name: name, executable: try BuiltExecutable.path(),
+            arguments: [
+                "run", "--config.file", config, "--interface", "lo",
+                "--web.listen-address", "127.0.0.1:\(metricsPort)",
+            ] + extraArguments,
+            in: directory)
+        try child.start()
+        let url = metricsURL
+        let child = child
+        let ready = try await poll(timeout: .seconds(30)) { () async throws -> Bool? in
+            if !child.isRunning { return false }
+            return try await httpGet(url) != nil ? true : nil
+        }
+        guard ready == true else {
+            child.stop()
+            throw TestFailure(
+                "channel-exporter run did not serve \(url) within 30 s (running: \(child.isRunning)); stderr:\n\(child.standardError)")
+        }
+    }
+
+    func scrape(accept: String? = nil) async throws -> String? {
+        try await httpGet(metricsURL, headers: accept.map { ["Accept: \($0)"] } ?? [])
+    }
+
+    /// Scrapes until `series` has at least `expected` (up to 30 s); the last value seen.
+    func waitForSample(_ series: String, atLeast expected: Double) async throws -> (value: Double?, exposition: String) {
+        var last = ""
+        let value = try await poll(timeout: .seconds(30), every: .milliseconds(200)) { () async throws -> Double? in
+            guard let text = try await scrape() else { return nil }
+            last = text
+            guard let value = sampleValue(series, in: text), value >= expected else { return nil }
+            return value
+        }
+        return (value ?? sampleValue(series, in: last), last)
+    }
+
+    func stop() { child.stop() }
+}
+
+/// A real HTTP/1.1 server (Python's http.server, keep-alive) on 127.0.0.1 answering every
+/// GET with the JSON body `{"code": 0}`; it binds port 0 and prints the port it got.
+final class JSONServer {
+    let child: ChildProcess
+    let port: UInt16
+
+    static let script = """
+        import http.server, sys
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                body = b'{"code": 0}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        print(server.server_address[1], flush=True)
+        server.serve_forever()
+        """
+
+    init(in directory: TemporaryDirectory, name: String) async throws {
+        let python = try BuiltExecutable.requiredTool("python3", package: "python3")
+        let script = try directory.write("\(name).py", Self.script)
+        child = try ChildProcess(name: name, executable: python, arguments: ["-u", script], in: directory)
+        try child.start()
+        let child = child
+        let port = await poll(timeout: .seconds(30), every: .milliseconds(50)) { () -> UInt16? in
+            let text = child.standardOutput
+            guard text.hasSuffix("\n") else { return nil }
+            return UInt16(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        guard let port else {
+            child.stop()
+            throw TestFailure("the Python test server did not start within 30 s; stderr:\n\(child.standardError)")
+        }
+        self.port = port
+    }
+
+    func stop() { child.stop() }
+}
+
+/// Real client traffic with curl: `keepAlive` requests on one connection, then
+/// `newConnections` requests each on a connection of its own.
+func sendRequests(
+    to url: String, keepAlive: Int, newConnections: Int, headers: [String] = []
+) async throws {
+    let curl = try BuiltExecutable.requiredTool("curl", package: "curl")
+    var common = ["-sS", "--fail", "--max-time", "10", "-A", "live-e2e"]
+    for header in headers { common += ["-H", header] }
+    if keepAlive > 0 {
+        // Several URLs in one curl invocation reuse one connection.
+        var arguments = common
+        for _ in 0..<keepAlive { arguments += ["-o", "/dev/null", url] }
+        let result = try await runCommand(curl, arguments, timeout: .seconds(20))
+        #expect(result.status == 0, "curl (keep-alive) failed: \(result.standardError)")
+        #expect(result.standardError.isEmpty)
+    }
+    for _ in 0..<newConnections {
+        let result = try await runCommand(curl, common + ["-o", "/dev/null", url], timeout: .seconds(20))
+        #expect(result.status == 0, "curl failed: \(result.standardError)")
+    }
+}

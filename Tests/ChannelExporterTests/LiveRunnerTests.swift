@@ -1,0 +1,18 @@
+// What `run` captures: the configured traffic, not its own metrics port.
+import Testing
+
+@testable import ChannelExporter
+
+@Suite struct LiveRunnerTests {
+    @Test func theMetricsPortIsLeftOutOfTheCaptureFilter() {
+        #expect(LiveRunner.captureFilter("tcp", excludingPort: 9166) == "(tcp) and not (tcp port 9166)")
+        #expect(
+            LiveRunner.captureFilter("(tcp) and (not port 22)", excludingPort: 19166)
+                == "((tcp) and (not port 22)) and not (tcp port 19166)")
+    }
+
+    /// Port 0 binds an ephemeral port that is not known when the capture opens.
+    @Test func noPortNoExclusion() {
+        #expect(LiveRunner.captureFilter("tcp", excludingPort: 0) == "tcp")
+    }
+}

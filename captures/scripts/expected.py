@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Expected outputs of the HTTP fixtures, from tshark, and captures/manifest.tsv.
+
+    expected.py captures
+
+For every fixture captures/http/X.pcap[ng] and captures/http/damaged/X.pcap:
+  X.streams.json  per TCP connection (tshark's stream index) and direction: the
+                  byte count and SHA-256 of the reassembled payload, from
+                  `tshark -qz follow,tcp,raw,N`
+  X.http.json     tshark's HTTP requests and responses paired per connection
+                  (see pair() for the rule), interim 1xx responses apart, and
+                  the clients' own log of what they sent and got (X.client.jsonl)
+Self-checks (printed, and written into the JSON files): damaged copies that keep
+every byte (reordered, duplicated, seq-wrapped, VLAN-tagged) must give the same
+streams and exchanges as their source; the clients' log must be found in
+tshark's exchanges. Exit status 1 when a check that should hold does not.
+"""
+import glob
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from urllib.parse import urlsplit
+
+SERVER_PORTS = {18080, 18081, 18082}
+
+COVERS = {
+    "keepalive-curl": "curl keep-alive to nginx: GET/POST(JSON, form)/DELETE, query strings, Method-Code/T-Code headers, 200/400/404/405/500, 20 KB body",
+    "keepalive-requests": "Python requests.Session to nginx and a Python server: JSON/form/chunked request bodies, percent-encoded query, JSON 'code' keys",
+    "pipeline-wrk": "wrk pipelining: 3 requests per write, responses batched by nginx, 10 rounds on one connection (+ wrk's probe connection)",
+    "chunked": "chunked responses with chunk extensions and a trailer (Python), nginx re-framing a close-delimited upstream as chunked (upstream connections included)",
+    "chunked-split": "chunked framing split across segments (size line, data/CRLF, final CRLF alone) then a plain response on the same connection",
+    "gzip": "nginx gzip on: Content-Encoding gzip, chunked, JSON (curl --compressed and requests)",
+    "expect-100": "Expect: 100-continue with 100 Continue from nginx (proxying) and Python, nginx answering without 100 (return), large request bodies",
+    "head": "HEAD responses with Content-Length and no body, followed by GETs on the same connection (nginx, Python)",
+    "status-204": "204 No Content (nginx return, Python) followed by more requests on the connection",
+    "status-304": "conditional GETs to nginx static files: If-None-Match / If-Modified-Since -> 304, then 200s",
+    "close-delimited": "HTTP/1.0 responses without Content-Length ending at FIN (Python); curl -0 HTTP/1.0 request to nginx",
+    "websocket": "WebSocket upgrade (101) then masked/unmasked frames, fragments, ping/pong, close; frame payloads that look like HTTP",
+    "large-body": "300 KB response bodies (nginx sendfile, Python) and a 300 KB upload, ~1448-byte segments",
+    "large-body-lo64k": "large-body on a loopback with MTU 65536 and TSO/GSO on: segments up to 64 KiB, as on a host's lo",
+    "ipv6": "IPv6 loopback ([::1]) keep-alive to nginx",
+    "port-reuse": "three connections on the same 4-tuple (client port 30404), server closes first",
+    "any-sll2": "recorded with -i any: LINKTYPE_LINUX_SLL2",
+    "nanosecond": "pcap with nanosecond timestamps (magic a1b23c4d)",
+    "pcapng": "pcapng (editcap -F pcapng of a pcap recording)",
+    "large-body-reordered": "large-body with data segments swapped (out of order)",
+    "large-body-duplicated": "large-body with data segments captured twice (retransmissions)",
+    "large-body-dropped-body": "large-body with one data segment missing mid-body in each direction",
+    "large-body-seqwrap": "large-body with sequence numbers wrapping 2^32 mid-transfer in every direction",
+    "keepalive-curl-dropped-headers": "keepalive-curl with a whole request and a response's header segment missing",
+    "keepalive-curl-midstream": "keepalive-curl starting mid-body of a response (no SYN)",
+    "keepalive-curl-midstream-request": "keepalive-curl starting with a request (no SYN): the client speaks first",
+    "keepalive-curl-syn-retransmitted": "keepalive-curl with the SYN retransmitted 1 s later",
+    "rst-mid-transfer": "client aborts (RST) a 300 KB download after 60 KB; then a new connection",
+    "keepalive-curl-snaplen96": "keepalive-curl with every packet cut to 96 bytes",
+    "keepalive-curl-truncated": "keepalive-curl cut mid-record (truncated file)",
+    "keepalive-curl-vlan": "keepalive-curl with 802.1Q tags",
+    "keepalive-curl-qinq": "keepalive-curl with QinQ (802.1ad + 802.1Q) tags",
+}
+
+# Damaged copies that keep every payload byte: tshark's view must equal the source's.
+LOSSLESS = {"large-body-reordered", "large-body-duplicated", "large-body-seqwrap", "keepalive-curl-syn-retransmitted",
+            "keepalive-curl-vlan", "keepalive-curl-qinq"}
+
+NOT_AUTHORITATIVE = {
+    "chunked-split": {"http": "tshark 4.0 does not dissect a chunked response whose framing is split across "
+                              "segments (see shared/bench/README.md): it reports those responses missing. "
+                              "The client log (all 200) is the truth."},
+    "rst-mid-transfer": {"http": "the aborted response never completes; tshark does not report it (the client "
+                                 "saw its status line: 200)"},
+    "large-body-dropped-body": {"streams": "bytes are missing; tshark's follow output simply omits them",
+                                "http": "tshark's dissection past a hole is not a reference"},
+    "keepalive-curl-dropped-headers": {"streams": "bytes are missing; tshark's follow output simply omits them",
+                                       "http": "a request and a response header are missing; pairing past them is a judgment call"},
+    "keepalive-curl-midstream": {"http": "the first response (mid-body) has no request in the file"},
+    "keepalive-curl-snaplen96": {"streams": "only the first 96 bytes of each packet are in the file",
+                                 "http": "payloads are cut; tshark's view is not a reference"},
+    "keepalive-curl-truncated": {"http": "the last exchanges are cut off"},
+}
+PIPELINE_NOTE = ("tshark 4.0 names the request (http.request_in, response_for.uri) only for the first response of a "
+                 "frame holding several pipelined responses; pairs here follow HTTP/1.1 order (RFC 9112 §9.3.2), "
+                 "which agrees with tshark wherever tshark names a request")
+
+
+def tshark(*args):
+    return subprocess.run(["tshark", "-n", *args], check=False, capture_output=True, text=True).stdout
+
+
+def endpoint_port(ep):
+    return int(ep.rsplit(":", 1)[1])
+
+
+def streams_of(path):
+    out = tshark("-r", path, "-T", "fields", "-e", "tcp.stream")
+    return sorted({int(x) for x in out.split() if x})
+
+
+def follow(path, stream_ids):
+    """{stream: (node0, node1, bytes0, bytes1)} from tshark's raw follow output."""
+    result = {}
+    for lo in range(0, len(stream_ids), 200):
+        args = ["-r", path, "-q"]
+        for n in stream_ids[lo:lo + 200]:
+            args += ["-z", "follow,tcp,raw,%d" % n]
+        text = tshark(*args)
+        for block in text.split("=" * 67):
+            m = re.search(r"Filter: tcp\.stream eq (\d+)\nNode 0: (.*)\nNode 1: (.*)\n", block)
+            if not m:
+                continue
+            data = [bytearray(), bytearray()]
+            for line in block[m.end():].split("\n"):
+                if not line.strip():
+                    continue
+                node = 1 if line.startswith("\t") else 0
+                data[node] += bytes.fromhex(line.strip())
+            result[int(m.group(1))] = (m.group(2), m.group(3), bytes(data[0]), bytes(data[1]))
+    return result
+
+
+def digest(b):
+    return {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
+
+
+def stream_table(path):
+    ids = streams_of(path)
+    conns = []
+    for n, (n0, n1, d0, d1) in sorted(follow(path, ids).items()):
+        if endpoint_port(n0) in SERVER_PORTS and endpoint_port(n1) not in SERVER_PORTS:
+            client, server, c2s, s2c = n1, n0, d1, d0
+        else:
+            client, server, c2s, s2c = n0, n1, d0, d1
+        conns.append({"stream": n, "client": client, "server": server,
+                      "client_to_server": digest(c2s), "server_to_client": digest(s2c)})
+    return conns
+
+
+def find_all(obj, key, out):
+    """Values of `key` anywhere under obj, in document order."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k == key:
+                out.extend(v if isinstance(v, list) else [v])
+            else:
+                find_all(v, key, out)
+    elif isinstance(obj, list):
+        for v in obj:
+            find_all(v, key, out)
+    return out
+
+
+def http_pdus(path):
+    """tshark's HTTP messages in file order: dicts with frame, stream, kind and fields."""
+    text = tshark("-r", path, "-Y", "http", "-T", "json", "--no-duplicate-keys", "-J", "http tcp frame")
+    # first frame of each reassembled PDU: a request starts in its first segment
+    starts = {}
+    for line in tshark("-r", path, "-Y", "http.request", "-T", "fields",
+                       "-e", "frame.number", "-e", "tcp.segment").splitlines():
+        f, segs = line.split("\t")[:2]
+        starts[int(f)] = min([int(f)] + [int(x) for x in segs.split(",") if x])
+    pdus = []
+    for pkt in json.loads(text or "[]"):
+        layers = pkt["_source"]["layers"]
+        frame = int(find_all(layers["frame"], "frame.number", [])[0])
+        stream = int(find_all(layers["tcp"], "tcp.stream", [])[0])
+        msgs = layers.get("http", [])
+        for idx, h in enumerate(msgs if isinstance(msgs, list) else [msgs]):
+            method = find_all(h, "http.request.method", [])
+            code = find_all(h, "http.response.code", [])
+            if method:
+                uri = find_all(h, "http.request.uri", [])
+                pdus.append({"kind": "request", "frame": frame, "index": idx, "stream": stream,
+                             "start": starts.get(frame, frame) if idx == 0 else frame,
+                             "method": method[0], "uri": uri[0] if uri else None})
+            elif code:
+                req_in = find_all(h, "http.request_in", [])
+                pdus.append({"kind": "response", "frame": frame, "index": idx, "stream": stream,
+                             "status": int(code[0]), "request_in": int(req_in[0]) if req_in else None})
+    return pdus
+
+
+def pair(pdus, conns):
+    """Per connection, responses pair with requests in order (RFC 9112 §9.3.2). A response
+    for which tshark names a request frame (http.request_in) pairs with the first unpaired
+    request of that frame; requests skipped over stay unanswered. Otherwise it pairs with the
+    next unpaired request if that request began in or before the response's frame, else it
+    is a response without request. 1xx other than 101
+    are interim and listed apart."""
+    ends = {c["stream"]: (c["client"], c["server"]) for c in conns}
+    exchanges, interim, orphans, checks = [], [], [], []
+    by_stream = {}
+    for p in pdus:
+        by_stream.setdefault(p["stream"], []).append(p)
+    for s, items in sorted(by_stream.items()):
+        client, server = ends.get(s, (None, None))
+        reqs = [p for p in items if p["kind"] == "request"]
+        slots = [dict(stream=s, client=client, server=server, method=r["method"], uri=r["uri"], status=None,
+                      request_frame=r["frame"], response_frame=None, request_start=r["start"]) for r in reqs]
+        cursor = 0
+        for r in [p for p in items if p["kind"] == "response"]:
+            if 100 <= r["status"] < 200 and r["status"] != 101:
+                interim.append({"stream": s, "status": r["status"], "frame": r["frame"]})
+                continue
+            target = None
+            if r["request_in"] is not None:
+                for i, slot in enumerate(slots):
+                    if slot["request_frame"] == r["request_in"] and slot["status"] is None:
+                        target = i
+                        break
+                if target is None:
+                    checks.append("frame %d: tshark's request_in %d names no unpaired request" % (r["frame"], r["request_in"]))
+                elif target < cursor:
+                    checks.append("frame %d: tshark pairs with an earlier request than HTTP order" % r["frame"])
+            else:
+                while cursor < len(slots) and slots[cursor]["status"] is not None:
+                    cursor += 1
+                # a response cannot answer a request that begins after it (it may come
+                # before the request's body ends: a server may answer early)
+                if cursor < len(slots) and slots[cursor]["request_start"] <= r["frame"]:
+                    target = cursor
+            if target is None:
+                orphans.append({"stream": s, "client": client, "server": server, "status": r["status"],
+                                "response_frame": r["frame"]})
+                continue
+            slots[target]["status"] = r["status"]
+            slots[target]["response_frame"] = r["frame"]
+            cursor = target + 1
+        for slot in slots:
+            del slot["request_start"]
+        exchanges.extend(slots)
+    return exchanges, interim, orphans, checks
+
+
+def read_client_log(path):
+    if not os.path.exists(path):
+        return None
+    entries = []
+    for line in open(path):
+        e = json.loads(line)
+        u = urlsplit(e["url"])
+        entries.append({"method": e["method"], "uri": u.path + ("?" + u.query if u.query else ""),
+                        "status": e["status"]})
+    return entries
+
+
+def capinfo(path):
+    out = subprocess.run(["capinfos", "-M", "-c", "-E", "-t", "-T", "-r", path], capture_output=True, text=True).stdout
+    fields = out.strip().split("\t") if out.strip() else [path, "?", "?", "?"]
+    fmt, enc, count = fields[1], fields[2], fields[3]
+    magic = open(path, "rb").read(4)
+    if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"):
+        fmt = "pcap-ns"
+    elif magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4"):
+        fmt = "pcap-us"
+    if not count.isdigit():  # truncated file: count what tshark reads
+        count = str(len(tshark("-r", path, "-T", "fields", "-e", "frame.number").split()))
+    return fmt, enc, int(count)
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+def main():
+    captures = sys.argv[1]
+    version = tshark("--version").split("\n")[0]
+    files = sorted(glob.glob(os.path.join(captures, "http", "*.pcap*"))) + \
+        sorted(glob.glob(os.path.join(captures, "http", "damaged", "*.pcap")))
+    results, failures, rows = {}, [], []
+    for path in files:
+        rel = os.path.relpath(path, captures)
+        name = re.sub(r"\.pcap(ng)?$", "", os.path.basename(path))
+        base = path[: -len(os.path.basename(path))] + name
+        damaged = "/damaged/" in path
+        source = json.load(open(base + ".damage.json"))["source"] if damaged else None
+        conns = stream_table(path)
+        exchanges, interim, orphans, checks = pair(http_pdus(path), conns)
+        results[name] = (conns, exchanges)
+        na = NOT_AUTHORITATIVE.get(name, {})
+        notes = []
+        # self-checks
+        if name in LOSSLESS:
+            src_name = re.sub(r"\.pcap$", "", os.path.basename(source))
+            sc, se = results[src_name]
+            strip = lambda xs: [{k: v for k, v in x.items() if not k.endswith("_frame")} for x in xs]
+            same_streams, same_http = sc == conns, strip(se) == strip(exchanges)
+            notes.append("streams equal to the source's: %s; exchanges equal: %s" % (same_streams, same_http))
+            if not (same_streams and same_http):
+                failures.append("%s: differs from %s" % (name, source))
+        client_log = read_client_log(base + ".client.jsonl")
+        matched = None
+        if client_log is not None:
+            have = Counter((e["method"], e["uri"], e["status"]) for e in exchanges)
+            want = Counter((e["method"], e["uri"], e["status"]) for e in client_log)
+            missing = want - have
+            matched = sum(want.values()) - sum(missing.values())
+            notes.append("client log: %d of %d exchanges found in tshark's pairs" % (matched, sum(want.values())))
+            if missing and "http" not in na:
+                failures.append("%s: client log entries missing in tshark: %s" % (name, dict(missing)))
+        if checks and "http" not in na and name != "pipeline-wrk":
+            failures.append("%s: %s" % (name, checks))
+        http_note = na.get("http") or (PIPELINE_NOTE if name == "pipeline-wrk" else None)
+        common = {"fixture": rel, "tshark": version, "source": source}
+        write_json(base + ".streams.json", {**common, "tshark_authoritative": "streams" not in na,
+                                            "note": na.get("streams"), "connections": conns})
+        write_json(base + ".http.json", {
+            **common, "tshark_authoritative": "http" not in na, "note": http_note,
+            "pairing": "per connection in HTTP order; a response tshark ties to a request frame pairs with "
+                       "that frame's first unpaired request; status null = no response in tshark's view",
+            "exchanges": exchanges, "interim_responses": interim, "responses_without_request": orphans,
+            "tshark_pairing_disagreements": checks, "client_log": client_log, "checks": notes})
+        fmt, enc, count = capinfo(path)
+        rows.append([rel, fmt, enc, str(count), str(len(conns)),
+                     str(sum(1 for e in exchanges if e["status"] is not None)),
+                     "yes" if "streams" not in na else "no", "yes" if "http" not in na else "no",
+                     COVERS.get(name, ""), "; ".join(notes)])
+        print("expected: %-36s %5d packets %3d conns %3d exchanges %s" % (rel, count, len(conns), len(exchanges), "; ".join(notes)))
+    with open(os.path.join(captures, "manifest.tsv"), "w") as f:
+        f.write("\t".join(["fixture", "format", "link_type", "packets", "connections", "paired_exchanges",
+                           "tshark_streams_authoritative", "tshark_http_authoritative", "covers", "checks"]) + "\n")
+        for r in rows:
+            f.write("\t".join(r) + "\n")
+    for msg in failures:
+        print("expected: CHECK FAILED: " + msg, file=sys.stderr)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
