@@ -92,7 +92,9 @@ struct MemoryReport: Codable {
             "peak RSS \(String(format2: peakMiB)) MiB (ru_maxrss), baseline before the pass "
                 + "\(String(format2: Double(baselineRSSKiB) / 1024)) MiB, "
                 + "growth per peak active connection \(Int(perConnection.rounded())) B",
-            "\(peakMiB <= 64 ? "met    " : "NOT MET") peak RSS at most 64 MiB (issue 3, 100k open connections)",
+            peakActiveConnections >= 100_000
+                ? "\(peakMiB <= 64 ? "met    " : "NOT MET") peak RSS at most 64 MiB with 100k open connections (issue 3)"
+                : "(the 64 MiB goal is for 100k open connections; peak here \(peakActiveConnections))",
             "wall \(String(format3: wallSeconds)) s, CPU \(String(format3: cpuSeconds)) s",
         ].joined(separator: "\n")
     }
