@@ -8,7 +8,7 @@ let package = Package(
     name: "channel-exporter-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        .package(name: "channel-exporter", path: ".."),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
@@ -18,10 +18,16 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("pcap")]
         ),
+        // Allocation counter (interposes malloc from inside the executable), CPU time, RSS.
+        .target(
+            name: "CBenchSupport",
+            cSettings: [.unsafeFlags(["-O2"])]
+        ),
         .executableTarget(
             name: "bench",
             dependencies: [
                 "CBareLoop",
+                "CBenchSupport",
                 .product(name: "ChannelExporter", package: "channel-exporter"),
                 .product(name: "PacketCapture", package: "channel-exporter"),
                 .product(name: "PacketDecoding", package: "channel-exporter"),
