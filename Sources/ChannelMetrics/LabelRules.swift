@@ -74,7 +74,21 @@ public struct LabelRules: Sendable {
         if let encoding = response.contentEncoding, !encoding.isEmpty, encoding.lowercased() != "identity" {
             return ("-1", .contentEncoded)
         }
-        switch parsePythonBytes(response.bodyPrefix, truncated: response.bodyTruncated) {
+        let body = response.bodyPrefix
+        guard !body.isEmpty else { return ("-1", .empty) }
+        guard let text = BodyTextDecoding.pythonJSONBytes(body) else {
+            return ("-1", response.bodyTruncated ? .truncated : .notDecodable)
+        }
+        // A top-level `code` ends the search: validate the rest, build only that value.
+        switch parser.scanTopLevel(utf8: text, for: [.code]) {
+        case .failure(let rejection):
+            if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", why) }
+        case .success(.values(let values)):
+            if let value = values[0] { return value == .null ? ("", .notFound) : (value.pythonStr, .found) }
+        case .success(.notAnObject):
+            break
+        }
+        switch mapParse(parser.parse(utf8: text), truncated: response.bodyTruncated) {
         case .failure(let why): return ("-1", why)
         case .success(let document):
             guard let value = FuzzyKeySearch.find(.code, in: document) else { return ("", .notFound) }
@@ -85,7 +99,22 @@ public struct LabelRules: Sendable {
     /// Partner / external `code` (§3, §4): `code`, else `errorcode`, else `-1`; and whether it
     /// equals the number 0 (for `status`).
     public func outgoingCode(_ response: HTTPResponseSummary) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
-        switch parseRequestsJSON(response.bodyPrefix, contentType: response.contentType, truncated: response.bodyTruncated) {
+        let body = response.bodyPrefix
+        guard !body.isEmpty else { return ("-1", false, .empty) }
+        let text = BodyTextDecoding.requestsJSONText(body, contentType: response.contentType)
+        // `code`, else `errorcode`: top-level keys end each search; a null `code` falls to `errorcode`.
+        switch parser.scanTopLevel(utf8: text, for: [.code, .errorCode]) {
+        case .failure(let rejection):
+            if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", false, why) }
+        case .success(.values(let values)):
+            if let code = values[0], code != .null { return (code.pythonStr, code.equalsNumberZero, .found) }
+            if values[0] == .null, let errorCode = values[1] {
+                return errorCode == .null ? ("-1", false, .notFound) : (errorCode.pythonStr, errorCode.equalsNumberZero, .found)
+            }
+        case .success(.notAnObject):
+            break
+        }
+        switch mapParse(parser.parse(utf8: text), truncated: response.bodyTruncated) {
         case .failure(let why): return ("-1", false, why)
         case .success(let document):
             guard let value = FuzzyKeySearch.findFirst([.code, .errorCode], in: document) else {

@@ -1,0 +1,88 @@
+import Testing
+
+@testable import ChannelMetrics
+
+/// The fast path (validate, build only the top-level match) must agree with building the
+/// whole document and searching it, on every input: valid or not, any nesting, duplicates.
+@Suite struct TopLevelKeyScanTests {
+    struct Generator {
+        var state: UInt64
+        mutating func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+        static let keys = ["code", "Code", "co_de", "CODE-", "errorCode", "error_code", "ERRORCODE", "a", "data", "list", "é"]
+        mutating func value(depth: Int) -> String {
+            switch next(depth > 3 ? 7 : 10) {
+            case 0: return "null"
+            case 1: return ["true", "false", "NaN", "-Infinity", "Infinity"][next(5)]
+            case 2: return ["0", "-0", "1.5", "1e5", "0.0", "123456789012345678901234567890", "-12"][next(7)]
+            case 3: return ["\"0000\"", "\"\"", "\"a\\\"b\"", "\"\\u00e9\\ud83d\\ude00\"", "\"x\\ny\""][next(5)]
+            case 4, 5, 6: return "\"s\(next(100))\""
+            case 7, 8: return object(depth: depth + 1)
+            default: return "[" + (0..<next(4)).map { _ in value(depth: depth + 1) }.joined(separator: ",") + "]"
+            }
+        }
+        mutating func object(depth: Int) -> String {
+            "{" + (0..<next(6)).map { _ in "\"\(Self.keys[next(Self.keys.count)])\": \(value(depth: depth))" }.joined(separator: ", ") + "}"
+        }
+    }
+
+    static func agree(_ bytes: [UInt8], parser: PythonJSONParser) -> String? {
+        let keys: [FuzzyKey] = [.code, .errorCode]
+        let scanned = parser.scanTopLevel(utf8: bytes, for: keys)
+        let parsed = parser.parse(utf8: bytes)
+        switch (scanned, parsed) {
+        case (.failure(let a), .failure(let b)):
+            return a == b ? nil : "rejections differ: \(a) vs \(b)"
+        case (.failure(let a), .success):
+            return "scan rejected (\(a)) what parse accepted"
+        case (.success(.notAnObject), .failure):
+            return nil  // not validated by the scan; the caller parses
+        case (.success, .failure(let b)):
+            return "scan accepted what parse rejected (\(b))"
+        case (.success(.notAnObject), .success(let document)):
+            if case .object = document { return "an object reported as not an object" }
+            return nil
+        case (.success(.values(let values)), .success(let document)):
+            for (key, value) in zip(keys, values) {
+                guard let value else { continue }  // no top-level match: the caller searches the tree
+                let expected = FuzzyKeySearch.find(key, in: document)
+                let fast = value == .null ? nil : value
+                // Compared as the label renders them (NaN != NaN under ==).
+                if fast?.pythonStr != expected?.pythonStr { return "\(key.normalized): fast \(String(describing: fast)) vs tree \(String(describing: expected))" }
+            }
+            return nil
+        }
+    }
+
+    @Test func agreesWithTheTreeOnRandomDocuments() {
+        let parser = PythonJSONParser(maxDepth: 8)
+        var g = Generator(state: 42)
+        for i in 0..<20_000 {
+            var bytes = Array((i % 5 == 0 ? g.value(depth: 0) : g.object(depth: 0)).utf8)
+            if i % 3 == 0, !bytes.isEmpty {  // damage a third of them
+                for _ in 0...g.next(3) { bytes[g.next(bytes.count)] = UInt8(g.next(128)) }
+            }
+            if let problem = Self.agree(bytes, parser: parser) {
+                Issue.record("\(problem) for \(String(decoding: bytes, as: UTF8.self))")
+                return
+            }
+        }
+    }
+
+    @Test(arguments: [
+        #"{"code": 1, "x": {"code": 2}, "code": 3}"#,
+        #"{"Code": 1, "code": 2, "Code": 3}"#,
+        #"{"x": {"code": 2}, "code": null}"#,
+        #"{"code": null, "errorCode": "E1"}"#,
+        #"{"errorcode": 5, "data": {"code": 7}}"#,
+        #"{"a": [[[[[[[[[[1]]]]]]]]]], "code": 0}"#,
+        #"{"code": 0} x"#,
+        #"{"code": 1e999}"#,
+        "{\"code\": \"a\u{01}b\"}",
+    ])
+    func agreesOnEdgeCases(_ text: String) {
+        #expect(Self.agree(Array(text.utf8), parser: PythonJSONParser(maxDepth: 8)) == nil)
+    }
+}
