@@ -36,5 +36,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // AMQPObserver's parser alone on a synthetic stream (frames/s).
+        .executableTarget(
+            name: "amqp-throughput",
+            dependencies: [
+                .product(name: "AMQPObserver", package: "channel-exporter"),
+                .product(name: "PacketDecoding", package: "channel-exporter"),
+                .product(name: "TCPReassembly", package: "channel-exporter"),
+            ]
+        ),
     ]
 )
