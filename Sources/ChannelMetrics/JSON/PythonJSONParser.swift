@@ -152,6 +152,19 @@ struct Cursor {
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?`: an int without fraction and exponent.
     mutating func parseNumber() throws(JSONRejection) -> JSONValue {
+        let (start, isFloat) = try scanNumber()
+        let literal = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+        if isFloat {
+            // Double(String) rounds correctly like CPython's float(); overflow gives ±inf as in Python.
+            guard let value = Double(literal) else { throw .syntax }
+            return .float(value)
+        }
+        return .integer(literal == "-0" ? "0" : literal)
+    }
+
+    /// Moves past a number literal (the grammar above), enforcing CPython's 4300-digit
+    /// bound on integers; returns where it started and whether it is a float.
+    mutating func scanNumber() throws(JSONRejection) -> (start: Int, isFloat: Bool) {
         let start = position
         if peek() == UInt8(ascii: "-") { position += 1 }
         let integerStart = position
@@ -177,14 +190,8 @@ struct Cursor {
                 while let b = peek(), isDigit(b) { position += 1 }
             }
         }
-        let literal = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-        if isFloat {
-            // Double(String) rounds correctly like CPython's float(); overflow gives ±inf as in Python.
-            guard let value = Double(literal) else { throw .syntax }
-            return .float(value)
-        }
-        guard integerDigits <= 4300 else { throw .integerTooLong }
-        return .integer(literal == "-0" ? "0" : literal)
+        if !isFloat, integerDigits > 4300 { throw .integerTooLong }
+        return (start, isFloat)
     }
 
     mutating func parseString() throws(JSONRejection) -> String {
@@ -353,31 +360,7 @@ struct Cursor {
 
     /// The number grammar of `parseNumber`, with its 4300-digit integer bound.
     private mutating func skipNumber() throws(JSONRejection) {
-        if peek() == UInt8(ascii: "-") { position += 1 }
-        let integerStart = position
-        guard let first = peek(), isDigit(first) else { throw .syntax }
-        if first == UInt8(ascii: "0") {
-            position += 1
-        } else {
-            while let b = peek(), isDigit(b) { position += 1 }
-        }
-        let integerDigits = position - integerStart
-        var isFloat = false
-        if peek() == UInt8(ascii: "."), position + 1 < bytes.count, isDigit(bytes[position + 1]) {
-            isFloat = true
-            position += 1
-            while let b = peek(), isDigit(b) { position += 1 }
-        }
-        if let e = peek(), e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
-            var probe = position + 1
-            if probe < bytes.count, bytes[probe] == UInt8(ascii: "+") || bytes[probe] == UInt8(ascii: "-") { probe += 1 }
-            if probe < bytes.count, isDigit(bytes[probe]) {
-                isFloat = true
-                position = probe
-                while let b = peek(), isDigit(b) { position += 1 }
-            }
-        }
-        if !isFloat, integerDigits > 4300 { throw .integerTooLong }
+        _ = try scanNumber()
     }
 
     func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
