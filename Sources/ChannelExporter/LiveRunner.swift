@@ -88,6 +88,8 @@ public final class LiveRunner: @unchecked Sendable {
             $0.metrics = pipeline.metrics
             $0.startTime = Self.wallClockSeconds()
         }
+        // The counters exist (at zero) from the first scrape, even before any packet.
+        publish(pipeline)
 
         let server = try MetricsServer(host: listen.host, port: listen.port, logger: logger) { [self] path, accept in
             respond(path: path, accept: accept, telemetryPath: telemetryPath, source: source)
