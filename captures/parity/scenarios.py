@@ -137,6 +137,9 @@ INBOUND = (
         _mc(35, [JSON_TYPE], b'{"x": {"method_code": "J35a"}, "method_code": "J35b"}', expect="J35b"),
         _mc(36, [JSON_TYPE, ("Transfer-Encoding", "chunked")],
             b'8\r\n{"method\r\n10\r\n_code": "J36"}  \r\n0\r\n\r\n', expect="J36"),
+        _mc(37, [JSON_TYPE], b'{"method_code": "J37"}', query="?", expect="J37"),       # "?" alone: no args
+        _mc(38, [JSON_TYPE], b'{"method_code": "J38"}', query="?flag", expect=""),      # args {"flag": ""}
+        _mc(39, [FORM_TYPE], b'{"method_code": "J39"}', expect=""),    # parsed as a form: one odd key
     ]
 )
 
