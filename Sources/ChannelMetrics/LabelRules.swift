@@ -41,15 +41,25 @@ public struct LabelRules: Sendable {
 
     /// `json.loads(body_bytes)` as the inbound hooks call it.
     public func parsePythonBytes(_ body: [UInt8], truncated: Bool) -> Result<JSONValue, BodyCodeOutcome> {
-        guard !body.isEmpty else { return .failure(.empty) }
-        guard let text = BodyTextDecoding.pythonJSONBytes(body) else { return .failure(truncated ? .truncated : .notDecodable) }
-        return mapParse(parser.parse(utf8: text), truncated: truncated)
+        pythonText(body, truncated: truncated).flatMap { mapParse(parser.parse(utf8: $0), truncated: truncated) }
     }
 
     /// requests' `Response.json()` as the outgoing-call hook calls it.
     public func parseRequestsJSON(_ body: [UInt8], contentType: String?, truncated: Bool) -> Result<JSONValue, BodyCodeOutcome> {
+        requestsText(body, contentType: contentType).flatMap { mapParse(parser.parse(utf8: $0), truncated: truncated) }
+    }
+
+    /// The UTF-8 text `json.loads` would parse from body bytes (it detects UTF-8/16/32).
+    private func pythonText(_ body: [UInt8], truncated: Bool) -> Result<[UInt8], BodyCodeOutcome> {
         guard !body.isEmpty else { return .failure(.empty) }
-        return mapParse(parser.parse(utf8: BodyTextDecoding.requestsJSONText(body, contentType: contentType)), truncated: truncated)
+        guard let text = BodyTextDecoding.pythonJSONBytes(body) else { return .failure(truncated ? .truncated : .notDecodable) }
+        return .success(text)
+    }
+
+    /// The UTF-8 text requests' `Response.json()` would parse (declared or guessed encoding).
+    private func requestsText(_ body: [UInt8], contentType: String?) -> Result<[UInt8], BodyCodeOutcome> {
+        guard !body.isEmpty else { return .failure(.empty) }
+        return .success(BodyTextDecoding.requestsJSONText(body, contentType: contentType))
     }
 
     private func mapParse(_ result: Result<JSONValue, JSONRejection>, truncated: Bool) -> Result<JSONValue, BodyCodeOutcome> {
@@ -74,10 +84,10 @@ public struct LabelRules: Sendable {
         if let encoding = response.contentEncoding, !encoding.isEmpty, encoding.lowercased() != "identity" {
             return ("-1", .contentEncoded)
         }
-        let body = response.bodyPrefix
-        guard !body.isEmpty else { return ("-1", .empty) }
-        guard let text = BodyTextDecoding.pythonJSONBytes(body) else {
-            return ("-1", response.bodyTruncated ? .truncated : .notDecodable)
+        let text: [UInt8]
+        switch pythonText(response.bodyPrefix, truncated: response.bodyTruncated) {
+        case .failure(let why): return ("-1", why)
+        case .success(let decoded): text = decoded
         }
         // A top-level `code` ends the search: validate the rest, build only that value.
         switch parser.scanTopLevel(utf8: text, for: [.code]) {
@@ -99,9 +109,11 @@ public struct LabelRules: Sendable {
     /// Partner / external `code` (§3, §4): `code`, else `errorcode`, else `-1`; and whether it
     /// equals the number 0 (for `status`).
     public func outgoingCode(_ response: HTTPResponseSummary) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
-        let body = response.bodyPrefix
-        guard !body.isEmpty else { return ("-1", false, .empty) }
-        let text = BodyTextDecoding.requestsJSONText(body, contentType: response.contentType)
+        let text: [UInt8]
+        switch requestsText(response.bodyPrefix, contentType: response.contentType) {
+        case .failure(let why): return ("-1", false, why)
+        case .success(let decoded): text = decoded
+        }
         // `code`, else `errorcode`: top-level keys end each search; a null `code` falls to `errorcode`.
         switch parser.scanTopLevel(utf8: text, for: [.code, .errorCode]) {
         case .failure(let rejection):
