@@ -148,9 +148,12 @@ public struct LabelRules: Sendable {
     /// else the body as JSON whatever its Content-Type); `""` when none.
     public func inboundMethodCode(_ request: HTTPRequestSummary) -> String {
         if let header = request.methodCode, !header.isEmpty { return header }
-        if let query = request.query, let pairs = RequestFields.parseQuery(RequestFields.wireBytes(query)), !pairs.isEmpty {
-            let value = FuzzyKeySearch.firstMatch(.methodCode, in: RequestFields.firstValues(pairs)) ?? ""
-            return value
+        if let query = request.query {
+            switch RequestFields.firstMatch(.methodCode, inQuery: query) {
+            case .value(let value): return value
+            case .noMatch: return ""
+            case .unparsable, .noFields: break
+            }
         }
         let media = request.contentType.map(MediaType.init)
         if let media, media.isURLEncodedForm || (media.isMultipartForm && media.parameters["boundary"] != nil) {
@@ -172,9 +175,7 @@ public struct LabelRules: Sendable {
     /// JSON (what requests sends), and as `data=` fields when it is a form.
     public func outgoingMethodCode(_ request: HTTPRequestSummary) -> String {
         var found: JSONValue? = request.methodCode.map(JSONValue.string)
-        if let query = request.query, let pairs = RequestFields.parseQuery(RequestFields.wireBytes(query)),
-            let value = FuzzyKeySearch.firstMatch(.methodCode, in: pairs)
-        {
+        if let query = request.query, case .value(let value) = RequestFields.firstMatch(.methodCode, inQuery: query) {
             found = .string(value)
         }
         if let media = request.contentType.map(MediaType.init) {

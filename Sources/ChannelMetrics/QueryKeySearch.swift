@@ -1,0 +1,71 @@
+// Finds one key in a query string without building its list of fields.
+
+/// What a search of a query string for one key found.
+public enum QueryKeyMatch: Equatable, Sendable {
+    /// The query is not UTF-8: werkzeug's parse fails, so the reference sees no arguments.
+    case unparsable
+    /// The query parses to no fields at all (`?`, `?&&`).
+    case noFields
+    case noMatch
+    /// The value of the first field whose name matches (what `firstMatch` over
+    /// `firstValues(parseQuery(…))` gives: the first occurrence of a name comes first).
+    case value(String)
+}
+
+extension RequestFields {
+    /// `firstMatch(key, in: parseQuery(wireBytes(query)))`, reading the query in place:
+    /// only the matching field's value becomes a `String`. Every request of a busy
+    /// service carries a query, so this runs once per exchange; the general path builds
+    /// two strings per field.
+    public static func firstMatch(_ key: FuzzyKey, inQuery query: String) -> QueryKeyMatch {
+        var query = query
+        var keyText = key.normalized
+        let fast: QueryKeyMatch?? = keyText.withUTF8 { normalized in query.withUTF8 { bytes -> QueryKeyMatch?? in
+            // Only the all-ASCII query with an ASCII key takes the fast path: its wire
+            // bytes are its UTF-8 (valid), and matching needs no case mapping beyond A–Z.
+            guard normalized.allSatisfy({ $0 < 0x80 }), bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+            var sawField = false
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != UInt8(ascii: "&") { end += 1 }
+                if end > start {
+                    sawField = true
+                    var nameEnd = start
+                    while nameEnd < end && bytes[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
+                    let name = UnsafeBufferPointer(rebasing: bytes[start..<nameEnd])
+                    let matched: Bool
+                    if name.contains(UInt8(ascii: "%")) {
+                        matched = key.matches(unquotePlus(ArraySlice<UInt8>(name)))
+                    } else {
+                        matched = asciiNameMatches(name, normalized: normalized)
+                    }
+                    if matched {
+                        let value = nameEnd < end ? ArraySlice<UInt8>(UnsafeBufferPointer(rebasing: bytes[(nameEnd + 1)..<end])) : []
+                        return .some(.value(unquotePlus(value)))
+                    }
+                }
+                start = end + 1
+            }
+            return .some(sawField ? .noMatch : .noFields)
+        } }
+        if let fast, let result = fast { return result }
+        guard let pairs = parseQuery(wireBytes(query)) else { return .unparsable }
+        if pairs.isEmpty { return .noFields }
+        return FuzzyKeySearch.firstMatch(key, in: pairs).map(QueryKeyMatch.value) ?? .noMatch
+    }
+
+    /// `FuzzyKey.matches` for an ASCII name without `%`: `+` is a space, `-` and `_` are
+    /// dropped, A–Z lower-cased, and the rest must equal the key's normalized bytes.
+    private static func asciiNameMatches(_ name: UnsafeBufferPointer<UInt8>, normalized: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        for byte in name where byte != UInt8(ascii: "-") && byte != UInt8(ascii: "_") {
+            let folded: UInt8 =
+                byte == UInt8(ascii: "+") ? UInt8(ascii: " ")
+                : (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) ? byte | 0x20 : byte
+            guard i < normalized.count, normalized[i] == folded else { return false }
+            i += 1
+        }
+        return i == normalized.count
+    }
+}

@@ -1,0 +1,49 @@
+import Testing
+
+@testable import ChannelMetrics
+
+/// Searching a query in place must give what parsing every field and searching the
+/// list gives, on any query: encoded names, `+`, empty fields, non-ASCII, invalid UTF-8.
+@Suite struct QueryKeySearchTests {
+    /// The general path the in-place search replaces.
+    static func viaFieldList(_ key: FuzzyKey, _ query: String) -> QueryKeyMatch {
+        guard let pairs = RequestFields.parseQuery(RequestFields.wireBytes(query)) else { return .unparsable }
+        if pairs.isEmpty { return .noFields }
+        return FuzzyKeySearch.firstMatch(key, in: RequestFields.firstValues(pairs)).map(QueryKeyMatch.value) ?? .noMatch
+    }
+
+    @Test(arguments: [
+        ("id=10086", QueryKeyMatch.noMatch),
+        ("", .noFields),
+        ("&&", .noFields),
+        ("method_code=A1", .value("A1")),
+        ("id=1&METHOD-CODE=b+c%21", .value("b c!")),
+        ("Method_Code", .value("")),
+        ("method%5Fcode=x&methodcode=y", .value("x")),
+        ("methodcode=first&methodcode=second", .value("first")),
+        ("method+code=x", .noMatch),
+        ("id=%FF&method_code=%E9", .value("%E9")),
+        ("methodcodes=1", .noMatch),
+        ("méthodcode=1", .unparsable),  // the wire byte 0xE9 alone is not UTF-8
+    ])
+    func examples(query: String, expected: QueryKeyMatch) {
+        #expect(RequestFields.firstMatch(.methodCode, inQuery: query) == expected)
+        #expect(Self.viaFieldList(.methodCode, query) == expected)
+    }
+
+    @Test func agreesWithTheFieldListOnRandomQueries() {
+        let pieces = [
+            "method_code", "Method-Code", "METHODCODE", "method%5Fcode", "meth%6Fdcode", "method+code", "m", "id", "=",
+            "=", "&", "&", "&&", "+", "%", "%2", "%41", "%FF", "%C3%A9", "é", "\u{0100}", "x", "-", "_", "1",
+        ]
+        var state: UInt64 = 7
+        func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+        for _ in 0..<20_000 {
+            let query = (0..<next(9)).map { _ in pieces[next(pieces.count)] }.joined()
+            #expect(RequestFields.firstMatch(.methodCode, inQuery: query) == Self.viaFieldList(.methodCode, query), "\(query)")
+        }
+    }
+}
