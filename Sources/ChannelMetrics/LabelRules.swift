@@ -30,6 +30,8 @@ public struct LabelRules: Sendable {
     /// → the first 20 + `...`; no header → `None` (Python's `str(None)`).
     public static func fCode(userAgent: String?) -> String {
         guard let userAgent else { return "None" }
+        // At most 20 bytes is at most 20 characters: no need to count them.
+        guard userAgent.utf8.count > 20 else { return userAgent }
         let scalars = userAgent.unicodeScalars
         guard scalars.count > 20 else { return userAgent }
         var prefix = String.UnicodeScalarView(scalars.prefix(20))

@@ -25,7 +25,7 @@ extension HistogramFamily {
     func snapshot() -> FamilySnapshot {
         let width = bounds.count + 1
         var series: [FamilySnapshot.Series] = []
-        for (i, values) in index.sorted(by: { $0.value < $1.value }).map({ ($0.value, $0.key) }) {
+        for (i, values) in index.sorted(by: { $0.value < $1.value }).map({ ($0.value, $0.key.values) }) {
             var cumulative: [UInt64] = []
             var total: UInt64 = 0
             for b in 0..<width {
@@ -42,9 +42,9 @@ extension HistogramFamily {
 
 extension CounterFamily {
     func snapshot() -> FamilySnapshot {
-        let series = index.sorted(by: { $0.value < $1.value }).map { (values, i) in
+        let series = index.sorted(by: { $0.value < $1.value }).map { (key, i) in
             FamilySnapshot.Series(
-                labels: Dictionary(uniqueKeysWithValues: zip(labelNames, values)), cumulativeBuckets: [],
+                labels: Dictionary(uniqueKeysWithValues: zip(labelNames, key.values)), cumulativeBuckets: [],
                 count: self.values[i], sum: 0)
         }
         return FamilySnapshot(name: name + "_total", type: .counter, bounds: [], series: series)

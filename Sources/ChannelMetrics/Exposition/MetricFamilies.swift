@@ -41,7 +41,7 @@ struct HistogramFamily: Sendable {
     let boundTexts: [String]
     let maxSeries: Int
 
-    private(set) var index: [[String]: Int] = [:]
+    private(set) var index: [LabelSetKey: Int] = [:]
     private(set) var labels: [RenderedLabels] = []
     /// `(bounds.count + 1)` non-cumulative counts per series, series after series.
     private(set) var counts: [UInt64] = []
@@ -64,7 +64,8 @@ struct HistogramFamily: Sendable {
     @discardableResult
     mutating func observe(_ labelValues: [String], _ value: Double) -> Bool {
         let series: Int
-        if let existing = index[labelValues] {
+        let key = LabelSetKey(labelValues)
+        if let existing = index[key] {
             series = existing
         } else {
             guard labels.count < maxSeries else {
@@ -72,7 +73,7 @@ struct HistogramFamily: Sendable {
                 return false
             }
             series = labels.count
-            index[labelValues] = series
+            index[key] = series
             labels.append(RenderedLabels(names: labelNames, values: labelValues))
             counts.append(contentsOf: repeatElement(0, count: bounds.count + 1))
             sums.append(0)
@@ -127,7 +128,7 @@ struct CounterFamily: Sendable {
     let labelNames: [String]
     let maxSeries: Int
 
-    private(set) var index: [[String]: Int] = [:]
+    private(set) var index: [LabelSetKey: Int] = [:]
     private(set) var labels: [RenderedLabels] = []
     private(set) var values: [Double] = []
     private(set) var refused: UInt64 = 0
@@ -143,7 +144,8 @@ struct CounterFamily: Sendable {
 
     @discardableResult
     mutating func increment(_ labelValues: [String], by amount: Double = 1) -> Bool {
-        if let existing = index[labelValues] {
+        let key = LabelSetKey(labelValues)
+        if let existing = index[key] {
             values[existing] += amount
             return true
         }
@@ -151,7 +153,7 @@ struct CounterFamily: Sendable {
             refused += 1
             return false
         }
-        index[labelValues] = labels.count
+        index[key] = labels.count
         labels.append(RenderedLabels(names: labelNames, values: labelValues))
         values.append(amount)
         return true

@@ -1,0 +1,56 @@
+// A series' label values as a dictionary key, hashed once with a cheap seeded hash.
+
+/// The label values of one series, used as the key of a family's series index.
+///
+/// Every observation looks its series up. With `[String]` as the key the dictionary
+/// runs SipHash over all the values' bytes (≈ 70 per inbound observation) for each
+/// lookup; here the values are folded into a 64-bit digest by a multiply–xorshift hash
+/// eight bytes at a time, and the dictionary hashes only that. Label values come from
+/// the wire (paths, user agents), so the digest is seeded per process: colliding
+/// inputs cannot be prepared in advance, and the series cap bounds the table anyway.
+struct LabelSetKey: Hashable, Sendable {
+    let values: [String]
+    let digest: UInt64
+
+    init(_ values: [String]) {
+        self.values = values
+        var h = Self.seed ^ UInt64(values.count)
+        for value in values {
+            var value = value
+            h = value.withUTF8 { Self.fold($0, into: h) }
+        }
+        digest = h
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+
+    static func == (a: LabelSetKey, b: LabelSetKey) -> Bool { a.digest == b.digest && a.values == b.values }
+
+    private static let seed = UInt64.random(in: .min ... .max)
+
+    private static func mix(_ h: UInt64, _ word: UInt64) -> UInt64 {
+        var x = (h ^ word) &* 0x9E37_79B9_7F4A_7C15
+        x ^= x >> 32
+        return x
+    }
+
+    /// Folds one value: its 8-byte words, the remaining bytes, then its length (so that
+    /// `["ab", "c"]` and `["a", "bc"]` differ).
+    private static func fold(_ bytes: UnsafeBufferPointer<UInt8>, into start: UInt64) -> UInt64 {
+        var h = start
+        let raw = UnsafeRawBufferPointer(bytes)
+        var i = 0
+        while i + 8 <= raw.count {
+            h = mix(h, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < raw.count {
+            tail |= UInt64(raw[i]) << shift
+            shift += 8
+            i += 1
+        }
+        return mix(mix(h, tail), UInt64(raw.count) | 0xFF00_0000_0000_0000)
+    }
+}
