@@ -47,3 +47,30 @@ import Testing
         }
     }
 }
+
+/// `tcode`'s in-place host rule must give what `hostname` + first label + `is_syscode` give.
+@Suite struct SyscodeHostTests {
+    static func viaHostname(_ authority: String) -> String {
+        guard let host = LabelRules.hostname(authority: authority) else { return "" }
+        let first = host.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return LabelRules.isSyscodeLike(first) ? first.uppercased() : ""
+    }
+
+    @Test func agreesWithTheGeneralRuleOnRandomAuthorities() {
+        let pieces = ["b123456789", "B123456789", "c12345678", "1234567890", "x", ".", ".", ":", ":8080", "@", "[", "]", "u:p@", "example", "com", "0", "9"]
+        var state: UInt64 = 11
+        func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+        var syscodes = 0
+        for _ in 0..<20_000 {
+            let authority = (0..<next(6)).map { _ in pieces[next(pieces.count)] }.joined()
+            let expected = Self.viaHostname(authority)
+            if !expected.isEmpty { syscodes += 1 }
+            #expect(LabelRules.asciiSyscodeLabel(authority: authority) == expected, "\(authority)")
+        }
+        #expect(syscodes > 500)
+        #expect(LabelRules.asciiSyscodeLabel(authority: "é.b123456789") == nil)
+    }
+}

@@ -19,6 +19,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The service's port; default: the first SYN's.")
     var serverPort: UInt16?
 
+    @Flag(help: "pipeline: treat every exchange as an outgoing call (no inbound port).")
+    var callsOut = false
+
     @Flag(help: "Count allocations during the passes (slightly slower).")
     var countAllocations = false
 
@@ -27,7 +30,10 @@ struct RunCommand: ParsableCommand {
         let port = try resolveServerPort(file: file, given: serverPort)
         for pass in 1...max(passes, 1) {
             if countAllocations { bench_malloc_counting_start() }
-            let sample = try measure { try runStage(stage, path: file, serverPort: port) }
+            let sample = try measure {
+                if callsOut && stage == .pipeline { return try runPipeline(path: file, serverPort: port, callsOut: true).output }
+                return try runStage(stage, path: file, serverPort: port)
+            }
             var line =
                 "\(stage.rawValue) pass \(pass): \(sample.output.packets) packets, "
                 + "\(String(format3: sample.wallSeconds)) s wall, \(String(format3: sample.cpuSeconds)) s CPU, "
