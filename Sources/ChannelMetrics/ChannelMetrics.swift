@@ -43,6 +43,9 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         var externalDuration: HistogramFamily
         var consumer: HistogramFamily
         var statistics = ChannelMetricsStatistics()
+        var recorded = CaseCounts<ChannelMetricsStatistics.Recorded>()
+        var skipped = CaseCounts<ChannelMetricsStatistics.Skipped>()
+        var bodyCodes = CaseCounts<BodyCodeOutcome>()
     }
 
     public init(configuration: MetricsConfiguration) {
@@ -93,14 +96,14 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let syscode = configuration.syscode
         let (labels, cut) = bounded([
             syscode.appid, syscode.value, LabelRules.fCode(userAgent: request.userAgent), request.path, request.path,
-            String(response.status), code.label, rules.inboundMethodCode(request),
+            LabelRules.statusText(response.status), code.label, rules.inboundMethodCode(request),
         ])
         let milliseconds = Self.seconds(end - start) * 1000
         state.withLock { state in
             state.statistics.labelValuesTruncated += cut
-            state.statistics.bodyCodes[code.outcome, default: 0] += 1
+            state.bodyCodes.add(code.outcome)
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
-            if state.inner.observe(labels, milliseconds) { state.statistics.recorded[.inbound, default: 0] += 1 }
+            if state.inner.observe(labels, milliseconds) { state.recorded.add(.inbound) }
         }
     }
 
@@ -124,7 +127,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         if let partner {
             let action = partner.actions[LabelRules.partnerPath(rawPath: request.rawPath)]
             let (labels, partnerCut) = bounded(
-                [syscode.appid, syscode.value, partner.partner, action ?? "", String(response.status), code.label])
+                [syscode.appid, syscode.value, partner.partner, action ?? "", LabelRules.statusText(response.status), code.label])
             partnerLabels = labels
             cut += partnerCut
             methodCode = action ?? rules.outgoingMethodCode(request)
@@ -138,14 +141,14 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         cut += externalCut
         state.withLock { state in
             state.statistics.labelValuesTruncated += cut
-            state.statistics.bodyCodes[code.outcome, default: 0] += 1
+            state.bodyCodes.add(code.outcome)
             if seconds < 0 { state.statistics.negativeDurations += 1 }
             if let partnerLabels, state.partner.observe(partnerLabels, seconds * 1000) {
-                state.statistics.recorded[.partner, default: 0] += 1
+                state.recorded.add(.partner)
             }
             let counted = state.externalCalls.increment(externalLabels)
             let timed = state.externalDuration.observe(externalLabels, seconds)
-            if counted || timed { state.statistics.recorded[.external, default: 0] += 1 }
+            if counted || timed { state.recorded.add(.external) }
         }
     }
 
@@ -161,7 +164,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         state.withLock { state in
             state.statistics.labelValuesTruncated += cut
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
-            if state.consumer.observe(labels, milliseconds) { state.statistics.recorded[.consumer, default: 0] += 1 }
+            if state.consumer.observe(labels, milliseconds) { state.recorded.add(.consumer) }
         }
     }
 
@@ -191,6 +194,9 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     public func statistics() -> ChannelMetricsStatistics {
         state.withLock { state in
             var statistics = state.statistics
+            statistics.recorded = state.recorded.dictionary
+            statistics.skipped = state.skipped.dictionary
+            statistics.bodyCodes = state.bodyCodes.dictionary
             for (name, refused, count) in [
                 (state.inner.name, state.inner.refused, state.inner.seriesCount),
                 (state.partner.name, state.partner.refused, state.partner.seriesCount),
@@ -235,7 +241,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     }
 
     private func skip(_ reason: ChannelMetricsStatistics.Skipped) {
-        state.withLock { $0.statistics.skipped[reason, default: 0] += 1 }
+        state.withLock { $0.skipped.add(reason) }
     }
 
     /// Nanoseconds → seconds as the reference computes `timedelta.total_seconds()`

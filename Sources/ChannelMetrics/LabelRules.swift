@@ -138,6 +138,14 @@ public struct LabelRules: Sendable {
         }
     }
 
+    /// `http_status`: `str(status)`; the three-digit codes come from a table, as every
+    /// observation needs one.
+    public static func statusText(_ status: Int) -> String {
+        (100..<600).contains(status) ? statusTexts[status - 100] : String(status)
+    }
+
+    private static let statusTexts = (100..<600).map(String.init)
+
     /// `status` (§4): `success` when HTTP status < 400 and the code equals the number 0.
     public static func status(httpStatus: Int, codeIsNumberZero: Bool) -> String {
         httpStatus < 400 && codeIsNumberZero ? "success" : "error"
