@@ -43,7 +43,8 @@ extension ReassemblerState {
             half.flags.insert(.finSeen)
         }
         if length > 0 {
-            let payload = UnsafeRawBufferPointer(rebasing: segment.payload.prefix(length))
+            let payload = UnsafeRawBufferPointer(
+                start: segment.payload.baseAddress, count: Swift.min(segment.payload.count, length))
             if half.nextSequence < start {
                 bufferOutOfOrder(payload, at: start, length: length, into: &half, otherBuffered: otherBuffered,
                                  consumer: consumer, direction: direction, time: time)

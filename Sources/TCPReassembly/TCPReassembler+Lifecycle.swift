@@ -59,8 +59,7 @@ extension ReassemblerState {
             freeSlot = slots[slot].next
             slots[slot] = entry
         } else {
-            slot = slots.count
-            slots.append(entry)
+            slot = slots.append(entry)
         }
         index.insert(hash: hash, slot: slot)
         appendToActivityList(slot)
