@@ -9,10 +9,7 @@ extension ReassemblerState {
         _ ack: TCPSequence, of half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection,
         time: Timestamp
     ) {
-        if !half.flags.contains(.peerAckSeen) || half.peerAck < ack {
-            half.peerAck = ack
-            half.flags.insert(.peerAckSeen)
-        }
+        half.noteAcknowledgment(ack)
         let advance = half.nextSequence.distance(to: ack)
         guard advance > 0 && advance < Self.maximumAckAdvance && half.hasHole else { return }
         drain(&half, upTo: ack, consumer: consumer, direction: direction, time: time)

@@ -255,6 +255,12 @@ struct ReassemblerState {
     }
 
     /// The segment's ACK for the peer's direction, then its data and FIN for the sender's.
+    ///
+    /// Most segments of a healthy connection take the two fast paths: an
+    /// ACK for a direction with nothing buffered and no FIN only records
+    /// the acknowledgment (no hole can have been passed), and the next
+    /// in-order, uncut segment of such a direction goes straight to the
+    /// consumer. Both do exactly what `acknowledge` and `receive` would.
     @inline(__always)
     private mutating func exchange(
         _ segment: TCPSegment, sender: inout HalfStream, peer: inout HalfStream, consumer: any StreamConsumer,
@@ -262,19 +268,36 @@ struct ReassemblerState {
     ) {
         let now = segment.timestamp.nanoseconds
         if segment.isACK && peer.isStarted && !peer.isEnded {
-            let peerStart = peer.nextSequence
-            acknowledge(TCPSequence(segment.acknowledgmentNumber), of: &peer, consumer: consumer,
-                        direction: senderDirection.reversed, time: segment.timestamp)
-            settleHole(&peer, previousNext: peerStart, now: now)
+            let ack = TCPSequence(segment.acknowledgmentNumber)
+            if peer.isSettled {
+                peer.noteAcknowledgment(ack)
+                peer.holeSince = .min
+            } else {
+                let peerStart = peer.nextSequence
+                acknowledge(ack, of: &peer, consumer: consumer, direction: senderDirection.reversed,
+                            time: segment.timestamp)
+                settleHole(&peer, previousNext: peerStart, now: now)
+            }
         }
-        if !sender.isEnded {
-            let senderStart = sender.nextSequence
-            receive(segment, into: &sender, otherBuffered: (peer.bufferedFootprint, peer.bufferedPieces),
-                    consumer: consumer, direction: senderDirection)
-            settleHole(&sender, previousNext: senderStart, now: now)
-        } else if segment.payloadLength > 0 {
-            stats.ignoredSegments[.directionEnded] += 1
+        guard !sender.isEnded else {
+            if segment.payloadLength > 0 { stats.ignoredSegments[.directionEnded] += 1 }
+            return
         }
+        let length = segment.payloadLength
+        if sender.isSettled && sender.isStarted && segment.flags.rawValue & 0x03 == 0  // neither SYN nor FIN
+            && TCPSequence(segment.sequenceNumber) == sender.nextSequence && segment.payload.count == length
+        {
+            if length > 0 {
+                consumer.streamData(segment.payload, direction: senderDirection, time: segment.timestamp)
+                sender.nextSequence = sender.nextSequence.advanced(by: length)
+            }
+            sender.holeSince = .min
+            return
+        }
+        let senderStart = sender.nextSequence
+        receive(segment, into: &sender, otherBuffered: (peer.bufferedFootprint, peer.bufferedPieces),
+                consumer: consumer, direction: senderDirection)
+        settleHole(&sender, previousNext: senderStart, now: now)
     }
 
     /// A connection the factory declined: only its lifetime is tracked.

@@ -183,7 +183,7 @@ import Testing
         print("ConnectionSlot stride \(slot) bytes, HalfStream stride \(half) bytes")
         #expect(slot <= 256)
         #expect(half == 32)
-        #expect(MemoryLayout<ConnectionKey>.size == 37)
+        #expect(MemoryLayout<ConnectionKey>.size == 40)
     }
 
     @Test func hundredThousandConnectionsOpenAtOnce() {
