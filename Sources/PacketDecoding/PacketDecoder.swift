@@ -32,16 +32,26 @@ public struct PacketDecoder: Sendable {
     ) -> TCPSegment? {
         counters.packets &+= 1
         counters.bytes &+= UInt64(truncatingIfNeeded: Swift.max(originalLength, bytes.count))
-        switch Self.parse(bytes, originalLength: originalLength, linkType: linkType, timestamp: timestamp) {
+        let frame = Frame(bytes: bytes, wireLength: Swift.max(originalLength, bytes.count), timestamp: timestamp)
+        if let segment = frame.decodePlainIPv4TCP(linkType) {
+            count(segment)
+            return segment
+        }
+        switch frame.decodeLink(linkType) {
         case .segment(let segment):
-            counters.tcpSegments &+= 1
-            counters.tcpPayloadBytes &+= UInt64(truncatingIfNeeded: segment.payload.count)
-            if segment.payload.count < segment.payloadLength { counters.truncatedPayloadSegments &+= 1 }
+            count(segment)
             return segment
         case .anomaly(let anomaly):
             counters.record(anomaly)
             return nil
         }
+    }
+
+    @inlinable @inline(__always)
+    mutating func count(_ segment: TCPSegment) {
+        counters.tcpSegments &+= 1
+        counters.tcpPayloadBytes &+= UInt64(truncatingIfNeeded: segment.payload.count)
+        if segment.payload.count < segment.payloadLength { counters.truncatedPayloadSegments &+= 1 }
     }
 
     /// Decodes one packet without counting (pure; for tests and tools).
@@ -50,6 +60,7 @@ public struct PacketDecoder: Sendable {
         _ bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType, timestamp: Timestamp
     ) -> DecodeResult {
         let frame = Frame(bytes: bytes, wireLength: Swift.max(originalLength, bytes.count), timestamp: timestamp)
+        if let segment = frame.decodePlainIPv4TCP(linkType) { return .segment(segment) }
         return frame.decodeLink(linkType)
     }
 }
