@@ -26,7 +26,12 @@ public struct PacketDecoder: Sendable {
     public init() {}
 
     /// Decodes one packet and counts the outcome.
-    @inlinable
+    ///
+    /// Always inlined, and small: the common packet is decoded in the
+    /// caller (`decodePlainIPv4TCP`), so the segment stays in registers
+    /// instead of making a round trip through memory; every other packet
+    /// goes to the layered decoder out of line.
+    @inlinable @inline(__always)
     public mutating func decode(
         _ bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType, timestamp: Timestamp
     ) -> TCPSegment? {
@@ -37,6 +42,12 @@ public struct PacketDecoder: Sendable {
             count(segment)
             return segment
         }
+        return decodeLayered(frame, linkType: linkType)
+    }
+
+    /// Everything the plain path declines: decoded (or its anomaly named and counted) layer by layer.
+    @usableFromInline @inline(never)
+    internal mutating func decodeLayered(_ frame: Frame, linkType: LinkType) -> TCPSegment? {
         switch frame.decodeLink(linkType) {
         case .segment(let segment):
             count(segment)
