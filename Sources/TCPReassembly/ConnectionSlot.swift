@@ -68,7 +68,8 @@ struct HalfStream {
 /// within `relistInterval`), which drives idle expiry and eviction.
 struct ConnectionSlot {
     var key: ConnectionKey
-    var consumer: (any StreamConsumer)?
+    /// Owns one retain of the consumer (given back by `remove`); nil when the factory declined.
+    var consumer: ConsumerReference?
     var id: UInt64
     var firstSeen: Int64
     var lastSeen: Int64

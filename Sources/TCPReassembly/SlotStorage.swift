@@ -21,7 +21,11 @@ struct SlotStorage {
     init(capacity: Int) {
         precondition(capacity >= 1, "SlotStorage needs room for at least one slot")
         self.capacity = capacity
-        base = UnsafeMutablePointer<ConnectionSlot>.allocate(capacity: capacity)
+        // Cache-line aligned: a slot's stride is three lines (a test checks it), so
+        // a slot never straddles a fourth.
+        base = UnsafeMutableRawPointer.allocate(
+            byteCount: capacity * MemoryLayout<ConnectionSlot>.stride, alignment: 64
+        ).bindMemory(to: ConnectionSlot.self, capacity: capacity)
     }
 
     /// Slot `slot` (in `0..<count`), in place.
@@ -39,9 +43,11 @@ struct SlotStorage {
         return count - 1
     }
 
-    /// Releases every slot's contents and the memory.
+    /// Gives back the consumers of connections still open, then releases
+    /// every slot's contents and the memory.
     func deallocate() {
+        for slot in 0..<count { base[slot].consumer?.release() }
         base.deinitialize(count: count)
-        base.deallocate()
+        UnsafeMutableRawPointer(base).deallocate()
     }
 }

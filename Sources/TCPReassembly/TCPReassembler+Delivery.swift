@@ -6,7 +6,7 @@ extension ReassemblerState {
     /// The peer acknowledged `ack` of `half`: a hole it has passed was lost
     /// from the capture only (the receiver has those bytes) and becomes a gap.
     mutating func acknowledge(
-        _ ack: TCPSequence, of half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection,
+        _ ack: TCPSequence, of half: inout HalfStream, consumer: ConsumerReference, direction: StreamDirection,
         time: Timestamp
     ) {
         half.noteAcknowledgment(ack)
@@ -18,7 +18,7 @@ extension ReassemblerState {
     /// Data and FIN of one segment for its sender's direction.
     mutating func receive(
         _ segment: TCPSegment, into half: inout HalfStream, otherBuffered: (bytes: Int, pieces: Int),
-        consumer: any StreamConsumer, direction: StreamDirection
+        consumer: ConsumerReference, direction: StreamDirection
     ) {
         let time = segment.timestamp
         var start = TCPSequence(segment.sequenceNumber)
@@ -68,7 +68,7 @@ extension ReassemblerState {
     /// bytes beyond the next expected one (the capture lost them): declare
     /// those lost and check again. True when the segment is now within reach.
     private mutating func resynchronize(
-        _ half: inout HalfStream, toward start: TCPSequence, consumer: any StreamConsumer,
+        _ half: inout HalfStream, toward start: TCPSequence, consumer: ConsumerReference,
         direction: StreamDirection, time: Timestamp
     ) -> Bool {
         guard half.flags.contains(.peerAckSeen) else { return false }
@@ -87,7 +87,7 @@ extension ReassemblerState {
     /// bytes go to the consumer straight from the capture buffer.
     private mutating func deliverInOrder(
         _ payload: UnsafeRawBufferPointer, at start: TCPSequence, length: Int, into half: inout HalfStream,
-        consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp
+        consumer: ConsumerReference, direction: StreamDirection, time: Timestamp
     ) {
         let skip = start.distance(to: half.nextSequence)
         guard skip < length else {
@@ -109,7 +109,7 @@ extension ReassemblerState {
     /// limit, gives up on everything before it (gaps) and delivers it now.
     private mutating func bufferOutOfOrder(
         _ payload: UnsafeRawBufferPointer, at start: TCPSequence, length: Int, into half: inout HalfStream,
-        otherBuffered: (bytes: Int, pieces: Int), consumer: any StreamConsumer, direction: StreamDirection,
+        otherBuffered: (bytes: Int, pieces: Int), consumer: ConsumerReference, direction: StreamDirection,
         time: Timestamp
     ) {
         guard !payload.isEmpty else { return }  // all of it cut by snaplen: the hole stays a hole
@@ -154,7 +154,7 @@ extension ReassemblerState {
     /// `missingUntil`, and ends the direction when its FIN is reached.
     /// `recent` is the in-order segment just delivered, to compare overlaps with.
     mutating func deliverReady(
-        _ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp,
+        _ half: inout HalfStream, consumer: ConsumerReference, direction: StreamDirection, time: Timestamp,
         recent: (start: TCPSequence, bytes: UnsafeRawBufferPointer)? = nil, missingUntil: TCPSequence? = nil
     ) {
         var missingUntil = missingUntil
@@ -199,7 +199,7 @@ extension ReassemblerState {
     /// Declares the bytes up to `limit` (nil: up to all buffered data and the
     /// FIN) missing wherever nothing was buffered, delivering what was.
     mutating func drain(
-        _ half: inout HalfStream, upTo limit: TCPSequence?, consumer: any StreamConsumer, direction: StreamDirection,
+        _ half: inout HalfStream, upTo limit: TCPSequence?, consumer: ConsumerReference, direction: StreamDirection,
         time: Timestamp
     ) {
         deliverReady(&half, consumer: consumer, direction: direction, time: time)
@@ -216,7 +216,7 @@ extension ReassemblerState {
 
     /// Gives up on the first hole only (its wait ran out).
     mutating func drainFirstHole(
-        _ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp
+        _ half: inout HalfStream, consumer: ConsumerReference, direction: StreamDirection, time: Timestamp
     ) {
         guard let pending = half.pendingStart else { return }
         drain(&half, upTo: pending, consumer: consumer, direction: direction, time: time)
@@ -224,7 +224,7 @@ extension ReassemblerState {
 
     /// Tells the consumer that the bytes up to `target` will never arrive.
     mutating func gap(
-        _ half: inout HalfStream, to target: TCPSequence, consumer: any StreamConsumer, direction: StreamDirection,
+        _ half: inout HalfStream, to target: TCPSequence, consumer: ConsumerReference, direction: StreamDirection,
         time: Timestamp
     ) {
         let length = half.nextSequence.distance(to: target)
@@ -237,7 +237,7 @@ extension ReassemblerState {
 
     /// Ends one direction (exactly once) and frees its buffer.
     mutating func end(
-        _ half: inout HalfStream, reason: StreamEndReason, consumer: any StreamConsumer, direction: StreamDirection,
+        _ half: inout HalfStream, reason: StreamEndReason, consumer: ConsumerReference, direction: StreamDirection,
         time: Timestamp
     ) {
         guard !half.isEnded else { return }

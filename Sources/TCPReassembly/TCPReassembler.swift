@@ -263,7 +263,7 @@ struct ReassemblerState {
     /// consumer. Both do exactly what `acknowledge` and `receive` would.
     @inline(__always)
     private mutating func exchange(
-        _ segment: TCPSegment, sender: inout HalfStream, peer: inout HalfStream, consumer: any StreamConsumer,
+        _ segment: TCPSegment, sender: inout HalfStream, peer: inout HalfStream, consumer: ConsumerReference,
         direction senderDirection: StreamDirection
     ) {
         let now = segment.timestamp.nanoseconds

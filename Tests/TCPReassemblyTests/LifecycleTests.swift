@@ -177,11 +177,37 @@ import Testing
         #expect(stats.connectionsActive == 0)
     }
 
+    /// The reassembler holds each consumer with one manual retain (`ConsumerReference`):
+    /// it must let go when the connection ends, and of open ones when it goes itself.
+    @Test func consumersAreReleasedWhenTheirConnectionEndsAndWithTheReassembler() {
+        final class Weak { weak var consumer: RecordingConsumer? }
+        final class WeakFactory: StreamConsumerFactory {
+            var references: [Weak] = []
+            func makeConsumer(for connection: ConnectionInfo) -> (any StreamConsumer)? {
+                let consumer = RecordingConsumer(info: connection)
+                let reference = Weak()
+                reference.consumer = consumer
+                references.append(reference)
+                return consumer
+            }
+        }
+        let factory = WeakFactory()
+        var reassembler: TCPReassembler? = TCPReassembler(factory: factory)
+        feed(reassembler!, handshake + [c(1001, "hello world", ack: 5001)] + closing())
+        feed(reassembler!, [c(77_000, "", .syn, ms: 10), c(77_001, "still open", ms: 11)])
+        #expect(factory.references.count == 2)
+        #expect(factory.references[0].consumer == nil)  // ended by FIN: released
+        #expect(factory.references[1].consumer != nil)  // open: held
+        reassembler = nil
+        #expect(factory.references[1].consumer == nil)
+    }
+
     @Test func idleConnectionStateIsSmall() {
         let slot = MemoryLayout<ConnectionSlot>.stride
         let half = MemoryLayout<HalfStream>.stride
         print("ConnectionSlot stride \(slot) bytes, HalfStream stride \(half) bytes")
         #expect(slot <= 256)
+        #expect(slot % 64 == 0)  // whole cache lines (SlotStorage aligns the first slot)
         #expect(half == 32)
         #expect(MemoryLayout<ConnectionKey>.size == 40)
     }
