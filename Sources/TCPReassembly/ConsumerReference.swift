@@ -19,13 +19,9 @@ struct ConsumerReference {
     private let object: Unmanaged<AnyObject>
     private let calls: any StreamConsumerCalls.Type
 
-    init(_ consumer: any StreamConsumer) {
+    init(_ consumer: any StreamConsumer, calls cache: inout ConsumerCallsCache) {
         object = Unmanaged.passRetained(consumer as AnyObject)
-        calls = Self.calls(for: consumer)
-    }
-
-    private static func calls<C: StreamConsumer>(for consumer: C) -> any StreamConsumerCalls.Type {
-        ConsumerCalls<C>.self
+        calls = cache.calls(for: consumer)
     }
 
     /// Gives back the slot's retain; the reference must not be used after.
@@ -44,6 +40,34 @@ struct ConsumerReference {
     @inline(__always)
     func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) {
         calls.streamEnd(object, direction, reason, time)
+    }
+}
+
+/// The `ConsumerCalls` type of the last two consumer classes seen.
+///
+/// Naming `ConsumerCalls<C>` for a class known only at run time is a
+/// lookup in the runtime's generic metadata cache (with a lock), a few
+/// percent of the time on captures of short connections; a pipeline has
+/// one or two consumer classes, so two entries nearly always hold the answer.
+struct ConsumerCallsCache {
+    private var recent: (type: ObjectIdentifier, calls: any StreamConsumerCalls.Type)?
+    private var previous: (type: ObjectIdentifier, calls: any StreamConsumerCalls.Type)?
+
+    mutating func calls(for consumer: any StreamConsumer) -> any StreamConsumerCalls.Type {
+        let type = ObjectIdentifier(Swift.type(of: consumer))
+        if let recent, recent.type == type { return recent.calls }
+        if let previous, previous.type == type {
+            swap(&self.recent, &self.previous)
+            return previous.calls
+        }
+        let calls = Self.lookUp(consumer)
+        previous = recent
+        recent = (type, calls)
+        return calls
+    }
+
+    private static func lookUp<C: StreamConsumer>(_ consumer: C) -> any StreamConsumerCalls.Type {
+        ConsumerCalls<C>.self
     }
 }
 
