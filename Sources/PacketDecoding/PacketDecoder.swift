@@ -26,22 +26,43 @@ public struct PacketDecoder: Sendable {
     public init() {}
 
     /// Decodes one packet and counts the outcome.
-    @inlinable
+    ///
+    /// Always inlined, and small: the common packet is decoded in the
+    /// caller (`decodePlainIPv4TCP`), so the segment stays in registers
+    /// instead of making a round trip through memory; every other packet
+    /// goes to the layered decoder out of line.
+    @inlinable @inline(__always)
     public mutating func decode(
         _ bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType, timestamp: Timestamp
     ) -> TCPSegment? {
         counters.packets &+= 1
         counters.bytes &+= UInt64(truncatingIfNeeded: Swift.max(originalLength, bytes.count))
-        switch Self.parse(bytes, originalLength: originalLength, linkType: linkType, timestamp: timestamp) {
+        let frame = Frame(bytes: bytes, wireLength: Swift.max(originalLength, bytes.count), timestamp: timestamp)
+        if let segment = frame.decodePlainIPv4TCP(linkType) {
+            count(segment)
+            return segment
+        }
+        return decodeLayered(frame, linkType: linkType)
+    }
+
+    /// Everything the plain path declines: decoded (or its anomaly named and counted) layer by layer.
+    @usableFromInline @inline(never)
+    internal mutating func decodeLayered(_ frame: Frame, linkType: LinkType) -> TCPSegment? {
+        switch frame.decodeLink(linkType) {
         case .segment(let segment):
-            counters.tcpSegments &+= 1
-            counters.tcpPayloadBytes &+= UInt64(truncatingIfNeeded: segment.payload.count)
-            if segment.payload.count < segment.payloadLength { counters.truncatedPayloadSegments &+= 1 }
+            count(segment)
             return segment
         case .anomaly(let anomaly):
             counters.record(anomaly)
             return nil
         }
+    }
+
+    @inlinable @inline(__always)
+    mutating func count(_ segment: TCPSegment) {
+        counters.tcpSegments &+= 1
+        counters.tcpPayloadBytes &+= UInt64(truncatingIfNeeded: segment.payload.count)
+        if segment.payload.count < segment.payloadLength { counters.truncatedPayloadSegments &+= 1 }
     }
 
     /// Decodes one packet without counting (pure; for tests and tools).
@@ -50,6 +71,7 @@ public struct PacketDecoder: Sendable {
         _ bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType, timestamp: Timestamp
     ) -> DecodeResult {
         let frame = Frame(bytes: bytes, wireLength: Swift.max(originalLength, bytes.count), timestamp: timestamp)
+        if let segment = frame.decodePlainIPv4TCP(linkType) { return .segment(segment) }
         return frame.decodeLink(linkType)
     }
 }

@@ -4,32 +4,51 @@ import PacketDecoding
 
 /// Both endpoints of a connection, the lower one first (gopacket `flows.go`:
 /// a canonical `Flow` with a `FastHash`), so both directions find one entry.
-/// 37 bytes, no allocation, compared field by field.
+/// Five words, no allocation: equality is five word compares.
 struct ConnectionKey: Equatable {
     var lowAddressHigh: UInt64
     var lowAddressLow: UInt64
     var highAddressHigh: UInt64
     var highAddressLow: UInt64
-    var lowPort: UInt16
-    var highPort: UInt16
-    var isIPv6: Bool
+    /// `lowPort << 32 | highPort << 16 | isIPv6`, one word.
+    var portsAndFamily: UInt64
 
     /// The key of `segment`'s connection and whether its source is the lower endpoint.
+    ///
+    /// Endpoints are ordered by address (high word, low word), then port.
+    /// Both endpoints of a packet belong to one address family, so the
+    /// family takes no part in the order.
     @inline(__always)
     init(source: Endpoint, destination: Endpoint, sourceIsLow: inout Bool) {
-        let low: Endpoint, high: Endpoint
-        if source < destination {
-            low = source; high = destination; sourceIsLow = true
+        let s = source.address, d = destination.address
+        let sourceFirst: Bool
+        if s.high != d.high {
+            sourceFirst = s.high < d.high
+        } else if s.low != d.low {
+            sourceFirst = s.low < d.low
         } else {
-            low = destination; high = source; sourceIsLow = false
+            sourceFirst = source.port < destination.port
         }
+        sourceIsLow = sourceFirst
+        let low = sourceFirst ? source : destination
+        let high = sourceFirst ? destination : source
         lowAddressHigh = low.address.high
         lowAddressLow = low.address.low
         highAddressHigh = high.address.high
         highAddressLow = high.address.low
-        lowPort = low.port
-        highPort = high.port
-        isIPv6 = low.address.isIPv6
+        portsAndFamily = UInt64(low.port) << 32 | UInt64(high.port) << 16 | (s.isIPv6 ? 1 : 0)
+    }
+
+    var lowPort: UInt16 { UInt16(truncatingIfNeeded: portsAndFamily >> 32) }
+    var highPort: UInt16 { UInt16(truncatingIfNeeded: portsAndFamily >> 16) }
+    var isIPv6: Bool { portsAndFamily & 1 != 0 }
+
+    /// Without branches: a lookup compares a key per probe.
+    @inline(__always)
+    static func == (lhs: ConnectionKey, rhs: ConnectionKey) -> Bool {
+        (lhs.lowAddressHigh ^ rhs.lowAddressHigh) | (lhs.lowAddressLow ^ rhs.lowAddressLow)
+            | (lhs.highAddressHigh ^ rhs.highAddressHigh) | (lhs.highAddressLow ^ rhs.highAddressLow)
+            | (lhs.portsAndFamily ^ rhs.portsAndFamily) == 0
     }
 
     var lowEndpoint: Endpoint {
@@ -51,9 +70,9 @@ struct ConnectionKey: Equatable {
     /// clients in one subnet with nearby ports would then collide).
     @inline(__always)
     func hash(seed: UInt64) -> UInt32 {
-        let ports = UInt64(lowPort) << 16 | UInt64(highPort)
+        let ports = portsAndFamily
         var h = Self.mix(lowAddressLow ^ seed, highAddressLow ^ seed.byteSwapped ^ 0x9E37_79B9_7F4A_7C15)
-        if isIPv6 {
+        if portsAndFamily & 1 != 0 {
             h = Self.mix(h ^ lowAddressHigh, highAddressHigh ^ seed ^ 0xBF58_476D_1CE4_E5B9)
         }
         h = Self.mix(h ^ ports, 0x94D0_49BB_1331_11EB)

@@ -40,8 +40,21 @@ struct HalfStream {
     /// Something is buffered beyond a hole.
     @inline(__always)
     var hasHole: Bool {
-        if buffer == nil && !flags.contains(.finSeen) { return false }  // the usual case, decided cheaply
+        if isSettled { return false }  // the usual case, decided cheaply
         return !isEnded && pendingStart != nil
+    }
+
+    /// Nothing buffered and no FIN seen: no hole, nothing pending (the usual case).
+    @inline(__always)
+    var isSettled: Bool { buffer == nil && !flags.contains(.finSeen) }
+
+    /// Records the peer's acknowledgment of this direction (the highest one seen).
+    @inline(__always)
+    mutating func noteAcknowledgment(_ ack: TCPSequence) {
+        if !flags.contains(.peerAckSeen) || peerAck < ack {
+            peerAck = ack
+            flags.insert(.peerAckSeen)
+        }
     }
 
     var bufferedBytes: Int { buffer?.byteCount ?? 0 }
@@ -55,7 +68,8 @@ struct HalfStream {
 /// within `relistInterval`), which drives idle expiry and eviction.
 struct ConnectionSlot {
     var key: ConnectionKey
-    var consumer: (any StreamConsumer)?
+    /// Owns one retain of the consumer (given back by `remove`); nil when the factory declined.
+    var consumer: ConsumerReference?
     var id: UInt64
     var firstSeen: Int64
     var lastSeen: Int64

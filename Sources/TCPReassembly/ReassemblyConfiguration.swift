@@ -40,6 +40,7 @@ public struct ReassemblyConfiguration: Sendable, Hashable {
         maxSequenceAdvance: Int = 64 << 20
     ) {
         precondition(maxConnections >= 1, "maxConnections must be at least 1")
+        precondition(maxSequenceAdvance >= 1, "maxSequenceAdvance must be at least 1")
         self.serverPorts = serverPorts
         self.idleTimeout = idleTimeout
         self.holeTimeout = holeTimeout

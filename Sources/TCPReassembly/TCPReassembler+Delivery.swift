@@ -6,13 +6,10 @@ extension ReassemblerState {
     /// The peer acknowledged `ack` of `half`: a hole it has passed was lost
     /// from the capture only (the receiver has those bytes) and becomes a gap.
     mutating func acknowledge(
-        _ ack: TCPSequence, of half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection,
+        _ ack: TCPSequence, of half: inout HalfStream, consumer: ConsumerReference, direction: StreamDirection,
         time: Timestamp
     ) {
-        if !half.flags.contains(.peerAckSeen) || half.peerAck < ack {
-            half.peerAck = ack
-            half.flags.insert(.peerAckSeen)
-        }
+        half.noteAcknowledgment(ack)
         let advance = half.nextSequence.distance(to: ack)
         guard advance > 0 && advance < Self.maximumAckAdvance && half.hasHole else { return }
         drain(&half, upTo: ack, consumer: consumer, direction: direction, time: time)
@@ -21,7 +18,7 @@ extension ReassemblerState {
     /// Data and FIN of one segment for its sender's direction.
     mutating func receive(
         _ segment: TCPSegment, into half: inout HalfStream, otherBuffered: (bytes: Int, pieces: Int),
-        consumer: any StreamConsumer, direction: StreamDirection
+        consumer: ConsumerReference, direction: StreamDirection
     ) {
         let time = segment.timestamp
         var start = TCPSequence(segment.sequenceNumber)
@@ -43,7 +40,8 @@ extension ReassemblerState {
             half.flags.insert(.finSeen)
         }
         if length > 0 {
-            let payload = UnsafeRawBufferPointer(rebasing: segment.payload.prefix(length))
+            let payload = UnsafeRawBufferPointer(
+                start: segment.payload.baseAddress, count: Swift.min(segment.payload.count, length))
             if half.nextSequence < start {
                 bufferOutOfOrder(payload, at: start, length: length, into: &half, otherBuffered: otherBuffered,
                                  consumer: consumer, direction: direction, time: time)
@@ -70,7 +68,7 @@ extension ReassemblerState {
     /// bytes beyond the next expected one (the capture lost them): declare
     /// those lost and check again. True when the segment is now within reach.
     private mutating func resynchronize(
-        _ half: inout HalfStream, toward start: TCPSequence, consumer: any StreamConsumer,
+        _ half: inout HalfStream, toward start: TCPSequence, consumer: ConsumerReference,
         direction: StreamDirection, time: Timestamp
     ) -> Bool {
         guard half.flags.contains(.peerAckSeen) else { return false }
@@ -89,7 +87,7 @@ extension ReassemblerState {
     /// bytes go to the consumer straight from the capture buffer.
     private mutating func deliverInOrder(
         _ payload: UnsafeRawBufferPointer, at start: TCPSequence, length: Int, into half: inout HalfStream,
-        consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp
+        consumer: ConsumerReference, direction: StreamDirection, time: Timestamp
     ) {
         let skip = start.distance(to: half.nextSequence)
         guard skip < length else {
@@ -111,7 +109,7 @@ extension ReassemblerState {
     /// limit, gives up on everything before it (gaps) and delivers it now.
     private mutating func bufferOutOfOrder(
         _ payload: UnsafeRawBufferPointer, at start: TCPSequence, length: Int, into half: inout HalfStream,
-        otherBuffered: (bytes: Int, pieces: Int), consumer: any StreamConsumer, direction: StreamDirection,
+        otherBuffered: (bytes: Int, pieces: Int), consumer: ConsumerReference, direction: StreamDirection,
         time: Timestamp
     ) {
         guard !payload.isEmpty else { return }  // all of it cut by snaplen: the hole stays a hole
@@ -156,7 +154,7 @@ extension ReassemblerState {
     /// `missingUntil`, and ends the direction when its FIN is reached.
     /// `recent` is the in-order segment just delivered, to compare overlaps with.
     mutating func deliverReady(
-        _ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp,
+        _ half: inout HalfStream, consumer: ConsumerReference, direction: StreamDirection, time: Timestamp,
         recent: (start: TCPSequence, bytes: UnsafeRawBufferPointer)? = nil, missingUntil: TCPSequence? = nil
     ) {
         var missingUntil = missingUntil
@@ -201,7 +199,7 @@ extension ReassemblerState {
     /// Declares the bytes up to `limit` (nil: up to all buffered data and the
     /// FIN) missing wherever nothing was buffered, delivering what was.
     mutating func drain(
-        _ half: inout HalfStream, upTo limit: TCPSequence?, consumer: any StreamConsumer, direction: StreamDirection,
+        _ half: inout HalfStream, upTo limit: TCPSequence?, consumer: ConsumerReference, direction: StreamDirection,
         time: Timestamp
     ) {
         deliverReady(&half, consumer: consumer, direction: direction, time: time)
@@ -218,7 +216,7 @@ extension ReassemblerState {
 
     /// Gives up on the first hole only (its wait ran out).
     mutating func drainFirstHole(
-        _ half: inout HalfStream, consumer: any StreamConsumer, direction: StreamDirection, time: Timestamp
+        _ half: inout HalfStream, consumer: ConsumerReference, direction: StreamDirection, time: Timestamp
     ) {
         guard let pending = half.pendingStart else { return }
         drain(&half, upTo: pending, consumer: consumer, direction: direction, time: time)
@@ -226,7 +224,7 @@ extension ReassemblerState {
 
     /// Tells the consumer that the bytes up to `target` will never arrive.
     mutating func gap(
-        _ half: inout HalfStream, to target: TCPSequence, consumer: any StreamConsumer, direction: StreamDirection,
+        _ half: inout HalfStream, to target: TCPSequence, consumer: ConsumerReference, direction: StreamDirection,
         time: Timestamp
     ) {
         let length = half.nextSequence.distance(to: target)
@@ -239,7 +237,7 @@ extension ReassemblerState {
 
     /// Ends one direction (exactly once) and frees its buffer.
     mutating func end(
-        _ half: inout HalfStream, reason: StreamEndReason, consumer: any StreamConsumer, direction: StreamDirection,
+        _ half: inout HalfStream, reason: StreamEndReason, consumer: ConsumerReference, direction: StreamDirection,
         time: Timestamp
     ) {
         guard !half.isEnded else { return }

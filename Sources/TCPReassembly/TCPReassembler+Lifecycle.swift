@@ -49,7 +49,7 @@ extension ReassemblerState {
         let info = ConnectionInfo(
             id: id, client: clientIsLow ? low : high, server: clientIsLow ? high : low, roleSource: roleSource,
             synTime: synTime, firstSeen: time)
-        let consumer = factory.makeConsumer(for: info)
+        let consumer = factory.makeConsumer(for: info).map { ConsumerReference($0, calls: &consumerCalls) }
         let entry = ConnectionSlot(
             key: key, consumer: consumer, id: id, firstSeen: time.nanoseconds, lastSeen: time.nanoseconds,
             listedAt: time.nanoseconds, synTime: synTime?.nanoseconds ?? .min, clientIsLow: clientIsLow, roleSource: roleSource, flags: .inUse)
@@ -59,8 +59,7 @@ extension ReassemblerState {
             freeSlot = slots[slot].next
             slots[slot] = entry
         } else {
-            slot = slots.count
-            slots.append(entry)
+            slot = slots.append(entry)
         }
         index.insert(hash: hash, slot: slot)
         appendToActivityList(slot)
@@ -99,6 +98,7 @@ extension ReassemblerState {
         if slots[slot].holeListPosition != ConnectionSlot.none { removeFromHoleList(slot) }
         stats.bufferedBytes -= slots[slot].lowHalf.bufferedBytes + slots[slot].highHalf.bufferedBytes
         bufferedFootprint -= slots[slot].lowHalf.bufferedFootprint + slots[slot].highHalf.bufferedFootprint
+        slots[slot].consumer?.release()
         slots[slot].consumer = nil
         slots[slot].lowHalf = HalfStream()
         slots[slot].highHalf = HalfStream()

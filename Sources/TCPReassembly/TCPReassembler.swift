@@ -21,36 +21,44 @@ import PacketDecoding
 ///
 /// Not thread-safe: one reassembler belongs to one pipeline.
 public final class TCPReassembler {
-    /// All state lives in one struct: the class property is accessed once
-    /// per call, so the hot path pays no dynamic exclusivity checks. Hence
-    /// consumers must not call back into the reassembler from their callbacks.
-    private var state: ReassemblerState
+    /// All state lives in one struct behind a pointer: the hot path reaches
+    /// it without the dynamic exclusivity check that a class's stored `var`
+    /// costs on every access (`swift_beginAccess`). Hence consumers must not
+    /// call back into the reassembler from their callbacks.
+    private let state: UnsafeMutablePointer<ReassemblerState>
 
-    public var configuration: ReassemblyConfiguration { state.configuration }
+    public var configuration: ReassemblyConfiguration { state.pointee.configuration }
 
     public init(
         configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory
     ) {
-        state = ReassemblerState(configuration: configuration, factory: factory)
+        state = UnsafeMutablePointer<ReassemblerState>.allocate(capacity: 1)
+        state.initialize(to: ReassemblerState(configuration: configuration, factory: factory))
+    }
+
+    deinit {
+        state.pointee.slots.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     /// Counters so far.
-    public var statistics: ReassemblyStatistics { state.statistics }
+    public var statistics: ReassemblyStatistics { state.pointee.statistics }
 
     /// Connections tracked now.
-    public var activeConnections: Int { state.index.count }
+    public var activeConnections: Int { state.pointee.index.count }
 
     /// Hands one segment to its connection. The payload is used only during the call.
-    public func process(_ segment: TCPSegment) { state.process(segment) }
+    public func process(_ segment: TCPSegment) { state.pointee.process(segment) }
 
     /// Ends connections idle for `idleTimeout` and gaps holes older than
     /// `holeTimeout` (both in packet time). `process` calls this itself once
     /// per second of packet time.
-    public func expireIdle(now: Timestamp) { state.expireIdle(now: now) }
+    public func expireIdle(now: Timestamp) { state.pointee.expireIdle(now: now) }
 
     /// End of capture: every open connection ends with `.captureEnded`
     /// after its buffered data has been delivered (with gaps).
-    public func finish(at time: Timestamp) { state.finish(at: time) }
+    public func finish(at time: Timestamp) { state.pointee.finish(at: time) }
 }
 
 /// The reassembler's state and logic (see `TCPReassembler`).
@@ -58,7 +66,8 @@ struct ReassemblerState {
     let configuration: ReassemblyConfiguration
     let factory: any StreamConsumerFactory
 
-    var slots: ContiguousArray<ConnectionSlot> = []
+    /// Connection slots, worked on in place (`SlotStorage`).
+    var slots: SlotStorage
     var index = ConnectionIndex()
     /// Free slots chained through `next`.
     var freeSlot = ConnectionSlot.none
@@ -68,6 +77,7 @@ struct ReassemblerState {
     /// Slots with a hole in either direction, for hole timeouts.
     var holeList: [UInt32] = []
     var stats = ReassemblyStatistics()
+    var consumerCalls = ConsumerCallsCache()
     /// Buffered bytes plus per-piece overhead over all connections (the total limit's measure).
     var bufferedFootprint = 0
     var nextConnectionID: UInt64 = 1
@@ -94,9 +104,7 @@ struct ReassemblerState {
         var bits = [UInt64](repeating: 0, count: 1024)
         for port in configuration.serverPorts { bits[Int(port) >> 6] |= 1 << UInt64(port & 63) }
         serverPortBits = bits
-        // Address space only: pages are touched as slots are used, and the
-        // array never moves while connections come and go.
-        slots.reserveCapacity(configuration.maxConnections)
+        slots = SlotStorage(capacity: configuration.maxConnections)
     }
 
     var statistics: ReassemblyStatistics {
@@ -115,7 +123,8 @@ struct ReassemblerState {
         let key = ConnectionKey(source: segment.source, destination: segment.destination, sourceIsLow: &sourceIsLow)
         let hash = key.hash(seed: hashSeed)
         let side = sourceIsLow ? 0 : 1
-        var found = index.find(hash: hash) { slots[$0].key == key }
+        let table = slots
+        var found = index.find(hash: hash) { table[$0].key == key }
 
         if segment.isSYN {
             found = handleHandshake(segment, key: key, hash: hash, side: side, existing: found)
@@ -220,7 +229,8 @@ struct ReassemblerState {
 
     /// Everything after the connection is found: RST, ACK, data, FIN.
     private mutating func handleSegment(_ segment: TCPSegment, slot: Int, side: Int) {
-        guard let consumer = slots[slot].consumer else {
+        let table = slots
+        guard let consumer = table[slot].consumer else {
             handleWithoutConsumer(segment, slot: slot, side: side)
             return
         }
@@ -229,32 +239,66 @@ struct ReassemblerState {
             close(slot, reason: .reset, time: segment.timestamp)
             return
         }
-        let now = segment.timestamp.nanoseconds
-        var sender = slots[slot].half(side)
-        var peer = slots[slot].half(1 - side)
-        let senderDirection = slots[slot].direction(ofSide: side)
-        let peerStart = peer.nextSequence
-
-        if segment.isACK && peer.isStarted && !peer.isEnded {
-            acknowledge(TCPSequence(segment.acknowledgmentNumber), of: &peer, consumer: consumer,
-                        direction: senderDirection.reversed, time: segment.timestamp)
-            settleHole(&peer, previousNext: peerStart, now: now)
+        let senderDirection = table[slot].direction(ofSide: side)
+        // Both directions are worked on where they live in the slot.
+        if side == 0 {
+            exchange(segment, sender: &table[slot].lowHalf, peer: &table[slot].highHalf, consumer: consumer,
+                     direction: senderDirection)
+        } else {
+            exchange(segment, sender: &table[slot].highHalf, peer: &table[slot].lowHalf, consumer: consumer,
+                     direction: senderDirection)
         }
-        if !sender.isEnded {
-            let senderStart = sender.nextSequence
-            receive(segment, into: &sender, otherBuffered: (peer.bufferedFootprint, peer.bufferedPieces),
-                    consumer: consumer, direction: senderDirection)
-            settleHole(&sender, previousNext: senderStart, now: now)
-        } else if segment.payloadLength > 0 {
-            stats.ignoredSegments[.directionEnded] += 1
-        }
-        slots[slot].setHalf(side, sender)
-        slots[slot].setHalf(1 - side, peer)
-        if sender.isEnded && peer.isEnded {
+        if table[slot].lowHalf.isEnded && table[slot].highHalf.isEnded {
             remove(slot, reason: .fin)
         } else {
             updateHoleRegistration(slot)
         }
+    }
+
+    /// The segment's ACK for the peer's direction, then its data and FIN for the sender's.
+    ///
+    /// Most segments of a healthy connection take the two fast paths: an
+    /// ACK for a direction with nothing buffered and no FIN only records
+    /// the acknowledgment (no hole can have been passed), and the next
+    /// in-order, uncut segment of such a direction goes straight to the
+    /// consumer. Both do exactly what `acknowledge` and `receive` would.
+    @inline(__always)
+    private mutating func exchange(
+        _ segment: TCPSegment, sender: inout HalfStream, peer: inout HalfStream, consumer: ConsumerReference,
+        direction senderDirection: StreamDirection
+    ) {
+        let now = segment.timestamp.nanoseconds
+        if segment.isACK && peer.isStarted && !peer.isEnded {
+            let ack = TCPSequence(segment.acknowledgmentNumber)
+            if peer.isSettled {
+                peer.noteAcknowledgment(ack)
+                peer.holeSince = .min
+            } else {
+                let peerStart = peer.nextSequence
+                acknowledge(ack, of: &peer, consumer: consumer, direction: senderDirection.reversed,
+                            time: segment.timestamp)
+                settleHole(&peer, previousNext: peerStart, now: now)
+            }
+        }
+        guard !sender.isEnded else {
+            if segment.payloadLength > 0 { stats.ignoredSegments[.directionEnded] += 1 }
+            return
+        }
+        let length = segment.payloadLength
+        if sender.isSettled && sender.isStarted && segment.flags.rawValue & 0x03 == 0  // neither SYN nor FIN
+            && TCPSequence(segment.sequenceNumber) == sender.nextSequence && segment.payload.count == length
+        {
+            if length > 0 {
+                consumer.streamData(segment.payload, direction: senderDirection, time: segment.timestamp)
+                sender.nextSequence = sender.nextSequence.advanced(by: length)
+            }
+            sender.holeSince = .min
+            return
+        }
+        let senderStart = sender.nextSequence
+        receive(segment, into: &sender, otherBuffered: (peer.bufferedFootprint, peer.bufferedPieces),
+                consumer: consumer, direction: senderDirection)
+        settleHole(&sender, previousNext: senderStart, now: now)
     }
 
     /// A connection the factory declined: only its lifetime is tracked.

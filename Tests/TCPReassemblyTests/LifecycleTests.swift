@@ -177,13 +177,109 @@ import Testing
         #expect(stats.connectionsActive == 0)
     }
 
+    /// The reassembler holds each consumer with one manual retain (`ConsumerReference`):
+    /// it must let go when the connection ends, and of open ones when it goes itself.
+    @Test func consumersAreReleasedWhenTheirConnectionEndsAndWithTheReassembler() {
+        final class Weak { weak var consumer: RecordingConsumer? }
+        final class WeakFactory: StreamConsumerFactory {
+            var references: [Weak] = []
+            func makeConsumer(for connection: ConnectionInfo) -> (any StreamConsumer)? {
+                let consumer = RecordingConsumer(info: connection)
+                let reference = Weak()
+                reference.consumer = consumer
+                references.append(reference)
+                return consumer
+            }
+        }
+        let factory = WeakFactory()
+        var reassembler: TCPReassembler? = TCPReassembler(factory: factory)
+        feed(reassembler!, handshake + [c(1001, "hello world", ack: 5001)] + closing())
+        feed(reassembler!, [c(77_000, "", .syn, ms: 10), c(77_001, "still open", ms: 11)])
+        #expect(factory.references.count == 2)
+        #expect(factory.references[0].consumer == nil)  // ended by FIN: released
+        #expect(factory.references[1].consumer != nil)  // open: held
+        reassembler = nil
+        #expect(factory.references[1].consumer == nil)
+    }
+
+    /// Consumers of several classes (more than `ConsumerCallsCache` holds), opened in
+    /// turns: each connection's calls reach its own consumer, as its own class.
+    @Test func consumersOfSeveralClassesEachGetTheirOwnCalls() {
+        class Counting: StreamConsumer {
+            var bytes: [UInt8] = []
+            var ends = 0
+            var label: String { "base" }
+            func streamData(_ bytes: UnsafeRawBufferPointer, direction: StreamDirection, time: Timestamp) {
+                self.bytes += bytes
+            }
+            func streamGap(length: Int, direction: StreamDirection, time: Timestamp) {}
+            func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) { ends += 1 }
+        }
+        final class First: Counting { override var label: String { "first" } }
+        final class Second: Counting { override var label: String { "second" } }
+        final class Third: StreamConsumer {
+            var bytes: [UInt8] = []
+            func streamData(_ bytes: UnsafeRawBufferPointer, direction: StreamDirection, time: Timestamp) {
+                self.bytes += bytes
+            }
+            func streamGap(length: Int, direction: StreamDirection, time: Timestamp) {}
+            func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) {}
+        }
+        final class Factory: StreamConsumerFactory {
+            var made: [AnyObject] = []
+            func makeConsumer(for connection: ConnectionInfo) -> (any StreamConsumer)? {
+                let consumer: any StreamConsumer
+                switch connection.id % 4 {
+                case 0: consumer = First()
+                case 1: consumer = Second()
+                case 2: consumer = Third()
+                default: consumer = Counting()
+                }
+                made.append(consumer)
+                return consumer
+            }
+        }
+        let factory = Factory()
+        let reassembler = TCPReassembler(factory: factory)
+        for n in 0..<12 {
+            let client = Endpoint(address: clientAddress, port: UInt16(40_000 + n))
+            let segment = TCPSegment(
+                source: client, destination: Endpoint(address: serverAddress, port: serverPort), sequenceNumber: 1,
+                acknowledgmentNumber: 0, flags: .ack, window: 0, payload: UnsafeRawBufferPointer(start: nil, count: 0),
+                payloadLength: 0, timestamp: ms(Int64(n)))
+            [UInt8(n), UInt8(n)].withUnsafeBytes { payload in
+                var withData = segment
+                withData.payload = payload
+                withData.payloadLength = 2
+                reassembler.process(withData)
+            }
+        }
+        reassembler.finish(at: ms(100))
+        #expect(factory.made.count == 12)
+        for (n, consumer) in factory.made.enumerated() {
+            let id = n + 1
+            switch consumer {
+            case let counting as Counting:
+                #expect(counting.bytes == [UInt8(n), UInt8(n)])
+                #expect(counting.ends == 2)
+                #expect(counting.label == ["first", "second", "", "base"][id % 4])
+            case let third as Third:
+                #expect(id % 4 == 2)
+                #expect(third.bytes == [UInt8(n), UInt8(n)])
+            default:
+                Issue.record("unexpected consumer \(consumer)")
+            }
+        }
+    }
+
     @Test func idleConnectionStateIsSmall() {
         let slot = MemoryLayout<ConnectionSlot>.stride
         let half = MemoryLayout<HalfStream>.stride
         print("ConnectionSlot stride \(slot) bytes, HalfStream stride \(half) bytes")
         #expect(slot <= 256)
+        #expect(slot % 64 == 0)  // whole cache lines (SlotStorage aligns the first slot)
         #expect(half == 32)
-        #expect(MemoryLayout<ConnectionKey>.size == 37)
+        #expect(MemoryLayout<ConnectionKey>.size == 40)
     }
 
     @Test func hundredThousandConnectionsOpenAtOnce() {
