@@ -1,0 +1,64 @@
+/// `bench json`: the response-body label rule alone (decode + validate + top-level scan) on JSON files.
+import ArgumentParser
+import ChannelMetrics
+import Foundation
+import HTTP1Observer
+
+/// Times `LabelRules.innerCode` and its two steps on bodies read from files, in MB/s.
+struct JSONScanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "json",
+        abstract: "MB/s (per CPU second) of the inner-code rule (UTF-8 check + validation + top-level scan) on JSON files.")
+
+    @Argument(help: "JSON files (e.g. /tmp/channel-exporter-bench/www/*.json).")
+    var files: [String]
+
+    @Option(help: "Seconds per measurement.")
+    var seconds: Double = 1
+
+    func run() throws {
+        let rules = LabelRules()
+        for file in files {
+            let body = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            let response = HTTPResponseSummary(
+                status: 200, contentType: "application/json", contentEncoding: nil, bodyPrefix: body,
+                bodyLength: body.count, bodyTruncated: false, bodyless: false)
+            let label = rules.innerCode(response)
+            print("\(file): \(body.count) B, innerCode = \(label)")
+            report("  utf8 decode", bytes: body.count) { BodyTextDecoding.pythonJSONBytes(body)?.count ?? -1 }
+            report("  scanTopLevel", bytes: body.count) {
+                switch rules.parser.scanTopLevel(utf8: body, for: [.code]) {
+                case .success(.values(let values)): return values[0] == nil ? 1 : 2
+                default: return 0
+                }
+            }
+            report("  innerCode", bytes: body.count) { rules.innerCode(response).label.utf8.count }
+        }
+    }
+
+    /// Runs `body` repeatedly for `seconds` of this thread's CPU time (not wall time: the
+    /// machine is shared) and prints MB/s and ns per call.
+    private func report(_ name: String, bytes: Int, _ body: () -> Int) {
+        var sink = 0
+        for _ in 0..<100 { sink &+= body() }  // warm up
+        var calls = 0
+        var batch = 1
+        let start = threadCPUSeconds()
+        var elapsed = 0.0
+        while elapsed < seconds {
+            for _ in 0..<batch { sink &+= body() }
+            calls += batch
+            batch = min(batch * 2, 4096)
+            elapsed = threadCPUSeconds() - start
+        }
+        let perCall = elapsed / Double(calls)
+        let mbps = Double(bytes) / perCall / 1e6
+        print(String(format: "%@: %8.1f MB/s  %9.0f ns/call  (%d calls, sink %d)", name, mbps, perCall * 1e9, calls, sink & 1))
+    }
+
+    private func threadCPUSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}
