@@ -41,8 +41,7 @@ private struct TopLevelScanner {
         guard cursor.peek() == UInt8(ascii: "{") else { return .notAnObject }
         guard 1 <= cursor.maxDepth else { throw .tooDeep }
         cursor.position += 1
-        var matchedKey = [String?](repeating: nil, count: keys.count)
-        var valueStart = [Int?](repeating: nil, count: keys.count)
+        var matches = MatchSlots(count: keys.count)
         cursor.skipWhitespace()
         if cursor.peek() == UInt8(ascii: "}") {
             cursor.position += 1
@@ -57,11 +56,10 @@ private struct TopLevelScanner {
                 let start = cursor.position
                 try cursor.skipValue(depth: 1)
                 for i in keys.indices {
-                    if let first = matchedKey[i] {
-                        if first == key { valueStart[i] = start }  // a repeated key: its last value
+                    if let first = matches[i] {
+                        if first.name == key { matches[i] = (first.name, start) }  // a repeated key: its last value
                     } else if keys[i].matches(key) {
-                        matchedKey[i] = key
-                        valueStart[i] = start
+                        matches[i] = (key, start)
                     }
                 }
                 cursor.skipWhitespace()
@@ -80,14 +78,46 @@ private struct TopLevelScanner {
         cursor.skipWhitespace()
         guard cursor.atEnd else { throw .syntax }
         var values = [JSONValue?]()
-        for start in valueStart {
-            guard let start else {
+        values.reserveCapacity(keys.count)
+        for i in keys.indices {
+            guard let match = matches[i] else {
                 values.append(nil)
                 continue
             }
-            cursor.position = start
+            cursor.position = match.valueStart
             values.append(try cursor.parseValue(depth: 1))
         }
         return .values(values)
+    }
+}
+
+/// For each key asked for: the name of its first matching key and where the value of its
+/// last occurrence starts. The callers ask for one or two keys: those live inline, so a
+/// scan allocates nothing but its result.
+private struct MatchSlots {
+    typealias Match = (name: String, valueStart: Int)
+    private var first: Match?
+    private var second: Match?
+    private var rest: [Match?]
+
+    init(count: Int) {
+        rest = count > 2 ? Array(repeating: nil, count: count - 2) : []
+    }
+
+    subscript(index: Int) -> Match? {
+        get {
+            switch index {
+            case 0: return first
+            case 1: return second
+            default: return rest[index - 2]
+            }
+        }
+        set {
+            switch index {
+            case 0: first = newValue
+            case 1: second = newValue
+            default: rest[index - 2] = newValue
+            }
+        }
     }
 }
