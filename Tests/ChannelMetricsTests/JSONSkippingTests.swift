@@ -87,6 +87,44 @@ import Testing
         }
     }
 
+    /// `nonDigitBytes` is exact in every lane, for every byte value, whatever its neighbours.
+    @Test func nonDigitMaskIsExactInEveryLane() {
+        for lane in 0..<8 {
+            for value in 0...255 {
+                for neighbour: UInt8 in [0x30, 0x39, 0x00, 0xFF, 0x2F, 0x3A] {
+                    var bytes = [UInt8](repeating: neighbour, count: 8)
+                    bytes[lane] = UInt8(value)
+                    let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                    let mask = Cursor.nonDigitBytes(word)
+                    for l in 0..<8 {
+                        let flagged = (mask >> (8 * UInt64(l) + 7)) & 1 == 1
+                        let isDigit = bytes[l] >= 0x30 && bytes[l] <= 0x39
+                        if flagged == isDigit {
+                            Issue.record("lane \(l) of \(bytes): flagged \(flagged)")
+                            return
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Digit runs of every length 0…20 ending at every offset, then each possible next byte.
+    @Test func digitRunsOfEveryLength() {
+        for prefix in 0...9 {
+            for digits in 1...20 {
+                for next in ["", ",", ".5", "e5", "E+1", "x", "/", ":", "]"] {
+                    let number = String(repeating: "1", count: digits)
+                    let text = "[" + String(repeating: "0,", count: prefix) + number + next + "]"
+                    Self.expectSame(Array(text.utf8))
+                    Self.expectSame(Array(("[1." + number + next + "]").utf8))
+                    Self.expectSame(Array(("[1e" + number + next + "]").utf8))
+                    Self.expectSame(Array(("-" + number + next).utf8))
+                }
+            }
+        }
+    }
+
     static let numbers: [String] = {
         let long4300 = String(repeating: "7", count: 4300)
         let long4301 = String(repeating: "7", count: 4301)

@@ -127,30 +127,49 @@ extension Cursor {
     @inline(__always)
     static func skipNumber(_ base: UnsafePointer<UInt8>, count: Int, from start: Int) -> Int {
         @inline(__always) func isDigit(at i: Int) -> Bool { i < count && base[i] &- UInt8(ascii: "0") < 10 }
-        var i = start
-        if base[i] == UInt8(ascii: "0") {
-            i += 1
-        } else {
-            repeat { i += 1 } while isDigit(at: i)
-        }
+        var i = base[start] == UInt8(ascii: "0") ? start + 1 : skipDigits(base, count: count, from: start + 1)
         let integerDigits = i - start
         var isFloat = false
         if i + 1 < count, base[i] == UInt8(ascii: "."), isDigit(at: i + 1) {
             isFloat = true
-            i += 2
-            while isDigit(at: i) { i += 1 }
+            i = skipDigits(base, count: count, from: i + 2)
         }
         if i < count, base[i] | 0x20 == UInt8(ascii: "e") {  // e or E
             var probe = i + 1
             if probe < count, base[probe] == UInt8(ascii: "+") || base[probe] == UInt8(ascii: "-") { probe += 1 }
             if isDigit(at: probe) {
                 isFloat = true
-                i = probe + 1
-                while isDigit(at: i) { i += 1 }
+                i = skipDigits(base, count: count, from: probe + 1)
             }
         }
         if !isFloat, integerDigits > 4300 { return integerTooLongMark }
         return i
+    }
+
+    /// Past the ASCII digits from `start`, eight bytes at a time: numbers have a few digits
+    /// of varying length, where a byte loop's exit is a mispredicted branch per number.
+    @inline(__always)
+    static func skipDigits(_ base: UnsafePointer<UInt8>, count: Int, from start: Int) -> Int {
+        let raw = UnsafeRawPointer(base)
+        var i = start
+        while i + 8 <= count {
+            let nonDigits = nonDigitBytes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            if nonDigits != 0 { return i + nonDigits.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < count, base[i] &- UInt8(ascii: "0") < 10 { i += 1 }
+        return i
+    }
+
+    /// The high bit set in each byte of `word` that is not `0`…`9` (exact in every byte: no
+    /// carry crosses a byte). A digit is 0x3X with X < 10.
+    @inline(__always)
+    static func nonDigitBytes(_ word: UInt64) -> UInt64 {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let highNibble = (word & 0xF0F0_F0F0_F0F0_F0F0) ^ 0x3030_3030_3030_3030  // 0 where it is 3
+        let highNibbleIsNot3 = ((highNibble & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | highNibble
+        let lowNibbleAbove9 = ((word & 0x0F0F_0F0F_0F0F_0F0F) &+ 0x0606_0606_0606_0606) << 3  // bit 4 → bit 7
+        return (highNibbleIsNot3 | lowNibbleAbove9) & high
     }
 
     /// Past the string whose opening quote is at `start`, or -1: the grammar of `parseString`
