@@ -19,6 +19,12 @@ struct JSONScanCommand: ParsableCommand {
     @Option(help: "Measurements of each; the fastest is reported (the least disturbed by other processes).")
     var rounds: Int = 5
 
+    @Option(help: "Run only this step: utf8, scan or innerCode.")
+    var only: String?
+
+    @Option(help: "Exactly this many calls per measurement instead of timed ones (for valgrind's instruction counts).")
+    var calls: Int?
+
     func run() throws {
         let rules = LabelRules()
         for file in files {
@@ -42,6 +48,7 @@ struct JSONScanCommand: ParsableCommand {
     /// Runs `body` repeatedly for `seconds` of this thread's CPU time (not wall time: the
     /// machine is shared), `rounds` times, and prints the best round's MB/s and ns per call.
     private func report(_ name: String, bytes: Int, _ body: () -> Int) {
+        if let only, !name.lowercased().contains(only.lowercased()) { return }
         var sink = 0
         for _ in 0..<100 { sink &+= body() }  // warm up
         var best = Double.infinity
@@ -51,7 +58,12 @@ struct JSONScanCommand: ParsableCommand {
             var batch = 1
             let start = threadCPUSeconds()
             var elapsed = 0.0
-            while elapsed < seconds {
+            if let fixed = self.calls {
+                for _ in 0..<fixed { sink &+= body() }
+                calls = fixed
+                elapsed = threadCPUSeconds() - start
+            }
+            while self.calls == nil, elapsed < seconds {
                 for _ in 0..<batch { sink &+= body() }
                 calls += batch
                 batch = min(batch * 2, 4096)
