@@ -176,7 +176,7 @@ extension Cursor {
     /// (escapes checked, raw control characters rejected), eight bytes at a time up to the
     /// first `"`, `\` or byte below 0x20.
     @inline(__always)
-    private mutating func skipString(from start: Int) -> Int {
+    mutating func skipString(from start: Int) -> Int {
         let count = bytes.count
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         var i = start + 1
