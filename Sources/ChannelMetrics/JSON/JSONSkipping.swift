@@ -24,7 +24,7 @@ extension Cursor {
         @inline(__always) func skipWhitespace(_ i: inout Int) {
             while true {
                 switch byte(at: i) {
-                case 0x20, 0x09, 0x0A, 0x0D: i += 1
+                case 0x20, 0x09, 0x0A, 0x0D: i &+= 1
                 default: return
                 }
             }
@@ -43,7 +43,7 @@ extension Cursor {
                 guard i >= 0 else { return .syntax }
                 skipWhitespace(&i)
                 guard byte(at: i) == UInt8(ascii: ":") else { return .syntax }
-                i += 1
+                i &+= 1
                 skipWhitespace(&i)
             }
             let first = byte(at: i)
@@ -88,13 +88,13 @@ extension Cursor {
                 let isObject = kinds & 1 == 1
                 switch byte(at: i) {
                 case UInt8(ascii: ","):
-                    i += 1
+                    i &+= 1
                     skipWhitespace(&i)
                     expectKey = isObject
                     continue value
                 case isObject ? UInt8(ascii: "}") : UInt8(ascii: "]"):
-                    i += 1
-                    depth -= 1
+                    i &+= 1
+                    depth &-= 1
                     kinds >>= 1
                 default:
                     return .syntax
@@ -151,13 +151,14 @@ extension Cursor {
     @inline(__always)
     static func skipDigits(_ base: UnsafePointer<UInt8>, count: Int, from start: Int) -> Int {
         let raw = UnsafeRawPointer(base)
+        let wordLimit = count &- 8
         var i = start
-        while i + 8 <= count {
+        while i <= wordLimit {
             let nonDigits = nonDigitBytes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-            if nonDigits != 0 { return i + nonDigits.trailingZeroBitCount >> 3 }
-            i += 8
+            if nonDigits != 0 { return i &+ nonDigits.trailingZeroBitCount &>> 3 }
+            i &+= 8
         }
-        while i < count, base[i] &- UInt8(ascii: "0") < 10 { i += 1 }
+        while i < count, base[i] &- UInt8(ascii: "0") < 10 { i &+= 1 }
         return i
     }
 
@@ -179,27 +180,28 @@ extension Cursor {
     mutating func skipString(from start: Int) -> Int {
         let count = bytes.count
         let raw = UnsafeRawPointer(bytes.baseAddress!)
-        var i = start + 1
+        let wordLimit = count &- 8  // a word at i is in the buffer while i <= wordLimit
+        var i = start &+ 1
         while true {
-            while i + 8 <= count {
+            while i <= wordLimit {
                 let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
                 let special = Self.stringSpecialBytes(word)
                 if special != 0 {
-                    i += special.trailingZeroBitCount >> 3
+                    i &+= special.trailingZeroBitCount &>> 3
                     break
                 }
-                i += 8
+                i &+= 8
             }
             guard i < count else { return -1 }
             let b = bytes[i]
-            if b == UInt8(ascii: "\"") { return i + 1 }
+            if b == UInt8(ascii: "\"") { return i &+ 1 }
             if b == UInt8(ascii: "\\") {
                 i = skipEscape(from: i + 1)
                 if i < 0 { return -1 }
                 continue
             }
             if b < 0x20 { return -1 }
-            i += 1
+            i &+= 1
         }
     }
 
