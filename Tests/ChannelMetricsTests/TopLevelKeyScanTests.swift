@@ -28,8 +28,7 @@ import Testing
         }
     }
 
-    static func agree(_ bytes: [UInt8], parser: PythonJSONParser) -> String? {
-        let keys: [FuzzyKey] = [.code, .errorCode]
+    static func agree(_ bytes: [UInt8], parser: PythonJSONParser, keys: [FuzzyKey] = [.code, .errorCode]) -> String? {
         let scanned = parser.scanTopLevel(utf8: bytes, for: keys)
         let parsed = parser.parse(utf8: bytes)
         switch (scanned, parsed) {
@@ -84,5 +83,37 @@ import Testing
     ])
     func agreesOnEdgeCases(_ text: String) {
         #expect(Self.agree(Array(text.utf8), parser: PythonJSONParser(maxDepth: 8)) == nil)
+    }
+
+    /// Names matched from their bytes (ASCII, no escape) and from their text (escapes,
+    /// non-ASCII), repeated in either form; U+212A KELVIN SIGN is canonically equivalent
+    /// to `K`, so Swift's `==` (and the tree's object) takes `"\u212Aode"` and `"Kode"` as
+    /// one key.
+    @Test(arguments: [
+        #"{"\u0063ode": 1, "code": 2}"#, #"{"code": 1, "\u0063ode": 2}"#, #"{"c\u006fde": 1, "x": 2}"#, #"{"co\u0301de": 1, "code": 2}"#,
+        #"{"code\n": 1, "code": 2}"#, #"{"\u212Aode": 1, "Kode": 2, "kode": 3}"#, #"{"Kode": 1, "\u212Aode": 2}"#,
+        "{\"\u{212A}ode\": 1, \"Kode\": 2}", "{\"Kode\": 1, \"\u{212A}ode\": 2}", "{\"é\": 1, \"e\u{301}\": 2, \"code\": 3}",
+        #"{"": 1, "code": 2, "": 3}"#, #"{"CODE": 1, "code": 2, "CODE": 3}"#, #"{"error_code": 1, "Error-Code": 2, "error_code": 3}"#,
+        #"{"code\": 1}"#, #"{"co\de": 1}"#, "{\"co\u{01}de\": 1}", #"{"ERROR\u005fCODE": 4}"#, "{\"cöde\": 1, \"code\": 2}",
+    ])
+    func agreesOnNameSpellings(_ text: String) {
+        let parser = PythonJSONParser(maxDepth: 8)
+        for keys in [[FuzzyKey.code, .errorCode], [FuzzyKey("kode"), FuzzyKey("é")], [FuzzyKey("")], [.code, .errorCode, FuzzyKey("kode")]] {
+            #expect(Self.agree(Array(text.utf8), parser: parser, keys: keys) == nil, "\(keys.map(\.normalized))")
+        }
+        #expect(Self.agree(Array(#"{"\u212Aode": 1, "Kode": 2}"#.utf8), parser: parser, keys: [FuzzyKey("kode")]) == nil)
+    }
+
+    /// The repeated-name rule checked by value (not only against the tree).
+    @Test func repeatedNamesTakeTheLastValue() {
+        let parser = PythonJSONParser(maxDepth: 8)
+        func scanned(_ text: String, _ keys: [FuzzyKey]) -> [String?] {
+            guard case .success(.values(let values)) = parser.scanTopLevel(utf8: Array(text.utf8), for: keys) else { return [] }
+            return values.map { $0?.pythonStr }
+        }
+        #expect(scanned(#"{"\u0063ode": 1, "code": 2}"#, [.code]) == ["2"])
+        #expect(scanned(#"{"Code": 1, "code": 2}"#, [.code]) == ["1"])
+        #expect(scanned("{\"\u{212A}ode\": 1, \"Kode\": 2}", [FuzzyKey("kode")]) == ["2"])
+        #expect(scanned(#"{"x": 1, "errorCode": 5, "code": 6, "errorCode": 7}"#, [.code, .errorCode, FuzzyKey("x")]) == ["6", "7", "1"])
     }
 }

@@ -61,6 +61,14 @@ public enum BodyTextDecoding {
 
     /// CPython `json.detect_encoding`.
     static func detectEncoding(_ b: [UInt8]) -> Detected {
+        // The usual body (`{`, `[`, a digit …): no BOM can start with its first byte and no NUL
+        // in its first two bytes, so it is UTF-8 without the prefix tests below.
+        if b.count >= 2, b[1] != 0 {
+            switch b[0] {
+            case 0x00, 0xEF, 0xFE, 0xFF: break
+            default: return .utf8
+            }
+        }
         if b.starts(with: [0xFF, 0xFE, 0, 0]) || b.starts(with: [0, 0, 0xFE, 0xFF]) { return .utf32BOM }
         if b.starts(with: [0xFF, 0xFE]) || b.starts(with: [0xFE, 0xFF]) { return .utf16BOM }
         if b.starts(with: [0xEF, 0xBB, 0xBF]) { return .utf8BOM }
@@ -116,16 +124,9 @@ public enum BodyTextDecoding {
         return nil
     }
 
+    /// `bytes` itself when it is well-formed UTF-8 (no copy), else nil.
     static func strictUTF8(_ bytes: [UInt8]) -> [UInt8]? {
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue: continue
-            case .emptyInput: return bytes
-            case .error: return nil
-            }
-        }
+        UTF8Validation.isValid(bytes) ? bytes : nil
     }
 
     static func decodeUTF16(_ bytes: [UInt8], bigEndian: Bool, skip: Int, strict: Bool) -> [UInt8]? {

@@ -46,6 +46,18 @@ public struct FuzzyKey: Sendable, Hashable {
         }
         return i == scalars.count
     }
+
+    /// `matches(_:)` for a name that is these ASCII bytes (its scalars): the same answer
+    /// without building the String.
+    func matches(ascii name: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        for byte in name where byte != UInt8(ascii: "-") && byte != UInt8(ascii: "_") {
+            let lower = byte >= 0x41 && byte <= 0x5A ? byte + 32 : byte
+            guard i < scalars.count, scalars[i].value == UInt32(lower) else { return false }
+            i += 1
+        }
+        return i == scalars.count
+    }
 }
 
 /// The reference's `FuzzyGet(data, key).v` over a parsed JSON document.

@@ -166,30 +166,33 @@ struct Cursor {
     /// bound on integers; returns where it started and whether it is a float.
     mutating func scanNumber() throws(JSONRejection) -> (start: Int, isFloat: Bool) {
         let start = position
-        if peek() == UInt8(ascii: "-") { position += 1 }
-        let integerStart = position
-        guard let first = peek(), isDigit(first) else { throw .syntax }
-        if first == UInt8(ascii: "0") {
-            position += 1
+        let count = bytes.count
+        var i = position
+        if i < count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let integerStart = i
+        guard i < count, isDigit(bytes[i]) else { throw .syntax }
+        if bytes[i] == UInt8(ascii: "0") {
+            i += 1
         } else {
-            while let b = peek(), isDigit(b) { position += 1 }
+            repeat { i += 1 } while i < count && isDigit(bytes[i])
         }
-        let integerDigits = position - integerStart
+        let integerDigits = i - integerStart
         var isFloat = false
-        if peek() == UInt8(ascii: "."), position + 1 < bytes.count, isDigit(bytes[position + 1]) {
+        if i + 1 < count, bytes[i] == UInt8(ascii: "."), isDigit(bytes[i + 1]) {
             isFloat = true
-            position += 1
-            while let b = peek(), isDigit(b) { position += 1 }
+            i += 2
+            while i < count, isDigit(bytes[i]) { i += 1 }
         }
-        if let e = peek(), e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
-            var probe = position + 1
-            if probe < bytes.count, bytes[probe] == UInt8(ascii: "+") || bytes[probe] == UInt8(ascii: "-") { probe += 1 }
-            if probe < bytes.count, isDigit(bytes[probe]) {
+        if i < count, bytes[i] | 0x20 == UInt8(ascii: "e") {  // e or E
+            var probe = i + 1
+            if probe < count, bytes[probe] == UInt8(ascii: "+") || bytes[probe] == UInt8(ascii: "-") { probe += 1 }
+            if probe < count, isDigit(bytes[probe]) {
                 isFloat = true
-                position = probe
-                while let b = peek(), isDigit(b) { position += 1 }
+                i = probe + 1
+                while i < count, isDigit(bytes[i]) { i += 1 }
             }
         }
+        position = i
         if !isFloat, integerDigits > 4300 { throw .integerTooLong }
         return (start, isFloat)
     }
@@ -283,85 +286,6 @@ struct Cursor {
         return value
     }
 
-    // MARK: Validating without building (for TopLevelKeyScan)
-
-    /// Validates one value as `parseValue` would, allocating nothing.
-    mutating func skipValue(depth: Int) throws(JSONRejection) {
-        guard let byte = peek() else { throw .syntax }
-        switch byte {
-        case UInt8(ascii: "{"): return try skipContainer(close: UInt8(ascii: "}"), isObject: true, depth: depth + 1)
-        case UInt8(ascii: "["): return try skipContainer(close: UInt8(ascii: "]"), isObject: false, depth: depth + 1)
-        case UInt8(ascii: "\""): return try skipString()
-        case UInt8(ascii: "n"): if expect("null") { return }
-        case UInt8(ascii: "t"): if expect("true") { return }
-        case UInt8(ascii: "f"): if expect("false") { return }
-        case UInt8(ascii: "N"): if expect("NaN") { return }
-        case UInt8(ascii: "I"): if expect("Infinity") { return }
-        case UInt8(ascii: "-"):
-            if expect("-Infinity") { return }
-            return try skipNumber()
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return try skipNumber()
-        default: break
-        }
-        throw .syntax
-    }
-
-    private mutating func skipContainer(close: UInt8, isObject: Bool, depth: Int) throws(JSONRejection) {
-        guard depth <= maxDepth else { throw .tooDeep }
-        position += 1
-        skipWhitespace()
-        if peek() == close {
-            position += 1
-            return
-        }
-        while true {
-            if isObject {
-                guard peek() == UInt8(ascii: "\"") else { throw .syntax }
-                try skipString()
-                skipWhitespace()
-                guard peek() == UInt8(ascii: ":") else { throw .syntax }
-                position += 1
-                skipWhitespace()
-            }
-            try skipValue(depth: depth)
-            skipWhitespace()
-            switch peek() {
-            case UInt8(ascii: ","):
-                position += 1
-                skipWhitespace()
-            case close:
-                position += 1
-                return
-            default:
-                throw .syntax
-            }
-        }
-    }
-
-    /// The string grammar of `parseString` (escapes checked, raw control characters rejected).
-    private mutating func skipString() throws(JSONRejection) {
-        position += 1
-        while position < bytes.count {
-            let b = bytes[position]
-            if b == UInt8(ascii: "\"") {
-                position += 1
-                return
-            }
-            if b == UInt8(ascii: "\\") {
-                position += 1
-                _ = try parseEscape()
-                continue
-            }
-            if b < 0x20 { throw .syntax }
-            position += 1
-        }
-        throw .syntax
-    }
-
-    /// The number grammar of `parseNumber`, with its 4300-digit integer bound.
-    private mutating func skipNumber() throws(JSONRejection) {
-        _ = try scanNumber()
-    }
-
-    func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+    @inline(__always)
+    func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
 }

@@ -29,7 +29,7 @@ extension PythonJSONParser {
     }
 }
 
-private struct TopLevelScanner {
+struct TopLevelScanner {
     var cursor: Cursor
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
@@ -41,15 +41,14 @@ private struct TopLevelScanner {
         guard cursor.peek() == UInt8(ascii: "{") else { return .notAnObject }
         guard 1 <= cursor.maxDepth else { throw .tooDeep }
         cursor.position += 1
-        var matchedKey = [String?](repeating: nil, count: keys.count)
-        var valueStart = [Int?](repeating: nil, count: keys.count)
+        var matches = MatchSlots(count: keys.count)
         cursor.skipWhitespace()
         if cursor.peek() == UInt8(ascii: "}") {
             cursor.position += 1
         } else {
             members: while true {
                 guard cursor.peek() == UInt8(ascii: "\"") else { throw .syntax }
-                let key = try cursor.parseString()
+                let key = try scanKey()
                 cursor.skipWhitespace()
                 guard cursor.peek() == UInt8(ascii: ":") else { throw .syntax }
                 cursor.position += 1
@@ -57,11 +56,10 @@ private struct TopLevelScanner {
                 let start = cursor.position
                 try cursor.skipValue(depth: 1)
                 for i in keys.indices {
-                    if let first = matchedKey[i] {
-                        if first == key { valueStart[i] = start }  // a repeated key: its last value
-                    } else if keys[i].matches(key) {
-                        matchedKey[i] = key
-                        valueStart[i] = start
+                    if let first = matches[i] {
+                        if key.equals(first) { matches[i] = (first.name, first.asciiRange, start) }  // a repeated key: its last value
+                    } else if key.matches(keys[i]) {
+                        matches[i] = (key.text, key.asciiRange, start)
                     }
                 }
                 cursor.skipWhitespace()
@@ -80,14 +78,94 @@ private struct TopLevelScanner {
         cursor.skipWhitespace()
         guard cursor.atEnd else { throw .syntax }
         var values = [JSONValue?]()
-        for start in valueStart {
-            guard let start else {
+        values.reserveCapacity(keys.count)
+        for i in keys.indices {
+            guard let match = matches[i] else {
                 values.append(nil)
                 continue
             }
-            cursor.position = start
+            cursor.position = match.valueStart
             values.append(try cursor.parseValue(depth: 1))
         }
         return .values(values)
+    }
+}
+
+extension TopLevelScanner {
+    /// A member's name: where its bytes are when they are ASCII without escapes (the usual
+    /// case, where the text is the bytes: matched and compared without building a String),
+    /// else its text.
+    struct Key {
+        let bytes: UnsafeBufferPointer<UInt8>
+        /// The name's bytes between the quotes, when ASCII without escapes.
+        let asciiRange: Range<Int>?
+        let decoded: String?
+
+        var text: String { decoded ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[asciiRange!]), as: UTF8.self) }
+
+        func matches(_ key: FuzzyKey) -> Bool {
+            if let asciiRange { return key.matches(ascii: UnsafeBufferPointer(rebasing: bytes[asciiRange])) }
+            return key.matches(decoded!)
+        }
+
+        /// String `==` (canonical equivalence): between two ASCII names it is byte equality.
+        func equals(_ match: MatchSlots.Match) -> Bool {
+            if let asciiRange, let other = match.asciiRange {
+                guard asciiRange.count == other.count else { return false }
+                for i in 0..<asciiRange.count where bytes[asciiRange.lowerBound + i] != bytes[other.lowerBound + i] { return false }
+                return true
+            }
+            return match.name == text
+        }
+    }
+
+    /// Validates the name string at `position` as `parseString` does and moves past it.
+    mutating func scanKey() throws(JSONRejection) -> Key {
+        let start = cursor.position
+        let end = cursor.skipString(from: start)  // parseString's grammar, its rejection
+        guard end >= 0 else { throw .syntax }
+        cursor.position = end
+        let range = (start + 1)..<(end - 1)
+        var plain = true
+        for i in range where cursor.bytes[i] >= 0x80 || cursor.bytes[i] == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        if plain { return Key(bytes: cursor.bytes, asciiRange: range, decoded: nil) }
+        cursor.position = start
+        let decoded = try cursor.parseString()
+        return Key(bytes: cursor.bytes, asciiRange: nil, decoded: decoded)
+    }
+}
+
+/// For each key asked for: the name of its first matching key and where the value of its
+/// last occurrence starts. The callers ask for one or two keys: those live inline, so a
+/// scan allocates nothing but its result (and no array is touched: an empty one in a
+/// mutated struct is copied on each write, measured).
+struct MatchSlots {
+    typealias Match = (name: String, asciiRange: Range<Int>?, valueStart: Int)
+    private var first: Match?
+    private var second: Match?
+    private var rest: [Match?]?
+
+    init(count: Int) {
+        if count > 2 { rest = Array(repeating: nil, count: count - 2) }
+    }
+
+    subscript(index: Int) -> Match? {
+        get {
+            switch index {
+            case 0: return first
+            case 1: return second
+            default: return rest![index - 2]
+            }
+        }
+        set {
+            switch index {
+            case 0: first = newValue
+            case 1: second = newValue
+            default: rest![index - 2] = newValue
+            }
+        }
     }
 }
