@@ -75,6 +75,10 @@ public struct LabelRules: Sendable {
 
     // MARK: code
 
+    /// The keys the scans look for, built once (an array literal at the call allocates per exchange).
+    private static let codeKey: [FuzzyKey] = [.code]
+    private static let codeKeys: [FuzzyKey] = [.code, .errorCode]
+
     /// Inner `code` (§2): not JSON / not UTF-8 / empty → `-1`; JSON → `str()` of the key
     /// `code` only; absent or null → `""`.
     ///
@@ -92,7 +96,7 @@ public struct LabelRules: Sendable {
         case .success(let decoded): text = decoded
         }
         // A top-level `code` ends the search: validate the rest, build only that value.
-        switch parser.scanTopLevel(utf8: text, for: [.code]) {
+        switch parser.scanTopLevel(utf8: text, for: Self.codeKey) {
         case .failure(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", why) }
         case .success(.values(let values)):
@@ -117,7 +121,7 @@ public struct LabelRules: Sendable {
         case .success(let decoded): text = decoded
         }
         // `code`, else `errorcode`: top-level keys end each search; a null `code` falls to `errorcode`.
-        switch parser.scanTopLevel(utf8: text, for: [.code, .errorCode]) {
+        switch parser.scanTopLevel(utf8: text, for: Self.codeKeys) {
         case .failure(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", false, why) }
         case .success(.values(let values)):
