@@ -72,6 +72,14 @@ struct BodyPrefix {
     /// The kept bytes (inflated when inflating).
     var kept: [UInt8] { inflater?.output ?? bytes }
 
+    /// The kept bytes, moved out (not copied): the body is emitted once.
+    mutating func takeKept() -> [UInt8] {
+        if let inflater { return inflater.output }
+        var taken: [UInt8] = []
+        swap(&taken, &bytes)
+        return taken
+    }
+
     /// The body ended on the wire before its inflated form did (truncated message).
     mutating func markIncomplete() { truncated = true }
 }

@@ -93,7 +93,7 @@ extension HTTPConnectionObserver {
     // MARK: Emitting
 
     func emitInFlight() {
-        guard let response = inFlight.take() else { return }
+        guard var response = inFlight.take() else { return }
         if response.isHeld {
             heldResponses.append(response)
             // Held answers cover the waiting requests (at most maxPendingRequests) and as many lost ones.
@@ -103,10 +103,21 @@ extension HTTPConnectionObserver {
             }
             return
         }
-        emit(response, answering: response.request)
+        var request = response.request.take()
+        emit(&response, answering: request)
+        // The common end of a request: back to the pool, unless something still refers to it.
+        if request != nil && isKnownUniquelyReferenced(&request!) {
+            observer.sharedParserState.recycle(request!)
+        }
     }
 
     func emit(_ response: InFlightResponse, answering request: PendingRequest?) {
+        var response = response
+        emit(&response, answering: request)
+    }
+
+    /// Emits `response` (moving its summary out) with the request it answers, if any.
+    func emit(_ response: inout InFlightResponse, answering request: PendingRequest?) {
         if let anomaly = response.body.anomaly { count(anomaly) }
         if let request {
             if let anomaly = request.body.anomaly { count(anomaly) }
@@ -121,7 +132,7 @@ extension HTTPConnectionObserver {
         emit(
             HTTPExchange(
                 connection: connection, client: client, server: server, request: request?.finishedSummary(),
-                response: response.summary(), completeness: request == nil ? .responseWithoutRequest : response.cutShort ? .responseIncomplete : .complete,
+                response: response.takeSummary(), completeness: request == nil ? .responseWithoutRequest : response.cutShort ? .responseIncomplete : .complete,
                 sawGap: response.sawGap || request?.sawGap == true,
                 isFirstOnConnection: request?.isFirstOnConnection ?? false,
                 requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,

@@ -22,23 +22,26 @@ extension HTTPMessageParser {
             let firstFive = headBuffer.isEmpty ? Array(bytes[start..<min(end, start + 5)]) : Array(headBuffer.prefix(5))
             isRequest = !(firstFive.elementsEqual("HTTP/".utf8))
         }
-        let result: MessageHead.ParseResult
+        // Parsed in place into the shared head, which the connection observer reads at once.
+        let shared = shared
+        let parsed: Bool
         if headBuffer.isEmpty {
-            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared)
+            parsed = MessageHead.parse(
+                UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount,
+                cache: shared, into: &shared.head)
         } else {
             headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared) }
+            parsed = headBuffer.withUnsafeBytes {
+                MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared, into: &shared.head)
+            }
         }
         resetHead()
         isResynchronising = false
-        switch result {
-        case .tooManyHeaders:
+        guard parsed else {
             loseSync(atLineStart: true)
             return .lost(.tooManyHeaders)
-        case .head(let head):
-            state = .awaitingFraming
-            shared.parsedHead = head
-            return .head
         }
+        state = .awaitingFraming
+        return .head
     }
 }

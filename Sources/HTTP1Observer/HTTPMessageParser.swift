@@ -23,7 +23,7 @@ struct HTTPMessageParser {
     }
 
     enum Event {
-        /// A head was read: take it with `takeHead()` (not carried here, to avoid copying it around).
+        /// A head was read: it is in `shared.head` (not carried here, to avoid copying it around).
         case head
         case body(UnsafeRawBufferPointer)
         case complete
@@ -119,9 +119,6 @@ struct HTTPMessageParser {
 
     /// Bytes this direction holds between deliveries (a head split over packets); 0 when idle.
     var bufferedBytes: Int { headBuffer.capacity }
-
-    /// The head the last `.head` event reported (once).
-    func takeHead() -> MessageHead? { shared.parsedHead.take() }
 
     /// The owner's answer to `.head`: how the body is delimited.
     mutating func setFraming(_ framing: BodyFraming) {

@@ -87,18 +87,15 @@ private enum KnownField {
 }
 
 extension MessageHead {
-    enum ParseResult {
-        case head(MessageHead)
-        case tooManyHeaders
-    }
-
-    /// Parses a complete head: `bytes` runs from the start line's first byte
-    /// through the LF of the empty line. The start line was already checked by
-    /// `StartLineScanner`, so its shape is known to be right.
+    /// Parses a complete head into `head` (reused: no head is built or copied per message):
+    /// `bytes` runs from the start line's first byte through the LF of the empty line. The
+    /// start line was already checked by `StartLineScanner`, so its shape is known to be right.
+    /// False when the head has more than `maxHeaderCount` field lines.
     static func parse(
-        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState
-    ) -> ParseResult {
-        var head = MessageHead(isRequest: isRequest)
+        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
+        into head: inout MessageHead
+    ) -> Bool {
+        head = MessageHead(isRequest: isRequest)
         var sawBareLF = false
         var sawFold = false
         var lineStart = 0
@@ -132,12 +129,12 @@ extension MessageHead {
             lineStart = lf + 1
             if isStartLine {
                 isStartLine = false
-                head.parseStartLine(line)
+                head.parseStartLine(line, cache: cache)
                 continue
             }
             if line.isEmpty { break }
             fieldLines += 1
-            if fieldLines > maxHeaderCount { return .tooManyHeaders }
+            if fieldLines > maxHeaderCount { return false }
             let first = line[0]
             if first == 0x20 || first == 0x09 {
                 // obs-fold (RFC 9112 §5.2): the line continues the previous field value, joined by one SP.
@@ -170,17 +167,17 @@ extension MessageHead {
         finishPending(&head)
         if sawFold { head.anomalies.append(.obsFold) }
         if sawBareLF { head.anomalies.append(.bareLF) }
-        return .head(head)
+        return true
     }
 
-    private mutating func parseStartLine(_ line: UnsafeRawBufferPointer) {
+    private mutating func parseStartLine(_ line: UnsafeRawBufferPointer, cache: SharedParserState) {
         if isRequest {
             // METHOD SP target SP HTTP/1.D
             let firstSpace = line.firstIndex(of: 0x20, from: 0) ?? line.count
             let lastSpace = line.lastIndex(of: 0x20) ?? line.count
             method = Self.methodName(UnsafeRawBufferPointer(rebasing: line[0..<firstSpace]))
             if firstSpace < lastSpace {
-                target = RequestTarget(bytes: UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
+                target = cache.requestTarget(UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
                 version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]))
             }
         } else {
