@@ -129,14 +129,18 @@ extension HTTPConnectionObserver {
         } else {
             observer.statistics.responsesWithoutRequest += 1
         }
-        emit(
-            HTTPExchange(
-                connection: connection, client: client, server: server, request: request?.finishedSummary(),
-                response: response.takeSummary(), completeness: request == nil ? .responseWithoutRequest : response.cutShort ? .responseIncomplete : .complete,
-                sawGap: response.sawGap || request?.sawGap == true,
-                isFirstOnConnection: request?.isFirstOnConnection ?? false,
-                requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
-                responseFirstByte: response.firstByte, responseLastByte: response.lastByte))
+        // Built empty, then the summaries moved in: built in one initializer call, the optimiser
+        // copied the whole exchange (every string retained and released once more).
+        var exchange = HTTPExchange(
+            connection: connection, client: client, server: server, request: nil, response: nil,
+            completeness: request == nil ? .responseWithoutRequest : response.cutShort ? .responseIncomplete : .complete,
+            sawGap: response.sawGap || request?.sawGap == true,
+            isFirstOnConnection: request?.isFirstOnConnection ?? false,
+            requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
+            responseFirstByte: response.firstByte, responseLastByte: response.lastByte)
+        if let request { exchange.request = request.finishedSummary() }
+        exchange.response = response.takeSummary()
+        observer.sink.observe(exchange)
     }
 
     func flushPending() {
@@ -149,7 +153,7 @@ extension HTTPConnectionObserver {
         if request === currentRequest { currentRequest = nil }
         if let anomaly = request.body.anomaly { count(anomaly) }
         observer.statistics.requestsWithoutResponse += 1
-        emit(
+        deliver(
             HTTPExchange(
                 connection: connection, client: client, server: server, request: request.finishedSummary(),
                 response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
@@ -157,7 +161,10 @@ extension HTTPConnectionObserver {
                 requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil))
     }
 
-    private func emit(_ exchange: HTTPExchange) {
+    /// Hands the exchange to the sink. Out of line and consuming: the exchange built by the caller
+    /// moves here (inlined, the optimiser copied the whole exchange, every string retained and released).
+    @inline(never)
+    private func deliver(_ exchange: consuming HTTPExchange) {
         observer.sink.observe(exchange)
     }
 

@@ -8,7 +8,8 @@ import PacketDecoding
 /// Emitted requests go back to a small pool (`SharedParserState`) and are reused,
 /// so keep-alive traffic allocates none per exchange.
 final class PendingRequest {
-    @exclusivity(unchecked) var summary: HTTPRequestSummary
+    /// Nil once emitted (moved out).
+    @exclusivity(unchecked) var summary: HTTPRequestSummary?
     @exclusivity(unchecked) var body: BodyPrefix
     var firstByte: Timestamp?
     var lastByte: Timestamp?
@@ -58,8 +59,7 @@ final class PendingRequest {
     /// The summary with the body fields filled in.
     /// The summary with the body fields filled in, moved out: a request is emitted once.
     func finishedSummary() -> HTTPRequestSummary {
-        var finished = HTTPRequestSummary.empty
-        swap(&finished, &summary)
+        var finished = summary.take() ?? .empty
         finished.bodyPrefix = body.takeKept()
         finished.bodyLength = body.wireLength
         finished.bodyTruncated = body.truncated || !isComplete
