@@ -138,8 +138,8 @@ extension HTTPConnectionObserver {
             isFirstOnConnection: request?.isFirstOnConnection ?? false,
             requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
             responseFirstByte: response.firstByte, responseLastByte: response.lastByte)
-        if let request { exchange.request = request.finishedSummary() }
-        exchange.response = response.takeSummary()
+        request?.moveSummary(into: &exchange.request)
+        response.moveSummary(into: &exchange.response)
         observer.sink.observe(exchange)
     }
 
@@ -153,18 +153,12 @@ extension HTTPConnectionObserver {
         if request === currentRequest { currentRequest = nil }
         if let anomaly = request.body.anomaly { count(anomaly) }
         observer.statistics.requestsWithoutResponse += 1
-        deliver(
-            HTTPExchange(
-                connection: connection, client: client, server: server, request: request.finishedSummary(),
-                response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
-                isFirstOnConnection: request.isFirstOnConnection, requestFirstByte: request.firstByte,
-                requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil))
-    }
-
-    /// Hands the exchange to the sink. Out of line and consuming: the exchange built by the caller
-    /// moves here (inlined, the optimiser copied the whole exchange, every string retained and released).
-    @inline(never)
-    private func deliver(_ exchange: consuming HTTPExchange) {
+        var exchange = HTTPExchange(
+            connection: connection, client: client, server: server, request: nil,
+            response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
+            isFirstOnConnection: request.isFirstOnConnection, requestFirstByte: request.firstByte,
+            requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil)
+        request.moveSummary(into: &exchange.request)
         observer.sink.observe(exchange)
     }
 

@@ -191,14 +191,17 @@ struct HTTPMessageParser {
                 state = .startLine(StartLineScanner(kind: expectedKind))
             case .startLine(var scanner):
                 if headBytes == 0, let lf = bytes.firstIndex(of: 0x0A, from: index), lf - index < maxHeaderBytes,
-                    StartLineScanner.classifyWholeLine(
-                        UnsafeRawBufferPointer(rebasing: bytes[index..<lf]), kind: scanner.kind) != nil
+                    let isRequest = StartLineScanner.classifyWholeLine(
+                        UnsafeRawBufferPointer(rebasing: bytes[index..<lf]), kind: scanner.kind)
                 {
                     // The whole line is here and plausible: accept it at once (the byte-by-byte path below
                     // decides the same, and also handles rejections and lines split over deliveries).
-                    headStart = index
                     messageFirstByte = time
                     messageLastByte = time
+                    if let event = completeWholeHead(bytes, start: index, isRequest: isRequest, index: &index) {
+                        return event
+                    }
+                    headStart = index
                     headBytes = lf + 1 - index
                     index = lf + 1
                     state = .fieldLines(lineBytes: 0, lastWasCR: false)

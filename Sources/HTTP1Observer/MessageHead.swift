@@ -87,20 +87,29 @@ private enum KnownField {
 }
 
 extension MessageHead {
-    /// Parses a complete head into `head` (reused: no head is built or copied per message):
-    /// `bytes` runs from the start line's first byte through the LF of the empty line. The
-    /// start line was already checked by `StartLineScanner`, so its shape is known to be right.
-    /// False when the head has more than `maxHeaderCount` field lines.
+    enum ParseOutcome: Equatable {
+        /// The head ends with the LF at `end - 1`.
+        case complete(end: Int)
+        case tooManyHeaders
+        /// No empty line in `bytes`: the head goes on past them.
+        case incomplete
+    }
+
+    /// Parses a head into `head` (reused: no head is built or copied per message): `bytes` runs
+    /// from the start line's first byte, through the LF of the empty line when the head is
+    /// complete (bytes after it are not read). The start line was already checked by
+    /// `StartLineScanner`, so its shape is known to be right.
     static func parse(
         _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
         into head: inout MessageHead
-    ) -> Bool {
+    ) -> ParseOutcome {
         head = MessageHead(isRequest: isRequest)
         var sawBareLF = false
         var sawFold = false
         var lineStart = 0
         var isStartLine = true
         var fieldLines = 0
+        var sawEnd = false
         // The field whose value may still be continued by obs-fold lines.
         var pendingField: KnownField?
         var pendingValue: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -132,9 +141,12 @@ extension MessageHead {
                 head.parseStartLine(line, cache: cache)
                 continue
             }
-            if line.isEmpty { break }
+            if line.isEmpty {
+                sawEnd = true
+                break
+            }
             fieldLines += 1
-            if fieldLines > maxHeaderCount { return false }
+            if fieldLines > maxHeaderCount { return .tooManyHeaders }
             let first = line[0]
             if first == 0x20 || first == 0x09 {
                 // obs-fold (RFC 9112 §5.2): the line continues the previous field value, joined by one SP.
@@ -167,7 +179,7 @@ extension MessageHead {
         finishPending(&head)
         if sawFold { head.anomalies.append(.obsFold) }
         if sawBareLF { head.anomalies.append(.bareLF) }
-        return true
+        return sawEnd ? .complete(end: lineStart) : .incomplete
     }
 
     private mutating func parseStartLine(_ line: UnsafeRawBufferPointer, cache: SharedParserState) {

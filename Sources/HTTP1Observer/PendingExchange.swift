@@ -57,13 +57,14 @@ final class PendingRequest {
     }
 
     /// The summary with the body fields filled in.
-    /// The summary with the body fields filled in, moved out: a request is emitted once.
-    func finishedSummary() -> HTTPRequestSummary {
-        var finished = summary.take() ?? .empty
-        finished.bodyPrefix = body.takeKept()
-        finished.bodyLength = body.wireLength
-        finished.bodyTruncated = body.truncated || !isComplete
-        return finished
+    /// Moves the summary, body fields filled in, into `slot` (an exchange's): a request is emitted once.
+    /// In place through `inout`: returned, the optimiser copied the whole summary and destroyed the original.
+    func moveSummary(into slot: inout HTTPRequestSummary?) {
+        if case .none = summary { summary = .empty }
+        summary!.bodyPrefix = body.takeKept()
+        summary!.bodyLength = body.wireLength
+        summary!.bodyTruncated = body.truncated || !isComplete
+        swap(&slot, &summary)
     }
 }
 
@@ -109,11 +110,13 @@ struct InFlightResponse {
         self.isHeld = isHeld
     }
 
-    /// The summary, its strings and body moved out: a response is emitted once.
-    mutating func takeSummary() -> HTTPResponseSummary {
-        HTTPResponseSummary(
-            status: status, contentType: contentType.take(), contentEncoding: contentEncoding.take(),
-            bodyPrefix: body.takeKept(), bodyLength: body.wireLength, bodyTruncated: body.truncated || !isComplete,
-            bodyless: bodyless)
+    /// Moves the summary (its strings and body) into `slot` (an exchange's): a response is emitted once.
+    mutating func moveSummary(into slot: inout HTTPResponseSummary?) {
+        slot = HTTPResponseSummary(
+            status: status, contentType: nil, contentEncoding: nil, bodyPrefix: [], bodyLength: body.wireLength,
+            bodyTruncated: body.truncated || !isComplete, bodyless: bodyless)
+        swap(&slot!.contentType, &contentType)
+        swap(&slot!.contentEncoding, &contentEncoding)
+        slot!.bodyPrefix = body.takeKept()
     }
 }
