@@ -93,9 +93,9 @@ extension HTTPConnectionObserver {
     // MARK: Emitting
 
     func emitInFlight() {
-        guard var response = inFlight.take() else { return }
-        if response.isHeld {
-            heldResponses.append(response)
+        guard inFlight != nil else { return }
+        if inFlight!.isHeld {
+            heldResponses.append(inFlight.take()!)
             // Held answers cover the waiting requests (at most maxPendingRequests) and as many lost ones.
             if heldResponses.count > 2 * configuration.maxPendingRequests {
                 count(.pendingQueueFull)
@@ -103,8 +103,10 @@ extension HTTPConnectionObserver {
             }
             return
         }
-        var request = response.request.take()
-        emit(&response, answering: request)
+        // Emitted where it lies (moving it out first copied the whole response).
+        var request = inFlight!.request.take()
+        emit(&inFlight!, answering: request)
+        inFlight = nil
         // The common end of a request: back to the pool, unless something still refers to it.
         if request != nil && isKnownUniquelyReferenced(&request!) {
             observer.sharedParserState.recycle(request!)
