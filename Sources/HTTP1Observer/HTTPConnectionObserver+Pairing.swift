@@ -143,6 +143,10 @@ extension HTTPConnectionObserver {
         request?.moveSummary(into: &exchange.request)
         response.moveSummary(into: &exchange.response)
         observer.sink.observe(exchange)
+        // The sink is done with the exchange: its body buffers serve the next bodies.
+        let spares = observer.sharedParserState
+        if exchange.request?.bodyPrefix.capacity ?? 0 > 0 { spares.reclaimBuffer(&exchange.request!.bodyPrefix) }
+        if exchange.response?.bodyPrefix.capacity ?? 0 > 0 { spares.reclaimBuffer(&exchange.response!.bodyPrefix) }
     }
 
     func flushPending() {

@@ -157,9 +157,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
             if isRequest { requestHead(&shared.head, time: time) } else { responseHead(&shared.head, time: time) }
         case .body(let slice):
             if direction == requestDirection {
-                updateCurrentRequest { $0.body.append(slice); $0.lastByte = time }
+                let spares = observer.sharedParserState
+                updateCurrentRequest { $0.body.append(slice, spares: spares); $0.lastByte = time }
             } else {
-                inFlight?.body.append(slice)
+                inFlight?.body.append(slice, spares: observer.sharedParserState)
                 inFlight?.lastByte = time
             }
         case .complete:

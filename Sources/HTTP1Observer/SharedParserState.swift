@@ -15,6 +15,8 @@ import Darwin
 ///   field, at most `maxLength` bytes each.
 /// - Recent request targets, split and decoded: keep-alive clients ask for the same few targets
 ///   again and again. Bounded: `targetSlots` entries, each target at most `maxLength` bytes.
+/// - Spare body buffers, taken back from exchanges once the sink is done with them (at most
+///   `maxSpareBuffers`, each of at most `maxSpareBufferCapacity` bytes).
 /// - Spare `PendingRequest` objects, reused across connections (at most `maxSpareRequests`).
 /// - The head a parser just read, handed to its connection observer right away (`.head` event).
 final class SharedParserState {
@@ -28,6 +30,27 @@ final class SharedParserState {
 
     private static let maxLength = 256
     @exclusivity(unchecked) private var values = [String?](repeating: nil, count: Slot.allCases.count)
+
+    private static let maxSpareBuffers = 16
+    private static let maxSpareBufferCapacity = 32 * 1024
+    @exclusivity(unchecked) private var spareBuffers: [[UInt8]] = []
+
+    /// An empty byte array, with the capacity of a spare buffer when there is one.
+    func takeBuffer() -> [UInt8] {
+        spareBuffers.popLast() ?? []
+    }
+
+    /// Takes `buffer` (an emitted body) as a spare, emptied, leaving `buffer` empty. When the sink
+    /// kept a copy, emptying it makes a new buffer of the same capacity: as many allocations as
+    /// without the pool, and the copy the sink holds is untouched.
+    func reclaimBuffer(_ buffer: inout [UInt8]) {
+        guard spareBuffers.count < Self.maxSpareBuffers, buffer.capacity <= Self.maxSpareBufferCapacity else { return }
+        var spare: [UInt8] = []
+        swap(&spare, &buffer)
+        spare.removeAll(keepingCapacity: true)
+        if spareBuffers.isEmpty { spareBuffers.reserveCapacity(Self.maxSpareBuffers) }
+        spareBuffers.append(spare)
+    }
 
     /// Requests emitted and no longer referenced, reused by `makeRequest` (at most `maxSpareRequests`).
     private static let maxSpareRequests = 64

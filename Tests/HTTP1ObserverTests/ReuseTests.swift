@@ -58,6 +58,31 @@ import Testing
         #expect(requests.map(\.query) == (targets + targets.reversed()).map { String($0.split(separator: "?")[1]) })
     }
 
+    /// A sink that keeps nothing lets the observer reuse body buffers: each body still comes out whole
+    /// and alone (a longer body before a shorter one leaves no stale bytes behind).
+    @Test func reusedBodyBuffersHoldOnlyTheirOwnBody() {
+        final class TextSink: HTTPExchangeSink {
+            var bodies: [String] = []
+            func observe(_ exchange: HTTPExchange) {
+                bodies.append((exchange.request?.bodyPrefix.text ?? "-") + "|" + (exchange.response?.bodyPrefix.text ?? "-"))
+            }
+        }
+        let sink = TextSink()
+        let observer = HTTPObserver(sink: sink)
+        let connection = observer.makeConnectionObserver(for: connectionInfo())
+        let bodies = ["a long request body", "short", "", "mid-size", "x"]
+        var expected: [String] = []
+        for (i, body) in bodies.enumerated() {
+            let answer = String(bodies[(i + 2) % bodies.count].reversed())
+            let request = "POST /b HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            let response = "HTTP/1.1 200 OK\r\nContent-Length: \(answer.utf8.count)\r\n\r\n\(answer)"
+            Array(request.utf8).withUnsafeBytes { connection.streamData($0, direction: .clientToServer, time: ts(Int64(i) * 10)) }
+            Array(response.utf8).withUnsafeBytes { connection.streamData($0, direction: .serverToClient, time: ts(Int64(i) * 10 + 5)) }
+            expected.append(body + "|" + answer)
+        }
+        #expect(sink.bodies == expected)
+    }
+
     /// Two connections of one observer, interleaved: pooled requests and shared caches stay with their own exchange.
     @Test func interleavedConnectionsKeepTheirOwnExchanges() {
         let sink = CollectingSink()
