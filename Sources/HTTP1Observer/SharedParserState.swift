@@ -1,4 +1,4 @@
-/// State the parsers of one HTTPObserver share: repeated header value strings, and the head just parsed.
+/// State the connections of one HTTPObserver share: cached header values and targets, the head just parsed, pooled requests and body buffers.
 import PacketDecoding
 
 #if canImport(Glibc)
