@@ -35,7 +35,8 @@ struct BodyPrefix {
         }
     }
 
-    mutating func append(_ chunk: UnsafeRawBufferPointer) {
+    /// `spares` lends an emptied buffer for the first kept bytes (see `SharedParserState.takeBuffer`).
+    mutating func append(_ chunk: UnsafeRawBufferPointer, spares: SharedParserState) {
         wireLength &+= chunk.count
         if truncated { return }
         if let inflater {
@@ -54,7 +55,10 @@ struct BodyPrefix {
         }
         let room = limit - bytes.count
         if chunk.count <= room {
-            if bytes.isEmpty { bytes.reserveCapacity(min(limit, max(chunk.count, 256))) }
+            if bytes.capacity == 0 && chunk.count > 0 {
+                bytes = spares.takeBuffer()
+                bytes.reserveCapacity(min(limit, max(chunk.count, 256)))
+            }
             bytes.append(contentsOf: chunk)
         } else {
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<room]))
@@ -71,6 +75,19 @@ struct BodyPrefix {
 
     /// The kept bytes (inflated when inflating).
     var kept: [UInt8] { inflater?.output ?? bytes }
+
+    /// The kept bytes, moved out (not copied): the body is emitted once.
+    mutating func takeKept() -> [UInt8] {
+        if let inflater {
+            // Dropping the inflater leaves the returned output its only owner (reusable, see `reclaimBuffer`).
+            let output = inflater.output
+            self.inflater = nil
+            return output
+        }
+        var taken: [UInt8] = []
+        swap(&taken, &bytes)
+        return taken
+    }
 
     /// The body ended on the wire before its inflated form did (truncated message).
     mutating func markIncomplete() { truncated = true }

@@ -93,9 +93,9 @@ extension HTTPConnectionObserver {
     // MARK: Emitting
 
     func emitInFlight() {
-        guard let response = inFlight.take() else { return }
-        if response.isHeld {
-            heldResponses.append(response)
+        guard inFlight != nil else { return }
+        if inFlight!.isHeld {
+            heldResponses.append(inFlight.take()!)
             // Held answers cover the waiting requests (at most maxPendingRequests) and as many lost ones.
             if heldResponses.count > 2 * configuration.maxPendingRequests {
                 count(.pendingQueueFull)
@@ -103,10 +103,23 @@ extension HTTPConnectionObserver {
             }
             return
         }
-        emit(response, answering: response.request)
+        // Emitted where it lies (moving it out first copied the whole response).
+        var request = inFlight!.request.take()
+        emit(&inFlight!, answering: request)
+        inFlight = nil
+        // The common end of a request: back to the pool, unless something still refers to it.
+        if request != nil && isKnownUniquelyReferenced(&request!) {
+            observer.sharedParserState.recycle(request!)
+        }
     }
 
     func emit(_ response: InFlightResponse, answering request: PendingRequest?) {
+        var response = response
+        emit(&response, answering: request)
+    }
+
+    /// Emits `response` (moving its summary out) with the request it answers, if any.
+    func emit(_ response: inout InFlightResponse, answering request: PendingRequest?) {
         if let anomaly = response.body.anomaly { count(anomaly) }
         if let request {
             if let anomaly = request.body.anomaly { count(anomaly) }
@@ -118,14 +131,22 @@ extension HTTPConnectionObserver {
         } else {
             observer.statistics.responsesWithoutRequest += 1
         }
-        emit(
-            HTTPExchange(
-                connection: connection, client: client, server: server, request: request?.finishedSummary(),
-                response: response.summary(), completeness: request == nil ? .responseWithoutRequest : response.cutShort ? .responseIncomplete : .complete,
-                sawGap: response.sawGap || request?.sawGap == true,
-                isFirstOnConnection: request?.isFirstOnConnection ?? false,
-                requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
-                responseFirstByte: response.firstByte, responseLastByte: response.lastByte))
+        // Built empty, then the summaries moved in: built in one initializer call, the optimiser
+        // copied the whole exchange (every string retained and released once more).
+        var exchange = HTTPExchange(
+            connection: connection, client: client, server: server, request: nil, response: nil,
+            completeness: request == nil ? .responseWithoutRequest : response.cutShort ? .responseIncomplete : .complete,
+            sawGap: response.sawGap || request?.sawGap == true,
+            isFirstOnConnection: request?.isFirstOnConnection ?? false,
+            requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
+            responseFirstByte: response.firstByte, responseLastByte: response.lastByte)
+        request?.moveSummary(into: &exchange.request)
+        response.moveSummary(into: &exchange.response)
+        observer.sink.observe(exchange)
+        // The sink is done with the exchange: its body buffers serve the next bodies.
+        let spares = observer.sharedParserState
+        if exchange.request?.bodyPrefix.capacity ?? 0 > 0 { spares.reclaimBuffer(&exchange.request!.bodyPrefix) }
+        if exchange.response?.bodyPrefix.capacity ?? 0 > 0 { spares.reclaimBuffer(&exchange.response!.bodyPrefix) }
     }
 
     func flushPending() {
@@ -138,15 +159,12 @@ extension HTTPConnectionObserver {
         if request === currentRequest { currentRequest = nil }
         if let anomaly = request.body.anomaly { count(anomaly) }
         observer.statistics.requestsWithoutResponse += 1
-        emit(
-            HTTPExchange(
-                connection: connection, client: client, server: server, request: request.finishedSummary(),
-                response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
-                isFirstOnConnection: request.isFirstOnConnection, requestFirstByte: request.firstByte,
-                requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil))
-    }
-
-    private func emit(_ exchange: HTTPExchange) {
+        var exchange = HTTPExchange(
+            connection: connection, client: client, server: server, request: nil,
+            response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
+            isFirstOnConnection: request.isFirstOnConnection, requestFirstByte: request.firstByte,
+            requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil)
+        request.moveSummary(into: &exchange.request)
         observer.sink.observe(exchange)
     }
 

@@ -9,7 +9,9 @@ import TCPReassembly
 /// `HTTPConnectionObserver+Pairing.swift`).
 public final class HTTPConnectionObserver: StreamConsumer {
     public let connection: ConnectionInfo
-    unowned let observer: HTTPObserver
+    /// Strong: the observer keeps no reference to its connections (no cycle), and a strong `let` costs
+    /// nothing per access where `unowned` pays a reference-count check each time.
+    let observer: HTTPObserver
     let configuration: HTTPObserverConfiguration
 
     // The hot mutable state skips dynamic exclusivity checks (about a tenth of the instructions per
@@ -139,21 +141,26 @@ public final class HTTPConnectionObserver: StreamConsumer {
     private func handle(_ event: HTTPMessageParser.Event, direction: StreamDirection, time: Timestamp) {
         switch event {
         case .head:
-            guard let head = withParser(direction, { $0.takeHead() }) else { return }
-            if !rolesSettled { settleRoles(firstHeadIsRequest: head.isRequest, direction: direction) }
-            for anomaly in head.anomalies { count(anomaly) }
+            // The parser left the head in the shared state: read (and moved out of) in place, never copied.
+            let shared = observer.sharedParserState
+            let isRequest = shared.head.isRequest
+            if !rolesSettled { settleRoles(firstHeadIsRequest: isRequest, direction: direction) }
+            if !shared.head.anomalies.isEmpty {
+                for anomaly in shared.head.anomalies { count(anomaly) }
+            }
             let isRequestDirection = direction == requestDirection
-            guard head.isRequest == isRequestDirection else {
+            guard isRequest == isRequestDirection else {
                 withParser(direction) { $0.loseSync(atLineStart: false) }
                 lostSync(isRequestDirection ? .badRequestLine : .badStatusLine, direction: direction, time: time, sawGap: false)
                 return
             }
-            if head.isRequest { requestHead(head, time: time) } else { responseHead(head, time: time) }
+            if isRequest { requestHead(&shared.head, time: time) } else { responseHead(&shared.head, time: time) }
         case .body(let slice):
             if direction == requestDirection {
-                updateCurrentRequest { $0.body.append(slice); $0.lastByte = time }
+                let spares = observer.sharedParserState
+                updateCurrentRequest { $0.body.append(slice, spares: spares); $0.lastByte = time }
             } else {
-                inFlight?.body.append(slice)
+                inFlight?.body.append(slice, spares: observer.sharedParserState)
                 inFlight?.lastByte = time
             }
         case .complete:
@@ -179,15 +186,17 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
     }
 
-    private func requestHead(_ head: MessageHead, time: Timestamp) {
-        let target = head.target ?? RequestTarget("")
+    /// `head` is the shared head: its strings are moved into the request, not copied.
+    private func requestHead(_ head: inout MessageHead, time: Timestamp) {
+        let target = head.target.take() ?? RequestTarget("")
+        let host = head.host.take() ?? target.authority
         let summary = HTTPRequestSummary(
             method: head.method, target: target.target, rawPath: target.rawPath, path: target.path, query: target.query,
-            version: head.version, host: head.host ?? target.authority, userAgent: head.userAgent,
-            methodCode: head.methodCode, tCode: head.tCode, contentType: head.contentType, bodyPrefix: [],
-            bodyLength: 0, bodyTruncated: false)
+            version: head.version, host: host, userAgent: head.userAgent.take(),
+            methodCode: head.methodCode.take(), tCode: head.tCode.take(), contentType: head.contentType.take(),
+            bodyPrefix: [], bodyLength: 0, bodyTruncated: false)
         let parserLostSync = requestDirection == .clientToServer ? clientToServer.hasLostSync : serverToClient.hasLostSync
-        let request = PendingRequest(
+        let request = observer.sharedParserState.makeRequest(
             summary: summary, body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
             firstByte: requestParserFirstByte ?? time, lastByte: time,
             isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,
@@ -259,7 +268,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
         requestDirection == .clientToServer ? serverToClient.messageFirstByte : clientToServer.messageFirstByte
     }
 
-    private func responseHead(_ head: MessageHead, time: Timestamp) {
+    /// `head` is the shared head: its strings are moved into the response, not copied.
+    private func responseHead(_ head: inout MessageHead, time: Timestamp) {
         let responseDirection = requestDirection.reversed
         let status = head.status
         if status >= 100 && status < 200 && status != 101 {
@@ -275,11 +285,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let framedFor = isHeld ? pending.first : request
         let isUpgrade = status == 101 || (framedFor?.isConnect == true && status >= 200 && status < 300)
         let bodyless = framedFor?.isHead == true || status == 101 || status == 204 || status == 304 || isUpgrade
+        let contentEncoding = head.contentEncoding.take()
         let body = BodyPrefix(
-            contentEncoding: head.contentEncoding, rawLimit: configuration.responseBodyPrefixLimit,
+            contentEncoding: contentEncoding, rawLimit: configuration.responseBodyPrefixLimit,
             inflatedLimit: configuration.maxInflatedBytes)
         inFlight = InFlightResponse(
-            request: request, status: status, contentType: head.contentType, contentEncoding: head.contentEncoding,
+            request: request, status: status, contentType: head.contentType.take(), contentEncoding: contentEncoding,
             body: body, bodyless: bodyless, firstByte: firstByte, lastByte: time, isHeld: isHeld && !isUpgrade)
         if isUpgrade {
             // RFC 9110 §7.8 / §9.3.6: after 101 or a successful CONNECT the bytes are no longer HTTP.

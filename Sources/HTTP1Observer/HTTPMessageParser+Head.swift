@@ -22,23 +22,47 @@ extension HTTPMessageParser {
             let firstFive = headBuffer.isEmpty ? Array(bytes[start..<min(end, start + 5)]) : Array(headBuffer.prefix(5))
             isRequest = !(firstFive.elementsEqual("HTTP/".utf8))
         }
-        let result: MessageHead.ParseResult
+        // Parsed in place into the shared head, which the connection observer reads at once.
+        let shared = shared
+        let parsed: MessageHead.ParseOutcome
         if headBuffer.isEmpty {
-            result = MessageHead.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared)
+            parsed = MessageHead.parse(
+                UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount,
+                cache: shared, into: &shared.head)
         } else {
             headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            result = headBuffer.withUnsafeBytes { MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared) }
+            parsed = headBuffer.withUnsafeBytes {
+                MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared, into: &shared.head)
+            }
         }
         resetHead()
         isResynchronising = false
-        switch result {
-        case .tooManyHeaders:
+        guard case .complete = parsed else {
+            // (`bytes` ran through the empty line, so the head is complete: too many field lines.)
             loseSync(atLineStart: true)
             return .lost(.tooManyHeaders)
-        case .head(let head):
-            state = .awaitingFraming
-            shared.parsedHead = head
-            return .head
         }
+        state = .awaitingFraming
+        return .head
+    }
+
+    /// The common case: a head whose start line was just accepted lies whole in this delivery.
+    /// Parsed at once in one pass (finding its end while reading its fields) instead of being
+    /// scanned for its end line by line first. Nil, with nothing changed, when it is not whole
+    /// here, is larger than `maxHeaderBytes` or has too many field lines: the line-by-line path
+    /// then decides, as it always did.
+    mutating func completeWholeHead(
+        _ bytes: UnsafeRawBufferPointer, start: Int, isRequest: Bool, index: inout Int
+    ) -> Event? {
+        let available = min(bytes.count - start, maxHeaderBytes)
+        let outcome = MessageHead.parse(
+            UnsafeRawBufferPointer(rebasing: bytes[start..<(start + available)]), isRequest: isRequest,
+            maxHeaderCount: maxHeaderCount, cache: shared, into: &shared.head)
+        guard case .complete(let end) = outcome else { return nil }
+        index = start + end
+        resetHead()
+        isResynchronising = false
+        state = .awaitingFraming
+        return .head
     }
 }

@@ -23,7 +23,7 @@ struct HTTPMessageParser {
     }
 
     enum Event {
-        /// A head was read: take it with `takeHead()` (not carried here, to avoid copying it around).
+        /// A head was read: it is in `shared.head` (not carried here, to avoid copying it around).
         case head
         case body(UnsafeRawBufferPointer)
         case complete
@@ -120,9 +120,6 @@ struct HTTPMessageParser {
     /// Bytes this direction holds between deliveries (a head split over packets); 0 when idle.
     var bufferedBytes: Int { headBuffer.capacity }
 
-    /// The head the last `.head` event reported (once).
-    func takeHead() -> MessageHead? { shared.parsedHead.take() }
-
     /// The owner's answer to `.head`: how the body is delimited.
     mutating func setFraming(_ framing: BodyFraming) {
         switch framing {
@@ -194,14 +191,17 @@ struct HTTPMessageParser {
                 state = .startLine(StartLineScanner(kind: expectedKind))
             case .startLine(var scanner):
                 if headBytes == 0, let lf = bytes.firstIndex(of: 0x0A, from: index), lf - index < maxHeaderBytes,
-                    StartLineScanner.classifyWholeLine(
-                        UnsafeRawBufferPointer(rebasing: bytes[index..<lf]), kind: scanner.kind) != nil
+                    let isRequest = StartLineScanner.classifyWholeLine(
+                        UnsafeRawBufferPointer(rebasing: bytes[index..<lf]), kind: scanner.kind)
                 {
                     // The whole line is here and plausible: accept it at once (the byte-by-byte path below
                     // decides the same, and also handles rejections and lines split over deliveries).
-                    headStart = index
                     messageFirstByte = time
                     messageLastByte = time
+                    if let event = completeWholeHead(bytes, start: index, isRequest: isRequest, index: &index) {
+                        return event
+                    }
+                    headStart = index
                     headBytes = lf + 1 - index
                     index = lf + 1
                     state = .fieldLines(lineBytes: 0, lastWasCR: false)

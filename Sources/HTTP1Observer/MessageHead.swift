@@ -87,23 +87,29 @@ private enum KnownField {
 }
 
 extension MessageHead {
-    enum ParseResult {
-        case head(MessageHead)
+    enum ParseOutcome: Equatable {
+        /// The head ends with the LF at `end - 1`.
+        case complete(end: Int)
         case tooManyHeaders
+        /// No empty line in `bytes`: the head goes on past them.
+        case incomplete
     }
 
-    /// Parses a complete head: `bytes` runs from the start line's first byte
-    /// through the LF of the empty line. The start line was already checked by
+    /// Parses a head into `head` (reused: no head is built or copied per message): `bytes` runs
+    /// from the start line's first byte, through the LF of the empty line when the head is
+    /// complete (bytes after it are not read). The start line was already checked by
     /// `StartLineScanner`, so its shape is known to be right.
     static func parse(
-        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState
-    ) -> ParseResult {
-        var head = MessageHead(isRequest: isRequest)
+        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
+        into head: inout MessageHead
+    ) -> ParseOutcome {
+        head = MessageHead(isRequest: isRequest)
         var sawBareLF = false
         var sawFold = false
         var lineStart = 0
         var isStartLine = true
         var fieldLines = 0
+        var sawEnd = false
         // The field whose value may still be continued by obs-fold lines.
         var pendingField: KnownField?
         var pendingValue: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -132,10 +138,13 @@ extension MessageHead {
             lineStart = lf + 1
             if isStartLine {
                 isStartLine = false
-                head.parseStartLine(line)
+                head.parseStartLine(line, cache: cache)
                 continue
             }
-            if line.isEmpty { break }
+            if line.isEmpty {
+                sawEnd = true
+                break
+            }
             fieldLines += 1
             if fieldLines > maxHeaderCount { return .tooManyHeaders }
             let first = line[0]
@@ -170,17 +179,17 @@ extension MessageHead {
         finishPending(&head)
         if sawFold { head.anomalies.append(.obsFold) }
         if sawBareLF { head.anomalies.append(.bareLF) }
-        return .head(head)
+        return sawEnd ? .complete(end: lineStart) : .incomplete
     }
 
-    private mutating func parseStartLine(_ line: UnsafeRawBufferPointer) {
+    private mutating func parseStartLine(_ line: UnsafeRawBufferPointer, cache: SharedParserState) {
         if isRequest {
             // METHOD SP target SP HTTP/1.D
             let firstSpace = line.firstIndex(of: 0x20, from: 0) ?? line.count
             let lastSpace = line.lastIndex(of: 0x20) ?? line.count
             method = Self.methodName(UnsafeRawBufferPointer(rebasing: line[0..<firstSpace]))
             if firstSpace < lastSpace {
-                target = RequestTarget(bytes: UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
+                target = cache.requestTarget(UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
                 version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]))
             }
         } else {
@@ -277,29 +286,35 @@ extension UnsafeRawBufferPointer {
         return UnsafeRawBufferPointer(rebasing: self[lower..<upper])
     }
 
-    /// ASCII case-insensitive comparison with a lower-case literal.
+    /// ASCII case-insensitive comparison with a lower-case ASCII literal.
+    /// Inlined, and without a closure: header names are compared several times per message.
+    @inline(__always)
     func equalsIgnoringCase(_ lowercased: StaticString) -> Bool {
-        lowercased.withUTF8Buffer { literal in
-            guard literal.count == count else { return false }
-            for i in 0..<count where self[i] | (self[i] >= 0x41 && self[i] <= 0x5A ? 0x20 : 0) != literal[i] {
-                return false
-            }
-            return true
+        let length = lowercased.utf8CodeUnitCount
+        guard length == count else { return false }
+        let literal = lowercased.utf8Start
+        for i in 0..<length {
+            let b = self[i]
+            let l = literal[i]
+            // `b | 0x20 == l` for a lower-case letter `l` holds only for `l` and its upper case.
+            if b != l && (b | 0x20 != l || l < 0x61 || l > 0x7A) { return false }
         }
+        return true
     }
 
-    /// Comparison with a lower-case literal ignoring ASCII case, `-` and `_` (REFERENCE-BEHAVIOUR §6).
+    /// Comparison with a lower-case ASCII literal ignoring ASCII case, `-` and `_` (REFERENCE-BEHAVIOUR §6).
+    @inline(__always)
     func equalsIgnoringCaseAndSeparators(_ lowercased: StaticString) -> Bool {
-        lowercased.withUTF8Buffer { literal in
-            var j = 0
-            for b in self where b != 0x2D && b != 0x5F {
-                guard j < literal.count else { return false }
-                let lower = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
-                guard lower == literal[j] else { return false }
-                j += 1
-            }
-            return j == literal.count
+        let length = lowercased.utf8CodeUnitCount
+        let literal = lowercased.utf8Start
+        var j = 0
+        for b in self where b != 0x2D && b != 0x5F {
+            guard j < length else { return false }
+            let lower = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
+            guard lower == literal[j] else { return false }
+            j += 1
         }
+        return j == length
     }
 
     /// The bytes read as ISO-8859-1: each byte is one Unicode scalar (as WSGI servers decode headers).

@@ -5,19 +5,22 @@ import PacketDecoding
 ///
 /// A class: it sits in the FIFO, may move to the response being read, and
 /// keeps receiving its body meanwhile; one reference avoids copying it around.
+/// Emitted requests go back to a small pool (`SharedParserState`) and are reused,
+/// so keep-alive traffic allocates none per exchange.
 final class PendingRequest {
-    @exclusivity(unchecked) var summary: HTTPRequestSummary
+    /// Nil once emitted (moved out).
+    @exclusivity(unchecked) var summary: HTTPRequestSummary?
     @exclusivity(unchecked) var body: BodyPrefix
     var firstByte: Timestamp?
     var lastByte: Timestamp?
     var sawGap = false
-    let isFirstOnConnection: Bool
+    private(set) var isFirstOnConnection: Bool
     /// The request's last byte was seen.
     var isComplete = false
     /// Arrived after a loss of sync, before pairing was sure again.
     var arrivedAfterLoss: Bool
-    let isHead: Bool
-    let isConnect: Bool
+    private(set) var isHead: Bool
+    private(set) var isConnect: Bool
     /// CONNECT, or a bodyless request with `Upgrade`: the request direction waits for the answer.
     var awaitsUpgradeDecision = false
 
@@ -35,29 +38,53 @@ final class PendingRequest {
         self.isConnect = isConnect
     }
 
-    /// The summary with the body fields filled in.
-    /// The summary with the body fields filled in, moved out: a request is emitted once.
-    func finishedSummary() -> HTTPRequestSummary {
-        var finished = Self.emptySummary
-        swap(&finished, &summary)
-        finished.bodyPrefix = body.kept
-        finished.bodyLength = body.wireLength
-        finished.bodyTruncated = body.truncated || !isComplete
-        return finished
+    /// Makes a pooled request new again, every field as `init` sets it.
+    func reset(
+        summary: consuming HTTPRequestSummary, body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?,
+        isFirstOnConnection: Bool, arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
+    ) {
+        self.summary = summary
+        self.body = body
+        self.firstByte = firstByte
+        self.lastByte = lastByte
+        sawGap = false
+        self.isFirstOnConnection = isFirstOnConnection
+        isComplete = false
+        self.arrivedAfterLoss = arrivedAfterLoss
+        self.isHead = isHead
+        self.isConnect = isConnect
+        awaitsUpgradeDecision = false
     }
 
-    private static let emptySummary = HTTPRequestSummary(
-        method: "", target: "", rawPath: "", path: "", query: nil, version: "", host: nil, userAgent: nil,
-        methodCode: nil, tCode: nil, contentType: nil, bodyPrefix: [], bodyLength: 0, bodyTruncated: false)
+    /// The summary with the body fields filled in.
+    /// Moves the summary, body fields filled in, into `slot` (an exchange's): a request is emitted once.
+    /// In place through `inout`: returned, the optimiser copied the whole summary and destroyed the original.
+    func moveSummary(into slot: inout HTTPRequestSummary?) {
+        if case .none = summary { summary = .empty }
+        summary!.bodyPrefix = body.takeKept()
+        summary!.bodyLength = body.wireLength
+        summary!.bodyTruncated = body.truncated || !isComplete
+        swap(&slot, &summary)
+    }
 }
 
-/// A final (non-1xx, or 101) response whose head was seen (a class, like `PendingRequest`, so it is never copied).
-final class InFlightResponse {
-    let request: PendingRequest?
+extension HTTPRequestSummary {
+    /// Holds the place of a summary moved out (no allocation: empty strings and arrays are static).
+    static var empty: HTTPRequestSummary {
+        HTTPRequestSummary(
+            method: "", target: "", rawPath: "", path: "", query: nil, version: "", host: nil, userAgent: nil,
+            methodCode: nil, tCode: nil, contentType: nil, bodyPrefix: [], bodyLength: 0, bodyTruncated: false)
+    }
+}
+
+/// A final (non-1xx, or 101) response whose head was seen: a value held by its connection
+/// (in `inFlight`, then maybe among the held responses), moved out once when emitted.
+struct InFlightResponse {
+    var request: PendingRequest?
     let status: Int
-    let contentType: String?
-    let contentEncoding: String?
-    @exclusivity(unchecked) var body: BodyPrefix
+    var contentType: String?
+    var contentEncoding: String?
+    var body: BodyPrefix
     let bodyless: Bool
     let firstByte: Timestamp?
     var lastByte: Timestamp?
@@ -83,9 +110,13 @@ final class InFlightResponse {
         self.isHeld = isHeld
     }
 
-    func summary() -> HTTPResponseSummary {
-        HTTPResponseSummary(
-            status: status, contentType: contentType, contentEncoding: contentEncoding, bodyPrefix: body.kept,
-            bodyLength: body.wireLength, bodyTruncated: body.truncated || !isComplete, bodyless: bodyless)
+    /// Moves the summary (its strings and body) into `slot` (an exchange's): a response is emitted once.
+    mutating func moveSummary(into slot: inout HTTPResponseSummary?) {
+        slot = HTTPResponseSummary(
+            status: status, contentType: nil, contentEncoding: nil, bodyPrefix: [], bodyLength: body.wireLength,
+            bodyTruncated: body.truncated || !isComplete, bodyless: bodyless)
+        swap(&slot!.contentType, &contentType)
+        swap(&slot!.contentEncoding, &contentEncoding)
+        slot!.bodyPrefix = body.takeKept()
     }
 }

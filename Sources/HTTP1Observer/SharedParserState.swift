@@ -1,4 +1,6 @@
-/// State the parsers of one HTTPObserver share: repeated header value strings, and the head just parsed.
+/// State the connections of one HTTPObserver share: cached header values and targets, the head just parsed, pooled requests and body buffers.
+import PacketDecoding
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -11,10 +13,16 @@ import Darwin
 /// - The last ASCII value seen for each cached field (Host, User-Agent, Content-Type...): keep-alive
 ///   traffic repeats them, and the String is reused instead of built again. Bounded: one string per
 ///   field, at most `maxLength` bytes each.
+/// - Recent request targets, split and decoded: keep-alive clients ask for the same few targets
+///   again and again. Bounded: `targetSlots` entries, each target at most `maxLength` bytes.
+/// - Spare body buffers, taken back from exchanges once the sink is done with them (at most
+///   `maxSpareBuffers`, each of at most `maxSpareBufferCapacity` bytes).
+/// - Spare `PendingRequest` objects, reused across connections (at most `maxSpareRequests`).
 /// - The head a parser just read, handed to its connection observer right away (`.head` event).
 final class SharedParserState {
-    /// The head of the last `.head` event; taken at once by the connection observer.
-    @exclusivity(unchecked) var parsedHead: MessageHead?
+    /// The head of the last `.head` event, parsed in place; read at once by the connection observer
+    /// (which may move its strings out).
+    @exclusivity(unchecked) var head = MessageHead(isRequest: false)
 
     enum Slot: Int, CaseIterable {
         case host, userAgent, methodCode, tCode, requestContentType, responseContentType, contentEncoding
@@ -22,6 +30,92 @@ final class SharedParserState {
 
     private static let maxLength = 256
     @exclusivity(unchecked) private var values = [String?](repeating: nil, count: Slot.allCases.count)
+
+    private static let maxSpareBuffers = 16
+    private static let maxSpareBufferCapacity = 32 * 1024
+    @exclusivity(unchecked) private var spareBuffers: [[UInt8]] = []
+
+    /// An empty byte array, with the capacity of a spare buffer when there is one.
+    func takeBuffer() -> [UInt8] {
+        spareBuffers.popLast() ?? []
+    }
+
+    /// Takes `buffer` (an emitted body) as a spare, emptied, leaving `buffer` empty. When the sink
+    /// kept a copy, emptying it makes a new buffer of the same capacity: as many allocations as
+    /// without the pool, and the copy the sink holds is untouched.
+    func reclaimBuffer(_ buffer: inout [UInt8]) {
+        guard spareBuffers.count < Self.maxSpareBuffers, buffer.capacity <= Self.maxSpareBufferCapacity else { return }
+        var spare: [UInt8] = []
+        swap(&spare, &buffer)
+        spare.removeAll(keepingCapacity: true)
+        if spareBuffers.isEmpty { spareBuffers.reserveCapacity(Self.maxSpareBuffers) }
+        spareBuffers.append(spare)
+    }
+
+    /// Requests emitted and no longer referenced, reused by `makeRequest` (at most `maxSpareRequests`).
+    private static let maxSpareRequests = 64
+    @exclusivity(unchecked) private var spareRequests: [PendingRequest] = []
+
+    /// A pending request: a spare one made new again when there is one, else a new one.
+    func makeRequest(
+        summary: HTTPRequestSummary, body: BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?,
+        isFirstOnConnection: Bool, arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
+    ) -> PendingRequest {
+        if let spare = spareRequests.popLast() {
+            spare.reset(
+                summary: summary, body: body, firstByte: firstByte, lastByte: lastByte,
+                isFirstOnConnection: isFirstOnConnection, arrivedAfterLoss: arrivedAfterLoss, isHead: isHead,
+                isConnect: isConnect)
+            return spare
+        }
+        return PendingRequest(
+            summary: summary, body: body, firstByte: firstByte, lastByte: lastByte,
+            isFirstOnConnection: isFirstOnConnection, arrivedAfterLoss: arrivedAfterLoss, isHead: isHead,
+            isConnect: isConnect)
+    }
+
+    /// Takes back an emitted request nothing else refers to (the caller checked).
+    func recycle(_ request: PendingRequest) {
+        guard spareRequests.count < Self.maxSpareRequests else { return }
+        if spareRequests.isEmpty { spareRequests.reserveCapacity(Self.maxSpareRequests) }
+        spareRequests.append(request)
+    }
+
+    /// Direct-mapped (a power of two): a miss costs one replaced entry, never a search.
+    private static let targetSlots = 64
+    @exclusivity(unchecked) private var targets = [RequestTarget?](repeating: nil, count: targetSlots)
+
+    /// The target `bytes` split and decoded, reusing the entry of the same bytes when there is one.
+    ///
+    /// Only ASCII targets are kept: their String's UTF-8 is the raw bytes, so comparing the two
+    /// proves the entry is this target (`RequestTarget` depends on the bytes alone).
+    func requestTarget(_ bytes: UnsafeRawBufferPointer) -> RequestTarget {
+        guard bytes.count <= Self.maxLength else { return RequestTarget(bytes: bytes) }
+        let slot = Self.slot(bytes)
+        if let cached = targets[slot], cached.target.utf8.count == bytes.count {
+            let same = cached.target.utf8.withContiguousStorageIfAvailable { stored in
+                bytes.isEmpty || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+            }
+            if same == true { return cached }
+        }
+        let target = RequestTarget(bytes: bytes)
+        if target.target.utf8.count == bytes.count { targets[slot] = target }
+        return target
+    }
+
+    /// A cheap hash of the length and the first and last 8 bytes (targets differ mostly at the end: ids, pages).
+    @inline(__always)
+    private static func slot(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var h = UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15
+        if bytes.count >= 8 {
+            h ^= bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            h = (h &* 0xBF58_476D_1CE4_E5B9) ^ bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
+        } else {
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        }
+        h = (h ^ (h >> 29)) &* 0x94D0_49BB_1331_11EB
+        return Int(truncatingIfNeeded: h >> 58) & (targetSlots - 1)
+    }
 
     /// The value of `bytes` read as ISO-8859-1, reusing the previous String of `slot` when the bytes are the same.
     func string(_ bytes: UnsafeRawBufferPointer, slot: Slot) -> String {
