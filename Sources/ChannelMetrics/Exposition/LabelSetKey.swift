@@ -45,11 +45,18 @@ struct LabelSetKey: Hashable, Sendable {
             i += 8
         }
         var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < raw.count {
-            tail |= UInt64(raw[i]) << shift
-            shift += 8
-            i += 1
+        if i < raw.count {
+            if raw.count >= 8 {
+                // The last eight bytes in one load, overlapping bytes already folded.
+                tail = raw.loadUnaligned(fromByteOffset: raw.count - 8, as: UInt64.self)
+            } else {
+                var shift: UInt64 = 0
+                while i < raw.count {
+                    tail |= UInt64(raw[i]) << shift
+                    shift += 8
+                    i += 1
+                }
+            }
         }
         return mix(mix(h, tail), UInt64(raw.count) | 0xFF00_0000_0000_0000)
     }
