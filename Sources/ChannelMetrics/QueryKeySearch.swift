@@ -19,11 +19,9 @@ extension RequestFields {
     /// two strings per field.
     public static func firstMatch(_ key: FuzzyKey, inQuery query: String) -> QueryKeyMatch {
         var query = query
-        var keyText = key.normalized
-        let fast: QueryKeyMatch?? = keyText.withUTF8 { normalized in query.withUTF8 { bytes -> QueryKeyMatch?? in
-            // Only the all-ASCII query with an ASCII key takes the fast path: its wire
-            // bytes are its UTF-8 (valid), and matching needs no case mapping beyond A–Z.
-            guard normalized.allSatisfy({ $0 < 0x80 }), bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        let fast: QueryKeyMatch?? = query.withUTF8 { bytes -> QueryKeyMatch?? in
+            // Only an all-ASCII query takes the fast path: its wire bytes are its UTF-8 (valid).
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
             var sawField = false
             var start = 0
             while start <= bytes.count {
@@ -34,12 +32,10 @@ extension RequestFields {
                     var nameEnd = start
                     while nameEnd < end && bytes[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
                     let name = UnsafeBufferPointer(rebasing: bytes[start..<nameEnd])
-                    let matched: Bool
-                    if name.contains(UInt8(ascii: "%")) {
-                        matched = key.matches(unquotePlus(ArraySlice<UInt8>(name)))
-                    } else {
-                        matched = asciiNameMatches(name, normalized: normalized)
-                    }
+                    // A name with `%` or `+` is unquoted first; any other is its own bytes.
+                    let matched =
+                        name.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") })
+                        ? key.matches(unquotePlus(ArraySlice<UInt8>(name))) : key.matches(ascii: name)
                     if matched {
                         let value = nameEnd < end ? ArraySlice<UInt8>(UnsafeBufferPointer(rebasing: bytes[(nameEnd + 1)..<end])) : []
                         return .some(.value(unquotePlus(value)))
@@ -48,24 +44,10 @@ extension RequestFields {
                 start = end + 1
             }
             return .some(sawField ? .noMatch : .noFields)
-        } }
+        }
         if let fast, let result = fast { return result }
         guard let pairs = parseQuery(wireBytes(query)) else { return .unparsable }
         if pairs.isEmpty { return .noFields }
         return FuzzyKeySearch.firstMatch(key, in: pairs).map(QueryKeyMatch.value) ?? .noMatch
-    }
-
-    /// `FuzzyKey.matches` for an ASCII name without `%`: `+` is a space, `-` and `_` are
-    /// dropped, A–Z lower-cased, and the rest must equal the key's normalized bytes.
-    private static func asciiNameMatches(_ name: UnsafeBufferPointer<UInt8>, normalized: UnsafeBufferPointer<UInt8>) -> Bool {
-        var i = 0
-        for byte in name where byte != UInt8(ascii: "-") && byte != UInt8(ascii: "_") {
-            let folded: UInt8 =
-                byte == UInt8(ascii: "+") ? UInt8(ascii: " ")
-                : (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) ? byte | 0x20 : byte
-            guard i < normalized.count, normalized[i] == folded else { return false }
-            i += 1
-        }
-        return i == normalized.count
     }
 }

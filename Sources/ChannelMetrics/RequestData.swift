@@ -75,19 +75,9 @@ public enum RequestFields {
 
     /// Length of the well-formed UTF-8 sequence starting at `i`, or 0.
     static func validSequenceLength(_ b: [UInt8], at i: Int) -> Int {
-        let first = b[i]
-        if first < 0x80 { return 1 }
-        func cont(_ j: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool { j < b.count && range.contains(b[j]) }
-        switch first {
-        case 0xC2...0xDF: return cont(i + 1) ? 2 : 0
-        case 0xE0: return cont(i + 1, 0xA0...0xBF) && cont(i + 2) ? 3 : 0
-        case 0xE1...0xEC, 0xEE...0xEF: return cont(i + 1) && cont(i + 2) ? 3 : 0
-        case 0xED: return cont(i + 1, 0x80...0x9F) && cont(i + 2) ? 3 : 0
-        case 0xF0: return cont(i + 1, 0x90...0xBF) && cont(i + 2) && cont(i + 3) ? 4 : 0
-        case 0xF1...0xF3: return cont(i + 1) && cont(i + 2) && cont(i + 3) ? 4 : 0
-        case 0xF4: return cont(i + 1, 0x80...0x8F) && cont(i + 2) && cont(i + 3) ? 4 : 0
-        default: return 0
-        }
+        let lead = b[i]
+        if lead < 0x80 { return 1 }
+        return b.withUnsafeBytes { UTF8Validation.sequenceLength($0.baseAddress!, at: i, count: $0.count, lead: lead) }
     }
 
     static func hexValue(_ b: UInt8) -> UInt8? {
