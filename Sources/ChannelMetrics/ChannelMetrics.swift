@@ -34,6 +34,7 @@ import Synchronization
 public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendable {
     public let configuration: MetricsConfiguration
     private let rules: LabelRules
+    private let inboundSkips: InboundSkipRules
     private let state: Mutex<State>
 
     struct State: Sendable {
@@ -51,6 +52,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     public init(configuration: MetricsConfiguration) {
         self.configuration = configuration
         rules = LabelRules(maxJSONDepth: configuration.maxJSONDepth)
+        inboundSkips = InboundSkipRules(statuses: configuration.skipStatuses, paths: configuration.skipPaths)
         let syscode = configuration.syscode.value
         let cap = configuration.maxSeriesPerFamily
         let externalLabels = ["appid", "application", "call_type", "tcode", "method_code", "status"]
@@ -89,8 +91,8 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
 
     /// §2: the service's own API. Duration: first response byte − last request byte.
     private func observeInbound(_ exchange: HTTPExchange, _ request: HTTPRequestSummary, _ response: HTTPResponseSummary) {
-        if configuration.skipStatuses.contains(response.status) { return skip(.skippedStatus) }
-        if configuration.skipPaths.contains(request.path) { return skip(.skippedPath) }
+        if inboundSkips.skipsStatus(response.status) { return skip(.skippedStatus) }
+        if inboundSkips.skipsPath(request.path) { return skip(.skippedPath) }
         guard let start = exchange.requestLastByte, let end = exchange.responseFirstByte else { return skip(.noTimestamps) }
         let code = rules.innerCode(response)
         let syscode = configuration.syscode

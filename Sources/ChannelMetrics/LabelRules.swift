@@ -169,7 +169,7 @@ public struct LabelRules: Sendable {
             case .unparsable, .noFields: break
             }
         }
-        let media = request.contentType.map(MediaType.init)
+        let media = request.contentType.map { MediaType($0) }
         if let media, media.isURLEncodedForm || (media.isMultipartForm && media.parameters["boundary"] != nil) {
             // werkzeug consumes a form body: `request.data` is then empty, so no JSON fall-back.
             let fields = formFields(request, media: media) ?? []
@@ -192,7 +192,7 @@ public struct LabelRules: Sendable {
         if let query = request.query, case .value(let value) = RequestFields.firstMatch(.methodCode, inQuery: query) {
             found = .string(value)
         }
-        if let media = request.contentType.map(MediaType.init) {
+        if let media = request.contentType.map { MediaType($0) } {
             if media.isURLEncodedForm || media.isMultipartForm {
                 if let value = FuzzyKeySearch.firstMatch(.methodCode, in: formFields(request, media: media) ?? []) {
                     found = .string(value)

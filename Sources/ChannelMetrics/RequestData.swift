@@ -98,6 +98,21 @@ public struct MediaType: Sendable, Hashable {
     public var parameters: [String: String]
 
     public init(_ header: String) {
+        if Self.isPlainLowercaseASCII(header) {
+            // The usual `application/json`: what `init(parsingInFull:)` would make of it.
+            self.init(mimeType: header, parameters: [:])
+        } else {
+            self.init(parsingInFull: header)
+        }
+    }
+
+    private init(mimeType: String, parameters: [String: String]) {
+        self.mimeType = mimeType
+        self.parameters = parameters
+    }
+
+    /// The general parse: `type/subtype` and `;`-separated parameters, trimmed and lower-cased.
+    init(parsingInFull header: String) {
         let parts = header.split(separator: ";", omittingEmptySubsequences: false)
         mimeType = parts.first.map { String($0.trimmingSpaces()).lowercased() } ?? ""
         var parameters: [String: String] = [:]
@@ -109,6 +124,16 @@ public struct MediaType: Sendable, Hashable {
             if parameters[name] == nil { parameters[name] = String(value) }
         }
         self.parameters = parameters
+    }
+
+    /// ASCII with no `;`, no upper-case letter and no space or tab at either end: the
+    /// header is its own lower-cased, trimmed type (every outgoing JSON call reads one).
+    static func isPlainLowercaseASCII(_ header: String) -> Bool {
+        let bytes = header.utf8
+        guard let first = bytes.first, let last = bytes.last else { return false }
+        @inline(__always) func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        if isSpace(first) || isSpace(last) { return false }
+        return bytes.allSatisfy { $0 < 0x80 && $0 != UInt8(ascii: ";") && !($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) }
     }
 
     public var isURLEncodedForm: Bool {

@@ -24,10 +24,11 @@ public struct Syscode: Sendable, Hashable, CustomStringConvertible {
             scalars.dropFirst().allSatisfy({ $0.value >= 0x30 && $0.value <= 0x39 })
         else { throw .invalid(text) }
         value = text.uppercased()
+        appid = String(value.prefix(4))
     }
 
-    /// The first 4 characters: the `appid` label.
-    public var appid: String { String(value.prefix(4)) }
+    /// The first 4 characters: the `appid` label (stored: every observation reads it).
+    public let appid: String
 
     public var description: String { value }
 }

@@ -45,40 +45,11 @@ struct JSONScanCommand: ParsableCommand {
         }
     }
 
-    /// Runs `body` repeatedly for `seconds` of this thread's CPU time (not wall time: the
-    /// machine is shared), `rounds` times, and prints the best round's MB/s and ns per call.
+    /// Prints the best round's MB/s and ns per call of `body` (see `bestSecondsPerCall`).
     private func report(_ name: String, bytes: Int, _ body: () -> Int) {
         if let only, !name.lowercased().contains(only.lowercased()) { return }
-        var sink = 0
-        for _ in 0..<100 { sink &+= body() }  // warm up
-        var best = Double.infinity
-        var totalCalls = 0
-        for _ in 0..<rounds {
-            var calls = 0
-            var batch = 1
-            let start = threadCPUSeconds()
-            var elapsed = 0.0
-            if let fixed = self.calls {
-                for _ in 0..<fixed { sink &+= body() }
-                calls = fixed
-                elapsed = threadCPUSeconds() - start
-            }
-            while self.calls == nil, elapsed < seconds {
-                for _ in 0..<batch { sink &+= body() }
-                calls += batch
-                batch = min(batch * 2, 4096)
-                elapsed = threadCPUSeconds() - start
-            }
-            best = min(best, elapsed / Double(calls))
-            totalCalls += calls
-        }
+        let (best, totalCalls, sink) = bestSecondsPerCall(seconds: seconds, rounds: rounds, calls: calls, body)
         let mbps = Double(bytes) / best / 1e6
         print(String(format: "%@: %8.1f MB/s  %9.0f ns/call  (best of %d, %d calls, sink %d)", name, mbps, best * 1e9, rounds, totalCalls, sink & 1))
-    }
-
-    private func threadCPUSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }

@@ -1,0 +1,98 @@
+/// `bench metrics`: the metrics' cost per exchange alone, on exchanges taken from a capture.
+import ArgumentParser
+import ChannelExporter
+import ChannelMetrics
+import HTTP1Observer
+import PacketCapture
+import PacketDecoding
+import TCPReassembly
+
+/// Times `ChannelMetrics.observe` over real exchanges held in memory (no capture, no
+/// parsing in the loop), and the body rule alone over the same exchanges: the rest is the
+/// label rules, the series lookup and the histogram update.
+struct MetricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "ns per exchange of ChannelMetrics.observe (and of its body rule alone) on a capture's exchanges.")
+
+    @Argument(help: "A pcap or pcapng capture (e.g. /tmp/channel-exporter-bench/keepalive.pcap).")
+    var file: String
+
+    @Option(help: "Exchanges taken from the start of the capture.")
+    var exchanges = 20_000
+
+    @Option(help: "The service's port; default: the first SYN's.")
+    var serverPort: UInt16?
+
+    @Flag(help: "Treat every exchange as an outgoing call (no inbound port).")
+    var callsOut = false
+
+    @Option(help: "CPU seconds per measurement.")
+    var seconds: Double = 0.5
+
+    @Option(help: "Measurements of each; the fastest is reported.")
+    var rounds: Int = 5
+
+    func run() throws {
+        let port = try resolveServerPort(file: file, given: serverPort)
+        let sample = try collectExchanges(path: file, serverPort: port, limit: exchanges)
+        guard !sample.isEmpty else { throw BenchError(description: "\(file): no exchanges") }
+        let configuration = try Pipeline(configuration: benchmarkConfiguration(serverPort: port, callsOut: callsOut)).metrics.configuration
+        let metrics = ChannelMetrics(configuration: configuration)
+        let rules = LabelRules(maxJSONDepth: configuration.maxJSONDepth)
+        let bodyBytes = sample.reduce(0) { $0 + ($1.response?.bodyPrefix.count ?? 0) }
+        print("\(file): \(sample.count) exchanges, \(bodyBytes / sample.count) body bytes each on average")
+
+        var next = 0
+        let observe = bestSecondsPerCall(seconds: seconds, rounds: rounds) {
+            metrics.observe(sample[next])
+            next = next + 1 == sample.count ? 0 : next + 1
+            return next
+        }
+        next = 0
+        let body = bestSecondsPerCall(seconds: seconds, rounds: rounds) {
+            defer { next = next + 1 == sample.count ? 0 : next + 1 }
+            guard let response = sample[next].response else { return 0 }
+            return callsOut ? rules.outgoingCode(response).label.utf8.count : rules.innerCode(response).label.utf8.count
+        }
+        let observeNs = observe.secondsPerCall * 1e9
+        let bodyNs = body.secondsPerCall * 1e9
+        print(String(format: "  observe:         %7.0f ns per exchange", observeNs))
+        print(String(format: "  body code alone: %7.0f ns per exchange", bodyNs))
+        print(String(format: "  the rest:        %7.0f ns per exchange (labels, series, histogram)", observeNs - bodyNs))
+        print("  series: \(metrics.statistics().series.filter { $0.value > 0 })")
+    }
+}
+
+/// Keeps the exchanges it is given, up to a limit.
+final class CollectingSink: HTTPExchangeSink {
+    let limit: Int
+    var exchanges: [HTTPExchange] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func observe(_ exchange: HTTPExchange) {
+        if exchanges.count < limit { exchanges.append(exchange) }
+    }
+}
+
+/// The first `limit` exchanges the HTTP observer reports for `path`.
+func collectExchanges(path: String, serverPort: UInt16, limit: Int) throws -> [HTTPExchange] {
+    var decoder = PacketDecoder()
+    let sink = CollectingSink(limit: limit)
+    let http = HTTPObserver(configuration: HTTPObserverConfiguration(), sink: sink)
+    let reassembler = TCPReassembler(configuration: ReassemblyConfiguration(serverPorts: [serverPort]), factory: http)
+    var last = Timestamp.zero
+    let source = try PacketSource.files([path])
+    _ = try source.run { packet in
+        last = packet.timestamp
+        if let segment = decoder.decode(
+            packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: packet.timestamp)
+        {
+            reassembler.process(segment)
+        }
+        if sink.exchanges.count >= limit { source.stop() }
+    }
+    reassembler.finish(at: last)
+    return sink.exchanges
+}

@@ -1,0 +1,68 @@
+import Testing
+
+@testable import ChannelMetrics
+
+/// The shortcuts taken for every exchange must answer as the general rules do.
+@Suite struct MetricsFastPathTests {
+    /// A deterministic generator (tests must be repeatable).
+    struct Dice {
+        var state: UInt64
+        mutating func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+    }
+
+    @Test(arguments: [
+        ("application/json", "application/json", [String: String]()),
+        ("Application/JSON", "application/json", [:]),
+        (" application/json", "application/json", [:]),
+        ("application/json\t", "application/json", [:]),
+        ("application/json; charset=UTF-8", "application/json", ["charset": "UTF-8"]),
+        ("", "", [:]),
+        ("text/plain;charset=\"latin-1\"", "text/plain", ["charset": "latin-1"]),
+        ("application/vnd.api+json", "application/vnd.api+json", [:]),
+    ])
+    func mediaTypeExamples(header: String, mimeType: String, parameters: [String: String]) {
+        let media = MediaType(header)
+        #expect(media.mimeType == mimeType)
+        #expect(media.parameters == parameters)
+        #expect(media == MediaType(parsingInFull: header))
+    }
+
+    @Test func mediaTypeShortcutAgreesWithTheFullParseOnRandomHeaders() {
+        let pieces = [
+            "application", "/", "json", "JSON", "x-www-form-urlencoded", "multipart", "form-data", "+json", ";", "; ",
+            "charset", "=", "utf-8", "\"", " ", "\t", "\r\n", "é", "\u{301}", "A", "z", "-",
+        ]
+        var dice = Dice(state: 11)
+        var shortcuts = 0
+        for _ in 0..<20_000 {
+            let header = (0..<dice.next(7)).map { _ in pieces[dice.next(pieces.count)] }.joined()
+            if MediaType.isPlainLowercaseASCII(header) { shortcuts += 1 }
+            #expect(MediaType(header) == MediaType(parsingInFull: header), "\(header.debugDescription)")
+        }
+        #expect(shortcuts > 1_000)  // the shortcut was exercised, not only the full parse
+    }
+
+    @Test func skipRulesAgreeWithTheConfiguredSets() {
+        let pathPieces = ["/", "health", "check", "healthchec", "K", "\u{212A}", "metrics", "é", "e\u{301}", "/api"]
+        var dice = Dice(state: 5)
+        func randomPath() -> String { (0..<dice.next(5)).map { _ in pathPieces[dice.next(pathPieces.count)] }.joined() }
+        for listSize in [0, 1, 2, 3, 8, 9, 20] {
+            let paths = Set((0..<listSize).map { _ in randomPath() } + (listSize > 0 ? ["/healthcheck", "/caf\u{e9}", "\u{212A}"] : []))
+            let statuses = Set((0..<listSize).map { _ in 100 + dice.next(500) })
+            let rules = InboundSkipRules(statuses: statuses, paths: paths)
+            for _ in 0..<2_000 {
+                let path = randomPath()
+                #expect(rules.skipsPath(path) == paths.contains(path), "\(path.debugDescription) in \(paths)")
+                let status = 100 + dice.next(500)
+                #expect(rules.skipsStatus(status) == statuses.contains(status))
+            }
+            // Canonically equivalent spellings: whatever the set answers (String equality).
+            for path in ["/healthchec\u{212A}", "\u{212A}", "K", "/cafe\u{301}"] {
+                #expect(rules.skipsPath(path) == paths.contains(path), "\(path.debugDescription)")
+            }
+        }
+    }
+}
