@@ -5,13 +5,7 @@ import Testing
 /// The shortcuts taken for every exchange must answer as the general rules do.
 @Suite struct MetricsFastPathTests {
     /// A deterministic generator (tests must be repeatable).
-    struct Dice {
-        var state: UInt64
-        mutating func next(_ n: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(n))
-        }
-    }
+    typealias Dice = TopLevelKeyScanTests.Generator
 
     @Test(arguments: [
         ("application/json", "application/json", [String: String]()),
