@@ -141,6 +141,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero),
         ])
         cut += externalCut
+        let externalKey = LabelSetKey(externalLabels)  // one digest for both external families
         state.withLock { state in
             state.statistics.labelValuesTruncated += cut
             state.bodyCodes.add(code.outcome)
@@ -148,8 +149,8 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             if let partnerLabels, state.partner.observe(partnerLabels, seconds * 1000) {
                 state.recorded.add(.partner)
             }
-            let counted = state.externalCalls.increment(externalLabels)
-            let timed = state.externalDuration.observe(externalLabels, seconds)
+            let counted = state.externalCalls.increment(externalKey)
+            let timed = state.externalDuration.observe(externalKey, seconds)
             if counted || timed { state.recorded.add(.external) }
         }
     }

@@ -23,3 +23,26 @@ import Testing
         #expect(total == Double(2 * sets.count))
     }
 }
+
+@Suite struct SeriesIndexTests {
+    /// Colliding digests (forced here; rare with the seeded hash) still give one series per
+    /// distinct label set, through growth of the table and wrap-around of the probes.
+    @Test func collidingDigestsKeepDistinctSeries() {
+        var index = SeriesIndex()
+        var expected: [[String]: Int] = [:]
+        for i in 0..<3_000 {
+            let values = ["v\(i % 1_000)", "w"]
+            // Eight digests for everything, two of them at the table's last slots.
+            let key = LabelSetKey(values: values, digest: [0, 1, 2, 3, UInt64.max, UInt64.max - 1, 1 << 40, 7][i % 1_000 % 8])
+            if let series = index.find(key) {
+                #expect(expected[values] == series)
+            } else {
+                #expect(expected[values] == nil)
+                expected[values] = index.insert(key)
+            }
+        }
+        #expect(index.count == 1_000)
+        #expect(expected.count == 1_000)
+        for (values, series) in expected { #expect(index.keys[series].values == values) }
+    }
+}

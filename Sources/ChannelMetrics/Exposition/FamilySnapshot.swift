@@ -25,7 +25,7 @@ extension HistogramFamily {
     func snapshot() -> FamilySnapshot {
         let width = bounds.count + 1
         var series: [FamilySnapshot.Series] = []
-        for (i, values) in index.sorted(by: { $0.value < $1.value }).map({ ($0.value, $0.key.values) }) {
+        for (i, values) in index.keys.map(\.values).enumerated() {
             var cumulative: [UInt64] = []
             var total: UInt64 = 0
             for b in 0..<width {
@@ -42,7 +42,7 @@ extension HistogramFamily {
 
 extension CounterFamily {
     func snapshot() -> FamilySnapshot {
-        let series = index.sorted(by: { $0.value < $1.value }).map { (key, i) in
+        let series = index.keys.enumerated().map { (i, key) in
             FamilySnapshot.Series(
                 labels: Dictionary(uniqueKeysWithValues: zip(labelNames, key.values)), cumulativeBuckets: [],
                 count: self.values[i], sum: 0)

@@ -16,10 +16,21 @@ struct LabelSetKey: Hashable, Sendable {
         self.values = values
         var h = Self.seed ^ UInt64(values.count)
         for value in values {
-            var value = value
-            h = value.withUTF8 { Self.fold($0, into: h) }
+            // In place (a small string's bytes on the stack); no copy of the value to make it mutable.
+            if let folded = value.utf8.withContiguousStorageIfAvailable({ Self.fold($0, into: h) }) {
+                h = folded
+            } else {
+                var contiguous = value
+                h = contiguous.withUTF8 { Self.fold($0, into: h) }
+            }
         }
         digest = h
+    }
+
+    /// A key with a chosen digest (tests: colliding digests).
+    init(values: [String], digest: UInt64) {
+        self.values = values
+        self.digest = digest
     }
 
     func hash(into hasher: inout Hasher) { hasher.combine(digest) }

@@ -41,7 +41,7 @@ struct HistogramFamily: Sendable {
     let boundTexts: [String]
     let maxSeries: Int
 
-    private(set) var index: [LabelSetKey: Int] = [:]
+    private(set) var index = SeriesIndex()
     private(set) var labels: [RenderedLabels] = []
     /// `(bounds.count + 1)` non-cumulative counts per series, series after series.
     private(set) var counts: [UInt64] = []
@@ -63,18 +63,23 @@ struct HistogramFamily: Sendable {
     /// series beyond the cap. A value equal to a bound goes in that bound's bucket (`le`).
     @discardableResult
     mutating func observe(_ labelValues: [String], _ value: Double) -> Bool {
+        observe(LabelSetKey(labelValues), value)
+    }
+
+    /// `observe` with the label set's key made by the caller (one key for the families
+    /// that share a label set).
+    @discardableResult
+    mutating func observe(_ key: LabelSetKey, _ value: Double) -> Bool {
         let series: Int
-        let key = LabelSetKey(labelValues)
-        if let existing = index[key] {
+        if let existing = index.find(key) {
             series = existing
         } else {
             guard labels.count < maxSeries else {
                 refused += 1
                 return false
             }
-            series = labels.count
-            index[key] = series
-            labels.append(RenderedLabels(names: labelNames, values: labelValues))
+            series = index.insert(key)
+            labels.append(RenderedLabels(names: labelNames, values: key.values))
             counts.append(contentsOf: repeatElement(0, count: bounds.count + 1))
             sums.append(0)
         }
@@ -128,7 +133,7 @@ struct CounterFamily: Sendable {
     let labelNames: [String]
     let maxSeries: Int
 
-    private(set) var index: [LabelSetKey: Int] = [:]
+    private(set) var index = SeriesIndex()
     private(set) var labels: [RenderedLabels] = []
     private(set) var values: [Double] = []
     private(set) var refused: UInt64 = 0
@@ -144,8 +149,12 @@ struct CounterFamily: Sendable {
 
     @discardableResult
     mutating func increment(_ labelValues: [String], by amount: Double = 1) -> Bool {
-        let key = LabelSetKey(labelValues)
-        if let existing = index[key] {
+        increment(LabelSetKey(labelValues), by: amount)
+    }
+
+    @discardableResult
+    mutating func increment(_ key: LabelSetKey, by amount: Double = 1) -> Bool {
+        if let existing = index.find(key) {
             values[existing] += amount
             return true
         }
@@ -153,8 +162,8 @@ struct CounterFamily: Sendable {
             refused += 1
             return false
         }
-        index[key] = labels.count
-        labels.append(RenderedLabels(names: labelNames, values: labelValues))
+        _ = index.insert(key)
+        labels.append(RenderedLabels(names: labelNames, values: key.values))
         values.append(amount)
         return true
     }
