@@ -16,7 +16,7 @@ struct InboundSkipRules: Sendable {
     init(statuses: Set<Int>, paths: Set<String>) {
         self.statuses = statuses.count <= Self.scanLimit ? Array(statuses) : []
         statusSet = statuses.count <= Self.scanLimit ? nil : statuses
-        self.paths = paths.count <= Self.scanLimit ? paths.map { ($0, $0.utf8.count, Self.isASCII($0)) } : []
+        self.paths = paths.count <= Self.scanLimit ? paths.map { ($0, $0.utf8.count, $0.utf8IsASCII) } : []
         pathSet = paths.count <= Self.scanLimit ? nil : paths
     }
 
@@ -34,17 +34,11 @@ struct InboundSkipRules: Sendable {
         var pathIsASCII: Bool?
         for entry in paths {
             if entry.isASCII && entry.length != length {
-                if pathIsASCII == nil { pathIsASCII = Self.isASCII(path) }
+                if pathIsASCII == nil { pathIsASCII = path.utf8IsASCII }
                 if pathIsASCII == true { continue }
             }
             if entry.path == path { return true }
         }
         return false
-    }
-
-    /// Over the bytes in place (iterating the UTF-8 view decodes a small string per byte).
-    private static func isASCII(_ text: String) -> Bool {
-        text.utf8.withContiguousStorageIfAvailable { bytes in bytes.allSatisfy { $0 < 0x80 } }
-            ?? text.utf8.allSatisfy { $0 < 0x80 }
     }
 }

@@ -230,28 +230,34 @@ public struct LabelRules: Sendable {
     /// outgoing call): the upper-cased first label when it looks like a syscode, else `""`;
     /// nil for a non-ASCII authority, which takes the general path.
     static func asciiSyscodeLabel(authority: String) -> String? {
-        var authority = authority
-        return authority.withUTF8 { bytes -> String? in
-            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
-            // urlparse's hostname: after the last `@`; inside `[...]`, or up to the first `:`.
-            var start = 0
-            if let at = bytes.lastIndex(of: UInt8(ascii: "@")) { start = at + 1 }
-            var end = bytes.count
-            if start < end && bytes[start] == UInt8(ascii: "[") {
-                guard let close = bytes[start...].firstIndex(of: UInt8(ascii: "]")) else { return "" }
-                start += 1
-                end = close
-            } else if let colon = bytes[start...].firstIndex(of: UInt8(ascii: ":")) {
-                end = colon
-            }
-            if let dot = bytes[start..<end].firstIndex(of: UInt8(ascii: ".")) { end = dot }
-            // is_syscode: 10 characters, a letter then 9 digits.
-            guard end - start == 10 else { return "" }
-            let first = bytes[start] | 0x20
-            guard first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z") else { return "" }
-            guard bytes[(start + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return "" }
-            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self).uppercased()
+        // The outer optional: were the bytes contiguous; the inner one is the answer.
+        if let answer = authority.utf8.withContiguousStorageIfAvailable({ asciiSyscodeLabel(authorityBytes: $0) }) {
+            return answer
         }
+        var contiguous = authority
+        return contiguous.withUTF8 { asciiSyscodeLabel(authorityBytes: $0) }
+    }
+
+    private static func asciiSyscodeLabel(authorityBytes bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        // urlparse's hostname: after the last `@`; inside `[...]`, or up to the first `:`.
+        var start = 0
+        if let at = bytes.lastIndex(of: UInt8(ascii: "@")) { start = at + 1 }
+        var end = bytes.count
+        if start < end && bytes[start] == UInt8(ascii: "[") {
+            guard let close = bytes[start...].firstIndex(of: UInt8(ascii: "]")) else { return "" }
+            start += 1
+            end = close
+        } else if let colon = bytes[start...].firstIndex(of: UInt8(ascii: ":")) {
+            end = colon
+        }
+        if let dot = bytes[start..<end].firstIndex(of: UInt8(ascii: ".")) { end = dot }
+        // is_syscode: 10 characters, a letter then 9 digits.
+        guard end - start == 10 else { return "" }
+        let first = bytes[start] | 0x20
+        guard first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z") else { return "" }
+        guard bytes[(start + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return "" }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self).uppercased()
     }
 
     /// `urlparse(...).hostname`: userinfo and port removed, IPv6 brackets stripped, lower-cased.

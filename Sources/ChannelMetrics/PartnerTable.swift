@@ -34,15 +34,29 @@ public struct PartnerTable: Sendable, Hashable {
 
     public let entries: [Entry]
     private let byAuthority: [String: Int]
+    /// Bit `n` set when a host is `n` bytes long (bit 63: 63 or more), all hosts being ASCII;
+    /// nil when a host is not ASCII. Most outgoing calls go to hosts not in the table: an
+    /// ASCII authority of a length no host has is not in it (String equality between ASCII
+    /// texts is byte equality), which spares SipHash over the authority on every call.
+    private let asciiHostLengths: UInt64?
 
     public init(entries: [Entry]) {
         self.entries = entries
         var index: [String: Int] = [:]
+        var lengths: UInt64? = 0
         for (i, entry) in entries.enumerated() {
-            for host in entry.hosts where index[host] == nil { index[host] = i }
+            for host in entry.hosts {
+                if index[host] == nil { index[host] = i }
+                if let known = lengths {
+                    lengths = host.utf8IsASCII ? known | Self.lengthBit(host.utf8.count) : nil
+                }
+            }
         }
         byAuthority = index
+        asciiHostLengths = lengths
     }
+
+    private static func lengthBit(_ length: Int) -> UInt64 { 1 << UInt64(min(length, 63)) }
 
     /// Parses `partners:` YAML: a list of `{hosts: [..], partner: "1", actions: {path: code}}`
     /// (scalars may be numbers; they are taken as their text). Accepts the list itself or a
@@ -99,7 +113,10 @@ public struct PartnerTable: Sendable, Hashable {
 
     /// The entry for an authority, compared exactly (case-sensitive, port included).
     public func lookup(authority: String) -> Entry? {
-        byAuthority[authority].map { entries[$0] }
+        if let asciiHostLengths, asciiHostLengths & Self.lengthBit(authority.utf8.count) == 0, authority.utf8IsASCII {
+            return nil
+        }
+        return byAuthority[authority].map { entries[$0] }
     }
 
     public static func == (lhs: PartnerTable, rhs: PartnerTable) -> Bool { lhs.entries == rhs.entries }

@@ -60,3 +60,31 @@ import Testing
         }
     }
 }
+
+/// The partner table's length filter must answer as the dictionary of hosts does.
+@Suite struct PartnerLookupTests {
+    @Test func agreesWithTheHostDictionaryOnRandomAuthorities() throws {
+        let pieces = ["api", ".", "example", "com", ":", "8080", "172.16.50.35", "d110", "youtu", "é", "\u{212A}", "K", "x"]
+        var dice = TopLevelKeyScanTests.Generator(state: 3)
+        func randomAuthority() -> String { (0..<dice.next(6)).map { _ in pieces[dice.next(pieces.count)] }.joined() }
+        let builtIn = try PartnerTable.builtIn()
+        for round in 0..<40 {
+            // The built-in table, then random ones, some with non-ASCII or 63+ byte hosts.
+            let table =
+                round == 0
+                ? builtIn
+                : PartnerTable(entries: (0..<(1 + dice.next(4))).map { i in
+                    var hosts = (0..<(1 + dice.next(3))).map { _ in randomAuthority() }
+                    if dice.next(5) == 0 { hosts.append(String(repeating: "h", count: 60 + dice.next(10))) }
+                    return .init(hosts: hosts, partner: "\(i)", actions: [:])
+                })
+            var byHost: [String: PartnerTable.Entry] = [:]
+            for entry in table.entries { for host in entry.hosts where byHost[host] == nil { byHost[host] = entry } }
+            var probes = (0..<500).map { _ in randomAuthority() } + byHost.keys
+            probes += ["", String(repeating: "h", count: 63), String(repeating: "h", count: 64), "\u{212A}", "K"]
+            for authority in probes {
+                #expect(table.lookup(authority: authority) == byHost[authority], "\(authority.debugDescription)")
+            }
+        }
+    }
+}
