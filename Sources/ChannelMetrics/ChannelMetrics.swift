@@ -47,6 +47,19 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         var recorded = CaseCounts<ChannelMetricsStatistics.Recorded>()
         var skipped = CaseCounts<ChannelMetricsStatistics.Skipped>()
         var bodyCodes = CaseCounts<BodyCodeOutcome>()
+        /// The label values of the observation being recorded, kept between observations:
+        /// one whose series exists allocates nothing (measured: one array per exchange).
+        var labelScratch: [String] = []
+
+        /// The reusable label array, emptied (give it back with `returnLabels`).
+        mutating func takeLabels() -> [String] {
+            var labels: [String] = []
+            swap(&labels, &labelScratch)
+            labels.removeAll(keepingCapacity: true)
+            return labels
+        }
+
+        mutating func returnLabels(_ labels: consuming [String]) { labelScratch = labels }
     }
 
     public init(configuration: MetricsConfiguration) {
@@ -96,16 +109,24 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         guard let start = exchange.requestLastByte, let end = exchange.responseFirstByte else { return skip(.noTimestamps) }
         let code = rules.innerCode(response)
         let syscode = configuration.syscode
-        let (labels, cut) = bounded([
-            syscode.appid, syscode.value, LabelRules.fCode(userAgent: request.userAgent), request.path, request.path,
-            LabelRules.statusText(response.status), code.label, rules.inboundMethodCode(request),
-        ])
+        let fCode = LabelRules.fCode(userAgent: request.userAgent)
+        let methodCode = rules.inboundMethodCode(request)
         let milliseconds = Self.seconds(end - start) * 1000
         state.withLock { state in
-            state.statistics.labelValuesTruncated += cut
             state.bodyCodes.add(code.outcome)
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
+            var labels = state.takeLabels()
+            labels.append(syscode.appid)
+            labels.append(syscode.value)
+            labels.append(fCode)
+            labels.append(request.path)
+            labels.append(request.path)
+            labels.append(LabelRules.statusText(response.status))
+            labels.append(code.label)
+            labels.append(methodCode)
+            state.statistics.labelValuesTruncated += cutLongValues(&labels)
             if state.inner.observe(labels, milliseconds) { state.recorded.add(.inbound) }
+            state.returnLabels(labels)
         }
     }
 
@@ -123,35 +144,36 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let syscode = configuration.syscode
         let partner = request.host.flatMap { configuration.partners.lookup(authority: $0) }
         let code = rules.outgoingCode(response)
-        var partnerLabels: [String]?
-        var cut: UInt64 = 0
-        let methodCode: String
-        if let partner {
-            let action = partner.actions[LabelRules.partnerPath(rawPath: request.rawPath)]
-            let (labels, partnerCut) = bounded(
-                [syscode.appid, syscode.value, partner.partner, action ?? "", LabelRules.statusText(response.status), code.label])
-            partnerLabels = labels
-            cut += partnerCut
-            methodCode = action ?? rules.outgoingMethodCode(request)
-        } else {
-            methodCode = rules.outgoingMethodCode(request)
-        }
-        let (externalLabels, externalCut) = bounded([
-            syscode.appid, syscode.value, "http", LabelRules.tcode(request: request, partner: partner), methodCode,
-            LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero),
-        ])
-        cut += externalCut
-        let externalKey = LabelSetKey(externalLabels)  // one digest for both external families
+        let action = partner.map { $0.actions[LabelRules.partnerPath(rawPath: request.rawPath)] }
+        let methodCode = action.flatMap { $0 } ?? rules.outgoingMethodCode(request)
+        let tcode = LabelRules.tcode(request: request, partner: partner)
         state.withLock { state in
-            state.statistics.labelValuesTruncated += cut
             state.bodyCodes.add(code.outcome)
             if seconds < 0 { state.statistics.negativeDurations += 1 }
-            if let partnerLabels, state.partner.observe(partnerLabels, seconds * 1000) {
-                state.recorded.add(.partner)
+            var labels = state.takeLabels()
+            if let partner {
+                labels.append(syscode.appid)
+                labels.append(syscode.value)
+                labels.append(partner.partner)
+                labels.append(action.flatMap { $0 } ?? "")
+                labels.append(LabelRules.statusText(response.status))
+                labels.append(code.label)
+                state.statistics.labelValuesTruncated += cutLongValues(&labels)
+                if state.partner.observe(labels, seconds * 1000) { state.recorded.add(.partner) }
+                labels.removeAll(keepingCapacity: true)
             }
-            let counted = state.externalCalls.increment(externalKey)
-            let timed = state.externalDuration.observe(externalKey, seconds)
+            labels.append(syscode.appid)
+            labels.append(syscode.value)
+            labels.append("http")
+            labels.append(tcode)
+            labels.append(methodCode)
+            labels.append(LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero))
+            state.statistics.labelValuesTruncated += cutLongValues(&labels)
+            let digest = LabelSetKey.digest(of: labels)  // one digest for both external families
+            let counted = state.externalCalls.increment(labels, digest: digest)
+            let timed = state.externalDuration.observe(labels, digest: digest, seconds)
             if counted || timed { state.recorded.add(.external) }
+            state.returnLabels(labels)
         }
     }
 
@@ -163,11 +185,17 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let start = configuration.consumerTiming == .serviceTime ? outcome.serviceStart : outcome.deliverTime
         let milliseconds = Self.seconds(outcome.answerTime - start) * 1000
         let syscode = configuration.syscode
-        let (labels, cut) = bounded([syscode.appid, syscode.value, "", queue, String(outcome.answer.code)])
         state.withLock { state in
-            state.statistics.labelValuesTruncated += cut
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
+            var labels = state.takeLabels()
+            labels.append(syscode.appid)
+            labels.append(syscode.value)
+            labels.append("")
+            labels.append(queue)
+            labels.append(String(outcome.answer.code))
+            state.statistics.labelValuesTruncated += cutLongValues(&labels)
             if state.consumer.observe(labels, milliseconds) { state.recorded.add(.consumer) }
+            state.returnLabels(labels)
         }
     }
 
@@ -226,21 +254,21 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             samples: statistics.series.sorted { $0.key < $1.key }.map { ([("family", $0.key)], Double($0.value)) })
     }
 
-    /// Cuts label values longer than `maxLabelValueBytes` at a character boundary.
-    private func bounded(_ labels: [String]) -> ([String], UInt64) {
+    /// Cuts label values longer than `maxLabelValueBytes` at a character boundary; returns
+    /// how many were cut.
+    private func cutLongValues(_ labels: inout [String]) -> UInt64 {
         let limit = configuration.maxLabelValueBytes
-        guard labels.contains(where: { $0.utf8.count > limit }) else { return (labels, 0) }
         var cut: UInt64 = 0
-        let result = labels.map { value -> String in
-            guard value.utf8.count > limit else { return value }
-            cut += 1
+        for i in labels.indices where labels[i].utf8.count > limit {
+            let value = labels[i]
             var end = value.utf8.index(value.utf8.startIndex, offsetBy: limit)
             while !value.unicodeScalars.indices.contains(end) && end > value.utf8.startIndex {
                 end = value.utf8.index(before: end)
             }
-            return String(value.utf8[..<end])!
+            labels[i] = String(value.utf8[..<end])!
+            cut += 1
         }
-        return (result, cut)
+        return cut
     }
 
     private func skip(_ reason: ChannelMetricsStatistics.Skipped) {

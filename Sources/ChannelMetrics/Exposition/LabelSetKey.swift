@@ -14,6 +14,11 @@ struct LabelSetKey: Hashable, Sendable {
 
     init(_ values: [String]) {
         self.values = values
+        digest = Self.digest(of: values)
+    }
+
+    /// The digest of these values (what `init(_:)` computes), without keeping them.
+    static func digest(of values: [String]) -> UInt64 {
         var h = Self.seed ^ UInt64(values.count)
         for value in values {
             // In place (a small string's bytes on the stack); no copy of the value to make it mutable.
@@ -24,10 +29,10 @@ struct LabelSetKey: Hashable, Sendable {
                 h = contiguous.withUTF8 { Self.fold($0, into: h) }
             }
         }
-        digest = h
+        return h
     }
 
-    /// A key with a chosen digest (tests: colliding digests).
+    /// A key whose digest is already known (or chosen: tests of colliding digests).
     init(values: [String], digest: UInt64) {
         self.values = values
         self.digest = digest

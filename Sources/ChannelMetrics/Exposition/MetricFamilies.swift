@@ -63,23 +63,23 @@ struct HistogramFamily: Sendable {
     /// series beyond the cap. A value equal to a bound goes in that bound's bucket (`le`).
     @discardableResult
     mutating func observe(_ labelValues: [String], _ value: Double) -> Bool {
-        observe(LabelSetKey(labelValues), value)
+        observe(labelValues, digest: LabelSetKey.digest(of: labelValues), value)
     }
 
-    /// `observe` with the label set's key made by the caller (one key for the families
-    /// that share a label set).
+    /// `observe` with the label set's digest made by the caller (one for the families that
+    /// share a label set). The values are kept only for a new series.
     @discardableResult
-    mutating func observe(_ key: LabelSetKey, _ value: Double) -> Bool {
+    mutating func observe(_ labelValues: [String], digest: UInt64, _ value: Double) -> Bool {
         let series: Int
-        if let existing = index.find(key) {
+        if let existing = index.find(labelValues, digest: digest) {
             series = existing
         } else {
             guard labels.count < maxSeries else {
                 refused += 1
                 return false
             }
-            series = index.insert(key)
-            labels.append(RenderedLabels(names: labelNames, values: key.values))
+            series = index.insert(LabelSetKey(values: labelValues, digest: digest))
+            labels.append(RenderedLabels(names: labelNames, values: labelValues))
             counts.append(contentsOf: repeatElement(0, count: bounds.count + 1))
             sums.append(0)
         }
@@ -149,12 +149,12 @@ struct CounterFamily: Sendable {
 
     @discardableResult
     mutating func increment(_ labelValues: [String], by amount: Double = 1) -> Bool {
-        increment(LabelSetKey(labelValues), by: amount)
+        increment(labelValues, digest: LabelSetKey.digest(of: labelValues), by: amount)
     }
 
     @discardableResult
-    mutating func increment(_ key: LabelSetKey, by amount: Double = 1) -> Bool {
-        if let existing = index.find(key) {
+    mutating func increment(_ labelValues: [String], digest: UInt64, by amount: Double = 1) -> Bool {
+        if let existing = index.find(labelValues, digest: digest) {
             values[existing] += amount
             return true
         }
@@ -162,8 +162,8 @@ struct CounterFamily: Sendable {
             refused += 1
             return false
         }
-        _ = index.insert(key)
-        labels.append(RenderedLabels(names: labelNames, values: key.values))
+        _ = index.insert(LabelSetKey(values: labelValues, digest: digest))
+        labels.append(RenderedLabels(names: labelNames, values: labelValues))
         values.append(amount)
         return true
     }

@@ -14,14 +14,18 @@ struct SeriesIndex: Sendable {
 
     var count: Int { keys.count }
 
-    func find(_ key: LabelSetKey) -> Int? {
+    func find(_ key: LabelSetKey) -> Int? { find(key.values, digest: key.digest) }
+
+    /// The series of these label values, whose digest (`LabelSetKey.digest(of:)`) is given.
+    func find(_ values: [String], digest: UInt64) -> Int? {
         guard !slots.isEmpty else { return nil }
         let mask = slots.count - 1
-        var slot = Int(truncatingIfNeeded: key.digest) & mask
+        var slot = Int(truncatingIfNeeded: digest) & mask
         while true {
             let entry = Int(slots[slot])
             if entry == 0 { return nil }
-            if keys[entry - 1] == key { return entry - 1 }
+            let candidate = keys[entry - 1]
+            if candidate.digest == digest && candidate.values == values { return entry - 1 }
             slot = (slot + 1) & mask
         }
     }
