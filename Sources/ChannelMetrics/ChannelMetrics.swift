@@ -35,6 +35,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     public let configuration: MetricsConfiguration
     private let rules: LabelRules
     private let inboundSkips: InboundSkipRules
+    private let inboundPorts: PortSet
     private let state: Mutex<State>
 
     struct State: Sendable {
@@ -47,46 +48,63 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         var recorded = CaseCounts<ChannelMetricsStatistics.Recorded>()
         var skipped = CaseCounts<ChannelMetricsStatistics.Skipped>()
         var bodyCodes = CaseCounts<BodyCodeOutcome>()
-        /// The label values of the observation being recorded, kept between observations:
-        /// one whose series exists allocates nothing (measured: one array per exchange).
-        var labelScratch: [String] = []
+        /// The label values of the observation being recorded (those after `appid` and
+        /// `application`), one array per label set, kept between observations and written
+        /// in place: an observation whose series exists allocates nothing (measured: an
+        /// array per exchange before), and no array is emptied (a generic, slow path).
+        var innerLabels = LabelScratch(count: 6)
+        var partnerLabels = LabelScratch(count: 4)
+        var externalLabels = LabelScratch(count: 4)
+        var consumerLabels = LabelScratch(count: 3)
+    }
 
-        /// The reusable label array, emptied (give it back with `returnLabels`).
-        mutating func takeLabels() -> [String] {
-            var labels: [String] = []
-            swap(&labels, &labelScratch)
-            labels.removeAll(keepingCapacity: true)
-            return labels
+    /// A reusable array of label values of one fixed count.
+    struct LabelScratch: Sendable {
+        private var values: [String]
+
+        init(count: Int) { values = Array(repeating: "", count: count) }
+
+        /// The array (give it back with `put`), leaving this one empty meanwhile so that the
+        /// taken array stays uniquely referenced and is written in place.
+        mutating func take() -> [String] {
+            var taken: [String] = []
+            swap(&taken, &values)
+            return taken
         }
 
-        mutating func returnLabels(_ labels: consuming [String]) { labelScratch = labels }
+        mutating func put(_ labels: consuming [String]) { values = labels }
     }
 
     public init(configuration: MetricsConfiguration) {
         self.configuration = configuration
         rules = LabelRules(maxJSONDepth: configuration.maxJSONDepth)
         inboundSkips = InboundSkipRules(statuses: configuration.skipStatuses, paths: configuration.skipPaths)
+        inboundPorts = PortSet(configuration.inboundPorts)
         let syscode = configuration.syscode.value
         let cap = configuration.maxSeriesPerFamily
+        // Every family starts with `appid` and `application`, the same in every series.
+        let constant = [configuration.syscode.appid, syscode]
         let externalLabels = ["appid", "application", "call_type", "tcode", "method_code", "status"]
         state = Mutex(State(
             inner: HistogramFamily(
                 name: syscode + "_inner_metrics", help: "...",
                 labelNames: ["appid", "application", "f_code", "path", "uri", "http_status", "code", "method_code"],
-                bounds: configuration.innerBuckets.milliseconds, maxSeries: cap),
+                constantValues: constant, bounds: configuration.innerBuckets.milliseconds, maxSeries: cap),
             partner: HistogramFamily(
                 name: "partner_http_metrics", help: "...",
                 labelNames: ["appid", "application", "partner", "action_code", "http_status", "code"],
-                bounds: configuration.externalBuckets.milliseconds, maxSeries: cap),
+                constantValues: constant, bounds: configuration.externalBuckets.milliseconds, maxSeries: cap),
             externalCalls: CounterFamily(
-                name: "external_calls", help: "Total number of external calls", labelNames: externalLabels, maxSeries: cap),
+                name: "external_calls", help: "Total number of external calls", labelNames: externalLabels,
+                constantValues: constant, maxSeries: cap),
             externalDuration: HistogramFamily(
                 name: "external_call_duration_seconds", help: "Duration of external calls in seconds",
-                labelNames: externalLabels, bounds: configuration.externalBuckets.seconds, maxSeries: cap),
+                labelNames: externalLabels, constantValues: constant, bounds: configuration.externalBuckets.seconds,
+                maxSeries: cap),
             consumer: HistogramFamily(
                 name: syscode + "_consumer_metrics", help: "...",
                 labelNames: ["appid", "application", "f_code", "topic", "code"],
-                bounds: configuration.consumerBuckets.milliseconds, maxSeries: cap)
+                constantValues: constant, bounds: configuration.consumerBuckets.milliseconds, maxSeries: cap)
         ))
     }
 
@@ -95,7 +113,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     public func observe(_ exchange: HTTPExchange) {
         guard let request = exchange.request else { return skip(.noRequest) }
         guard let response = exchange.response else { return skip(.noResponse) }
-        if configuration.inboundPorts.contains(exchange.server.port) {
+        if inboundPorts.contains(exchange.server.port) {
             observeInbound(exchange, request, response)
         } else {
             observeOutgoing(exchange, request, response)
@@ -108,25 +126,23 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         if inboundSkips.skipsPath(request.path) { return skip(.skippedPath) }
         guard let start = exchange.requestLastByte, let end = exchange.responseFirstByte else { return skip(.noTimestamps) }
         let code = rules.innerCode(response)
-        let syscode = configuration.syscode
         let fCode = LabelRules.fCode(userAgent: request.userAgent)
         let methodCode = rules.inboundMethodCode(request)
         let milliseconds = Self.seconds(end - start) * 1000
         state.withLock { state in
             state.bodyCodes.add(code.outcome)
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
-            var labels = state.takeLabels()
-            labels.append(syscode.appid)
-            labels.append(syscode.value)
-            labels.append(fCode)
-            labels.append(request.path)
-            labels.append(request.path)
-            labels.append(LabelRules.statusText(response.status))
-            labels.append(code.label)
-            labels.append(methodCode)
-            state.statistics.labelValuesTruncated += cutLongValues(&labels)
+            var labels = state.innerLabels.take()  // after appid and application
+            var cut: UInt64 = 0
+            setLabel(0, fCode, in: &labels, cut: &cut)
+            setLabel(1, request.path, in: &labels, cut: &cut)
+            setLabel(2, request.path, in: &labels, cut: &cut)
+            setLabel(3, LabelRules.statusText(response.status), in: &labels, cut: &cut)
+            setLabel(4, code.label, in: &labels, cut: &cut)
+            setLabel(5, methodCode, in: &labels, cut: &cut)
+            state.statistics.labelValuesTruncated += cut
             if state.inner.observe(labels, milliseconds) { state.recorded.add(.inbound) }
-            state.returnLabels(labels)
+            state.innerLabels.put(labels)
         }
     }
 
@@ -141,7 +157,6 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             return skip(.noTimestamps)
         }
         let seconds = Self.seconds(end - start)
-        let syscode = configuration.syscode
         let partner = request.host.flatMap { configuration.partners.lookup(authority: $0) }
         let code = rules.outgoingCode(response)
         let action = partner.map { $0.actions[LabelRules.partnerPath(rawPath: request.rawPath)] }
@@ -150,30 +165,27 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         state.withLock { state in
             state.bodyCodes.add(code.outcome)
             if seconds < 0 { state.statistics.negativeDurations += 1 }
-            var labels = state.takeLabels()
+            var cut: UInt64 = 0
             if let partner {
-                labels.append(syscode.appid)
-                labels.append(syscode.value)
-                labels.append(partner.partner)
-                labels.append(action.flatMap { $0 } ?? "")
-                labels.append(LabelRules.statusText(response.status))
-                labels.append(code.label)
-                state.statistics.labelValuesTruncated += cutLongValues(&labels)
+                var labels = state.partnerLabels.take()  // after appid and application
+                setLabel(0, partner.partner, in: &labels, cut: &cut)
+                setLabel(1, action.flatMap { $0 } ?? "", in: &labels, cut: &cut)
+                setLabel(2, LabelRules.statusText(response.status), in: &labels, cut: &cut)
+                setLabel(3, code.label, in: &labels, cut: &cut)
                 if state.partner.observe(labels, seconds * 1000) { state.recorded.add(.partner) }
-                labels.removeAll(keepingCapacity: true)
+                state.partnerLabels.put(labels)
             }
-            labels.append(syscode.appid)
-            labels.append(syscode.value)
-            labels.append("http")
-            labels.append(tcode)
-            labels.append(methodCode)
-            labels.append(LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero))
-            state.statistics.labelValuesTruncated += cutLongValues(&labels)
+            var labels = state.externalLabels.take()  // after appid and application
+            setLabel(0, "http", in: &labels, cut: &cut)
+            setLabel(1, tcode, in: &labels, cut: &cut)
+            setLabel(2, methodCode, in: &labels, cut: &cut)
+            setLabel(3, LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero), in: &labels, cut: &cut)
+            state.statistics.labelValuesTruncated += cut
             let digest = LabelSetKey.digest(of: labels)  // one digest for both external families
             let counted = state.externalCalls.increment(labels, digest: digest)
             let timed = state.externalDuration.observe(labels, digest: digest, seconds)
             if counted || timed { state.recorded.add(.external) }
-            state.returnLabels(labels)
+            state.externalLabels.put(labels)
         }
     }
 
@@ -184,18 +196,16 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         guard let queue = outcome.queue else { return skip(.consumerWithoutQueue) }
         let start = configuration.consumerTiming == .serviceTime ? outcome.serviceStart : outcome.deliverTime
         let milliseconds = Self.seconds(outcome.answerTime - start) * 1000
-        let syscode = configuration.syscode
         state.withLock { state in
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
-            var labels = state.takeLabels()
-            labels.append(syscode.appid)
-            labels.append(syscode.value)
-            labels.append("")
-            labels.append(queue)
-            labels.append(String(outcome.answer.code))
-            state.statistics.labelValuesTruncated += cutLongValues(&labels)
+            var labels = state.consumerLabels.take()  // after appid and application
+            var cut: UInt64 = 0
+            setLabel(0, "", in: &labels, cut: &cut)
+            setLabel(1, queue, in: &labels, cut: &cut)
+            setLabel(2, String(outcome.answer.code), in: &labels, cut: &cut)
+            state.statistics.labelValuesTruncated += cut
             if state.consumer.observe(labels, milliseconds) { state.recorded.add(.consumer) }
-            state.returnLabels(labels)
+            state.consumerLabels.put(labels)
         }
     }
 
@@ -254,21 +264,21 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             samples: statistics.series.sorted { $0.key < $1.key }.map { ([("family", $0.key)], Double($0.value)) })
     }
 
-    /// Cuts label values longer than `maxLabelValueBytes` at a character boundary; returns
-    /// how many were cut.
-    private func cutLongValues(_ labels: inout [String]) -> UInt64 {
+    /// Sets a label value, cut at a character boundary when it is longer than
+    /// `maxLabelValueBytes` (counted in `cut`).
+    @inline(__always)
+    private func setLabel(_ index: Int, _ value: String, in labels: inout [String], cut: inout UInt64) {
         let limit = configuration.maxLabelValueBytes
-        var cut: UInt64 = 0
-        for i in labels.indices where labels[i].utf8.count > limit {
-            let value = labels[i]
-            var end = value.utf8.index(value.utf8.startIndex, offsetBy: limit)
-            while !value.unicodeScalars.indices.contains(end) && end > value.utf8.startIndex {
-                end = value.utf8.index(before: end)
-            }
-            labels[i] = String(value.utf8[..<end])!
-            cut += 1
+        guard value.utf8.count > limit else {
+            labels[index] = value
+            return
         }
-        return cut
+        var end = value.utf8.index(value.utf8.startIndex, offsetBy: limit)
+        while !value.unicodeScalars.indices.contains(end) && end > value.utf8.startIndex {
+            end = value.utf8.index(before: end)
+        }
+        labels[index] = String(value.utf8[..<end])!
+        cut += 1
     }
 
     private func skip(_ reason: ChannelMetricsStatistics.Skipped) {

@@ -39,6 +39,16 @@ import Testing
         #expect(shortcuts > 1_000)  // the shortcut was exercised, not only the full parse
     }
 
+    @Test func portSetAgreesWithTheConfiguredSet() {
+        var dice = Dice(state: 9)
+        for size in [0, 1, 3, 100] {
+            var ports = Set((0..<size).map { _ in UInt16(dice.next(65_536)) })
+            if size > 0 { ports.formUnion([0, 63, 64, 65_535]) }
+            let set = PortSet(ports)
+            for port in 0...UInt16.max { #expect(set.contains(port) == ports.contains(port)) }
+        }
+    }
+
     @Test func skipRulesAgreeWithTheConfiguredSets() {
         let pathPieces = ["/", "health", "check", "healthchec", "K", "\u{212A}", "metrics", "é", "e\u{301}", "/api"]
         var dice = Dice(state: 5)

@@ -36,6 +36,9 @@ struct MetricsCommand: ParsableCommand {
     @Option(help: "Time only this: observe, body or tiny (for profilers).")
     var only: String?
 
+    @Option(help: "Exactly this many calls per measurement instead of timed ones (for valgrind's instruction counts).")
+    var calls: Int?
+
     func run() throws {
         let port = try resolveServerPort(file: file, given: serverPort)
         let sample = try collectExchanges(path: file, serverPort: port, limit: exchanges)
@@ -58,16 +61,19 @@ struct MetricsCommand: ParsableCommand {
         var next = 0
         func timeObserve(_ exchanges: [HTTPExchange]) -> Double {
             next = 0
-            return bestSecondsPerCall(seconds: seconds, rounds: rounds) {
-                metrics.observe(exchanges[next])
-                next = next + 1 == exchanges.count ? 0 : next + 1
-                return next
-            }.secondsPerCall * 1e9
+            // Through the buffer: `exchanges[next]` would copy the exchange (a retain per field).
+            return exchanges.withUnsafeBufferPointer { buffer in
+                bestSecondsPerCall(seconds: seconds, rounds: rounds, calls: calls) {
+                    metrics.observe(buffer[next])
+                    next = next + 1 == buffer.count ? 0 : next + 1
+                    return next
+                }.secondsPerCall * 1e9
+            }
         }
         func wanted(_ name: String) -> Bool { only == nil || only == name }
         let observeNs = wanted("observe") ? timeObserve(sample) : .nan
         next = 0
-        let bodyNs = !wanted("body") ? .nan : bestSecondsPerCall(seconds: seconds, rounds: rounds) {
+        let bodyNs = !wanted("body") ? .nan : bestSecondsPerCall(seconds: seconds, rounds: rounds, calls: calls) {
             defer { next = next + 1 == sample.count ? 0 : next + 1 }
             guard let response = sample[next].response else { return 0 }
             return callsOut ? rules.outgoingCode(response).label.utf8.count : rules.innerCode(response).label.utf8.count

@@ -25,7 +25,7 @@ extension HistogramFamily {
     func snapshot() -> FamilySnapshot {
         let width = bounds.count + 1
         var series: [FamilySnapshot.Series] = []
-        for (i, values) in index.keys.map(\.values).enumerated() {
+        for (i, values) in index.keys.map({ constantValues + $0.values }).enumerated() {
             var cumulative: [UInt64] = []
             var total: UInt64 = 0
             for b in 0..<width {
@@ -44,7 +44,7 @@ extension CounterFamily {
     func snapshot() -> FamilySnapshot {
         let series = index.keys.enumerated().map { (i, key) in
             FamilySnapshot.Series(
-                labels: Dictionary(uniqueKeysWithValues: zip(labelNames, key.values)), cumulativeBuckets: [],
+                labels: Dictionary(uniqueKeysWithValues: zip(labelNames, constantValues + key.values)), cumulativeBuckets: [],
                 count: self.values[i], sum: 0)
         }
         return FamilySnapshot(name: name + "_total", type: .counter, bounds: [], series: series)

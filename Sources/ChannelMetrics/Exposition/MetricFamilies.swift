@@ -37,6 +37,9 @@ struct HistogramFamily: Sendable {
     let name: String
     let help: String
     let labelNames: [String]
+    /// The values of the first labels, the same in every series (`appid`, `application`):
+    /// observations give only the rest, so those are neither copied nor hashed each time.
+    let constantValues: [String]
     let bounds: [Double]
     let boundTexts: [String]
     let maxSeries: Int
@@ -48,10 +51,11 @@ struct HistogramFamily: Sendable {
     private(set) var sums: [Double] = []
     private(set) var refused: UInt64 = 0
 
-    init(name: String, help: String, labelNames: [String], bounds: [Double], maxSeries: Int) {
+    init(name: String, help: String, labelNames: [String], constantValues: [String] = [], bounds: [Double], maxSeries: Int) {
         self.name = name
         self.help = help
         self.labelNames = labelNames
+        self.constantValues = constantValues
         self.bounds = bounds
         self.boundTexts = bounds.map(PythonFormatting.goFloat) + ["+Inf"]
         self.maxSeries = maxSeries
@@ -59,8 +63,8 @@ struct HistogramFamily: Sendable {
 
     var seriesCount: Int { labels.count }
 
-    /// Adds `value` to the series of `labelValues`; false (counted) when it would be a new
-    /// series beyond the cap. A value equal to a bound goes in that bound's bucket (`le`).
+    /// Adds `value` to the series of `labelValues` (the values after `constantValues`); false
+    /// (counted) when it would be a new series beyond the cap. A value equal to a bound goes in that bound's bucket (`le`).
     @discardableResult
     mutating func observe(_ labelValues: [String], _ value: Double) -> Bool {
         observe(labelValues, digest: LabelSetKey.digest(of: labelValues), value)
@@ -79,7 +83,7 @@ struct HistogramFamily: Sendable {
                 return false
             }
             series = index.insert(LabelSetKey(values: labelValues, digest: digest))
-            labels.append(RenderedLabels(names: labelNames, values: labelValues))
+            labels.append(RenderedLabels(names: labelNames, values: constantValues + labelValues))
             counts.append(contentsOf: repeatElement(0, count: bounds.count + 1))
             sums.append(0)
         }
@@ -131,6 +135,8 @@ struct CounterFamily: Sendable {
     let name: String
     let help: String
     let labelNames: [String]
+    /// As `HistogramFamily.constantValues`.
+    let constantValues: [String]
     let maxSeries: Int
 
     private(set) var index = SeriesIndex()
@@ -138,10 +144,11 @@ struct CounterFamily: Sendable {
     private(set) var values: [Double] = []
     private(set) var refused: UInt64 = 0
 
-    init(name: String, help: String, labelNames: [String], maxSeries: Int) {
+    init(name: String, help: String, labelNames: [String], constantValues: [String] = [], maxSeries: Int) {
         self.name = name
         self.help = help
         self.labelNames = labelNames
+        self.constantValues = constantValues
         self.maxSeries = maxSeries
     }
 
@@ -163,7 +170,7 @@ struct CounterFamily: Sendable {
             return false
         }
         _ = index.insert(LabelSetKey(values: labelValues, digest: digest))
-        labels.append(RenderedLabels(names: labelNames, values: labelValues))
+        labels.append(RenderedLabels(names: labelNames, values: constantValues + labelValues))
         values.append(amount)
         return true
     }

@@ -1,4 +1,4 @@
-// Which inbound exchanges are not recorded: the configured statuses and paths.
+// Which exchanges are inbound (the service's ports) and which of those are not recorded.
 
 /// `skipStatuses` and `skipPaths` of `MetricsConfiguration`, tested for every inbound exchange.
 ///
@@ -41,4 +41,15 @@ struct InboundSkipRules: Sendable {
         }
         return false
     }
+}
+
+/// A set of TCP ports as a 65,536-bit map: a membership test per exchange without hashing.
+struct PortSet: Sendable {
+    private var words = [UInt64](repeating: 0, count: 1 << 10)
+
+    init(_ ports: Set<UInt16>) {
+        for port in ports { words[Int(port >> 6)] |= 1 << UInt64(port & 63) }
+    }
+
+    func contains(_ port: UInt16) -> Bool { words[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
 }
