@@ -36,6 +36,9 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     private let rules: LabelRules
     private let inboundSkips: InboundSkipRules
     private let inboundPorts: PortSet
+    /// How many of the constant labels (`appid`, `application`) are longer than
+    /// `maxLabelValueBytes`: they are stored cut, and counted with every observation.
+    private let constantLabelsCut: UInt64
     private let state: Mutex<State>
 
     struct State: Sendable {
@@ -83,7 +86,10 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let syscode = configuration.syscode.value
         let cap = configuration.maxSeriesPerFamily
         // Every family starts with `appid` and `application`, the same in every series.
-        let constant = [configuration.syscode.appid, syscode]
+        var constant = [configuration.syscode.appid, syscode]
+        var cut: UInt64 = 0
+        for i in constant.indices { constant[i] = Self.cut(constant[i], toBytes: configuration.maxLabelValueBytes, counting: &cut) }
+        constantLabelsCut = cut
         let externalLabels = ["appid", "application", "call_type", "tcode", "method_code", "status"]
         state = Mutex(State(
             inner: HistogramFamily(
@@ -133,7 +139,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             state.bodyCodes.add(code.outcome)
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
             var labels = state.innerLabels.take()  // after appid and application
-            var cut: UInt64 = 0
+            var cut = constantLabelsCut
             setLabel(0, fCode, in: &labels, cut: &cut)
             setLabel(1, request.path, in: &labels, cut: &cut)
             setLabel(2, request.path, in: &labels, cut: &cut)
@@ -167,6 +173,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             if seconds < 0 { state.statistics.negativeDurations += 1 }
             var cut: UInt64 = 0
             if let partner {
+                cut += constantLabelsCut
                 var labels = state.partnerLabels.take()  // after appid and application
                 setLabel(0, partner.partner, in: &labels, cut: &cut)
                 setLabel(1, action.flatMap { $0 } ?? "", in: &labels, cut: &cut)
@@ -176,6 +183,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
                 state.partnerLabels.put(labels)
             }
             var labels = state.externalLabels.take()  // after appid and application
+            cut += constantLabelsCut
             setLabel(0, "http", in: &labels, cut: &cut)
             setLabel(1, tcode, in: &labels, cut: &cut)
             setLabel(2, methodCode, in: &labels, cut: &cut)
@@ -199,7 +207,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         state.withLock { state in
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
             var labels = state.consumerLabels.take()  // after appid and application
-            var cut: UInt64 = 0
+            var cut = constantLabelsCut
             setLabel(0, "", in: &labels, cut: &cut)
             setLabel(1, queue, in: &labels, cut: &cut)
             setLabel(2, String(outcome.answer.code), in: &labels, cut: &cut)
@@ -269,16 +277,19 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     @inline(__always)
     private func setLabel(_ index: Int, _ value: String, in labels: inout [String], cut: inout UInt64) {
         let limit = configuration.maxLabelValueBytes
-        guard value.utf8.count > limit else {
-            labels[index] = value
-            return
-        }
+        labels[index] = value.utf8.count > limit ? Self.cut(value, toBytes: limit, counting: &cut) : value
+    }
+
+    /// `value` cut at the last character boundary within `limit` bytes when it is longer
+    /// (and then counted).
+    private static func cut(_ value: String, toBytes limit: Int, counting cut: inout UInt64) -> String {
+        guard value.utf8.count > limit else { return value }
         var end = value.utf8.index(value.utf8.startIndex, offsetBy: limit)
         while !value.unicodeScalars.indices.contains(end) && end > value.utf8.startIndex {
             end = value.utf8.index(before: end)
         }
-        labels[index] = String(value.utf8[..<end])!
         cut += 1
+        return String(value.utf8[..<end])!
     }
 
     private func skip(_ reason: ChannelMetricsStatistics.Skipped) {

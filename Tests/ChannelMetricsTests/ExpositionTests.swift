@@ -230,6 +230,22 @@ import Testing
         #expect(labels["uri"] == "/éééé")
         #expect(metrics.statistics().labelValuesTruncated == 2)
     }
+
+    /// `appid` and `application` are kept once per family: cut and counted all the same.
+    @Test func theSyscodeLabelsAreCutAndCountedWithEveryObservation() {
+        var configuration = Make.configuration()
+        configuration.maxLabelValueBytes = 3
+        let metrics = ChannelMetrics(configuration: configuration)
+        let exchange = Make.exchange(serverPort: 8080, request: Make.request(target: "/a"), response: Make.response(body: "{}".bytes))
+        metrics.observe(exchange)
+        metrics.observe(exchange)
+        let labels = metrics.snapshot()[0].series[0].labels
+        #expect(labels["appid"] == String(configuration.syscode.appid.prefix(3)))
+        #expect(labels["application"] == String(configuration.syscode.value.prefix(3)))
+        #expect(labels["http_status"] == "200")
+        // Per observation: appid, application and f_code ("None" is 4 bytes).
+        #expect(metrics.statistics().labelValuesTruncated == 6)
+    }
 }
 
 /// The writer the self-metrics use.
