@@ -12,11 +12,10 @@ __attribute__((target("avx2"))) static inline uint64_t cejson_mask32(__m256i lo,
 }
 
 __attribute__((target("avx2"))) void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {
-    __m256i v[2], quote[2], op[2], blank[2];
+    __m256i quote[2], op[2], blank[2], digit[2];
     __m256i rare = _mm256_setzero_si256();
     for (int k = 0; k < 2; k++) {
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
-        v[k] = b;
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
         __m256i folded = _mm256_or_si256(b, _mm256_set1_epi8(0x20));
         op[k] = _mm256_or_si256(
@@ -27,11 +26,14 @@ __attribute__((target("avx2"))) void cejson_classify_avx2(const uint8_t *p, cejs
         __m256i control = _mm256_cmpeq_epi8(_mm256_min_epu8(b, _mm256_set1_epi8(0x1F)), b);
         rare = _mm256_or_si256(rare, _mm256_or_si256(control, _mm256_cmpeq_epi8(b, _mm256_set1_epi8('\\'))));
         quote[k] = _mm256_cmpeq_epi8(b, _mm256_set1_epi8('"'));
+        // Signed compares: bytes from 0x80 on are negative, below '0'.
+        digit[k] = _mm256_and_si256(_mm256_cmpgt_epi8(b, _mm256_set1_epi8('0' - 1)), _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), b));
     }
     out->quote = cejson_mask32(quote[0], quote[1]);
     out->op = cejson_mask32(op[0], op[1]);
     out->blank = cejson_mask32(blank[0], blank[1]);
     out->rare = (uint64_t)(uint32_t)_mm256_movemask_epi8(rare);
+    out->digit = cejson_mask32(digit[0], digit[1]);
 }
 
 int cejson_has_avx2(void) {

@@ -231,14 +231,15 @@ import Testing
     static func streamTokens(_ b: [UInt8]) -> (tokens: [Int], anomaly: Int?) {
         b.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return ([], nil) }
-            var stream = JSONBlockTokens(base: base, count: b.count)
+            var blocks = JSONBlocks(base: base, count: b.count)
+            var stream = JSONBlockTokens()
             var tokens: [Int] = []
             while true {
-                let p = stream.next()
+                let p = stream.next(&blocks)
                 if p < 0 { break }
                 tokens.append(p)
             }
-            return (tokens, stream.anomaly == Int.max ? nil : stream.anomaly)
+            return (tokens, blocks.anomaly == Int.max ? nil : blocks.anomaly)
         }
     }
 

@@ -20,6 +20,7 @@ typedef struct {
     uint64_t op;         // { } [ ] : ,
     uint64_t blank;      // <= 0x20
     uint64_t rare;       // not 0 when a byte is \ or < 0x20 (not a mask: which bits is unspecified)
+    uint64_t digit;      // 0-9
 } cejson_classes;
 
 /// The classes behind `rare`, asked for only when it is not zero.
@@ -31,7 +32,7 @@ typedef struct {
 
 /// The definition, one byte at a time.
 static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
-    cejson_classes c = {0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0};
     for (int i = 0; i < 64; i++) {
         uint8_t v = p[i];
         uint64_t bit = (uint64_t)1 << i;
@@ -39,6 +40,7 @@ static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
         if (v == '{' || v == '}' || v == '[' || v == ']' || v == ':' || v == ',') c.op |= bit;
         if (v <= 0x20) c.blank |= bit;
         if (v == '\\' || v < 0x20) c.rare |= bit;
+        if (v >= '0' && v <= '9') c.digit |= bit;
     }
     return c;
 }
@@ -64,7 +66,7 @@ static inline uint64_t cejson_mask16(__m128i m, int k) {
 
 static inline cejson_classes cejson_classify(const uint8_t *p) {
 #if CEJSON_SSE2
-    cejson_classes c = {0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0};
     __m128i rare = _mm_setzero_si128();
     for (int k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
@@ -80,6 +82,9 @@ static inline cejson_classes cejson_classify(const uint8_t *p) {
         c.quote |= cejson_mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), k);
         c.op |= cejson_mask16(op, k);
         c.blank |= cejson_mask16(blank, k);
+        // Signed compares: bytes from 0x80 on are negative, below '0'.
+        __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+        c.digit |= cejson_mask16(digit, k);
     }
     // Whether there is any: the exact bits come from cejson_classify_rare.
     c.rare = (uint64_t)(uint16_t)_mm_movemask_epi8(rare);

@@ -16,34 +16,43 @@ import CJSONBlocks
 /// are found as simdjson does (runs of backslashes, odd ones escape) and each escape is
 /// checked as `parseEscape` reads it. An anomaly — a control byte in a string, a control
 /// byte other than `\t \n \r` outside one, an escape `parseEscape` rejects — ends the stream
-/// (`next()` gives -1, `anomaly` says where): the caller then leaves the text to the
+/// (`next` gives -1, `JSONBlocks.anomaly` says where): the caller then leaves the text to the
 /// byte-by-byte validator, which finds the exact rejection.
 struct JSONBlockTokens {
     /// The token starts of the current block not given yet, bit i for byte `blockStart + i`
-    /// (in a register: `blocks`, which the out-of-line `readBlock` writes, is apart).
+    /// (in registers: the `JSONBlocks` which the out-of-line `readBlock` writes is apart, not
+    /// a member, else this struct lives in memory and the mask is stored per token, measured).
     private var tokens: UInt64 = 0
     private var blockStart = 0
-    private(set) var blocks: JSONBlocks
+    /// The digits `0`…`9` of the current block, and the bytes that end a number or literal
+    /// (whitespace, structural characters, quotes; the padding after the text).
+    private var digits: UInt64 = 0
+    private var delimiters: UInt64 = 0
 
-    /// The stream of the text `base[start..<count]`, `start` outside any string.
-    init(base: UnsafePointer<UInt8>, count: Int, from start: Int = 0) {
-        blocks = JSONBlocks(base: base, count: count, from: start)
-    }
-
-    /// Where the first anomaly is (the stream ends there), or `Int.max`.
-    var anomaly: Int { blocks.anomaly }
-
-    /// The next token start, or -1 at the end of the text or at the first anomaly.
+    /// The next token start of the text `blocks` reads, or -1 at its end or first anomaly.
     @inline(__always)
-    mutating func next() -> Int {
+    mutating func next(_ blocks: inout JSONBlocks) -> Int {
         while tokens == 0 {
             guard blocks.hasBlock else { return -1 }
             blockStart = blocks.nextBlock
             tokens = blocks.readBlock()
+            digits = blocks.digits
+            delimiters = blocks.delimiters
         }
         let p = blockStart &+ tokens.trailingZeroBitCount
         tokens &= tokens &- 1
         return p
+    }
+
+    /// Whether the token at `p` (the last one given, a digit `first`) is an integer — digits,
+    /// no leading zero — followed by a delimiter in this block: a number `validateValue`
+    /// takes whole (fewer than 64 digits). False leaves it to the byte-by-byte check.
+    @inline(__always)
+    func isShortInteger(at p: Int, first: UInt8) -> Bool {
+        let offset = UInt64(truncatingIfNeeded: p &- blockStart)
+        let length = (~digits &>> offset).trailingZeroBitCount  // the digits shifted in above make the end 64
+        let end = Int(offset) &+ length
+        return end < 64 && (delimiters &>> UInt64(truncatingIfNeeded: end)) & 1 != 0 && (first != UInt8(ascii: "0") || length == 1)
     }
 }
 
@@ -62,8 +71,12 @@ struct JSONBlocks {
     private var escapeCarry: UInt64 = 0
     /// Where the first anomaly is (the stream ends there), or `Int.max`.
     private(set) var anomaly = Int.max
+    /// The digits and delimiters of the block read last (see `JSONBlockTokens`).
+    private(set) var digits: UInt64 = 0
+    private(set) var delimiters: UInt64 = 0
 
-    init(base: UnsafePointer<UInt8>, count: Int, from start: Int) {
+    /// The blocks of the text `base[start..<count]`, `start` outside any string.
+    init(base: UnsafePointer<UInt8>, count: Int, from start: Int = 0) {
         self.base = base
         self.count = count
         nextBlock = start
@@ -116,6 +129,8 @@ struct JSONBlocks {
         let follows = nonQuoteScalar &<< 1 | scalarCarry
         scalarCarry = nonQuoteScalar &>> 63
         let outside = ~(inString | quote)
+        digits = classes.digit
+        delimiters = classes.op | classes.blank | classes.quote
         if anomalies != 0 {
             anomaly = start &+ anomalies.trailingZeroBitCount
             nextBlock = count

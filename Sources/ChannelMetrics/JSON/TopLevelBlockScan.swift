@@ -28,15 +28,16 @@ extension TopLevelScanner {
         let count = cursor.bytes.count
         guard count > 0, let base = cursor.bytes.baseAddress else { return .undecided }
         let maxDepth = cursor.maxDepth
-        var stream = JSONBlockTokens(base: base, count: count)
-        var p = stream.next()
+        var blocks = JSONBlocks(base: base, count: count)
+        var stream = JSONBlockTokens()
+        var p = stream.next(&blocks)
         guard p >= 0 else { return .undecided }
         guard base[p] == UInt8(ascii: "{") else { return .notAnObject }
         guard maxDepth >= 1 else { return .undecided }
-        p = stream.next()
+        p = stream.next(&blocks)
         guard p >= 0 else { return .undecided }
         if base[p] == UInt8(ascii: "}") {
-            return stream.next() < 0 && stream.anomaly == Int.max ? .valid : .undecided
+            return stream.next(&blocks) < 0 && blocks.anomaly == Int.max ? .valid : .undecided
         }
         // Open containers, the top-level object included; one bit each, innermost lowest:
         // 1 = object, 0 = array.
@@ -47,27 +48,21 @@ extension TopLevelScanner {
                 // A member: its name, `:`, then its value.
                 guard base[p] == UInt8(ascii: "\"") else { return .undecided }
                 let key = p
-                let colon = stream.next()
+                let colon = stream.next(&blocks)
                 guard colon >= 0, base[colon] == UInt8(ascii: ":") else { return .undecided }
-                p = stream.next()
+                p = stream.next(&blocks)
                 guard p >= 0 else { return .undecided }
-                if depth == 1, !noteMember(keyAt: key, valueAt: p, keys, into: &matches) { return .undecided }
+                if depth == 1, !noteMember(keyAt: key, colonAt: colon, valueAt: p, keys, into: &matches) { return .undecided }
             }
             let first = base[p]
             if first == UInt8(ascii: "\"") {
                 // A string: its bytes were checked by the stream; it ends before the next token.
             } else if first &- UInt8(ascii: "0") < 10 {
-                // The usual integer: up to 7 digits and a delimiter in the word at `p`.
-                var isShortInteger = false
-                if p <= count &- 8 {
-                    let word = UInt64(littleEndian: UnsafeRawPointer(base + p).loadUnaligned(as: UInt64.self))
-                    let digits = Cursor.nonDigitBytes(word).trailingZeroBitCount &>> 3
-                    isShortInteger = digits < 8 && (first != UInt8(ascii: "0") || digits == 1) && Self.isDelimiter(base[p &+ digits])
-                }
-                if !isShortInteger, !Self.isScalar(at: p, base, count) { return .undecided }
+                // The usual integer, from the block's digit mask; any other number byte by byte.
+                if !stream.isShortInteger(at: p, first: first), !Self.isScalar(at: p, base, count) { return .undecided }
             } else if first | 0x20 == UInt8(ascii: "{") {  // `{` or `[`
                 guard depth < maxDepth, depth < 64 else { return .undecided }
-                let q = stream.next()
+                let q = stream.next(&blocks)
                 guard q >= 0 else { return .undecided }
                 if base[q] != first &+ 2 {  // `}` is `{` + 2, `]` is `[` + 2: not empty
                     depth &+= 1
@@ -80,11 +75,11 @@ extension TopLevelScanner {
             }
             // After a value: close containers until a `,` leads to the next value.
             while true {
-                let q = stream.next()
+                let q = stream.next(&blocks)
                 guard q >= 0 else { return .undecided }
                 let c = base[q]
                 if c == UInt8(ascii: ",") {
-                    p = stream.next()
+                    p = stream.next(&blocks)
                     guard p >= 0 else { return .undecided }
                     continue value
                 }
@@ -96,7 +91,7 @@ extension TopLevelScanner {
             }
         }
         // Only whitespace after the top-level object, and no anomaly anywhere.
-        return stream.next() < 0 && stream.anomaly == Int.max ? .valid : .undecided
+        return stream.next(&blocks) < 0 && blocks.anomaly == Int.max ? .valid : .undecided
     }
 
     /// Whether the run of bytes at `p` (outside strings, not a quote or structural character)
@@ -127,10 +122,29 @@ extension TopLevelScanner {
         }
     }
 
-    /// The member of the top-level object whose name starts at `key` and value at `value`:
-    /// noted in `matches` as `scan` does; false when the name is not a valid string.
+    /// The member of the top-level object whose name starts at `key`, `:` is at `colon` and
+    /// value at `value`: noted in `matches` as `scan` does; false when the name is not a valid
+    /// string. Only whitespace is between the name's closing quote and the colon (a byte
+    /// there would be a token), and the stream checked its bytes: the name is found from
+    /// the colon back, and read as `scanKey` would (as bytes when ASCII without escapes).
     @inline(never)
-    private mutating func noteMember(keyAt key: Int, valueAt value: Int, _ keys: [FuzzyKey], into matches: inout MatchSlots) -> Bool {
+    private mutating func noteMember(
+        keyAt key: Int, colonAt colon: Int, valueAt value: Int, _ keys: [FuzzyKey], into matches: inout MatchSlots
+    ) -> Bool {
+        let bytes = cursor.bytes
+        guard let base = bytes.baseAddress else { return false }
+        var end = colon &- 1
+        while end > key, base[end] != UInt8(ascii: "\"") { end &-= 1 }
+        guard end > key else { return false }
+        var plain = true
+        for i in (key &+ 1)..<end where base[i] >= 0x80 || base[i] == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        if plain {
+            matches.note(Key(bytes: bytes, asciiRange: (key &+ 1)..<end, decoded: nil), valueAt: value, for: keys)
+            return true
+        }
         cursor.position = key
         guard let name = try? scanKey() else { return false }
         matches.note(name, valueAt: value, for: keys)
