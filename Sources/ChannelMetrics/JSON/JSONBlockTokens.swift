@@ -86,35 +86,46 @@ struct JSONBlocks {
     var hasBlock: Bool { nextBlock < count }
 
     /// The token starts of the block at `nextBlock` (bit i for byte `nextBlock + i`, before
-    /// the call), the last block padded with spaces; 0 from an anomaly on.
+    /// the call), the last one as if followed by spaces (the last 64 bytes of the text,
+    /// shifted, or a padded copy of a text shorter than 64); 0 from an anomaly on.
     @inline(never)
     mutating func readBlock() -> UInt64 {
         let start = nextBlock
         nextBlock = start &+ 64
-        if count &- start >= 64 { return blockTokens(base + start, at: start) }
+        let length = count &- start
+        if length >= 64 { return blockTokens(base + start, at: start, dropping: 0) }
+        if count >= 64 {
+            // The last 64 bytes, the ones before `start` (read with the block before) dropped.
+            return blockTokens(base + (count &- 64), at: start, dropping: UInt64(truncatingIfNeeded: 64 &- length))
+        }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { block in
             let padded = block.baseAddress!
             padded.initialize(repeating: 0x20, count: 64)
             padded.update(from: base + start, count: count &- start)
-            return blockTokens(padded, at: start)
+            return blockTokens(padded, at: start, dropping: 0)
         }
     }
 
-    /// The token starts of the 64 bytes at `p` (text position `start`); updates the carries.
+    /// The token starts of the 64 bytes at `p` less its first `dropped` (0…63) ones, text
+    /// position `start` on, as if spaces followed; updates the carries.
     @inline(__always)
-    private mutating func blockTokens(_ p: UnsafePointer<UInt8>, at start: Int) -> UInt64 {
+    private mutating func blockTokens(_ p: UnsafePointer<UInt8>, at start: Int, dropping dropped: UInt64) -> UInt64 {
         var classes = cejson_classes()
         cejson_classify_block(p, &classes)
-        var quote = classes.quote
+        let padding = ~(UInt64.max &>> dropped)  // the high bits past the text
+        var quote = classes.quote &>> dropped
+        let op = classes.op &>> dropped
+        let blank = classes.blank &>> dropped | padding
         var control: UInt64 = 0
         var newline: UInt64 = 0
         var anomalies: UInt64 = 0
         if classes.rare | escapeCarry != 0 {
             let rare = cejson_classify_rare(p)
-            control = rare.control
-            newline = rare.newline
-            if rare.backslash | escapeCarry != 0 {
-                let escaped = Self.escapedBytes(rare.backslash, carry: &escapeCarry)
+            control = rare.control &>> dropped
+            newline = rare.newline &>> dropped
+            let backslash = rare.backslash &>> dropped
+            if backslash | escapeCarry != 0 {
+                let escaped = Self.escapedBytes(backslash, carry: &escapeCarry)
                 quote &= ~escaped
                 anomalies = invalidEscapes(escaped, at: start)
             }
@@ -124,19 +135,19 @@ struct JSONBlocks {
         inStringCarry = UInt64(bitPattern: Int64(bitPattern: inString) &>> 63)
         // Any control byte in a string; outside, those that are not whitespace.
         anomalies |= control & (inString | ~newline)
-        let scalar = ~(classes.op | classes.blank)
+        let scalar = ~(op | blank)
         let nonQuoteScalar = scalar & ~quote
         let follows = nonQuoteScalar &<< 1 | scalarCarry
         scalarCarry = nonQuoteScalar &>> 63
         let outside = ~(inString | quote)
-        digits = classes.digit
-        delimiters = classes.op | classes.blank | classes.quote
+        digits = classes.digit &>> dropped
+        delimiters = op | blank | classes.quote &>> dropped
         if anomalies != 0 {
             anomaly = start &+ anomalies.trailingZeroBitCount
             nextBlock = count
             return 0
         }
-        return ((classes.op | (scalar & ~follows)) & outside) | (quote & inString)
+        return ((op | (scalar & ~follows)) & outside) | (quote & inString)
     }
 
     /// The bytes escaped by a backslash (the byte after each backslash that starts an escape:
