@@ -168,13 +168,32 @@ struct MatchSlots {
     }
 
     /// A member named `key` whose value starts at `valueStart`, for each key asked for.
+    ///
+    /// The usual name matches nothing: it is tested without copying a slot (a copy retains
+    /// and releases its name, measured: most of the cost of a top-level member).
     mutating func note(_ key: TopLevelScanner.Key, valueAt valueStart: Int, for keys: [FuzzyKey]) {
         for i in keys.indices {
-            if let first = self[i] {
-                if key.equals(first) { self[i] = (first.name, first.asciiRange, valueStart) }  // a repeated key: its last value
+            if isFilled(i) {
+                if key.equals(self[i]!) { setValueStart(valueStart, at: i) }  // a repeated key: its last value
             } else if key.matches(keys[i]) {
                 self[i] = (key.text, key.asciiRange, valueStart)
             }
+        }
+    }
+
+    private func isFilled(_ index: Int) -> Bool {
+        switch index {
+        case 0: return first != nil
+        case 1: return second != nil
+        default: return rest![index - 2] != nil
+        }
+    }
+
+    private mutating func setValueStart(_ valueStart: Int, at index: Int) {
+        switch index {
+        case 0: first!.valueStart = valueStart
+        case 1: second!.valueStart = valueStart
+        default: rest![index - 2]!.valueStart = valueStart
         }
     }
 
