@@ -36,12 +36,28 @@ struct TopLevelScanner {
         cursor = Cursor(bytes: bytes, maxDepth: maxDepth)
     }
 
+    /// Two passes over 64-byte blocks when they can tell (nearly always: a valid object),
+    /// else byte by byte from the start.
     mutating func scan(_ keys: [FuzzyKey]) throws(JSONRejection) -> TopLevelKeys {
+        var matches = MatchSlots(count: keys.count)
+        switch scanInBlocks(keys, into: &matches) {
+        case .notAnObject: return .notAnObject
+        case .valid: break
+        case .undecided:
+            matches = MatchSlots(count: keys.count)
+            cursor.position = 0
+            guard try scanByteByByte(keys, into: &matches) else { return .notAnObject }
+        }
+        return .values(try values(of: matches, keys.count))
+    }
+
+    /// `scan` one byte after the other (`validateValue`), which finds the first rejection in
+    /// document order; false when the text is not an object.
+    mutating func scanByteByByte(_ keys: [FuzzyKey], into matches: inout MatchSlots) throws(JSONRejection) -> Bool {
         cursor.skipWhitespace()
-        guard cursor.peek() == UInt8(ascii: "{") else { return .notAnObject }
+        guard cursor.peek() == UInt8(ascii: "{") else { return false }
         guard 1 <= cursor.maxDepth else { throw .tooDeep }
         cursor.position += 1
-        var matches = MatchSlots(count: keys.count)
         cursor.skipWhitespace()
         if cursor.peek() == UInt8(ascii: "}") {
             cursor.position += 1
@@ -55,13 +71,7 @@ struct TopLevelScanner {
                 cursor.skipWhitespace()
                 let start = cursor.position
                 try cursor.skipValue(depth: 1)
-                for i in keys.indices {
-                    if let first = matches[i] {
-                        if key.equals(first) { matches[i] = (first.name, first.asciiRange, start) }  // a repeated key: its last value
-                    } else if key.matches(keys[i]) {
-                        matches[i] = (key.text, key.asciiRange, start)
-                    }
-                }
+                matches.note(key, valueAt: start, for: keys)
                 cursor.skipWhitespace()
                 switch cursor.peek() {
                 case UInt8(ascii: ","):
@@ -77,9 +87,14 @@ struct TopLevelScanner {
         }
         cursor.skipWhitespace()
         guard cursor.atEnd else { throw .syntax }
+        return true
+    }
+
+    /// The values of the matches of a valid document, built.
+    mutating func values(of matches: MatchSlots, _ count: Int) throws(JSONRejection) -> [JSONValue?] {
         var values = [JSONValue?]()
-        values.reserveCapacity(keys.count)
-        for i in keys.indices {
+        values.reserveCapacity(count)
+        for i in 0..<count {
             guard let match = matches[i] else {
                 values.append(nil)
                 continue
@@ -87,7 +102,7 @@ struct TopLevelScanner {
             cursor.position = match.valueStart
             values.append(try cursor.parseValue(depth: 1))
         }
-        return .values(values)
+        return values
     }
 }
 
@@ -150,6 +165,36 @@ struct MatchSlots {
 
     init(count: Int) {
         if count > 2 { rest = Array(repeating: nil, count: count - 2) }
+    }
+
+    /// A member named `key` whose value starts at `valueStart`, for each key asked for.
+    ///
+    /// The usual name matches nothing: it is tested without copying a slot (a copy retains
+    /// and releases its name, measured: most of the cost of a top-level member).
+    mutating func note(_ key: TopLevelScanner.Key, valueAt valueStart: Int, for keys: [FuzzyKey]) {
+        for i in keys.indices {
+            if isFilled(i) {
+                if key.equals(self[i]!) { setValueStart(valueStart, at: i) }  // a repeated key: its last value
+            } else if key.matches(keys[i]) {
+                self[i] = (key.text, key.asciiRange, valueStart)
+            }
+        }
+    }
+
+    private func isFilled(_ index: Int) -> Bool {
+        switch index {
+        case 0: return first != nil
+        case 1: return second != nil
+        default: return rest![index - 2] != nil
+        }
+    }
+
+    private mutating func setValueStart(_ valueStart: Int, at index: Int) {
+        switch index {
+        case 0: first!.valueStart = valueStart
+        case 1: second!.valueStart = valueStart
+        default: rest![index - 2]!.valueStart = valueStart
+        }
     }
 
     subscript(index: Int) -> Match? {

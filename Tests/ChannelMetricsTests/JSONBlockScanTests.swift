@@ -1,0 +1,387 @@
+import CJSONBlocks
+import Testing
+
+@testable import ChannelMetrics
+
+/// The two-pass top-level scan (`TopLevelScanner.scanInBlocks` over `JSONBlockTokens`)
+/// against the byte-by-byte one: when it says valid, the byte-by-byte scan accepts the
+/// text with the same matches; when it says not an object, so does the other; it is
+/// undecided only on text the other rejects (or nesting beyond its 64 levels) — on every
+/// input: specials at every offset of a 64-byte block, the classifiers in every lane.
+@Suite struct JSONBlockScanTests {
+    typealias Outcome = TopLevelScanner.BlockScanOutcome
+
+    /// A match as compared: the name, its ASCII range, where its value starts.
+    struct Slot: Equatable {
+        let name: String
+        let asciiRange: Range<Int>?
+        let valueStart: Int
+    }
+
+    static func slots(_ matches: MatchSlots, _ count: Int) -> [Slot?] {
+        (0..<count).map { i in matches[i].map { Slot(name: $0.name, asciiRange: $0.asciiRange, valueStart: $0.valueStart) } }
+    }
+
+    /// What is wrong with the two-pass scan of `bytes`, or nil; and what it said.
+    @discardableResult
+    static func check(
+        _ bytes: [UInt8], keys: [FuzzyKey] = [.code, .errorCode], maxDepth: Int = 512,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> Outcome {
+        bytes.withUnsafeBufferPointer { buffer in
+            var fast = TopLevelScanner(bytes: buffer, maxDepth: maxDepth)
+            var fastMatches = MatchSlots(count: keys.count)
+            let outcome = fast.scanInBlocks(keys, into: &fastMatches)
+            var slow = TopLevelScanner(bytes: buffer, maxDepth: maxDepth)
+            var slowMatches = MatchSlots(count: keys.count)
+            let slowResult: Result<Bool, JSONRejection>
+            do throws(JSONRejection) {
+                slowResult = .success(try slow.scanByteByByte(keys, into: &slowMatches))
+            } catch {
+                slowResult = .failure(error)
+            }
+            let text = String(decoding: bytes, as: UTF8.self).debugDescription
+            switch (outcome, slowResult) {
+            case (.valid, .success(true)):
+                #expect(slots(fastMatches, keys.count) == slots(slowMatches, keys.count), "matches differ: \(text)", sourceLocation: sourceLocation)
+            case (.notAnObject, .success(false)), (.undecided, .failure), (.undecided, .success(false)):
+                break  // (not an object, with an anomaly or nothing before its first token: left to the other scan)
+            case (.undecided, .success(true)):
+                // Only nesting beyond the bit stack may be left to the other scan.
+                #expect(nesting(bytes) > 63, "undecided on a valid object: \(text)", sourceLocation: sourceLocation)
+            default:
+                Issue.record("two-pass \(outcome) vs byte-by-byte \(slowResult): \(text)", sourceLocation: sourceLocation)
+            }
+            return outcome
+        }
+    }
+
+    /// The deepest nesting of brackets outside strings (for valid text).
+    static func nesting(_ bytes: [UInt8]) -> Int {
+        var depth = 0
+        var deepest = 0
+        var inString = false
+        var escaped = false
+        for b in bytes {
+            if inString {
+                if escaped { escaped = false } else if b == 0x5C { escaped = true } else if b == 0x22 { inString = false }
+                continue
+            }
+            switch b {
+            case 0x22: inString = true
+            case 0x7B, 0x5B:
+                depth += 1
+                deepest = max(deepest, depth)
+            case 0x7D, 0x5D: depth -= 1
+            default: break
+            }
+        }
+        return deepest
+    }
+
+    /// Texts that end the first member's value at every offset 0…130 of the text, so that
+    /// each special meets every position in a block and both sides of each block edge.
+    static func atEveryOffset(_ value: String, then rest: String = #","code":1}"#) -> [[UInt8]] {
+        (0...130).map { pad in Array(("{\"p\":\"" + String(repeating: "a", count: pad) + "\",\"k\":" + value + rest).utf8) }
+    }
+
+    static let values: [String] = [
+        "0", "7", "-0", "12", "1234567", "12345678", "123456789012345678901", "01", "1.5", "1.", "1e5", "1E+5", "1e", "-",
+        "-1", "-a", "1x", "1 ", "1\t", "1\n", " 1 ", "true", "false", "null", "NaN", "Infinity", "-Infinity", "tru", "truex",
+        "nul", "fals", "Na", "Infinit", "-Infinit", "None", "\"\"", "\"s\"", "\"a\\\"b\"", "\"\\\\\"", "\"\\\\\\\"\"",
+        "\"\\\\\\\\\"", "\"\\u00e9\"", "\"\\u00E9\\ud83d\\ude00\"", "\"\\u00g9\"", "\"\\u00\"", "\"\\x\"", "\"\\/\\b\\f\\n\\r\\t\"",
+        "\"a\u{01}b\"", "\"a\u{1F}\"", "\"é😀\"", "\"\\\"", "\"unterminated", "[]", "{}", "[ ]", "{ }", "[1,2]", "[1,]", "[,1]",
+        "{\"a\":1}", "{\"a\" : [true, {\"b\":null}]}", "{\"a\"}", "{\"a\":}", "{1:2}", "[1 2]", "[1]]", "[[1]", "{\"a\":1,}",
+        "\"x\" \"y\"", "\u{0B}1", "1\u{0C}", "\u{00}", "]", "}", ":", ",", "\\", "\"\\", "\"\\u", "x",
+        String(repeating: "9", count: 4300), String(repeating: "9", count: 4301), String(repeating: "9", count: 4301) + ".5",
+        "\"" + String(repeating: "\\\\", count: 40) + "\"", "\"" + String(repeating: "\\\\", count: 40) + "\\\"\"",
+        "[" + String(repeating: "1,", count: 60) + "1]", "\"" + String(repeating: "x", count: 150) + "\"",
+    ]
+
+    @Test(arguments: values)
+    func valuesAtEveryBlockOffset(_ value: String) {
+        for text in Self.atEveryOffset(value) { Self.check(text) }
+        for text in Self.atEveryOffset(value, then: "}") { Self.check(text) }
+        for text in Self.atEveryOffset(value, then: "") { Self.check(text) }  // cut
+        for text in Self.atEveryOffset(value, then: " ,\"code\" : \"c\" } \n") { Self.check(text) }
+    }
+
+    /// Valid values at every offset are decided (not left to the other scan).
+    @Test func validValuesAreDecided() {
+        for value in ["0", "-12.5e3", "true", "\"a\\\"b\\\\\"", "\"\\u00e9\"", "{\"a\":[1,{}]}", "\"é\"", "NaN", "-Infinity"] {
+            for text in Self.atEveryOffset(value) { #expect(Self.check(text) == .valid, "\(value)") }
+        }
+    }
+
+    /// Runs of 1…70 backslashes (then a quote, a letter or the end) starting at every offset:
+    /// which quotes are escaped decides where strings end.
+    @Test func backslashRunsAcrossBlockEdges() {
+        for run in [1, 2, 3, 4, 5, 62, 63, 64, 65, 66, 70] {
+            for pad in 0...70 {
+                let head = "{\"p\":\"" + String(repeating: "a", count: pad) + String(repeating: "\\", count: run)
+                for tail in ["\"}", "\"\"}", "n\"}", "u0041\"}", "\",\"code\":2}", "\"", ""] {
+                    Self.check(Array((head + tail).utf8))
+                }
+            }
+        }
+    }
+
+    /// Whitespace and layout: pretty-printed documents (newlines, tabs) at every offset.
+    @Test func prettyPrintedDocuments() {
+        for pad in 0...70 {
+            let text = "{\n\t\"p\": \"" + String(repeating: "a", count: pad) + "\",\r\n  \"code\" : [ 1 ,\t2 ] ,\n  \"x\": { \"y\" : null }\n}\n"
+            #expect(Self.check(Array(text.utf8)) == .valid)
+        }
+        for text in ["{}", " {} ", "{ }", "\t{\n}\r\n", "{}x", "{} {}", "{}\"", "{} \u{0B}", "[]", "1", "\"s\"", "", " ", "\u{01}{}", "{\"code\":1}"] {
+            Self.check(Array(text.utf8))
+        }
+    }
+
+    /// Short texts of every length around the block size (the padded and the full block).
+    @Test func lengthsAroundTheBlockSize() {
+        for length in 0...140 {
+            let filler = max(0, length - 12)
+            let text = "{\"code\":\"" + String(repeating: "z", count: filler) + "\"}"
+            Self.check(Array(text.utf8))
+            Self.check(Array(text.utf8).dropLast())
+            Self.check(Array(text.utf8) + [0x20])
+        }
+    }
+
+    /// The random documents of `TopLevelKeyScanTests`, damaged and cut: the outcomes agree,
+    /// and every undamaged object is decided as valid (the fast path is the one taken).
+    @Test func randomDocuments() {
+        var g = TopLevelKeyScanTests.Generator(state: 99)
+        var decided = 0
+        for i in 0..<20_000 {
+            var bytes = Array((i % 5 == 0 ? g.value(depth: 0) : g.object(depth: 0)).utf8)
+            let damaged = i % 2 == 0 && !bytes.isEmpty
+            if damaged {
+                for _ in 0...g.next(3) { bytes[g.next(bytes.count)] = UInt8(g.next(128)) }
+            }
+            if i % 7 == 0, !bytes.isEmpty { bytes = Array(bytes.prefix(g.next(bytes.count))) }
+            let maxDepth = [2, 3, 8, 512][g.next(4)]
+            if Self.check(bytes, maxDepth: maxDepth) == .valid { decided += 1 }
+        }
+        #expect(decided > 5_000)
+    }
+
+    /// Nesting around the 64-level bit stack and the depth bound.
+    @Test func nesting() {
+        for levels in [1, 2, 62, 63, 64, 65, 100] {
+            let open = String(repeating: "[", count: levels - 1)
+            let close = String(repeating: "]", count: levels - 1)
+            for maxDepth in [levels - 1, levels, levels + 1, 512] {
+                Self.check(Array(("{\"a\":" + open + "1" + close + "}").utf8), maxDepth: maxDepth)
+                Self.check(Array(("{\"a\":" + open + "1" + close).utf8), maxDepth: maxDepth)
+                Self.check(Array(("{\"a\":" + open + "{}" + close + "}").utf8), maxDepth: maxDepth)
+            }
+        }
+    }
+
+    // MARK: the token stream
+
+    /// The token starts and first anomaly one byte at a time, as `JSONBlockTokens` defines
+    /// them (escapes found wherever a backslash is, in a string or not).
+    static func referenceTokens(_ b: [UInt8]) -> (tokens: [Int], anomaly: Int?) {
+        var tokens: [Int] = []
+        var inString = false
+        var previousIsScalar = false
+        var escapeNext = false
+        func isValidEscape(at i: Int) -> Bool {
+            switch b[i] {
+            case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: return true
+            case 0x75:
+                guard i + 4 < b.count else { return false }
+                return b[(i + 1)...(i + 4)].allSatisfy { $0 >= 0x30 && $0 <= 0x39 || ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x66 }
+            default: return false
+            }
+        }
+        for i in b.indices {
+            let c = b[i]
+            let escaped = escapeNext
+            escapeNext = !escaped && c == 0x5C
+            if escaped, !isValidEscape(at: i) { return (tokens, i) }
+            let isQuote = c == 0x22 && !escaped
+            if inString {
+                if isQuote { inString = false } else if c < 0x20 { return (tokens, i) }
+                previousIsScalar = false
+                continue
+            }
+            if isQuote {
+                tokens.append(i)
+                inString = true
+                previousIsScalar = false
+            } else if [0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) {
+                tokens.append(i)
+                previousIsScalar = false
+            } else if c <= 0x20 {
+                if c < 0x20, c != 0x09, c != 0x0A, c != 0x0D { return (tokens, i) }
+                previousIsScalar = false
+            } else {
+                if !previousIsScalar { tokens.append(i) }
+                previousIsScalar = true
+            }
+        }
+        // A backslash ending the text escapes the padding of a partial last block.
+        if escapeNext, b.count % 64 != 0 { return (tokens, b.count) }
+        return (tokens, nil)
+    }
+
+    static func streamTokens(_ b: [UInt8]) -> (tokens: [Int], anomaly: Int?) {
+        b.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return ([], nil) }
+            var blocks = JSONBlocks(base: base, count: b.count)
+            var stream = JSONBlockTokens()
+            var tokens: [Int] = []
+            while true {
+                let p = stream.next(&blocks)
+                if p < 0 { break }
+                tokens.append(p)
+            }
+            return (tokens, blocks.anomaly == Int.max ? nil : blocks.anomaly)
+        }
+    }
+
+    static func expectSameTokens(_ b: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+        let expected = referenceTokens(b)
+        let got = streamTokens(b)
+        // An anomaly drops the tokens of its whole block.
+        let kept = expected.anomaly.map { anomaly in expected.tokens.filter { $0 < anomaly / 64 * 64 } } ?? expected.tokens
+        #expect(got.tokens == kept && got.anomaly == expected.anomaly, "\(String(decoding: b, as: UTF8.self).debugDescription)", sourceLocation: sourceLocation)
+    }
+
+    /// Random bytes from JSON's significant ones, 0…300 long: the same token starts and anomaly.
+    @Test func tokenStreamAgreesWithTheReference() {
+        let alphabet: [UInt8] = Array("{}[]:,\"\\ \t\n\r0123456789.eE+-truefalsnNIy/bu".utf8) + [0x01, 0x0B, 0x1F, 0x7F, 0x80, 0xC3, 0xA9, 0xFF]
+        var g = TopLevelKeyScanTests.Generator(state: 5)
+        for _ in 0..<20_000 {
+            let length = g.next(300)
+            var bytes = (0..<length).map { _ in alphabet[g.next(alphabet.count)] }
+            // Fewer specials in some, so that the stream runs long before an anomaly.
+            if g.next(2) == 0 { bytes = bytes.map { $0 < 0x20 && $0 != 0x0A ? 0x20 : $0 } }
+            if g.next(2) == 0 { bytes = bytes.map { $0 == 0x5C ? 0x61 : $0 } }
+            Self.expectSameTokens(bytes)
+        }
+        for document in ["{\"a\":[1,2,{\"b\":\"c\\\"d\"}],\"e\":-1.5e3}", #"{"k":"\\\"","l":"\u0041"}"#] {
+            for pad in 0...70 { Self.expectSameTokens(Array((String(repeating: " ", count: pad) + document).utf8)) }
+        }
+    }
+
+    /// `escapedBytes` against escapes found one byte at a time, carried over 3 blocks.
+    @Test func escapedBytesAgreeWithASequentialScan() {
+        var g = TopLevelKeyScanTests.Generator(state: 11)
+        for round in 0..<20_000 {
+            var bits = [Bool](repeating: false, count: 192)
+            let density = [2, 3, 8, 64][round % 4]
+            for i in bits.indices where g.next(density) != 0 { bits[i] = true }
+            if round % 5 == 0 { for i in 60..<(60 + g.next(70)) { bits[i] = true } }  // a long run across an edge
+            var expected = [Bool](repeating: false, count: 192)
+            var escapeNext = false
+            for i in bits.indices {
+                if escapeNext {
+                    expected[i] = true
+                    escapeNext = false
+                } else if bits[i] {
+                    escapeNext = true
+                }
+            }
+            var carry: UInt64 = 0
+            var got = [Bool]()
+            for block in 0..<3 {
+                var mask: UInt64 = 0
+                for i in 0..<64 where bits[block * 64 + i] { mask |= 1 << UInt64(i) }
+                let escaped = JSONBlocks.escapedBytes(mask, carry: &carry)
+                for i in 0..<64 { got.append(escaped >> UInt64(i) & 1 == 1) }
+            }
+            if got != expected {
+                Issue.record("escapes differ for \(bits.map { $0 ? "\\" : "." }.joined())")
+                return
+            }
+        }
+    }
+
+    @Test func prefixXor() {
+        var g = TopLevelKeyScanTests.Generator(state: 3)
+        for _ in 0..<2_000 {
+            let x = UInt64(g.next(1 << 30)) << 34 ^ UInt64(g.next(1 << 30)) << 4 ^ UInt64(g.next(16))
+            var parity: UInt64 = 0
+            var expected: UInt64 = 0
+            for i in 0..<64 {
+                parity ^= x >> UInt64(i) & 1
+                expected |= parity << UInt64(i)
+            }
+            #expect(JSONBlocks.prefixXor(x) == expected)
+        }
+    }
+
+    // MARK: the classifiers
+
+    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1] }
+
+    /// SSE2 (`cejson_classify`), AVX2 when the processor has it, and the byte loop agree for
+    /// every byte value in every lane, whatever the other lanes hold.
+    @Test func classifiersAgreeInEveryLane() {
+        var block = [UInt8](repeating: 0x61, count: 64)
+        for neighbour: UInt8 in [0x61, 0x22, 0x5C, 0x00, 0x20, 0xFF] {
+            for lane in 0..<64 {
+                for value in 0...255 {
+                    block = [UInt8](repeating: neighbour, count: 64)
+                    block[lane] = UInt8(value)
+                    block.withUnsafeBufferPointer { buffer in
+                        let p = buffer.baseAddress!
+                        let portable = cejson_classify_portable(p)
+                        let rarePortable = cejson_classify_rare_portable(p)
+                        let sse2 = cejson_classify(p)
+                        var dispatched = cejson_classes()
+                        cejson_classify_block(p, &dispatched)
+                        var avx2 = portable
+                        if cejson_has_avx2() != 0 { cejson_classify_avx2(p, &avx2) }
+                        let rare = cejson_classify_rare(p)
+                        let expected = Self.classes(portable)
+                        if Self.classes(sse2) != expected || Self.classes(dispatched) != expected || Self.classes(avx2) != expected
+                            || rare.backslash != rarePortable.backslash || rare.control != rarePortable.control
+                            || rare.newline != rarePortable.newline
+                        {
+                            Issue.record("lane \(lane) value \(value) neighbour \(neighbour)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The byte loop is the definition: checked here against the classes byte by byte.
+    @Test func portableClassifierIsTheDefinition() {
+        for value in 0...255 {
+            let block = [UInt8](repeating: UInt8(value), count: 64)
+            let c = block.withUnsafeBufferPointer { cejson_classify_portable($0.baseAddress!) }
+            let r = block.withUnsafeBufferPointer { cejson_classify_rare_portable($0.baseAddress!) }
+            let all = UInt64.max
+            let v = UInt8(value)
+            #expect(c.quote == (v == 0x22 ? all : 0))
+            #expect(c.op == ([0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(v) ? all : 0))
+            #expect(c.blank == (v <= 0x20 ? all : 0))
+            #expect((c.rare != 0) == (v == 0x5C || v < 0x20))
+            #expect(r.backslash == (v == 0x5C ? all : 0))
+            #expect(r.control == (v < 0x20 ? all : 0))
+            #expect(r.newline == ([0x09, 0x0A, 0x0D].contains(v) ? all : 0))
+        }
+    }
+
+    @Test func literalWords() {
+        func word(_ s: String) -> UInt32 { Array(s.utf8).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } }
+        #expect(TopLevelScanner.true == word("true"))
+        #expect(TopLevelScanner.null == word("null"))
+        #expect(TopLevelScanner.alse == word("alse"))
+        #expect(TopLevelScanner.infi == word("Infi"))
+        #expect(TopLevelScanner.nity == word("nity"))
+    }
+
+    @Test func delimiters() {
+        for value in 0...255 {
+            let expected = [0x09, 0x0A, 0x0D, 0x20, 0x22, 0x2C, 0x3A, 0x5B, 0x5D, 0x7B, 0x7D].contains(value)
+            #expect(TopLevelScanner.isDelimiter(UInt8(value)) == expected, "\(value)")
+        }
+    }
+}
