@@ -5,7 +5,10 @@
 /// - Integers keep their literal digits (Python ints are exact, `-0` is `0`).
 /// - Objects keep the order of each key's *first* occurrence with its *last*
 ///   value, as a Python `dict` built from the pairs does.
-public indirect enum JSONValue: Hashable, Sendable {
+///
+/// Not `indirect`: arrays and objects already hold their elements in array storage, and an
+/// indirect enum boxes every value, scalars included (an allocation per value parsed).
+public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     /// The decimal digits of an integer literal, with `-` when negative (never `-0`).
@@ -42,6 +45,9 @@ public indirect enum JSONValue: Hashable, Sendable {
     public var pythonStr: String {
         switch self {
         case .string(let text): return text
+        case .integer(let digits): return digits  // the usual business code: no new String
+        case .null: return "None"
+        case .bool(let value): return value ? "True" : "False"
         default: return pythonRepr
         }
     }

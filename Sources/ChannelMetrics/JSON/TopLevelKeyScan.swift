@@ -7,7 +7,43 @@ public enum TopLevelKeys: Sendable, Hashable {
     case notAnObject
     /// A valid document whose top-level object was searched: for each key asked for, the value
     /// of its first matching key (a repeated key's last value, as Python's dict keeps), or nil.
-    case values([JSONValue?])
+    case values(TopLevelValues)
+}
+
+/// The values found for the keys asked for, in their order. The callers ask for one or two
+/// keys: those are held inline, so a scan allocates no array (measured: one per exchange).
+public struct TopLevelValues: RandomAccessCollection, Sendable, Hashable {
+    private var first: JSONValue?
+    private var second: JSONValue?
+    private var rest: [JSONValue?] = []
+    public let count: Int
+
+    init(count: Int) {
+        self.count = count
+        if count > 2 { rest = Array(repeating: nil, count: count - 2) }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+
+    public subscript(index: Int) -> JSONValue? {
+        get {
+            precondition(index >= 0 && index < count, "index out of range")
+            switch index {
+            case 0: return first
+            case 1: return second
+            default: return rest[index - 2]
+            }
+        }
+        set {
+            precondition(index >= 0 && index < count, "index out of range")
+            switch index {
+            case 0: first = newValue
+            case 1: second = newValue
+            default: rest[index - 2] = newValue
+            }
+        }
+    }
 }
 
 extension PythonJSONParser {
@@ -91,16 +127,12 @@ struct TopLevelScanner {
     }
 
     /// The values of the matches of a valid document, built.
-    mutating func values(of matches: MatchSlots, _ count: Int) throws(JSONRejection) -> [JSONValue?] {
-        var values = [JSONValue?]()
-        values.reserveCapacity(count)
+    mutating func values(of matches: MatchSlots, _ count: Int) throws(JSONRejection) -> TopLevelValues {
+        var values = TopLevelValues(count: count)
         for i in 0..<count {
-            guard let match = matches[i] else {
-                values.append(nil)
-                continue
-            }
+            guard let match = matches[i] else { continue }
             cursor.position = match.valueStart
-            values.append(try cursor.parseValue(depth: 1))
+            values[i] = try cursor.parseValue(depth: 1)
         }
         return values
     }
