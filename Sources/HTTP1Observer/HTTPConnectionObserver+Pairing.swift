@@ -25,7 +25,7 @@ extension HTTPConnectionObserver {
             updateCurrentRequest { $0.sawGap = $0.sawGap || sawGap; $0.body.markIncomplete() }
             currentRequest = nil
         } else {
-            if inFlight != nil {
+            if hasInFlight {
                 if sawGap { inFlight?.sawGap = true }
                 inFlight?.isHeld = false
                 emitInFlight()
@@ -93,7 +93,7 @@ extension HTTPConnectionObserver {
     // MARK: Emitting
 
     func emitInFlight() {
-        guard inFlight != nil else { return }
+        guard hasInFlight else { return }
         if inFlight!.isHeld {
             heldResponses.append(inFlight.take()!)
             // Held answers cover the waiting requests (at most maxPendingRequests) and as many lost ones.

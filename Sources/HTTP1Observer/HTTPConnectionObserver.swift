@@ -232,7 +232,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if framing == .none || framing == .awaitUpgradeDecision {
             request.isComplete = framingUsable
         }
-        if recovering && inFlight == nil && responseDirectionIsBetweenMessages {
+        if recovering && !hasInFlight && responseDirectionIsBetweenMessages {
             // The client sends a new request with no response under way: what it sent before is answered.
             settleRecovery()
             request.arrivedAfterLoss = recovering
@@ -254,6 +254,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
             withParser(requestDirection) { $0.loseSync(atLineStart: false) }
             lostSync(nil, direction: requestDirection, time: time, sawGap: false)
         }
+    }
+
+    /// A response is being read. (Pattern matching tests the optional in place: `!= nil` may copy the response.)
+    var hasInFlight: Bool {
+        if case .some = inFlight { return true }
+        return false
     }
 
     private var requestParserFirstByte: Timestamp? {
@@ -346,7 +352,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
     }
 
     func responseCompleted(time: Timestamp) {
-        guard inFlight != nil else { return }
+        guard hasInFlight else { return }
         inFlight?.isComplete = true
         inFlight?.lastByte = time
         emitInFlight()
