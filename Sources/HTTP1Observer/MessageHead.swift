@@ -48,10 +48,32 @@ struct MessageHead {
     var isConnect: Bool { isRequest && method == "CONNECT" }
 
     init(isRequest: Bool) { self.isRequest = isRequest }
+
+    /// Makes the head as `init(isRequest:)` does, in place. The observer moved the strings out of the
+    /// previous head (they are nil) and method / version are literals: only what is left is released,
+    /// where assigning a new head destroyed every field (a release call each).
+    mutating func reset(isRequest: Bool) {
+        self.isRequest = isRequest
+        if !method.isEmpty { method = "" }
+        if case .some = target { target = nil }
+        if !version.isEmpty { version = "" }
+        status = 0
+        if case .some = host { host = nil }
+        if case .some = userAgent { userAgent = nil }
+        if case .some = methodCode { methodCode = nil }
+        if case .some = tCode { tCode = nil }
+        if case .some = contentType { contentType = nil }
+        if case .some = contentEncoding { contentEncoding = nil }
+        contentLength = .absent
+        transferEncoding = .absent
+        expectsContinue = false
+        hasUpgradeHeader = false
+        if !anomalies.isEmpty { anomalies.removeAll(keepingCapacity: true) }
+    }
 }
 
 /// The header fields the observer reads.
-private enum KnownField {
+enum KnownField {
     case host, userAgent, methodCode, tCode, contentType, contentEncoding
     case contentLength, transferEncoding, expect, upgrade
 
@@ -59,14 +81,48 @@ private enum KnownField {
     /// the fields the reference library reads by WSGI key (`User-Agent`, `Method-Code`,
     /// `T-Code`) also ignore `-` and `_` (REFERENCE-BEHAVIOUR §6).
     static func classify(_ name: UnsafeRawBufferPointer) -> KnownField? {
+        // Whole words at a time: the names in little-endian words, with the case bit (0x20) set in the
+        // mask at each letter; equal to `equalsIgnoringCase` with the name literal (tested against it).
         switch name.count {
-        case 4 where name.equalsIgnoringCase("host"): return .host
-        case 6 where name.equalsIgnoringCase("expect"): return .expect
-        case 7 where name.equalsIgnoringCase("upgrade"): return .upgrade
-        case 12 where name.equalsIgnoringCase("content-type"): return .contentType
-        case 14 where name.equalsIgnoringCase("content-length"): return .contentLength
-        case 16 where name.equalsIgnoringCase("content-encoding"): return .contentEncoding
-        case 17 where name.equalsIgnoringCase("transfer-encoding"): return .transferEncoding
+        case 4:
+            if name.word32(at: 0, equals: 0x7473_6F68, caseMask: 0x2020_2020) { return .host }
+        case 6:
+            if name.word32(at: 0, equals: 0x6570_7865, caseMask: 0x2020_2020)
+                && name.word32(at: 2, equals: 0x7463_6570, caseMask: 0x2020_2020)
+            {
+                return .expect
+            }
+        case 7:
+            if name.word32(at: 0, equals: 0x7267_7075, caseMask: 0x2020_2020)
+                && name.word32(at: 3, equals: 0x6564_6172, caseMask: 0x2020_2020)
+            {
+                return .upgrade
+            }
+        case 12:
+            if name.word64(at: 0, equals: 0x2D74_6E65_746E_6F63, caseMask: 0x0020_2020_2020_2020)
+                && name.word64(at: 4, equals: 0x6570_7974_2D74_6E65, caseMask: 0x2020_2020_0020_2020)
+            {
+                return .contentType
+            }
+        case 14:
+            if name.word64(at: 0, equals: 0x2D74_6E65_746E_6F63, caseMask: 0x0020_2020_2020_2020)
+                && name.word64(at: 6, equals: 0x6874_676E_656C_2D74, caseMask: 0x2020_2020_2020_0020)
+            {
+                return .contentLength
+            }
+        case 16:
+            if name.word64(at: 0, equals: 0x2D74_6E65_746E_6F63, caseMask: 0x0020_2020_2020_2020)
+                && name.word64(at: 8, equals: 0x676E_6964_6F63_6E65, caseMask: 0x2020_2020_2020_2020)
+            {
+                return .contentEncoding
+            }
+        case 17:
+            if name.word64(at: 0, equals: 0x7265_6673_6E61_7274, caseMask: 0x2020_2020_2020_2020)
+                && name.word64(at: 8, equals: 0x6E69_646F_636E_652D, caseMask: 0x2020_2020_2020_2000)
+                && name.word64(at: 9, equals: 0x676E_6964_6F63_6E65, caseMask: 0x2020_2020_2020_2020)
+            {
+                return .transferEncoding
+            }
         default: break
         }
         // The loose names are 5-10 letters plus at most a few separators; their first letter picks one.
@@ -103,7 +159,7 @@ extension MessageHead {
         _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
         into head: inout MessageHead
     ) -> ParseOutcome {
-        head = MessageHead(isRequest: isRequest)
+        head.reset(isRequest: isRequest)
         var sawBareLF = false
         var sawFold = false
         var lineStart = 0
@@ -284,6 +340,19 @@ extension UnsafeRawBufferPointer {
         while lower < upper && (self[lower] == 0x20 || self[lower] == 0x09) { lower += 1 }
         while upper > lower && (self[upper - 1] == 0x20 || self[upper - 1] == 0x09) { upper -= 1 }
         return UnsafeRawBufferPointer(rebasing: self[lower..<upper])
+    }
+
+    /// The 8 bytes at `offset`, read little-endian with the bits of `caseMask` set, equal `word`: with
+    /// 0x20 in the mask at a letter's byte, that byte matches the letter in either case.
+    @inline(__always)
+    func word64(at offset: Int, equals word: UInt64, caseMask: UInt64) -> Bool {
+        UInt64(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self)) | caseMask == word
+    }
+
+    /// `word64` for 4 bytes.
+    @inline(__always)
+    func word32(at offset: Int, equals word: UInt32, caseMask: UInt32) -> Bool {
+        UInt32(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self)) | caseMask == word
     }
 
     /// ASCII case-insensitive comparison with a lower-case ASCII literal.

@@ -1,0 +1,113 @@
+/// The head parser's fast paths give what the general paths give: word-wise field names, heads reset in place.
+import Testing
+
+@testable import HTTP1Observer
+
+/// `KnownField.classify` as it was, byte by byte with `equalsIgnoringCase`: the reference for the word-wise one.
+private func referenceClassify(_ name: UnsafeRawBufferPointer) -> KnownField? {
+    switch name.count {
+    case 4 where name.equalsIgnoringCase("host"): return .host
+    case 6 where name.equalsIgnoringCase("expect"): return .expect
+    case 7 where name.equalsIgnoringCase("upgrade"): return .upgrade
+    case 12 where name.equalsIgnoringCase("content-type"): return .contentType
+    case 14 where name.equalsIgnoringCase("content-length"): return .contentLength
+    case 16 where name.equalsIgnoringCase("content-encoding"): return .contentEncoding
+    case 17 where name.equalsIgnoringCase("transfer-encoding"): return .transferEncoding
+    default: break
+    }
+    guard name.count >= 5 && name.count <= 32 else { return nil }
+    if name.equalsIgnoringCaseAndSeparators("tcode") { return .tCode }
+    if name.equalsIgnoringCaseAndSeparators("useragent") { return .userAgent }
+    if name.equalsIgnoringCaseAndSeparators("methodcode") { return .methodCode }
+    return nil
+}
+
+private let fieldNames = [
+    "host", "expect", "upgrade", "content-type", "content-length", "content-encoding", "transfer-encoding",
+    "user-agent", "t-code", "method-code", "server", "date", "etag", "accept", "connection", "last-modified",
+]
+
+@Suite("Head parser fast paths")
+struct FastPathTests {
+    /// Every name in lower, upper and mixed case, and every one-byte change of it (each byte replaced by
+    /// each value 0...255): the word-wise classification equals the byte-wise one.
+    @Test(arguments: fieldNames)
+    func fieldNameClassificationEqualsByteWise(_ name: String) {
+        let lower = Array(name.utf8)
+        let upper = Array(name.uppercased().utf8)
+        let mixed = lower.enumerated().map { $0.offset % 2 == 0 ? upper[$0.offset] : $0.element }
+        var checked = 0
+        for base in [lower, upper, mixed] {
+            base.withUnsafeBytes { #expect(KnownField.classify($0) == referenceClassify($0)) }
+            for i in base.indices {
+                var changed = base
+                for value in 0...255 {
+                    changed[i] = UInt8(value)
+                    let same = changed.withUnsafeBytes { KnownField.classify($0) == referenceClassify($0) }
+                    if !same { Issue.record("\(name): byte \(i) = \(value) classified differently") }
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked == 3 * 256 * lower.count)
+    }
+
+    @Test func knownNamesAreFound() {
+        let expected: [String: KnownField] = [
+            "Host": .host, "EXPECT": .expect, "Upgrade": .upgrade, "Content-Type": .contentType,
+            "content-LENGTH": .contentLength, "Content-Encoding": .contentEncoding, "Transfer-Encoding": .transferEncoding,
+            "User-Agent": .userAgent, "T_Code": .tCode, "Method-Code": .methodCode,
+        ]
+        for (name, field) in expected {
+            #expect(Array(name.utf8).withUnsafeBytes { KnownField.classify($0) } == field, "\(name)")
+        }
+        for name in ["Hosts", "Content_Type", "Content-Typf", "Transfer-Encodinh", "Xontent-Length", "Expecu"] {
+            #expect(Array(name.utf8).withUnsafeBytes { KnownField.classify($0) } == nil, "\(name)")
+        }
+    }
+
+    /// The fields of a parsed head, as text to compare.
+    private func describe(_ head: MessageHead, _ outcome: MessageHead.ParseOutcome) -> String {
+        let target = head.target.map { "\($0.target)|\($0.rawPath)|\($0.path)|\($0.query ?? "-")|\($0.authority ?? "-")" }
+        return """
+            \(outcome) req=\(head.isRequest) method=\(head.method) target=\(target ?? "-") version=\(head.version) \
+            status=\(head.status) host=\(head.host ?? "-") ua=\(head.userAgent ?? "-") mc=\(head.methodCode ?? "-") \
+            tc=\(head.tCode ?? "-") ct=\(head.contentType ?? "-") ce=\(head.contentEncoding ?? "-") \
+            cl=\(head.contentLength) te=\(head.transferEncoding) expect=\(head.expectsContinue) \
+            upgrade=\(head.hasUpgradeHeader) anomalies=\(head.anomalies)
+            """
+    }
+
+    /// A head reused in place (`reset`), with whatever the previous head left in it (nothing taken out),
+    /// parses every head of a varied sequence exactly as a new head does.
+    @Test func headResetInPlaceEqualsNewHead() {
+        let heads: [(String, Bool)] = [
+            (
+                "GET http://example.com:8080/a%20b?x=1 HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\nMethod-Code: m\r\n"
+                    + "T-Code: t\r\nContent-Type: text/plain\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n"
+                    + "Expect: 100-continue\r\nUpgrade: websocket\r\n\r\n", true
+            ),
+            ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", false),
+            ("POST /p HTTP/1.0\nX-Fold: a\n b\nbad line\n\n", true),
+            ("HTTP/1.0 404 Not Found\r\n\r\n", false),
+            ("HEAD / HTTP/1.1\r\n\r\n", true),
+            ("HTTP/1.1 204 No Content\r\nContent-Length: 1, 2\r\n\r\n", false),
+            ("DELETE /x?y HTTP/1.1\r\nHost: other\r\n\r\n", true),
+        ]
+        let cache = SharedParserState()
+        var reused = MessageHead(isRequest: false)
+        for round in 0..<2 {
+            for (text, isRequest) in heads {
+                let bytes = Array(text.utf8)
+                let reusedOutcome = bytes.withUnsafeBytes {
+                    MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: 128, cache: cache, into: &reused)
+                }
+                var fresh = MessageHead(isRequest: isRequest)
+                let freshOutcome = bytes.withUnsafeBytes {
+                    MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: 128, cache: SharedParserState(), into: &fresh)
+                }
+                #expect(describe(reused, reusedOutcome) == describe(fresh, freshOutcome), "round \(round): \(text)")
+            }
+        }
+    }
+}
