@@ -188,19 +188,29 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     /// `head` is the shared head: its strings are moved into the request, not copied.
     private func requestHead(_ head: inout MessageHead, time: Timestamp) {
-        let target = head.target.take() ?? RequestTarget("")
-        let host = head.host.take() ?? target.authority
-        let summary = HTTPRequestSummary(
-            method: head.method, target: target.target, rawPath: target.rawPath, path: target.path, query: target.query,
-            version: head.version, host: host, userAgent: head.userAgent.take(),
-            methodCode: head.methodCode.take(), tCode: head.tCode.take(), contentType: head.contentType.take(),
-            bodyPrefix: [], bodyLength: 0, bodyTruncated: false)
         let parserLostSync = requestDirection == .clientToServer ? clientToServer.hasLostSync : serverToClient.hasLostSync
         let request = observer.sharedParserState.makeRequest(
-            summary: summary, body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
+            body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
             firstByte: requestParserFirstByte ?? time, lastByte: time,
             isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,
             isHead: head.isHead, isConnect: head.isConnect)
+        // Every field of the summary written in place, the head's strings swapped in (moved, not copied).
+        var target = head.target.take() ?? RequestTarget("")
+        request.summary.method = head.method
+        request.summary.version = head.version
+        swap(&request.summary.target, &target.target)
+        swap(&request.summary.rawPath, &target.rawPath)
+        swap(&request.summary.path, &target.path)
+        swap(&request.summary.query, &target.query)
+        if case .some = head.host {
+            swap(&request.summary.host, &head.host)
+        } else {
+            swap(&request.summary.host, &target.authority)
+        }
+        swap(&request.summary.userAgent, &head.userAgent)
+        swap(&request.summary.methodCode, &head.methodCode)
+        swap(&request.summary.tCode, &head.tCode)
+        swap(&request.summary.contentType, &head.contentType)
         requestsSeen += 1
 
         // Request body length, RFC 9112 §6.3 items 3-7.

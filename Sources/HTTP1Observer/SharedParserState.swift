@@ -56,22 +56,21 @@ final class SharedParserState {
     private static let maxSpareRequests = 64
     @exclusivity(unchecked) private var spareRequests: [PendingRequest] = []
 
-    /// A pending request: a spare one made new again when there is one, else a new one.
+    /// A pending request, its summary still to be written in place (`PendingRequest.summary`): a spare
+    /// one made new again when there is one, else a new one.
     func makeRequest(
-        summary: HTTPRequestSummary, body: BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?,
-        isFirstOnConnection: Bool, arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
+        body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
+        arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) -> PendingRequest {
         if let spare = spareRequests.popLast() {
             spare.reset(
-                summary: summary, body: body, firstByte: firstByte, lastByte: lastByte,
-                isFirstOnConnection: isFirstOnConnection, arrivedAfterLoss: arrivedAfterLoss, isHead: isHead,
-                isConnect: isConnect)
+                body: body, firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
+                arrivedAfterLoss: arrivedAfterLoss, isHead: isHead, isConnect: isConnect)
             return spare
         }
         return PendingRequest(
-            summary: summary, body: body, firstByte: firstByte, lastByte: lastByte,
-            isFirstOnConnection: isFirstOnConnection, arrivedAfterLoss: arrivedAfterLoss, isHead: isHead,
-            isConnect: isConnect)
+            body: body, firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
+            arrivedAfterLoss: arrivedAfterLoss, isHead: isHead, isConnect: isConnect)
     }
 
     /// Takes back an emitted request nothing else refers to (the caller checked).

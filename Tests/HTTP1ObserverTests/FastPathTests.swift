@@ -1,4 +1,5 @@
 /// The head parser's fast paths give what the general paths give: word-wise field names, heads reset in place.
+import PacketDecoding
 import Testing
 
 @testable import HTTP1Observer
@@ -109,5 +110,41 @@ struct FastPathTests {
                 #expect(describe(reused, reusedOutcome) == describe(fresh, freshOutcome), "round \(round): \(text)")
             }
         }
+    }
+
+    /// The public initializers build through the memberwise ones (`MemberwiseMarker`): every field is
+    /// kept, and equality and hashing see the public fields only.
+    @Test func summariesAndExchangeKeepEveryField() {
+        let request = HTTPRequestSummary(
+            method: "POST", target: "/a?b", rawPath: "/a", path: "/a", query: "b", version: "HTTP/1.1", host: "h",
+            userAgent: "ua", methodCode: "mc", tCode: "tc", contentType: "ct", bodyPrefix: [1, 2], bodyLength: 7,
+            bodyTruncated: true)
+        #expect(request.method == "POST" && request.target == "/a?b" && request.rawPath == "/a" && request.path == "/a")
+        #expect(request.query == "b" && request.version == "HTTP/1.1" && request.host == "h" && request.userAgent == "ua")
+        #expect(request.methodCode == "mc" && request.tCode == "tc" && request.contentType == "ct")
+        #expect(request.bodyPrefix == [1, 2] && request.bodyLength == 7 && request.bodyTruncated)
+        let response = HTTPResponseSummary(
+            status: 201, contentType: "j", contentEncoding: "gzip", bodyPrefix: [3], bodyLength: 9, bodyTruncated: false,
+            bodyless: true)
+        #expect(response.status == 201 && response.contentType == "j" && response.contentEncoding == "gzip")
+        #expect(response.bodyPrefix == [3] && response.bodyLength == 9 && !response.bodyTruncated && response.bodyless)
+        let connection = connectionInfo()
+        func exchange(_ request: HTTPRequestSummary?) -> HTTPExchange {
+            HTTPExchange(
+                connection: connection, client: testClient, server: testServer, request: request, response: response,
+                completeness: .complete, sawGap: true, isFirstOnConnection: true,
+                requestFirstByte: Timestamp(nanoseconds: 1), requestLastByte: Timestamp(nanoseconds: 2),
+                responseFirstByte: Timestamp(nanoseconds: 3), responseLastByte: Timestamp(nanoseconds: 4))
+        }
+        let built = exchange(request)
+        #expect(built.connection == connection && built.client == testClient && built.server == testServer)
+        #expect(built.request == request && built.response == response && built.completeness == .complete)
+        #expect(built.sawGap && built.isFirstOnConnection)
+        #expect(built.requestFirstByte == Timestamp(nanoseconds: 1) && built.requestLastByte == Timestamp(nanoseconds: 2))
+        #expect(built.responseFirstByte == Timestamp(nanoseconds: 3) && built.responseLastByte == Timestamp(nanoseconds: 4))
+        #expect(exchange(request) == built && exchange(request).hashValue == built.hashValue)
+        var other = request
+        other.tCode = "other"
+        #expect(exchange(other) != built)
     }
 }
