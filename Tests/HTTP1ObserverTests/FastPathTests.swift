@@ -147,4 +147,29 @@ struct FastPathTests {
         other.tCode = "other"
         #expect(exchange(other) != built)
     }
+
+    /// The in-line word search finds what memchr finds: every start in buffers of every length up to 40,
+    /// with the byte absent, present once or several times, and neighbours differing in one bit.
+    @Test func nearbySearchEqualsMemchr() {
+        var rng = SeededGenerator(seed: 11)
+        var found = 0
+        for length in 0...40 {
+            for _ in 0..<200 {
+                let target: UInt8 = [0x0A, 0x3A, 0x20, 0x00, 0xFF, 0x80].randomElement(using: &rng)!
+                let near: [UInt8] = [target ^ 1, target ^ 0x80, target &+ 1, target &- 1, 0x0D, 0x41]
+                var bytes = (0..<length).map { _ in near.randomElement(using: &rng)! }
+                for _ in 0..<Int.random(in: 0...2, using: &rng) where length > 0 {
+                    bytes[Int.random(in: 0..<length, using: &rng)] = target
+                }
+                bytes.withUnsafeBytes { buffer in
+                    for start in 0...length {
+                        let expected = buffer.firstIndex(of: target, from: start)
+                        if expected != nil { found += 1 }
+                        #expect(buffer.firstIndexNearby(of: target, from: start) == expected)
+                    }
+                }
+            }
+        }
+        #expect(found > 10_000)
+    }
 }
