@@ -109,7 +109,7 @@ extension HTTPConnectionObserver {
         inFlight = nil
         // The common end of a request: back to the pool, unless something still refers to it.
         if request != nil && isKnownUniquelyReferenced(&request!) {
-            observer.sharedParserState.recycle(request!)
+            shared.recycle(request!)
         }
     }
 
@@ -149,7 +149,7 @@ extension HTTPConnectionObserver {
 
     /// Takes the body buffers of an exchange the sink is done with back into the pool.
     private func reclaimBodies(of exchange: consuming HTTPExchange) {
-        let spares = observer.sharedParserState
+        let spares = shared
         if var request = exchange.request.take(), request.bodyPrefix.capacity > 0 {
             spares.reclaimBuffer(&request.bodyPrefix)
         }

@@ -13,6 +13,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// nothing per access where `unowned` pays a reference-count check each time.
     let observer: HTTPObserver
     let configuration: HTTPObserverConfiguration
+    /// The observer's shared parser state, held here so that reaching it is one load of a `let`.
+    let shared: SharedParserState
 
     // The hot mutable state skips dynamic exclusivity checks (about a tenth of the instructions per
     // exchange): a connection observer runs on its pipeline's thread only, and no access overlaps.
@@ -37,6 +39,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         self.connection = connection
         self.observer = observer
         configuration = observer.configuration
+        shared = observer.sharedParserState
         rolesSettled = connection.roleSource != .firstSender
         let c2sKind: StartLineKind = rolesSettled ? .request : .either
         let s2cKind: StartLineKind = rolesSettled ? .response : .either
@@ -142,7 +145,6 @@ public final class HTTPConnectionObserver: StreamConsumer {
         switch event {
         case .head:
             // The parser left the head in the shared state: read (and moved out of) in place, never copied.
-            let shared = observer.sharedParserState
             let isRequest = shared.head.isRequest
             if !rolesSettled { settleRoles(firstHeadIsRequest: isRequest, direction: direction) }
             if !shared.head.anomalies.isEmpty {
@@ -157,10 +159,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
             if isRequest { requestHead(&shared.head, time: time) } else { responseHead(&shared.head, time: time) }
         case .body(let slice):
             if direction == requestDirection {
-                let spares = observer.sharedParserState
+                let spares = shared
                 updateCurrentRequest { $0.body.append(slice, spares: spares); $0.lastByte = time }
             } else {
-                inFlight?.body.append(slice, spares: observer.sharedParserState)
+                inFlight?.body.append(slice, spares: shared)
                 inFlight?.lastByte = time
             }
         case .complete:
@@ -189,7 +191,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// `head` is the shared head: its strings are moved into the request, not copied.
     private func requestHead(_ head: inout MessageHead, time: Timestamp) {
         let parserLostSync = requestDirection == .clientToServer ? clientToServer.hasLostSync : serverToClient.hasLostSync
-        let request = observer.sharedParserState.makeRequest(
+        let request = shared.makeRequest(
             body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
             firstByte: requestParserFirstByte ?? time, lastByte: time,
             isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,

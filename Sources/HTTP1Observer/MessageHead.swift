@@ -44,8 +44,13 @@ struct MessageHead {
     /// Tolerated oddities met in this head (obs-fold, bare LF, bad field lines).
     var anomalies: [HTTPParseAnomaly] = []
 
-    var isHead: Bool { isRequest && method == "HEAD" }
-    var isConnect: Bool { isRequest && method == "CONNECT" }
+    /// `method == "HEAD"` / `"CONNECT"`, decided once from the bytes (a string comparison each time
+    /// the observer asked cost a call).
+    private var methodIsHead = false
+    private var methodIsConnect = false
+
+    var isHead: Bool { isRequest && methodIsHead }
+    var isConnect: Bool { isRequest && methodIsConnect }
 
     init(isRequest: Bool) { self.isRequest = isRequest }
 
@@ -58,6 +63,8 @@ struct MessageHead {
         if case .some = target { target = nil }
         if !version.isEmpty { version = "" }
         status = 0
+        methodIsHead = false
+        methodIsConnect = false
         if case .some = host { host = nil }
         if case .some = userAgent { userAgent = nil }
         if case .some = methodCode { methodCode = nil }
@@ -243,7 +250,12 @@ extension MessageHead {
             // METHOD SP target SP HTTP/1.D
             let firstSpace = line.firstIndexNearby(of: 0x20, from: 0) ?? line.count
             let lastSpace = line.lastIndex(of: 0x20) ?? line.count
-            method = Self.methodName(UnsafeRawBufferPointer(rebasing: line[0..<firstSpace]))
+            let methodBytes = UnsafeRawBufferPointer(rebasing: line[0..<firstSpace])
+            method = Self.methodName(methodBytes)
+            // Exactly when `methodName` gives the "HEAD" literal, and when the bytes are "CONNECT" (the only
+            // bytes whose decoded string is "CONNECT").
+            methodIsHead = methodBytes.count == 4 && methodBytes.equalsIgnoringCase("head") && methodBytes[0] == 0x48
+            methodIsConnect = methodBytes.elementsEqual("CONNECT".utf8)
             if firstSpace < lastSpace {
                 target = cache.requestTarget(UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
                 version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]))

@@ -75,7 +75,8 @@ struct FastPathTests {
             status=\(head.status) host=\(head.host ?? "-") ua=\(head.userAgent ?? "-") mc=\(head.methodCode ?? "-") \
             tc=\(head.tCode ?? "-") ct=\(head.contentType ?? "-") ce=\(head.contentEncoding ?? "-") \
             cl=\(head.contentLength) te=\(head.transferEncoding) expect=\(head.expectsContinue) \
-            upgrade=\(head.hasUpgradeHeader) anomalies=\(head.anomalies)
+            upgrade=\(head.hasUpgradeHeader) anomalies=\(head.anomalies) isHead=\(head.isHead) \
+            isConnect=\(head.isConnect) methodIsHEAD=\(head.method == "HEAD") methodIsCONNECT=\(head.method == "CONNECT")
             """
     }
 
@@ -94,9 +95,14 @@ struct FastPathTests {
             ("HEAD / HTTP/1.1\r\n\r\n", true),
             ("HTTP/1.1 204 No Content\r\nContent-Length: 1, 2\r\n\r\n", false),
             ("DELETE /x?y HTTP/1.1\r\nHost: other\r\n\r\n", true),
+            ("CONNECT h:443 HTTP/1.1\r\n\r\n", true),
+            ("HTTP/1.1 200 Connection established\r\n\r\n", false),
+            ("CONNECTS / HTTP/1.1\r\n\r\n", true),
+            ("HEADS / HTTP/1.1\r\n\r\n", true),
         ]
         let cache = SharedParserState()
         var reused = MessageHead(isRequest: false)
+        var headsAndConnects = 0
         for round in 0..<2 {
             for (text, isRequest) in heads {
                 let bytes = Array(text.utf8)
@@ -108,8 +114,13 @@ struct FastPathTests {
                     MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: 128, cache: SharedParserState(), into: &fresh)
                 }
                 #expect(describe(reused, reusedOutcome) == describe(fresh, freshOutcome), "round \(round): \(text)")
+                // The flags say exactly what the method string says.
+                #expect(reused.isHead == (reused.isRequest && reused.method == "HEAD"))
+                #expect(reused.isConnect == (reused.isRequest && reused.method == "CONNECT"))
+                if reused.isHead || reused.isConnect { headsAndConnects += 1 }
             }
         }
+        #expect(headsAndConnects == 4)
     }
 
     /// The public initializers build through the memberwise ones (`MemberwiseMarker`): every field is
