@@ -24,6 +24,13 @@ final class SharedParserState {
     /// (which may move its strings out).
     @exclusivity(unchecked) var head = MessageHead(isRequest: false)
 
+    /// Parses a head into `head` (see `MessageHead.parse`), with this state as the string cache. A
+    /// method here: called as `MessageHead.parse(..., cache: shared, into: &shared.head)` from a parser,
+    /// the state was retained and released around each head.
+    func parseHead(_ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int) -> MessageHead.ParseOutcome {
+        MessageHead.parse(bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: self, into: &head)
+    }
+
     enum Slot: Int, CaseIterable {
         case host, userAgent, methodCode, tCode, requestContentType, responseContentType, contentEncoding
     }
