@@ -307,9 +307,11 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let body = BodyPrefix(
             contentEncoding: contentEncoding, rawLimit: configuration.responseBodyPrefixLimit,
             inflatedLimit: configuration.maxInflatedBytes)
+        // Consumed: kept alive to the end of the function, the locals were copied in and released there.
         inFlight = InFlightResponse(
-            request: request, status: status, contentType: head.contentType.take(), contentEncoding: contentEncoding,
-            body: body, bodyless: bodyless, firstByte: firstByte, lastByte: time, isHeld: isHeld && !isUpgrade)
+            request: request, status: status, contentType: head.contentType.take(),
+            contentEncoding: consume contentEncoding, body: consume body, bodyless: bodyless, firstByte: firstByte,
+            lastByte: time, isHeld: isHeld && !isUpgrade)
         if isUpgrade {
             // RFC 9110 §7.8 / §9.3.6: after 101 or a successful CONNECT the bytes are no longer HTTP.
             observer.statistics.upgrades += 1
