@@ -25,7 +25,7 @@ extension HTTPConnectionObserver {
             updateCurrentRequest { $0.sawGap = $0.sawGap || sawGap; $0.body.markIncomplete() }
             currentRequest = nil
         } else {
-            if inFlight != nil {
+            if hasInFlight {
                 if sawGap { inFlight?.sawGap = true }
                 inFlight?.isHeld = false
                 emitInFlight()
@@ -93,7 +93,7 @@ extension HTTPConnectionObserver {
     // MARK: Emitting
 
     func emitInFlight() {
-        guard inFlight != nil else { return }
+        guard hasInFlight else { return }
         if inFlight!.isHeld {
             heldResponses.append(inFlight.take()!)
             // Held answers cover the waiting requests (at most maxPendingRequests) and as many lost ones.
@@ -109,7 +109,7 @@ extension HTTPConnectionObserver {
         inFlight = nil
         // The common end of a request: back to the pool, unless something still refers to it.
         if request != nil && isKnownUniquelyReferenced(&request!) {
-            observer.sharedParserState.recycle(request!)
+            shared.recycle(request!)
         }
     }
 
@@ -131,22 +131,31 @@ extension HTTPConnectionObserver {
         } else {
             observer.statistics.responsesWithoutRequest += 1
         }
-        // Built empty, then the summaries moved in: built in one initializer call, the optimiser
-        // copied the whole exchange (every string retained and released once more).
-        var exchange = HTTPExchange(
-            connection: connection, client: client, server: server, request: nil, response: nil,
+        // One initializer call on the summaries as returned (owned), into a `let`: built empty and then
+        // filled through `inout` optionals, or passed to the sink as a `var` changed afterwards, the
+        // exchange or its summaries were copied whole (every string retained and released once more).
+        let exchange = HTTPExchange(
+            connection: connection, client: client, server: server, request: request?.takeSummary(),
+            response: response.takeSummary(),
             completeness: request == nil ? .responseWithoutRequest : response.cutShort ? .responseIncomplete : .complete,
             sawGap: response.sawGap || request?.sawGap == true,
             isFirstOnConnection: request?.isFirstOnConnection ?? false,
             requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
             responseFirstByte: response.firstByte, responseLastByte: response.lastByte)
-        request?.moveSummary(into: &exchange.request)
-        response.moveSummary(into: &exchange.response)
         observer.sink.observe(exchange)
         // The sink is done with the exchange: its body buffers serve the next bodies.
-        let spares = observer.sharedParserState
-        if exchange.request?.bodyPrefix.capacity ?? 0 > 0 { spares.reclaimBuffer(&exchange.request!.bodyPrefix) }
-        if exchange.response?.bodyPrefix.capacity ?? 0 > 0 { spares.reclaimBuffer(&exchange.response!.bodyPrefix) }
+        reclaimBodies(of: exchange)
+    }
+
+    /// Takes the body buffers of an exchange the sink is done with back into the pool.
+    private func reclaimBodies(of exchange: consuming HTTPExchange) {
+        let spares = shared
+        if var request = exchange.request.take(), request.bodyPrefix.capacity > 0 {
+            spares.reclaimBuffer(&request.bodyPrefix)
+        }
+        if var response = exchange.response.take(), response.bodyPrefix.capacity > 0 {
+            spares.reclaimBuffer(&response.bodyPrefix)
+        }
     }
 
     func flushPending() {
@@ -159,12 +168,11 @@ extension HTTPConnectionObserver {
         if request === currentRequest { currentRequest = nil }
         if let anomaly = request.body.anomaly { count(anomaly) }
         observer.statistics.requestsWithoutResponse += 1
-        var exchange = HTTPExchange(
-            connection: connection, client: client, server: server, request: nil,
+        let exchange = HTTPExchange(
+            connection: connection, client: client, server: server, request: request.takeSummary(),
             response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
             isFirstOnConnection: request.isFirstOnConnection, requestFirstByte: request.firstByte,
             requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil)
-        request.moveSummary(into: &exchange.request)
         observer.sink.observe(exchange)
     }
 

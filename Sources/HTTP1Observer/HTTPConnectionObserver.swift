@@ -13,6 +13,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// nothing per access where `unowned` pays a reference-count check each time.
     let observer: HTTPObserver
     let configuration: HTTPObserverConfiguration
+    /// The observer's shared parser state, held here so that reaching it is one load of a `let`.
+    let shared: SharedParserState
 
     // The hot mutable state skips dynamic exclusivity checks (about a tenth of the instructions per
     // exchange): a connection observer runs on its pipeline's thread only, and no access overlaps.
@@ -37,6 +39,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         self.connection = connection
         self.observer = observer
         configuration = observer.configuration
+        shared = observer.sharedParserState
         rolesSettled = connection.roleSource != .firstSender
         let c2sKind: StartLineKind = rolesSettled ? .request : .either
         let s2cKind: StartLineKind = rolesSettled ? .response : .either
@@ -142,7 +145,6 @@ public final class HTTPConnectionObserver: StreamConsumer {
         switch event {
         case .head:
             // The parser left the head in the shared state: read (and moved out of) in place, never copied.
-            let shared = observer.sharedParserState
             let isRequest = shared.head.isRequest
             if !rolesSettled { settleRoles(firstHeadIsRequest: isRequest, direction: direction) }
             if !shared.head.anomalies.isEmpty {
@@ -157,10 +159,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
             if isRequest { requestHead(&shared.head, time: time) } else { responseHead(&shared.head, time: time) }
         case .body(let slice):
             if direction == requestDirection {
-                let spares = observer.sharedParserState
+                let spares = shared
                 updateCurrentRequest { $0.body.append(slice, spares: spares); $0.lastByte = time }
             } else {
-                inFlight?.body.append(slice, spares: observer.sharedParserState)
+                inFlight?.body.append(slice, spares: shared)
                 inFlight?.lastByte = time
             }
         case .complete:
@@ -188,19 +190,29 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     /// `head` is the shared head: its strings are moved into the request, not copied.
     private func requestHead(_ head: inout MessageHead, time: Timestamp) {
-        let target = head.target.take() ?? RequestTarget("")
-        let host = head.host.take() ?? target.authority
-        let summary = HTTPRequestSummary(
-            method: head.method, target: target.target, rawPath: target.rawPath, path: target.path, query: target.query,
-            version: head.version, host: host, userAgent: head.userAgent.take(),
-            methodCode: head.methodCode.take(), tCode: head.tCode.take(), contentType: head.contentType.take(),
-            bodyPrefix: [], bodyLength: 0, bodyTruncated: false)
         let parserLostSync = requestDirection == .clientToServer ? clientToServer.hasLostSync : serverToClient.hasLostSync
-        let request = observer.sharedParserState.makeRequest(
-            summary: summary, body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
+        let request = shared.makeRequest(
+            body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
             firstByte: requestParserFirstByte ?? time, lastByte: time,
             isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,
             isHead: head.isHead, isConnect: head.isConnect)
+        // Every field of the summary written in place, the head's strings swapped in (moved, not copied).
+        var target = head.target.take() ?? RequestTarget("")
+        request.summary.method = head.method
+        request.summary.version = head.version
+        swap(&request.summary.target, &target.target)
+        swap(&request.summary.rawPath, &target.rawPath)
+        swap(&request.summary.path, &target.path)
+        swap(&request.summary.query, &target.query)
+        if case .some = head.host {
+            swap(&request.summary.host, &head.host)
+        } else {
+            swap(&request.summary.host, &target.authority)
+        }
+        swap(&request.summary.userAgent, &head.userAgent)
+        swap(&request.summary.methodCode, &head.methodCode)
+        swap(&request.summary.tCode, &head.tCode)
+        swap(&request.summary.contentType, &head.contentType)
         requestsSeen += 1
 
         // Request body length, RFC 9112 §6.3 items 3-7.
@@ -232,7 +244,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if framing == .none || framing == .awaitUpgradeDecision {
             request.isComplete = framingUsable
         }
-        if recovering && inFlight == nil && responseDirectionIsBetweenMessages {
+        if recovering && !hasInFlight && responseDirectionIsBetweenMessages {
             // The client sends a new request with no response under way: what it sent before is answered.
             settleRecovery()
             request.arrivedAfterLoss = recovering
@@ -254,6 +266,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
             withParser(requestDirection) { $0.loseSync(atLineStart: false) }
             lostSync(nil, direction: requestDirection, time: time, sawGap: false)
         }
+    }
+
+    /// A response is being read. (Pattern matching tests the optional in place: `!= nil` may copy the response.)
+    var hasInFlight: Bool {
+        if case .some = inFlight { return true }
+        return false
     }
 
     private var requestParserFirstByte: Timestamp? {
@@ -289,9 +307,11 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let body = BodyPrefix(
             contentEncoding: contentEncoding, rawLimit: configuration.responseBodyPrefixLimit,
             inflatedLimit: configuration.maxInflatedBytes)
+        // Consumed: kept alive to the end of the function, the locals were copied in and released there.
         inFlight = InFlightResponse(
-            request: request, status: status, contentType: head.contentType.take(), contentEncoding: contentEncoding,
-            body: body, bodyless: bodyless, firstByte: firstByte, lastByte: time, isHeld: isHeld && !isUpgrade)
+            request: request, status: status, contentType: head.contentType.take(),
+            contentEncoding: consume contentEncoding, body: consume body, bodyless: bodyless, firstByte: firstByte,
+            lastByte: time, isHeld: isHeld && !isUpgrade)
         if isUpgrade {
             // RFC 9110 §7.8 / §9.3.6: after 101 or a successful CONNECT the bytes are no longer HTTP.
             observer.statistics.upgrades += 1
@@ -346,7 +366,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
     }
 
     func responseCompleted(time: Timestamp) {
-        guard inFlight != nil else { return }
+        guard hasInFlight else { return }
         inFlight?.isComplete = true
         inFlight?.lastByte = time
         emitInFlight()

@@ -1,6 +1,13 @@
 import PacketDecoding
 import TCPReassembly
 
+/// A stored property of no size in each summary and in the exchange, so that their public
+/// initializers (unchanged) can build the value through the synthesized memberwise one. An explicit
+/// `init` assigning `self.x = x` builds the value in a stack slot, and for structs this large the
+/// optimiser (Swift 6.3) then retains and releases every field once more per value built; the
+/// memberwise initializer forms the value directly. Always equal, hashes nothing.
+struct MemberwiseMarker: Sendable, Hashable {}
+
 /// The parts of an HTTP/1.1 request the metrics read.
 ///
 /// Header values are decoded as ISO-8859-1 (each byte one character), as WSGI
@@ -30,26 +37,22 @@ public struct HTTPRequestSummary: Sendable, Hashable {
     public var bodyLength: Int
     /// True when `bodyPrefix` holds less than the whole body (limit hit, or a gap in the body).
     public var bodyTruncated: Bool
+    /// Zero-size: it makes the synthesized memberwise initializer (private) differ from the public one,
+    /// which builds the value through it (see `MemberwiseMarker`).
+    private var memberwiseMarker = MemberwiseMarker()
+}
 
+extension HTTPRequestSummary {
     public init(
         method: String, target: String, rawPath: String, path: String, query: String?, version: String,
         host: String?, userAgent: String?, methodCode: String?, tCode: String?, contentType: String?,
         bodyPrefix: [UInt8], bodyLength: Int, bodyTruncated: Bool
     ) {
-        self.method = method
-        self.target = target
-        self.rawPath = rawPath
-        self.path = path
-        self.query = query
-        self.version = version
-        self.host = host
-        self.userAgent = userAgent
-        self.methodCode = methodCode
-        self.tCode = tCode
-        self.contentType = contentType
-        self.bodyPrefix = bodyPrefix
-        self.bodyLength = bodyLength
-        self.bodyTruncated = bodyTruncated
+        self.init(
+            method: method, target: target, rawPath: rawPath, path: path, query: query, version: version, host: host,
+            userAgent: userAgent, methodCode: methodCode, tCode: tCode, contentType: contentType,
+            bodyPrefix: bodyPrefix, bodyLength: bodyLength, bodyTruncated: bodyTruncated,
+            memberwiseMarker: MemberwiseMarker())
     }
 }
 
@@ -66,18 +69,20 @@ public struct HTTPResponseSummary: Sendable, Hashable {
     public var bodyTruncated: Bool
     /// True when the response has no body by definition (HEAD, 1xx, 204, 304).
     public var bodyless: Bool
+    /// Zero-size: it makes the synthesized memberwise initializer (private) differ from the public one,
+    /// which builds the value through it (see `MemberwiseMarker`).
+    private var memberwiseMarker = MemberwiseMarker()
+}
 
+extension HTTPResponseSummary {
     public init(
         status: Int, contentType: String?, contentEncoding: String?, bodyPrefix: [UInt8], bodyLength: Int,
         bodyTruncated: Bool, bodyless: Bool
     ) {
-        self.status = status
-        self.contentType = contentType
-        self.contentEncoding = contentEncoding
-        self.bodyPrefix = bodyPrefix
-        self.bodyLength = bodyLength
-        self.bodyTruncated = bodyTruncated
-        self.bodyless = bodyless
+        self.init(
+            status: status, contentType: contentType, contentEncoding: contentEncoding, bodyPrefix: bodyPrefix,
+            bodyLength: bodyLength, bodyTruncated: bodyTruncated, bodyless: bodyless,
+            memberwiseMarker: MemberwiseMarker())
     }
 }
 
@@ -112,25 +117,24 @@ public struct HTTPExchange: Sendable, Hashable {
     public var requestLastByte: Timestamp?
     public var responseFirstByte: Timestamp?
     public var responseLastByte: Timestamp?
+    /// Zero-size: it makes the synthesized memberwise initializer (private) differ from the public one,
+    /// which builds the value through it (see `MemberwiseMarker`).
+    private var memberwiseMarker = MemberwiseMarker()
+}
 
+extension HTTPExchange {
     public init(
         connection: ConnectionInfo, client: Endpoint, server: Endpoint, request: HTTPRequestSummary?,
         response: HTTPResponseSummary?, completeness: HTTPExchangeCompleteness, sawGap: Bool,
         isFirstOnConnection: Bool, requestFirstByte: Timestamp?, requestLastByte: Timestamp?,
         responseFirstByte: Timestamp?, responseLastByte: Timestamp?
     ) {
-        self.connection = connection
-        self.client = client
-        self.server = server
-        self.request = request
-        self.response = response
-        self.completeness = completeness
-        self.sawGap = sawGap
-        self.isFirstOnConnection = isFirstOnConnection
-        self.requestFirstByte = requestFirstByte
-        self.requestLastByte = requestLastByte
-        self.responseFirstByte = responseFirstByte
-        self.responseLastByte = responseLastByte
+        self.init(
+            connection: connection, client: client, server: server, request: request, response: response,
+            completeness: completeness, sawGap: sawGap, isFirstOnConnection: isFirstOnConnection,
+            requestFirstByte: requestFirstByte, requestLastByte: requestLastByte,
+            responseFirstByte: responseFirstByte, responseLastByte: responseLastByte,
+            memberwiseMarker: MemberwiseMarker())
     }
 }
 

@@ -23,16 +23,16 @@ extension HTTPMessageParser {
             isRequest = !(firstFive.elementsEqual("HTTP/".utf8))
         }
         // Parsed in place into the shared head, which the connection observer reads at once.
-        let shared = shared
         let parsed: MessageHead.ParseOutcome
         if headBuffer.isEmpty {
-            parsed = MessageHead.parse(
-                UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount,
-                cache: shared, into: &shared.head)
+            parsed = shared.parseHead(
+                UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isRequest: isRequest, maxHeaderCount: maxHeaderCount)
         } else {
             headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            let shared = shared
+            let maxHeaderCount = maxHeaderCount
             parsed = headBuffer.withUnsafeBytes {
-                MessageHead.parse($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: shared, into: &shared.head)
+                shared.parseHead($0, isRequest: isRequest, maxHeaderCount: maxHeaderCount)
             }
         }
         resetHead()
@@ -55,9 +55,9 @@ extension HTTPMessageParser {
         _ bytes: UnsafeRawBufferPointer, start: Int, isRequest: Bool, index: inout Int
     ) -> Event? {
         let available = min(bytes.count - start, maxHeaderBytes)
-        let outcome = MessageHead.parse(
+        let outcome = shared.parseHead(
             UnsafeRawBufferPointer(rebasing: bytes[start..<(start + available)]), isRequest: isRequest,
-            maxHeaderCount: maxHeaderCount, cache: shared, into: &shared.head)
+            maxHeaderCount: maxHeaderCount)
         guard case .complete(let end) = outcome else { return nil }
         index = start + end
         resetHead()

@@ -1,9 +1,4 @@
 /// One parsed HTTP/1.1 message head (RFC 9112 §2-§5): start line and the header fields the observer needs.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What a head says about the body length (RFC 9112 §6.3).
 enum ContentLengthField: Equatable {
@@ -44,14 +39,43 @@ struct MessageHead {
     /// Tolerated oddities met in this head (obs-fold, bare LF, bad field lines).
     var anomalies: [HTTPParseAnomaly] = []
 
-    var isHead: Bool { isRequest && method == "HEAD" }
-    var isConnect: Bool { isRequest && method == "CONNECT" }
+    /// `method == "HEAD"` / `"CONNECT"`, decided once from the bytes (a string comparison each time
+    /// the observer asked cost a call).
+    private var methodIsHead = false
+    private var methodIsConnect = false
+
+    var isHead: Bool { isRequest && methodIsHead }
+    var isConnect: Bool { isRequest && methodIsConnect }
 
     init(isRequest: Bool) { self.isRequest = isRequest }
+
+    /// Makes the head as `init(isRequest:)` does, in place. The observer moved the strings out of the
+    /// previous head (they are nil) and method / version are literals: only what is left is released,
+    /// where assigning a new head destroyed every field (a release call each).
+    mutating func reset(isRequest: Bool) {
+        self.isRequest = isRequest
+        if !method.isEmpty { method = "" }
+        if case .some = target { target = nil }
+        if !version.isEmpty { version = "" }
+        status = 0
+        methodIsHead = false
+        methodIsConnect = false
+        if case .some = host { host = nil }
+        if case .some = userAgent { userAgent = nil }
+        if case .some = methodCode { methodCode = nil }
+        if case .some = tCode { tCode = nil }
+        if case .some = contentType { contentType = nil }
+        if case .some = contentEncoding { contentEncoding = nil }
+        contentLength = .absent
+        transferEncoding = .absent
+        expectsContinue = false
+        hasUpgradeHeader = false
+        if !anomalies.isEmpty { anomalies.removeAll(keepingCapacity: true) }
+    }
 }
 
 /// The header fields the observer reads.
-private enum KnownField {
+enum KnownField {
     case host, userAgent, methodCode, tCode, contentType, contentEncoding
     case contentLength, transferEncoding, expect, upgrade
 
@@ -59,14 +83,48 @@ private enum KnownField {
     /// the fields the reference library reads by WSGI key (`User-Agent`, `Method-Code`,
     /// `T-Code`) also ignore `-` and `_` (REFERENCE-BEHAVIOUR §6).
     static func classify(_ name: UnsafeRawBufferPointer) -> KnownField? {
+        // Whole words at a time: the names in little-endian words, with the case bit (0x20) set in the
+        // mask at each letter; equal to `equalsIgnoringCase` with the name literal (tested against it).
         switch name.count {
-        case 4 where name.equalsIgnoringCase("host"): return .host
-        case 6 where name.equalsIgnoringCase("expect"): return .expect
-        case 7 where name.equalsIgnoringCase("upgrade"): return .upgrade
-        case 12 where name.equalsIgnoringCase("content-type"): return .contentType
-        case 14 where name.equalsIgnoringCase("content-length"): return .contentLength
-        case 16 where name.equalsIgnoringCase("content-encoding"): return .contentEncoding
-        case 17 where name.equalsIgnoringCase("transfer-encoding"): return .transferEncoding
+        case 4:
+            if name.word32(at: 0, equals: 0x7473_6F68, caseMask: 0x2020_2020) { return .host }
+        case 6:
+            if name.word32(at: 0, equals: 0x6570_7865, caseMask: 0x2020_2020)
+                && name.word32(at: 2, equals: 0x7463_6570, caseMask: 0x2020_2020)
+            {
+                return .expect
+            }
+        case 7:
+            if name.word32(at: 0, equals: 0x7267_7075, caseMask: 0x2020_2020)
+                && name.word32(at: 3, equals: 0x6564_6172, caseMask: 0x2020_2020)
+            {
+                return .upgrade
+            }
+        case 12:
+            if name.word64(at: 0, equals: 0x2D74_6E65_746E_6F63, caseMask: 0x0020_2020_2020_2020)
+                && name.word64(at: 4, equals: 0x6570_7974_2D74_6E65, caseMask: 0x2020_2020_0020_2020)
+            {
+                return .contentType
+            }
+        case 14:
+            if name.word64(at: 0, equals: 0x2D74_6E65_746E_6F63, caseMask: 0x0020_2020_2020_2020)
+                && name.word64(at: 6, equals: 0x6874_676E_656C_2D74, caseMask: 0x2020_2020_2020_0020)
+            {
+                return .contentLength
+            }
+        case 16:
+            if name.word64(at: 0, equals: 0x2D74_6E65_746E_6F63, caseMask: 0x0020_2020_2020_2020)
+                && name.word64(at: 8, equals: 0x676E_6964_6F63_6E65, caseMask: 0x2020_2020_2020_2020)
+            {
+                return .contentEncoding
+            }
+        case 17:
+            if name.word64(at: 0, equals: 0x7265_6673_6E61_7274, caseMask: 0x2020_2020_2020_2020)
+                && name.word64(at: 8, equals: 0x6E69_646F_636E_652D, caseMask: 0x2020_2020_2020_2000)
+                && name.word64(at: 9, equals: 0x676E_6964_6F63_6E65, caseMask: 0x2020_2020_2020_2020)
+            {
+                return .transferEncoding
+            }
         default: break
         }
         // The loose names are 5-10 letters plus at most a few separators; their first letter picks one.
@@ -103,7 +161,7 @@ extension MessageHead {
         _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
         into head: inout MessageHead
     ) -> ParseOutcome {
-        head = MessageHead(isRequest: isRequest)
+        head.reset(isRequest: isRequest)
         var sawBareLF = false
         var sawFold = false
         var lineStart = 0
@@ -127,7 +185,7 @@ extension MessageHead {
         }
 
         while lineStart < bytes.count {
-            guard let lf = bytes.firstIndex(of: 0x0A, from: lineStart) else { break }
+            guard let lf = bytes.firstIndexNearby(of: 0x0A, from: lineStart) else { break }
             var lineEnd = lf
             if lineEnd > lineStart && bytes[lineEnd - 1] == 0x0D {
                 lineEnd -= 1
@@ -161,7 +219,7 @@ extension MessageHead {
                 continue
             }
             finishPending(&head)
-            guard let colon = line.firstIndex(of: 0x3A, from: 0), colon > 0 else {
+            guard let colon = line.firstIndexNearby(of: 0x3A, from: 0), colon > 0 else {
                 head.anomalies.append(.badHeaderLine)
                 continue
             }
@@ -185,9 +243,14 @@ extension MessageHead {
     private mutating func parseStartLine(_ line: UnsafeRawBufferPointer, cache: SharedParserState) {
         if isRequest {
             // METHOD SP target SP HTTP/1.D
-            let firstSpace = line.firstIndex(of: 0x20, from: 0) ?? line.count
+            let firstSpace = line.firstIndexNearby(of: 0x20, from: 0) ?? line.count
             let lastSpace = line.lastIndex(of: 0x20) ?? line.count
-            method = Self.methodName(UnsafeRawBufferPointer(rebasing: line[0..<firstSpace]))
+            let methodBytes = UnsafeRawBufferPointer(rebasing: line[0..<firstSpace])
+            method = Self.methodName(methodBytes)
+            // Exactly when `methodName` gives the "HEAD" literal, and when the bytes are "CONNECT" (the only
+            // bytes whose decoded string is "CONNECT").
+            methodIsHead = methodBytes.count == 4 && methodBytes.equalsIgnoringCase("head") && methodBytes[0] == 0x48
+            methodIsConnect = methodBytes.elementsEqual("CONNECT".utf8)
             if firstSpace < lastSpace {
                 target = cache.requestTarget(UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
                 version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]))
@@ -265,68 +328,5 @@ extension MessageHead {
             default: break
             }
         }
-    }
-}
-
-extension UnsafeRawBufferPointer {
-    /// Index of the first `byte` at or after `start` (memchr).
-    @inline(__always)
-    func firstIndex(of byte: UInt8, from start: Int) -> Int? {
-        guard start < count, let base = baseAddress else { return nil }
-        guard let hit = memchr(base + start, Int32(byte), count - start) else { return nil }
-        return UnsafeRawPointer(hit) - base
-    }
-
-    /// Without leading and trailing SP / HTAB (OWS, RFC 9110 §5.6.3).
-    func trimmingOWS() -> UnsafeRawBufferPointer {
-        var lower = 0
-        var upper = count
-        while lower < upper && (self[lower] == 0x20 || self[lower] == 0x09) { lower += 1 }
-        while upper > lower && (self[upper - 1] == 0x20 || self[upper - 1] == 0x09) { upper -= 1 }
-        return UnsafeRawBufferPointer(rebasing: self[lower..<upper])
-    }
-
-    /// ASCII case-insensitive comparison with a lower-case ASCII literal.
-    /// Inlined, and without a closure: header names are compared several times per message.
-    @inline(__always)
-    func equalsIgnoringCase(_ lowercased: StaticString) -> Bool {
-        let length = lowercased.utf8CodeUnitCount
-        guard length == count else { return false }
-        let literal = lowercased.utf8Start
-        for i in 0..<length {
-            let b = self[i]
-            let l = literal[i]
-            // `b | 0x20 == l` for a lower-case letter `l` holds only for `l` and its upper case.
-            if b != l && (b | 0x20 != l || l < 0x61 || l > 0x7A) { return false }
-        }
-        return true
-    }
-
-    /// Comparison with a lower-case ASCII literal ignoring ASCII case, `-` and `_` (REFERENCE-BEHAVIOUR §6).
-    @inline(__always)
-    func equalsIgnoringCaseAndSeparators(_ lowercased: StaticString) -> Bool {
-        let length = lowercased.utf8CodeUnitCount
-        let literal = lowercased.utf8Start
-        var j = 0
-        for b in self where b != 0x2D && b != 0x5F {
-            guard j < length else { return false }
-            let lower = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
-            guard lower == literal[j] else { return false }
-            j += 1
-        }
-        return j == length
-    }
-
-    /// The bytes read as ISO-8859-1: each byte is one Unicode scalar (as WSGI servers decode headers).
-    func latin1String() -> String {
-        var ascii = true
-        for b in self where b >= 0x80 {
-            ascii = false
-            break
-        }
-        if ascii { return String(decoding: self, as: UTF8.self) }
-        var scalars = String.UnicodeScalarView()
-        for b in self { scalars.append(Unicode.Scalar(b)) }
-        return String(scalars)
     }
 }

@@ -8,8 +8,10 @@ import PacketDecoding
 /// Emitted requests go back to a small pool (`SharedParserState`) and are reused,
 /// so keep-alive traffic allocates none per exchange.
 final class PendingRequest {
-    /// Nil once emitted (moved out).
-    @exclusivity(unchecked) var summary: HTTPRequestSummary?
+    /// Written field by field in place by the owner after `init` / `reset` (a summary built and then
+    /// stored or passed in was copied whole by the optimiser: every string retained and released once
+    /// more); empty once emitted (moved out). Not optional, so that a field is written directly.
+    @exclusivity(unchecked) var summary = HTTPRequestSummary.empty
     @exclusivity(unchecked) var body: BodyPrefix
     var firstByte: Timestamp?
     var lastByte: Timestamp?
@@ -25,10 +27,9 @@ final class PendingRequest {
     var awaitsUpgradeDecision = false
 
     init(
-        summary: HTTPRequestSummary, body: BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?,
-        isFirstOnConnection: Bool, arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
+        body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
+        arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) {
-        self.summary = summary
         self.body = body
         self.firstByte = firstByte
         self.lastByte = lastByte
@@ -38,12 +39,12 @@ final class PendingRequest {
         self.isConnect = isConnect
     }
 
-    /// Makes a pooled request new again, every field as `init` sets it.
+    /// Makes a pooled request new again, every field as `init` sets it (the summary was moved out
+    /// when the request was emitted, and the owner writes every field of it again).
     func reset(
-        summary: consuming HTTPRequestSummary, body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?,
-        isFirstOnConnection: Bool, arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
+        body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
+        arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) {
-        self.summary = summary
         self.body = body
         self.firstByte = firstByte
         self.lastByte = lastByte
@@ -56,15 +57,27 @@ final class PendingRequest {
         awaitsUpgradeDecision = false
     }
 
-    /// The summary with the body fields filled in.
-    /// Moves the summary, body fields filled in, into `slot` (an exchange's): a request is emitted once.
-    /// In place through `inout`: returned, the optimiser copied the whole summary and destroyed the original.
-    func moveSummary(into slot: inout HTTPRequestSummary?) {
-        if case .none = summary { summary = .empty }
-        summary!.bodyPrefix = body.takeKept()
-        summary!.bodyLength = body.wireLength
-        summary!.bodyTruncated = body.truncated || !isComplete
-        swap(&slot, &summary)
+    /// The summary, body fields filled in, moved out (an empty one left): a request is emitted once.
+    /// Returned (owned) straight into the exchange's initializer: moved through an `inout` optional
+    /// or a stored empty value, the optimiser copied it whole (a retain and a release per string).
+    func takeSummary() -> HTTPRequestSummary {
+        // One initializer call on the fields moved out: a summary held in a local `var` was also copied whole.
+        HTTPRequestSummary(
+            method: summary.method.take(), target: summary.target.take(), rawPath: summary.rawPath.take(),
+            path: summary.path.take(), query: summary.query.take(), version: summary.version.take(),
+            host: summary.host.take(), userAgent: summary.userAgent.take(), methodCode: summary.methodCode.take(),
+            tCode: summary.tCode.take(), contentType: summary.contentType.take(), bodyPrefix: body.takeKept(),
+            bodyLength: body.wireLength, bodyTruncated: body.truncated || !isComplete)
+    }
+}
+
+extension String {
+    /// The string, moved out (an empty one left: no allocation).
+    @inline(__always)
+    mutating func take() -> String {
+        var taken = ""
+        swap(&taken, &self)
+        return taken
     }
 }
 
@@ -95,28 +108,14 @@ struct InFlightResponse {
     /// Read while recovering from a loss: paired (or not) when the recovery settles.
     var isHeld: Bool
 
-    init(
-        request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?, body: BodyPrefix,
-        bodyless: Bool, firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
-    ) {
-        self.request = request
-        self.status = status
-        self.contentType = contentType
-        self.contentEncoding = contentEncoding
-        self.body = body
-        self.bodyless = bodyless
-        self.firstByte = firstByte
-        self.lastByte = lastByte
-        self.isHeld = isHeld
-    }
+    // Built by the synthesized memberwise initializer: an explicit one assigning `self.x = x` made the
+    // optimiser retain and release every field once more per response (see `MemberwiseMarker`).
 
-    /// Moves the summary (its strings and body) into `slot` (an exchange's): a response is emitted once.
-    mutating func moveSummary(into slot: inout HTTPResponseSummary?) {
-        slot = HTTPResponseSummary(
-            status: status, contentType: nil, contentEncoding: nil, bodyPrefix: [], bodyLength: body.wireLength,
-            bodyTruncated: body.truncated || !isComplete, bodyless: bodyless)
-        swap(&slot!.contentType, &contentType)
-        swap(&slot!.contentEncoding, &contentEncoding)
-        slot!.bodyPrefix = body.takeKept()
+    /// The summary (its strings and body) moved out: a response is emitted once.
+    mutating func takeSummary() -> HTTPResponseSummary {
+        HTTPResponseSummary(
+            status: status, contentType: contentType.take(), contentEncoding: contentEncoding.take(),
+            bodyPrefix: body.takeKept(), bodyLength: body.wireLength, bodyTruncated: body.truncated || !isComplete,
+            bodyless: bodyless)
     }
 }

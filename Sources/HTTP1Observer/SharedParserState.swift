@@ -24,6 +24,13 @@ final class SharedParserState {
     /// (which may move its strings out).
     @exclusivity(unchecked) var head = MessageHead(isRequest: false)
 
+    /// Parses a head into `head` (see `MessageHead.parse`), with this state as the string cache. A
+    /// method here: called as `MessageHead.parse(..., cache: shared, into: &shared.head)` from a parser,
+    /// the state was retained and released around each head.
+    func parseHead(_ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int) -> MessageHead.ParseOutcome {
+        MessageHead.parse(bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: self, into: &head)
+    }
+
     enum Slot: Int, CaseIterable {
         case host, userAgent, methodCode, tCode, requestContentType, responseContentType, contentEncoding
     }
@@ -56,22 +63,21 @@ final class SharedParserState {
     private static let maxSpareRequests = 64
     @exclusivity(unchecked) private var spareRequests: [PendingRequest] = []
 
-    /// A pending request: a spare one made new again when there is one, else a new one.
+    /// A pending request, its summary still to be written in place (`PendingRequest.summary`): a spare
+    /// one made new again when there is one, else a new one.
     func makeRequest(
-        summary: HTTPRequestSummary, body: BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?,
-        isFirstOnConnection: Bool, arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
+        body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
+        arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) -> PendingRequest {
         if let spare = spareRequests.popLast() {
             spare.reset(
-                summary: summary, body: body, firstByte: firstByte, lastByte: lastByte,
-                isFirstOnConnection: isFirstOnConnection, arrivedAfterLoss: arrivedAfterLoss, isHead: isHead,
-                isConnect: isConnect)
+                body: body, firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
+                arrivedAfterLoss: arrivedAfterLoss, isHead: isHead, isConnect: isConnect)
             return spare
         }
         return PendingRequest(
-            summary: summary, body: body, firstByte: firstByte, lastByte: lastByte,
-            isFirstOnConnection: isFirstOnConnection, arrivedAfterLoss: arrivedAfterLoss, isHead: isHead,
-            isConnect: isConnect)
+            body: body, firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
+            arrivedAfterLoss: arrivedAfterLoss, isHead: isHead, isConnect: isConnect)
     }
 
     /// Takes back an emitted request nothing else refers to (the caller checked).

@@ -98,6 +98,9 @@ struct StartLineScanner {
         guard i > 0, i <= maxMethodLength, i < count, line[i] == 0x20 else { return nil }
         i += 1
         let targetStart = i
+        // Eight bytes at a time while none of them can end or break the target (a byte below 0x21,
+        // or DEL); the byte loop below then decides exactly.
+        while i + 8 <= count && !mayEndTarget(line.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
         while i < count {
             let b = line[i]
             if b == 0x20 { break }
@@ -107,6 +110,18 @@ struct StartLineScanner {
         guard i > targetStart, count - i == 9 else { return nil }
         for k in 0..<7 where line[i + 1 + k] != versionByte(UInt8(k)) { return nil }
         return isDigit(line[i + 8]) ? true : nil
+    }
+
+    /// True when one of the 8 bytes of `word` may be SP, a control byte or DEL: no false negatives
+    /// (bytes at or above 0x80 are never flagged, like in the byte loop; a borrow may flag more).
+    @inline(__always)
+    static func mayEndTarget(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let below0x21 = (word &- ones &* 0x21) & ~word & highs
+        let del = word ^ (ones &* 0x7F)
+        let isDEL = (del &- ones) & ~del & highs
+        return below0x21 | isDEL != 0
     }
 
     /// True while the scanner reads a request target, which `skipTarget` can consume in bulk.

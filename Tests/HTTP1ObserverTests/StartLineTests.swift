@@ -56,4 +56,38 @@ import Testing
         // Both outcomes are exercised.
         #expect(accepted > 10_000 && accepted < 50_000)
     }
+
+    /// A long target (read eight bytes at a time by `classifyWholeLine`) with each byte replaced by each
+    /// value: the whole-line check and the byte-by-byte one still agree.
+    @Test func longTargetsWithEveryByteAtEveryPlaceAreJudgedAlike() {
+        let line = Array("GET /api/v1/orders/list?id=10086&page=2&sort=desc HTTP/1.1".utf8)
+        var accepted = 0
+        for at in 4..<(line.count - 9) {
+            var changed = line
+            for value in 0...255 {
+                changed[at] = UInt8(value)
+                let expected = incremental(changed, kind: .request)
+                if expected != nil { accepted += 1 }
+                #expect(whole(changed, kind: .request) == expected, "byte \(at) = \(value)")
+            }
+        }
+        // Every value but SP, the controls and DEL keeps the line a request line (minus the cases
+        // where SP ends the target early and the rest no longer parses as a version).
+        #expect(accepted == (line.count - 13) * (256 - 34))
+    }
+
+    /// The word test flags every word holding SP, a control byte or DEL (no false negatives).
+    @Test func wordTestFlagsEveryByteThatMayEndATarget() {
+        var rng = SeededGenerator(seed: 7)
+        for _ in 0..<20_000 {
+            var bytes = (0..<8).map { _ in UInt8.random(in: 0x21...0xFF, using: &rng) }
+            for i in bytes.indices where bytes[i] == 0x7F { bytes[i] = 0x41 }
+            let clean = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            #expect(!StartLineScanner.mayEndTarget(UInt64(littleEndian: clean)) || bytes.contains(0x7F))
+            let at = Int.random(in: 0..<8, using: &rng)
+            bytes[at] = [0x20, 0x7F, 0x00, 0x0D, 0x0A, 0x09, UInt8.random(in: 0...0x20, using: &rng)].randomElement(using: &rng)!
+            let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            #expect(StartLineScanner.mayEndTarget(UInt64(littleEndian: word)), "\(bytes)")
+        }
+    }
 }
