@@ -96,6 +96,10 @@ import Testing
         String(repeating: "9", count: 4300), String(repeating: "9", count: 4301), String(repeating: "9", count: 4301) + ".5",
         "\"" + String(repeating: "\\\\", count: 40) + "\"", "\"" + String(repeating: "\\\\", count: 40) + "\\\"\"",
         "[" + String(repeating: "1,", count: 60) + "1]", "\"" + String(repeating: "x", count: 150) + "\"",
+        // Colons joined to the name before and the value after, or not, in the right place or not.
+        "\"x\":1", "\"x\":\"y\"", "\"x\":{}", "\"x\":[", "\"x\":-", "\"x\":\\", "[\"a\":1]", "[\"a\":[]]", "{\"a\"1}",
+        "{\"a\" :1}", "{\"a\": 1}", "{\"a\" : 1}", "{\"a\":\"b\":1}", "{\"a\"::1}", "{\"a\":,1}", "{\"a\":}", "{\"a\":]",
+        "{\"a\":{\"b\":{\"c\":[\"d\"]}}}", "{\"a\":\"b\",\"c\":\"d\"}", "[\"a\",\"b\":\"c\"]", "{\"a\"\"b\"}",
     ]
 
     @Test(arguments: values)
@@ -108,7 +112,7 @@ import Testing
 
     /// Valid values at every offset are decided (not left to the other scan).
     @Test func validValuesAreDecided() {
-        for value in ["0", "-12.5e3", "true", "\"a\\\"b\\\\\"", "\"\\u00e9\"", "{\"a\":[1,{}]}", "\"é\"", "NaN", "-Infinity"] {
+        for value in ["{\"a\":{\"b\":[\"c\",{\"d\":-1}]},\"e\":\"f\"}", "0", "-12.5e3", "true", "\"a\\\"b\\\\\"", "\"\\u00e9\"", "{\"a\":[1,{}]}", "\"é\"", "NaN", "-Infinity"] {
             for text in Self.atEveryOffset(value) { #expect(Self.check(text) == .valid, "\(value)") }
         }
     }
@@ -188,6 +192,7 @@ import Testing
         var inString = false
         var previousIsScalar = false
         var escapeNext = false
+        var previousClosedString = false
         func isValidEscape(at i: Int) -> Bool {
             switch b[i] {
             case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: return true
@@ -203,14 +208,25 @@ import Testing
             escapeNext = !escaped && c == 0x5C
             if escaped, !isValidEscape(at: i) { return (tokens, i) }
             let isQuote = c == 0x22 && !escaped
+            let closedString = previousClosedString
+            previousClosedString = false
             if inString {
-                if isQuote { inString = false } else if c < 0x20 { return (tokens, i) }
+                if isQuote {
+                    inString = false
+                    previousClosedString = true
+                } else if c < 0x20 { return (tokens, i) }
                 previousIsScalar = false
                 continue
             }
             if isQuote {
                 tokens.append(i)
                 inString = true
+                previousIsScalar = false
+            } else if c == 0x3A, closedString, i % 64 != 0, i % 64 != 63, i + 1 < b.count,
+                b[i + 1] > 0x20, ![0x7D, 0x5D, 0x3A, 0x2C].contains(b[i + 1])
+            {
+                // A joined colon: the closing quote before it and a value's first byte after it,
+                // in its block.
                 previousIsScalar = false
             } else if [0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) {
                 tokens.append(i)
@@ -317,7 +333,7 @@ import Testing
 
     // MARK: the classifiers
 
-    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1] }
+    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.colon, c.open] }
 
     /// SSE2 (`cejson_classify`), AVX2 when the processor has it, and the byte loop agree for
     /// every byte value in every lane, whatever the other lanes hold.
@@ -362,6 +378,9 @@ import Testing
             #expect(c.quote == (v == 0x22 ? all : 0))
             #expect(c.op == ([0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(v) ? all : 0))
             #expect(c.blank == (v <= 0x20 ? all : 0))
+            #expect(c.digit == (v >= 0x30 && v <= 0x39 ? all : 0))
+            #expect(c.colon == (v == 0x3A ? all : 0))
+            #expect(c.open == (v == 0x7B || v == 0x5B ? all : 0))
             #expect((c.rare != 0) == (v == 0x5C || v < 0x20))
             #expect(r.backslash == (v == 0x5C ? all : 0))
             #expect(r.control == (v < 0x20 ? all : 0))
