@@ -22,7 +22,6 @@ typedef struct {
     uint64_t rare;       // not 0 when a byte is \ or < 0x20 (not a mask: which bits is unspecified)
     uint64_t digit;      // 0-9
     uint64_t colon;      // :
-    uint64_t open;       // { [
 } cejson_classes;
 
 /// The classes behind `rare`, asked for only when it is not zero.
@@ -34,7 +33,7 @@ typedef struct {
 
 /// The definition, one byte at a time.
 static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
-    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0, 0};
     for (int i = 0; i < 64; i++) {
         uint8_t v = p[i];
         uint64_t bit = (uint64_t)1 << i;
@@ -44,7 +43,6 @@ static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
         if (v == '\\' || v < 0x20) c.rare |= bit;
         if (v >= '0' && v <= '9') c.digit |= bit;
         if (v == ':') c.colon |= bit;
-        if (v == '{' || v == '[') c.open |= bit;
     }
     return c;
 }
@@ -70,18 +68,16 @@ static inline uint64_t cejson_mask16(__m128i m, int k) {
 
 static inline cejson_classes cejson_classify(const uint8_t *p) {
 #if CEJSON_SSE2
-    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0, 0};
     __m128i rare = _mm_setzero_si128();
     for (int k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
         __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        __m128i open = _mm_cmpeq_epi8(folded, _mm_set1_epi8('{'));
         __m128i colon = _mm_cmpeq_epi8(v, _mm_set1_epi8(':'));
         __m128i op = _mm_or_si128(
-            _mm_or_si128(open, _mm_cmpeq_epi8(folded, _mm_set1_epi8('}'))),
+            _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}'))),
             _mm_or_si128(colon, _mm_cmpeq_epi8(v, _mm_set1_epi8(','))));
-        c.open |= cejson_mask16(open, k);
         c.colon |= cejson_mask16(colon, k);
         // Unsigned v <= n: min(v, n) == v.
         __m128i blank = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v);

@@ -6,8 +6,8 @@ import CJSONBlocks
 /// The start of every token of JSON text, in order, from bitmasks of 64-byte blocks: each
 /// `{ } [ ] : ,` outside strings, each opening quote, and the first byte of each run of other
 /// bytes outside strings (a number, a literal, or garbage the second pass rejects) — except
-/// a *joined colon*: a `:` whose block holds the closing quote just before it and a value's
-/// first byte just after it (a quote, `{`, `[`, or a byte neither blank nor structural).
+/// a *joined colon*: a `:` whose block holds the closing quote just before it and a quote or
+/// a digit just after it (the first byte of a value token).
 /// The token after a string is then a value: after a name, the scanner checks the byte
 /// before it is `:`; after a string value it expects `,` or a closing bracket, and rejects.
 ///
@@ -151,10 +151,10 @@ struct JSONBlocks {
             nextBlock = count
             return 0
         }
-        // A colon right after a closing quote and right before a value's first byte (a quote,
-        // `{`, `[`, any other byte not blank nor structural), in this block, is no token: the
-        // scanner finds it at the byte before a member's value (the usual `"name":value`).
-        let joinedColons = classes.colon &>> dropped & (quote & ~inString) &<< 1 & (scalar | classes.open &>> dropped) &>> 1
+        // A colon right after a closing quote and right before a quote or digit, in this block,
+        // is no token: the scanner finds it at the byte before a member's value (the usual
+        // `"name":"value"`, `"name":12`).
+        let joinedColons = classes.colon &>> dropped & (quote & ~inString) &<< 1 & (quote | digits) &>> 1
         return (((op | (scalar & ~follows)) & outside) | (quote & inString)) & ~joinedColons
     }
 
