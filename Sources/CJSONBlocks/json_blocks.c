@@ -12,16 +12,16 @@ __attribute__((target("avx2"))) static inline uint64_t cejson_mask32(__m256i lo,
 }
 
 __attribute__((target("avx2"))) void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {
-    __m256i quote[2], op[2], blank[2], digit[2], colon[2];
+    __m256i quote[2], op[2], blank[2], digit[2], separator[2];
     __m256i rare = _mm256_setzero_si256();
     for (int k = 0; k < 2; k++) {
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
         __m256i folded = _mm256_or_si256(b, _mm256_set1_epi8(0x20));
-        colon[k] = _mm256_cmpeq_epi8(b, _mm256_set1_epi8(':'));
+        separator[k] = _mm256_or_si256(_mm256_cmpeq_epi8(b, _mm256_set1_epi8(':')), _mm256_cmpeq_epi8(b, _mm256_set1_epi8(',')));
         op[k] = _mm256_or_si256(
             _mm256_or_si256(_mm256_cmpeq_epi8(folded, _mm256_set1_epi8('{')), _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('}'))),
-            _mm256_or_si256(colon[k], _mm256_cmpeq_epi8(b, _mm256_set1_epi8(','))));
+            separator[k]);
         // Unsigned b <= n: min(b, n) == b.
         blank[k] = _mm256_cmpeq_epi8(_mm256_min_epu8(b, _mm256_set1_epi8(0x20)), b);
         __m256i control = _mm256_cmpeq_epi8(_mm256_min_epu8(b, _mm256_set1_epi8(0x1F)), b);
@@ -35,7 +35,7 @@ __attribute__((target("avx2"))) void cejson_classify_avx2(const uint8_t *p, cejs
     out->blank = cejson_mask32(blank[0], blank[1]);
     out->rare = (uint64_t)(uint32_t)_mm256_movemask_epi8(rare);
     out->digit = cejson_mask32(digit[0], digit[1]);
-    out->colon = cejson_mask32(colon[0], colon[1]);
+    out->separator = cejson_mask32(separator[0], separator[1]);
 }
 
 int cejson_has_avx2(void) {

@@ -100,6 +100,8 @@ import Testing
         "\"x\":1", "\"x\":\"y\"", "\"x\":{}", "\"x\":[", "\"x\":-", "\"x\":\\", "[\"a\":1]", "[\"a\":[]]", "{\"a\"1}",
         "{\"a\" :1}", "{\"a\": 1}", "{\"a\" : 1}", "{\"a\":\"b\":1}", "{\"a\"::1}", "{\"a\":,1}", "{\"a\":}", "{\"a\":]",
         "{\"a\":{\"b\":{\"c\":[\"d\"]}}}", "{\"a\":\"b\",\"c\":\"d\"}", "[\"a\",\"b\":\"c\"]", "{\"a\"\"b\"}",
+        "[1,2,\"a\",3]", "[1:2]", "[\"a\":\"b\"]", "{\"a\":1,2}", "{\"a\",\"b\":1}", "{\"a\":1,\"b\":2,\"c\":\"d\"}", "[1e1,\"a\"]",
+        "[\"a\",1]", "[1,]", "[0,0]", "[01,1]", "{\"a\":1:\"b\"}", "{\"a\":\"b\",}", "[\"a\"\"b\"]",
     ]
 
     @Test(arguments: values)
@@ -112,7 +114,7 @@ import Testing
 
     /// Valid values at every offset are decided (not left to the other scan).
     @Test func validValuesAreDecided() {
-        for value in ["{\"a\":{\"b\":[\"c\",{\"d\":-1}]},\"e\":\"f\"}", "0", "-12.5e3", "true", "\"a\\\"b\\\\\"", "\"\\u00e9\"", "{\"a\":[1,{}]}", "\"é\"", "NaN", "-Infinity"] {
+        for value in ["{\"a\":{\"b\":[\"c\",{\"d\":-1}]},\"e\":\"f\"}", "[1,\"a\",2,3,\"b\",\"c\"]", "{\"a\":1,\"b\":\"c\",\"d\":22}", "0", "-12.5e3", "true", "\"a\\\"b\\\\\"", "\"\\u00e9\"", "{\"a\":[1,{}]}", "\"é\"", "NaN", "-Infinity"] {
             for text in Self.atEveryOffset(value) { #expect(Self.check(text) == .valid, "\(value)") }
         }
     }
@@ -209,6 +211,7 @@ import Testing
             if escaped, !isValidEscape(at: i) { return (tokens, i) }
             let isQuote = c == 0x22 && !escaped
             let closedString = previousClosedString
+            let afterDigit = i > 0 && !inString && b[i - 1] >= 0x30 && b[i - 1] <= 0x39
             previousClosedString = false
             if inString {
                 if isQuote {
@@ -222,11 +225,11 @@ import Testing
                 tokens.append(i)
                 inString = true
                 previousIsScalar = false
-            } else if c == 0x3A, closedString, i % 64 != 0, i % 64 != 63, i + 1 < b.count,
+            } else if c == 0x3A || c == 0x2C, closedString || afterDigit, i % 64 != 0, i % 64 != 63, i + 1 < b.count,
                 b[i + 1] == 0x22 || (b[i + 1] >= 0x30 && b[i + 1] <= 0x39)
             {
-                // A joined colon: the closing quote before it and a quote or digit after it, in
-                // its block.
+                // A joined separator: a closing quote or digit before it and a quote or digit
+                // after it, in its block.
                 previousIsScalar = false
             } else if [0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) {
                 tokens.append(i)
@@ -333,7 +336,7 @@ import Testing
 
     // MARK: the classifiers
 
-    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.colon] }
+    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.separator] }
 
     /// SSE2 (`cejson_classify`), AVX2 when the processor has it, and the byte loop agree for
     /// every byte value in every lane, whatever the other lanes hold.
@@ -379,7 +382,7 @@ import Testing
             #expect(c.op == ([0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(v) ? all : 0))
             #expect(c.blank == (v <= 0x20 ? all : 0))
             #expect(c.digit == (v >= 0x30 && v <= 0x39 ? all : 0))
-            #expect(c.colon == (v == 0x3A ? all : 0))
+            #expect(c.separator == (v == 0x3A || v == 0x2C ? all : 0))
             #expect((c.rare != 0) == (v == 0x5C || v < 0x20))
             #expect(r.backslash == (v == 0x5C ? all : 0))
             #expect(r.control == (v < 0x20 ? all : 0))

@@ -21,7 +21,7 @@ typedef struct {
     uint64_t blank;      // <= 0x20
     uint64_t rare;       // not 0 when a byte is \ or < 0x20 (not a mask: which bits is unspecified)
     uint64_t digit;      // 0-9
-    uint64_t colon;      // :
+    uint64_t separator;  // : ,
 } cejson_classes;
 
 /// The classes behind `rare`, asked for only when it is not zero.
@@ -42,7 +42,7 @@ static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
         if (v <= 0x20) c.blank |= bit;
         if (v == '\\' || v < 0x20) c.rare |= bit;
         if (v >= '0' && v <= '9') c.digit |= bit;
-        if (v == ':') c.colon |= bit;
+        if (v == ':' || v == ',') c.separator |= bit;
     }
     return c;
 }
@@ -74,11 +74,10 @@ static inline cejson_classes cejson_classify(const uint8_t *p) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
         __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        __m128i colon = _mm_cmpeq_epi8(v, _mm_set1_epi8(':'));
+        __m128i separator = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')), _mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
         __m128i op = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}'))),
-            _mm_or_si128(colon, _mm_cmpeq_epi8(v, _mm_set1_epi8(','))));
-        c.colon |= cejson_mask16(colon, k);
+            _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}'))), separator);
+        c.separator |= cejson_mask16(separator, k);
         // Unsigned v <= n: min(v, n) == v.
         __m128i blank = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v);
         __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);

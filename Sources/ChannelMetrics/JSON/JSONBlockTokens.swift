@@ -6,10 +6,12 @@ import CJSONBlocks
 /// The start of every token of JSON text, in order, from bitmasks of 64-byte blocks: each
 /// `{ } [ ] : ,` outside strings, each opening quote, and the first byte of each run of other
 /// bytes outside strings (a number, a literal, or garbage the second pass rejects) — except
-/// a *joined colon*: a `:` whose block holds the closing quote just before it and a quote or
-/// a digit just after it (the first byte of a value token).
-/// The token after a string is then a value: after a name, the scanner checks the byte
-/// before it is `:`; after a string value it expects `,` or a closing bracket, and rejects.
+/// a *joined separator*: a `:` or `,` whose block holds a closing quote or a digit just before
+/// it and a quote or a digit just after it (the first byte of the token after it).
+/// Where the scanner expects `:` or `,` and finds another token, it checks the byte before
+/// that token (outside strings: only whitespace or a joined separator can be there, and it
+/// must be the one expected); a joined one anywhere else puts a value or name where the
+/// scanner expects `:`, `,` or a closing bracket, which it rejects.
 ///
 /// Why: a validator that finds each token from the end of the one before waits, per
 /// string, for a load and a bit scan that depend on the previous token (about 12 cycles).
@@ -151,11 +153,12 @@ struct JSONBlocks {
             nextBlock = count
             return 0
         }
-        // A colon right after a closing quote and right before a quote or digit, in this block,
-        // is no token: the scanner finds it at the byte before a member's value (the usual
-        // `"name":"value"`, `"name":12`).
-        let joinedColons = classes.colon &>> dropped & (quote & ~inString) &<< 1 & (quote | digits) &>> 1
-        return (((op | (scalar & ~follows)) & outside) | (quote & inString)) & ~joinedColons
+        // A `:` or `,` right after a closing quote or a digit (outside strings: a string's last
+        // byte is its closing quote) and right before a quote or a digit (a token's first
+        // byte), in this block, is no token: the scanner finds it at the byte before the token
+        // after (the usual `"name":"value"`, `"name":12,"name"`).
+        let joined = classes.separator &>> dropped & (quote & ~inString | digits) &<< 1 & (quote | digits) &>> 1
+        return (((op | (scalar & ~follows)) & outside) | (quote & inString)) & ~joined
     }
 
     /// The bytes escaped by a backslash (the byte after each backslash that starts an escape:

@@ -87,6 +87,11 @@ extension TopLevelScanner {
                 let q = stream.next(&blocks)
                 guard q >= 0 else { return .undecided }
                 let c = base[q]
+                if base[q &- 1] == UInt8(ascii: ",") {
+                    // A joined comma (no token): `q` is the next value or name.
+                    p = q
+                    continue value
+                }
                 if c == UInt8(ascii: ",") {
                     p = stream.next(&blocks)
                     guard p >= 0 else { return .undecided }
