@@ -11,7 +11,7 @@ __attribute__((target("avx2"))) static inline uint64_t cejson_mask32(__m256i lo,
     return (uint64_t)(uint32_t)_mm256_movemask_epi8(lo) | (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
 }
 
-__attribute__((target("avx2"))) void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {
+__attribute__((target("avx2,pclmul"))) void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {
     __m256i quote[2], op[2], blank[2], digit[2], separator[2];
     __m256i rare = _mm256_setzero_si256();
     for (int k = 0; k < 2; k++) {
@@ -31,6 +31,9 @@ __attribute__((target("avx2"))) void cejson_classify_avx2(const uint8_t *p, cejs
         digit[k] = _mm256_and_si256(_mm256_cmpgt_epi8(b, _mm256_set1_epi8('0' - 1)), _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), b));
     }
     out->quote = cejson_mask32(quote[0], quote[1]);
+    // The prefix xor as a carry-less product by all ones (simdjson's prefix_xor).
+    out->quote_parity = (uint64_t)_mm_cvtsi128_si64(
+        _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)out->quote), _mm_set1_epi8((char)0xFF), 0));
     out->op = cejson_mask32(op[0], op[1]);
     out->blank = cejson_mask32(blank[0], blank[1]);
     out->rare = (uint64_t)(uint32_t)_mm256_movemask_epi8(rare);
@@ -40,7 +43,7 @@ __attribute__((target("avx2"))) void cejson_classify_avx2(const uint8_t *p, cejs
 
 int cejson_has_avx2(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? 1 : 0;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul") ? 1 : 0;
 }
 #else
 void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {

@@ -336,7 +336,7 @@ import Testing
 
     // MARK: the classifiers
 
-    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.separator] }
+    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.separator, c.quote_parity] }
 
     /// SSE2 (`cejson_classify`), AVX2 when the processor has it, and the byte loop agree for
     /// every byte value in every lane, whatever the other lanes hold.
@@ -383,6 +383,7 @@ import Testing
             #expect(c.blank == (v <= 0x20 ? all : 0))
             #expect(c.digit == (v >= 0x30 && v <= 0x39 ? all : 0))
             #expect(c.separator == (v == 0x3A || v == 0x2C ? all : 0))
+            #expect(c.quote_parity == JSONBlocks.prefixXor(c.quote))
             #expect((c.rare != 0) == (v == 0x5C || v < 0x20))
             #expect(r.backslash == (v == 0x5C ? all : 0))
             #expect(r.control == (v < 0x20 ? all : 0))

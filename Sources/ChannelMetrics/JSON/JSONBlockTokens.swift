@@ -120,6 +120,8 @@ struct JSONBlocks {
         cejson_classify_block(p, &classes)
         let padding = ~(UInt64.max &>> dropped)  // the high bits past the text
         var quote = classes.quote &>> dropped
+        // The classifier's parity holds for the whole block without escaped quotes.
+        var quoteParity = dropped == 0 ? classes.quote_parity : Self.prefixXor(quote)
         let op = classes.op &>> dropped
         let blank = classes.blank &>> dropped | padding
         var control: UInt64 = 0
@@ -133,11 +135,12 @@ struct JSONBlocks {
             if backslash | escapeCarry != 0 {
                 let escaped = Self.escapedBytes(backslash, carry: &escapeCarry)
                 quote &= ~escaped
+                quoteParity = Self.prefixXor(quote)
                 anomalies = invalidEscapes(escaped, at: start)
             }
         }
         // Opening quote and the string's bytes: 1; closing quote and outside: 0.
-        let inString = Self.prefixXor(quote) ^ inStringCarry
+        let inString = quoteParity ^ inStringCarry
         inStringCarry = UInt64(bitPattern: Int64(bitPattern: inString) &>> 63)
         // Any control byte in a string; outside, those that are not whitespace.
         anomalies |= control & (inString | ~newline)
