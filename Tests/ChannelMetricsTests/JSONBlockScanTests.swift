@@ -102,6 +102,8 @@ import Testing
         "{\"a\":{\"b\":{\"c\":[\"d\"]}}}", "{\"a\":\"b\",\"c\":\"d\"}", "[\"a\",\"b\":\"c\"]", "{\"a\"\"b\"}",
         "[1,2,\"a\",3]", "[1:2]", "[\"a\":\"b\"]", "{\"a\":1,2}", "{\"a\",\"b\":1}", "{\"a\":1,\"b\":2,\"c\":\"d\"}", "[1e1,\"a\"]",
         "[\"a\",1]", "[1,]", "[0,0]", "[01,1]", "{\"a\":1:\"b\"}", "{\"a\":\"b\",}", "[\"a\"\"b\"]",
+        "[\"a\",true,1,null,-1,false,\"b\",-0.5,NaN]", "{\"a\":true,\"b\":null,\"c\":-2}", "{\"a\":1:true}", "[1,x]", "[\"a\",\\]",
+        "{\"a\":1,true}", "{\"a\",true}", "[true:1]", "[\"a\":-1]",
     ]
 
     @Test(arguments: values)
@@ -114,7 +116,7 @@ import Testing
 
     /// Valid values at every offset are decided (not left to the other scan).
     @Test func validValuesAreDecided() {
-        for value in ["{\"a\":{\"b\":[\"c\",{\"d\":-1}]},\"e\":\"f\"}", "[1,\"a\",2,3,\"b\",\"c\"]", "{\"a\":1,\"b\":\"c\",\"d\":22}", "0", "-12.5e3", "true", "\"a\\\"b\\\\\"", "\"\\u00e9\"", "{\"a\":[1,{}]}", "\"é\"", "NaN", "-Infinity"] {
+        for value in ["{\"a\":{\"b\":[\"c\",{\"d\":-1}]},\"e\":\"f\"}", "[1,\"a\",2,3,\"b\",\"c\"]", "{\"a\":1,\"b\":\"c\",\"d\":22}", "[\"a\",true,1,null,-1,false]", "{\"a\":true,\"b\":null,\"c\":-2}", "0", "-12.5e3", "true", "\"a\\\"b\\\\\"", "\"\\u00e9\"", "{\"a\":[1,{}]}", "\"é\"", "NaN", "-Infinity"] {
             for text in Self.atEveryOffset(value) { #expect(Self.check(text) == .valid, "\(value)") }
         }
     }
@@ -226,10 +228,10 @@ import Testing
                 inString = true
                 previousIsScalar = false
             } else if c == 0x3A || c == 0x2C, closedString || afterDigit, i % 64 != 0, i % 64 != 63, i + 1 < b.count,
-                b[i + 1] == 0x22 || (b[i + 1] >= 0x30 && b[i + 1] <= 0x39)
+                b[i + 1] > 0x20, ![0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(b[i + 1])
             {
-                // A joined separator: a closing quote or digit before it and a quote or digit
-                // after it, in its block.
+                // A joined separator: a closing quote or digit before it and a byte neither
+                // blank nor structural after it, in its block.
                 previousIsScalar = false
             } else if [0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) {
                 tokens.append(i)
