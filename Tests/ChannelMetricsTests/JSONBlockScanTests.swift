@@ -103,7 +103,8 @@ import Testing
         "[1,2,\"a\",3]", "[1:2]", "[\"a\":\"b\"]", "{\"a\":1,2}", "{\"a\",\"b\":1}", "{\"a\":1,\"b\":2,\"c\":\"d\"}", "[1e1,\"a\"]",
         "[\"a\",1]", "[1,]", "[0,0]", "[01,1]", "{\"a\":1:\"b\"}", "{\"a\":\"b\",}", "[\"a\"\"b\"]",
         "[\"a\",true,1,null,-1,false,\"b\",-0.5,NaN]", "{\"a\":true,\"b\":null,\"c\":-2}", "{\"a\":1:true}", "[1,x]", "[\"a\",\\]",
-        "{\"a\":1,true}", "{\"a\",true}", "[true:1]", "[\"a\":-1]",
+        "{\"a\":1,true}", "{\"a\",true}", "[true:1]", "[\"a\":-1]", "[true,false,null]", "[tru,1]", "[1.5,-2e3,\"x\"]",
+        "[x,1]", "[\"a\"x,1]", "{\"a\"x:1}", "[1,,2]", "[,1]", "{,\"a\":1}", "[1:,2]",
     ]
 
     @Test(arguments: values)
@@ -196,7 +197,7 @@ import Testing
         var inString = false
         var previousIsScalar = false
         var escapeNext = false
-        var previousClosedString = false
+        func isScalar(_ c: UInt8) -> Bool { c > 0x20 && ![0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) }
         func isValidEscape(at i: Int) -> Bool {
             switch b[i] {
             case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: return true
@@ -212,14 +213,8 @@ import Testing
             escapeNext = !escaped && c == 0x5C
             if escaped, !isValidEscape(at: i) { return (tokens, i) }
             let isQuote = c == 0x22 && !escaped
-            let closedString = previousClosedString
-            let afterDigit = i > 0 && !inString && b[i - 1] >= 0x30 && b[i - 1] <= 0x39
-            previousClosedString = false
             if inString {
-                if isQuote {
-                    inString = false
-                    previousClosedString = true
-                } else if c < 0x20 { return (tokens, i) }
+                if isQuote { inString = false } else if c < 0x20 { return (tokens, i) }
                 previousIsScalar = false
                 continue
             }
@@ -227,11 +222,9 @@ import Testing
                 tokens.append(i)
                 inString = true
                 previousIsScalar = false
-            } else if c == 0x3A || c == 0x2C, closedString || afterDigit, i % 64 != 0, i % 64 != 63, i + 1 < b.count,
-                b[i + 1] > 0x20, ![0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(b[i + 1])
-            {
-                // A joined separator: a closing quote or digit before it and a byte neither
-                // blank nor structural after it, in its block.
+            } else if c == 0x3A || c == 0x2C, i % 64 != 0, i % 64 != 63, i + 1 < b.count, isScalar(b[i - 1]), isScalar(b[i + 1]) {
+                // A joined separator: a byte neither blank nor structural before and after it,
+                // in its block.
                 previousIsScalar = false
             } else if [0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) {
                 tokens.append(i)

@@ -6,9 +6,9 @@ import CJSONBlocks
 /// The start of every token of JSON text, in order, from bitmasks of 64-byte blocks: each
 /// `{ } [ ] : ,` outside strings, each opening quote, and the first byte of each run of other
 /// bytes outside strings (a number, a literal, or garbage the second pass rejects) — except
-/// a *joined separator*: a `:` or `,` whose block holds a closing quote or a digit just before
-/// it and a byte neither blank nor structural just after it (the first byte of the token
-/// after it: a quote, a number, a literal, or garbage).
+/// a *joined separator*: a `:` or `,` whose block holds a byte neither blank nor structural
+/// just before it (the end of a string, number or literal) and just after it (the first
+/// byte of the token after it: a quote, a number, a literal, or garbage).
 /// Where the scanner expects `:` or `,` and finds another token, it checks the byte before
 /// that token (outside strings: only whitespace or a joined separator can be there, and it
 /// must be the one expected); a joined one anywhere else puts a value or name where the
@@ -157,12 +157,11 @@ struct JSONBlocks {
             nextBlock = count
             return 0
         }
-        // A `:` or `,` right after a closing quote or a digit (outside strings: a string's last
-        // byte is its closing quote) and right before a byte neither blank nor structural (a
-        // token's first byte: a quote, a number, a literal), in this block, is no token: the
-        // scanner finds it at the byte before the token after (the usual `"name":"value"`,
-        // `"name":12,"name":true`).
-        let joined = classes.separator &>> dropped & (quote & ~inString | digits) &<< 1 & scalar &>> 1
+        // A `:` or `,` between two bytes neither blank nor structural, in this block, is no
+        // token: outside strings it ends a string or a number or literal and the byte after
+        // starts one (the usual `"name":"value"`, `"name":12,"name":true`); the scanner finds
+        // it at the byte before the token after. (In a string it is no token anyway.)
+        let joined = classes.separator &>> dropped & scalar &<< 1 & scalar &>> 1
         return (((op | (scalar & ~follows)) & outside) | (quote & inString)) & ~joined
     }
 
