@@ -96,6 +96,10 @@ import Testing
         String(repeating: "9", count: 4300), String(repeating: "9", count: 4301), String(repeating: "9", count: 4301) + ".5",
         "\"" + String(repeating: "\\\\", count: 40) + "\"", "\"" + String(repeating: "\\\\", count: 40) + "\\\"\"",
         "[" + String(repeating: "1,", count: 60) + "1]", "\"" + String(repeating: "x", count: 150) + "\"",
+        // Separators joined to the bytes around them (no token), or not; in the right place or not.
+        "\"x\":1", "\"x\":\"y\"", "\"x\":{}", "\"x\":[", "\"x\":-", "\"x\":\\", "[\"a\":1]", "[\"a\":[]]", "{\"a\"1}", "{\"a\" :1}", "{\"a\": 1}", "{\"a\" : 1}", "{\"a\":\"b\":1}", "{\"a\"::1}", "{\"a\":,1}", "{\"a\":}", "{\"a\":]", "{\"a\":{\"b\":{\"c\":[\"d\"]}}}", "{\"a\":\"b\",\"c\":\"d\"}", "[\"a\",\"b\":\"c\"]", "{\"a\"\"b\"}",
+        "[1,2,\"a\",3]", "[1:2]", "[\"a\":\"b\"]", "{\"a\":1,2}", "{\"a\",\"b\":1}", "{\"a\":1,\"b\":2,\"c\":\"d\"}", "[1e1,\"a\"]", "[\"a\",1]", "[1,]", "[0,0]", "[01,1]", "{\"a\":1:\"b\"}", "{\"a\":\"b\",}", "[\"a\"\"b\"]",
+        "[\"a\",true,1,null,-1,false,\"b\",-0.5,NaN]", "{\"a\":true,\"b\":null,\"c\":-2}", "{\"a\":1:true}", "[1,x]", "[\"a\",\\]", "{\"a\":1,true}", "{\"a\",true}", "[true:1]", "[\"a\":-1]", "[true,false,null]", "[tru,1]", "[1.5,-2e3,\"x\"]", "[x,1]", "[\"a\"x,1]", "{\"a\"x:1}", "[1,,2]", "[,1]", "{,\"a\":1}", "[1:,2]",
     ]
 
     @Test(arguments: values)
@@ -108,7 +112,7 @@ import Testing
 
     /// Valid values at every offset are decided (not left to the other scan).
     @Test func validValuesAreDecided() {
-        for value in ["0", "-12.5e3", "true", "\"a\\\"b\\\\\"", "\"\\u00e9\"", "{\"a\":[1,{}]}", "\"é\"", "NaN", "-Infinity"] {
+        for value in ["{\"a\":{\"b\":[\"c\",{\"d\":-1}]},\"e\":\"f\"}", "[1,\"a\",2,3,\"b\",\"c\"]", "{\"a\":1,\"b\":\"c\",\"d\":22}", "[\"a\",true,1,null,-1,false]", "{\"a\":true,\"b\":null,\"c\":-2}", "0", "-12.5e3", "true", "\"a\\\"b\\\\\"", "\"\\u00e9\"", "{\"a\":[1,{}]}", "\"é\"", "NaN", "-Infinity"] {
             for text in Self.atEveryOffset(value) { #expect(Self.check(text) == .valid, "\(value)") }
         }
     }
@@ -188,6 +192,7 @@ import Testing
         var inString = false
         var previousIsScalar = false
         var escapeNext = false
+        func isScalar(_ c: UInt8) -> Bool { c > 0x20 && ![0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) }
         func isValidEscape(at i: Int) -> Bool {
             switch b[i] {
             case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: return true
@@ -211,6 +216,10 @@ import Testing
             if isQuote {
                 tokens.append(i)
                 inString = true
+                previousIsScalar = false
+            } else if c == 0x3A || c == 0x2C, i % 64 != 0, i % 64 != 63, i + 1 < b.count, isScalar(b[i - 1]), isScalar(b[i + 1]) {
+                // A joined separator: a byte neither blank nor structural before and after it,
+                // in its block.
                 previousIsScalar = false
             } else if [0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) {
                 tokens.append(i)
@@ -317,7 +326,7 @@ import Testing
 
     // MARK: the classifiers
 
-    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1] }
+    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.separator, c.quote_parity] }
 
     /// SSE2 (`cejson_classify`), AVX2 when the processor has it, and the byte loop agree for
     /// every byte value in every lane, whatever the other lanes hold.
@@ -362,6 +371,9 @@ import Testing
             #expect(c.quote == (v == 0x22 ? all : 0))
             #expect(c.op == ([0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(v) ? all : 0))
             #expect(c.blank == (v <= 0x20 ? all : 0))
+            #expect(c.digit == (v >= 0x30 && v <= 0x39 ? all : 0))
+            #expect(c.separator == (v == 0x3A || v == 0x2C ? all : 0))
+            #expect(c.quote_parity == JSONBlocks.prefixXor(c.quote))
             #expect((c.rare != 0) == (v == 0x5C || v < 0x20))
             #expect(r.backslash == (v == 0x5C ? all : 0))
             #expect(r.control == (v < 0x20 ? all : 0))

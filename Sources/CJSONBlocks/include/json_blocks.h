@@ -21,7 +21,20 @@ typedef struct {
     uint64_t blank;      // <= 0x20
     uint64_t rare;       // not 0 when a byte is \ or < 0x20 (not a mask: which bits is unspecified)
     uint64_t digit;      // 0-9
+    uint64_t separator;  // : ,
+    uint64_t quote_parity; // bit i: the parity of the quotes in bits 0…i (escaped ones counted)
 } cejson_classes;
+
+/// Bit i = the parity of bits 0…i of `x`.
+static inline uint64_t cejson_prefix_xor(uint64_t x) {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    return x;
+}
 
 /// The classes behind `rare`, asked for only when it is not zero.
 typedef struct {
@@ -32,7 +45,7 @@ typedef struct {
 
 /// The definition, one byte at a time.
 static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
-    cejson_classes c = {0, 0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < 64; i++) {
         uint8_t v = p[i];
         uint64_t bit = (uint64_t)1 << i;
@@ -41,7 +54,9 @@ static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
         if (v <= 0x20) c.blank |= bit;
         if (v == '\\' || v < 0x20) c.rare |= bit;
         if (v >= '0' && v <= '9') c.digit |= bit;
+        if (v == ':' || v == ',') c.separator |= bit;
     }
+    c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
 }
 
@@ -66,15 +81,16 @@ static inline uint64_t cejson_mask16(__m128i m, int k) {
 
 static inline cejson_classes cejson_classify(const uint8_t *p) {
 #if CEJSON_SSE2
-    cejson_classes c = {0, 0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
     __m128i rare = _mm_setzero_si128();
     for (int k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
         __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+        __m128i separator = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')), _mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
         __m128i op = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}'))),
-            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')), _mm_cmpeq_epi8(v, _mm_set1_epi8(','))));
+            _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}'))), separator);
+        c.separator |= cejson_mask16(separator, k);
         // Unsigned v <= n: min(v, n) == v.
         __m128i blank = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v);
         __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
@@ -88,6 +104,7 @@ static inline cejson_classes cejson_classify(const uint8_t *p) {
     }
     // Whether there is any: the exact bits come from cejson_classify_rare.
     c.rare = (uint64_t)(uint16_t)_mm_movemask_epi8(rare);
+    c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
 #else
     return cejson_classify_portable(p);
@@ -102,7 +119,7 @@ void cejson_classify_block(const uint8_t *p, cejson_classes *out);
 /// The AVX2 classification itself (for the tests; only when `cejson_has_avx2()`).
 void cejson_classify_avx2(const uint8_t *p, cejson_classes *out);
 
-/// Whether the processor runs AVX2 (false on other architectures).
+/// Whether the processor runs AVX2 and PCLMUL (false on other architectures).
 int cejson_has_avx2(void);
 
 static inline cejson_rare_classes cejson_classify_rare(const uint8_t *p) {

@@ -5,7 +5,14 @@ import CJSONBlocks
 
 /// The start of every token of JSON text, in order, from bitmasks of 64-byte blocks: each
 /// `{ } [ ] : ,` outside strings, each opening quote, and the first byte of each run of other
-/// bytes outside strings (a number, a literal, or garbage the second pass rejects).
+/// bytes outside strings (a number, a literal, or garbage the second pass rejects) — except
+/// a *joined separator*: a `:` or `,` whose block holds a byte neither blank nor structural
+/// just before it (the end of a string, number or literal) and just after it (the first
+/// byte of the token after it: a quote, a number, a literal, or garbage).
+/// Where the scanner expects `:` or `,` and finds another token, it checks the byte before
+/// that token (outside strings: only whitespace or a joined separator can be there, and it
+/// must be the one expected); a joined one anywhere else puts a value or name where the
+/// scanner expects `:`, `,` or a closing bracket, which it rejects.
 ///
 /// Why: a validator that finds each token from the end of the one before waits, per
 /// string, for a load and a bit scan that depend on the previous token (about 12 cycles).
@@ -114,6 +121,8 @@ struct JSONBlocks {
         cejson_classify_block(p, &classes)
         let padding = ~(UInt64.max &>> dropped)  // the high bits past the text
         var quote = classes.quote &>> dropped
+        // The classifier's parity holds for the whole block without escaped quotes.
+        var quoteParity = dropped == 0 ? classes.quote_parity : Self.prefixXor(quote)
         let op = classes.op &>> dropped
         let blank = classes.blank &>> dropped | padding
         var control: UInt64 = 0
@@ -127,11 +136,12 @@ struct JSONBlocks {
             if backslash | escapeCarry != 0 {
                 let escaped = Self.escapedBytes(backslash, carry: &escapeCarry)
                 quote &= ~escaped
+                quoteParity = Self.prefixXor(quote)
                 anomalies = invalidEscapes(escaped, at: start)
             }
         }
         // Opening quote and the string's bytes: 1; closing quote and outside: 0.
-        let inString = Self.prefixXor(quote) ^ inStringCarry
+        let inString = quoteParity ^ inStringCarry
         inStringCarry = UInt64(bitPattern: Int64(bitPattern: inString) &>> 63)
         // Any control byte in a string; outside, those that are not whitespace.
         anomalies |= control & (inString | ~newline)
@@ -147,7 +157,12 @@ struct JSONBlocks {
             nextBlock = count
             return 0
         }
-        return ((op | (scalar & ~follows)) & outside) | (quote & inString)
+        // A `:` or `,` between two bytes neither blank nor structural, in this block, is no
+        // token: outside strings it ends a string or a number or literal and the byte after
+        // starts one (the usual `"name":"value"`, `"name":12,"name":true`); the scanner finds
+        // it at the byte before the token after. (In a string it is no token anyway.)
+        let joined = classes.separator &>> dropped & scalar &<< 1 & scalar &>> 1
+        return (((op | (scalar & ~follows)) & outside) | (quote & inString)) & ~joined
     }
 
     /// The bytes escaped by a backslash (the byte after each backslash that starts an escape:

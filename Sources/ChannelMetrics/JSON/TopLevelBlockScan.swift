@@ -48,10 +48,19 @@ extension TopLevelScanner {
                 // A member: its name, `:`, then its value.
                 guard base[p] == UInt8(ascii: "\"") else { return .undecided }
                 let key = p
-                let colon = stream.next(&blocks)
-                guard colon >= 0, base[colon] == UInt8(ascii: ":") else { return .undecided }
-                p = stream.next(&blocks)
-                guard p >= 0 else { return .undecided }
+                var colon = stream.next(&blocks)
+                guard colon >= 0 else { return .undecided }
+                if base[colon &- 1] == UInt8(ascii: ":") {
+                    // A joined colon (no token): the value is the token after the name. Only
+                    // the name's bytes and whitespace are between them, and the byte before
+                    // a value token is outside strings.
+                    p = colon
+                    colon &-= 1
+                } else {
+                    guard base[colon] == UInt8(ascii: ":") else { return .undecided }
+                    p = stream.next(&blocks)
+                    guard p >= 0 else { return .undecided }
+                }
                 if depth == 1, !noteMember(keyAt: key, colonAt: colon, valueAt: p, keys, into: &matches) { return .undecided }
             }
             let first = base[p]
@@ -78,6 +87,11 @@ extension TopLevelScanner {
                 let q = stream.next(&blocks)
                 guard q >= 0 else { return .undecided }
                 let c = base[q]
+                if base[q &- 1] == UInt8(ascii: ",") {
+                    // A joined comma (no token): `q` is the next value or name.
+                    p = q
+                    continue value
+                }
                 if c == UInt8(ascii: ",") {
                     p = stream.next(&blocks)
                     guard p >= 0 else { return .undecided }
