@@ -276,7 +276,7 @@ public struct LabelRules: Sendable {
     /// The reference's `is_syscode`: 10 characters, `isalpha()` then 9 `isdigit()`.
     public static func isSyscodeLike(_ text: String) -> Bool {
         let utf8 = text.utf8
-        if utf8.allSatisfy({ $0 < 0x80 }) {  // the usual ASCII host: no Unicode property lookups
+        if text.utf8IsASCII {  // the usual ASCII host: no Unicode property lookups
             guard utf8.count == 10, let first = utf8.first, (first | 0x20) >= 0x61, (first | 0x20) <= 0x7A else { return false }
             return utf8.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
         }
