@@ -44,7 +44,10 @@ let package = Package(
         .target(name: "AMQPObserver", dependencies: ["TCPReassembly", "PacketDecoding"]),
         .target(
             name: "ChannelMetrics",
-            dependencies: ["HTTP1Observer", "AMQPObserver", "PacketDecoding", "CJSONBlocks", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "HTTP1Observer", "AMQPObserver", "PacketDecoding", "TCPReassembly", "CJSONBlocks",
+                .product(name: "Yams", package: "Yams"),
+            ],
             resources: [.copy("Resources/partner-table.yaml")]
         ),
         .target(

@@ -1,15 +1,16 @@
-/// An open-addressing hash index from connection hash to slot number.
+/// An open-addressing hash index from a 32-bit hash to a slot number (the flow table's
+/// connections; the metrics' series).
 
 /// Linear probing over 64-bit buckets `hash << 32 | slot + 1` (0 = empty);
 /// the stored hash filters most mismatches without touching the slot, and
 /// removal shifts followers back (no tombstones). Load stays at or below 1/2
 /// so a lookup is usually one probe.
-struct ConnectionIndex {
-    private var buckets: [UInt64]
-    private var mask: Int
-    private(set) var count = 0
+public struct SlotIndex: Sendable {
+    @usableFromInline var buckets: [UInt64]
+    @usableFromInline var mask: Int
+    public private(set) var count = 0
 
-    init(minimumCapacity: Int = 1024) {
+    public init(minimumCapacity: Int = 1024) {
         var capacity = 16
         while capacity < minimumCapacity { capacity <<= 1 }
         buckets = Array(repeating: 0, count: capacity)
@@ -17,11 +18,11 @@ struct ConnectionIndex {
     }
 
     /// Bytes held by the bucket array.
-    var memoryBytes: Int { buckets.count * MemoryLayout<UInt64>.stride }
+    public var memoryBytes: Int { buckets.count * MemoryLayout<UInt64>.stride }
 
     /// The slot with `hash` for which `matches` is true.
-    @inline(__always)
-    func find(hash: UInt32, matches: (Int) -> Bool) -> Int? {
+    @inlinable @inline(__always)
+    public func find(hash: UInt32, matches: (Int) -> Bool) -> Int? {
         var position = Int(hash) & mask
         while true {
             let bucket = buckets[position]
@@ -35,18 +36,18 @@ struct ConnectionIndex {
     }
 
     /// Adds `slot` under `hash`; the caller made sure no equal key is present.
-    mutating func insert(hash: UInt32, slot: Int) {
+    public mutating func insert(hash: UInt32, slot: Int) {
         if (count + 1) * 2 > buckets.count { grow() }
         place(UInt64(hash) << 32 | UInt64(slot + 1))
         count += 1
     }
 
     /// Removes the bucket that points at `slot`.
-    mutating func remove(hash: UInt32, slot: Int) {
+    public mutating func remove(hash: UInt32, slot: Int) {
         let wanted = UInt64(hash) << 32 | UInt64(slot + 1)
         var hole = Int(hash) & mask
         while buckets[hole] != wanted {
-            precondition(buckets[hole] != 0, "ConnectionIndex.remove: slot not indexed")
+            precondition(buckets[hole] != 0, "SlotIndex.remove: slot not indexed")
             hole = (hole + 1) & mask
         }
         // Backward-shift deletion: move each follower whose home is not

@@ -68,7 +68,7 @@ struct ReassemblerState {
 
     /// Connection slots, worked on in place (`SlotStorage`).
     var slots: SlotStorage
-    var index = ConnectionIndex()
+    var index = SlotIndex()
     /// Free slots chained through `next`.
     var freeSlot = ConnectionSlot.none
     /// The activity list: least recently active first.

@@ -26,12 +26,12 @@ import Testing
     }
 }
 
-@Suite struct ConnectionIndexTests {
+@Suite struct SlotIndexTests {
     /// Random inserts and removes with colliding hashes agree with a model.
     @Test(arguments: [UInt64(1), 2, 3])
     func agreesWithAModel(seed: UInt64) {
         var random = SplitMix64(seed: seed)
-        var index = ConnectionIndex(minimumCapacity: 16)
+        var index = SlotIndex(minimumCapacity: 16)
         var model: [Int: UInt32] = [:]  // slot -> hash
         for step in 0..<20_000 {
             if model.isEmpty || random.next() % 3 != 0 {
