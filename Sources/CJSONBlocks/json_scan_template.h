@@ -1,0 +1,259 @@
+// The scan of `cejson_scan` for one classifier, included once per level by json_blocks.c
+// (which defines CEJSON_NAME, CEJSON_TARGET, CEJSON_CLASSIFY, CEJSON_CLASSIFY_RARE and
+// CEJSON_PREFIX_XOR),
+// so that the AVX2 one is compiled for AVX2 throughout, the classifier inlined.
+//
+// The first pass (simdjson's stage 1, Langdale & Lemire 2019, §3.1) turns each 64-byte block
+// into the start of every token, a bitmask: each `{ } [ ] : ,` outside strings, each opening
+// quote, and the first byte of each run of other bytes outside strings (a number, a literal,
+// or garbage the grammar rejects) — except a *joined separator*: a `:` or `,` whose block
+// holds a byte neither blank nor structural just before it (the end of a string, number or
+// literal) and just after it (the first byte of the token after it). Where the grammar
+// expects `:` or `,` and finds another token, it checks the byte before that token (outside
+// strings only whitespace or a joined separator can be there, and it must be the one
+// expected); a joined one anywhere else puts a value or name where the grammar expects `:`,
+// `,` or a closing bracket, which it rejects. (Most separators of compact JSON are joined:
+// `"name":"value","name":12` has two tokens per member.)
+//
+// Exact up to its first anomaly: in-string is the parity of the unescaped quotes, escapes
+// are found as simdjson does (runs of backslashes, odd ones escape) and each escape is
+// checked as the byte-by-byte validator reads it. An anomaly — a control byte in a string,
+// a control byte other than `\t \n \r` outside one, an invalid escape — ends the stream:
+// the text is then undecided and the byte-by-byte validator finds the exact rejection.
+//
+// The second pass (stage 2, §4) walks the grammar token by token with the open containers
+// in a bit stack (64 levels; deeper is undecided), checking each run outside strings as a
+// number or literal that ends where the run ends. Why it is exact when it says valid: every
+// byte outside strings is whitespace, a structural character, an opening quote, or part of
+// a run starting at a token; strings are checked by the first pass; the grammar between
+// tokens is the byte-by-byte validator's.
+
+#ifndef CEJSON_NAME
+#error "json_blocks.c defines CEJSON_NAME and the classifier before including this file"
+#endif
+
+/// The token starts of the 64 bytes at `p` less its first `dropped` (0…63) ones, text
+/// position `start` on, as if spaces followed; updates the carries, the block's digits and
+/// delimiters. 0 and the stream ended at an anomaly.
+CEJSON_TARGET __attribute__((always_inline)) static inline uint64_t CEJSON_NAME(block_tokens)(cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
+    cejson_classes c;
+    CEJSON_CLASSIFY(p, &c);
+    uint64_t padding = dropped ? ~(~0ULL >> dropped) : 0;  // the high bits past the text
+    uint64_t quote = c.quote >> dropped;
+    // The classifier's parity holds for the whole block without escaped quotes.
+    uint64_t quote_parity = dropped == 0 ? c.quote_parity : CEJSON_PREFIX_XOR(quote);
+    uint64_t op = c.op >> dropped;
+    uint64_t blank = c.blank >> dropped | padding;
+    uint64_t anomalies = 0;
+    uint64_t control = 0, newline = 0;
+    if (__builtin_expect((c.rare | s->escape_carry) != 0, 0)) {
+        cejson_rare_classes r = CEJSON_CLASSIFY_RARE(p);
+        control = r.control >> dropped;
+        newline = r.newline >> dropped;
+        uint64_t backslash = r.backslash >> dropped;
+        if (backslash | s->escape_carry) {
+            uint64_t escaped = cejson_escaped_bytes(backslash, &s->escape_carry);
+            quote &= ~escaped;
+            quote_parity = CEJSON_PREFIX_XOR(quote);
+            anomalies = cejson_invalid_escapes(s->base, s->count, escaped, start);
+        }
+    }
+    // Opening quote and the string's bytes: 1; closing quote and outside: 0.
+    uint64_t in_string = quote_parity ^ s->in_string_carry;
+    s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
+    // Any control byte in a string; outside, those that are not whitespace.
+    anomalies |= control & (in_string | ~newline);
+    uint64_t scalar = ~(op | blank);
+    uint64_t non_quote_scalar = scalar & ~quote;
+    uint64_t follows = non_quote_scalar << 1 | s->scalar_carry;
+    s->scalar_carry = non_quote_scalar >> 63;
+    uint64_t outside = ~(in_string | quote);
+    s->digits = c.digit >> dropped;
+    s->delimiters = op | blank | c.quote >> dropped;
+    if (__builtin_expect(anomalies != 0, 0)) {
+        s->anomaly = start + (size_t)__builtin_ctzll(anomalies);
+        s->next_block = s->count;
+        return 0;
+    }
+    // A `:` or `,` between two bytes neither blank nor structural, in this block, is no token.
+    uint64_t joined = c.separator >> dropped & scalar << 1 & scalar >> 1;
+    return (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
+}
+
+/// Reads the block at `next_block` into the scanner (its token starts, digits and
+/// delimiters, `block_start`): the last one as if followed by spaces (the last 64 bytes of
+/// the text, shifted, or a padded copy of a text shorter than 64). Once a block: not inlined
+/// into each place the grammar takes a token.
+CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejson_scanner *s) {
+    size_t start = s->next_block;
+    size_t count = s->count;
+    s->block_start = start;
+    s->next_block = start + 64;
+    size_t length = count - start;
+    const uint8_t *p = s->base + start;
+    unsigned dropped = 0;
+    uint8_t padded[64];
+    if (length < 64) {
+        if (count >= 64) {
+            // The last 64 bytes, the ones before `start` (read with the block before) dropped.
+            p = s->base + (count - 64);
+            dropped = (unsigned)(64 - length);
+        } else {
+            memset(padded, 0x20, 64);
+            memcpy(padded, p, length);
+            p = padded;
+        }
+    }
+    s->tokens = CEJSON_NAME(block_tokens)(s, p, start, dropped);
+}
+
+/// Takes the next token into `p`; undecided at the end or an anomaly.
+#define CEJSON_TAKE(p)                                              \
+    do {                                                            \
+        while (tokens == 0) {                                       \
+            if (s->next_block >= count) goto undecided;             \
+            CEJSON_NAME(read_block)(s);                             \
+            tokens = s->tokens;                                     \
+            block_start = s->block_start;                           \
+        }                                                           \
+        (p) = (ptrdiff_t)(block_start + (size_t)__builtin_ctzll(tokens)); \
+        tokens &= tokens - 1;                                       \
+    } while (0)
+
+CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s, cejson_member *members, size_t capacity, size_t *found) {
+    const uint8_t *base = s->base;
+    const size_t count = s->count;
+    const size_t max_depth = s->max_depth;
+    uint64_t tokens = s->tokens;
+    size_t block_start = s->block_start;
+    size_t n = 0;
+    ptrdiff_t p, q;
+    // Open containers, the top-level object included; one bit each, innermost lowest:
+    // 1 = object, 0 = array.
+    size_t depth = 1;
+    uint64_t kinds = 1;
+    uint8_t first;
+    if (s->resume) {
+        p = (ptrdiff_t)s->value;
+        goto value_of_member;
+    }
+    if (count == 0) goto undecided;
+    CEJSON_TAKE(p);
+    if (base[p] != '{') {
+        *found = 0;
+        return CEJSON_NOT_AN_OBJECT;
+    }
+    if (max_depth < 1) goto undecided;
+    CEJSON_TAKE(p);
+    if (base[p] == '}') goto end;
+
+value:
+    if (kinds & 1) {
+        // A member: its name, `:`, then its value.
+        if (base[p] != '"') goto undecided;
+        ptrdiff_t key = p;
+        ptrdiff_t colon;
+        CEJSON_TAKE(colon);
+        if (base[colon - 1] == ':') {
+            // A joined colon (no token): the value is the token after the name. Only the
+            // name's bytes and whitespace are between them, and the byte before a value
+            // token is outside strings.
+            p = colon;
+            colon -= 1;
+        } else {
+            if (base[colon] != ':') goto undecided;
+            CEJSON_TAKE(p);
+        }
+        if (depth == 1) {
+            // Only whitespace is between the name's closing quote and the colon (a byte
+            // there would be a token), and the first pass checked the name's bytes.
+            ptrdiff_t end = colon - 1;
+            while (base[end] != '"') end--;
+            if (end <= key) goto undecided;
+            size_t plain = 1;
+            for (ptrdiff_t i = key + 1; i < end; i++) {
+                if (base[i] >= 0x80 || base[i] == '\\') {
+                    plain = 0;
+                    break;
+                }
+            }
+            cejson_member *m = &members[n++];
+            m->name_start = (size_t)key;
+            m->name_end = (size_t)end;
+            m->value_start = (size_t)p;
+            m->plain = plain;
+            if (n == capacity) {
+                s->tokens = tokens;
+                s->block_start = block_start;
+                s->resume = 1;
+                s->value = (size_t)p;
+                *found = n;
+                return CEJSON_MORE;
+            }
+        }
+    }
+value_of_member:
+    first = base[p];
+    if (first == '"') {
+        // A string: its bytes were checked by the first pass; it ends before the next token.
+    } else if ((uint8_t)(first - '0') < 10) {
+        // The usual integer, from the block's digit mask; any other number byte by byte.
+        if (!cejson_is_short_integer(s->digits, s->delimiters, (size_t)p - block_start, first)
+            && !cejson_is_scalar(base, count, (size_t)p))
+            goto undecided;
+    } else if ((first | 0x20) == '{') {  // `{` or `[`
+        if (depth >= max_depth || depth >= 64) goto undecided;
+        CEJSON_TAKE(q);
+        if (base[q] != first + 2) {  // `}` is `{` + 2, `]` is `[` + 2: not empty
+            depth++;
+            kinds = kinds << 1 | (uint64_t)(first >> 5 & 1);  // `{` 0x7B has bit 5, `[` 0x5B not
+            p = q;
+            goto value;
+        }
+    } else if (!cejson_is_scalar(base, count, (size_t)p)) {
+        goto undecided;
+    }
+    // After a value: close containers until a `,` leads to the next value.
+    for (;;) {
+        CEJSON_TAKE(q);
+        if (base[q - 1] == ',') {
+            // A joined comma (no token): `q` is the next value or name.
+            p = q;
+            goto value;
+        }
+        uint8_t c = base[q];
+        if (c == ',') {
+            CEJSON_TAKE(p);
+            goto value;
+        }
+        // `]` 0x5D in an array, `}` 0x7D in an object.
+        if (c != (uint8_t)(']' | (kinds & 1) << 5)) goto undecided;
+        depth--;
+        kinds >>= 1;
+        if (depth == 0) break;
+    }
+end:
+    // Only whitespace after the top-level object, and no anomaly anywhere.
+    *found = n;
+    if (tokens != 0) return CEJSON_UNDECIDED;
+    while (s->next_block < count) {
+        CEJSON_NAME(read_block)(s);
+        if (s->tokens != 0) return CEJSON_UNDECIDED;
+    }
+    return s->anomaly == SIZE_MAX ? CEJSON_VALID : CEJSON_UNDECIDED;
+undecided:
+    *found = n;
+    return CEJSON_UNDECIDED;
+}
+
+/// The token starts of the whole text (`cejson_token_starts`).
+CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t *out, size_t capacity) {
+    size_t n = 0;
+    while (s->next_block < s->count) {
+        CEJSON_NAME(read_block)(s);
+        for (uint64_t t = s->tokens; t != 0 && n < capacity; t &= t - 1) out[n++] = s->block_start + (size_t)__builtin_ctzll(t);
+    }
+    return n;
+}
+
+#undef CEJSON_TAKE
