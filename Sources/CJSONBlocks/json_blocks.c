@@ -152,8 +152,13 @@ __attribute__((noinline)) static uint64_t cejson_invalid_escapes(const uint8_t *
 #define CEJSON_AVX2 1
 #define CEJSON_AVX2_TARGET __attribute__((target("avx2,pclmul,bmi")))
 
+/// The 64 compare results as bits. The empty asm keeps the mask a mask: without it, LLVM
+/// folds the bit tests of the caller into the compares and extracts the bytes one by one
+/// (measured: 3 times the instructions per block).
 CEJSON_AVX2_TARGET static inline uint64_t cejson_mask32(__m256i lo, __m256i hi) {
-    return (uint64_t)(uint32_t)_mm256_movemask_epi8(lo) | (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
+    uint64_t mask = (uint64_t)(uint32_t)_mm256_movemask_epi8(lo) | (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
+    __asm__("" : "+r"(mask));
+    return mask;
 }
 
 /// The prefix xor as a carry-less product by all ones (simdjson's prefix_xor).

@@ -80,6 +80,24 @@ CEJSON_TARGET __attribute__((always_inline)) static inline uint64_t CEJSON_NAME(
     return (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
 }
 
+/// The last block, shorter than 64 bytes: the last 64 bytes of the text, shifted, or a
+/// padded copy of a text shorter than 64.
+CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_last_block)(cejson_scanner *s, size_t start, size_t length) {
+    const uint8_t *p;
+    unsigned dropped = 0;
+    uint8_t padded[64];
+    if (s->count >= 64) {
+        // The last 64 bytes, the ones before `start` (read with the block before) dropped.
+        p = s->base + (s->count - 64);
+        dropped = (unsigned)(64 - length);
+    } else {
+        memset(padded, 0x20, 64);
+        memcpy(padded, s->base + start, length);
+        p = padded;
+    }
+    s->tokens = CEJSON_NAME(block_tokens)(s, p, start, dropped);
+}
+
 /// Reads the block at `next_block` into the scanner (its token starts, digits and
 /// delimiters, `block_start`): the last one as if followed by spaces (the last 64 bytes of
 /// the text, shifted, or a padded copy of a text shorter than 64). Once a block: not inlined
@@ -90,21 +108,11 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
     s->block_start = start;
     s->next_block = start + 64;
     size_t length = count - start;
-    const uint8_t *p = s->base + start;
-    unsigned dropped = 0;
-    uint8_t padded[64];
-    if (length < 64) {
-        if (count >= 64) {
-            // The last 64 bytes, the ones before `start` (read with the block before) dropped.
-            p = s->base + (count - 64);
-            dropped = (unsigned)(64 - length);
-        } else {
-            memset(padded, 0x20, 64);
-            memcpy(padded, p, length);
-            p = padded;
-        }
+    if (__builtin_expect(length >= 64, 1)) {
+        s->tokens = CEJSON_NAME(block_tokens)(s, s->base + start, start, 0);
+    } else {
+        CEJSON_NAME(read_last_block)(s, start, length);
     }
-    s->tokens = CEJSON_NAME(block_tokens)(s, p, start, dropped);
 }
 
 /// Takes the next token into `p`; undecided at the end or an anomaly.
@@ -120,6 +128,70 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
         tokens &= tokens - 1;                                       \
     } while (0)
 
+/// The value whose first token is at `p` (in a container at `depth`), then `goto after`; a
+/// container opens and goes to its first member or value.
+#define CEJSON_VALUE(after)                                                                          \
+    do {                                                                                             \
+        uint8_t first = base[p];                                                                     \
+        if (first == '"') goto after; /* its bytes were checked by the first pass */                \
+        if ((uint8_t)(first - '0') < 10) {                                                           \
+            /* The usual integer, from the block's digit mask; any other number byte by byte. */    \
+            if (!cejson_is_short_integer(s->digits, s->delimiters, (size_t)p - block_start, first)  \
+                && !cejson_is_scalar(base, count, (size_t)p))                                        \
+                goto undecided;                                                                      \
+            goto after;                                                                              \
+        }                                                                                            \
+        if ((first | 0x20) == '{') { /* `{` or `[` */                                                \
+            if (depth >= max_depth || depth >= 64) goto undecided;                                   \
+            CEJSON_TAKE(q);                                                                          \
+            if (base[q] == first + 2) goto after; /* `}` is `{` + 2, `]` is `[` + 2: empty */        \
+            depth++;                                                                                 \
+            kinds = kinds << 1 | (uint64_t)(first >> 5 & 1); /* `{` 0x7B has bit 5, `[` 0x5B not */ \
+            p = q;                                                                                   \
+            if (first == '{') goto object_member;                                                    \
+            goto array_value;                                                                        \
+        }                                                                                            \
+        if (!cejson_is_scalar(base, count, (size_t)p)) goto undecided;                               \
+        goto after;                                                                                  \
+    } while (0)
+
+/// After a value in a container closed by `close`: a `,` (a token, or joined: the byte before
+/// the next token) leads to `next`, the closing bracket to `closed`.
+#define CEJSON_AFTER_VALUE(close, next)                     \
+    do {                                                    \
+        CEJSON_TAKE(q);                                     \
+        if (base[q - 1] == ',') {                           \
+            /* A joined comma (no token): `q` is next. */   \
+            p = q;                                          \
+            goto next;                                      \
+        }                                                   \
+        if (base[q] == ',') {                               \
+            CEJSON_TAKE(p);                                 \
+            goto next;                                      \
+        }                                                   \
+        if (base[q] != (close)) goto undecided;             \
+    } while (0)
+
+/// The name at `p` and the colon after it; `p` then at the value (the joined colon's value is
+/// the token after the name: only the name's bytes and whitespace are between them, and the
+/// byte before a value token is outside strings). `colon` is where the colon is.
+#define CEJSON_NAME_AND_COLON()                    \
+    do {                                           \
+        if (base[p] != '"') goto undecided;        \
+        key = p;                                   \
+        CEJSON_TAKE(colon);                        \
+        if (base[colon - 1] == ':') {              \
+            p = colon;                             \
+            colon -= 1;                            \
+        } else {                                   \
+            if (base[colon] != ':') goto undecided; \
+            CEJSON_TAKE(p);                        \
+        }                                          \
+    } while (0)
+
+/// The grammar as a state machine (simdjson's stage 2): the state is the place in the code —
+/// a member of the top-level object (whose members are handed back), of a nested object, a
+/// value of an array — so no token asks which container it is in.
 CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s, cejson_member *members, size_t capacity, size_t *found) {
     const uint8_t *base = s->base;
     const size_t count = s->count;
@@ -127,15 +199,14 @@ CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s, cejson_member *mem
     uint64_t tokens = s->tokens;
     size_t block_start = s->block_start;
     size_t n = 0;
-    ptrdiff_t p, q;
+    ptrdiff_t p, q, key, colon;
     // Open containers, the top-level object included; one bit each, innermost lowest:
     // 1 = object, 0 = array.
     size_t depth = 1;
     uint64_t kinds = 1;
-    uint8_t first;
     if (s->resume) {
         p = (ptrdiff_t)s->value;
-        goto value_of_member;
+        goto top_value;
     }
     if (count == 0) goto undecided;
     CEJSON_TAKE(p);
@@ -147,91 +218,59 @@ CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s, cejson_member *mem
     CEJSON_TAKE(p);
     if (base[p] == '}') goto end;
 
-value:
-    if (kinds & 1) {
-        // A member: its name, `:`, then its value.
-        if (base[p] != '"') goto undecided;
-        ptrdiff_t key = p;
-        ptrdiff_t colon;
-        CEJSON_TAKE(colon);
-        if (base[colon - 1] == ':') {
-            // A joined colon (no token): the value is the token after the name. Only the
-            // name's bytes and whitespace are between them, and the byte before a value
-            // token is outside strings.
-            p = colon;
-            colon -= 1;
-        } else {
-            if (base[colon] != ':') goto undecided;
-            CEJSON_TAKE(p);
-        }
-        if (depth == 1) {
-            // Only whitespace is between the name's closing quote and the colon (a byte
-            // there would be a token), and the first pass checked the name's bytes.
-            ptrdiff_t end = colon - 1;
-            while (base[end] != '"') end--;
-            if (end <= key) goto undecided;
-            size_t plain = 1;
-            for (ptrdiff_t i = key + 1; i < end; i++) {
-                if (base[i] >= 0x80 || base[i] == '\\') {
-                    plain = 0;
-                    break;
-                }
-            }
-            cejson_member *m = &members[n++];
-            m->name_start = (size_t)key;
-            m->name_end = (size_t)end;
-            m->value_start = (size_t)p;
-            m->plain = plain;
-            if (n == capacity) {
-                s->tokens = tokens;
-                s->block_start = block_start;
-                s->resume = 1;
-                s->value = (size_t)p;
-                *found = n;
-                return CEJSON_MORE;
+top_member:
+    CEJSON_NAME_AND_COLON();
+    {
+        // Only whitespace is between the name's closing quote and the colon (a byte there
+        // would be a token), and the first pass checked the name's bytes.
+        ptrdiff_t end = colon - 1;
+        while (base[end] != '"') end--;
+        if (end <= key) goto undecided;
+        size_t plain = 1;
+        for (ptrdiff_t i = key + 1; i < end; i++) {
+            if (base[i] >= 0x80 || base[i] == '\\') {
+                plain = 0;
+                break;
             }
         }
-    }
-value_of_member:
-    first = base[p];
-    if (first == '"') {
-        // A string: its bytes were checked by the first pass; it ends before the next token.
-    } else if ((uint8_t)(first - '0') < 10) {
-        // The usual integer, from the block's digit mask; any other number byte by byte.
-        if (!cejson_is_short_integer(s->digits, s->delimiters, (size_t)p - block_start, first)
-            && !cejson_is_scalar(base, count, (size_t)p))
-            goto undecided;
-    } else if ((first | 0x20) == '{') {  // `{` or `[`
-        if (depth >= max_depth || depth >= 64) goto undecided;
-        CEJSON_TAKE(q);
-        if (base[q] != first + 2) {  // `}` is `{` + 2, `]` is `[` + 2: not empty
-            depth++;
-            kinds = kinds << 1 | (uint64_t)(first >> 5 & 1);  // `{` 0x7B has bit 5, `[` 0x5B not
-            p = q;
-            goto value;
+        cejson_member *m = &members[n++];
+        m->name_start = (size_t)key;
+        m->name_end = (size_t)end;
+        m->value_start = (size_t)p;
+        m->plain = plain;
+        if (n == capacity) {
+            s->tokens = tokens;
+            s->block_start = block_start;
+            s->resume = 1;
+            s->value = (size_t)p;
+            *found = n;
+            return CEJSON_MORE;
         }
-    } else if (!cejson_is_scalar(base, count, (size_t)p)) {
-        goto undecided;
     }
-    // After a value: close containers until a `,` leads to the next value.
-    for (;;) {
-        CEJSON_TAKE(q);
-        if (base[q - 1] == ',') {
-            // A joined comma (no token): `q` is the next value or name.
-            p = q;
-            goto value;
-        }
-        uint8_t c = base[q];
-        if (c == ',') {
-            CEJSON_TAKE(p);
-            goto value;
-        }
-        // `]` 0x5D in an array, `}` 0x7D in an object.
-        if (c != (uint8_t)(']' | (kinds & 1) << 5)) goto undecided;
-        depth--;
-        kinds >>= 1;
-        if (depth == 0) break;
-    }
+top_value:
+    CEJSON_VALUE(top_after_value);
+top_after_value:
+    CEJSON_AFTER_VALUE('}', top_member);
+    goto end;
+
+object_member:
+    CEJSON_NAME_AND_COLON();
+    CEJSON_VALUE(object_after_value);
+object_after_value:
+    CEJSON_AFTER_VALUE('}', object_member);
+    goto closed;
+
+array_value:
+    CEJSON_VALUE(array_after_value);
+array_after_value:
+    CEJSON_AFTER_VALUE(']', array_value);
+closed:
+    depth--;
+    kinds >>= 1;
+    if (depth == 1) goto top_after_value;
+    if (kinds & 1) goto object_after_value;
+    goto array_after_value;
+
 end:
     // Only whitespace after the top-level object, and no anomaly anywhere.
     *found = n;
@@ -257,3 +296,6 @@ CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t 
 }
 
 #undef CEJSON_TAKE
+#undef CEJSON_VALUE
+#undef CEJSON_AFTER_VALUE
+#undef CEJSON_NAME_AND_COLON
