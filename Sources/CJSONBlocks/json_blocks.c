@@ -166,32 +166,52 @@ CEJSON_AVX2_TARGET static inline uint64_t cejson_prefix_xor_clmul(uint64_t x) {
     return (uint64_t)_mm_cvtsi128_si64(_mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x), _mm_set1_epi8((char)0xFF), 0));
 }
 
+/// The classes of `cejson_classes` as bits of each byte, from a table of its low nibble and a
+/// table of its high nibble (simdjson's classification, Langdale & Lemire 2019, §3.1.1): each
+/// class is a set of low nibbles times a set of high nibbles; bytes from 0x80 on look up 0.
+enum {
+    CEJSON_BRACKET = 0x01,    // { } [ ]: 0x5B 0x5D 0x7B 0x7D
+    CEJSON_COLON = 0x02,      // 0x3A
+    CEJSON_COMMA = 0x04,      // 0x2C
+    CEJSON_SPACE = 0x08,      // 0x20
+    CEJSON_DIGIT = 0x10,      // 0x30-0x39
+    CEJSON_CONTROL = 0x20,    // 0x00-0x1F
+    CEJSON_BACKSLASH = 0x40,  // 0x5C
+    CEJSON_QUOTE = 0x80,      // 0x22 (the high bit: its mask is the bytes' sign bits)
+};
+
 CEJSON_AVX2_TARGET static inline void cejson_classify_avx2_inline(const uint8_t *p, cejson_classes *out) {
-    __m256i quote[2], op[2], blank[2], digit[2], separator[2];
-    __m256i rare = _mm256_setzero_si256();
+    enum { A = CEJSON_CONTROL, D = CEJSON_DIGIT | CEJSON_CONTROL };
+    // By low nibble 0…F.
+    const __m256i low_table = _mm256_setr_epi8(
+        D | CEJSON_SPACE, D, (char)(D | CEJSON_QUOTE), D, D, D, D, D, D, D, A | CEJSON_COLON, A | CEJSON_BRACKET,
+        A | CEJSON_COMMA | CEJSON_BACKSLASH, A | CEJSON_BRACKET, A, A,
+        D | CEJSON_SPACE, D, (char)(D | CEJSON_QUOTE), D, D, D, D, D, D, D, A | CEJSON_COLON, A | CEJSON_BRACKET,
+        A | CEJSON_COMMA | CEJSON_BACKSLASH, A | CEJSON_BRACKET, A, A);
+    // By high nibble 0…F.
+    const __m256i high_table = _mm256_setr_epi8(
+        CEJSON_CONTROL, CEJSON_CONTROL, (char)(CEJSON_COMMA | CEJSON_SPACE | CEJSON_QUOTE), CEJSON_COLON | CEJSON_DIGIT, 0,
+        CEJSON_BRACKET | CEJSON_BACKSLASH, 0, CEJSON_BRACKET, 0, 0, 0, 0, 0, 0, 0, 0,
+        CEJSON_CONTROL, CEJSON_CONTROL, (char)(CEJSON_COMMA | CEJSON_SPACE | CEJSON_QUOTE), CEJSON_COLON | CEJSON_DIGIT, 0,
+        CEJSON_BRACKET | CEJSON_BACKSLASH, 0, CEJSON_BRACKET, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i classes[2];
     for (int k = 0; k < 2; k++) {
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
-        // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
-        __m256i folded = _mm256_or_si256(b, _mm256_set1_epi8(0x20));
-        separator[k] = _mm256_or_si256(_mm256_cmpeq_epi8(b, _mm256_set1_epi8(':')), _mm256_cmpeq_epi8(b, _mm256_set1_epi8(',')));
-        op[k] = _mm256_or_si256(
-            _mm256_or_si256(_mm256_cmpeq_epi8(folded, _mm256_set1_epi8('{')), _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('}'))),
-            separator[k]);
-        // Unsigned b <= n: min(b, n) == b.
-        blank[k] = _mm256_cmpeq_epi8(_mm256_min_epu8(b, _mm256_set1_epi8(0x20)), b);
-        __m256i control = _mm256_cmpeq_epi8(_mm256_min_epu8(b, _mm256_set1_epi8(0x1F)), b);
-        rare = _mm256_or_si256(rare, _mm256_or_si256(control, _mm256_cmpeq_epi8(b, _mm256_set1_epi8('\\'))));
-        quote[k] = _mm256_cmpeq_epi8(b, _mm256_set1_epi8('"'));
-        // Signed compares: bytes from 0x80 on are negative, below '0'.
-        digit[k] = _mm256_and_si256(_mm256_cmpgt_epi8(b, _mm256_set1_epi8('0' - 1)), _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), b));
+        __m256i high = _mm256_and_si256(_mm256_srli_epi16(b, 4), _mm256_set1_epi8(0x0F));
+        classes[k] = _mm256_and_si256(_mm256_shuffle_epi8(low_table, b), _mm256_shuffle_epi8(high_table, high));
     }
-    out->quote = cejson_mask32(quote[0], quote[1]);
+#define CEJSON_ANY(bits) \
+    ~cejson_mask32(_mm256_cmpeq_epi8(_mm256_and_si256(classes[0], _mm256_set1_epi8(bits)), zero), \
+                   _mm256_cmpeq_epi8(_mm256_and_si256(classes[1], _mm256_set1_epi8(bits)), zero))
+    out->quote = cejson_mask32(classes[0], classes[1]);
     out->quote_parity = cejson_prefix_xor_clmul(out->quote);
-    out->op = cejson_mask32(op[0], op[1]);
-    out->blank = cejson_mask32(blank[0], blank[1]);
-    out->rare = (uint64_t)(uint32_t)_mm256_movemask_epi8(rare);
-    out->digit = cejson_mask32(digit[0], digit[1]);
-    out->separator = cejson_mask32(separator[0], separator[1]);
+    out->op = CEJSON_ANY(CEJSON_BRACKET | CEJSON_COLON | CEJSON_COMMA);
+    out->separator = CEJSON_ANY(CEJSON_COLON | CEJSON_COMMA);
+    out->blank = CEJSON_ANY(CEJSON_SPACE | CEJSON_CONTROL);
+    out->digit = cejson_mask32(_mm256_slli_epi16(classes[0], 3), _mm256_slli_epi16(classes[1], 3));  // bit 4 to 7
+    out->rare = !_mm256_testz_si256(_mm256_or_si256(classes[0], classes[1]), _mm256_set1_epi8(CEJSON_CONTROL | CEJSON_BACKSLASH));
+#undef CEJSON_ANY
 }
 
 CEJSON_AVX2_TARGET static inline cejson_rare_classes cejson_classify_rare_avx2(const uint8_t *p) {
