@@ -194,8 +194,10 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
 /// value of an array — so no token asks which container it is in.
 CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s, cejson_member *members, size_t capacity, size_t *found) {
     const uint8_t *base = s->base;
-    const size_t count = s->count;
-    const size_t max_depth = s->max_depth;
+    // The length and the depth bound are read where used (rarely): in registers, they
+    // pushed the grammar's own state to the stack (measured).
+#define count (s->count)
+#define max_depth (s->max_depth)
     uint64_t tokens = s->tokens;
     size_t block_start = s->block_start;
     size_t n = 0;
@@ -283,6 +285,8 @@ end:
 undecided:
     *found = n;
     return CEJSON_UNDECIDED;
+#undef count
+#undef max_depth
 }
 
 /// The token starts of the whole text (`cejson_token_starts`).
