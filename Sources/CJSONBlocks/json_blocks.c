@@ -299,15 +299,21 @@ void cejson_scan_init(cejson_scanner *s, const uint8_t *base, size_t count, size
 }
 
 int cejson_scan(cejson_scanner *s, cejson_member *members, size_t capacity, size_t *found) {
+    s->members = members;
+    s->capacity = capacity;
+    s->found = 0;
+    int outcome;
     switch (s->level) {
 #if CEJSON_AVX2
-    case CEJSON_LEVEL_AVX2: return cejson_scan_avx2(s, members, capacity, found);
+    case CEJSON_LEVEL_AVX2: outcome = cejson_scan_avx2(s); break;
 #endif
 #if CEJSON_SSE2
-    case CEJSON_LEVEL_SSE2: return cejson_scan_sse2(s, members, capacity, found);
+    case CEJSON_LEVEL_SSE2: outcome = cejson_scan_sse2(s); break;
 #endif
-    default: return cejson_scan_portable(s, members, capacity, found);
+    default: outcome = cejson_scan_portable(s); break;
     }
+    *found = s->found;
+    return outcome;
 }
 
 size_t cejson_token_starts(const uint8_t *base, size_t count, int level, size_t *out, size_t capacity, size_t *anomaly) {

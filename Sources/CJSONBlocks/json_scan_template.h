@@ -22,7 +22,7 @@
 // the text is then undecided and the byte-by-byte validator finds the exact rejection.
 //
 // The second pass (stage 2, §4) walks the grammar token by token with the open containers
-// in a bit stack (64 levels; deeper is undecided), checking each run outside strings as a
+// in a bit stack (63 levels; deeper is undecided), checking each run outside strings as a
 // number or literal that ends where the run ends. Why it is exact when it says valid: every
 // byte outside strings is whitespace, a structural character, an opening quote, or part of
 // a run starting at a token; strings are checked by the first pass; the grammar between
@@ -128,7 +128,10 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
         tokens &= tokens - 1;                                       \
     } while (0)
 
-/// The value whose first token is at `p` (in a container at `depth`), then `goto after`; a
+/// The depth of the containers open in `stack` (the place of its highest 1).
+#define CEJSON_DEPTH(stack) ((size_t)(63 - __builtin_clzll(stack)))
+
+/// The value whose first token is at `p` (in the containers of `stack`), then `goto after`; a
 /// container opens and goes to its first member or value.
 #define CEJSON_VALUE(after)                                                                          \
     do {                                                                                             \
@@ -142,11 +145,10 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
             goto after;                                                                              \
         }                                                                                            \
         if ((first | 0x20) == '{') { /* `{` or `[` */                                                \
-            if (depth >= max_depth || depth >= 64) goto undecided;                                   \
+            if ((int64_t)stack < 0 || CEJSON_DEPTH(stack) >= max_depth) goto undecided;               \
             CEJSON_TAKE(q);                                                                          \
             if (base[q] == first + 2) goto after; /* `}` is `{` + 2, `]` is `[` + 2: empty */        \
-            depth++;                                                                                 \
-            kinds = kinds << 1 | (uint64_t)(first >> 5 & 1); /* `{` 0x7B has bit 5, `[` 0x5B not */ \
+            stack = stack << 1 | (uint64_t)(first >> 5 & 1); /* `{` 0x7B has bit 5, `[` 0x5B not */ \
             p = q;                                                                                   \
             if (first == '{') goto object_member;                                                    \
             goto array_value;                                                                        \
@@ -192,7 +194,7 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
 /// The grammar as a state machine (simdjson's stage 2): the state is the place in the code —
 /// a member of the top-level object (whose members are handed back), of a nested object, a
 /// value of an array — so no token asks which container it is in.
-CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s, cejson_member *members, size_t capacity, size_t *found) {
+CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s) {
     const uint8_t *base = s->base;
     // The length and the depth bound are read where used (rarely): in registers, they
     // pushed the grammar's own state to the stack (measured).
@@ -200,12 +202,11 @@ CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s, cejson_member *mem
 #define max_depth (s->max_depth)
     uint64_t tokens = s->tokens;
     size_t block_start = s->block_start;
-    size_t n = 0;
     ptrdiff_t p, q, key, colon;
     // Open containers, the top-level object included; one bit each, innermost lowest:
-    // 1 = object, 0 = array.
-    size_t depth = 1;
-    uint64_t kinds = 1;
+    // 1 = object, 0 = array; above them a 1, whose place is the depth (`CEJSON_DEPTH`). Up to
+    // 63 levels (deeper is undecided).
+    uint64_t stack = 3;
     if (s->resume) {
         p = (ptrdiff_t)s->value;
         goto top_value;
@@ -213,7 +214,6 @@ CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s, cejson_member *mem
     if (count == 0) goto undecided;
     CEJSON_TAKE(p);
     if (base[p] != '{') {
-        *found = 0;
         return CEJSON_NOT_AN_OBJECT;
     }
     if (max_depth < 1) goto undecided;
@@ -235,17 +235,18 @@ top_member:
                 break;
             }
         }
-        cejson_member *m = &members[n++];
+        // The members array is reached through the scanner: in registers, it pushed the
+        // grammar's state to the stack (measured).
+        cejson_member *m = &s->members[s->found++];
         m->name_start = (size_t)key;
         m->name_end = (size_t)end;
         m->value_start = (size_t)p;
         m->plain = plain;
-        if (n == capacity) {
+        if (s->found == s->capacity) {
             s->tokens = tokens;
             s->block_start = block_start;
             s->resume = 1;
             s->value = (size_t)p;
-            *found = n;
             return CEJSON_MORE;
         }
     }
@@ -267,15 +268,13 @@ array_value:
 array_after_value:
     CEJSON_AFTER_VALUE(']', array_value);
 closed:
-    depth--;
-    kinds >>= 1;
-    if (depth == 1) goto top_after_value;
-    if (kinds & 1) goto object_after_value;
+    stack >>= 1;
+    if (stack == 3) goto top_after_value;
+    if (stack & 1) goto object_after_value;
     goto array_after_value;
 
 end:
     // Only whitespace after the top-level object, and no anomaly anywhere.
-    *found = n;
     if (tokens != 0) return CEJSON_UNDECIDED;
     while (s->next_block < count) {
         CEJSON_NAME(read_block)(s);
@@ -283,7 +282,6 @@ end:
     }
     return s->anomaly == SIZE_MAX ? CEJSON_VALID : CEJSON_UNDECIDED;
 undecided:
-    *found = n;
     return CEJSON_UNDECIDED;
 #undef count
 #undef max_depth
@@ -301,5 +299,6 @@ CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t 
 
 #undef CEJSON_TAKE
 #undef CEJSON_VALUE
+#undef CEJSON_DEPTH
 #undef CEJSON_AFTER_VALUE
 #undef CEJSON_NAME_AND_COLON

@@ -7,7 +7,7 @@ import Testing
 /// against the byte-by-byte one and the recursive reference validator: when it says valid,
 /// the byte-by-byte scan accepts the text with the same matches; when it says not an object,
 /// so does the other; it is undecided only on text the other rejects (or nesting beyond its
-/// 64 levels) — on every input: specials at every offset of a 64-byte block, nesting at the
+/// 63 levels) — on every input: specials at every offset of a 64-byte block, nesting at the
 /// bounds; and every classifier level (portable, SSE2, AVX2) gives the same outcome.
 @Suite struct JSONBlockScanTests {
     typealias Outcome = TopLevelScanner.BlockScanOutcome
@@ -76,7 +76,7 @@ import Testing
             case (.undecided, .failure):
                 #expect(!referenceAccepts(buffer, maxDepth: maxDepth), "the reference accepts: \(text)", sourceLocation: sourceLocation)
             case (.undecided, .success(true)):
-                // Only nesting beyond the bit stack may be left to the other scan.
+                // Only nesting beyond the bit stack (63 levels) may be left to the other scan.
                 #expect(nesting(bytes) > 63, "undecided on a valid object: \(text)", sourceLocation: sourceLocation)
             default:
                 Issue.record("two-pass \(outcome) vs byte-by-byte \(slowResult): \(text)", sourceLocation: sourceLocation)
@@ -199,7 +199,7 @@ import Testing
         #expect(decided > 5_000)
     }
 
-    /// Nesting around the 64-level bit stack and the depth bound.
+    /// Nesting around the 63-level bit stack and the depth bound.
     @Test func nesting() {
         for levels in [1, 2, 62, 63, 64, 65, 100] {
             let open = String(repeating: "[", count: levels - 1)

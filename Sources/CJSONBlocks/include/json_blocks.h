@@ -174,7 +174,7 @@ enum {
     /// A valid document, a top-level object: its last members are in the array.
     CEJSON_VALID = 1,
     /// Left to the byte-by-byte validator: an error, an anomaly of the token stream (a control
-    /// byte, an invalid escape), nesting beyond 64 levels or the depth bound, a long number.
+    /// byte, an invalid escape), nesting beyond 63 levels or the depth bound, a long number.
     CEJSON_UNDECIDED = 2,
     /// The member array is full: note them and call again to go on.
     CEJSON_MORE = 3,
@@ -207,6 +207,9 @@ typedef struct {
     uint64_t scalar_carry;    // 1 when the last byte of the block before was a scalar byte (not a quote)
     uint64_t escape_carry;    // 1 when the first byte of the next block is escaped
     size_t anomaly;           // the first anomaly (the token stream ends there), or SIZE_MAX
+    cejson_member *members;   // during a call of `cejson_scan`: the caller's array, its capacity,
+    size_t capacity;          // how many members are in it
+    size_t found;
 } cejson_scanner;
 
 /// A scan of `base[0..<count]` (a top-level object is at depth 1, which must not exceed

@@ -11,7 +11,7 @@ extension TopLevelScanner {
         /// A valid document, a top-level object whose members are in the match slots.
         case valid
         /// Something it leaves to the byte-by-byte scan: an error, an anomaly of the token
-        /// stream (a control byte, an invalid escape), nesting beyond 64 levels or the depth
+        /// stream (a control byte, an invalid escape), nesting beyond 63 levels or the depth
         /// bound, a long number.
         case undecided
     }
