@@ -12,15 +12,20 @@ import Testing
 @Suite struct JSONBlockScanTests {
     typealias Outcome = TopLevelScanner.BlockScanOutcome
 
-    /// A match as compared: the name, its ASCII range, where its value starts.
+    /// A match as compared: the name, its ASCII range, its decoded text, where its value starts.
     struct Slot: Equatable {
         let name: String
         let asciiRange: Range<Int>?
+        let decoded: String?
         let valueStart: Int
     }
 
-    static func slots(_ matches: MatchSlots, _ count: Int) -> [Slot?] {
-        (0..<count).map { i in matches[i].map { Slot(name: $0.name, asciiRange: $0.asciiRange, valueStart: $0.valueStart) } }
+    static func slots(_ matches: MatchSlots, _ count: Int, in bytes: UnsafeBufferPointer<UInt8>) -> [Slot?] {
+        (0..<count).map { i in
+            matches[i].map {
+                Slot(name: MatchSlots.name(of: $0, in: bytes), asciiRange: $0.asciiRange, decoded: $0.decoded, valueStart: $0.valueStart)
+            }
+        }
     }
 
     /// The classifier levels this processor runs, the portable one first.
@@ -57,7 +62,7 @@ import Testing
                 var otherMatches = MatchSlots(count: keys.count)
                 let otherOutcome = other.scanInBlocks(keys, into: &otherMatches, level: level)
                 #expect(otherOutcome == outcome, "level \(level): \(otherOutcome) vs \(outcome): \(text)", sourceLocation: sourceLocation)
-                #expect(slots(otherMatches, keys.count) == slots(fastMatches, keys.count), "level \(level): \(text)", sourceLocation: sourceLocation)
+                #expect(slots(otherMatches, keys.count, in: buffer) == slots(fastMatches, keys.count, in: buffer), "level \(level): \(text)", sourceLocation: sourceLocation)
             }
             var slow = TopLevelScanner(bytes: buffer, maxDepth: maxDepth)
             var slowMatches = MatchSlots(count: keys.count)
@@ -69,7 +74,7 @@ import Testing
             }
             switch (outcome, slowResult) {
             case (.valid, .success(true)):
-                #expect(slots(fastMatches, keys.count) == slots(slowMatches, keys.count), "matches differ: \(text)", sourceLocation: sourceLocation)
+                #expect(slots(fastMatches, keys.count, in: buffer) == slots(slowMatches, keys.count, in: buffer), "matches differ: \(text)", sourceLocation: sourceLocation)
                 #expect(referenceAccepts(buffer, maxDepth: maxDepth), "the reference rejects: \(text)", sourceLocation: sourceLocation)
             case (.notAnObject, .success(false)), (.undecided, .success(false)):
                 break  // (not an object, with an anomaly or nothing before its first token: left to the other scan)
