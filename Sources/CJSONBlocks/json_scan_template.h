@@ -1,7 +1,7 @@
 // The scan of `cejson_scan` for one classifier, included once per level by json_blocks.c
 // (which defines CEJSON_NAME, CEJSON_TARGET, CEJSON_CLASSIFY, CEJSON_CLASSIFY_RARE and
-// CEJSON_PREFIX_XOR),
-// so that the AVX2 one is compiled for AVX2 throughout, the classifier inlined.
+// CEJSON_PREFIX_XOR), so that the AVX2 one is compiled for AVX2 throughout, the classifier
+// inlined.
 //
 // The first pass (simdjson's stage 1, Langdale & Lemire 2019, §3.1) turns each 64-byte block
 // into the start of every token, a bitmask: each `{ } [ ] : ,` outside strings, each opening

@@ -26,9 +26,9 @@ extension TopLevelScanner {
     /// document order, which the byte-by-byte validator finds). `level`: the classifier
     /// (`CEJSON_LEVEL_…`, for the tests), by default the best this processor runs.
     ///
-    /// Measured (Benchmarks/README.md): the same passes in Swift cost about 250 instructions
-    /// per 64-byte block and 32 per token; C keeps the masks and the grammar's state in
-    /// registers.
+    /// Measured (callgrind, keepalive.pcap's pipeline): the same passes in Swift cost about
+    /// 2.8 G instructions, in C 2.1 G (-24 %): the grammar as a state machine with its state
+    /// in registers, the AVX2 classification by nibble tables.
     mutating func scanInBlocks(
         _ keys: [FuzzyKey], into matches: inout MatchSlots, level: Int32 = cejson_best_level()
     ) -> BlockScanOutcome {
