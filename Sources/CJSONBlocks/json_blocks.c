@@ -1,50 +1,254 @@
-// The AVX2 variant of cejson_classify and the choice between it and SSE2 at run time:
-// x86-64's baseline is SSE2, so AVX2 code is compiled for it alone and called only when
-// the processor reports it.
+// The top-level scan of `cejson_scan` compiled once per classifier (json_scan_template.h),
+// the AVX2 classifier, and the choice of level at run time: x86-64's baseline is SSE2, so the
+// AVX2 code is compiled for AVX2 alone and run only when the processor reports it.
 #include "json_blocks.h"
+
+#include <string.h>
+
+// MARK: what every level shares (scalar code, inlined into each)
+
+/// Whitespace, `,` `:` `[` `]` `{` `}` or `"`: a byte that ends a number or literal.
+static inline int cejson_is_delimiter(uint8_t b) {
+    const uint64_t below64 = 1ULL << 0x09 | 1ULL << 0x0A | 1ULL << 0x0D | 1ULL << 0x20 | 1ULL << 0x22 | 1ULL << 0x2C | 1ULL << 0x3A;
+    const uint64_t below128 = 1ULL << (0x5B - 64) | 1ULL << (0x5D - 64) | 1ULL << (0x7B - 64) | 1ULL << (0x7D - 64);
+    uint64_t bits = b < 64 ? below64 : (b < 128 ? below128 : 0);
+    return (int)(bits >> (b & 63) & 1);
+}
+
+static inline int cejson_is_digit_at(const uint8_t *base, size_t count, size_t i) {
+    return i < count && (uint8_t)(base[i] - '0') < 10;
+}
+
+static inline size_t cejson_skip_digits(const uint8_t *base, size_t count, size_t i) {
+    while (cejson_is_digit_at(base, count, i)) i++;
+    return i;
+}
+
+/// Past the number whose first digit is at `start` (after any `-`: the grammar of the
+/// byte-by-byte validator's `skipNumber`), or SIZE_MAX for an integer of more than CPython's
+/// 4300 digits (rejected).
+static size_t cejson_skip_number(const uint8_t *base, size_t count, size_t start) {
+    size_t i = base[start] == '0' ? start + 1 : cejson_skip_digits(base, count, start + 1);
+    size_t integer_digits = i - start;
+    int is_float = 0;
+    if (i + 1 < count && base[i] == '.' && cejson_is_digit_at(base, count, i + 1)) {
+        is_float = 1;
+        i = cejson_skip_digits(base, count, i + 2);
+    }
+    if (i < count && (base[i] | 0x20) == 'e') {  // e or E
+        size_t probe = i + 1;
+        if (probe < count && (base[probe] == '+' || base[probe] == '-')) probe++;
+        if (cejson_is_digit_at(base, count, probe)) {
+            is_float = 1;
+            i = cejson_skip_digits(base, count, probe + 1);
+        }
+    }
+    if (!is_float && integer_digits > 4300) return SIZE_MAX;
+    return i;
+}
+
+static inline int cejson_run_ends(const uint8_t *base, size_t count, size_t i) {
+    return i >= count || cejson_is_delimiter(base[i]);
+}
+
+static inline int cejson_number_is_run(const uint8_t *base, size_t count, size_t start) {
+    size_t end = cejson_skip_number(base, count, start);
+    return end != SIZE_MAX && cejson_run_ends(base, count, end);
+}
+
+/// Whether the run of bytes at `p` (outside strings, not a quote or structural character) is
+/// a number or literal (Python's NaN, Infinity, -Infinity included) that ends where the run
+/// ends. Not inlined: rare but for floats and long integers.
+__attribute__((noinline)) static int cejson_is_scalar(const uint8_t *base, size_t count, size_t p) {
+    const uint8_t *b = base + p;
+    switch (*b) {
+    case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': case '8': case '9':
+        return cejson_number_is_run(base, count, p);
+    case '-':
+        if (cejson_is_digit_at(base, count, p + 1)) return cejson_number_is_run(base, count, p + 1);
+        return p + 9 <= count && memcmp(b + 1, "Infinity", 8) == 0 && cejson_run_ends(base, count, p + 9);
+    case 't': return p + 4 <= count && memcmp(b, "true", 4) == 0 && cejson_run_ends(base, count, p + 4);
+    case 'f': return p + 5 <= count && memcmp(b, "false", 5) == 0 && cejson_run_ends(base, count, p + 5);
+    case 'n': return p + 4 <= count && memcmp(b, "null", 4) == 0 && cejson_run_ends(base, count, p + 4);
+    case 'N': return p + 3 <= count && memcmp(b, "NaN", 3) == 0 && cejson_run_ends(base, count, p + 3);
+    case 'I': return p + 8 <= count && memcmp(b, "Infinity", 8) == 0 && cejson_run_ends(base, count, p + 8);
+    default: return 0;
+    }
+}
+
+/// Whether the token at block offset `offset` (a digit `first`) is an integer — digits, no
+/// leading zero — followed by a delimiter in this block: a whole number (fewer than 64
+/// digits). False leaves it to `cejson_is_scalar`.
+static inline int cejson_is_short_integer(uint64_t digits, uint64_t delimiters, size_t offset, uint8_t first) {
+    uint64_t non_digits = ~(digits >> offset);  // past the block: not digits
+    unsigned length = non_digits ? (unsigned)__builtin_ctzll(non_digits) : 64;
+    size_t end = offset + length;
+    return end < 64 && (delimiters >> end & 1) && (first != '0' || length == 1);
+}
+
+/// Whether the escape at `i` (the byte after a backslash) is one the byte-by-byte validator
+/// takes: `" \ / b f n r t`, or `u` and four hex digits.
+static int cejson_is_valid_escape(const uint8_t *base, size_t count, size_t i) {
+    if (i >= count) return 0;
+    switch (base[i]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        return 1;
+    case 'u':
+        if (i + 4 >= count) return 0;
+        for (size_t k = 1; k <= 4; k++) {
+            uint8_t b = base[i + k];
+            if (!((uint8_t)(b - '0') < 10 || (uint8_t)((b | 0x20) - 'a') < 6)) return 0;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/// The bits of `escaped` (for block position `start`) whose escape is invalid.
+__attribute__((noinline)) static uint64_t cejson_invalid_escapes(const uint8_t *base, size_t count, uint64_t escaped, size_t start) {
+    uint64_t invalid = 0;
+    for (uint64_t bits = escaped; bits != 0; bits &= bits - 1) {
+        unsigned offset = (unsigned)__builtin_ctzll(bits);
+        if (!cejson_is_valid_escape(base, count, start + offset)) invalid |= 1ULL << offset;
+    }
+    return invalid;
+}
+
+// MARK: the levels
+
+#define CEJSON_PORTABLE_CLASSIFY(p, out) (*(out) = cejson_classify_portable(p))
+
+#define CEJSON_NAME(x) cejson_##x##_portable
+#define CEJSON_TARGET
+#define CEJSON_CLASSIFY CEJSON_PORTABLE_CLASSIFY
+#define CEJSON_CLASSIFY_RARE cejson_classify_rare_portable
+#define CEJSON_PREFIX_XOR cejson_prefix_xor
+#include "json_scan_template.h"
+#undef CEJSON_NAME
+#undef CEJSON_TARGET
+#undef CEJSON_CLASSIFY
+#undef CEJSON_CLASSIFY_RARE
+#undef CEJSON_PREFIX_XOR
+
+#if CEJSON_SSE2
+#define CEJSON_SSE2_CLASSIFY(p, out) (*(out) = cejson_classify(p))
+
+#define CEJSON_NAME(x) cejson_##x##_sse2
+#define CEJSON_TARGET
+#define CEJSON_CLASSIFY CEJSON_SSE2_CLASSIFY
+#define CEJSON_CLASSIFY_RARE cejson_classify_rare
+#define CEJSON_PREFIX_XOR cejson_prefix_xor
+#include "json_scan_template.h"
+#undef CEJSON_NAME
+#undef CEJSON_TARGET
+#undef CEJSON_CLASSIFY
+#undef CEJSON_CLASSIFY_RARE
+#undef CEJSON_PREFIX_XOR
+#endif
 
 #if CEJSON_SSE2 && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 #define CEJSON_AVX2 1
+#define CEJSON_AVX2_TARGET __attribute__((target("avx2,pclmul,bmi")))
 
-__attribute__((target("avx2"))) static inline uint64_t cejson_mask32(__m256i lo, __m256i hi) {
-    return (uint64_t)(uint32_t)_mm256_movemask_epi8(lo) | (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
+/// The 64 compare results as bits. The empty asm keeps the mask a mask: without it, LLVM
+/// folds the bit tests of the caller into the compares and extracts the bytes one by one
+/// (measured: 3 times the instructions per block).
+CEJSON_AVX2_TARGET static inline uint64_t cejson_mask32(__m256i lo, __m256i hi) {
+    uint64_t mask = (uint64_t)(uint32_t)_mm256_movemask_epi8(lo) | (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
+    __asm__("" : "+r"(mask));
+    return mask;
 }
 
-__attribute__((target("avx2,pclmul"))) void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {
-    __m256i quote[2], op[2], blank[2], digit[2], separator[2];
-    __m256i rare = _mm256_setzero_si256();
+/// The prefix xor as a carry-less product by all ones (simdjson's prefix_xor).
+CEJSON_AVX2_TARGET static inline uint64_t cejson_prefix_xor_clmul(uint64_t x) {
+    return (uint64_t)_mm_cvtsi128_si64(_mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x), _mm_set1_epi8((char)0xFF), 0));
+}
+
+/// The classes of `cejson_classes` as bits of each byte, from a table of its low nibble and a
+/// table of its high nibble (simdjson's classification, Langdale & Lemire 2019, §3.1.1): each
+/// class is a set of low nibbles times a set of high nibbles; bytes from 0x80 on look up 0.
+enum {
+    CEJSON_BRACKET = 0x01,    // { } [ ]: 0x5B 0x5D 0x7B 0x7D
+    CEJSON_COLON = 0x02,      // 0x3A
+    CEJSON_COMMA = 0x04,      // 0x2C
+    CEJSON_SPACE = 0x08,      // 0x20
+    CEJSON_DIGIT = 0x10,      // 0x30-0x39
+    CEJSON_CONTROL = 0x20,    // 0x00-0x1F
+    CEJSON_BACKSLASH = 0x40,  // 0x5C
+    CEJSON_QUOTE = 0x80,      // 0x22 (the high bit: its mask is the bytes' sign bits)
+};
+
+CEJSON_AVX2_TARGET static inline void cejson_classify_avx2_inline(const uint8_t *p, cejson_classes *out) {
+    enum { A = CEJSON_CONTROL, D = CEJSON_DIGIT | CEJSON_CONTROL };
+    // By low nibble 0…F.
+    const __m256i low_table = _mm256_setr_epi8(
+        D | CEJSON_SPACE, D, (char)(D | CEJSON_QUOTE), D, D, D, D, D, D, D, A | CEJSON_COLON, A | CEJSON_BRACKET,
+        A | CEJSON_COMMA | CEJSON_BACKSLASH, A | CEJSON_BRACKET, A, A,
+        D | CEJSON_SPACE, D, (char)(D | CEJSON_QUOTE), D, D, D, D, D, D, D, A | CEJSON_COLON, A | CEJSON_BRACKET,
+        A | CEJSON_COMMA | CEJSON_BACKSLASH, A | CEJSON_BRACKET, A, A);
+    // By high nibble 0…F.
+    const __m256i high_table = _mm256_setr_epi8(
+        CEJSON_CONTROL, CEJSON_CONTROL, (char)(CEJSON_COMMA | CEJSON_SPACE | CEJSON_QUOTE), CEJSON_COLON | CEJSON_DIGIT, 0,
+        CEJSON_BRACKET | CEJSON_BACKSLASH, 0, CEJSON_BRACKET, 0, 0, 0, 0, 0, 0, 0, 0,
+        CEJSON_CONTROL, CEJSON_CONTROL, (char)(CEJSON_COMMA | CEJSON_SPACE | CEJSON_QUOTE), CEJSON_COLON | CEJSON_DIGIT, 0,
+        CEJSON_BRACKET | CEJSON_BACKSLASH, 0, CEJSON_BRACKET, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i classes[2];
     for (int k = 0; k < 2; k++) {
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
-        // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
-        __m256i folded = _mm256_or_si256(b, _mm256_set1_epi8(0x20));
-        separator[k] = _mm256_or_si256(_mm256_cmpeq_epi8(b, _mm256_set1_epi8(':')), _mm256_cmpeq_epi8(b, _mm256_set1_epi8(',')));
-        op[k] = _mm256_or_si256(
-            _mm256_or_si256(_mm256_cmpeq_epi8(folded, _mm256_set1_epi8('{')), _mm256_cmpeq_epi8(folded, _mm256_set1_epi8('}'))),
-            separator[k]);
-        // Unsigned b <= n: min(b, n) == b.
-        blank[k] = _mm256_cmpeq_epi8(_mm256_min_epu8(b, _mm256_set1_epi8(0x20)), b);
-        __m256i control = _mm256_cmpeq_epi8(_mm256_min_epu8(b, _mm256_set1_epi8(0x1F)), b);
-        rare = _mm256_or_si256(rare, _mm256_or_si256(control, _mm256_cmpeq_epi8(b, _mm256_set1_epi8('\\'))));
-        quote[k] = _mm256_cmpeq_epi8(b, _mm256_set1_epi8('"'));
-        // Signed compares: bytes from 0x80 on are negative, below '0'.
-        digit[k] = _mm256_and_si256(_mm256_cmpgt_epi8(b, _mm256_set1_epi8('0' - 1)), _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), b));
+        __m256i high = _mm256_and_si256(_mm256_srli_epi16(b, 4), _mm256_set1_epi8(0x0F));
+        classes[k] = _mm256_and_si256(_mm256_shuffle_epi8(low_table, b), _mm256_shuffle_epi8(high_table, high));
     }
-    out->quote = cejson_mask32(quote[0], quote[1]);
-    // The prefix xor as a carry-less product by all ones (simdjson's prefix_xor).
-    out->quote_parity = (uint64_t)_mm_cvtsi128_si64(
-        _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)out->quote), _mm_set1_epi8((char)0xFF), 0));
-    out->op = cejson_mask32(op[0], op[1]);
-    out->blank = cejson_mask32(blank[0], blank[1]);
-    out->rare = (uint64_t)(uint32_t)_mm256_movemask_epi8(rare);
-    out->digit = cejson_mask32(digit[0], digit[1]);
-    out->separator = cejson_mask32(separator[0], separator[1]);
+#define CEJSON_ANY(bits) \
+    ~cejson_mask32(_mm256_cmpeq_epi8(_mm256_and_si256(classes[0], _mm256_set1_epi8(bits)), zero), \
+                   _mm256_cmpeq_epi8(_mm256_and_si256(classes[1], _mm256_set1_epi8(bits)), zero))
+    out->quote = cejson_mask32(classes[0], classes[1]);
+    out->quote_parity = cejson_prefix_xor_clmul(out->quote);
+    out->op = CEJSON_ANY(CEJSON_BRACKET | CEJSON_COLON | CEJSON_COMMA);
+    out->separator = CEJSON_ANY(CEJSON_COLON | CEJSON_COMMA);
+    out->blank = CEJSON_ANY(CEJSON_SPACE | CEJSON_CONTROL);
+    out->digit = cejson_mask32(_mm256_slli_epi16(classes[0], 3), _mm256_slli_epi16(classes[1], 3));  // bit 4 to 7
+    out->rare = !_mm256_testz_si256(_mm256_or_si256(classes[0], classes[1]), _mm256_set1_epi8(CEJSON_CONTROL | CEJSON_BACKSLASH));
+#undef CEJSON_ANY
+}
+
+CEJSON_AVX2_TARGET static inline cejson_rare_classes cejson_classify_rare_avx2(const uint8_t *p) {
+    __m256i backslash[2], control[2], newline[2];
+    for (int k = 0; k < 2; k++) {
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
+        backslash[k] = _mm256_cmpeq_epi8(b, _mm256_set1_epi8('\\'));
+        control[k] = _mm256_cmpeq_epi8(_mm256_min_epu8(b, _mm256_set1_epi8(0x1F)), b);
+        newline[k] = _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpeq_epi8(b, _mm256_set1_epi8('\t')), _mm256_cmpeq_epi8(b, _mm256_set1_epi8('\n'))),
+            _mm256_cmpeq_epi8(b, _mm256_set1_epi8('\r')));
+    }
+    cejson_rare_classes c = {cejson_mask32(backslash[0], backslash[1]), cejson_mask32(control[0], control[1]),
+                             cejson_mask32(newline[0], newline[1])};
+    return c;
+}
+
+CEJSON_AVX2_TARGET void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {
+    cejson_classify_avx2_inline(p, out);
 }
 
 int cejson_has_avx2(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul") ? 1 : 0;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("bmi") ? 1 : 0;
 }
+
+#define CEJSON_NAME(x) cejson_##x##_avx2
+#define CEJSON_TARGET CEJSON_AVX2_TARGET
+#define CEJSON_CLASSIFY cejson_classify_avx2_inline
+#define CEJSON_CLASSIFY_RARE cejson_classify_rare_avx2
+#define CEJSON_PREFIX_XOR cejson_prefix_xor_clmul
+#include "json_scan_template.h"
+#undef CEJSON_NAME
+#undef CEJSON_TARGET
+#undef CEJSON_CLASSIFY
+#undef CEJSON_CLASSIFY_RARE
+#undef CEJSON_PREFIX_XOR
 #else
 void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {
     *out = cejson_classify(p);
@@ -53,30 +257,78 @@ void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {
 int cejson_has_avx2(void) { return 0; }
 #endif
 
-/// 1: AVX2, 0: not, -1: not asked yet (a benign race: every thread stores the same answer).
+// MARK: the choice
+
+/// The best level, or -1 before it is asked (a benign race: every thread stores the same answer).
 static int cejson_level = -1;
 
-/// The SSE2 (or byte loop) classification, apart: inlined, its registers would be saved on
-/// every call of `cejson_classify_block`, the AVX2 one included (measured: 14 instructions).
-__attribute__((noinline)) static void cejson_classify_baseline(const uint8_t *p, cejson_classes *out) {
-    *out = cejson_classify(p);
+int cejson_level_available(int level) {
+    switch (level) {
+    case CEJSON_LEVEL_PORTABLE: return 1;
+#if CEJSON_SSE2
+    case CEJSON_LEVEL_SSE2: return 1;
+#endif
+#if CEJSON_AVX2
+    case CEJSON_LEVEL_AVX2: return cejson_has_avx2();
+#endif
+    default: return 0;
+    }
 }
 
 /// Asks the processor once.
 __attribute__((noinline, cold)) static int cejson_ask_level(void) {
-    int level = cejson_has_avx2();
+    int level = cejson_level_available(CEJSON_LEVEL_AVX2) ? CEJSON_LEVEL_AVX2
+        : cejson_level_available(CEJSON_LEVEL_SSE2)      ? CEJSON_LEVEL_SSE2
+                                                         : CEJSON_LEVEL_PORTABLE;
     __atomic_store_n(&cejson_level, level, __ATOMIC_RELAXED);
     return level;
 }
 
-void cejson_classify_block(const uint8_t *p, cejson_classes *out) {
-#if CEJSON_AVX2
+int cejson_best_level(void) {
     int level = __atomic_load_n(&cejson_level, __ATOMIC_RELAXED);
-    if (__builtin_expect(level < 0, 0)) level = cejson_ask_level();
-    if (level) {
-        cejson_classify_avx2(p, out);
-        return;
-    }
+    return __builtin_expect(level < 0, 0) ? cejson_ask_level() : level;
+}
+
+void cejson_scan_init(cejson_scanner *s, const uint8_t *base, size_t count, size_t max_depth, int level) {
+    memset(s, 0, sizeof *s);
+    s->base = base;
+    s->count = base ? count : 0;
+    s->max_depth = max_depth;
+    s->level = cejson_level_available(level) ? level : CEJSON_LEVEL_PORTABLE;
+    s->anomaly = SIZE_MAX;
+}
+
+int cejson_scan(cejson_scanner *s, cejson_member *members, size_t capacity, size_t *found) {
+    s->members = members;
+    s->capacity = capacity;
+    s->found = 0;
+    int outcome;
+    switch (s->level) {
+#if CEJSON_AVX2
+    case CEJSON_LEVEL_AVX2: outcome = cejson_scan_avx2(s); break;
 #endif
-    cejson_classify_baseline(p, out);
+#if CEJSON_SSE2
+    case CEJSON_LEVEL_SSE2: outcome = cejson_scan_sse2(s); break;
+#endif
+    default: outcome = cejson_scan_portable(s); break;
+    }
+    *found = s->found;
+    return outcome;
+}
+
+size_t cejson_token_starts(const uint8_t *base, size_t count, int level, size_t *out, size_t capacity, size_t *anomaly) {
+    cejson_scanner s;
+    cejson_scan_init(&s, base, count, 0, level);
+    size_t n;
+    switch (s.level) {
+#if CEJSON_AVX2
+    case CEJSON_LEVEL_AVX2: n = cejson_token_starts_avx2(&s, out, capacity); break;
+#endif
+#if CEJSON_SSE2
+    case CEJSON_LEVEL_SSE2: n = cejson_token_starts_sse2(&s, out, capacity); break;
+#endif
+    default: n = cejson_token_starts_portable(&s, out, capacity); break;
+    }
+    *anomaly = s.anomaly;
+    return n;
 }

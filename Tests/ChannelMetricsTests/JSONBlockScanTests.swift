@@ -3,23 +3,46 @@ import Testing
 
 @testable import ChannelMetrics
 
-/// The two-pass top-level scan (`TopLevelScanner.scanInBlocks` over `JSONBlockTokens`)
-/// against the byte-by-byte one: when it says valid, the byte-by-byte scan accepts the
-/// text with the same matches; when it says not an object, so does the other; it is
-/// undecided only on text the other rejects (or nesting beyond its 64 levels) — on every
-/// input: specials at every offset of a 64-byte block, the classifiers in every lane.
+/// The two-pass top-level scan in C (`TopLevelScanner.scanInBlocks` over `cejson_scan`)
+/// against the byte-by-byte one and the recursive reference validator: when it says valid,
+/// the byte-by-byte scan accepts the text with the same matches; when it says not an object,
+/// so does the other; it is undecided only on text the other rejects (or nesting beyond its
+/// 63 levels) — on every input: specials at every offset of a 64-byte block, nesting at the
+/// bounds; and every classifier level (portable, SSE2, AVX2) gives the same outcome.
 @Suite struct JSONBlockScanTests {
     typealias Outcome = TopLevelScanner.BlockScanOutcome
 
-    /// A match as compared: the name, its ASCII range, where its value starts.
+    /// A match as compared: the name, its ASCII range, its decoded text, where its value starts.
     struct Slot: Equatable {
         let name: String
         let asciiRange: Range<Int>?
+        let decoded: String?
         let valueStart: Int
     }
 
-    static func slots(_ matches: MatchSlots, _ count: Int) -> [Slot?] {
-        (0..<count).map { i in matches[i].map { Slot(name: $0.name, asciiRange: $0.asciiRange, valueStart: $0.valueStart) } }
+    static func slots(_ matches: MatchSlots, _ count: Int, in bytes: UnsafeBufferPointer<UInt8>) -> [Slot?] {
+        (0..<count).map { i in
+            matches[i].map {
+                Slot(name: MatchSlots.name(of: $0, in: bytes), asciiRange: $0.asciiRange, decoded: $0.decoded, valueStart: $0.valueStart)
+            }
+        }
+    }
+
+    /// The classifier levels this processor runs, the portable one first.
+    static let levels: [Int32] = [CEJSON_LEVEL_PORTABLE, CEJSON_LEVEL_SSE2, CEJSON_LEVEL_AVX2].map { Int32($0) }
+        .filter { cejson_level_available($0) != 0 }
+
+    /// Whether the recursive reference validator accepts the whole text.
+    static func referenceAccepts(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Bool {
+        var reference = ReferenceCursor(bytes: buffer, maxDepth: maxDepth)
+        reference.skipWhitespace()
+        do throws(JSONRejection) {
+            try reference.skipValue(depth: 0)
+        } catch {
+            return false
+        }
+        reference.skipWhitespace()
+        return reference.position == buffer.count
     }
 
     /// What is wrong with the two-pass scan of `bytes`, or nil; and what it said.
@@ -31,7 +54,16 @@ import Testing
         bytes.withUnsafeBufferPointer { buffer in
             var fast = TopLevelScanner(bytes: buffer, maxDepth: maxDepth)
             var fastMatches = MatchSlots(count: keys.count)
-            let outcome = fast.scanInBlocks(keys, into: &fastMatches)
+            let outcome = fast.scanInBlocks(keys, into: &fastMatches, level: levels[0])
+            let text = String(decoding: bytes, as: UTF8.self).debugDescription
+            // Every level: the same outcome and matches as the portable one.
+            for level in levels.dropFirst() {
+                var other = TopLevelScanner(bytes: buffer, maxDepth: maxDepth)
+                var otherMatches = MatchSlots(count: keys.count)
+                let otherOutcome = other.scanInBlocks(keys, into: &otherMatches, level: level)
+                #expect(otherOutcome == outcome, "level \(level): \(otherOutcome) vs \(outcome): \(text)", sourceLocation: sourceLocation)
+                #expect(slots(otherMatches, keys.count, in: buffer) == slots(fastMatches, keys.count, in: buffer), "level \(level): \(text)", sourceLocation: sourceLocation)
+            }
             var slow = TopLevelScanner(bytes: buffer, maxDepth: maxDepth)
             var slowMatches = MatchSlots(count: keys.count)
             let slowResult: Result<Bool, JSONRejection>
@@ -40,14 +72,16 @@ import Testing
             } catch {
                 slowResult = .failure(error)
             }
-            let text = String(decoding: bytes, as: UTF8.self).debugDescription
             switch (outcome, slowResult) {
             case (.valid, .success(true)):
-                #expect(slots(fastMatches, keys.count) == slots(slowMatches, keys.count), "matches differ: \(text)", sourceLocation: sourceLocation)
-            case (.notAnObject, .success(false)), (.undecided, .failure), (.undecided, .success(false)):
+                #expect(slots(fastMatches, keys.count, in: buffer) == slots(slowMatches, keys.count, in: buffer), "matches differ: \(text)", sourceLocation: sourceLocation)
+                #expect(referenceAccepts(buffer, maxDepth: maxDepth), "the reference rejects: \(text)", sourceLocation: sourceLocation)
+            case (.notAnObject, .success(false)), (.undecided, .success(false)):
                 break  // (not an object, with an anomaly or nothing before its first token: left to the other scan)
+            case (.undecided, .failure):
+                #expect(!referenceAccepts(buffer, maxDepth: maxDepth), "the reference accepts: \(text)", sourceLocation: sourceLocation)
             case (.undecided, .success(true)):
-                // Only nesting beyond the bit stack may be left to the other scan.
+                // Only nesting beyond the bit stack (63 levels) may be left to the other scan.
                 #expect(nesting(bytes) > 63, "undecided on a valid object: \(text)", sourceLocation: sourceLocation)
             default:
                 Issue.record("two-pass \(outcome) vs byte-by-byte \(slowResult): \(text)", sourceLocation: sourceLocation)
@@ -170,7 +204,7 @@ import Testing
         #expect(decided > 5_000)
     }
 
-    /// Nesting around the 64-level bit stack and the depth bound.
+    /// Nesting around the 63-level bit stack and the depth bound.
     @Test func nesting() {
         for levels in [1, 2, 62, 63, 64, 65, 100] {
             let open = String(repeating: "[", count: levels - 1)
@@ -179,221 +213,27 @@ import Testing
                 Self.check(Array(("{\"a\":" + open + "1" + close + "}").utf8), maxDepth: maxDepth)
                 Self.check(Array(("{\"a\":" + open + "1" + close).utf8), maxDepth: maxDepth)
                 Self.check(Array(("{\"a\":" + open + "{}" + close + "}").utf8), maxDepth: maxDepth)
+                // Objects in objects, and objects and arrays in turn, with members after each.
+                let objects = String(repeating: "{\"a\":", count: levels - 1) + "1" + String(repeating: ",\"code\":2}", count: levels - 1)
+                Self.check(Array(("{\"a\":" + objects + ",\"code\":3}").utf8), maxDepth: maxDepth)
+                let mixed = (0..<(levels - 1)).map { $0 % 2 == 0 ? "[" : "{\"b\":" }.joined() + "null"
+                    + (0..<(levels - 1)).reversed().map { $0 % 2 == 0 ? ",0]" : "}" }.joined()
+                Self.check(Array(("{\"code\":" + mixed + "}").utf8), maxDepth: maxDepth)
             }
         }
     }
 
-    // MARK: the token stream
-
-    /// The token starts and first anomaly one byte at a time, as `JSONBlockTokens` defines
-    /// them (escapes found wherever a backslash is, in a string or not).
-    static func referenceTokens(_ b: [UInt8]) -> (tokens: [Int], anomaly: Int?) {
-        var tokens: [Int] = []
-        var inString = false
-        var previousIsScalar = false
-        var escapeNext = false
-        func isScalar(_ c: UInt8) -> Bool { c > 0x20 && ![0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) }
-        func isValidEscape(at i: Int) -> Bool {
-            switch b[i] {
-            case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: return true
-            case 0x75:
-                guard i + 4 < b.count else { return false }
-                return b[(i + 1)...(i + 4)].allSatisfy { $0 >= 0x30 && $0 <= 0x39 || ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x66 }
-            default: return false
-            }
-        }
-        for i in b.indices {
-            let c = b[i]
-            let escaped = escapeNext
-            escapeNext = !escaped && c == 0x5C
-            if escaped, !isValidEscape(at: i) { return (tokens, i) }
-            let isQuote = c == 0x22 && !escaped
-            if inString {
-                if isQuote { inString = false } else if c < 0x20 { return (tokens, i) }
-                previousIsScalar = false
-                continue
-            }
-            if isQuote {
-                tokens.append(i)
-                inString = true
-                previousIsScalar = false
-            } else if c == 0x3A || c == 0x2C, i % 64 != 0, i % 64 != 63, i + 1 < b.count, isScalar(b[i - 1]), isScalar(b[i + 1]) {
-                // A joined separator: a byte neither blank nor structural before and after it,
-                // in its block.
-                previousIsScalar = false
-            } else if [0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) {
-                tokens.append(i)
-                previousIsScalar = false
-            } else if c <= 0x20 {
-                if c < 0x20, c != 0x09, c != 0x0A, c != 0x0D { return (tokens, i) }
-                previousIsScalar = false
-            } else {
-                if !previousIsScalar { tokens.append(i) }
-                previousIsScalar = true
-            }
-        }
-        // A backslash ending the text escapes the padding of a partial last block.
-        if escapeNext, b.count % 64 != 0 { return (tokens, b.count) }
-        return (tokens, nil)
-    }
-
-    static func streamTokens(_ b: [UInt8]) -> (tokens: [Int], anomaly: Int?) {
-        b.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return ([], nil) }
-            var blocks = JSONBlocks(base: base, count: b.count)
-            var stream = JSONBlockTokens()
-            var tokens: [Int] = []
-            while true {
-                let p = stream.next(&blocks)
-                if p < 0 { break }
-                tokens.append(p)
-            }
-            return (tokens, blocks.anomaly == Int.max ? nil : blocks.anomaly)
-        }
-    }
-
-    static func expectSameTokens(_ b: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
-        let expected = referenceTokens(b)
-        let got = streamTokens(b)
-        // An anomaly drops the tokens of its whole block.
-        let kept = expected.anomaly.map { anomaly in expected.tokens.filter { $0 < anomaly / 64 * 64 } } ?? expected.tokens
-        #expect(got.tokens == kept && got.anomaly == expected.anomaly, "\(String(decoding: b, as: UTF8.self).debugDescription)", sourceLocation: sourceLocation)
-    }
-
-    /// Random bytes from JSON's significant ones, 0…300 long: the same token starts and anomaly.
-    @Test func tokenStreamAgreesWithTheReference() {
-        let alphabet: [UInt8] = Array("{}[]:,\"\\ \t\n\r0123456789.eE+-truefalsnNIy/bu".utf8) + [0x01, 0x0B, 0x1F, 0x7F, 0x80, 0xC3, 0xA9, 0xFF]
-        var g = TopLevelKeyScanTests.Generator(state: 5)
-        for _ in 0..<20_000 {
-            let length = g.next(300)
-            var bytes = (0..<length).map { _ in alphabet[g.next(alphabet.count)] }
-            // Fewer specials in some, so that the stream runs long before an anomaly.
-            if g.next(2) == 0 { bytes = bytes.map { $0 < 0x20 && $0 != 0x0A ? 0x20 : $0 } }
-            if g.next(2) == 0 { bytes = bytes.map { $0 == 0x5C ? 0x61 : $0 } }
-            Self.expectSameTokens(bytes)
-        }
-        for document in ["{\"a\":[1,2,{\"b\":\"c\\\"d\"}],\"e\":-1.5e3}", #"{"k":"\\\"","l":"\u0041"}"#] {
-            for pad in 0...70 { Self.expectSameTokens(Array((String(repeating: " ", count: pad) + document).utf8)) }
-        }
-    }
-
-    /// `escapedBytes` against escapes found one byte at a time, carried over 3 blocks.
-    @Test func escapedBytesAgreeWithASequentialScan() {
-        var g = TopLevelKeyScanTests.Generator(state: 11)
-        for round in 0..<20_000 {
-            var bits = [Bool](repeating: false, count: 192)
-            let density = [2, 3, 8, 64][round % 4]
-            for i in bits.indices where g.next(density) != 0 { bits[i] = true }
-            if round % 5 == 0 { for i in 60..<(60 + g.next(70)) { bits[i] = true } }  // a long run across an edge
-            var expected = [Bool](repeating: false, count: 192)
-            var escapeNext = false
-            for i in bits.indices {
-                if escapeNext {
-                    expected[i] = true
-                    escapeNext = false
-                } else if bits[i] {
-                    escapeNext = true
+    /// Each number and literal followed by every byte value, at both ends of a block: a run
+    /// ends only at a delimiter (whitespace, a structural character or a quote).
+    @Test func scalarsFollowedByEveryByte() {
+        for scalar in ["0", "7", "12", "-3", "1.5", "1e5", "true", "false", "null", "NaN", "Infinity", "-Infinity"] {
+            for value in 0...255 {
+                for pad in [0, 50, 60] {
+                    let head = Array(("{\"p\":\"" + String(repeating: "a", count: pad) + "\",\"code\":" + scalar).utf8)
+                    Self.check(head + [UInt8(value)] + Array(" }".utf8))
+                    Self.check(head + [UInt8(value)] + Array("}".utf8))
                 }
             }
-            var carry: UInt64 = 0
-            var got = [Bool]()
-            for block in 0..<3 {
-                var mask: UInt64 = 0
-                for i in 0..<64 where bits[block * 64 + i] { mask |= 1 << UInt64(i) }
-                let escaped = JSONBlocks.escapedBytes(mask, carry: &carry)
-                for i in 0..<64 { got.append(escaped >> UInt64(i) & 1 == 1) }
-            }
-            if got != expected {
-                Issue.record("escapes differ for \(bits.map { $0 ? "\\" : "." }.joined())")
-                return
-            }
-        }
-    }
-
-    @Test func prefixXor() {
-        var g = TopLevelKeyScanTests.Generator(state: 3)
-        for _ in 0..<2_000 {
-            let x = UInt64(g.next(1 << 30)) << 34 ^ UInt64(g.next(1 << 30)) << 4 ^ UInt64(g.next(16))
-            var parity: UInt64 = 0
-            var expected: UInt64 = 0
-            for i in 0..<64 {
-                parity ^= x >> UInt64(i) & 1
-                expected |= parity << UInt64(i)
-            }
-            #expect(JSONBlocks.prefixXor(x) == expected)
-        }
-    }
-
-    // MARK: the classifiers
-
-    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.separator, c.quote_parity] }
-
-    /// SSE2 (`cejson_classify`), AVX2 when the processor has it, and the byte loop agree for
-    /// every byte value in every lane, whatever the other lanes hold.
-    @Test func classifiersAgreeInEveryLane() {
-        var block = [UInt8](repeating: 0x61, count: 64)
-        for neighbour: UInt8 in [0x61, 0x22, 0x5C, 0x00, 0x20, 0xFF] {
-            for lane in 0..<64 {
-                for value in 0...255 {
-                    block = [UInt8](repeating: neighbour, count: 64)
-                    block[lane] = UInt8(value)
-                    block.withUnsafeBufferPointer { buffer in
-                        let p = buffer.baseAddress!
-                        let portable = cejson_classify_portable(p)
-                        let rarePortable = cejson_classify_rare_portable(p)
-                        let sse2 = cejson_classify(p)
-                        var dispatched = cejson_classes()
-                        cejson_classify_block(p, &dispatched)
-                        var avx2 = portable
-                        if cejson_has_avx2() != 0 { cejson_classify_avx2(p, &avx2) }
-                        let rare = cejson_classify_rare(p)
-                        let expected = Self.classes(portable)
-                        if Self.classes(sse2) != expected || Self.classes(dispatched) != expected || Self.classes(avx2) != expected
-                            || rare.backslash != rarePortable.backslash || rare.control != rarePortable.control
-                            || rare.newline != rarePortable.newline
-                        {
-                            Issue.record("lane \(lane) value \(value) neighbour \(neighbour)")
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The byte loop is the definition: checked here against the classes byte by byte.
-    @Test func portableClassifierIsTheDefinition() {
-        for value in 0...255 {
-            let block = [UInt8](repeating: UInt8(value), count: 64)
-            let c = block.withUnsafeBufferPointer { cejson_classify_portable($0.baseAddress!) }
-            let r = block.withUnsafeBufferPointer { cejson_classify_rare_portable($0.baseAddress!) }
-            let all = UInt64.max
-            let v = UInt8(value)
-            #expect(c.quote == (v == 0x22 ? all : 0))
-            #expect(c.op == ([0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(v) ? all : 0))
-            #expect(c.blank == (v <= 0x20 ? all : 0))
-            #expect(c.digit == (v >= 0x30 && v <= 0x39 ? all : 0))
-            #expect(c.separator == (v == 0x3A || v == 0x2C ? all : 0))
-            #expect(c.quote_parity == JSONBlocks.prefixXor(c.quote))
-            #expect((c.rare != 0) == (v == 0x5C || v < 0x20))
-            #expect(r.backslash == (v == 0x5C ? all : 0))
-            #expect(r.control == (v < 0x20 ? all : 0))
-            #expect(r.newline == ([0x09, 0x0A, 0x0D].contains(v) ? all : 0))
-        }
-    }
-
-    @Test func literalWords() {
-        func word(_ s: String) -> UInt32 { Array(s.utf8).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } }
-        #expect(TopLevelScanner.true == word("true"))
-        #expect(TopLevelScanner.null == word("null"))
-        #expect(TopLevelScanner.alse == word("alse"))
-        #expect(TopLevelScanner.infi == word("Infi"))
-        #expect(TopLevelScanner.nity == word("nity"))
-    }
-
-    @Test func delimiters() {
-        for value in 0...255 {
-            let expected = [0x09, 0x0A, 0x0D, 0x20, 0x22, 0x2C, 0x3A, 0x5B, 0x5D, 0x7B, 0x7D].contains(value)
-            #expect(TopLevelScanner.isDelimiter(UInt8(value)) == expected, "\(value)")
         }
     }
 }

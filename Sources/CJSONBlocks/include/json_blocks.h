@@ -1,12 +1,13 @@
-// Classifying 64 bytes of JSON at a time into bitmasks, bit i for byte i (the first pass
-// of simdjson: Langdale & Lemire, "Parsing Gigabytes of JSON per Second", 2019, §3.1).
+// The top-level scan of a JSON object over 64-byte blocks (simdjson's two stages: Langdale &
+// Lemire, "Parsing Gigabytes of JSON per Second", 2019, §3-4), and the block classifiers.
 //
-// Static inline so that Swift inlines it into the validator (ChannelMetrics'
-// JSONBlockTokens.swift). SSE2 on x86_64 (part of its baseline); elsewhere a byte loop
-// with the same results (also compiled on x86_64, where the tests compare the two).
+// The classifiers: SSE2 on x86_64 (part of its baseline), AVX2 when the processor has it
+// (json_blocks.c, compiled for AVX2 alone), elsewhere a byte loop with the same results
+// (also compiled on x86_64, where the tests compare them).
 #ifndef CJSONBLOCKS_JSON_BLOCKS_H
 #define CJSONBLOCKS_JSON_BLOCKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #if defined(__x86_64__) && defined(__SSE2__)
 #include <emmintrin.h>
@@ -111,15 +112,10 @@ static inline cejson_classes cejson_classify(const uint8_t *p) {
 #endif
 }
 
-/// `cejson_classify` with AVX2 when the processor has it (checked once; SSE2 otherwise, and
-/// the byte loop on other architectures): 32 bytes per instruction instead of 16. Not
-/// inline: the AVX2 code is compiled for AVX2, which the caller is not.
-void cejson_classify_block(const uint8_t *p, cejson_classes *out);
-
-/// The AVX2 classification itself (for the tests; only when `cejson_has_avx2()`).
+/// The AVX2 classification (for the tests; only when `cejson_has_avx2()`).
 void cejson_classify_avx2(const uint8_t *p, cejson_classes *out);
 
-/// Whether the processor runs AVX2 and PCLMUL (false on other architectures).
+/// Whether the processor runs AVX2, PCLMUL and BMI1 (false on other architectures).
 int cejson_has_avx2(void);
 
 static inline cejson_rare_classes cejson_classify_rare(const uint8_t *p) {
@@ -139,5 +135,96 @@ static inline cejson_rare_classes cejson_classify_rare(const uint8_t *p) {
     return cejson_classify_rare_portable(p);
 #endif
 }
+
+/// The bytes escaped by a backslash (the byte after each backslash that starts an escape:
+/// in a run of n backslashes, the 1st, 3rd, …), given the block's backslashes and the carry
+/// from the block before, which it updates (simdjson's `find_escaped_branchless`).
+static inline uint64_t cejson_escaped_bytes(uint64_t backslashes, uint64_t *carry) {
+    const uint64_t even_bits = 0x5555555555555555ULL;
+    uint64_t backslash = backslashes & ~*carry;  // an escaped backslash starts nothing
+    uint64_t follows_escape = backslash << 1 | *carry;
+    // The runs that start on an odd bit, added to the runs: a run's carry lands past its end.
+    uint64_t odd_run_starts = backslash & ~even_bits & ~follows_escape;
+    uint64_t runs_starting_on_even_bits;
+    *carry = __builtin_add_overflow(odd_run_starts, backslash, &runs_starting_on_even_bits) ? 1 : 0;
+    uint64_t invert = runs_starting_on_even_bits << 1;
+    return (even_bits ^ invert) & follows_escape;
+}
+
+// MARK: the scan
+
+/// Which classifier a scan uses: the byte loop, SSE2 (x86_64), AVX2 + PCLMUL + BMI1 (x86_64,
+/// when the processor has them). All give the same results.
+enum {
+    CEJSON_LEVEL_PORTABLE = 0,
+    CEJSON_LEVEL_SSE2 = 1,
+    CEJSON_LEVEL_AVX2 = 2,
+};
+
+/// The best level this processor runs (asked once).
+int cejson_best_level(void);
+
+/// Whether `level` runs here (the portable one always).
+int cejson_level_available(int level);
+
+/// What `cejson_scan` tells.
+enum {
+    /// The first token is not `{` (nothing validated: the text may or may not be JSON).
+    CEJSON_NOT_AN_OBJECT = 0,
+    /// A valid document, a top-level object: its last members are in the array.
+    CEJSON_VALID = 1,
+    /// Left to the byte-by-byte validator: an error, an anomaly of the token stream (a control
+    /// byte, an invalid escape), nesting beyond 63 levels or the depth bound, a long number.
+    CEJSON_UNDECIDED = 2,
+    /// The member array is full: note them and call again to go on.
+    CEJSON_MORE = 3,
+};
+
+/// A member of the top-level object: the opening and closing quotes of its name, and where
+/// its value starts (after whitespace). `plain`: the name's bytes are ASCII without `\`.
+typedef struct {
+    size_t name_start;
+    size_t name_end;
+    size_t value_start;
+    size_t plain;
+} cejson_member;
+
+/// A scan in progress: the carries between blocks and where the grammar stands. Opaque to the
+/// caller (set up by `cejson_scan_init`), fixed size: nothing grows with the text.
+typedef struct {
+    const uint8_t *base;
+    size_t count;
+    size_t max_depth;
+    int level;
+    int resume;               // 0: from the start; 1: at the value `value` of a top-level member
+    size_t value;
+    size_t next_block;        // the start of the next block to classify
+    size_t block_start;       // the start of the current block
+    uint64_t tokens;          // the token starts of the current block not given yet
+    uint64_t digits;          // the current block's digits
+    uint64_t delimiters;      // … and the bytes that end a number or literal
+    uint64_t in_string_carry; // all ones when the block before ended inside a string
+    uint64_t scalar_carry;    // 1 when the last byte of the block before was a scalar byte (not a quote)
+    uint64_t escape_carry;    // 1 when the first byte of the next block is escaped
+    size_t anomaly;           // the first anomaly (the token stream ends there), or SIZE_MAX
+    cejson_member *members;   // during a call of `cejson_scan`: the caller's array, its capacity,
+    size_t capacity;          // how many members are in it
+    size_t found;
+} cejson_scanner;
+
+/// A scan of `base[0..<count]` (a top-level object is at depth 1, which must not exceed
+/// `max_depth`) with the classifier of `level` (one that `cejson_level_available` says runs).
+void cejson_scan_init(cejson_scanner *s, const uint8_t *base, size_t count, size_t max_depth, int level);
+
+/// Scans on: validates the text as Python's json.loads does (NaN, Infinity, -Infinity
+/// included) when it is an object, and writes its top-level members in document order into
+/// `members` (at most `capacity` ≥ 1; how many in `*found`). `CEJSON_MORE` when the array is
+/// full: call again with the same scanner.
+int cejson_scan(cejson_scanner *s, cejson_member *members, size_t capacity, size_t *found);
+
+/// For the tests: the token starts (`cejson_scan`'s tokens; see json_scan_template.h) of the
+/// whole text into `out` (at most `capacity`), their number returned; `*anomaly` is where the
+/// first anomaly is (the stream ends there), or SIZE_MAX.
+size_t cejson_token_starts(const uint8_t *base, size_t count, int level, size_t *out, size_t capacity, size_t *anomaly);
 
 #endif

@@ -157,12 +157,17 @@ extension TopLevelScanner {
 
         /// String `==` (canonical equivalence): between two ASCII names it is byte equality.
         func equals(_ match: MatchSlots.Match) -> Bool {
-            if let asciiRange, let other = match.asciiRange {
-                guard asciiRange.count == other.count else { return false }
-                for i in 0..<asciiRange.count where bytes[asciiRange.lowerBound + i] != bytes[other.lowerBound + i] { return false }
-                return true
-            }
-            return match.name == text
+            if let other = match.asciiRange, let same = equals(ascii: other) { return same }
+            return MatchSlots.name(of: match, in: bytes) == text
+        }
+
+        /// Whether this name is the ASCII name at `other`, when this one is ASCII too (nil:
+        /// compare the texts).
+        func equals(ascii other: Range<Int>) -> Bool? {
+            guard let asciiRange else { return nil }
+            guard asciiRange.count == other.count else { return false }
+            for i in 0..<asciiRange.count where bytes[asciiRange.lowerBound + i] != bytes[other.lowerBound + i] { return false }
+            return true
         }
     }
 
@@ -190,7 +195,10 @@ extension TopLevelScanner {
 /// scan allocates nothing but its result (and no array is touched: an empty one in a
 /// mutated struct is copied on each write, measured).
 struct MatchSlots {
-    typealias Match = (name: String, asciiRange: Range<Int>?, valueStart: Int)
+    /// A match's name: the text's bytes at `asciiRange` when ASCII without escapes (no String
+    /// built: measured, a String per match was a tenth of the scan of a small body), else
+    /// `decoded`.
+    typealias Match = (decoded: String?, asciiRange: Range<Int>?, valueStart: Int)
     private var first: Match?
     private var second: Match?
     private var rest: [Match?]?
@@ -206,11 +214,24 @@ struct MatchSlots {
     mutating func note(_ key: TopLevelScanner.Key, valueAt valueStart: Int, for keys: [FuzzyKey]) {
         for i in keys.indices {
             if isFilled(i) {
-                if key.equals(self[i]!) { setValueStart(valueStart, at: i) }  // a repeated key: its last value
+                if isNamed(key, at: i) { setValueStart(valueStart, at: i) }  // a repeated key: its last value
             } else if key.matches(keys[i]) {
-                self[i] = (key.text, key.asciiRange, valueStart)
+                self[i] = (key.decoded, key.asciiRange, valueStart)
             }
         }
+    }
+
+    /// Whether the filled slot `index` has the name `key`: two ASCII names compared without
+    /// copying the slot.
+    private func isNamed(_ key: TopLevelScanner.Key, at index: Int) -> Bool {
+        let range: Range<Int>?
+        switch index {
+        case 0: range = first!.asciiRange
+        case 1: range = second!.asciiRange
+        default: range = rest![index - 2]!.asciiRange
+        }
+        if let range, let same = key.equals(ascii: range) { return same }
+        return key.equals(self[index]!)
     }
 
     private func isFilled(_ index: Int) -> Bool {
@@ -244,5 +265,12 @@ struct MatchSlots {
             default: rest![index - 2] = newValue
             }
         }
+    }
+}
+
+extension MatchSlots {
+    /// The name of `match`, whose ASCII range is in `bytes`.
+    static func name(of match: Match, in bytes: UnsafeBufferPointer<UInt8>) -> String {
+        match.decoded ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[match.asciiRange!]), as: UTF8.self)
     }
 }
