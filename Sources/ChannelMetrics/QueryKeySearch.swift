@@ -18,36 +18,42 @@ extension RequestFields {
     /// service carries a query, so this runs once per exchange; the general path builds
     /// two strings per field.
     public static func firstMatch(_ key: FuzzyKey, inQuery query: String) -> QueryKeyMatch {
-        var query = query
-        let fast: QueryKeyMatch?? = query.withUTF8 { bytes -> QueryKeyMatch?? in
-            // Only an all-ASCII query takes the fast path: its wire bytes are its UTF-8 (valid).
-            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
-            var sawField = false
-            var start = 0
-            while start <= bytes.count {
-                var end = start
-                while end < bytes.count && bytes[end] != UInt8(ascii: "&") { end += 1 }
-                if end > start {
-                    sawField = true
-                    var nameEnd = start
-                    while nameEnd < end && bytes[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
-                    let name = UnsafeBufferPointer(rebasing: bytes[start..<nameEnd])
-                    // A name with `%` or `+` is unquoted first; any other is its own bytes.
-                    let matched =
-                        name.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") })
-                        ? key.matches(unquotePlus(ArraySlice<UInt8>(name))) : key.matches(ascii: name)
-                    if matched {
-                        let value = nameEnd < end ? ArraySlice<UInt8>(UnsafeBufferPointer(rebasing: bytes[(nameEnd + 1)..<end])) : []
-                        return .some(.value(unquotePlus(value)))
-                    }
-                }
-                start = end + 1
-            }
-            return .some(sawField ? .noMatch : .noFields)
+        // In place (a small string's bytes on the stack): no copy of the query to make it mutable.
+        if let fast = query.utf8.withContiguousStorageIfAvailable({ asciiFirstMatch(key, in: $0) }), let result = fast {
+            return result
         }
-        if let fast, let result = fast { return result }
         guard let pairs = parseQuery(wireBytes(query)) else { return .unparsable }
         if pairs.isEmpty { return .noFields }
         return FuzzyKeySearch.firstMatch(key, in: pairs).map(QueryKeyMatch.value) ?? .noMatch
+    }
+
+    /// `firstMatch` of an all-ASCII query (its wire bytes are its UTF-8, valid); nil for any
+    /// other, which takes the general path.
+    private static func asciiFirstMatch(_ key: FuzzyKey, in bytes: UnsafeBufferPointer<UInt8>) -> QueryKeyMatch? {
+        let count = bytes.count
+        guard count > 0, let base = bytes.baseAddress else { return .noFields }
+        guard bytes.isASCII else { return nil }
+        var sawField = false
+        var start = 0
+        while start <= count {
+            var end = start
+            while end < count && base[end] != UInt8(ascii: "&") { end &+= 1 }
+            if end > start {
+                sawField = true
+                var nameEnd = start
+                var quoted = false  // a name with `%` or `+` is unquoted first; any other is its own bytes
+                while nameEnd < end && base[nameEnd] != UInt8(ascii: "=") {
+                    quoted = quoted || base[nameEnd] == UInt8(ascii: "%") || base[nameEnd] == UInt8(ascii: "+")
+                    nameEnd &+= 1
+                }
+                let name = UnsafeBufferPointer(start: base + start, count: nameEnd &- start)
+                if quoted ? key.matches(unquotePlus(ArraySlice(name))) : key.matches(ascii: name) {
+                    let value = nameEnd < end ? ArraySlice(UnsafeBufferPointer(start: base + nameEnd + 1, count: end &- nameEnd &- 1)) : []
+                    return .value(unquotePlus(value))
+                }
+            }
+            start = end &+ 1
+        }
+        return sawField ? .noMatch : .noFields
     }
 }

@@ -39,6 +39,25 @@ import Testing
         #expect(shortcuts > 1_000)  // the shortcut was exercised, not only the full parse
     }
 
+    /// The word-at-a-time ASCII test against the byte rule: every length to 40, one high
+    /// byte at every place (0x80 and 0xFF), and none.
+    @Test func asciiTestFindsEveryHighByte() {
+        for length in 0...40 {
+            var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+            #expect(bytes.withUnsafeBufferPointer { $0.isASCII })
+            for place in 0..<length {
+                for high: UInt8 in [0x80, 0xFF] {
+                    bytes[place] = high
+                    #expect(!bytes.withUnsafeBufferPointer { $0.isASCII }, "length \(length), place \(place)")
+                    #expect(!String(decoding: bytes, as: UTF8.self).utf8IsASCII)
+                }
+                bytes[place] = 0x7F
+                #expect(bytes.withUnsafeBufferPointer { $0.isASCII })
+                bytes[place] = UInt8(ascii: "a")
+            }
+        }
+    }
+
     @Test func portSetAgreesWithTheConfiguredSet() {
         var dice = Dice(state: 9)
         for size in [0, 1, 3, 100] {
