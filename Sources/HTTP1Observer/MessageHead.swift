@@ -41,8 +41,8 @@ struct MessageHead {
 
     /// `method == "HEAD"` / `"CONNECT"`, decided once from the bytes (a string comparison each time
     /// the observer asked cost a call).
-    private var methodIsHead = false
-    private var methodIsConnect = false
+    var methodIsHead = false
+    var methodIsConnect = false
 
     var isHead: Bool { isRequest && methodIsHead }
     var isConnect: Bool { isRequest && methodIsConnect }
@@ -161,6 +161,19 @@ extension MessageHead {
         _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
         into head: inout MessageHead
     ) -> ParseOutcome {
+        if let outcome = parseCommon(
+            bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache, into: &head)
+        {
+            return outcome
+        }
+        return parseGeneral(bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache, into: &head)
+    }
+
+    /// `parse` line by line for every head: obs-fold, field lines that are not fields, heads that do not end here.
+    static func parseGeneral(
+        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
+        into head: inout MessageHead
+    ) -> ParseOutcome {
         head.reset(isRequest: isRequest)
         var sawBareLF = false
         var sawFold = false
@@ -250,7 +263,7 @@ extension MessageHead {
             // Exactly when `methodName` gives the "HEAD" literal, and when the bytes are "CONNECT" (the only
             // bytes whose decoded string is "CONNECT").
             methodIsHead = methodBytes.count == 4 && methodBytes.equalsIgnoringCase("head") && methodBytes[0] == 0x48
-            methodIsConnect = methodBytes.elementsEqual("CONNECT".utf8)
+            methodIsConnect = methodBytes.isCONNECT
             if firstSpace < lastSpace {
                 target = cache.requestTarget(UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
                 version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]))
@@ -267,7 +280,7 @@ extension MessageHead {
     }
 
     /// Common methods as literals (no string building per request).
-    private static func methodName(_ bytes: UnsafeRawBufferPointer) -> String {
+    static func methodName(_ bytes: UnsafeRawBufferPointer) -> String {
         switch bytes.count {
         case 3 where bytes.equalsIgnoringCase("get") && bytes[0] == 0x47: return "GET"
         case 3 where bytes.equalsIgnoringCase("put") && bytes[0] == 0x50: return "PUT"
@@ -283,7 +296,7 @@ extension MessageHead {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer, cache: SharedParserState) {
+    mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer, cache: SharedParserState) {
         switch field {
         case .host: if host == nil { host = cache.string(value, slot: .host) }
         case .userAgent: if userAgent == nil { userAgent = cache.string(value, slot: .userAgent) }

@@ -1,0 +1,225 @@
+/// The head parser's common path gives what the general path gives, and its 16-byte searches what memchr gives.
+import Testing
+
+@testable import HTTP1Observer
+
+/// Every field of a parsed head, and the outcome, as text to compare.
+func describeHead(_ head: MessageHead, _ outcome: MessageHead.ParseOutcome) -> String {
+    let target = head.target.map { "\($0.target)|\($0.rawPath)|\($0.path)|\($0.query ?? "-")|\($0.authority ?? "-")" }
+    return """
+        \(outcome) req=\(head.isRequest) method=\(head.method) target=\(target ?? "-") version=\(head.version) \
+        status=\(head.status) host=\(head.host ?? "-") ua=\(head.userAgent ?? "-") mc=\(head.methodCode ?? "-") \
+        tc=\(head.tCode ?? "-") ct=\(head.contentType ?? "-") ce=\(head.contentEncoding ?? "-") \
+        cl=\(head.contentLength) te=\(head.transferEncoding) expect=\(head.expectsContinue) \
+        upgrade=\(head.hasUpgradeHeader) anomalies=\(head.anomalies) isHead=\(head.isHead) isConnect=\(head.isConnect)
+        """
+}
+
+/// Heads of many shapes: the common path takes the plain ones, the general path the others.
+private let sampleHeads: [(String, Bool)] = [
+    ("GET /api/v1/order?id=10086 HTTP/1.1\r\nUser-Agent: mall-web/2.3.1\r\nAccept: application/json\r\nHost: api.example.com\r\n\r\n", true),
+    (
+        "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sat, 28 Nov 2026 07:45:36 GMT\r\nContent-Type: application/json\r\n"
+            + "Content-Length: 291\r\nLast-Modified: Sat, 28 Nov 2026 07:44:56 GMT\r\nConnection: keep-alive\r\n"
+            + "ETag: \"6b0a8678-123\"\r\nAccept-Ranges: bytes\r\n\r\n{\"code\":0}", false
+    ),
+    (
+        "POST http://example.com:8080/a%20b?x=1 HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\nMethod-Code: m\r\n"
+            + "T-Code: t\r\nContent-Type: text/plain\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n"
+            + "Expect: 100-continue\r\nUpgrade: websocket\r\n\r\nhello", true
+    ),
+    ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false),
+    ("HTTP/1.0 404 Not Found\n\n", false),
+    ("HTTP/1.1 204 No Content\r\nContent-Length: 1, 2\r\n\r\n", false),
+    ("HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n", false),
+    ("HTTP/1.1 200 OK\r\nContent-Length: -7\r\n\r\n", false),
+    ("HTTP/1.1 200\r\n\r\n", false),
+    ("HTTP/2.0 200 OK\r\n\r\n", false),
+    ("HTTP/1.1 2x0 OK\r\n\r\n", false),
+    ("HEAD / HTTP/1.1\r\n\r\n", true),
+    ("HEADS / HTTP/1.1\r\n\r\n", true),
+    ("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", true),
+    ("CONNECTS / HTTP/1.1\r\n\r\n", true),
+    ("OPTIONS * HTTP/1.1\r\n\r\n", true),
+    ("PROPFIND /dav HTTP/1.1\r\nDepth: 1\r\n\r\n", true),
+    ("DELETE /x?y HTTP/1.0\r\nHost: other\r\nhost: second\r\n\r\n", true),
+    ("GET  / HTTP/1.1\r\n\r\n", true),
+    ("GET / HTTP/1.1\r\n\r\n", true),
+    ("GET /a b HTTP/1.1\r\n\r\n", true),
+    ("GET / HTTP/1.2\r\n\r\n", true),
+    ("GET / XTTP/1.1\r\n\r\n", true),
+    // obs-fold, lines that are not fields, whitespace before the colon, empty names.
+    ("POST /p HTTP/1.0\nX-Fold: a\n b\nbad line\n\n", true),
+    ("GET / HTTP/1.1\r\nUser-Agent: a\r\n  b \r\n\tc\r\nHost: h\r\n\r\n", true),
+    ("GET / HTTP/1.1\r\nHost : h\r\n\r\n", true),
+    ("GET / HTTP/1.1\r\nHost\t: h\r\n\r\n", true),
+    ("GET / HTTP/1.1\r\n: h\r\n\r\n", true),
+    ("GET / HTTP/1.1\r\n\r\r\n\r\n", true),
+    ("GET / HTTP/1.1\r\n\rX: y\r\n\r\n", true),
+    ("GET / HTTP/1.1\r\nNoColonHere\r\n\r\n", true),
+    // Loose names, long names (the colon beyond the first 16 bytes), values crossing 16-byte blocks.
+    ("GET / HTTP/1.1\r\nuser_agent: x\r\n-T-Code: 7\r\nMETHOD_CODE: q\r\n_tcode: z\r\n\r\n", true),
+    ("GET / HTTP/1.1\r\nX-A-Very-Long-Header-Name-Indeed: v\r\nContent-Type:text/html ; charset=utf-8\t \r\n\r\n", true),
+    ("GET / HTTP/1.1\r\nHost:\r\nUser-Agent:    \r\n\r\n", true),
+    ("GET / HTTP/1.1\nHost: a\r\nUser-Agent: b\n\r\n", true),
+    ("GET / HTTP/1.1\r\nHost: \u{E9}t\u{E9}\r\n\r\n", true),
+    // Heads that do not end in the bytes.
+    ("GET / HTTP/1.1\r\nHost: h\r\n", true),
+    ("GET / HTTP/1.1\r\nHost: h", true),
+    ("GET / HTTP/1.1", true),
+    ("", true),
+    ("HTTP/1.1 200 OK\r\n\r", false),
+]
+
+@Suite("Head parser common path")
+struct CommonPathTests {
+    private func parseBoth(_ bytes: [UInt8], isRequest: Bool, maxHeaderCount: Int = 128) -> (String, String, Bool) {
+        var viaParse = MessageHead(isRequest: false)
+        var viaGeneral = MessageHead(isRequest: false)
+        var tookCommon = false
+        let parsed = bytes.withUnsafeBytes { buffer -> MessageHead.ParseOutcome in
+            var probe = MessageHead(isRequest: false)
+            tookCommon =
+                MessageHead.parseCommon(
+                    buffer, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: SharedParserState(), into: &probe)
+                != nil
+            return MessageHead.parse(
+                buffer, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: SharedParserState(), into: &viaParse)
+        }
+        let general = bytes.withUnsafeBytes {
+            MessageHead.parseGeneral(
+                $0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: SharedParserState(), into: &viaGeneral)
+        }
+        return (describeHead(viaParse, parsed), describeHead(viaGeneral, general), tookCommon)
+    }
+
+    /// Each sample head, and every prefix of it: the same head and outcome by `parse` (common path
+    /// first) as by the general path alone; the plain ones take the common path.
+    @Test func samplesAndTheirPrefixesParseAsTheGeneralPath() {
+        var common = 0
+        var prefixes = 0
+        for (text, isRequest) in sampleHeads {
+            let bytes = Array(text.utf8)
+            let (whole, general, tookCommon) = parseBoth(bytes, isRequest: isRequest)
+            #expect(whole == general, "\(text)")
+            if tookCommon { common += 1 }
+            for end in 0..<bytes.count {
+                let (viaParse, viaGeneral, _) = parseBoth(Array(bytes[..<end]), isRequest: isRequest)
+                if viaParse != viaGeneral { Issue.record("prefix \(end) of \(text)") }
+                prefixes += 1
+            }
+        }
+        // All but the unusual start lines (HTTP/2.0, HTTP/1.2, a method of 8 letters), obs-fold, the
+        // lines that are not fields and the heads that do not end.
+        #expect(common == 24)
+        #expect(prefixes > 1_500)
+    }
+
+    @Test func tooManyFieldLinesAsTheGeneralPath() {
+        let text = "GET / HTTP/1.1\r\n" + (0..<5).map { "X-\($0): v\r\n" }.joined() + "\r\n"
+        for limit in 3...6 {
+            let (viaParse, viaGeneral, _) = parseBoth(Array(text.utf8), isRequest: true, maxHeaderCount: limit)
+            #expect(viaParse == viaGeneral, "limit \(limit)")
+        }
+    }
+
+    /// Random heads built from pieces that matter to the parser (separators, CR, LF, colons, spaces,
+    /// known names in odd cases), 20,000 of them with a fixed seed: the same head by both paths.
+    @Test func randomHeadsParseAsTheGeneralPath() {
+        var rng = SeededGenerator(seed: 4242)
+        let startLines = [
+            "GET /a?b=c HTTP/1.1", "POST / HTTP/1.0", "HEAD /x HTTP/1.1", "CONNECT h:1 HTTP/1.1", "HTTP/1.1 200 OK",
+            "HTTP/1.0 304 Not Modified", "HTTP/1.1 101", "GET / HTTP/1.1\r", "HTTP/1.1 500 E\r",
+        ]
+        let pieces = [
+            "Host", "HOST", "user-agent", "User_Agent", "t-code", "TCode", "method-code", "Content-Type", "content-length",
+            "Content-Encoding", "Transfer-Encoding", "Expect", "Upgrade", "X-Other", "Server", ": ", ":", " ", "\t",
+            "\r\n", "\n", "\r", "chunked", "gzip", "100-continue", "12", ",", "application/json", "a-rather-long-value-",
+        ]
+        var common = 0
+        for _ in 0..<20_000 {
+            var text = startLines.randomElement(using: &rng)! + "\r\n"
+            for _ in 0..<Int.random(in: 0...12, using: &rng) {
+                if Bool.random(using: &rng) {
+                    // A plain field line, to reach the common path often.
+                    text += pieces[0..<16].randomElement(using: &rng)! + ": " + pieces[20...].randomElement(using: &rng)! + "\r\n"
+                } else {
+                    text += pieces.randomElement(using: &rng)!
+                }
+            }
+            if Int.random(in: 0..<4, using: &rng) != 0 { text += "\r\n" }
+            let isRequest = !text.hasPrefix("HTTP/")
+            let (viaParse, viaGeneral, tookCommon) = parseBoth(Array(text.utf8), isRequest: isRequest)
+            if viaParse != viaGeneral { Issue.record("\(text.debugDescription): \(viaParse) vs \(viaGeneral)") }
+            if tookCommon { common += 1 }
+        }
+        #expect(common > 2_000)
+    }
+
+    /// `mayBegin` is false only where `classify` gives nil: every known name with each first byte 0...255.
+    @Test func firstByteFilterHasNoFalseNegatives() {
+        let names = [
+            "host", "expect", "upgrade", "content-type", "content-length", "content-encoding", "transfer-encoding",
+            "user-agent", "useragent", "t-code", "tcode", "method-code", "_t_code", "-tcode", "--user-agent",
+        ]
+        var known = 0
+        for name in names {
+            for variant in [name, name.uppercased()] {
+                var bytes = Array(variant.utf8)
+                for first in 0...255 {
+                    bytes[0] = UInt8(first)
+                    let classified = bytes.withUnsafeBytes { KnownField.classify($0) }
+                    if classified != nil {
+                        known += 1
+                        #expect(KnownField.mayBegin(UInt8(first)), "\(variant) with first byte \(first)")
+                    }
+                }
+                // Also with the separators a loose name may begin with, in front.
+                for prefix in ["-", "_", "-_"] {
+                    let longer = Array((prefix + variant).utf8)
+                    if longer.withUnsafeBytes({ KnownField.classify($0) }) != nil {
+                        #expect(KnownField.mayBegin(longer[0]))
+                    }
+                }
+            }
+        }
+        #expect(known > 40)
+    }
+
+    /// The 16-byte search finds what memchr finds: every start in buffers of every length up to 70, with
+    /// each of two bytes absent, present once or several times, and neighbours differing in one bit.
+    @Test func sixteenByteSearchEqualsMemchr() {
+        var rng = SeededGenerator(seed: 16)
+        var found = 0
+        for length in 0...70 {
+            for _ in 0..<60 {
+                let a: UInt8 = [0x0A, 0x3A, 0x00, 0xFF].randomElement(using: &rng)!
+                let b: UInt8 = Bool.random(using: &rng) ? a : [0x0A, 0x3A, 0x80].randomElement(using: &rng)!
+                let near: [UInt8] = [a ^ 1, a ^ 0x80, b ^ 1, b &+ 1, 0x0D, 0x41]
+                var bytes = (0..<length).map { _ in near.randomElement(using: &rng)! }
+                for _ in 0..<Int.random(in: 0...3, using: &rng) where length > 0 {
+                    bytes[Int.random(in: 0..<length, using: &rng)] = Bool.random(using: &rng) ? a : b
+                }
+                bytes.withUnsafeBytes { buffer in
+                    for start in 0...length {
+                        let first = [buffer.firstIndex(of: a, from: start), buffer.firstIndex(of: b, from: start)]
+                        let expected = first.compactMap { $0 }.min()
+                        if expected != nil { found += 1 }
+                        if buffer.firstIndex16(of: a, or: b, from: start) != expected {
+                            Issue.record("length \(length) start \(start) a \(a) b \(b)")
+                        }
+                        #expect(buffer.firstIndex16(of: a, from: start) == buffer.firstIndex(of: a, from: start))
+                    }
+                }
+            }
+        }
+        #expect(found > 50_000)
+    }
+
+    @Test func connectTestIsExact() {
+        for text in ["CONNECT", "CONNECTS", "CONNEC", "connect", "CONNECt", "XONNECT", "CONNEXT"] {
+            let bytes = Array(text.utf8)
+            #expect(bytes.withUnsafeBytes { $0.isCONNECT } == (text == "CONNECT"), "\(text)")
+        }
+    }
+}
