@@ -148,13 +148,16 @@ extension HTTPConnectionObserver {
     }
 
     /// Takes the body buffers of an exchange the sink is done with back into the pool.
+    /// The buffers are taken where they lie: moving the summaries out of the exchange first copied each
+    /// whole (memcpy) before the one field was reached.
     private func reclaimBodies(of exchange: consuming HTTPExchange) {
+        var exchange = exchange
         let spares = shared
-        if var request = exchange.request.take(), request.bodyPrefix.capacity > 0 {
-            spares.reclaimBuffer(&request.bodyPrefix)
+        if case .some = exchange.request, exchange.request.unsafelyUnwrapped.bodyPrefix.capacity > 0 {
+            spares.reclaimBuffer(&exchange.request!.bodyPrefix)
         }
-        if var response = exchange.response.take(), response.bodyPrefix.capacity > 0 {
-            spares.reclaimBuffer(&response.bodyPrefix)
+        if case .some = exchange.response, exchange.response.unsafelyUnwrapped.bodyPrefix.capacity > 0 {
+            spares.reclaimBuffer(&exchange.response!.bodyPrefix)
         }
     }
 

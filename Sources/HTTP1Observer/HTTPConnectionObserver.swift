@@ -158,19 +158,27 @@ public final class HTTPConnectionObserver: StreamConsumer {
             }
             if isRequest { requestHead(&shared.head, time: time) } else { responseHead(&shared.head, time: time) }
         case .body(let slice):
-            if direction == requestDirection {
-                let spares = shared
-                updateCurrentRequest { $0.body.append(slice, spares: spares); $0.lastByte = time }
-            } else {
-                inFlight?.body.append(slice, spares: shared)
-                inFlight?.lastByte = time
-            }
+            appendBody(slice, direction: direction, time: time)
+        case .lastBody(let slice):
+            appendBody(slice, direction: direction, time: time)
+            if direction == requestDirection { requestCompleted(time: time) } else { responseCompleted(time: time) }
         case .complete:
             if direction == requestDirection { requestCompleted(time: time) } else { responseCompleted(time: time) }
         case .lost(let reason):
             lostSync(reason, direction: direction, time: time, sawGap: false)
         case .anomaly(let reason):
             count(reason)
+        }
+    }
+
+    @inline(__always)
+    private func appendBody(_ slice: UnsafeRawBufferPointer, direction: StreamDirection, time: Timestamp) {
+        if direction == requestDirection {
+            let spares = shared
+            updateCurrentRequest { $0.body.append(slice, spares: spares); $0.lastByte = time }
+        } else {
+            inFlight?.body.append(slice, spares: shared)
+            inFlight?.lastByte = time
         }
     }
 
@@ -357,7 +365,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// The oldest pending request, when it is for sure the one this response answers: it arrived before any loss.
     private func takePairableRequest() -> PendingRequest? {
         guard let oldest = pending.first, !oldest.arrivedAfterLoss else { return nil }
-        return pending.removeFirst()
+        // One waiting request (no pipelining) is the common case: removing the last element is cheap,
+        // where removing the first one went through the general `replaceSubrange`.
+        return pending.count == 1 ? pending.removeLast() : pending.removeFirst()
     }
 
     func requestCompleted(time: Timestamp) {

@@ -1,12 +1,6 @@
 /// State the connections of one HTTPObserver share: cached header values and targets, the head just parsed, pooled requests and body buffers.
 import PacketDecoding
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Shared by the connections of one `HTTPObserver` (one pipeline, one thread), so that an idle
 /// connection keeps none of it.
 ///
@@ -37,6 +31,9 @@ final class SharedParserState {
 
     private static let maxLength = 256
     @exclusivity(unchecked) private var values = [String?](repeating: nil, count: Slot.allCases.count)
+    /// The bytes of each cached value and their count (-1: none yet), as for the targets.
+    private let valueBytes = UnsafeMutableRawPointer.allocate(byteCount: Slot.allCases.count * maxLength, alignment: 8)
+    private let valueLengths = UnsafeMutablePointer<Int>.allocate(capacity: Slot.allCases.count)
 
     private static let maxSpareBuffers = 16
     private static let maxSpareBufferCapacity = 32 * 1024
@@ -90,23 +87,70 @@ final class SharedParserState {
     /// Direct-mapped (a power of two): a miss costs one replaced entry, never a search.
     private static let targetSlots = 64
     @exclusivity(unchecked) private var targets = [RequestTarget?](repeating: nil, count: targetSlots)
+    /// The bytes of each cached target (`maxLength` per slot) and their count (-1: empty slot), compared
+    /// in line: through the String's UTF-8 view a hit cost a closure and a call to memcmp.
+    private let targetBytes = UnsafeMutableRawPointer.allocate(byteCount: targetSlots * maxLength, alignment: 8)
+    private let targetLengths = UnsafeMutablePointer<Int>.allocate(capacity: targetSlots)
+
+    init() {
+        targetLengths.initialize(repeating: -1, count: Self.targetSlots)
+        valueLengths.initialize(repeating: -1, count: Slot.allCases.count)
+    }
+
+    deinit {
+        targetBytes.deallocate()
+        targetLengths.deallocate()
+        valueBytes.deallocate()
+        valueLengths.deallocate()
+    }
 
     /// The target `bytes` split and decoded, reusing the entry of the same bytes when there is one.
     ///
-    /// Only ASCII targets are kept: their String's UTF-8 is the raw bytes, so comparing the two
-    /// proves the entry is this target (`RequestTarget` depends on the bytes alone).
+    /// Only ASCII targets are kept: their String's UTF-8 is the raw bytes (`RequestTarget` depends on
+    /// the bytes alone, so equal bytes give an equal entry).
     func requestTarget(_ bytes: UnsafeRawBufferPointer) -> RequestTarget {
         guard bytes.count <= Self.maxLength else { return RequestTarget(bytes: bytes) }
         let slot = Self.slot(bytes)
-        if let cached = targets[slot], cached.target.utf8.count == bytes.count {
-            let same = cached.target.utf8.withContiguousStorageIfAvailable { stored in
-                bytes.isEmpty || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
-            }
-            if same == true { return cached }
+        let stored = targetBytes + slot * Self.maxLength
+        if targetLengths[slot] == bytes.count && Self.equal(stored, bytes) {
+            return targets[slot].unsafelyUnwrapped
         }
         let target = RequestTarget(bytes: bytes)
-        if target.target.utf8.count == bytes.count { targets[slot] = target }
+        if target.target.utf8.count == bytes.count {
+            targets[slot] = target
+            Self.store(bytes, at: stored)
+            targetLengths[slot] = bytes.count
+        }
         return target
+    }
+
+    /// `bytes` copied to `stored` (room for `maxLength`).
+    private static func store(_ bytes: UnsafeRawBufferPointer, at stored: UnsafeMutableRawPointer) {
+        if let base = bytes.baseAddress { stored.copyMemory(from: base, byteCount: bytes.count) }
+    }
+
+    /// The `bytes.count` bytes at `stored` equal `bytes`: eight at a time, the last word overlapping.
+    @inline(__always)
+    private static func equal(_ stored: UnsafeMutableRawPointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return true }
+        if count >= 8 {
+            var i = 0
+            while i + 8 < count {
+                if stored.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    != base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                {
+                    return false
+                }
+                i += 8
+            }
+            return stored.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                == base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        }
+        for i in 0..<count where stored.load(fromByteOffset: i, as: UInt8.self) != base.load(fromByteOffset: i, as: UInt8.self) {
+            return false
+        }
+        return true
     }
 
     /// A cheap hash of the length and the first and last 8 bytes (targets differ mostly at the end: ids, pages).
@@ -125,16 +169,16 @@ final class SharedParserState {
 
     /// The value of `bytes` read as ISO-8859-1, reusing the previous String of `slot` when the bytes are the same.
     func string(_ bytes: UnsafeRawBufferPointer, slot: Slot) -> String {
-        if let cached = values[slot.rawValue] {
-            let same = cached.utf8.withContiguousStorageIfAvailable { stored in
-                stored.count == bytes.count
-                    && (bytes.isEmpty || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
-            }
-            if same == true { return cached }
+        let index = slot.rawValue
+        let stored = valueBytes + index * Self.maxLength
+        if valueLengths[index] == bytes.count && Self.equal(stored, bytes) {
+            return values[index].unsafelyUnwrapped
         }
         let value = bytes.latin1String()
         if bytes.count <= Self.maxLength && value.utf8.count == bytes.count {
-            values[slot.rawValue] = value
+            values[index] = value
+            Self.store(bytes, at: stored)
+            valueLengths[index] = bytes.count
         }
         return value
     }
