@@ -47,7 +47,7 @@ extension MessageHead {
             guard let lf = bytes.firstIndex16(of: 0x0A, from: hit + 1) else { return nil }
             var valueEnd = lf
             if bytes[lf - 1] == 0x0D { valueEnd -= 1 } else { sawBareLF = true }
-            if KnownField.mayBegin(first),
+            if KnownField.mayBe(first: first, count: hit - lineStart),
                 let field = KnownField.classify(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<hit]))
             {
                 // No obs-fold follows (the next line would send the head to the general path): the
@@ -104,16 +104,19 @@ extension MessageHead {
 }
 
 extension KnownField {
-    /// False only for a first name byte no known field name begins with (`classify` then gives nil):
-    /// letters of `host`, `expect`, `upgrade`, `user-agent`, `content-*`, `transfer-encoding`,
-    /// `t-code`, `method-code` in either case, and the separators a loose name may begin with.
+    /// False only where `classify` gives nil for a name of `count` bytes beginning with `first`: the
+    /// exact names beginning with `c`, `h`, `e` have one length each (`content-type`, `-length`,
+    /// `-encoding`; `host`; `expect`); names beginning with `t`, `u`, `m`, `-` (or CR, which `classify`
+    /// compares in full too) may be loose names of any length; `_` and DEL are let through.
     @inline(__always)
-    static func mayBegin(_ b: UInt8) -> Bool {
-        // Bit (b | 0x20) - 0x60 of the mask: c e h m t u, and `_` (0x5F | 0x20 = 0x7F, with DEL).
-        let lower = b | 0x20
-        let inRange = lower >= 0x60
-        let mask: UInt32 = 1 << 3 | 1 << 5 | 1 << 8 | 1 << 13 | 1 << 20 | 1 << 21 | 1 << 31
-        return (inRange && lower <= 0x7F && mask >> UInt32(lower &- 0x60) & 1 != 0) || b == 0x2D
+    static func mayBe(first: UInt8, count: Int) -> Bool {
+        switch first | 0x20 {
+        case 0x63 /* c */: return count == 12 || count == 14 || count == 16
+        case 0x68 /* h */: return count == 4
+        case 0x65 /* e */: return count == 6
+        case 0x74 /* t */, 0x75 /* u */, 0x6D /* m */, 0x2D /* - or CR */, 0x7F /* _ or DEL */: return true
+        default: return false
+        }
     }
 }
 
