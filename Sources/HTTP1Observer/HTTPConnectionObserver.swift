@@ -276,11 +276,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
     }
 
-    /// A response is being read. (Pattern matching tests the optional in place: `!= nil` may copy the response.)
-    var hasInFlight: Bool {
-        if case .some = inFlight { return true }
-        return false
-    }
+    /// A response is being read.
+    var hasInFlight: Bool { inFlight != nil }
 
     private var requestParserFirstByte: Timestamp? {
         requestDirection == .clientToServer ? clientToServer.messageFirstByte : serverToClient.messageFirstByte
@@ -316,7 +313,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             contentEncoding: contentEncoding, rawLimit: configuration.responseBodyPrefixLimit,
             inflatedLimit: configuration.maxInflatedBytes)
         // Consumed: kept alive to the end of the function, the locals were copied in and released there.
-        inFlight = InFlightResponse(
+        inFlight = shared.makeResponse(
             request: request, status: status, contentType: head.contentType.take(),
             contentEncoding: consume contentEncoding, body: consume body, bodyless: bodyless, firstByte: firstByte,
             lastByte: time, isHeld: isHeld && !isUpgrade)

@@ -129,6 +129,12 @@ enum KnownField {
         }
         // The loose names are 5-10 letters plus at most a few separators; their first letter picks one.
         guard name.count >= 5 && name.count <= 32 else { return nil }
+        // `User-Agent` as usually spelled, by words (a loose match, so the byte-wise comparison below agrees).
+        if name.count == 10 && name.word64(at: 0, equals: 0x6567_612D_7265_7375, caseMask: 0x2020_2000_2020_2020)
+            && name.word32(at: 6, equals: 0x746E_6567, caseMask: 0x2020_2020)
+        {
+            return .userAgent
+        }
         switch name[0] | 0x20 {
         case 0x74 /* t */: return name.equalsIgnoringCaseAndSeparators("tcode") ? .tCode : nil
         case 0x75 /* u */: return name.equalsIgnoringCaseAndSeparators("useragent") ? .userAgent : nil

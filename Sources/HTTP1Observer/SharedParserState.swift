@@ -84,6 +84,32 @@ final class SharedParserState {
         spareRequests.append(request)
     }
 
+    /// Responses emitted and no longer referenced, reused by `makeResponse` (at most `maxSpareRequests`).
+    @exclusivity(unchecked) private var spareResponses: [InFlightResponse] = []
+
+    /// A response being read: a spare one made new again when there is one, else a new one.
+    func makeResponse(
+        request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
+        body: consuming BodyPrefix, bodyless: Bool, firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
+    ) -> InFlightResponse {
+        if let spare = spareResponses.popLast() {
+            spare.reset(
+                request: request, status: status, contentType: contentType, contentEncoding: contentEncoding,
+                body: body, bodyless: bodyless, firstByte: firstByte, lastByte: lastByte, isHeld: isHeld)
+            return spare
+        }
+        return InFlightResponse(
+            request: request, status: status, contentType: contentType, contentEncoding: contentEncoding, body: body,
+            bodyless: bodyless, firstByte: firstByte, lastByte: lastByte, isHeld: isHeld)
+    }
+
+    /// Takes back an emitted response nothing else refers to (the caller checked).
+    func recycle(_ response: InFlightResponse) {
+        guard spareResponses.count < Self.maxSpareRequests else { return }
+        if spareResponses.isEmpty { spareResponses.reserveCapacity(Self.maxSpareRequests) }
+        spareResponses.append(response)
+    }
+
     /// Direct-mapped (a power of two): a miss costs one replaced entry, never a search.
     private static let targetSlots = 64
     @exclusivity(unchecked) private var targets = [RequestTarget?](repeating: nil, count: targetSlots)
