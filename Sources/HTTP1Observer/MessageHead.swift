@@ -330,6 +330,26 @@ extension MessageHead {
     /// anything but 1*DIGIT is invalid.
     private mutating func mergeContentLength(_ value: UnsafeRawBufferPointer) {
         if contentLength == .invalid { return }
+        // The common value, one number: read at once (the list loop below gives the same for it).
+        if !value.isEmpty && value.count <= 18 {
+            var length = 0
+            var digitsOnly = true
+            for b in value {
+                guard b >= 0x30 && b <= 0x39 else {
+                    digitsOnly = false
+                    break
+                }
+                length = length * 10 + Int(b - 0x30)
+            }
+            if digitsOnly {
+                switch contentLength {
+                case .absent: contentLength = .valid(length)
+                case .valid(let previous) where previous != length: contentLength = .conflicting
+                default: break
+                }
+                return
+            }
+        }
         var start = 0
         while start <= value.count {
             let comma = value.firstIndex(of: 0x2C, from: start) ?? value.count

@@ -37,28 +37,27 @@ final class SharedParserState {
 
     private static let maxSpareBuffers = 16
     private static let maxSpareBufferCapacity = 32 * 1024
-    @exclusivity(unchecked) private var spareBuffers: [[UInt8]] = []
+    @exclusivity(unchecked) private var spareBuffers = SpareStack<[UInt8]>(capacity: maxSpareBuffers)
 
     /// An empty byte array, with the capacity of a spare buffer when there is one.
     func takeBuffer() -> [UInt8] {
-        spareBuffers.popLast() ?? []
+        spareBuffers.pop() ?? []
     }
 
     /// Takes `buffer` (an emitted body) as a spare, emptied, leaving `buffer` empty. When the sink
     /// kept a copy, emptying it makes a new buffer of the same capacity: as many allocations as
     /// without the pool, and the copy the sink holds is untouched.
     func reclaimBuffer(_ buffer: inout [UInt8]) {
-        guard spareBuffers.count < Self.maxSpareBuffers, buffer.capacity <= Self.maxSpareBufferCapacity else { return }
+        guard !spareBuffers.isFull, buffer.capacity <= Self.maxSpareBufferCapacity else { return }
         var spare: [UInt8] = []
         swap(&spare, &buffer)
         spare.removeAll(keepingCapacity: true)
-        if spareBuffers.isEmpty { spareBuffers.reserveCapacity(Self.maxSpareBuffers) }
-        spareBuffers.append(spare)
+        spareBuffers.push(spare)
     }
 
     /// Requests emitted and no longer referenced, reused by `makeRequest` (at most `maxSpareRequests`).
     private static let maxSpareRequests = 64
-    @exclusivity(unchecked) private var spareRequests: [PendingRequest] = []
+    @exclusivity(unchecked) private var spareRequests = SpareStack<PendingRequest>(capacity: maxSpareRequests)
 
     /// A pending request, its summary still to be written in place (`PendingRequest.summary`): a spare
     /// one made new again when there is one, else a new one.
@@ -66,7 +65,7 @@ final class SharedParserState {
         body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
         arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) -> PendingRequest {
-        if let spare = spareRequests.popLast() {
+        if let spare = spareRequests.pop() {
             spare.reset(
                 body: body, firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
                 arrivedAfterLoss: arrivedAfterLoss, isHead: isHead, isConnect: isConnect)
@@ -79,20 +78,18 @@ final class SharedParserState {
 
     /// Takes back an emitted request nothing else refers to (the caller checked).
     func recycle(_ request: PendingRequest) {
-        guard spareRequests.count < Self.maxSpareRequests else { return }
-        if spareRequests.isEmpty { spareRequests.reserveCapacity(Self.maxSpareRequests) }
-        spareRequests.append(request)
+        if !spareRequests.isFull { spareRequests.push(request) }
     }
 
     /// Responses emitted and no longer referenced, reused by `makeResponse` (at most `maxSpareRequests`).
-    @exclusivity(unchecked) private var spareResponses: [InFlightResponse] = []
+    @exclusivity(unchecked) private var spareResponses = SpareStack<InFlightResponse>(capacity: maxSpareRequests)
 
     /// A response being read: a spare one made new again when there is one, else a new one.
     func makeResponse(
         request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
         body: consuming BodyPrefix, bodyless: Bool, firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
     ) -> InFlightResponse {
-        if let spare = spareResponses.popLast() {
+        if let spare = spareResponses.pop() {
             spare.reset(
                 request: request, status: status, contentType: contentType, contentEncoding: contentEncoding,
                 body: body, bodyless: bodyless, firstByte: firstByte, lastByte: lastByte, isHeld: isHeld)
@@ -105,9 +102,7 @@ final class SharedParserState {
 
     /// Takes back an emitted response nothing else refers to (the caller checked).
     func recycle(_ response: InFlightResponse) {
-        guard spareResponses.count < Self.maxSpareRequests else { return }
-        if spareResponses.isEmpty { spareResponses.reserveCapacity(Self.maxSpareRequests) }
-        spareResponses.append(response)
+        if !spareResponses.isFull { spareResponses.push(response) }
     }
 
     /// Direct-mapped (a power of two): a miss costs one replaced entry, never a search.
@@ -128,6 +123,9 @@ final class SharedParserState {
         targetLengths.deallocate()
         valueBytes.deallocate()
         valueLengths.deallocate()
+        spareBuffers.deallocate()
+        spareRequests.deallocate()
+        spareResponses.deallocate()
     }
 
     /// The target `bytes` split and decoded, reusing the entry of the same bytes when there is one.
@@ -207,5 +205,40 @@ final class SharedParserState {
             valueLengths[index] = bytes.count
         }
         return value
+    }
+}
+
+/// A stack of at most `capacity` spare values in storage allocated once (the owner deallocates it):
+/// push and pop move a value in or out, where an Array's `append` / `popLast` also checked
+/// uniqueness and capacity and retained and released its buffer.
+struct SpareStack<Element> {
+    private let slots: UnsafeMutablePointer<Element>
+    let capacity: Int
+    /// Slots `0..<count` hold values; the others are uninitialized.
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        slots = .allocate(capacity: capacity)
+        self.capacity = capacity
+    }
+
+    var isFull: Bool { count == capacity }
+
+    mutating func push(_ element: consuming Element) {
+        precondition(count < capacity, "push on a full SpareStack")
+        (slots + count).initialize(to: element)
+        count += 1
+    }
+
+    mutating func pop() -> Element? {
+        guard count > 0 else { return nil }
+        count -= 1
+        return (slots + count).move()
+    }
+
+    /// Releases the values held and the storage; the stack must not be used afterwards.
+    func deallocate() {
+        slots.deinitialize(count: count)
+        slots.deallocate()
     }
 }
