@@ -205,17 +205,25 @@ public final class HTTPConnectionObserver: StreamConsumer {
             isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,
             isHead: head.isHead, isConnect: head.isConnect)
         // Every field of the summary written in place, the head's strings swapped in (moved, not copied).
-        var target = head.target.take() ?? RequestTarget("")
         request.summary.method = head.method
         request.summary.version = head.version
-        swap(&request.summary.target, &target.target)
-        swap(&request.summary.rawPath, &target.rawPath)
-        swap(&request.summary.path, &target.path)
-        swap(&request.summary.query, &target.query)
-        if case .some = head.host {
-            swap(&request.summary.host, &head.host)
+        if head.cachedTargetSlot >= 0 {
+            // Copied from the cache entry straight into the summary.
+            let hasHost: Bool
+            if case .some = head.host { hasHost = true } else { hasHost = false }
+            shared.writeTarget(head.cachedTargetSlot, into: &request.summary, authorityAsHost: !hasHost)
+            if hasHost { swap(&request.summary.host, &head.host) }
         } else {
-            swap(&request.summary.host, &target.authority)
+            var target = head.target.take() ?? RequestTarget("")
+            swap(&request.summary.target, &target.target)
+            swap(&request.summary.rawPath, &target.rawPath)
+            swap(&request.summary.path, &target.path)
+            swap(&request.summary.query, &target.query)
+            if case .some = head.host {
+                swap(&request.summary.host, &head.host)
+            } else {
+                swap(&request.summary.host, &target.authority)
+            }
         }
         swap(&request.summary.userAgent, &head.userAgent)
         swap(&request.summary.methodCode, &head.methodCode)

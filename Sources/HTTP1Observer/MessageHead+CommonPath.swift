@@ -77,7 +77,9 @@ extension MessageHead {
         method = Self.methodName(methodBytes)
         methodIsHead = methodBytes.count == 4 && methodBytes.equalsIgnoringCase("head") && methodBytes[0] == 0x48
         methodIsConnect = methodBytes.isCONNECT
-        target = cache.requestTarget(UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
+        let targetBytes = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace])
+        cachedTargetSlot = cache.cachedRequestTargetSlot(targetBytes)
+        if cachedTargetSlot < 0 { target = RequestTarget(bytes: targetBytes) }
         self.version = versionName
         return true
     }

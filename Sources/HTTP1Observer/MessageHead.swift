@@ -22,8 +22,10 @@ enum TransferEncodingField: Equatable {
 struct MessageHead {
     var isRequest: Bool
     var method = ""
-    /// The request target (requests only).
+    /// The request target (requests only), when it is not in the cache's slot `cachedTargetSlot`.
     var target: RequestTarget?
+    /// The slot of the shared state's target cache that holds the request target (-1: none, see `target`).
+    var cachedTargetSlot = -1
     var version = ""
     var status = 0
     var host: String?
@@ -49,6 +51,11 @@ struct MessageHead {
 
     init(isRequest: Bool) { self.isRequest = isRequest }
 
+    /// The request target, wherever it is kept.
+    func requestTarget(in cache: SharedParserState) -> RequestTarget? {
+        cachedTargetSlot >= 0 ? cache.cachedRequestTarget(cachedTargetSlot) : target
+    }
+
     /// Makes the head as `init(isRequest:)` does, in place. The observer moved the strings out of the
     /// previous head (they are nil) and method / version are literals: only what is left is released,
     /// where assigning a new head destroyed every field (a release call each).
@@ -56,6 +63,7 @@ struct MessageHead {
         self.isRequest = isRequest
         if !method.isEmpty { method = "" }
         if case .some = target { target = nil }
+        cachedTargetSlot = -1
         if !version.isEmpty { version = "" }
         status = 0
         methodIsHead = false

@@ -107,7 +107,8 @@ final class SharedParserState {
 
     /// Direct-mapped (a power of two): a miss costs one replaced entry, never a search.
     private static let targetSlots = 64
-    @exclusivity(unchecked) private var targets = [RequestTarget?](repeating: nil, count: targetSlots)
+    /// Entries of `targetLengths[slot] < 0` are empty placeholders.
+    @exclusivity(unchecked) private var targets = [RequestTarget](repeating: RequestTarget(empty: ()), count: targetSlots)
     /// The bytes of each cached target (`maxLength` per slot) and their count (-1: empty slot), compared
     /// in line: through the String's UTF-8 view a hit cost a closure and a call to memcmp.
     private let targetBytes = UnsafeMutableRawPointer.allocate(byteCount: targetSlots * maxLength, alignment: 8)
@@ -137,7 +138,7 @@ final class SharedParserState {
         let slot = Self.slot(bytes)
         let stored = targetBytes + slot * Self.maxLength
         if targetLengths[slot] == bytes.count && Self.equal(stored, bytes) {
-            return targets[slot].unsafelyUnwrapped
+            return targets[slot]
         }
         let target = RequestTarget(bytes: bytes)
         if target.target.utf8.count == bytes.count {
@@ -146,6 +147,36 @@ final class SharedParserState {
             targetLengths[slot] = bytes.count
         }
         return target
+    }
+
+    /// The slot where the target `bytes` is cached (split and decoded now if it was not there), or -1
+    /// when such a target is not cached (longer than `maxLength`, or not ASCII): the owner of a head
+    /// then copies the entry's strings straight into the request (`writeTarget`), where a
+    /// `RequestTarget` value handed out was copied, moved field by field and destroyed empty.
+    func cachedRequestTargetSlot(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard bytes.count <= Self.maxLength else { return -1 }
+        let slot = Self.slot(bytes)
+        let stored = targetBytes + slot * Self.maxLength
+        if targetLengths[slot] == bytes.count && Self.equal(stored, bytes) { return slot }
+        let target = RequestTarget(bytes: bytes)
+        guard target.target.utf8.count == bytes.count else { return -1 }
+        targets[slot] = target
+        Self.store(bytes, at: stored)
+        targetLengths[slot] = bytes.count
+        return slot
+    }
+
+    /// The cached target of `slot` (see `cachedRequestTargetSlot`).
+    func cachedRequestTarget(_ slot: Int) -> RequestTarget { targets[slot] }
+
+    /// Writes the cached target of `slot` into `summary`: target, raw path, path and query, and the
+    /// authority as the host when `authorityAsHost`.
+    func writeTarget(_ slot: Int, into summary: inout HTTPRequestSummary, authorityAsHost: Bool) {
+        summary.target = targets[slot].target
+        summary.rawPath = targets[slot].rawPath
+        summary.path = targets[slot].path
+        summary.query = targets[slot].query
+        if authorityAsHost { summary.host = targets[slot].authority }
     }
 
     /// `bytes` copied to `stored` (room for `maxLength`).

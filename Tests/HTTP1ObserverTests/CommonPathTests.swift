@@ -4,8 +4,8 @@ import Testing
 @testable import HTTP1Observer
 
 /// Every field of a parsed head, and the outcome, as text to compare.
-func describeHead(_ head: MessageHead, _ outcome: MessageHead.ParseOutcome) -> String {
-    let target = head.target.map { "\($0.target)|\($0.rawPath)|\($0.path)|\($0.query ?? "-")|\($0.authority ?? "-")" }
+func describeHead(_ head: MessageHead, _ outcome: MessageHead.ParseOutcome, _ cache: SharedParserState) -> String {
+    let target = head.requestTarget(in: cache).map { "\($0.target)|\($0.rawPath)|\($0.path)|\($0.query ?? "-")|\($0.authority ?? "-")" }
     return """
         \(outcome) req=\(head.isRequest) method=\(head.method) target=\(target ?? "-") version=\(head.version) \
         status=\(head.status) host=\(head.host ?? "-") ua=\(head.userAgent ?? "-") mc=\(head.methodCode ?? "-") \
@@ -77,6 +77,8 @@ struct CommonPathTests {
         var viaParse = MessageHead(isRequest: false)
         var viaGeneral = MessageHead(isRequest: false)
         var tookCommon = false
+        let parseCache = SharedParserState()
+        let generalCache = SharedParserState()
         let parsed = bytes.withUnsafeBytes { buffer -> MessageHead.ParseOutcome in
             var probe = MessageHead(isRequest: false)
             tookCommon =
@@ -84,13 +86,13 @@ struct CommonPathTests {
                     buffer, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: SharedParserState(), into: &probe)
                 != nil
             return MessageHead.parse(
-                buffer, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: SharedParserState(), into: &viaParse)
+                buffer, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: parseCache, into: &viaParse)
         }
         let general = bytes.withUnsafeBytes {
             MessageHead.parseGeneral(
-                $0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: SharedParserState(), into: &viaGeneral)
+                $0, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: generalCache, into: &viaGeneral)
         }
-        return (describeHead(viaParse, parsed), describeHead(viaGeneral, general), tookCommon)
+        return (describeHead(viaParse, parsed, parseCache), describeHead(viaGeneral, general, generalCache), tookCommon)
     }
 
     /// Each sample head, and every prefix of it: the same head and outcome by `parse` (common path
