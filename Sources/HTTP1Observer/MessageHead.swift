@@ -175,8 +175,8 @@ extension MessageHead {
         _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
         into head: inout MessageHead
     ) -> ParseOutcome {
-        if let outcome = parseCommon(
-            bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache, into: &head)
+        if cache.usesCommonHeadPath,
+            let outcome = parseCommon(bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache, into: &head)
         {
             return outcome
         }

@@ -17,6 +17,9 @@ final class SharedParserState {
     /// The head of the last `.head` event, parsed in place; read at once by the connection observer
     /// (which may move its strings out).
     @exclusivity(unchecked) var head = MessageHead(isRequest: false)
+    /// Heads are tried on the common path first (see `MessageHead.parseCommon`); tests turn it off to
+    /// compare the exchanges with those of the general path alone.
+    var usesCommonHeadPath = true
 
     /// Parses a head into `head` (see `MessageHead.parse`), with this state as the string cache. A
     /// method here: called as `MessageHead.parse(..., cache: shared, into: &shared.head)` from a parser,

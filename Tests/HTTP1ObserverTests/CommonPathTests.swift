@@ -229,3 +229,72 @@ struct CommonPathTests {
         }
     }
 }
+
+/// Whole connections through the observer: the same exchanges and counters with the common head path
+/// as with the general path alone, fed whole, byte by byte and at random cuts.
+@Suite("Common head path, whole exchanges")
+struct CommonPathExchangeTests {
+    private static let streams: [(String, [Step])] = [
+        (
+            "keep-alive mix",
+            [
+                .request("GET /api/v1/order?id=10086 HTTP/1.1\r\nUser-Agent: mall-web/2.3.1\r\nHost: api.example.com\r\n\r\n", at: 1_000),
+                .response(
+                    "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{\"code\":0}",
+                    at: 2_000),
+                .request(
+                    "POST /api/v1/pay?id=1 HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                        + "T-Code: A1\r\nMethod_Code: m\r\n\r\n{}", at: 3_000),
+                .response("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\n\r\nerr", at: 4_000),
+                .request("GET http://a.example:81/x HTTP/1.1\r\n\r\nHEAD /h HTTP/1.1\r\nHost: b\r\n\r\n", at: 5_000),
+                .response("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", at: 6_000),
+                .request("GET /caf\u{E9}?q=1 HTTP/1.0\r\nHost: c\r\n\r\n", at: 7_000),
+                .response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", at: 8_000),
+            ] + Step.endBoth(at: 9_000)
+        ),
+        (
+            "odd heads",
+            [
+                .request("GET / HTTP/1.1\r\nUser-Agent: a\r\n  folded\r\nHost: h\r\n\r\n", at: 1_000),
+                .response("HTTP/1.1 200 OK\nContent-Length: 1\n\nx", at: 2_000),
+                .request("GET /2 HTTP/1.1\r\nHost : h\r\nbad line\r\n\r\n", at: 3_000),
+                .response("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", at: 4_000),
+                .request("PUT /3 HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n", at: 5_000),
+                .response("HTTP/1.1 100 Continue\r\n\r\n", at: 5_500),
+                .request("abc", at: 6_000),
+                .response("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", at: 7_000),
+                .request("GET /4 HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n", at: 8_000),
+            ] + Step.endBoth(at: 9_000)
+        ),
+        (
+            "upgrade",
+            [
+                .request("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", at: 1_000),
+                .response("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\u{1}\u{2}", at: 2_000),
+            ] + Step.endBoth(at: 3_000)
+        ),
+        (
+            "response gzip, request cut short",
+            [
+                .request("GET /z HTTP/1.1\r\nHost: z\r\n\r\n", at: 1_000),
+                .response("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd", at: 2_000),
+                .request("POST /cut HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", at: 3_000),
+            ] + Step.endBoth(at: 4_000)
+        ),
+    ]
+
+    @Test(arguments: streams.map(\.0))
+    func sameExchangesAsTheGeneralPath(_ name: String) {
+        let steps = Self.streams.first { $0.0 == name }!.1
+        let splittings: [Splitting] = [.whole, .bytewise] + (1...4).map { .random(seed: $0) }
+        let reference = run(steps, commonHeadPath: false)
+        #expect(!reference.exchanges.isEmpty)
+        for splitting in splittings {
+            for common in [true, false] {
+                let other = run(steps, splitting: splitting, commonHeadPath: common)
+                #expect(other.exchanges == reference.exchanges, "\(name): \(splitting), common path \(common)")
+                #expect(other.statistics == reference.statistics, "\(name): \(splitting), common path \(common)")
+            }
+        }
+    }
+}
