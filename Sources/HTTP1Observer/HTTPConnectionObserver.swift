@@ -72,6 +72,15 @@ public final class HTTPConnectionObserver: StreamConsumer {
             }
             guard let event else { break }
             handle(event, direction: direction, time: time)
+            // All bytes read and no message under way: `next` would return nil with nothing to do (the
+            // usual end of a delivery, one call saved).
+            if index == bytes.count {
+                if direction == .clientToServer {
+                    if clientToServer.isIdle { break }
+                } else if serverToClient.isIdle {
+                    break
+                }
+            }
         }
     }
 

@@ -111,6 +111,12 @@ struct HTTPMessageParser {
         return false
     }
 
+    /// Between messages with nothing pending: `next` on no more bytes returns nil and changes nothing.
+    var isIdle: Bool {
+        if case .idle = state { return true }
+        return false
+    }
+
     /// No message is under way (nothing of a start line read yet).
     var isBetweenMessages: Bool {
         switch state {
