@@ -103,23 +103,18 @@ extension HTTPConnectionObserver {
             }
             return
         }
-        // Emitted where it lies (moving it out first copied the whole response).
-        var request = inFlight!.request.take()
-        emit(&inFlight!, answering: request)
-        inFlight = nil
-        // The common end of a request: back to the pool, unless something still refers to it.
+        var response = inFlight.take()!
+        var request = response.request.take()
+        emit(response, answering: request)
+        // The common end of an exchange: both halves back to their pools, unless something still refers to them.
         if request != nil && isKnownUniquelyReferenced(&request!) {
             shared.recycle(request!)
         }
-    }
-
-    func emit(_ response: InFlightResponse, answering request: PendingRequest?) {
-        var response = response
-        emit(&response, answering: request)
+        if isKnownUniquelyReferenced(&response) { shared.recycle(response) }
     }
 
     /// Emits `response` (moving its summary out) with the request it answers, if any.
-    func emit(_ response: inout InFlightResponse, answering request: PendingRequest?) {
+    func emit(_ response: InFlightResponse, answering request: PendingRequest?) {
         if let anomaly = response.body.anomaly { count(anomaly) }
         if let request {
             if let anomaly = request.body.anomaly { count(anomaly) }
@@ -148,13 +143,16 @@ extension HTTPConnectionObserver {
     }
 
     /// Takes the body buffers of an exchange the sink is done with back into the pool.
+    /// The buffers are taken where they lie: moving the summaries out of the exchange first copied each
+    /// whole (memcpy) before the one field was reached.
     private func reclaimBodies(of exchange: consuming HTTPExchange) {
+        var exchange = exchange
         let spares = shared
-        if var request = exchange.request.take(), request.bodyPrefix.capacity > 0 {
-            spares.reclaimBuffer(&request.bodyPrefix)
+        if case .some = exchange.request, exchange.request.unsafelyUnwrapped.bodyPrefix.capacity > 0 {
+            spares.reclaimBuffer(&exchange.request!.bodyPrefix)
         }
-        if var response = exchange.response.take(), response.bodyPrefix.capacity > 0 {
-            spares.reclaimBuffer(&response.bodyPrefix)
+        if case .some = exchange.response, exchange.response.unsafelyUnwrapped.bodyPrefix.capacity > 0 {
+            spares.reclaimBuffer(&exchange.response!.bodyPrefix)
         }
     }
 

@@ -72,6 +72,15 @@ public final class HTTPConnectionObserver: StreamConsumer {
             }
             guard let event else { break }
             handle(event, direction: direction, time: time)
+            // All bytes read and no message under way: `next` would return nil with nothing to do (the
+            // usual end of a delivery, one call saved).
+            if index == bytes.count {
+                if direction == .clientToServer {
+                    if clientToServer.isIdle { break }
+                } else if serverToClient.isIdle {
+                    break
+                }
+            }
         }
     }
 
@@ -158,19 +167,27 @@ public final class HTTPConnectionObserver: StreamConsumer {
             }
             if isRequest { requestHead(&shared.head, time: time) } else { responseHead(&shared.head, time: time) }
         case .body(let slice):
-            if direction == requestDirection {
-                let spares = shared
-                updateCurrentRequest { $0.body.append(slice, spares: spares); $0.lastByte = time }
-            } else {
-                inFlight?.body.append(slice, spares: shared)
-                inFlight?.lastByte = time
-            }
+            appendBody(slice, direction: direction, time: time)
+        case .lastBody(let slice):
+            appendBody(slice, direction: direction, time: time)
+            if direction == requestDirection { requestCompleted(time: time) } else { responseCompleted(time: time) }
         case .complete:
             if direction == requestDirection { requestCompleted(time: time) } else { responseCompleted(time: time) }
         case .lost(let reason):
             lostSync(reason, direction: direction, time: time, sawGap: false)
         case .anomaly(let reason):
             count(reason)
+        }
+    }
+
+    @inline(__always)
+    private func appendBody(_ slice: UnsafeRawBufferPointer, direction: StreamDirection, time: Timestamp) {
+        if direction == requestDirection {
+            let spares = shared
+            updateCurrentRequest { $0.body.append(slice, spares: spares); $0.lastByte = time }
+        } else {
+            inFlight?.body.append(slice, spares: shared)
+            inFlight?.lastByte = time
         }
     }
 
@@ -197,17 +214,25 @@ public final class HTTPConnectionObserver: StreamConsumer {
             isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,
             isHead: head.isHead, isConnect: head.isConnect)
         // Every field of the summary written in place, the head's strings swapped in (moved, not copied).
-        var target = head.target.take() ?? RequestTarget("")
         request.summary.method = head.method
         request.summary.version = head.version
-        swap(&request.summary.target, &target.target)
-        swap(&request.summary.rawPath, &target.rawPath)
-        swap(&request.summary.path, &target.path)
-        swap(&request.summary.query, &target.query)
-        if case .some = head.host {
-            swap(&request.summary.host, &head.host)
+        if head.cachedTargetSlot >= 0 {
+            // Copied from the cache entry straight into the summary.
+            let hasHost: Bool
+            if case .some = head.host { hasHost = true } else { hasHost = false }
+            shared.writeTarget(head.cachedTargetSlot, into: &request.summary, authorityAsHost: !hasHost)
+            if hasHost { swap(&request.summary.host, &head.host) }
         } else {
-            swap(&request.summary.host, &target.authority)
+            var target = head.target.take() ?? RequestTarget("")
+            swap(&request.summary.target, &target.target)
+            swap(&request.summary.rawPath, &target.rawPath)
+            swap(&request.summary.path, &target.path)
+            swap(&request.summary.query, &target.query)
+            if case .some = head.host {
+                swap(&request.summary.host, &head.host)
+            } else {
+                swap(&request.summary.host, &target.authority)
+            }
         }
         swap(&request.summary.userAgent, &head.userAgent)
         swap(&request.summary.methodCode, &head.methodCode)
@@ -268,11 +293,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
     }
 
-    /// A response is being read. (Pattern matching tests the optional in place: `!= nil` may copy the response.)
-    var hasInFlight: Bool {
-        if case .some = inFlight { return true }
-        return false
-    }
+    /// A response is being read.
+    var hasInFlight: Bool { inFlight != nil }
 
     private var requestParserFirstByte: Timestamp? {
         requestDirection == .clientToServer ? clientToServer.messageFirstByte : serverToClient.messageFirstByte
@@ -308,7 +330,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             contentEncoding: contentEncoding, rawLimit: configuration.responseBodyPrefixLimit,
             inflatedLimit: configuration.maxInflatedBytes)
         // Consumed: kept alive to the end of the function, the locals were copied in and released there.
-        inFlight = InFlightResponse(
+        inFlight = shared.makeResponse(
             request: request, status: status, contentType: head.contentType.take(),
             contentEncoding: consume contentEncoding, body: consume body, bodyless: bodyless, firstByte: firstByte,
             lastByte: time, isHeld: isHeld && !isUpgrade)
@@ -357,7 +379,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// The oldest pending request, when it is for sure the one this response answers: it arrived before any loss.
     private func takePairableRequest() -> PendingRequest? {
         guard let oldest = pending.first, !oldest.arrivedAfterLoss else { return nil }
-        return pending.removeFirst()
+        // One waiting request (no pipelining) is the common case: removing the last element is cheap,
+        // where removing the first one went through the general `replaceSubrange`.
+        return pending.count == 1 ? pending.removeLast() : pending.removeFirst()
     }
 
     func requestCompleted(time: Timestamp) {

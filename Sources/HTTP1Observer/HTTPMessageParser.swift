@@ -26,6 +26,9 @@ struct HTTPMessageParser {
         /// A head was read: it is in `shared.head` (not carried here, to avoid copying it around).
         case head
         case body(UnsafeRawBufferPointer)
+        /// The last bytes of a body of known length: `.body` then `.complete` in one event (the message
+        /// is already ended here), which saves a round through `next` and the owner per message.
+        case lastBody(UnsafeRawBufferPointer)
         case complete
         /// Message boundaries are lost; the message in progress (if its head was given) is cut short.
         case lost(HTTPParseAnomaly)
@@ -105,6 +108,12 @@ struct HTTPMessageParser {
     /// Parsing ended for good on this direction (upgrade), or will never start.
     var isIgnoring: Bool {
         if case .ignoring = state { return true }
+        return false
+    }
+
+    /// Between messages with nothing pending: `next` on no more bytes returns nil and changes nothing.
+    var isIdle: Bool {
+        if case .idle = state { return true }
         return false
     }
 
@@ -302,7 +311,15 @@ struct HTTPMessageParser {
                 let n = min(remaining, bytes.count - index)
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[index..<(index + n)])
                 index += n
-                if case .body = state { state = .body(remaining: remaining - n) } else { state = .chunkData(remaining: remaining - n) }
+                if case .body = state {
+                    if n == remaining {
+                        endMessage()
+                        return .lastBody(slice)
+                    }
+                    state = .body(remaining: remaining - n)
+                } else {
+                    state = .chunkData(remaining: remaining - n)
+                }
                 return .body(slice)
             case .chunkSize(let line):
                 if let event = scanChunkSize(line, bytes, index: &index, time: time) { return event }

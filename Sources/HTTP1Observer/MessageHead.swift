@@ -22,8 +22,10 @@ enum TransferEncodingField: Equatable {
 struct MessageHead {
     var isRequest: Bool
     var method = ""
-    /// The request target (requests only).
+    /// The request target (requests only), when it is not in the cache's slot `cachedTargetSlot`.
     var target: RequestTarget?
+    /// The slot of the shared state's target cache that holds the request target (-1: none, see `target`).
+    var cachedTargetSlot = -1
     var version = ""
     var status = 0
     var host: String?
@@ -41,13 +43,18 @@ struct MessageHead {
 
     /// `method == "HEAD"` / `"CONNECT"`, decided once from the bytes (a string comparison each time
     /// the observer asked cost a call).
-    private var methodIsHead = false
-    private var methodIsConnect = false
+    var methodIsHead = false
+    var methodIsConnect = false
 
     var isHead: Bool { isRequest && methodIsHead }
     var isConnect: Bool { isRequest && methodIsConnect }
 
     init(isRequest: Bool) { self.isRequest = isRequest }
+
+    /// The request target, wherever it is kept.
+    func requestTarget(in cache: SharedParserState) -> RequestTarget? {
+        cachedTargetSlot >= 0 ? cache.cachedRequestTarget(cachedTargetSlot) : target
+    }
 
     /// Makes the head as `init(isRequest:)` does, in place. The observer moved the strings out of the
     /// previous head (they are nil) and method / version are literals: only what is left is released,
@@ -56,6 +63,7 @@ struct MessageHead {
         self.isRequest = isRequest
         if !method.isEmpty { method = "" }
         if case .some = target { target = nil }
+        cachedTargetSlot = -1
         if !version.isEmpty { version = "" }
         status = 0
         methodIsHead = false
@@ -129,6 +137,12 @@ enum KnownField {
         }
         // The loose names are 5-10 letters plus at most a few separators; their first letter picks one.
         guard name.count >= 5 && name.count <= 32 else { return nil }
+        // `User-Agent` as usually spelled, by words (a loose match, so the byte-wise comparison below agrees).
+        if name.count == 10 && name.word64(at: 0, equals: 0x6567_612D_7265_7375, caseMask: 0x2020_2000_2020_2020)
+            && name.word32(at: 6, equals: 0x746E_6567, caseMask: 0x2020_2020)
+        {
+            return .userAgent
+        }
         switch name[0] | 0x20 {
         case 0x74 /* t */: return name.equalsIgnoringCaseAndSeparators("tcode") ? .tCode : nil
         case 0x75 /* u */: return name.equalsIgnoringCaseAndSeparators("useragent") ? .userAgent : nil
@@ -158,6 +172,19 @@ extension MessageHead {
     /// complete (bytes after it are not read). The start line was already checked by
     /// `StartLineScanner`, so its shape is known to be right.
     static func parse(
+        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
+        into head: inout MessageHead
+    ) -> ParseOutcome {
+        if cache.usesCommonHeadPath,
+            let outcome = parseCommon(bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache, into: &head)
+        {
+            return outcome
+        }
+        return parseGeneral(bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache, into: &head)
+    }
+
+    /// `parse` line by line for every head: obs-fold, field lines that are not fields, heads that do not end here.
+    static func parseGeneral(
         _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
         into head: inout MessageHead
     ) -> ParseOutcome {
@@ -250,7 +277,7 @@ extension MessageHead {
             // Exactly when `methodName` gives the "HEAD" literal, and when the bytes are "CONNECT" (the only
             // bytes whose decoded string is "CONNECT").
             methodIsHead = methodBytes.count == 4 && methodBytes.equalsIgnoringCase("head") && methodBytes[0] == 0x48
-            methodIsConnect = methodBytes.elementsEqual("CONNECT".utf8)
+            methodIsConnect = methodBytes.isCONNECT
             if firstSpace < lastSpace {
                 target = cache.requestTarget(UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
                 version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]))
@@ -267,7 +294,7 @@ extension MessageHead {
     }
 
     /// Common methods as literals (no string building per request).
-    private static func methodName(_ bytes: UnsafeRawBufferPointer) -> String {
+    static func methodName(_ bytes: UnsafeRawBufferPointer) -> String {
         switch bytes.count {
         case 3 where bytes.equalsIgnoringCase("get") && bytes[0] == 0x47: return "GET"
         case 3 where bytes.equalsIgnoringCase("put") && bytes[0] == 0x50: return "PUT"
@@ -283,7 +310,7 @@ extension MessageHead {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer, cache: SharedParserState) {
+    mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer, cache: SharedParserState) {
         switch field {
         case .host: if host == nil { host = cache.string(value, slot: .host) }
         case .userAgent: if userAgent == nil { userAgent = cache.string(value, slot: .userAgent) }
@@ -311,6 +338,26 @@ extension MessageHead {
     /// anything but 1*DIGIT is invalid.
     private mutating func mergeContentLength(_ value: UnsafeRawBufferPointer) {
         if contentLength == .invalid { return }
+        // The common value, one number: read at once (the list loop below gives the same for it).
+        if !value.isEmpty && value.count <= 18 {
+            var length = 0
+            var digitsOnly = true
+            for b in value {
+                guard b >= 0x30 && b <= 0x39 else {
+                    digitsOnly = false
+                    break
+                }
+                length = length * 10 + Int(b - 0x30)
+            }
+            if digitsOnly {
+                switch contentLength {
+                case .absent: contentLength = .valid(length)
+                case .valid(let previous) where previous != length: contentLength = .conflicting
+                default: break
+                }
+                return
+            }
+        }
         var start = 0
         while start <= value.count {
             let comma = value.firstIndex(of: 0x2C, from: start) ?? value.count

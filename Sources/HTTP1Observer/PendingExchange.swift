@@ -90,29 +90,64 @@ extension HTTPRequestSummary {
     }
 }
 
-/// A final (non-1xx, or 101) response whose head was seen: a value held by its connection
-/// (in `inFlight`, then maybe among the held responses), moved out once when emitted.
-struct InFlightResponse {
-    var request: PendingRequest?
-    let status: Int
-    var contentType: String?
-    var contentEncoding: String?
-    var body: BodyPrefix
-    let bodyless: Bool
-    let firstByte: Timestamp?
-    var lastByte: Timestamp?
-    var sawGap = false
-    var isComplete = false
+/// A final (non-1xx, or 101) response whose head was seen, held by its connection (in `inFlight`,
+/// then maybe among the held responses) and emitted once.
+///
+/// A class, pooled like `PendingRequest`: as an optional struct, every `inFlight?.` access and each
+/// time the slot was emptied or filled went through the runtime's value witnesses (a call that
+/// looked up the type's metadata); an optional reference is a pointer test.
+final class InFlightResponse {
+    @exclusivity(unchecked) var request: PendingRequest?
+    @exclusivity(unchecked) private(set) var status: Int
+    @exclusivity(unchecked) var contentType: String?
+    @exclusivity(unchecked) var contentEncoding: String?
+    @exclusivity(unchecked) var body: BodyPrefix
+    @exclusivity(unchecked) private(set) var bodyless: Bool
+    @exclusivity(unchecked) private(set) var firstByte: Timestamp?
+    @exclusivity(unchecked) var lastByte: Timestamp?
+    @exclusivity(unchecked) var sawGap = false
+    @exclusivity(unchecked) var isComplete = false
     /// The connection ended before the body did (see `HTTPExchangeCompleteness.responseIncomplete`).
-    var cutShort = false
+    @exclusivity(unchecked) var cutShort = false
     /// Read while recovering from a loss: paired (or not) when the recovery settles.
-    var isHeld: Bool
+    @exclusivity(unchecked) var isHeld: Bool
 
-    // Built by the synthesized memberwise initializer: an explicit one assigning `self.x = x` made the
-    // optimiser retain and release every field once more per response (see `MemberwiseMarker`).
+    init(
+        request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
+        body: consuming BodyPrefix, bodyless: Bool, firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
+    ) {
+        self.request = request
+        self.status = status
+        self.contentType = contentType
+        self.contentEncoding = contentEncoding
+        self.body = body
+        self.bodyless = bodyless
+        self.firstByte = firstByte
+        self.lastByte = lastByte
+        self.isHeld = isHeld
+    }
+
+    /// Makes a pooled response new again, every field as `init` sets it.
+    func reset(
+        request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
+        body: consuming BodyPrefix, bodyless: Bool, firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
+    ) {
+        self.request = request
+        self.status = status
+        self.contentType = contentType
+        self.contentEncoding = contentEncoding
+        self.body = body
+        self.bodyless = bodyless
+        self.firstByte = firstByte
+        self.lastByte = lastByte
+        sawGap = false
+        isComplete = false
+        cutShort = false
+        self.isHeld = isHeld
+    }
 
     /// The summary (its strings and body) moved out: a response is emitted once.
-    mutating func takeSummary() -> HTTPResponseSummary {
+    func takeSummary() -> HTTPResponseSummary {
         HTTPResponseSummary(
             status: status, contentType: contentType.take(), contentEncoding: contentEncoding.take(),
             bodyPrefix: body.takeKept(), bodyLength: body.wireLength, bodyTruncated: body.truncated || !isComplete,

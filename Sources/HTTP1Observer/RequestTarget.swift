@@ -12,6 +12,15 @@ struct RequestTarget: Equatable {
     /// The authority of an absolute-form target (`http://host:port/...`).
     var authority: String?
 
+    /// A placeholder with empty strings (no work, no allocation).
+    init(empty: Void) {
+        target = ""
+        rawPath = ""
+        path = ""
+        query = nil
+        authority = nil
+    }
+
     init(_ text: String) {
         var bytes = [UInt8]()
         for scalar in text.unicodeScalars { bytes.append(UInt8(truncatingIfNeeded: scalar.value)) }

@@ -1,12 +1,6 @@
 /// State the connections of one HTTPObserver share: cached header values and targets, the head just parsed, pooled requests and body buffers.
 import PacketDecoding
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Shared by the connections of one `HTTPObserver` (one pipeline, one thread), so that an idle
 /// connection keeps none of it.
 ///
@@ -23,6 +17,9 @@ final class SharedParserState {
     /// The head of the last `.head` event, parsed in place; read at once by the connection observer
     /// (which may move its strings out).
     @exclusivity(unchecked) var head = MessageHead(isRequest: false)
+    /// Heads are tried on the common path first (see `MessageHead.parseCommon`); tests turn it off to
+    /// compare the exchanges with those of the general path alone.
+    var usesCommonHeadPath = true
 
     /// Parses a head into `head` (see `MessageHead.parse`), with this state as the string cache. A
     /// method here: called as `MessageHead.parse(..., cache: shared, into: &shared.head)` from a parser,
@@ -37,31 +34,33 @@ final class SharedParserState {
 
     private static let maxLength = 256
     @exclusivity(unchecked) private var values = [String?](repeating: nil, count: Slot.allCases.count)
+    /// The bytes of each cached value and their count (-1: none yet), as for the targets.
+    private let valueBytes = UnsafeMutableRawPointer.allocate(byteCount: Slot.allCases.count * maxLength, alignment: 8)
+    private let valueLengths = UnsafeMutablePointer<Int>.allocate(capacity: Slot.allCases.count)
 
     private static let maxSpareBuffers = 16
     private static let maxSpareBufferCapacity = 32 * 1024
-    @exclusivity(unchecked) private var spareBuffers: [[UInt8]] = []
+    @exclusivity(unchecked) private var spareBuffers = SpareStack<[UInt8]>(capacity: maxSpareBuffers)
 
     /// An empty byte array, with the capacity of a spare buffer when there is one.
     func takeBuffer() -> [UInt8] {
-        spareBuffers.popLast() ?? []
+        spareBuffers.pop() ?? []
     }
 
     /// Takes `buffer` (an emitted body) as a spare, emptied, leaving `buffer` empty. When the sink
     /// kept a copy, emptying it makes a new buffer of the same capacity: as many allocations as
     /// without the pool, and the copy the sink holds is untouched.
     func reclaimBuffer(_ buffer: inout [UInt8]) {
-        guard spareBuffers.count < Self.maxSpareBuffers, buffer.capacity <= Self.maxSpareBufferCapacity else { return }
+        guard !spareBuffers.isFull, buffer.capacity <= Self.maxSpareBufferCapacity else { return }
         var spare: [UInt8] = []
         swap(&spare, &buffer)
         spare.removeAll(keepingCapacity: true)
-        if spareBuffers.isEmpty { spareBuffers.reserveCapacity(Self.maxSpareBuffers) }
-        spareBuffers.append(spare)
+        spareBuffers.push(spare)
     }
 
     /// Requests emitted and no longer referenced, reused by `makeRequest` (at most `maxSpareRequests`).
     private static let maxSpareRequests = 64
-    @exclusivity(unchecked) private var spareRequests: [PendingRequest] = []
+    @exclusivity(unchecked) private var spareRequests = SpareStack<PendingRequest>(capacity: maxSpareRequests)
 
     /// A pending request, its summary still to be written in place (`PendingRequest.summary`): a spare
     /// one made new again when there is one, else a new one.
@@ -69,7 +68,7 @@ final class SharedParserState {
         body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
         arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) -> PendingRequest {
-        if let spare = spareRequests.popLast() {
+        if let spare = spareRequests.pop() {
             spare.reset(
                 body: body, firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
                 arrivedAfterLoss: arrivedAfterLoss, isHead: isHead, isConnect: isConnect)
@@ -82,31 +81,134 @@ final class SharedParserState {
 
     /// Takes back an emitted request nothing else refers to (the caller checked).
     func recycle(_ request: PendingRequest) {
-        guard spareRequests.count < Self.maxSpareRequests else { return }
-        if spareRequests.isEmpty { spareRequests.reserveCapacity(Self.maxSpareRequests) }
-        spareRequests.append(request)
+        if !spareRequests.isFull { spareRequests.push(request) }
+    }
+
+    /// Responses emitted and no longer referenced, reused by `makeResponse` (at most `maxSpareRequests`).
+    @exclusivity(unchecked) private var spareResponses = SpareStack<InFlightResponse>(capacity: maxSpareRequests)
+
+    /// A response being read: a spare one made new again when there is one, else a new one.
+    func makeResponse(
+        request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
+        body: consuming BodyPrefix, bodyless: Bool, firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
+    ) -> InFlightResponse {
+        if let spare = spareResponses.pop() {
+            spare.reset(
+                request: request, status: status, contentType: contentType, contentEncoding: contentEncoding,
+                body: body, bodyless: bodyless, firstByte: firstByte, lastByte: lastByte, isHeld: isHeld)
+            return spare
+        }
+        return InFlightResponse(
+            request: request, status: status, contentType: contentType, contentEncoding: contentEncoding, body: body,
+            bodyless: bodyless, firstByte: firstByte, lastByte: lastByte, isHeld: isHeld)
+    }
+
+    /// Takes back an emitted response nothing else refers to (the caller checked).
+    func recycle(_ response: InFlightResponse) {
+        if !spareResponses.isFull { spareResponses.push(response) }
     }
 
     /// Direct-mapped (a power of two): a miss costs one replaced entry, never a search.
     private static let targetSlots = 64
-    @exclusivity(unchecked) private var targets = [RequestTarget?](repeating: nil, count: targetSlots)
+    /// Entries of `targetLengths[slot] < 0` are empty placeholders.
+    @exclusivity(unchecked) private var targets = [RequestTarget](repeating: RequestTarget(empty: ()), count: targetSlots)
+    /// The bytes of each cached target (`maxLength` per slot) and their count (-1: empty slot), compared
+    /// in line: through the String's UTF-8 view a hit cost a closure and a call to memcmp.
+    private let targetBytes = UnsafeMutableRawPointer.allocate(byteCount: targetSlots * maxLength, alignment: 8)
+    private let targetLengths = UnsafeMutablePointer<Int>.allocate(capacity: targetSlots)
+
+    init() {
+        targetLengths.initialize(repeating: -1, count: Self.targetSlots)
+        valueLengths.initialize(repeating: -1, count: Slot.allCases.count)
+    }
+
+    deinit {
+        targetBytes.deallocate()
+        targetLengths.deallocate()
+        valueBytes.deallocate()
+        valueLengths.deallocate()
+        spareBuffers.deallocate()
+        spareRequests.deallocate()
+        spareResponses.deallocate()
+    }
 
     /// The target `bytes` split and decoded, reusing the entry of the same bytes when there is one.
     ///
-    /// Only ASCII targets are kept: their String's UTF-8 is the raw bytes, so comparing the two
-    /// proves the entry is this target (`RequestTarget` depends on the bytes alone).
+    /// Only ASCII targets are kept: their String's UTF-8 is the raw bytes (`RequestTarget` depends on
+    /// the bytes alone, so equal bytes give an equal entry).
     func requestTarget(_ bytes: UnsafeRawBufferPointer) -> RequestTarget {
         guard bytes.count <= Self.maxLength else { return RequestTarget(bytes: bytes) }
         let slot = Self.slot(bytes)
-        if let cached = targets[slot], cached.target.utf8.count == bytes.count {
-            let same = cached.target.utf8.withContiguousStorageIfAvailable { stored in
-                bytes.isEmpty || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
-            }
-            if same == true { return cached }
+        let stored = targetBytes + slot * Self.maxLength
+        if targetLengths[slot] == bytes.count && Self.equal(stored, bytes) {
+            return targets[slot]
         }
         let target = RequestTarget(bytes: bytes)
-        if target.target.utf8.count == bytes.count { targets[slot] = target }
+        if target.target.utf8.count == bytes.count {
+            targets[slot] = target
+            Self.store(bytes, at: stored)
+            targetLengths[slot] = bytes.count
+        }
         return target
+    }
+
+    /// The slot where the target `bytes` is cached (split and decoded now if it was not there), or -1
+    /// when such a target is not cached (longer than `maxLength`, or not ASCII): the owner of a head
+    /// then copies the entry's strings straight into the request (`writeTarget`), where a
+    /// `RequestTarget` value handed out was copied, moved field by field and destroyed empty.
+    func cachedRequestTargetSlot(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard bytes.count <= Self.maxLength else { return -1 }
+        let slot = Self.slot(bytes)
+        let stored = targetBytes + slot * Self.maxLength
+        if targetLengths[slot] == bytes.count && Self.equal(stored, bytes) { return slot }
+        let target = RequestTarget(bytes: bytes)
+        guard target.target.utf8.count == bytes.count else { return -1 }
+        targets[slot] = target
+        Self.store(bytes, at: stored)
+        targetLengths[slot] = bytes.count
+        return slot
+    }
+
+    /// The cached target of `slot` (see `cachedRequestTargetSlot`).
+    func cachedRequestTarget(_ slot: Int) -> RequestTarget { targets[slot] }
+
+    /// Writes the cached target of `slot` into `summary`: target, raw path, path and query, and the
+    /// authority as the host when `authorityAsHost`.
+    func writeTarget(_ slot: Int, into summary: inout HTTPRequestSummary, authorityAsHost: Bool) {
+        summary.target = targets[slot].target
+        summary.rawPath = targets[slot].rawPath
+        summary.path = targets[slot].path
+        summary.query = targets[slot].query
+        if authorityAsHost { summary.host = targets[slot].authority }
+    }
+
+    /// `bytes` copied to `stored` (room for `maxLength`).
+    private static func store(_ bytes: UnsafeRawBufferPointer, at stored: UnsafeMutableRawPointer) {
+        if let base = bytes.baseAddress { stored.copyMemory(from: base, byteCount: bytes.count) }
+    }
+
+    /// The `bytes.count` bytes at `stored` equal `bytes`: eight at a time, the last word overlapping.
+    @inline(__always)
+    private static func equal(_ stored: UnsafeMutableRawPointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return true }
+        if count >= 8 {
+            var i = 0
+            while i + 8 < count {
+                if stored.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    != base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                {
+                    return false
+                }
+                i += 8
+            }
+            return stored.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                == base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        }
+        for i in 0..<count where stored.load(fromByteOffset: i, as: UInt8.self) != base.load(fromByteOffset: i, as: UInt8.self) {
+            return false
+        }
+        return true
     }
 
     /// A cheap hash of the length and the first and last 8 bytes (targets differ mostly at the end: ids, pages).
@@ -125,17 +227,52 @@ final class SharedParserState {
 
     /// The value of `bytes` read as ISO-8859-1, reusing the previous String of `slot` when the bytes are the same.
     func string(_ bytes: UnsafeRawBufferPointer, slot: Slot) -> String {
-        if let cached = values[slot.rawValue] {
-            let same = cached.utf8.withContiguousStorageIfAvailable { stored in
-                stored.count == bytes.count
-                    && (bytes.isEmpty || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
-            }
-            if same == true { return cached }
+        let index = slot.rawValue
+        let stored = valueBytes + index * Self.maxLength
+        if valueLengths[index] == bytes.count && Self.equal(stored, bytes) {
+            return values[index].unsafelyUnwrapped
         }
         let value = bytes.latin1String()
         if bytes.count <= Self.maxLength && value.utf8.count == bytes.count {
-            values[slot.rawValue] = value
+            values[index] = value
+            Self.store(bytes, at: stored)
+            valueLengths[index] = bytes.count
         }
         return value
+    }
+}
+
+/// A stack of at most `capacity` spare values in storage allocated once (the owner deallocates it):
+/// push and pop move a value in or out, where an Array's `append` / `popLast` also checked
+/// uniqueness and capacity and retained and released its buffer.
+struct SpareStack<Element> {
+    private let slots: UnsafeMutablePointer<Element>
+    let capacity: Int
+    /// Slots `0..<count` hold values; the others are uninitialized.
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        slots = .allocate(capacity: capacity)
+        self.capacity = capacity
+    }
+
+    var isFull: Bool { count == capacity }
+
+    mutating func push(_ element: consuming Element) {
+        precondition(count < capacity, "push on a full SpareStack")
+        (slots + count).initialize(to: element)
+        count += 1
+    }
+
+    mutating func pop() -> Element? {
+        guard count > 0 else { return nil }
+        count -= 1
+        return (slots + count).move()
+    }
+
+    /// Releases the values held and the storage; the stack must not be used afterwards.
+    func deallocate() {
+        slots.deinitialize(count: count)
+        slots.deallocate()
     }
 }

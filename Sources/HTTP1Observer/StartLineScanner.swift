@@ -108,7 +108,9 @@ struct StartLineScanner {
             i += 1
         }
         guard i > targetStart, count - i == 9 else { return nil }
-        for k in 0..<7 where line[i + 1 + k] != versionByte(UInt8(k)) { return nil }
+        // `HTTP/1.` in one word (the 8 bytes after the space are in the line: `count - i == 9`).
+        let version = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: i + 1, as: UInt64.self))
+        guard version & 0x00FF_FFFF_FFFF_FFFF == 0x002E_312F_5054_5448 else { return nil }
         return isDigit(line[i + 8]) ? true : nil
     }
 
