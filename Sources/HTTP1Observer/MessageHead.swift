@@ -147,7 +147,7 @@ enum KnownField {
         case 0x74 /* t */: return name.equalsIgnoringCaseAndSeparators("tcode") ? .tCode : nil
         case 0x75 /* u */: return name.equalsIgnoringCaseAndSeparators("useragent") ? .userAgent : nil
         case 0x6D /* m */: return name.equalsIgnoringCaseAndSeparators("methodcode") ? .methodCode : nil
-        case 0x2D, 0x5F:
+        case 0x2D /* - */, 0x7F /* _ (0x5F | 0x20) */:
             // A name may begin with separators (`_t_code`): compare it in full.
             if name.equalsIgnoringCaseAndSeparators("tcode") { return .tCode }
             if name.equalsIgnoringCaseAndSeparators("useragent") { return .userAgent }

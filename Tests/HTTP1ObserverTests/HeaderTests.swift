@@ -16,6 +16,8 @@ import Testing
         ("User-Agent", "useragent"), ("user_agent", "useragent"), ("USERAGENT", "useragent"), ("User_Agent", "useragent"),
         ("Method-Code", "methodcode"), ("method_code", "methodcode"), ("METHOD-CODE", "methodcode"),
         ("T-Code", "tcode"), ("t_code", "tcode"), ("TCODE", "tcode"),
+        // Leading separators (the first byte is no letter to pick the name by).
+        ("_t_code", "tcode"), ("-T-Code", "tcode"), ("__User-Agent", "useragent"), ("_Method_Code_", "methodcode"),
     ])
     func headerNameSpellingsMatch(name: String, field: String) {
         let result = onlyRequest("GET / HTTP/1.1\r\n\(name): value-1\r\n\r\n")
