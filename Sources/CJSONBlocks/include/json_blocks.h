@@ -1,9 +1,10 @@
 // The top-level scan of a JSON object over 64-byte blocks (simdjson's two stages: Langdale &
 // Lemire, "Parsing Gigabytes of JSON per Second", 2019, §3-4), and the block classifiers.
 //
-// The classifiers: SSE2 on x86_64 (part of its baseline), AVX2 when the processor has it
-// (json_blocks.c, compiled for AVX2 alone), elsewhere a byte loop with the same results
-// (also compiled on x86_64, where the tests compare them).
+// The classifiers, one per level, all with the same results: portable C on every
+// architecture (SWAR: 8 bytes in a 64-bit word), SSE2 on x86_64 (part of its baseline), AVX2
+// when the processor has it (json_blocks.c, compiled for AVX2 alone). The byte loop that
+// defines them is here for the tests, which compare every level with it.
 #ifndef CJSONBLOCKS_JSON_BLOCKS_H
 #define CJSONBLOCKS_JSON_BLOCKS_H
 
@@ -44,8 +45,8 @@ typedef struct {
     uint64_t newline;    // \t \n \r: the control bytes that are whitespace outside strings
 } cejson_rare_classes;
 
-/// The definition, one byte at a time.
-static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
+/// The definition, one byte at a time (for the tests: the classifiers must agree with it).
+static inline cejson_classes cejson_classify_bytewise(const uint8_t *p) {
     cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < 64; i++) {
         uint8_t v = p[i];
@@ -61,7 +62,7 @@ static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
     return c;
 }
 
-static inline cejson_rare_classes cejson_classify_rare_portable(const uint8_t *p) {
+static inline cejson_rare_classes cejson_classify_rare_bytewise(const uint8_t *p) {
     cejson_rare_classes c = {0, 0, 0};
     for (int i = 0; i < 64; i++) {
         uint8_t v = p[i];
@@ -69,6 +70,91 @@ static inline cejson_rare_classes cejson_classify_rare_portable(const uint8_t *p
         if (v == '\\') c.backslash |= bit;
         if (v < 0x20) c.control |= bit;
         if (v == '\t' || v == '\n' || v == '\r') c.newline |= bit;
+    }
+    return c;
+}
+
+// MARK: the portable classifier: SWAR, 8 bytes in a 64-bit word (Hacker's Delight §6-1;
+// Mycroft's zero-byte test made exact per byte), the same masks as the byte loop bit for bit.
+
+/// The 8 bytes at `p`, byte k in bits 8k…8k+7 whatever the byte order (mask bit = text
+/// offset, as on little-endian x86).
+static inline uint64_t cejson_load_word(const uint8_t *p) {
+    uint64_t w;
+    __builtin_memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "CJSONBlocks needs the compiler's __BYTE_ORDER__"
+#endif
+    return w;
+}
+
+#define CEJSON_ONES 0x0101010101010101ULL
+#define CEJSON_LOW7 0x7F7F7F7F7F7F7F7FULL
+#define CEJSON_HIGH 0x8080808080808080ULL
+
+/// 0x80 in each byte of `w` that is 0, else 0x00. Exact per byte: `(b & 0x7F) + 0x7F` is at
+/// most 0xFE, so no carry crosses into the next byte (the classic `(w - 0x01…) & ~w` test
+/// is only exact for "any").
+static inline uint64_t cejson_swar_zero(uint64_t w) {
+    return ~(((w & CEJSON_LOW7) + CEJSON_LOW7) | w) & CEJSON_HIGH;
+}
+
+/// 0x80 in each byte of `w` equal to `c`.
+static inline uint64_t cejson_swar_equal(uint64_t w, uint8_t c) {
+    return cejson_swar_zero(w ^ (CEJSON_ONES * c));
+}
+
+/// 0x80 in each byte of `w` below `n` (1…128): `(b & 0x7F) + 0x80 - n` has its high bit when
+/// the low 7 bits reach `n`; a byte from 0x80 on has it itself.
+static inline uint64_t cejson_swar_below(uint64_t w, uint8_t n) {
+    return ~(((w & CEJSON_LOW7) + CEJSON_ONES * (uint8_t)(0x80 - n)) | w) & CEJSON_HIGH;
+}
+
+/// The high bits of the 8 bytes of `m` (nothing else set) as 8 bits, byte k to bit k: the
+/// product puts bit 8k times bit 7(7-k) + 7 of the constant at bit 56 + k, no two products
+/// on one bit, so nothing carries.
+static inline uint64_t cejson_swar_bits(uint64_t m) {
+    return (m >> 7) * 0x0102040810204080ULL >> 56;
+}
+
+/// The portable level's classifier: `cejson_classify_bytewise` 8 bytes at a time.
+static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
+    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
+    uint64_t rare = 0;
+    for (int k = 0; k < 8; k++) {
+        uint64_t w = cejson_load_word(p + 8 * k);
+        unsigned shift = 8 * (unsigned)k;
+        // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
+        uint64_t folded = w | CEJSON_ONES * 0x20;
+        uint64_t separator = cejson_swar_equal(w, ':') | cejson_swar_equal(w, ',');
+        uint64_t op = cejson_swar_equal(folded, '{') | cejson_swar_equal(folded, '}') | separator;
+        rare |= cejson_swar_below(w, 0x20) | cejson_swar_equal(w, '\\');
+        // 0x30 <= b < 0x3A, below 0x80: the sums for 0x3A (high bit clear) and 0x30 (set).
+        uint64_t low7 = w & CEJSON_LOW7;
+        uint64_t digit = ~((low7 + CEJSON_ONES * (0x80 - 0x3A)) | w) & (low7 + CEJSON_ONES * (0x80 - 0x30)) & CEJSON_HIGH;
+        c.quote |= cejson_swar_bits(cejson_swar_equal(w, '"')) << shift;
+        c.op |= cejson_swar_bits(op) << shift;
+        c.blank |= cejson_swar_bits(cejson_swar_below(w, 0x21)) << shift;
+        c.digit |= cejson_swar_bits(digit) << shift;
+        c.separator |= cejson_swar_bits(separator) << shift;
+    }
+    // Whether there is any: the exact bits come from cejson_classify_rare_portable.
+    c.rare = rare;
+    c.quote_parity = cejson_prefix_xor(c.quote);
+    return c;
+}
+
+static inline cejson_rare_classes cejson_classify_rare_portable(const uint8_t *p) {
+    cejson_rare_classes c = {0, 0, 0};
+    for (int k = 0; k < 8; k++) {
+        uint64_t w = cejson_load_word(p + 8 * k);
+        unsigned shift = 8 * (unsigned)k;
+        uint64_t newline = cejson_swar_equal(w, '\t') | cejson_swar_equal(w, '\n') | cejson_swar_equal(w, '\r');
+        c.backslash |= cejson_swar_bits(cejson_swar_equal(w, '\\')) << shift;
+        c.control |= cejson_swar_bits(cejson_swar_below(w, 0x20)) << shift;
+        c.newline |= cejson_swar_bits(newline) << shift;
     }
     return c;
 }
@@ -153,7 +239,7 @@ static inline uint64_t cejson_escaped_bytes(uint64_t backslashes, uint64_t *carr
 
 // MARK: the scan
 
-/// Which classifier a scan uses: the byte loop, SSE2 (x86_64), AVX2 + PCLMUL + BMI1 (x86_64,
+/// Which classifier a scan uses: portable C (SWAR), SSE2 (x86_64), AVX2 + PCLMUL + BMI1 (x86_64,
 /// when the processor has them). All give the same results.
 enum {
     CEJSON_LEVEL_PORTABLE = 0,
