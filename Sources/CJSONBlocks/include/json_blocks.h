@@ -74,8 +74,16 @@ static inline cejson_rare_classes cejson_classify_rare_bytewise(const uint8_t *p
     return c;
 }
 
-// MARK: the portable classifier: SWAR, 8 bytes in a 64-bit word (Hacker's Delight §6-1;
-// Mycroft's zero-byte test made exact per byte), the same masks as the byte loop bit for bit.
+// MARK: the portable classifier: SWAR, 8 bytes in a 64-bit word (Hacker's Delight §6-1,
+// made exact per byte), the same masks as the byte loop bit for bit.
+//
+// Every class is ASCII, so a byte is in it when its high bit is clear and its low 7 bits are
+// (or are below) some value. `low7 = w & 0x7F…` is taken once; a sum over it has the high
+// bit of each byte set when that byte's low 7 bits differ from `c` (`(low7 ^ c) + 0x7F`) or
+// reach `n` (`low7 + 0x80 - n`): each sum is at most 0xFE per byte, so no carry crosses a
+// byte (the classic `(w - 0x01…) & ~w` is only exact for "any byte"). A class of several
+// values ANDs their sums; OR-ing `w` rules out bytes from 0x80 on; the class is the bytes
+// whose high bit is then clear.
 
 /// The 8 bytes at `p`, byte k in bits 8k…8k+7 whatever the byte order (mask bit = text
 /// offset, as on little-endian x86).
@@ -94,54 +102,51 @@ static inline uint64_t cejson_load_word(const uint8_t *p) {
 #define CEJSON_LOW7 0x7F7F7F7F7F7F7F7FULL
 #define CEJSON_HIGH 0x8080808080808080ULL
 
-/// 0x80 in each byte of `w` that is 0, else 0x00. Exact per byte: `(b & 0x7F) + 0x7F` is at
-/// most 0xFE, so no carry crosses into the next byte (the classic `(w - 0x01…) & ~w` test
-/// is only exact for "any").
-static inline uint64_t cejson_swar_zero(uint64_t w) {
-    return ~(((w & CEJSON_LOW7) + CEJSON_LOW7) | w) & CEJSON_HIGH;
+/// High bit of each byte clear where `low7`'s byte is `c` (< 0x80).
+static inline uint64_t cejson_swar_differs(uint64_t low7, uint8_t c) {
+    return (low7 ^ (CEJSON_ONES * c)) + CEJSON_LOW7;
 }
 
-/// 0x80 in each byte of `w` equal to `c`.
-static inline uint64_t cejson_swar_equal(uint64_t w, uint8_t c) {
-    return cejson_swar_zero(w ^ (CEJSON_ONES * c));
+/// High bit of each byte clear where `low7`'s byte is below `n` (1…128).
+static inline uint64_t cejson_swar_reaches(uint64_t low7, uint8_t n) {
+    return low7 + CEJSON_ONES * (uint8_t)(0x80 - n);
 }
 
-/// 0x80 in each byte of `w` below `n` (1…128): `(b & 0x7F) + 0x80 - n` has its high bit when
-/// the low 7 bits reach `n`; a byte from 0x80 on has it itself.
-static inline uint64_t cejson_swar_below(uint64_t w, uint8_t n) {
-    return ~(((w & CEJSON_LOW7) + CEJSON_ONES * (uint8_t)(0x80 - n)) | w) & CEJSON_HIGH;
+/// 0x80 in each byte of `w` whose high bit is clear in `sums` (an AND of the sums above).
+static inline uint64_t cejson_swar_class(uint64_t sums, uint64_t w) {
+    return ~(sums | w) & CEJSON_HIGH;
 }
 
-/// The high bits of the 8 bytes of `m` (nothing else set) as 8 bits, byte k to bit k: the
-/// product puts bit 8k times bit 7(7-k) + 7 of the constant at bit 56 + k, no two products
-/// on one bit, so nothing carries.
+/// The high bits of the 8 bytes of `m` (nothing else set) as 8 bits, byte k to bit k: bit
+/// 8k + 7 times bit 7(7 - k) of the constant lands on bit 56 + k, no two products on one
+/// bit, so nothing carries.
 static inline uint64_t cejson_swar_bits(uint64_t m) {
-    return (m >> 7) * 0x0102040810204080ULL >> 56;
+    return m * 0x0002040810204081ULL >> 56;
 }
 
 /// The portable level's classifier: `cejson_classify_bytewise` 8 bytes at a time.
 static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
     cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
-    uint64_t rare = 0;
+    uint64_t not_rare = ~0ULL;
     for (int k = 0; k < 8; k++) {
         uint64_t w = cejson_load_word(p + 8 * k);
+        uint64_t low7 = w & CEJSON_LOW7;
         unsigned shift = 8 * (unsigned)k;
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
-        uint64_t folded = w | CEJSON_ONES * 0x20;
-        uint64_t separator = cejson_swar_equal(w, ':') | cejson_swar_equal(w, ',');
-        uint64_t op = cejson_swar_equal(folded, '{') | cejson_swar_equal(folded, '}') | separator;
-        rare |= cejson_swar_below(w, 0x20) | cejson_swar_equal(w, '\\');
-        // 0x30 <= b < 0x3A, below 0x80: the sums for 0x3A (high bit clear) and 0x30 (set).
-        uint64_t low7 = w & CEJSON_LOW7;
-        uint64_t digit = ~((low7 + CEJSON_ONES * (0x80 - 0x3A)) | w) & (low7 + CEJSON_ONES * (0x80 - 0x30)) & CEJSON_HIGH;
-        c.quote |= cejson_swar_bits(cejson_swar_equal(w, '"')) << shift;
-        c.op |= cejson_swar_bits(op) << shift;
-        c.blank |= cejson_swar_bits(cejson_swar_below(w, 0x21)) << shift;
+        uint64_t folded = low7 | CEJSON_ONES * 0x20;
+        uint64_t separator = cejson_swar_differs(low7, ':') & cejson_swar_differs(low7, ',');
+        uint64_t op = separator & cejson_swar_differs(folded, '{') & cejson_swar_differs(folded, '}');
+        not_rare &= (cejson_swar_reaches(low7, 0x20) & cejson_swar_differs(low7, '\\')) | w;
+        // 0x30 <= b < 0x3A: reaches 0x30 (high bit set), not 0x3A (clear).
+        uint64_t digit = cejson_swar_class(cejson_swar_reaches(low7, 0x3A), w) & cejson_swar_reaches(low7, 0x30);
+        c.quote |= cejson_swar_bits(cejson_swar_class(cejson_swar_differs(low7, '"'), w)) << shift;
+        c.op |= cejson_swar_bits(cejson_swar_class(op, w)) << shift;
+        c.blank |= cejson_swar_bits(cejson_swar_class(cejson_swar_reaches(low7, 0x21), w)) << shift;
         c.digit |= cejson_swar_bits(digit) << shift;
-        c.separator |= cejson_swar_bits(separator) << shift;
+        c.separator |= cejson_swar_bits(cejson_swar_class(separator, w)) << shift;
     }
     // Whether there is any: the exact bits come from cejson_classify_rare_portable.
-    c.rare = rare;
+    c.rare = ~not_rare & CEJSON_HIGH;
     c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
 }
@@ -150,15 +155,15 @@ static inline cejson_rare_classes cejson_classify_rare_portable(const uint8_t *p
     cejson_rare_classes c = {0, 0, 0};
     for (int k = 0; k < 8; k++) {
         uint64_t w = cejson_load_word(p + 8 * k);
+        uint64_t low7 = w & CEJSON_LOW7;
         unsigned shift = 8 * (unsigned)k;
-        uint64_t newline = cejson_swar_equal(w, '\t') | cejson_swar_equal(w, '\n') | cejson_swar_equal(w, '\r');
-        c.backslash |= cejson_swar_bits(cejson_swar_equal(w, '\\')) << shift;
-        c.control |= cejson_swar_bits(cejson_swar_below(w, 0x20)) << shift;
-        c.newline |= cejson_swar_bits(newline) << shift;
+        uint64_t newline = cejson_swar_differs(low7, '\t') & cejson_swar_differs(low7, '\n') & cejson_swar_differs(low7, '\r');
+        c.backslash |= cejson_swar_bits(cejson_swar_class(cejson_swar_differs(low7, '\\'), w)) << shift;
+        c.control |= cejson_swar_bits(cejson_swar_class(cejson_swar_reaches(low7, 0x20), w)) << shift;
+        c.newline |= cejson_swar_bits(cejson_swar_class(newline, w)) << shift;
     }
     return c;
 }
-
 #if CEJSON_SSE2
 /// The 16 compare results of `m` as bits, shifted to lane `k` of 4.
 static inline uint64_t cejson_mask16(__m128i m, int k) {
