@@ -124,8 +124,9 @@ static inline uint64_t cejson_swar_bits(uint64_t m) {
     return m * 0x0002040810204081ULL >> 56;
 }
 
-/// The portable level's classifier: `cejson_classify_bytewise` 8 bytes at a time.
-static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
+/// The portable level's classifier: `cejson_classify_bytewise` 8 bytes at a time. Inlined into
+/// the block scan (LLVM kept it a call, the classes passed through memory: 2% more).
+__attribute__((always_inline)) static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
     cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
     uint64_t not_rare = ~0ULL;
     for (int k = 0; k < 8; k++) {
