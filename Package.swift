@@ -36,8 +36,8 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         // The JSON block scan (simdjson's two stages over 64-byte blocks), its classifier chosen
-        // at run time: AVX2 + PCLMUL + BMI1 or SSE2 on x86_64, portable C elsewhere (SWAR: 8 bytes
-        // per 64-bit word, any byte order).
+        // at run time: AVX2 + PCLMUL + BMI1 or SSE2 on x86_64, NEON on arm64, portable C elsewhere
+        // (SWAR: 8 bytes per 64-bit word, any byte order).
         .target(name: "CJSONBlocks"),
         .target(name: "PacketDecoding"),
         .target(name: "PacketCapture", dependencies: ["CPcap", "PacketDecoding"]),

@@ -152,7 +152,7 @@ import Testing
 
     /// Every level's classifier agrees with `cejson_classify_bytewise` (the definition): the
     /// portable SWAR one (`cejson_classify_portable`), SSE2 (`cejson_classify`), AVX2 when the
-    /// processor has it.
+    /// processor has it, NEON on arm64.
     static func expectSameClasses(_ block: [UInt8], _ what: @autoclosure () -> String) {
         block.withUnsafeBufferPointer { buffer in
             let p = buffer.baseAddress!
@@ -162,7 +162,10 @@ import Testing
             let sse2 = cejson_classify(p)
             var avx2 = cejson_classify_bytewise(p)
             if cejson_has_avx2() != 0 { cejson_classify_avx2(p, &avx2) }
+            var neon = cejson_classify_bytewise(p)
+            if cejson_level_available(Int32(CEJSON_LEVEL_NEON)) != 0 { cejson_classify_neon(p, &neon) }
             var ok = Self.classes(portable) == expected && Self.classes(sse2) == expected && Self.classes(avx2) == expected
+                && Self.classes(neon) == expected
             for rare in [cejson_classify_rare_portable(p), cejson_classify_rare(p)] {
                 ok = ok && rare.backslash == rareExpected.backslash && rare.control == rareExpected.control
                     && rare.newline == rareExpected.newline

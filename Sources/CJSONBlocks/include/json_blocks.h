@@ -3,7 +3,8 @@
 //
 // The classifiers, one per level, all with the same results: portable C on every
 // architecture (SWAR: 8 bytes in a 64-bit word), SSE2 on x86_64 (part of its baseline), AVX2
-// when the processor has it (json_blocks.c, compiled for AVX2 alone). The byte loop that
+// when the processor has it (json_blocks.c, compiled for AVX2 alone), NEON on little-endian
+// arm64 (json_blocks.c). The byte loop that
 // defines them is here for the tests, which compare every level with it.
 #ifndef CJSONBLOCKS_JSON_BLOCKS_H
 #define CJSONBLOCKS_JSON_BLOCKS_H
@@ -210,6 +211,9 @@ void cejson_classify_avx2(const uint8_t *p, cejson_classes *out);
 /// Whether the processor runs AVX2, PCLMUL and BMI1 (false on other architectures).
 int cejson_has_avx2(void);
 
+/// The NEON classification (for the tests; only where `cejson_level_available(CEJSON_LEVEL_NEON)`).
+void cejson_classify_neon(const uint8_t *p, cejson_classes *out);
+
 static inline cejson_rare_classes cejson_classify_rare(const uint8_t *p) {
 #if CEJSON_SSE2
     cejson_rare_classes c = {0, 0, 0};
@@ -246,11 +250,12 @@ static inline uint64_t cejson_escaped_bytes(uint64_t backslashes, uint64_t *carr
 // MARK: the scan
 
 /// Which classifier a scan uses: portable C (SWAR), SSE2 (x86_64), AVX2 + PCLMUL + BMI1 (x86_64,
-/// when the processor has them). All give the same results.
+/// when the processor has them), NEON (little-endian arm64). All give the same results.
 enum {
     CEJSON_LEVEL_PORTABLE = 0,
     CEJSON_LEVEL_SSE2 = 1,
     CEJSON_LEVEL_AVX2 = 2,
+    CEJSON_LEVEL_NEON = 3,
 };
 
 /// The best level this processor runs (asked once).
