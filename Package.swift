@@ -35,7 +35,9 @@ let package = Package(
             name: "CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // SSE2 classification of 64-byte JSON blocks (a byte loop on other architectures).
+        // The JSON block scan (simdjson's two stages over 64-byte blocks), its classifier chosen
+        // at run time: AVX2 + PCLMUL + BMI1 or SSE2 on x86_64, NEON on arm64, portable C elsewhere
+        // (SWAR: 8 bytes per 64-bit word, any byte order).
         .target(name: "CJSONBlocks"),
         .target(name: "PacketDecoding"),
         .target(name: "PacketCapture", dependencies: ["CPcap", "PacketDecoding"]),

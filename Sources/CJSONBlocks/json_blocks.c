@@ -1,6 +1,7 @@
 // The top-level scan of `cejson_scan` compiled once per classifier (json_scan_template.h),
-// the AVX2 classifier, and the choice of level at run time: x86-64's baseline is SSE2, so the
-// AVX2 code is compiled for AVX2 alone and run only when the processor reports it.
+// the AVX2 and NEON classifiers, and the choice of level at run time: x86-64's baseline is
+// SSE2, so the AVX2 code is compiled for AVX2 alone and run only when the processor reports
+// it; arm64's baseline has NEON (Advanced SIMD); elsewhere the portable SWAR classifier.
 #include "json_blocks.h"
 
 #include <string.h>
@@ -257,6 +258,8 @@ void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {
 int cejson_has_avx2(void) { return 0; }
 #endif
 
+#include "json_level_neon.h"
+
 // MARK: the choice
 
 /// The best level, or -1 before it is asked (a benign race: every thread stores the same answer).
@@ -271,6 +274,9 @@ int cejson_level_available(int level) {
 #if CEJSON_AVX2
     case CEJSON_LEVEL_AVX2: return cejson_has_avx2();
 #endif
+#if CEJSON_NEON
+    case CEJSON_LEVEL_NEON: return 1;  // Advanced SIMD is part of every arm64 processor
+#endif
     default: return 0;
     }
 }
@@ -279,6 +285,7 @@ int cejson_level_available(int level) {
 __attribute__((noinline, cold)) static int cejson_ask_level(void) {
     int level = cejson_level_available(CEJSON_LEVEL_AVX2) ? CEJSON_LEVEL_AVX2
         : cejson_level_available(CEJSON_LEVEL_SSE2)      ? CEJSON_LEVEL_SSE2
+        : cejson_level_available(CEJSON_LEVEL_NEON)      ? CEJSON_LEVEL_NEON
                                                          : CEJSON_LEVEL_PORTABLE;
     __atomic_store_n(&cejson_level, level, __ATOMIC_RELAXED);
     return level;
@@ -310,6 +317,9 @@ int cejson_scan(cejson_scanner *s, cejson_member *members, size_t capacity, size
 #if CEJSON_SSE2
     case CEJSON_LEVEL_SSE2: outcome = cejson_scan_sse2(s); break;
 #endif
+#if CEJSON_NEON
+    case CEJSON_LEVEL_NEON: outcome = cejson_scan_neon(s); break;
+#endif
     default: outcome = cejson_scan_portable(s); break;
     }
     *found = s->found;
@@ -326,6 +336,9 @@ size_t cejson_token_starts(const uint8_t *base, size_t count, int level, size_t 
 #endif
 #if CEJSON_SSE2
     case CEJSON_LEVEL_SSE2: n = cejson_token_starts_sse2(&s, out, capacity); break;
+#endif
+#if CEJSON_NEON
+    case CEJSON_LEVEL_NEON: n = cejson_token_starts_neon(&s, out, capacity); break;
 #endif
     default: n = cejson_token_starts_portable(&s, out, capacity); break;
     }

@@ -29,7 +29,7 @@ import Testing
     }
 
     /// The classifier levels this processor runs, the portable one first.
-    static let levels: [Int32] = [CEJSON_LEVEL_PORTABLE, CEJSON_LEVEL_SSE2, CEJSON_LEVEL_AVX2].map { Int32($0) }
+    static let levels: [Int32] = [CEJSON_LEVEL_PORTABLE, CEJSON_LEVEL_SSE2, CEJSON_LEVEL_AVX2, CEJSON_LEVEL_NEON].map { Int32($0) }
         .filter { cejson_level_available($0) != 0 }
 
     /// Whether the recursive reference validator accepts the whole text.

@@ -150,42 +150,61 @@ import Testing
 
     static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.separator, c.quote_parity] }
 
-    /// SSE2 (`cejson_classify`), AVX2 when the processor has it, and the byte loop agree for
-    /// every byte value in every lane, whatever the other lanes hold.
+    /// Every level's classifier agrees with `cejson_classify_bytewise` (the definition): the
+    /// portable SWAR one (`cejson_classify_portable`), SSE2 (`cejson_classify`), AVX2 when the
+    /// processor has it, NEON on arm64.
+    static func expectSameClasses(_ block: [UInt8], _ what: @autoclosure () -> String) {
+        block.withUnsafeBufferPointer { buffer in
+            let p = buffer.baseAddress!
+            let expected = Self.classes(cejson_classify_bytewise(p))
+            let rareExpected = cejson_classify_rare_bytewise(p)
+            let portable = cejson_classify_portable(p)
+            let sse2 = cejson_classify(p)
+            var avx2 = cejson_classify_bytewise(p)
+            if cejson_has_avx2() != 0 { cejson_classify_avx2(p, &avx2) }
+            var neon = cejson_classify_bytewise(p)
+            if cejson_level_available(Int32(CEJSON_LEVEL_NEON)) != 0 { cejson_classify_neon(p, &neon) }
+            var ok = Self.classes(portable) == expected && Self.classes(sse2) == expected && Self.classes(avx2) == expected
+                && Self.classes(neon) == expected
+            for rare in [cejson_classify_rare_portable(p), cejson_classify_rare(p)] {
+                ok = ok && rare.backslash == rareExpected.backslash && rare.control == rareExpected.control
+                    && rare.newline == rareExpected.newline
+            }
+            if !ok { Issue.record("\(what())") }
+        }
+    }
+
+    /// Every byte value in every lane, whatever the other lanes hold.
     @Test func classifiersAgreeInEveryLane() {
-        var block = [UInt8](repeating: 0x61, count: 64)
-        for neighbour: UInt8 in [0x61, 0x22, 0x5C, 0x00, 0x20, 0xFF] {
+        for neighbour: UInt8 in [0x61, 0x22, 0x5C, 0x00, 0x20, 0xFF, 0x7F, 0x80] {
             for lane in 0..<64 {
                 for value in 0...255 {
-                    block = [UInt8](repeating: neighbour, count: 64)
+                    var block = [UInt8](repeating: neighbour, count: 64)
                     block[lane] = UInt8(value)
-                    block.withUnsafeBufferPointer { buffer in
-                        let p = buffer.baseAddress!
-                        let portable = cejson_classify_portable(p)
-                        let rarePortable = cejson_classify_rare_portable(p)
-                        let sse2 = cejson_classify(p)
-                        var avx2 = portable
-                        if cejson_has_avx2() != 0 { cejson_classify_avx2(p, &avx2) }
-                        let rare = cejson_classify_rare(p)
-                        let expected = Self.classes(portable)
-                        if Self.classes(sse2) != expected || Self.classes(avx2) != expected
-                            || rare.backslash != rarePortable.backslash || rare.control != rarePortable.control
-                            || rare.newline != rarePortable.newline
-                        {
-                            Issue.record("lane \(lane) value \(value) neighbour \(neighbour)")
-                        }
-                    }
+                    Self.expectSameClasses(block, "lane \(lane) value \(value) neighbour \(neighbour)")
                 }
             }
         }
     }
 
+    /// Every pair of byte values side by side, both ways round, at every place in a word and
+    /// across words: a carry or borrow from one byte into the next (the SWAR classifier's
+    /// risk) would show.
+    @Test func classifiersAgreeForEveryPairOfNeighbours() {
+        for a in 0...255 {
+            for b in a...255 {
+                let block = (0..<64).map { UInt8($0 & 1 == 0 ? a : b) }
+                Self.expectSameClasses(block, "bytes \(a), \(b) alternating")
+            }
+        }
+    }
+
     /// The byte loop is the definition: checked here against the classes byte by byte.
-    @Test func portableClassifierIsTheDefinition() {
+    @Test func bytewiseClassifierIsTheDefinition() {
         for value in 0...255 {
             let block = [UInt8](repeating: UInt8(value), count: 64)
-            let c = block.withUnsafeBufferPointer { cejson_classify_portable($0.baseAddress!) }
-            let r = block.withUnsafeBufferPointer { cejson_classify_rare_portable($0.baseAddress!) }
+            let c = block.withUnsafeBufferPointer { cejson_classify_bytewise($0.baseAddress!) }
+            let r = block.withUnsafeBufferPointer { cejson_classify_rare_bytewise($0.baseAddress!) }
             let all = UInt64.max
             let v = UInt8(value)
             #expect(c.quote == (v == 0x22 ? all : 0))

@@ -1,9 +1,11 @@
 // The top-level scan of a JSON object over 64-byte blocks (simdjson's two stages: Langdale &
 // Lemire, "Parsing Gigabytes of JSON per Second", 2019, §3-4), and the block classifiers.
 //
-// The classifiers: SSE2 on x86_64 (part of its baseline), AVX2 when the processor has it
-// (json_blocks.c, compiled for AVX2 alone), elsewhere a byte loop with the same results
-// (also compiled on x86_64, where the tests compare them).
+// The classifiers, one per level, all with the same results: portable C on every
+// architecture (SWAR: 8 bytes in a 64-bit word), SSE2 on x86_64 (part of its baseline), AVX2
+// when the processor has it (json_blocks.c, compiled for AVX2 alone), NEON on little-endian
+// arm64 (json_blocks.c). The byte loop that
+// defines them is here for the tests, which compare every level with it.
 #ifndef CJSONBLOCKS_JSON_BLOCKS_H
 #define CJSONBLOCKS_JSON_BLOCKS_H
 
@@ -44,8 +46,8 @@ typedef struct {
     uint64_t newline;    // \t \n \r: the control bytes that are whitespace outside strings
 } cejson_rare_classes;
 
-/// The definition, one byte at a time.
-static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
+/// The definition, one byte at a time (for the tests: the classifiers must agree with it).
+static inline cejson_classes cejson_classify_bytewise(const uint8_t *p) {
     cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < 64; i++) {
         uint8_t v = p[i];
@@ -61,7 +63,7 @@ static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
     return c;
 }
 
-static inline cejson_rare_classes cejson_classify_rare_portable(const uint8_t *p) {
+static inline cejson_rare_classes cejson_classify_rare_bytewise(const uint8_t *p) {
     cejson_rare_classes c = {0, 0, 0};
     for (int i = 0; i < 64; i++) {
         uint8_t v = p[i];
@@ -73,6 +75,97 @@ static inline cejson_rare_classes cejson_classify_rare_portable(const uint8_t *p
     return c;
 }
 
+// MARK: the portable classifier: SWAR, 8 bytes in a 64-bit word (Hacker's Delight §6-1,
+// made exact per byte), the same masks as the byte loop bit for bit.
+//
+// Every class is ASCII, so a byte is in it when its high bit is clear and its low 7 bits are
+// (or are below) some value. `low7 = w & 0x7F…` is taken once; a sum over it has the high
+// bit of each byte set when that byte's low 7 bits differ from `c` (`(low7 ^ c) + 0x7F`) or
+// reach `n` (`low7 + 0x80 - n`): each sum is at most 0xFE per byte, so no carry crosses a
+// byte (the classic `(w - 0x01…) & ~w` is only exact for "any byte"). A class of several
+// values ANDs their sums; OR-ing `w` rules out bytes from 0x80 on; the class is the bytes
+// whose high bit is then clear.
+
+/// The 8 bytes at `p`, byte k in bits 8k…8k+7 whatever the byte order (mask bit = text
+/// offset, as on little-endian x86).
+static inline uint64_t cejson_load_word(const uint8_t *p) {
+    uint64_t w;
+    __builtin_memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "CJSONBlocks needs the compiler's __BYTE_ORDER__"
+#endif
+    return w;
+}
+
+#define CEJSON_ONES 0x0101010101010101ULL
+#define CEJSON_LOW7 0x7F7F7F7F7F7F7F7FULL
+#define CEJSON_HIGH 0x8080808080808080ULL
+
+/// High bit of each byte clear where `low7`'s byte is `c` (< 0x80).
+static inline uint64_t cejson_swar_differs(uint64_t low7, uint8_t c) {
+    return (low7 ^ (CEJSON_ONES * c)) + CEJSON_LOW7;
+}
+
+/// High bit of each byte clear where `low7`'s byte is below `n` (1…128).
+static inline uint64_t cejson_swar_reaches(uint64_t low7, uint8_t n) {
+    return low7 + CEJSON_ONES * (uint8_t)(0x80 - n);
+}
+
+/// 0x80 in each byte of `w` whose high bit is clear in `sums` (an AND of the sums above).
+static inline uint64_t cejson_swar_class(uint64_t sums, uint64_t w) {
+    return ~(sums | w) & CEJSON_HIGH;
+}
+
+/// The high bits of the 8 bytes of `m` (nothing else set) as 8 bits, byte k to bit k: bit
+/// 8k + 7 times bit 7(7 - k) of the constant lands on bit 56 + k, no two products on one
+/// bit, so nothing carries.
+static inline uint64_t cejson_swar_bits(uint64_t m) {
+    return m * 0x0002040810204081ULL >> 56;
+}
+
+/// The portable level's classifier: `cejson_classify_bytewise` 8 bytes at a time. Inlined into
+/// the block scan (LLVM kept it a call, the classes passed through memory: 2% more).
+__attribute__((always_inline)) static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
+    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
+    uint64_t not_rare = ~0ULL;
+    for (int k = 0; k < 8; k++) {
+        uint64_t w = cejson_load_word(p + 8 * k);
+        uint64_t low7 = w & CEJSON_LOW7;
+        unsigned shift = 8 * (unsigned)k;
+        // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
+        uint64_t folded = low7 | CEJSON_ONES * 0x20;
+        uint64_t separator = cejson_swar_differs(low7, ':') & cejson_swar_differs(low7, ',');
+        uint64_t op = separator & cejson_swar_differs(folded, '{') & cejson_swar_differs(folded, '}');
+        not_rare &= (cejson_swar_reaches(low7, 0x20) & cejson_swar_differs(low7, '\\')) | w;
+        // 0x30 <= b < 0x3A: reaches 0x30 (high bit set), not 0x3A (clear).
+        uint64_t digit = cejson_swar_class(cejson_swar_reaches(low7, 0x3A), w) & cejson_swar_reaches(low7, 0x30);
+        c.quote |= cejson_swar_bits(cejson_swar_class(cejson_swar_differs(low7, '"'), w)) << shift;
+        c.op |= cejson_swar_bits(cejson_swar_class(op, w)) << shift;
+        c.blank |= cejson_swar_bits(cejson_swar_class(cejson_swar_reaches(low7, 0x21), w)) << shift;
+        c.digit |= cejson_swar_bits(digit) << shift;
+        c.separator |= cejson_swar_bits(cejson_swar_class(separator, w)) << shift;
+    }
+    // Whether there is any: the exact bits come from cejson_classify_rare_portable.
+    c.rare = ~not_rare & CEJSON_HIGH;
+    c.quote_parity = cejson_prefix_xor(c.quote);
+    return c;
+}
+
+static inline cejson_rare_classes cejson_classify_rare_portable(const uint8_t *p) {
+    cejson_rare_classes c = {0, 0, 0};
+    for (int k = 0; k < 8; k++) {
+        uint64_t w = cejson_load_word(p + 8 * k);
+        uint64_t low7 = w & CEJSON_LOW7;
+        unsigned shift = 8 * (unsigned)k;
+        uint64_t newline = cejson_swar_differs(low7, '\t') & cejson_swar_differs(low7, '\n') & cejson_swar_differs(low7, '\r');
+        c.backslash |= cejson_swar_bits(cejson_swar_class(cejson_swar_differs(low7, '\\'), w)) << shift;
+        c.control |= cejson_swar_bits(cejson_swar_class(cejson_swar_reaches(low7, 0x20), w)) << shift;
+        c.newline |= cejson_swar_bits(cejson_swar_class(newline, w)) << shift;
+    }
+    return c;
+}
 #if CEJSON_SSE2
 /// The 16 compare results of `m` as bits, shifted to lane `k` of 4.
 static inline uint64_t cejson_mask16(__m128i m, int k) {
@@ -118,6 +211,9 @@ void cejson_classify_avx2(const uint8_t *p, cejson_classes *out);
 /// Whether the processor runs AVX2, PCLMUL and BMI1 (false on other architectures).
 int cejson_has_avx2(void);
 
+/// The NEON classification (for the tests; only where `cejson_level_available(CEJSON_LEVEL_NEON)`).
+void cejson_classify_neon(const uint8_t *p, cejson_classes *out);
+
 static inline cejson_rare_classes cejson_classify_rare(const uint8_t *p) {
 #if CEJSON_SSE2
     cejson_rare_classes c = {0, 0, 0};
@@ -153,12 +249,13 @@ static inline uint64_t cejson_escaped_bytes(uint64_t backslashes, uint64_t *carr
 
 // MARK: the scan
 
-/// Which classifier a scan uses: the byte loop, SSE2 (x86_64), AVX2 + PCLMUL + BMI1 (x86_64,
-/// when the processor has them). All give the same results.
+/// Which classifier a scan uses: portable C (SWAR), SSE2 (x86_64), AVX2 + PCLMUL + BMI1 (x86_64,
+/// when the processor has them), NEON (little-endian arm64). All give the same results.
 enum {
     CEJSON_LEVEL_PORTABLE = 0,
     CEJSON_LEVEL_SSE2 = 1,
     CEJSON_LEVEL_AVX2 = 2,
+    CEJSON_LEVEL_NEON = 3,
 };
 
 /// The best level this processor runs (asked once).
