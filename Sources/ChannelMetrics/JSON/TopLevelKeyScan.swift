@@ -165,11 +165,7 @@ extension TopLevelScanner {
 
         /// String `==` (canonical equivalence): between two ASCII names it is byte equality.
         func equals(_ match: MatchSlots.Match) -> Bool {
-            if match.plain, decoded == nil {
-                guard range.count == match.range.count else { return false }
-                for i in 0..<range.count where bytes[range.lowerBound + i] != bytes[match.range.lowerBound + i] { return false }
-                return true
-            }
+            if match.plain, decoded == nil { return MatchSlots.sameBytes(range, match.range, in: bytes) }
             return MatchSlots.name(of: match, in: bytes) == text
         }
     }
@@ -219,11 +215,30 @@ struct MatchSlots {
 
     /// A member named `key` whose value starts at `valueStart`, for each key asked for.
     mutating func note(_ key: TopLevelScanner.Key, valueAt valueStart: Int, for keys: [FuzzyKey]) {
+        if key.decoded == nil { return note(plain: key.range, in: key.bytes, valueAt: valueStart, for: keys) }
         for i in keys.indices {
             if let match = self[i] {
                 if key.equals(match) { self[i]!.valueStart = valueStart }  // a repeated key: its last value
             } else if key.matches(keys[i]) {
                 self[i] = Match(range: key.range, plain: key.decoded == nil, valueStart: valueStart)
+            }
+        }
+    }
+
+    /// `note` for the usual name, ASCII without escapes at `range` of `bytes`: no `Key` (which
+    /// holds a String) to build and destroy per member.
+    mutating func note(plain range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, valueAt valueStart: Int, for keys: [FuzzyKey]) {
+        for i in keys.indices {
+            if let match = self[i] {
+                let same: Bool
+                if match.plain {
+                    same = Self.sameBytes(range, match.range, in: bytes)
+                } else {
+                    same = Self.name(of: match, in: bytes) == String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+                }
+                if same { self[i]!.valueStart = valueStart }  // a repeated key: its last value
+            } else if keys[i].matches(ascii: UnsafeBufferPointer(rebasing: bytes[range])) {
+                self[i] = Match(range: range, plain: true, valueStart: valueStart)
             }
         }
     }
@@ -247,6 +262,13 @@ struct MatchSlots {
 }
 
 extension MatchSlots {
+    /// Whether two ranges of `bytes` hold the same bytes.
+    static func sameBytes(_ a: Range<Int>, _ b: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count where bytes[a.lowerBound + i] != bytes[b.lowerBound + i] { return false }
+        return true
+    }
+
     /// The name of `match`, whose bytes are in `bytes` (a valid string there).
     static func name(of match: Match, in bytes: UnsafeBufferPointer<UInt8>) -> String {
         if match.plain { return String(decoding: UnsafeBufferPointer(rebasing: bytes[match.range]), as: UTF8.self) }
