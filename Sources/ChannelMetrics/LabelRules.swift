@@ -97,11 +97,11 @@ public struct LabelRules: Sendable {
         }
         // A top-level `code` ends the search: validate the rest, build only that value.
         switch parser.scanTopLevelLabels(utf8: text, for: Self.codeKey) {
-        case .failure(let rejection):
+        case .rejected(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", why) }
-        case .success(let labels?):
+        case .labels(let labels):
             if let code = labels.first { return code.isNull ? ("", .notFound) : (code.text, .found) }
-        case .success(nil):
+        case .notAnObject:
             break
         }
         switch mapParse(parser.parse(utf8: text), truncated: response.bodyTruncated) {
@@ -122,14 +122,14 @@ public struct LabelRules: Sendable {
         }
         // `code`, else `errorcode`: top-level keys end each search; a null `code` falls to `errorcode`.
         switch parser.scanTopLevelLabels(utf8: text, for: Self.codeKeys) {
-        case .failure(let rejection):
+        case .rejected(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", false, why) }
-        case .success(let labels?):
+        case .labels(let labels):
             if let code = labels.first, !code.isNull { return (code.text, code.isNumberZero, .found) }
             if labels.first?.isNull == true, let errorCode = labels.second {
                 return errorCode.isNull ? ("-1", false, .notFound) : (errorCode.text, errorCode.isNumberZero, .found)
             }
-        case .success(nil):
+        case .notAnObject:
             break
         }
         switch mapParse(parser.parse(utf8: text), truncated: response.bodyTruncated) {

@@ -7,15 +7,15 @@ import Testing
 /// value), on every input: valid or damaged, every value kind, duplicates, any depth bound.
 @Suite struct TopLevelCodeLabelTests {
     /// What the general path says, in the fast path's form.
-    static func general(_ bytes: [UInt8], _ parser: PythonJSONParser, _ keys: [FuzzyKey]) -> Result<TopLevelCodeLabels?, JSONRejection> {
+    static func general(_ bytes: [UInt8], _ parser: PythonJSONParser, _ keys: [FuzzyKey]) -> TopLevelLabelScan {
         switch parser.scanTopLevel(utf8: bytes, for: keys) {
-        case .failure(let rejection): return .failure(rejection)
-        case .success(.notAnObject): return .success(nil)
+        case .failure(let rejection): return .rejected(rejection)
+        case .success(.notAnObject): return .notAnObject
         case .success(.values(let values)):
             var labels = TopLevelCodeLabels()
             labels.first = values[0].map(CodeLabel.init)
             if keys.count == 2, values[0] == .null { labels.second = values[1].map(CodeLabel.init) }
-            return .success(labels)
+            return .labels(labels)
         }
     }
 
