@@ -96,12 +96,12 @@ public struct LabelRules: Sendable {
         case .success(let decoded): text = decoded
         }
         // A top-level `code` ends the search: validate the rest, build only that value.
-        switch parser.scanTopLevel(utf8: text, for: Self.codeKey) {
-        case .failure(let rejection):
+        switch parser.scanTopLevelLabels(utf8: text, for: Self.codeKey) {
+        case .rejected(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", why) }
-        case .success(.values(let values)):
-            if let value = values[0] { return value == .null ? ("", .notFound) : (value.pythonStr, .found) }
-        case .success(.notAnObject):
+        case .labels(let labels):
+            if let code = labels.first { return code.isNull ? ("", .notFound) : (code.text, .found) }
+        case .notAnObject:
             break
         }
         switch mapParse(parser.parse(utf8: text), truncated: response.bodyTruncated) {
@@ -121,15 +121,15 @@ public struct LabelRules: Sendable {
         case .success(let decoded): text = decoded
         }
         // `code`, else `errorcode`: top-level keys end each search; a null `code` falls to `errorcode`.
-        switch parser.scanTopLevel(utf8: text, for: Self.codeKeys) {
-        case .failure(let rejection):
+        switch parser.scanTopLevelLabels(utf8: text, for: Self.codeKeys) {
+        case .rejected(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", false, why) }
-        case .success(.values(let values)):
-            if let code = values[0], code != .null { return (code.pythonStr, code.equalsNumberZero, .found) }
-            if values[0] == .null, let errorCode = values[1] {
-                return errorCode == .null ? ("-1", false, .notFound) : (errorCode.pythonStr, errorCode.equalsNumberZero, .found)
+        case .labels(let labels):
+            if let code = labels.first, !code.isNull { return (code.text, code.isNumberZero, .found) }
+            if labels.first?.isNull == true, let errorCode = labels.second {
+                return errorCode.isNull ? ("-1", false, .notFound) : (errorCode.text, errorCode.isNumberZero, .found)
             }
-        case .success(.notAnObject):
+        case .notAnObject:
             break
         }
         switch mapParse(parser.parse(utf8: text), truncated: response.bodyTruncated) {

@@ -23,7 +23,7 @@ import Testing
     static func slots(_ matches: MatchSlots, _ count: Int, in bytes: UnsafeBufferPointer<UInt8>) -> [Slot?] {
         (0..<count).map { i in
             matches[i].map {
-                Slot(name: MatchSlots.name(of: $0, in: bytes), asciiRange: $0.asciiRange, decoded: $0.decoded, valueStart: $0.valueStart)
+                Slot(name: MatchSlots.name(of: $0, in: bytes), asciiRange: $0.asciiRange, decoded: MatchSlots.decodedName(of: $0, in: bytes), valueStart: $0.valueStart)
             }
         }
     }

@@ -74,8 +74,8 @@ import Testing
     /// it, so it straddles each word edge and sits in each tail.
     @Test func charactersAtEveryWordEdge() {
         for character in Self.characters + Self.invalid {
-            for offset in 0...70 {
-                for after in [0, 1, 3, 7, 8, 9, 31, 33] {
+            for offset in 0...140 {  // every edge of the 64-, 32- and 8-byte rounds
+                for after in [0, 1, 3, 7, 8, 9, 31, 33, 63, 65] {
                     var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: offset)
                     bytes += character
                     bytes += [UInt8](repeating: UInt8(ascii: "b"), count: after)

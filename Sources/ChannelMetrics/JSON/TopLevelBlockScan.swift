@@ -51,8 +51,7 @@ extension TopLevelScanner {
     /// without escapes (the first pass checked them), else decoded.
     private mutating func noteMember(_ member: cejson_member, _ keys: [FuzzyKey], into matches: inout MatchSlots) -> Bool {
         if member.plain != 0 {
-            let name = Key(bytes: cursor.bytes, asciiRange: (member.name_start &+ 1)..<member.name_end, decoded: nil)
-            matches.note(name, valueAt: member.value_start, for: keys)
+            matches.note(plain: (member.name_start &+ 1)..<member.name_end, in: cursor.bytes, valueAt: member.value_start, for: keys)
             return true
         }
         cursor.position = member.name_start

@@ -75,16 +75,22 @@ struct TopLevelScanner {
     /// Two passes over 64-byte blocks when they can tell (nearly always: a valid object),
     /// else byte by byte from the start.
     mutating func scan(_ keys: [FuzzyKey]) throws(JSONRejection) -> TopLevelKeys {
+        guard let matches = try scanMatches(keys) else { return .notAnObject }
+        return .values(try values(of: matches, keys.count))
+    }
+
+    /// The matches of a valid document whose top level is an object; nil when it is not an object.
+    mutating func scanMatches(_ keys: [FuzzyKey]) throws(JSONRejection) -> MatchSlots? {
         var matches = MatchSlots(count: keys.count)
         switch scanInBlocks(keys, into: &matches) {
-        case .notAnObject: return .notAnObject
-        case .valid: break
+        case .notAnObject: return nil
+        case .valid: return matches
         case .undecided:
             matches = MatchSlots(count: keys.count)
             cursor.position = 0
-            guard try scanByteByByte(keys, into: &matches) else { return .notAnObject }
+            guard try scanByteByByte(keys, into: &matches) else { return nil }
+            return matches
         }
-        return .values(try values(of: matches, keys.count))
     }
 
     /// `scan` one byte after the other (`validateValue`), which finds the first rejection in
@@ -139,35 +145,28 @@ struct TopLevelScanner {
 }
 
 extension TopLevelScanner {
-    /// A member's name: where its bytes are when they are ASCII without escapes (the usual
-    /// case, where the text is the bytes: matched and compared without building a String),
-    /// else its text.
+    /// A member's name: where its bytes are, and its text when it is not ASCII without escapes
+    /// (the usual name is matched and compared as bytes, without building a String).
     struct Key {
         let bytes: UnsafeBufferPointer<UInt8>
-        /// The name's bytes between the quotes, when ASCII without escapes.
-        let asciiRange: Range<Int>?
+        /// The name's bytes between the quotes.
+        let range: Range<Int>
+        /// The decoded name, when not ASCII without escapes (nil: the bytes are the text).
         let decoded: String?
 
-        var text: String { decoded ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[asciiRange!]), as: UTF8.self) }
+        var asciiRange: Range<Int>? { decoded == nil ? range : nil }
+
+        var text: String { decoded ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
 
         func matches(_ key: FuzzyKey) -> Bool {
-            if let asciiRange { return key.matches(ascii: UnsafeBufferPointer(rebasing: bytes[asciiRange])) }
-            return key.matches(decoded!)
+            if let decoded { return key.matches(decoded) }
+            return key.matches(ascii: UnsafeBufferPointer(rebasing: bytes[range]))
         }
 
         /// String `==` (canonical equivalence): between two ASCII names it is byte equality.
         func equals(_ match: MatchSlots.Match) -> Bool {
-            if let other = match.asciiRange, let same = equals(ascii: other) { return same }
+            if match.plain, decoded == nil { return MatchSlots.sameBytes(range, match.range, in: bytes) }
             return MatchSlots.name(of: match, in: bytes) == text
-        }
-
-        /// Whether this name is the ASCII name at `other`, when this one is ASCII too (nil:
-        /// compare the texts).
-        func equals(ascii other: Range<Int>) -> Bool? {
-            guard let asciiRange else { return nil }
-            guard asciiRange.count == other.count else { return false }
-            for i in 0..<asciiRange.count where bytes[asciiRange.lowerBound + i] != bytes[other.lowerBound + i] { return false }
-            return true
         }
     }
 
@@ -183,22 +182,29 @@ extension TopLevelScanner {
             plain = false
             break
         }
-        if plain { return Key(bytes: cursor.bytes, asciiRange: range, decoded: nil) }
+        if plain { return Key(bytes: cursor.bytes, range: range, decoded: nil) }
         cursor.position = start
         let decoded = try cursor.parseString()
-        return Key(bytes: cursor.bytes, asciiRange: nil, decoded: decoded)
+        return Key(bytes: cursor.bytes, range: range, decoded: decoded)
     }
 }
 
-/// For each key asked for: the name of its first matching key and where the value of its
-/// last occurrence starts. The callers ask for one or two keys: those live inline, so a
-/// scan allocates nothing but its result (and no array is touched: an empty one in a
-/// mutated struct is copied on each write, measured).
+/// For each key asked for: where the name of its first matching key is and where the value
+/// of its last occurrence starts. The callers ask for one or two keys: those live inline, and
+/// a match holds no String (a name not ASCII without escapes is decoded again when compared:
+/// rare), so the slots are plain integers to copy (measured: copying and destroying slots
+/// that held a String was a tenth of the glue around the block scan).
 struct MatchSlots {
-    /// A match's name: the text's bytes at `asciiRange` when ASCII without escapes (no String
-    /// built: measured, a String per match was a tenth of the scan of a small body), else
-    /// `decoded`.
-    typealias Match = (decoded: String?, asciiRange: Range<Int>?, valueStart: Int)
+    /// A match: its name between the quotes (`plain`: ASCII without escapes, the bytes are the
+    /// text) and where its value starts.
+    struct Match: Equatable {
+        var range: Range<Int>
+        var plain: Bool
+        var valueStart: Int
+
+        var asciiRange: Range<Int>? { plain ? range : nil }
+    }
+
     private var first: Match?
     private var second: Match?
     private var rest: [Match?]?
@@ -208,45 +214,32 @@ struct MatchSlots {
     }
 
     /// A member named `key` whose value starts at `valueStart`, for each key asked for.
-    ///
-    /// The usual name matches nothing: it is tested without copying a slot (a copy retains
-    /// and releases its name, measured: most of the cost of a top-level member).
     mutating func note(_ key: TopLevelScanner.Key, valueAt valueStart: Int, for keys: [FuzzyKey]) {
+        if key.decoded == nil { return note(plain: key.range, in: key.bytes, valueAt: valueStart, for: keys) }
         for i in keys.indices {
-            if isFilled(i) {
-                if isNamed(key, at: i) { setValueStart(valueStart, at: i) }  // a repeated key: its last value
+            if let match = self[i] {
+                if key.equals(match) { self[i]!.valueStart = valueStart }  // a repeated key: its last value
             } else if key.matches(keys[i]) {
-                self[i] = (key.decoded, key.asciiRange, valueStart)
+                self[i] = Match(range: key.range, plain: key.decoded == nil, valueStart: valueStart)
             }
         }
     }
 
-    /// Whether the filled slot `index` has the name `key`: two ASCII names compared without
-    /// copying the slot.
-    private func isNamed(_ key: TopLevelScanner.Key, at index: Int) -> Bool {
-        let range: Range<Int>?
-        switch index {
-        case 0: range = first!.asciiRange
-        case 1: range = second!.asciiRange
-        default: range = rest![index - 2]!.asciiRange
-        }
-        if let range, let same = key.equals(ascii: range) { return same }
-        return key.equals(self[index]!)
-    }
-
-    private func isFilled(_ index: Int) -> Bool {
-        switch index {
-        case 0: return first != nil
-        case 1: return second != nil
-        default: return rest![index - 2] != nil
-        }
-    }
-
-    private mutating func setValueStart(_ valueStart: Int, at index: Int) {
-        switch index {
-        case 0: first!.valueStart = valueStart
-        case 1: second!.valueStart = valueStart
-        default: rest![index - 2]!.valueStart = valueStart
+    /// `note` for the usual name, ASCII without escapes at `range` of `bytes`: no `Key` (which
+    /// holds a String) to build and destroy per member.
+    mutating func note(plain range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, valueAt valueStart: Int, for keys: [FuzzyKey]) {
+        for i in keys.indices {
+            if let match = self[i] {
+                let same: Bool
+                if match.plain {
+                    same = Self.sameBytes(range, match.range, in: bytes)
+                } else {
+                    same = Self.name(of: match, in: bytes) == String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+                }
+                if same { self[i]!.valueStart = valueStart }  // a repeated key: its last value
+            } else if keys[i].matches(ascii: UnsafeBufferPointer(rebasing: bytes[range])) {
+                self[i] = Match(range: range, plain: true, valueStart: valueStart)
+            }
         }
     }
 
@@ -269,8 +262,24 @@ struct MatchSlots {
 }
 
 extension MatchSlots {
-    /// The name of `match`, whose ASCII range is in `bytes`.
+    /// Whether two ranges of `bytes` hold the same bytes.
+    static func sameBytes(_ a: Range<Int>, _ b: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count where bytes[a.lowerBound + i] != bytes[b.lowerBound + i] { return false }
+        return true
+    }
+
+    /// The name of `match`, whose bytes are in `bytes` (a valid string there).
     static func name(of match: Match, in bytes: UnsafeBufferPointer<UInt8>) -> String {
-        match.decoded ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[match.asciiRange!]), as: UTF8.self)
+        if match.plain { return String(decoding: UnsafeBufferPointer(rebasing: bytes[match.range]), as: UTF8.self) }
+        return decodedName(of: match, in: bytes)!
+    }
+
+    /// The decoded name of a match that is not ASCII without escapes, else nil.
+    static func decodedName(of match: Match, in bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard !match.plain else { return nil }
+        var cursor = Cursor(bytes: bytes, maxDepth: 0)
+        cursor.position = match.range.lowerBound - 1
+        return try? cursor.parseString()
     }
 }
