@@ -214,8 +214,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
             isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,
             isHead: head.isHead, isConnect: head.isConnect)
         // Every field of the summary written in place, the head's strings swapped in (moved, not copied).
-        request.summary.method = head.method
-        request.summary.version = head.version
+        // Swapped too: the summary's are empty (taken when the last request was emitted), so the head is
+        // left with empty strings that `reset` need not release, and no retain is made here.
+        swap(&request.summary.method, &head.method)
+        swap(&request.summary.version, &head.version)
         if head.cachedTargetSlot >= 0 {
             // Copied from the cache entry straight into the summary.
             let hasHost: Bool
