@@ -380,7 +380,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     /// The oldest pending request, when it is for sure the one this response answers: it arrived before any loss.
     private func takePairableRequest() -> PendingRequest? {
-        guard let oldest = pending.first, !oldest.arrivedAfterLoss else { return nil }
+        // Read in place (`pending.first` bound a reference: a retain and a release per response).
+        guard !pending.isEmpty, !pending[0].arrivedAfterLoss else { return nil }
         // One waiting request (no pipelining) is the common case: removing the last element is cheap,
         // where removing the first one went through the general `replaceSubrange`.
         return pending.count == 1 ? pending.removeLast() : pending.removeFirst()
