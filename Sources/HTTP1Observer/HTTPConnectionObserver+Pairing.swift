@@ -108,9 +108,9 @@ extension HTTPConnectionObserver {
         emit(response, answering: request)
         // The common end of an exchange: both halves back to their pools, unless something still refers to them.
         if request != nil && isKnownUniquelyReferenced(&request!) {
-            shared.recycle(request!)
+            shared.recycle(request.take()!)
         }
-        if isKnownUniquelyReferenced(&response) { shared.recycle(response) }
+        if isKnownUniquelyReferenced(&response) { shared.recycle(consume response) }
     }
 
     /// Emits `response` (moving its summary out) with the request it answers, if any.

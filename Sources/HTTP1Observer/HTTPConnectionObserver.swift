@@ -214,8 +214,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
             isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,
             isHead: head.isHead, isConnect: head.isConnect)
         // Every field of the summary written in place, the head's strings swapped in (moved, not copied).
-        request.summary.method = head.method
-        request.summary.version = head.version
+        // Swapped too: the summary's are empty (taken when the last request was emitted), so the head is
+        // left with empty strings that `reset` need not release, and no retain is made here.
+        swap(&request.summary.method, &head.method)
+        swap(&request.summary.version, &head.version)
         if head.cachedTargetSlot >= 0 {
             // Copied from the cache entry straight into the summary.
             let hasHost: Bool
@@ -378,7 +380,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     /// The oldest pending request, when it is for sure the one this response answers: it arrived before any loss.
     private func takePairableRequest() -> PendingRequest? {
-        guard let oldest = pending.first, !oldest.arrivedAfterLoss else { return nil }
+        // Read in place (`pending.first` bound a reference: a retain and a release per response).
+        guard !pending.isEmpty, !pending[0].arrivedAfterLoss else { return nil }
         // One waiting request (no pipelining) is the common case: removing the last element is cheap,
         // where removing the first one went through the general `replaceSubrange`.
         return pending.count == 1 ? pending.removeLast() : pending.removeFirst()

@@ -176,7 +176,9 @@ struct HTTPMessageParser {
     }
 
     mutating func resetHead() {
-        headBuffer = []
+        // Most heads are parsed where they lie and never touch the buffer: assigning `[]` over the
+        // empty one still released it (a runtime call per head).
+        if headBuffer.capacity != 0 { headBuffer = [] }
         headStart = nil
         headBytes = 0
     }

@@ -79,8 +79,9 @@ final class SharedParserState {
             arrivedAfterLoss: arrivedAfterLoss, isHead: isHead, isConnect: isConnect)
     }
 
-    /// Takes back an emitted request nothing else refers to (the caller checked).
-    func recycle(_ request: PendingRequest) {
+    /// Takes back an emitted request nothing else refers to (the caller checked), moved in: no retain
+    /// here and no release in the caller.
+    func recycle(_ request: consuming PendingRequest) {
         if !spareRequests.isFull { spareRequests.push(request) }
     }
 
@@ -104,7 +105,7 @@ final class SharedParserState {
     }
 
     /// Takes back an emitted response nothing else refers to (the caller checked).
-    func recycle(_ response: InFlightResponse) {
+    func recycle(_ response: consuming InFlightResponse) {
         if !spareResponses.isFull { spareResponses.push(response) }
     }
 
