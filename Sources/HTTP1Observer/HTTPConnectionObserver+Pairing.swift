@@ -191,4 +191,25 @@ extension HTTPConnectionObserver {
     func count(_ reason: HTTPParseAnomaly, times: Int = 1) {
         observer.statistics.record(reason, times: times)
     }
+
+    /// The oldest pending request, when it is for sure the one this response answers: it arrived before any loss.
+    func takePairableRequest() -> PendingRequest? {
+        // Read in place (`pending.first` bound a reference: a retain and a release per response).
+        guard !pending.isEmpty, !pending[0].arrivedAfterLoss else { return nil }
+        // One waiting request (no pipelining) is the common case: removing the last element is cheap,
+        // where removing the first one went through the general `replaceSubrange`.
+        return pending.count == 1 ? pending.removeLast() : pending.removeFirst()
+    }
+
+    func requestCompleted(time: Timestamp) {
+        updateCurrentRequest { $0.isComplete = true; $0.lastByte = time }
+        currentRequest = nil
+    }
+
+    func responseCompleted(time: Timestamp) {
+        guard hasInFlight else { return }
+        inFlight?.isComplete = true
+        inFlight?.lastByte = time
+        emitInFlight()
+    }
 }

@@ -377,25 +377,4 @@ public final class HTTPConnectionObserver: StreamConsumer {
         withParser(responseDirection) { $0.setFraming(framing) }
         if framing == .none { responseCompleted(time: time) }
     }
-
-    /// The oldest pending request, when it is for sure the one this response answers: it arrived before any loss.
-    private func takePairableRequest() -> PendingRequest? {
-        // Read in place (`pending.first` bound a reference: a retain and a release per response).
-        guard !pending.isEmpty, !pending[0].arrivedAfterLoss else { return nil }
-        // One waiting request (no pipelining) is the common case: removing the last element is cheap,
-        // where removing the first one went through the general `replaceSubrange`.
-        return pending.count == 1 ? pending.removeLast() : pending.removeFirst()
-    }
-
-    func requestCompleted(time: Timestamp) {
-        updateCurrentRequest { $0.isComplete = true; $0.lastByte = time }
-        currentRequest = nil
-    }
-
-    func responseCompleted(time: Timestamp) {
-        guard hasInFlight else { return }
-        inFlight?.isComplete = true
-        inFlight?.lastByte = time
-        emitInFlight()
-    }
 }
