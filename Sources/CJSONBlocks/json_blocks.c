@@ -125,12 +125,7 @@ __attribute__((noinline)) static uint64_t cejson_invalid_escapes(const uint8_t *
 #define CEJSON_CLASSIFY CEJSON_PORTABLE_CLASSIFY
 #define CEJSON_CLASSIFY_RARE cejson_classify_rare_portable
 #define CEJSON_PREFIX_XOR cejson_prefix_xor
-#include "json_scan_template.h"
-#undef CEJSON_NAME
-#undef CEJSON_TARGET
-#undef CEJSON_CLASSIFY
-#undef CEJSON_CLASSIFY_RARE
-#undef CEJSON_PREFIX_XOR
+#include "json_scan_template.h"  // undefines the parameters again
 
 #if CEJSON_SSE2
 #define CEJSON_SSE2_CLASSIFY(p, out) (*(out) = cejson_classify(p))
@@ -140,12 +135,7 @@ __attribute__((noinline)) static uint64_t cejson_invalid_escapes(const uint8_t *
 #define CEJSON_CLASSIFY CEJSON_SSE2_CLASSIFY
 #define CEJSON_CLASSIFY_RARE cejson_classify_rare
 #define CEJSON_PREFIX_XOR cejson_prefix_xor
-#include "json_scan_template.h"
-#undef CEJSON_NAME
-#undef CEJSON_TARGET
-#undef CEJSON_CLASSIFY
-#undef CEJSON_CLASSIFY_RARE
-#undef CEJSON_PREFIX_XOR
+#include "json_scan_template.h"  // undefines the parameters again
 #endif
 
 #if CEJSON_SSE2 && (defined(__clang__) || defined(__GNUC__))
@@ -244,12 +234,7 @@ int cejson_has_avx2(void) {
 #define CEJSON_CLASSIFY cejson_classify_avx2_inline
 #define CEJSON_CLASSIFY_RARE cejson_classify_rare_avx2
 #define CEJSON_PREFIX_XOR cejson_prefix_xor_clmul
-#include "json_scan_template.h"
-#undef CEJSON_NAME
-#undef CEJSON_TARGET
-#undef CEJSON_CLASSIFY
-#undef CEJSON_CLASSIFY_RARE
-#undef CEJSON_PREFIX_XOR
+#include "json_scan_template.h"  // undefines the parameters again
 #else
 void cejson_classify_avx2(const uint8_t *p, cejson_classes *out) {
     *out = cejson_classify(p);

@@ -64,12 +64,7 @@ void cejson_classify_neon(const uint8_t *p, cejson_classes *out) {
 #define CEJSON_CLASSIFY cejson_classify_neon_inline
 #define CEJSON_CLASSIFY_RARE cejson_classify_rare_neon
 #define CEJSON_PREFIX_XOR cejson_prefix_xor
-#include "json_scan_template.h"
-#undef CEJSON_NAME
-#undef CEJSON_TARGET
-#undef CEJSON_CLASSIFY
-#undef CEJSON_CLASSIFY_RARE
-#undef CEJSON_PREFIX_XOR
+#include "json_scan_template.h"  // undefines the parameters again
 #else
 void cejson_classify_neon(const uint8_t *p, cejson_classes *out) {
     *out = cejson_classify_portable(p);

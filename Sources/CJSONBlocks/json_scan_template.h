@@ -316,3 +316,10 @@ CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t 
 #undef CEJSON_DEPTH
 #undef CEJSON_AFTER_VALUE
 #undef CEJSON_NAME_AND_COLON
+
+// The level's parameters, defined by json_blocks.c before each inclusion.
+#undef CEJSON_NAME
+#undef CEJSON_TARGET
+#undef CEJSON_CLASSIFY
+#undef CEJSON_CLASSIFY_RARE
+#undef CEJSON_PREFIX_XOR

@@ -67,17 +67,10 @@ struct FastPathTests {
         }
     }
 
-    /// The fields of a parsed head, as text to compare.
+    /// The fields of a parsed head, as text to compare (`describeHead`, and whether the method
+    /// is HEAD or CONNECT).
     private func describe(_ head: MessageHead, _ outcome: MessageHead.ParseOutcome, _ cache: SharedParserState) -> String {
-        let target = head.requestTarget(in: cache).map { "\($0.target)|\($0.rawPath)|\($0.path)|\($0.query ?? "-")|\($0.authority ?? "-")" }
-        return """
-            \(outcome) req=\(head.isRequest) method=\(head.method) target=\(target ?? "-") version=\(head.version) \
-            status=\(head.status) host=\(head.host ?? "-") ua=\(head.userAgent ?? "-") mc=\(head.methodCode ?? "-") \
-            tc=\(head.tCode ?? "-") ct=\(head.contentType ?? "-") ce=\(head.contentEncoding ?? "-") \
-            cl=\(head.contentLength) te=\(head.transferEncoding) expect=\(head.expectsContinue) \
-            upgrade=\(head.hasUpgradeHeader) anomalies=\(head.anomalies) isHead=\(head.isHead) \
-            isConnect=\(head.isConnect) methodIsHEAD=\(head.method == "HEAD") methodIsCONNECT=\(head.method == "CONNECT")
-            """
+        describeHead(head, outcome, cache) + " methodIsHEAD=\(head.method == "HEAD") methodIsCONNECT=\(head.method == "CONNECT")"
     }
 
     /// A head reused in place (`reset`), with whatever the previous head left in it (nothing taken out),
