@@ -277,7 +277,13 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     @inline(__always)
     private func setLabel(_ index: Int, _ value: String, in labels: inout [String], cut: inout UInt64) {
         let limit = configuration.maxLabelValueBytes
-        labels[index] = value.utf8.count > limit ? Self.cut(value, toBytes: limit, counting: &cut) : value
+        if value.utf8.count > limit {
+            labels[index] = Self.cut(value, toBytes: limit, counting: &cut)
+        } else if labels[index] != value {
+            // Consecutive exchanges often share a value (the same path, caller, code), usually the same
+            // string (the parser caches them): left as it is, no retain of the new one and release of the old.
+            labels[index] = value
+        }
     }
 
     /// `value` cut at the last character boundary within `limit` bytes when it is longer
