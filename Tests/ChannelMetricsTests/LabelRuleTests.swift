@@ -8,9 +8,28 @@ import Testing
         (nil, "None"), ("", ""), ("curl/8", "curl/8"), (String(repeating: "x", count: 20), String(repeating: "x", count: 20)),
         (String(repeating: "y", count: 21), String(repeating: "y", count: 20) + "..."),
         ("\u{e9}\u{ff}" + String(repeating: "z", count: 19), "\u{e9}\u{ff}" + String(repeating: "z", count: 18) + "..."),
+        ("python-requests/2.31.0", "python-requests/2.31..."),
+        ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", "Mozilla/5.0 (X11; Li..."),
+        ("abcdefghijklmnopqrst\u{e9}", "abcdefghijklmnopqrst..."),
     ] as [(String?, String)])
     func fCode(_ userAgent: String?, _ expected: String) {
         #expect(LabelRules.fCode(userAgent: userAgent) == expected)
+    }
+
+    /// The ASCII shortcut and the Unicode-scalar path agree: random agents of 0…40 characters, ASCII
+    /// or with latin-1 letters at random places, against Python's `ua[:20] + "..."` spelled out.
+    @Test func fCodeEqualsScalarPrefix() {
+        var rng = AdversarialInputTests.SeededGenerator(state: 20)
+        let alphabet: [Unicode.Scalar] = ["a", "Z", "/", " ", ".", "(", "0", "\u{e9}", "\u{ff}", "\u{80}"]
+        for _ in 0..<5_000 {
+            let length = Int.random(in: 0...40, using: &rng)
+            let ascii = Bool.random(using: &rng)
+            var scalars = String.UnicodeScalarView()
+            for _ in 0..<length { scalars.append(alphabet[Int.random(in: 0..<(ascii ? 7 : alphabet.count), using: &rng)]) }
+            let agent = String(scalars)
+            let expected = scalars.count > 20 ? String(String.UnicodeScalarView(scalars.prefix(20))) + "..." : agent
+            #expect(LabelRules.fCode(userAgent: agent) == expected, "\(agent)")
+        }
     }
 
     @Test(arguments: [
