@@ -91,14 +91,25 @@ extension UnsafeRawBufferPointer {
 
     /// The bytes read as ISO-8859-1: each byte is one Unicode scalar (as WSGI servers decode headers).
     func latin1String() -> String {
-        var ascii = true
-        for b in self where b >= 0x80 {
-            ascii = false
-            break
-        }
-        if ascii { return String(decoding: self, as: UTF8.self) }
+        if isASCII { return String(decoding: self, as: UTF8.self) }
         var scalars = String.UnicodeScalarView()
         for b in self { scalars.append(Unicode.Scalar(b)) }
         return String(scalars)
+    }
+
+    /// No byte has its high bit set; eight bytes at a time (a new target or header value is read so
+    /// on every exchange whose query or value differs from the cached ones).
+    var isASCII: Bool {
+        var i = 0
+        var high: UInt64 = 0
+        while i &+ 8 <= count {
+            high |= loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i &+= 8
+        }
+        while i < count {
+            high |= UInt64(self[i])
+            i &+= 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 }

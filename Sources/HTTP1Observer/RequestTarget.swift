@@ -27,8 +27,9 @@ struct RequestTarget: Equatable {
         self = bytes.withUnsafeBytes { RequestTarget(bytes: $0) }
     }
 
-    /// Splits the target's bytes once; strings are made only for the parts.
-    init(bytes: UnsafeRawBufferPointer) {
+    /// Splits the target's bytes once; strings are made only for the parts. `paths` gives the path
+    /// strings of a target with a query (recent ones reused), when there is such a cache.
+    init(bytes: UnsafeRawBufferPointer, paths: SharedParserState? = nil) {
         target = bytes.latin1String()
         var pathStart = 0
         authority = nil
@@ -55,9 +56,17 @@ struct RequestTarget: Equatable {
         } else if authority != nil && pathBytes.isEmpty {
             rawPath = "/"
         } else {
-            rawPath = pathBytes.latin1String()
+            (rawPath, path) = paths?.pathStrings(pathBytes) ?? Self.pathStrings(pathBytes)
+            return
         }
         path = Self.percentDecoded(pathBytes) ?? rawPath
+    }
+
+    /// The raw path `bytes` as ISO-8859-1, and percent-decoded (the same string when there is nothing
+    /// to decode).
+    static func pathStrings(_ bytes: UnsafeRawBufferPointer) -> (raw: String, decoded: String) {
+        let raw = bytes.latin1String()
+        return (raw, percentDecoded(bytes) ?? raw)
     }
 
     /// The index of `://` after a scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`), if the target starts with one.

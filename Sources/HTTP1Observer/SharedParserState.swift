@@ -4,11 +4,13 @@ import PacketDecoding
 /// Shared by the connections of one `HTTPObserver` (one pipeline, one thread), so that an idle
 /// connection keeps none of it.
 ///
-/// - The last ASCII value seen for each cached field (Host, User-Agent, Content-Type...): keep-alive
-///   traffic repeats them, and the String is reused instead of built again. Bounded: one string per
-///   field, at most `maxLength` bytes each.
+/// - Recent ASCII values of each cached field (Host, User-Agent, Content-Type...): traffic repeats
+///   them, and the String is reused instead of built again. Bounded: `valueWays` strings per field
+///   (a few clients alternating keep theirs), at most `maxLength` bytes each.
 /// - Recent request targets, split and decoded: keep-alive clients ask for the same few targets
 ///   again and again. Bounded: `targetSlots` entries, each target at most `maxLength` bytes.
+/// - Recent paths of targets with a query, raw and decoded: ids in queries (`?id=42`) make most
+///   such targets new, their paths mostly not. Bounded: `targetSlots` entries of at most `maxLength`.
 /// - Spare body buffers, taken back from exchanges once the sink is done with them (at most
 ///   `maxSpareBuffers`, each of at most `maxSpareBufferCapacity` bytes).
 /// - Spare `PendingRequest` objects, reused across connections (at most `maxSpareRequests`).
@@ -33,10 +35,13 @@ final class SharedParserState {
     }
 
     private static let maxLength = 256
-    @exclusivity(unchecked) private var values = [String?](repeating: nil, count: Slot.allCases.count)
+    /// Entries per field, direct-mapped by the value's hash (a power of two).
+    private static let valueWays = 8
+    private static let valueEntries = Slot.allCases.count * valueWays
+    @exclusivity(unchecked) private var values = [String?](repeating: nil, count: valueEntries)
     /// The bytes of each cached value and their count (-1: none yet), as for the targets.
-    private let valueBytes = UnsafeMutableRawPointer.allocate(byteCount: Slot.allCases.count * maxLength, alignment: 8)
-    private let valueLengths = UnsafeMutablePointer<Int>.allocate(capacity: Slot.allCases.count)
+    private let valueBytes = UnsafeMutableRawPointer.allocate(byteCount: valueEntries * maxLength, alignment: 8)
+    private let valueLengths = UnsafeMutablePointer<Int>.allocate(capacity: valueEntries)
 
     private static let maxSpareBuffers = 16
     private static let maxSpareBufferCapacity = 32 * 1024
@@ -118,14 +123,22 @@ final class SharedParserState {
     private let targetBytes = UnsafeMutableRawPointer.allocate(byteCount: targetSlots * maxLength, alignment: 8)
     private let targetLengths = UnsafeMutablePointer<Int>.allocate(capacity: targetSlots)
 
+    /// Raw and decoded paths of targets with a query, by path bytes, direct-mapped as the targets.
+    @exclusivity(unchecked) private var paths = [(raw: String, decoded: String)](repeating: ("", ""), count: targetSlots)
+    private let pathBytes = UnsafeMutableRawPointer.allocate(byteCount: targetSlots * maxLength, alignment: 8)
+    private let pathLengths = UnsafeMutablePointer<Int>.allocate(capacity: targetSlots)
+
     init() {
         targetLengths.initialize(repeating: -1, count: Self.targetSlots)
-        valueLengths.initialize(repeating: -1, count: Slot.allCases.count)
+        pathLengths.initialize(repeating: -1, count: Self.targetSlots)
+        valueLengths.initialize(repeating: -1, count: Self.valueEntries)
     }
 
     deinit {
         targetBytes.deallocate()
         targetLengths.deallocate()
+        pathBytes.deallocate()
+        pathLengths.deallocate()
         valueBytes.deallocate()
         valueLengths.deallocate()
         spareBuffers.deallocate()
@@ -138,13 +151,13 @@ final class SharedParserState {
     /// Only ASCII targets are kept: their String's UTF-8 is the raw bytes (`RequestTarget` depends on
     /// the bytes alone, so equal bytes give an equal entry).
     func requestTarget(_ bytes: UnsafeRawBufferPointer) -> RequestTarget {
-        guard bytes.count <= Self.maxLength else { return RequestTarget(bytes: bytes) }
+        guard bytes.count <= Self.maxLength else { return RequestTarget(bytes: bytes, paths: self) }
         let slot = Self.slot(bytes)
         let stored = targetBytes + slot * Self.maxLength
         if targetLengths[slot] == bytes.count && Self.equal(stored, bytes) {
             return targets[slot]
         }
-        let target = RequestTarget(bytes: bytes)
+        let target = RequestTarget(bytes: bytes, paths: self)
         if target.target.utf8.count == bytes.count {
             targets[slot] = target
             Self.store(bytes, at: stored)
@@ -162,7 +175,7 @@ final class SharedParserState {
         let slot = Self.slot(bytes)
         let stored = targetBytes + slot * Self.maxLength
         if targetLengths[slot] == bytes.count && Self.equal(stored, bytes) { return slot }
-        let target = RequestTarget(bytes: bytes)
+        let target = RequestTarget(bytes: bytes, paths: self)
         guard target.target.utf8.count == bytes.count else { return -1 }
         targets[slot] = target
         Self.store(bytes, at: stored)
@@ -212,9 +225,27 @@ final class SharedParserState {
         return true
     }
 
+    /// The raw path `bytes` (of a target with a query) as ISO-8859-1 and percent-decoded (see
+    /// `RequestTarget`), reusing the strings of the same path when there are some: equal paths then
+    /// also share their strings, which later comparisons of labels find equal at once.
+    func pathStrings(_ bytes: UnsafeRawBufferPointer) -> (raw: String, decoded: String) {
+        guard bytes.count <= Self.maxLength else { return RequestTarget.pathStrings(bytes) }
+        let slot = Self.slot(bytes)
+        let stored = pathBytes + slot * Self.maxLength
+        if pathLengths[slot] == bytes.count && Self.equal(stored, bytes) { return paths[slot] }
+        let strings = RequestTarget.pathStrings(bytes)
+        // ASCII only, as the targets: for them the raw string's UTF-8 is the bytes.
+        if strings.raw.utf8.count == bytes.count {
+            paths[slot] = strings
+            Self.store(bytes, at: stored)
+            pathLengths[slot] = bytes.count
+        }
+        return strings
+    }
+
     /// A cheap hash of the length and the first and last 8 bytes (targets differ mostly at the end: ids, pages).
     @inline(__always)
-    private static func slot(_ bytes: UnsafeRawBufferPointer) -> Int {
+    private static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var h = UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15
         if bytes.count >= 8 {
             h ^= bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
@@ -222,13 +253,19 @@ final class SharedParserState {
         } else {
             for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
         }
-        h = (h ^ (h >> 29)) &* 0x94D0_49BB_1331_11EB
-        return Int(truncatingIfNeeded: h >> 58) & (targetSlots - 1)
+        return (h ^ (h >> 29)) &* 0x94D0_49BB_1331_11EB
     }
 
-    /// The value of `bytes` read as ISO-8859-1, reusing the previous String of `slot` when the bytes are the same.
+    /// The target (or path) slot of `bytes`: the hash's top bits.
+    @inline(__always)
+    private static func slot(_ bytes: UnsafeRawBufferPointer) -> Int {
+        Int(truncatingIfNeeded: hash(bytes) >> 58) & (targetSlots - 1)
+    }
+
+    /// The value of `bytes` read as ISO-8859-1, reusing a recent String of `slot` when the bytes are the same.
     func string(_ bytes: UnsafeRawBufferPointer, slot: Slot) -> String {
-        let index = slot.rawValue
+        let way = Int(truncatingIfNeeded: Self.hash(bytes) >> 61) & (Self.valueWays - 1)
+        let index = slot.rawValue * Self.valueWays + way
         let stored = valueBytes + index * Self.maxLength
         if valueLengths[index] == bytes.count && Self.equal(stored, bytes) {
             return values[index].unsafelyUnwrapped

@@ -1,0 +1,82 @@
+/// The shared parser state's caches give what building anew gives, and share strings where they should.
+import Testing
+
+@testable import HTTP1Observer
+
+/// The storage address of a string's UTF-8 (nil for a small string, kept in the value itself).
+private func storage(_ text: String) -> UnsafeRawPointer? {
+    text.count > 15 ? text.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil : nil
+}
+
+@Suite("Parser caches")
+struct ParserCacheTests {
+    static let targets = [
+        "/api/v1/order/cancel?id=1", "/api/v1/order/cancel?id=2", "/api/v1/order/cancel", "/api/v1/refund?id=3",
+        "/a%20b/c%ZZ?x=1", "/caf%C3%A9?q", "/caf\u{e9}/menu?day=1", "http://api.example.com:8080/v2/items?page=2",
+        "http://api.example.com?x", "http://h/", "*", "/?", "/" + String(repeating: "p", count: 300) + "?id=9",
+        "/api/v1/order/cancel?id=" + String(repeating: "7", count: 250),
+    ]
+
+    /// Targets asked for in random order, many times: the cached split (with its path cache) equals
+    /// the split made anew, field by field.
+    @Test func cachedTargetsEqualFreshOnes() {
+        let shared = SharedParserState()
+        var rng = SeededGenerator(seed: 0x7a)
+        for _ in 0..<3_000 {
+            let text = Self.targets.randomElement(using: &rng)!
+            let bytes = text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
+            bytes.withUnsafeBytes { raw in
+                let fresh = RequestTarget(bytes: raw)
+                #expect(shared.requestTarget(raw) == fresh, "\(text)")
+                let slot = shared.cachedRequestTargetSlot(raw)
+                if slot >= 0 { #expect(shared.cachedRequestTarget(slot) == fresh, "\(text)") }
+            }
+        }
+    }
+
+    /// Two targets of one path and different queries share the path's strings (later label comparisons
+    /// then find them equal at once); different paths do not.
+    @Test func targetsOfOnePathSharePathStrings() {
+        let shared = SharedParserState()
+        func split(_ text: String) -> RequestTarget { Array(text.utf8).withUnsafeBytes { shared.requestTarget($0) } }
+        let first = split("/api/v1/order/cancel?id=1")
+        let second = split("/api/v1/order/cancel?id=2")
+        let other = split("/api/v1/order/refund?id=2")
+        #expect(first.rawPath == "/api/v1/order/cancel" && second.rawPath == first.rawPath && second.path == first.path)
+        #expect(storage(first.rawPath) != nil && storage(second.rawPath) == storage(first.rawPath))
+        #expect(storage(second.path) == storage(first.path))
+        #expect(storage(other.rawPath) != storage(first.rawPath))
+    }
+
+    /// Header values of one field alternating among more values than the field has entries: every
+    /// string equals the bytes read as ISO-8859-1, and a value asked for twice in a row is the same string.
+    @Test func cachedValuesEqualFreshOnes() {
+        let shared = SharedParserState()
+        var rng = SeededGenerator(seed: 0x5a)
+        let agents = (0..<12).map { "client-\($0)/\(String(repeating: "1.2.", count: $0 % 4 + 4))" } + ["caf\u{e9}-agent/1.0.0.0.0.0", ""]
+        for _ in 0..<3_000 {
+            let agent = agents.randomElement(using: &rng)!
+            let bytes = agent.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
+            bytes.withUnsafeBytes { raw in
+                let value = shared.string(raw, slot: .userAgent)
+                #expect(value == raw.latin1String(), "\(agent)")
+                let again = shared.string(raw, slot: .userAgent)
+                #expect(again == value)
+                if agent.utf8.count == raw.count { #expect(storage(again) == storage(value), "\(agent)") }
+            }
+        }
+    }
+
+    /// The word-at-a-time ASCII test equals the byte loop: lengths 0…40, a high bit at each place or none.
+    @Test func asciiTestEqualsByteLoop() {
+        var rng = SeededGenerator(seed: 0x41)
+        for length in 0...40 {
+            for _ in 0..<50 {
+                var bytes = (0..<length).map { _ in UInt8.random(in: 0...0x7F, using: &rng) }
+                if length > 0 && Bool.random(using: &rng) { bytes[Int.random(in: 0..<length, using: &rng)] |= 0x80 }
+                let expected = bytes.allSatisfy { $0 < 0x80 }
+                #expect(bytes.withUnsafeBytes { $0.isASCII } == expected)
+            }
+        }
+    }
+}
