@@ -67,7 +67,11 @@ enum CaptureFile {
         defer { probe.close() }
         // libpcap rewrites the CAN ID of SocketCAN packets in SLL/SLL2 files of the other
         // byte order (pcap-util.c swap_pseudo_headers); such files are rare: let it read them.
-        if header.isSwapped && (probe.linkType == .linuxSLL || probe.linkType == .linuxSLL2) {
+        // (A snapshot length that is no positive Int32 cannot come from libpcap 1.10, but if
+        // one did, libpcap would know what it means.)
+        if header.isSwapped && (probe.linkType == .linuxSLL || probe.linkType == .linuxSLL2)
+            || probe.snapshotLength <= 0
+        {
             header.close()
             return .libpcap(try PcapHandle.openFile(path))
         }

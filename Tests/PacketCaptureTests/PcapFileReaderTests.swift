@@ -239,17 +239,23 @@ func isReadByOurReader(_ path: String) throws -> Bool {
     @Test func aCaplenAboveLibpcapsMaximumIsAReadError() throws {
         let dir = TemporaryDirectory()
         let huge = TestPacket(seconds: 0, fraction: 0, bytes: Array(repeating: 7, count: 262_145), originalLength: 262_145)
-        let snaplens: [UInt32] = [100, 0, 262_144, 1 << 30]
-        for snaplen in snaplens {
-            let path = dir.write("huge-\(snaplen).pcap", W.classic(snaplen: snaplen, packets: [Self.frames[0], huge]))
+        // libpcap 1.10 makes a snaplen of 0 (or above Int32.max) 262144 but keeps other large ones.
+        let limits: [(snaplen: UInt32, limit: String)] = [
+            (100, "snaplen of 100"), (0, "snaplen of 262144"), (262_144, "snaplen of 262144"),
+            (1 << 30, "maximum of 262144"), (0x7FFF_FFFF, "maximum of 262144"), (0x8000_0000, "snaplen of 262144"),
+            (0xFFFF_FFFF, "snaplen of 262144"),
+        ]
+        for (snaplen, limit) in limits {
+            let path = dir.write(
+                "huge-\(snaplen).pcap", W.classic(snaplen: snaplen, packets: [Self.frames[0], Self.frames[1], huge]))
+            #expect(try isReadByOurReader(path))
             let reference = expectSameAsLibpcap([path])
-            #expect(reference.packets.count == 1)
-            // libpcap 1.10 makes a snaplen of 0 262144 but keeps a larger one.
-            let limit = snaplen == 1 << 30 ? "maximum of 262144" : "snaplen of \(snaplen == 100 ? 100 : 262_144)"
+            #expect(reference.packets.map(\.bytes) == [Self.frames[0].bytes, Self.frames[1].bytes])
             #expect(
                 reference.error
                     == .readFailed(
-                        path: path, packetsRead: 1, detail: "invalid packet capture length 262145, bigger than \(limit)"))
+                        path: path, packetsRead: 2, detail: "invalid packet capture length 262145, bigger than \(limit)"),
+                "snaplen \(snaplen)")
         }
     }
 
