@@ -80,7 +80,7 @@ final class PcapFileReader: PacketReader, @unchecked Sendable {  // one thread r
     private let descriptor: Int32
     private let isSwapped: Bool
     private let fractionToNanoseconds: Int64
-    /// libpcap's snapshot length for the file (`pcap_snapshot`).
+    /// libpcap's snapshot length for the file (`pcap_snapshot`), 1…Int32.max.
     private let snapshotLength: Int
     /// The most a record may hold to be handed out whole: the snapshot length, at most 262144.
     private let wholeRecordLimit: Int

@@ -106,7 +106,8 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
             fileSize: fileSize)
     }
 
-    /// libpcap's snapshot length for the capture (for a file: the header's, 0 or too large made 262144).
+    /// libpcap's snapshot length for the capture (for a file, libpcap 1.10 makes a header's 0 or
+    /// value above Int32.max 262144 and keeps any other).
     var snapshotLength: Int { Int(pcap_snapshot(pointer)) }
 
     // MARK: Live
