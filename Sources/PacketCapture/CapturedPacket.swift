@@ -1,9 +1,9 @@
 /// The values a `PacketSource` hands out: packets, the run summary, capture statistics.
 public import PacketDecoding
 
-/// One packet as libpcap delivered it.
+/// One packet as read from a capture file or interface.
 ///
-/// `bytes` borrows libpcap's buffer: it is valid only during the handler call
+/// `bytes` borrows the reader's buffer: it is valid only during the handler call
 /// that receives the packet. Copy anything you keep.
 public struct CapturedPacket {
     /// Capture time, nanosecond precision when the source provides it.
@@ -34,7 +34,8 @@ extension PacketDecoder {
 
 /// How far a file source has read.
 public struct ReadProgress: Sendable, Hashable {
-    /// Bytes consumed so far across all files (libpcap's stream position in the current one).
+    /// Bytes consumed so far across all files (in the current one: what our reader has read of it,
+    /// or libpcap's stream position).
     public var bytesRead: Int64
     /// The files' sizes, summed, as they were when the source was created.
     public var totalBytes: Int64

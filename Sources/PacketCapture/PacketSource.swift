@@ -35,13 +35,15 @@ public final class PacketSource: @unchecked Sendable {
     private let shared = Mutex<Shared>(Shared())
     /// The handle a live source opened at creation, until `run` takes it.
     private var pendingLive: PcapHandle?
+    /// Who reads classic pcap files (our reader, but for the tests that compare it with libpcap).
+    private let classicReading: ClassicPcapReading
     /// Sizes of the files when they were checked.
     private var fileSizes: [Int64] = []
     /// Link type of the first file, or of the live interface.
     public let linkType: LinkType
 
     private struct Shared: ~Copyable {
-        var current: PcapHandle?
+        var current: (any PacketReader)?
         /// Index into the file list of `current` (files only).
         var fileIndex = 0
         /// Bytes of the files already finished.
@@ -51,25 +53,33 @@ public final class PacketSource: @unchecked Sendable {
         var rawStatistics: (received: UInt32, dropped: UInt32, interfaceDropped: UInt32) = (0, 0, 0)
     }
 
-    private init(kind: Kind, linkType: LinkType, pendingLive: PcapHandle?) {
+    private init(
+        kind: Kind, linkType: LinkType, pendingLive: PcapHandle?, classicReading: ClassicPcapReading = .automatic
+    ) {
         self.kind = kind
         self.linkType = linkType
         self.pendingLive = pendingLive
+        self.classicReading = classicReading
     }
 
     /// Checks that every file opens as a capture with a supported link type, in order,
     /// and throws the first problem (`fileNotFound`, `notACaptureFile`, `unsupportedLinkType`…).
     public static func files(_ paths: [String]) throws(CaptureError) -> PacketSource {
+        try files(paths, reading: .automatic)
+    }
+
+    /// `files(_:)`, with classic pcap files read as `reading` says.
+    static func files(_ paths: [String], reading: ClassicPcapReading) throws(CaptureError) -> PacketSource {
         precondition(!paths.isEmpty, "PacketSource.files needs at least one path")
         var first: LinkType?
         var sizes = [Int64]()
         for path in paths {
-            let handle = try PcapHandle.openFile(path)
-            first = first ?? handle.linkType
-            sizes.append(handle.fileSize)
-            handle.close()
+            let reader = try CaptureFile.open(path, reading: reading).reader
+            first = first ?? reader.linkType
+            sizes.append(reader.fileSize)
+            reader.close()
         }
-        let source = PacketSource(kind: .files(paths), linkType: first!, pendingLive: nil)
+        let source = PacketSource(kind: .files(paths), linkType: first!, pendingLive: nil, classicReading: reading)
         source.fileSizes = sizes
         return source
     }
@@ -97,9 +107,13 @@ public final class PacketSource: @unchecked Sendable {
         case .files(let paths):
             for (index, path) in paths.enumerated() {
                 guard !stopRequested.load(ordering: .relaxed) else { break }
-                let handle = try PcapHandle.openFile(path)
+                let file = try CaptureFile.open(path, reading: classicReading)
                 shared.withLock { $0.fileIndex = index }
-                try readFile(handle, path: path, into: &summary, handler)
+                // One specialised loop per reader: no dynamic dispatch per packet.
+                switch file {
+                case .classic(let reader): try readFile(reader, path: path, into: &summary, handler)
+                case .libpcap(let handle): try readFile(handle, path: path, into: &summary, handler)
+                }
             }
         case .live:
             guard let handle = pendingLive else { throw CaptureError.alreadyRun }
@@ -141,7 +155,7 @@ public final class PacketSource: @unchecked Sendable {
     // MARK: Loops
 
     private func readFile(
-        _ handle: PcapHandle, path: String, into summary: inout CaptureSummary,
+        _ handle: some PacketReader, path: String, into summary: inout CaptureSummary,
         _ handler: (CapturedPacket) throws -> Void
     ) throws {
         shared.withLock { $0.current = handle }
@@ -157,8 +171,8 @@ public final class PacketSource: @unchecked Sendable {
             case .end, .timeout:
                 return
             case .error(let detail):
-                // libpcap: "truncated dump file; tried to read …" (pcap) or
-                // "truncated pcapng dump file; …": a record cut short by the end of the file.
+                // libpcap (and PcapFileReader in its words): "truncated dump file; tried to read …"
+                // (pcap) or "truncated pcapng dump file; …": a record cut short by the end of the file.
                 guard detail.contains("truncated") else {
                     throw CaptureError.readFailed(path: path, packetsRead: packets, detail: detail)
                 }
@@ -199,7 +213,7 @@ public final class PacketSource: @unchecked Sendable {
         }
     }
 
-    private func release(_ handle: PcapHandle) {
+    private func release(_ handle: some PacketReader) {
         shared.withLock { state in
             state.current = nil
             state.finishedBytes += handle.fileSize

@@ -4,7 +4,7 @@ internal import Glibc
 internal import PacketDecoding
 
 /// An open libpcap handle (`pcap_t *`) with what we learned when opening it.
-final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() only breaks it under the source's lock
+final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thread; stop() only breaks it under the source's lock
     /// libpcap's `pcap_t *`.
     let pointer: OpaquePointer
     let linkType: LinkType
@@ -65,25 +65,50 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: fileBufferSize, alignment: 64)
         // glibc ignores the size unless it is also given the buffer.
         setvbuf(file, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, fileBufferSize)
+        return try open(file, path: path, fileBuffer: buffer, fileSize: Int64(status.st_size))
+    }
+
+    /// Opens the file behind `descriptor` (a duplicate of it: the caller keeps its own) with
+    /// libpcap's default stdio buffer, to check its header and learn its link type and snapshot
+    /// length; `PcapFileReader` then reads the packets.
+    static func probe(descriptor: Int32, path: String) throws(CaptureError) -> PcapHandle {
+        let copy = dup(descriptor)
+        guard copy >= 0, let file = fdopen(copy, "rb") else {
+            let reason = String(cString: strerror(errno))
+            if copy >= 0 { Glibc.close(copy) }
+            throw .cannotReadFile(path: path, reason: reason)
+        }
+        return try open(file, path: path, fileBuffer: nil, fileSize: 0)
+    }
+
+    /// libpcap's part of opening a file: `file` and `fileBuffer` belong to the handle, or are
+    /// released here when opening fails.
+    private static func open(
+        _ file: UnsafeMutablePointer<FILE>, path: String, fileBuffer buffer: UnsafeMutableRawPointer?, fileSize: Int64
+    ) throws(CaptureError) -> PcapHandle {
         var message = ErrorBuffer()
         let opened = message.withPointer {
             pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), $0)
         }
         guard let pointer = opened else {
             fclose(file)
-            buffer.deallocate()
+            buffer?.deallocate()
             throw .notACaptureFile(path: path, detail: message.text)
         }
         guard let linkType = LinkType(dlt: pcap_datalink(pointer)) else {
             let number = pcap_datalink(pointer)
             pcap_close(pointer)
-            buffer.deallocate()
+            buffer?.deallocate()
             throw .unsupportedLinkType(source: path, name: linkTypeName(number), number: number)
         }
         return PcapHandle(
             pointer: pointer, linkType: linkType, fractionToNanoseconds: fractionScale(pointer), fileBuffer: buffer,
-            fileSize: Int64(status.st_size))
+            fileSize: fileSize)
     }
+
+    /// libpcap's snapshot length for the capture (for a file, libpcap 1.10 makes a header's 0 or
+    /// value above Int32.max 262144 and keeps any other).
+    var snapshotLength: Int { Int(pcap_snapshot(pointer)) }
 
     // MARK: Live
 
@@ -139,18 +164,9 @@ final class PcapHandle: @unchecked Sendable {  // used by one thread; stop() onl
 
     // MARK: Reading
 
-    /// What one `pcap_next_ex` call gave.
-    enum Next {
-        case packet(CapturedPacket)
-        /// Live: the wake-up interval passed without a packet.
-        case timeout
-        /// End of file, or `pcap_breakloop` was called.
-        case end
-        case error(String)
-    }
-
+    /// One `pcap_next_ex` call.
     @inline(__always)
-    func next() -> Next {
+    func next() -> NextPacket {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         let status = pcap_next_ex(pointer, &header, &data)
