@@ -23,19 +23,19 @@ public final class HTTPConnectionObserver: StreamConsumer {
     @exclusivity(unchecked) var clientToServer: HTTPMessageParser
     @exclusivity(unchecked) var serverToClient: HTTPMessageParser
     /// The physical direction that carries requests (differs from `.clientToServer` when guessed roles were wrong).
-    var requestDirection = StreamDirection.clientToServer
-    var rolesSettled: Bool
+    @exclusivity(unchecked) var requestDirection = StreamDirection.clientToServer
+    @exclusivity(unchecked) var rolesSettled: Bool
     @exclusivity(unchecked) var pending: [PendingRequest] = []
     @exclusivity(unchecked) var inFlight: InFlightResponse?
     /// The request whose body is being read.
-    var currentRequest: PendingRequest?
-    var requestsSeen = 0
+    @exclusivity(unchecked) var currentRequest: PendingRequest?
+    @exclusivity(unchecked) var requestsSeen = 0
     /// A direction lost sync: responses that cannot be paired for sure are held until `settleRecovery`.
-    var recovering = false
+    @exclusivity(unchecked) var recovering = false
     /// Completed responses awaiting the recovery's settlement (bounded by twice `maxPendingRequests`).
-    var heldResponses: [InFlightResponse] = []
-    var requestDirectionEnded = false
-    var responseDirectionEnded = false
+    @exclusivity(unchecked) var heldResponses: [InFlightResponse] = []
+    @exclusivity(unchecked) var requestDirectionEnded = false
+    @exclusivity(unchecked) var responseDirectionEnded = false
 
     init(connection: ConnectionInfo, core: HTTPObserverCore) {
         self.connection = connection

@@ -295,6 +295,20 @@ struct ReassemblerState {
             sender.holeSince = .min
             return
         }
+        if sender.isSettled && sender.isStarted && segment.flags.rawValue & 0x03 == 0x01  // FIN without SYN
+            && TCPSequence(segment.sequenceNumber) == sender.nextSequence && segment.payload.count == length
+        {
+            // The in-order end of a direction (each one of a short connection): its last bytes, then the
+            // end, as `receive` would do it (no buffer, no hole: nothing else to deliver or gap).
+            if length > 0 {
+                consumer.streamData(segment.payload, direction: senderDirection, time: segment.timestamp)
+                sender.nextSequence = sender.nextSequence.advanced(by: length)
+            }
+            sender.finSequence = sender.nextSequence
+            sender.flags.insert(.finSeen)
+            end(&sender, reason: .fin, consumer: consumer, direction: senderDirection, time: segment.timestamp)
+            return
+        }
         let senderStart = sender.nextSequence
         receive(segment, into: &sender, otherBuffered: (peer.bufferedFootprint, peer.bufferedPieces),
                 consumer: consumer, direction: senderDirection)
