@@ -261,7 +261,9 @@ struct ReassemblerState {
     /// ACK for a direction with nothing buffered and no FIN only records
     /// the acknowledgment (no hole can have been passed), and the next
     /// in-order, uncut segment of such a direction goes straight to the
-    /// consumer. Both do exactly what `acknowledge` and `receive` would.
+    /// consumer. The SYN that starts a direction and the in-order FIN that
+    /// ends a settled one (two of each per short connection) have their own.
+    /// All do exactly what `acknowledge` and `receive` would.
     @inline(__always)
     private mutating func exchange(
         _ segment: TCPSegment, sender: inout HalfStream, peer: inout HalfStream, consumer: ConsumerReference,
@@ -307,6 +309,13 @@ struct ReassemblerState {
             sender.finSequence = sender.nextSequence
             sender.flags.insert(.finSeen)
             end(&sender, reason: .fin, consumer: consumer, direction: senderDirection, time: segment.timestamp)
+            return
+        }
+        if segment.flags.rawValue & 0x03 == 0x02 && length == 0 && !sender.isStarted && sender.isSettled {
+            // The SYN (or SYN+ACK) that starts a direction: its data begins one number later, as in `receive`.
+            sender.nextSequence = TCPSequence(segment.sequenceNumber).advanced(by: 1)
+            sender.flags.insert(.started)
+            sender.holeSince = .min
             return
         }
         let senderStart = sender.nextSequence

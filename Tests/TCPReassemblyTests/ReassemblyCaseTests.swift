@@ -132,6 +132,10 @@ let reassemblyCases: [ReassemblyCase] = [
         packets: handshake + [c(1001, "hello", .fin, cut: 2), s(5001, "", .fin, ack: 1007)],
         client: "he[gap 3]|fin", server: "|fin", gaps: 1),
     ReassemblyCase(
+        name: "SYN carrying data (TCP Fast Open)",
+        packets: [c(1000, "early", .syn), s(5000, "", .syn, ack: 1006), c(1006, "!", ack: 5001)],
+        client: "early!|captureEnded", server: "|captureEnded"),
+    ReassemblyCase(
         name: "FIN retransmitted after the direction ended",
         packets: handshake + [c(1001, "hi", .fin, ack: 5001), c(1001, "hi", .fin, ack: 5001), s(5001, "", .fin, ack: 1004)],
         client: "hi|fin", server: "|fin"),
