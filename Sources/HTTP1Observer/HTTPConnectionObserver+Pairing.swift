@@ -119,12 +119,12 @@ extension HTTPConnectionObserver {
         if let request {
             if let anomaly = request.body.anomaly { count(anomaly) }
             if response.cutShort {
-                observer.statistics.responsesIncomplete += 1
+                core.statistics.responsesIncomplete += 1
             } else {
-                observer.statistics.exchangesComplete += 1
+                core.statistics.exchangesComplete += 1
             }
         } else {
-            observer.statistics.responsesWithoutRequest += 1
+            core.statistics.responsesWithoutRequest += 1
         }
         // One initializer call on the summaries as returned (owned), into a `let`: built empty and then
         // filled through `inout` optionals, or passed to the sink as a `var` changed afterwards, the
@@ -137,7 +137,7 @@ extension HTTPConnectionObserver {
             isFirstOnConnection: request?.isFirstOnConnection ?? false,
             requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
             responseFirstByte: response.firstByte, responseLastByte: response.lastByte)
-        observer.sink.observe(exchange)
+        core.sink.observe(exchange)
         // The sink is done with the exchange: its body buffers serve the next bodies.
         reclaimBodies(of: exchange)
     }
@@ -157,6 +157,8 @@ extension HTTPConnectionObserver {
     }
 
     func flushPending() {
+        // Usually nothing waits: the queue keeps its buffer (a spare observer reuses it).
+        guard !pending.isEmpty else { return }
         let unanswered = pending
         pending.removeAll()
         for request in unanswered { emitRequestWithoutResponse(request) }
@@ -165,13 +167,13 @@ extension HTTPConnectionObserver {
     func emitRequestWithoutResponse(_ request: PendingRequest) {
         if request === currentRequest { currentRequest = nil }
         if let anomaly = request.body.anomaly { count(anomaly) }
-        observer.statistics.requestsWithoutResponse += 1
+        core.statistics.requestsWithoutResponse += 1
         let exchange = HTTPExchange(
             connection: connection, client: client, server: server, request: request.takeSummary(),
             response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
             isFirstOnConnection: request.isFirstOnConnection, requestFirstByte: request.firstByte,
             requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil)
-        observer.sink.observe(exchange)
+        core.sink.observe(exchange)
     }
 
     private var client: Endpoint { rolesSwapped ? connection.server : connection.client }
@@ -189,7 +191,7 @@ extension HTTPConnectionObserver {
     }
 
     func count(_ reason: HTTPParseAnomaly, times: Int = 1) {
-        observer.statistics.record(reason, times: times)
+        core.statistics.record(reason, times: times)
     }
 
     /// The oldest pending request, when it is for sure the one this response answers: it arrived before any loss.

@@ -8,10 +8,12 @@ import TCPReassembly
 /// a loss of sync, pairing waits for a point where it is sure again (see
 /// `HTTPConnectionObserver+Pairing.swift`).
 public final class HTTPConnectionObserver: StreamConsumer {
-    public let connection: ConnectionInfo
-    /// Strong: the observer keeps no reference to its connections (no cycle), and a strong `let` costs
-    /// nothing per access where `unowned` pays a reference-count check each time.
-    let observer: HTTPObserver
+    /// The connection observed (a spare observer made new again takes its next connection here).
+    @exclusivity(unchecked) public internal(set) var connection: ConnectionInfo
+    /// Strong: the core keeps no reference to the connections it serves (no cycle; spare ones are let go
+    /// when the `HTTPObserver` goes), and a strong `let` costs nothing per access where `unowned` pays a
+    /// reference-count check each time.
+    let core: HTTPObserverCore
     let configuration: HTTPObserverConfiguration
     /// The observer's shared parser state, held here so that reaching it is one load of a `let`.
     let shared: SharedParserState
@@ -21,34 +23,34 @@ public final class HTTPConnectionObserver: StreamConsumer {
     @exclusivity(unchecked) var clientToServer: HTTPMessageParser
     @exclusivity(unchecked) var serverToClient: HTTPMessageParser
     /// The physical direction that carries requests (differs from `.clientToServer` when guessed roles were wrong).
-    var requestDirection = StreamDirection.clientToServer
-    var rolesSettled: Bool
+    @exclusivity(unchecked) var requestDirection = StreamDirection.clientToServer
+    @exclusivity(unchecked) var rolesSettled: Bool
     @exclusivity(unchecked) var pending: [PendingRequest] = []
     @exclusivity(unchecked) var inFlight: InFlightResponse?
     /// The request whose body is being read.
-    var currentRequest: PendingRequest?
-    var requestsSeen = 0
+    @exclusivity(unchecked) var currentRequest: PendingRequest?
+    @exclusivity(unchecked) var requestsSeen = 0
     /// A direction lost sync: responses that cannot be paired for sure are held until `settleRecovery`.
-    var recovering = false
+    @exclusivity(unchecked) var recovering = false
     /// Completed responses awaiting the recovery's settlement (bounded by twice `maxPendingRequests`).
-    var heldResponses: [InFlightResponse] = []
-    var requestDirectionEnded = false
-    var responseDirectionEnded = false
+    @exclusivity(unchecked) var heldResponses: [InFlightResponse] = []
+    @exclusivity(unchecked) var requestDirectionEnded = false
+    @exclusivity(unchecked) var responseDirectionEnded = false
 
-    init(connection: ConnectionInfo, observer: HTTPObserver) {
+    init(connection: ConnectionInfo, core: HTTPObserverCore) {
         self.connection = connection
-        self.observer = observer
-        configuration = observer.configuration
-        shared = observer.sharedParserState
+        self.core = core
+        configuration = core.configuration
+        shared = core.sharedParserState
         rolesSettled = connection.roleSource != .firstSender
         let c2sKind: StartLineKind = rolesSettled ? .request : .either
         let s2cKind: StartLineKind = rolesSettled ? .response : .either
         clientToServer = HTTPMessageParser(
             expectedKind: c2sKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount,
-            shared: observer.sharedParserState)
+            shared: core.sharedParserState)
         serverToClient = HTTPMessageParser(
             expectedKind: s2cKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount,
-            shared: observer.sharedParserState)
+            shared: core.sharedParserState)
     }
 
     /// Buffer bytes this connection holds (split heads) and requests it keeps waiting: 0 and 0 when idle.
@@ -118,6 +120,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
     }
 
     public func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) {
+        let wasOpen = !(requestDirectionEnded && responseDirectionEnded)
         let outcome = withParser(direction) { $0.finish() }
         if direction == requestDirection {
             switch outcome {
@@ -146,6 +149,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
             if recovering { settleRecovery(atEnd: true) }
             flushPending()
         }
+        // Both directions have ended: no more calls come (`StreamConsumer`), so this observer can serve
+        // a later connection once its owner lets it go (`HTTPObserverCore.takeSpareConnection`).
+        if wasOpen && requestDirectionEnded && responseDirectionEnded { core.keepSpareConnection(self) }
     }
 
     // MARK: Events
@@ -201,7 +207,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         } else {
             clientToServer.expectedKind = .response
             serverToClient.expectedKind = .request
-            observer.statistics.rolesSwapped += 1
+            core.statistics.rolesSwapped += 1
         }
     }
 
@@ -316,7 +322,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let status = head.status
         if status >= 100 && status < 200 && status != 101 {
             // Interim response (RFC 9110 §15.2), e.g. 100 Continue: not the answer.
-            observer.statistics.interimResponses += 1
+            core.statistics.interimResponses += 1
             withParser(responseDirection) { $0.setFraming(.none) }
             return
         }
@@ -338,7 +344,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             lastByte: time, isHeld: isHeld && !isUpgrade)
         if isUpgrade {
             // RFC 9110 §7.8 / §9.3.6: after 101 or a successful CONNECT the bytes are no longer HTTP.
-            observer.statistics.upgrades += 1
+            core.statistics.upgrades += 1
             clientToServer.stopParsing()
             serverToClient.stopParsing()
             currentRequest = nil

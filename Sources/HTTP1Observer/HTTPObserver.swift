@@ -5,27 +5,88 @@ import TCPReassembly
 ///
 /// One per pipeline and not thread-safe: all its connection observers run on
 /// the pipeline's thread, so the counters need no locks.
+///
+/// Connection observers whose two directions have ended are kept (at most
+/// `HTTPObserverCore.maxSpareConnections`) and made new again for later
+/// connections: a capture of short connections then allocates no observer,
+/// no parser state and no request queue per connection.
 public final class HTTPObserver {
-    public let configuration: HTTPObserverConfiguration
-    let sink: any HTTPExchangeSink
-    let sharedParserState = SharedParserState()
+    /// What the connection observers refer to. They never refer to this object, so the spare
+    /// connection observers the core keeps form no cycle with it: `deinit` empties the spares.
+    let core: HTTPObserverCore
+
+    public var configuration: HTTPObserverConfiguration { core.configuration }
+    var sink: any HTTPExchangeSink { core.sink }
+    var sharedParserState: SharedParserState { core.sharedParserState }
     /// Counters so far (exchanges by outcome, anomalies by reason).
-    /// (No dynamic exclusivity checks: one pipeline thread, no overlapping access.)
-    @exclusivity(unchecked) public internal(set) var statistics = HTTPObserverStatistics()
+    public var statistics: HTTPObserverStatistics { core.statistics }
 
     public init(configuration: HTTPObserverConfiguration = HTTPObserverConfiguration(), sink: any HTTPExchangeSink) {
-        self.configuration = configuration
-        self.sink = sink
+        core = HTTPObserverCore(configuration: configuration, sink: sink)
     }
 
-    /// A consumer for one connection's two byte streams.
+    deinit {
+        core.dropSpareConnections()
+    }
+
+    /// A consumer for one connection's two byte streams: a spare one made new again when there is one.
     public func makeConnectionObserver(for connection: ConnectionInfo) -> HTTPConnectionObserver {
-        HTTPConnectionObserver(connection: connection, observer: self)
+        if let spare = core.takeSpareConnection() {
+            spare.restart(connection: connection)
+            return spare
+        }
+        return HTTPConnectionObserver(connection: connection, core: core)
     }
 }
 
 extension HTTPObserver: StreamConsumerFactory {
     public func makeConsumer(for connection: ConnectionInfo) -> (any StreamConsumer)? {
         makeConnectionObserver(for: connection)
+    }
+}
+
+/// The state an `HTTPObserver` shares with its connection observers: limits, sink, counters, parser
+/// caches, and the spare connection observers.
+final class HTTPObserverCore {
+    let configuration: HTTPObserverConfiguration
+    let sink: any HTTPExchangeSink
+    let sharedParserState = SharedParserState()
+    /// (No dynamic exclusivity checks: one pipeline thread, no overlapping access.)
+    @exclusivity(unchecked) var statistics = HTTPObserverStatistics()
+
+    /// Most connection observers kept for reuse; each holds only empty queues (their capacity
+    /// bounded by `maxPendingRequests`) when kept.
+    static let maxSpareConnections = 64
+    @exclusivity(unchecked) private var spareConnections = SpareStack<HTTPConnectionObserver>(capacity: maxSpareConnections)
+    /// False once the `HTTPObserver` is gone: a connection ending later is not kept (it would keep this alive).
+    private var keepsSpareConnections = true
+
+    init(configuration: HTTPObserverConfiguration, sink: any HTTPExchangeSink) {
+        self.configuration = configuration
+        self.sink = sink
+    }
+
+    deinit {
+        spareConnections.deallocate()
+    }
+
+    /// A spare connection observer nothing else refers to (one still held elsewhere, e.g. by a caller
+    /// that kept it after its end, is let go instead: two connections never share one).
+    func takeSpareConnection() -> HTTPConnectionObserver? {
+        while var spare = spareConnections.pop() {
+            if isKnownUniquelyReferenced(&spare) { return spare }
+        }
+        return nil
+    }
+
+    /// Keeps a connection observer whose directions have both ended, when there is room.
+    func keepSpareConnection(_ connection: HTTPConnectionObserver) {
+        if keepsSpareConnections && !spareConnections.isFull { spareConnections.push(connection) }
+    }
+
+    /// Lets every spare go and keeps no more (the owning `HTTPObserver` is gone).
+    func dropSpareConnections() {
+        keepsSpareConnections = false
+        while spareConnections.pop() != nil {}
     }
 }

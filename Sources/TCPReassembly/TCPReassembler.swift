@@ -261,7 +261,9 @@ struct ReassemblerState {
     /// ACK for a direction with nothing buffered and no FIN only records
     /// the acknowledgment (no hole can have been passed), and the next
     /// in-order, uncut segment of such a direction goes straight to the
-    /// consumer. Both do exactly what `acknowledge` and `receive` would.
+    /// consumer. The SYN that starts a direction and the in-order FIN that
+    /// ends a settled one (two of each per short connection) have their own.
+    /// All do exactly what `acknowledge` and `receive` would.
     @inline(__always)
     private mutating func exchange(
         _ segment: TCPSegment, sender: inout HalfStream, peer: inout HalfStream, consumer: ConsumerReference,
@@ -292,6 +294,27 @@ struct ReassemblerState {
                 consumer.streamData(segment.payload, direction: senderDirection, time: segment.timestamp)
                 sender.nextSequence = sender.nextSequence.advanced(by: length)
             }
+            sender.holeSince = .min
+            return
+        }
+        if sender.isSettled && sender.isStarted && segment.flags.rawValue & 0x03 == 0x01  // FIN without SYN
+            && TCPSequence(segment.sequenceNumber) == sender.nextSequence && segment.payload.count == length
+        {
+            // The in-order end of a direction (each one of a short connection): its last bytes, then the
+            // end, as `receive` would do it (no buffer, no hole: nothing else to deliver or gap).
+            if length > 0 {
+                consumer.streamData(segment.payload, direction: senderDirection, time: segment.timestamp)
+                sender.nextSequence = sender.nextSequence.advanced(by: length)
+            }
+            sender.finSequence = sender.nextSequence
+            sender.flags.insert(.finSeen)
+            end(&sender, reason: .fin, consumer: consumer, direction: senderDirection, time: segment.timestamp)
+            return
+        }
+        if segment.flags.rawValue & 0x03 == 0x02 && length == 0 && !sender.isStarted && sender.isSettled {
+            // The SYN (or SYN+ACK) that starts a direction: its data begins one number later, as in `receive`.
+            sender.nextSequence = TCPSequence(segment.sequenceNumber).advanced(by: 1)
+            sender.flags.insert(.started)
             sender.holeSince = .min
             return
         }

@@ -123,6 +123,23 @@ let reassemblyCases: [ReassemblyCase] = [
         packets: handshake + [c(1001, "hello world", .fin), c(1013, "junk")],
         client: "hello world|fin", server: "|captureEnded"),
     ReassemblyCase(
+        name: "response carrying its FIN, then the client's FIN (a closing server)",
+        packets: handshake + [c(1001, "GET", ack: 5001), s(5001, "reply", .fin, ack: 1004),
+                              c(1004, "", .fin, ack: 5007), s(5007, ack: 1005)],
+        client: "GET|fin", server: "reply|fin"),
+    ReassemblyCase(
+        name: "FIN on a snaplen-cut segment: the cut tail is a gap before the end",
+        packets: handshake + [c(1001, "hello", .fin, cut: 2), s(5001, "", .fin, ack: 1007)],
+        client: "he[gap 3]|fin", server: "|fin", gaps: 1),
+    ReassemblyCase(
+        name: "SYN carrying data (TCP Fast Open)",
+        packets: [c(1000, "early", .syn), s(5000, "", .syn, ack: 1006), c(1006, "!", ack: 5001)],
+        client: "early!|captureEnded", server: "|captureEnded"),
+    ReassemblyCase(
+        name: "FIN retransmitted after the direction ended",
+        packets: handshake + [c(1001, "hi", .fin, ack: 5001), c(1001, "hi", .fin, ack: 5001), s(5001, "", .fin, ack: 1004)],
+        client: "hi|fin", server: "|fin"),
+    ReassemblyCase(
         name: "RST mid-transfer flushes buffered data and ends both directions",
         packets: handshake + [c(1001, "hello "), c(1010, "xyz"), s(5001, "", .rst)],
         client: "hello [gap 3]xyz|reset", server: "|reset", gaps: 1),
