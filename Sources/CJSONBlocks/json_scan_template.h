@@ -32,66 +32,77 @@
 #error "json_blocks.c defines CEJSON_NAME and the classifier before including this file"
 #endif
 
-/// The part of `block_tokens` for a block with a backslash or control byte (or escaped by the
-/// block before): escaped quotes dropped from `quote` and its parity, in-string, and the
-/// anomalies. Apart: the usual block then needs fewer registers (measured).
-CEJSON_TARGET __attribute__((noinline)) static uint64_t CEJSON_NAME(rare_block)(
-    cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped, uint64_t *quote, uint64_t *quote_parity, uint64_t *in_string_out) {
+/// The token starts of a block from its classes, its quotes (escaped ones dropped) and its
+/// in-string bits (`block_tokens`' last part, shared by the usual and the rare block); stores
+/// them and the block's digits and delimiters, updates the scalar carry.
+CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(store_tokens)(
+    cejson_scanner *s, const cejson_classes *c, unsigned dropped, uint64_t quote, uint64_t in_string) {
+    uint64_t padding = dropped ? ~(~0ULL >> dropped) : 0;  // the high bits past the text
+    uint64_t op = c->op >> dropped;
+    uint64_t blank = c->blank >> dropped | padding;
+    uint64_t scalar = ~(op | blank);
+    uint64_t non_quote_scalar = scalar & ~quote;
+    uint64_t follows = non_quote_scalar << 1 | s->scalar_carry;
+    s->scalar_carry = non_quote_scalar >> 63;
+    uint64_t outside = ~(in_string | quote);
+    s->digits = c->digit >> dropped;
+    s->delimiters = op | blank | c->quote >> dropped;
+    // A `:` or `,` between two bytes neither blank nor structural, in this block, is no token.
+    uint64_t joined = c->separator >> dropped & scalar << 1 & scalar >> 1;
+    s->tokens = (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
+}
+
+/// `block_tokens` for a block with a backslash or control byte (or escaped by the block
+/// before): escaped quotes dropped from `quote` and its parity, in-string, and the anomalies.
+/// Apart, and classified again: the usual block then needs no frame of its own (no registers
+/// saved, no spills: measured).
+CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(rare_block_tokens)(
+    cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
+    cejson_classes c;
+    CEJSON_CLASSIFY(p, &c);
     cejson_rare_classes r = CEJSON_CLASSIFY_RARE(p);
+    uint64_t quote = c.quote >> dropped;
+    uint64_t quote_parity = dropped == 0 ? c.quote_parity : CEJSON_PREFIX_XOR(quote);
     uint64_t control = r.control >> dropped;
     uint64_t newline = r.newline >> dropped;
     uint64_t backslash = r.backslash >> dropped;
     uint64_t anomalies = 0;
     if (backslash | s->escape_carry) {
         uint64_t escaped = cejson_escaped_bytes(backslash, &s->escape_carry);
-        *quote &= ~escaped;
-        *quote_parity = CEJSON_PREFIX_XOR(*quote);
+        quote &= ~escaped;
+        quote_parity = CEJSON_PREFIX_XOR(quote);
         anomalies = cejson_invalid_escapes(s->base, s->count, escaped, start);
     }
     // Opening quote and the string's bytes: 1; closing quote and outside: 0.
-    uint64_t in_string = *quote_parity ^ s->in_string_carry;
+    uint64_t in_string = quote_parity ^ s->in_string_carry;
     s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
-    *in_string_out = in_string;
     // Any control byte in a string; outside, those that are not whitespace.
-    return anomalies | (control & (in_string | ~newline));
+    anomalies |= control & (in_string | ~newline);
+    CEJSON_NAME(store_tokens)(s, &c, dropped, quote, in_string);
+    if (anomalies != 0) {
+        s->anomaly = start + (size_t)__builtin_ctzll(anomalies);
+        s->next_block = s->count;
+        s->tokens = 0;
+    }
 }
 
-/// The token starts of the 64 bytes at `p` less its first `dropped` (0…63) ones, text
+/// Stores the token starts of the 64 bytes at `p` less its first `dropped` (0…63) ones, text
 /// position `start` on, as if spaces followed; updates the carries, the block's digits and
-/// delimiters. 0 and the stream ended at an anomaly.
-CEJSON_TARGET __attribute__((always_inline)) static inline uint64_t CEJSON_NAME(block_tokens)(cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
+/// delimiters. No tokens and the stream ended at an anomaly.
+CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(block_tokens)(cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
     cejson_classes c;
     CEJSON_CLASSIFY(p, &c);
-    uint64_t padding = dropped ? ~(~0ULL >> dropped) : 0;  // the high bits past the text
+    if (__builtin_expect((c.rare | s->escape_carry) != 0, 0)) {
+        CEJSON_NAME(rare_block_tokens)(s, p, start, dropped);
+        return;
+    }
     uint64_t quote = c.quote >> dropped;
     // The classifier's parity holds for the whole block without escaped quotes.
     uint64_t quote_parity = dropped == 0 ? c.quote_parity : CEJSON_PREFIX_XOR(quote);
-    uint64_t op = c.op >> dropped;
-    uint64_t blank = c.blank >> dropped | padding;
-    uint64_t anomalies = 0;
-    uint64_t in_string;
-    if (__builtin_expect((c.rare | s->escape_carry) != 0, 0)) {
-        anomalies = CEJSON_NAME(rare_block)(s, p, start, dropped, &quote, &quote_parity, &in_string);
-    } else {
-        // Opening quote and the string's bytes: 1; closing quote and outside: 0.
-        in_string = quote_parity ^ s->in_string_carry;
-        s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
-    }
-    uint64_t scalar = ~(op | blank);
-    uint64_t non_quote_scalar = scalar & ~quote;
-    uint64_t follows = non_quote_scalar << 1 | s->scalar_carry;
-    s->scalar_carry = non_quote_scalar >> 63;
-    uint64_t outside = ~(in_string | quote);
-    s->digits = c.digit >> dropped;
-    s->delimiters = op | blank | c.quote >> dropped;
-    if (__builtin_expect(anomalies != 0, 0)) {
-        s->anomaly = start + (size_t)__builtin_ctzll(anomalies);
-        s->next_block = s->count;
-        return 0;
-    }
-    // A `:` or `,` between two bytes neither blank nor structural, in this block, is no token.
-    uint64_t joined = c.separator >> dropped & scalar << 1 & scalar >> 1;
-    return (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
+    // Opening quote and the string's bytes: 1; closing quote and outside: 0.
+    uint64_t in_string = quote_parity ^ s->in_string_carry;
+    s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
+    CEJSON_NAME(store_tokens)(s, &c, dropped, quote, in_string);
 }
 
 /// The last block, shorter than 64 bytes: the last 64 bytes of the text, shifted, or a
@@ -109,7 +120,7 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_last_block)
         memcpy(padded, s->base + start, length);
         p = padded;
     }
-    s->tokens = CEJSON_NAME(block_tokens)(s, p, start, dropped);
+    CEJSON_NAME(block_tokens)(s, p, start, dropped);
 }
 
 /// Reads the block at `next_block` into the scanner (its token starts, digits and
@@ -123,7 +134,7 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
     s->next_block = start + 64;
     size_t length = count - start;
     if (__builtin_expect(length >= 64, 1)) {
-        s->tokens = CEJSON_NAME(block_tokens)(s, s->base + start, start, 0);
+        CEJSON_NAME(block_tokens)(s, s->base + start, start, 0);
     } else {
         CEJSON_NAME(read_last_block)(s, start, length);
     }
