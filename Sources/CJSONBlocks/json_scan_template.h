@@ -165,7 +165,7 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
         if ((uint8_t)(first - '0') < 10) {                                                           \
             /* The usual integer, from the block's digit mask; any other number byte by byte. */    \
             if (!cejson_is_short_integer(s->digits, s->delimiters, (size_t)p - block_start, first)  \
-                && !cejson_is_scalar(base, count, (size_t)p))                                        \
+                && !cejson_is_number_at(base, count, (size_t)p))                                     \
                 goto undecided;                                                                      \
             goto after;                                                                              \
         }                                                                                            \
