@@ -200,9 +200,9 @@ CEJSON_AVX2_TARGET static inline void cejson_classify_avx2_inline(const uint8_t 
         CEJSON_CONTROL, CEJSON_CONTROL, (char)(CEJSON_COMMA | CEJSON_SPACE | CEJSON_QUOTE), CEJSON_COLON | CEJSON_DIGIT, 0,
         CEJSON_BRACKET | CEJSON_BACKSLASH, 0, CEJSON_BRACKET, 0, 0, 0, 0, 0, 0, 0, 0);
     const __m256i zero = _mm256_setzero_si256();
-    __m256i classes[2];
+    __m256i classes[2], bytes[2];
     for (int k = 0; k < 2; k++) {
-        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
+        __m256i b = bytes[k] = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
         __m256i high = _mm256_and_si256(_mm256_srli_epi16(b, 4), _mm256_set1_epi8(0x0F));
         classes[k] = _mm256_and_si256(_mm256_shuffle_epi8(low_table, b), _mm256_shuffle_epi8(high_table, high));
     }
@@ -216,6 +216,7 @@ CEJSON_AVX2_TARGET static inline void cejson_classify_avx2_inline(const uint8_t 
     out->blank = CEJSON_ANY(CEJSON_SPACE | CEJSON_CONTROL);
     out->digit = cejson_mask32(_mm256_slli_epi16(classes[0], 3), _mm256_slli_epi16(classes[1], 3));  // bit 4 to 7
     out->rare = !_mm256_testz_si256(_mm256_or_si256(classes[0], classes[1]), _mm256_set1_epi8(CEJSON_CONTROL | CEJSON_BACKSLASH));
+    out->high = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(bytes[0], bytes[1]));
 #undef CEJSON_ANY
 }
 

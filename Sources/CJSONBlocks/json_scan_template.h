@@ -45,6 +45,7 @@ CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(stor
     uint64_t follows = non_quote_scalar << 1 | s->scalar_carry;
     s->scalar_carry = non_quote_scalar >> 63;
     uint64_t outside = ~(in_string | quote);
+    s->high |= c->high;  // (a dropped byte, read with the block before, is in the text too)
     s->digits = c->digit >> dropped;
     s->delimiters = op | blank | c->quote >> dropped;
     // A `:` or `,` between two bytes neither blank nor structural, in this block, is no token.

@@ -148,7 +148,7 @@ import Testing
 
     // MARK: the classifiers
 
-    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.separator, c.quote_parity] }
+    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.separator, c.quote_parity, c.high == 0 ? 0 : 1] }
 
     /// Every level's classifier agrees with `cejson_classify_bytewise` (the definition): the
     /// portable SWAR one (`cejson_classify_portable`), SSE2 (`cejson_classify`), AVX2 when the
@@ -214,6 +214,7 @@ import Testing
             #expect(c.separator == (v == 0x3A || v == 0x2C ? all : 0))
             #expect(c.quote_parity == cejson_prefix_xor(c.quote))
             #expect((c.rare != 0) == (v == 0x5C || v < 0x20))
+            #expect((c.high != 0) == (v >= 0x80))
             #expect(r.backslash == (v == 0x5C ? all : 0))
             #expect(r.control == (v < 0x20 ? all : 0))
             #expect(r.newline == ([0x09, 0x0A, 0x0D].contains(v) ? all : 0))

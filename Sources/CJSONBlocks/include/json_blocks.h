@@ -26,6 +26,7 @@ typedef struct {
     uint64_t digit;      // 0-9
     uint64_t separator;  // : ,
     uint64_t quote_parity; // bit i: the parity of the quotes in bits 0…i (escaped ones counted)
+    uint64_t high;       // not 0 when a byte is >= 0x80 (not a mask: which bits is unspecified)
 } cejson_classes;
 
 /// Bit i = the parity of bits 0…i of `x`.
@@ -48,7 +49,7 @@ typedef struct {
 
 /// The definition, one byte at a time (for the tests: the classifiers must agree with it).
 static inline cejson_classes cejson_classify_bytewise(const uint8_t *p) {
-    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < 64; i++) {
         uint8_t v = p[i];
         uint64_t bit = (uint64_t)1 << i;
@@ -58,6 +59,7 @@ static inline cejson_classes cejson_classify_bytewise(const uint8_t *p) {
         if (v == '\\' || v < 0x20) c.rare |= bit;
         if (v >= '0' && v <= '9') c.digit |= bit;
         if (v == ':' || v == ',') c.separator |= bit;
+        if (v >= 0x80) c.high |= bit;
     }
     c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
@@ -128,10 +130,12 @@ static inline uint64_t cejson_swar_bits(uint64_t m) {
 /// The portable level's classifier: `cejson_classify_bytewise` 8 bytes at a time. Inlined into
 /// the block scan (LLVM kept it a call, the classes passed through memory: 2% more).
 __attribute__((always_inline)) static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
-    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0, 0, 0, 0};
     uint64_t not_rare = ~0ULL;
+    uint64_t any = 0;
     for (int k = 0; k < 8; k++) {
         uint64_t w = cejson_load_word(p + 8 * k);
+        any |= w;
         uint64_t low7 = w & CEJSON_LOW7;
         unsigned shift = 8 * (unsigned)k;
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
@@ -149,6 +153,7 @@ __attribute__((always_inline)) static inline cejson_classes cejson_classify_port
     }
     // Whether there is any: the exact bits come from cejson_classify_rare_portable.
     c.rare = ~not_rare & CEJSON_HIGH;
+    c.high = any & CEJSON_HIGH;
     c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
 }
@@ -175,10 +180,12 @@ static inline uint64_t cejson_mask16(__m128i m, int k) {
 
 static inline cejson_classes cejson_classify(const uint8_t *p) {
 #if CEJSON_SSE2
-    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0, 0, 0, 0};
     __m128i rare = _mm_setzero_si128();
+    __m128i any = _mm_setzero_si128();
     for (int k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        any = _mm_or_si128(any, v);
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
         __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
         __m128i separator = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')), _mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
@@ -198,6 +205,7 @@ static inline cejson_classes cejson_classify(const uint8_t *p) {
     }
     // Whether there is any: the exact bits come from cejson_classify_rare.
     c.rare = (uint64_t)(uint16_t)_mm_movemask_epi8(rare);
+    c.high = (uint64_t)(uint16_t)_mm_movemask_epi8(any);
     c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
 #else
@@ -304,6 +312,7 @@ typedef struct {
     uint64_t scalar_carry;    // 1 when the last byte of the block before was a scalar byte (not a quote)
     uint64_t escape_carry;    // 1 when the first byte of the next block is escaped
     size_t anomaly;           // the first anomaly (the token stream ends there), or SIZE_MAX
+    uint64_t high;            // not 0 once a block read had a byte >= 0x80 (every block, when valid)
     cejson_member *members;   // during a call of `cejson_scan`: the caller's array, its capacity,
     size_t capacity;          // how many members are in it
     size_t found;
