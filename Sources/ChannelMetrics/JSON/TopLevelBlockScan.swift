@@ -41,7 +41,10 @@ extension TopLevelScanner {
                 if outcome == CEJSON_NOT_AN_OBJECT { return .notAnObject }
                 if outcome == CEJSON_UNDECIDED { return .undecided }
                 for i in 0..<found where !noteMember(members[i], keys, into: &matches) { return .undecided }
-                if outcome == CEJSON_VALID { return .valid }
+                if outcome == CEJSON_VALID {
+                    textIsASCII = scanner.high == 0
+                    return .valid
+                }
             }
         }
     }

@@ -67,6 +67,9 @@ extension PythonJSONParser {
 
 struct TopLevelScanner {
     var cursor: Cursor
+    /// Set when the block scan found the text valid and every byte ASCII (it reads them all):
+    /// well-formed UTF-8 without the separate check (`PythonJSONParser.scanUsualBody`).
+    var textIsASCII = false
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         cursor = Cursor(bytes: bytes, maxDepth: maxDepth)
