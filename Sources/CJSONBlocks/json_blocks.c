@@ -213,7 +213,10 @@ CEJSON_AVX2_TARGET static inline void cejson_classify_avx2_inline(const uint8_t 
     out->quote_parity = cejson_prefix_xor_clmul(out->quote);
     out->op = CEJSON_ANY(CEJSON_BRACKET | CEJSON_COLON | CEJSON_COMMA);
     out->separator = CEJSON_ANY(CEJSON_COLON | CEJSON_COMMA);
-    out->blank = CEJSON_ANY(CEJSON_SPACE | CEJSON_CONTROL);
+    // Neither structural nor blank: the compare's own result, no complement to take.
+    out->scalar = cejson_mask32(
+        _mm256_cmpeq_epi8(_mm256_and_si256(classes[0], _mm256_set1_epi8(CEJSON_BRACKET | CEJSON_COLON | CEJSON_COMMA | CEJSON_SPACE | CEJSON_CONTROL)), zero),
+        _mm256_cmpeq_epi8(_mm256_and_si256(classes[1], _mm256_set1_epi8(CEJSON_BRACKET | CEJSON_COLON | CEJSON_COMMA | CEJSON_SPACE | CEJSON_CONTROL)), zero));
     out->digit = cejson_mask32(_mm256_slli_epi16(classes[0], 3), _mm256_slli_epi16(classes[1], 3));  // bit 4 to 7
     out->rare = !_mm256_testz_si256(_mm256_or_si256(classes[0], classes[1]), _mm256_set1_epi8(CEJSON_CONTROL | CEJSON_BACKSLASH));
     out->high = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(bytes[0], bytes[1]));
@@ -301,6 +304,8 @@ void cejson_scan_init(cejson_scanner *s, const uint8_t *base, size_t count, size
     s->base = base;
     s->count = base ? count : 0;
     s->max_depth = max_depth;
+    // The stack's highest 1 is at the depth: at 63 (the bit stack full) or at the bound, no more.
+    s->depth_limit = 1ULL << (max_depth < 63 ? max_depth : 63);
     s->level = cejson_level_available(level) ? level : CEJSON_LEVEL_PORTABLE;
     s->anomaly = SIZE_MAX;
 }

@@ -36,7 +36,7 @@ static inline void cejson_classify_neon_inline(const uint8_t *p, cejson_classes 
     }
     out->quote = CEJSON_NEON_MASK(quote);
     out->op = CEJSON_NEON_MASK(op);
-    out->blank = CEJSON_NEON_MASK(blank);
+    out->scalar = ~(out->op | CEJSON_NEON_MASK(blank));
     out->digit = CEJSON_NEON_MASK(digit);
     out->separator = CEJSON_NEON_MASK(separator);
     // Whether there is any: the exact bits come from cejson_classify_rare_neon.

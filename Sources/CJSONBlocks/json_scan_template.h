@@ -37,17 +37,15 @@
 /// them and the block's digits and delimiters, updates the scalar carry.
 CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(store_tokens)(
     cejson_scanner *s, const cejson_classes *c, unsigned dropped, uint64_t quote, uint64_t in_string) {
-    uint64_t padding = dropped ? ~(~0ULL >> dropped) : 0;  // the high bits past the text
     uint64_t op = c->op >> dropped;
-    uint64_t blank = c->blank >> dropped | padding;
-    uint64_t scalar = ~(op | blank);
+    uint64_t scalar = c->scalar >> dropped;  // the high bits past the text: none, as if spaces
     uint64_t non_quote_scalar = scalar & ~quote;
     uint64_t follows = non_quote_scalar << 1 | s->scalar_carry;
     s->scalar_carry = non_quote_scalar >> 63;
     uint64_t outside = ~(in_string | quote);
     s->high |= c->high;  // (a dropped byte, read with the block before, is in the text too)
     s->digits = c->digit >> dropped;
-    s->delimiters = op | blank | c->quote >> dropped;
+    s->delimiters = ~scalar | c->quote >> dropped;
     // A `:` or `,` between two bytes neither blank nor structural, in this block, is no token.
     uint64_t joined = c->separator >> dropped & scalar << 1 & scalar >> 1;
     s->tokens = (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
@@ -154,9 +152,6 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
         tokens &= tokens - 1;                                       \
     } while (0)
 
-/// The depth of the containers open in `stack` (the place of its highest 1).
-#define CEJSON_DEPTH(stack) ((size_t)(63 - __builtin_clzll(stack)))
-
 /// The value whose first token is at `p` (in the containers of `stack`), then `goto after`; a
 /// container opens and goes to its first member or value.
 #define CEJSON_VALUE(after)                                                                          \
@@ -171,7 +166,7 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
             goto after;                                                                              \
         }                                                                                            \
         if ((first | 0x20) == '{') { /* `{` or `[` */                                                \
-            if ((int64_t)stack < 0 || CEJSON_DEPTH(stack) >= max_depth) goto undecided;               \
+            if (stack >= s->depth_limit) goto undecided; /* 63 levels or the depth bound */          \
             CEJSON_TAKE(q);                                                                          \
             if (base[q] == first + 2) goto after; /* `}` is `{` + 2, `]` is `[` + 2: empty */        \
             stack = stack << 1 | (uint64_t)(first >> 5 & 1); /* `{` 0x7B has bit 5, `[` 0x5B not */ \
@@ -230,7 +225,7 @@ CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s) {
     size_t block_start = s->block_start;
     ptrdiff_t p, q, key, colon;
     // Open containers, the top-level object included; one bit each, innermost lowest:
-    // 1 = object, 0 = array; above them a 1, whose place is the depth (`CEJSON_DEPTH`). Up to
+    // 1 = object, 0 = array; above them a 1, whose place is the depth (`depth_limit`). Up to
     // 63 levels (deeper is undecided).
     uint64_t stack = 3;
     if (s->resume) {
@@ -325,7 +320,6 @@ CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t 
 
 #undef CEJSON_TAKE
 #undef CEJSON_VALUE
-#undef CEJSON_DEPTH
 #undef CEJSON_AFTER_VALUE
 #undef CEJSON_NAME_AND_COLON
 

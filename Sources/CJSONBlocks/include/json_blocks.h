@@ -16,12 +16,13 @@
 #define CEJSON_SSE2 1
 #endif
 
-/// The classes every block needs. `blank` is every byte up to 0x20: whitespace, but also
-/// the other control bytes, which `rare` reports (a block without them needs no more).
+/// The classes every block needs. `scalar` is every byte neither structural nor up to 0x20
+/// (whitespace, but also the other control bytes, which `rare` reports: a block without them
+/// needs no more): the bytes of strings, numbers and literals.
 typedef struct {
     uint64_t quote;      // "
     uint64_t op;         // { } [ ] : ,
-    uint64_t blank;      // <= 0x20
+    uint64_t scalar;     // neither { } [ ] : , nor <= 0x20
     uint64_t rare;       // not 0 when a byte is \ or < 0x20 (not a mask: which bits is unspecified)
     uint64_t digit;      // 0-9
     uint64_t separator;  // : ,
@@ -54,8 +55,9 @@ static inline cejson_classes cejson_classify_bytewise(const uint8_t *p) {
         uint8_t v = p[i];
         uint64_t bit = (uint64_t)1 << i;
         if (v == '"') c.quote |= bit;
-        if (v == '{' || v == '}' || v == '[' || v == ']' || v == ':' || v == ',') c.op |= bit;
-        if (v <= 0x20) c.blank |= bit;
+        int op = v == '{' || v == '}' || v == '[' || v == ']' || v == ':' || v == ',';
+        if (op) c.op |= bit;
+        if (!op && v > 0x20) c.scalar |= bit;
         if (v == '\\' || v < 0x20) c.rare |= bit;
         if (v >= '0' && v <= '9') c.digit |= bit;
         if (v == ':' || v == ',') c.separator |= bit;
@@ -133,6 +135,7 @@ __attribute__((always_inline)) static inline cejson_classes cejson_classify_port
     cejson_classes c = {0, 0, 0, 0, 0, 0, 0, 0};
     uint64_t not_rare = ~0ULL;
     uint64_t any = 0;
+    uint64_t blank = 0;
     for (int k = 0; k < 8; k++) {
         uint64_t w = cejson_load_word(p + 8 * k);
         any |= w;
@@ -147,13 +150,14 @@ __attribute__((always_inline)) static inline cejson_classes cejson_classify_port
         uint64_t digit = cejson_swar_class(cejson_swar_reaches(low7, 0x3A), w) & cejson_swar_reaches(low7, 0x30);
         c.quote |= cejson_swar_bits(cejson_swar_class(cejson_swar_differs(low7, '"'), w)) << shift;
         c.op |= cejson_swar_bits(cejson_swar_class(op, w)) << shift;
-        c.blank |= cejson_swar_bits(cejson_swar_class(cejson_swar_reaches(low7, 0x21), w)) << shift;
+        blank |= cejson_swar_bits(cejson_swar_class(cejson_swar_reaches(low7, 0x21), w)) << shift;
         c.digit |= cejson_swar_bits(digit) << shift;
         c.separator |= cejson_swar_bits(cejson_swar_class(separator, w)) << shift;
     }
     // Whether there is any: the exact bits come from cejson_classify_rare_portable.
     c.rare = ~not_rare & CEJSON_HIGH;
     c.high = any & CEJSON_HIGH;
+    c.scalar = ~(c.op | blank);
     c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
 }
@@ -183,6 +187,7 @@ static inline cejson_classes cejson_classify(const uint8_t *p) {
     cejson_classes c = {0, 0, 0, 0, 0, 0, 0, 0};
     __m128i rare = _mm_setzero_si128();
     __m128i any = _mm_setzero_si128();
+    uint64_t blank_bits = 0;
     for (int k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
         any = _mm_or_si128(any, v);
@@ -198,7 +203,7 @@ static inline cejson_classes cejson_classify(const uint8_t *p) {
         rare = _mm_or_si128(rare, _mm_or_si128(control, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
         c.quote |= cejson_mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), k);
         c.op |= cejson_mask16(op, k);
-        c.blank |= cejson_mask16(blank, k);
+        blank_bits |= cejson_mask16(blank, k);
         // Signed compares: bytes from 0x80 on are negative, below '0'.
         __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
         c.digit |= cejson_mask16(digit, k);
@@ -206,6 +211,7 @@ static inline cejson_classes cejson_classify(const uint8_t *p) {
     // Whether there is any: the exact bits come from cejson_classify_rare.
     c.rare = (uint64_t)(uint16_t)_mm_movemask_epi8(rare);
     c.high = (uint64_t)(uint16_t)_mm_movemask_epi8(any);
+    c.scalar = ~(c.op | blank_bits);
     c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
 #else
@@ -300,6 +306,7 @@ typedef struct {
     const uint8_t *base;
     size_t count;
     size_t max_depth;
+    uint64_t depth_limit;     // the open containers' bit stack from which one more is too deep
     int level;
     int resume;               // 0: from the start; 1: at the value `value` of a top-level member
     size_t value;
