@@ -139,42 +139,47 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
     }
 }
 
-/// Takes the next token into `p`; undecided at the end or an anomaly.
+/// Takes the next token into `p`, its place in the current block (at `block`); undecided at
+/// the end or an anomaly. (Places in the block, not in the text: no addition per token, the
+/// block's start is in each load's address; measured.)
 #define CEJSON_TAKE(p)                                              \
     do {                                                            \
         while (tokens == 0) {                                       \
             if (s->next_block >= count) goto undecided;             \
             CEJSON_NAME(read_block)(s);                             \
             tokens = s->tokens;                                     \
-            block_start = s->block_start;                           \
+            block = base + s->block_start;                          \
         }                                                           \
-        (p) = (ptrdiff_t)(block_start + (size_t)__builtin_ctzll(tokens)); \
+        (p) = (ptrdiff_t)__builtin_ctzll(tokens);                   \
         tokens &= tokens - 1;                                       \
     } while (0)
 
-/// The value whose first token is at `p` (in the containers of `stack`), then `goto after`; a
+/// The place in the text of `p`, a place in the current block.
+#define CEJSON_IN_TEXT(p) ((size_t)(block - base) + (size_t)(p))
+
+/// The value whose first token is at `p` (a place in the current block; in the containers of `stack`), then `goto after`; a
 /// container opens and goes to its first member or value.
 #define CEJSON_VALUE(after)                                                                          \
     do {                                                                                             \
-        uint8_t first = base[p];                                                                     \
+        uint8_t first = block[p];                                                                    \
         if (first == '"') goto after; /* its bytes were checked by the first pass */                \
         if ((uint8_t)(first - '0') < 10) {                                                           \
             /* The usual integer, from the block's digit mask; any other number byte by byte. */    \
-            if (!cejson_is_short_integer(s->digits, s->delimiters, (size_t)p - block_start, first)  \
-                && !cejson_is_number_at(base, count, (size_t)p))                                     \
+            if (!cejson_is_short_integer(s->digits, s->delimiters, (size_t)p, first)                \
+                && !cejson_is_number_at(base, count, CEJSON_IN_TEXT(p)))                             \
                 goto undecided;                                                                      \
             goto after;                                                                              \
         }                                                                                            \
         if ((first | 0x20) == '{') { /* `{` or `[` */                                                \
             if (stack >= s->depth_limit) goto undecided; /* 63 levels or the depth bound */          \
             CEJSON_TAKE(q);                                                                          \
-            if (base[q] == first + 2) goto after; /* `}` is `{` + 2, `]` is `[` + 2: empty */        \
+            if (block[q] == first + 2) goto after; /* `}` is `{` + 2, `]` is `[` + 2: empty */       \
             stack = stack << 1 | (uint64_t)(first >> 5 & 1); /* `{` 0x7B has bit 5, `[` 0x5B not */ \
             p = q;                                                                                   \
             if (first == '{') goto object_member;                                                    \
             goto array_value;                                                                        \
         }                                                                                            \
-        if (!cejson_is_scalar(base, count, (size_t)p)) goto undecided;                               \
+        if (!cejson_is_scalar(base, count, CEJSON_IN_TEXT(p))) goto undecided;                       \
         goto after;                                                                                  \
     } while (0)
 
@@ -183,31 +188,33 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
 #define CEJSON_AFTER_VALUE(close, next)                     \
     do {                                                    \
         CEJSON_TAKE(q);                                     \
-        if (base[q - 1] == ',') {                           \
+        if (block[q - 1] == ',') {                          \
             /* A joined comma (no token): `q` is next. */   \
             p = q;                                          \
             goto next;                                      \
         }                                                   \
-        if (base[q] == ',') {                               \
+        if (block[q] == ',') {                              \
             CEJSON_TAKE(p);                                 \
             goto next;                                      \
         }                                                   \
-        if (base[q] != (close)) goto undecided;             \
+        if (block[q] != (close)) goto undecided;            \
     } while (0)
 
 /// The name at `p` and the colon after it; `p` then at the value (the joined colon's value is
 /// the token after the name: only the name's bytes and whitespace are between them, and the
-/// byte before a value token is outside strings). `colon` is where the colon is.
+/// byte before a value token is outside strings). `key` and `colon` point at the name and the
+/// colon (the blocks of all three may differ; the top level's members need them).
 #define CEJSON_NAME_AND_COLON()                    \
     do {                                           \
-        if (base[p] != '"') goto undecided;        \
-        key = p;                                   \
-        CEJSON_TAKE(colon);                        \
-        if (base[colon - 1] == ':') {              \
-            p = colon;                             \
-            colon -= 1;                            \
+        if (block[p] != '"') goto undecided;       \
+        key = block + p;                           \
+        CEJSON_TAKE(q);                            \
+        if (block[q - 1] == ':') {                 \
+            colon = block + q - 1;                 \
+            p = q;                                 \
         } else {                                   \
-            if (base[colon] != ':') goto undecided; \
+            if (block[q] != ':') goto undecided;   \
+            colon = block + q;                     \
             CEJSON_TAKE(p);                        \
         }                                          \
     } while (0)
@@ -222,36 +229,38 @@ CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s) {
 #define count (s->count)
 #define max_depth (s->max_depth)
     uint64_t tokens = s->tokens;
-    size_t block_start = s->block_start;
-    ptrdiff_t p, q, key, colon;
+    const uint8_t *block = base;  // the current block (its first byte), at the start the text's
+    ptrdiff_t p, q;
+    const uint8_t *key, *colon;
     // Open containers, the top-level object included; one bit each, innermost lowest:
     // 1 = object, 0 = array; above them a 1, whose place is the depth (`depth_limit`). Up to
     // 63 levels (deeper is undecided).
     uint64_t stack = 3;
     if (s->resume) {
-        p = (ptrdiff_t)s->value;
+        block = base + s->block_start;
+        p = (ptrdiff_t)(s->value - s->block_start);
         goto top_value;
     }
     if (count == 0) goto undecided;
     CEJSON_TAKE(p);
-    if (base[p] != '{') {
+    if (block[p] != '{') {
         return CEJSON_NOT_AN_OBJECT;
     }
     if (max_depth < 1) goto undecided;
     CEJSON_TAKE(p);
-    if (base[p] == '}') goto end;
+    if (block[p] == '}') goto end;
 
 top_member:
     CEJSON_NAME_AND_COLON();
     {
         // Only whitespace is between the name's closing quote and the colon (a byte there
         // would be a token), and the first pass checked the name's bytes.
-        ptrdiff_t end = colon - 1;
-        while (base[end] != '"') end--;
+        const uint8_t *end = colon - 1;
+        while (*end != '"') end--;
         if (end <= key) goto undecided;
         size_t plain = 1;
-        for (ptrdiff_t i = key + 1; i < end; i++) {
-            if (base[i] >= 0x80 || base[i] == '\\') {
+        for (const uint8_t *i = key + 1; i < end; i++) {
+            if (*i >= 0x80 || *i == '\\') {
                 plain = 0;
                 break;
             }
@@ -259,15 +268,15 @@ top_member:
         // The members array is reached through the scanner: in registers, it pushed the
         // grammar's state to the stack (measured).
         cejson_member *m = &s->members[s->found++];
-        m->name_start = (size_t)key;
-        m->name_end = (size_t)end;
-        m->value_start = (size_t)p;
+        m->name_start = (size_t)(key - base);
+        m->name_end = (size_t)(end - base);
+        m->value_start = CEJSON_IN_TEXT(p);
         m->plain = plain;
         if (s->found == s->capacity) {
             s->tokens = tokens;
-            s->block_start = block_start;
+            s->block_start = (size_t)(block - base);
             s->resume = 1;
-            s->value = (size_t)p;
+            s->value = CEJSON_IN_TEXT(p);
             return CEJSON_MORE;
         }
     }
@@ -319,6 +328,7 @@ CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t 
 }
 
 #undef CEJSON_TAKE
+#undef CEJSON_IN_TEXT
 #undef CEJSON_VALUE
 #undef CEJSON_AFTER_VALUE
 #undef CEJSON_NAME_AND_COLON
