@@ -212,7 +212,6 @@ CEJSON_AVX2_TARGET static inline void cejson_classify_avx2_inline(const uint8_t 
     out->quote = cejson_mask32(classes[0], classes[1]);
     out->quote_parity = cejson_prefix_xor_clmul(out->quote);
     out->op = CEJSON_ANY(CEJSON_BRACKET | CEJSON_COLON | CEJSON_COMMA);
-    out->separator = CEJSON_ANY(CEJSON_COLON | CEJSON_COMMA);
     // Neither structural nor blank: the compare's own result, no complement to take.
     out->scalar = cejson_mask32(
         _mm256_cmpeq_epi8(_mm256_and_si256(classes[0], _mm256_set1_epi8(CEJSON_BRACKET | CEJSON_COLON | CEJSON_COMMA | CEJSON_SPACE | CEJSON_CONTROL)), zero),

@@ -6,14 +6,16 @@
 // The first pass (simdjson's stage 1, Langdale & Lemire 2019, §3.1) turns each 64-byte block
 // into the start of every token, a bitmask: each `{ } [ ] : ,` outside strings, each opening
 // quote, and the first byte of each run of other bytes outside strings (a number, a literal,
-// or garbage the grammar rejects) — except a *joined separator*: a `:` or `,` whose block
-// holds a byte neither blank nor structural just before it (the end of a string, number or
-// literal) and just after it (the first byte of the token after it). Where the grammar
-// expects `:` or `,` and finds another token, it checks the byte before that token (outside
-// strings only whitespace or a joined separator can be there, and it must be the one
-// expected); a joined one anywhere else puts a value or name where the grammar expects `:`,
-// `,` or a closing bracket, which it rejects. (Most separators of compact JSON are joined:
-// `"name":"value","name":12` has two tokens per member.)
+// or garbage the grammar rejects) — except a *joined* structural byte: one whose block holds
+// a byte neither blank nor structural just before it (the end of a string, number or
+// literal) and just after it (the first byte of the token after it). In valid JSON only a
+// `:` or `,` is joined (a bracket never stands between two such bytes), so the classifiers
+// need no separator class. Where the grammar expects `:` or `,` and finds another token, it
+// checks the byte before that token (outside strings only whitespace or a joined byte can
+// be there, and it must be the separator expected); a joined separator anywhere else, or a
+// joined bracket, puts a value or name right after a value or name, where the grammar
+// expects `:`, `,` or a closing bracket, which it rejects. (Most separators of compact JSON
+// are joined: `"name":"value","name":12` has two tokens per member.)
 //
 // Exact up to its first anomaly: in-string is the parity of the unescaped quotes, escapes
 // are found as simdjson does (runs of backslashes, odd ones escape) and each escape is
@@ -46,8 +48,9 @@ CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(stor
     s->high |= c->high;  // (a dropped byte, read with the block before, is in the text too)
     s->digits = c->digit >> dropped;
     s->delimiters = ~scalar | c->quote >> dropped;
-    // A `:` or `,` between two bytes neither blank nor structural, in this block, is no token.
-    uint64_t joined = c->separator >> dropped & scalar << 1 & scalar >> 1;
+    // A structural byte between two bytes neither blank nor structural, in this block, is no
+    // token: a `:` or `,` (a bracket there is an error the grammar finds all the same).
+    uint64_t joined = op & scalar << 1 & scalar >> 1;
     s->tokens = (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
 }
 

@@ -25,7 +25,6 @@ typedef struct {
     uint64_t scalar;     // neither { } [ ] : , nor <= 0x20
     uint64_t rare;       // not 0 when a byte is \ or < 0x20 (not a mask: which bits is unspecified)
     uint64_t digit;      // 0-9
-    uint64_t separator;  // : ,
     uint64_t quote_parity; // bit i: the parity of the quotes in bits 0…i (escaped ones counted)
     uint64_t high;       // not 0 when a byte is >= 0x80 (not a mask: which bits is unspecified)
 } cejson_classes;
@@ -50,7 +49,7 @@ typedef struct {
 
 /// The definition, one byte at a time (for the tests: the classifiers must agree with it).
 static inline cejson_classes cejson_classify_bytewise(const uint8_t *p) {
-    cejson_classes c = {0, 0, 0, 0, 0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < 64; i++) {
         uint8_t v = p[i];
         uint64_t bit = (uint64_t)1 << i;
@@ -60,7 +59,6 @@ static inline cejson_classes cejson_classify_bytewise(const uint8_t *p) {
         if (!op && v > 0x20) c.scalar |= bit;
         if (v == '\\' || v < 0x20) c.rare |= bit;
         if (v >= '0' && v <= '9') c.digit |= bit;
-        if (v == ':' || v == ',') c.separator |= bit;
         if (v >= 0x80) c.high |= bit;
     }
     c.quote_parity = cejson_prefix_xor(c.quote);
@@ -132,7 +130,7 @@ static inline uint64_t cejson_swar_bits(uint64_t m) {
 /// The portable level's classifier: `cejson_classify_bytewise` 8 bytes at a time. Inlined into
 /// the block scan (LLVM kept it a call, the classes passed through memory: 2% more).
 __attribute__((always_inline)) static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
-    cejson_classes c = {0, 0, 0, 0, 0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
     uint64_t not_rare = ~0ULL;
     uint64_t any = 0;
     uint64_t blank = 0;
@@ -152,7 +150,6 @@ __attribute__((always_inline)) static inline cejson_classes cejson_classify_port
         c.op |= cejson_swar_bits(cejson_swar_class(op, w)) << shift;
         blank |= cejson_swar_bits(cejson_swar_class(cejson_swar_reaches(low7, 0x21), w)) << shift;
         c.digit |= cejson_swar_bits(digit) << shift;
-        c.separator |= cejson_swar_bits(cejson_swar_class(separator, w)) << shift;
     }
     // Whether there is any: the exact bits come from cejson_classify_rare_portable.
     c.rare = ~not_rare & CEJSON_HIGH;
@@ -184,7 +181,7 @@ static inline uint64_t cejson_mask16(__m128i m, int k) {
 
 static inline cejson_classes cejson_classify(const uint8_t *p) {
 #if CEJSON_SSE2
-    cejson_classes c = {0, 0, 0, 0, 0, 0, 0, 0};
+    cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
     __m128i rare = _mm_setzero_si128();
     __m128i any = _mm_setzero_si128();
     uint64_t blank_bits = 0;
@@ -196,7 +193,6 @@ static inline cejson_classes cejson_classify(const uint8_t *p) {
         __m128i separator = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')), _mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
         __m128i op = _mm_or_si128(
             _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}'))), separator);
-        c.separator |= cejson_mask16(separator, k);
         // Unsigned v <= n: min(v, n) == v.
         __m128i blank = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v);
         __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
