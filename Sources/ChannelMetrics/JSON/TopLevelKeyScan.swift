@@ -233,12 +233,7 @@ struct MatchSlots {
     mutating func note(plain range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, valueAt valueStart: Int, for keys: [FuzzyKey]) {
         for i in keys.indices {
             if let match = self[i] {
-                let same: Bool
-                if match.plain {
-                    same = Self.sameBytes(range, match.range, in: bytes)
-                } else {
-                    same = Self.name(of: match, in: bytes) == String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
-                }
+                let same = match.plain ? Self.sameBytes(range, match.range, in: bytes) : Self.sameName(match, range, in: bytes)
                 if same { self[i]!.valueStart = valueStart }  // a repeated key: its last value
             } else if keys[i].matches(ascii: UnsafeBufferPointer(rebasing: bytes[range])) {
                 self[i] = Match(range: range, plain: true, valueStart: valueStart)
@@ -270,6 +265,14 @@ extension MatchSlots {
         guard a.count == b.count else { return false }
         for i in 0..<a.count where bytes[a.lowerBound + i] != bytes[b.lowerBound + i] { return false }
         return true
+    }
+
+    /// Whether the ASCII name at `range` of `bytes` is the name of `match`, which is not ASCII
+    /// without escapes (decoded: rare). Apart, so that `note(plain:)` needs no String and no
+    /// large frame (measured).
+    @inline(never)
+    static func sameName(_ match: Match, _ range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        name(of: match, in: bytes) == String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
     /// The name of `match`, whose bytes are in `bytes` (a valid string there).
