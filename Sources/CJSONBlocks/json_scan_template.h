@@ -60,6 +60,7 @@ CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(stor
 /// saved, no spills: measured).
 CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(rare_block_tokens)(
     cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
+    s->rare_seen = 1;
     cejson_classes c;
     CEJSON_CLASSIFY(p, &c);
     cejson_rare_classes r = CEJSON_CLASSIFY_RARE(p);
@@ -261,11 +262,15 @@ top_member:
         const uint8_t *end = colon - 1;
         while (*end != '"') end--;
         if (end <= key) goto undecided;
+        // Every block read so far (the name's among them) without a byte >= 0x80, a backslash
+        // or a control byte: plain without looking (the usual text).
         size_t plain = 1;
-        for (const uint8_t *i = key + 1; i < end; i++) {
-            if (*i >= 0x80 || *i == '\\') {
-                plain = 0;
-                break;
+        if ((s->high | s->rare_seen) != 0) {
+            for (const uint8_t *i = key + 1; i < end; i++) {
+                if (*i >= 0x80 || *i == '\\') {
+                    plain = 0;
+                    break;
+                }
             }
         }
         // The members array is reached through the scanner: in registers, it pushed the

@@ -316,6 +316,7 @@ typedef struct {
     uint64_t escape_carry;    // 1 when the first byte of the next block is escaped
     size_t anomaly;           // the first anomaly (the token stream ends there), or SIZE_MAX
     uint64_t high;            // not 0 once a block read had a byte >= 0x80 (every block, when valid)
+    uint64_t rare_seen;       // not 0 once a block read had a backslash or control byte, or began escaped
     cejson_member *members;   // during a call of `cejson_scan`: the caller's array, its capacity,
     size_t capacity;          // how many members are in it
     size_t found;
