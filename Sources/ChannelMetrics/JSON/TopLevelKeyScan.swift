@@ -231,13 +231,27 @@ struct MatchSlots {
     /// `note` for the usual name, ASCII without escapes at `range` of `bytes`: no `Key` (which
     /// holds a String) to build and destroy per member.
     mutating func note(plain range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, valueAt valueStart: Int, for keys: [FuzzyKey]) {
-        for i in keys.indices {
-            if let match = self[i] {
-                let same = match.plain ? Self.sameBytes(range, match.range, in: bytes) : Self.sameName(match, range, in: bytes)
-                if same { self[i]!.valueStart = valueStart }  // a repeated key: its last value
-            } else if keys[i].matches(ascii: UnsafeBufferPointer(rebasing: bytes[range])) {
-                self[i] = Match(range: range, plain: true, valueStart: valueStart)
-            }
+        // The first two slots in place (the callers' one or two keys), without the subscript's
+        // Optional copies (measured).
+        guard !keys.isEmpty else { return }
+        Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[0], into: &first)
+        guard keys.count > 1 else { return }
+        Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[1], into: &second)
+        for i in keys.indices.dropFirst(2) {
+            Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[i], into: &rest![i - 2])
+        }
+    }
+
+    /// `note(plain:)` for one key and its slot.
+    @inline(__always)
+    private static func note(
+        plain range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, valueAt valueStart: Int, for key: FuzzyKey, into slot: inout Match?
+    ) {
+        if let match = slot {
+            let same = match.plain ? sameBytes(range, match.range, in: bytes) : sameName(match, range, in: bytes)
+            if same { slot!.valueStart = valueStart }  // a repeated key: its last value
+        } else if key.matches(ascii: UnsafeBufferPointer(rebasing: bytes[range])) {
+            slot = Match(range: range, plain: true, valueStart: valueStart)
         }
     }
 
