@@ -19,14 +19,16 @@ static inline uint64_t cejson_neon_mask(uint8x16_t m0, uint8x16_t m1, uint8x16_t
 #define CEJSON_NEON_MASK(m) cejson_neon_mask((m)[0], (m)[1], (m)[2], (m)[3])
 
 static inline void cejson_classify_neon_inline(const uint8_t *p, cejson_classes *out) {
-    uint8x16_t quote[4], op[4], blank[4], digit[4], separator[4];
+    uint8x16_t quote[4], op[4], blank[4], digit[4];
     uint8x16_t rare = vdupq_n_u8(0);
+    uint8x16_t any = vdupq_n_u8(0);
     for (int k = 0; k < 4; k++) {
         uint8x16_t v = vld1q_u8(p + 16 * k);
+        any = vorrq_u8(any, v);
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
         uint8x16_t folded = vorrq_u8(v, vdupq_n_u8(0x20));
-        separator[k] = vorrq_u8(vceqq_u8(v, vdupq_n_u8(':')), vceqq_u8(v, vdupq_n_u8(',')));
-        op[k] = vorrq_u8(vorrq_u8(vceqq_u8(folded, vdupq_n_u8('{')), vceqq_u8(folded, vdupq_n_u8('}'))), separator[k]);
+        uint8x16_t separator = vorrq_u8(vceqq_u8(v, vdupq_n_u8(':')), vceqq_u8(v, vdupq_n_u8(',')));
+        op[k] = vorrq_u8(vorrq_u8(vceqq_u8(folded, vdupq_n_u8('{')), vceqq_u8(folded, vdupq_n_u8('}'))), separator);
         quote[k] = vceqq_u8(v, vdupq_n_u8('"'));
         blank[k] = vcleq_u8(v, vdupq_n_u8(0x20));
         digit[k] = vcltq_u8(vsubq_u8(v, vdupq_n_u8('0')), vdupq_n_u8(10));
@@ -34,11 +36,11 @@ static inline void cejson_classify_neon_inline(const uint8_t *p, cejson_classes 
     }
     out->quote = CEJSON_NEON_MASK(quote);
     out->op = CEJSON_NEON_MASK(op);
-    out->blank = CEJSON_NEON_MASK(blank);
+    out->scalar = ~(out->op | CEJSON_NEON_MASK(blank));
     out->digit = CEJSON_NEON_MASK(digit);
-    out->separator = CEJSON_NEON_MASK(separator);
     // Whether there is any: the exact bits come from cejson_classify_rare_neon.
     out->rare = vmaxvq_u8(rare);
+    out->high = vmaxvq_u8(any) >> 7;
     out->quote_parity = cejson_prefix_xor(out->quote);
 }
 

@@ -6,14 +6,16 @@
 // The first pass (simdjson's stage 1, Langdale & Lemire 2019, §3.1) turns each 64-byte block
 // into the start of every token, a bitmask: each `{ } [ ] : ,` outside strings, each opening
 // quote, and the first byte of each run of other bytes outside strings (a number, a literal,
-// or garbage the grammar rejects) — except a *joined separator*: a `:` or `,` whose block
-// holds a byte neither blank nor structural just before it (the end of a string, number or
-// literal) and just after it (the first byte of the token after it). Where the grammar
-// expects `:` or `,` and finds another token, it checks the byte before that token (outside
-// strings only whitespace or a joined separator can be there, and it must be the one
-// expected); a joined one anywhere else puts a value or name where the grammar expects `:`,
-// `,` or a closing bracket, which it rejects. (Most separators of compact JSON are joined:
-// `"name":"value","name":12` has two tokens per member.)
+// or garbage the grammar rejects) — except a *joined* structural byte: one whose block holds
+// a byte neither blank nor structural just before it (the end of a string, number or
+// literal) and just after it (the first byte of the token after it). In valid JSON only a
+// `:` or `,` is joined (a bracket never stands between two such bytes), so the classifiers
+// need no separator class. Where the grammar expects `:` or `,` and finds another token, it
+// checks the byte before that token (outside strings only whitespace or a joined byte can
+// be there, and it must be the separator expected); a joined separator anywhere else, or a
+// joined bracket, puts a value or name right after a value or name, where the grammar
+// expects `:`, `,` or a closing bracket, which it rejects. (Most separators of compact JSON
+// are joined: `"name":"value","name":12` has two tokens per member.)
 //
 // Exact up to its first anomaly: in-string is the parity of the unescaped quotes, escapes
 // are found as simdjson does (runs of backslashes, odd ones escape) and each escape is
@@ -32,66 +34,78 @@
 #error "json_blocks.c defines CEJSON_NAME and the classifier before including this file"
 #endif
 
-/// The part of `block_tokens` for a block with a backslash or control byte (or escaped by the
-/// block before): escaped quotes dropped from `quote` and its parity, in-string, and the
-/// anomalies. Apart: the usual block then needs fewer registers (measured).
-CEJSON_TARGET __attribute__((noinline)) static uint64_t CEJSON_NAME(rare_block)(
-    cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped, uint64_t *quote, uint64_t *quote_parity, uint64_t *in_string_out) {
+/// The token starts of a block from its classes, its quotes (escaped ones dropped) and its
+/// in-string bits (`block_tokens`' last part, shared by the usual and the rare block); stores
+/// them and the block's digits and delimiters, updates the scalar carry.
+CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(store_tokens)(
+    cejson_scanner *s, const cejson_classes *c, unsigned dropped, uint64_t quote, uint64_t in_string) {
+    uint64_t op = c->op >> dropped;
+    uint64_t scalar = c->scalar >> dropped;  // the high bits past the text: none, as if spaces
+    uint64_t non_quote_scalar = scalar & ~quote;
+    uint64_t follows = non_quote_scalar << 1 | s->scalar_carry;
+    s->scalar_carry = non_quote_scalar >> 63;
+    uint64_t outside = ~(in_string | quote);
+    s->high |= c->high;  // (a dropped byte, read with the block before, is in the text too)
+    s->digits = c->digit >> dropped;
+    s->delimiters = ~scalar | c->quote >> dropped;
+    // A structural byte between two bytes neither blank nor structural, in this block, is no
+    // token: a `:` or `,` (a bracket there is an error the grammar finds all the same).
+    uint64_t joined = op & scalar << 1 & scalar >> 1;
+    s->tokens = (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
+}
+
+/// `block_tokens` for a block with a backslash or control byte (or escaped by the block
+/// before): escaped quotes dropped from `quote` and its parity, in-string, and the anomalies.
+/// Apart, and classified again: the usual block then needs no frame of its own (no registers
+/// saved, no spills: measured).
+CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(rare_block_tokens)(
+    cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
+    s->rare_seen = 1;
+    cejson_classes c;
+    CEJSON_CLASSIFY(p, &c);
     cejson_rare_classes r = CEJSON_CLASSIFY_RARE(p);
+    uint64_t quote = c.quote >> dropped;
+    uint64_t quote_parity = dropped == 0 ? c.quote_parity : CEJSON_PREFIX_XOR(quote);
     uint64_t control = r.control >> dropped;
     uint64_t newline = r.newline >> dropped;
     uint64_t backslash = r.backslash >> dropped;
     uint64_t anomalies = 0;
     if (backslash | s->escape_carry) {
         uint64_t escaped = cejson_escaped_bytes(backslash, &s->escape_carry);
-        *quote &= ~escaped;
-        *quote_parity = CEJSON_PREFIX_XOR(*quote);
+        quote &= ~escaped;
+        quote_parity = CEJSON_PREFIX_XOR(quote);
         anomalies = cejson_invalid_escapes(s->base, s->count, escaped, start);
     }
     // Opening quote and the string's bytes: 1; closing quote and outside: 0.
-    uint64_t in_string = *quote_parity ^ s->in_string_carry;
+    uint64_t in_string = quote_parity ^ s->in_string_carry;
     s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
-    *in_string_out = in_string;
     // Any control byte in a string; outside, those that are not whitespace.
-    return anomalies | (control & (in_string | ~newline));
+    anomalies |= control & (in_string | ~newline);
+    CEJSON_NAME(store_tokens)(s, &c, dropped, quote, in_string);
+    if (anomalies != 0) {
+        s->anomaly = start + (size_t)__builtin_ctzll(anomalies);
+        s->next_block = s->count;
+        s->tokens = 0;
+    }
 }
 
-/// The token starts of the 64 bytes at `p` less its first `dropped` (0…63) ones, text
+/// Stores the token starts of the 64 bytes at `p` less its first `dropped` (0…63) ones, text
 /// position `start` on, as if spaces followed; updates the carries, the block's digits and
-/// delimiters. 0 and the stream ended at an anomaly.
-CEJSON_TARGET __attribute__((always_inline)) static inline uint64_t CEJSON_NAME(block_tokens)(cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
+/// delimiters. No tokens and the stream ended at an anomaly.
+CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(block_tokens)(cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
     cejson_classes c;
     CEJSON_CLASSIFY(p, &c);
-    uint64_t padding = dropped ? ~(~0ULL >> dropped) : 0;  // the high bits past the text
+    if (__builtin_expect((c.rare | s->escape_carry) != 0, 0)) {
+        CEJSON_NAME(rare_block_tokens)(s, p, start, dropped);
+        return;
+    }
     uint64_t quote = c.quote >> dropped;
     // The classifier's parity holds for the whole block without escaped quotes.
     uint64_t quote_parity = dropped == 0 ? c.quote_parity : CEJSON_PREFIX_XOR(quote);
-    uint64_t op = c.op >> dropped;
-    uint64_t blank = c.blank >> dropped | padding;
-    uint64_t anomalies = 0;
-    uint64_t in_string;
-    if (__builtin_expect((c.rare | s->escape_carry) != 0, 0)) {
-        anomalies = CEJSON_NAME(rare_block)(s, p, start, dropped, &quote, &quote_parity, &in_string);
-    } else {
-        // Opening quote and the string's bytes: 1; closing quote and outside: 0.
-        in_string = quote_parity ^ s->in_string_carry;
-        s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
-    }
-    uint64_t scalar = ~(op | blank);
-    uint64_t non_quote_scalar = scalar & ~quote;
-    uint64_t follows = non_quote_scalar << 1 | s->scalar_carry;
-    s->scalar_carry = non_quote_scalar >> 63;
-    uint64_t outside = ~(in_string | quote);
-    s->digits = c.digit >> dropped;
-    s->delimiters = op | blank | c.quote >> dropped;
-    if (__builtin_expect(anomalies != 0, 0)) {
-        s->anomaly = start + (size_t)__builtin_ctzll(anomalies);
-        s->next_block = s->count;
-        return 0;
-    }
-    // A `:` or `,` between two bytes neither blank nor structural, in this block, is no token.
-    uint64_t joined = c.separator >> dropped & scalar << 1 & scalar >> 1;
-    return (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
+    // Opening quote and the string's bytes: 1; closing quote and outside: 0.
+    uint64_t in_string = quote_parity ^ s->in_string_carry;
+    s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
+    CEJSON_NAME(store_tokens)(s, &c, dropped, quote, in_string);
 }
 
 /// The last block, shorter than 64 bytes: the last 64 bytes of the text, shifted, or a
@@ -109,7 +123,7 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_last_block)
         memcpy(padded, s->base + start, length);
         p = padded;
     }
-    s->tokens = CEJSON_NAME(block_tokens)(s, p, start, dropped);
+    CEJSON_NAME(block_tokens)(s, p, start, dropped);
 }
 
 /// Reads the block at `next_block` into the scanner (its token starts, digits and
@@ -123,51 +137,53 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
     s->next_block = start + 64;
     size_t length = count - start;
     if (__builtin_expect(length >= 64, 1)) {
-        s->tokens = CEJSON_NAME(block_tokens)(s, s->base + start, start, 0);
+        CEJSON_NAME(block_tokens)(s, s->base + start, start, 0);
     } else {
         CEJSON_NAME(read_last_block)(s, start, length);
     }
 }
 
-/// Takes the next token into `p`; undecided at the end or an anomaly.
+/// Takes the next token into `p`, its place in the current block (at `block`); undecided at
+/// the end or an anomaly. (Places in the block, not in the text: no addition per token, the
+/// block's start is in each load's address; measured.)
 #define CEJSON_TAKE(p)                                              \
     do {                                                            \
         while (tokens == 0) {                                       \
             if (s->next_block >= count) goto undecided;             \
             CEJSON_NAME(read_block)(s);                             \
             tokens = s->tokens;                                     \
-            block_start = s->block_start;                           \
+            block = base + s->block_start;                          \
         }                                                           \
-        (p) = (ptrdiff_t)(block_start + (size_t)__builtin_ctzll(tokens)); \
+        (p) = (ptrdiff_t)__builtin_ctzll(tokens);                   \
         tokens &= tokens - 1;                                       \
     } while (0)
 
-/// The depth of the containers open in `stack` (the place of its highest 1).
-#define CEJSON_DEPTH(stack) ((size_t)(63 - __builtin_clzll(stack)))
+/// The place in the text of `p`, a place in the current block.
+#define CEJSON_IN_TEXT(p) ((size_t)(block - base) + (size_t)(p))
 
-/// The value whose first token is at `p` (in the containers of `stack`), then `goto after`; a
+/// The value whose first token is at `p` (a place in the current block; in the containers of `stack`), then `goto after`; a
 /// container opens and goes to its first member or value.
 #define CEJSON_VALUE(after)                                                                          \
     do {                                                                                             \
-        uint8_t first = base[p];                                                                     \
+        uint8_t first = block[p];                                                                    \
         if (first == '"') goto after; /* its bytes were checked by the first pass */                \
         if ((uint8_t)(first - '0') < 10) {                                                           \
             /* The usual integer, from the block's digit mask; any other number byte by byte. */    \
-            if (!cejson_is_short_integer(s->digits, s->delimiters, (size_t)p - block_start, first)  \
-                && !cejson_is_scalar(base, count, (size_t)p))                                        \
+            if (!cejson_is_short_integer(s->digits, s->delimiters, (size_t)p, first)                \
+                && !cejson_is_number_at(base, count, CEJSON_IN_TEXT(p)))                             \
                 goto undecided;                                                                      \
             goto after;                                                                              \
         }                                                                                            \
         if ((first | 0x20) == '{') { /* `{` or `[` */                                                \
-            if ((int64_t)stack < 0 || CEJSON_DEPTH(stack) >= max_depth) goto undecided;               \
+            if (stack >= s->depth_limit) goto undecided; /* 63 levels or the depth bound */          \
             CEJSON_TAKE(q);                                                                          \
-            if (base[q] == first + 2) goto after; /* `}` is `{` + 2, `]` is `[` + 2: empty */        \
+            if (block[q] == first + 2) goto after; /* `}` is `{` + 2, `]` is `[` + 2: empty */       \
             stack = stack << 1 | (uint64_t)(first >> 5 & 1); /* `{` 0x7B has bit 5, `[` 0x5B not */ \
             p = q;                                                                                   \
             if (first == '{') goto object_member;                                                    \
             goto array_value;                                                                        \
         }                                                                                            \
-        if (!cejson_is_scalar(base, count, (size_t)p)) goto undecided;                               \
+        if (!cejson_is_scalar(base, count, CEJSON_IN_TEXT(p))) goto undecided;                       \
         goto after;                                                                                  \
     } while (0)
 
@@ -176,31 +192,33 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
 #define CEJSON_AFTER_VALUE(close, next)                     \
     do {                                                    \
         CEJSON_TAKE(q);                                     \
-        if (base[q - 1] == ',') {                           \
+        if (block[q - 1] == ',') {                          \
             /* A joined comma (no token): `q` is next. */   \
             p = q;                                          \
             goto next;                                      \
         }                                                   \
-        if (base[q] == ',') {                               \
+        if (block[q] == ',') {                              \
             CEJSON_TAKE(p);                                 \
             goto next;                                      \
         }                                                   \
-        if (base[q] != (close)) goto undecided;             \
+        if (block[q] != (close)) goto undecided;            \
     } while (0)
 
 /// The name at `p` and the colon after it; `p` then at the value (the joined colon's value is
 /// the token after the name: only the name's bytes and whitespace are between them, and the
-/// byte before a value token is outside strings). `colon` is where the colon is.
+/// byte before a value token is outside strings). `key` and `colon` point at the name and the
+/// colon (the blocks of all three may differ; the top level's members need them).
 #define CEJSON_NAME_AND_COLON()                    \
     do {                                           \
-        if (base[p] != '"') goto undecided;        \
-        key = p;                                   \
-        CEJSON_TAKE(colon);                        \
-        if (base[colon - 1] == ':') {              \
-            p = colon;                             \
-            colon -= 1;                            \
+        if (block[p] != '"') goto undecided;       \
+        key = block + p;                           \
+        CEJSON_TAKE(q);                            \
+        if (block[q - 1] == ':') {                 \
+            colon = block + q - 1;                 \
+            p = q;                                 \
         } else {                                   \
-            if (base[colon] != ':') goto undecided; \
+            if (block[q] != ':') goto undecided;   \
+            colon = block + q;                     \
             CEJSON_TAKE(p);                        \
         }                                          \
     } while (0)
@@ -215,52 +233,58 @@ CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s) {
 #define count (s->count)
 #define max_depth (s->max_depth)
     uint64_t tokens = s->tokens;
-    size_t block_start = s->block_start;
-    ptrdiff_t p, q, key, colon;
+    const uint8_t *block = base;  // the current block (its first byte), at the start the text's
+    ptrdiff_t p, q;
+    const uint8_t *key, *colon;
     // Open containers, the top-level object included; one bit each, innermost lowest:
-    // 1 = object, 0 = array; above them a 1, whose place is the depth (`CEJSON_DEPTH`). Up to
+    // 1 = object, 0 = array; above them a 1, whose place is the depth (`depth_limit`). Up to
     // 63 levels (deeper is undecided).
     uint64_t stack = 3;
     if (s->resume) {
-        p = (ptrdiff_t)s->value;
+        block = base + s->block_start;
+        p = (ptrdiff_t)(s->value - s->block_start);
         goto top_value;
     }
     if (count == 0) goto undecided;
     CEJSON_TAKE(p);
-    if (base[p] != '{') {
+    if (block[p] != '{') {
         return CEJSON_NOT_AN_OBJECT;
     }
     if (max_depth < 1) goto undecided;
     CEJSON_TAKE(p);
-    if (base[p] == '}') goto end;
+    if (block[p] == '}') goto end;
 
 top_member:
     CEJSON_NAME_AND_COLON();
     {
         // Only whitespace is between the name's closing quote and the colon (a byte there
         // would be a token), and the first pass checked the name's bytes.
-        ptrdiff_t end = colon - 1;
-        while (base[end] != '"') end--;
+        const uint8_t *end = colon - 1;
+        while (*end != '"') end--;
         if (end <= key) goto undecided;
+        // Every block read so far (the name's among them) without a byte >= 0x80, a backslash
+        // or a control byte: plain without looking (the usual text).
         size_t plain = 1;
-        for (ptrdiff_t i = key + 1; i < end; i++) {
-            if (base[i] >= 0x80 || base[i] == '\\') {
-                plain = 0;
-                break;
+        if ((s->high | s->rare_seen) != 0) {
+            for (const uint8_t *i = key + 1; i < end; i++) {
+                if (*i >= 0x80 || *i == '\\') {
+                    plain = 0;
+                    break;
+                }
             }
         }
         // The members array is reached through the scanner: in registers, it pushed the
         // grammar's state to the stack (measured).
         cejson_member *m = &s->members[s->found++];
-        m->name_start = (size_t)key;
-        m->name_end = (size_t)end;
-        m->value_start = (size_t)p;
+        m->name_start = (size_t)(key - base);
+        m->name_end = (size_t)(end - base);
+        m->value_start = CEJSON_IN_TEXT(p);
         m->plain = plain;
         if (s->found == s->capacity) {
             s->tokens = tokens;
-            s->block_start = block_start;
+            s->block_start = (size_t)(block - base);
             s->resume = 1;
-            s->value = (size_t)p;
+            s->value = CEJSON_IN_TEXT(p);
             return CEJSON_MORE;
         }
     }
@@ -312,8 +336,8 @@ CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t 
 }
 
 #undef CEJSON_TAKE
+#undef CEJSON_IN_TEXT
 #undef CEJSON_VALUE
-#undef CEJSON_DEPTH
 #undef CEJSON_AFTER_VALUE
 #undef CEJSON_NAME_AND_COLON
 

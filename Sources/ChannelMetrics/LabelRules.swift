@@ -106,12 +106,21 @@ public struct LabelRules: Sendable {
             return ("-1", .contentEncoded)
         }
         let text: [UInt8]
-        switch pythonText(response.bodyPrefix, truncated: response.bodyTruncated) {
-        case .failure(let why): return ("-1", why)
-        case .success(let decoded): text = decoded
+        let scan: TopLevelLabelScan
+        if let usual = parser.scanUsualBody(response.bodyPrefix, for: Self.codeKey) {
+            // UTF-8 without a BOM, scanned first: an ASCII one needs no UTF-8 check.
+            guard usual.decodable else { return ("-1", response.bodyTruncated ? .truncated : .notDecodable) }
+            text = response.bodyPrefix
+            scan = usual.scan
+        } else {
+            switch pythonText(response.bodyPrefix, truncated: response.bodyTruncated) {
+            case .failure(let why): return ("-1", why)
+            case .success(let decoded): text = decoded
+            }
+            scan = parser.scanTopLevelLabels(utf8: text, for: Self.codeKey)
         }
         // A top-level `code` ends the search: validate the rest, build only that value.
-        switch parser.scanTopLevelLabels(utf8: text, for: Self.codeKey) {
+        switch scan {
         case .rejected(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", why) }
         case .labels(let labels):

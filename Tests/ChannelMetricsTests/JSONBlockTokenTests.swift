@@ -41,9 +41,11 @@ import Testing
                 tokens.append(i)
                 inString = true
                 previousIsScalar = false
-            } else if c == 0x3A || c == 0x2C, i % 64 != 0, i % 64 != 63, i + 1 < b.count, isScalar(b[i - 1]), isScalar(b[i + 1]) {
-                // A joined separator: a byte neither blank nor structural before and after it,
-                // in its block.
+            } else if [0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c), i % 64 != 0, i % 64 != 63, i + 1 < b.count,
+                isScalar(b[i - 1]), isScalar(b[i + 1])
+            {
+                // A joined structural byte (a separator; a bracket only in invalid text): a
+                // byte neither blank nor structural before and after it, in its block.
                 previousIsScalar = false
             } else if [0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(c) {
                 tokens.append(i)
@@ -148,7 +150,7 @@ import Testing
 
     // MARK: the classifiers
 
-    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.blank, c.rare == 0 ? 0 : 1, c.digit, c.separator, c.quote_parity] }
+    static func classes(_ c: cejson_classes) -> [UInt64] { [c.quote, c.op, c.scalar, c.rare == 0 ? 0 : 1, c.digit, c.quote_parity, c.high == 0 ? 0 : 1] }
 
     /// Every level's classifier agrees with `cejson_classify_bytewise` (the definition): the
     /// portable SWAR one (`cejson_classify_portable`), SSE2 (`cejson_classify`), AVX2 when the
@@ -209,11 +211,11 @@ import Testing
             let v = UInt8(value)
             #expect(c.quote == (v == 0x22 ? all : 0))
             #expect(c.op == ([0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(v) ? all : 0))
-            #expect(c.blank == (v <= 0x20 ? all : 0))
+            #expect(c.scalar == (v > 0x20 && ![0x7B, 0x7D, 0x5B, 0x5D, 0x3A, 0x2C].contains(v) ? all : 0))
             #expect(c.digit == (v >= 0x30 && v <= 0x39 ? all : 0))
-            #expect(c.separator == (v == 0x3A || v == 0x2C ? all : 0))
             #expect(c.quote_parity == cejson_prefix_xor(c.quote))
             #expect((c.rare != 0) == (v == 0x5C || v < 0x20))
+            #expect((c.high != 0) == (v >= 0x80))
             #expect(r.backslash == (v == 0x5C ? all : 0))
             #expect(r.control == (v < 0x20 ? all : 0))
             #expect(r.newline == ([0x09, 0x0A, 0x0D].contains(v) ? all : 0))

@@ -16,16 +16,17 @@
 #define CEJSON_SSE2 1
 #endif
 
-/// The classes every block needs. `blank` is every byte up to 0x20: whitespace, but also
-/// the other control bytes, which `rare` reports (a block without them needs no more).
+/// The classes every block needs. `scalar` is every byte neither structural nor up to 0x20
+/// (whitespace, but also the other control bytes, which `rare` reports: a block without them
+/// needs no more): the bytes of strings, numbers and literals.
 typedef struct {
     uint64_t quote;      // "
     uint64_t op;         // { } [ ] : ,
-    uint64_t blank;      // <= 0x20
+    uint64_t scalar;     // neither { } [ ] : , nor <= 0x20
     uint64_t rare;       // not 0 when a byte is \ or < 0x20 (not a mask: which bits is unspecified)
     uint64_t digit;      // 0-9
-    uint64_t separator;  // : ,
     uint64_t quote_parity; // bit i: the parity of the quotes in bits 0…i (escaped ones counted)
+    uint64_t high;       // not 0 when a byte is >= 0x80 (not a mask: which bits is unspecified)
 } cejson_classes;
 
 /// Bit i = the parity of bits 0…i of `x`.
@@ -53,11 +54,12 @@ static inline cejson_classes cejson_classify_bytewise(const uint8_t *p) {
         uint8_t v = p[i];
         uint64_t bit = (uint64_t)1 << i;
         if (v == '"') c.quote |= bit;
-        if (v == '{' || v == '}' || v == '[' || v == ']' || v == ':' || v == ',') c.op |= bit;
-        if (v <= 0x20) c.blank |= bit;
+        int op = v == '{' || v == '}' || v == '[' || v == ']' || v == ':' || v == ',';
+        if (op) c.op |= bit;
+        if (!op && v > 0x20) c.scalar |= bit;
         if (v == '\\' || v < 0x20) c.rare |= bit;
         if (v >= '0' && v <= '9') c.digit |= bit;
-        if (v == ':' || v == ',') c.separator |= bit;
+        if (v >= 0x80) c.high |= bit;
     }
     c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
@@ -130,8 +132,11 @@ static inline uint64_t cejson_swar_bits(uint64_t m) {
 __attribute__((always_inline)) static inline cejson_classes cejson_classify_portable(const uint8_t *p) {
     cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
     uint64_t not_rare = ~0ULL;
+    uint64_t any = 0;
+    uint64_t blank = 0;
     for (int k = 0; k < 8; k++) {
         uint64_t w = cejson_load_word(p + 8 * k);
+        any |= w;
         uint64_t low7 = w & CEJSON_LOW7;
         unsigned shift = 8 * (unsigned)k;
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
@@ -143,12 +148,13 @@ __attribute__((always_inline)) static inline cejson_classes cejson_classify_port
         uint64_t digit = cejson_swar_class(cejson_swar_reaches(low7, 0x3A), w) & cejson_swar_reaches(low7, 0x30);
         c.quote |= cejson_swar_bits(cejson_swar_class(cejson_swar_differs(low7, '"'), w)) << shift;
         c.op |= cejson_swar_bits(cejson_swar_class(op, w)) << shift;
-        c.blank |= cejson_swar_bits(cejson_swar_class(cejson_swar_reaches(low7, 0x21), w)) << shift;
+        blank |= cejson_swar_bits(cejson_swar_class(cejson_swar_reaches(low7, 0x21), w)) << shift;
         c.digit |= cejson_swar_bits(digit) << shift;
-        c.separator |= cejson_swar_bits(cejson_swar_class(separator, w)) << shift;
     }
     // Whether there is any: the exact bits come from cejson_classify_rare_portable.
     c.rare = ~not_rare & CEJSON_HIGH;
+    c.high = any & CEJSON_HIGH;
+    c.scalar = ~(c.op | blank);
     c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
 }
@@ -177,27 +183,31 @@ static inline cejson_classes cejson_classify(const uint8_t *p) {
 #if CEJSON_SSE2
     cejson_classes c = {0, 0, 0, 0, 0, 0, 0};
     __m128i rare = _mm_setzero_si128();
+    __m128i any = _mm_setzero_si128();
+    uint64_t blank_bits = 0;
     for (int k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        any = _mm_or_si128(any, v);
         // `{` 0x7B and `[` 0x5B, `}` 0x7D and `]` 0x5D differ only in bit 0x20.
         __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
         __m128i separator = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')), _mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
         __m128i op = _mm_or_si128(
             _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), _mm_cmpeq_epi8(folded, _mm_set1_epi8('}'))), separator);
-        c.separator |= cejson_mask16(separator, k);
         // Unsigned v <= n: min(v, n) == v.
         __m128i blank = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v);
         __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
         rare = _mm_or_si128(rare, _mm_or_si128(control, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
         c.quote |= cejson_mask16(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), k);
         c.op |= cejson_mask16(op, k);
-        c.blank |= cejson_mask16(blank, k);
+        blank_bits |= cejson_mask16(blank, k);
         // Signed compares: bytes from 0x80 on are negative, below '0'.
         __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
         c.digit |= cejson_mask16(digit, k);
     }
     // Whether there is any: the exact bits come from cejson_classify_rare.
     c.rare = (uint64_t)(uint16_t)_mm_movemask_epi8(rare);
+    c.high = (uint64_t)(uint16_t)_mm_movemask_epi8(any);
+    c.scalar = ~(c.op | blank_bits);
     c.quote_parity = cejson_prefix_xor(c.quote);
     return c;
 #else
@@ -292,6 +302,7 @@ typedef struct {
     const uint8_t *base;
     size_t count;
     size_t max_depth;
+    uint64_t depth_limit;     // the open containers' bit stack from which one more is too deep
     int level;
     int resume;               // 0: from the start; 1: at the value `value` of a top-level member
     size_t value;
@@ -304,6 +315,8 @@ typedef struct {
     uint64_t scalar_carry;    // 1 when the last byte of the block before was a scalar byte (not a quote)
     uint64_t escape_carry;    // 1 when the first byte of the next block is escaped
     size_t anomaly;           // the first anomaly (the token stream ends there), or SIZE_MAX
+    uint64_t high;            // not 0 once a block read had a byte >= 0x80 (every block, when valid)
+    uint64_t rare_seen;       // not 0 once a block read had a backslash or control byte, or began escaped
     cejson_member *members;   // during a call of `cejson_scan`: the caller's array, its capacity,
     size_t capacity;          // how many members are in it
     size_t found;

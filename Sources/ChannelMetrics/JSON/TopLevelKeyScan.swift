@@ -67,6 +67,9 @@ extension PythonJSONParser {
 
 struct TopLevelScanner {
     var cursor: Cursor
+    /// Set when the block scan found the text valid and every byte ASCII (it reads them all):
+    /// well-formed UTF-8 without the separate check (`PythonJSONParser.scanUsualBody`).
+    var textIsASCII = false
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         cursor = Cursor(bytes: bytes, maxDepth: maxDepth)
@@ -228,18 +231,27 @@ struct MatchSlots {
     /// `note` for the usual name, ASCII without escapes at `range` of `bytes`: no `Key` (which
     /// holds a String) to build and destroy per member.
     mutating func note(plain range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, valueAt valueStart: Int, for keys: [FuzzyKey]) {
-        for i in keys.indices {
-            if let match = self[i] {
-                let same: Bool
-                if match.plain {
-                    same = Self.sameBytes(range, match.range, in: bytes)
-                } else {
-                    same = Self.name(of: match, in: bytes) == String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
-                }
-                if same { self[i]!.valueStart = valueStart }  // a repeated key: its last value
-            } else if keys[i].matches(ascii: UnsafeBufferPointer(rebasing: bytes[range])) {
-                self[i] = Match(range: range, plain: true, valueStart: valueStart)
-            }
+        // The first two slots in place (the callers' one or two keys), without the subscript's
+        // Optional copies (measured).
+        guard !keys.isEmpty else { return }
+        Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[0], into: &first)
+        guard keys.count > 1 else { return }
+        Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[1], into: &second)
+        for i in keys.indices.dropFirst(2) {
+            Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[i], into: &rest![i - 2])
+        }
+    }
+
+    /// `note(plain:)` for one key and its slot.
+    @inline(__always)
+    private static func note(
+        plain range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, valueAt valueStart: Int, for key: FuzzyKey, into slot: inout Match?
+    ) {
+        if let match = slot {
+            let same = match.plain ? sameBytes(range, match.range, in: bytes) : sameName(match, range, in: bytes)
+            if same { slot!.valueStart = valueStart }  // a repeated key: its last value
+        } else if key.matches(ascii: UnsafeBufferPointer(rebasing: bytes[range])) {
+            slot = Match(range: range, plain: true, valueStart: valueStart)
         }
     }
 
@@ -267,6 +279,14 @@ extension MatchSlots {
         guard a.count == b.count else { return false }
         for i in 0..<a.count where bytes[a.lowerBound + i] != bytes[b.lowerBound + i] { return false }
         return true
+    }
+
+    /// Whether the ASCII name at `range` of `bytes` is the name of `match`, which is not ASCII
+    /// without escapes (decoded: rare). Apart, so that `note(plain:)` needs no String and no
+    /// large frame (measured).
+    @inline(never)
+    static func sameName(_ match: Match, _ range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        name(of: match, in: bytes) == String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
     /// The name of `match`, whose bytes are in `bytes` (a valid string there).
