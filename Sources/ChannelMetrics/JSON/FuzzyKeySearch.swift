@@ -49,6 +49,7 @@ public struct FuzzyKey: Sendable, Hashable {
 
     /// `matches(_:)` for a name that is these ASCII bytes (its scalars): the same answer
     /// without building the String.
+    @inline(__always)
     func matches(ascii name: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         for byte in name where byte != UInt8(ascii: "-") && byte != UInt8(ascii: "_") {
