@@ -48,11 +48,10 @@ public final class Pipeline {
     public func process(_ packet: CapturedPacket) {
         if firstPacketTime == nil { firstPacketTime = packet.timestamp }
         lastPacketTime = packet.timestamp
-        if let segment = decoder.decode(
-            packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: packet.timestamp)
-        {
-            reassembler.process(segment)
-        }
+        let reassembler = reassembler
+        decoder.decode(
+            packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: packet.timestamp
+        ) { reassembler.process($0) }
     }
 
     /// End of input: every open connection ends (`captureEnded`), pending requests are reported.

@@ -248,6 +248,14 @@ struct ReassemblerState {
             exchange(segment, sender: &table[slot].highHalf, peer: &table[slot].lowHalf, consumer: consumer,
                      direction: senderDirection)
         }
+        // The usual case first, in a few loads: nothing buffered, no FIN, no end in either
+        // direction and not on the hole list, so there is nothing to remove or (un)register.
+        let eitherFlags = table[slot].lowHalf.flags.union(table[slot].highHalf.flags)
+        if eitherFlags.isDisjoint(with: [.finSeen, .ended]) && table[slot].lowHalf.buffer == nil
+            && table[slot].highHalf.buffer == nil && table[slot].holeListPosition == ConnectionSlot.none
+        {
+            return
+        }
         if table[slot].lowHalf.isEnded && table[slot].highHalf.isEnded {
             remove(slot, reason: .fin)
         } else {

@@ -52,6 +52,23 @@ import Testing
         }
     }
 
+    /// Packet `round % packets.count` with up to `changes` random byte changes in its headers, a random
+    /// original length (±8) and a random cut: the captured bytes and the original length.
+    static func mutated(round: Int, changes: ClosedRange<Int>, using random: inout SeededGenerator)
+        -> (packet: (name: String, linkType: LinkType, bytes: [UInt8]), captured: [UInt8], original: Int)
+    {
+        let packet = packets[round % packets.count]
+        var bytes = packet.bytes
+        let headerEnd = bytes.count - payload.count
+        for _ in 0..<Int.random(in: changes, using: &random) {
+            let at = Int.random(in: 0..<headerEnd, using: &random)
+            bytes[at] = Bool.random(using: &random) ? UInt8.random(in: 0...255, using: &random) : bytes[at] ^ 0x01
+        }
+        let original = bytes.count + (Bool.random(using: &random) ? 0 : Int.random(in: -8...8, using: &random))
+        let cut = Bool.random(using: &random) ? bytes.count : Int.random(in: 0...bytes.count, using: &random)
+        return (packet, Array(bytes.prefix(cut)), original)
+    }
+
     @Test func acceptsTheCommonPacketsAndDeclinesTheOthers() {
         for packet in Self.packets {
             let accepted = Self.fast(packet.bytes, packet.linkType, originalLength: packet.bytes.count) != nil
@@ -66,16 +83,7 @@ import Testing
         var random = SeededGenerator(seed: 0x1F_A57)
         var accepted = 0, declined = 0
         for round in 0..<200_000 {
-            let packet = Self.packets[round % Self.packets.count]
-            var bytes = packet.bytes
-            let headerEnd = bytes.count - Self.payload.count
-            for _ in 0..<Int.random(in: 0...3, using: &random) {
-                let at = Int.random(in: 0..<headerEnd, using: &random)
-                bytes[at] = Bool.random(using: &random) ? UInt8.random(in: 0...255, using: &random) : bytes[at] ^ 0x01
-            }
-            let original = bytes.count + (Bool.random(using: &random) ? 0 : Int.random(in: -8...8, using: &random))
-            let cut = Bool.random(using: &random) ? bytes.count : Int.random(in: 0...bytes.count, using: &random)
-            let captured = Array(bytes.prefix(cut))
+            let (packet, captured, original) = Self.mutated(round: round, changes: 0...3, using: &random)
             guard let segment = Self.fast(captured, packet.linkType, originalLength: original) else {
                 declined += 1
                 continue

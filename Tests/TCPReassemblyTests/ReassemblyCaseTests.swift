@@ -260,6 +260,23 @@ let reassemblyCases: [ReassemblyCase] = [
         #expect(reassembler.statistics.gapBytes == 3)
     }
 
+    /// The hole list follows both directions (`handleSegment` skips it only when neither has
+    /// anything buffered or a FIN): a server-side hole times out, a filled client hole does not.
+    @Test func holeListFollowsEitherDirection() {
+        let factory = RecordingFactory()
+        let reassembler = TCPReassembler(factory: factory)
+        feed(reassembler, handshake + [
+            c(1007, "world", ms: 10), c(1001, "hello ", ms: 15), s(5001, "ok", ms: 20), s(5010, "late", ms: 30),
+        ])
+        reassembler.expireIdle(now: ms(2029))
+        #expect(factory.only.server == "ok")
+        reassembler.expireIdle(now: ms(2030))
+        #expect(factory.only.server == "ok[gap 7]late")
+        #expect(factory.only.client == "hello world")
+        #expect(reassembler.statistics.gaps == 1)
+        #expect(reassembler.statistics.bufferedBytes == 0)
+    }
+
     @Test func payloadAfterFinIsCountedAsIgnored() {
         let factory = RecordingFactory()
         let reassembler = TCPReassembler(factory: factory)
