@@ -174,14 +174,18 @@ CEJSON_AVX2_TARGET static inline uint64_t cejson_prefix_xor_clmul(uint64_t x) {
 /// The classes of `cejson_classes` as bits of each byte, from a table of its low nibble and a
 /// table of its high nibble (simdjson's classification, Langdale & Lemire 2019, §3.1.1): each
 /// class is a set of low nibbles times a set of high nibbles; bytes from 0x80 on look up 0.
+/// The bits are ordered so that two masks are one signed compare each: the structural bits
+/// above the others (a byte's bits are > 0x0F exactly when it is `{ } [ ] : ,`: only `"`
+/// has the sign bit, and it has no other), the blank ones above the scalar ones (< 0x04
+/// exactly when neither structural nor blank: 0, a digit, `\` or `"`, negative).
 enum {
-    CEJSON_BRACKET = 0x01,    // { } [ ]: 0x5B 0x5D 0x7B 0x7D
-    CEJSON_COLON = 0x02,      // 0x3A
-    CEJSON_COMMA = 0x04,      // 0x2C
-    CEJSON_SPACE = 0x08,      // 0x20
-    CEJSON_DIGIT = 0x10,      // 0x30-0x39
-    CEJSON_CONTROL = 0x20,    // 0x00-0x1F
-    CEJSON_BACKSLASH = 0x40,  // 0x5C
+    CEJSON_DIGIT = 0x01,      // 0x30-0x39
+    CEJSON_BACKSLASH = 0x02,  // 0x5C
+    CEJSON_SPACE = 0x04,      // 0x20
+    CEJSON_CONTROL = 0x08,    // 0x00-0x1F
+    CEJSON_BRACKET = 0x10,    // { } [ ]: 0x5B 0x5D 0x7B 0x7D
+    CEJSON_COLON = 0x20,      // 0x3A
+    CEJSON_COMMA = 0x40,      // 0x2C
     CEJSON_QUOTE = 0x80,      // 0x22 (the high bit: its mask is the bytes' sign bits)
 };
 
@@ -199,27 +203,20 @@ CEJSON_AVX2_TARGET static inline void cejson_classify_avx2_inline(const uint8_t 
         CEJSON_BRACKET | CEJSON_BACKSLASH, 0, CEJSON_BRACKET, 0, 0, 0, 0, 0, 0, 0, 0,
         CEJSON_CONTROL, CEJSON_CONTROL, (char)(CEJSON_COMMA | CEJSON_SPACE | CEJSON_QUOTE), CEJSON_COLON | CEJSON_DIGIT, 0,
         CEJSON_BRACKET | CEJSON_BACKSLASH, 0, CEJSON_BRACKET, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m256i zero = _mm256_setzero_si256();
     __m256i classes[2], bytes[2];
     for (int k = 0; k < 2; k++) {
         __m256i b = bytes[k] = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
         __m256i high = _mm256_and_si256(_mm256_srli_epi16(b, 4), _mm256_set1_epi8(0x0F));
         classes[k] = _mm256_and_si256(_mm256_shuffle_epi8(low_table, b), _mm256_shuffle_epi8(high_table, high));
     }
-#define CEJSON_ANY(bits) \
-    ~cejson_mask32(_mm256_cmpeq_epi8(_mm256_and_si256(classes[0], _mm256_set1_epi8(bits)), zero), \
-                   _mm256_cmpeq_epi8(_mm256_and_si256(classes[1], _mm256_set1_epi8(bits)), zero))
     out->quote = cejson_mask32(classes[0], classes[1]);
     out->quote_parity = cejson_prefix_xor_clmul(out->quote);
-    out->op = CEJSON_ANY(CEJSON_BRACKET | CEJSON_COLON | CEJSON_COMMA);
-    // Neither structural nor blank: the compare's own result, no complement to take.
-    out->scalar = cejson_mask32(
-        _mm256_cmpeq_epi8(_mm256_and_si256(classes[0], _mm256_set1_epi8(CEJSON_BRACKET | CEJSON_COLON | CEJSON_COMMA | CEJSON_SPACE | CEJSON_CONTROL)), zero),
-        _mm256_cmpeq_epi8(_mm256_and_si256(classes[1], _mm256_set1_epi8(CEJSON_BRACKET | CEJSON_COLON | CEJSON_COMMA | CEJSON_SPACE | CEJSON_CONTROL)), zero));
-    out->digit = cejson_mask32(_mm256_slli_epi16(classes[0], 3), _mm256_slli_epi16(classes[1], 3));  // bit 4 to 7
+    // Signed compares (see the class bits): structural above 0x0F, scalar below 0x04.
+    out->op = cejson_mask32(_mm256_cmpgt_epi8(classes[0], _mm256_set1_epi8(0x0F)), _mm256_cmpgt_epi8(classes[1], _mm256_set1_epi8(0x0F)));
+    out->scalar = cejson_mask32(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x04), classes[0]), _mm256_cmpgt_epi8(_mm256_set1_epi8(0x04), classes[1]));
+    out->digit = cejson_mask32(_mm256_slli_epi16(classes[0], 7), _mm256_slli_epi16(classes[1], 7));  // bit 0 to 7
     out->rare = !_mm256_testz_si256(_mm256_or_si256(classes[0], classes[1]), _mm256_set1_epi8(CEJSON_CONTROL | CEJSON_BACKSLASH));
     out->high = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(bytes[0], bytes[1]));
-#undef CEJSON_ANY
 }
 
 CEJSON_AVX2_TARGET static inline cejson_rare_classes cejson_classify_rare_avx2(const uint8_t *p) {

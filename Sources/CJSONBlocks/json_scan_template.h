@@ -108,22 +108,19 @@ CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(bloc
     CEJSON_NAME(store_tokens)(s, &c, dropped, quote, in_string);
 }
 
-/// The last block, shorter than 64 bytes: the last 64 bytes of the text, shifted, or a
-/// padded copy of a text shorter than 64.
-CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_last_block)(cejson_scanner *s, size_t start, size_t length) {
-    const uint8_t *p;
-    unsigned dropped = 0;
+/// The last block of a text of 64 bytes or more, shorter than 64: the last 64 bytes of the
+/// text, the ones before `start` (read with the block before) dropped. Apart from the padded
+/// copy: no frame of its own (measured: 10 instructions fewer per text).
+CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_shifted_block)(cejson_scanner *s, size_t start, size_t length) {
+    CEJSON_NAME(block_tokens)(s, s->base + (s->count - 64), start, (unsigned)(64 - length));
+}
+
+/// The only block of a text shorter than 64 bytes: a copy padded with spaces.
+CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_padded_block)(cejson_scanner *s, size_t start, size_t length) {
     uint8_t padded[64];
-    if (s->count >= 64) {
-        // The last 64 bytes, the ones before `start` (read with the block before) dropped.
-        p = s->base + (s->count - 64);
-        dropped = (unsigned)(64 - length);
-    } else {
-        memset(padded, 0x20, 64);
-        memcpy(padded, s->base + start, length);
-        p = padded;
-    }
-    CEJSON_NAME(block_tokens)(s, p, start, dropped);
+    memset(padded, 0x20, 64);
+    memcpy(padded, s->base + start, length);
+    CEJSON_NAME(block_tokens)(s, padded, start, 0);
 }
 
 /// Reads the block at `next_block` into the scanner (its token starts, digits and
@@ -138,8 +135,10 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
     size_t length = count - start;
     if (__builtin_expect(length >= 64, 1)) {
         CEJSON_NAME(block_tokens)(s, s->base + start, start, 0);
+    } else if (start != 0) {  // blocks start at multiples of 64: the text has 64 bytes or more
+        CEJSON_NAME(read_shifted_block)(s, start, length);
     } else {
-        CEJSON_NAME(read_last_block)(s, start, length);
+        CEJSON_NAME(read_padded_block)(s, start, length);
     }
 }
 

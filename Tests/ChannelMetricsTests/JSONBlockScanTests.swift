@@ -192,6 +192,21 @@ import Testing
         }
     }
 
+    /// The last block at every length up to three blocks: read shifted (a text of 64 bytes or
+    /// more: the bytes read with the block before dropped) or from a padded copy (shorter), a
+    /// member's value ending at the text's end, one byte before it, past a nested object, or cut.
+    @Test func lastBlockAtEveryLength() {
+        for length in 1...200 {
+            for value in ["7", "10", "0", "\"s\"", "{\"b\":[0]}", "-1.5", "true", "1x"] {
+                let head = "{\"p\":\"" + String(repeating: "a", count: max(0, length - 16)) + "\",\"code\":" + value
+                for tail in ["}", "} ", "", "]}", ",\"x\":1}", "}}"] {
+                    let outcome = Self.check(Array((head + tail).utf8))
+                    if value != "1x" && tail.hasPrefix("}") && tail != "}}" { #expect(outcome == .valid, "\(head + tail)") }
+                }
+            }
+        }
+    }
+
     /// The random documents of `TopLevelKeyScanTests`, damaged and cut: the outcomes agree,
     /// and every undamaged object is decided as valid (the fast path is the one taken).
     @Test func randomDocuments() {

@@ -191,10 +191,10 @@ import Testing
 
     /// Every pair of byte values side by side, both ways round, at every place in a word and
     /// across words: a carry or borrow from one byte into the next (the SWAR classifier's
-    /// risk) would show.
+    /// risk; AVX2's 16-bit shifts, which move bits across the two bytes of a lane) would show.
     @Test func classifiersAgreeForEveryPairOfNeighbours() {
         for a in 0...255 {
-            for b in a...255 {
+            for b in 0...255 {
                 let block = (0..<64).map { UInt8($0 & 1 == 0 ? a : b) }
                 Self.expectSameClasses(block, "bytes \(a), \(b) alternating")
             }
