@@ -57,6 +57,45 @@ public enum BodyTextDecoding {
         }
     }
 
+    /// When requests' `Response.json()` text (`requestsJSONText`) is the body itself, so a
+    /// caller may scan the body without decoding it first.
+    public enum RequestsTextIdentity: Sendable, Equatable {
+        /// Whenever the body is well-formed UTF-8 (the strict UTF-8 decode gives it back).
+        case whenValidUTF8
+        /// Whenever every byte is ASCII (ISO-8859-1 maps each to itself).
+        case whenASCII
+        /// Not known without decoding (UTF-16 declared, or a UTF-16/32 guess).
+        case unknown
+    }
+
+    /// Which bodies `requestsJSONText(body, contentType:)` returns unchanged, told from the
+    /// Content-Type and the body's first four bytes; its branches in the same order.
+    public static func requestsTextIdentity(_ body: [UInt8], contentType: String?) -> RequestsTextIdentity {
+        guard let declared = declaredEncoding(contentType) else {
+            // `guess_json_utf` for a body of more than 3 bytes: its usual first bytes (no BOM
+            // can start with them, no NUL) guess UTF-8 without the sample it builds.
+            guard body.count > 3 else { return .whenValidUTF8 }
+            let usual = body[1] != 0 && body[2] != 0 && body[3] != 0
+            switch body[0] {
+            case 0x00, 0xEF, 0xFE, 0xFF: break
+            default: if usual { return .whenValidUTF8 }
+            }
+            // UTF-8 or no guess: the strict decode, else the `utf-8` branch below; a BOM or
+            // a UTF-16/32 guess decodes.
+            switch guessJSONUTF(body) {
+            case .utf8?, nil: return .whenValidUTF8
+            default: return .unknown
+            }
+        }
+        // The application/json usual case, without lower-casing.
+        if declared == "utf-8" { return .whenValidUTF8 }
+        switch declared.lowercased() {
+        case "iso-8859-1", "latin-1", "latin1", "iso8859-1", "l1", "cp819": return .whenASCII
+        case "utf-16", "utf-16-le", "utf-16le", "utf-16-be", "utf-16be": return .unknown
+        default: return .whenValidUTF8
+        }
+    }
+
     enum Detected: Equatable { case utf8, utf8BOM, utf16BOM, utf16(bigEndian: Bool), utf32BOM, utf32(bigEndian: Bool) }
 
     /// CPython `json.detect_encoding`.

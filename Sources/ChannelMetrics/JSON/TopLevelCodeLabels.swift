@@ -64,6 +64,16 @@ extension PythonJSONParser {
         return (scan, textIsASCII || UTF8Validation.isValid(body))
     }
 
+    /// `scanTopLevelLabels` of raw body bytes, and whether the block scan found them a valid
+    /// document of ASCII bytes only (it read every byte); false says nothing either way. For
+    /// callers that can prove their decoding leaves such bytes as they are
+    /// (`BodyTextDecoding.requestsTextKeepsASCII`) and so need not decode them first.
+    public func scanBodyBytes(_ body: [UInt8], for keys: [FuzzyKey]) -> (scan: TopLevelLabelScan, isASCII: Bool) {
+        var textIsASCII = false
+        let scan = scanTopLevelLabels(utf8: body, for: keys, textIsASCII: &textIsASCII)
+        return (scan, textIsASCII)
+    }
+
     private func scanTopLevelLabels(utf8 bytes: [UInt8], for keys: [FuzzyKey], textIsASCII: inout Bool) -> TopLevelLabelScan {
         precondition(keys.count == 1 || keys.count == 2, "one or two keys")
         return bytes.withUnsafeBufferPointer { buffer in
