@@ -34,14 +34,11 @@ final class SharedParserState {
         case host, userAgent, methodCode, tCode, requestContentType, responseContentType, contentEncoding
     }
 
-    private static let maxLength = 256
+    private static let maxLength = CacheKeys.maxLength
     /// Entries per field, direct-mapped by the value's hash (a power of two).
     private static let valueWays = 8
-    private static let valueEntries = Slot.allCases.count * valueWays
-    @exclusivity(unchecked) private var values = [String?](repeating: nil, count: valueEntries)
-    /// The bytes of each cached value and their count (-1: none yet), as for the targets.
-    private let valueBytes = UnsafeMutableRawPointer.allocate(byteCount: valueEntries * maxLength, alignment: 8)
-    private let valueLengths = UnsafeMutablePointer<Int>.allocate(capacity: valueEntries)
+    @exclusivity(unchecked) private var values = [String?](repeating: nil, count: Slot.allCases.count * valueWays)
+    private let valueKeys = CacheKeys(entries: Slot.allCases.count * valueWays)
 
     private static let maxSpareBuffers = 16
     private static let maxSpareBufferCapacity = 32 * 1024
@@ -116,31 +113,18 @@ final class SharedParserState {
 
     /// Direct-mapped (a power of two): a miss costs one replaced entry, never a search.
     private static let targetSlots = 64
-    /// Entries of `targetLengths[slot] < 0` are empty placeholders.
+    /// Entries without a key are empty placeholders.
     @exclusivity(unchecked) private var targets = [RequestTarget](repeating: RequestTarget(empty: ()), count: targetSlots)
-    /// The bytes of each cached target (`maxLength` per slot) and their count (-1: empty slot), compared
-    /// in line: through the String's UTF-8 view a hit cost a closure and a call to memcmp.
-    private let targetBytes = UnsafeMutableRawPointer.allocate(byteCount: targetSlots * maxLength, alignment: 8)
-    private let targetLengths = UnsafeMutablePointer<Int>.allocate(capacity: targetSlots)
+    private let targetKeys = CacheKeys(entries: targetSlots)
 
     /// Raw and decoded paths of targets with a query, by path bytes, direct-mapped as the targets.
     @exclusivity(unchecked) private var paths = [(raw: String, decoded: String)](repeating: ("", ""), count: targetSlots)
-    private let pathBytes = UnsafeMutableRawPointer.allocate(byteCount: targetSlots * maxLength, alignment: 8)
-    private let pathLengths = UnsafeMutablePointer<Int>.allocate(capacity: targetSlots)
-
-    init() {
-        targetLengths.initialize(repeating: -1, count: Self.targetSlots)
-        pathLengths.initialize(repeating: -1, count: Self.targetSlots)
-        valueLengths.initialize(repeating: -1, count: Self.valueEntries)
-    }
+    private let pathKeys = CacheKeys(entries: targetSlots)
 
     deinit {
-        targetBytes.deallocate()
-        targetLengths.deallocate()
-        pathBytes.deallocate()
-        pathLengths.deallocate()
-        valueBytes.deallocate()
-        valueLengths.deallocate()
+        targetKeys.deallocate()
+        pathKeys.deallocate()
+        valueKeys.deallocate()
         spareBuffers.deallocate()
         spareRequests.deallocate()
         spareResponses.deallocate()
@@ -153,15 +137,11 @@ final class SharedParserState {
     func requestTarget(_ bytes: UnsafeRawBufferPointer) -> RequestTarget {
         guard bytes.count <= Self.maxLength else { return RequestTarget(bytes: bytes, paths: self) }
         let slot = Self.slot(bytes)
-        let stored = targetBytes + slot * Self.maxLength
-        if targetLengths[slot] == bytes.count && Self.equal(stored, bytes) {
-            return targets[slot]
-        }
+        if targetKeys.holds(bytes, at: slot) { return targets[slot] }
         let target = RequestTarget(bytes: bytes, paths: self)
         if target.target.utf8.count == bytes.count {
             targets[slot] = target
-            Self.store(bytes, at: stored)
-            targetLengths[slot] = bytes.count
+            targetKeys.set(bytes, at: slot)
         }
         return target
     }
@@ -173,13 +153,11 @@ final class SharedParserState {
     func cachedRequestTargetSlot(_ bytes: UnsafeRawBufferPointer) -> Int {
         guard bytes.count <= Self.maxLength else { return -1 }
         let slot = Self.slot(bytes)
-        let stored = targetBytes + slot * Self.maxLength
-        if targetLengths[slot] == bytes.count && Self.equal(stored, bytes) { return slot }
+        if targetKeys.holds(bytes, at: slot) { return slot }
         let target = RequestTarget(bytes: bytes, paths: self)
         guard target.target.utf8.count == bytes.count else { return -1 }
         targets[slot] = target
-        Self.store(bytes, at: stored)
-        targetLengths[slot] = bytes.count
+        targetKeys.set(bytes, at: slot)
         return slot
     }
 
@@ -196,85 +174,37 @@ final class SharedParserState {
         if authorityAsHost { summary.host = targets[slot].authority }
     }
 
-    /// `bytes` copied to `stored` (room for `maxLength`).
-    private static func store(_ bytes: UnsafeRawBufferPointer, at stored: UnsafeMutableRawPointer) {
-        if let base = bytes.baseAddress { stored.copyMemory(from: base, byteCount: bytes.count) }
-    }
-
-    /// The `bytes.count` bytes at `stored` equal `bytes`: eight at a time, the last word overlapping.
-    @inline(__always)
-    private static func equal(_ stored: UnsafeMutableRawPointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        let count = bytes.count
-        guard let base = bytes.baseAddress else { return true }
-        if count >= 8 {
-            var i = 0
-            while i + 8 < count {
-                if stored.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                    != base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                {
-                    return false
-                }
-                i += 8
-            }
-            return stored.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-                == base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-        }
-        for i in 0..<count where stored.load(fromByteOffset: i, as: UInt8.self) != base.load(fromByteOffset: i, as: UInt8.self) {
-            return false
-        }
-        return true
-    }
-
     /// The raw path `bytes` (of a target with a query) as ISO-8859-1 and percent-decoded (see
     /// `RequestTarget`), reusing the strings of the same path when there are some: equal paths then
     /// also share their strings, which later comparisons of labels find equal at once.
     func pathStrings(_ bytes: UnsafeRawBufferPointer) -> (raw: String, decoded: String) {
         guard bytes.count <= Self.maxLength else { return RequestTarget.pathStrings(bytes) }
         let slot = Self.slot(bytes)
-        let stored = pathBytes + slot * Self.maxLength
-        if pathLengths[slot] == bytes.count && Self.equal(stored, bytes) { return paths[slot] }
+        if pathKeys.holds(bytes, at: slot) { return paths[slot] }
         let strings = RequestTarget.pathStrings(bytes)
         // ASCII only, as the targets: for them the raw string's UTF-8 is the bytes.
         if strings.raw.utf8.count == bytes.count {
             paths[slot] = strings
-            Self.store(bytes, at: stored)
-            pathLengths[slot] = bytes.count
+            pathKeys.set(bytes, at: slot)
         }
         return strings
-    }
-
-    /// A cheap hash of the length and the first and last 8 bytes (targets differ mostly at the end: ids, pages).
-    @inline(__always)
-    private static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h = UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15
-        if bytes.count >= 8 {
-            h ^= bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
-            h = (h &* 0xBF58_476D_1CE4_E5B9) ^ bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
-        } else {
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        }
-        return (h ^ (h >> 29)) &* 0x94D0_49BB_1331_11EB
     }
 
     /// The target (or path) slot of `bytes`: the hash's top bits.
     @inline(__always)
     private static func slot(_ bytes: UnsafeRawBufferPointer) -> Int {
-        Int(truncatingIfNeeded: hash(bytes) >> 58) & (targetSlots - 1)
+        Int(truncatingIfNeeded: CacheKeys.hash(bytes) >> 58) & (targetSlots - 1)
     }
 
     /// The value of `bytes` read as ISO-8859-1, reusing a recent String of `slot` when the bytes are the same.
     func string(_ bytes: UnsafeRawBufferPointer, slot: Slot) -> String {
-        let way = Int(truncatingIfNeeded: Self.hash(bytes) >> 61) & (Self.valueWays - 1)
+        let way = Int(truncatingIfNeeded: CacheKeys.hash(bytes) >> 61) & (Self.valueWays - 1)
         let index = slot.rawValue * Self.valueWays + way
-        let stored = valueBytes + index * Self.maxLength
-        if valueLengths[index] == bytes.count && Self.equal(stored, bytes) {
-            return values[index].unsafelyUnwrapped
-        }
+        if valueKeys.holds(bytes, at: index) { return values[index].unsafelyUnwrapped }
         let value = bytes.latin1String()
         if bytes.count <= Self.maxLength && value.utf8.count == bytes.count {
             values[index] = value
-            Self.store(bytes, at: stored)
-            valueLengths[index] = bytes.count
+            valueKeys.set(bytes, at: index)
         }
         return value
     }
