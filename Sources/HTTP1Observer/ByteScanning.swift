@@ -37,7 +37,21 @@ extension UnsafeRawBufferPointer {
     }
 
     /// Without leading and trailing SP / HTAB (OWS, RFC 9110 §5.6.3).
+    @inline(__always)
     func trimmingOWS() -> UnsafeRawBufferPointer {
+        // The usual field value: one SP after the colon, no blank at the end (a call and two loops
+        // cost more than the test).
+        if let base = baseAddress, count >= 2 {
+            let second = base.load(fromByteOffset: 1, as: UInt8.self)
+            let last = base.load(fromByteOffset: count &- 1, as: UInt8.self)
+            if base.load(as: UInt8.self) == 0x20 && second != 0x20 && second != 0x09 && last != 0x20 && last != 0x09 {
+                return UnsafeRawBufferPointer(start: base + 1, count: count &- 1)
+            }
+        }
+        return trimmingOWSSlowly()
+    }
+
+    private func trimmingOWSSlowly() -> UnsafeRawBufferPointer {
         var lower = 0
         var upper = count
         while lower < upper && (self[lower] == 0x20 || self[lower] == 0x09) { lower += 1 }

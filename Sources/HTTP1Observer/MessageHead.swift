@@ -340,14 +340,16 @@ extension MessageHead {
         if contentLength == .invalid { return }
         // The common value, one number: read at once (the list loop below gives the same for it).
         if !value.isEmpty && value.count <= 18 {
+            // At most 18 digits: below 10^18, no overflow to check.
             var length = 0
             var digitsOnly = true
             for b in value {
-                guard b >= 0x30 && b <= 0x39 else {
+                let digit = b &- 0x30
+                guard digit < 10 else {
                     digitsOnly = false
                     break
                 }
-                length = length * 10 + Int(b - 0x30)
+                length = length &* 10 &+ Int(digit)
             }
             if digitsOnly {
                 switch contentLength {

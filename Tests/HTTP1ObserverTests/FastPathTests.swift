@@ -179,4 +179,29 @@ struct FastPathTests {
         }
         #expect(found > 10_000)
     }
+
+    /// OWS trimming with its one-SP shortcut gives what trimming byte by byte gives: values of every
+    /// length up to 12 made of SP, HTAB, CR and letters, so that both ends and the second byte take
+    /// every kind.
+    @Test func trimmingEqualsByteByByteTrimming() {
+        var rng = SeededGenerator(seed: 23)
+        let alphabet: [UInt8] = [0x20, 0x09, 0x0D, 0x61, 0x41, 0x3A]
+        func reference(_ bytes: [UInt8]) -> [UInt8] {
+            var lower = 0
+            var upper = bytes.count
+            while lower < upper && (bytes[lower] == 0x20 || bytes[lower] == 0x09) { lower += 1 }
+            while upper > lower && (bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09) { upper -= 1 }
+            return Array(bytes[lower..<upper])
+        }
+        var shortcuts = 0
+        for length in 0...12 {
+            for _ in 0..<300 {
+                let bytes = (0..<length).map { _ in alphabet.randomElement(using: &rng)! }
+                let trimmed = bytes.withUnsafeBytes { Array($0.trimmingOWS()) }
+                #expect(trimmed == reference(bytes), "\(bytes)")
+                if length >= 2 && bytes[0] == 0x20 && trimmed.count == length - 1 { shortcuts += 1 }
+            }
+        }
+        #expect(shortcuts > 100)
+    }
 }
