@@ -51,13 +51,14 @@ extension HTTPMessageParser {
     /// scanned for its end line by line first. Nil, with nothing changed, when it is not whole
     /// here, is larger than `maxHeaderBytes` or has too many field lines: the line-by-line path
     /// then decides, as it always did.
+    /// `startLineLF` is the start line's LF, in `bytes`.
     mutating func completeWholeHead(
-        _ bytes: UnsafeRawBufferPointer, start: Int, isRequest: Bool, index: inout Int
+        _ bytes: UnsafeRawBufferPointer, start: Int, startLineLF: Int, isRequest: Bool, index: inout Int
     ) -> Event? {
         let available = min(bytes.count - start, maxHeaderBytes)
         let outcome = shared.parseHead(
             UnsafeRawBufferPointer(rebasing: bytes[start..<(start + available)]), isRequest: isRequest,
-            maxHeaderCount: maxHeaderCount)
+            maxHeaderCount: maxHeaderCount, startLineLF: startLineLF - start)
         guard case .complete(let end) = outcome else { return nil }
         index = start + end
         resetHead()

@@ -209,7 +209,7 @@ struct HTTPMessageParser {
                     // decides the same, and also handles rejections and lines split over deliveries).
                     messageFirstByte = time
                     messageLastByte = time
-                    if let event = completeWholeHead(bytes, start: index, isRequest: isRequest, index: &index) {
+                    if let event = completeWholeHead(bytes, start: index, startLineLF: lf, isRequest: isRequest, index: &index) {
                         return event
                     }
                     headStart = index

@@ -7,12 +7,14 @@ extension MessageHead {
     /// time). Nil for anything else (obs-fold, a line that is not a field, too many lines, a start line
     /// of an unusual shape, no end): the caller then parses the head with the general path, from the
     /// start, so that such heads are read exactly as they always were.
+    ///
+    /// `startLineLF`: the start line's LF when the caller found it already (not looked for again).
     static func parseCommon(
         _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
-        into head: inout MessageHead
+        into head: inout MessageHead, startLineLF knownLF: Int? = nil
     ) -> ParseOutcome? {
         head.reset(isRequest: isRequest)
-        guard let startLineLF = bytes.firstIndex16(of: 0x0A, from: 0) else { return nil }
+        guard let startLineLF = knownLF ?? bytes.firstIndex16(of: 0x0A, from: 0) else { return nil }
         var sawBareLF = false
         var lineEnd = startLineLF
         if startLineLF > 0 && bytes[startLineLF - 1] == 0x0D { lineEnd -= 1 } else { sawBareLF = true }

@@ -171,12 +171,15 @@ extension MessageHead {
     /// from the start line's first byte, through the LF of the empty line when the head is
     /// complete (bytes after it are not read). The start line was already checked by
     /// `StartLineScanner`, so its shape is known to be right.
+    /// `startLineLF`: the index of the start line's LF in `bytes` when the caller knows it.
     static func parse(
         _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, cache: SharedParserState,
-        into head: inout MessageHead
+        into head: inout MessageHead, startLineLF: Int? = nil
     ) -> ParseOutcome {
         if cache.usesCommonHeadPath,
-            let outcome = parseCommon(bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache, into: &head)
+            let outcome = parseCommon(
+                bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: cache, into: &head,
+                startLineLF: startLineLF)
         {
             return outcome
         }

@@ -26,8 +26,11 @@ final class SharedParserState {
     /// Parses a head into `head` (see `MessageHead.parse`), with this state as the string cache. A
     /// method here: called as `MessageHead.parse(..., cache: shared, into: &shared.head)` from a parser,
     /// the state was retained and released around each head.
-    func parseHead(_ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int) -> MessageHead.ParseOutcome {
-        MessageHead.parse(bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: self, into: &head)
+    func parseHead(
+        _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, startLineLF: Int? = nil
+    ) -> MessageHead.ParseOutcome {
+        MessageHead.parse(
+            bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: self, into: &head, startLineLF: startLineLF)
     }
 
     enum Slot: Int, CaseIterable {
