@@ -33,6 +33,11 @@ public final class ExchangeLogFile: HTTPExchangeSink {
         linesWritten += 1
     }
 
+    /// The log holds body sizes, not bodies: a lent body is not copied.
+    public func observe(_ exchange: HTTPExchange, responseBody: UnsafeRawBufferPointer) {
+        observe(exchange)
+    }
+
     public func close() {
         fflush(file)
         if path != "-" { fclose(file) }

@@ -91,4 +91,9 @@ final class ExchangeFanout: HTTPExchangeSink {
         metrics.observe(exchange)
         log?.observe(exchange)
     }
+
+    func observe(_ exchange: HTTPExchange, responseBody: UnsafeRawBufferPointer) {
+        metrics.observe(exchange, responseBody: responseBody)
+        log?.observe(exchange, responseBody: responseBody)
+    }
 }

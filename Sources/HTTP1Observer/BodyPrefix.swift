@@ -12,6 +12,9 @@ struct BodyPrefix {
     private var inflater: Inflater?
     /// An anomaly met while keeping the prefix, reported once by the owner.
     private(set) var anomaly: HTTPParseAnomaly?
+    /// The kept bytes where they lie in the delivery being read, not copied (see `lend`): valid only
+    /// until that delivery ends, by which time the owner has emitted them or called `materialize`.
+    private(set) var lent: UnsafeRawBufferPointer?
 
     /// A body kept as it is.
     init(limit: Int) {
@@ -67,6 +70,32 @@ struct BodyPrefix {
         }
     }
 
+    /// Nothing kept or counted yet, and the body is kept as it is (not inflated): `lend` may take it.
+    var canLend: Bool { wireLength == 0 && bytes.capacity == 0 && inflater == nil && !truncated }
+
+    /// `append` of a whole body (`canLend`) that is kept where it lies instead of copied: the same
+    /// length, prefix, truncation and anomaly, the prefix in `lent`.
+    mutating func lend(_ chunk: UnsafeRawBufferPointer) {
+        wireLength = chunk.count
+        if chunk.count <= limit {
+            lent = chunk
+        } else {
+            lent = UnsafeRawBufferPointer(rebasing: chunk[0..<limit])
+            truncated = true
+            anomaly = .bodyPrefixTruncated
+        }
+    }
+
+    /// Copies the lent bytes into the prefix's own buffer (the body outlives its delivery).
+    mutating func materialize(spares: SharedParserState) {
+        guard let lent else { return }
+        self.lent = nil
+        if !lent.isEmpty {
+            bytes = spares.takeBuffer()
+            bytes.append(contentsOf: lent)
+        }
+    }
+
     /// `length` body bytes are missing: counted on the wire, the prefix ends here.
     mutating func skipGap(_ length: Int) {
         wireLength &+= length
@@ -74,10 +103,12 @@ struct BodyPrefix {
     }
 
     /// The kept bytes (inflated when inflating).
-    var kept: [UInt8] { inflater?.output ?? bytes }
+    var kept: [UInt8] { inflater?.output ?? lent.map { Array($0) } ?? bytes }
 
-    /// The kept bytes, moved out (not copied): the body is emitted once.
+    /// The kept bytes, moved out (not copied): the body is emitted once. Lent bytes are not in it (the
+    /// owner hands them on where they lie; the prefix forgets them).
     mutating func takeKept() -> [UInt8] {
+        lent = nil
         if let inflater {
             // Dropping the inflater leaves the returned output its only owner (reusable, see `reclaimBuffer`).
             let output = inflater.output

@@ -95,6 +95,8 @@ extension HTTPConnectionObserver {
     func emitInFlight() {
         guard hasInFlight else { return }
         if inFlight!.isHeld {
+            // Emitted after this delivery: a lent body must be the response's own by then.
+            inFlight!.body.materialize(spares: shared)
             heldResponses.append(inFlight.take()!)
             // Held answers cover the waiting requests (at most maxPendingRequests) and as many lost ones.
             if heldResponses.count > 2 * configuration.maxPendingRequests {
@@ -129,6 +131,8 @@ extension HTTPConnectionObserver {
         // One initializer call on the summaries as returned (owned), into a `let`: built empty and then
         // filled through `inout` optionals, or passed to the sink as a `var` changed afterwards, the
         // exchange or its summaries were copied whole (every string retained and released once more).
+        // Read before the summary moves the body out (which forgets it).
+        let lentBody = response.body.lent
         let exchange = HTTPExchange(
             connection: connection, client: client, server: server, request: request?.takeSummary(),
             response: response.takeSummary(),
@@ -137,7 +141,11 @@ extension HTTPConnectionObserver {
             isFirstOnConnection: request?.isFirstOnConnection ?? false,
             requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
             responseFirstByte: response.firstByte, responseLastByte: response.lastByte)
-        core.sink.observe(exchange)
+        if let lentBody {
+            core.sink.observe(exchange, responseBody: lentBody)
+        } else {
+            core.sink.observe(exchange)
+        }
         // The sink is done with the exchange: its body buffers serve the next bodies.
         reclaimBodies(of: exchange)
     }

@@ -175,6 +175,13 @@ public final class HTTPConnectionObserver: StreamConsumer {
         case .body(let slice):
             appendBody(slice, direction: direction, time: time)
         case .lastBody(let slice):
+            if direction != requestDirection, let response = inFlight, !response.isHeld, response.body.canLend {
+                // A whole response body in this delivery, emitted now: lent to the sink, not copied.
+                response.body.lend(slice)
+                response.lastByte = time
+                responseCompleted(time: time)
+                return
+            }
             appendBody(slice, direction: direction, time: time)
             if direction == requestDirection { requestCompleted(time: time) } else { responseCompleted(time: time) }
         case .complete:

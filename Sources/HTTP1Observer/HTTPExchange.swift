@@ -141,4 +141,18 @@ extension HTTPExchange {
 /// Receives every exchange an HTTP observer completes (or gives up on).
 public protocol HTTPExchangeSink: AnyObject {
     func observe(_ exchange: HTTPExchange)
+
+    /// The same exchange, but the response's body prefix is `responseBody`, borrowed from the bytes
+    /// being read (valid only during the call), and `exchange.response.bodyPrefix` is empty: the
+    /// observer lends a body that arrived whole in one delivery instead of copying it. A sink that
+    /// reads bodies in place implements it; the default copies the body into the exchange.
+    func observe(_ exchange: HTTPExchange, responseBody: UnsafeRawBufferPointer)
+}
+
+extension HTTPExchangeSink {
+    public func observe(_ exchange: HTTPExchange, responseBody: UnsafeRawBufferPointer) {
+        var exchange = exchange
+        exchange.response?.bodyPrefix = Array(responseBody)
+        observe(exchange)
+    }
 }

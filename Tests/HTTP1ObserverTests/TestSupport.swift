@@ -75,21 +75,30 @@ func run(
     let consumer = observer.makeConnectionObserver(for: connection)
     var rng = SeededGenerator(seed: 0)
     if case .random(let seed) = splitting { rng = SeededGenerator(seed: seed) }
+    // Each delivery is a copy, overwritten with 0xEE once the call returns (as a capture buffer is
+    // reused): a body the observer lent and kept past its delivery would read 0xEE bytes.
+    var spentDeliveries: [[UInt8]] = []
+    func streamData(_ slice: UnsafeRawBufferPointer, _ direction: StreamDirection, _ t: Timestamp) {
+        var delivery = Array(slice)
+        delivery.withUnsafeBytes { consumer.streamData($0, direction: direction, time: t) }
+        for i in delivery.indices { delivery[i] = 0xEE }
+        spentDeliveries.append(delivery)
+    }
     func deliver(_ bytes: [UInt8], _ direction: StreamDirection, _ time: Int64) {
         let t = Timestamp(nanoseconds: time)
         bytes.withUnsafeBytes { all in
             switch splitting {
             case .whole:
-                consumer.streamData(all, direction: direction, time: t)
+                streamData(all, direction, t)
             case .bytewise:
                 for i in 0..<all.count {
-                    consumer.streamData(UnsafeRawBufferPointer(rebasing: all[i..<(i + 1)]), direction: direction, time: t)
+                    streamData(UnsafeRawBufferPointer(rebasing: all[i..<(i + 1)]), direction, t)
                 }
             case .random:
                 var start = 0
                 while start < all.count {
                     let n = Int.random(in: 1...max(1, min(all.count - start, 17)), using: &rng)
-                    consumer.streamData(UnsafeRawBufferPointer(rebasing: all[start..<(start + n)]), direction: direction, time: t)
+                    streamData(UnsafeRawBufferPointer(rebasing: all[start..<(start + n)]), direction, t)
                     start += n
                 }
             }
@@ -105,6 +114,7 @@ func run(
             consumer.streamEnd(direction: direction, reason: .fin, time: Timestamp(nanoseconds: time))
         }
     }
+    withExtendedLifetime(spentDeliveries) {}
     return RunResult(exchanges: sink.exchanges, statistics: observer.statistics)
 }
 

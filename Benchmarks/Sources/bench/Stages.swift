@@ -123,6 +123,11 @@ final class CountingSink: HTTPExchangeSink {
         // Pattern matching tests the optionals in place; `!= nil` copied both summaries.
         if case .some = exchange.request, case .some = exchange.response { exchanges += 1 }
     }
+
+    /// Counted the same; the lent body is not copied (the metrics read it in place too).
+    func observe(_ exchange: HTTPExchange, responseBody: UnsafeRawBufferPointer) {
+        observe(exchange)
+    }
 }
 
 /// Decoding + reassembly + the HTTP observer: everything but the metrics.
