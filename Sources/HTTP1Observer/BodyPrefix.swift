@@ -12,9 +12,11 @@ struct BodyPrefix {
     private var inflater: Inflater?
     /// An anomaly met while keeping the prefix, reported once by the owner.
     private(set) var anomaly: HTTPParseAnomaly?
-    /// The kept bytes where they lie in the delivery being read, not copied (see `lend`): valid only
-    /// until that delivery ends, by which time the owner has emitted them or called `materialize`.
-    private(set) var lent: UnsafeRawBufferPointer?
+    /// The first kept byte where it lies in the delivery being read, not copied (see `lend`): valid
+    /// only until that delivery ends, by which time the owner has emitted it or called `materialize`.
+    /// One pointer (the count is `min(wireLength, limit)`): a buffer pointer made the prefix a larger
+    /// value, which the optimiser copied and destroyed through calls.
+    private var lentStart: UnsafeRawPointer?
 
     /// A body kept as it is.
     init(limit: Int) {
@@ -77,19 +79,24 @@ struct BodyPrefix {
     /// length, prefix, truncation and anomaly, the prefix in `lent`.
     mutating func lend(_ chunk: UnsafeRawBufferPointer) {
         wireLength = chunk.count
-        if chunk.count <= limit {
-            lent = chunk
-        } else {
-            lent = UnsafeRawBufferPointer(rebasing: chunk[0..<limit])
+        // (An empty chunk may have no address: a one-byte placeholder marks it lent, none is read.)
+        lentStart = chunk.baseAddress ?? UnsafeRawPointer(bitPattern: 1)
+        if chunk.count > limit {
             truncated = true
             anomaly = .bodyPrefixTruncated
         }
     }
 
+    /// The lent bytes (nil when none are lent).
+    var lent: UnsafeRawBufferPointer? {
+        guard let lentStart else { return nil }
+        return UnsafeRawBufferPointer(start: lentStart, count: Swift.min(wireLength, limit))
+    }
+
     /// Copies the lent bytes into the prefix's own buffer (the body outlives its delivery).
     mutating func materialize(spares: SharedParserState) {
         guard let lent else { return }
-        self.lent = nil
+        lentStart = nil
         if !lent.isEmpty {
             bytes = spares.takeBuffer()
             bytes.append(contentsOf: lent)
@@ -108,7 +115,7 @@ struct BodyPrefix {
     /// The kept bytes, moved out (not copied): the body is emitted once. Lent bytes are not in it (the
     /// owner hands them on where they lie; the prefix forgets them).
     mutating func takeKept() -> [UInt8] {
-        lent = nil
+        lentStart = nil
         if let inflater {
             // Dropping the inflater leaves the returned output its only owner (reusable, see `reclaimBuffer`).
             let output = inflater.output

@@ -175,10 +175,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
         case .body(let slice):
             appendBody(slice, direction: direction, time: time)
         case .lastBody(let slice):
-            if direction != requestDirection, let response = inFlight, !response.isHeld, response.body.canLend {
+            if direction != requestDirection, hasInFlight, !inFlight.unsafelyUnwrapped.isHeld,
+                inFlight.unsafelyUnwrapped.body.canLend
+            {
                 // A whole response body in this delivery, emitted now: lent to the sink, not copied.
-                response.body.lend(slice)
-                response.lastByte = time
+                // (No local reference to the response: it would keep the response from its pool.)
+                inFlight!.body.lend(slice)
                 responseCompleted(time: time)
                 return
             }
