@@ -117,21 +117,34 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     // MARK: HTTP
 
     public func observe(_ exchange: HTTPExchange) {
+        observe(exchange, lentBody: nil)
+    }
+
+    /// The response body is read where it lies (see `HTTPExchangeSink`), not copied.
+    public func observe(_ exchange: HTTPExchange, responseBody: UnsafeRawBufferPointer) {
+        observe(exchange, lentBody: responseBody)
+    }
+
+    @inline(__always)
+    private func observe(_ exchange: HTTPExchange, lentBody: UnsafeRawBufferPointer?) {
         guard let request = exchange.request else { return skip(.noRequest) }
         guard let response = exchange.response else { return skip(.noResponse) }
         if inboundPorts.contains(exchange.server.port) {
-            observeInbound(exchange, request, response)
+            observeInbound(exchange, request, response, lentBody: lentBody)
         } else {
-            observeOutgoing(exchange, request, response)
+            observeOutgoing(exchange, request, response, lentBody: lentBody)
         }
     }
 
     /// §2: the service's own API. Duration: first response byte − last request byte.
-    private func observeInbound(_ exchange: HTTPExchange, _ request: HTTPRequestSummary, _ response: HTTPResponseSummary) {
+    private func observeInbound(
+        _ exchange: HTTPExchange, _ request: HTTPRequestSummary, _ response: HTTPResponseSummary,
+        lentBody: UnsafeRawBufferPointer?
+    ) {
         if inboundSkips.skipsStatus(response.status) { return skip(.skippedStatus) }
         if inboundSkips.skipsPath(request.path) { return skip(.skippedPath) }
         guard let start = exchange.requestLastByte, let end = exchange.responseFirstByte else { return skip(.noTimestamps) }
-        let code = rules.innerCode(response)
+        let code = rules.innerCode(response, lentBody: lentBody)
         let fCode = LabelRules.fCode(userAgent: request.userAgent)
         let methodCode = rules.inboundMethodCode(request)
         let milliseconds = Self.seconds(end - start) * 1000
@@ -154,7 +167,10 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
 
     /// §3 and §4: a call the service made. Duration: last response byte − first request
     /// byte, or − the SYN when this request opened the connection.
-    private func observeOutgoing(_ exchange: HTTPExchange, _ request: HTTPRequestSummary, _ response: HTTPResponseSummary) {
+    private func observeOutgoing(
+        _ exchange: HTTPExchange, _ request: HTTPRequestSummary, _ response: HTTPResponseSummary,
+        lentBody: UnsafeRawBufferPointer?
+    ) {
         // Inbound, a cut response is still recorded: the reference's hook ran when the handler
         // returned. Outgoing, the caller's call raised instead of returning.
         if exchange.completeness == .responseIncomplete { return skip(.responseIncomplete) }
@@ -164,7 +180,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         }
         let seconds = Self.seconds(end - start)
         let partner = request.host.flatMap { configuration.partners.lookup(authority: $0) }
-        let code = rules.outgoingCode(response)
+        let code = rules.outgoingCode(response, lentBody: lentBody)
         let action = partner.map { $0.actions[LabelRules.partnerPath(rawPath: request.rawPath)] }
         let methodCode = action.flatMap { $0 } ?? rules.outgoingMethodCode(request)
         let tcode = LabelRules.tcode(request: request, partner: partner)

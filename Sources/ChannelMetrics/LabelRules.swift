@@ -101,9 +101,22 @@ public struct LabelRules: Sendable {
     /// the body as the Flask app built it — the compressed bytes, never JSON — while the wire's
     /// observer inflates it (captures/parity: `gzip_json`). Outgoing calls differ: `requests`
     /// inflates before `.json()`, so `outgoingCode` reads the inflated prefix.
-    public func innerCode(_ response: HTTPResponseSummary) -> (label: String, outcome: BodyCodeOutcome) {
+    ///
+    /// `lentBody`: the body prefix where it lies, when the HTTP observer lent it (the summary's is
+    /// then empty); the usual body is scanned in place, any other read from a copy.
+    public func innerCode(
+        _ response: HTTPResponseSummary, lentBody: UnsafeRawBufferPointer? = nil
+    ) -> (label: String, outcome: BodyCodeOutcome) {
         if let encoding = response.contentEncoding, !encoding.isEmpty, encoding.lowercased() != "identity" {
             return ("-1", .contentEncoded)
+        }
+        if let lentBody {
+            if let decided = usualInnerCode(lentBody.assumingMemoryBound(to: UInt8.self), truncated: response.bodyTruncated) {
+                return decided
+            }
+            var kept = response
+            kept.bodyPrefix = Array(lentBody)
+            return innerCode(kept)
         }
         let text: [UInt8]
         let scan: TopLevelLabelScan
@@ -136,10 +149,30 @@ public struct LabelRules: Sendable {
         }
     }
 
+    /// `innerCode` of a usual body (UTF-8 without a BOM) decided by its top-level scan alone, as
+    /// `innerCode` decides it; nil when more is needed (another text, no top-level `code`).
+    private func usualInnerCode(_ body: UnsafeBufferPointer<UInt8>, truncated: Bool) -> (label: String, outcome: BodyCodeOutcome)? {
+        guard let usual = parser.scanUsualBody(body, for: Self.codeKey) else { return nil }
+        guard usual.decodable else { return ("-1", truncated ? .truncated : .notDecodable) }
+        switch usual.scan {
+        case .rejected(let rejection):
+            if case .failure(let why) = mapParse(.failure(rejection), truncated: truncated) { return ("-1", why) }
+        case .labels(let labels):
+            if let code = labels.first { return code.isNull ? ("", .notFound) : (code.text, .found) }
+        case .notAnObject:
+            break
+        }
+        return nil
+    }
+
     /// Partner / external `code` (§3, §4): `code`, else `errorcode`, else `-1`; and whether it
     /// equals the number 0 (for `status`).
-    public func outgoingCode(_ response: HTTPResponseSummary) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
-        let body = response.bodyPrefix
+    ///
+    /// `lentBody`: the body prefix where it lies, when the HTTP observer lent it (read from a copy).
+    public func outgoingCode(
+        _ response: HTTPResponseSummary, lentBody: UnsafeRawBufferPointer? = nil
+    ) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
+        let body = lentBody.map { Array($0) } ?? response.bodyPrefix
         guard !body.isEmpty else { return ("-1", false, .empty) }
         let text: [UInt8]
         let scan: TopLevelLabelScan

@@ -98,6 +98,18 @@ public enum BodyTextDecoding {
 
     enum Detected: Equatable { case utf8, utf8BOM, utf16BOM, utf16(bigEndian: Bool), utf32BOM, utf32(bigEndian: Bool) }
 
+    /// `detectEncoding` of bytes where they lie: it reads only the first four and whether there are
+    /// 2, or at least 4.
+    static func detectEncoding(_ b: UnsafeBufferPointer<UInt8>) -> Detected {
+        if b.count >= 2, b[1] != 0 {
+            switch b[0] {
+            case 0x00, 0xEF, 0xFE, 0xFF: break
+            default: return .utf8
+            }
+        }
+        return detectEncoding(Array(b.prefix(4)))
+    }
+
     /// CPython `json.detect_encoding`.
     static func detectEncoding(_ b: [UInt8]) -> Detected {
         // The usual body (`{`, `[`, a digit …): no BOM can start with its first byte and no NUL

@@ -58,10 +58,15 @@ extension PythonJSONParser {
     /// Measured (callgrind, `bench metrics --only body`): the separate check read the benchmark's
     /// 20 KB body a second time, about 4,400 instructions.
     public func scanUsualBody(_ body: [UInt8], for keys: [FuzzyKey]) -> (scan: TopLevelLabelScan, decodable: Bool)? {
+        body.withUnsafeBufferPointer { scanUsualBody($0, for: keys) }
+    }
+
+    /// `scanUsualBody` of bytes where they lie (a body the HTTP observer lent).
+    public func scanUsualBody(_ body: UnsafeBufferPointer<UInt8>, for keys: [FuzzyKey]) -> (scan: TopLevelLabelScan, decodable: Bool)? {
         guard !body.isEmpty, BodyTextDecoding.detectEncoding(body) == .utf8 else { return nil }
         var textIsASCII = false
-        let scan = scanTopLevelLabels(utf8: body, for: keys, textIsASCII: &textIsASCII)
-        return (scan, textIsASCII || UTF8Validation.isValid(body))
+        let scan = scanTopLevelLabels(buffer: body, for: keys, textIsASCII: &textIsASCII)
+        return (scan, textIsASCII || UTF8Validation.isValid(UnsafeRawBufferPointer(body)))
     }
 
     /// `scanTopLevelLabels` of raw body bytes, and whether the block scan found them a valid
@@ -75,21 +80,25 @@ extension PythonJSONParser {
     }
 
     private func scanTopLevelLabels(utf8 bytes: [UInt8], for keys: [FuzzyKey], textIsASCII: inout Bool) -> TopLevelLabelScan {
+        bytes.withUnsafeBufferPointer { scanTopLevelLabels(buffer: $0, for: keys, textIsASCII: &textIsASCII) }
+    }
+
+    private func scanTopLevelLabels(
+        buffer: UnsafeBufferPointer<UInt8>, for keys: [FuzzyKey], textIsASCII: inout Bool
+    ) -> TopLevelLabelScan {
         precondition(keys.count == 1 || keys.count == 2, "one or two keys")
-        return bytes.withUnsafeBufferPointer { buffer in
-            var scanner = TopLevelScanner(bytes: buffer, maxDepth: maxDepth)
-            defer { textIsASCII = scanner.textIsASCII }
-            do throws(JSONRejection) {
-                guard let matches = try scanner.scanMatches(keys) else { return .notAnObject }
-                var labels = TopLevelCodeLabels()
-                if let match = matches[0] { labels.first = try scanner.label(at: match.valueStart) }
-                if keys.count == 2, labels.first?.isNull ?? false, let match = matches[1] {
-                    labels.second = try scanner.label(at: match.valueStart)
-                }
-                return .labels(labels)
-            } catch {
-                return .rejected(error)
+        var scanner = TopLevelScanner(bytes: buffer, maxDepth: maxDepth)
+        defer { textIsASCII = scanner.textIsASCII }
+        do throws(JSONRejection) {
+            guard let matches = try scanner.scanMatches(keys) else { return .notAnObject }
+            var labels = TopLevelCodeLabels()
+            if let match = matches[0] { labels.first = try scanner.label(at: match.valueStart) }
+            if keys.count == 2, labels.first?.isNull ?? false, let match = matches[1] {
+                labels.second = try scanner.label(at: match.valueStart)
             }
+            return .labels(labels)
+        } catch {
+            return .rejected(error)
         }
     }
 }
