@@ -52,30 +52,11 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         var skipped = CaseCounts<ChannelMetricsStatistics.Skipped>()
         var bodyCodes = CaseCounts<BodyCodeOutcome>()
         /// The label values of the observation being recorded (those after `appid` and
-        /// `application`), one array per label set, kept between observations and written
-        /// in place: an observation whose series exists allocates nothing (measured: an
-        /// array per exchange before), and no array is emptied (a generic, slow path).
+        /// `application`), one scratch per label set, kept between observations.
         var innerLabels = LabelScratch(count: 6)
         var partnerLabels = LabelScratch(count: 4)
         var externalLabels = LabelScratch(count: 4)
         var consumerLabels = LabelScratch(count: 3)
-    }
-
-    /// A reusable array of label values of one fixed count.
-    struct LabelScratch: Sendable {
-        private var values: [String]
-
-        init(count: Int) { values = Array(repeating: "", count: count) }
-
-        /// The array (give it back with `put`), leaving this one empty meanwhile so that the
-        /// taken array stays uniquely referenced and is written in place.
-        mutating func take() -> [String] {
-            var taken: [String] = []
-            swap(&taken, &values)
-            return taken
-        }
-
-        mutating func put(_ labels: consuming [String]) { values = labels }
     }
 
     public init(configuration: MetricsConfiguration) {
@@ -147,7 +128,11 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             setLabel(4, code.label, in: &labels, cut: &cut)
             setLabel(5, methodCode, in: &labels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            if state.inner.observe(labels, milliseconds) { state.recorded.add(.inbound) }
+            if labels.series.first == nil { labels.series.first = state.inner.series(of: labels.values, digest: labels.digest) }
+            if let series = labels.series.first {
+                state.inner.add(milliseconds, toSeries: series)
+                state.recorded.add(.inbound)
+            }
             state.innerLabels.put(labels)
         }
     }
@@ -179,7 +164,11 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
                 setLabel(1, action.flatMap { $0 } ?? "", in: &labels, cut: &cut)
                 setLabel(2, LabelRules.statusText(response.status), in: &labels, cut: &cut)
                 setLabel(3, code.label, in: &labels, cut: &cut)
-                if state.partner.observe(labels, seconds * 1000) { state.recorded.add(.partner) }
+                if labels.series.first == nil { labels.series.first = state.partner.series(of: labels.values, digest: labels.digest) }
+                if let series = labels.series.first {
+                    state.partner.add(seconds * 1000, toSeries: series)
+                    state.recorded.add(.partner)
+                }
                 state.partnerLabels.put(labels)
             }
             var labels = state.externalLabels.take()  // after appid and application
@@ -189,10 +178,16 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             setLabel(2, methodCode, in: &labels, cut: &cut)
             setLabel(3, LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero), in: &labels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            let digest = LabelSetKey.digest(of: labels)  // one digest for both external families
-            let counted = state.externalCalls.increment(labels, digest: digest)
-            let timed = state.externalDuration.observe(labels, digest: digest, seconds)
-            if counted || timed { state.recorded.add(.external) }
+            if labels.series.first == nil || labels.series.second == nil {
+                let digest = labels.digest  // one digest for both external families
+                if labels.series.first == nil { labels.series.first = state.externalCalls.series(of: labels.values, digest: digest) }
+                if labels.series.second == nil {
+                    labels.series.second = state.externalDuration.series(of: labels.values, digest: digest)
+                }
+            }
+            if let series = labels.series.first { state.externalCalls.add(1, toSeries: series) }
+            if let series = labels.series.second { state.externalDuration.add(seconds, toSeries: series) }
+            if labels.series.first != nil || labels.series.second != nil { state.recorded.add(.external) }
             state.externalLabels.put(labels)
         }
     }
@@ -212,7 +207,11 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             setLabel(1, queue, in: &labels, cut: &cut)
             setLabel(2, String(outcome.answer.code), in: &labels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            if state.consumer.observe(labels, milliseconds) { state.recorded.add(.consumer) }
+            if labels.series.first == nil { labels.series.first = state.consumer.series(of: labels.values, digest: labels.digest) }
+            if let series = labels.series.first {
+                state.consumer.add(milliseconds, toSeries: series)
+                state.recorded.add(.consumer)
+            }
             state.consumerLabels.put(labels)
         }
     }
@@ -275,14 +274,12 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     /// Sets a label value, cut at a character boundary when it is longer than
     /// `maxLabelValueBytes` (counted in `cut`).
     @inline(__always)
-    private func setLabel(_ index: Int, _ value: String, in labels: inout [String], cut: inout UInt64) {
+    private func setLabel(_ index: Int, _ value: String, in labels: inout LabelScratch, cut: inout UInt64) {
         let limit = configuration.maxLabelValueBytes
         if value.utf8.count > limit {
-            labels[index] = Self.cut(value, toBytes: limit, counting: &cut)
-        } else if labels[index] != value {
-            // Consecutive exchanges often share a value (the same path, caller, code), usually the same
-            // string (the parser caches them): left as it is, no retain of the new one and release of the old.
-            labels[index] = value
+            labels.set(index, Self.cut(value, toBytes: limit, counting: &cut))
+        } else {
+            labels.set(index, value)
         }
     }
 
