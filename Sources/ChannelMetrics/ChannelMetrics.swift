@@ -119,21 +119,16 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         state.withLock { state in
             state.bodyCodes.add(code.outcome)
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
-            var labels = state.innerLabels.take()  // after appid and application
             var cut = constantLabelsCut
-            setLabel(0, fCode, in: &labels, cut: &cut)
-            setLabel(1, request.path, in: &labels, cut: &cut)
-            setLabel(2, request.path, in: &labels, cut: &cut)
-            setLabel(3, LabelRules.statusText(response.status), in: &labels, cut: &cut)
-            setLabel(4, code.label, in: &labels, cut: &cut)
-            setLabel(5, methodCode, in: &labels, cut: &cut)
+            // The values after appid and application.
+            setLabel(0, fCode, in: &state.innerLabels, cut: &cut)
+            setLabel(1, request.path, in: &state.innerLabels, cut: &cut)
+            setLabel(2, request.path, in: &state.innerLabels, cut: &cut)
+            setLabel(3, LabelRules.statusText(response.status), in: &state.innerLabels, cut: &cut)
+            setLabel(4, code.label, in: &state.innerLabels, cut: &cut)
+            setLabel(5, methodCode, in: &state.innerLabels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            if labels.series.first == nil { labels.series.first = state.inner.series(of: labels.values, digest: labels.digest) }
-            if let series = labels.series.first {
-                state.inner.add(milliseconds, toSeries: series)
-                state.recorded.add(.inbound)
-            }
-            state.innerLabels.put(labels)
+            if state.innerLabels.record(milliseconds, in: &state.inner) { state.recorded.add(.inbound) }
         }
     }
 
@@ -159,36 +154,25 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             var cut: UInt64 = 0
             if let partner {
                 cut += constantLabelsCut
-                var labels = state.partnerLabels.take()  // after appid and application
-                setLabel(0, partner.partner, in: &labels, cut: &cut)
-                setLabel(1, action.flatMap { $0 } ?? "", in: &labels, cut: &cut)
-                setLabel(2, LabelRules.statusText(response.status), in: &labels, cut: &cut)
-                setLabel(3, code.label, in: &labels, cut: &cut)
-                if labels.series.first == nil { labels.series.first = state.partner.series(of: labels.values, digest: labels.digest) }
-                if let series = labels.series.first {
-                    state.partner.add(seconds * 1000, toSeries: series)
-                    state.recorded.add(.partner)
-                }
-                state.partnerLabels.put(labels)
+                // The values after appid and application.
+                setLabel(0, partner.partner, in: &state.partnerLabels, cut: &cut)
+                setLabel(1, action.flatMap { $0 } ?? "", in: &state.partnerLabels, cut: &cut)
+                setLabel(2, LabelRules.statusText(response.status), in: &state.partnerLabels, cut: &cut)
+                setLabel(3, code.label, in: &state.partnerLabels, cut: &cut)
+                if state.partnerLabels.record(seconds * 1000, in: &state.partner) { state.recorded.add(.partner) }
             }
-            var labels = state.externalLabels.take()  // after appid and application
             cut += constantLabelsCut
-            setLabel(0, "http", in: &labels, cut: &cut)
-            setLabel(1, tcode, in: &labels, cut: &cut)
-            setLabel(2, methodCode, in: &labels, cut: &cut)
-            setLabel(3, LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero), in: &labels, cut: &cut)
+            setLabel(0, "http", in: &state.externalLabels, cut: &cut)
+            setLabel(1, tcode, in: &state.externalLabels, cut: &cut)
+            setLabel(2, methodCode, in: &state.externalLabels, cut: &cut)
+            setLabel(
+                3, LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero),
+                in: &state.externalLabels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            if labels.series.first == nil || labels.series.second == nil {
-                let digest = labels.digest  // one digest for both external families
-                if labels.series.first == nil { labels.series.first = state.externalCalls.series(of: labels.values, digest: digest) }
-                if labels.series.second == nil {
-                    labels.series.second = state.externalDuration.series(of: labels.values, digest: digest)
-                }
-            }
-            if let series = labels.series.first { state.externalCalls.add(1, toSeries: series) }
-            if let series = labels.series.second { state.externalDuration.add(seconds, toSeries: series) }
-            if labels.series.first != nil || labels.series.second != nil { state.recorded.add(.external) }
-            state.externalLabels.put(labels)
+            // One label set for both external families.
+            let counted = state.externalLabels.record(1, in: &state.externalCalls)
+            let timed = state.externalLabels.record(seconds, inSecond: &state.externalDuration)
+            if counted || timed { state.recorded.add(.external) }
         }
     }
 
@@ -201,18 +185,13 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let milliseconds = Self.seconds(outcome.answerTime - start) * 1000
         state.withLock { state in
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
-            var labels = state.consumerLabels.take()  // after appid and application
             var cut = constantLabelsCut
-            setLabel(0, "", in: &labels, cut: &cut)
-            setLabel(1, queue, in: &labels, cut: &cut)
-            setLabel(2, String(outcome.answer.code), in: &labels, cut: &cut)
+            // The values after appid and application.
+            setLabel(0, "", in: &state.consumerLabels, cut: &cut)
+            setLabel(1, queue, in: &state.consumerLabels, cut: &cut)
+            setLabel(2, String(outcome.answer.code), in: &state.consumerLabels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            if labels.series.first == nil { labels.series.first = state.consumer.series(of: labels.values, digest: labels.digest) }
-            if let series = labels.series.first {
-                state.consumer.add(milliseconds, toSeries: series)
-                state.recorded.add(.consumer)
-            }
-            state.consumerLabels.put(labels)
+            if state.consumerLabels.record(milliseconds, in: &state.consumer) { state.recorded.add(.consumer) }
         }
     }
 

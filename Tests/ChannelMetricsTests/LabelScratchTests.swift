@@ -26,40 +26,44 @@ import Testing
     func keptSeriesRecordWhatTheGeneralPathRecords(maxSeries: Int) {
         var dice = Dice(state: 21)
         let names = ["a", "b", "c", "d"]
-        var fast = HistogramFamily(name: "f", help: "h", labelNames: names, bounds: [1, 10], maxSeries: maxSeries)
-        var general = fast
-        var fastCounter = CounterFamily(name: "c", help: "h", labelNames: names, maxSeries: maxSeries)
-        var generalCounter = fastCounter
+        let histogram = HistogramFamily(name: "f", help: "h", labelNames: names, bounds: [1, 10], maxSeries: maxSeries)
+        let counter = CounterFamily(name: "c", help: "h", labelNames: names, maxSeries: maxSeries)
+        // As the inbound family (one histogram) and the external ones (a counter, then a histogram).
+        var alone = histogram, first = counter, second = histogram
+        var general = histogram, generalCounter = counter
         var scratch = LabelScratch(count: 4)
-        var fastRecorded = 0
-        var generalRecorded = 0
+        var shared = LabelScratch(count: 4)
+        var recorded = (alone: 0, shared: 0, general: 0)
         for step in 0..<20_000 {
             // Mostly one or no value changed, as between consecutive exchanges.
-            for _ in 0..<dice.next(3) { scratch.set(dice.next(4), Self.randomValue(&dice)) }
-            #expect(scratch.digest == LabelSetKey.digest(of: scratch.values))
-            let value = Double(dice.next(30)) / 2
-            var labels = scratch.take()
-            if labels.series.first == nil { labels.series.first = fast.series(of: labels.values, digest: labels.digest) }
-            if let series = labels.series.first {
-                fast.add(value, toSeries: series)
-                fastRecorded += 1
+            for _ in 0..<dice.next(3) {
+                let (index, value) = (dice.next(4), Self.randomValue(&dice))
+                scratch.set(index, value)
+                shared.set(index, value)
             }
-            if labels.series.second == nil { labels.series.second = fastCounter.series(of: labels.values, digest: labels.digest) }
-            if let series = labels.series.second { fastCounter.add(1, toSeries: series) }
-            if general.observe(labels.values, value) { generalRecorded += 1 }
-            generalCounter.increment(labels.values)
-            scratch.put(labels)
-            if step % 1_000 == 0 { #expect(fast.snapshot() == general.snapshot()) }
+            #expect(scratch.digest == LabelSetKey.digest(of: scratch.values))
+            #expect(shared.values == scratch.values)
+            let value = Double(dice.next(30)) / 2
+            if scratch.record(value, in: &alone) { recorded.alone += 1 }
+            let counted = shared.record(1, in: &first)
+            let timed = shared.record(value, inSecond: &second)
+            if counted || timed { recorded.shared += 1 }
+            if general.observe(scratch.values, value) { recorded.general += 1 }
+            generalCounter.increment(scratch.values)
+            if step % 1_000 == 0 { #expect(alone.snapshot() == general.snapshot()) }
         }
-        #expect(fastRecorded == generalRecorded)
-        #expect(fast.snapshot() == general.snapshot())
-        #expect(fast.refused == general.refused)
-        #expect(fastCounter.snapshot() == generalCounter.snapshot())
-        #expect(fastCounter.refused == generalCounter.refused)
+        #expect(recorded.alone == recorded.general)
+        #expect(recorded.shared == recorded.general)
+        for family in [alone, second] {
+            #expect(family.snapshot() == general.snapshot())
+            #expect(family.refused == general.refused)
+        }
+        #expect(first.snapshot() == generalCounter.snapshot())
+        #expect(first.refused == generalCounter.refused)
         if maxSeries == 3 {
-            #expect(fast.refused > 1_000)  // refusals were repeated, not remembered
+            #expect(general.refused > 1_000)  // refusals were repeated, not remembered
         } else {
-            #expect(fast.seriesCount > 100)
+            #expect(general.seriesCount > 100)
         }
     }
 

@@ -2,7 +2,8 @@
 
 /// The label values of a family's observations (those after `appid` and `application`), one
 /// array kept between observations and written in place: an observation whose series exists
-/// allocates nothing (measured: an array per exchange before), and no array is emptied.
+/// allocates nothing (measured: an array per exchange before), and no array is emptied. Used in
+/// place where it is stored (taken out and put back, its arrays were retained and released).
 ///
 /// Consecutive observations often repeat values (the same path, caller, code). Each value's
 /// hash (`LabelSetKey.valueHash`) is kept and recomputed only when the value changes, and the
@@ -24,22 +25,6 @@ struct LabelScratch: Sendable {
         hashes = Array(repeating: LabelSetKey.valueHash(""), count: count)
     }
 
-    /// No values (what `take` leaves behind): allocates nothing.
-    private init() {
-        values = []
-        hashes = []
-    }
-
-    /// The scratch (give it back with `put`), leaving an empty one meanwhile so that the taken
-    /// arrays stay uniquely referenced and are written in place.
-    mutating func take() -> LabelScratch {
-        var taken = LabelScratch()
-        swap(&taken, &self)
-        return taken
-    }
-
-    mutating func put(_ scratch: consuming LabelScratch) { self = scratch }
-
     /// Sets value `index`; an equal value (String `==`, what the series index compares) leaves
     /// it, its hash and the known series as they are (also no retain of the new string and
     /// release of the old).
@@ -49,6 +34,31 @@ struct LabelScratch: Sendable {
         values[index] = value
         hashes[index] = LabelSetKey.valueHash(value)
         series = (nil, nil)
+    }
+
+    /// Adds `value` to the series of the values in `family` (the first family they feed);
+    /// false (counted by the family) when it refuses a new series.
+    mutating func record(_ value: Double, in family: inout HistogramFamily) -> Bool {
+        if series.first == nil { series.first = family.series(of: values, digest: digest) }
+        guard let known = series.first else { return false }
+        family.add(value, toSeries: known)
+        return true
+    }
+
+    /// `record` for the first family when it is a counter.
+    mutating func record(_ amount: Double, in family: inout CounterFamily) -> Bool {
+        if series.first == nil { series.first = family.series(of: values, digest: digest) }
+        guard let known = series.first else { return false }
+        family.add(amount, toSeries: known)
+        return true
+    }
+
+    /// `record` for the second family the values feed.
+    mutating func record(_ value: Double, inSecond family: inout HistogramFamily) -> Bool {
+        if series.second == nil { series.second = family.series(of: values, digest: digest) }
+        guard let known = series.second else { return false }
+        family.add(value, toSeries: known)
+        return true
     }
 
     /// `LabelSetKey.digest(of: values)`, from the kept hashes.
