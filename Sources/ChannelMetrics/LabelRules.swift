@@ -210,6 +210,12 @@ public struct LabelRules: Sendable {
     /// `method_code` in the request data (query arguments if any, else a non-empty form,
     /// else the body as JSON whatever its Content-Type); `""` when none.
     public func inboundMethodCode(_ request: HTTPRequestSummary) -> String {
+        inboundMethodCode(request, shortcut: true)
+    }
+
+    /// `inboundMethodCode`; `shortcut` false (for the tests) parses every body, even one that
+    /// provably has no matching name (`FuzzyKey.isProvablyAbsent(fromJSON:)`).
+    func inboundMethodCode(_ request: HTTPRequestSummary, shortcut: Bool) -> String {
         if let header = request.methodCode, !header.isEmpty { return header }
         if let query = request.query {
             switch RequestFields.firstMatch(.methodCode, inQuery: query) {
@@ -224,6 +230,7 @@ public struct LabelRules: Sendable {
             let fields = formFields(request, media: media) ?? []
             return FuzzyKeySearch.firstMatch(.methodCode, in: RequestFields.firstValues(fields)) ?? ""
         }
+        if shortcut && FuzzyKey.methodCode.isProvablyAbsent(fromJSON: request.bodyPrefix) { return "" }
         guard case .success(let document) = parsePythonBytes(request.bodyPrefix, truncated: request.bodyTruncated),
             let value = FuzzyKeySearch.find(.methodCode, in: document), value.isTruthy
         else { return "" }
@@ -237,6 +244,12 @@ public struct LabelRules: Sendable {
     /// On the wire a body counts as the reference's `json=` argument when its Content-Type is
     /// JSON (what requests sends), and as `data=` fields when it is a form.
     public func outgoingMethodCode(_ request: HTTPRequestSummary) -> String {
+        outgoingMethodCode(request, shortcut: true)
+    }
+
+    /// `outgoingMethodCode`; `shortcut` false (for the tests) parses every JSON body, even one
+    /// that provably has no matching name (`FuzzyKey.isProvablyAbsent(fromJSON:)`).
+    func outgoingMethodCode(_ request: HTTPRequestSummary, shortcut: Bool) -> String {
         var found: JSONValue? = request.methodCode.map(JSONValue.string)
         if let query = request.query, case .value(let value) = RequestFields.firstMatch(.methodCode, inQuery: query) {
             found = .string(value)
@@ -246,7 +259,9 @@ public struct LabelRules: Sendable {
                 if let value = FuzzyKeySearch.firstMatch(.methodCode, in: formFields(request, media: media) ?? []) {
                     found = .string(value)
                 }
-            } else if media.isJSON, case .success(let document) = parsePythonBytes(request.bodyPrefix, truncated: request.bodyTruncated) {
+            } else if media.isJSON, !(shortcut && FuzzyKey.methodCode.isProvablyAbsent(fromJSON: request.bodyPrefix)),
+                case .success(let document) = parsePythonBytes(request.bodyPrefix, truncated: request.bodyTruncated)
+            {
                 FuzzyKeySearch.continueSearch(.methodCode, in: document, found: &found)
             }
         }
