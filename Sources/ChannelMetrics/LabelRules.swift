@@ -28,10 +28,17 @@ public struct LabelRules: Sendable {
 
     /// `f_code`: the User-Agent (latin-1, one character per byte); more than 20 characters
     /// → the first 20 + `...`; no header → `None` (Python's `str(None)`).
+    @inline(__always)
     public static func fCode(userAgent: String?) -> String {
         guard let userAgent else { return "None" }
-        // At most 20 bytes is at most 20 characters: no need to count them.
+        // At most 20 bytes is at most 20 characters: no need to count them (inlined: the call
+        // was most of this case's cost).
         guard userAgent.utf8.count > 20 else { return userAgent }
+        return fCode(longUserAgent: userAgent)
+    }
+
+    /// `fCode` of an agent of more than 20 bytes.
+    private static func fCode(longUserAgent userAgent: String) -> String {
         var agent = userAgent
         let asciiPrefix = agent.withUTF8 { bytes -> String? in
             guard bytes.isASCII else { return nil }
@@ -215,6 +222,7 @@ public struct LabelRules: Sendable {
 
     /// `inboundMethodCode`; `shortcut` false (for the tests) parses every body, even one that
     /// provably has no matching name (`FuzzyKey.isProvablyAbsent(fromJSON:)`).
+    @inline(__always)
     func inboundMethodCode(_ request: HTTPRequestSummary, shortcut: Bool) -> String {
         if let header = request.methodCode, !header.isEmpty { return header }
         if let query = request.query {
@@ -249,6 +257,7 @@ public struct LabelRules: Sendable {
 
     /// `outgoingMethodCode`; `shortcut` false (for the tests) parses every JSON body, even one
     /// that provably has no matching name (`FuzzyKey.isProvablyAbsent(fromJSON:)`).
+    @inline(__always)
     func outgoingMethodCode(_ request: HTTPRequestSummary, shortcut: Bool) -> String {
         var found: JSONValue? = request.methodCode.map(JSONValue.string)
         if let query = request.query, case .value(let value) = RequestFields.firstMatch(.methodCode, inQuery: query) {
