@@ -52,30 +52,11 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         var skipped = CaseCounts<ChannelMetricsStatistics.Skipped>()
         var bodyCodes = CaseCounts<BodyCodeOutcome>()
         /// The label values of the observation being recorded (those after `appid` and
-        /// `application`), one array per label set, kept between observations and written
-        /// in place: an observation whose series exists allocates nothing (measured: an
-        /// array per exchange before), and no array is emptied (a generic, slow path).
+        /// `application`), one scratch per label set, kept between observations.
         var innerLabels = LabelScratch(count: 6)
         var partnerLabels = LabelScratch(count: 4)
         var externalLabels = LabelScratch(count: 4)
         var consumerLabels = LabelScratch(count: 3)
-    }
-
-    /// A reusable array of label values of one fixed count.
-    struct LabelScratch: Sendable {
-        private var values: [String]
-
-        init(count: Int) { values = Array(repeating: "", count: count) }
-
-        /// The array (give it back with `put`), leaving this one empty meanwhile so that the
-        /// taken array stays uniquely referenced and is written in place.
-        mutating func take() -> [String] {
-            var taken: [String] = []
-            swap(&taken, &values)
-            return taken
-        }
-
-        mutating func put(_ labels: consuming [String]) { values = labels }
     }
 
     public init(configuration: MetricsConfiguration) {
@@ -151,17 +132,16 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         state.withLock { state in
             state.bodyCodes.add(code.outcome)
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
-            var labels = state.innerLabels.take()  // after appid and application
             var cut = constantLabelsCut
-            setLabel(0, fCode, in: &labels, cut: &cut)
-            setLabel(1, request.path, in: &labels, cut: &cut)
-            setLabel(2, request.path, in: &labels, cut: &cut)
-            setLabel(3, LabelRules.statusText(response.status), in: &labels, cut: &cut)
-            setLabel(4, code.label, in: &labels, cut: &cut)
-            setLabel(5, methodCode, in: &labels, cut: &cut)
+            // The values after appid and application.
+            setLabel(0, fCode, in: &state.innerLabels, cut: &cut)
+            setLabel(1, request.path, in: &state.innerLabels, cut: &cut)
+            setLabel(2, request.path, in: &state.innerLabels, cut: &cut)
+            setLabel(3, LabelRules.statusText(response.status), in: &state.innerLabels, cut: &cut)
+            setLabel(4, code.label, in: &state.innerLabels, cut: &cut)
+            setLabel(5, methodCode, in: &state.innerLabels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            if state.inner.observe(labels, milliseconds) { state.recorded.add(.inbound) }
-            state.innerLabels.put(labels)
+            if state.innerLabels.record(milliseconds, in: &state.inner) { state.recorded.add(.inbound) }
         }
     }
 
@@ -190,26 +170,25 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             var cut: UInt64 = 0
             if let partner {
                 cut += constantLabelsCut
-                var labels = state.partnerLabels.take()  // after appid and application
-                setLabel(0, partner.partner, in: &labels, cut: &cut)
-                setLabel(1, action.flatMap { $0 } ?? "", in: &labels, cut: &cut)
-                setLabel(2, LabelRules.statusText(response.status), in: &labels, cut: &cut)
-                setLabel(3, code.label, in: &labels, cut: &cut)
-                if state.partner.observe(labels, seconds * 1000) { state.recorded.add(.partner) }
-                state.partnerLabels.put(labels)
+                // The values after appid and application.
+                setLabel(0, partner.partner, in: &state.partnerLabels, cut: &cut)
+                setLabel(1, action.flatMap { $0 } ?? "", in: &state.partnerLabels, cut: &cut)
+                setLabel(2, LabelRules.statusText(response.status), in: &state.partnerLabels, cut: &cut)
+                setLabel(3, code.label, in: &state.partnerLabels, cut: &cut)
+                if state.partnerLabels.record(seconds * 1000, in: &state.partner) { state.recorded.add(.partner) }
             }
-            var labels = state.externalLabels.take()  // after appid and application
             cut += constantLabelsCut
-            setLabel(0, "http", in: &labels, cut: &cut)
-            setLabel(1, tcode, in: &labels, cut: &cut)
-            setLabel(2, methodCode, in: &labels, cut: &cut)
-            setLabel(3, LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero), in: &labels, cut: &cut)
+            setLabel(0, "http", in: &state.externalLabels, cut: &cut)
+            setLabel(1, tcode, in: &state.externalLabels, cut: &cut)
+            setLabel(2, methodCode, in: &state.externalLabels, cut: &cut)
+            setLabel(
+                3, LabelRules.status(httpStatus: response.status, codeIsNumberZero: code.isNumberZero),
+                in: &state.externalLabels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            let digest = LabelSetKey.digest(of: labels)  // one digest for both external families
-            let counted = state.externalCalls.increment(labels, digest: digest)
-            let timed = state.externalDuration.observe(labels, digest: digest, seconds)
+            // One label set for both external families.
+            let counted = state.externalLabels.record(1, in: &state.externalCalls)
+            let timed = state.externalLabels.record(seconds, inSecond: &state.externalDuration)
             if counted || timed { state.recorded.add(.external) }
-            state.externalLabels.put(labels)
         }
     }
 
@@ -222,14 +201,13 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let milliseconds = Self.seconds(outcome.answerTime - start) * 1000
         state.withLock { state in
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
-            var labels = state.consumerLabels.take()  // after appid and application
             var cut = constantLabelsCut
-            setLabel(0, "", in: &labels, cut: &cut)
-            setLabel(1, queue, in: &labels, cut: &cut)
-            setLabel(2, String(outcome.answer.code), in: &labels, cut: &cut)
+            // The values after appid and application.
+            setLabel(0, "", in: &state.consumerLabels, cut: &cut)
+            setLabel(1, queue, in: &state.consumerLabels, cut: &cut)
+            setLabel(2, String(outcome.answer.code), in: &state.consumerLabels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            if state.consumer.observe(labels, milliseconds) { state.recorded.add(.consumer) }
-            state.consumerLabels.put(labels)
+            if state.consumerLabels.record(milliseconds, in: &state.consumer) { state.recorded.add(.consumer) }
         }
     }
 
@@ -291,14 +269,12 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     /// Sets a label value, cut at a character boundary when it is longer than
     /// `maxLabelValueBytes` (counted in `cut`).
     @inline(__always)
-    private func setLabel(_ index: Int, _ value: String, in labels: inout [String], cut: inout UInt64) {
+    private func setLabel(_ index: Int, _ value: String, in labels: inout LabelScratch, cut: inout UInt64) {
         let limit = configuration.maxLabelValueBytes
         if value.utf8.count > limit {
-            labels[index] = Self.cut(value, toBytes: limit, counting: &cut)
-        } else if labels[index] != value {
-            // Consecutive exchanges often share a value (the same path, caller, code), usually the same
-            // string (the parser caches them): left as it is, no retain of the new one and release of the old.
-            labels[index] = value
+            labels.set(index, Self.cut(value, toBytes: limit, counting: &cut))
+        } else {
+            labels.set(index, value)
         }
     }
 

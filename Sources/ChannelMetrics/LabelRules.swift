@@ -28,10 +28,17 @@ public struct LabelRules: Sendable {
 
     /// `f_code`: the User-Agent (latin-1, one character per byte); more than 20 characters
     /// → the first 20 + `...`; no header → `None` (Python's `str(None)`).
+    @inline(__always)
     public static func fCode(userAgent: String?) -> String {
         guard let userAgent else { return "None" }
-        // At most 20 bytes is at most 20 characters: no need to count them.
+        // At most 20 bytes is at most 20 characters: no need to count them (inlined: the call
+        // was most of this case's cost).
         guard userAgent.utf8.count > 20 else { return userAgent }
+        return fCode(longUserAgent: userAgent)
+    }
+
+    /// `fCode` of an agent of more than 20 bytes.
+    private static func fCode(longUserAgent userAgent: String) -> String {
         var agent = userAgent
         let asciiPrefix = agent.withUTF8 { bytes -> String? in
             guard bytes.isASCII else { return nil }
@@ -243,6 +250,13 @@ public struct LabelRules: Sendable {
     /// `method_code` in the request data (query arguments if any, else a non-empty form,
     /// else the body as JSON whatever its Content-Type); `""` when none.
     public func inboundMethodCode(_ request: HTTPRequestSummary) -> String {
+        inboundMethodCode(request, shortcut: true)
+    }
+
+    /// `inboundMethodCode`; `shortcut` false (for the tests) parses every body, even one that
+    /// provably has no matching name (`FuzzyKey.isProvablyAbsent(fromJSON:)`).
+    @inline(__always)
+    func inboundMethodCode(_ request: HTTPRequestSummary, shortcut: Bool) -> String {
         if let header = request.methodCode, !header.isEmpty { return header }
         if let query = request.query {
             switch RequestFields.firstMatch(.methodCode, inQuery: query) {
@@ -257,6 +271,7 @@ public struct LabelRules: Sendable {
             let fields = formFields(request, media: media) ?? []
             return FuzzyKeySearch.firstMatch(.methodCode, in: RequestFields.firstValues(fields)) ?? ""
         }
+        if shortcut && FuzzyKey.methodCode.isProvablyAbsent(fromJSON: request.bodyPrefix) { return "" }
         guard case .success(let document) = parsePythonBytes(request.bodyPrefix, truncated: request.bodyTruncated),
             let value = FuzzyKeySearch.find(.methodCode, in: document), value.isTruthy
         else { return "" }
@@ -270,6 +285,13 @@ public struct LabelRules: Sendable {
     /// On the wire a body counts as the reference's `json=` argument when its Content-Type is
     /// JSON (what requests sends), and as `data=` fields when it is a form.
     public func outgoingMethodCode(_ request: HTTPRequestSummary) -> String {
+        outgoingMethodCode(request, shortcut: true)
+    }
+
+    /// `outgoingMethodCode`; `shortcut` false (for the tests) parses every JSON body, even one
+    /// that provably has no matching name (`FuzzyKey.isProvablyAbsent(fromJSON:)`).
+    @inline(__always)
+    func outgoingMethodCode(_ request: HTTPRequestSummary, shortcut: Bool) -> String {
         var found: JSONValue? = request.methodCode.map(JSONValue.string)
         if let query = request.query, case .value(let value) = RequestFields.firstMatch(.methodCode, inQuery: query) {
             found = .string(value)
@@ -279,7 +301,9 @@ public struct LabelRules: Sendable {
                 if let value = FuzzyKeySearch.firstMatch(.methodCode, in: formFields(request, media: media) ?? []) {
                     found = .string(value)
                 }
-            } else if media.isJSON, case .success(let document) = parsePythonBytes(request.bodyPrefix, truncated: request.bodyTruncated) {
+            } else if media.isJSON, !(shortcut && FuzzyKey.methodCode.isProvablyAbsent(fromJSON: request.bodyPrefix)),
+                case .success(let document) = parsePythonBytes(request.bodyPrefix, truncated: request.bodyTruncated)
+            {
                 FuzzyKeySearch.continueSearch(.methodCode, in: document, found: &found)
             }
         }
@@ -321,24 +345,37 @@ public struct LabelRules: Sendable {
     }
 
     private static func asciiSyscodeLabel(authorityBytes bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        guard bytes.isASCII else { return nil }
+        // By index (this runs for every outgoing call): through the slices' generic searches it was
+        // about 360 instructions for a usual host.
+        let count = bytes.count
         // urlparse's hostname: after the last `@`; inside `[...]`, or up to the first `:`.
         var start = 0
-        if let at = bytes.lastIndex(of: UInt8(ascii: "@")) { start = at + 1 }
-        var end = bytes.count
-        if start < end && bytes[start] == UInt8(ascii: "[") {
-            guard let close = bytes[start...].firstIndex(of: UInt8(ascii: "]")) else { return "" }
-            start += 1
-            end = close
-        } else if let colon = bytes[start...].firstIndex(of: UInt8(ascii: ":")) {
-            end = colon
+        var i = count
+        while i > 0 {
+            i &-= 1
+            if bytes[i] == UInt8(ascii: "@") {
+                start = i &+ 1
+                break
+            }
         }
-        if let dot = bytes[start..<end].firstIndex(of: UInt8(ascii: ".")) { end = dot }
+        var end = start
+        if start < count && bytes[start] == UInt8(ascii: "[") {
+            end = start &+ 1
+            while end < count && bytes[end] != UInt8(ascii: "]") { end &+= 1 }
+            guard end < count else { return "" }
+            start &+= 1
+        } else {
+            while end < count && bytes[end] != UInt8(ascii: ":") { end &+= 1 }
+        }
+        var dot = start
+        while dot < end && bytes[dot] != UInt8(ascii: ".") { dot &+= 1 }
+        end = dot
         // is_syscode: 10 characters, a letter then 9 digits.
-        guard end - start == 10 else { return "" }
+        guard end &- start == 10 else { return "" }
         let first = bytes[start] | 0x20
         guard first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z") else { return "" }
-        guard bytes[(start + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return "" }
+        for j in (start &+ 1)..<end where bytes[j] &- UInt8(ascii: "0") > 9 { return "" }
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self).uppercased()
     }
 

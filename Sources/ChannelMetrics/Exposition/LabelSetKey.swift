@@ -17,19 +17,29 @@ struct LabelSetKey: Hashable, Sendable {
         digest = Self.digest(of: values)
     }
 
-    /// The digest of these values (what `init(_:)` computes), without keeping them.
+    /// The digest of these values (what `init(_:)` computes), without keeping them: each
+    /// value's own hash (`valueHash`), combined in order. Apart, so that a caller whose values
+    /// change one at a time (`LabelScratch`) rehashes only those that changed.
     static func digest(of values: [String]) -> UInt64 {
-        var h = Self.seed ^ UInt64(values.count)
-        for value in values {
-            // In place (a small string's bytes on the stack); no copy of the value to make it mutable.
-            if let folded = value.utf8.withContiguousStorageIfAvailable({ Self.fold($0, into: h) }) {
-                h = folded
-            } else {
-                var contiguous = value
-                h = contiguous.withUTF8 { Self.fold($0, into: h) }
-            }
-        }
+        var h = start(count: values.count)
+        for value in values { h = combine(h, valueHash(value)) }
         return h
+    }
+
+    /// The digest before any value of a set of `count` values.
+    @inline(__always)
+    static func start(count: Int) -> UInt64 { seeds.set ^ UInt64(count) }
+
+    /// The digest after one more value whose `valueHash` is `hash`.
+    @inline(__always)
+    static func combine(_ h: UInt64, _ hash: UInt64) -> UInt64 { mix(h, hash) }
+
+    /// One value's hash, the same whatever its place.
+    static func valueHash(_ value: String) -> UInt64 {
+        // In place (a small string's bytes on the stack); no copy of the value to make it mutable.
+        if let folded = value.utf8.withContiguousStorageIfAvailable({ Self.fold($0, into: seeds.value) }) { return folded }
+        var contiguous = value
+        return contiguous.withUTF8 { Self.fold($0, into: seeds.value) }
     }
 
     /// A key whose digest is already known (or chosen: tests of colliding digests).
@@ -42,7 +52,8 @@ struct LabelSetKey: Hashable, Sendable {
 
     static func == (a: LabelSetKey, b: LabelSetKey) -> Bool { a.digest == b.digest && a.values == b.values }
 
-    private static let seed = UInt64.random(in: .min ... .max)
+    /// The set's seed and the values' seed (one global: one lazy-initialisation check).
+    private static let seeds = (set: UInt64.random(in: .min ... .max), value: UInt64.random(in: .min ... .max))
 
     private static func mix(_ h: UInt64, _ word: UInt64) -> UInt64 {
         var x = (h ^ word) &* 0x9E37_79B9_7F4A_7C15

@@ -74,19 +74,30 @@ struct HistogramFamily: Sendable {
     /// share a label set). The values are kept only for a new series.
     @discardableResult
     mutating func observe(_ labelValues: [String], digest: UInt64, _ value: Double) -> Bool {
-        let series: Int
-        if let existing = index.find(labelValues, digest: digest) {
-            series = existing
-        } else {
-            guard labels.count < maxSeries else {
-                refused += 1
-                return false
-            }
-            series = index.insert(LabelSetKey(values: labelValues, digest: digest))
-            labels.append(RenderedLabels(names: labelNames, values: constantValues + labelValues))
-            counts.append(contentsOf: repeatElement(0, count: bounds.count + 1))
-            sums.append(0)
+        guard let series = series(of: labelValues, digest: digest) else { return false }
+        add(value, toSeries: series)
+        return true
+    }
+
+    /// The series of `labelValues` (the values after `constantValues`), whose digest is given,
+    /// added when new; nil (counted) when it would be a new series beyond the cap. The values
+    /// are kept only for a new series.
+    mutating func series(of labelValues: [String], digest: UInt64) -> Int? {
+        if let existing = index.find(labelValues, digest: digest) { return existing }
+        guard labels.count < maxSeries else {
+            refused += 1
+            return nil
         }
+        let series = index.insert(LabelSetKey(values: labelValues, digest: digest))
+        labels.append(RenderedLabels(names: labelNames, values: constantValues + labelValues))
+        counts.append(contentsOf: repeatElement(0, count: bounds.count + 1))
+        sums.append(0)
+        return series
+    }
+
+    /// Adds `value` to a series (from `series(of:digest:)`). A value equal to a bound goes in
+    /// that bound's bucket (`le`).
+    mutating func add(_ value: Double, toSeries series: Int) {
         var bucket = bounds.count
         for (i, bound) in bounds.enumerated() where value <= bound {
             bucket = i
@@ -94,7 +105,6 @@ struct HistogramFamily: Sendable {
         }
         counts[series * (bounds.count + 1) + bucket] += 1
         sums[series] += value
-        return true
     }
 
     func write(to writer: inout ExpositionWriter) {
@@ -161,19 +171,25 @@ struct CounterFamily: Sendable {
 
     @discardableResult
     mutating func increment(_ labelValues: [String], digest: UInt64, by amount: Double = 1) -> Bool {
-        if let existing = index.find(labelValues, digest: digest) {
-            values[existing] += amount
-            return true
-        }
-        guard labels.count < maxSeries else {
-            refused += 1
-            return false
-        }
-        _ = index.insert(LabelSetKey(values: labelValues, digest: digest))
-        labels.append(RenderedLabels(names: labelNames, values: constantValues + labelValues))
-        values.append(amount)
+        guard let series = series(of: labelValues, digest: digest) else { return false }
+        add(amount, toSeries: series)
         return true
     }
+
+    /// As `HistogramFamily.series(of:digest:)`.
+    mutating func series(of labelValues: [String], digest: UInt64) -> Int? {
+        if let existing = index.find(labelValues, digest: digest) { return existing }
+        guard labels.count < maxSeries else {
+            refused += 1
+            return nil
+        }
+        let series = index.insert(LabelSetKey(values: labelValues, digest: digest))
+        labels.append(RenderedLabels(names: labelNames, values: constantValues + labelValues))
+        values.append(0)
+        return series
+    }
+
+    mutating func add(_ amount: Double, toSeries series: Int) { values[series] += amount }
 
     func write(to writer: inout ExpositionWriter) {
         writer.header(name: name, help: help, type: .counter)

@@ -48,7 +48,7 @@ public struct TopLevelValues: RandomAccessCollection, Sendable, Hashable {
 
 extension PythonJSONParser {
     /// Validates `bytes` exactly as `parse(utf8:)` does, without building the document, and
-    /// returns the values of the top-level keys matching `keys`.
+    /// returns the values of the top-level keys matching `keys` (at most `MatchSlots.capacity`).
     ///
     /// Measured on real traffic (Benchmarks/README.md): building the whole tree of every
     /// response body was two thirds of the pipeline's time; most bodies carry their code at
@@ -192,11 +192,12 @@ extension TopLevelScanner {
     }
 }
 
-/// For each key asked for: where the name of its first matching key is and where the value
-/// of its last occurrence starts. The callers ask for one or two keys: those live inline, and
-/// a match holds no String (a name not ASCII without escapes is decoded again when compared:
-/// rare), so the slots are plain integers to copy (measured: copying and destroying slots
-/// that held a String was a tenth of the glue around the block scan).
+/// For each key asked for (at most `capacity`): where the name of its first matching key is
+/// and where the value of its last occurrence starts. The slots live inline and a match holds
+/// no String (a name not ASCII without escapes is decoded again when compared: rare), so the
+/// slots are plain integers to copy (measured: copying and destroying slots that held a
+/// String was a tenth of the glue around the block scan; then about 140 instructions per body
+/// of outlined copies and destroys of an optional array for more than two keys).
 struct MatchSlots {
     /// A match: its name between the quotes (`plain`: ASCII without escapes, the bytes are the
     /// text) and where its value starts.
@@ -208,12 +209,16 @@ struct MatchSlots {
         var asciiRange: Range<Int>? { plain ? range : nil }
     }
 
+    /// The most keys a scan looks for (the label rules ask for one or two).
+    static let capacity = 4
+
     private var first: Match?
     private var second: Match?
-    private var rest: [Match?]?
+    private var third: Match?
+    private var fourth: Match?
 
     init(count: Int) {
-        if count > 2 { rest = Array(repeating: nil, count: count - 2) }
+        precondition(count <= Self.capacity, "at most \(Self.capacity) keys")
     }
 
     /// A member named `key` whose value starts at `valueStart`, for each key asked for.
@@ -231,15 +236,15 @@ struct MatchSlots {
     /// `note` for the usual name, ASCII without escapes at `range` of `bytes`: no `Key` (which
     /// holds a String) to build and destroy per member.
     mutating func note(plain range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, valueAt valueStart: Int, for keys: [FuzzyKey]) {
-        // The first two slots in place (the callers' one or two keys), without the subscript's
-        // Optional copies (measured).
+        // Each slot in place, without the subscript's Optional copies (measured).
         guard !keys.isEmpty else { return }
         Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[0], into: &first)
         guard keys.count > 1 else { return }
         Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[1], into: &second)
-        for i in keys.indices.dropFirst(2) {
-            Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[i], into: &rest![i - 2])
-        }
+        guard keys.count > 2 else { return }
+        Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[2], into: &third)
+        guard keys.count > 3 else { return }
+        Self.note(plain: range, in: bytes, valueAt: valueStart, for: keys[3], into: &fourth)
     }
 
     /// `note(plain:)` for one key and its slot.
@@ -260,14 +265,16 @@ struct MatchSlots {
             switch index {
             case 0: return first
             case 1: return second
-            default: return rest![index - 2]
+            case 2: return third
+            default: return fourth
             }
         }
         set {
             switch index {
             case 0: first = newValue
             case 1: second = newValue
-            default: rest![index - 2] = newValue
+            case 2: third = newValue
+            default: fourth = newValue
             }
         }
     }

@@ -1,0 +1,70 @@
+// One family's label values kept between observations, with their hashes and their series.
+
+/// The label values of a family's observations (those after `appid` and `application`), one
+/// array kept between observations and written in place: an observation whose series exists
+/// allocates nothing (measured: an array per exchange before), and no array is emptied. Used in
+/// place where it is stored (taken out and put back, its arrays were retained and released).
+///
+/// Consecutive observations often repeat values (the same path, caller, code). Each value's
+/// hash (`LabelSetKey.valueHash`) is kept and recomputed only when the value changes, and the
+/// series the values belong to is kept until one changes: families never drop a series, so
+/// unchanged values are still that series and need neither a digest nor a lookup.
+///
+/// Measured (callgrind, keepalive.pcap's pipeline): hashing six values and looking the set
+/// up was about 580 instructions of every inbound exchange.
+struct LabelScratch: Sendable {
+    private(set) var values: [String]
+    /// `LabelSetKey.valueHash` of each value.
+    private var hashes: [UInt64]
+    /// The series of `values` in the first and the second family they feed (the external
+    /// families share one label set); nil when not known. Cleared when a value changes.
+    var series: (first: Int?, second: Int?) = (nil, nil)
+
+    init(count: Int) {
+        values = Array(repeating: "", count: count)
+        hashes = Array(repeating: LabelSetKey.valueHash(""), count: count)
+    }
+
+    /// Sets value `index`; an equal value (String `==`, what the series index compares) leaves
+    /// it, its hash and the known series as they are (also no retain of the new string and
+    /// release of the old).
+    @inline(__always)
+    mutating func set(_ index: Int, _ value: String) {
+        guard values[index] != value else { return }
+        values[index] = value
+        hashes[index] = LabelSetKey.valueHash(value)
+        series = (nil, nil)
+    }
+
+    /// Adds `value` to the series of the values in `family` (the first family they feed);
+    /// false (counted by the family) when it refuses a new series.
+    mutating func record(_ value: Double, in family: inout HistogramFamily) -> Bool {
+        if series.first == nil { series.first = family.series(of: values, digest: digest) }
+        guard let known = series.first else { return false }
+        family.add(value, toSeries: known)
+        return true
+    }
+
+    /// `record` for the first family when it is a counter.
+    mutating func record(_ amount: Double, in family: inout CounterFamily) -> Bool {
+        if series.first == nil { series.first = family.series(of: values, digest: digest) }
+        guard let known = series.first else { return false }
+        family.add(amount, toSeries: known)
+        return true
+    }
+
+    /// `record` for the second family the values feed.
+    mutating func record(_ value: Double, inSecond family: inout HistogramFamily) -> Bool {
+        if series.second == nil { series.second = family.series(of: values, digest: digest) }
+        guard let known = series.second else { return false }
+        family.add(value, toSeries: known)
+        return true
+    }
+
+    /// `LabelSetKey.digest(of: values)`, from the kept hashes.
+    var digest: UInt64 {
+        var h = LabelSetKey.start(count: hashes.count)
+        for hash in hashes { h = LabelSetKey.combine(h, hash) }
+        return h
+    }
+}
