@@ -144,7 +144,10 @@ public struct LabelRules: Sendable {
         case .rejected(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", why) }
         case .labels(let labels):
-            if let code = labels.first { return code.isNull ? ("", .notFound) : (code.text, .found) }
+            if labels.hasFirst {
+                let code = labels.first.unsafelyUnwrapped
+                return code.isNull ? ("", .notFound) : (code.text, .found)
+            }
         case .notAnObject:
             break
         }
@@ -165,7 +168,10 @@ public struct LabelRules: Sendable {
         case .rejected(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: truncated) { return ("-1", why) }
         case .labels(let labels):
-            if let code = labels.first { return code.isNull ? ("", .notFound) : (code.text, .found) }
+            if labels.hasFirst {
+                let code = labels.first.unsafelyUnwrapped
+                return code.isNull ? ("", .notFound) : (code.text, .found)
+            }
         case .notAnObject:
             break
         }
@@ -200,9 +206,13 @@ public struct LabelRules: Sendable {
         case .rejected(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: truncated) { return ("-1", false, why) }
         case .labels(let labels):
-            if let code = labels.first, !code.isNull { return (code.text, code.isNumberZero, .found) }
-            if labels.first?.isNull == true, let errorCode = labels.second {
-                return errorCode.isNull ? ("-1", false, .notFound) : (errorCode.text, errorCode.isNumberZero, .found)
+            if labels.hasFirst {
+                let code = labels.first.unsafelyUnwrapped
+                if !code.isNull { return (code.text, code.isNumberZero, .found) }
+                if labels.hasSecond {
+                    let errorCode = labels.second.unsafelyUnwrapped
+                    return errorCode.isNull ? ("-1", false, .notFound) : (errorCode.text, errorCode.isNumberZero, .found)
+                }
             }
         case .notAnObject:
             break

@@ -23,6 +23,18 @@ public struct CodeLabel: Sendable, Hashable {
 public struct TopLevelCodeLabels: Sendable, Hashable {
     public var first: CodeLabel?
     public var second: CodeLabel?
+
+    /// Whether `first` holds a label. Tested so and then read with `unsafelyUnwrapped`, a label is
+    /// read in place: bound with `if let`, the optional label was copied through the runtime's
+    /// generic value witness (a metadata lookup and a call, about 120 instructions per body).
+    @inline(__always) public var hasFirst: Bool {
+        if case .some = first { true } else { false }
+    }
+
+    /// Whether `second` holds a label (see `hasFirst`).
+    @inline(__always) public var hasSecond: Bool {
+        if case .some = second { true } else { false }
+    }
 }
 
 /// What `scanTopLevelLabels` found. Not a `Result`: the generic enum's copies and destroys
