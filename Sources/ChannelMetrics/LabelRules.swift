@@ -181,11 +181,24 @@ public struct LabelRules: Sendable {
     /// Partner / external `code` (§3, §4): `code`, else `errorcode`, else `-1`; and whether it
     /// equals the number 0 (for `status`).
     ///
-    /// `lentBody`: the body prefix where it lies, when the HTTP observer lent it (read from a copy).
+    /// `lentBody`: the body prefix where it lies, when the HTTP observer lent it (the summary's is
+    /// then empty); a body requests reads as it is is scanned in place, any other read from a copy.
     public func outgoingCode(
         _ response: HTTPResponseSummary, lentBody: UnsafeRawBufferPointer? = nil
     ) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
-        let body = lentBody.map { Array($0) } ?? response.bodyPrefix
+        if let lentBody {
+            let bytes = lentBody.assumingMemoryBound(to: UInt8.self)
+            guard !bytes.isEmpty else { return ("-1", false, .empty) }
+            if let scan = scanUndecodedBody(bytes, contentType: response.contentType),
+                let decided = outgoingCode(scan: scan, truncated: response.bodyTruncated)
+            {
+                return decided
+            }
+            var kept = response
+            kept.bodyPrefix = Array(lentBody)
+            return outgoingCode(kept)
+        }
+        let body = response.bodyPrefix
         guard !body.isEmpty else { return ("-1", false, .empty) }
         let text: [UInt8]
         let scan: TopLevelLabelScan
@@ -201,6 +214,19 @@ public struct LabelRules: Sendable {
 
     /// `outgoingCode` of requests' text of a body and its scan.
     func outgoingCode(text: [UInt8], scan: TopLevelLabelScan, truncated: Bool) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
+        if let decided = outgoingCode(scan: scan, truncated: truncated) { return decided }
+        switch mapParse(parser.parse(utf8: text), truncated: truncated) {
+        case .failure(let why): return ("-1", false, why)
+        case .success(let document):
+            guard let value = FuzzyKeySearch.findFirst([.code, .errorCode], in: document) else {
+                return ("-1", false, .notFound)
+            }
+            return (value.pythonStr, value.equalsNumberZero, .found)
+        }
+    }
+
+    /// `outgoingCode` as the top-level scan alone decides it; nil when the document must be parsed.
+    private func outgoingCode(scan: TopLevelLabelScan, truncated: Bool) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome)? {
         // `code`, else `errorcode`: top-level keys end each search; a null `code` falls to `errorcode`.
         switch scan {
         case .rejected(let rejection):
@@ -217,14 +243,7 @@ public struct LabelRules: Sendable {
         case .notAnObject:
             break
         }
-        switch mapParse(parser.parse(utf8: text), truncated: truncated) {
-        case .failure(let why): return ("-1", false, why)
-        case .success(let document):
-            guard let value = FuzzyKeySearch.findFirst([.code, .errorCode], in: document) else {
-                return ("-1", false, .notFound)
-            }
-            return (value.pythonStr, value.equalsNumberZero, .found)
-        }
+        return nil
     }
 
     /// The scan of a body whose requests text is the body itself (`requestsTextIdentity`), as
@@ -234,10 +253,16 @@ public struct LabelRules: Sendable {
     /// Measured (callgrind, `bench metrics --only observe --calls-out`): the separate check read
     /// the benchmark's body a second time.
     private func scanUndecodedBody(_ body: [UInt8], contentType: String?) -> TopLevelLabelScan? {
+        body.withUnsafeBufferPointer { scanUndecodedBody($0, contentType: contentType) }
+    }
+
+    private func scanUndecodedBody(_ body: UnsafeBufferPointer<UInt8>, contentType: String?) -> TopLevelLabelScan? {
         let identity = BodyTextDecoding.requestsTextIdentity(body, contentType: contentType)
         guard identity != .unknown else { return nil }
         let scanned = parser.scanBodyBytes(body, for: Self.codeKeys)
-        if scanned.isASCII || (identity == .whenValidUTF8 && UTF8Validation.isValid(body)) { return scanned.scan }
+        if scanned.isASCII || (identity == .whenValidUTF8 && UTF8Validation.isValid(UnsafeRawBufferPointer(body))) {
+            return scanned.scan
+        }
         return nil
     }
 

@@ -71,6 +71,11 @@ public enum BodyTextDecoding {
     /// Which bodies `requestsJSONText(body, contentType:)` returns unchanged, told from the
     /// Content-Type and the body's first four bytes; its branches in the same order.
     public static func requestsTextIdentity(_ body: [UInt8], contentType: String?) -> RequestsTextIdentity {
+        body.withUnsafeBufferPointer { requestsTextIdentity($0, contentType: contentType) }
+    }
+
+    /// `requestsTextIdentity` of bytes where they lie (a body the HTTP observer lent).
+    public static func requestsTextIdentity(_ body: UnsafeBufferPointer<UInt8>, contentType: String?) -> RequestsTextIdentity {
         guard let declared = declaredEncoding(contentType) else {
             // `guess_json_utf` for a body of more than 3 bytes: its usual first bytes (no BOM
             // can start with them, no NUL) guess UTF-8 without the sample it builds.
@@ -82,7 +87,8 @@ public enum BodyTextDecoding {
             }
             // UTF-8 or no guess: the strict decode, else the `utf-8` branch below; a BOM or
             // a UTF-16/32 guess decodes.
-            switch guessJSONUTF(body) {
+            // (`guess_json_utf` reads the first four bytes.)
+            switch guessJSONUTF(Array(body.prefix(4))) {
             case .utf8?, nil: return .whenValidUTF8
             default: return .unknown
             }

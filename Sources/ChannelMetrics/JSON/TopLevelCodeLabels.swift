@@ -86,8 +86,13 @@ extension PythonJSONParser {
     /// callers that can prove their decoding leaves such bytes as they are
     /// (`BodyTextDecoding.requestsTextKeepsASCII`) and so need not decode them first.
     public func scanBodyBytes(_ body: [UInt8], for keys: [FuzzyKey]) -> (scan: TopLevelLabelScan, isASCII: Bool) {
+        body.withUnsafeBufferPointer { scanBodyBytes($0, for: keys) }
+    }
+
+    /// `scanBodyBytes` of bytes where they lie (a body the HTTP observer lent).
+    public func scanBodyBytes(_ body: UnsafeBufferPointer<UInt8>, for keys: [FuzzyKey]) -> (scan: TopLevelLabelScan, isASCII: Bool) {
         var textIsASCII = false
-        let scan = scanTopLevelLabels(utf8: body, for: keys, textIsASCII: &textIsASCII)
+        let scan = scanTopLevelLabels(buffer: body, for: keys, textIsASCII: &textIsASCII)
         return (scan, textIsASCII)
     }
 
