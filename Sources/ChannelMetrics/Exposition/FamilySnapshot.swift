@@ -25,7 +25,7 @@ extension HistogramFamily {
     func snapshot() -> FamilySnapshot {
         let width = bounds.count + 1
         var series: [FamilySnapshot.Series] = []
-        for (i, values) in index.keys.map({ constantValues + $0.values }).enumerated() {
+        for (i, labels) in table.labelDictionaries().enumerated() {
             var cumulative: [UInt64] = []
             var total: UInt64 = 0
             for b in 0..<width {
@@ -33,7 +33,7 @@ extension HistogramFamily {
                 cumulative.append(total)
             }
             series.append(.init(
-                labels: Dictionary(uniqueKeysWithValues: zip(labelNames, values)), cumulativeBuckets: cumulative,
+                labels: labels, cumulativeBuckets: cumulative,
                 count: Double(total), sum: sums[i]))
         }
         return FamilySnapshot(name: name, type: .histogram, bounds: bounds, series: series)
@@ -42,10 +42,8 @@ extension HistogramFamily {
 
 extension CounterFamily {
     func snapshot() -> FamilySnapshot {
-        let series = index.keys.enumerated().map { (i, key) in
-            FamilySnapshot.Series(
-                labels: Dictionary(uniqueKeysWithValues: zip(labelNames, constantValues + key.values)), cumulativeBuckets: [],
-                count: self.values[i], sum: 0)
+        let series = table.labelDictionaries().enumerated().map { (i, labels) in
+            FamilySnapshot.Series(labels: labels, cumulativeBuckets: [], count: self.values[i], sum: 0)
         }
         return FamilySnapshot(name: name + "_total", type: .counter, bounds: [], series: series)
     }

@@ -36,32 +36,24 @@ struct RenderedLabels: Sendable {
 struct HistogramFamily: Sendable {
     let name: String
     let help: String
-    let labelNames: [String]
-    /// The values of the first labels, the same in every series (`appid`, `application`):
-    /// observations give only the rest, so those are neither copied nor hashed each time.
-    let constantValues: [String]
     let bounds: [Double]
     let boundTexts: [String]
-    let maxSeries: Int
 
-    private(set) var index = SeriesIndex()
-    private(set) var labels: [RenderedLabels] = []
+    private(set) var table: SeriesTable
     /// `(bounds.count + 1)` non-cumulative counts per series, series after series.
     private(set) var counts: [UInt64] = []
     private(set) var sums: [Double] = []
-    private(set) var refused: UInt64 = 0
 
     init(name: String, help: String, labelNames: [String], constantValues: [String] = [], bounds: [Double], maxSeries: Int) {
         self.name = name
         self.help = help
-        self.labelNames = labelNames
-        self.constantValues = constantValues
         self.bounds = bounds
         self.boundTexts = bounds.map(PythonFormatting.goFloat) + ["+Inf"]
-        self.maxSeries = maxSeries
+        table = SeriesTable(labelNames: labelNames, constantValues: constantValues, maxSeries: maxSeries)
     }
 
-    var seriesCount: Int { labels.count }
+    var seriesCount: Int { table.labels.count }
+    var refused: UInt64 { table.refused }
 
     /// Adds `value` to the series of `labelValues` (the values after `constantValues`); false
     /// (counted) when it would be a new series beyond the cap. A value equal to a bound goes in that bound's bucket (`le`).
@@ -83,15 +75,11 @@ struct HistogramFamily: Sendable {
     /// added when new; nil (counted) when it would be a new series beyond the cap. The values
     /// are kept only for a new series.
     mutating func series(of labelValues: [String], digest: UInt64) -> Int? {
-        if let existing = index.find(labelValues, digest: digest) { return existing }
-        guard labels.count < maxSeries else {
-            refused += 1
-            return nil
+        guard let (series, isNew) = table.series(of: labelValues, digest: digest) else { return nil }
+        if isNew {
+            counts.append(contentsOf: repeatElement(0, count: bounds.count + 1))
+            sums.append(0)
         }
-        let series = index.insert(LabelSetKey(values: labelValues, digest: digest))
-        labels.append(RenderedLabels(names: labelNames, values: constantValues + labelValues))
-        counts.append(contentsOf: repeatElement(0, count: bounds.count + 1))
-        sums.append(0)
         return series
     }
 
@@ -111,8 +99,8 @@ struct HistogramFamily: Sendable {
         writer.header(name: name, help: help, type: .histogram)
         let width = bounds.count + 1
         var text = ""
-        for series in labels.indices {
-            let rendered = labels[series]
+        for series in table.labels.indices {
+            let rendered = table.labels[series]
             var cumulative: UInt64 = 0
             for i in 0..<width {
                 cumulative += counts[series * width + i]
@@ -144,25 +132,18 @@ struct HistogramFamily: Sendable {
 struct CounterFamily: Sendable {
     let name: String
     let help: String
-    let labelNames: [String]
-    /// As `HistogramFamily.constantValues`.
-    let constantValues: [String]
-    let maxSeries: Int
 
-    private(set) var index = SeriesIndex()
-    private(set) var labels: [RenderedLabels] = []
+    private(set) var table: SeriesTable
     private(set) var values: [Double] = []
-    private(set) var refused: UInt64 = 0
 
     init(name: String, help: String, labelNames: [String], constantValues: [String] = [], maxSeries: Int) {
         self.name = name
         self.help = help
-        self.labelNames = labelNames
-        self.constantValues = constantValues
-        self.maxSeries = maxSeries
+        table = SeriesTable(labelNames: labelNames, constantValues: constantValues, maxSeries: maxSeries)
     }
 
-    var seriesCount: Int { labels.count }
+    var seriesCount: Int { table.labels.count }
+    var refused: UInt64 { table.refused }
 
     @discardableResult
     mutating func increment(_ labelValues: [String], by amount: Double = 1) -> Bool {
@@ -178,14 +159,8 @@ struct CounterFamily: Sendable {
 
     /// As `HistogramFamily.series(of:digest:)`.
     mutating func series(of labelValues: [String], digest: UInt64) -> Int? {
-        if let existing = index.find(labelValues, digest: digest) { return existing }
-        guard labels.count < maxSeries else {
-            refused += 1
-            return nil
-        }
-        let series = index.insert(LabelSetKey(values: labelValues, digest: digest))
-        labels.append(RenderedLabels(names: labelNames, values: constantValues + labelValues))
-        values.append(0)
+        guard let (series, isNew) = table.series(of: labelValues, digest: digest) else { return nil }
+        if isNew { values.append(0) }
         return series
     }
 
@@ -194,12 +169,52 @@ struct CounterFamily: Sendable {
     func write(to writer: inout ExpositionWriter) {
         writer.header(name: name, help: help, type: .counter)
         var text = ""
-        for series in labels.indices {
+        for series in table.labels.indices {
             text += name
             text += "_total"
-            labels[series].appendAll(to: &text)
+            table.labels[series].appendAll(to: &text)
             text += " \(PythonFormatting.goFloat(values[series]))\n"
         }
         writer.appendRaw(text)
+    }
+}
+
+/// The series of one family: each label set's index by digest, its rendered labels, and the cap on
+/// their number. The families keep their values by the same index.
+struct SeriesTable: Sendable {
+    let labelNames: [String]
+    /// The values of the first labels, the same in every series (`appid`, `application`):
+    /// observations give only the rest, so those are neither copied nor hashed each time.
+    let constantValues: [String]
+    let maxSeries: Int
+
+    private(set) var index = SeriesIndex()
+    private(set) var labels: [RenderedLabels] = []
+    /// New label sets refused at the cap.
+    private(set) var refused: UInt64 = 0
+
+    init(labelNames: [String], constantValues: [String], maxSeries: Int) {
+        self.labelNames = labelNames
+        self.constantValues = constantValues
+        self.maxSeries = maxSeries
+    }
+
+    /// The series of `labelValues` (the values after `constantValues`), whose digest is given,
+    /// added when new (`isNew`: the family adds its values for it); nil (counted) when it would be
+    /// a new series beyond the cap. The values are kept only for a new series.
+    mutating func series(of labelValues: [String], digest: UInt64) -> (series: Int, isNew: Bool)? {
+        if let existing = index.find(labelValues, digest: digest) { return (existing, false) }
+        guard labels.count < maxSeries else {
+            refused += 1
+            return nil
+        }
+        let series = index.insert(LabelSetKey(values: labelValues, digest: digest))
+        labels.append(RenderedLabels(names: labelNames, values: constantValues + labelValues))
+        return (series, true)
+    }
+
+    /// Each series' labels, name → value, in series order (for snapshots).
+    func labelDictionaries() -> [[String: String]] {
+        index.keys.map { Dictionary(uniqueKeysWithValues: zip(labelNames, constantValues + $0.values)) }
     }
 }
