@@ -121,9 +121,7 @@ public struct LabelRules: Sendable {
             if let decided = usualInnerCode(lentBody.assumingMemoryBound(to: UInt8.self), truncated: response.bodyTruncated) {
                 return decided
             }
-            var kept = response
-            kept.bodyPrefix = Array(lentBody)
-            return innerCode(kept)
+            return innerCode(Self.owning(lentBody, in: response))
         }
         let text: [UInt8]
         let scan: TopLevelLabelScan
@@ -157,6 +155,13 @@ public struct LabelRules: Sendable {
             guard let value = FuzzyKeySearch.find(.code, in: document) else { return ("", .notFound) }
             return (value.pythonStr, .found)
         }
+    }
+
+    /// `response` with a copy of the lent body as its own prefix: the general paths read that.
+    private static func owning(_ lentBody: UnsafeRawBufferPointer, in response: HTTPResponseSummary) -> HTTPResponseSummary {
+        var kept = response
+        kept.bodyPrefix = Array(lentBody)
+        return kept
     }
 
     /// `innerCode` of a usual body (UTF-8 without a BOM) decided by its top-level scan alone, as
@@ -194,9 +199,7 @@ public struct LabelRules: Sendable {
             {
                 return decided
             }
-            var kept = response
-            kept.bodyPrefix = Array(lentBody)
-            return outgoingCode(kept)
+            return outgoingCode(Self.owning(lentBody, in: response))
         }
         let body = response.bodyPrefix
         guard !body.isEmpty else { return ("-1", false, .empty) }

@@ -109,9 +109,6 @@ struct BodyPrefix {
         truncated = true
     }
 
-    /// The kept bytes (inflated when inflating).
-    var kept: [UInt8] { inflater?.output ?? lent.map { Array($0) } ?? bytes }
-
     /// The kept bytes, moved out (not copied): the body is emitted once. Lent bytes are not in it (the
     /// owner hands them on where they lie; the prefix forgets them).
     mutating func takeKept() -> [UInt8] {
