@@ -46,6 +46,26 @@ import Testing
             #expect(RequestFields.firstMatch(.methodCode, inQuery: query) == Self.viaFieldList(.methodCode, query), "\(query)")
         }
     }
+
+    /// Other keys, for the name compared as it is read: a short one that often matches, one
+    /// whose normalized form drops `-`, a non-ASCII one (no ASCII name matches it).
+    @Test(arguments: [FuzzyKey("id"), FuzzyKey("M-1"), FuzzyKey("É")])
+    func agreesWithTheFieldListForOtherKeys(key: FuzzyKey) {
+        let pieces = ["id", "ID", "I_d", "i%64", "m1", "M-1", "m+1", "%C3%89", "É", "é", "=", "=", "&", "&", "1", "x", "-", "_", "+", "%"]
+        var state: UInt64 = 3
+        func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+        var matches = 0
+        for _ in 0..<20_000 {
+            let query = (0..<next(8)).map { _ in pieces[next(pieces.count)] }.joined()
+            let expected = Self.viaFieldList(key, query)
+            if case .value = expected { matches += 1 }
+            #expect(RequestFields.firstMatch(key, inQuery: query) == expected, "\(query)")
+        }
+        #expect(matches > 300)  // measured: 393 for É, 754 for M-1
+    }
 }
 
 /// `tcode`'s in-place host rule must give what `hostname` + first label + `is_syscode` give.
