@@ -32,34 +32,28 @@ import Testing
     }
 
     @Test func agreesWithTheFieldListOnRandomQueries() {
-        let pieces = [
-            "method_code", "Method-Code", "METHODCODE", "method%5Fcode", "meth%6Fdcode", "method+code", "m", "id", "=",
-            "=", "&", "&", "&&", "+", "%", "%2", "%41", "%FF", "%C3%A9", "é", "\u{0100}", "x", "-", "_", "1",
-        ]
-        var state: UInt64 = 7
-        func next(_ n: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(n))
-        }
+        var texts = RandomJoins(
+            seed: 7,
+            pieces: [
+                "method_code", "Method-Code", "METHODCODE", "method%5Fcode", "meth%6Fdcode", "method+code", "m", "id", "=",
+                "=", "&", "&", "&&", "+", "%", "%2", "%41", "%FF", "%C3%A9", "é", "\u{0100}", "x", "-", "_", "1",
+            ])
         for _ in 0..<20_000 {
-            let query = (0..<next(9)).map { _ in pieces[next(pieces.count)] }.joined()
+            let query = texts.next(maxPieces: 9)
             #expect(RequestFields.firstMatch(.methodCode, inQuery: query) == Self.viaFieldList(.methodCode, query), "\(query)")
         }
     }
 
-    /// Other keys, for the name compared as it is read: a short one that often matches, one
-    /// whose normalized form drops `-`, a non-ASCII one (no ASCII name matches it).
+    /// Other keys: a short one that often matches, one whose normalized form drops `-`, a
+    /// non-ASCII one (no ASCII name matches it).
     @Test(arguments: [FuzzyKey("id"), FuzzyKey("M-1"), FuzzyKey("É")])
     func agreesWithTheFieldListForOtherKeys(key: FuzzyKey) {
-        let pieces = ["id", "ID", "I_d", "i%64", "m1", "M-1", "m+1", "%C3%89", "É", "é", "=", "=", "&", "&", "1", "x", "-", "_", "+", "%"]
-        var state: UInt64 = 3
-        func next(_ n: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(n))
-        }
+        var texts = RandomJoins(
+            seed: 3,
+            pieces: ["id", "ID", "I_d", "i%64", "m1", "M-1", "m+1", "%C3%89", "É", "é", "=", "=", "&", "&", "1", "x", "-", "_", "+", "%"])
         var matches = 0
         for _ in 0..<20_000 {
-            let query = (0..<next(8)).map { _ in pieces[next(pieces.count)] }.joined()
+            let query = texts.next(maxPieces: 8)
             let expected = Self.viaFieldList(key, query)
             if case .value = expected { matches += 1 }
             #expect(RequestFields.firstMatch(key, inQuery: query) == expected, "\(query)")
@@ -77,15 +71,12 @@ import Testing
     }
 
     @Test func agreesWithTheGeneralRuleOnRandomAuthorities() {
-        let pieces = ["b123456789", "B123456789", "c12345678", "1234567890", "x", ".", ".", ":", ":8080", "@", "[", "]", "u:p@", "example", "com", "0", "9"]
-        var state: UInt64 = 11
-        func next(_ n: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(n))
-        }
+        var texts = RandomJoins(
+            seed: 11,
+            pieces: ["b123456789", "B123456789", "c12345678", "1234567890", "x", ".", ".", ":", ":8080", "@", "[", "]", "u:p@", "example", "com", "0", "9"])
         var syscodes = 0
         for _ in 0..<20_000 {
-            let authority = (0..<next(6)).map { _ in pieces[next(pieces.count)] }.joined()
+            let authority = texts.next(maxPieces: 6)
             let expected = Self.viaHostname(authority)
             if !expected.isEmpty { syscodes += 1 }
             #expect(LabelRules.asciiSyscodeLabel(authority: authority) == expected, "\(authority)")

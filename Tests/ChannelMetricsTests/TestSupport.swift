@@ -113,3 +113,24 @@ enum Fixture {
         (value as? [[String]] ?? []).map { ($0[0], $0[1]) }
     }
 }
+
+/// Texts of up to `maxPieces - 1` random `pieces` joined, from a fixed-seed LCG (Knuth's
+/// MMIX constants): the same texts on every run.
+struct RandomJoins {
+    let pieces: [String]
+    private var state: UInt64
+
+    init(seed: UInt64, pieces: [String]) {
+        self.pieces = pieces
+        state = seed
+    }
+
+    mutating func index(below n: Int) -> Int {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Int((state >> 33) % UInt64(n))
+    }
+
+    mutating func next(maxPieces: Int) -> String {
+        (0..<index(below: maxPieces)).map { _ in pieces[index(below: pieces.count)] }.joined()
+    }
+}
