@@ -105,14 +105,13 @@ extension HTTPConnectionObserver {
             }
             return
         }
-        var response = inFlight.take()!
-        var request = response.request.take()
+        // `let`s: emitted from a `var`, the response was retained and released around `emit`.
+        let response = inFlight.take().unsafelyUnwrapped
+        let request = response.request.take()
         emit(response, answering: request)
         // The common end of an exchange: both halves back to their pools, unless something still refers to them.
-        if request != nil && isKnownUniquelyReferenced(&request!) {
-            shared.recycle(request.take()!)
-        }
-        if isKnownUniquelyReferenced(&response) { shared.recycle(consume response) }
+        shared.recycle(ifUnique: consume request)
+        shared.recycle(ifUnique: response)
     }
 
     /// Emits `response` (moving its summary out) with the request it answers, if any.
@@ -141,11 +140,7 @@ extension HTTPConnectionObserver {
             isFirstOnConnection: request?.isFirstOnConnection ?? false,
             requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
             responseFirstByte: response.firstByte, responseLastByte: response.lastByte)
-        if let lentBody {
-            core.sink.observe(exchange, responseBody: lentBody)
-        } else {
-            core.sink.observe(exchange)
-        }
+        core.deliver(exchange, responseBody: lentBody)
         // The sink is done with the exchange: its body buffers serve the next bodies.
         reclaimBodies(of: exchange)
     }
@@ -181,7 +176,7 @@ extension HTTPConnectionObserver {
             response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
             isFirstOnConnection: request.isFirstOnConnection, requestFirstByte: request.firstByte,
             requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil)
-        core.sink.observe(exchange)
+        core.deliver(exchange, responseBody: nil)
     }
 
     private var client: Endpoint { rolesSwapped ? connection.server : connection.client }
