@@ -359,12 +359,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let bodyless = framedForHead || status == 101 || status == 204 || status == 304 || isUpgrade
         let refusedUpgrade = request?.awaitsUpgradeDecision == true
         // The request and the head's strings moved in (consumed): kept to the end of the function, they
-        // were copied in and released there.
-        inFlight = shared.makeResponse(
+        // were copied in and released there. (No response is under way: nil is not released.)
+        inFlight.replaceNil(with: shared.makeResponse(
             request: consume request, status: status, contentType: head.contentType.take(),
             contentEncoding: head.contentEncoding.take(), rawLimit: configuration.responseBodyPrefixLimit,
             inflatedLimit: configuration.maxInflatedBytes, bodyless: bodyless, firstByte: firstByte, lastByte: time,
-            isHeld: isHeld && !isUpgrade)
+            isHeld: isHeld && !isUpgrade))
         if isUpgrade {
             // RFC 9110 §7.8 / §9.3.6: after 101 or a successful CONNECT the bytes are no longer HTTP.
             core.statistics.upgrades += 1

@@ -135,10 +135,11 @@ final class InFlightResponse {
         firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
     ) {
         body.restart(contentEncoding: contentEncoding, rawLimit: rawLimit, inflatedLimit: inflatedLimit)
-        self.request = request
+        // Moved out when the response was emitted: nil stored over without a release (see `EmptySlots.swift`).
+        self.request.replaceNil(with: request)
         self.status = status
-        self.contentType = contentType
-        self.contentEncoding = contentEncoding
+        self.contentType.replaceNil(with: contentType)
+        self.contentEncoding.replaceNil(with: contentEncoding)
         self.bodyless = bodyless
         self.firstByte = firstByte
         self.lastByte = lastByte

@@ -174,13 +174,14 @@ final class SharedParserState {
     func cachedRequestTarget(_ slot: Int) -> RequestTarget { targets[slot] }
 
     /// Writes the cached target of `slot` into `summary`: target, raw path, path and query, and the
-    /// authority as the host when `authorityAsHost`.
+    /// authority as the host when `authorityAsHost`. The summary's fields were moved out when its last
+    /// request was emitted: stored without releasing the empty values (see `EmptySlots.swift`).
     func writeTarget(_ slot: Int, into summary: inout HTTPRequestSummary, authorityAsHost: Bool) {
-        summary.target = targets[slot].target
-        summary.rawPath = targets[slot].rawPath
-        summary.path = targets[slot].path
-        summary.query = targets[slot].query
-        if authorityAsHost { summary.host = targets[slot].authority }
+        summary.target.replaceEmpty(with: targets[slot].target)
+        summary.rawPath.replaceEmpty(with: targets[slot].rawPath)
+        summary.path.replaceEmpty(with: targets[slot].path)
+        summary.query.replaceNil(with: targets[slot].query)
+        if authorityAsHost { summary.host.replaceNil(with: targets[slot].authority) }
     }
 
     /// The raw path `bytes` (of a target with a query) as ISO-8859-1 and percent-decoded (see
