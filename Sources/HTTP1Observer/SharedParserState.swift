@@ -87,8 +87,11 @@ final class SharedParserState {
     /// Takes back an emitted request when nothing else refers to it, moved in: no retain here and no
     /// release in the caller.
     func recycle(ifUnique request: consuming PendingRequest?) {
-        guard var request else { return }
-        if isKnownUniquelyReferenced(&request) && !spareRequests.isFull { spareRequests.push(request) }
+        // Tested and moved in place (the parameter is mutable; false for nil): bound to a `var`, the
+        // request was retained and released once more.
+        if isKnownUniquelyReferenced(&request) && !spareRequests.isFull {
+            spareRequests.push((consume request).unsafelyUnwrapped)
+        }
     }
 
     /// Responses emitted and no longer referenced, reused by `makeResponse` (at most `maxSpareRequests`).
@@ -116,7 +119,6 @@ final class SharedParserState {
 
     /// Takes back an emitted response when nothing else refers to it.
     func recycle(ifUnique response: consuming InFlightResponse) {
-        var response = response
         if isKnownUniquelyReferenced(&response) && !spareResponses.isFull { spareResponses.push(response) }
     }
 
