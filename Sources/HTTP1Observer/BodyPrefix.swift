@@ -139,6 +139,13 @@ struct BodyPrefix {
         truncated = true
     }
 
+    /// The buffer `takeKept` is about to hand out, when it has a capacity the pool may take back
+    /// afterwards (nil otherwise).
+    var keptBuffer: [UInt8]? {
+        if let inflater { return inflater.output.capacity > 0 ? inflater.output : nil }
+        return bytes.capacity > 0 ? bytes : nil
+    }
+
     /// The kept bytes, moved out (not copied): the body is emitted once. Lent bytes are not in it (the
     /// owner hands them on where they lie; the prefix forgets them).
     mutating func takeKept() -> [UInt8] {
