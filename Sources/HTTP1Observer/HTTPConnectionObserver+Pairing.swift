@@ -183,6 +183,18 @@ extension HTTPConnectionObserver {
         if let request = currentRequest { change(request) }
     }
 
+    var requestParserFirstByte: Timestamp? {
+        requestDirection == .clientToServer ? clientToServer.messageFirstByte : serverToClient.messageFirstByte
+    }
+
+    var responseDirectionIsBetweenMessages: Bool {
+        requestDirection == .clientToServer ? serverToClient.isBetweenMessages : clientToServer.isBetweenMessages
+    }
+
+    var responseParserFirstByte: Timestamp? {
+        requestDirection == .clientToServer ? serverToClient.messageFirstByte : clientToServer.messageFirstByte
+    }
+
     func withParser<R>(_ direction: StreamDirection, _ body: (inout HTTPMessageParser) -> R) -> R {
         direction == .clientToServer ? body(&clientToServer) : body(&serverToClient)
     }

@@ -319,18 +319,6 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// A response is being read.
     var hasInFlight: Bool { inFlight != nil }
 
-    private var requestParserFirstByte: Timestamp? {
-        requestDirection == .clientToServer ? clientToServer.messageFirstByte : serverToClient.messageFirstByte
-    }
-
-    private var responseDirectionIsBetweenMessages: Bool {
-        requestDirection == .clientToServer ? serverToClient.isBetweenMessages : clientToServer.isBetweenMessages
-    }
-
-    private var responseParserFirstByte: Timestamp? {
-        requestDirection == .clientToServer ? serverToClient.messageFirstByte : clientToServer.messageFirstByte
-    }
-
     /// `head` is the shared head: its strings are moved into the response, not copied.
     private func responseHead(_ head: inout MessageHead, time: Timestamp) {
         let responseDirection = requestDirection.reversed
