@@ -8,7 +8,7 @@ struct BodyPrefix {
     private(set) var wireLength = 0
     /// Less than the whole body is kept (limit, gap, or inflate failure).
     private(set) var truncated = false
-    private let limit: Int
+    private var limit: Int
     private var inflater: Inflater?
     /// An anomaly met while keeping the prefix, reported once by the owner.
     private(set) var anomaly: HTTPParseAnomaly?
@@ -31,6 +31,36 @@ struct BodyPrefix {
         } else {
             limit = rawLimit
         }
+    }
+
+    /// Makes the prefix new again as `init(limit:)` does, in place (a pooled request's body). Its kept
+    /// bytes were moved out when the message was emitted (`takeKept`): only what is left is released,
+    /// where assigning a new prefix released the empty buffer and the absent inflater through calls.
+    mutating func restart(limit: Int) {
+        restartCounts()
+        self.limit = limit
+        if case .some = inflater { inflater = nil }
+    }
+
+    /// Makes the prefix new again as `init(contentEncoding:rawLimit:inflatedLimit:)` does, in place (see
+    /// `restart(limit:)`).
+    mutating func restart(contentEncoding: String?, rawLimit: Int, inflatedLimit: Int) {
+        restartCounts()
+        if let encoding = contentEncoding, Self.isInflatable(encoding) {
+            limit = inflatedLimit
+            inflater = Inflater(limit: inflatedLimit)
+        } else {
+            limit = rawLimit
+            if case .some = inflater { inflater = nil }
+        }
+    }
+
+    private mutating func restartCounts() {
+        if bytes.capacity != 0 { bytes = [] }
+        wireLength = 0
+        truncated = false
+        anomaly = nil
+        lentStart = nil
     }
 
     static func isInflatable(_ encoding: String) -> Bool {
@@ -107,6 +137,13 @@ struct BodyPrefix {
     mutating func skipGap(_ length: Int) {
         wireLength &+= length
         truncated = true
+    }
+
+    /// The buffer `takeKept` is about to hand out, when it has a capacity the pool may take back
+    /// afterwards (nil otherwise).
+    var keptBuffer: [UInt8]? {
+        if let inflater { return inflater.output.capacity > 0 ? inflater.output : nil }
+        return bytes.capacity > 0 ? bytes : nil
     }
 
     /// The kept bytes, moved out (not copied): the body is emitted once. Lent bytes are not in it (the

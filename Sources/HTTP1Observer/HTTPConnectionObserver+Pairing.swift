@@ -105,14 +105,13 @@ extension HTTPConnectionObserver {
             }
             return
         }
-        var response = inFlight.take()!
-        var request = response.request.take()
+        // `let`s: emitted from a `var`, the response was retained and released around `emit`.
+        let response = inFlight.take().unsafelyUnwrapped
+        let request = response.request.take()
         emit(response, answering: request)
         // The common end of an exchange: both halves back to their pools, unless something still refers to them.
-        if request != nil && isKnownUniquelyReferenced(&request!) {
-            shared.recycle(request.take()!)
-        }
-        if isKnownUniquelyReferenced(&response) { shared.recycle(consume response) }
+        shared.recycle(ifUnique: consume request)
+        shared.recycle(ifUnique: response)
     }
 
     /// Emits `response` (moving its summary out) with the request it answers, if any.
@@ -133,6 +132,11 @@ extension HTTPConnectionObserver {
         // exchange or its summaries were copied whole (every string retained and released once more).
         // Read before the summary moves the body out (which forgets it).
         let lentBody = response.body.lent
+        // The body buffers the exchange is about to hold, referred to here too (when there are any):
+        // they go back to the pool once the exchange is gone. Taken from the exchange itself, it was
+        // first copied whole (a memcpy of its 449 bytes) for every exchange.
+        var requestBuffer = request?.body.keptBuffer
+        var responseBuffer = response.body.keptBuffer
         let exchange = HTTPExchange(
             connection: connection, client: client, server: server, request: request?.takeSummary(),
             response: response.takeSummary(),
@@ -141,27 +145,12 @@ extension HTTPConnectionObserver {
             isFirstOnConnection: request?.isFirstOnConnection ?? false,
             requestFirstByte: request?.firstByte, requestLastByte: request?.lastByte,
             responseFirstByte: response.firstByte, responseLastByte: response.lastByte)
-        if let lentBody {
-            core.sink.observe(exchange, responseBody: lentBody)
-        } else {
-            core.sink.observe(exchange)
-        }
-        // The sink is done with the exchange: its body buffers serve the next bodies.
-        reclaimBodies(of: exchange)
-    }
-
-    /// Takes the body buffers of an exchange the sink is done with back into the pool.
-    /// The buffers are taken where they lie: moving the summaries out of the exchange first copied each
-    /// whole (memcpy) before the one field was reached.
-    private func reclaimBodies(of exchange: consuming HTTPExchange) {
-        var exchange = exchange
-        let spares = shared
-        if case .some = exchange.request, exchange.request.unsafelyUnwrapped.bodyPrefix.capacity > 0 {
-            spares.reclaimBuffer(&exchange.request!.bodyPrefix)
-        }
-        if case .some = exchange.response, exchange.response.unsafelyUnwrapped.bodyPrefix.capacity > 0 {
-            spares.reclaimBuffer(&exchange.response!.bodyPrefix)
-        }
+        core.deliver(exchange, responseBody: lentBody)
+        // The sink is done with the exchange: gone now, it leaves the buffers to these references (unless
+        // the sink kept a copy), and they serve the next bodies.
+        _ = consume exchange
+        if case .some = requestBuffer { shared.reclaimBuffer(&requestBuffer!) }
+        if case .some = responseBuffer { shared.reclaimBuffer(&responseBuffer!) }
     }
 
     func flushPending() {
@@ -181,7 +170,7 @@ extension HTTPConnectionObserver {
             response: nil, completeness: .requestWithoutResponse, sawGap: request.sawGap,
             isFirstOnConnection: request.isFirstOnConnection, requestFirstByte: request.firstByte,
             requestLastByte: request.lastByte, responseFirstByte: nil, responseLastByte: nil)
-        core.sink.observe(exchange)
+        core.deliver(exchange, responseBody: nil)
     }
 
     private var client: Endpoint { rolesSwapped ? connection.server : connection.client }
@@ -192,6 +181,18 @@ extension HTTPConnectionObserver {
     /// Applies `change` to the request whose body is being read, wherever it waits.
     func updateCurrentRequest(_ change: (PendingRequest) -> Void) {
         if let request = currentRequest { change(request) }
+    }
+
+    var requestParserFirstByte: Timestamp? {
+        requestDirection == .clientToServer ? clientToServer.messageFirstByte : serverToClient.messageFirstByte
+    }
+
+    var responseDirectionIsBetweenMessages: Bool {
+        requestDirection == .clientToServer ? serverToClient.isBetweenMessages : clientToServer.isBetweenMessages
+    }
+
+    var responseParserFirstByte: Timestamp? {
+        requestDirection == .clientToServer ? serverToClient.messageFirstByte : clientToServer.messageFirstByte
     }
 
     func withParser<R>(_ direction: StreamDirection, _ body: (inout HTTPMessageParser) -> R) -> R {

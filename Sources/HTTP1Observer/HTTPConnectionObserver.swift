@@ -224,7 +224,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
     private func requestHead(_ head: inout MessageHead, time: Timestamp) {
         let parserLostSync = requestDirection == .clientToServer ? clientToServer.hasLostSync : serverToClient.hasLostSync
         let request = shared.makeRequest(
-            body: BodyPrefix(limit: configuration.requestBodyPrefixLimit),
+            bodyLimit: configuration.requestBodyPrefixLimit,
             firstByte: requestParserFirstByte ?? time, lastByte: time,
             isFirstOnConnection: requestsSeen == 0 && !parserLostSync, arrivedAfterLoss: recovering,
             isHead: head.isHead, isConnect: head.isConnect)
@@ -299,8 +299,14 @@ public final class HTTPConnectionObserver: StreamConsumer {
             for waiting in pending { waiting.arrivedAfterLoss = true }
             request.arrivedAfterLoss = true
         }
-        pending.append(request)
-        currentRequest = framingUsable && framing != .none && framing != .awaitUpgradeDecision ? request : nil
+        // The request's last use moves it into the queue (appended first, it was retained for the queue
+        // and released at the end of the function).
+        if framingUsable && framing != .none && framing != .awaitUpgradeDecision {
+            currentRequest = request
+        } else if case .some = currentRequest {
+            currentRequest = nil
+        }
+        pending.append(consume request)
         if framingUsable {
             withParser(requestDirection) { $0.setFraming(framing) }
         } else {
@@ -312,18 +318,6 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     /// A response is being read.
     var hasInFlight: Bool { inFlight != nil }
-
-    private var requestParserFirstByte: Timestamp? {
-        requestDirection == .clientToServer ? clientToServer.messageFirstByte : serverToClient.messageFirstByte
-    }
-
-    private var responseDirectionIsBetweenMessages: Bool {
-        requestDirection == .clientToServer ? serverToClient.isBetweenMessages : clientToServer.isBetweenMessages
-    }
-
-    private var responseParserFirstByte: Timestamp? {
-        requestDirection == .clientToServer ? serverToClient.messageFirstByte : clientToServer.messageFirstByte
-    }
 
     /// `head` is the shared head: its strings are moved into the response, not copied.
     private func responseHead(_ head: inout MessageHead, time: Timestamp) {
@@ -338,19 +332,27 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let firstByte = responseParserFirstByte ?? time
         let request = takePairableRequest()
         // Held in recovery: framed as the oldest waiting request says, the best knowledge there is.
+        // Its flags read in place (a reference to the request framed for was one more retain and release).
         let isHeld = request == nil && recovering
-        let framedFor = isHeld ? pending.first : request
-        let isUpgrade = status == 101 || (framedFor?.isConnect == true && status >= 200 && status < 300)
-        let bodyless = framedFor?.isHead == true || status == 101 || status == 204 || status == 304 || isUpgrade
-        let contentEncoding = head.contentEncoding.take()
-        let body = BodyPrefix(
-            contentEncoding: contentEncoding, rawLimit: configuration.responseBodyPrefixLimit,
-            inflatedLimit: configuration.maxInflatedBytes)
-        // Consumed: kept alive to the end of the function, the locals were copied in and released there.
-        inFlight = shared.makeResponse(
-            request: request, status: status, contentType: head.contentType.take(),
-            contentEncoding: consume contentEncoding, body: consume body, bodyless: bodyless, firstByte: firstByte,
-            lastByte: time, isHeld: isHeld && !isUpgrade)
+        var framedForHead = false
+        var framedForConnect = false
+        if case .some = request {
+            framedForHead = request.unsafelyUnwrapped.isHead
+            framedForConnect = request.unsafelyUnwrapped.isConnect
+        } else if isHeld && !pending.isEmpty {
+            framedForHead = pending[0].isHead
+            framedForConnect = pending[0].isConnect
+        }
+        let isUpgrade = status == 101 || (framedForConnect && status >= 200 && status < 300)
+        let bodyless = framedForHead || status == 101 || status == 204 || status == 304 || isUpgrade
+        let refusedUpgrade = request?.awaitsUpgradeDecision == true
+        // The request and the head's strings moved in (consumed): kept to the end of the function, they
+        // were copied in and released there. (No response is under way: nil is not released.)
+        inFlight.replaceNil(with: shared.makeResponse(
+            request: consume request, status: status, contentType: head.contentType.take(),
+            contentEncoding: head.contentEncoding.take(), rawLimit: configuration.responseBodyPrefixLimit,
+            inflatedLimit: configuration.maxInflatedBytes, bodyless: bodyless, firstByte: firstByte, lastByte: time,
+            isHeld: isHeld && !isUpgrade))
         if isUpgrade {
             // RFC 9110 §7.8 / §9.3.6: after 101 or a successful CONNECT the bytes are no longer HTTP.
             core.statistics.upgrades += 1
@@ -362,7 +364,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             if recovering { giveUpRecovery() }
             return
         }
-        if request?.awaitsUpgradeDecision == true {
+        if refusedUpgrade {
             withParser(requestDirection) { $0.resumeAfterRefusedUpgrade() }
         }
         // Response body length, RFC 9112 §6.3 items 1-8.

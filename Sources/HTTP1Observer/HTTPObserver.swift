@@ -84,6 +84,17 @@ final class HTTPObserverCore {
         if keepsSpareConnections && !spareConnections.isFull { spareConnections.push(connection) }
     }
 
+    /// Hands an exchange to the sink, with the response body lent when there is one (see
+    /// `HTTPExchangeSink`). Here, where the sink is a `let` of `self`: read through `core.sink` by a
+    /// connection observer, the sink was retained and released around each call.
+    func deliver(_ exchange: HTTPExchange, responseBody: UnsafeRawBufferPointer?) {
+        if let responseBody {
+            sink.observe(exchange, responseBody: responseBody)
+        } else {
+            sink.observe(exchange)
+        }
+    }
+
     /// Lets every spare go and keeps no more (the owning `HTTPObserver` is gone).
     func dropSpareConnections() {
         keepsSpareConnections = false

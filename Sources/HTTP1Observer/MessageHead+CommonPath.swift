@@ -76,13 +76,15 @@ extension MessageHead {
         let lastSpace = count - 9
         guard firstSpace + 1 < lastSpace else { return false }
         let methodBytes = UnsafeRawBufferPointer(rebasing: line[0..<firstSpace])
-        method = Self.methodName(methodBytes)
+        // `reset` left method and version empty (or the observer swapped empty ones in): stored without
+        // releasing them (see `EmptySlots.swift`).
+        method.replaceEmpty(with: Self.methodName(methodBytes))
         methodIsHead = methodBytes.count == 4 && methodBytes.equalsIgnoringCase("head") && methodBytes[0] == 0x48
         methodIsConnect = methodBytes.isCONNECT
         let targetBytes = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace])
         cachedTargetSlot = cache.cachedRequestTargetSlot(targetBytes)
         if cachedTargetSlot < 0 { target = RequestTarget(bytes: targetBytes) }
-        self.version = versionName
+        self.version.replaceEmpty(with: versionName)
         return true
     }
 
@@ -91,7 +93,7 @@ extension MessageHead {
         guard line.count >= 12, let versionName = Self.commonVersion(line.loadUnaligned(as: UInt64.self)) else {
             return false
         }
-        version = versionName
+        version.replaceEmpty(with: versionName)
         status = (Int(line[9] &- 0x30) * 10 + Int(line[10] &- 0x30)) * 10 + Int(line[11] &- 0x30)
         return true
     }

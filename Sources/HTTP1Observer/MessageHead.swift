@@ -64,7 +64,8 @@ struct MessageHead {
         if !method.isEmpty { method = "" }
         if case .some = target { target = nil }
         cachedTargetSlot = -1
-        if !version.isEmpty { version = "" }
+        // A response's version is one of these literals (small strings, no storage): not released.
+        if !version.isEmpty { version.replaceEmpty(with: "", orSmallLiterals: ("HTTP/1.1", "HTTP/1.0")) }
         status = 0
         methodIsHead = false
         methodIsConnect = false

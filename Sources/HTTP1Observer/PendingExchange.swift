@@ -39,13 +39,13 @@ final class PendingRequest {
         self.isConnect = isConnect
     }
 
-    /// Makes a pooled request new again, every field as `init` sets it (the summary was moved out
-    /// when the request was emitted, and the owner writes every field of it again).
+    /// Makes a pooled request new again, every field as `init` sets it with a body of `bodyLimit` (the
+    /// summary was moved out when the request was emitted, and the owner writes every field of it again).
     func reset(
-        body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
+        bodyLimit: Int, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
         arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) {
-        self.body = body
+        body.restart(limit: bodyLimit)
         self.firstByte = firstByte
         self.lastByte = lastByte
         sawGap = false
@@ -127,16 +127,19 @@ final class InFlightResponse {
         self.isHeld = isHeld
     }
 
-    /// Makes a pooled response new again, every field as `init` sets it.
+    /// Makes a pooled response new again, every field as `init` sets it with a body for
+    /// `contentEncoding` and the limits (restarted in place, see `BodyPrefix.restart`).
     func reset(
-        request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
-        body: consuming BodyPrefix, bodyless: Bool, firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
+        request: consuming PendingRequest?, status: Int, contentType: consuming String?,
+        contentEncoding: consuming String?, rawLimit: Int, inflatedLimit: Int, bodyless: Bool,
+        firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
     ) {
-        self.request = request
+        body.restart(contentEncoding: contentEncoding, rawLimit: rawLimit, inflatedLimit: inflatedLimit)
+        // Moved out when the response was emitted: nil stored over without a release (see `EmptySlots.swift`).
+        self.request.replaceNil(with: request)
         self.status = status
-        self.contentType = contentType
-        self.contentEncoding = contentEncoding
-        self.body = body
+        self.contentType.replaceNil(with: contentType)
+        self.contentEncoding.replaceNil(with: contentEncoding)
         self.bodyless = bodyless
         self.firstByte = firstByte
         self.lastByte = lastByte

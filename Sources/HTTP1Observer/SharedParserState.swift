@@ -70,48 +70,56 @@ final class SharedParserState {
     /// A pending request, its summary still to be written in place (`PendingRequest.summary`): a spare
     /// one made new again when there is one, else a new one.
     func makeRequest(
-        body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
+        bodyLimit: Int, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
         arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) -> PendingRequest {
         if let spare = spareRequests.pop() {
             spare.reset(
-                body: body, firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
+                bodyLimit: bodyLimit, firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
                 arrivedAfterLoss: arrivedAfterLoss, isHead: isHead, isConnect: isConnect)
             return spare
         }
         return PendingRequest(
-            body: body, firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
+            body: BodyPrefix(limit: bodyLimit), firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
             arrivedAfterLoss: arrivedAfterLoss, isHead: isHead, isConnect: isConnect)
     }
 
-    /// Takes back an emitted request nothing else refers to (the caller checked), moved in: no retain
-    /// here and no release in the caller.
-    func recycle(_ request: consuming PendingRequest) {
-        if !spareRequests.isFull { spareRequests.push(request) }
+    /// Takes back an emitted request when nothing else refers to it, moved in: no retain here and no
+    /// release in the caller.
+    func recycle(ifUnique request: consuming PendingRequest?) {
+        // Tested and moved in place (the parameter is mutable; false for nil): bound to a `var`, the
+        // request was retained and released once more.
+        if isKnownUniquelyReferenced(&request) && !spareRequests.isFull {
+            spareRequests.push((consume request).unsafelyUnwrapped)
+        }
     }
 
     /// Responses emitted and no longer referenced, reused by `makeResponse` (at most `maxSpareRequests`).
     @exclusivity(unchecked) private var spareResponses = SpareStack<InFlightResponse>(capacity: maxSpareRequests)
 
     /// A response being read: a spare one made new again when there is one, else a new one.
+    /// `rawLimit` and `inflatedLimit` bound the body kept (see `BodyPrefix.init(contentEncoding:rawLimit:inflatedLimit:)`).
     func makeResponse(
-        request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
-        body: consuming BodyPrefix, bodyless: Bool, firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
+        request: consuming PendingRequest?, status: Int, contentType: consuming String?,
+        contentEncoding: consuming String?, rawLimit: Int, inflatedLimit: Int, bodyless: Bool, firstByte: Timestamp?,
+        lastByte: Timestamp?, isHeld: Bool
     ) -> InFlightResponse {
         if let spare = spareResponses.pop() {
             spare.reset(
                 request: request, status: status, contentType: contentType, contentEncoding: contentEncoding,
-                body: body, bodyless: bodyless, firstByte: firstByte, lastByte: lastByte, isHeld: isHeld)
+                rawLimit: rawLimit, inflatedLimit: inflatedLimit, bodyless: bodyless, firstByte: firstByte,
+                lastByte: lastByte, isHeld: isHeld)
             return spare
         }
+        let body = BodyPrefix(contentEncoding: copy contentEncoding, rawLimit: rawLimit, inflatedLimit: inflatedLimit)
         return InFlightResponse(
             request: request, status: status, contentType: contentType, contentEncoding: contentEncoding, body: body,
             bodyless: bodyless, firstByte: firstByte, lastByte: lastByte, isHeld: isHeld)
     }
 
-    /// Takes back an emitted response nothing else refers to (the caller checked).
-    func recycle(_ response: consuming InFlightResponse) {
-        if !spareResponses.isFull { spareResponses.push(response) }
+    /// Takes back an emitted response when nothing else refers to it.
+    func recycle(ifUnique response: consuming InFlightResponse) {
+        if isKnownUniquelyReferenced(&response) && !spareResponses.isFull { spareResponses.push(response) }
     }
 
     /// Direct-mapped (a power of two): a miss costs one replaced entry, never a search.
@@ -168,13 +176,14 @@ final class SharedParserState {
     func cachedRequestTarget(_ slot: Int) -> RequestTarget { targets[slot] }
 
     /// Writes the cached target of `slot` into `summary`: target, raw path, path and query, and the
-    /// authority as the host when `authorityAsHost`.
+    /// authority as the host when `authorityAsHost`. The summary's fields were moved out when its last
+    /// request was emitted: stored without releasing the empty values (see `EmptySlots.swift`).
     func writeTarget(_ slot: Int, into summary: inout HTTPRequestSummary, authorityAsHost: Bool) {
-        summary.target = targets[slot].target
-        summary.rawPath = targets[slot].rawPath
-        summary.path = targets[slot].path
-        summary.query = targets[slot].query
-        if authorityAsHost { summary.host = targets[slot].authority }
+        summary.target.replaceEmpty(with: targets[slot].target)
+        summary.rawPath.replaceEmpty(with: targets[slot].rawPath)
+        summary.path.replaceEmpty(with: targets[slot].path)
+        summary.query.replaceNil(with: targets[slot].query)
+        if authorityAsHost { summary.host.replaceNil(with: targets[slot].authority) }
     }
 
     /// The raw path `bytes` (of a target with a query) as ISO-8859-1 and percent-decoded (see
