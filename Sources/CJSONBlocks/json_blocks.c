@@ -94,11 +94,12 @@ __attribute__((noinline)) static int cejson_is_number_at(const uint8_t *base, si
 /// leading zero — followed by a delimiter in this block: a whole number (fewer than 64
 /// digits). False leaves it to `cejson_is_scalar`. Adding the token's bit to the digits
 /// carries through its run of digits to the byte after it (lost past the block), the only
-/// bit of the sum that can be a delimiter; a `0` must be followed by one at once.
-static inline int cejson_is_short_integer(uint64_t digits, uint64_t delimiters, size_t offset, uint8_t first) {
+/// bit of the sum that can be a delimiter (not in `scalars`, the block's scalar bytes other
+/// than quotes); a `0` must be followed by one at once.
+static inline int cejson_is_short_integer(uint64_t digits, uint64_t scalars, size_t offset, uint8_t first) {
     uint64_t bit = 1ULL << offset;
     uint64_t after = first == '0' ? bit << 1 : digits + bit;
-    return (after & delimiters) != 0;
+    return (after & ~scalars) != 0;
 }
 
 /// Whether the escape at `i` (the byte after a backslash) is one the byte-by-byte validator
@@ -296,7 +297,7 @@ int cejson_best_level(void) {
 }
 
 void cejson_scan_init(cejson_scanner *s, const uint8_t *base, size_t count, size_t max_depth, int level) {
-    memset(s, 0, sizeof *s);
+    memset(s, 0, offsetof(cejson_scanner, chunk));  // the entries are written before they are read
     s->base = base;
     s->count = base ? count : 0;
     s->max_depth = max_depth;

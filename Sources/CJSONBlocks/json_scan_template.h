@@ -23,6 +23,15 @@
 // a control byte other than `\t \n \r` outside one, an invalid escape — ends the stream:
 // the text is then undecided and the byte-by-byte validator finds the exact rejection.
 //
+// The first pass runs ahead of the second, apart (`fill`): `CEJSON_FIRST_BLOCKS` blocks at
+// the start of a text (a text that is not an object is told by its first token), then
+// `CEJSON_CHUNK_BLOCKS` at a time, each block's token starts, digits and scalar bytes into
+// the scanner, the carries in registers from block to block; the grammar takes its tokens
+// from there. The token stream is the same as one block at a time: only computed earlier;
+// an anomaly still ends it at its block (that block without tokens, none read after it).
+// (The bytes >= 0x80 seen, `high`, may then count blocks the grammar has not reached: a
+// top-level name is then checked byte by byte for being plain, with the same answer.)
+//
 // The second pass (stage 2, §4) walks the grammar token by token with the open containers
 // in a bit stack (63 levels; deeper is undecided), checking each run outside strings as a
 // number or literal that ends where the run ends. Why it is exact when it says valid: every
@@ -34,32 +43,34 @@
 #error "json_blocks.c defines CEJSON_NAME and the classifier before including this file"
 #endif
 
-/// The token starts of a block from its classes, its quotes (escaped ones dropped) and its
-/// in-string bits (`block_tokens`' last part, shared by the usual and the rare block); stores
-/// them and the block's digits and delimiters, updates the scalar carry.
+/// A block's output (at `out` in `chunk`) from its classes, its quotes (escaped ones dropped)
+/// and its in-string bits (the last part of the usual and the rare block alike): the token
+/// starts, digits and scalar bytes; updates the scalar carry and the bytes >= 0x80 seen.
 CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(store_tokens)(
-    cejson_scanner *s, const cejson_classes *c, unsigned dropped, uint64_t quote, uint64_t in_string) {
+    uint64_t *out, uint64_t *scalar_carry, uint64_t *high, const cejson_classes *c, unsigned dropped, uint64_t quote,
+    uint64_t in_string) {
     uint64_t op = c->op >> dropped;
     uint64_t scalar = c->scalar >> dropped;  // the high bits past the text: none, as if spaces
     uint64_t non_quote_scalar = scalar & ~quote;
-    uint64_t follows = non_quote_scalar << 1 | s->scalar_carry;
-    s->scalar_carry = non_quote_scalar >> 63;
+    uint64_t follows = non_quote_scalar << 1 | *scalar_carry;
+    *scalar_carry = non_quote_scalar >> 63;
     uint64_t outside = ~(in_string | quote);
-    s->high |= c->high;  // (a dropped byte, read with the block before, is in the text too)
-    s->digits = c->digit >> dropped;
-    s->delimiters = ~scalar | c->quote >> dropped;
+    *high |= c->high;  // (a dropped byte, read with the block before, is in the text too)
+    out[CEJSON_CHUNK_BLOCKS] = c->digit >> dropped;
+    out[2 * CEJSON_CHUNK_BLOCKS] = non_quote_scalar;
     // A structural byte between two bytes neither blank nor structural, in this block, is no
     // token: a `:` or `,` (a bracket there is an error the grammar finds all the same).
     uint64_t joined = op & scalar << 1 & scalar >> 1;
-    s->tokens = (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
+    out[0] = (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
 }
 
-/// `block_tokens` for a block with a backslash or control byte (or escaped by the block
-/// before): escaped quotes dropped from `quote` and its parity, in-string, and the anomalies.
-/// Apart, and classified again: the usual block then needs no frame of its own (no registers
-/// saved, no spills: measured).
-CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(rare_block_tokens)(
-    cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
+/// The entry of a block with a backslash or control byte (or escaped by the block before):
+/// escaped quotes dropped from `quote` and its parity, in-string, and the anomalies; the
+/// carries through the scanner. Apart, and classified again: the usual block then needs no
+/// frame of its own (no registers saved, no spills: measured). Whether it has an anomaly
+/// (its tokens then none, and the stream ends there).
+CEJSON_TARGET __attribute__((noinline)) static int CEJSON_NAME(rare_block_tokens)(
+    cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped, size_t k) {
     s->rare_seen = 1;
     cejson_classes c;
     CEJSON_CLASSIFY(p, &c);
@@ -81,80 +92,128 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(rare_block_token
     s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
     // Any control byte in a string; outside, those that are not whitespace.
     anomalies |= control & (in_string | ~newline);
-    CEJSON_NAME(store_tokens)(s, &c, dropped, quote, in_string);
+    CEJSON_NAME(store_tokens)(s->chunk + k, &s->scalar_carry, &s->high, &c, dropped, quote, in_string);
     if (anomalies != 0) {
         s->anomaly = start + (size_t)__builtin_ctzll(anomalies);
-        s->next_block = s->count;
-        s->tokens = 0;
+        s->chunk[k] = 0;
+        return 1;
     }
+    return 0;
 }
 
-/// Stores the token starts of the 64 bytes at `p` less its first `dropped` (0…63) ones, text
-/// position `start` on, as if spaces followed; updates the carries, the block's digits and
-/// delimiters. No tokens and the stream ended at an anomaly.
-CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(block_tokens)(cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
+/// The entry of the 64 bytes at `p` less its first `dropped` (0…63) ones, text position
+/// `start` on, as if spaces followed, the carries through the scanner (the last block of a
+/// text: shifted or padded); whether it has an anomaly.
+CEJSON_TARGET __attribute__((always_inline)) static inline int CEJSON_NAME(block_tokens)(
+    cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped, size_t k) {
     cejson_classes c;
     CEJSON_CLASSIFY(p, &c);
-    if (__builtin_expect((c.rare | s->escape_carry) != 0, 0)) {
-        CEJSON_NAME(rare_block_tokens)(s, p, start, dropped);
-        return;
-    }
+    if (__builtin_expect((c.rare | s->escape_carry) != 0, 0)) return CEJSON_NAME(rare_block_tokens)(s, p, start, dropped, k);
     uint64_t quote = c.quote >> dropped;
     // The classifier's parity holds for the whole block without escaped quotes.
     uint64_t quote_parity = dropped == 0 ? c.quote_parity : CEJSON_PREFIX_XOR(quote);
     // Opening quote and the string's bytes: 1; closing quote and outside: 0.
     uint64_t in_string = quote_parity ^ s->in_string_carry;
     s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
-    CEJSON_NAME(store_tokens)(s, &c, dropped, quote, in_string);
+    CEJSON_NAME(store_tokens)(s->chunk + k, &s->scalar_carry, &s->high, &c, dropped, quote, in_string);
+    return 0;
 }
 
-/// The last block of a text of 64 bytes or more, shorter than 64: the last 64 bytes of the
-/// text, the ones before `start` (read with the block before) dropped. Apart from the padded
-/// copy: no frame of its own (measured: 10 instructions fewer per text).
-CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_shifted_block)(cejson_scanner *s, size_t start, size_t length) {
-    CEJSON_NAME(block_tokens)(s, s->base + (s->count - 64), start, (unsigned)(64 - length));
-}
-
-/// The only block of a text shorter than 64 bytes: a copy padded with spaces.
-CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_padded_block)(cejson_scanner *s, size_t start, size_t length) {
+/// The last block of a text shorter than 64 bytes past `start`: the last 64 bytes of the
+/// text, the ones before `start` (read with the block before) dropped, or, for a text
+/// shorter than 64, a copy padded with spaces. Whether it has an anomaly.
+CEJSON_TARGET __attribute__((noinline)) static int CEJSON_NAME(read_last_block)(cejson_scanner *s, size_t start, size_t k) {
+    size_t length = s->count - start;
+    if (start != 0) {  // blocks start at multiples of 64: the text has 64 bytes or more
+        return CEJSON_NAME(block_tokens)(s, s->base + (s->count - 64), start, (unsigned)(64 - length), k);
+    }
     uint8_t padded[64];
     memset(padded, 0x20, 64);
     memcpy(padded, s->base + start, length);
-    CEJSON_NAME(block_tokens)(s, padded, start, 0);
+    return CEJSON_NAME(block_tokens)(s, padded, start, 0, k);
 }
 
-/// Reads the block at `next_block` into the scanner (its token starts, digits and
-/// delimiters, `block_start`): the last one as if followed by spaces (the last 64 bytes of
-/// the text, shifted, or a padded copy of a text shorter than 64). Once a block: not inlined
-/// into each place the grammar takes a token.
-CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejson_scanner *s) {
-    size_t start = s->next_block;
+/// The first pass over the next blocks (at most `CEJSON_CHUNK_BLOCKS`, `CEJSON_FIRST_BLOCKS`
+/// at the start, from `next_block`), apart from the grammar: their output into `chunk`
+/// (`chunk_count` blocks), the carries in registers from one block to the next and the
+/// classifier's constants loaded once (measured: a call per block cost about 20
+/// instructions more). After an anomaly no more blocks (its own has no tokens). How many.
+CEJSON_TARGET __attribute__((noinline)) static size_t CEJSON_NAME(fill)(cejson_scanner *s) {
+    const uint8_t *base = s->base;
     size_t count = s->count;
-    s->block_start = start;
-    s->next_block = start + 64;
-    size_t length = count - start;
-    if (__builtin_expect(length >= 64, 1)) {
-        CEJSON_NAME(block_tokens)(s, s->base + start, start, 0);
-    } else if (start != 0) {  // blocks start at multiples of 64: the text has 64 bytes or more
-        CEJSON_NAME(read_shifted_block)(s, start, length);
-    } else {
-        CEJSON_NAME(read_padded_block)(s, start, length);
+    size_t start = s->next_block;
+    if (start >= count) return 0;
+    size_t limit = start == 0 ? CEJSON_FIRST_BLOCKS : CEJSON_CHUNK_BLOCKS;
+    size_t end = count - start > 64 * limit ? start + 64 * limit : count;
+    // The loop's state in locals, and one pointer into the output (measured: an index and the
+    // scanner's fields spilled more of it to the stack).
+    uint64_t in_string_carry = s->in_string_carry;
+    uint64_t scalar_carry = s->scalar_carry;
+    uint64_t escape_carry = s->escape_carry;
+    uint64_t high = 0;
+    const uint8_t *p = base + start;
+    size_t whole = (end - start) / 64;  // the whole blocks
+    const uint8_t *whole_end = p + 64 * whole;
+    uint64_t *out = s->chunk;  // the block's output
+    for (; p != whole_end; p += 64, out++) {
+        // The usual block: whole, without a backslash or control byte, not escaped; any other
+        // one apart.
+        cejson_classes c;
+        CEJSON_CLASSIFY(p, &c);
+        if (__builtin_expect((c.rare | escape_carry) != 0, 0)) {
+            s->in_string_carry = in_string_carry;
+            s->scalar_carry = scalar_carry;
+            size_t k = (size_t)(out - s->chunk);
+            int anomaly = CEJSON_NAME(rare_block_tokens)(s, p, (size_t)(p - base), 0, k);
+            in_string_carry = s->in_string_carry;
+            scalar_carry = s->scalar_carry;
+            escape_carry = s->escape_carry;
+            if (anomaly) {
+                out++;
+                end = count;
+                goto done;
+            }
+            continue;
+        }
+        // Opening quote and the string's bytes: 1; closing quote and outside: 0.
+        uint64_t in_string = c.quote_parity ^ in_string_carry;
+        in_string_carry = (uint64_t)((int64_t)in_string >> 63);
+        CEJSON_NAME(store_tokens)(out, &scalar_carry, &high, &c, 0, c.quote, in_string);
     }
+    s->in_string_carry = in_string_carry;
+    s->scalar_carry = scalar_carry;
+    if (p != base + end) {  // the text's last block, shorter than 64 bytes
+        CEJSON_NAME(read_last_block)(s, (size_t)(p - base), (size_t)(out - s->chunk));
+        out++;
+    }
+done:
+    s->high |= high;
+    s->next_block = end;
+    size_t k = (size_t)(out - s->chunk);
+    s->chunk_count = k;
+    s->chunk_next = 0;
+    return k;
 }
 
-/// Takes the next token into `p`, its place in the current block (at `block`); undecided at
-/// the end or an anomaly. (Places in the block, not in the text: no addition per token, the
-/// block's start is in each load's address; measured.)
-#define CEJSON_TAKE(p)                                              \
-    do {                                                            \
-        while (tokens == 0) {                                       \
-            if (s->next_block >= count) goto undecided;             \
-            CEJSON_NAME(read_block)(s);                             \
-            tokens = s->tokens;                                     \
-            block = base + s->block_start;                          \
-        }                                                           \
-        (p) = (ptrdiff_t)__builtin_ctzll(tokens);                   \
-        tokens &= tokens - 1;                                       \
+/// Takes the next token into `p`, its place in the current block (at `block`, whose output
+/// is at `chunk_next - 1`); past the first pass's blocks it reads the next ones; undecided
+/// at the end or an anomaly. (Places in the block, not in the text: no addition per token,
+/// the block's start is in each load's address; measured. The place in the output in the
+/// scanner, not in a register: the grammar's state kept its registers; measured.)
+#define CEJSON_TAKE(p)                                                                 \
+    do {                                                                               \
+        while (tokens == 0) {                                                          \
+            size_t taken = s->chunk_next;                                              \
+            if (taken == s->chunk_count) {                                             \
+                if (CEJSON_NAME(fill)(s) == 0) goto undecided;    \
+                taken = 0;                                                             \
+            }                                                                          \
+            s->chunk_next = taken + 1;                                                 \
+            tokens = s->chunk[taken];                                           \
+            block += 64;                                                               \
+        }                                                                              \
+        (p) = (ptrdiff_t)__builtin_ctzll(tokens);                                      \
+        tokens &= tokens - 1;                                                          \
     } while (0)
 
 /// The place in the text of `p`, a place in the current block.
@@ -168,7 +227,9 @@ CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejs
         if (first == '"') goto after; /* its bytes were checked by the first pass */                \
         if ((uint8_t)(first - '0') < 10) {                                                           \
             /* The usual integer, from the block's digit mask; any other number byte by byte. */    \
-            if (!cejson_is_short_integer(s->digits, s->delimiters, (size_t)p, first)                \
+            if (!cejson_is_short_integer(s->chunk[CEJSON_CHUNK_BLOCKS - 1 + s->chunk_next],         \
+                                         s->chunk[2 * CEJSON_CHUNK_BLOCKS - 1 + s->chunk_next],     \
+                                         (size_t)p, first)                                           \
                 && !cejson_is_number_at(base, count, CEJSON_IN_TEXT(p)))                             \
                 goto undecided;                                                                      \
             goto after;                                                                              \
@@ -232,7 +293,8 @@ CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s) {
 #define count (s->count)
 #define max_depth (s->max_depth)
     uint64_t tokens = s->tokens;
-    const uint8_t *block = base;  // the current block (its first byte), at the start the text's
+    // The current block (its first byte; before the first one, 64 bytes before the text).
+    const uint8_t *block = (const uint8_t *)((uintptr_t)base - 64);
     ptrdiff_t p, q;
     const uint8_t *key, *colon;
     // Open containers, the top-level object included; one bit each, innermost lowest:
@@ -313,10 +375,11 @@ closed:
 end:
     // Only whitespace after the top-level object, and no anomaly anywhere.
     if (tokens != 0) return CEJSON_UNDECIDED;
-    while (s->next_block < count) {
-        CEJSON_NAME(read_block)(s);
-        if (s->tokens != 0) return CEJSON_UNDECIDED;
-    }
+    do {
+        for (size_t k = s->chunk_next; k < s->chunk_count; k++) {
+            if (s->chunk[k] != 0) return CEJSON_UNDECIDED;
+        }
+    } while (CEJSON_NAME(fill)(s) != 0);
     return s->anomaly == SIZE_MAX ? CEJSON_VALID : CEJSON_UNDECIDED;
 undecided:
     return CEJSON_UNDECIDED;
@@ -327,9 +390,13 @@ undecided:
 /// The token starts of the whole text (`cejson_token_starts`).
 CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t *out, size_t capacity) {
     size_t n = 0;
-    while (s->next_block < s->count) {
-        CEJSON_NAME(read_block)(s);
-        for (uint64_t t = s->tokens; t != 0 && n < capacity; t &= t - 1) out[n++] = s->block_start + (size_t)__builtin_ctzll(t);
+    size_t block_start = 0;
+    for (;;) {
+        size_t filled = CEJSON_NAME(fill)(s);
+        if (filled == 0) break;
+        for (size_t k = 0; k < filled; k++, block_start += 64) {
+            for (uint64_t t = s->chunk[k]; t != 0 && n < capacity; t &= t - 1) out[n++] = block_start + (size_t)__builtin_ctzll(t);
+        }
     }
     return n;
 }

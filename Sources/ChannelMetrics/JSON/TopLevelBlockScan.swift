@@ -34,18 +34,22 @@ extension TopLevelScanner {
     mutating func scanInBlocks(
         _ keys: [FuzzyKey], into matches: inout MatchSlots, level: Int32 = cejson_best_level()
     ) -> BlockScanOutcome {
-        var scanner = cejson_scanner()
-        cejson_scan_init(&scanner, cursor.bytes.baseAddress, cursor.bytes.count, max(cursor.maxDepth, 0), level)
-        return withUnsafeTemporaryAllocation(of: cejson_member.self, capacity: Self.memberBatch) { members in
-            while true {
-                var found = 0
-                let outcome = Int(cejson_scan(&scanner, members.baseAddress!, members.count, &found))
-                if outcome == CEJSON_NOT_AN_OBJECT { return .notAnObject }
-                if outcome == CEJSON_UNDECIDED { return .undecided }
-                for i in 0..<found where !noteMember(members[i], keys, into: &matches) { return .undecided }
-                if outcome == CEJSON_VALID {
-                    textIsASCII = scanner.high == 0
-                    return .valid
+        // Set up by `cejson_scan_init`, not zeroed first: the first pass's output (most of
+        // the scanner) is written before it is read.
+        withUnsafeTemporaryAllocation(of: cejson_scanner.self, capacity: 1) { scannerBuffer in
+            let scanner = scannerBuffer.baseAddress!
+            cejson_scan_init(scanner, cursor.bytes.baseAddress, cursor.bytes.count, max(cursor.maxDepth, 0), level)
+            return withUnsafeTemporaryAllocation(of: cejson_member.self, capacity: Self.memberBatch) { members in
+                while true {
+                    var found = 0
+                    let outcome = Int(cejson_scan(scanner, members.baseAddress!, members.count, &found))
+                    if outcome == CEJSON_NOT_AN_OBJECT { return .notAnObject }
+                    if outcome == CEJSON_UNDECIDED { return .undecided }
+                    for i in 0..<found where !noteMember(members[i], keys, into: &matches) { return .undecided }
+                    if outcome == CEJSON_VALID {
+                        textIsASCII = scanner.pointee.high == 0
+                        return .valid
+                    }
                 }
             }
         }
