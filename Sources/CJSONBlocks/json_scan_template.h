@@ -219,33 +219,56 @@ done:
 /// The place in the text of `p`, a place in the current block.
 #define CEJSON_IN_TEXT(p) ((size_t)(block - base) + (size_t)(p))
 
-/// The value whose first token is at `p` (a place in the current block; in the containers of `stack`), then `goto after`; a
-/// container opens and goes to its first member or value.
-#define CEJSON_VALUE(after)                                                                          \
-    do {                                                                                             \
-        uint8_t first = block[p];                                                                    \
-        if (first == '"') goto after; /* its bytes were checked by the first pass */                \
-        if ((uint8_t)(first - '0') < 10) {                                                           \
-            /* The usual integer, from the block's digit mask; any other number byte by byte. */    \
-            if (!cejson_is_short_integer(s->chunk[CEJSON_CHUNK_BLOCKS - 1 + s->chunk_next],         \
-                                         s->chunk[2 * CEJSON_CHUNK_BLOCKS - 1 + s->chunk_next],     \
-                                         (size_t)p, first)                                           \
-                && !cejson_is_number_at(base, count, CEJSON_IN_TEXT(p)))                             \
-                goto undecided;                                                                      \
-            goto after;                                                                              \
-        }                                                                                            \
-        if ((first | 0x20) == '{') { /* `{` or `[` */                                                \
-            if (stack >= s->depth_limit) goto undecided; /* 63 levels or the depth bound */          \
-            CEJSON_TAKE(q);                                                                          \
-            if (block[q] == first + 2) goto after; /* `}` is `{` + 2, `]` is `[` + 2: empty */       \
-            stack = stack << 1 | (uint64_t)(first >> 5 & 1); /* `{` 0x7B has bit 5, `[` 0x5B not */ \
-            p = q;                                                                                   \
-            if (first == '{') goto object_member;                                                    \
-            goto array_value;                                                                        \
-        }                                                                                            \
-        if (!cejson_is_scalar(base, count, CEJSON_IN_TEXT(p))) goto undecided;                       \
-        goto after;                                                                                  \
-    } while (0)
+/// The value whose first token is at `p` (a place in the current block; in the containers of
+/// `stack`) in context `ctx` (the top-level object, an object, an array): a jump by its first
+/// byte through the context's table (measured: fewer instructions than asking which byte it
+/// is, one class after the other) to the context's cases (`CEJSON_VALUE_CASES`); a string
+/// goes straight on (its bytes were checked by the first pass).
+#define CEJSON_VALUE(ctx) goto *ctx##_by_first[block[p]]
+
+/// The jump table of context `ctx`, whose values are followed by `after`: bytes that start no
+/// value are undecided (`cejson_is_scalar` takes no other).
+#define CEJSON_VALUE_TABLE(ctx, after)                                                                           \
+    static const void *const ctx##_by_first[256] = {                                                             \
+        [0 ... 255] = &&undecided, ['"'] = &&after, ['0'] = &&ctx##_zero, ['1' ... '9'] = &&ctx##_integer,       \
+        ['{'] = &&ctx##_object, ['['] = &&ctx##_array, ['-'] = &&ctx##_scalar, ['t'] = &&ctx##_scalar,           \
+        ['f'] = &&ctx##_scalar, ['n'] = &&ctx##_scalar, ['N'] = &&ctx##_scalar, ['I'] = &&ctx##_scalar,          \
+    }
+
+/// The current block's digits and scalar bytes (the first pass's output).
+#define CEJSON_DIGITS (s->chunk[CEJSON_CHUNK_BLOCKS - 1 + s->chunk_next])
+#define CEJSON_SCALARS (s->chunk[2 * CEJSON_CHUNK_BLOCKS - 1 + s->chunk_next])
+
+/// The values of context `ctx` other than strings, then `goto after`: the usual integer from
+/// the block's digit mask, any other number or literal byte by byte; a container opens and
+/// goes to its first member or value (an empty one is the value whole).
+#define CEJSON_VALUE_CASES(ctx, after)                                                                           \
+    ctx##_zero:                                                                                                  \
+    if (!cejson_is_short_zero(CEJSON_SCALARS, (size_t)p) && !cejson_is_number_at(base, count, CEJSON_IN_TEXT(p))) \
+        goto undecided;                                                                                          \
+    goto after;                                                                                                  \
+    ctx##_integer:                                                                                               \
+    if (!cejson_is_short_integer(CEJSON_DIGITS, CEJSON_SCALARS, (size_t)p)                                       \
+        && !cejson_is_number_at(base, count, CEJSON_IN_TEXT(p)))                                                 \
+        goto undecided;                                                                                          \
+    goto after;                                                                                                  \
+    ctx##_object:                                                                                                \
+    if (stack >= s->depth_limit) goto undecided; /* 63 levels or the depth bound */                              \
+    CEJSON_TAKE(q);                                                                                              \
+    if (block[q] == '}') goto after;                                                                             \
+    stack = stack << 1 | 1;                                                                                      \
+    p = q;                                                                                                       \
+    goto object_member;                                                                                          \
+    ctx##_array:                                                                                                 \
+    if (stack >= s->depth_limit) goto undecided;                                                                 \
+    CEJSON_TAKE(q);                                                                                              \
+    if (block[q] == ']') goto after;                                                                             \
+    stack = stack << 1;                                                                                          \
+    p = q;                                                                                                       \
+    goto array_value;                                                                                            \
+    ctx##_scalar:                                                                                                \
+    if (!cejson_is_scalar(base, count, CEJSON_IN_TEXT(p))) goto undecided;                                       \
+    goto after
 
 /// After a value in a container closed by `close`: a `,` (a token, or joined: the byte before
 /// the next token) leads to `next`, the closing bracket to `closed`.
@@ -301,6 +324,12 @@ CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s) {
     // 1 = object, 0 = array; above them a 1, whose place is the depth (`depth_limit`). Up to
     // 63 levels (deeper is undecided).
     uint64_t stack = 3;
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+    CEJSON_VALUE_TABLE(top, top_after_value);
+    CEJSON_VALUE_TABLE(object, object_after_value);
+    CEJSON_VALUE_TABLE(array, array_after_value);
+#pragma clang diagnostic pop
     if (s->resume) {
         block = base + s->block_start;
         p = (ptrdiff_t)(s->value - s->block_start);
@@ -350,20 +379,22 @@ top_member:
         }
     }
 top_value:
-    CEJSON_VALUE(top_after_value);
+    CEJSON_VALUE(top);
 top_after_value:
     CEJSON_AFTER_VALUE('}', top_member);
     goto end;
+    CEJSON_VALUE_CASES(top, top_after_value);
 
 object_member:
     CEJSON_NAME_AND_COLON();
-    CEJSON_VALUE(object_after_value);
+    CEJSON_VALUE(object);
 object_after_value:
     CEJSON_AFTER_VALUE('}', object_member);
     goto closed;
+    CEJSON_VALUE_CASES(object, object_after_value);
 
 array_value:
-    CEJSON_VALUE(array_after_value);
+    CEJSON_VALUE(array);
 array_after_value:
     CEJSON_AFTER_VALUE(']', array_value);
 closed:
@@ -371,6 +402,7 @@ closed:
     if (stack == 3) goto top_after_value;
     if (stack & 1) goto object_after_value;
     goto array_after_value;
+    CEJSON_VALUE_CASES(array, array_after_value);
 
 end:
     // Only whitespace after the top-level object, and no anomaly anywhere.
@@ -404,6 +436,10 @@ CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t 
 #undef CEJSON_TAKE
 #undef CEJSON_IN_TEXT
 #undef CEJSON_VALUE
+#undef CEJSON_VALUE_TABLE
+#undef CEJSON_VALUE_CASES
+#undef CEJSON_DIGITS
+#undef CEJSON_SCALARS
 #undef CEJSON_AFTER_VALUE
 #undef CEJSON_NAME_AND_COLON
 
