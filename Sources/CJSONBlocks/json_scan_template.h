@@ -54,14 +54,15 @@ CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(stor
     uint64_t non_quote_scalar = scalar & ~quote;
     uint64_t follows = non_quote_scalar << 1 | *scalar_carry;
     *scalar_carry = non_quote_scalar >> 63;
-    uint64_t outside = ~(in_string | quote);
     *high |= c->high;  // (a dropped byte, read with the block before, is in the text too)
     out[CEJSON_CHUNK_BLOCKS] = c->digit >> dropped;
     out[2 * CEJSON_CHUNK_BLOCKS] = non_quote_scalar;
     // A structural byte between two bytes neither blank nor structural, in this block, is no
     // token: a `:` or `,` (a bracket there is an error the grammar finds all the same).
     uint64_t joined = op & scalar << 1 & scalar >> 1;
-    out[0] = (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
+    // Outside strings the structural bytes and the first scalar byte of each run (a quote
+    // is neither: in `scalar` but not in `non_quote_scalar`), in strings the opening quotes.
+    out[0] = (((op | (non_quote_scalar & ~follows)) & ~in_string) | (quote & in_string)) & ~joined;
 }
 
 /// The entry of a block with a backslash or control byte (or escaped by the block before):
@@ -160,7 +161,7 @@ CEJSON_TARGET __attribute__((noinline)) static size_t CEJSON_NAME(fill)(cejson_s
         // one apart.
         cejson_classes c;
         CEJSON_CLASSIFY(p, &c);
-        if (__builtin_expect((c.rare | escape_carry) != 0, 0)) {
+        if (__builtin_expect(c.rare != 0, 0) || __builtin_expect(escape_carry != 0, 0)) {
             s->in_string_carry = in_string_carry;
             s->scalar_carry = scalar_carry;
             size_t k = (size_t)(out - s->chunk);
@@ -411,7 +412,7 @@ end:
         for (size_t k = s->chunk_next; k < s->chunk_count; k++) {
             if (s->chunk[k] != 0) return CEJSON_UNDECIDED;
         }
-    } while (CEJSON_NAME(fill)(s) != 0);
+    } while (s->next_block < count && CEJSON_NAME(fill)(s) != 0);
     return s->anomaly == SIZE_MAX ? CEJSON_VALID : CEJSON_UNDECIDED;
 undecided:
     return CEJSON_UNDECIDED;
