@@ -136,6 +136,29 @@ import Testing
         }
     }
 
+    /// Integers of 1 to 70 digits ending on both sides of a block edge, of the first read's
+    /// edge and of a later read's, followed by a delimiter, a fraction, an exponent, a letter
+    /// or the end: decided from the next block's digits when the first pass has read it, else
+    /// byte by byte, with the same outcome.
+    @Test func integersAcrossBlockAndReadEdges() {
+        for edge in [64, 128, Self.firstRead, Self.firstRead + Self.laterRead] {
+            for digits in [1, 2, 3, 9, 20, 63, 64, 65, 70] {
+                for shift in -3...3 {
+                    let pad = edge + shift - 15 - digits  // `{"p":"` and `","code":` are 15 bytes
+                    guard pad >= 0 else { continue }
+                    let number = "1" + String(repeating: "7", count: digits - 1)
+                    for follower in ["}", "", ",\"code\":1}", ".5}", "e3}", "x}", " }", "\"}", "]}", "0}"] {
+                        let text = "{\"p\":\"" + String(repeating: "a", count: pad) + "\",\"code\":" + number + follower
+                        let outcome = JSONBlockScanTests.check(Array(text.utf8))
+                        if ["}", ",\"code\":1}", ".5}", "e3}", " }", "0}"].contains(follower) {
+                            #expect(outcome == .valid, "\(digits) digits ending at \(edge + shift): \(follower)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Random bytes from JSON's significant ones, up to about 50 blocks: the same token starts
     /// and anomaly at every level as byte at a time (reads of the first pass end at no fixed
     /// place in a text: every block edge is a read's edge somewhere).
