@@ -305,7 +305,9 @@ void cejson_scan_init(cejson_scanner *s, const uint8_t *base, size_t count, size
     s->max_depth = max_depth;
     // The stack's highest 1 is at the depth: at 63 (the bit stack full) or at the bound, no more.
     s->depth_limit = 1ULL << (max_depth < 63 ? max_depth : 63);
-    s->level = cejson_level_available(level) ? level : CEJSON_LEVEL_PORTABLE;
+    // The best level (asked once) runs here: no asking the processor again per scan.
+    int best = __atomic_load_n(&cejson_level, __ATOMIC_RELAXED);
+    s->level = level == best || cejson_level_available(level) ? level : CEJSON_LEVEL_PORTABLE;
     s->anomaly = SIZE_MAX;
 }
 
