@@ -90,15 +90,18 @@ __attribute__((noinline)) static int cejson_is_number_at(const uint8_t *base, si
     return cejson_number_is_run(base, count, p);
 }
 
-/// Whether the token at block offset `offset` (a digit `first`) is an integer — digits, no
-/// leading zero — followed by a delimiter in this block: a whole number (fewer than 64
-/// digits). False leaves it to `cejson_is_scalar`. Adding the token's bit to the digits
-/// carries through its run of digits to the byte after it (lost past the block), the only
-/// bit of the sum that can be a delimiter; a `0` must be followed by one at once.
-static inline int cejson_is_short_integer(uint64_t digits, uint64_t delimiters, size_t offset, uint8_t first) {
-    uint64_t bit = 1ULL << offset;
-    uint64_t after = first == '0' ? bit << 1 : digits + bit;
-    return (after & delimiters) != 0;
+/// Whether the token at block offset `offset` (a digit 1-9) is an integer followed by a
+/// delimiter in this block: a whole number (fewer than 64 digits). False leaves it to
+/// `cejson_is_number_at`. Adding the token's bit to the digits carries through its run of
+/// digits to the byte after it (lost past the block), the only bit of the sum that can be a
+/// delimiter (not in `scalars`, the block's scalar bytes other than quotes).
+static inline int cejson_is_short_integer(uint64_t digits, uint64_t scalars, size_t offset) {
+    return ((digits + (1ULL << offset)) & ~scalars) != 0;
+}
+
+/// The same for a `0` (no leading zeros): followed by a delimiter at once, in this block.
+static inline int cejson_is_short_zero(uint64_t scalars, size_t offset) {
+    return ((2ULL << offset) & ~scalars) != 0;  // (past the block: 0)
 }
 
 /// Whether the escape at `i` (the byte after a backslash) is one the byte-by-byte validator
@@ -296,13 +299,15 @@ int cejson_best_level(void) {
 }
 
 void cejson_scan_init(cejson_scanner *s, const uint8_t *base, size_t count, size_t max_depth, int level) {
-    memset(s, 0, sizeof *s);
+    memset(s, 0, offsetof(cejson_scanner, chunk));  // the entries are written before they are read
     s->base = base;
     s->count = base ? count : 0;
     s->max_depth = max_depth;
     // The stack's highest 1 is at the depth: at 63 (the bit stack full) or at the bound, no more.
     s->depth_limit = 1ULL << (max_depth < 63 ? max_depth : 63);
-    s->level = cejson_level_available(level) ? level : CEJSON_LEVEL_PORTABLE;
+    // The best level (asked once) runs here: no asking the processor again per scan.
+    int best = __atomic_load_n(&cejson_level, __ATOMIC_RELAXED);
+    s->level = level == best || cejson_level_available(level) ? level : CEJSON_LEVEL_PORTABLE;
     s->anomaly = SIZE_MAX;
 }
 

@@ -1,7 +1,7 @@
 // The scan of `cejson_scan` for one classifier, included once per level by json_blocks.c
 // (which defines CEJSON_NAME, CEJSON_TARGET, CEJSON_CLASSIFY, CEJSON_CLASSIFY_RARE and
 // CEJSON_PREFIX_XOR), so that the AVX2 one is compiled for AVX2 throughout, the classifier
-// inlined.
+// inlined; its first pass is in json_first_pass.h, included with it.
 //
 // The first pass (simdjson's stage 1, Langdale & Lemire 2019, §3.1) turns each 64-byte block
 // into the start of every token, a bitmask: each `{ } [ ] : ,` outside strings, each opening
@@ -23,6 +23,15 @@
 // a control byte other than `\t \n \r` outside one, an invalid escape — ends the stream:
 // the text is then undecided and the byte-by-byte validator finds the exact rejection.
 //
+// The first pass runs ahead of the second, apart (`fill`): `CEJSON_FIRST_BLOCKS` blocks at
+// the start of a text (a text that is not an object is told by its first token), then
+// `CEJSON_CHUNK_BLOCKS` at a time, each block's token starts, digits and scalar bytes into
+// the scanner, the carries in registers from block to block; the grammar takes its tokens
+// from there. The token stream is the same as one block at a time: only computed earlier;
+// an anomaly still ends it at its block (that block without tokens, none read after it).
+// (The bytes >= 0x80 seen, `high`, may then count blocks the grammar has not reached: a
+// top-level name is then checked byte by byte for being plain, with the same answer.)
+//
 // The second pass (stage 2, §4) walks the grammar token by token with the open containers
 // in a bit stack (63 levels; deeper is undecided), checking each run outside strings as a
 // number or literal that ends where the run ends. Why it is exact when it says valid: every
@@ -34,157 +43,99 @@
 #error "json_blocks.c defines CEJSON_NAME and the classifier before including this file"
 #endif
 
-/// The token starts of a block from its classes, its quotes (escaped ones dropped) and its
-/// in-string bits (`block_tokens`' last part, shared by the usual and the rare block); stores
-/// them and the block's digits and delimiters, updates the scalar carry.
-CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(store_tokens)(
-    cejson_scanner *s, const cejson_classes *c, unsigned dropped, uint64_t quote, uint64_t in_string) {
-    uint64_t op = c->op >> dropped;
-    uint64_t scalar = c->scalar >> dropped;  // the high bits past the text: none, as if spaces
-    uint64_t non_quote_scalar = scalar & ~quote;
-    uint64_t follows = non_quote_scalar << 1 | s->scalar_carry;
-    s->scalar_carry = non_quote_scalar >> 63;
-    uint64_t outside = ~(in_string | quote);
-    s->high |= c->high;  // (a dropped byte, read with the block before, is in the text too)
-    s->digits = c->digit >> dropped;
-    s->delimiters = ~scalar | c->quote >> dropped;
-    // A structural byte between two bytes neither blank nor structural, in this block, is no
-    // token: a `:` or `,` (a bracket there is an error the grammar finds all the same).
-    uint64_t joined = op & scalar << 1 & scalar >> 1;
-    s->tokens = (((op | (scalar & ~follows)) & outside) | (quote & in_string)) & ~joined;
-}
+#include "json_first_pass.h"  // the first pass (`fill`), for the same level
 
-/// `block_tokens` for a block with a backslash or control byte (or escaped by the block
-/// before): escaped quotes dropped from `quote` and its parity, in-string, and the anomalies.
-/// Apart, and classified again: the usual block then needs no frame of its own (no registers
-/// saved, no spills: measured).
-CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(rare_block_tokens)(
-    cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
-    s->rare_seen = 1;
-    cejson_classes c;
-    CEJSON_CLASSIFY(p, &c);
-    cejson_rare_classes r = CEJSON_CLASSIFY_RARE(p);
-    uint64_t quote = c.quote >> dropped;
-    uint64_t quote_parity = dropped == 0 ? c.quote_parity : CEJSON_PREFIX_XOR(quote);
-    uint64_t control = r.control >> dropped;
-    uint64_t newline = r.newline >> dropped;
-    uint64_t backslash = r.backslash >> dropped;
-    uint64_t anomalies = 0;
-    if (backslash | s->escape_carry) {
-        uint64_t escaped = cejson_escaped_bytes(backslash, &s->escape_carry);
-        quote &= ~escaped;
-        quote_parity = CEJSON_PREFIX_XOR(quote);
-        anomalies = cejson_invalid_escapes(s->base, s->count, escaped, start);
+/// `cejson_is_number_at` for the number at `at` in the text, a digit 1-9 at `offset` in the
+/// current block that `cejson_is_short_integer` did not decide. The usual one (measured: about
+/// 40 of the benchmark's large body per scan) is an integer whose digits run to the end of
+/// the block, the sum carried out: when the first pass has read the next block, its digits
+/// and scalar bytes tell whether the digits go on there from its first byte and end at a
+/// delimiter (`cejson_is_short_integer` from the next block's offset 0; a delimiter at its
+/// first byte ends the number at the block edge).
+CEJSON_TARGET __attribute__((noinline)) static int CEJSON_NAME(is_number_at)(cejson_scanner *s, size_t at, size_t offset) {
+    size_t next = s->chunk_next;  // the next block's output (the current one's is before it)
+    uint64_t sum;
+    if (__builtin_add_overflow(s->chunk[CEJSON_CHUNK_BLOCKS - 1 + next], 1ULL << offset, &sum) && next < s->chunk_count
+        && ((s->chunk[CEJSON_CHUNK_BLOCKS + next] + 1) & ~s->chunk[2 * CEJSON_CHUNK_BLOCKS + next]) != 0) {
+        return 1;
     }
-    // Opening quote and the string's bytes: 1; closing quote and outside: 0.
-    uint64_t in_string = quote_parity ^ s->in_string_carry;
-    s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
-    // Any control byte in a string; outside, those that are not whitespace.
-    anomalies |= control & (in_string | ~newline);
-    CEJSON_NAME(store_tokens)(s, &c, dropped, quote, in_string);
-    if (anomalies != 0) {
-        s->anomaly = start + (size_t)__builtin_ctzll(anomalies);
-        s->next_block = s->count;
-        s->tokens = 0;
-    }
+    return cejson_is_number_at(s->base, s->count, at);
 }
 
-/// Stores the token starts of the 64 bytes at `p` less its first `dropped` (0…63) ones, text
-/// position `start` on, as if spaces followed; updates the carries, the block's digits and
-/// delimiters. No tokens and the stream ended at an anomaly.
-CEJSON_TARGET __attribute__((always_inline)) static inline void CEJSON_NAME(block_tokens)(cejson_scanner *s, const uint8_t *p, size_t start, unsigned dropped) {
-    cejson_classes c;
-    CEJSON_CLASSIFY(p, &c);
-    if (__builtin_expect((c.rare | s->escape_carry) != 0, 0)) {
-        CEJSON_NAME(rare_block_tokens)(s, p, start, dropped);
-        return;
-    }
-    uint64_t quote = c.quote >> dropped;
-    // The classifier's parity holds for the whole block without escaped quotes.
-    uint64_t quote_parity = dropped == 0 ? c.quote_parity : CEJSON_PREFIX_XOR(quote);
-    // Opening quote and the string's bytes: 1; closing quote and outside: 0.
-    uint64_t in_string = quote_parity ^ s->in_string_carry;
-    s->in_string_carry = (uint64_t)((int64_t)in_string >> 63);
-    CEJSON_NAME(store_tokens)(s, &c, dropped, quote, in_string);
-}
-
-/// The last block of a text of 64 bytes or more, shorter than 64: the last 64 bytes of the
-/// text, the ones before `start` (read with the block before) dropped. Apart from the padded
-/// copy: no frame of its own (measured: 10 instructions fewer per text).
-CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_shifted_block)(cejson_scanner *s, size_t start, size_t length) {
-    CEJSON_NAME(block_tokens)(s, s->base + (s->count - 64), start, (unsigned)(64 - length));
-}
-
-/// The only block of a text shorter than 64 bytes: a copy padded with spaces.
-CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_padded_block)(cejson_scanner *s, size_t start, size_t length) {
-    uint8_t padded[64];
-    memset(padded, 0x20, 64);
-    memcpy(padded, s->base + start, length);
-    CEJSON_NAME(block_tokens)(s, padded, start, 0);
-}
-
-/// Reads the block at `next_block` into the scanner (its token starts, digits and
-/// delimiters, `block_start`): the last one as if followed by spaces (the last 64 bytes of
-/// the text, shifted, or a padded copy of a text shorter than 64). Once a block: not inlined
-/// into each place the grammar takes a token.
-CEJSON_TARGET __attribute__((noinline)) static void CEJSON_NAME(read_block)(cejson_scanner *s) {
-    size_t start = s->next_block;
-    size_t count = s->count;
-    s->block_start = start;
-    s->next_block = start + 64;
-    size_t length = count - start;
-    if (__builtin_expect(length >= 64, 1)) {
-        CEJSON_NAME(block_tokens)(s, s->base + start, start, 0);
-    } else if (start != 0) {  // blocks start at multiples of 64: the text has 64 bytes or more
-        CEJSON_NAME(read_shifted_block)(s, start, length);
-    } else {
-        CEJSON_NAME(read_padded_block)(s, start, length);
-    }
-}
-
-/// Takes the next token into `p`, its place in the current block (at `block`); undecided at
-/// the end or an anomaly. (Places in the block, not in the text: no addition per token, the
-/// block's start is in each load's address; measured.)
-#define CEJSON_TAKE(p)                                              \
-    do {                                                            \
-        while (tokens == 0) {                                       \
-            if (s->next_block >= count) goto undecided;             \
-            CEJSON_NAME(read_block)(s);                             \
-            tokens = s->tokens;                                     \
-            block = base + s->block_start;                          \
-        }                                                           \
-        (p) = (ptrdiff_t)__builtin_ctzll(tokens);                   \
-        tokens &= tokens - 1;                                       \
+/// Takes the next token into `p`, its place in the current block (at `block`, whose output
+/// is at `chunk_next - 1`); past the first pass's blocks it reads the next ones; undecided
+/// at the end or an anomaly. (Places in the block, not in the text: no addition per token,
+/// the block's start is in each load's address; measured. The place in the output in the
+/// scanner, not in a register: the grammar's state kept its registers; measured.)
+#define CEJSON_TAKE(p)                                                                 \
+    do {                                                                               \
+        while (tokens == 0) {                                                          \
+            size_t taken = s->chunk_next;                                              \
+            if (taken == s->chunk_count) {                                             \
+                if (CEJSON_NAME(fill)(s) == 0) goto undecided;    \
+                taken = 0;                                                             \
+            }                                                                          \
+            s->chunk_next = taken + 1;                                                 \
+            tokens = s->chunk[taken];                                           \
+            block += 64;                                                               \
+        }                                                                              \
+        (p) = (ptrdiff_t)__builtin_ctzll(tokens);                                      \
+        tokens &= tokens - 1;                                                          \
     } while (0)
 
 /// The place in the text of `p`, a place in the current block.
 #define CEJSON_IN_TEXT(p) ((size_t)(block - base) + (size_t)(p))
 
-/// The value whose first token is at `p` (a place in the current block; in the containers of `stack`), then `goto after`; a
-/// container opens and goes to its first member or value.
-#define CEJSON_VALUE(after)                                                                          \
-    do {                                                                                             \
-        uint8_t first = block[p];                                                                    \
-        if (first == '"') goto after; /* its bytes were checked by the first pass */                \
-        if ((uint8_t)(first - '0') < 10) {                                                           \
-            /* The usual integer, from the block's digit mask; any other number byte by byte. */    \
-            if (!cejson_is_short_integer(s->digits, s->delimiters, (size_t)p, first)                \
-                && !cejson_is_number_at(base, count, CEJSON_IN_TEXT(p)))                             \
-                goto undecided;                                                                      \
-            goto after;                                                                              \
-        }                                                                                            \
-        if ((first | 0x20) == '{') { /* `{` or `[` */                                                \
-            if (stack >= s->depth_limit) goto undecided; /* 63 levels or the depth bound */          \
-            CEJSON_TAKE(q);                                                                          \
-            if (block[q] == first + 2) goto after; /* `}` is `{` + 2, `]` is `[` + 2: empty */       \
-            stack = stack << 1 | (uint64_t)(first >> 5 & 1); /* `{` 0x7B has bit 5, `[` 0x5B not */ \
-            p = q;                                                                                   \
-            if (first == '{') goto object_member;                                                    \
-            goto array_value;                                                                        \
-        }                                                                                            \
-        if (!cejson_is_scalar(base, count, CEJSON_IN_TEXT(p))) goto undecided;                       \
-        goto after;                                                                                  \
-    } while (0)
+/// The value whose first token is at `p` (a place in the current block; in the containers of
+/// `stack`) in context `ctx` (the top-level object, an object, an array): a jump by its first
+/// byte through the context's table (measured: fewer instructions than asking which byte it
+/// is, one class after the other) to the context's cases (`CEJSON_VALUE_CASES`); a string
+/// goes straight on (its bytes were checked by the first pass).
+#define CEJSON_VALUE(ctx) goto *ctx##_by_first[block[p]]
+
+/// The jump table of context `ctx`, whose values are followed by `after`: bytes that start no
+/// value are undecided (`cejson_is_scalar` takes no other).
+#define CEJSON_VALUE_TABLE(ctx, after)                                                                           \
+    static const void *const ctx##_by_first[256] = {                                                             \
+        [0 ... 255] = &&undecided, ['"'] = &&after, ['0'] = &&ctx##_zero, ['1' ... '9'] = &&ctx##_integer,       \
+        ['{'] = &&ctx##_object, ['['] = &&ctx##_array, ['-'] = &&ctx##_scalar, ['t'] = &&ctx##_scalar,           \
+        ['f'] = &&ctx##_scalar, ['n'] = &&ctx##_scalar, ['N'] = &&ctx##_scalar, ['I'] = &&ctx##_scalar,          \
+    }
+
+/// The current block's digits and scalar bytes (the first pass's output).
+#define CEJSON_DIGITS (s->chunk[CEJSON_CHUNK_BLOCKS - 1 + s->chunk_next])
+#define CEJSON_SCALARS (s->chunk[2 * CEJSON_CHUNK_BLOCKS - 1 + s->chunk_next])
+
+/// The values of context `ctx` other than strings, then `goto after`: the usual integer from
+/// the block's digit mask, any other number or literal byte by byte; a container opens and
+/// goes to its first member or value (an empty one is the value whole).
+#define CEJSON_VALUE_CASES(ctx, after)                                                                           \
+    ctx##_zero:                                                                                                  \
+    if (!cejson_is_short_zero(CEJSON_SCALARS, (size_t)p) && !cejson_is_number_at(base, count, CEJSON_IN_TEXT(p))) \
+        goto undecided;                                                                                          \
+    goto after;                                                                                                  \
+    ctx##_integer:                                                                                               \
+    if (!cejson_is_short_integer(CEJSON_DIGITS, CEJSON_SCALARS, (size_t)p)                                       \
+        && !CEJSON_NAME(is_number_at)(s, CEJSON_IN_TEXT(p), (size_t)p))                                          \
+        goto undecided;                                                                                          \
+    goto after;                                                                                                  \
+    ctx##_object:                                                                                                \
+    if (stack >= s->depth_limit) goto undecided; /* 63 levels or the depth bound */                              \
+    CEJSON_TAKE(q);                                                                                              \
+    if (block[q] == '}') goto after;                                                                             \
+    stack = stack << 1 | 1;                                                                                      \
+    p = q;                                                                                                       \
+    goto object_member;                                                                                          \
+    ctx##_array:                                                                                                 \
+    if (stack >= s->depth_limit) goto undecided;                                                                 \
+    CEJSON_TAKE(q);                                                                                              \
+    if (block[q] == ']') goto after;                                                                             \
+    stack = stack << 1;                                                                                          \
+    p = q;                                                                                                       \
+    goto array_value;                                                                                            \
+    ctx##_scalar:                                                                                                \
+    if (!cejson_is_scalar(base, count, CEJSON_IN_TEXT(p))) goto undecided;                                       \
+    goto after
 
 /// After a value in a container closed by `close`: a `,` (a token, or joined: the byte before
 /// the next token) leads to `next`, the closing bracket to `closed`.
@@ -232,13 +183,20 @@ CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s) {
 #define count (s->count)
 #define max_depth (s->max_depth)
     uint64_t tokens = s->tokens;
-    const uint8_t *block = base;  // the current block (its first byte), at the start the text's
+    // The current block (its first byte; before the first one, 64 bytes before the text).
+    const uint8_t *block = (const uint8_t *)((uintptr_t)base - 64);
     ptrdiff_t p, q;
     const uint8_t *key, *colon;
     // Open containers, the top-level object included; one bit each, innermost lowest:
     // 1 = object, 0 = array; above them a 1, whose place is the depth (`depth_limit`). Up to
     // 63 levels (deeper is undecided).
     uint64_t stack = 3;
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+    CEJSON_VALUE_TABLE(top, top_after_value);
+    CEJSON_VALUE_TABLE(object, object_after_value);
+    CEJSON_VALUE_TABLE(array, array_after_value);
+#pragma clang diagnostic pop
     if (s->resume) {
         block = base + s->block_start;
         p = (ptrdiff_t)(s->value - s->block_start);
@@ -288,20 +246,22 @@ top_member:
         }
     }
 top_value:
-    CEJSON_VALUE(top_after_value);
+    CEJSON_VALUE(top);
 top_after_value:
     CEJSON_AFTER_VALUE('}', top_member);
     goto end;
+    CEJSON_VALUE_CASES(top, top_after_value);
 
 object_member:
     CEJSON_NAME_AND_COLON();
-    CEJSON_VALUE(object_after_value);
+    CEJSON_VALUE(object);
 object_after_value:
     CEJSON_AFTER_VALUE('}', object_member);
     goto closed;
+    CEJSON_VALUE_CASES(object, object_after_value);
 
 array_value:
-    CEJSON_VALUE(array_after_value);
+    CEJSON_VALUE(array);
 array_after_value:
     CEJSON_AFTER_VALUE(']', array_value);
 closed:
@@ -309,14 +269,16 @@ closed:
     if (stack == 3) goto top_after_value;
     if (stack & 1) goto object_after_value;
     goto array_after_value;
+    CEJSON_VALUE_CASES(array, array_after_value);
 
 end:
     // Only whitespace after the top-level object, and no anomaly anywhere.
     if (tokens != 0) return CEJSON_UNDECIDED;
-    while (s->next_block < count) {
-        CEJSON_NAME(read_block)(s);
-        if (s->tokens != 0) return CEJSON_UNDECIDED;
-    }
+    do {
+        for (size_t k = s->chunk_next; k < s->chunk_count; k++) {
+            if (s->chunk[k] != 0) return CEJSON_UNDECIDED;
+        }
+    } while (s->next_block < count && CEJSON_NAME(fill)(s) != 0);
     return s->anomaly == SIZE_MAX ? CEJSON_VALID : CEJSON_UNDECIDED;
 undecided:
     return CEJSON_UNDECIDED;
@@ -327,9 +289,13 @@ undecided:
 /// The token starts of the whole text (`cejson_token_starts`).
 CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t *out, size_t capacity) {
     size_t n = 0;
-    while (s->next_block < s->count) {
-        CEJSON_NAME(read_block)(s);
-        for (uint64_t t = s->tokens; t != 0 && n < capacity; t &= t - 1) out[n++] = s->block_start + (size_t)__builtin_ctzll(t);
+    size_t block_start = 0;
+    for (;;) {
+        size_t filled = CEJSON_NAME(fill)(s);
+        if (filled == 0) break;
+        for (size_t k = 0; k < filled; k++, block_start += 64) {
+            for (uint64_t t = s->chunk[k]; t != 0 && n < capacity; t &= t - 1) out[n++] = block_start + (size_t)__builtin_ctzll(t);
+        }
     }
     return n;
 }
@@ -337,6 +303,10 @@ CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t 
 #undef CEJSON_TAKE
 #undef CEJSON_IN_TEXT
 #undef CEJSON_VALUE
+#undef CEJSON_VALUE_TABLE
+#undef CEJSON_VALUE_CASES
+#undef CEJSON_DIGITS
+#undef CEJSON_SCALARS
 #undef CEJSON_AFTER_VALUE
 #undef CEJSON_NAME_AND_COLON
 
