@@ -80,7 +80,9 @@ struct StartLineScanner {
     }
 
     private static func isStatusLine(_ line: UnsafeRawBufferPointer, _ count: Int) -> Bool {
-        for i in 0..<7 where line[i] != versionByte(UInt8(i)) { return false }
+        // `HTTP/1.` in one word (the line has at least 12 bytes).
+        let version = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        guard version & 0x00FF_FFFF_FFFF_FFFF == 0x002E_312F_5054_5448 else { return false }
         guard isDigit(line[7]), line[8] == 0x20, isDigit(line[9]), isDigit(line[10]), isDigit(line[11]) else { return false }
         if count == 12 { return true }
         guard line[12] == 0x20 else { return false }
