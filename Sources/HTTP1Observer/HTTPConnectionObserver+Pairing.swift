@@ -207,9 +207,8 @@ extension HTTPConnectionObserver {
     func takePairableRequest() -> PendingRequest? {
         // Read in place (`pending.first` bound a reference: a retain and a release per response).
         guard !pending.isEmpty, !pending[0].arrivedAfterLoss else { return nil }
-        // One waiting request (no pipelining) is the common case: removing the last element is cheap,
-        // where removing the first one went through the general `replaceSubrange`.
-        return pending.count == 1 ? pending.removeLast() : pending.removeFirst()
+        // One waiting request (no pipelining) is the common case: it is in the queue's own slot.
+        return pending.removeFirst()
     }
 
     func requestCompleted(time: Timestamp) {

@@ -25,7 +25,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// The physical direction that carries requests (differs from `.clientToServer` when guessed roles were wrong).
     @exclusivity(unchecked) var requestDirection = StreamDirection.clientToServer
     @exclusivity(unchecked) var rolesSettled: Bool
-    @exclusivity(unchecked) var pending: [PendingRequest] = []
+    @exclusivity(unchecked) var pending = PendingQueue()
     @exclusivity(unchecked) var inFlight: InFlightResponse?
     /// The request whose body is being read.
     @exclusivity(unchecked) var currentRequest: PendingRequest?

@@ -23,41 +23,85 @@ extension MessageHead {
             isRequest ? head.readRequestLine(startLine, cache: cache) : head.readStatusLine(startLine)
         guard startLineRead else { return nil }
 
-        var lineStart = startLineLF + 1
+        guard let base = bytes.baseAddress else { return nil }
+        let count = bytes.count
+        var lineStart = startLineLF &+ 1
         var fieldLines = 0
         while true {
-            // The first colon or LF: a field line's name ends at its colon; a line without one is
-            // the empty line ending the head, or not a field line.
-            guard lineStart < bytes.count, let hit = bytes.firstIndex16(of: 0x3A, or: 0x0A, from: lineStart) else {
-                return nil
-            }
-            let first = bytes[lineStart]
-            if bytes[hit] == 0x0A {
-                if hit == lineStart {
-                    sawBareLF = true
-                } else if hit != lineStart + 1 || first != 0x0D {
-                    return nil
+            guard lineStart < count else { return nil }
+            let first = base.load(fromByteOffset: lineStart, as: UInt8.self)
+            let colon: Int
+            let lf: Int
+            if first > 0x20 && lineStart &+ 16 <= count {
+                // A field line (its first byte is no blank, CR or LF): its colon and, when the line is
+                // short, its LF are among its first 16 bytes, read once for both.
+                let block = (base + lineStart).loadUnaligned(as: SIMD16<UInt8>.self)
+                let colonAt = Self.firstLane(block .== SIMD16(repeating: 0x3A))
+                let lfAt = Self.firstLane(block .== SIMD16(repeating: 0x0A))
+                if colonAt < lfAt {
+                    colon = lineStart &+ colonAt
+                    if lfAt < 16 {
+                        lf = lineStart &+ lfAt
+                    } else {
+                        guard let found = bytes.firstIndex16(of: 0x0A, from: lineStart &+ 16) else { return nil }
+                        lf = found
+                    }
+                } else {
+                    // An LF before any colon: not a field line (nor the empty line).
+                    guard lfAt == 16, let hit = bytes.firstIndex16(of: 0x3A, or: 0x0A, from: lineStart &+ 16),
+                        base.load(fromByteOffset: hit, as: UInt8.self) == 0x3A,
+                        let found = bytes.firstIndex16(of: 0x0A, from: hit &+ 1)
+                    else { return nil }
+                    colon = hit
+                    lf = found
                 }
-                if sawBareLF { head.anomalies.append(.bareLF) }
-                return .complete(end: hit + 1)
+            } else {
+                // The empty line ending the head.
+                if first == 0x0A || (first == 0x0D && lineStart &+ 1 < count && base.load(fromByteOffset: lineStart &+ 1, as: UInt8.self) == 0x0A) {
+                    // Too many lines: the general path counts them (and says so).
+                    guard fieldLines <= maxHeaderCount else { return nil }
+                    if first == 0x0A { sawBareLF = true }
+                    if sawBareLF { head.anomalies.append(.bareLF) }
+                    return .complete(end: first == 0x0A ? lineStart &+ 1 : lineStart &+ 2)
+                }
+                // obs-fold, or a line starting with another control byte, or near the end of `bytes`:
+                // the first colon or LF. A field line's name ends at its colon; a line without one
+                // is not a field line.
+                guard first != 0x20, first != 0x09, let hit = bytes.firstIndex16(of: 0x3A, or: 0x0A, from: lineStart),
+                    base.load(fromByteOffset: hit, as: UInt8.self) == 0x3A,
+                    let found = bytes.firstIndex16(of: 0x0A, from: hit &+ 1)
+                else { return nil }
+                colon = hit
+                lf = found
             }
-            fieldLines += 1
-            // obs-fold, an empty name, whitespace before the colon, too many lines: the general path.
-            guard fieldLines <= maxHeaderCount, first != 0x20, first != 0x09, hit > lineStart else { return nil }
-            let lastNameByte = bytes[hit - 1]
+            // (The count is checked at the end: past the limit, the general path reads the head again.)
+            fieldLines &+= 1
+            // An empty name or whitespace before the colon: the general path.
+            guard colon > lineStart else { return nil }
+            let lastNameByte = base.load(fromByteOffset: colon &- 1, as: UInt8.self)
             guard lastNameByte != 0x20, lastNameByte != 0x09 else { return nil }
-            guard let lf = bytes.firstIndex16(of: 0x0A, from: hit + 1) else { return nil }
             var valueEnd = lf
-            if bytes[lf - 1] == 0x0D { valueEnd -= 1 } else { sawBareLF = true }
-            if KnownField.mayBe(first: first, count: hit - lineStart),
-                let field = KnownField.classify(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<hit]))
+            if base.load(fromByteOffset: lf &- 1, as: UInt8.self) == 0x0D { valueEnd &-= 1 } else { sawBareLF = true }
+            if KnownField.mayBe(first: first, count: colon &- lineStart),
+                let field = KnownField.classify(UnsafeRawBufferPointer(start: base + lineStart, count: colon &- lineStart))
             {
                 // No obs-fold follows (the next line would send the head to the general path): the
                 // value is whole.
-                head.apply(field, value: UnsafeRawBufferPointer(rebasing: bytes[(hit + 1)..<valueEnd]).trimmingOWS(), cache: cache)
+                head.apply(
+                    field, value: UnsafeRawBufferPointer(start: base + (colon &+ 1), count: valueEnd &- colon &- 1).trimmingOWS(),
+                    cache: cache)
             }
-            lineStart = lf + 1
+            lineStart = lf &+ 1
         }
+    }
+
+    /// The index of the first lane set in `lanes`, 16 when none is.
+    @inline(__always)
+    private static func firstLane(_ lanes: SIMDMask<SIMD16<Int8>>) -> Int {
+        // Each lane is 0x00 or 0xFF: the lowest set bit of each 8-byte half marks its first lane
+        // (`trailingZeroBitCount` of 0 is 64, 8 lanes).
+        let halves = unsafeBitCast(lanes, to: SIMD2<UInt64>.self)
+        return halves[0] != 0 ? halves[0].trailingZeroBitCount &>> 3 : 8 &+ halves[1].trailingZeroBitCount &>> 3
     }
 
     /// `parseStartLine` for `METHOD SP target SP HTTP/1.0|1.1` with a method of at most 7 bytes; false

@@ -80,7 +80,9 @@ struct StartLineScanner {
     }
 
     private static func isStatusLine(_ line: UnsafeRawBufferPointer, _ count: Int) -> Bool {
-        for i in 0..<7 where line[i] != versionByte(UInt8(i)) { return false }
+        // `HTTP/1.` in one word (the line has at least 12 bytes).
+        let version = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        guard version & 0x00FF_FFFF_FFFF_FFFF == 0x002E_312F_5054_5448 else { return false }
         guard isDigit(line[7]), line[8] == 0x20, isDigit(line[9]), isDigit(line[10]), isDigit(line[11]) else { return false }
         if count == 12 { return true }
         guard line[12] == 0x20 else { return false }
@@ -99,8 +101,16 @@ struct StartLineScanner {
         i += 1
         let targetStart = i
         // Eight bytes at a time while none of them can end or break the target (a byte below 0x21,
-        // or DEL); the byte loop below then decides exactly.
-        while i + 8 <= count && !mayEndTarget(line.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
+        // or DEL); the byte loop below then decides exactly, from the first such byte (the lowest
+        // flagged lane is exact: a borrow only flags lanes above a flagged one).
+        while i + 8 <= count {
+            let lanes = targetEndLanes(UInt64(littleEndian: line.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            if lanes != 0 {
+                i += lanes.trailingZeroBitCount >> 3
+                break
+            }
+            i += 8
+        }
         while i < count {
             let b = line[i]
             if b == 0x20 { break }
@@ -117,13 +127,18 @@ struct StartLineScanner {
     /// True when one of the 8 bytes of `word` may be SP, a control byte or DEL: no false negatives
     /// (bytes at or above 0x80 are never flagged, like in the byte loop; a borrow may flag more).
     @inline(__always)
-    static func mayEndTarget(_ word: UInt64) -> Bool {
+    static func mayEndTarget(_ word: UInt64) -> Bool { targetEndLanes(word) != 0 }
+
+    /// The high bit of each lane of `word` (read little-endian) flagged by `mayEndTarget`; the lowest
+    /// flagged lane is the first byte below 0x21 or DEL exactly (lanes above it may be flagged by a borrow).
+    @inline(__always)
+    static func targetEndLanes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let below0x21 = (word &- ones &* 0x21) & ~word & highs
         let del = word ^ (ones &* 0x7F)
         let isDEL = (del &- ones) & ~del & highs
-        return below0x21 | isDEL != 0
+        return below0x21 | isDEL
     }
 
     /// True while the scanner reads a request target, which `skipTarget` can consume in bulk.

@@ -125,6 +125,44 @@ struct CommonPathTests {
         }
     }
 
+    /// Field lines whose colon and LF fall at every place around the first 16 bytes of the line
+    /// (which the common path reads once for both), as known and other names, with CRLF or a bare LF,
+    /// a line without a colon, a colon in the value, and the head ending at the end of the bytes or
+    /// before a body: the same head by both paths, and the plain ones by the common path.
+    @Test func linesAroundTheFirstSixteenBytesParseAsTheGeneralPath() {
+        let names = ["Host", "H", "X-Abcdefghijk", "Content-Type", "Content-Length", "Content-Encoding", "X-Abcdefghijklmno", "X-Abcdefghijklmnopqrst"]
+        var common = 0
+        var heads = 0
+        for name in names {
+            for valueLength in 0...36 {
+                let value = String(repeating: "7", count: valueLength)
+                for variant in 0..<6 {
+                    let line: String
+                    switch variant {
+                    case 0: line = "\(name): \(value)\r\n"
+                    case 1: line = "\(name):\(value)\n"
+                    case 2: line = "\(name)\(value)\r\n"  // no colon
+                    case 3: line = "\(name): \(value):8\r\n"
+                    case 4: line = "\(name) : \(value)\r\n"
+                    default: line = "\(value)\(name): v\r\n"
+                    }
+                    for prefix in ["", "A: b\r\n", "Accept: */*\r\n"] {
+                        for body in ["", "{\"k\":1}0123456789abcdef"] {
+                            let text = "GET /x HTTP/1.1\r\n" + prefix + line + "Accept: */*\r\n\r\n" + body
+                            let (viaParse, viaGeneral, tookCommon) = parseBoth(Array(text.utf8), isRequest: true)
+                            if viaParse != viaGeneral { Issue.record("\(text.debugDescription): \(viaParse) vs \(viaGeneral)") }
+                            if tookCommon { common += 1 }
+                            heads += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(heads == 8 * 37 * 6 * 3 * 2)
+        // All but the lines without a colon and those with a space before it.
+        #expect(common == 8 * 37 * 4 * 3 * 2)
+    }
+
     /// Random heads built from pieces that matter to the parser (separators, CR, LF, colons, spaces,
     /// known names in odd cases), 20,000 of them with a fixed seed: the same head by both paths.
     @Test func randomHeadsParseAsTheGeneralPath() {

@@ -90,4 +90,20 @@ import Testing
             #expect(StartLineScanner.mayEndTarget(UInt64(littleEndian: word)), "\(bytes)")
         }
     }
+
+    /// The lowest flagged lane of the word test is the first byte below 0x21 or DEL exactly (the
+    /// request-line scan jumps to it), whatever the bytes after it; no lane when there is none.
+    @Test func wordTestsLowestLaneIsTheFirstByteThatMayEndATarget() {
+        var rng = SeededGenerator(seed: 11)
+        let interesting: [UInt8] = [0x00, 0x01, 0x09, 0x0A, 0x0D, 0x1F, 0x20, 0x21, 0x7E, 0x7F, 0x80, 0xA0, 0xFF]
+        for _ in 0..<50_000 {
+            let bytes = (0..<8).map { _ in
+                Bool.random(using: &rng) ? interesting.randomElement(using: &rng)! : UInt8.random(in: 0...0xFF, using: &rng)
+            }
+            let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            let lanes = StartLineScanner.targetEndLanes(word)
+            let expected = bytes.firstIndex { $0 < 0x21 || $0 == 0x7F }
+            #expect((lanes == 0 ? nil : lanes.trailingZeroBitCount >> 3) == expected, "\(bytes)")
+        }
+    }
 }
