@@ -137,18 +137,7 @@ public struct LabelRules: Sendable {
             }
             scan = parser.scanTopLevelLabels(utf8: text, for: Self.codeKey)
         }
-        // A top-level `code` ends the search: validate the rest, build only that value.
-        switch scan {
-        case .rejected(let rejection):
-            if case .failure(let why) = mapParse(.failure(rejection), truncated: response.bodyTruncated) { return ("-1", why) }
-        case .labels(let labels):
-            if labels.hasFirst {
-                let code = labels.first.unsafelyUnwrapped
-                return code.isNull ? ("", .notFound) : (code.text, .found)
-            }
-        case .notAnObject:
-            break
-        }
+        if let decided = innerCode(decidedBy: scan, truncated: response.bodyTruncated) { return decided }
         switch mapParse(parser.parse(utf8: text), truncated: response.bodyTruncated) {
         case .failure(let why): return ("-1", why)
         case .success(let document):
@@ -169,7 +158,15 @@ public struct LabelRules: Sendable {
     private func usualInnerCode(_ body: UnsafeBufferPointer<UInt8>, truncated: Bool) -> (label: String, outcome: BodyCodeOutcome)? {
         guard let usual = parser.scanUsualBody(body, for: Self.codeKey) else { return nil }
         guard usual.decodable else { return ("-1", truncated ? .truncated : .notDecodable) }
-        switch usual.scan {
+        return innerCode(decidedBy: usual.scan, truncated: truncated)
+    }
+
+    /// `innerCode` as the top-level scan alone decides it: a rejected text, or a top-level `code`
+    /// (which ends the search: the rest was validated, only that value built); nil when the whole
+    /// document is needed (no top-level `code`, not an object).
+    @inline(__always)
+    private func innerCode(decidedBy scan: TopLevelLabelScan, truncated: Bool) -> (label: String, outcome: BodyCodeOutcome)? {
+        switch scan {
         case .rejected(let rejection):
             if case .failure(let why) = mapParse(.failure(rejection), truncated: truncated) { return ("-1", why) }
         case .labels(let labels):
