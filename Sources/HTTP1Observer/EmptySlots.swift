@@ -37,20 +37,9 @@ extension String {
     }
 }
 
-extension Optional where Wrapped == String {
-    /// Stores `value`; the old value is not released when it is nil.
-    @inline(__always)
-    mutating func replaceNil(with value: consuming String?) {
-        if case .none = self {
-            initializeSlot(&self, to: value)
-        } else {
-            self = value
-        }
-    }
-}
-
-extension Optional where Wrapped: AnyObject {
-    /// Stores `value`; the old value is not released when it is nil.
+extension Optional {
+    /// Stores `value`; the old value is not released when it is nil (a `String?` or reference slot:
+    /// specialized where it is used, in this module).
     @inline(__always)
     mutating func replaceNil(with value: consuming Wrapped?) {
         if case .none = self {
