@@ -147,6 +147,26 @@ import Testing
         }
     }
 
+    /// More top-level members than `cejson_scan_keys` takes from the grammar at a time
+    /// (`CEJSON_KEY_SCAN_BATCH`): `code` (repeated: its last value) and a name with an escape
+    /// on both sides of each batch edge.
+    @Test func manyMembersAcrossBatches() {
+        let batch = Int(CEJSON_KEY_SCAN_BATCH)
+        for count in [batch - 1, batch, batch + 1, 2 * batch, 2 * batch + 1, 100] {
+            let places = Array(Set([0, 1, batch - 1, batch, batch + 1, 2 * batch, count - 1].filter { $0 < count })).sorted()
+            #expect(Self.check(JSONBlockScanMemberTests.object(members: count, codeAt: [])) == .validWithoutFirst)
+            for a in places {
+                Self.check(JSONBlockScanMemberTests.object(members: count, codeAt: [a]))
+                Self.check(JSONBlockScanMemberTests.object(members: count, codeAt: [a], spaced: true))
+                Self.check(JSONBlockScanMemberTests.object(members: count, codeAt: [0]) { $0 == a ? "c\\u006fde" : "m\($0)" })
+                for b in places where b > a {
+                    let text = JSONBlockScanMemberTests.object(members: count, codeAt: [a, b])
+                    #expect(Self.check(text) == Self.check(JSONBlockScanMemberTests.object(members: count, codeAt: [b])), "\(count): \(a), \(b)")
+                }
+            }
+        }
+    }
+
     /// The names the block scan matches itself (`cejson_scan_keys`): random ASCII names (case,
     /// `-` and `_`, near misses, every printable byte; now and then one with an escape or a
     /// non-ASCII byte, which it leaves to the Swift side), repeated, for one and two keys of
@@ -175,7 +195,8 @@ import Testing
             let key = keys[round % keys.count]
             for pair in [[key], [key, keys[g.next(keys.count)]]] {
                 text.withUnsafeBufferPointer { buffer in
-                    let (outcome, search) = parser.scanKeys(buffer, for: TopLevelKeySet(pair))
+                    var search = TopLevelKeySet(pair).search
+                    let outcome = parser.scanKeys(buffer, into: &search)
                     var slow = TopLevelScanner(bytes: buffer, maxDepth: 512)
                     var slowMatches = MatchSlots(count: pair.count)
                     #expect((try? slow.scanByteByByte(pair, into: &slowMatches)) == true)

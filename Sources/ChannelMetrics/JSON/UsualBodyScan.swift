@@ -3,16 +3,15 @@
 
 import CJSONBlocks
 
-/// One or two keys with what the block scan needs to match the top-level names itself
-/// (`cejson_key_search`), built once: the label rules' keys are fixed.
+/// One or two keys as the block scan matches them against the top-level names itself
+/// (`cejson_key_search`), built once: the label rules' keys are fixed. Plain bytes (no array:
+/// nothing to retain per body).
 public struct TopLevelKeySet: Sendable {
-    public let keys: [FuzzyKey]
-    /// The scan's search for `keys`, its matches empty.
+    /// The scan's search for the keys, its matches empty; no keys when it cannot match them.
     let search: cejson_key_search
 
     public init(_ keys: [FuzzyKey]) {
         precondition(keys.count == 1 || keys.count == 2, "one or two keys")
-        self.keys = keys
         var search = cejson_key_search()
         if let first = keys[0].blockKey, keys.count == 1 || keys[1].blockKey != nil {
             search.keys.0 = first
@@ -56,7 +55,8 @@ extension PythonJSONParser {
     /// handed back and noted, the scan's enum of labels — were about 800 instructions a body.
     public func scanUsualLabel(_ body: UnsafeBufferPointer<UInt8>, for keys: TopLevelKeySet) -> UsualBodyLabel {
         guard !body.isEmpty, BodyTextDecoding.detectEncoding(body) == .utf8 else { return .notUsual }
-        let (outcome, search) = scanKeys(body, for: keys)
+        var search = keys.search
+        let outcome = scanKeys(body, into: &search)
         switch outcome {
         case Int32(CEJSON_VALID):
             let first = search.matches.0
@@ -72,13 +72,13 @@ extension PythonJSONParser {
         }
     }
 
-    /// The block scan of `body` (`cejson_scan_keys`) matching the top-level names against
-    /// `keys`: what it tells (`CEJSON_…`; -1: valid but not well-formed UTF-8; `CEJSON_NOT_PLAIN`
-    /// also for keys it cannot match) and its matches.
-    func scanKeys(_ body: UnsafeBufferPointer<UInt8>, for keys: TopLevelKeySet) -> (outcome: Int32, search: cejson_key_search) {
-        var search = keys.search
-        guard search.key_count != 0 else { return (Int32(CEJSON_NOT_PLAIN), search) }
-        let outcome = withUnsafeTemporaryAllocation(of: cejson_scanner.self, capacity: 1) { scannerBuffer -> Int32 in
+    /// The block scan of `body` (`cejson_scan_keys`) matching the top-level names against the
+    /// keys of `search` (a `TopLevelKeySet`'s), its matches there: what it tells (`CEJSON_…`;
+    /// -1: valid but not well-formed UTF-8; `CEJSON_NOT_PLAIN` also for keys it cannot match).
+    @inline(__always)
+    func scanKeys(_ body: UnsafeBufferPointer<UInt8>, into search: inout cejson_key_search) -> Int32 {
+        guard search.key_count != 0 else { return Int32(CEJSON_NOT_PLAIN) }
+        return withUnsafeTemporaryAllocation(of: cejson_scanner.self, capacity: 1) { scannerBuffer -> Int32 in
             let scanner = scannerBuffer.baseAddress!
             let outcome = cejson_scan_keys(scanner, body.baseAddress, body.count, max(maxDepth, 0), cejson_best_level(), &search)
             // ASCII (the scan read every byte) or else well-formed UTF-8.
@@ -87,6 +87,5 @@ extension PythonJSONParser {
             }
             return outcome
         }
-        return (outcome, search)
     }
 }
