@@ -133,6 +133,55 @@ __attribute__((noinline)) static uint64_t cejson_invalid_escapes(const uint8_t *
     return invalid;
 }
 
+/// Whether the name at `name…end` (ASCII without `\`, between its quotes) is `key` as FuzzyGet
+/// matches it: its bytes other than `-` and `_`, upper case made lower, are the key's. A name
+/// as long as the key is compared byte by byte (a `-` or `_` in it differs from every byte of
+/// the key); only a longer one has bytes to drop.
+static inline int cejson_key_matches(const cejson_key *key, const uint8_t *name, const uint8_t *end) {
+    size_t count = key->count;
+    size_t length = (size_t)(end - name);
+    if (length < count) return 0;  // dropping bytes only makes it shorter
+    size_t i = 0;
+    if (length == count) {
+        for (; i < count; i++) {
+            uint8_t b = name[i];
+            if ((uint8_t)(b | (((uint8_t)(b - 'A') < 26) << 5)) != key->bytes[i]) return 0;
+        }
+        return 1;
+    }
+    for (; name < end; name++) {
+        uint8_t b = *name;
+        if (b == '-' || b == '_') continue;
+        b |= (uint8_t)(((uint8_t)(b - 'A') < 26) << 5);
+        if (i == count || key->bytes[i] != b) return 0;
+        i++;
+    }
+    return i == count;
+}
+
+/// The member whose name's quotes are at `name` and `end` (ASCII without `\` between them) and
+/// whose value is at `value`, noted for one key as the Swift side's `MatchSlots.note(plain:)`
+/// does: without a match yet, the name when it matches; with one, the value when the name is
+/// the same bytes (a repeated name: its last value).
+static inline void cejson_note_key(
+    cejson_match *m, const cejson_key *key, const uint8_t *base, const uint8_t *name, const uint8_t *end, size_t value) {
+    if (m->name_end == 0) {
+        if (cejson_key_matches(key, name + 1, end)) {
+            m->name_start = (size_t)(name - base);
+            m->name_end = (size_t)(end - base);
+            m->value_start = value;
+        }
+        return;
+    }
+    size_t length = (size_t)(end - name);
+    if (m->name_end - m->name_start != length) return;
+    const uint8_t *a = base + m->name_start;
+    for (size_t k = 1; k < length; k++) {
+        if (a[k] != name[k]) return;
+    }
+    m->value_start = value;
+}
+
 // MARK: the levels
 
 #define CEJSON_PORTABLE_CLASSIFY(p, out) (*(out) = cejson_classify_portable(p))
@@ -309,6 +358,23 @@ void cejson_scan_init(cejson_scanner *s, const uint8_t *base, size_t count, size
     int best = __atomic_load_n(&cejson_level, __ATOMIC_RELAXED);
     s->level = level == best || cejson_level_available(level) ? level : CEJSON_LEVEL_PORTABLE;
     s->anomaly = SIZE_MAX;
+}
+
+int cejson_scan_keys(cejson_scanner *s, const uint8_t *base, size_t count, size_t max_depth, int level, cejson_key_search *search) {
+    cejson_scan_init(s, base, count, max_depth, level);
+    cejson_member members[CEJSON_KEY_SCAN_BATCH];
+    for (;;) {
+        size_t found;
+        int outcome = cejson_scan(s, members, CEJSON_KEY_SCAN_BATCH, &found);
+        for (size_t i = 0; i < found; i++) {
+            const cejson_member *m = &members[i];
+            if (!m->plain) return CEJSON_NOT_PLAIN;
+            const uint8_t *name = base + m->name_start, *end = base + m->name_end;
+            cejson_note_key(&search->matches[0], &search->keys[0], base, name, end, m->value_start);
+            if (search->key_count > 1) cejson_note_key(&search->matches[1], &search->keys[1], base, name, end, m->value_start);
+        }
+        if (outcome != CEJSON_MORE) return outcome;
+    }
 }
 
 int cejson_scan(cejson_scanner *s, cejson_member *members, size_t capacity, size_t *found) {

@@ -1,16 +1,35 @@
 // The reference's FuzzyGet: find a key in JSON ignoring case, '-' and '_' (REFERENCE-BEHAVIOUR §6).
 
+import CJSONBlocks
+
 /// A key name matched as the reference's `FuzzyGet` does: `-` and `_` removed, then
 /// Python `str.lower()` (`errorCode`, `error_code` and `ERROR-CODE` all match `errorcode`).
 public struct FuzzyKey: Sendable, Hashable {
     /// The normalized key (lower case, no `-` or `_`).
     public let normalized: String
     private let scalars: [Unicode.Scalar]
+    /// The normalized key for the block scan to match top-level names itself
+    /// (`cejson_key_search`), when it is ASCII of at most 16 bytes; else nil.
+    let blockKey: cejson_key?
 
     public init(_ key: String) {
         normalized = FuzzyKey.normalize(key)
         scalars = Array(normalized.unicodeScalars)
+        blockKey = FuzzyKey.blockKey(normalized)
     }
+
+    private static func blockKey(_ normalized: String) -> cejson_key? {
+        let bytes = Array(normalized.utf8)
+        guard bytes.count <= 16, bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        var key = cejson_key()
+        key.count = bytes.count
+        withUnsafeMutableBytes(of: &key.bytes) { $0.copyBytes(from: bytes) }
+        return key
+    }
+
+    // By the normalized key alone (the rest is made from it).
+    public static func == (a: FuzzyKey, b: FuzzyKey) -> Bool { a.normalized == b.normalized }
+    public func hash(into hasher: inout Hasher) { hasher.combine(normalized) }
 
     public static let code = FuzzyKey("code")
     public static let errorCode = FuzzyKey("errorcode")

@@ -96,18 +96,25 @@ extension PythonJSONParser {
         return (scan, textIsASCII)
     }
 
+    /// `scanTopLevelLabels` of a text the block scan left to the byte-by-byte scan
+    /// (`UsualBodyLabel.leftToByteByByte`): that scan alone.
+    public func scanTopLevelLabels(byteByByte text: UnsafeBufferPointer<UInt8>, for keys: [FuzzyKey]) -> TopLevelLabelScan {
+        var textIsASCII = false
+        return scanTopLevelLabels(buffer: text, for: keys, textIsASCII: &textIsASCII, blocks: false)
+    }
+
     private func scanTopLevelLabels(utf8 bytes: [UInt8], for keys: [FuzzyKey], textIsASCII: inout Bool) -> TopLevelLabelScan {
         bytes.withUnsafeBufferPointer { scanTopLevelLabels(buffer: $0, for: keys, textIsASCII: &textIsASCII) }
     }
 
     private func scanTopLevelLabels(
-        buffer: UnsafeBufferPointer<UInt8>, for keys: [FuzzyKey], textIsASCII: inout Bool
+        buffer: UnsafeBufferPointer<UInt8>, for keys: [FuzzyKey], textIsASCII: inout Bool, blocks: Bool = true
     ) -> TopLevelLabelScan {
         precondition(keys.count == 1 || keys.count == 2, "one or two keys")
         var scanner = TopLevelScanner(bytes: buffer, maxDepth: maxDepth)
         defer { textIsASCII = scanner.textIsASCII }
         do throws(JSONRejection) {
-            guard let matches = try scanner.scanMatches(keys) else { return .notAnObject }
+            guard let matches = try scanner.scanMatches(keys, blocks: blocks) else { return .notAnObject }
             var labels = TopLevelCodeLabels()
             if let match = matches[0] { labels.first = try scanner.label(at: match.valueStart) }
             if keys.count == 2, labels.first?.isNull ?? false, let match = matches[1] {

@@ -83,9 +83,10 @@ struct TopLevelScanner {
     }
 
     /// The matches of a valid document whose top level is an object; nil when it is not an object.
-    mutating func scanMatches(_ keys: [FuzzyKey]) throws(JSONRejection) -> MatchSlots? {
+    /// `blocks` false: byte by byte from the start (the block scan left this text to it before).
+    mutating func scanMatches(_ keys: [FuzzyKey], blocks: Bool = true) throws(JSONRejection) -> MatchSlots? {
         var matches = MatchSlots(count: keys.count)
-        switch scanInBlocks(keys, into: &matches) {
+        switch blocks ? scanInBlocks(keys, into: &matches) : .undecided {
         case .notAnObject: return nil
         case .valid: return matches
         case .undecided:
