@@ -98,7 +98,7 @@ struct RecentInboundSeries: Sendable {
 
     /// `setCount`: a power of two (tests use one set, where every entry contends).
     init(setCount: Int = 256) {
-        precondition(MemoryLayout<String>.size == 16)
+        precondition(MemoryLayout<String>.size == 16 && MemoryLayout<String?>.size == 16)
         precondition(setCount > 0 && setCount & (setCount - 1) == 0, "setCount must be a power of two")
         indexShift = UInt64(64 - setCount.trailingZeroBitCount)
         let count = setCount * 2
@@ -151,12 +151,16 @@ extension RecentInboundSeries.Texts {
     /// Each string has the same UTF-8 as the given one (the same storage or small string at once).
     @inline(__always)
     func holds(_ userAgent: String?, _ path: String, _ code: String, _ methodCode: String) -> Bool {
-        guard self.path.hasSameUTF8(as: path), self.code.hasSameUTF8(as: code), self.methodCode.hasSameUTF8(as: methodCode)
-        else { return false }
-        switch (self.userAgent, userAgent) {
-        case (nil, nil): return true
-        case (let held?, let given?): return held.hasSameUTF8(as: given)
-        default: return false
-        }
+        self.path.hasSameUTF8(as: path) && self.code.hasSameUTF8(as: code) && self.methodCode.hasSameUTF8(as: methodCode)
+            && Self.sameUTF8(self.userAgent, userAgent)
+    }
+
+    /// Both nil, or the same UTF-8; the same bits first (both nil, or the same string), without
+    /// copying the strings out of their Optionals (a tuple of the two retained and released them).
+    @inline(__always)
+    static func sameUTF8(_ a: String?, _ b: String?) -> Bool {
+        if unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self) { return true }
+        guard let a, let b else { return false }
+        return a.hasSameUTF8(as: b)
     }
 }
