@@ -57,6 +57,8 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         var partnerLabels = LabelScratch(count: 4)
         var externalLabels = LabelScratch(count: 4)
         var consumerLabels = LabelScratch(count: 3)
+        /// The inner series of recent inbound inputs (the usual observation's lookup).
+        var recentInner = RecentInboundSeries()
     }
 
     public init(configuration: MetricsConfiguration) {
@@ -126,22 +128,37 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         if inboundSkips.skipsPath(request.path) { return skip(.skippedPath) }
         guard let start = exchange.requestLastByte, let end = exchange.responseFirstByte else { return skip(.noTimestamps) }
         let code = rules.innerCode(response, lentBody: lentBody)
-        let fCode = LabelRules.fCode(userAgent: request.userAgent)
         let methodCode = rules.inboundMethodCode(request)
         let milliseconds = Self.seconds(end - start) * 1000
+        let inputs = InboundLabelInputs(
+            userAgent: request.userAgent, path: request.path, status: response.status, code: code.label,
+            methodCode: methodCode)
         state.withLock { state in
             state.bodyCodes.add(code.outcome)
             if milliseconds < 0 { state.statistics.negativeDurations += 1 }
-            var cut = constantLabelsCut
+            if let recent = state.recentInner.lookup(
+                inputs, userAgent: request.userAgent, path: request.path, code: code.label, methodCode: methodCode)
+            {
+                state.statistics.labelValuesTruncated += constantLabelsCut + recent.cut
+                state.inner.add(milliseconds, toSeries: recent.series)
+                state.recorded.add(.inbound)
+                return
+            }
+            var cut: UInt64 = 0
             // The values after appid and application.
-            setLabel(0, fCode, in: &state.innerLabels, cut: &cut)
+            setLabel(0, LabelRules.fCode(userAgent: request.userAgent), in: &state.innerLabels, cut: &cut)
             setLabel(1, request.path, in: &state.innerLabels, cut: &cut)
             setLabel(2, request.path, in: &state.innerLabels, cut: &cut)
             setLabel(3, LabelRules.statusText(response.status), in: &state.innerLabels, cut: &cut)
             setLabel(4, code.label, in: &state.innerLabels, cut: &cut)
             setLabel(5, methodCode, in: &state.innerLabels, cut: &cut)
-            state.statistics.labelValuesTruncated += cut
-            if state.innerLabels.record(milliseconds, in: &state.inner) { state.recorded.add(.inbound) }
+            state.statistics.labelValuesTruncated += constantLabelsCut + cut
+            guard let series = state.innerLabels.series(in: &state.inner) else { return }
+            state.inner.add(milliseconds, toSeries: series)
+            state.recorded.add(.inbound)
+            state.recentInner.insert(
+                inputs, userAgent: request.userAgent, path: request.path, code: code.label, methodCode: methodCode,
+                series: series, cut: cut)
         }
     }
 

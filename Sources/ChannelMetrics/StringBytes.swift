@@ -32,3 +32,53 @@ extension UnsafeBufferPointer<UInt8> {
         return high & 0x8080_8080_8080_8080 == 0
     }
 }
+
+extension String {
+    /// The two strings are the same bits: the same small string (its bytes), or the same storage.
+    @inline(__always)
+    static func sameBits(_ a: String, _ b: String) -> Bool {
+        unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self)
+    }
+
+    /// The same UTF-8 bytes: the identity of a label value. Python's `str` equality, which
+    /// prometheus_client keys its series by, compares code points (not String `==`, canonical
+    /// equivalence: `"é"` and `"e\u{301}"` are two series there).
+    @inline(__always)
+    func hasSameUTF8(as other: String) -> Bool {
+        if Self.sameBits(self, other) { return true }
+        guard utf8.count == other.utf8.count else { return false }
+        return Self.sameUTF8Bytes(self, other)
+    }
+
+    /// The bytes of two strings of the same UTF-8 length, compared in place.
+    private static func sameUTF8Bytes(_ a: String, _ b: String) -> Bool {
+        let equal = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                UnsafeRawBufferPointer(x).hasSameBytes(as: UnsafeRawBufferPointer(y))
+            }
+        }
+        if let equal, let equal { return equal }
+        return a.utf8.elementsEqual(b.utf8)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The same bytes as `other`, of the same count; eight at a time.
+    func hasSameBytes(as other: UnsafeRawBufferPointer) -> Bool {
+        guard count == other.count else { return false }
+        if count >= 8 {
+            var i = 0
+            while i &+ 8 <= count {
+                if loadUnaligned(fromByteOffset: i, as: UInt64.self) != other.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                    return false
+                }
+                i &+= 8
+            }
+            // The last eight bytes in one load (some compared twice).
+            return loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+                == other.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+        }
+        for i in 0..<count where self[i] != other[i] { return false }
+        return true
+    }
+}

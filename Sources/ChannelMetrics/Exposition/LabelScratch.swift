@@ -25,12 +25,12 @@ struct LabelScratch: Sendable {
         hashes = Array(repeating: LabelSetKey.valueHash(""), count: count)
     }
 
-    /// Sets value `index`; an equal value (String `==`, what the series index compares) leaves
+    /// Sets value `index`; an equal value (the same UTF-8, what the series index compares) leaves
     /// it, its hash and the known series as they are (also no retain of the new string and
     /// release of the old).
     @inline(__always)
     mutating func set(_ index: Int, _ value: String) {
-        guard values[index] != value else { return }
+        guard !values[index].hasSameUTF8(as: value) else { return }
         values[index] = value
         hashes[index] = LabelSetKey.valueHash(value)
         series = (nil, nil)
@@ -39,10 +39,16 @@ struct LabelScratch: Sendable {
     /// Adds `value` to the series of the values in `family` (the first family they feed);
     /// false (counted by the family) when it refuses a new series.
     mutating func record(_ value: Double, in family: inout HistogramFamily) -> Bool {
-        if series.first == nil { series.first = family.series(of: values, digest: digest) }
-        guard let known = series.first else { return false }
+        guard let known = series(in: &family) else { return false }
         family.add(value, toSeries: known)
         return true
+    }
+
+    /// The series of the values in `family` (the first family they feed), added when new; nil
+    /// (counted by the family) when it refuses a new series.
+    mutating func series(in family: inout HistogramFamily) -> Int? {
+        if series.first == nil { series.first = family.series(of: values, digest: digest) }
+        return series.first
     }
 
     /// `record` for the first family when it is a counter.

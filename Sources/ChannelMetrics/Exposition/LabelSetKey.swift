@@ -50,7 +50,7 @@ struct LabelSetKey: Hashable, Sendable {
 
     func hash(into hasher: inout Hasher) { hasher.combine(digest) }
 
-    static func == (a: LabelSetKey, b: LabelSetKey) -> Bool { a.digest == b.digest && a.values == b.values }
+    static func == (a: LabelSetKey, b: LabelSetKey) -> Bool { a.digest == b.digest && SeriesIndex.same(a.values, b.values) }
 
     /// The set's seed and the values' seed (one global: one lazy-initialisation check).
     private static let seeds = (set: UInt64.random(in: .min ... .max), value: UInt64.random(in: .min ... .max))

@@ -86,10 +86,11 @@ struct HistogramFamily: Sendable {
     /// Adds `value` to a series (from `series(of:digest:)`). A value equal to a bound goes in
     /// that bound's bucket (`le`).
     mutating func add(_ value: Double, toSeries series: Int) {
-        var bucket = bounds.count
-        for (i, bound) in bounds.enumerated() where value <= bound {
-            bucket = i
-            break
+        // The first bound not below the value (NaN: none, `+Inf`), over the bounds in place.
+        let bucket = bounds.withUnsafeBufferPointer { bounds in
+            var i = 0
+            while i < bounds.count && !(value <= bounds[i]) { i &+= 1 }
+            return i
         }
         counts[series * (bounds.count + 1) + bucket] += 1
         sums[series] += value
