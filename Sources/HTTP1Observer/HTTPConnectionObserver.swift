@@ -240,16 +240,18 @@ public final class HTTPConnectionObserver: StreamConsumer {
             shared.writeTarget(head.cachedTargetSlot, into: &request.summary, authorityAsHost: !hasHost)
             if hasHost { swap(&request.summary.host, &head.host) }
         } else {
-            var target = head.target.take() ?? RequestTarget("")
-            swap(&request.summary.target, &target.target)
-            swap(&request.summary.rawPath, &target.rawPath)
-            swap(&request.summary.path, &target.path)
-            swap(&request.summary.query, &target.query)
+            // The head's own target (empty strings when the request line had none), swapped in field by field.
+            swap(&request.summary.target, &head.target.target)
+            swap(&request.summary.rawPath, &head.target.rawPath)
+            swap(&request.summary.path, &head.target.path)
+            swap(&request.summary.query, &head.target.query)
             if case .some = head.host {
                 swap(&request.summary.host, &head.host)
             } else {
-                swap(&request.summary.host, &target.authority)
+                swap(&request.summary.host, &head.target.authority)
             }
+            // The summary's strings swapped in are empty: only an authority not taken is left to release.
+            if case .none = head.target.authority { head.targetMayOwnStrings = false }
         }
         swap(&request.summary.userAgent, &head.userAgent)
         swap(&request.summary.methodCode, &head.methodCode)

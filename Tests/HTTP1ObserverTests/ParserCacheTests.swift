@@ -34,6 +34,23 @@ struct ParserCacheTests {
         }
     }
 
+    /// A target is cached the second time it comes in a row at its slot: the first time the head
+    /// builds it (-1); a target met in between at another slot does not undo that.
+    @Test func targetsAreCachedWhenMetTwice() {
+        let shared = SharedParserState()
+        func slot(_ text: String) -> Int { Array(text.utf8).withUnsafeBytes { shared.cachedRequestTargetSlot($0) } }
+        #expect(slot("/api/v1/goods/detail?id=19") == -1)
+        let cached = slot("/api/v1/goods/detail?id=19")
+        #expect(cached >= 0)
+        #expect(shared.cachedRequestTarget(cached) == RequestTarget("/api/v1/goods/detail?id=19"))
+        #expect(slot("/api/v1/goods/detail?id=19") == cached)
+        // Not ASCII, or too long: never cached.
+        let latin1: [UInt8] = Array("/caf".utf8) + [0xE9]
+        for _ in 0..<3 { #expect(latin1.withUnsafeBytes { shared.cachedRequestTargetSlot($0) } == -1) }
+        let long = "/" + String(repeating: "p", count: 300)
+        for _ in 0..<3 { #expect(slot(long) == -1) }
+    }
+
     /// Two targets of one path and different queries share the path's strings (later label comparisons
     /// then find them equal at once); different paths do not.
     @Test func targetsOfOnePathSharePathStrings() {
