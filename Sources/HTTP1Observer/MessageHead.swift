@@ -66,14 +66,15 @@ struct MessageHead {
     /// where assigning a new head destroyed every field (a release call each).
     mutating func reset(isRequest: Bool) {
         self.isRequest = isRequest
-        if !method.isEmpty { method = "" }
+        // Compared by bits with the empty literal (two words) where `isEmpty` decoded the count.
+        if !String.sameBits(method, "") { method = "" }
         if targetMayOwnStrings {
             target.clear()
             targetMayOwnStrings = false
         }
         cachedTargetSlot = -1
         // A response's version is one of these literals (small strings, no storage): not released.
-        if !version.isEmpty { version.replaceEmpty(with: "", orSmallLiterals: ("HTTP/1.1", "HTTP/1.0")) }
+        if !String.sameBits(version, "") { version.replaceEmpty(with: "", orSmallLiterals: ("HTTP/1.1", "HTTP/1.0")) }
         status = 0
         methodIsHead = false
         methodIsConnect = false

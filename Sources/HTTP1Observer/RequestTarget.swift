@@ -39,7 +39,9 @@ struct RequestTarget: Equatable {
     /// its target so, where a `RequestTarget` built and then stored was copied, assigned and destroyed
     /// (a retain or release per field each time).
     mutating func read(_ bytes: UnsafeRawBufferPointer, paths: SharedParserState?) {
-        target.replaceEmpty(with: bytes.latin1String())
+        // The parts of an ASCII target are ASCII: checked once for them all.
+        let isASCII = bytes.isASCII
+        target.replaceEmpty(with: isASCII ? bytes.asciiString() : bytes.latin1String())
         var pathStart = 0
         // absolute-form (RFC 9112 §3.2.2): scheme "://" authority path-abempty [ "?" query ]
         if bytes.first != 0x2F, let schemeEnd = Self.schemeEnd(bytes) {
@@ -48,13 +50,15 @@ struct RequestTarget: Equatable {
             while authorityEnd < bytes.count, bytes[authorityEnd] != 0x2F, bytes[authorityEnd] != 0x3F, bytes[authorityEnd] != 0x23 {
                 authorityEnd += 1
             }
-            authority.replaceNil(with: UnsafeRawBufferPointer(rebasing: bytes[authorityStart..<authorityEnd]).latin1String())
+            let authorityBytes = UnsafeRawBufferPointer(rebasing: bytes[authorityStart..<authorityEnd])
+            authority.replaceNil(with: isASCII ? authorityBytes.asciiString() : authorityBytes.latin1String())
             pathStart = authorityEnd
         }
         let questionMark = bytes.firstIndex(of: 0x3F, from: pathStart)
         let pathEnd = questionMark ?? bytes.count
         if let questionMark {
-            query.replaceNil(with: UnsafeRawBufferPointer(rebasing: bytes[(questionMark + 1)...]).latin1String())
+            let queryBytes = UnsafeRawBufferPointer(rebasing: bytes[(questionMark + 1)...])
+            query.replaceNil(with: isASCII ? queryBytes.asciiString() : queryBytes.latin1String())
         }
         let pathBytes = UnsafeRawBufferPointer(rebasing: bytes[pathStart..<pathEnd])
         if pathStart == 0 && questionMark == nil {

@@ -34,6 +34,20 @@ struct ParserCacheTests {
         }
     }
 
+    /// Every part of a target is read as ISO-8859-1, whether the target is ASCII (checked once for all
+    /// its parts) or not (each byte one scalar, `%XX` then decoded as UTF-8 in the path alone).
+    @Test(arguments: [
+        ([UInt8]("http://h.example:81/a%20b?q=1".utf8), "http://h.example:81/a%20b?q=1", "h.example:81", "/a%20b", "/a b", "q=1"),
+        ([UInt8]("http://h".utf8) + [0xE9] + [UInt8](":81/caf".utf8) + [0xE9] + [UInt8]("?q=".utf8) + [0xE9],
+            "http://h\u{E9}:81/caf\u{E9}?q=\u{E9}", "h\u{E9}:81", "/caf\u{E9}", "/caf\u{FFFD}", "q=\u{E9}"),
+        ([UInt8]("/caf%C3%A9?x=".utf8) + [0xC3, 0xA9], "/caf%C3%A9?x=\u{C3}\u{A9}", nil, "/caf%C3%A9", "/caf\u{E9}", "x=\u{C3}\u{A9}"),
+    ] as [([UInt8], String, String?, String, String, String?)])
+    func targetPartsAreLatin1(bytes: [UInt8], target: String, authority: String?, rawPath: String, path: String, query: String?) {
+        let split = bytes.withUnsafeBytes { RequestTarget(bytes: $0) }
+        #expect(split.target == target && split.authority == authority && split.rawPath == rawPath)
+        #expect(split.path == path && split.query == query)
+    }
+
     /// A target is cached the second time it comes in a row at its slot: the first time the head
     /// builds it (-1); a target met in between at another slot does not undo that.
     @Test func targetsAreCachedWhenMetTwice() {
