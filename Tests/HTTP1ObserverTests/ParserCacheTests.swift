@@ -48,6 +48,24 @@ struct ParserCacheTests {
         #expect(split.path == path && split.query == query)
     }
 
+    /// A key of every length up to 40 bytes holds itself, and not the same bytes with any one byte changed
+    /// (each place of the 16-byte steps and of the overlapping last words).
+    @Test func cacheKeysCompareEveryByte() {
+        let keys = CacheKeys(entries: 1)
+        defer { keys.deallocate() }
+        for length in 0...40 {
+            let key = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            key.withUnsafeBytes { keys.set($0, at: 0) }
+            #expect(key.withUnsafeBytes { keys.holds($0, at: 0) }, "length \(length)")
+            for place in 0..<length {
+                var other = key
+                other[place] ^= 0x01
+                #expect(!other.withUnsafeBytes { keys.holds($0, at: 0) }, "length \(length), byte \(place)")
+            }
+            if length > 0 { #expect(!Array(key.dropLast()).withUnsafeBytes { keys.holds($0, at: 0) }) }
+        }
+    }
+
     /// A target is cached the second time it comes in a row at its slot: the first time the head
     /// builds it (-1); a target met in between at another slot does not undo that.
     @Test func targetsAreCachedWhenMetTwice() {
