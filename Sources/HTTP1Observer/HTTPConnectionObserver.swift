@@ -184,8 +184,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
                 responseCompleted(time: time)
                 return
             }
+            if direction == requestDirection {
+                requestCompleted(lastBody: slice, time: time)
+                return
+            }
             appendBody(slice, direction: direction, time: time)
-            if direction == requestDirection { requestCompleted(time: time) } else { responseCompleted(time: time) }
+            responseCompleted(time: time)
         case .complete:
             if direction == requestDirection { requestCompleted(time: time) } else { responseCompleted(time: time) }
         case .lost(let reason):
