@@ -308,7 +308,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
         // The request's last use moves it into the queue (appended first, it was retained for the queue
         // and released at the end of the function).
         if framingUsable && framing != .none && framing != .awaitUpgradeDecision {
-            currentRequest = request
+            // Usually nil here (the last request's end moved it out): stored without a release.
+            currentRequest.replaceNil(with: request)
         } else if case .some = currentRequest {
             currentRequest = nil
         }
