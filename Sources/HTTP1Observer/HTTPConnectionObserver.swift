@@ -184,10 +184,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
                 responseCompleted(time: time)
                 return
             }
-            if direction == requestDirection {
-                requestCompleted(lastBody: slice, time: time)
-                return
-            }
+            if direction == requestDirection { return requestCompleted(lastBody: slice, time: time) }
             appendBody(slice, direction: direction, time: time)
             responseCompleted(time: time)
         case .complete:
@@ -237,14 +234,13 @@ public final class HTTPConnectionObserver: StreamConsumer {
         // left with empty strings that `reset` need not release, and no retain is made here.
         swap(&request.summary.method, &head.method)
         swap(&request.summary.version, &head.version)
-        if head.cachedTargetSlot >= 0 {
-            // Copied from the cache entry straight into the summary.
+        if head.cachedTargetSlot >= 0 {  // copied from the cache entry straight into the summary
             let hasHost: Bool
             if case .some = head.host { hasHost = true } else { hasHost = false }
             shared.writeTarget(head.cachedTargetSlot, into: &request.summary, authorityAsHost: !hasHost)
             if hasHost { swap(&request.summary.host, &head.host) }
         } else {
-            // The head's own target (empty strings when the request line had none), swapped in field by field.
+            // The head's own target swapped in (the summary's empty strings out): only an authority not taken may remain.
             swap(&request.summary.target, &head.target.target)
             swap(&request.summary.rawPath, &head.target.rawPath)
             swap(&request.summary.path, &head.target.path)
@@ -254,7 +250,6 @@ public final class HTTPConnectionObserver: StreamConsumer {
             } else {
                 swap(&request.summary.host, &head.target.authority)
             }
-            // The summary's strings swapped in are empty: only an authority not taken is left to release.
             if case .none = head.target.authority { head.targetMayOwnStrings = false }
         }
         swap(&request.summary.userAgent, &head.userAgent)
@@ -306,9 +301,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
             request.arrivedAfterLoss = true
         }
         // The request's last use moves it into the queue (appended first, it was retained for the queue
-        // and released at the end of the function).
+        // and released at the end of the function). `currentRequest` is usually nil (moved out at the last
+        // request's end): stored over without a release.
         if framingUsable && framing != .none && framing != .awaitUpgradeDecision {
-            // Usually nil here (the last request's end moved it out): stored without a release.
             currentRequest.replaceNil(with: request)
         } else if case .some = currentRequest {
             currentRequest = nil
