@@ -91,7 +91,8 @@ struct BodyPrefix {
         let room = limit - bytes.count
         if chunk.count <= room {
             if bytes.capacity == 0 && chunk.count > 0 {
-                bytes = spares.takeBuffer()
+                // Usually over the shared empty array: stored without a release (see `EmptySlots.swift`).
+                bytes.replaceEmpty(with: spares.takeBuffer())
                 bytes.reserveCapacity(min(limit, max(chunk.count, 256)))
             }
             bytes.append(contentsOf: chunk)

@@ -111,6 +111,12 @@ extension UnsafeRawBufferPointer {
         return String(scalars)
     }
 
+    /// The bytes, known to be ASCII, as a String: `latin1String` without checking them again.
+    @inline(__always)
+    func asciiString() -> String {
+        String(decoding: self, as: UTF8.self)
+    }
+
     /// No byte has its high bit set; eight bytes at a time (a new target or header value is read so
     /// on every exchange whose query or value differs from the cached ones).
     var isASCII: Bool {

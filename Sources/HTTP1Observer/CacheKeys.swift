@@ -31,26 +31,31 @@ struct CacheKeys {
         lengths[index] = key.count
     }
 
-    /// The `bytes.count` bytes at `stored` equal `bytes`: eight at a time, the last word overlapping.
+    /// The `bytes.count` bytes at `stored` equal `bytes`: sixteen at a time (two words whose differences
+    /// are or-ed: one branch), the last sixteen (or, below sixteen bytes, the first and last eight)
+    /// overlapping. Wrapping arithmetic: the indices stay below `maxLength`, and an overflow check per
+    /// step cost a branch.
     @inline(__always)
     private static func equal(_ stored: UnsafeMutableRawPointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
         let count = bytes.count
         guard let base = bytes.baseAddress else { return true }
+        @inline(__always) func difference(_ offset: Int) -> UInt64 {
+            stored.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                ^ base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        }
         if count >= 8 {
             var i = 0
-            while i + 8 < count {
-                if stored.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                    != base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                {
-                    return false
-                }
-                i += 8
+            while i &+ 16 < count {
+                if difference(i) | difference(i &+ 8) != 0 { return false }
+                i &+= 16
             }
-            return stored.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-                == base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            // 1 to 16 bytes are left after `i`.
+            return difference(count >= 16 ? count &- 16 : 0) | difference(count &- 8) == 0
         }
-        for i in 0..<count where stored.load(fromByteOffset: i, as: UInt8.self) != base.load(fromByteOffset: i, as: UInt8.self) {
-            return false
+        var i = 0
+        while i < count {
+            if stored.load(fromByteOffset: i, as: UInt8.self) != base.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i &+= 1
         }
         return true
     }

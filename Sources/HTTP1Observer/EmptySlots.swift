@@ -1,4 +1,4 @@
-// Stores into string and reference slots that hold a value owning nothing (an empty or small literal, nil), without a release.
+// Stores into string, array and reference slots that hold a value owning nothing (an empty or small literal, the empty array, nil), without a release.
 
 // An assignment to a stored `String`, `String?` or class reference releases the old value through a
 // runtime call, even when that value owns no storage (`""` as `take()` leaves it, the literal
@@ -43,6 +43,19 @@ extension Optional {
     @inline(__always)
     mutating func replaceNil(with value: consuming Wrapped?) {
         if case .none = self {
+            initializeSlot(&self, to: value)
+        } else {
+            self = value
+        }
+    }
+}
+
+extension Array {
+    /// Stores `value`; the old value is not released when it is the shared empty array (an empty
+    /// literal, or what `removeAll()` leaves: the runtime's one empty storage, no allocation).
+    @inline(__always)
+    mutating func replaceEmpty(with value: consuming [Element]) {
+        if unsafeBitCast(self, to: UInt.self) == unsafeBitCast([Element](), to: UInt.self) {
             initializeSlot(&self, to: value)
         } else {
             self = value

@@ -212,8 +212,21 @@ extension HTTPConnectionObserver {
     }
 
     func requestCompleted(time: Timestamp) {
-        updateCurrentRequest { $0.isComplete = true; $0.lastByte = time }
-        currentRequest = nil
+        // Moved out of `currentRequest`, which the request leaves anyway: bound in place (`updateCurrentRequest`)
+        // and then set to nil, it was retained and released once more.
+        guard case .some = currentRequest else { return }
+        let request = currentRequest.take().unsafelyUnwrapped
+        request.isComplete = true
+        request.lastByte = time
+    }
+
+    /// `appendBody` of the request's last bytes, then `requestCompleted`, with one move of the request.
+    func requestCompleted(lastBody slice: UnsafeRawBufferPointer, time: Timestamp) {
+        guard case .some = currentRequest else { return }
+        let request = currentRequest.take().unsafelyUnwrapped
+        request.body.append(slice, spares: shared)
+        request.isComplete = true
+        request.lastByte = time
     }
 
     func responseCompleted(time: Timestamp) {

@@ -184,8 +184,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
                 responseCompleted(time: time)
                 return
             }
+            if direction == requestDirection { return requestCompleted(lastBody: slice, time: time) }
             appendBody(slice, direction: direction, time: time)
-            if direction == requestDirection { requestCompleted(time: time) } else { responseCompleted(time: time) }
+            responseCompleted(time: time)
         case .complete:
             if direction == requestDirection { requestCompleted(time: time) } else { responseCompleted(time: time) }
         case .lost(let reason):
@@ -233,23 +234,23 @@ public final class HTTPConnectionObserver: StreamConsumer {
         // left with empty strings that `reset` need not release, and no retain is made here.
         swap(&request.summary.method, &head.method)
         swap(&request.summary.version, &head.version)
-        if head.cachedTargetSlot >= 0 {
-            // Copied from the cache entry straight into the summary.
+        if head.cachedTargetSlot >= 0 {  // copied from the cache entry straight into the summary
             let hasHost: Bool
             if case .some = head.host { hasHost = true } else { hasHost = false }
             shared.writeTarget(head.cachedTargetSlot, into: &request.summary, authorityAsHost: !hasHost)
             if hasHost { swap(&request.summary.host, &head.host) }
         } else {
-            var target = head.target.take() ?? RequestTarget("")
-            swap(&request.summary.target, &target.target)
-            swap(&request.summary.rawPath, &target.rawPath)
-            swap(&request.summary.path, &target.path)
-            swap(&request.summary.query, &target.query)
+            // The head's own target swapped in (the summary's empty strings out): only an authority not taken may remain.
+            swap(&request.summary.target, &head.target.target)
+            swap(&request.summary.rawPath, &head.target.rawPath)
+            swap(&request.summary.path, &head.target.path)
+            swap(&request.summary.query, &head.target.query)
             if case .some = head.host {
                 swap(&request.summary.host, &head.host)
             } else {
-                swap(&request.summary.host, &target.authority)
+                swap(&request.summary.host, &head.target.authority)
             }
+            if case .none = head.target.authority { head.targetMayOwnStrings = false }
         }
         swap(&request.summary.userAgent, &head.userAgent)
         swap(&request.summary.methodCode, &head.methodCode)
@@ -300,9 +301,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
             request.arrivedAfterLoss = true
         }
         // The request's last use moves it into the queue (appended first, it was retained for the queue
-        // and released at the end of the function).
+        // and released at the end of the function). `currentRequest` is usually nil (moved out at the last
+        // request's end): stored over without a release.
         if framingUsable && framing != .none && framing != .awaitUpgradeDecision {
-            currentRequest = request
+            currentRequest.replaceNil(with: request)
         } else if case .some = currentRequest {
             currentRequest = nil
         }

@@ -127,7 +127,11 @@ extension MessageHead {
         methodIsConnect = methodBytes.isCONNECT
         let targetBytes = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace])
         cachedTargetSlot = cache.cachedRequestTargetSlot(targetBytes)
-        if cachedTargetSlot < 0 { target = RequestTarget(bytes: targetBytes) }
+        // `reset` left the target empty: built in place.
+        if cachedTargetSlot < 0 {
+            target.read(targetBytes, paths: cache)
+            targetMayOwnStrings = true
+        }
         self.version.replaceEmpty(with: versionName)
         return true
     }

@@ -22,8 +22,13 @@ enum TransferEncodingField: Equatable {
 struct MessageHead {
     var isRequest: Bool
     var method = ""
-    /// The request target (requests only), when it is not in the cache's slot `cachedTargetSlot`.
-    var target: RequestTarget?
+    /// The request target (requests only), when it is not in the cache's slot `cachedTargetSlot`; else
+    /// (and when a request line has none) empty strings. Not optional: built in place, its fields are
+    /// swapped into the request one by one (see `RequestTarget.read`).
+    var target = RequestTarget(empty: ())
+    /// `target` may hold strings (it was built, and not all its strings were swapped out for empty ones):
+    /// `reset` clears it only then (most heads have a cached target, or none).
+    var targetMayOwnStrings = false
     /// The slot of the shared state's target cache that holds the request target (-1: none, see `target`).
     var cachedTargetSlot = -1
     var version = ""
@@ -52,7 +57,7 @@ struct MessageHead {
     init(isRequest: Bool) { self.isRequest = isRequest }
 
     /// The request target, wherever it is kept.
-    func requestTarget(in cache: SharedParserState) -> RequestTarget? {
+    func requestTarget(in cache: SharedParserState) -> RequestTarget {
         cachedTargetSlot >= 0 ? cache.cachedRequestTarget(cachedTargetSlot) : target
     }
 
@@ -61,11 +66,15 @@ struct MessageHead {
     /// where assigning a new head destroyed every field (a release call each).
     mutating func reset(isRequest: Bool) {
         self.isRequest = isRequest
-        if !method.isEmpty { method = "" }
-        if case .some = target { target = nil }
+        // Compared by bits with the empty literal (two words) where `isEmpty` decoded the count.
+        if !String.sameBits(method, "") { method = "" }
+        if targetMayOwnStrings {
+            target.clear()
+            targetMayOwnStrings = false
+        }
         cachedTargetSlot = -1
         // A response's version is one of these literals (small strings, no storage): not released.
-        if !version.isEmpty { version.replaceEmpty(with: "", orSmallLiterals: ("HTTP/1.1", "HTTP/1.0")) }
+        if !String.sameBits(version, "") { version.replaceEmpty(with: "", orSmallLiterals: ("HTTP/1.1", "HTTP/1.0")) }
         status = 0
         methodIsHead = false
         methodIsConnect = false
@@ -284,6 +293,7 @@ extension MessageHead {
             methodIsConnect = methodBytes.isCONNECT
             if firstSpace < lastSpace {
                 target = cache.requestTarget(UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
+                targetMayOwnStrings = true
                 version = Self.versionName(UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...]))
             }
         } else {

@@ -30,9 +30,19 @@ struct RequestTarget: Equatable {
     /// Splits the target's bytes once; strings are made only for the parts. `paths` gives the path
     /// strings of a target with a query (recent ones reused), when there is such a cache.
     init(bytes: UnsafeRawBufferPointer, paths: SharedParserState? = nil) {
-        target = bytes.latin1String()
+        self.init(empty: ())
+        read(bytes, paths: paths)
+    }
+
+    /// Splits `bytes` into the fields, which hold what `init(empty:)` or `clear` leaves (empty strings,
+    /// nil): stored in place without releasing them (see `EmptySlots.swift`). The owner of a head builds
+    /// its target so, where a `RequestTarget` built and then stored was copied, assigned and destroyed
+    /// (a retain or release per field each time).
+    mutating func read(_ bytes: UnsafeRawBufferPointer, paths: SharedParserState?) {
+        // The parts of an ASCII target are ASCII: checked once for them all.
+        let isASCII = bytes.isASCII
+        target.replaceEmpty(with: isASCII ? bytes.asciiString() : bytes.latin1String())
         var pathStart = 0
-        authority = nil
         // absolute-form (RFC 9112 §3.2.2): scheme "://" authority path-abempty [ "?" query ]
         if bytes.first != 0x2F, let schemeEnd = Self.schemeEnd(bytes) {
             let authorityStart = schemeEnd + 3
@@ -40,26 +50,39 @@ struct RequestTarget: Equatable {
             while authorityEnd < bytes.count, bytes[authorityEnd] != 0x2F, bytes[authorityEnd] != 0x3F, bytes[authorityEnd] != 0x23 {
                 authorityEnd += 1
             }
-            authority = UnsafeRawBufferPointer(rebasing: bytes[authorityStart..<authorityEnd]).latin1String()
+            let authorityBytes = UnsafeRawBufferPointer(rebasing: bytes[authorityStart..<authorityEnd])
+            authority.replaceNil(with: isASCII ? authorityBytes.asciiString() : authorityBytes.latin1String())
             pathStart = authorityEnd
         }
         let questionMark = bytes.firstIndex(of: 0x3F, from: pathStart)
         let pathEnd = questionMark ?? bytes.count
         if let questionMark {
-            query = UnsafeRawBufferPointer(rebasing: bytes[(questionMark + 1)...]).latin1String()
-        } else {
-            query = nil
+            let queryBytes = UnsafeRawBufferPointer(rebasing: bytes[(questionMark + 1)...])
+            query.replaceNil(with: isASCII ? queryBytes.asciiString() : queryBytes.latin1String())
         }
         let pathBytes = UnsafeRawBufferPointer(rebasing: bytes[pathStart..<pathEnd])
         if pathStart == 0 && questionMark == nil {
-            rawPath = target
-        } else if authority != nil && pathBytes.isEmpty {
-            rawPath = "/"
+            rawPath.replaceEmpty(with: target)
+        } else if pathStart != 0 && pathBytes.isEmpty {
+            // An absolute-form target with an empty path (its authority is set).
+            rawPath.replaceEmpty(with: "/")
         } else {
-            (rawPath, path) = paths?.pathStrings(pathBytes) ?? Self.pathStrings(pathBytes)
+            let strings = paths?.pathStrings(pathBytes) ?? Self.pathStrings(pathBytes)
+            rawPath.replaceEmpty(with: strings.raw)
+            path.replaceEmpty(with: strings.decoded)
             return
         }
-        path = Self.percentDecoded(pathBytes) ?? rawPath
+        path.replaceEmpty(with: Self.percentDecoded(pathBytes) ?? rawPath)
+    }
+
+    /// Makes every field empty as `init(empty:)` does, releasing only those that hold something (after
+    /// the owner swapped the strings out, they hold the empty ones swapped in).
+    mutating func clear() {
+        if !String.sameBits(target, "") { target = "" }
+        if !String.sameBits(rawPath, "") { rawPath = "" }
+        if !String.sameBits(path, "") { path = "" }
+        if case .some = query { query = nil }
+        if case .some = authority { authority = nil }
     }
 
     /// The raw path `bytes` as ISO-8859-1, and percent-decoded (the same string when there is nothing

@@ -127,6 +127,12 @@ final class SharedParserState {
     /// Entries without a key are empty placeholders.
     @exclusivity(unchecked) private var targets = [RequestTarget](repeating: RequestTarget(empty: ()), count: targetSlots)
     private let targetKeys = CacheKeys(entries: targetSlots)
+    /// The hash of the last target not cached that came at each slot (see `cachedRequestTargetSlot`).
+    private let targetsSeen: UnsafeMutablePointer<UInt64> = {
+        let seen = UnsafeMutablePointer<UInt64>.allocate(capacity: targetSlots)
+        seen.initialize(repeating: 0, count: targetSlots)
+        return seen
+    }()
 
     /// Raw and decoded paths of targets with a query, by path bytes, direct-mapped as the targets.
     @exclusivity(unchecked) private var paths = [(raw: String, decoded: String)](repeating: ("", ""), count: targetSlots)
@@ -134,6 +140,7 @@ final class SharedParserState {
 
     deinit {
         targetKeys.deallocate()
+        targetsSeen.deallocate()
         pathKeys.deallocate()
         valueKeys.deallocate()
         spareBuffers.deallocate()
@@ -157,17 +164,27 @@ final class SharedParserState {
         return target
     }
 
-    /// The slot where the target `bytes` is cached (split and decoded now if it was not there), or -1
-    /// when such a target is not cached (longer than `maxLength`, or not ASCII): the owner of a head
-    /// then copies the entry's strings straight into the request (`writeTarget`), where a
-    /// `RequestTarget` value handed out was copied, moved field by field and destroyed empty.
+    /// The slot where the target `bytes` is cached, or -1 when it is not: the owner of a head then
+    /// builds the target in place (`RequestTarget.read`), else copies the entry's strings straight into
+    /// the request (`writeTarget`).
+    ///
+    /// A target is cached the second time it comes in a row at its slot (split and decoded then, in
+    /// place): a target met once (a new id in the query on every request) is built where the request
+    /// takes it, not also copied into the cache to be thrown out unused. Not cached either: targets
+    /// longer than `maxLength`, or not ASCII.
     func cachedRequestTargetSlot(_ bytes: UnsafeRawBufferPointer) -> Int {
         guard bytes.count <= Self.maxLength else { return -1 }
-        let slot = Self.slot(bytes)
+        let hash = CacheKeys.hash(bytes)
+        let slot = Self.slot(hash: hash)
         if targetKeys.holds(bytes, at: slot) { return slot }
-        let target = RequestTarget(bytes: bytes, paths: self)
-        guard target.target.utf8.count == bytes.count else { return -1 }
-        targets[slot] = target
+        guard targetsSeen[slot] == hash else {
+            targetsSeen[slot] = hash
+            return -1
+        }
+        guard bytes.isASCII else { return -1 }
+        // The entry's key is set again once the entry is made (nothing reads it in between).
+        targets[slot].clear()
+        targets[slot].read(bytes, paths: self)
         targetKeys.set(bytes, at: slot)
         return slot
     }
@@ -205,7 +222,12 @@ final class SharedParserState {
     /// The target (or path) slot of `bytes`: the hash's top bits.
     @inline(__always)
     private static func slot(_ bytes: UnsafeRawBufferPointer) -> Int {
-        Int(truncatingIfNeeded: CacheKeys.hash(bytes) >> 58) & (targetSlots - 1)
+        slot(hash: CacheKeys.hash(bytes))
+    }
+
+    @inline(__always)
+    private static func slot(hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: hash >> 58) & (targetSlots - 1)
     }
 
     /// The value of `bytes` read as ISO-8859-1, reusing a recent String of `slot` when the bytes are the same.

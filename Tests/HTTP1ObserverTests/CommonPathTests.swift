@@ -5,9 +5,10 @@ import Testing
 
 /// Every field of a parsed head, and the outcome, as text to compare.
 func describeHead(_ head: MessageHead, _ outcome: MessageHead.ParseOutcome, _ cache: SharedParserState) -> String {
-    let target = head.requestTarget(in: cache).map { "\($0.target)|\($0.rawPath)|\($0.path)|\($0.query ?? "-")|\($0.authority ?? "-")" }
+    let split = head.requestTarget(in: cache)
+    let target = "\(split.target)|\(split.rawPath)|\(split.path)|\(split.query ?? "-")|\(split.authority ?? "-")"
     return """
-        \(outcome) req=\(head.isRequest) method=\(head.method) target=\(target ?? "-") version=\(head.version) \
+        \(outcome) req=\(head.isRequest) method=\(head.method) target=\(target) version=\(head.version) \
         status=\(head.status) host=\(head.host ?? "-") ua=\(head.userAgent ?? "-") mc=\(head.methodCode ?? "-") \
         tc=\(head.tCode ?? "-") ct=\(head.contentType ?? "-") ce=\(head.contentEncoding ?? "-") \
         cl=\(head.contentLength) te=\(head.transferEncoding) expect=\(head.expectsContinue) \

@@ -34,6 +34,55 @@ struct ParserCacheTests {
         }
     }
 
+    /// Every part of a target is read as ISO-8859-1, whether the target is ASCII (checked once for all
+    /// its parts) or not (each byte one scalar, `%XX` then decoded as UTF-8 in the path alone).
+    @Test(arguments: [
+        ([UInt8]("http://h.example:81/a%20b?q=1".utf8), "http://h.example:81/a%20b?q=1", "h.example:81", "/a%20b", "/a b", "q=1"),
+        ([UInt8]("http://h".utf8) + [0xE9] + [UInt8](":81/caf".utf8) + [0xE9] + [UInt8]("?q=".utf8) + [0xE9],
+            "http://h\u{E9}:81/caf\u{E9}?q=\u{E9}", "h\u{E9}:81", "/caf\u{E9}", "/caf\u{FFFD}", "q=\u{E9}"),
+        ([UInt8]("/caf%C3%A9?x=".utf8) + [0xC3, 0xA9], "/caf%C3%A9?x=\u{C3}\u{A9}", nil, "/caf%C3%A9", "/caf\u{E9}", "x=\u{C3}\u{A9}"),
+    ] as [([UInt8], String, String?, String, String, String?)])
+    func targetPartsAreLatin1(bytes: [UInt8], target: String, authority: String?, rawPath: String, path: String, query: String?) {
+        let split = bytes.withUnsafeBytes { RequestTarget(bytes: $0) }
+        #expect(split.target == target && split.authority == authority && split.rawPath == rawPath)
+        #expect(split.path == path && split.query == query)
+    }
+
+    /// A key of every length up to 40 bytes holds itself, and not the same bytes with any one byte changed
+    /// (each place of the 16-byte steps and of the overlapping last words).
+    @Test func cacheKeysCompareEveryByte() {
+        let keys = CacheKeys(entries: 1)
+        defer { keys.deallocate() }
+        for length in 0...40 {
+            let key = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            key.withUnsafeBytes { keys.set($0, at: 0) }
+            #expect(key.withUnsafeBytes { keys.holds($0, at: 0) }, "length \(length)")
+            for place in 0..<length {
+                var other = key
+                other[place] ^= 0x01
+                #expect(!other.withUnsafeBytes { keys.holds($0, at: 0) }, "length \(length), byte \(place)")
+            }
+            if length > 0 { #expect(!Array(key.dropLast()).withUnsafeBytes { keys.holds($0, at: 0) }) }
+        }
+    }
+
+    /// A target is cached the second time it comes in a row at its slot: the first time the head
+    /// builds it (-1); a target met in between at another slot does not undo that.
+    @Test func targetsAreCachedWhenMetTwice() {
+        let shared = SharedParserState()
+        func slot(_ text: String) -> Int { Array(text.utf8).withUnsafeBytes { shared.cachedRequestTargetSlot($0) } }
+        #expect(slot("/api/v1/goods/detail?id=19") == -1)
+        let cached = slot("/api/v1/goods/detail?id=19")
+        #expect(cached >= 0)
+        #expect(shared.cachedRequestTarget(cached) == RequestTarget("/api/v1/goods/detail?id=19"))
+        #expect(slot("/api/v1/goods/detail?id=19") == cached)
+        // Not ASCII, or too long: never cached.
+        let latin1: [UInt8] = Array("/caf".utf8) + [0xE9]
+        for _ in 0..<3 { #expect(latin1.withUnsafeBytes { shared.cachedRequestTargetSlot($0) } == -1) }
+        let long = "/" + String(repeating: "p", count: 300)
+        for _ in 0..<3 { #expect(slot(long) == -1) }
+    }
+
     /// Two targets of one path and different queries share the path's strings (later label comparisons
     /// then find them equal at once); different paths do not.
     @Test func targetsOfOnePathSharePathStrings() {

@@ -42,6 +42,34 @@ import Testing
         #expect(result.exchanges.map(\.requestFirstByte) == [1000, 2000, 3000, 4000, 5000].map(ts))
     }
 
+    /// Targets built in the head (met once: not cached) and taken from the cache (met again), absolute-
+    /// form ones with and without `Host`: each request has its own target and host, nothing left over
+    /// from the one before (an authority not taken as the host is not the next request's host).
+    @Test func targetsBuiltInTheHeadLeaveNothingBehind() {
+        let sequence = [
+            "GET http://a.example:8080/x?id=1 HTTP/1.1\r\nHost: h\r\n\r\n",
+            "GET /y?id=2 HTTP/1.1\r\n\r\n",
+            "GET http://b.example?z HTTP/1.1\r\n\r\n",
+            "GET /y?id=2 HTTP/1.1\r\n\r\n",
+            "GET http://a.example:8080/x?id=1 HTTP/1.1\r\nHost: h\r\n\r\n",
+            "GET http://a.example:8080/x?id=1 HTTP/1.1\r\n\r\n",
+            "GET /p%20q HTTP/1.1\r\n\r\n",
+            "GET /p%20q HTTP/1.1\r\n\r\n",
+        ]
+        var steps: [Step] = []
+        for (i, request) in sequence.enumerated() {
+            steps.append(.request(request, at: Int64(i) * 100))
+            steps.append(.response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: Int64(i) * 100 + 50))
+        }
+        let result = runSplitInvariant(steps + Step.endBoth(at: 9000))
+        let requests = result.exchanges.compactMap(\.request)
+        #expect(requests.map(\.target) == sequence.map { String($0.split(separator: " ")[1]) })
+        #expect(requests.map(\.host) == ["h", nil, "b.example", nil, "h", "a.example:8080", nil, nil])
+        #expect(requests.map(\.rawPath) == ["/x", "/y", "/", "/y", "/x", "/x", "/p%20q", "/p%20q"])
+        #expect(requests.map(\.path) == ["/x", "/y", "/", "/y", "/x", "/x", "/p q", "/p q"])
+        #expect(requests.map(\.query) == ["id=1", "id=2", "z", "id=2", "id=1", "id=1", nil, nil])
+    }
+
     /// More distinct targets than the target cache has slots, twice over: every one comes out as sent.
     @Test func manyTargetsEachComeOutAsSent() {
         let targets = (0..<300).map { "/t/\($0)/x\(String(repeating: "y", count: $0 % 23))?q=\($0 % 7)" }
