@@ -158,13 +158,6 @@ public struct LabelRules: Sendable {
         }
     }
 
-    /// `response` with a copy of the lent body as its own prefix: the general paths read that.
-    private static func owning(_ lentBody: UnsafeRawBufferPointer, in response: HTTPResponseSummary) -> HTTPResponseSummary {
-        var kept = response
-        kept.bodyPrefix = Array(lentBody)
-        return kept
-    }
-
     /// The label rules' key for `scanUsualLabel`, built once.
     private static let codeKeySet = TopLevelKeySet(codeKey)
 
@@ -227,32 +220,75 @@ public struct LabelRules: Sendable {
         _ response: HTTPResponseSummary, lentBody: UnsafeRawBufferPointer? = nil
     ) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
         if let lentBody {
-            let bytes = lentBody.assumingMemoryBound(to: UInt8.self)
-            guard !bytes.isEmpty else { return ("-1", false, .empty) }
-            if let scan = scanUndecodedBody(bytes, contentType: response.contentType),
-                let decided = outgoingCode(scan: scan, truncated: response.bodyTruncated)
-            {
+            let body = lentBody.assumingMemoryBound(to: UInt8.self)
+            guard !body.isEmpty else { return ("-1", false, .empty) }
+            let contentType = response.contentType
+            if let decided = usualOutgoingCode(body, contentType: contentType, text: Array(body), truncated: response.bodyTruncated) {
                 return decided
             }
-            return outgoingCode(Self.owning(lentBody, in: response))
+            return generalOutgoingCode(Array(body), contentType: contentType, truncated: response.bodyTruncated)
         }
         let body = response.bodyPrefix
         guard !body.isEmpty else { return ("-1", false, .empty) }
+        let decided = body.withUnsafeBufferPointer {
+            usualOutgoingCode($0, contentType: response.contentType, text: body, truncated: response.bodyTruncated)
+        }
+        return decided ?? generalOutgoingCode(body, contentType: response.contentType, truncated: response.bodyTruncated)
+    }
+
+    /// `outgoingCode` of a body that requests decodes (not provably its own text), or whose
+    /// top-level names need decoding: the top-level scan of its text, else the whole document.
+    private func generalOutgoingCode(
+        _ body: [UInt8], contentType: String?, truncated: Bool
+    ) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
         let text: [UInt8]
         let scan: TopLevelLabelScan
-        if let usual = scanUndecodedBody(body, contentType: response.contentType) {
+        if let usual = scanUndecodedBody(body, contentType: contentType) {
             text = body
             scan = usual
         } else {
-            text = BodyTextDecoding.requestsJSONText(body, contentType: response.contentType)
+            text = BodyTextDecoding.requestsJSONText(body, contentType: contentType)
             scan = parser.scanTopLevelLabels(utf8: text, for: Self.codeKeys)
         }
-        return outgoingCode(text: text, scan: scan, truncated: response.bodyTruncated)
+        return outgoingCode(text: text, scan: scan, truncated: truncated)
+    }
+
+    /// The label rules' keys for `scanUndecodedLabel`, built once.
+    private static let codeKeysSet = TopLevelKeySet(codeKeys)
+
+    /// `outgoingCode` of a body requests reads as it is (`text` is its bytes) as the general
+    /// path decides it, from `scanUndecodedLabel` (`usualInnerCode`'s steps, with `code`, else
+    /// `errorcode`); nil where that path decodes first or the top-level names need decoding.
+    ///
+    /// Measured (callgrind, `bench run keepalive.pcap --stage pipeline --calls-out` and
+    /// `bench metrics --calls-out`): see the commit; the general scan's layers as for `innerCode`.
+    private func usualOutgoingCode(
+        _ body: UnsafeBufferPointer<UInt8>, contentType: String?, text: @autoclosure () -> [UInt8], truncated: Bool
+    ) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome)? {
+        switch parser.scanUndecodedLabel(body, contentType: contentType, for: Self.codeKeysSet) {
+        case .found(let code):
+            return code.isNull ? ("-1", false, .notFound) : (code.text, code.isNumberZero, .found)
+        case .validWithoutFirst:
+            return outgoingCode(parsing: text(), truncated: truncated)
+        case .notAnObject:
+            guard UTF8Validation.isValid(UnsafeRawBufferPointer(body)) else { return nil }
+            return outgoingCode(parsing: text(), truncated: truncated)
+        case .leftToByteByByte:
+            guard UTF8Validation.isValid(UnsafeRawBufferPointer(body)) else { return nil }
+            let scan = parser.scanTopLevelLabels(byteByByte: body, for: Self.codeKeys)
+            return outgoingCode(scan: scan, truncated: truncated) ?? outgoingCode(parsing: text(), truncated: truncated)
+        case .notUsual, .notDecodable, .namesNotPlain:
+            return nil
+        }
     }
 
     /// `outgoingCode` of requests' text of a body and its scan.
     func outgoingCode(text: [UInt8], scan: TopLevelLabelScan, truncated: Bool) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
-        if let decided = outgoingCode(scan: scan, truncated: truncated) { return decided }
+        outgoingCode(scan: scan, truncated: truncated) ?? outgoingCode(parsing: text, truncated: truncated)
+    }
+
+    /// `outgoingCode` of a text the whole document of which is searched.
+    private func outgoingCode(parsing text: [UInt8], truncated: Bool) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
         switch mapParse(parser.parse(utf8: text), truncated: truncated) {
         case .failure(let why): return ("-1", false, why)
         case .success(let document):

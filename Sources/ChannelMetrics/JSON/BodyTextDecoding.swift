@@ -198,7 +198,8 @@ public enum BodyTextDecoding {
         let hadError = transcode(units.makeIterator(), from: UTF16.self, to: UTF8.self, stoppingOnError: strict) {
             out.append($0)
         }
-        return hadError ? nil : out
+        // Not strict: errors were replaced (U+FFFD), as requests decodes with `errors="replace"`.
+        return hadError && strict ? nil : out
     }
 
     static func decodeUTF32(_ bytes: [UInt8], bigEndian: Bool, skip: Int, strict: Bool) -> [UInt8]? {
@@ -214,7 +215,8 @@ public enum BodyTextDecoding {
         let hadError = transcode(units.makeIterator(), from: UTF32.self, to: UTF8.self, stoppingOnError: strict) {
             out.append($0)
         }
-        return hadError ? nil : out
+        // Not strict: errors were replaced (U+FFFD), as requests decodes with `errors="replace"`.
+        return hadError && strict ? nil : out
     }
 }
 

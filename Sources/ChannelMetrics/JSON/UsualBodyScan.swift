@@ -29,9 +29,12 @@ public enum UsualBodyLabel: Sendable, Hashable {
     case notUsual
     /// UTF-8 by its first bytes but not well-formed: `json.loads` fails to decode it.
     case notDecodable
-    /// A valid document, an object, well-formed UTF-8: the first key's label at the top level.
+    /// A valid document, an object, well-formed UTF-8: the first key's label at the top level
+    /// (two keys: the second's, at the top level, when the first's is `null` — `code`, else
+    /// `errorcode`).
     case found(CodeLabel)
-    /// A valid document, an object, well-formed UTF-8, without the first key at the top level.
+    /// A valid document, an object, well-formed UTF-8, without the first key at the top level
+    /// (two keys: or with it `null` and without the second): the whole document decides.
     case validWithoutFirst
     /// The document is not an object (an array or a scalar): nothing was validated, not even
     /// its UTF-8.
@@ -55,18 +58,49 @@ extension PythonJSONParser {
     /// handed back and noted, the scan's enum of labels — were about 800 instructions a body.
     public func scanUsualLabel(_ body: UnsafeBufferPointer<UInt8>, for keys: TopLevelKeySet) -> UsualBodyLabel {
         guard !body.isEmpty, BodyTextDecoding.detectEncoding(body) == .utf8 else { return .notUsual }
+        return scanLabel(body, for: keys, asciiOnly: false)
+    }
+
+    /// `scanUsualLabel` for requests' `Response.json()` (the outgoing calls, REFERENCE-BEHAVIOUR
+    /// §3–§4): a body whose text requests reads as the body itself
+    /// (`BodyTextDecoding.requestsTextIdentity`), else `.notUsual` (decoded first). Declared
+    /// ISO-8859-1 (`.whenASCII`): only a valid object of ASCII bytes is answered, any other is
+    /// `.notUsual`; otherwise `.notDecodable` means requests decodes it with replacements
+    /// (decoded first too), and `.notAnObject` and `.leftToByteByByte` are the body's when it
+    /// is well-formed UTF-8.
+    public func scanUndecodedLabel(
+        _ body: UnsafeBufferPointer<UInt8>, contentType: String?, for keys: TopLevelKeySet
+    ) -> UsualBodyLabel {
+        guard !body.isEmpty else { return .notUsual }
+        switch BodyTextDecoding.requestsTextIdentity(body, contentType: contentType) {
+        case .whenValidUTF8: return scanLabel(body, for: keys, asciiOnly: false)
+        case .whenASCII: return scanLabel(body, for: keys, asciiOnly: true)
+        case .unknown: return .notUsual
+        }
+    }
+
+    /// The block scan's label of a non-empty body taken as UTF-8 text; `asciiOnly`: any answer
+    /// but a valid object of ASCII bytes (or names not plain) is `.notUsual`.
+    private func scanLabel(_ body: UnsafeBufferPointer<UInt8>, for keys: TopLevelKeySet, asciiOnly: Bool) -> UsualBodyLabel {
         var search = keys.search
-        let outcome = scanKeys(body, into: &search)
+        var isASCII = false
+        let outcome = scanKeys(body, into: &search, isASCII: &isASCII)
         switch outcome {
         case Int32(CEJSON_VALID):
+            if asciiOnly, !isASCII { return .notUsual }
             let first = search.matches.0
             guard first.name_end != 0 else { return .validWithoutFirst }
             var scanner = TopLevelScanner(bytes: body, maxDepth: maxDepth)
             // (A value the block scan found valid is read as the general scan reads it.)
             guard let label = try? scanner.label(at: first.value_start) else { return .leftToByteByByte }
-            return .found(label)
-        case Int32(CEJSON_NOT_AN_OBJECT): return .notAnObject
+            guard label.isNull, search.key_count == 2 else { return .found(label) }
+            let second = search.matches.1
+            guard second.name_end != 0 else { return .validWithoutFirst }
+            guard let secondLabel = try? scanner.label(at: second.value_start) else { return .leftToByteByByte }
+            return .found(secondLabel)
         case Int32(CEJSON_NOT_PLAIN): return .namesNotPlain
+        case _ where asciiOnly: return .notUsual
+        case Int32(CEJSON_NOT_AN_OBJECT): return .notAnObject
         case -1: return .notDecodable
         default: return .leftToByteByByte
         }
@@ -77,14 +111,22 @@ extension PythonJSONParser {
     /// -1: valid but not well-formed UTF-8; `CEJSON_NOT_PLAIN` also for keys it cannot match).
     @inline(__always)
     func scanKeys(_ body: UnsafeBufferPointer<UInt8>, into search: inout cejson_key_search) -> Int32 {
+        var isASCII = false
+        return scanKeys(body, into: &search, isASCII: &isASCII)
+    }
+
+    /// `scanKeys`, and whether the scan found the text valid and every byte ASCII (it read them
+    /// all; false says nothing either way).
+    @inline(__always)
+    func scanKeys(_ body: UnsafeBufferPointer<UInt8>, into search: inout cejson_key_search, isASCII: inout Bool) -> Int32 {
         guard search.key_count != 0 else { return Int32(CEJSON_NOT_PLAIN) }
         return withUnsafeTemporaryAllocation(of: cejson_scanner.self, capacity: 1) { scannerBuffer -> Int32 in
             let scanner = scannerBuffer.baseAddress!
             let outcome = cejson_scan_keys(scanner, body.baseAddress, body.count, max(maxDepth, 0), cejson_best_level(), &search)
+            guard outcome == CEJSON_VALID else { return outcome }
             // ASCII (the scan read every byte) or else well-formed UTF-8.
-            if outcome == CEJSON_VALID, scanner.pointee.high != 0, !UTF8Validation.isValid(UnsafeRawBufferPointer(body)) {
-                return -1
-            }
+            isASCII = scanner.pointee.high == 0
+            if !isASCII, !UTF8Validation.isValid(UnsafeRawBufferPointer(body)) { return -1 }
             return outcome
         }
     }
