@@ -5,8 +5,8 @@ import PacketDecoding
 /// connection keeps none of it.
 ///
 /// - Recent ASCII values of each cached field (Host, User-Agent, Content-Type...): traffic repeats
-///   them, and the String is reused instead of built again. Bounded: `valueWays` strings per field
-///   (a few clients alternating keep theirs), at most `maxLength` bytes each.
+///   them, and the String is reused instead of built again. Bounded: `RecentValues.ways` strings per
+///   field (a few clients alternating keep theirs), at most `maxLength` bytes each.
 /// - Recent request targets, split and decoded: keep-alive clients ask for the same few targets
 ///   again and again. Bounded: `targetSlots` entries, each target at most `maxLength` bytes.
 /// - Recent paths of targets with a query, raw and decoded: ids in queries (`?id=42`) make most
@@ -38,10 +38,7 @@ final class SharedParserState {
     }
 
     private static let maxLength = CacheKeys.maxLength
-    /// Entries per field, direct-mapped by the value's hash (a power of two).
-    private static let valueWays = 8
-    @exclusivity(unchecked) private var values = [String?](repeating: nil, count: Slot.allCases.count * valueWays)
-    private let valueKeys = CacheKeys(entries: Slot.allCases.count * valueWays)
+    private let values = RecentValues(fields: Slot.allCases.count)
 
     private static let maxSpareBuffers = 16
     private static let maxSpareBufferCapacity = 32 * 1024
@@ -142,7 +139,7 @@ final class SharedParserState {
         targetKeys.deallocate()
         targetsSeen.deallocate()
         pathKeys.deallocate()
-        valueKeys.deallocate()
+        values.deallocate()
         spareBuffers.deallocate()
         spareRequests.deallocate()
         spareResponses.deallocate()
@@ -230,17 +227,11 @@ final class SharedParserState {
         Int(truncatingIfNeeded: hash >> 58) & (targetSlots - 1)
     }
 
-    /// The value of `bytes` read as ISO-8859-1, reusing a recent String of `slot` when the bytes are the same.
+    /// The value of `bytes` read as ISO-8859-1, reusing a recent String of `slot` when the bytes are the
+    /// same (see `RecentValues`).
+    @inline(__always)
     func string(_ bytes: UnsafeRawBufferPointer, slot: Slot) -> String {
-        let way = Int(truncatingIfNeeded: CacheKeys.hash(bytes) >> 61) & (Self.valueWays - 1)
-        let index = slot.rawValue * Self.valueWays + way
-        if valueKeys.holds(bytes, at: index) { return values[index].unsafelyUnwrapped }
-        let value = bytes.latin1String()
-        if bytes.count <= Self.maxLength && value.utf8.count == bytes.count {
-            values[index] = value
-            valueKeys.set(bytes, at: index)
-        }
-        return value
+        values.string(bytes, field: slot.rawValue)
     }
 }
 

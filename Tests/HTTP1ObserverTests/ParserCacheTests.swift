@@ -116,6 +116,43 @@ struct ParserCacheTests {
         }
     }
 
+    /// Up to `RecentValues.ways` values cycling through one field: from the second round on, each is
+    /// the String made the first time (no entry evicts another), whatever their hashes.
+    @Test(arguments: [1, 2, 7, 8])
+    func valuesCyclingThroughOneFieldAreKept(count: Int) {
+        let shared = SharedParserState()
+        let agents = (0..<count).map { "agent-\($0)/" + String(repeating: "x", count: 20 + $0) }
+        var first: [UnsafeRawPointer?] = []
+        for round in 0..<5 {
+            for (i, agent) in agents.enumerated() {
+                let value = Array(agent.utf8).withUnsafeBytes { shared.string($0, slot: .userAgent) }
+                #expect(value == agent)
+                if round == 0 { first.append(storage(value)) } else { #expect(storage(value) == first[i], "\(agent) round \(round)") }
+            }
+        }
+    }
+
+    /// Values of one length whose first and last eight bytes agree (one hash) and more of them than a
+    /// field has entries, cycling with others through one field, and the same values in other fields:
+    /// every string equals the bytes read as ISO-8859-1 (a hash met again is confirmed by the bytes).
+    @Test func conflictingValuesEqualFreshOnes() {
+        let shared = SharedParserState()
+        var rng = SeededGenerator(seed: 0x3c)
+        let sameHash = (0..<11).map { "Mozilla/5.0 (\(Character(UnicodeScalar(0x41 + $0)!))11; Linux) Gecko/1" }
+        let others = ["a", "b", "", "text/plain", "caf\u{e9}", "application/json; charset=utf-8"]
+        let values = sameHash + others + [String(repeating: "z", count: 300)]
+        let slots: [SharedParserState.Slot] = [.userAgent, .host, .requestContentType]
+        for step in 0..<5_000 {
+            let text = step % 3 == 0 ? values[step / 3 % values.count] : values.randomElement(using: &rng)!
+            let bytes = text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
+            let slot = slots.randomElement(using: &rng)!
+            bytes.withUnsafeBytes { raw in
+                let value = shared.string(raw, slot: slot)
+                #expect(value == raw.latin1String() && value == text, "\(text)")
+            }
+        }
+    }
+
     /// The word-at-a-time ASCII test equals the byte loop: lengths 0…40, a high bit at each place or none.
     @Test func asciiTestEqualsByteLoop() {
         var rng = SeededGenerator(seed: 0x41)
