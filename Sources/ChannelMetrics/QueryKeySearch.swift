@@ -29,25 +29,31 @@ extension RequestFields {
 
     /// `firstMatch` of an all-ASCII query (its wire bytes are its UTF-8, valid); nil for any
     /// other, which takes the general path.
+    ///
+    /// One pass, by index, with no String built but the matching value: a field's name is
+    /// compared only when it has at least as many bytes as the normalized key (decoding and
+    /// normalizing never make a name longer: `%XX` is three bytes for one, an invalid byte
+    /// kept as `%XX` three for three, a UTF-8 sequence of n bytes one scalar whose lower case
+    /// has at most n), so the usual `id=19` is passed over after its length.
     private static func asciiFirstMatch(_ key: FuzzyKey, in bytes: UnsafeBufferPointer<UInt8>) -> QueryKeyMatch? {
         let count = bytes.count
         guard count > 0, let base = bytes.baseAddress else { return .noFields }
         guard bytes.isASCII else { return nil }
+        let shortest = key.shortestQueryName
         var sawField = false
         var start = 0
-        while start <= count {
-            var end = start
-            while end < count && base[end] != UInt8(ascii: "&") { end &+= 1 }
+        while start < count {
+            // The name ends at the first `=` or at the field's `&`; the value at the next `&`.
+            var nameEnd = start
+            while nameEnd < count && base[nameEnd] != UInt8(ascii: "=") && base[nameEnd] != UInt8(ascii: "&") { nameEnd &+= 1 }
+            var end = nameEnd
+            if end < count && base[end] == UInt8(ascii: "=") {
+                end &+= 1
+                while end < count && base[end] != UInt8(ascii: "&") { end &+= 1 }
+            }
             if end > start {
                 sawField = true
-                var nameEnd = start
-                var quoted = false  // a name with `%` or `+` is unquoted first; any other is its own bytes
-                while nameEnd < end && base[nameEnd] != UInt8(ascii: "=") {
-                    quoted = quoted || base[nameEnd] == UInt8(ascii: "%") || base[nameEnd] == UInt8(ascii: "+")
-                    nameEnd &+= 1
-                }
-                let name = UnsafeBufferPointer(start: base + start, count: nameEnd &- start)
-                if quoted ? key.matches(unquotePlus(ArraySlice(name))) : key.matches(ascii: name) {
+                if nameEnd &- start >= shortest && nameMatches(key, UnsafeBufferPointer(start: base + start, count: nameEnd &- start)) {
                     let value = nameEnd < end ? ArraySlice(UnsafeBufferPointer(start: base + nameEnd + 1, count: end &- nameEnd &- 1)) : []
                     return .value(unquotePlus(value))
                 }
@@ -56,4 +62,17 @@ extension RequestFields {
         }
         return sawField ? .noMatch : .noFields
     }
+
+    /// Whether an ASCII field name matches: a name with `%` or `+` is unquoted first; any other
+    /// is its own bytes.
+    private static func nameMatches(_ key: FuzzyKey, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let quoted = name.contains { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }
+        return quoted ? key.matches(unquotePlus(ArraySlice(name))) : key.matches(ascii: name)
+    }
+}
+
+extension FuzzyKey {
+    /// The fewest bytes a query field's name must have to match: the normalized key's length
+    /// when it is ASCII (see `asciiFirstMatch`), else 0 (every name is compared).
+    var shortestQueryName: Int { blockKey.map { Int($0.count) } ?? 0 }
 }

@@ -25,6 +25,16 @@ import Testing
         ("id=%FF&method_code=%E9", .value("%E9")),
         ("methodcodes=1", .noMatch),
         ("méthodcode=1", .unparsable),  // the wire byte 0xE9 alone is not UTF-8
+        // Names passed over by length (fewer bytes than `methodcode`) and the shapes that must still match.
+        ("methodcod=1&method=2&code=3", .noMatch),
+        ("methodcod=1&MethodCode=2", .value("2")),
+        ("m-e_t-h-o-d-c-o-d-e=v", .value("v")),
+        ("%6Dethodcode=q", .value("q")),
+        ("%6D%65%74%68%6F%64%63%6F%64%65=q", .value("q")),
+        ("methodcode", .value("")),
+        ("methodcode=", .value("")),
+        ("=x&methodcode=y", .value("y")),
+        ("id=1&&methodcode=%2B+", .value("+ ")),
     ])
     func examples(query: String, expected: QueryKeyMatch) {
         #expect(RequestFields.firstMatch(.methodCode, inQuery: query) == expected)
@@ -59,6 +69,21 @@ import Testing
             #expect(RequestFields.firstMatch(key, inQuery: query) == expected, "\(query)")
         }
         #expect(matches > 300)  // measured: 393 for É, 754 for M-1
+    }
+}
+
+extension QueryKeySearchTests {
+    /// The length filter: an ASCII key's normalized length, 0 for any other key.
+    @Test(arguments: [(FuzzyKey.methodCode, 10), (FuzzyKey("id"), 2), (FuzzyKey("M-1"), 2), (FuzzyKey("É"), 0), (FuzzyKey("-"), 0)])
+    func shortestQueryName(key: FuzzyKey, expected: Int) {
+        #expect(key.shortestQueryName == expected)
+    }
+
+    /// A key that normalizes to nothing matches an empty name (`=v`, `-=v`): the filter lets it through.
+    @Test func emptyKeyMatchesAnEmptyName() {
+        #expect(RequestFields.firstMatch(FuzzyKey("-"), inQuery: "a=1&=v") == .value("v"))
+        #expect(RequestFields.firstMatch(FuzzyKey("_"), inQuery: "a=1&-_=w") == .value("w"))
+        #expect(Self.viaFieldList(FuzzyKey("-"), "a=1&=v") == .value("v"))
     }
 }
 
