@@ -213,12 +213,7 @@ import Testing
         var g = TopLevelKeyScanTests.Generator(state: 99)
         var decided = 0
         for i in 0..<20_000 {
-            var bytes = Array((i % 5 == 0 ? g.value(depth: 0) : g.object(depth: 0)).utf8)
-            let damaged = i % 2 == 0 && !bytes.isEmpty
-            if damaged {
-                for _ in 0...g.next(3) { bytes[g.next(bytes.count)] = UInt8(g.next(128)) }
-            }
-            if i % 7 == 0, !bytes.isEmpty { bytes = Array(bytes.prefix(g.next(bytes.count))) }
+            let bytes = g.damagedDocument(i)
             let maxDepth = [2, 3, 8, 512][g.next(4)]
             if Self.check(bytes, maxDepth: maxDepth) == .valid { decided += 1 }
         }

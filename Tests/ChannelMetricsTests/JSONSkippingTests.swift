@@ -226,11 +226,7 @@ import Testing
     @Test func randomDamagedDocuments() {
         var g = TopLevelKeyScanTests.Generator(state: 7)
         for i in 0..<20_000 {
-            var bytes = Array((i % 5 == 0 ? g.value(depth: 0) : g.object(depth: 0)).utf8)
-            if i % 2 == 0, !bytes.isEmpty {
-                for _ in 0...g.next(3) { bytes[g.next(bytes.count)] = UInt8(g.next(128)) }
-            }
-            if i % 7 == 0, !bytes.isEmpty { bytes = Array(bytes.prefix(g.next(bytes.count))) }
+            let bytes = g.damagedDocument(i)
             let maxDepth = [2, 3, 8, 512][g.next(4)]
             if Self.fast(bytes, maxDepth: maxDepth) != Self.reference(bytes, maxDepth: maxDepth) {
                 Issue.record("differs on \(String(decoding: bytes, as: UTF8.self).debugDescription), maxDepth \(maxDepth)")

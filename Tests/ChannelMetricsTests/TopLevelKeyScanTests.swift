@@ -26,6 +26,16 @@ import Testing
         mutating func object(depth: Int) -> String {
             "{" + (0..<next(6)).map { _ in "\"\(Self.keys[next(Self.keys.count)])\": \(value(depth: depth))" }.joined(separator: ", ") + "}"
         }
+        /// The `i`th document of a series: every fifth a bare value, else an object; every second
+        /// damaged at 1 to `damageDraw` places with bytes below `byteLimit`; every seventh cut.
+        mutating func damagedDocument(_ i: Int, damageDraw: Int = 3, byteLimit: Int = 128) -> [UInt8] {
+            var bytes = Array((i % 5 == 0 ? value(depth: 0) : object(depth: 0)).utf8)
+            if i % 2 == 0, !bytes.isEmpty {
+                for _ in 0...next(damageDraw) { bytes[next(bytes.count)] = UInt8(next(byteLimit)) }
+            }
+            if i % 7 == 0, !bytes.isEmpty { bytes = Array(bytes.prefix(next(bytes.count))) }
+            return bytes
+        }
     }
 
     static func agree(_ bytes: [UInt8], parser: PythonJSONParser, keys: [FuzzyKey] = [.code, .errorCode]) -> String? {

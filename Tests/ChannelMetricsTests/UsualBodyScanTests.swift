@@ -138,11 +138,7 @@ import Testing
     @Test func randomDocuments() {
         var g = Generator(state: 8)
         for i in 0..<6_000 {
-            var bytes = Array((i % 5 == 0 ? g.value(depth: 0) : g.object(depth: 0)).utf8)
-            if i % 2 == 0, !bytes.isEmpty {
-                for _ in 0...g.next(2) { bytes[g.next(bytes.count)] = UInt8(g.next(256)) }
-            }
-            if i % 7 == 0, !bytes.isEmpty { bytes = Array(bytes.prefix(g.next(bytes.count))) }
+            let bytes = g.damagedDocument(i, damageDraw: 2, byteLimit: 256)
             Self.check(bytes, maxDepth: [1, 2, 8, 512][g.next(4)])
         }
     }
