@@ -75,18 +75,25 @@ import Testing
             for shape in 0..<8 {
                 let body = Self.object(length: length, shape: shape)
                 if case .found = Self.check(body) { found += 1 }
-                // Cut at every length near the block edges and the end, damaged at a sample.
-                for cut in Set([length - 1, length - 2, 63, 64, 65, 127, 128, 129, length / 2]) where cut >= 0 && cut < body.count {
-                    Self.check(Array(body.prefix(cut)))
-                }
-                for _ in 0..<3 where !body.isEmpty {
-                    var damaged = body
-                    damaged[g.next(damaged.count)] = [0x00, 0x01, 0x22, 0x5C, 0x7B, 0x7D, 0x2C, 0x3A, 0x80, 0xC3, 0xFF, 0x20, 0x61][g.next(13)]
-                    Self.check(damaged)
-                }
+                for variant in Self.cutAndDamaged(body, length: length, damages: 3, using: &g) { Self.check(variant) }
             }
         }
         #expect(found > 1_200)
+    }
+
+    /// `body` cut at every length near the block edges and the end, then `damages` copies with
+    /// one byte changed at a random place (to a structural, quote, escape, control or non-ASCII byte).
+    static func cutAndDamaged(_ body: [UInt8], length: Int, damages: Int, using g: inout Generator) -> [[UInt8]] {
+        var variants: [[UInt8]] = []
+        for cut in Set([length - 1, length - 2, 63, 64, 65, 127, 128, 129, length / 2]) where cut >= 0 && cut < body.count {
+            variants.append(Array(body.prefix(cut)))
+        }
+        for _ in 0..<damages where !body.isEmpty {
+            var damaged = body
+            damaged[g.next(damaged.count)] = [0x00, 0x01, 0x22, 0x5C, 0x7B, 0x7D, 0x2C, 0x3A, 0x80, 0xC3, 0xFF, 0x20, 0x61][g.next(13)]
+            variants.append(damaged)
+        }
+        return variants
     }
 
     /// A valid object of exactly `length` bytes (for lengths from about 12 on; shorter: a

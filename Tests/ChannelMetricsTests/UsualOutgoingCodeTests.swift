@@ -134,14 +134,7 @@ import Testing
                 default: body = UsualBodyScanTests.object(length: length, shape: shape)
                 }
                 if case .found = Self.check(body) { found += 1 }
-                for cut in Set([length - 1, length - 2, 63, 64, 65, 127, 128, 129, length / 2]) where cut >= 0 && cut < body.count {
-                    Self.check(Array(body.prefix(cut)))
-                }
-                for _ in 0..<2 where !body.isEmpty {
-                    var damaged = body
-                    damaged[g.next(damaged.count)] = [0x00, 0x01, 0x22, 0x5C, 0x7B, 0x7D, 0x2C, 0x3A, 0x80, 0xC3, 0xFF, 0x20, 0x61][g.next(13)]
-                    Self.check(damaged)
-                }
+                for variant in UsualBodyScanTests.cutAndDamaged(body, length: length, damages: 2, using: &g) { Self.check(variant) }
             }
         }
         #expect(found > 1_200)
