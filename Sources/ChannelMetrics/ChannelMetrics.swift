@@ -40,6 +40,9 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     /// `maxLabelValueBytes`: they are stored cut, and counted with every observation.
     private let constantLabelsCut: UInt64
     private let state: Mutex<State>
+    /// The codes of response bodies met again; `remembersBodyCodes` false: every body is read (tests).
+    private let recentBodyCodes = Mutex(RecentBodyCodes())
+    private let remembersBodyCodes: Bool
 
     struct State: Sendable {
         var inner: HistogramFamily
@@ -61,8 +64,14 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         var recentInner = RecentInboundSeries()
     }
 
-    public init(configuration: MetricsConfiguration) {
+    public convenience init(configuration: MetricsConfiguration) {
+        self.init(configuration: configuration, remembersBodyCodes: true)
+    }
+
+    /// `remembersBodyCodes`: false reads every body (tests compare both ways).
+    init(configuration: MetricsConfiguration, remembersBodyCodes: Bool) {
         self.configuration = configuration
+        self.remembersBodyCodes = remembersBodyCodes
         rules = LabelRules(maxJSONDepth: configuration.maxJSONDepth)
         inboundSkips = InboundSkipRules(statuses: configuration.skipStatuses, paths: configuration.skipPaths)
         inboundPorts = PortSet(configuration.inboundPorts)
@@ -127,7 +136,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         if inboundSkips.skipsStatus(response.status) { return skip(.skippedStatus) }
         if inboundSkips.skipsPath(request.path) { return skip(.skippedPath) }
         guard let start = exchange.requestLastByte, let end = exchange.responseFirstByte else { return skip(.noTimestamps) }
-        let code = rules.innerCode(response, lentBody: lentBody)
+        let code = innerCode(response, lentBody: lentBody)
         let methodCode = rules.inboundMethodCode(request)
         let milliseconds = Self.seconds(end - start) * 1000
         let inputs = InboundLabelInputs(
@@ -177,7 +186,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         }
         let seconds = Self.seconds(end - start)
         let partner = request.host.flatMap { configuration.partners.lookup(authority: $0) }
-        let code = rules.outgoingCode(response, lentBody: lentBody)
+        let code = outgoingCode(response, lentBody: lentBody)
         let action = partner.map { $0.actions[LabelRules.partnerPath(rawPath: request.rawPath)] }
         let methodCode = action.flatMap { $0 } ?? rules.outgoingMethodCode(request)
         let tcode = LabelRules.tcode(request: request, partner: partner)
@@ -207,6 +216,65 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             let timed = state.externalLabels.record(seconds, inSecond: &state.externalDuration)
             if counted || timed { state.recorded.add(.external) }
         }
+    }
+
+    // MARK: Business codes of bodies met again
+
+    /// `LabelRules.innerCode`, from `recentBodyCodes` when the same bytes were read before. A
+    /// response the service encoded gives `-1` whatever its bytes: read by the rules at once.
+    /// Not inlined: in `observeInbound` it cost the label inputs' inlining (3 retains more).
+    @inline(never)
+    private func innerCode(
+        _ response: HTTPResponseSummary, lentBody: UnsafeRawBufferPointer?
+    ) -> (label: String, outcome: BodyCodeOutcome) {
+        guard response.contentEncoding == nil else { return rules.innerCode(response, lentBody: lentBody) }
+        let code = recalledCode(response, lentBody: lentBody, rule: .inner, contentType: nil) {
+            let code = rules.innerCode(response, lentBody: lentBody)
+            return BodyCode(label: code.label, isNumberZero: false, outcome: code.outcome)
+        }
+        return (code.label, code.outcome)
+    }
+
+    /// `LabelRules.outgoingCode`, from `recentBodyCodes` when the same bytes came with the same
+    /// `Content-Type` before (requests decodes by its charset).
+    @inline(never)
+    private func outgoingCode(
+        _ response: HTTPResponseSummary, lentBody: UnsafeRawBufferPointer?
+    ) -> (label: String, isNumberZero: Bool, outcome: BodyCodeOutcome) {
+        let code = recalledCode(response, lentBody: lentBody, rule: .outgoing, contentType: response.contentType) {
+            let code = rules.outgoingCode(response, lentBody: lentBody)
+            return BodyCode(label: code.label, isNumberZero: code.isNumberZero, outcome: code.outcome)
+        }
+        return (code.label, code.isNumberZero, code.outcome)
+    }
+
+    /// The code `read` gives for the response's body (the lent bytes, else the summary's
+    /// prefix), recalled when the same bytes were read by the same rule before. The lock is not
+    /// held while `read` runs: another pipeline's metrics may read meanwhile.
+    @inline(__always)
+    private func recalledCode(
+        _ response: HTTPResponseSummary, lentBody: UnsafeRawBufferPointer?, rule: BodyCodeRule, contentType: String?,
+        read: () -> BodyCode
+    ) -> BodyCode {
+        guard remembersBodyCodes else { return read() }
+        func recalled(_ body: UnsafeRawBufferPointer) -> BodyCode {
+            guard let key = RecentBodyCodes.Key(body, rule: rule, truncated: response.bodyTruncated) else { return read() }
+            switch recentBodyCodes.withLock({ $0.lookup(key, body: body, contentType: contentType) }) {
+            case .hit(let code):
+                return code
+            case .miss(let keep):
+                let code = read()
+                if keep { recentBodyCodes.withLock { $0.keep(code, for: key, body: body, contentType: contentType) } }
+                return code
+            }
+        }
+        if let lentBody { return recalled(lentBody) }
+        return response.bodyPrefix.withUnsafeBytes { recalled($0) }
+    }
+
+    /// How many codes were recalled and how many bodies kept (tests).
+    var recentBodyCodeCounts: (hits: UInt64, kept: UInt64) {
+        recentBodyCodes.withLock { ($0.hits, $0.kept) }
     }
 
     // MARK: AMQP
