@@ -3,13 +3,14 @@
 /// `skipStatuses` and `skipPaths` of `MetricsConfiguration`, tested for every inbound exchange.
 ///
 /// A path is skipped when its UTF-8 bytes are those of a configured skip path, as the reference
-/// decides it: `request.path in ('/healthcheck', '/metrics')` in `inner_metrics` (channel-exporter
-/// 1.2.2, REFERENCE-BEHAVIOUR §2 "except: status 404, and request paths `/healthcheck` and
-/// `/metrics`"). Python's `str` equality compares code points, so `"/caf\u{e9}"` and
-/// `"/cafe\u{301}"` are two paths there, and U+212A KELVIN SIGN is not `K` (Swift's `String ==`,
-/// canonical equivalence, would call each pair equal). The path compared is `request.path`:
-/// Flask's, without the query string and percent-decoded (`HTTPRequestSummary.path`), with no
-/// other change (a trailing `/` is kept, letters keep their case).
+/// decides it: `request.path in ('/healthcheck', '/metrics')` in `inner_metrics_before` and
+/// `inner_metrics` (channel-exporter 1.2.2; REFERENCE-BEHAVIOUR §2 "except: status 404, and request
+/// paths `/healthcheck` and `/metrics`"). Python's `str` equality compares code points, so
+/// `"/caf\u{e9}"` and `"/cafe\u{301}"` are two paths there, and U+212A KELVIN SIGN is not `K`
+/// (Swift's `String ==`, canonical equivalence, would call each pair equal). The path compared is
+/// `request.path`: Flask's, without the query string and percent-decoded
+/// (`HTTPRequestSummary.path`), with no other change (a trailing `/` is kept, letters keep their
+/// case).
 ///
 /// The paths' lengths as a bitmask decide most exchanges inline (the usual list is `/healthcheck`
 /// and `/metrics`: a path of neither length is not skipped); a path of a listed length is looked
@@ -25,6 +26,8 @@ struct InboundSkipRules: Sendable {
     /// Bit `n` set when a skip path has `n` bytes (bit 63: 63 or more).
     private let pathLengths: UInt64
 
+    /// Status lists up to this long are scanned (a few compares where a `Set` hashes); longer
+    /// ones keep the set.
     private static let scanLimit = 8
 
     /// `paths`: compared by their UTF-8 bytes (a list, not a `Set<String>`: a set keeps one of
@@ -32,7 +35,9 @@ struct InboundSkipRules: Sendable {
     init(statuses: Set<Int>, paths: [String]) {
         self.statuses = statuses.count <= Self.scanLimit ? Array(statuses) : []
         statusSet = statuses.count <= Self.scanLimit ? nil : statuses
-        let sorted = paths.map { Array($0.utf8) }.sorted { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
+        let sorted = paths.map { Array($0.utf8) }.sorted {
+            $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1)
+        }
         var bytes: [UInt8] = []
         var places: [(start: Int, count: Int)] = []
         for (index, path) in sorted.enumerated() where index == 0 || path != sorted[index - 1] {
@@ -58,7 +63,9 @@ struct InboundSkipRules: Sendable {
     }
 
     private func skipsPathOfListedLength(_ path: String) -> Bool {
-        if let found = path.utf8.withContiguousStorageIfAvailable({ holds(UnsafeRawBufferPointer($0)) }) { return found }
+        if let found = path.utf8.withContiguousStorageIfAvailable({ holds(UnsafeRawBufferPointer($0)) }) {
+            return found
+        }
         // Only a string not stored as UTF-8 (bridged from Objective-C) comes here.
         var copy = path
         copy.makeContiguousUTF8()
@@ -74,9 +81,13 @@ struct InboundSkipRules: Sendable {
                 while low < high {
                     let middle = low &+ (high &- low) >> 1
                     let place = places[middle]
-                    let order = place.count != path.count
-                        ? (place.count < path.count ? -1 : 1)
-                        : UnsafeRawBufferPointer(rebasing: all[place.start..<place.start &+ place.count]).lexicographicOrder(comparedTo: path)
+                    let order: Int
+                    if place.count != path.count {
+                        order = place.count < path.count ? -1 : 1
+                    } else {
+                        let bytes = UnsafeRawBufferPointer(rebasing: all[place.start..<place.start &+ place.count])
+                        order = bytes.lexicographicOrder(comparedTo: path)
+                    }
                     if order == 0 { return true }
                     if order < 0 { low = middle &+ 1 } else { high = middle }
                 }
