@@ -21,7 +21,7 @@ extension MetricsConfiguration {
             self.init(
                 syscode: try Syscode(c.syscode),
                 inboundPorts: Set(c.inbound.ports),
-                skipPaths: Set(c.inbound.skipPaths),
+                skipPaths: c.inbound.skipPaths,
                 skipStatuses: Set(c.inbound.skipStatuses),
                 innerBuckets: try Buckets(milliseconds: c.buckets.inner),
                 externalBuckets: try Buckets(milliseconds: c.buckets.external),

@@ -13,8 +13,10 @@ public struct MetricsConfiguration: Sendable, Hashable {
     public var syscode: Syscode
     /// Server ports of the service's own API: exchanges to them are inbound.
     public var inboundPorts: Set<UInt16>
-    /// Inbound request paths (percent-decoded) not recorded.
-    public var skipPaths: Set<String>
+    /// Inbound request paths (percent-decoded) not recorded: a request path is skipped when it
+    /// has the UTF-8 bytes of one of these (Python's `str` equality; see `InboundSkipRules`). A
+    /// list, not a `Set<String>`: a set keeps only one of two canonically equivalent spellings.
+    public var skipPaths: [String]
     /// Inbound response statuses not recorded.
     public var skipStatuses: Set<Int>
     public var innerBuckets: Buckets
@@ -34,7 +36,7 @@ public struct MetricsConfiguration: Sendable, Hashable {
     public init(
         syscode: Syscode,
         inboundPorts: Set<UInt16>,
-        skipPaths: Set<String> = ["/healthcheck", "/metrics"],
+        skipPaths: [String] = ["/healthcheck", "/metrics"],
         skipStatuses: Set<Int> = [404],
         innerBuckets: Buckets = .default,
         externalBuckets: Buckets = .default,

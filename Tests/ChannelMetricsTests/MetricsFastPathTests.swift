@@ -67,46 +67,6 @@ import Testing
             for port in 0...UInt16.max { #expect(set.contains(port) == ports.contains(port)) }
         }
     }
-
-    /// `InboundSkipRules.isByteExact` rests on this: the only non-ASCII scalars equal (as Strings,
-    /// canonical equivalence) to an ASCII character are U+037E, U+1FEF and U+212A. Hashing is
-    /// equivalence-invariant, so a Set of the 128 one-character ASCII strings finds any such scalar.
-    @Test func onlyThreeScalarsEqualAnASCIICharacter() {
-        let ascii = Set((0..<128).map { String(UnicodeScalar(UInt8($0))) })
-        var found: [UInt32] = []
-        for value in UInt32(0x80)...0x10_FFFF {
-            guard let scalar = UnicodeScalar(value) else { continue }
-            if ascii.contains(String(scalar)) { found.append(value) }
-        }
-        #expect(found == [0x37E, 0x1FEF, 0x212A])
-        #expect(InboundSkipRules.isByteExact("/healthcheck") && InboundSkipRules.isByteExact("/metrics"))
-        #expect(!InboundSkipRules.isByteExact("/OK") && !InboundSkipRules.isByteExact("/a;b") && !InboundSkipRules.isByteExact("/`"))
-        #expect(!InboundSkipRules.isByteExact("/caf\u{e9}"))
-    }
-
-    @Test func skipRulesAgreeWithTheConfiguredSets() {
-        let pathPieces = [
-            "/", "health", "check", "healthchec", "K", "\u{212A}", "metrics", "é", "e\u{301}", "/api", ";", "\u{37E}", "`",
-            "\u{1FEF}",
-        ]
-        var dice = Dice(state: 5)
-        func randomPath() -> String { (0..<dice.next(5)).map { _ in pathPieces[dice.next(pathPieces.count)] }.joined() }
-        for listSize in [0, 1, 2, 3, 8, 9, 20] {
-            let paths = Set((0..<listSize).map { _ in randomPath() } + (listSize > 0 ? ["/healthcheck", "/caf\u{e9}", "\u{212A}"] : []))
-            let statuses = Set((0..<listSize).map { _ in 100 + dice.next(500) })
-            let rules = InboundSkipRules(statuses: statuses, paths: paths)
-            for _ in 0..<2_000 {
-                let path = randomPath()
-                #expect(rules.skipsPath(path) == paths.contains(path), "\(path.debugDescription) in \(paths)")
-                let status = 100 + dice.next(500)
-                #expect(rules.skipsStatus(status) == statuses.contains(status))
-            }
-            // Canonically equivalent spellings: whatever the set answers (String equality).
-            for path in ["/healthchec\u{212A}", "\u{212A}", "K", "/cafe\u{301}"] {
-                #expect(rules.skipsPath(path) == paths.contains(path), "\(path.debugDescription)")
-            }
-        }
-    }
 }
 
 /// The partner table's length filter must answer as the dictionary of hosts does.
