@@ -47,7 +47,10 @@ final class ReadAheadRing: @unchecked Sendable {  // the counters below are guar
     private var thread = pthread_t()
     private var isClosed = false
     /// Set by the reading thread as its last step: for the tests that check that none is left.
-    let threadExited = Atomic<Bool>(false)
+    private let threadExited = Atomic<Bool>(false)
+
+    /// Whether the reading thread has returned (true after `close()`).
+    var hasThreadExited: Bool { threadExited.load(ordering: .acquiring) }
 
     /// Starts the reading thread; nil when no thread can be made (the caller then reads itself).
     static func start(descriptor: Int32, from offset: Int64, bufferSize: Int, bufferCount: Int) -> ReadAheadRing? {
