@@ -47,11 +47,18 @@ enum ClassicPcapReading: Sendable, Hashable {
     /// else directly. The environment variable `CHANNEL_EXPORTER_READ_AHEAD` overrides it:
     /// `0` / `off` reads directly (the way before read-ahead, for tests and measurements),
     /// `1` / `on` reads ahead.
+    /// `COUNTxKIB` (e.g. `16x1024`) sets the buffers, for measurements.
     static let automatic: ClassicPcapReading = {
-        switch getenv("CHANNEL_EXPORTER_READ_AHEAD").map({ String(cString: $0) }) {
+        let setting = getenv("CHANNEL_EXPORTER_READ_AHEAD").map { String(cString: $0) }
+        switch setting {
         case "0", "off": return .direct
         case "1", "on": return .readAhead
-        default: return sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2 ? .readAhead : .direct
+        default:
+            let numbers = setting?.split(separator: "x").compactMap { Int($0) } ?? []
+            if numbers.count == 2, numbers.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) {
+                return .readAhead(bufferSize: numbers[1] << 10, bufferCount: numbers[0])
+            }
+            return sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2 ? .readAhead : .direct
         }
     }()
 }

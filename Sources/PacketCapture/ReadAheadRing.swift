@@ -111,7 +111,9 @@ final class ReadAheadRing: @unchecked Sendable {  // the counters below are guar
         pthread_mutex_lock(lock)
         precondition(released < taken, "release() without a chunk taken")
         released += 1
-        pthread_cond_signal(releasedSignal)
+        // The reading thread waits for half the ring (see `readAhead`); signalling an empty
+        // wait queue costs no system call.
+        if filled - released <= bufferCount / 2 { pthread_cond_signal(releasedSignal) }
         pthread_mutex_unlock(lock)
     }
 
@@ -140,12 +142,16 @@ final class ReadAheadRing: @unchecked Sendable {  // the counters below are guar
 
     /// The reading thread: fills the next free buffer to the brim (or to the end of the file, or
     /// to a read error) and publishes it, until the file ends, a read fails, or `close()`.
+    /// When the ring is full it waits until half of it is free, so it wakes once per half ring
+    /// rather than per buffer: fewer wake-ups that preempt the parsing thread on a busy machine.
     private func readAhead() {
         var offset = startOffset
         var sequence = 0
         while true {
             pthread_mutex_lock(lock)
-            while filled - released == bufferCount && !cancelled { pthread_cond_wait(releasedSignal, lock) }
+            if filled - released == bufferCount {
+                while filled - released > bufferCount / 2 && !cancelled { pthread_cond_wait(releasedSignal, lock) }
+            }
             let stop = cancelled
             pthread_mutex_unlock(lock)
             if stop { return }
