@@ -112,6 +112,24 @@ final class OpenedRings: @unchecked Sendable {  // used on the test's thread onl
         }
     }
 
+    /// Progress counts the bytes of the chunks handed to the parser: with chunks of 10 records,
+    /// the same steps as the direct reader's refills of a buffer of that size.
+    @Test func progressFollowsTheChunksTaken() throws {
+        let dir = TemporaryDirectory()
+        let packets = (0..<100).map {
+            TestPacket(seconds: UInt32($0), fraction: 0, bytes: Array(repeating: 1, count: 984), originalLength: 984)
+        }
+        let path = dir.write("a.pcap", W.classic(packets: packets))  // 24 + 100 records of 1000 bytes
+        let source = try PacketSource.files([path], reading: .readAhead(bufferSize: 10_000, bufferCount: 3))
+        var positions = [Int64]()
+        _ = try source.run { _ in positions.append(source.progress()!.bytesRead) }
+        #expect(positions.count == 100)
+        #expect(positions.first == 10_024)
+        #expect(positions.last == 100_024)
+        #expect(zip(positions, positions.dropFirst()).allSatisfy { $0 <= $1 })
+        #expect(Set(positions) == Set((1...10).map { Int64(24 + $0 * 10_000) }))
+    }
+
     /// A read that fails (EBADF: the descriptor is open for writing only) ends the file with
     /// libpcap's words for a read error, read directly or ahead.
     @Test func aReadErrorSurfacesAsWhenReadDirectly() throws {
