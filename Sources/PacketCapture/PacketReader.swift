@@ -43,6 +43,12 @@ enum ClassicPcapReading: Sendable, Hashable {
     /// per buffer costs nothing next to the parsing of about a thousand packets.
     static let readAhead = ClassicPcapReading.readAhead(bufferSize: 1 << 20, bufferCount: 4)
 
+    /// The same reader without its thread: for opening a file only to check it.
+    var withoutReadAhead: ClassicPcapReading {
+        guard case .readAhead(let size, _) = self else { return self }
+        return .direct(bufferSize: size)
+    }
+
     /// Read ahead when this machine has two CPUs or more to run the reads beside the parsing,
     /// else directly. The environment variable `CHANNEL_EXPORTER_READ_AHEAD` overrides it:
     /// `0` / `off` reads directly (the way before read-ahead, for tests and measurements),

@@ -78,7 +78,8 @@ public final class PacketSource: @unchecked Sendable {
         var first: LinkType?
         var sizes = [Int64]()
         for path in paths {
-            let reader = try CaptureFile.open(path, reading: reading).reader
+            // The check reads no packet: no read-ahead thread for it.
+            let reader = try CaptureFile.open(path, reading: reading.withoutReadAhead).reader
             first = first ?? reader.linkType
             sizes.append(reader.fileSize)
             reader.close()
