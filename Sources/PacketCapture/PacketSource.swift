@@ -37,6 +37,8 @@ public final class PacketSource: @unchecked Sendable {
     private var pendingLive: PcapHandle?
     /// Who reads classic pcap files (our reader, but for the tests that compare it with libpcap).
     private let classicReading: ClassicPcapReading
+    /// Called with each file's reader as `run` opens it (tests: the read-ahead thread ends with it).
+    private var readerOpened: ((any PacketReader) -> Void)?
     /// Sizes of the files when they were checked.
     private var fileSizes: [Int64] = []
     /// Link type of the first file, or of the live interface.
@@ -68,19 +70,23 @@ public final class PacketSource: @unchecked Sendable {
         try files(paths, reading: .automatic)
     }
 
-    /// `files(_:)`, with classic pcap files read as `reading` says.
-    static func files(_ paths: [String], reading: ClassicPcapReading) throws(CaptureError) -> PacketSource {
+    /// `files(_:)`, with classic pcap files read as `reading` says; `readerOpened` sees each reader `run` opens.
+    static func files(
+        _ paths: [String], reading: ClassicPcapReading, readerOpened: ((any PacketReader) -> Void)? = nil
+    ) throws(CaptureError) -> PacketSource {
         precondition(!paths.isEmpty, "PacketSource.files needs at least one path")
         var first: LinkType?
         var sizes = [Int64]()
         for path in paths {
-            let reader = try CaptureFile.open(path, reading: reading).reader
+            // The check reads no packet: no read-ahead thread for it.
+            let reader = try CaptureFile.open(path, reading: reading.withoutReadAhead).reader
             first = first ?? reader.linkType
             sizes.append(reader.fileSize)
             reader.close()
         }
         let source = PacketSource(kind: .files(paths), linkType: first!, pendingLive: nil, classicReading: reading)
         source.fileSizes = sizes
+        source.readerOpened = readerOpened
         return source
     }
 
@@ -109,6 +115,7 @@ public final class PacketSource: @unchecked Sendable {
                 guard !stopRequested.load(ordering: .relaxed) else { break }
                 let file = try CaptureFile.open(path, reading: classicReading)
                 shared.withLock { $0.fileIndex = index }
+                readerOpened?(file.reader)
                 // One specialised loop per reader: no dynamic dispatch per packet.
                 switch file {
                 case .classic(let reader): try readFile(reader, path: path, into: &summary, handler)

@@ -1,4 +1,4 @@
-/// Reads classic pcap files with pread(2) into one reusable buffer and hands out packets in place.
+/// Reads classic pcap files with pread(2) (itself or on a read-ahead thread) and hands out packets in place.
 internal import Glibc
 internal import PacketDecoding
 import Synchronization
@@ -54,6 +54,10 @@ struct ClassicPcapHeader {
 /// A classic pcap file read with `pread(2)` into one buffer that each record is parsed in place
 /// from and handed out of: no copy or allocation per packet.
 ///
+/// With a `ReadAheadRing` the reads happen on a thread of their own and records are parsed in
+/// place in the ring's buffers; only a record that straddles two of them is copied, into the
+/// reader's own buffer (the "stitch"), so the parse and every answer below are the same.
+///
 /// It gives what libpcap 1.10's `pcap_next_ex` gives for the same file (sf-pcap.c
 /// `pcap_next_packet`), the file opened with nanosecond precision:
 /// - seconds and fraction are signed 32-bit fields in a file of this machine's byte order and
@@ -84,7 +88,11 @@ final class PcapFileReader: PacketReader, @unchecked Sendable {  // one thread r
     private let snapshotLength: Int
     /// The most a record may hold to be handed out whole: the snapshot length, at most 262144.
     private let wholeRecordLimit: Int
+    /// Where records are parsed: `storage`, or (read ahead) the ring's chunk lent at the moment.
     private var buffer: UnsafeMutableRawPointer
+    /// The reader's own buffer: all of the file read so far but not parsed (read directly), or
+    /// the record being stitched from two or more chunks (read ahead).
+    private var storage: UnsafeMutableRawPointer
     private var capacity: Int
     /// Offset of the next record in `buffer`.
     private var start = 0
@@ -98,8 +106,21 @@ final class PcapFileReader: PacketReader, @unchecked Sendable {  // one thread r
     /// `fileOffset` for `progress()` on other threads.
     private let bytesRead = Atomic<Int64>(Int64(ClassicPcapHeader.length))
     private var isClosed = false
+    /// The reading thread and its buffers, when reading ahead.
+    let readAhead: ReadAheadRing?
+    /// The chunk lent by `readAhead` (nil when none is), its length, and how much of it is in
+    /// the window (`buffer` is the chunk) or was copied to `storage`.
+    private var chunk: UnsafeMutableRawPointer?
+    private var chunkLength = 0
+    private var chunkOffset = 0
 
-    init(header: ClassicPcapHeader, linkType: LinkType, snapshotLength: Int, bufferSize: Int) {
+    /// Reads directly with a buffer of `bufferSize` bytes to start with, or ahead on a thread
+    /// through `readAhead.count` buffers of `readAhead.size` bytes (the direct way if no thread
+    /// can be started).
+    init(
+        header: ClassicPcapHeader, linkType: LinkType, snapshotLength: Int, bufferSize: Int,
+        readAhead: (size: Int, count: Int)? = nil
+    ) {
         descriptor = header.descriptor
         isSwapped = header.isSwapped
         fractionToNanoseconds = header.hasNanosecondTimestamps ? 1 : 1000
@@ -107,17 +128,30 @@ final class PcapFileReader: PacketReader, @unchecked Sendable {  // one thread r
         self.linkType = linkType
         self.snapshotLength = snapshotLength
         wholeRecordLimit = Swift.min(snapshotLength, Self.maximumCapturedLength)
-        capacity = Swift.max(bufferSize, Self.recordHeaderLength)
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        self.readAhead = readAhead.flatMap { size, count in
+            ReadAheadRing.start(
+                descriptor: header.descriptor, from: Int64(ClassicPcapHeader.length), bufferSize: size,
+                bufferCount: count)
+        }
+        // Read ahead, `storage` only holds stitched records: it starts small and grows as needed.
+        let initial = self.readAhead == nil ? bufferSize : Swift.min(bufferSize, Self.stitchBufferSize)
+        capacity = Swift.max(initial, Self.recordHeaderLength)
+        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        buffer = storage
     }
+
+    /// The first size of the stitch buffer when reading ahead (it grows to `maximumBufferSize`).
+    static let stitchBufferSize = 1 << 16
 
     deinit { close() }
 
     func close() {
         guard !isClosed else { return }
         isClosed = true
+        // The reading thread ends (joined) before its descriptor closes.
+        readAhead?.close()
         Glibc.close(descriptor)
-        buffer.deallocate()
+        storage.deallocate()
     }
 
     func filePosition() -> Int64 { bytesRead.load(ordering: .relaxed) }
@@ -194,6 +228,7 @@ final class PcapFileReader: PacketReader, @unchecked Sendable {  // one thread r
     @inline(never)
     private func fill(_ count: Int) -> Bool {
         precondition(count <= Self.maximumBufferSize, "a record is never longer than maximumBufferSize")
+        if let readAhead { return fill(count, from: readAhead) }
         let held = end - start
         if start > 0 {
             if held > 0 { buffer.copyMemory(from: buffer + start, byteCount: held) }
@@ -204,7 +239,8 @@ final class PcapFileReader: PacketReader, @unchecked Sendable {  // one thread r
             let grown = Swift.min(Swift.max(count, capacity * 2), Self.maximumBufferSize)
             let bigger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 64)
             bigger.copyMemory(from: buffer, byteCount: held)
-            buffer.deallocate()
+            storage.deallocate()
+            storage = bigger
             buffer = bigger
             capacity = grown
         }
@@ -222,6 +258,73 @@ final class PcapFileReader: PacketReader, @unchecked Sendable {  // one thread r
             }
         }
         return true
+    }
+
+    /// `fill(_:)` from the ring's chunks. With nothing held, the window moves on in place to
+    /// the rest of the chunk or to the next chunk; a record the window does not hold whole is
+    /// copied to `storage` from as many chunks as it spans. False as `fill(_:)`.
+    private func fill(_ count: Int, from ring: ReadAheadRing) -> Bool {
+        if end == start {
+            if chunkOffset == chunkLength, !takeChunk(from: ring) {
+                buffer = storage
+                start = 0
+                end = 0
+                return false
+            }
+            buffer = chunk!
+            start = chunkOffset
+            end = chunkLength
+            chunkOffset = chunkLength
+            if end - start >= count { return true }
+        }
+        let held = end - start
+        if count > capacity {
+            let grown = Swift.min(Swift.max(count, capacity * 2), Self.maximumBufferSize)
+            let bigger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 64)
+            bigger.copyMemory(from: buffer + start, byteCount: held)
+            storage.deallocate()
+            storage = bigger
+            capacity = grown
+        } else if buffer != storage || start > 0 {
+            storage.copyMemory(from: buffer + start, byteCount: held)
+        }
+        buffer = storage
+        start = 0
+        end = held
+        while end < count {
+            if chunkOffset == chunkLength, !takeChunk(from: ring) { return false }
+            let part = Swift.min(count - end, chunkLength - chunkOffset)
+            (storage + end).copyMemory(from: chunk! + chunkOffset, byteCount: part)
+            end += part
+            chunkOffset += part
+        }
+        return true
+    }
+
+    /// Gives the chunk held back and takes the next; false at the end of the file or on a read
+    /// error (`readError`), as `pread` would have said.
+    private func takeChunk(from ring: ReadAheadRing) -> Bool {
+        if chunk != nil {
+            ring.release()
+            chunk = nil
+            chunkLength = 0
+            chunkOffset = 0
+        }
+        guard !atEndOfFile, readError == 0 else { return false }
+        switch ring.take() {
+        case .chunk(let bytes, let count):
+            chunk = bytes
+            chunkLength = count
+            chunkOffset = 0
+            fileOffset += Int64(count)
+            bytesRead.store(fileOffset, ordering: .relaxed)
+            return true
+        case .end:
+            atEndOfFile = true
+        case .failed(let error):
+            readError = error
+        }
+        return false
     }
 }
 

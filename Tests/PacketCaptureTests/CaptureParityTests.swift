@@ -22,10 +22,12 @@ let benchCaptures = ["keepalive.pcap", "close.pcap", "open100k.pcap", "keepalive
     .map { "/tmp/channel-exporter-bench/\($0)" }
     .filter { FileManager.default.fileExists(atPath: $0) }
 
-/// Reads `path` with our reader and with libpcap in lockstep and records the first difference.
-/// Returns the number of packets both gave, nil when our reader does not read this file.
-func compareInLockstep(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Int? {
-    let file = try CaptureFile.open(path)
+/// Reads `path` with our reader (as `reading` says) and with libpcap in lockstep and records
+/// the first difference. Returns the number of packets both gave, nil when our reader does not read this file.
+func compareInLockstep(
+    _ path: String, reading: ClassicPcapReading, sourceLocation: SourceLocation = #_sourceLocation
+) throws -> Int? {
+    let file = try CaptureFile.open(path, reading: reading)
     guard case .classic(let ours) = file else {
         file.reader.close()
         return nil
@@ -63,13 +65,21 @@ func compareInLockstep(_ path: String, sourceLocation: SourceLocation = #_source
 }
 
 @Suite struct CaptureParityTests {
-    @Test func everyRepositoryCaptureReadsAsWithLibpcap() throws {
+    /// Directly, read ahead as by default, and read ahead through small buffers (most records straddle two).
+    static let readings: [ClassicPcapReading] = [.direct, .readAhead, .readAhead(bufferSize: 1000, bufferCount: 3)]
+
+    @Test(arguments: readings)
+    func everyRepositoryCaptureReadsAsWithLibpcap(reading: ClassicPcapReading) throws {
         let paths = repositoryCaptures(withExtension: "pcap")
         #expect(paths.count >= 40)
         var total = 0
         var notClassic = [String]()
         for path in paths {
-            if let count = try compareInLockstep(path) { total += count } else { notClassic.append(path) }
+            if let count = try compareInLockstep(path, reading: reading) {
+                total += count
+            } else {
+                notClassic.append(path)
+            }
         }
         #expect(total > 8000)
         // Only the pcapng files named .pcap (section header block type 0x0a0d0d0a) go to libpcap.
@@ -81,12 +91,12 @@ func compareInLockstep(_ path: String, sourceLocation: SourceLocation = #_source
         let reference = outcome(all, reading: .libpcap)
         #expect(reference.error == nil)
         #expect(reference.packets.count >= total)
-        #expect(outcome(all, reading: .automatic) == reference)
+        #expect(outcome(all, reading: reading) == reference)
     }
 
-    @Test(.enabled(if: !benchCaptures.isEmpty), arguments: benchCaptures)
-    func benchCaptureReadsAsWithLibpcap(path: String) throws {
-        let count = try #require(try compareInLockstep(path))
+    @Test(.enabled(if: !benchCaptures.isEmpty), arguments: benchCaptures, [ClassicPcapReading.direct, .readAhead])
+    func benchCaptureReadsAsWithLibpcap(path: String, reading: ClassicPcapReading) throws {
+        let count = try #require(try compareInLockstep(path, reading: reading))
         #expect(count > 100_000)
     }
 }

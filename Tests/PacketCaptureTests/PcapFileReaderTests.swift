@@ -61,20 +61,23 @@ func outcome(_ paths: [String], reading: ClassicPcapReading) -> Outcome {
 /// Buffer sizes from smaller than a record header up: every record crosses a refill somewhere.
 let bufferSizes = [1, 16, 17, 31, 100, 1000, 4096, PcapFileReader.defaultBufferSize]
 
-/// Asserts that our reader, at every buffer size, gives what libpcap gives; returns libpcap's outcome.
+/// Asserts that our reader, at every buffer size, read directly and read ahead (through two
+/// buffers of that size), gives what libpcap gives; returns libpcap's outcome.
 @discardableResult
 func expectSameAsLibpcap(_ paths: [String], sourceLocation: SourceLocation = #_sourceLocation) -> Outcome {
     let reference = outcome(paths, reading: .libpcap)
     for size in bufferSizes {
-        let ours = outcome(paths, reading: .direct(bufferSize: size))
-        let same = ours == reference
-        #expect(same, "buffer \(size): \(same ? "" : ours.difference(from: reference))", sourceLocation: sourceLocation)
+        for reading in [ClassicPcapReading.direct(bufferSize: size), .readAhead(bufferSize: size, bufferCount: 2)] {
+            let ours = outcome(paths, reading: reading)
+            let same = ours == reference
+            #expect(same, "\(reading): \(same ? "" : ours.difference(from: reference))", sourceLocation: sourceLocation)
+        }
     }
     return reference
 }
 
 func isReadByOurReader(_ path: String) throws -> Bool {
-    let file = try CaptureFile.open(path)
+    let file = try CaptureFile.open(path, reading: .direct)
     defer { file.reader.close() }
     if case .classic = file { return true }
     return false
