@@ -87,7 +87,8 @@ struct ResponseHeadMemo {
             else { continue }
             hits &+= 1
             lastHit = entry
-            parsed.recall(heads[entry])
+            // By address: passed by value, the kept head was copied (and each string retained) first.
+            parsed.recall(UnsafePointer(heads + entry))
             return length
         }
         return nil
@@ -127,7 +128,13 @@ struct ResponseHeadMemo {
     private static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
         let last = count &- 16
         guard equal16(a, b, at: 0), equal16(a, b, at: last) else { return false }
+        // 32 bytes a step while they lie before the last 16 (compared already), then 16 a step up to
+        // them (at most twice): every byte of `0..<count` is in a block compared.
         var offset = 16
+        while offset &+ 32 <= last {
+            guard equal16(a, b, at: offset), equal16(a, b, at: offset &+ 16) else { return false }
+            offset &+= 32
+        }
         while offset < last {
             guard equal16(a, b, at: offset) else { return false }
             offset &+= 16
@@ -148,20 +155,20 @@ struct ResponseHeadMemo {
 
 extension MessageHead {
     /// Makes this head what parsing `kept`'s bytes as a response made it (see `ResponseHeadMemo`).
-    mutating func recall(_ kept: ResponseHeadMemo.KeptHead) {
+    mutating func recall(_ kept: UnsafePointer<ResponseHeadMemo.KeptHead>) {
         reset(isRequest: false)
         // `reset` left the version empty and the strings nil: stored without releasing them.
-        version.replaceEmpty(with: kept.version)
-        status = kept.status
-        if case .some = kept.host { host.replaceNil(with: kept.host) }
-        if case .some = kept.userAgent { userAgent.replaceNil(with: kept.userAgent) }
-        if case .some = kept.methodCode { methodCode.replaceNil(with: kept.methodCode) }
-        if case .some = kept.tCode { tCode.replaceNil(with: kept.tCode) }
-        if case .some = kept.contentType { contentType.replaceNil(with: kept.contentType) }
-        if case .some = kept.contentEncoding { contentEncoding.replaceNil(with: kept.contentEncoding) }
-        contentLength = kept.contentLength
-        transferEncoding = kept.transferEncoding
-        expectsContinue = kept.expectsContinue
-        hasUpgradeHeader = kept.hasUpgradeHeader
+        version.replaceEmpty(with: kept.pointee.version)
+        status = kept.pointee.status
+        if case .some = kept.pointee.host { host.replaceNil(with: kept.pointee.host) }
+        if case .some = kept.pointee.userAgent { userAgent.replaceNil(with: kept.pointee.userAgent) }
+        if case .some = kept.pointee.methodCode { methodCode.replaceNil(with: kept.pointee.methodCode) }
+        if case .some = kept.pointee.tCode { tCode.replaceNil(with: kept.pointee.tCode) }
+        if case .some = kept.pointee.contentType { contentType.replaceNil(with: kept.pointee.contentType) }
+        if case .some = kept.pointee.contentEncoding { contentEncoding.replaceNil(with: kept.pointee.contentEncoding) }
+        contentLength = kept.pointee.contentLength
+        transferEncoding = kept.pointee.transferEncoding
+        expectsContinue = kept.pointee.expectsContinue
+        hasUpgradeHeader = kept.pointee.hasUpgradeHeader
     }
 }

@@ -114,6 +114,29 @@ struct ResponseHeadMemoTests {
         #expect(state.responseHeads.hits == 2)
     }
 
+    /// Kept heads of 19 and of 24 to 86 bytes (every remainder of the compare's 16- and 32-byte blocks): a
+    /// change of any one byte is never recalled, the head itself always is.
+    @Test func everyByteOfEveryLengthIsCompared() {
+        for padding in 0..<64 {
+            let text = "HTTP/1.1 200 OK\r\n" + (padding > 0 ? "X:" + String(repeating: "a", count: padding - 1) + "\r\n" : "")
+                + "\r\n"
+            let original = Array(text.utf8)
+            let state = SharedParserState()
+            _ = parse(text, state: state)
+            _ = parse(text, state: state)
+            #expect(parse(text, state: state) == reference(text))
+            #expect(state.responseHeads.hits == 1, "\(original.count) bytes")
+            for position in original.indices {
+                var changed = original
+                changed[position] ^= 0x04
+                _ = changed.withUnsafeBytes { state.parseHead($0, isRequest: false, maxHeaderCount: 128) }
+                #expect(state.responseHeads.hits == 1, "\(original.count) bytes: byte \(position) changed, recalled")
+            }
+            #expect(parse(text, state: state) == reference(text))
+            #expect(state.responseHeads.hits == 2)
+        }
+    }
+
     /// Bytes after the head (a body, the next head, anything) are not looked at: recalled with the same end.
     @Test func bytesAfterTheHeadDoNotMatter() {
         let text = nginxHead()
