@@ -51,6 +51,8 @@ struct ResponseHeadMemo {
     private var nextCandidate = 0
     /// The kept head recalled last, tried first (heads of one server come in runs).
     private var lastHit = 0
+    /// Entries holding a head: none while every head differs, and then no entry is looked at.
+    private var filledEntries = 0
 
     /// Heads recalled (tests read it).
     private(set) var hits = 0
@@ -78,7 +80,7 @@ struct ResponseHeadMemo {
     /// The end of the kept head that `head` begins with, written into `head` as its parse would; nil
     /// (nothing changed) when no kept head is the beginning of `head`.
     mutating func recall(_ head: UnsafeRawBufferPointer, maxHeaderCount: Int, into parsed: inout MessageHead) -> Int? {
-        guard head.count >= Self.minHeadBytes, let base = head.baseAddress else { return nil }
+        guard filledEntries > 0, head.count >= Self.minHeadBytes, let base = head.baseAddress else { return nil }
         for i in 0..<Self.entries {
             let entry = (lastHit &+ i) & (Self.entries &- 1)
             let length = lengths[entry]
@@ -94,32 +96,39 @@ struct ResponseHeadMemo {
         return nil
     }
 
-    /// Notes the head just parsed into `parsed` (`head` runs through its empty line's LF): kept when a
-    /// candidate slot holds the same bytes, else made a candidate.
-    mutating func note(_ head: UnsafeRawBufferPointer, maxHeaderCount: Int, parsed: MessageHead) {
+    /// Notes the response head just parsed (`head` runs through its empty line's LF; its parse had no
+    /// anomaly): the entry to keep it in (see `keep`) when a candidate slot holds the same bytes, else
+    /// nil, the head made a candidate. (The parsed head is not passed here: read from the shared
+    /// state's stored property, it was copied whole for each head.)
+    mutating func note(_ head: UnsafeRawBufferPointer) -> Int? {
         let length = head.count
-        guard length >= Self.minHeadBytes, length <= Self.maxHeadBytes, parsed.anomalies.isEmpty, !parsed.isRequest,
-            let base = head.baseAddress
-        else { return }
+        guard length >= Self.minHeadBytes, length <= Self.maxHeadBytes, let base = head.baseAddress else { return nil }
         for candidate in Self.entries..<(Self.entries + Self.candidates)
         where lengths[candidate] == length && Self.equal(bytes + candidate * Self.maxHeadBytes, base, count: length) {
             lengths[candidate] = 0
             let entry = nextEntry
             nextEntry = (nextEntry + 1) % Self.entries
             (bytes + entry * Self.maxHeadBytes).copyMemory(from: base, byteCount: length)
+            if lengths[entry] == 0 { filledEntries += 1 }
             lengths[entry] = length
-            heads[entry] = KeptHead(
-                version: parsed.version, status: parsed.status, host: parsed.host, userAgent: parsed.userAgent,
-                methodCode: parsed.methodCode, tCode: parsed.tCode, contentType: parsed.contentType,
-                contentEncoding: parsed.contentEncoding, contentLength: parsed.contentLength,
-                transferEncoding: parsed.transferEncoding, expectsContinue: parsed.expectsContinue,
-                hasUpgradeHeader: parsed.hasUpgradeHeader, maxHeaderCount: maxHeaderCount)
-            return
+            return entry
         }
         let candidate = Self.entries + nextCandidate
         nextCandidate = (nextCandidate + 1) % Self.candidates
         (bytes + candidate * Self.maxHeadBytes).copyMemory(from: base, byteCount: length)
         lengths[candidate] = length
+        return nil
+    }
+
+    /// Keeps `parsed` (a response head with no anomaly, parsed under `maxHeaderCount`) as what
+    /// `entry`'s bytes give (`note` chose the entry and stored the bytes).
+    func keep(_ parsed: MessageHead, maxHeaderCount: Int, at entry: Int) {
+        heads[entry] = KeptHead(
+            version: parsed.version, status: parsed.status, host: parsed.host, userAgent: parsed.userAgent,
+            methodCode: parsed.methodCode, tCode: parsed.tCode, contentType: parsed.contentType,
+            contentEncoding: parsed.contentEncoding, contentLength: parsed.contentLength,
+            transferEncoding: parsed.transferEncoding, expectsContinue: parsed.expectsContinue,
+            hasUpgradeHeader: parsed.hasUpgradeHeader, maxHeaderCount: maxHeaderCount)
     }
 
     /// The `count` (>= 16) bytes at `a` and `b` are equal: the first and last 16 first (where heads

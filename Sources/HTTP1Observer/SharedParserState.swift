@@ -49,8 +49,10 @@ final class SharedParserState {
         }
         let outcome = MessageHead.parse(
             bytes, isRequest: false, maxHeaderCount: maxHeaderCount, cache: self, into: &head, startLineLF: startLineLF)
-        if case .complete(let end) = outcome {
-            responseHeads.note(UnsafeRawBufferPointer(rebasing: bytes[0..<end]), maxHeaderCount: maxHeaderCount, parsed: head)
+        if case .complete(let end) = outcome, head.anomalies.isEmpty,
+            let entry = responseHeads.note(UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
+        {
+            responseHeads.keep(head, maxHeaderCount: maxHeaderCount, at: entry)
         }
         return outcome
     }
