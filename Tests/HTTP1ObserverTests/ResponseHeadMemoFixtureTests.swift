@@ -17,7 +17,7 @@ private let httpFixtures: [String] = {
 
 /// Replays a classic pcap file through decoding, reassembly and an HTTP observer (as the pipeline
 /// does): the exchanges and the observer's counters.
-private func replay(_ file: String, responseHeadMemo: Bool) throws -> RunResult {
+private func replay(_ file: String, responseHeadMemo: Bool) throws -> (run: RunResult, hits: Int) {
     let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
     func u32(_ at: Int) -> UInt32 {
         UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24
@@ -48,19 +48,23 @@ private func replay(_ file: String, responseHeadMemo: Bool) throws -> RunResult 
         offset += captured
     }
     reassembler.finish(at: last)
-    return RunResult(exchanges: sink.exchanges, statistics: observer.statistics)
+    return (RunResult(exchanges: sink.exchanges, statistics: observer.statistics), observer.sharedParserState.responseHeads.hits)
 }
 
 @Suite("Response head memo on the capture fixtures")
 struct ResponseHeadMemoFixtureTests {
-    @Test func theFixturesAreFound() {
+    /// The fixtures are found, and in some of them heads are recalled (else the comparison below proved nothing).
+    @Test func theFixturesAreFoundAndHeadsRecalled() throws {
         #expect(httpFixtures.count >= 20)
+        let hits = try httpFixtures.map { try replay($0, responseHeadMemo: true).hits }
+        #expect(hits.filter { $0 > 0 }.count >= 3, "\(zip(httpFixtures, hits).map { "\($0.split(separator: "/").last!): \($1)" })")
+        #expect(hits.reduce(0, +) >= 10)
     }
 
     @Test(arguments: httpFixtures)
     func sameExchangesWithAndWithoutTheMemo(_ file: String) throws {
-        let without = try replay(file, responseHeadMemo: false)
-        let with = try replay(file, responseHeadMemo: true)
+        let without = try replay(file, responseHeadMemo: false).run
+        let with = try replay(file, responseHeadMemo: true).run
         #expect(with.exchanges == without.exchanges, "\(file)")
         #expect(with.statistics == without.statistics, "\(file)")
     }
