@@ -18,6 +18,7 @@
 /// seen once, as when every head differs, costs a copy of its bytes into a candidate slot, and
 /// evicts no kept head). One pipeline, one thread: no locks.
 struct ResponseHeadMemo {
+    /// A power of two (entries are tried from the last one recalled, masked round).
     static let entries = 8
     static let candidates = 4
     static let maxHeadBytes = 1024
