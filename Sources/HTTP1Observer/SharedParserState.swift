@@ -15,6 +15,8 @@ import PacketDecoding
 ///   `maxSpareBuffers`, each of at most `maxSpareBufferCapacity` bytes).
 /// - Spare `PendingRequest` objects, reused across connections (at most `maxSpareRequests`).
 /// - The head a parser just read, handed to its connection observer right away (`.head` event).
+/// - Recent response heads, by their bytes (at most `ResponseHeadMemo.entries` of at most
+///   `ResponseHeadMemo.maxHeadBytes` bytes, and as many candidates).
 final class SharedParserState {
     /// The head of the last `.head` event, parsed in place; read at once by the connection observer
     /// (which may move its strings out).
@@ -23,14 +25,36 @@ final class SharedParserState {
     /// compare the exchanges with those of the general path alone.
     var usesCommonHeadPath = true
 
+    /// Recent response heads, by their bytes (see `ResponseHeadMemo`).
+    @exclusivity(unchecked) private(set) var responseHeads = ResponseHeadMemo()
+    /// Response heads are recalled from `responseHeads` when they were met before; tests turn it off to
+    /// compare the exchanges with those of parsing every head.
+    var usesResponseHeadMemo = true
+
     /// Parses a head into `head` (see `MessageHead.parse`), with this state as the string cache. A
     /// method here: called as `MessageHead.parse(..., cache: shared, into: &shared.head)` from a parser,
     /// the state was retained and released around each head.
+    ///
+    /// A response head byte-identical to a recent one is recalled instead (see `ResponseHeadMemo`).
     func parseHead(
         _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, startLineLF: Int? = nil
     ) -> MessageHead.ParseOutcome {
-        MessageHead.parse(
-            bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: self, into: &head, startLineLF: startLineLF)
+        guard !isRequest && usesResponseHeadMemo else {
+            return MessageHead.parse(
+                bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: self, into: &head,
+                startLineLF: startLineLF)
+        }
+        if let end = responseHeads.recall(bytes, maxHeaderCount: maxHeaderCount, into: &head) {
+            return .complete(end: end)
+        }
+        let outcome = MessageHead.parse(
+            bytes, isRequest: false, maxHeaderCount: maxHeaderCount, cache: self, into: &head, startLineLF: startLineLF)
+        if case .complete(let end) = outcome, head.anomalies.isEmpty,
+            let entry = responseHeads.note(UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
+        {
+            responseHeads.keep(head, maxHeaderCount: maxHeaderCount, at: entry)
+        }
+        return outcome
     }
 
     enum Slot: Int, CaseIterable {
@@ -143,6 +167,7 @@ final class SharedParserState {
         spareBuffers.deallocate()
         spareRequests.deallocate()
         spareResponses.deallocate()
+        responseHeads.deallocate()
     }
 
     /// The target `bytes` split and decoded, reusing the entry of the same bytes when there is one.

@@ -273,7 +273,7 @@ struct CommonPathTests {
 /// as with the general path alone, fed whole, byte by byte and at random cuts.
 @Suite("Common head path, whole exchanges")
 struct CommonPathExchangeTests {
-    private static let streams: [(String, [Step])] = [
+    static let streams: [(String, [Step])] = [
         (
             "keep-alive mix",
             [

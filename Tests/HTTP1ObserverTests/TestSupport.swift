@@ -67,11 +67,12 @@ struct RunResult {
 /// Feeds `steps` to a fresh observer.
 func run(
     _ steps: [Step], splitting: Splitting = .whole, configuration: HTTPObserverConfiguration = .init(),
-    connection: ConnectionInfo = connectionInfo(), commonHeadPath: Bool = true
+    connection: ConnectionInfo = connectionInfo(), commonHeadPath: Bool = true, responseHeadMemo: Bool = true
 ) -> RunResult {
     let sink = CollectingSink()
     let observer = HTTPObserver(configuration: configuration, sink: sink)
     observer.sharedParserState.usesCommonHeadPath = commonHeadPath
+    observer.sharedParserState.usesResponseHeadMemo = responseHeadMemo
     let consumer = observer.makeConnectionObserver(for: connection)
     var rng = SeededGenerator(seed: 0)
     if case .random(let seed) = splitting { rng = SeededGenerator(seed: seed) }
