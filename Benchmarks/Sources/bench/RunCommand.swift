@@ -10,7 +10,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "A pcap or pcapng capture.")
     var file: String
 
-    @Option(help: "floor, decode, reassembly, http or pipeline.")
+    @Option(help: "libpcap-floor, floor, decode, reassembly, http or pipeline.")
     var stage: String = Stage.pipeline.rawValue
 
     @Option(name: .customLong("repeat"), help: "Passes.")

@@ -25,7 +25,7 @@ struct ThroughputCommand: ParsableCommand {
 
     @Option(
         parsing: .upToNextOption,
-        help: "Stages to run (floor decode reassembly http pipeline); the floor always runs.")
+        help: "Stages to run (libpcap-floor floor decode reassembly http pipeline); the floor always runs.")
     var stages: [String] = Stage.allCases.map(\.rawValue)
 
     @Flag(help: "Skip the untimed allocation-counting pass.")
@@ -40,7 +40,7 @@ struct ThroughputCommand: ParsableCommand {
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--repeat must be at least 1") }
         for name in stages where Stage(rawValue: name) == nil {
-            throw ValidationError("unknown stage '\(name)' (floor, decode, reassembly, http, pipeline)")
+            throw ValidationError("unknown stage '\(name)' (libpcap-floor, floor, decode, reassembly, http, pipeline)")
         }
     }
 
