@@ -185,6 +185,41 @@ struct HTTPMessageParser {
 
     /// Consumes bytes from `bytes[index...]`, advancing `index`; nil when all are consumed with nothing to report.
     mutating func next(_ bytes: UnsafeRawBufferPointer, index: inout Int, time: Timestamp) -> Event? {
+        // Body bytes of known length (most calls after a head's): handed out here, where the state
+        // machine's loop set up more (registers, spills) than this case uses.
+        switch state {
+        case .body(let remaining) where remaining > 0 && index < bytes.count:
+            return bodyBytes(bytes, index: &index, remaining: remaining, time: time)
+        case .chunkData(let remaining) where remaining > 0 && index < bytes.count:
+            return bodyBytes(bytes, index: &index, remaining: remaining, time: time)
+        default:
+            return nextEvent(bytes, index: &index, time: time)
+        }
+    }
+
+    /// Up to `remaining` (> 0) bytes of the body in `.body` or `.chunkData` from `bytes[index...]`
+    /// (not empty): `.lastBody` when they end a body of known length.
+    @inline(__always)
+    private mutating func bodyBytes(_ bytes: UnsafeRawBufferPointer, index: inout Int, remaining: Int, time: Timestamp) -> Event {
+        messageLastByte = time
+        let n = min(remaining, bytes.count - index)
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[index..<(index + n)])
+        index += n
+        if case .body = state {
+            if n == remaining {
+                endMessage()
+                return .lastBody(slice)
+            }
+            state = .body(remaining: remaining - n)
+        } else {
+            state = .chunkData(remaining: remaining - n)
+        }
+        return .body(slice)
+    }
+
+    /// `next` through the state machine.
+    @inline(never)
+    private mutating func nextEvent(_ bytes: UnsafeRawBufferPointer, index: inout Int, time: Timestamp) -> Event? {
         // `.idle` tried the start line whole (it was not all here, or was rejected): `.startLine` then goes
         // byte by byte at once.
         var triedWholeLine = false
@@ -321,20 +356,7 @@ struct HTTPMessageParser {
                     state = .chunkDataEnd(sawCR: false)
                     continue
                 }
-                messageLastByte = time
-                let n = min(remaining, bytes.count - index)
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[index..<(index + n)])
-                index += n
-                if case .body = state {
-                    if n == remaining {
-                        endMessage()
-                        return .lastBody(slice)
-                    }
-                    state = .body(remaining: remaining - n)
-                } else {
-                    state = .chunkData(remaining: remaining - n)
-                }
-                return .body(slice)
+                return bodyBytes(bytes, index: &index, remaining: remaining, time: time)
             case .chunkSize(let line):
                 if let event = scanChunkSize(line, bytes, index: &index, time: time) { return event }
             case .chunkDataEnd(let sawCR):

@@ -86,11 +86,38 @@ struct StartLineScanner {
         guard isDigit(line[7]), line[8] == 0x20, isDigit(line[9]), isDigit(line[10]), isDigit(line[11]) else { return false }
         if count == 12 { return true }
         guard line[12] == 0x20 else { return false }
-        for i in 13..<count {
+        // The reason phrase, eight bytes at a time, the last eight overlapping the others (or the status
+        // code, whose bytes pass): only a word with a control byte or DEL goes to the byte loop, which
+        // allows HTAB.
+        var i = 13
+        if count >= 16 {
+            while i &+ 8 < count {
+                let word = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if targetEndLanes(word) & ~spaceLanes(word) != 0 { break }
+                i &+= 8
+            }
+            if i &+ 8 >= count {
+                let last = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
+                if targetEndLanes(last) & ~spaceLanes(last) == 0 { return true }
+            }
+        }
+        while i < count {
             let b = line[i]
             if (b < 0x20 && b != 0x09) || b == 0x7F { return false }
+            i &+= 1
         }
         return true
+    }
+
+    /// The high bit of each lane of `word` that is SP exactly (no borrow: `targetEndLanes` flags SP too,
+    /// and a lane flagged by it and by this is a space, not a control byte).
+    @inline(__always)
+    private static func spaceLanes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let x = word ^ (ones &* 0x20)
+        // Exact zero-byte test: a lane's high bit is set when the lane is zero, with no carry between lanes.
+        return ~(((x & ~highs) &+ ~highs) | x) & highs
     }
 
     /// `METHOD SP target SP HTTP/1.D` over `line[0..<count]`; true when it is one.

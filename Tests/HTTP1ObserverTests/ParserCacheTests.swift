@@ -180,7 +180,7 @@ struct ParserCacheTests {
                 let decoded = String(decoding: part, as: UTF8.self)
                 #expect(made == decoded)
                 #expect(Array(made.utf8) == part)
-                #expect(made.count == length && made.utf8.count == length && made.isEmpty == (length == 0))
+                #expect(made.count == decoded.count && made.utf8.count == length && made.isEmpty == (length == 0))
                 #expect(made.hashValue == decoded.hashValue)
                 #expect(made + "?" == decoded + "?")
                 #expect(made.unicodeScalars.map(\.value) == part.map(UInt32.init))
