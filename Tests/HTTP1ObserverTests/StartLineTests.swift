@@ -102,6 +102,28 @@ import Testing
         #expect(accepted > 0 && rejected > 0)
     }
 
+    /// The method's end by a word equals the byte loop: each byte value at each of the eight places,
+    /// the others random method bytes or any bytes.
+    @Test func methodEndByWordEqualsByteLoop() {
+        func reference(_ bytes: [UInt8]) -> Int {
+            bytes.firstIndex { !(($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x2D || $0 == 0x5F) } ?? 8
+        }
+        var rng = SeededGenerator(seed: 0x4D)
+        let methodBytes = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ-_".utf8)
+        for at in 0..<8 {
+            for value in 0...255 {
+                for anyOthers in [false, true] {
+                    var bytes = (0..<8).map { _ in
+                        anyOthers ? UInt8.random(in: 0...255, using: &rng) : methodBytes.randomElement(using: &rng)!
+                    }
+                    bytes[at] = UInt8(value)
+                    let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                    #expect(StartLineScanner.methodEnd(word) == reference(bytes), "\(bytes)")
+                }
+            }
+        }
+    }
+
     /// The word test flags every word holding SP, a control byte or DEL (no false negatives).
     @Test func wordTestFlagsEveryByteThatMayEndATarget() {
         var rng = SeededGenerator(seed: 7)
