@@ -185,6 +185,44 @@ struct HTTPMessageParser {
 
     /// Consumes bytes from `bytes[index...]`, advancing `index`; nil when all are consumed with nothing to report.
     mutating func next(_ bytes: UnsafeRawBufferPointer, index: inout Int, time: Timestamp) -> Event? {
+        // Body bytes of known length (most calls after a head's): handed out here, where the state
+        // machine's loop set up more (registers, spills) than this case uses.
+        switch state {
+        case .body(let remaining) where remaining > 0 && index < bytes.count:
+            return bodyBytes(bytes, index: &index, remaining: remaining, time: time)
+        case .chunkData(let remaining) where remaining > 0 && index < bytes.count:
+            return bodyBytes(bytes, index: &index, remaining: remaining, time: time)
+        default:
+            return nextEvent(bytes, index: &index, time: time)
+        }
+    }
+
+    /// Up to `remaining` (> 0) bytes of the body in `.body` or `.chunkData` from `bytes[index...]`
+    /// (not empty): `.lastBody` when they end a body of known length.
+    @inline(__always)
+    private mutating func bodyBytes(_ bytes: UnsafeRawBufferPointer, index: inout Int, remaining: Int, time: Timestamp) -> Event {
+        messageLastByte = time
+        let n = min(remaining, bytes.count - index)
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[index..<(index + n)])
+        index += n
+        if case .body = state {
+            if n == remaining {
+                endMessage()
+                return .lastBody(slice)
+            }
+            state = .body(remaining: remaining - n)
+        } else {
+            state = .chunkData(remaining: remaining - n)
+        }
+        return .body(slice)
+    }
+
+    /// `next` through the state machine.
+    @inline(never)
+    private mutating func nextEvent(_ bytes: UnsafeRawBufferPointer, index: inout Int, time: Timestamp) -> Event? {
+        // `.idle` tried the start line whole (it was not all here, or was rejected): `.startLine` then goes
+        // byte by byte at once.
+        var triedWholeLine = false
         while true {
             if case .body(remaining: 0) = state {
                 // The body of known length ended: report it now, not when more bytes come.
@@ -199,23 +237,32 @@ struct HTTPMessageParser {
                     index += 1
                     continue
                 }
+                // A start line begins here: tried whole at once, as `.startLine` first does, without storing
+                // a scanner in `state` and taking it out again on the next turn of the loop (most heads).
+                if headBytes == 0 {
+                    if let lf = wholeStartLineEnd(bytes, from: index),
+                        let isRequest = StartLineScanner.classifyWholeLine(
+                            UnsafeRawBufferPointer(rebasing: bytes[index..<lf]), kind: expectedKind)
+                    {
+                        if let event = acceptWholeStartLine(bytes, index: &index, startLineLF: lf, isRequest: isRequest, time: time) {
+                            return event
+                        }
+                        continue
+                    }
+                    // Not whole here, or rejected: the byte-by-byte path decides (without trying again).
+                    triedWholeLine = true
+                }
                 state = .startLine(StartLineScanner(kind: expectedKind))
             case .startLine(var scanner):
-                if headBytes == 0, let lf = bytes.firstIndex(of: 0x0A, from: index), lf - index < maxHeaderBytes,
+                let mayTryWholeLine = !triedWholeLine
+                triedWholeLine = false
+                if mayTryWholeLine && headBytes == 0, let lf = wholeStartLineEnd(bytes, from: index),
                     let isRequest = StartLineScanner.classifyWholeLine(
                         UnsafeRawBufferPointer(rebasing: bytes[index..<lf]), kind: scanner.kind)
                 {
-                    // The whole line is here and plausible: accept it at once (the byte-by-byte path below
-                    // decides the same, and also handles rejections and lines split over deliveries).
-                    messageFirstByte = time
-                    messageLastByte = time
-                    if let event = completeWholeHead(bytes, start: index, startLineLF: lf, isRequest: isRequest, index: &index) {
+                    if let event = acceptWholeStartLine(bytes, index: &index, startLineLF: lf, isRequest: isRequest, time: time) {
                         return event
                     }
-                    headStart = index
-                    headBytes = lf + 1 - index
-                    index = lf + 1
-                    state = .fieldLines(lineBytes: 0, lastWasCR: false)
                     continue
                 }
                 if headStart == nil { headStart = index }
@@ -309,20 +356,7 @@ struct HTTPMessageParser {
                     state = .chunkDataEnd(sawCR: false)
                     continue
                 }
-                messageLastByte = time
-                let n = min(remaining, bytes.count - index)
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[index..<(index + n)])
-                index += n
-                if case .body = state {
-                    if n == remaining {
-                        endMessage()
-                        return .lastBody(slice)
-                    }
-                    state = .body(remaining: remaining - n)
-                } else {
-                    state = .chunkData(remaining: remaining - n)
-                }
-                return .body(slice)
+                return bodyBytes(bytes, index: &index, remaining: remaining, time: time)
             case .chunkSize(let line):
                 if let event = scanChunkSize(line, bytes, index: &index, time: time) { return event }
             case .chunkDataEnd(let sawCR):
@@ -374,6 +408,33 @@ struct HTTPMessageParser {
         case .startLine, .fieldLines: stashHead(bytes)
         default: break
         }
+        return nil
+    }
+
+    /// The LF ending the start line that begins at `start`, when it is in `bytes` and within the head
+    /// limit (the line can then be checked whole, see `acceptWholeStartLine`).
+    @inline(__always)
+    private func wholeStartLineEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let lf = bytes.firstIndex(of: 0x0A, from: start), lf - start < maxHeaderBytes else { return nil }
+        return lf
+    }
+
+    /// The start line at `index` lies whole in `bytes` up to `startLineLF` and is plausible: it is accepted
+    /// at once (the byte-by-byte path decides the same, and also handles rejections and lines split
+    /// over deliveries), and the head read whole when it is here (the event), else line by line.
+    @inline(__always)
+    private mutating func acceptWholeStartLine(
+        _ bytes: UnsafeRawBufferPointer, index: inout Int, startLineLF lf: Int, isRequest: Bool, time: Timestamp
+    ) -> Event? {
+        messageFirstByte = time
+        messageLastByte = time
+        if let event = completeWholeHead(bytes, start: index, startLineLF: lf, isRequest: isRequest, index: &index) {
+            return event
+        }
+        headStart = index
+        headBytes = lf + 1 - index
+        index = lf + 1
+        state = .fieldLines(lineBytes: 0, lastWasCR: false)
         return nil
     }
 

@@ -123,7 +123,7 @@ extension MessageHead {
         // `reset` left method and version empty (or the observer swapped empty ones in): stored without
         // releasing them (see `EmptySlots.swift`).
         method.replaceEmpty(with: Self.methodName(methodBytes))
-        methodIsHead = methodBytes.count == 4 && methodBytes.equalsIgnoringCase("head") && methodBytes[0] == 0x48
+        methodIsHead = Self.isHEAD(methodBytes)
         methodIsConnect = methodBytes.isCONNECT
         let targetBytes = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace])
         cachedTargetSlot = cache.cachedRequestTargetSlot(targetBytes)

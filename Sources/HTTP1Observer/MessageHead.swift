@@ -289,7 +289,7 @@ extension MessageHead {
             method = Self.methodName(methodBytes)
             // Exactly when `methodName` gives the "HEAD" literal, and when the bytes are "CONNECT" (the only
             // bytes whose decoded string is "CONNECT").
-            methodIsHead = methodBytes.count == 4 && methodBytes.equalsIgnoringCase("head") && methodBytes[0] == 0x48
+            methodIsHead = Self.isHEAD(methodBytes)
             methodIsConnect = methodBytes.isCONNECT
             if firstSpace < lastSpace {
                 target = cache.requestTarget(UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace]))
@@ -308,14 +308,31 @@ extension MessageHead {
     }
 
     /// Common methods as literals (no string building per request).
+    /// The literals for the first byte in upper case and the others in either (`equalsIgnoringCase` with
+    /// the lower-case name, and the first byte exactly), compared as one word: the bytes little-endian,
+    /// with the case bit (0x20) set in all but the first.
     static func methodName(_ bytes: UnsafeRawBufferPointer) -> String {
         switch bytes.count {
-        case 3 where bytes.equalsIgnoringCase("get") && bytes[0] == 0x47: return "GET"
-        case 3 where bytes.equalsIgnoringCase("put") && bytes[0] == 0x50: return "PUT"
-        case 4 where bytes.equalsIgnoringCase("post") && bytes[0] == 0x50: return "POST"
-        case 4 where bytes.equalsIgnoringCase("head") && bytes[0] == 0x48: return "HEAD"
-        default: return String(decoding: bytes, as: UTF8.self)
+        case 3:
+            let word = (UInt32(UInt16(littleEndian: bytes.loadUnaligned(as: UInt16.self))) | UInt32(bytes[2]) << 16) | 0x20_2000
+            if word == 0x74_6547 /* Get */ { return "GET" }
+            if word == 0x74_7550 /* Put */ { return "PUT" }
+        case 4:
+            let word = UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)) | 0x2020_2000
+            if word == 0x7473_6F50 /* Post */ { return "POST" }
+            if word == isHEADWord { return "HEAD" }
+        default: break
         }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `HEAD` as `methodName` tells it (see `isHEAD`).
+    private static var isHEADWord: UInt32 { 0x6461_6548 /* Head */ }
+
+    /// `methodName` gives the "HEAD" literal for `bytes`.
+    @inline(__always)
+    static func isHEAD(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.count == 4 && UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)) | 0x2020_2000 == isHEADWord
     }
 
     private static func versionName(_ bytes: UnsafeRawBufferPointer) -> String {
@@ -325,16 +342,21 @@ extension MessageHead {
     }
 
     mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer, cache: SharedParserState) {
+        // The first field of a name is kept. Stored over nil without releasing it (see `EmptySlots.swift`):
+        // an assignment released the nil through a runtime call.
         switch field {
-        case .host: if host == nil { host = cache.string(value, slot: .host) }
-        case .userAgent: if userAgent == nil { userAgent = cache.string(value, slot: .userAgent) }
-        case .methodCode: if methodCode == nil { methodCode = cache.string(value, slot: .methodCode) }
-        case .tCode: if tCode == nil { tCode = cache.string(value, slot: .tCode) }
+        case .host: if case .none = host { host.replaceNil(with: cache.string(value, slot: .host)) }
+        case .userAgent: if case .none = userAgent { userAgent.replaceNil(with: cache.string(value, slot: .userAgent)) }
+        case .methodCode: if case .none = methodCode { methodCode.replaceNil(with: cache.string(value, slot: .methodCode)) }
+        case .tCode: if case .none = tCode { tCode.replaceNil(with: cache.string(value, slot: .tCode)) }
         case .contentType:
-            if contentType == nil {
-                contentType = cache.string(value, slot: isRequest ? .requestContentType : .responseContentType)
+            if case .none = contentType {
+                contentType.replaceNil(with: cache.string(value, slot: isRequest ? .requestContentType : .responseContentType))
             }
-        case .contentEncoding: if contentEncoding == nil { contentEncoding = cache.string(value, slot: .contentEncoding) }
+        case .contentEncoding:
+            if case .none = contentEncoding {
+                contentEncoding.replaceNil(with: cache.string(value, slot: .contentEncoding))
+            }
         case .expect: if value.equalsIgnoringCase("100-continue") { expectsContinue = true }
         case .upgrade: hasUpgradeHeader = true
         case .contentLength: mergeContentLength(value)

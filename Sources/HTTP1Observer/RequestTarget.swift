@@ -54,7 +54,8 @@ struct RequestTarget: Equatable {
             authority.replaceNil(with: isASCII ? authorityBytes.asciiString() : authorityBytes.latin1String())
             pathStart = authorityEnd
         }
-        let questionMark = bytes.firstIndex(of: 0x3F, from: pathStart)
+        // (16 bytes at a time in line: a target is a few dozen bytes, where a call to memchr costs more.)
+        let questionMark = bytes.firstIndex16(of: 0x3F, from: pathStart)
         let pathEnd = questionMark ?? bytes.count
         if let questionMark {
             let queryBytes = UnsafeRawBufferPointer(rebasing: bytes[(questionMark + 1)...])

@@ -46,6 +46,9 @@ struct ResponseHeadMemo {
     private let bytes: UnsafeMutableRawPointer
     /// Each slot's head length (0: empty).
     private let lengths: UnsafeMutablePointer<Int>
+    /// The last 8 bytes of each kept head, compared first (heads of one server differ most there:
+    /// `Content-Length`), next to the lengths rather than a slot's stride away.
+    private let tails: UnsafeMutablePointer<UInt64>
     private let heads: UnsafeMutablePointer<KeptHead>
     /// The next kept head and candidate replaced (round robin).
     private var nextEntry = 0
@@ -65,6 +68,8 @@ struct ResponseHeadMemo {
         lengths.initialize(repeating: 0, count: slots)
         heads = .allocate(capacity: Self.entries)
         heads.initialize(repeating: KeptHead(), count: Self.entries)
+        tails = .allocate(capacity: Self.entries)
+        tails.initialize(repeating: 0, count: Self.entries)
     }
 
     /// Releases the storage; the memo must not be used afterwards.
@@ -73,6 +78,7 @@ struct ResponseHeadMemo {
         lengths.deallocate()
         heads.deinitialize(count: Self.entries)
         heads.deallocate()
+        tails.deallocate()
     }
 
     /// Heads kept now (tests read it).
@@ -85,7 +91,10 @@ struct ResponseHeadMemo {
         for i in 0..<Self.entries {
             let entry = (lastHit &+ i) & (Self.entries &- 1)
             let length = lengths[entry]
-            guard length > 0, length <= head.count, heads[entry].maxHeaderCount == maxHeaderCount,
+            // (A kept head has at least 16 bytes: its last 8 lie in `head` when it is not longer.)
+            guard length > 0, length <= head.count,
+                base.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self) == tails[entry],
+                heads[entry].maxHeaderCount == maxHeaderCount,
                 Self.equal(bytes + entry * Self.maxHeadBytes, base, count: length)
             else { continue }
             hits &+= 1
@@ -112,6 +121,7 @@ struct ResponseHeadMemo {
             (bytes + entry * Self.maxHeadBytes).copyMemory(from: base, byteCount: length)
             if lengths[entry] == 0 { filledEntries += 1 }
             lengths[entry] = length
+            tails[entry] = base.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self)
             return entry
         }
         let candidate = Self.entries + nextCandidate

@@ -86,17 +86,48 @@ struct StartLineScanner {
         guard isDigit(line[7]), line[8] == 0x20, isDigit(line[9]), isDigit(line[10]), isDigit(line[11]) else { return false }
         if count == 12 { return true }
         guard line[12] == 0x20 else { return false }
-        for i in 13..<count {
+        // The reason phrase, eight bytes at a time, the last eight overlapping the others (or the status
+        // code, whose bytes pass): only a word with a control byte or DEL goes to the byte loop, which
+        // allows HTAB.
+        var i = 13
+        if count >= 16 {
+            while i &+ 8 < count {
+                let word = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if targetEndLanes(word) & ~spaceLanes(word) != 0 { break }
+                i &+= 8
+            }
+            if i &+ 8 >= count {
+                let last = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
+                if targetEndLanes(last) & ~spaceLanes(last) == 0 { return true }
+            }
+        }
+        while i < count {
             let b = line[i]
             if (b < 0x20 && b != 0x09) || b == 0x7F { return false }
+            i &+= 1
         }
         return true
     }
 
+    /// The high bit of each lane of `word` that is SP exactly (no borrow: `targetEndLanes` flags SP too,
+    /// and a lane flagged by it and by this is a space, not a control byte).
+    @inline(__always)
+    private static func spaceLanes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let x = word ^ (ones &* 0x20)
+        // Exact zero-byte test: a lane's high bit is set when the lane is zero, with no carry between lanes.
+        return ~(((x & ~highs) &+ ~highs) | x) & highs
+    }
+
     /// `METHOD SP target SP HTTP/1.D` over `line[0..<count]`; true when it is one.
     private static func requestLine(_ line: UnsafeRawBufferPointer, _ count: Int) -> Bool? {
-        var i = 0
-        while i < count && i <= maxMethodLength && isMethodByte(line[i]) { i += 1 }
+        // A method of up to 7 bytes ends inside the first 8 (the line has at least 12): where its first
+        // byte that is no method byte is, read at once; longer methods byte by byte.
+        var i = methodEnd(UInt64(littleEndian: line.loadUnaligned(as: UInt64.self)))
+        if i == 8 {
+            while i < count && i <= maxMethodLength && isMethodByte(line[i]) { i += 1 }
+        }
         guard i > 0, i <= maxMethodLength, i < count, line[i] == 0x20 else { return nil }
         i += 1
         let targetStart = i
@@ -122,6 +153,27 @@ struct StartLineScanner {
         let version = UInt64(littleEndian: line.loadUnaligned(fromByteOffset: i + 1, as: UInt64.self))
         guard version & 0x00FF_FFFF_FFFF_FFFF == 0x002E_312F_5054_5448 else { return nil }
         return isDigit(line[i + 8]) ? true : nil
+    }
+
+    /// The index of the first byte of `word` (read little-endian) that is not a method byte (A-Z, `-`,
+    /// `_`), 8 when all are. Every lane is tested exactly (no carry or borrow crosses a lane).
+    @inline(__always)
+    static func methodEnd(_ word: UInt64) -> Int {
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let lows = ~highs
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        // Per lane, the low seven bits plus a constant sets the high bit exactly when they are at least
+        // 0x80 minus that constant (at most 0x7F + 0x7F: no carry out of the lane).
+        let seven = word & lows
+        let atLeastA = (seven &+ ones &* (0x80 - 0x41)) & highs
+        let aboveZ = (seven &+ ones &* (0x80 - 0x5B)) & highs
+        let upper = atLeastA & ~aboveZ & ~word
+        @inline(__always) func equal(_ byte: UInt64) -> UInt64 {
+            let x = word ^ (ones &* byte)
+            return ~(((x & lows) &+ lows) | x) & highs
+        }
+        let notMethod = ~(upper | equal(0x2D) | equal(0x5F)) & highs
+        return notMethod.trailingZeroBitCount &>> 3
     }
 
     /// True when one of the 8 bytes of `word` may be SP, a control byte or DEL: no false negatives

@@ -261,6 +261,37 @@ struct CommonPathTests {
         #expect(found > 50_000)
     }
 
+    /// The method literals by words equal the byte-wise comparisons they replace: every method of 1 to 4
+    /// bytes made of the letters of the literals in either case and two separators.
+    @Test func methodNamesByWordsEqualByteComparisons() {
+        func reference(_ bytes: UnsafeRawBufferPointer) -> String {
+            switch bytes.count {
+            case 3 where bytes.equalsIgnoringCase("get") && bytes[0] == 0x47: return "GET"
+            case 3 where bytes.equalsIgnoringCase("put") && bytes[0] == 0x50: return "PUT"
+            case 4 where bytes.equalsIgnoringCase("post") && bytes[0] == 0x50: return "POST"
+            case 4 where bytes.equalsIgnoringCase("head") && bytes[0] == 0x48: return "HEAD"
+            default: return String(decoding: bytes, as: UTF8.self)
+            }
+        }
+        let letters = Array("GETPUOSHADgetpuoshad-_".utf8)
+        var methods: [[UInt8]] = [[]]
+        var literals = 0
+        for _ in 1...4 {
+            methods = methods.flatMap { method in letters.map { method + [$0] } }
+            for method in methods {
+                method.withUnsafeBytes { bytes in
+                    let name = MessageHead.methodName(bytes)
+                    #expect(name == reference(bytes) && String.sameBits(name, reference(bytes)))
+                    let isHEAD = bytes.count == 4 && bytes.equalsIgnoringCase("head") && bytes[0] == 0x48
+                    #expect(MessageHead.isHEAD(bytes) == isHEAD)
+                    if ["GET", "PUT", "POST", "HEAD"].contains(name) { literals += 1 }
+                }
+            }
+        }
+        // The first letter in upper case, the others in either: GET and PUT 2 * 2 times, POST and HEAD 2 * 2 * 2.
+        #expect(literals == 4 + 4 + 8 + 8)
+    }
+
     @Test func connectTestIsExact() {
         for text in ["CONNECT", "CONNECTS", "CONNEC", "connect", "CONNECt", "XONNECT", "CONNEXT"] {
             let bytes = Array(text.utf8)

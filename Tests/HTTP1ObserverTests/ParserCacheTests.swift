@@ -165,4 +165,33 @@ struct ParserCacheTests {
             }
         }
     }
+
+    /// Strings of ASCII bytes made from their bits (at most 15 bytes) or decoded equal the decoded ones in
+    /// every way a caller sees: lengths 0…40, any ASCII byte (NUL and DEL too), read from inside a larger buffer.
+    @Test func asciiStringsEqualDecodedOnes() {
+        #expect(SmallASCIIString.layoutHolds)
+        var rng = SeededGenerator(seed: 0x53)
+        for length in 0...40 {
+            for _ in 0..<50 {
+                let bytes = (0..<(length + 16)).map { _ in UInt8.random(in: 0...0x7F, using: &rng) }
+                let offset = Int.random(in: 0...16, using: &rng)
+                let part = Array(bytes[offset..<(offset + length)])
+                let made = bytes.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + length)]).asciiString() }
+                let decoded = String(decoding: part, as: UTF8.self)
+                #expect(made == decoded)
+                #expect(Array(made.utf8) == part)
+                #expect(made.count == decoded.count && made.utf8.count == length && made.isEmpty == (length == 0))
+                #expect(made.hashValue == decoded.hashValue)
+                #expect(made + "?" == decoded + "?")
+                #expect(made.unicodeScalars.map(\.value) == part.map(UInt32.init))
+                if length <= SmallASCIIString.capacity {
+                    #expect(String.sameBits(made, decoded), "a small string is the same bits however made")
+                }
+            }
+        }
+        let empty = [UInt8]().withUnsafeBytes { $0.asciiString() }
+        #expect(String.sameBits(empty, ""))
+        let literal = Array("HTTP/1.1".utf8).withUnsafeBytes { $0.asciiString() }
+        #expect(String.sameBits(literal, "HTTP/1.1"))
+    }
 }

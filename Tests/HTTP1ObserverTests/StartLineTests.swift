@@ -76,6 +76,54 @@ import Testing
         #expect(accepted == (line.count - 13) * (256 - 34))
     }
 
+    /// Status lines whose reason phrase (read eight bytes at a time by `classifyWholeLine`, the last
+    /// eight overlapping) has each byte replaced by each value, for reasons of 0 to 24 bytes: the
+    /// whole-line check and the byte-by-byte one agree (HTAB, obs-text and SP pass; controls and DEL do not).
+    @Test func reasonsWithEveryByteAtEveryPlaceAreJudgedAlike() {
+        let reason = Array("Service Temporarily Unav".utf8)
+        var accepted = 0
+        var rejected = 0
+        for length in 0...reason.count {
+            for crlf in [false, true] {
+                let line = Array("HTTP/1.1 503 ".utf8) + reason[0..<length] + (crlf ? [0x0D] : [])
+                #expect(whole(line, kind: .response) == incremental(line, kind: .response))
+                for at in 13..<(13 + length) {
+                    var changed = line
+                    // (Not LF: a whole line ends at its first LF, where the byte-by-byte check stops.)
+                    for value in 0...255 where value != 0x0A {
+                        changed[at] = UInt8(value)
+                        let expected = incremental(changed, kind: .response)
+                        if expected == nil { rejected += 1 } else { accepted += 1 }
+                        #expect(whole(changed, kind: .response) == expected, "length \(length) byte \(at) = \(value)")
+                    }
+                }
+            }
+        }
+        #expect(accepted > 0 && rejected > 0)
+    }
+
+    /// The method's end by a word equals the byte loop: each byte value at each of the eight places,
+    /// the others random method bytes or any bytes.
+    @Test func methodEndByWordEqualsByteLoop() {
+        func reference(_ bytes: [UInt8]) -> Int {
+            bytes.firstIndex { !(($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x2D || $0 == 0x5F) } ?? 8
+        }
+        var rng = SeededGenerator(seed: 0x4D)
+        let methodBytes = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ-_".utf8)
+        for at in 0..<8 {
+            for value in 0...255 {
+                for anyOthers in [false, true] {
+                    var bytes = (0..<8).map { _ in
+                        anyOthers ? UInt8.random(in: 0...255, using: &rng) : methodBytes.randomElement(using: &rng)!
+                    }
+                    bytes[at] = UInt8(value)
+                    let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                    #expect(StartLineScanner.methodEnd(word) == reference(bytes), "\(bytes)")
+                }
+            }
+        }
+    }
+
     /// The word test flags every word holding SP, a control byte or DEL (no false negatives).
     @Test func wordTestFlagsEveryByteThatMayEndATarget() {
         var rng = SeededGenerator(seed: 7)
