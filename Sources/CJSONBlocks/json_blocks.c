@@ -182,6 +182,15 @@ static inline void cejson_note_key(
     m->value_start = value;
 }
 
+/// A top-level member (its name's quotes at `name` and `end`, ASCII without `\\` between them;
+/// its value at `value`) noted for the keys of `search` (`cejson_scan_keys`' grammar calls it
+/// where it finds the member). Not inlined: in the grammar, it took the grammar's registers.
+__attribute__((noinline)) static void cejson_note_keys(
+    cejson_key_search *search, const uint8_t *base, const uint8_t *name, const uint8_t *end, size_t value) {
+    cejson_note_key(&search->matches[0], &search->keys[0], base, name, end, value);
+    if (search->key_count > 1) cejson_note_key(&search->matches[1], &search->keys[1], base, name, end, value);
+}
+
 // MARK: the levels
 
 #define CEJSON_PORTABLE_CLASSIFY(p, out) (*(out) = cejson_classify_portable(p))
@@ -362,18 +371,18 @@ void cejson_scan_init(cejson_scanner *s, const uint8_t *base, size_t count, size
 
 int cejson_scan_keys(cejson_scanner *s, const uint8_t *base, size_t count, size_t max_depth, int level, cejson_key_search *search) {
     cejson_scan_init(s, base, count, max_depth, level);
-    cejson_member members[CEJSON_KEY_SCAN_BATCH];
-    for (;;) {
-        size_t found;
-        int outcome = cejson_scan(s, members, CEJSON_KEY_SCAN_BATCH, &found);
-        for (size_t i = 0; i < found; i++) {
-            const cejson_member *m = &members[i];
-            if (!m->plain) return CEJSON_NOT_PLAIN;
-            const uint8_t *name = base + m->name_start, *end = base + m->name_end;
-            cejson_note_key(&search->matches[0], &search->keys[0], base, name, end, m->value_start);
-            if (search->key_count > 1) cejson_note_key(&search->matches[1], &search->keys[1], base, name, end, m->value_start);
-        }
-        if (outcome != CEJSON_MORE) return outcome;
+    s->search = search;
+    switch (s->level) {
+#if CEJSON_AVX2
+    case CEJSON_LEVEL_AVX2: return cejson_scan_keys_avx2(s);
+#endif
+#if CEJSON_SSE2
+    case CEJSON_LEVEL_SSE2: return cejson_scan_keys_sse2(s);
+#endif
+#if CEJSON_NEON
+    case CEJSON_LEVEL_NEON: return cejson_scan_keys_neon(s);
+#endif
+    default: return cejson_scan_keys_portable(s);
     }
 }
 
