@@ -330,6 +330,10 @@ typedef struct {
 #define CEJSON_CHUNK_BLOCKS 32
 #define CEJSON_FIRST_BLOCKS 8
 
+/// The longest text the first pass reads from a padded copy, all its blocks at once
+/// (json_first_pass.h, `fill_short`): the usual response body.
+#define CEJSON_SHORT_TEXT 128
+
 /// A scan in progress: the carries between blocks and where the grammar stands. Opaque to the
 /// caller (set up by `cejson_scan_init`), fixed size: nothing grows with the text.
 typedef struct {
