@@ -98,6 +98,61 @@ CEJSON_TARGET __attribute__((noinline)) static int CEJSON_NAME(read_last_block)(
     return CEJSON_NAME(block_tokens)(s, padded, start, 0, k);
 }
 
+/// The whole blocks from `p` to `end` (text position `p - origin` on: `origin` is the text's
+/// first byte or its padded copy's), each block's output from `*out` on (moved past them), the
+/// carries in registers from one block to the next and the classifier's constants loaded once
+/// (measured: a call per block cost about 20 instructions more); the bytes >= 0x80 seen into
+/// `*high`. Whether a block had an anomaly (`*out` past it: no more blocks are read).
+CEJSON_TARGET __attribute__((always_inline)) static inline int CEJSON_NAME(whole_blocks)(
+    cejson_scanner *s, const uint8_t *p, const uint8_t *end, const uint8_t *origin, uint64_t **out, uint64_t *high) {
+    // The loop's state in locals, and one pointer into the output (measured: an index and the
+    // scanner's fields spilled more of it to the stack).
+    uint64_t in_string_carry = s->in_string_carry;
+    uint64_t scalar_carry = s->scalar_carry;
+    uint64_t escape_carry = s->escape_carry;
+    uint64_t seen = 0;
+    uint64_t *o = *out;
+    int anomaly = 0;
+    for (; p != end; p += 64, o++) {
+        // The usual block: whole, without a backslash or control byte, not escaped; any other
+        // one apart.
+        cejson_classes c;
+        CEJSON_CLASSIFY(p, &c);
+        if (__builtin_expect(c.rare != 0, 0) || __builtin_expect(escape_carry != 0, 0)) {
+            s->in_string_carry = in_string_carry;
+            s->scalar_carry = scalar_carry;
+            anomaly = CEJSON_NAME(rare_block_tokens)(s, p, (size_t)(p - origin), 0, (size_t)(o - s->chunk));
+            in_string_carry = s->in_string_carry;
+            scalar_carry = s->scalar_carry;
+            escape_carry = s->escape_carry;
+            if (anomaly) {
+                o++;
+                break;
+            }
+            continue;
+        }
+        // Opening quote and the string's bytes: 1; closing quote and outside: 0.
+        uint64_t in_string = c.quote_parity ^ in_string_carry;
+        in_string_carry = (uint64_t)((int64_t)in_string >> 63);
+        CEJSON_NAME(store_tokens)(o, &scalar_carry, &seen, &c, 0, c.quote, in_string);
+    }
+    s->in_string_carry = in_string_carry;
+    s->scalar_carry = scalar_carry;
+    *out = o;
+    *high |= seen;
+    return anomaly;
+}
+
+/// The end of a read: the output's blocks up to `out`, the text read up to `next`. How many.
+static inline size_t CEJSON_NAME(filled)(cejson_scanner *s, uint64_t *out, uint64_t high, size_t next) {
+    s->high |= high;
+    s->next_block = next;
+    size_t k = (size_t)(out - s->chunk);
+    s->chunk_count = k;
+    s->chunk_next = 0;
+    return k;
+}
+
 /// The first pass over a whole text of at most `CEJSON_SHORT_TEXT` bytes (the usual response
 /// body), from a copy padded with spaces to whole blocks: each block as `fill` takes a whole
 /// one, its last block not apart (`read_last_block`: a call of its own that loads the
@@ -109,98 +164,39 @@ CEJSON_TARGET __attribute__((noinline)) static size_t CEJSON_NAME(fill_short)(ce
     size_t count = s->count;
     memset(padded, 0x20, sizeof padded);
     memcpy(padded, s->base, count);
-    const uint8_t *end = padded + (count + 63) / 64 * 64;
-    uint64_t in_string_carry = 0, scalar_carry = 0, escape_carry = 0, high = 0;
+    uint64_t high = 0;
     uint64_t *out = s->chunk;
-    for (const uint8_t *p = padded; p != end; p += 64, out++) {
-        cejson_classes c;
-        CEJSON_CLASSIFY(p, &c);
-        if (__builtin_expect(c.rare != 0, 0) || __builtin_expect(escape_carry != 0, 0)) {
-            s->in_string_carry = in_string_carry;
-            s->scalar_carry = scalar_carry;
-            int anomaly = CEJSON_NAME(rare_block_tokens)(s, p, (size_t)(p - padded), 0, (size_t)(out - s->chunk));
-            in_string_carry = s->in_string_carry;
-            scalar_carry = s->scalar_carry;
-            escape_carry = s->escape_carry;
-            if (anomaly) {
-                out++;
-                break;
-            }
-            continue;
-        }
-        uint64_t in_string = c.quote_parity ^ in_string_carry;
-        in_string_carry = (uint64_t)((int64_t)in_string >> 63);
-        CEJSON_NAME(store_tokens)(out, &scalar_carry, &high, &c, 0, c.quote, in_string);
+    CEJSON_NAME(whole_blocks)(s, padded, padded + (count + 63) / 64 * 64, padded, &out, &high);
+    return CEJSON_NAME(filled)(s, out, high, count);
+}
+
+/// `fill` of a text longer than `CEJSON_SHORT_TEXT` or past its start.
+CEJSON_TARGET __attribute__((noinline)) static size_t CEJSON_NAME(fill_long)(cejson_scanner *s) {
+    const uint8_t *base = s->base;
+    size_t count = s->count;
+    size_t start = s->next_block;
+    size_t limit = start == 0 ? CEJSON_FIRST_BLOCKS : CEJSON_CHUNK_BLOCKS;
+    size_t end = count - start > 64 * limit ? start + 64 * limit : count;
+    uint64_t high = 0;
+    const uint8_t *whole_end = base + start + (end - start) / 64 * 64;
+    uint64_t *out = s->chunk;  // the block's output
+    if (CEJSON_NAME(whole_blocks)(s, base + start, whole_end, base, &out, &high)) {
+        end = count;
+    } else if (whole_end != base + end) {  // the text's last block, shorter than 64 bytes
+        CEJSON_NAME(read_last_block)(s, (size_t)(whole_end - base), (size_t)(out - s->chunk));
+        out++;
     }
-    s->in_string_carry = in_string_carry;
-    s->scalar_carry = scalar_carry;
-    s->high |= high;
-    s->next_block = count;
-    size_t k = (size_t)(out - s->chunk);
-    s->chunk_count = k;
-    s->chunk_next = 0;
-    return k;
+    return CEJSON_NAME(filled)(s, out, high, end);
 }
 
 /// The first pass over the next blocks (at most `CEJSON_CHUNK_BLOCKS`, `CEJSON_FIRST_BLOCKS`
 /// at the start, from `next_block`), apart from the grammar: their output into `chunk`
-/// (`chunk_count` blocks), the carries in registers from one block to the next and the
-/// classifier's constants loaded once (measured: a call per block cost about 20
-/// instructions more). After an anomaly no more blocks (its own has no tokens). How many.
+/// (`chunk_count` blocks). After an anomaly no more blocks (its own has no tokens). How many.
+/// (The two cases apart, each a tail call: with the long one's body here, its frame was set up
+/// before the short one was called.)
 CEJSON_TARGET __attribute__((noinline)) static size_t CEJSON_NAME(fill)(cejson_scanner *s) {
-    const uint8_t *base = s->base;
-    size_t count = s->count;
     size_t start = s->next_block;
-    if (start >= count) return 0;
-    if (start == 0 && count <= CEJSON_SHORT_TEXT) return CEJSON_NAME(fill_short)(s);
-    size_t limit = start == 0 ? CEJSON_FIRST_BLOCKS : CEJSON_CHUNK_BLOCKS;
-    size_t end = count - start > 64 * limit ? start + 64 * limit : count;
-    // The loop's state in locals, and one pointer into the output (measured: an index and the
-    // scanner's fields spilled more of it to the stack).
-    uint64_t in_string_carry = s->in_string_carry;
-    uint64_t scalar_carry = s->scalar_carry;
-    uint64_t escape_carry = s->escape_carry;
-    uint64_t high = 0;
-    const uint8_t *p = base + start;
-    size_t whole = (end - start) / 64;  // the whole blocks
-    const uint8_t *whole_end = p + 64 * whole;
-    uint64_t *out = s->chunk;  // the block's output
-    for (; p != whole_end; p += 64, out++) {
-        // The usual block: whole, without a backslash or control byte, not escaped; any other
-        // one apart.
-        cejson_classes c;
-        CEJSON_CLASSIFY(p, &c);
-        if (__builtin_expect(c.rare != 0, 0) || __builtin_expect(escape_carry != 0, 0)) {
-            s->in_string_carry = in_string_carry;
-            s->scalar_carry = scalar_carry;
-            size_t k = (size_t)(out - s->chunk);
-            int anomaly = CEJSON_NAME(rare_block_tokens)(s, p, (size_t)(p - base), 0, k);
-            in_string_carry = s->in_string_carry;
-            scalar_carry = s->scalar_carry;
-            escape_carry = s->escape_carry;
-            if (anomaly) {
-                out++;
-                end = count;
-                goto done;
-            }
-            continue;
-        }
-        // Opening quote and the string's bytes: 1; closing quote and outside: 0.
-        uint64_t in_string = c.quote_parity ^ in_string_carry;
-        in_string_carry = (uint64_t)((int64_t)in_string >> 63);
-        CEJSON_NAME(store_tokens)(out, &scalar_carry, &high, &c, 0, c.quote, in_string);
-    }
-    s->in_string_carry = in_string_carry;
-    s->scalar_carry = scalar_carry;
-    if (p != base + end) {  // the text's last block, shorter than 64 bytes
-        CEJSON_NAME(read_last_block)(s, (size_t)(p - base), (size_t)(out - s->chunk));
-        out++;
-    }
-done:
-    s->high |= high;
-    s->next_block = end;
-    size_t k = (size_t)(out - s->chunk);
-    s->chunk_count = k;
-    s->chunk_next = 0;
-    return k;
+    if (start >= s->count) return 0;
+    if (start == 0 && s->count <= CEJSON_SHORT_TEXT) return CEJSON_NAME(fill_short)(s);
+    return CEJSON_NAME(fill_long)(s);
 }

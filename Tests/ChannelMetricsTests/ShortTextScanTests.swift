@@ -36,11 +36,15 @@ import Testing
         precondition(bytes.count <= shortText)
         let long = bytes + [UInt8](repeating: 0x20, count: 2 * shortText + 1)
         let text = String(decoding: bytes, as: UTF8.self).debugDescription
+        // A text of whole blocks ending in an escape's backslash: the escaped byte is past the
+        // text, no anomaly of it (JSONBlockTokenTests.referenceTokens); made long, it is a space.
+        let trailingBackslashes = bytes.reversed().prefix { $0 == 0x5C }.count
+        let escapesPastTheEnd = bytes.count % 64 == 0 && trailingBackslashes % 2 == 1
         for level in JSONBlockScanTests.levels {
             let short = JSONBlockTokenTests.streamTokens(bytes, level: level)
             let padded = JSONBlockTokenTests.streamTokens(long, level: level)
             #expect(short.tokens == padded.tokens, "level \(level): \(text)", sourceLocation: sourceLocation)
-            #expect(short.anomaly == padded.anomaly, "level \(level): \(text)", sourceLocation: sourceLocation)
+            #expect((short.anomaly ?? (escapesPastTheEnd ? bytes.count : nil)) == padded.anomaly, "level \(level): \(text)", sourceLocation: sourceLocation)
             let shortScan = scanKeys(bytes, keys: keys, maxDepth: maxDepth, level: level)
             let longScan = scanKeys(long, keys: keys, maxDepth: maxDepth, level: level)
             #expect(shortScan.outcome == longScan.outcome, "level \(level): \(text)", sourceLocation: sourceLocation)
