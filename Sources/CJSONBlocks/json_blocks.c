@@ -133,16 +133,44 @@ __attribute__((noinline)) static uint64_t cejson_invalid_escapes(const uint8_t *
     return invalid;
 }
 
+/// The bytes of `w` (each below 0x80) with upper case made lower: a byte's sums with 0x3F and
+/// 0x25 have their high bit set from 'A' and from '[' on (no sum carries into the next byte).
+static inline uint64_t cejson_fold_word(uint64_t w) {
+    return w | ((w + 0x3F3F3F3F3F3F3F3FULL) & ~(w + 0x2525252525252525ULL) & 0x8080808080808080ULL) >> 2;
+}
+
+/// Whether `count` (4…16) ASCII bytes at `name`, upper case made lower, are the key's `bytes`:
+/// two words from each (4 or 8 bytes, overlapping), not a byte at a time (measured, callgrind,
+/// `bench json` on k1m-small.pcap's 103-byte body: `cejson_note_keys` 117 -> 104 instructions).
+static inline int cejson_folded_equal(const uint8_t *name, const uint8_t *bytes, size_t count) {
+    if (count <= 8) {
+        uint32_t n0, n1, k0, k1;
+        memcpy(&n0, name, 4);
+        memcpy(&n1, name + count - 4, 4);
+        memcpy(&k0, bytes, 4);
+        memcpy(&k1, bytes + count - 4, 4);
+        return (((uint32_t)cejson_fold_word(n0) ^ k0) | ((uint32_t)cejson_fold_word(n1) ^ k1)) == 0;
+    }
+    uint64_t n0, n1, k0, k1;
+    memcpy(&n0, name, 8);
+    memcpy(&n1, name + count - 8, 8);
+    memcpy(&k0, bytes, 8);
+    memcpy(&k1, bytes + count - 8, 8);
+    return ((cejson_fold_word(n0) ^ k0) | (cejson_fold_word(n1) ^ k1)) == 0;
+}
+
 /// Whether the name at `name…end` (ASCII without `\`, between its quotes) is `key` as FuzzyGet
 /// matches it: its bytes other than `-` and `_`, upper case made lower, are the key's. A name
-/// as long as the key is compared byte by byte (a `-` or `_` in it differs from every byte of
-/// the key); only a longer one has bytes to drop.
-static inline int cejson_key_matches(const cejson_key *key, const uint8_t *name, const uint8_t *end) {
+/// as long as the key is compared as it is (a `-` or `_` in it differs from every byte of the
+/// key), by words from 4 bytes on; only a longer one has bytes to drop. Inlined (as a call, it
+/// and `cejson_note_key` cost more than the words saved).
+__attribute__((always_inline)) static inline int cejson_key_matches(const cejson_key *key, const uint8_t *name, const uint8_t *end) {
     size_t count = key->count;
     size_t length = (size_t)(end - name);
     if (length < count) return 0;  // dropping bytes only makes it shorter
     size_t i = 0;
     if (length == count) {
+        if (count >= 4) return cejson_folded_equal(name, key->bytes, count);
         for (; i < count; i++) {
             uint8_t b = name[i];
             if ((uint8_t)(b | (((uint8_t)(b - 'A') < 26) << 5)) != key->bytes[i]) return 0;
@@ -163,7 +191,7 @@ static inline int cejson_key_matches(const cejson_key *key, const uint8_t *name,
 /// whose value is at `value`, noted for one key as the Swift side's `MatchSlots.note(plain:)`
 /// does: without a match yet, the name when it matches; with one, the value when the name is
 /// the same bytes (a repeated name: its last value).
-static inline void cejson_note_key(
+__attribute__((always_inline)) static inline void cejson_note_key(
     cejson_match *m, const cejson_key *key, const uint8_t *base, const uint8_t *name, const uint8_t *end, size_t value) {
     if (m->name_end == 0) {
         if (cejson_key_matches(key, name + 1, end)) {

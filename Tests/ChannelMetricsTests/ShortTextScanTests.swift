@@ -145,6 +145,50 @@ import Testing
     }
 }
 
+/// `cejson_scan_keys`' names as long as the key, compared by words (4…16 bytes) or bytes (fewer):
+/// for keys of every length 1…16, each name of that length with one byte changed (its case, a
+/// neighbour of a letter's range: `@ [ \` {`, `-`, `_`, a digit) at every place, matched as
+/// `FuzzyKey.matches` (the byte-by-byte scan) matches it.
+@Suite struct KeyWordCompareTests {
+    @Test func namesAsLongAsTheKey() {
+        let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var matched = 0
+        for length in 1...16 {
+            let key = Array(letters[0..<length].map { $0 }.shuffledDeterministically(seed: length))
+            let fuzzy = FuzzyKey(String(decoding: key, as: UTF8.self))
+            #expect(fuzzy.blockKey != nil)
+            var names: [[UInt8]] = [key, key.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }]
+            for place in 0..<length {
+                for byte: UInt8 in [0x40, 0x5B, 0x60, 0x7B, 0x2D, 0x5F, 0x30, key[place] ^ 0x20, key[place] &+ 1] {
+                    var name = key
+                    name[place] = byte
+                    names.append(name)
+                }
+            }
+            for name in names {
+                let text = Array("{\"".utf8) + name + Array("\":1}".utf8)
+                guard !name.contains(0x22) && !name.contains(0x5C) else { continue }
+                let (outcome, matches) = ShortTextScanTests.scanKeys(text, keys: [fuzzy], maxDepth: 512, level: cejson_best_level())
+                #expect(outcome == CEJSON_VALID)
+                let expected = name.withUnsafeBufferPointer { fuzzy.matches(ascii: $0) }
+                #expect((matches[0].name_end != 0) == expected, "\(String(decoding: name, as: UTF8.self)) for \(fuzzy.normalized)")
+                if expected { matched += 1 }
+            }
+        }
+        #expect(matched >= 2 * 16)
+    }
+}
+
+extension Array {
+    /// The elements in an order drawn from `seed` (the same on every run).
+    func shuffledDeterministically(seed: Int) -> [Element] {
+        var g = TopLevelKeyScanTests.Generator(state: UInt64(seed))
+        var copy = self
+        for i in stride(from: copy.count - 1, to: 0, by: -1) { copy.swapAt(i, g.next(i + 1)) }
+        return copy
+    }
+}
+
 extension cejson_match {
     /// The match's places (an imported C struct is not Equatable).
     var summary: [Int] { [name_start, name_end, value_start] }
