@@ -1,7 +1,8 @@
 // The scan of `cejson_scan` for one classifier, included once per level by json_blocks.c
 // (which defines CEJSON_NAME, CEJSON_TARGET, CEJSON_CLASSIFY, CEJSON_CLASSIFY_RARE and
 // CEJSON_PREFIX_XOR), so that the AVX2 one is compiled for AVX2 throughout, the classifier
-// inlined; its first pass is in json_first_pass.h, included with it.
+// inlined; its first pass is in json_first_pass.h, its grammar in json_grammar.h (twice: `scan`
+// and `scan_keys`), included with it.
 //
 // The first pass (simdjson's stage 1, Langdale & Lemire 2019, §3.1) turns each 64-byte block
 // into the start of every token, a bitmask: each `{ } [ ] : ,` outside strings, each opening
@@ -173,118 +174,12 @@ CEJSON_TARGET __attribute__((noinline)) static int CEJSON_NAME(is_number_at)(cej
         }                                          \
     } while (0)
 
-/// The grammar as a state machine (simdjson's stage 2): the state is the place in the code —
-/// a member of the top-level object (whose members are handed back), of a nested object, a
-/// value of an array — so no token asks which container it is in.
-CEJSON_TARGET static int CEJSON_NAME(scan)(cejson_scanner *s) {
-    const uint8_t *base = s->base;
-    // The length and the depth bound are read where used (rarely): in registers, they
-    // pushed the grammar's own state to the stack (measured).
-#define count (s->count)
-#define max_depth (s->max_depth)
-    uint64_t tokens = s->tokens;
-    // The current block (its first byte; before the first one, 64 bytes before the text).
-    const uint8_t *block = (const uint8_t *)((uintptr_t)base - 64);
-    ptrdiff_t p, q;
-    const uint8_t *key, *colon;
-    // Open containers, the top-level object included; one bit each, innermost lowest:
-    // 1 = object, 0 = array; above them a 1, whose place is the depth (`depth_limit`). Up to
-    // 63 levels (deeper is undecided).
-    uint64_t stack = 3;
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Winitializer-overrides"
-    CEJSON_VALUE_TABLE(top, top_after_value);
-    CEJSON_VALUE_TABLE(object, object_after_value);
-    CEJSON_VALUE_TABLE(array, array_after_value);
-#pragma clang diagnostic pop
-    if (s->resume) {
-        block = base + s->block_start;
-        p = (ptrdiff_t)(s->value - s->block_start);
-        goto top_value;
-    }
-    if (count == 0) goto undecided;
-    CEJSON_TAKE(p);
-    if (block[p] != '{') {
-        return CEJSON_NOT_AN_OBJECT;
-    }
-    if (max_depth < 1) goto undecided;
-    CEJSON_TAKE(p);
-    if (block[p] == '}') goto end;
-
-top_member:
-    CEJSON_NAME_AND_COLON();
-    {
-        // Only whitespace is between the name's closing quote and the colon (a byte there
-        // would be a token), and the first pass checked the name's bytes.
-        const uint8_t *end = colon - 1;
-        while (*end != '"') end--;
-        if (end <= key) goto undecided;
-        // Every block read so far (the name's among them) without a byte >= 0x80, a backslash
-        // or a control byte: plain without looking (the usual text).
-        size_t plain = 1;
-        if ((s->high | s->rare_seen) != 0) {
-            for (const uint8_t *i = key + 1; i < end; i++) {
-                if (*i >= 0x80 || *i == '\\') {
-                    plain = 0;
-                    break;
-                }
-            }
-        }
-        // The members array is reached through the scanner: in registers, it pushed the
-        // grammar's state to the stack (measured).
-        cejson_member *m = &s->members[s->found++];
-        m->name_start = (size_t)(key - base);
-        m->name_end = (size_t)(end - base);
-        m->value_start = CEJSON_IN_TEXT(p);
-        m->plain = plain;
-        if (s->found == s->capacity) {
-            s->tokens = tokens;
-            s->block_start = (size_t)(block - base);
-            s->resume = 1;
-            s->value = CEJSON_IN_TEXT(p);
-            return CEJSON_MORE;
-        }
-    }
-top_value:
-    CEJSON_VALUE(top);
-top_after_value:
-    CEJSON_AFTER_VALUE('}', top_member);
-    goto end;
-    CEJSON_VALUE_CASES(top, top_after_value);
-
-object_member:
-    CEJSON_NAME_AND_COLON();
-    CEJSON_VALUE(object);
-object_after_value:
-    CEJSON_AFTER_VALUE('}', object_member);
-    goto closed;
-    CEJSON_VALUE_CASES(object, object_after_value);
-
-array_value:
-    CEJSON_VALUE(array);
-array_after_value:
-    CEJSON_AFTER_VALUE(']', array_value);
-closed:
-    stack >>= 1;
-    if (stack == 3) goto top_after_value;
-    if (stack & 1) goto object_after_value;
-    goto array_after_value;
-    CEJSON_VALUE_CASES(array, array_after_value);
-
-end:
-    // Only whitespace after the top-level object, and no anomaly anywhere.
-    if (tokens != 0) return CEJSON_UNDECIDED;
-    do {
-        for (size_t k = s->chunk_next; k < s->chunk_count; k++) {
-            if (s->chunk[k] != 0) return CEJSON_UNDECIDED;
-        }
-    } while (s->next_block < count && CEJSON_NAME(fill)(s) != 0);
-    return s->anomaly == SIZE_MAX ? CEJSON_VALID : CEJSON_UNDECIDED;
-undecided:
-    return CEJSON_UNDECIDED;
-#undef count
-#undef max_depth
-}
+// The grammar twice: `scan` hands the top-level members back, `scan_keys` matches their
+// names against the keys itself (json_grammar.h).
+#define CEJSON_GRAMMAR_KEYS 0
+#include "json_grammar.h"
+#define CEJSON_GRAMMAR_KEYS 1
+#include "json_grammar.h"
 
 /// The token starts of the whole text (`cejson_token_starts`).
 CEJSON_TARGET static size_t CEJSON_NAME(token_starts)(cejson_scanner *s, size_t *out, size_t capacity) {

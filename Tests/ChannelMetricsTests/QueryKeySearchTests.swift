@@ -54,6 +54,25 @@ import Testing
         }
     }
 
+    /// Every query of up to 6 bytes from the bytes that make its fields, `%`-escapes and `+`, and
+    /// some of 9 and 10 (`methodcode`'s length and one less): queries shorter than the key
+    /// (answered by their length and whether they have a field) and as long as it, as the field
+    /// list answers.
+    @Test func everyShortQuery() {
+        let alphabet = ["&", "=", "m", "%", "+", "1"]
+        var queries = [""]
+        var all: [String] = [""]
+        for _ in 0..<6 {
+            queries = queries.flatMap { q in alphabet.map { q + $0 } }
+            all += queries
+        }
+        all += ["methodcod", "&methodcod", "methodcode", "methodcod&", "&&&&&&&&&", "&&&&&&&&&&", "=========", "%6Dethodcod",
+                "method_cod", "id=123456", "a=1&b=2&c"]
+        for query in all {
+            #expect(RequestFields.firstMatch(.methodCode, inQuery: query) == Self.viaFieldList(.methodCode, query), "\(query)")
+        }
+    }
+
     /// Other keys: a short one that often matches, one whose normalized form drops `-`, a
     /// non-ASCII one (no ASCII name matches it).
     @Test(arguments: [FuzzyKey("id"), FuzzyKey("M-1"), FuzzyKey("É")])

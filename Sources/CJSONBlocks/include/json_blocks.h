@@ -330,6 +330,10 @@ typedef struct {
 #define CEJSON_CHUNK_BLOCKS 32
 #define CEJSON_FIRST_BLOCKS 8
 
+/// The longest text the first pass reads from a padded copy, all its blocks at once
+/// (json_first_pass.h, `fill_short`): the usual response body.
+#define CEJSON_SHORT_TEXT 128
+
 /// A scan in progress: the carries between blocks and where the grammar stands. Opaque to the
 /// caller (set up by `cejson_scan_init`), fixed size: nothing grows with the text.
 typedef struct {
@@ -354,6 +358,7 @@ typedef struct {
     cejson_member *members;   // during a call of `cejson_scan`: the caller's array, its capacity,
     size_t capacity;          // how many members are in it
     size_t found;
+    cejson_key_search *search; // during `cejson_scan_keys`: the keys and their matches
     // The first pass's output for the blocks it read last (not set up by `cejson_scan_init`):
     // their token starts (see json_scan_template.h), and for the grammar's integers their
     // digits and their scalar bytes other than quotes (the bytes that do not end a number or
@@ -376,16 +381,14 @@ void cejson_scan_init(cejson_scanner *s, const uint8_t *base, size_t count, size
 /// full: call again with the same scanner.
 int cejson_scan(cejson_scanner *s, cejson_member *members, size_t capacity, size_t *found);
 
-/// How many members `cejson_scan_keys` takes from `cejson_scan` at a time.
-#define CEJSON_KEY_SCAN_BATCH 16
-
-/// A whole scan (`cejson_scan_init`, then `cejson_scan` to the end) whose top-level names are
-/// matched here against `search`'s keys, each as the reference's FuzzyGet matches them and
-/// noted as `MatchSlots.note(plain:)` notes a name: the first matching name, the value of its
-/// last occurrence. What `cejson_scan` tells at the end, or `CEJSON_NOT_PLAIN` at a name with
-/// escapes or non-ASCII bytes (matched by the Swift side: decoded). The grammar is not
-/// touched: matching in it took its registers (measured: 2 % more instructions on the
-/// benchmark's large body).
+/// A whole scan (`cejson_scan_init`, then the grammar of `cejson_scan` to the end) whose
+/// top-level names are matched against `search`'s keys where the grammar finds them, each as
+/// the reference's FuzzyGet matches them and noted as `MatchSlots.note(plain:)` notes a name:
+/// the first matching name, the value of its last occurrence. What `cejson_scan` tells at the
+/// end, or `CEJSON_NOT_PLAIN` at a name with escapes or non-ASCII bytes (matched by the Swift
+/// side: decoded) — as `cejson_scan`'s members handed back and matched one after the other
+/// would tell. The matching is a call from the grammar, not inlined into it (inlined, it took
+/// the grammar's registers: 2 % more instructions on the benchmark's large body).
 int cejson_scan_keys(cejson_scanner *s, const uint8_t *base, size_t count, size_t max_depth, int level, cejson_key_search *search);
 
 /// For the tests: the token starts (`cejson_scan`'s tokens; see json_scan_template.h) of the
