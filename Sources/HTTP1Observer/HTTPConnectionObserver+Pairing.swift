@@ -135,8 +135,8 @@ extension HTTPConnectionObserver {
         // The body buffers the exchange is about to hold, referred to here too (when there are any):
         // they go back to the pool once the exchange is gone. Taken from the exchange itself, it was
         // first copied whole (a memcpy of its 449 bytes) for every exchange.
-        var requestBuffer = request?.body.keptBuffer
-        var responseBuffer = response.body.keptBuffer
+        let requestBuffer = request?.body.keptBuffer
+        let responseBuffer = response.body.keptBuffer
         let exchange = HTTPExchange(
             connection: connection, client: client, server: server, request: request?.takeSummary(),
             response: response.takeSummary(),
@@ -149,8 +149,8 @@ extension HTTPConnectionObserver {
         // The sink is done with the exchange: gone now, it leaves the buffers to these references (unless
         // the sink kept a copy), and they serve the next bodies.
         _ = consume exchange
-        if case .some = requestBuffer { shared.reclaimBuffer(&requestBuffer!) }
-        if case .some = responseBuffer { shared.reclaimBuffer(&responseBuffer!) }
+        if let buffer = consume requestBuffer { shared.reclaimBuffer(buffer) }
+        if let buffer = consume responseBuffer { shared.reclaimBuffer(buffer) }
     }
 
     func flushPending() {

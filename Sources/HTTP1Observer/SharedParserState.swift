@@ -73,15 +73,14 @@ final class SharedParserState {
         spareBuffers.pop() ?? []
     }
 
-    /// Takes `buffer` (an emitted body) as a spare, emptied, leaving `buffer` empty. When the sink
-    /// kept a copy, emptying it makes a new buffer of the same capacity: as many allocations as
-    /// without the pool, and the copy the sink holds is untouched.
-    func reclaimBuffer(_ buffer: inout [UInt8]) {
+    /// Takes `buffer` (an emitted body) as a spare, emptied. When the sink kept a copy, emptying it
+    /// makes a new buffer of the same capacity: as many allocations as without the pool, and the copy
+    /// the sink holds is untouched. Moved in: passed `inout`, the caller was left an empty array to
+    /// release (a call per buffer).
+    func reclaimBuffer(_ buffer: consuming [UInt8]) {
         guard !spareBuffers.isFull, buffer.capacity <= Self.maxSpareBufferCapacity else { return }
-        var spare: [UInt8] = []
-        swap(&spare, &buffer)
-        spare.removeAll(keepingCapacity: true)
-        spareBuffers.push(spare)
+        buffer.removeAll(keepingCapacity: true)
+        spareBuffers.push(buffer)
     }
 
     /// Requests emitted and no longer referenced, reused by `makeRequest` (at most `maxSpareRequests`).
