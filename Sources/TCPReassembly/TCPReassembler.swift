@@ -82,7 +82,6 @@ struct ReassemblerState {
     /// Slots with a hole in either direction, for hole timeouts.
     var holeList: [UInt32] = []
     var stats = ReassemblyStatistics()
-    var consumerCalls = ConsumerCallsCache()
     /// Buffered bytes plus per-piece overhead over all connections (the total limit's measure).
     var bufferedFootprint = 0
     var nextConnectionID: UInt64 = 1
