@@ -21,7 +21,6 @@ public final class Pipeline {
     private let http: HTTPObserver
     private let amqp: AMQPObserver
     private let router: ConnectionRouter
-    private let exchangeFanout: ExchangeFanout
     @exclusivity(unchecked) private(set) var lastPacketTime: Timestamp?
     @exclusivity(unchecked) private(set) var firstPacketTime: Timestamp?
 
@@ -36,8 +35,11 @@ public final class Pipeline {
         } else {
             metrics = ChannelMetrics(configuration: metricsConfiguration)
         }
-        exchangeFanout = ExchangeFanout(metrics: metrics, log: exchangeLog)
-        http = HTTPObserver(configuration: HTTPObserverConfiguration(configuration), sink: exchangeFanout)
+        // Without a log the metrics are the sink themselves: through a fan-out, each exchange took one
+        // more call (and a test of the absent log) on its way.
+        let metrics = metrics
+        let sink: any HTTPExchangeSink = exchangeLog.map { ExchangeFanout(metrics: metrics, log: $0) } ?? metrics
+        http = HTTPObserver(configuration: HTTPObserverConfiguration(configuration), sink: sink)
         amqp = AMQPObserver(configuration: AMQPObserverConfiguration(configuration), sink: metrics)
         router = ConnectionRouter(amqpPorts: Set(configuration.amqp.ports), http: http, amqp: amqp)
         reassembler = TCPReassembler(configuration: ReassemblyConfiguration(configuration), factory: router)
@@ -77,23 +79,23 @@ public struct PipelineStatistics: Sendable {
     public var lastPacketTime: Timestamp?
 }
 
-/// Sends each exchange to the metrics and, when asked, to the exchange log.
+/// Sends each exchange to the metrics and to the exchange log (`--exchanges`).
 final class ExchangeFanout: HTTPExchangeSink {
     let metrics: ChannelMetrics
-    let log: (any HTTPExchangeSink)?
+    let log: any HTTPExchangeSink
 
-    init(metrics: ChannelMetrics, log: (any HTTPExchangeSink)?) {
+    init(metrics: ChannelMetrics, log: any HTTPExchangeSink) {
         self.metrics = metrics
         self.log = log
     }
 
     func observe(_ exchange: HTTPExchange) {
         metrics.observe(exchange)
-        log?.observe(exchange)
+        log.observe(exchange)
     }
 
     func observe(_ exchange: HTTPExchange, responseBody: UnsafeRawBufferPointer) {
         metrics.observe(exchange, responseBody: responseBody)
-        log?.observe(exchange, responseBody: responseBody)
+        log.observe(exchange, responseBody: responseBody)
     }
 }

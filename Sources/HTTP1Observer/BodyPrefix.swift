@@ -43,10 +43,22 @@ struct BodyPrefix {
     }
 
     /// Makes the prefix new again as `init(contentEncoding:rawLimit:inflatedLimit:)` does, in place (see
-    /// `restart(limit:)`).
+    /// `restart(limit:)`). Inlined for the usual response, without a `Content-Encoding`: a few stores,
+    /// where the call cost as much; an encoded one is looked at out of line.
+    @inline(__always)
     mutating func restart(contentEncoding: String?, rawLimit: Int, inflatedLimit: Int) {
+        guard case .none = contentEncoding else {
+            return restart(encoding: contentEncoding.unsafelyUnwrapped, rawLimit: rawLimit, inflatedLimit: inflatedLimit)
+        }
         restartCounts()
-        if let encoding = contentEncoding, Self.isInflatable(encoding) {
+        limit = rawLimit
+        if case .some = inflater { inflater = nil }
+    }
+
+    @inline(never)
+    private mutating func restart(encoding: String, rawLimit: Int, inflatedLimit: Int) {
+        restartCounts()
+        if Self.isInflatable(encoding) {
             limit = inflatedLimit
             inflater = Inflater(limit: inflatedLimit)
         } else {
@@ -55,6 +67,7 @@ struct BodyPrefix {
         }
     }
 
+    @inline(__always)
     private mutating func restartCounts() {
         if bytes.capacity != 0 { bytes = [] }
         wireLength = 0

@@ -156,6 +156,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     // MARK: Events
 
+    /// Inlined into `streamData`, its one caller, which calls it for every event (about four an
+    /// exchange): the call and the event passed through registers cost more than the switch.
+    @inline(__always)
     private func handle(_ event: HTTPMessageParser.Event, direction: StreamDirection, time: Timestamp) {
         switch event {
         case .head:
@@ -201,9 +204,14 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if direction == requestDirection {
             let spares = shared
             updateCurrentRequest { $0.body.append(slice, spares: spares); $0.lastByte = time }
-        } else {
-            inFlight?.body.append(slice, spares: shared)
-            inFlight?.lastByte = time
+        } else if case .some = inFlight {
+            // Borrowed without a retain (the response is not let go during the call): through
+            // `inFlight?.`, the response was retained and released around `append`.
+            let spares = shared
+            Unmanaged.passUnretained(inFlight.unsafelyUnwrapped)._withUnsafeGuaranteedRef {
+                $0.body.append(slice, spares: spares)
+                $0.lastByte = time
+            }
         }
     }
 

@@ -60,6 +60,9 @@ final class PendingRequest {
     /// The summary, body fields filled in, moved out (an empty one left): a request is emitted once.
     /// Returned (owned) straight into the exchange's initializer: moved through an `inout` optional
     /// or a stored empty value, the optimiser copied it whole (a retain and a release per string).
+    /// Inlined, the fields go from here to the exchange being built without a round trip through a
+    /// returned summary (measured: about 35 instructions an exchange less, with the response's).
+    @inline(__always)
     func takeSummary() -> HTTPRequestSummary {
         // One initializer call on the fields moved out: a summary held in a local `var` was also copied whole.
         HTTPRequestSummary(
@@ -149,7 +152,8 @@ final class InFlightResponse {
         self.isHeld = isHeld
     }
 
-    /// The summary (its strings and body) moved out: a response is emitted once.
+    /// The summary (its strings and body) moved out: a response is emitted once. Inlined as the request's.
+    @inline(__always)
     func takeSummary() -> HTTPResponseSummary {
         HTTPResponseSummary(
             status: status, contentType: contentType.take(), contentEncoding: contentEncoding.take(),

@@ -73,15 +73,14 @@ final class SharedParserState {
         spareBuffers.pop() ?? []
     }
 
-    /// Takes `buffer` (an emitted body) as a spare, emptied, leaving `buffer` empty. When the sink
-    /// kept a copy, emptying it makes a new buffer of the same capacity: as many allocations as
-    /// without the pool, and the copy the sink holds is untouched.
-    func reclaimBuffer(_ buffer: inout [UInt8]) {
+    /// Takes `buffer` (an emitted body) as a spare, emptied. When the sink kept a copy, emptying it
+    /// makes a new buffer of the same capacity: as many allocations as without the pool, and the copy
+    /// the sink holds is untouched. Moved in: passed `inout`, the caller was left an empty array to
+    /// release (a call per buffer).
+    func reclaimBuffer(_ buffer: consuming [UInt8]) {
         guard !spareBuffers.isFull, buffer.capacity <= Self.maxSpareBufferCapacity else { return }
-        var spare: [UInt8] = []
-        swap(&spare, &buffer)
-        spare.removeAll(keepingCapacity: true)
-        spareBuffers.push(spare)
+        buffer.removeAll(keepingCapacity: true)
+        spareBuffers.push(buffer)
     }
 
     /// Requests emitted and no longer referenced, reused by `makeRequest` (at most `maxSpareRequests`).
@@ -106,7 +105,8 @@ final class SharedParserState {
     }
 
     /// Takes back an emitted request when nothing else refers to it, moved in: no retain here and no
-    /// release in the caller.
+    /// release in the caller. Inlined (as the response's): a test and a store, where the call cost as much.
+    @inline(__always)
     func recycle(ifUnique request: consuming PendingRequest?) {
         // Tested and moved in place (the parameter is mutable; false for nil): bound to a `var`, the
         // request was retained and released once more.
@@ -139,6 +139,7 @@ final class SharedParserState {
     }
 
     /// Takes back an emitted response when nothing else refers to it.
+    @inline(__always)
     func recycle(ifUnique response: consuming InFlightResponse) {
         if isKnownUniquelyReferenced(&response) && !spareResponses.isFull { spareResponses.push(response) }
     }

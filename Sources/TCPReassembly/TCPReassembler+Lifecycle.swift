@@ -49,7 +49,7 @@ extension ReassemblerState {
         let info = ConnectionInfo(
             id: id, client: clientIsLow ? low : high, server: clientIsLow ? high : low, roleSource: roleSource,
             synTime: synTime, firstSeen: time)
-        let consumer = factory.makeConsumer(for: info).map { ConsumerReference($0, calls: &consumerCalls) }
+        let consumer = factory.makeConsumer(for: info).map { ConsumerReference($0) }
         let entry = ConnectionSlot(
             key: key, consumer: consumer, id: id, firstSeen: time.nanoseconds, lastSeen: time.nanoseconds,
             listedAt: time.nanoseconds, synTime: synTime?.nanoseconds ?? .min, clientIsLow: clientIsLow, roleSource: roleSource, flags: .inUse)

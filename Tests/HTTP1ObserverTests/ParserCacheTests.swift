@@ -194,4 +194,34 @@ struct ParserCacheTests {
         let literal = Array("HTTP/1.1".utf8).withUnsafeBytes { $0.asciiString() }
         #expect(String.sameBits(literal, "HTTP/1.1"))
     }
+
+    /// An emitted body's buffer comes back empty with its capacity; one a sink kept a copy of leaves
+    /// that copy untouched; one too large is not kept.
+    @Test func reclaimedBodyBuffersComeBackEmptyAndLeaveCopiesAlone() {
+        let state = SharedParserState()
+        var body: [UInt8] = []
+        body.reserveCapacity(300)
+        body.append(contentsOf: [1, 2, 3])
+        let capacity = body.capacity
+        let address = body.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        state.reclaimBuffer(consume body)
+        let spare = state.takeBuffer()
+        #expect(spare.isEmpty)
+        #expect(spare.capacity == capacity)
+        #expect(spare.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } == address)
+        #expect(state.takeBuffer().capacity == 0)
+
+        var kept = spare
+        kept.append(contentsOf: [7, 8, 9])
+        let copy = kept
+        state.reclaimBuffer(consume kept)
+        #expect(copy == [7, 8, 9])
+        let second = state.takeBuffer()
+        #expect(second.isEmpty)
+        #expect(second.capacity >= 3)
+
+        state.reclaimBuffer([UInt8](repeating: 0, count: 64 * 1024))
+        #expect(state.takeBuffer().capacity == 0)
+    }
 }
+
