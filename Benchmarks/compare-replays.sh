@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Replays the same captures with two channel-exporter binaries and compares what they print:
 # the exposition, the exchange log and the summary's counts of every run must be byte-identical (a speed change
-# must not change a result). Usage, from the repository's top:
+# must not change a result). Each capture is replayed twice, with and without an exchange log (without one, the
+# HTTP observer hands exchanges to the metrics directly). Usage, from the repository's top:
 #   Benchmarks/compare-replays.sh OLD_BINARY NEW_BINARY [WORK_DIR]
 # Captures: every pcap under captures/http (all calls outgoing, then with inbound ports
 # 80 and 8080), the parity captures with their configurations, and, when they exist in
@@ -37,12 +38,17 @@ for run in "${runs[@]}"; do
     echo $? > "$work/$side/$name.rc"
     # The summary without its first line (the replay's own speed).
     grep -v '^replayed ' "$work/$side/$name.out" > "$work/$side/$name.summary"
+    # Again without an exchange log: the observer then hands exchanges to the metrics directly.
+    "$bin" replay $args --syscode A123010101 --no-progress \
+      --output "$work/$side/$name.nolog.prom" > "$work/$side/$name.nolog.out" 2> "$work/$side/$name.nolog.err"
+    echo $? > "$work/$side/$name.nolog.rc"
+    grep -v '^replayed ' "$work/$side/$name.nolog.out" > "$work/$side/$name.nolog.summary"
   done
-  for ext in prom jsonl summary rc; do
+  for ext in prom jsonl summary rc nolog.prom nolog.summary nolog.rc; do
     if ! cmp -s "$work/old/$name.$ext" "$work/new/$name.$ext"; then
       echo "differs: $name.$ext ($work/old/$name.$ext vs $work/new/$name.$ext)"; differ=1
     fi
   done
 done
-echo "${#runs[@]} replays compared in $work: $([ $differ = 0 ] && echo 'all identical' || echo 'DIFFERENCES above')"
+echo "${#runs[@]} replays (each with and without an exchange log) compared in $work: $([ $differ = 0 ] && echo 'all identical' || echo 'DIFFERENCES above')"
 exit $differ
