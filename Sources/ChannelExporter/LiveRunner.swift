@@ -42,7 +42,7 @@ public final class LiveRunner: @unchecked Sendable {
     private let logger: Logger
     private let scrape = Mutex<ScrapeState>(ScrapeState())
     private let reloadRequested = Atomic<Bool>(false)
-    /// Set by a scrape: the capture thread publishes fresh statistics at the next packet.
+    /// Set by a scrape: the capture thread publishes fresh statistics at the next packet or idle wake-up.
     private let statisticsWanted = Atomic<Bool>(false)
 
     private struct ScrapeState: ~Copyable {
@@ -103,10 +103,32 @@ public final class LiveRunner: @unchecked Sendable {
 
         // Statistics are published every 4096 packets, every second of packet time, and at
         // the first packet after a scrape asked for them, so a quiet interface's counters
-        // reach the next scrape instead of waiting for thousands of packets.
+        // reach the next scrape instead of waiting for thousands of packets. When no packet
+        // comes for a wake-up interval, time goes on all the same: idle connections end, and
+        // a wanted publication or a reload happens then.
         var sincePublish = 0
         var nextPublish = Int64.min
-        let summary = try source.run { packet in
+        func applyReload() {
+            guard reloadRequested.load(ordering: .relaxed) else { return }
+            reloadRequested.store(false, ordering: .relaxed)
+            if let next = reload(replacing: pipeline, exchangeLog: exchangeLog) {
+                config = next.configuration
+                pipeline = next
+                scrape.withLock { $0.metrics = next.metrics }
+            }
+        }
+        let summary = try source.run(
+            whenIdle: { now in
+                pipeline.advanceIdle(to: now)
+                if now.nanoseconds >= nextPublish || statisticsWanted.load(ordering: .relaxed) {
+                    statisticsWanted.store(false, ordering: .relaxed)
+                    sincePublish = 0
+                    nextPublish = now.nanoseconds &+ 1_000_000_000
+                    publish(pipeline)
+                }
+                applyReload()
+            }
+        ) { packet in
             pipeline.process(packet)
             sincePublish &+= 1
             if sincePublish >= 4096 || packet.timestamp.nanoseconds >= nextPublish
@@ -117,14 +139,7 @@ public final class LiveRunner: @unchecked Sendable {
                 nextPublish = packet.timestamp.nanoseconds &+ 1_000_000_000
                 publish(pipeline)
             }
-            if reloadRequested.load(ordering: .relaxed) {
-                reloadRequested.store(false, ordering: .relaxed)
-                if let next = reload(replacing: pipeline, exchangeLog: exchangeLog) {
-                    config = next.configuration
-                    pipeline = next
-                    scrape.withLock { $0.metrics = next.metrics }
-                }
-            }
+            applyReload()
         }
         pipeline.finish()
         publish(pipeline)

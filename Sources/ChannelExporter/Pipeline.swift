@@ -56,6 +56,15 @@ public final class Pipeline {
         ) { reassembler.process($0) }
     }
 
+    /// Live, when no packet came for a while: time goes on without packets. Connections idle for
+    /// the idle timeout end now (their unanswered requests are reported) and old holes are given
+    /// up, as the next packet would have done had one come at `now`. Nothing happens before the
+    /// first packet or when `now` is not past the last packet's time.
+    public func advanceIdle(to now: Timestamp) {
+        guard let last = lastPacketTime, now > last else { return }
+        reassembler.expireIdle(now: now)
+    }
+
     /// End of input: every open connection ends (`captureEnded`), pending requests are reported.
     public func finish() {
         reassembler.finish(at: lastPacketTime ?? .zero)

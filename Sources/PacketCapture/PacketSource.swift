@@ -2,6 +2,10 @@
 public import PacketDecoding
 import Synchronization
 
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
 /// A source of captured packets: one or more capture files, or a live interface.
 ///
 /// Opening validates everything up front (each file's format and link type; the
@@ -102,7 +106,13 @@ public final class PacketSource: @unchecked Sendable {
     /// `stop()` is called. A truncated file does not throw: its complete packets are
     /// handed over, it is listed in `CaptureSummary.truncatedFiles`, and reading goes on
     /// with the next file. Errors thrown by `handler` end the run and are rethrown.
-    public func run(_ handler: (CapturedPacket) throws -> Void) throws -> CaptureSummary {
+    ///
+    /// Live, `whenIdle` is called on the same thread with the wall-clock time (the clock packets
+    /// are stamped with) whenever the wake-up interval passes without a packet: time goes on while
+    /// the interface is quiet, and the caller can act on it (end idle connections, publish).
+    public func run(
+        whenIdle: (Timestamp) throws -> Void = { _ in }, _ handler: (CapturedPacket) throws -> Void
+    ) throws -> CaptureSummary {
         let firstRun = shared.withLock { state in
             defer { state.hasRun = true }
             return !state.hasRun
@@ -125,7 +135,7 @@ public final class PacketSource: @unchecked Sendable {
         case .live:
             guard let handle = pendingLive else { throw CaptureError.alreadyRun }
             pendingLive = nil
-            try readLive(handle, into: &summary, handler)
+            try readLive(handle, into: &summary, whenIdle: whenIdle, handler)
             summary.statistics = statistics()
         }
         summary.stopped = stopRequested.load(ordering: .relaxed)
@@ -190,7 +200,8 @@ public final class PacketSource: @unchecked Sendable {
     }
 
     private func readLive(
-        _ handle: PcapHandle, into summary: inout CaptureSummary, _ handler: (CapturedPacket) throws -> Void
+        _ handle: PcapHandle, into summary: inout CaptureSummary, whenIdle: (Timestamp) throws -> Void,
+        _ handler: (CapturedPacket) throws -> Void
     ) throws {
         shared.withLock { $0.current = handle }
         defer {
@@ -211,6 +222,7 @@ public final class PacketSource: @unchecked Sendable {
                 try handler(packet)
             case .timeout:
                 refreshStatistics(handle)
+                try whenIdle(Self.wallClock())
             case .end:
                 return
             case .error(let detail):
@@ -218,6 +230,13 @@ public final class PacketSource: @unchecked Sendable {
                 throw CaptureError.liveCaptureFailed(interface: options.interface, detail: detail)
             }
         }
+    }
+
+    /// Now, on the clock the kernel stamps packets with (CLOCK_REALTIME).
+    private static func wallClock() -> Timestamp {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Timestamp(seconds: Int64(now.tv_sec), nanoseconds: Int64(now.tv_nsec))
     }
 
     private func release(_ handle: some PacketReader) {

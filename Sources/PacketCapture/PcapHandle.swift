@@ -15,6 +15,15 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
     /// Size of the file when it was opened (0 for live captures).
     let fileSize: Int64
     private var isClosed = false
+    /// Live: libpcap's descriptor, polled while no packet waits (the handle is non-blocking: a
+    /// blocking `pcap_next_ex` in immediate mode never returns on an idle interface, so the loop
+    /// could not wake to refresh statistics or end idle connections); -1 for files, or where
+    /// libpcap has no such descriptor (then reads block as before).
+    private let pollDescriptor: Int32
+    /// Live with `pollDescriptor`: an eventfd `breakLoop` writes to, so a stop ends the wait at once.
+    private let wakeDescriptor: Int32
+    /// Live: milliseconds one wait may last before `next` reports `.timeout`.
+    private let wakeupInterval: Int32
 
     /// 1 MiB: libpcap's own `fopen` reads in 4 KiB `read(2)` calls; a large stdio buffer
     /// reads files 18–30 % faster (shared/bench/README.md).
@@ -22,9 +31,13 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
 
     private init(
         pointer: OpaquePointer, linkType: LinkType, fractionToNanoseconds: Int64,
-        fileBuffer: UnsafeMutableRawPointer? = nil, fileSize: Int64 = 0
+        fileBuffer: UnsafeMutableRawPointer? = nil, fileSize: Int64 = 0,
+        pollDescriptor: Int32 = -1, wakeDescriptor: Int32 = -1, wakeupInterval: Int32 = 0
     ) {
         self.fileSize = fileSize
+        self.pollDescriptor = pollDescriptor
+        self.wakeDescriptor = wakeDescriptor
+        self.wakeupInterval = wakeupInterval
         self.pointer = pointer
         self.linkType = linkType
         self.fractionToNanoseconds = fractionToNanoseconds
@@ -38,6 +51,7 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
         isClosed = true
         pcap_close(pointer)  // also fcloses a file opened with pcap_fopen_offline
         fileBuffer?.deallocate()
+        if wakeDescriptor >= 0 { Glibc.close(wakeDescriptor) }
     }
 
     /// The libpcap error text of this handle.
@@ -158,15 +172,66 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
                 throw .badFilter(filter: filter, detail: detail)
             }
         }
+        let (poll, wake) = makeWaitable(pointer)
         return PcapHandle(
-            pointer: pointer, linkType: linkType, fractionToNanoseconds: fractionScale(pointer))
+            pointer: pointer, linkType: linkType, fractionToNanoseconds: fractionScale(pointer),
+            pollDescriptor: poll, wakeDescriptor: wake, wakeupInterval: max(options.wakeupInterval, 1))
+    }
+
+    /// Puts a live handle in non-blocking mode with a descriptor to poll and an eventfd to wake the
+    /// poll: (-1, -1), and the handle left blocking, where either is missing.
+    private static func makeWaitable(_ pointer: OpaquePointer) -> (poll: Int32, wake: Int32) {
+        let descriptor = pcap_get_selectable_fd(pointer)
+        guard descriptor >= 0 else { return (-1, -1) }
+        let wake = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard wake >= 0 else { return (-1, -1) }
+        var message = ErrorBuffer()
+        guard message.withPointer({ pcap_setnonblock(pointer, 1, $0) }) == 0 else {
+            Glibc.close(wake)
+            return (-1, -1)
+        }
+        return (descriptor, wake)
     }
 
     // MARK: Reading
 
-    /// One `pcap_next_ex` call.
+    /// The next packet: one `pcap_next_ex` call for a file (or a blocking live handle); live, the
+    /// wait for one, at most `wakeupInterval` (then `.timeout`), or until `breakLoop` (then `.end`).
     @inline(__always)
     func next() -> NextPacket {
+        if pollDescriptor < 0 { return readOnce() }
+        return nextLive()
+    }
+
+    private func nextLive() -> NextPacket {
+        while true {
+            let result = readOnce()
+            // Non-blocking: 0 from `pcap_next_ex` means no packet is waiting.
+            guard case .timeout = result else { return result }
+            var descriptors = (
+                pollfd(fd: pollDescriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
+            )
+            let ready = withUnsafeMutableBytes(of: &descriptors) {
+                poll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, wakeupInterval)
+            }
+            if ready == 0 { return .timeout }
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return .error("poll: " + String(cString: strerror(errno)))
+            }
+            if descriptors.1.revents != 0 {
+                var count: UInt64 = 0
+                _ = read(wakeDescriptor, &count, 8)
+                return .end
+            }
+            // Readable (or an error libpcap reports on the next read): read again.
+        }
+    }
+
+    /// One `pcap_next_ex` call.
+    @inline(__always)
+    private func readOnce() -> NextPacket {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         let status = pcap_next_ex(pointer, &header, &data)
@@ -192,8 +257,15 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
         return Int64(ftello(file))
     }
 
-    /// `pcap_breakloop`: makes a blocked or the next `pcap_next_ex` return. Thread-safe in libpcap ≥ 1.10.
-    func breakLoop() { pcap_breakloop(pointer) }
+    /// `pcap_breakloop`: makes a blocked or the next `pcap_next_ex` return (thread-safe in libpcap
+    /// ≥ 1.10), and ends a live handle's wait for packets.
+    func breakLoop() {
+        pcap_breakloop(pointer)
+        if wakeDescriptor >= 0 {
+            var one: UInt64 = 1
+            _ = write(wakeDescriptor, &one, 8)
+        }
+    }
 
     /// Raw `pcap_stats` counters (32-bit, wrapping), or nil when unsupported.
     func rawStatistics() -> (received: UInt32, dropped: UInt32, interfaceDropped: UInt32)? {

@@ -76,7 +76,8 @@ import Glibc
 
         // The pipeline's counters reach the scrape without thousands of packets first: a
         // scrape asks for them and the capture thread publishes at its next packet (one
-        // SYN/RST pair to a closed port here, as any traffic on a live host would do).
+        // SYN/RST pair to a closed port here, as any traffic on a live host would do) or at
+        // its next idle wake-up.
         var last = ""
         let exchanges = try await poll(timeout: .seconds(30), every: .milliseconds(200)) { () async throws -> Double? in
             try touchLoopback()
@@ -98,6 +99,28 @@ import Glibc
         #expect(open.hasSuffix("# EOF\n"))
         #expect(open.contains("# TYPE channel_exporter_packets counter"))
 
+        #expect(await stopWithSIGTERM(exporter) == 0)
+    }
+
+    /// On a quiet interface time still goes on: a request left unanswered on a connection that then
+    /// carries nothing is reported once the idle timeout passes, with no other packet to bring the
+    /// news (the scrapes themselves are outside the capture filter), and the counters of the
+    /// packets seen reach the scrape as well.
+    @Test func anUnansweredRequestOnAQuietInterfaceIsReportedAfterTheIdleTimeout() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let hanging = try UnansweredRequest()
+        defer { hanging.close() }
+        let exporter = try await LiveExporter(
+            inboundPorts: [hanging.port], in: directory, extraConfiguration: "limits:\n  idle_timeout_seconds: 1\n")
+        defer { exporter.stop() }
+        try hanging.send(path: "/api/hang")
+
+        let series = #"channel_exporter_http_exchanges_total{kind="request_without_response"}"#
+        let (value, last) = try await exporter.waitForSample(series, atLeast: 1)
+        #expect(value == 1, "the unanswered request was not reported; last scrape:\n\(last)")
+        // SYN, SYN-ACK, ACK, the request and its ACK: all counted without a later packet.
+        #expect(sampleValue("channel_exporter_packets_total", in: last).map { $0 >= 4 } == true, "\(last)")
         #expect(await stopWithSIGTERM(exporter) == 0)
     }
 

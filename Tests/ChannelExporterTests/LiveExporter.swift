@@ -15,9 +15,10 @@ final class LiveExporter {
     var metricsURL: String { "http://127.0.0.1:\(metricsPort)\(metricsPath)" }
 
     /// Starts it and waits (up to 30 s) until `metricsPath` answers.
+    /// `extraConfiguration`: more top-level YAML for the configuration file.
     init(
         inboundPorts: [UInt16], in directory: TemporaryDirectory, name: String = "exporter", extraArguments: [String] = [],
-        metricsPath: String = "/metrics"
+        metricsPath: String = "/metrics", extraConfiguration: String = ""
     ) async throws {
         let config = try directory.write(
             "\(name).yaml",
@@ -27,7 +28,8 @@ final class LiveExporter {
               ports: [\(inboundPorts.map(String.init).joined(separator: ", "))]
             amqp:
               ports: []
-            """)
+
+            """ + extraConfiguration)
         metricsPort = try freeLoopbackPort()
         self.metricsPath = metricsPath
         child = try ChildProcess(
@@ -139,4 +141,71 @@ func sendRequests(
         let result = try await runCommand(curl, common + ["-o", "/dev/null", url], timeout: .seconds(20))
         #expect(result.status == 0, "curl failed: \(result.standardError)")
     }
+}
+
+/// A loopback server that reads a request and never answers it, and the client that sent it; both
+/// ends stay open (no FIN, no RST, no more packets) until `close()`.
+final class UnansweredRequest {
+    let port: UInt16
+    private let listener: Int32
+    private var connected: [Int32] = []
+
+    /// Listens on 127.0.0.1 (an ephemeral port); `send` connects and sends.
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
+        self.listener = listener
+        var address = Self.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) }
+        }
+        guard bound == 0, listen(listener, 4) == 0 else { throw TestFailure("bind/listen: \(String(cString: strerror(errno)))") }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    /// Connects, sends `GET path` and waits until the server side has read the whole head.
+    func send(path: String) throws {
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard client >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
+        connected.append(client)
+        var address = Self.loopback(port: port)
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard status == 0 else { throw TestFailure("connect: \(String(cString: strerror(errno)))") }
+        let server = accept(listener, nil, nil)
+        guard server >= 0 else { throw TestFailure("accept: \(String(cString: strerror(errno)))") }
+        connected.append(server)
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUser-Agent: hang-test\r\n\r\n".utf8)
+        guard Glibc.send(client, request, request.count, 0) == request.count else { throw TestFailure("send failed") }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !received.ends(with: Array("\r\n\r\n".utf8)) {
+            let n = recv(server, &buffer, buffer.count, 0)
+            guard n > 0 else { throw TestFailure("recv: \(n)") }
+            received += buffer[..<n]
+        }
+    }
+
+    func close() {
+        for descriptor in connected { Glibc.close(descriptor) }
+        connected.removeAll()
+        Glibc.close(listener)
+    }
+
+    private static func loopback(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+}
+
+extension Array where Element: Equatable {
+    fileprivate func ends(with suffix: [Element]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
 }

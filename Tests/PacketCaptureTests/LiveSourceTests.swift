@@ -129,6 +129,25 @@ final class Watchdog: Sendable {
         #expect(summary.stopped)
     }
 
+    /// A quiet interface still wakes the loop: each wake-up interval without a packet calls
+    /// `whenIdle` with the wall-clock time (the clock packets are stamped with).
+    @Test func aQuietInterfaceWakesTheLoopWithTheWallClockTime() throws {
+        let source = try PacketSource.live(
+            LiveCaptureOptions(interface: "lo", filter: "tcp port 9 and tcp port 10", wakeupInterval: 20))
+        let watchdog = Watchdog.start(source)
+        defer { watchdog.cancel() }
+        var times: [Timestamp] = []
+        let summary = try source.run(whenIdle: { now in
+            times.append(now)
+            if times.count == 3 { source.stop() }
+        }) { _ in Issue.record("no packet expected") }
+        #expect(summary.packets == 0)
+        #expect(times.count == 3)
+        #expect(zip(times, times.dropFirst()).allSatisfy { $0.nanoseconds <= $1.nanoseconds })
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        #expect(times.allSatisfy { abs($0.nanoseconds - now) < 60_000_000_000 }, "\(times) against \(now)")
+    }
+
     @Test func anyInterfaceGivesLinuxCookedHeaders() throws {
         let source = try PacketSource.live(LiveCaptureOptions(filter: "tcp port 9 and tcp port 10"))
         #expect(source.linkType == .linuxSLL || source.linkType == .linuxSLL2)
