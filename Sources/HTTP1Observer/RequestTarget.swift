@@ -98,7 +98,16 @@ struct RequestTarget: Equatable {
     static func target(stored: String?, rawPath: String, query: String?) -> String {
         if let stored { return stored }
         guard let query else { return rawPath }
-        return rawPath + "?" + query
+        // The UTF-8 of the parts laid side by side (on the stack), then one String made of it:
+        // `rawPath + "?" + query` made an intermediate string and grew it again.
+        let pathCount = rawPath.utf8.count
+        let count = pathCount &+ 1 &+ query.utf8.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
+            _ = buffer.initialize(fromContentsOf: rawPath.utf8)
+            buffer[pathCount] = 0x3F
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[(pathCount &+ 1)...]).initialize(fromContentsOf: query.utf8)
+            return String(decoding: UnsafeBufferPointer(buffer), as: UTF8.self)
+        }
     }
 
     /// The raw path `bytes` as ISO-8859-1, and percent-decoded (the same string when there is nothing
