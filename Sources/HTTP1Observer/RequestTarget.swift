@@ -45,11 +45,11 @@ struct RequestTarget: Equatable {
     /// its target so, where a `RequestTarget` built and then stored was copied, assigned and destroyed
     /// (a retain or release per field each time).
     mutating func read(_ bytes: UnsafeRawBufferPointer, paths: SharedParserState?) {
-        // The parts of an ASCII target are ASCII: checked once for them all.
-        let isASCII = bytes.isASCII
         var pathStart = 0
         // absolute-form (RFC 9112 §3.2.2): scheme "://" authority path-abempty [ "?" query ]
         if bytes.first != 0x2F, let schemeEnd = Self.schemeEnd(bytes) {
+            // The parts of an ASCII target are ASCII: checked once for them all.
+            let isASCII = bytes.isASCII
             let authorityStart = schemeEnd + 3
             var authorityEnd = authorityStart
             while authorityEnd < bytes.count, bytes[authorityEnd] != 0x2F, bytes[authorityEnd] != 0x3F, bytes[authorityEnd] != 0x23 {
@@ -63,13 +63,15 @@ struct RequestTarget: Equatable {
         // (16 bytes at a time in line: a target is a few dozen bytes, where a call to memchr costs more.)
         let questionMark = bytes.firstIndex16(of: 0x3F, from: pathStart)
         let pathEnd = questionMark ?? bytes.count
+        // An origin-form target's parts are checked for ASCII where their strings are made (the path's
+        // in `pathStrings`): a check of the whole target read the path's bytes twice.
         if let questionMark {
             let queryBytes = UnsafeRawBufferPointer(rebasing: bytes[(questionMark + 1)...])
-            query.replaceNil(with: isASCII ? queryBytes.asciiString() : queryBytes.latin1String())
+            query.replaceNil(with: queryBytes.isASCII ? queryBytes.asciiString() : queryBytes.latin1String())
         }
         let pathBytes = UnsafeRawBufferPointer(rebasing: bytes[pathStart..<pathEnd])
         if pathStart == 0 && questionMark == nil {
-            rawPath.replaceEmpty(with: isASCII ? bytes.asciiString() : bytes.latin1String())
+            rawPath.replaceEmpty(with: bytes.isASCII ? bytes.asciiString() : bytes.latin1String())
         } else if pathStart != 0 && pathBytes.isEmpty {
             // An absolute-form target with an empty path (its authority is set).
             rawPath.replaceEmpty(with: "/")
