@@ -19,7 +19,9 @@ public enum ExchangeLog {
         out.string("client", e.client.description)
         out.string("server", e.server.description)
         out.string("method", e.request?.method)
-        out.string("target", e.request?.target)
+        // An origin-form target is kept as its raw path and query: quoted part by part (each character
+        // is escaped alone), the whole target's String is not made.
+        out.raw("target", e.request.map { quotedTarget($0) } ?? "null")
         out.string("path", e.request?.path)
         out.string("host", e.request?.host)
         out.raw("status", e.response.map { String($0.status) } ?? "null")
@@ -63,6 +65,25 @@ public enum ExchangeLog {
     public static func quoted(_ text: String) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
+        appendEscaped(text, to: &out)
+        out += "\""
+        return out
+    }
+
+    /// The request's target as `quoted` gives it, made from its parts when it is not kept whole.
+    static func quotedTarget(_ request: HTTPRequestSummary) -> String {
+        guard case .none = request.storedTarget, let query = request.query else { return quoted(request.target) }
+        var out = "\""
+        out.reserveCapacity(request.rawPath.utf8.count + query.utf8.count + 3)
+        appendEscaped(request.rawPath, to: &out)
+        out += "?"
+        appendEscaped(query, to: &out)
+        out += "\""
+        return out
+    }
+
+    /// `text`'s characters escaped for a JSON string, appended to `out`.
+    private static func appendEscaped(_ text: String, to out: inout String) {
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -81,8 +102,6 @@ public enum ExchangeLog {
                 }
             }
         }
-        out += "\""
-        return out
     }
 }
 

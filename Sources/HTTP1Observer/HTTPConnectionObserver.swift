@@ -249,7 +249,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             if hasHost { swap(&request.summary.host, &head.host) }
         } else {
             // The head's own target swapped in (the summary's empty strings out): only an authority not taken may remain.
-            swap(&request.summary.target, &head.target.target)
+            swap(&request.summary.storedTarget, &head.target.storedTarget)
             swap(&request.summary.rawPath, &head.target.rawPath)
             swap(&request.summary.path, &head.target.path)
             swap(&request.summary.query, &head.target.query)

@@ -15,7 +15,14 @@ struct MemberwiseMarker: Sendable, Hashable {}
 public struct HTTPRequestSummary: Sendable, Hashable {
     public var method: String
     /// The request target exactly as sent (origin form, or absolute form through a proxy).
-    public var target: String
+    public var target: String {
+        get { RequestTarget.target(stored: storedTarget, rawPath: rawPath, query: query) }
+        set { storedTarget = newValue }
+    }
+    /// The target when it is kept whole; nil for an origin-form target from the observer, which is
+    /// `rawPath`, then `?` and `query` when there is one (see `RequestTarget.storedTarget`: the metrics
+    /// never read it, and it is made only when asked for).
+    var storedTarget: String?
     /// The path as sent, without the query string (no percent-decoding).
     public var rawPath: String
     /// The path without the query string, percent-decoded as UTF-8 (invalid sequences replaced), like Flask's `request.path`.
@@ -43,13 +50,53 @@ public struct HTTPRequestSummary: Sendable, Hashable {
 }
 
 extension HTTPRequestSummary {
+    /// Equal when every field is, the target compared whole (kept or made from its parts).
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.method == rhs.method && lhs.target == rhs.target && lhs.rawPath == rhs.rawPath && lhs.path == rhs.path
+            && lhs.query == rhs.query && lhs.version == rhs.version && lhs.host == rhs.host
+            && lhs.userAgent == rhs.userAgent && lhs.methodCode == rhs.methodCode && lhs.tCode == rhs.tCode
+            && lhs.contentType == rhs.contentType && lhs.bodyPrefix == rhs.bodyPrefix
+            && lhs.bodyLength == rhs.bodyLength && lhs.bodyTruncated == rhs.bodyTruncated
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(method)
+        hasher.combine(target)
+        hasher.combine(rawPath)
+        hasher.combine(path)
+        hasher.combine(query)
+        hasher.combine(version)
+        hasher.combine(host)
+        hasher.combine(userAgent)
+        hasher.combine(methodCode)
+        hasher.combine(tCode)
+        hasher.combine(contentType)
+        hasher.combine(bodyPrefix)
+        hasher.combine(bodyLength)
+        hasher.combine(bodyTruncated)
+    }
+
+    /// The observer's own: an origin-form target is not kept whole (`storedTarget` nil).
+    @inline(__always)
+    init(
+        method: String, storedTarget: String?, rawPath: String, path: String, query: String?, version: String,
+        host: String?, userAgent: String?, methodCode: String?, tCode: String?, contentType: String?,
+        bodyPrefix: [UInt8], bodyLength: Int, bodyTruncated: Bool
+    ) {
+        self.init(
+            method: method, storedTarget: storedTarget, rawPath: rawPath, path: path, query: query, version: version,
+            host: host, userAgent: userAgent, methodCode: methodCode, tCode: tCode, contentType: contentType,
+            bodyPrefix: bodyPrefix, bodyLength: bodyLength, bodyTruncated: bodyTruncated,
+            memberwiseMarker: MemberwiseMarker())
+    }
+
     public init(
         method: String, target: String, rawPath: String, path: String, query: String?, version: String,
         host: String?, userAgent: String?, methodCode: String?, tCode: String?, contentType: String?,
         bodyPrefix: [UInt8], bodyLength: Int, bodyTruncated: Bool
     ) {
         self.init(
-            method: method, target: target, rawPath: rawPath, path: path, query: query, version: version, host: host,
+            method: method, storedTarget: target, rawPath: rawPath, path: path, query: query, version: version, host: host,
             userAgent: userAgent, methodCode: methodCode, tCode: tCode, contentType: contentType,
             bodyPrefix: bodyPrefix, bodyLength: bodyLength, bodyTruncated: bodyTruncated,
             memberwiseMarker: MemberwiseMarker())

@@ -66,7 +66,7 @@ final class PendingRequest {
     func takeSummary() -> HTTPRequestSummary {
         // One initializer call on the fields moved out: a summary held in a local `var` was also copied whole.
         HTTPRequestSummary(
-            method: summary.method.take(), target: summary.target.take(), rawPath: summary.rawPath.take(),
+            method: summary.method.take(), storedTarget: summary.storedTarget.take(), rawPath: summary.rawPath.take(),
             path: summary.path.take(), query: summary.query.take(), version: summary.version.take(),
             host: summary.host.take(), userAgent: summary.userAgent.take(), methodCode: summary.methodCode.take(),
             tCode: summary.tCode.take(), contentType: summary.contentType.take(), bodyPrefix: body.takeKept(),
@@ -88,7 +88,7 @@ extension HTTPRequestSummary {
     /// Holds the place of a summary moved out (no allocation: empty strings and arrays are static).
     static var empty: HTTPRequestSummary {
         HTTPRequestSummary(
-            method: "", target: "", rawPath: "", path: "", query: nil, version: "", host: nil, userAgent: nil,
+            method: "", storedTarget: nil, rawPath: "", path: "", query: nil, version: "", host: nil, userAgent: nil,
             methodCode: nil, tCode: nil, contentType: nil, bodyPrefix: [], bodyLength: 0, bodyTruncated: false)
     }
 }

@@ -1,8 +1,14 @@
 /// The path, query and authority of a request target (RFC 9112 §3.2), decoded as Flask's `request.path` is.
 
 struct RequestTarget: Equatable {
-    /// The target exactly as sent (ISO-8859-1).
-    var target: String
+    /// The target exactly as sent (ISO-8859-1), made from its parts for an origin-form target.
+    var target: String { Self.target(stored: storedTarget, rawPath: rawPath, query: query) }
+    /// The target as sent when it is not origin-form (absolute-form: it has an authority), else nil:
+    /// an origin-form target is its raw path and its query (see `target(stored:rawPath:query:)`).
+    /// Most targets are origin-form and only the metrics read them, which need path and query alone:
+    /// where every target differs (an id in the query), making the whole target's String too cost an
+    /// allocation and a copy per request.
+    var storedTarget: String?
     /// The path as sent, without the query.
     var rawPath: String
     /// `rawPath` percent-decoded, the bytes then read as UTF-8 with U+FFFD for invalid sequences.
@@ -14,7 +20,7 @@ struct RequestTarget: Equatable {
 
     /// A placeholder with empty strings (no work, no allocation).
     init(empty: Void) {
-        target = ""
+        storedTarget = nil
         rawPath = ""
         path = ""
         query = nil
@@ -39,12 +45,11 @@ struct RequestTarget: Equatable {
     /// its target so, where a `RequestTarget` built and then stored was copied, assigned and destroyed
     /// (a retain or release per field each time).
     mutating func read(_ bytes: UnsafeRawBufferPointer, paths: SharedParserState?) {
-        // The parts of an ASCII target are ASCII: checked once for them all.
-        let isASCII = bytes.isASCII
-        target.replaceEmpty(with: isASCII ? bytes.asciiString() : bytes.latin1String())
         var pathStart = 0
         // absolute-form (RFC 9112 §3.2.2): scheme "://" authority path-abempty [ "?" query ]
         if bytes.first != 0x2F, let schemeEnd = Self.schemeEnd(bytes) {
+            // The parts of an ASCII target are ASCII: checked once for them all.
+            let isASCII = bytes.isASCII
             let authorityStart = schemeEnd + 3
             var authorityEnd = authorityStart
             while authorityEnd < bytes.count, bytes[authorityEnd] != 0x2F, bytes[authorityEnd] != 0x3F, bytes[authorityEnd] != 0x23 {
@@ -52,18 +57,21 @@ struct RequestTarget: Equatable {
             }
             let authorityBytes = UnsafeRawBufferPointer(rebasing: bytes[authorityStart..<authorityEnd])
             authority.replaceNil(with: isASCII ? authorityBytes.asciiString() : authorityBytes.latin1String())
+            storedTarget.replaceNil(with: isASCII ? bytes.asciiString() : bytes.latin1String())
             pathStart = authorityEnd
         }
         // (16 bytes at a time in line: a target is a few dozen bytes, where a call to memchr costs more.)
         let questionMark = bytes.firstIndex16(of: 0x3F, from: pathStart)
         let pathEnd = questionMark ?? bytes.count
+        // An origin-form target's parts are checked for ASCII where their strings are made (the path's
+        // in `pathStrings`): a check of the whole target read the path's bytes twice.
         if let questionMark {
             let queryBytes = UnsafeRawBufferPointer(rebasing: bytes[(questionMark + 1)...])
-            query.replaceNil(with: isASCII ? queryBytes.asciiString() : queryBytes.latin1String())
+            query.replaceNil(with: queryBytes.isASCII ? queryBytes.asciiString() : queryBytes.latin1String())
         }
         let pathBytes = UnsafeRawBufferPointer(rebasing: bytes[pathStart..<pathEnd])
         if pathStart == 0 && questionMark == nil {
-            rawPath.replaceEmpty(with: target)
+            rawPath.replaceEmpty(with: bytes.isASCII ? bytes.asciiString() : bytes.latin1String())
         } else if pathStart != 0 && pathBytes.isEmpty {
             // An absolute-form target with an empty path (its authority is set).
             rawPath.replaceEmpty(with: "/")
@@ -79,11 +87,29 @@ struct RequestTarget: Equatable {
     /// Makes every field empty as `init(empty:)` does, releasing only those that hold something (after
     /// the owner swapped the strings out, they hold the empty ones swapped in).
     mutating func clear() {
-        if !String.sameBits(target, "") { target = "" }
+        if case .some = storedTarget { storedTarget = nil }
         if !String.sameBits(rawPath, "") { rawPath = "" }
         if !String.sameBits(path, "") { path = "" }
         if case .some = query { query = nil }
         if case .some = authority { authority = nil }
+    }
+
+    /// The whole target: `stored` when there is one (absolute-form), else the raw path, then `?` and
+    /// the query when there is one. Byte for byte the target as sent: each part is its bytes read as
+    /// ISO-8859-1, and the path of an origin-form target ends at the first `?`.
+    static func target(stored: String?, rawPath: String, query: String?) -> String {
+        if let stored { return stored }
+        guard let query else { return rawPath }
+        // The UTF-8 of the parts laid side by side (on the stack), then one String made of it:
+        // `rawPath + "?" + query` made an intermediate string and grew it again.
+        let pathCount = rawPath.utf8.count
+        let count = pathCount &+ 1 &+ query.utf8.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
+            _ = buffer.initialize(fromContentsOf: rawPath.utf8)
+            buffer[pathCount] = 0x3F
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[(pathCount &+ 1)...]).initialize(fromContentsOf: query.utf8)
+            return String(decoding: UnsafeBufferPointer(buffer), as: UTF8.self)
+        }
     }
 
     /// The raw path `bytes` as ISO-8859-1, and percent-decoded (the same string when there is nothing

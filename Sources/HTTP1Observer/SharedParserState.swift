@@ -180,7 +180,7 @@ final class SharedParserState {
         let slot = Self.slot(bytes)
         if targetKeys.holds(bytes, at: slot) { return targets[slot] }
         let target = RequestTarget(bytes: bytes, paths: self)
-        if target.target.utf8.count == bytes.count {
+        if bytes.isASCII {
             targets[slot] = target
             targetKeys.set(bytes, at: slot)
         }
@@ -219,7 +219,7 @@ final class SharedParserState {
     /// authority as the host when `authorityAsHost`. The summary's fields were moved out when its last
     /// request was emitted: stored without releasing the empty values (see `EmptySlots.swift`).
     func writeTarget(_ slot: Int, into summary: inout HTTPRequestSummary, authorityAsHost: Bool) {
-        summary.target.replaceEmpty(with: targets[slot].target)
+        summary.storedTarget.replaceNil(with: targets[slot].storedTarget)
         summary.rawPath.replaceEmpty(with: targets[slot].rawPath)
         summary.path.replaceEmpty(with: targets[slot].path)
         summary.query.replaceNil(with: targets[slot].query)

@@ -42,6 +42,22 @@ import Testing
         #expect(ExchangeLog.quoted(text) == json)
     }
 
+    /// A target kept as its parts (origin-form with a query) is quoted as the whole target would be,
+    /// escapes in either part included; kept whole, or without a query, it is the whole one quoted.
+    @Test(arguments: [
+        [UInt8]("/a\"b\\c?q=\"1\"&x=\\".utf8), [UInt8]("/p\u{7F}?\u{01}\t".utf8), [UInt8]("/plain".utf8),
+        [UInt8]("/caf".utf8) + [0xE9] + [UInt8]("?q=".utf8) + [0xE9, 0x22], [UInt8]("http://h/\"?\"".utf8), [UInt8]("/?".utf8),
+    ])
+    func targetQuotedFromItsParts(bytes: [UInt8]) {
+        let split = bytes.withUnsafeBytes { RequestTarget(bytes: $0) }
+        let request = HTTPRequestSummary(
+            method: "GET", storedTarget: split.storedTarget, rawPath: split.rawPath, path: split.path, query: split.query,
+            version: "HTTP/1.1", host: nil, userAgent: nil, methodCode: nil, tCode: nil, contentType: nil, bodyPrefix: [],
+            bodyLength: 0, bodyTruncated: false)
+        let whole = String(bytes.map { Character(Unicode.Scalar($0)) })
+        #expect(Array(ExchangeLog.quotedTarget(request).utf8) == Array(ExchangeLog.quoted(whole).utf8))
+    }
+
     @Test func negativeIntervalsKeepTheirSign() {
         #expect(ExchangeLog.fixedNine(-1_500_000_000) == "-1.500000000")
         #expect(ExchangeLog.fixedNine(-5) == "-0.000000005")
