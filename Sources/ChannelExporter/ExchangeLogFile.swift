@@ -11,6 +11,8 @@ public final class ExchangeLogFile: HTTPExchangeSink {
     private let file: UnsafeMutablePointer<FILE>
     private let path: String
     public private(set) var linesWritten = 0
+    /// The line being written, its storage kept from line to line.
+    private var line: [UInt8] = []
 
     /// Opens (truncates) `path`; `-` means standard output.
     public init(path: String) throws(ExporterError) {
@@ -27,9 +29,10 @@ public final class ExchangeLogFile: HTTPExchangeSink {
     }
 
     public func observe(_ exchange: HTTPExchange) {
-        var line = ExchangeLog.jsonLine(exchange)
-        line.append("\n")
-        fputs(line, file)
+        line.removeAll(keepingCapacity: true)
+        ExchangeLog.append(exchange, to: &line)
+        line.append(UInt8(ascii: "\n"))
+        _ = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         linesWritten += 1
     }
 

@@ -58,6 +58,47 @@ import Testing
         #expect(Array(ExchangeLog.quotedTarget(request).utf8) == Array(ExchangeLog.quoted(whole).utf8))
     }
 
+    /// Every string of bytes 0x00–0x7F and Latin-1 characters is quoted as the per-character rule says
+    /// (the writer copies runs of plain UTF-8 bytes whole and escapes the rest).
+    @Test func quotingAgreesWithTheRulePerCharacter() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [Unicode.Scalar] = (0...0x80).map { Unicode.Scalar(UInt8($0)) } + ["é", "\u{FF}", "中", "😀"]
+        for length in 0...40 {
+            for _ in 0..<20 {
+                let text = String(String.UnicodeScalarView((0..<length).map { _ in alphabet.randomElement(using: &rng)! }))
+                var expected = "\""
+                for scalar in text.unicodeScalars {
+                    switch scalar {
+                    case "\"": expected += "\\\""
+                    case "\\": expected += "\\\\"
+                    case "\n": expected += "\\n"
+                    case "\r": expected += "\\r"
+                    case "\t": expected += "\\t"
+                    case "\u{08}": expected += "\\b"
+                    case "\u{0C}": expected += "\\f"
+                    default:
+                        if scalar.value < 0x20 || scalar.value == 0x7F {
+                            let hex = String(scalar.value, radix: 16)
+                            expected += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                        } else {
+                            expected.unicodeScalars.append(scalar)
+                        }
+                    }
+                }
+                expected += "\""
+                #expect(ExchangeLog.quoted(text) == expected, "\(Array(text.utf8))")
+            }
+        }
+    }
+
+    /// A line is appended after what the buffer already holds.
+    @Test func linesAreAppendedToTheBuffer() {
+        let result = run([.request("GET /x HTTP/1.1\r\n\r\n", at: 2_000_000_000)] + Step.endBoth(at: 3_000_000_000))
+        var bytes = Array("previous\n".utf8)
+        ExchangeLog.append(result.exchanges[0], to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == "previous\n" + ExchangeLog.jsonLine(result.exchanges[0]))
+    }
+
     @Test func negativeIntervalsKeepTheirSign() {
         #expect(ExchangeLog.fixedNine(-1_500_000_000) == "-1.500000000")
         #expect(ExchangeLog.fixedNine(-5) == "-0.000000005")
