@@ -37,7 +37,7 @@ public enum ReplaySummary {
         let h = s.http
         let a = s.amqp
         var o = JSONObjectWriter()
-        o.field("files", r.files.map { "\"\(escape($0))\"" }.joined(separator: ",").wrapped("[", "]"))
+        o.field("files", r.files.map(ExchangeLog.quoted).joined(separator: ",").wrapped("[", "]"))
         o.field("packets", "\(r.packets)")
         o.field("bytes", "\(r.bytes)")
         o.field("elapsed_seconds", "\(r.elapsed)")
@@ -63,7 +63,7 @@ public enum ReplaySummary {
             ("unknown_queue_deliveries", a.unknownQueueDeliveries),
         ], keepZeros: true))
         o.field("amqp_anomalies", object(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))
-        o.field("truncated_files", r.truncatedFiles.map { "\"\(escape($0.path))\"" }.joined(separator: ",").wrapped("[", "]"))
+        o.field("truncated_files", r.truncatedFiles.map { ExchangeLog.quoted($0.path) }.joined(separator: ",").wrapped("[", "]"))
         return o.finish()
     }
 
@@ -79,27 +79,6 @@ public enum ReplaySummary {
     private static func format(_ x: Double) -> String {
         let scaled = (x * 1000).rounded() / 1000
         return "\(scaled)"
-    }
-
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out
     }
 }
 
