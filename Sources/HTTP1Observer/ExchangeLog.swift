@@ -85,7 +85,6 @@ private struct JSONObjectWriter {
     private let end: Int
     /// Bytes written.
     private(set) var count = 0
-    private var first = true
 
     init(_ room: UnsafeMutableBufferPointer<UInt8>) {
         base = room.baseAddress ?? UnsafeMutablePointer(bitPattern: 1)!  // an empty buffer is never written to
@@ -106,60 +105,50 @@ private struct JSONObjectWriter {
         count &+= bytes.count
     }
 
-    /// The whole line of `e`, from `{` to `}`.
+    /// The whole line of `e`, from `{` to `}` (each key written with its punctuation in one copy).
     mutating func line(_ e: HTTPExchange) {
-        key("ts")
+        literal(#"{"ts":"#)
         seconds(e.requestFirstByte ?? e.responseFirstByte)
-        key("connection")
+        literal(#","connection":"#)
         digits(e.connection.id, minimumCount: 1)
-        key("client")
+        literal(#","client":"#)
         endpoint(e.client)
-        key("server")
+        literal(#","server":"#)
         endpoint(e.server)
-        key("method")
+        literal(#","method":"#)
         string(e.request?.method)
-        key("target")
+        literal(#","target":"#)
         if let request = e.request { target(request) } else { null() }
-        key("path")
+        literal(#","path":"#)
         string(e.request?.path)
-        key("host")
+        literal(#","host":"#)
         string(e.request?.host)
-        key("status")
+        literal(#","status":"#)
         integer(e.response.map { Int64($0.status) })
-        key("request_body_bytes")
+        literal(#","request_body_bytes":"#)
         integer(e.request.map { Int64($0.bodyLength) })
-        key("response_body_bytes")
+        literal(#","response_body_bytes":"#)
         integer(e.response.map { Int64($0.bodyLength) })
-        key("request_first_byte")
+        literal(#","request_first_byte":"#)
         seconds(e.requestFirstByte)
-        key("request_last_byte")
+        literal(#","request_last_byte":"#)
         seconds(e.requestLastByte)
-        key("response_first_byte")
+        literal(#","response_first_byte":"#)
         seconds(e.responseFirstByte)
-        key("response_last_byte")
+        literal(#","response_last_byte":"#)
         seconds(e.responseLastByte)
-        key("server_time_s")
+        literal(#","server_time_s":"#)
         interval(from: e.requestLastByte, to: e.responseFirstByte)
         let callStart = e.isFirstOnConnection && e.connection.synTime != nil ? e.connection.synTime : e.requestFirstByte
-        key("total_time_s")
+        literal(#","total_time_s":"#)
         interval(from: callStart, to: e.responseLastByte)
-        key("completeness")
+        literal(#","completeness":"#)
         string(e.completeness.rawValue)
-        key("saw_gap")
+        literal(#","saw_gap":"#)
         literal(e.sawGap ? "true" : "false")
-        key("first_on_connection")
+        literal(#","first_on_connection":"#)
         literal(e.isFirstOnConnection ? "true" : "false")
         put(UInt8(ascii: "}"))
-    }
-
-    /// `{"key":` for the first key, `,"key":` for the others.
-    mutating func key(_ key: StaticString) {
-        put(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
-        first = false
-        put(UInt8(ascii: "\""))
-        key.withUTF8Buffer { put($0) }
-        put(UInt8(ascii: "\""))
-        put(UInt8(ascii: ":"))
     }
 
     mutating func literal(_ text: StaticString) {
@@ -174,25 +163,37 @@ private struct JSONObjectWriter {
         digits(value.magnitude, minimumCount: 1)
     }
 
-    /// The decimal digits of `value`, zero-padded to `minimumCount`, written in place from the last.
+    /// The decimal digits of `value`, zero-padded to `minimumCount`, written in place from the last,
+    /// two at a time.
     mutating func digits(_ value: UInt64, minimumCount: Int) {
         var length = 1
-        var rest = value / 10
-        while rest != 0 {
+        var limit: UInt64 = 10
+        while length < 20 && value >= limit {
             length &+= 1
-            rest /= 10
+            limit = length < 20 ? limit &* 10 : limit
         }
         length = Swift.max(length, minimumCount)
         precondition(length <= end &- count, "exchange log line longer than its bound")
         var v = value
         var i = count &+ length
-        while i > count {
-            i &-= 1
-            base[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
-            v /= 10
+        Self.pairs.withUnsafeBufferPointer { pairs in
+            while i &- count >= 2 {
+                let pair = Int(truncatingIfNeeded: v % 100) &* 2
+                v /= 100
+                i &-= 2
+                base[i] = pairs[pair]
+                base[i &+ 1] = pairs[pair &+ 1]
+            }
+            if i > count {
+                i &-= 1
+                base[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
+            }
         }
         count &+= length
     }
+
+    /// "00" to "99", 200 bytes.
+    private static let pairs: [UInt8] = (0..<100).flatMap { [UInt8(ascii: "0") &+ UInt8($0 / 10), UInt8(ascii: "0") &+ UInt8($0 % 10)] }
 
     mutating func fixedNine(_ nanoseconds: Int64) {
         if nanoseconds < 0 { put(UInt8(ascii: "-")) }

@@ -99,6 +99,23 @@ import Testing
         #expect(String(decoding: bytes, as: UTF8.self) == "previous\n" + ExchangeLog.jsonLine(result.exchanges[0]))
     }
 
+    /// Seconds with 9 decimals at every digit count, against the same number written by `String`.
+    @Test func fixedNineAtEveryLength() {
+        var values: [Int64] = [0, 1, 9, 10, 99, 100, 999_999_999, 1_000_000_000, Int64.max, Int64.min + 1]
+        var power: Int64 = 1
+        while power <= Int64.max / 10 {
+            values += [power - 1, power, power + 1, power * 7 + 3]
+            power *= 10
+        }
+        for value in values {
+            let magnitude = value.magnitude
+            let fraction = String(magnitude % 1_000_000_000)
+            let expected = (value < 0 ? "-" : "") + String(magnitude / 1_000_000_000) + "."
+                + String(repeating: "0", count: 9 - fraction.count) + fraction
+            #expect(ExchangeLog.fixedNine(value) == expected, "\(value)")
+        }
+    }
+
     @Test func negativeIntervalsKeepTheirSign() {
         #expect(ExchangeLog.fixedNine(-1_500_000_000) == "-1.500000000")
         #expect(ExchangeLog.fixedNine(-5) == "-0.000000005")
