@@ -1,4 +1,6 @@
-/// Keeping a message head across deliveries and parsing it once it is complete (RFC 9112 §2.1).
+/// Keeping a message head across deliveries and parsing it once it is complete (RFC 9112 §2.1), and a start line read whole.
+
+import PacketDecoding
 
 extension HTTPMessageParser {
     /// Copies the part of a head that lies in this delivery, since the next delivery will not have it.
@@ -65,5 +67,38 @@ extension HTTPMessageParser {
         isResynchronising = false
         state = .awaitingFraming
         return .head
+    }
+
+    /// The LF ending the start line that begins at `start`, when it is in `bytes` and within the head
+    /// limit (the line can then be checked whole, see `acceptWholeStartLine`).
+    @inline(__always)
+    func wholeStartLineEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let lf = bytes.firstIndex(of: 0x0A, from: start), lf - start < maxHeaderBytes else { return nil }
+        return lf
+    }
+
+    /// The start line at `index` lies whole in `bytes` up to `startLineLF` and is plausible: it is accepted
+    /// at once (the byte-by-byte path decides the same, and also handles rejections and lines split
+    /// over deliveries), and the head read whole when it is here (the event), else line by line.
+    @inline(__always)
+    mutating func acceptWholeStartLine(
+        _ bytes: UnsafeRawBufferPointer, index: inout Int, startLineLF lf: Int, isRequest: Bool, time: Timestamp
+    ) -> Event? {
+        messageFirstByte = time
+        messageLastByte = time
+        if let event = completeWholeHead(bytes, start: index, startLineLF: lf, isRequest: isRequest, index: &index) {
+            return event
+        }
+        headStart = index
+        headBytes = lf + 1 - index
+        index = lf + 1
+        state = .fieldLines(lineBytes: 0, lastWasCR: false)
+        return nil
+    }
+
+    /// A byte that can begin a start line of the expected kind: `H` of `HTTP/1.x`, or a method's first letter.
+    @inline(__always)
+    func canStartLine(_ b: UInt8) -> Bool {
+        expectedKind == .response ? b == 0x48 : (b >= 0x41 && b <= 0x5A)
     }
 }

@@ -410,47 +410,4 @@ struct HTTPMessageParser {
         }
         return nil
     }
-
-    /// The LF ending the start line that begins at `start`, when it is in `bytes` and within the head
-    /// limit (the line can then be checked whole, see `acceptWholeStartLine`).
-    @inline(__always)
-    private func wholeStartLineEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        guard let lf = bytes.firstIndex(of: 0x0A, from: start), lf - start < maxHeaderBytes else { return nil }
-        return lf
-    }
-
-    /// The start line at `index` lies whole in `bytes` up to `startLineLF` and is plausible: it is accepted
-    /// at once (the byte-by-byte path decides the same, and also handles rejections and lines split
-    /// over deliveries), and the head read whole when it is here (the event), else line by line.
-    @inline(__always)
-    private mutating func acceptWholeStartLine(
-        _ bytes: UnsafeRawBufferPointer, index: inout Int, startLineLF lf: Int, isRequest: Bool, time: Timestamp
-    ) -> Event? {
-        messageFirstByte = time
-        messageLastByte = time
-        if let event = completeWholeHead(bytes, start: index, startLineLF: lf, isRequest: isRequest, index: &index) {
-            return event
-        }
-        headStart = index
-        headBytes = lf + 1 - index
-        index = lf + 1
-        state = .fieldLines(lineBytes: 0, lastWasCR: false)
-        return nil
-    }
-
-    /// A byte that can begin a start line of the expected kind: `H` of `HTTP/1.x`, or a method's first letter.
-    @inline(__always)
-    private func canStartLine(_ b: UInt8) -> Bool {
-        expectedKind == .response ? b == 0x48 : (b >= 0x41 && b <= 0x5A)
-    }
-
-    @inline(__always)
-    static func hexValue(_ b: UInt8) -> Int? {
-        switch b {
-        case 0x30...0x39: return Int(b - 0x30)
-        case 0x41...0x46: return Int(b - 0x41 + 10)
-        case 0x61...0x66: return Int(b - 0x61 + 10)
-        default: return nil
-        }
-    }
 }
