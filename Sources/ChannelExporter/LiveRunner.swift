@@ -231,9 +231,12 @@ public final class LiveRunner: @unchecked Sendable {
 
     /// The configured filter without our own metrics port: the scrapes of `/metrics` are
     /// not the service's traffic and must not be counted as its outgoing calls.
+    /// The port is left out behind a hop-by-hop header too (see `ExporterConfiguration.tcpFilter`):
+    /// its TCP header starts `ip6[41]` × 8 bytes after the smallest (8-byte) one.
     static func captureFilter(_ filter: String, excludingPort port: Int) -> String {
         guard port > 0 else { return filter }
-        return "(\(filter)) and not (tcp port \(port))"
+        let afterHopByHop = "ip6[6] = 0 and ip6[40] = 6 and (ip6[48 + ip6[41] * 8 : 2] = \(port) or ip6[50 + ip6[41] * 8 : 2] = \(port))"
+        return "(\(filter)) and not (tcp port \(port) or (\(afterHopByHop)))"
     }
 
     static func wallClockSeconds() -> Double {

@@ -158,7 +158,7 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
             pcap_close(pointer)
             throw .unsupportedLinkType(source: name, name: linkTypeName(number), number: number)
         }
-        if let filter = options.filter {
+        if let filter = options.filterExpression(for: linkType) {
             var program = bpf_program()
             guard pcap_compile(pointer, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
                 let detail = String(cString: pcap_geterr(pointer))
