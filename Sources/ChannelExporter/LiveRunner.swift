@@ -79,6 +79,12 @@ public final class LiveRunner: @unchecked Sendable {
                 LiveCaptureOptions(
                     interface: config.interface, filter: filter,
                     snapshotLength: Int32(config.capture.snaplen),
+                    // Not immediate mode: there libpcap takes TPACKET_V2, whose fixed slots on an
+                    // Ethernet device with offloads hold 65,553 bytes, and cuts the larger
+                    // super-packets of BIG TCP (up to 512 KiB); TPACKET_V3's blocks hold them whole.
+                    // Packets then wait for a full block or the block timeout, the wake-up
+                    // interval (250 ms): nothing here needs them sooner.
+                    immediateMode: false,
                     bufferSize: Int32(clamping: config.capture.bufferSizeMiB << 20),
                     promiscuous: config.capture.promiscuous))
         } catch {
