@@ -13,16 +13,15 @@ import Glibc
 /// and ethtool.
 @Suite(.serialized, .enabled(if: namespaceToolsMissing == nil, "needs root, ip (iproute2), python3 and curl"))
 struct LiveInterfaceTests {
-    /// Offloads on, BIG TCP where the kernel and iproute2 have it: IPv6 segments up to 185,000
-    /// bytes with a hop-by-hop jumbo option (IPv4 ones past 64 KiB, with total length 0, where
-    /// `ip` knows `gso_ipv4_max_size`); 300 kB bodies both ways, both families to the same
-    /// inbound port, captured on the server's interface.
+    /// Offloads on, BIG TCP where the kernel has it: segments up to 185,000 bytes, IPv6 ones
+    /// with a hop-by-hop jumbo option, IPv4 ones with total length 0; 300 kB bodies both ways,
+    /// both families to the same inbound port, captured on the server's interface.
     @Test func superPacketsOverIPv4AndIPv6AreCountedWhole() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let pair = try await VethPair("big")
         defer { pair.remove() }
-        await pair.allowBigTCP()
+        try await pair.allowBigTCP(in: directory)
         let run = try await observe(
             pair, interface: "vs", in: directory,
             clients: [(VethPair.serverIPv6, 4), (VethPair.serverIPv4, 4)])

@@ -49,17 +49,30 @@ final class VethPair {
         }
     }
 
-    /// BIG TCP: GSO and GRO up to 185,000 bytes on both ends, for IPv4 too where `ip` knows
-    /// `gso_ipv4_max_size` (iproute2 6.3). IPv6 super-packets over 64 KiB carry a hop-by-hop
-    /// jumbo option, IPv4 ones total length 0. Left at the defaults where the kernel refuses.
-    func allowBigTCP() async {
-        let sizes = ["gso_max_size", "185000", "gro_max_size", "185000"]
-        let ipv4Sizes = ["gso_ipv4_max_size", "185000", "gro_ipv4_max_size", "185000"]
+    /// BIG TCP: GSO and GRO up to 185,000 bytes on both ends, IPv6 and IPv4 (IPv6 super-packets
+    /// over 64 KiB carry a hop-by-hop jumbo option, IPv4 ones total length 0). The IPv4 sizes are
+    /// set by rtnetlink directly: `ip` knows them only from iproute2 6.3. Left at the defaults
+    /// where the kernel refuses.
+    func allowBigTCP(in directory: TemporaryDirectory) async throws {
+        let python = try BuiltExecutable.requiredTool("python3", package: "python3")
+        let script = try directory.write("big-tcp-ipv4.py", Self.ipv4BigTCPScript)
         for (namespace, device) in [(server, "vs"), (client, "vc")] {
-            let both = try? await runCommand(ip, ["-n", namespace, "link", "set", "dev", device] + sizes + ipv4Sizes)
-            if both?.status != 0 { _ = try? await runCommand(ip, ["-n", namespace, "link", "set", "dev", device] + sizes) }
+            _ = try? await runCommand(ip, ["-n", namespace, "link", "set", "dev", device, "gso_max_size", "185000", "gro_max_size", "185000"])
+            _ = try? await runCommand(ip, ["netns", "exec", namespace, python, script, device, "185000"])
         }
     }
+
+    /// RTM_NEWLINK with IFLA_GSO_IPV4_MAX_SIZE (63) and IFLA_GRO_IPV4_MAX_SIZE (64), linux/if_link.h.
+    static let ipv4BigTCPScript = """
+        import socket, struct, sys
+        device, size = sys.argv[1], int(sys.argv[2])
+        attributes = b"".join(struct.pack("HHI", 8, kind, size) for kind in (63, 64))
+        body = struct.pack("BxHiII", 0, 0, socket.if_nametoindex(device), 0, 0) + attributes
+        request = struct.pack("IHHII", 16 + len(body), 16, 0x1 | 0x4, 1, 0) + body
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as s:
+            s.send(request)
+            sys.exit(0 if struct.unpack("i", s.recv(4096)[16:20])[0] == 0 else 1)
+        """
 
     /// Frames on the pair carry an 802.1Q tag (VLAN 100), pushed on egress and popped on ingress
     /// at both ends by tc-bpf (kernels without CONFIG_VLAN_8021Q have no `type vlan`): capturing
