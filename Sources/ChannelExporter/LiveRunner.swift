@@ -90,12 +90,13 @@ public final class LiveRunner: @unchecked Sendable {
         } catch {
             throw ExporterError(error.description)
         }
+        // The counters exist (at zero) from the first scrape, even before any packet.
+        let initial = pipeline.statistics
         scrape.withLock {
             $0.metrics = pipeline.metrics
+            $0.statistics = initial
             $0.startTime = Self.wallClockSeconds()
         }
-        // The counters exist (at zero) from the first scrape, even before any packet.
-        publish(pipeline)
 
         let server = try MetricsServer(host: listen.host, port: listen.port, logger: logger) { [self] path, accept in
             respond(path: path, accept: accept, telemetryPath: telemetryPath, source: source)
@@ -114,13 +115,24 @@ public final class LiveRunner: @unchecked Sendable {
         // a wanted publication or a reload happens then.
         var sincePublish = 0
         var nextPublish = Int64.min
+        // The counters of the pipelines reloads replaced: the self-metrics are counters of the
+        // process, and must not go back to zero at a SIGHUP.
+        var replaced: PipelineStatistics?
+        func publish(_ pipeline: Pipeline) {
+            var statistics = pipeline.statistics
+            if let replaced { statistics.add(replaced) }
+            scrape.withLock { $0.statistics = statistics }
+        }
         func applyReload() {
             guard reloadRequested.load(ordering: .relaxed) else { return }
             reloadRequested.store(false, ordering: .relaxed)
             if let next = reload(replacing: pipeline, exchangeLog: exchangeLog) {
+                let ended = pipeline.statistics.carriedOver
+                if replaced == nil { replaced = ended } else { replaced?.add(ended) }
                 config = next.configuration
                 pipeline = next
                 scrape.withLock { $0.metrics = next.metrics }
+                publish(next)
             }
         }
         let summary = try source.run(
@@ -150,11 +162,6 @@ public final class LiveRunner: @unchecked Sendable {
         pipeline.finish()
         publish(pipeline)
         logger.info("stopped", metadata: ["packets": "\(summary.packets)"])
-    }
-
-    private func publish(_ pipeline: Pipeline) {
-        let statistics = pipeline.statistics
-        scrape.withLock { $0.statistics = statistics }
     }
 
     /// Reads the configuration again; nil (and the old one kept) when it is invalid.
