@@ -96,6 +96,33 @@ public struct AMQPStatistics: Sendable, Hashable {
 
     public init() {}
 
+    /// Adds another observer's counts (another shard's, or a replaced one's).
+    public mutating func add(_ other: AMQPStatistics) {
+        connections &+= other.connections
+        connectionsGivenUp &+= other.connectionsGivenUp
+        methodFrames &+= other.methodFrames
+        contentHeaderFrames &+= other.contentHeaderFrames
+        contentBodyFrames &+= other.contentBodyFrames
+        heartbeatFrames &+= other.heartbeatFrames
+        for slot in methodCounts.indices { methodCounts[slot] &+= other.methodCounts[slot] }
+        acks &+= other.acks
+        nacks &+= other.nacks
+        rejects &+= other.rejects
+        routingKeyQueueDeliveries &+= other.routingKeyQueueDeliveries
+        unknownQueueDeliveries &+= other.unknownQueueDeliveries
+        noAckDeliveries &+= other.noAckDeliveries
+        unmatchedAnswers &+= other.unmatchedAnswers
+        answeredWhileQueued &+= other.answeredWhileQueued
+        lostDeliveries &+= other.lostDeliveries
+        answersForLostDeliveries &+= other.answersForLostDeliveries
+        droppedDeliveries.merge(other.droppedDeliveries, uniquingKeysWith: +)
+        limitHits.merge(other.limitHits, uniquingKeysWith: +)
+        anomalies.merge(other.anomalies, uniquingKeysWith: +)
+        gapBytes &+= other.gapBytes
+        unsynchronizedBytes &+= other.unsynchronizedBytes
+        ignoredBytes &+= other.ignoredBytes
+    }
+
     public var outcomes: Int { acks + nacks + rejects }
     public var frames: Int { methodFrames + contentHeaderFrames + contentBodyFrames + heartbeatFrames }
 }

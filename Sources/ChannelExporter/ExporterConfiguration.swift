@@ -102,8 +102,16 @@ extension ExporterConfiguration {
     /// calls go to arbitrary ports, so the filter only narrows to TCP with payload
     /// or connection control (SYN/FIN/RST); an extra filter narrows further.
     public var bpfFilter: String {
-        var base = "tcp"
-        if let extra = capture.extraFilter, !extra.isEmpty { base = "(tcp) and (\(extra))" }
+        var base = Self.tcpFilter
+        if let extra = capture.extraFilter, !extra.isEmpty { base = "(\(base)) and (\(extra))" }
         return base
     }
+
+    /// TCP over IPv4 or IPv6, including IPv6 packets whose TCP header follows a hop-by-hop
+    /// header. libpcap's `tcp` looks only at the IPv6 header's next-header field, and Linux
+    /// writes a hop-by-hop header with a jumbo payload option (RFC 2675) in front of every IPv6
+    /// super-packet over 64 KiB that BIG TCP (`gso_max_size`/`gro_max_size` above 65536, as
+    /// Cilium sets them) builds: `tcp` alone dropped exactly the largest segments, and every
+    /// exchange they carried.
+    static let tcpFilter = "tcp or (ip6[6] = 0 and ip6[40] = 6)"
 }

@@ -79,17 +79,24 @@ public final class LiveRunner: @unchecked Sendable {
                 LiveCaptureOptions(
                     interface: config.interface, filter: filter,
                     snapshotLength: Int32(config.capture.snaplen),
+                    // Not immediate mode: there libpcap takes TPACKET_V2, whose fixed slots on an
+                    // Ethernet device with offloads hold 65,553 bytes, and cuts the larger
+                    // super-packets of BIG TCP (up to 512 KiB); TPACKET_V3's blocks hold them whole.
+                    // Packets then wait for a full block or the block timeout, the wake-up
+                    // interval (250 ms): nothing here needs them sooner.
+                    immediateMode: false,
                     bufferSize: Int32(clamping: config.capture.bufferSizeMiB << 20),
                     promiscuous: config.capture.promiscuous))
         } catch {
             throw ExporterError(error.description)
         }
+        // The counters exist (at zero) from the first scrape, even before any packet.
+        let initial = pipeline.statistics
         scrape.withLock {
             $0.metrics = pipeline.metrics
+            $0.statistics = initial
             $0.startTime = Self.wallClockSeconds()
         }
-        // The counters exist (at zero) from the first scrape, even before any packet.
-        publish(pipeline)
 
         let server = try MetricsServer(host: listen.host, port: listen.port, logger: logger) { [self] path, accept in
             respond(path: path, accept: accept, telemetryPath: telemetryPath, source: source)
@@ -108,13 +115,24 @@ public final class LiveRunner: @unchecked Sendable {
         // a wanted publication or a reload happens then.
         var sincePublish = 0
         var nextPublish = Int64.min
+        // The counters of the pipelines reloads replaced: the self-metrics are counters of the
+        // process, and must not go back to zero at a SIGHUP.
+        var replaced: PipelineStatistics?
+        func publish(_ pipeline: Pipeline) {
+            var statistics = pipeline.statistics
+            if let replaced { statistics.add(replaced) }
+            scrape.withLock { $0.statistics = statistics }
+        }
         func applyReload() {
             guard reloadRequested.load(ordering: .relaxed) else { return }
             reloadRequested.store(false, ordering: .relaxed)
             if let next = reload(replacing: pipeline, exchangeLog: exchangeLog) {
+                let ended = pipeline.statistics.carriedOver
+                if replaced == nil { replaced = ended } else { replaced?.add(ended) }
                 config = next.configuration
                 pipeline = next
                 scrape.withLock { $0.metrics = next.metrics }
+                publish(next)
             }
         }
         let summary = try source.run(
@@ -144,11 +162,6 @@ public final class LiveRunner: @unchecked Sendable {
         pipeline.finish()
         publish(pipeline)
         logger.info("stopped", metadata: ["packets": "\(summary.packets)"])
-    }
-
-    private func publish(_ pipeline: Pipeline) {
-        let statistics = pipeline.statistics
-        scrape.withLock { $0.statistics = statistics }
     }
 
     /// Reads the configuration again; nil (and the old one kept) when it is invalid.
@@ -231,9 +244,12 @@ public final class LiveRunner: @unchecked Sendable {
 
     /// The configured filter without our own metrics port: the scrapes of `/metrics` are
     /// not the service's traffic and must not be counted as its outgoing calls.
+    /// The port is left out behind a hop-by-hop header too (see `ExporterConfiguration.tcpFilter`):
+    /// its TCP header starts `ip6[41]` × 8 bytes after the smallest (8-byte) one.
     static func captureFilter(_ filter: String, excludingPort port: Int) -> String {
         guard port > 0 else { return filter }
-        return "(\(filter)) and not (tcp port \(port))"
+        let afterHopByHop = "ip6[6] = 0 and ip6[40] = 6 and (ip6[48 + ip6[41] * 8 : 2] = \(port) or ip6[50 + ip6[41] * 8 : 2] = \(port))"
+        return "(\(filter)) and not (tcp port \(port) or (\(afterHopByHop)))"
     }
 
     static func wallClockSeconds() -> Double {

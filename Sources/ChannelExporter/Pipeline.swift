@@ -86,6 +86,26 @@ public struct PipelineStatistics: Sendable {
     public var amqp: AMQPStatistics
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
+
+    /// What a pipeline replaced by a reload had counted, to add to its successor's so that the
+    /// self-metrics' counters go on from where they were: every counter, none of the gauges
+    /// (its connections and buffered bytes went with it).
+    var carriedOver: PipelineStatistics {
+        var carried = self
+        carried.reassembly.connectionsActive = 0
+        carried.reassembly.bufferedBytes = 0
+        return carried
+    }
+
+    /// Adds another pipeline's statistics (another shard's, or a replaced one's `carriedOver`).
+    mutating func add(_ other: PipelineStatistics) {
+        decode.add(other.decode)
+        reassembly.add(other.reassembly)
+        http.add(other.http)
+        amqp.add(other.amqp)
+        firstPacketTime = [firstPacketTime, other.firstPacketTime].compactMap { $0 }.min()
+        lastPacketTime = [lastPacketTime, other.lastPacketTime].compactMap { $0 }.max()
+    }
 }
 
 /// Sends each exchange to the metrics and to the exchange log (`--exchanges`).

@@ -88,6 +88,18 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
     mutating func record(_ reason: HTTPParseAnomaly, times: Int = 1) {
         anomalyCounts[reason.index] &+= times
     }
+
+    /// Adds another observer's counts (another shard's, or a replaced one's).
+    public mutating func add(_ other: HTTPObserverStatistics) {
+        exchangesComplete &+= other.exchangesComplete
+        responsesWithoutRequest &+= other.responsesWithoutRequest
+        requestsWithoutResponse &+= other.requestsWithoutResponse
+        responsesIncomplete &+= other.responsesIncomplete
+        upgrades &+= other.upgrades
+        interimResponses &+= other.interimResponses
+        rolesSwapped &+= other.rolesSwapped
+        for index in anomalyCounts.indices { anomalyCounts[index] &+= other.anomalyCounts[index] }
+    }
 }
 
 extension HTTPParseAnomaly {

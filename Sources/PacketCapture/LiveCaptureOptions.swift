@@ -1,12 +1,17 @@
+public import PacketDecoding
+
 /// Options for a live capture (`pcap_create` / `pcap_set_*` / `pcap_activate`).
 public struct LiveCaptureOptions: Sendable, Hashable {
     /// Interface name; `any` captures on all interfaces (Linux cooked headers).
     public var interface: String
-    /// A BPF filter expression (pcap-filter(7)); nil captures everything.
+    /// A BPF filter expression (pcap-filter(7)) over the IP packet; nil captures everything. On
+    /// Ethernet it also applies to frames carrying one or two VLAN tags (`filterExpression(for:)`).
     public var filter: String?
-    /// Bytes kept per packet; 262144 keeps whole packets even with offload.
+    /// Bytes kept per packet; 262144 keeps whole packets even with offload (not in immediate
+    /// mode on Ethernet, where libpcap's TPACKET_V2 slots hold 65,553 bytes).
     public var snapshotLength: Int32
-    /// Deliver packets as they arrive instead of when a kernel block fills.
+    /// Deliver packets as they arrive instead of when a kernel block fills or its timeout (the
+    /// wake-up interval) passes.
     public var immediateMode: Bool
     /// Kernel ring buffer size in bytes; nil keeps libpcap's default (2 MiB).
     public var bufferSize: Int32?
@@ -27,5 +32,13 @@ public struct LiveCaptureOptions: Sendable, Hashable {
         self.bufferSize = bufferSize
         self.promiscuous = promiscuous
         self.wakeupInterval = wakeupInterval
+    }
+
+    /// The expression installed on a capture of `linkType`: `filter`, on Ethernet widened to
+    /// tagged frames (`CaptureFilter.allowingVLANTags`; libpcap has no `vlan` for Linux cooked
+    /// headers, where the kernel gives the tag beside the packet).
+    public func filterExpression(for linkType: LinkType) -> String? {
+        guard let filter else { return nil }
+        return linkType == .ethernet ? CaptureFilter.allowingVLANTags(filter) : filter
     }
 }

@@ -158,18 +158,19 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
             pcap_close(pointer)
             throw .unsupportedLinkType(source: name, name: linkTypeName(number), number: number)
         }
-        if let filter = options.filter {
+        // An error names the expression as configured, not as widened for tagged frames.
+        if let configured = options.filter, let filter = options.filterExpression(for: linkType) {
             var program = bpf_program()
             guard pcap_compile(pointer, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
                 let detail = String(cString: pcap_geterr(pointer))
                 pcap_close(pointer)
-                throw .badFilter(filter: filter, detail: detail)
+                throw .badFilter(filter: configured, detail: detail)
             }
             defer { pcap_freecode(&program) }
             guard pcap_setfilter(pointer, &program) == 0 else {
                 let detail = String(cString: pcap_geterr(pointer))
                 pcap_close(pointer)
-                throw .badFilter(filter: filter, detail: detail)
+                throw .badFilter(filter: configured, detail: detail)
             }
         }
         let (poll, wake) = makeWaitable(pointer)

@@ -19,28 +19,22 @@ extension Frame {
         let count = bytes.count
         switch linkType {
         case .ethernet:
-            // dst MAC (6) | src MAC (6) | EtherType (2), then any number of 4-byte tags
-            // (TPID 2 | TCI 2) each followed by the next EtherType.
+            // dst MAC (6) | src MAC (6) | EtherType (2), then any number of 4-byte tags.
             guard count >= 14 else {
                 return short(end: 14, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
             }
-            var type = be16(12)
-            var offset = 14
-            while type == EtherType.vlan || type == EtherType.serviceVLAN || type == EtherType.legacyQinQ {
-                guard offset + 4 <= count else {
-                    return short(end: offset + 4, truncated: .truncatedVLANTag, malformed: .malformedLinkHeader)
-                }
-                type = be16(offset + 2)
-                offset += 4
-            }
-            return decodeEtherType(type, at: offset)
+            return decodeTaggedEtherType(be16(12), at: 14)
         case .linuxSLL:
             // packet type 2 | ARPHRD 2 | addr len 2 | addr 8 | protocol 2
             // (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html; SLL2: LINKTYPE_LINUX_SLL2.html)
             guard count >= 16 else {
                 return short(end: 16, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
             }
-            return decodeEtherType(be16(14), at: 16)
+            // Tags too: on `any`, the kernel hands a received frame's 802.1Q tag over beside the
+            // packet, and libpcap writes it back after this header (protocol 0x8100, TCI, then the
+            // real protocol), as it does after the MAC addresses on Ethernet. A transmitted frame
+            // whose device does not insert tags itself carries its tag in the packet the same way.
+            return decodeTaggedEtherType(be16(14), at: 16)
         case .linuxSLL2:
             // protocol 2 | reserved 2 | ifindex 4 | ARPHRD 2 | packet type 1 | addr len 1 | addr 8
             guard count >= 20 else {
@@ -76,6 +70,22 @@ extension Frame {
         case .ipv6:
             return decodeIPv6(at: 0)
         }
+    }
+
+    /// `type` and what follows it at `offset`, after any number of 4-byte VLAN tags
+    /// (TPID 2 | TCI 2), each followed by the next EtherType.
+    @inlinable @inline(__always)
+    func decodeTaggedEtherType(_ type: UInt16, at offset: Int) -> DecodeResult {
+        var type = type
+        var offset = offset
+        while type == EtherType.vlan || type == EtherType.serviceVLAN || type == EtherType.legacyQinQ {
+            guard offset + 4 <= bytes.count else {
+                return short(end: offset + 4, truncated: .truncatedVLANTag, malformed: .malformedLinkHeader)
+            }
+            type = be16(offset + 2)
+            offset += 4
+        }
+        return decodeEtherType(type, at: offset)
     }
 
     @inlinable @inline(__always)

@@ -51,6 +51,11 @@ where Kind.RawValue == Int {
     /// The sum over all kinds.
     public var total: UInt64 { counts.0 &+ counts.1 &+ counts.2 &+ counts.3 }
 
+    /// Adds another count kind by kind.
+    public mutating func add(_ other: Self) {
+        for kind in Kind.allCases { self[kind] &+= other[kind] }
+    }
+
     public static func == (lhs: Self, rhs: Self) -> Bool { Kind.allCases.allSatisfy { lhs[$0] == rhs[$0] } }
     public func hash(into hasher: inout Hasher) { for kind in Kind.allCases { hasher.combine(self[kind]) } }
 }
@@ -82,4 +87,25 @@ public struct ReassemblyStatistics: Sendable, Hashable {
     public var ignoredSegments = CountsByKind<IgnoredSegmentReason>()
 
     public init() {}
+
+    /// Adds another reassembler's statistics field by field (another shard's, or a replaced
+    /// one's): the counters and the gauges (`connectionsActive`, `bufferedBytes`) alike.
+    public mutating func add(_ other: ReassemblyStatistics) {
+        connectionsOpened &+= other.connectionsOpened
+        connectionsActive &+= other.connectionsActive
+        connectionsClosedByFin &+= other.connectionsClosedByFin
+        connectionsClosedByReset &+= other.connectionsClosedByReset
+        connectionsExpired &+= other.connectionsExpired
+        connectionsEvicted &+= other.connectionsEvicted
+        connectionsEndedByCapture &+= other.connectionsEndedByCapture
+        synRetransmissions &+= other.synRetransmissions
+        retransmittedBytes &+= other.retransmittedBytes
+        conflictingOverlapBytes &+= other.conflictingOverlapBytes
+        outOfOrderSegments &+= other.outOfOrderSegments
+        bufferedBytes &+= other.bufferedBytes
+        gaps &+= other.gaps
+        gapBytes &+= other.gapBytes
+        limitHits.add(other.limitHits)
+        ignoredSegments.add(other.ignoredSegments)
+    }
 }

@@ -70,7 +70,7 @@ import Testing
         #expect(partner.actions.map(\.path) == ["/v1/verify", "/v1/other"])
         #expect(partner.actions.map(\.action) == ["901", ""])
         #expect(c.limits.maxSeriesPerFamily == 500)
-        #expect(c.bpfFilter == "(tcp) and (not port 22)")
+        #expect(c.bpfFilter == "(tcp or (ip6[6] = 0 and ip6[40] = 6)) and (not port 22)")
     }
 
     @Test(arguments: [

@@ -199,10 +199,33 @@ import Glibc
         try await sendRequests(to: "http://127.0.0.1:\(first.port)/api/live", keepAlive: 1, newConnections: 0)
         #expect(try await exporter.waitForSample(Self.innerSeries, atLeast: 1).value == 1)
 
+        // The self-metrics count for the process: a reload must not take them back to zero.
+        for _ in 0..<60 { try touchLoopback() }
+        let packetsBefore = try await poll(timeout: .seconds(30), every: .milliseconds(200)) { () async throws -> Double? in
+            try touchLoopback()
+            guard let text = try await exporter.scrape(), let value = sampleValue("channel_exporter_packets_total", in: text),
+                value >= 120
+            else { return nil }
+            return value
+        }
+        #expect(packetsBefore != nil)
+
         try directory.write("exporter.yaml", "syscode: A123010101\ninbound:\n  ports: [\(second.port)]\namqp:\n  ports: []\n")
         exporter.child.signal(SIGHUP)
         let success = #"channel_exporter_config_reloads_total{result="success"}"#
         #expect(try await waitForReload(exporter, sample: success) == 1)
+        // Several scrapes, each answered by a fresh publication (a packet after a scrape asks).
+        var afterReload = [Double]()
+        for _ in 0..<8 {
+            try touchLoopback()
+            if let text = try await exporter.scrape(), let value = sampleValue("channel_exporter_packets_total", in: text) {
+                afterReload.append(value)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(
+            !afterReload.isEmpty && afterReload.allSatisfy { $0 >= packetsBefore ?? .infinity },
+            "packets before the reload: \(packetsBefore ?? 0); after: \(afterReload)")
         try await sendRequests(to: "http://127.0.0.1:\(second.port)/api/reloaded", keepAlive: 1, newConnections: 0)
         let reloaded = Self.innerSeries.replacingOccurrences(of: "/api/live", with: "/api/reloaded")
         #expect(try await exporter.waitForSample(reloaded, atLeast: 1).value == 1)

@@ -51,6 +51,18 @@ import Testing
         Case(
             name: "Linux SLL IPv6", linkType: .linuxSLL, bytes: PacketBytes.linuxSLL(protocol: 0x86DD, payload: v6),
             isIPv6: true),
+        // What libpcap gives on `any` for a frame received with an 802.1Q tag: the tag the
+        // kernel kept beside the packet written back after the SLL header.
+        Case(
+            name: "Linux SLL 802.1Q IPv4", linkType: .linuxSLL,
+            bytes: PacketBytes.linuxSLL(protocol: 0x8100, payload: PacketBytes.be16(100) + PacketBytes.be16(0x0800) + v4),
+            isIPv6: false),
+        Case(
+            name: "Linux SLL QinQ IPv6", linkType: .linuxSLL,
+            bytes: PacketBytes.linuxSLL(
+                protocol: 0x88A8,
+                payload: PacketBytes.be16(100) + PacketBytes.be16(0x8100) + PacketBytes.be16(42) + PacketBytes.be16(0x86DD) + v6),
+            isIPv6: true),
         Case(
             name: "Linux SLL2 IPv4", linkType: .linuxSLL2, bytes: PacketBytes.linuxSLL2(protocol: 0x0800, payload: v4),
             isIPv6: false),
@@ -145,6 +157,9 @@ import Testing
         #expect(decode(Array(repeating: 0, count: 10), .ethernet) == .anomaly(.malformedLinkHeader))
         #expect(decode(Array(repeating: 0, count: 10), .ethernet, originalLength: 60) == .anomaly(.truncatedLinkHeader))
         #expect(decode(Array(repeating: 0, count: 15), .linuxSLL) == .anomaly(.malformedLinkHeader))
+        let sllTag = PacketBytes.linuxSLL(protocol: 0x8100, payload: [0, 100])
+        #expect(decode(sllTag, .linuxSLL, originalLength: 100) == .anomaly(.truncatedVLANTag))
+        #expect(decode(sllTag, .linuxSLL) == .anomaly(.malformedLinkHeader))
         #expect(
             decode(Array(repeating: 0, count: 19), .linuxSLL2, originalLength: 100) == .anomaly(.truncatedLinkHeader))
         #expect(decode([2, 0, 0], .null) == .anomaly(.malformedLinkHeader))
