@@ -40,7 +40,9 @@ extension Frame {
             guard count >= 20 else {
                 return short(end: 20, truncated: .truncatedLinkHeader, malformed: .malformedLinkHeader)
             }
-            return decodeEtherType(be16(0), at: 20)
+            // Tags as after SLL: a frame sent through a device that does not insert tags itself
+            // (tcpdump 4.99 records `any` as SLL2) carries its tag in the packet.
+            return decodeTaggedEtherType(be16(0), at: 20)
         case .null, .loop:
             // A 4-byte address family. LOOP is big-endian; NULL is in the writer's byte order,
             // which we detect by value: a family never exceeds 16 bits, so a larger value was

@@ -67,6 +67,10 @@ import Testing
             name: "Linux SLL2 IPv4", linkType: .linuxSLL2, bytes: PacketBytes.linuxSLL2(protocol: 0x0800, payload: v4),
             isIPv6: false),
         Case(
+            name: "Linux SLL2 802.1Q IPv4", linkType: .linuxSLL2,
+            bytes: PacketBytes.linuxSLL2(protocol: 0x8100, payload: PacketBytes.be16(100) + PacketBytes.be16(0x0800) + v4),
+            isIPv6: false),
+        Case(
             name: "Linux SLL2 IPv6", linkType: .linuxSLL2, bytes: PacketBytes.linuxSLL2(protocol: 0x86DD, payload: v6),
             isIPv6: true),
         Case(
@@ -162,6 +166,8 @@ import Testing
         #expect(decode(sllTag, .linuxSLL) == .anomaly(.malformedLinkHeader))
         #expect(
             decode(Array(repeating: 0, count: 19), .linuxSLL2, originalLength: 100) == .anomaly(.truncatedLinkHeader))
+        let sll2Tag = PacketBytes.linuxSLL2(protocol: 0x8100, payload: [0, 100])
+        #expect(decode(sll2Tag, .linuxSLL2, originalLength: 100) == .anomaly(.truncatedVLANTag))
         #expect(decode([2, 0, 0], .null) == .anomaly(.malformedLinkHeader))
         // Exactly long enough on the wire: the capture cut it.
         #expect(decode(Array(repeating: 0, count: 10), .ethernet, originalLength: 14) == .anomaly(.truncatedLinkHeader))
