@@ -98,6 +98,10 @@ struct ReassemblerState {
     static let relistInterval: Int64 = 1_000_000_000
     /// An ACK further than this ahead of the next expected byte is not trusted to declare a gap.
     static let maximumAckAdvance = 1 << 30
+    /// An ACK on a data segment further than this ahead of a settled direction's next byte is not
+    /// trusted to declare that direction's missing tail a gap (16 MiB: far more than a capture drop
+    /// loses of one connection, far less than a bogus ACK could claim).
+    static let maximumTailGap = 1 << 24
 
     init(configuration: ReassemblyConfiguration, factory: any StreamConsumerFactory) {
         self.configuration = configuration
@@ -288,12 +292,35 @@ struct ReassemblerState {
             if peer.isSettled {
                 peer.noteAcknowledgment(ack)
                 peer.holeSince = .min
+                if segment.payloadLength > 0 {
+                    let advance = peer.nextSequence.distance(to: ack)
+                    if advance > 1 && advance < Self.maximumTailGap {
+                        // The segment answers bytes of the peer that the capture has not shown (a capture
+                        // drop at the tail of the peer's data; a causal capture never shows an ACK before
+                        // the data it acknowledges). Those bytes came before this payload: they are a gap
+                        // now, before the payload is delivered, and a copy of them seen later is a
+                        // retransmission. Delivered after this payload, a request would come after its
+                        // own response and every later pair on the connection would be off by one.
+                        // (An advance of 1 may be a FIN the capture missed, not data.)
+                        gap(&peer, to: ack, consumer: consumer, direction: senderDirection.reversed,
+                            time: segment.timestamp)
+                    }
+                }
             } else {
                 let peerStart = peer.nextSequence
                 acknowledge(ack, of: &peer, consumer: consumer, direction: senderDirection.reversed,
                             time: segment.timestamp)
                 settleHole(&peer, previousNext: peerStart, now: now)
             }
+        } else if segment.isACK && !peer.isStarted && !peer.isEnded {
+            // Mid-connection start, nothing of the peer's direction seen yet: its bytes before this ACK
+            // had reached the sender already. One of them seen later is a retransmission whose first
+            // copy the capture missed (a real capture under loss: a request, seen again after its
+            // response), not new data, so the peer's stream starts here, as a SYN+ACK starts the
+            // client's (`startPeerFromAck`). Taking such a copy as the start would put an answered
+            // request before the next one and pair every later request with the response before it.
+            peer.nextSequence = TCPSequence(segment.acknowledgmentNumber)
+            peer.flags.insert(.started)
         }
         guard !sender.isEnded else {
             if segment.payloadLength > 0 { stats.ignoredSegments[.directionEnded] += 1 }
