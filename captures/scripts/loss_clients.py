@@ -77,9 +77,38 @@ def large(log, ip):
     s.close()
 
 
+def slow(log, ip):
+    """A slow reader with a small receive buffer: the window closes, the server
+    sends zero-window probes, then partial segments as the window opens. Raw
+    socket (requests cannot set SO_RCVBUF before connecting); keep-alive, two
+    300 KB downloads (nginx, Python)."""
+    import socket
+    import time
+    for port, path in ((18080, "/big.bin"), (18081, "/api/large?bytes=300000")):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((ip, port))
+        for _ in range(2):
+            sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: %s (slow)\r\n\r\n"
+                          % (path, ip, port, UA)).encode())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(1)
+            length = int([h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0])
+            got, pause_at = 0, 65536
+            while got < length:
+                got += len(sock.recv(min(2048, length - got)))
+                time.sleep(0.002)
+                if got >= pause_at:  # long enough for the sender's probe timer (>= RTO, 200 ms)
+                    time.sleep(0.7)
+                    pause_at += 65536
+            log("GET", "http://%s:%d%s" % (ip, port, path), int(head.split(b" ")[1]))
+        sock.close()
+
+
 def main():
     scenario, logpath, ip = sys.argv[1], sys.argv[2], sys.argv[3]
-    {"keepalive": keepalive, "large": large}[scenario](Log(logpath), ip)
+    {"keepalive": keepalive, "large": large, "slow": slow}[scenario](Log(logpath), ip)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@
 #                   connections that lost something, at most 10; wrk's summary
 #                   in holes-wrk.wrk.json instead of a client log)
 # --extra DIR also keeps, in DIR (too large to commit): holes-wrk-full (the
-# whole recording) and loss-wrk (5 % loss, wrk -t2 -c8 -d3s).
+# whole recording), loss-wrk (5 % loss, wrk -t2 -c8 -d3s), loss-keepalive-5 and
+# loss-large-5 (the same scenarios at 5 %), loss-slow (3 %: a slow reader with
+# a 4 KiB receive buffer, so zero windows and window probes).
 #
 # Two network namespaces joined by a veth pair (MTU 1500, TSO/GSO/GRO off so
 # segments carry at most 1448 bytes): chx-h11-loss-c (10.77.0.1) and
@@ -211,6 +213,7 @@ loss_keepalive() {
     curl_chain "$CLIENT_LOG" -0 "$N/api/v1/order"
 }
 loss_large() { C python3 "$HERE/loss_clients.py" large "$CLIENT_LOG" $SIP; }
+loss_slow() { C python3 "$HERE/loss_clients.py" slow "$CLIENT_LOG" $SIP; }
 wrk_load() {
     C wrk -t2 -c8 -d3s "$N/api/v1/order" > "$WORK/wrk-load.txt"
     # wrk logs no exchange: its summary stands beside the capture instead of a client log.
@@ -241,6 +244,9 @@ cp "$WORK/holes-wrk-full.wrk.json" "$OUT/holes-wrk.wrk.json"
 echo "holes-wrk: tcp streams $streams of holes-wrk-full: $(capinfos -c "$OUT/holes-wrk.pcap" | awk '/Number of packets/ {print $NF}') packets"
 if [ -n "$EXTRA" ]; then
     record "$EXTRA" loss-wrk  5 32768 wrk_load
+    record "$EXTRA" loss-keepalive-5 5 32768 loss_keepalive
+    record "$EXTRA" loss-large-5     5 32768 loss_large
+    record "$EXTRA" loss-slow        3 32768 loss_slow
     cp "$WORK/holes-wrk-full.pcap" "$WORK/holes-wrk-full.wrk.json" "$EXTRA/"
 fi
 python3 "$HERE/expected.py" "$CAPTURES"
