@@ -292,19 +292,9 @@ struct ReassemblerState {
             if peer.isSettled {
                 peer.noteAcknowledgment(ack)
                 peer.holeSince = .min
-                if segment.payloadLength > 0 {
-                    let advance = peer.nextSequence.distance(to: ack)
-                    if advance > 1 && advance < Self.maximumTailGap {
-                        // The segment answers bytes of the peer that the capture has not shown (a capture
-                        // drop at the tail of the peer's data; a causal capture never shows an ACK before
-                        // the data it acknowledges). Those bytes came before this payload: they are a gap
-                        // now, before the payload is delivered, and a copy of them seen later is a
-                        // retransmission. Delivered after this payload, a request would come after its
-                        // own response and every later pair on the connection would be off by one.
-                        // (An advance of 1 may be a FIN the capture missed, not data.)
-                        gap(&peer, to: ack, consumer: consumer, direction: senderDirection.reversed,
-                            time: segment.timestamp)
-                    }
+                if segment.payloadLength > 0 && peer.nextSequence != ack {
+                    gapUnseenTail(of: &peer, before: ack, consumer: consumer, direction: senderDirection.reversed,
+                                  time: segment.timestamp)
                 }
             } else {
                 let peerStart = peer.nextSequence
@@ -362,6 +352,22 @@ struct ReassemblerState {
         receive(segment, into: &sender, otherBuffered: (peer.bufferedFootprint, peer.bufferedPieces),
                 consumer: consumer, direction: senderDirection)
         settleHole(&sender, previousNext: senderStart, now: now)
+    }
+
+    /// A data segment acknowledges bytes of a settled `peer` direction that the capture has not shown: a
+    /// capture drop at the tail of the peer's data (a causal capture never shows an ACK before the data it
+    /// acknowledges). Those bytes came before this segment's payload: they become a gap now, before the
+    /// payload is delivered, and a copy of them seen later is a retransmission. Delivered after the
+    /// payload, a request would come after its own response, and every later pair on the connection
+    /// would be off by one. An advance of 1 may be a FIN the capture missed, not data: left alone.
+    @inline(never)
+    private mutating func gapUnseenTail(
+        of peer: inout HalfStream, before ack: TCPSequence, consumer: ConsumerReference, direction: StreamDirection,
+        time: Timestamp
+    ) {
+        let advance = peer.nextSequence.distance(to: ack)
+        guard advance > 1 && advance < Self.maximumTailGap else { return }
+        gap(&peer, to: ack, consumer: consumer, direction: direction, time: time)
     }
 
     /// A connection the factory declined: only its lifetime is tracked.
