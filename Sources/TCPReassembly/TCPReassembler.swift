@@ -9,9 +9,11 @@ import PacketDecoding
 /// straight from the borrowed capture buffer to the consumer; only
 /// out-of-order data is copied, into a bounded per-direction buffer.
 /// Missing bytes become explicit `streamGap` calls: when the peer's ACK has
-/// passed a hole (the receiver got bytes the capture lost), when a hole has
-/// blocked delivery for `holeTimeout`, when a snaplen cut a payload, or when
-/// buffering would exceed a limit.
+/// passed a hole (the receiver got bytes the capture lost), when a data
+/// segment acknowledges bytes of the peer the capture has not shown (a tail
+/// the capture lost: gapped before that segment's payload is delivered), when
+/// a hole has blocked delivery for `holeTimeout`, when a snaplen cut a
+/// payload, or when buffering would exceed a limit.
 ///
 /// Time is packet time only. `process` runs `expireIdle(now:)` itself at
 /// most once per second of packet time (before handling the packet), so
@@ -276,7 +278,8 @@ struct ReassemblerState {
     ///
     /// Most segments of a healthy connection take the two fast paths: an
     /// ACK for a direction with nothing buffered and no FIN only records
-    /// the acknowledgment (no hole can have been passed), and the next
+    /// the acknowledgment (no hole can have been passed; on a data segment,
+    /// an ACK ahead of the direction is its unseen tail), and the next
     /// in-order, uncut segment of such a direction goes straight to the
     /// consumer. The SYN that starts a direction and the in-order FIN that
     /// ends a settled one (two of each per short connection) have their own.
