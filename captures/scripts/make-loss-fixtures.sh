@@ -26,7 +26,10 @@
 # tc netem is not available on the kernel this was written on, so loss is
 # made with nftables: `numgen random mod 100 < N drop` in each namespace's
 # output hook, before the veth, so tcpdump on the server's veth never sees a
-# dropped copy and the sender retransmits. Every process is started here and
+# dropped copy and the sender retransmits, and in the client's input hook
+# (captured, then lost: the retransmission is a duplicate in the capture). No
+# reordering or duplication by the link itself (no netem, no second path):
+# those come from the retransmissions only. Every process is started here and
 # stopped by its PID; the namespaces are deleted at the end. Needs root.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
