@@ -24,7 +24,8 @@ extension ReassemblerState {
         var start = TCPSequence(segment.sequenceNumber)
         if segment.isSYN { start = start.advanced(by: 1) }  // the SYN takes one number
         if !half.isStarted {
-            // Capture started mid-connection: the first byte seen is the start.
+            // Capture started mid-connection and no ACK of the peer's has placed this
+            // direction yet (`exchange`): the first byte seen is the start.
             half.nextSequence = start
             half.flags.insert(.started)
         }

@@ -9,9 +9,11 @@ import PacketDecoding
 /// straight from the borrowed capture buffer to the consumer; only
 /// out-of-order data is copied, into a bounded per-direction buffer.
 /// Missing bytes become explicit `streamGap` calls: when the peer's ACK has
-/// passed a hole (the receiver got bytes the capture lost), when a hole has
-/// blocked delivery for `holeTimeout`, when a snaplen cut a payload, or when
-/// buffering would exceed a limit.
+/// passed a hole (the receiver got bytes the capture lost), when a data
+/// segment acknowledges bytes of the peer the capture has not shown (a tail
+/// the capture lost: gapped before that segment's payload is delivered), when
+/// a hole has blocked delivery for `holeTimeout`, when a snaplen cut a
+/// payload, or when buffering would exceed a limit.
 ///
 /// Time is packet time only. `process` runs `expireIdle(now:)` itself at
 /// most once per second of packet time (before handling the packet), so
@@ -98,6 +100,10 @@ struct ReassemblerState {
     static let relistInterval: Int64 = 1_000_000_000
     /// An ACK further than this ahead of the next expected byte is not trusted to declare a gap.
     static let maximumAckAdvance = 1 << 30
+    /// An ACK on a data segment further than this ahead of a settled direction's next byte is not
+    /// trusted to declare that direction's missing tail a gap (16 MiB: far more than a capture drop
+    /// loses of one connection, far less than a bogus ACK could claim).
+    static let maximumTailGap = 1 << 24
 
     init(configuration: ReassemblyConfiguration, factory: any StreamConsumerFactory) {
         self.configuration = configuration
@@ -272,7 +278,8 @@ struct ReassemblerState {
     ///
     /// Most segments of a healthy connection take the two fast paths: an
     /// ACK for a direction with nothing buffered and no FIN only records
-    /// the acknowledgment (no hole can have been passed), and the next
+    /// the acknowledgment (no hole can have been passed; on a data segment,
+    /// an ACK ahead of the direction is its unseen tail), and the next
     /// in-order, uncut segment of such a direction goes straight to the
     /// consumer. The SYN that starts a direction and the in-order FIN that
     /// ends a settled one (two of each per short connection) have their own.
@@ -288,12 +295,25 @@ struct ReassemblerState {
             if peer.isSettled {
                 peer.noteAcknowledgment(ack)
                 peer.holeSince = .min
+                if segment.payloadLength > 0 && peer.nextSequence != ack {
+                    gapUnseenTail(of: &peer, before: ack, consumer: consumer, direction: senderDirection.reversed,
+                                  time: segment.timestamp)
+                }
             } else {
                 let peerStart = peer.nextSequence
                 acknowledge(ack, of: &peer, consumer: consumer, direction: senderDirection.reversed,
                             time: segment.timestamp)
                 settleHole(&peer, previousNext: peerStart, now: now)
             }
+        } else if segment.isACK && !peer.isStarted && !peer.isEnded {
+            // Mid-connection start, nothing of the peer's direction seen yet: its bytes before this ACK
+            // had reached the sender already. One of them seen later is a retransmission whose first
+            // copy the capture missed (a real capture under loss: a request, seen again after its
+            // response), not new data, so the peer's stream starts here, as a SYN+ACK starts the
+            // client's (`startPeerFromAck`). Taking such a copy as the start would put an answered
+            // request before the next one and pair every later request with the response before it.
+            peer.nextSequence = TCPSequence(segment.acknowledgmentNumber)
+            peer.flags.insert(.started)
         }
         guard !sender.isEnded else {
             if segment.payloadLength > 0 { stats.ignoredSegments[.directionEnded] += 1 }
@@ -335,6 +355,22 @@ struct ReassemblerState {
         receive(segment, into: &sender, otherBuffered: (peer.bufferedFootprint, peer.bufferedPieces),
                 consumer: consumer, direction: senderDirection)
         settleHole(&sender, previousNext: senderStart, now: now)
+    }
+
+    /// A data segment acknowledges bytes of a settled `peer` direction that the capture has not shown: a
+    /// capture drop at the tail of the peer's data (a causal capture never shows an ACK before the data it
+    /// acknowledges). Those bytes came before this segment's payload: they become a gap now, before the
+    /// payload is delivered, and a copy of them seen later is a retransmission. Delivered after the
+    /// payload, a request would come after its own response, and every later pair on the connection
+    /// would be off by one. An advance of 1 may be a FIN the capture missed, not data: left alone.
+    @inline(never)
+    private mutating func gapUnseenTail(
+        of peer: inout HalfStream, before ack: TCPSequence, consumer: ConsumerReference, direction: StreamDirection,
+        time: Timestamp
+    ) {
+        let advance = peer.nextSequence.distance(to: ack)
+        guard advance > 1 && advance < Self.maximumTailGap else { return }
+        gap(&peer, to: ack, consumer: consumer, direction: direction, time: time)
     }
 
     /// A connection the factory declined: only its lifetime is tracked.

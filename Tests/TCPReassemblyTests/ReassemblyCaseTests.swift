@@ -179,6 +179,29 @@ let reassemblyCases: [ReassemblyCase] = [
         name: "retransmission of bytes before a mid-connection start is dropped",
         packets: [c(3000, "GET", ack: 7000), c(2990, "old bytes!", ack: 7000), c(3003, " /", ack: 7000)],
         client: "GET /|captureEnded", server: "|captureEnded", roleSource: .firstSender, retransmittedBytes: 10),
+    ReassemblyCase(
+        // Seen in a real capture (tcpdump dropping packets under load): the SYN and the first request
+        // were not captured, its response was, then the client's spurious retransmission of that
+        // request. The server's ACK says the request was in before: the client's stream starts there.
+        name: "bytes the peer acknowledged before a mid-connection start are a retransmission",
+        packets: [s(7000, "200 one", ack: 3005), c(3000, "GET 1", ack: 7007), c(3005, "GET 2", ack: 7007),
+                  s(7007, "200 two", ack: 3010)],
+        client: "GET 2|captureEnded", server: "200 one200 two|captureEnded", serverPorts: [80],
+        roleSource: .configuredPort, retransmittedBytes: 5),
+    ReassemblyCase(
+        // Seen in a real capture (tcpdump dropping packets under load): "GET 2" was not captured, its
+        // response was (acknowledging it), then the client's spurious retransmission of "GET 2".
+        // Delivered then, the request would follow its own response. It is a gap before "200 2".
+        name: "peer data acknowledged by a data segment before the capture showed it is a gap before that data",
+        packets: handshake + [c(1001, "GET 1", ack: 5001), s(5001, "200 1", ack: 1006), s(5006, "200 2", ack: 1011),
+                              c(1006, "GET 2", ack: 5011), c(1011, "GET 3", ack: 5011), s(5011, "200 3", ack: 1016)],
+        client: "GET 1[gap 5]GET 3|captureEnded", server: "200 1200 2200 3|captureEnded",
+        retransmittedBytes: 5, gaps: 1),
+    ReassemblyCase(
+        name: "a pure ACK ahead declares nothing: the late data is still in time",
+        packets: handshake + [c(1001, "GET 1", ack: 5001), s(5001, "", ack: 1011), c(1006, "GET 2", ack: 5001),
+                              s(5001, "200 1", ack: 1011)],
+        client: "GET 1GET 2|captureEnded", server: "200 1|captureEnded"),
 ]
 
 @Suite struct ReassemblyCaseTests {
