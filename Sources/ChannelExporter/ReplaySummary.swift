@@ -24,6 +24,9 @@ public enum ReplaySummary {
         lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
         if a.connections > 0 {
             lines.append("amqp:          \(a.connections) connections, \(a.frames) frames, \(a.acks) acks, \(a.nacks) nacks, \(a.rejects) rejects\(list(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))")
+            // What was not turned into an outcome, and why: auto-ack deliveries have no answer to time,
+            // a publisher's confirms are not counted at all, answers may match nothing.
+            lines.append("amqp unused:   \(a.noAckDeliveries) no-ack deliveries, \(a.unmatchedAnswers) unmatched answers, \(a.lostDeliveries) lost deliveries, \(a.unknownQueueDeliveries) of unknown queue\(list(AMQPDropReason.allCases.map { ("dropped_\($0.rawValue)", a.droppedDeliveries[$0] ?? 0) } + AMQPLimit.allCases.map { ("limit_\($0.rawValue)", a.limitHits[$0] ?? 0) }))")
         }
         for file in r.truncatedFiles { lines.append("warning: \(file)") }
         return lines.joined(separator: "\n")
@@ -60,8 +63,13 @@ public enum ReplaySummary {
         o.field("http_anomalies", object(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))
         o.field("amqp", object([
             ("connections", a.connections), ("frames", a.frames), ("acks", a.acks), ("nacks", a.nacks), ("rejects", a.rejects),
-            ("unknown_queue_deliveries", a.unknownQueueDeliveries),
+            ("unknown_queue_deliveries", a.unknownQueueDeliveries), ("routing_key_queue_deliveries", a.routingKeyQueueDeliveries),
+            ("no_ack_deliveries", a.noAckDeliveries), ("unmatched_answers", a.unmatchedAnswers),
+            ("answered_while_queued", a.answeredWhileQueued), ("lost_deliveries", a.lostDeliveries),
+            ("answers_for_lost_deliveries", a.answersForLostDeliveries),
         ], keepZeros: true))
+        o.field("amqp_dropped_deliveries", object(AMQPDropReason.allCases.map { ($0.rawValue, a.droppedDeliveries[$0] ?? 0) }))
+        o.field("amqp_limit_hits", object(AMQPLimit.allCases.map { ($0.rawValue, a.limitHits[$0] ?? 0) }))
         o.field("amqp_anomalies", object(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))
         o.field("truncated_files", r.truncatedFiles.map { ExchangeLog.quoted($0.path) }.joined(separator: ",").wrapped("[", "]"))
         return o.finish()

@@ -97,5 +97,11 @@ enum SelfMetrics {
             name: "channel_exporter_amqp_dropped_deliveries", help: "Deliveries dropped unanswered, by reason",
             samples: AMQPDropReason.allCases.map { ([("reason", $0.rawValue)], Double(a.droppedDeliveries[$0] ?? 0)) })
         w.counter(name: "channel_exporter_amqp_unknown_queue_deliveries", help: "Deliveries whose queue could not be learnt", samples: [([], Double(a.unknownQueueDeliveries))])
+        w.counter(
+            name: "channel_exporter_amqp_no_ack_deliveries", help: "Deliveries to auto-ack (no-ack) consumers and gets: no answer to time, no observation",
+            samples: [([], Double(a.noAckDeliveries))])
+        w.counter(
+            name: "channel_exporter_amqp_unmatched_answers", help: "Consumer acks, nacks and rejects for no outstanding delivery",
+            samples: [([], Double(a.unmatchedAnswers))])
     }
 }

@@ -166,12 +166,21 @@ func expectedHistogram(_ text: String) -> [HistogramRow] {
     }
 }
 
-/// What the workers measured: (queue, delivery tag) → duration in ms.
-func workerDurations(_ text: String) throws -> [String: Double] {
+/// What the workers measured: (queue, delivery tag) → durations in ms, in the order the
+/// workers answered (a tag recurs on a new channel or connection: RabbitMQ numbers each
+/// channel's deliveries from 1).
+func workerDurations(_ text: String) throws -> [String: [Double]] {
     let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
-    var out: [String: Double] = [:]
+    var out: [String: [Double]] = [:]
     for record in json["records"] as! [[String: Any]] {
-        out["\(record["queue"] as! String)#\(record["delivery_tag"] as! Int)"] = record["duration_ms"] as? Double
+        guard let tag = record["delivery_tag"] as? Int, let duration = record["duration_ms"] as? Double else { continue }
+        out["\(record["queue"] as! String)#\(tag)", default: []].append(duration)
     }
     return out
+}
+
+/// A top-level array or object of a fixture's `workers.json` (`unanswered`, `notes`).
+func workersJSON(_ text: String, _ key: String) throws -> Any? {
+    let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+    return json[key]
 }

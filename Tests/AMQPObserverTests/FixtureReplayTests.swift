@@ -18,6 +18,12 @@ import Testing
         .init(name: "ack-nack-reject", workers: 1), .init(name: "prefetch-burst", workers: 1),
         .init(name: "multiple-ack", workers: 3), .init(name: "two-queues-k2", workers: 2),
         .init(name: "get-poller", workers: 1), .init(name: "cancel-and-drop", workers: 1),
+    ] + moreFixtures.map { .init(name: $0, workers: 1) }
+
+    /// make-more-fixtures.sh (more_consumers.py): one worker per channel each.
+    static let moreFixtures = [
+        "large-body", "channels-interleaved", "auto-ack", "qos-recover", "transactions", "confirms-return",
+        "server-cancel", "blocked-restart", "kombu", "aio-pika", "amqpstorm", "channel-errors", "lossy",
     ]
 
     static func replay(_ name: String, workers: Int) throws -> FixtureReplayer {
@@ -37,18 +43,20 @@ import Testing
         #expect(replayer.observer.statistics.anomalies.isEmpty)
 
         // Per message: the wire's duration vs the worker's own.
-        let workers = try workerDurations(try readFixture("\(fixture.name).workers.json"))
+        var workers = try workerDurations(try readFixture("\(fixture.name).workers.json"))
+        let recorded = workers.values.map(\.count).reduce(0, +)
         var worst = 0.0
         var plainMoved = 0
-        for outcome in outcomes {
+        for outcome in outcomes.sorted(by: { $0.answerTime < $1.answerTime }) {
             let key = "\(outcome.queue ?? "-")#\(outcome.deliveryTag)"
-            let measured = try #require(workers[key], "no worker record for \(key)")
+            let measured = try #require(workers[key]?.first, "no worker record for \(key)")
+            workers[key]!.removeFirst()
             let wire = Double(outcome.durationNanoseconds()) / 1e6
             worst = max(worst, abs(wire - measured))
             let plain = Double(outcome.durationNanoseconds(.deliverToAnswer)) / 1e6
             if bucketIndex(milliseconds: plain) != bucketIndex(milliseconds: measured) { plainMoved += 1 }
         }
-        #expect(outcomes.count == workers.count)
+        #expect(outcomes.count == recorded)
         // The wire sees the answer a little after the worker ends (pika's I/O thread), and the
         // delivery a little before the worker takes it: milliseconds, far from the 50 ms margins.
         #expect(worst < 25)
@@ -63,7 +71,7 @@ import Testing
     }
 
     /// The frames we decode, packet by packet, are those tshark's AMQP dissector decodes.
-    @Test(arguments: fixtures.map(\.name) + ["prefetch-burst-midstream", "prefetch-burst-dropped", "prefetch-burst-lost-deliver"])
+    @Test(arguments: fixtures.map(\.name) + ["celery", "prefetch-burst-midstream", "prefetch-burst-dropped", "prefetch-burst-lost-deliver"])
     func methodSequenceMatchesTshark(_ name: String) throws {
         let replayer = try Self.replay(name, workers: 1)
         var ours: [Int: String] = [:]
@@ -135,5 +143,58 @@ import Testing
         #expect(damaged.sink.outcomes == full.filter { !lostTags.contains($0.deliveryTag) })
         #expect(lostTags.count == 3)
         print("[amqp-fixture] prefetch-burst-lost-deliver: \(damaged.sink.outcomes.count) of \(full.count) outcomes, identical to the full capture's (lost tags \(lostTags.sorted()))")
+    }
+
+    /// What the second set's clients did beyond answering, and what it must (not) become:
+    /// per fixture, deliveries without an answer to time (auto-ack), answers that match no
+    /// delivery, deliveries dropped unanswered by reason; never an anomaly. The numbers come
+    /// from the clients' own logs (`workers.json`: `unanswered`, `notes`) and the scenario.
+    @Test(arguments: [
+        // 5 auto-ack deliveries the worker handled: nothing on the wire to time.
+        ("auto-ack", 5, 0, [AMQPDropReason: Int]()),
+        // basic.recover with the 4 deliveries of the global prefetch window unanswered.
+        ("qos-recover", 0, 0, [.recover: 4]),
+        // The ack sent again after tx.rollback matches nothing (the first one was counted).
+        ("transactions", 0, 1, [:]),
+        // 9 publisher confirms (basic.ack from the broker, tags colliding with the deliveries') count for nothing.
+        ("confirms-return", 0, 0, [:]),
+        // Broker restart: connection.close (320) with the delivery in work and one prefetched.
+        ("blocked-restart", 0, 0, [.connectionClose: 2]),
+        // A double ack: the broker closes the channel (406) with 2 deliveries prefetched; a no-ack basic.get.
+        ("channel-errors", 1, 1, [.channelClose: 2]),
+        // The broker's basic.cancel (queue deleted): the deliveries held are still answered.
+        ("server-cancel", 0, 0, [:]),
+    ] as [(String, Int, Int, [AMQPDropReason: Int])])
+    func whatIsNotAnOutcomeIsCountedByReason(_ name: String, noAck: Int, unmatched: Int, dropped: [AMQPDropReason: Int]) throws {
+        let stats = try Self.replay(name, workers: 1).observer.statistics
+        let workersFile = try readFixture("\(name).workers.json")
+        let unanswered = try workersJSON(workersFile, "unanswered") as? [[String: Any]] ?? []
+        #expect(stats.noAckDeliveries == noAck)
+        #expect(unanswered.filter { ($0["why"] as? String)?.contains("no-ack") == true || ($0["why"] as? String)?.contains("auto-ack") == true }.count == noAck)
+        #expect(stats.unmatchedAnswers == unmatched)
+        #expect(stats.droppedDeliveries == dropped)
+        #expect(stats.anomalies.isEmpty && stats.lostDeliveries == 0 && stats.unknownQueueDeliveries == 0)
+        #expect(stats.outcomes == (try workerDurations(workersFile)).values.map(\.count).reduce(0, +))
+    }
+
+    /// A real Celery worker (solo pool) consuming two queues on one channel. `celery-late`
+    /// (acks_late) answers after the task; `celery-early` (Celery's default) acknowledges
+    /// when the task is received, before it runs. Every task is counted once, with its queue
+    /// and code; the durations are not comparable: an early ack ends no work, and on the
+    /// shared channel it frees the worker model's worker while the task still runs
+    /// (README, "Consumers"). Pidbox and gossip consumers are auto-ack.
+    @Test func celeryTasksAreCountedOncePerQueueAndCode() throws {
+        let replayer = try Self.replay("celery", workers: 1)
+        let text = try readFixture("celery.workers.json")
+        let records = try workersJSON(text, "records") as! [[String: Any]]
+        let early = (try workersJSON(text, "unanswered") as! [[String: Any]]).filter { $0["queue"] as? String == "celery-early" }
+        var expected: [String: Int] = ["celery-early 0": early.count]
+        for record in records { expected["\(record["queue"] as! String) \(record["code"] as! Int)", default: 0] += 1 }
+        let observed = Dictionary(histogram(replayer.sink.outcomes, rule: .serviceTime).map { ("\($0.queue) \($0.code)", $0.count) }, uniquingKeysWith: +)
+        #expect(observed == expected)
+        #expect(expected["celery-late 1"] == 1 && early.count == 4)
+        let stats = replayer.observer.statistics
+        // Pidbox / gossip messages (how many depends on the worker's start-up): auto-ack.
+        #expect(stats.anomalies.isEmpty && stats.unmatchedAnswers == 0 && stats.noAckDeliveries > 0)
     }
 }

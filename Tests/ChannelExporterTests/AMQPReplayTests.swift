@@ -1,4 +1,4 @@
-import ChannelExporter
+@testable import ChannelExporter
 import ChannelMetrics
 import Testing
 
@@ -7,7 +7,12 @@ import Testing
 /// `<SYSCODE>_consumer_metrics` with what the consumers measured: per queue and code, the
 /// count and the observations in each bucket.
 @Suite struct AMQPReplayTests {
-    static let scenarios = ["ack-nack-reject", "cancel-and-drop", "get-poller", "multiple-ack", "prefetch-burst", "two-queues-k2"]
+    static let scenarios = [
+        "ack-nack-reject", "cancel-and-drop", "get-poller", "multiple-ack", "prefetch-burst", "two-queues-k2",
+        // make-more-fixtures.sh
+        "large-body", "channels-interleaved", "auto-ack", "qos-recover", "transactions", "confirms-return",
+        "server-cancel", "blocked-restart", "kombu", "aio-pika", "amqpstorm", "channel-errors", "lossy",
+    ]
     /// Workers per channel of each fixture's consumers (captures/amqp/README.md): the
     /// service-time rule's k, as `amqp.consumer_concurrency` would say for that service.
     static let workers = ["multiple-ack": 3, "two-queues-k2": 2]
@@ -23,6 +28,24 @@ import Testing
         let expected = try Self.expectedRows(Fixtures.path("amqp/\(scenario).expected.txt"))
         #expect(!expected.isEmpty)
         #expect(ours == expected, "ours:\n\(ours.sorted { $0.key < $1.key })\nexpected:\n\(expected.sorted { $0.key < $1.key })")
+    }
+
+    /// The replay summary says what was not turned into an outcome, and why: auto-ack
+    /// deliveries (nothing to time), answers that matched nothing, drops by reason.
+    @Test func summaryCountsWhatIsNotAnOutcome() throws {
+        var config = ExporterConfiguration(syscode: "A123010101")
+        config.amqp.ports = [5682]
+        let pipeline = try Pipeline(configuration: config)
+        let result = try ReplayRunner.run(
+            files: ["auto-ack", "channel-errors"].map { Fixtures.path("amqp/\($0).pcap") }, pipeline: pipeline)
+        let text = ReplaySummary.text(result)
+        #expect(text.contains("amqp unused:   6 no-ack deliveries, 1 unmatched answers, 0 lost deliveries, 0 of unknown queue [dropped_channel_close=2]"), "\(text)")
+        let json = ReplaySummary.json(result)
+        #expect(json.contains("\"no_ack_deliveries\":6,\"unmatched_answers\":1,"), "\(json)")
+        #expect(json.contains("\"amqp_dropped_deliveries\":{\"channel_close\":2}"), "\(json)")
+        let exposition = SelfMetrics.render(SelfMetricsInput(pipeline: result.statistics), metrics: nil, format: .prometheusText)
+        #expect(exposition.contains("channel_exporter_amqp_no_ack_deliveries_total 6.0"), "\(exposition)")
+        #expect(exposition.contains("channel_exporter_amqp_unmatched_answers_total 1.0"))
     }
 
     /// `queue code` → [count, then observations per bucket (not cumulative), +Inf last].

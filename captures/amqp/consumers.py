@@ -304,11 +304,17 @@ SCENARIOS = {
     "cancel-and-drop": scenario_cancel_and_drop,
 }
 
-if __name__ == "__main__":
+
+def main(scenarios, extra=dict):
+    """usage: SCRIPT SCENARIO PORT OUT.json; `extra()` adds top-level fields to OUT.json."""
     name, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     rec = Recorder()
-    SCENARIOS[name](port, rec)
+    scenarios[name](port, rec)
     rec.records.sort(key=lambda r: r["end"])
     with open(out, "w") as f:
-        json.dump(dict(scenario=name, records=rec.records), f, indent=1)
-    print(f"{name}: {len(rec.records)} answers recorded")
+        json.dump(dict(scenario=name, records=rec.records, **extra()), f, indent=1)
+    print(f"{name}: {len(rec.records)} answers recorded, {extra()}")
+
+
+if __name__ == "__main__":
+    main(SCENARIOS)

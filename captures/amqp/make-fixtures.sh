@@ -11,6 +11,8 @@
 #                        (the unit tests replay these without a reassembler)
 #   NAME.methods.txt     tshark's AMQP dissector: the method sequence
 # and damaged copies of prefetch-burst (midstream, dropped segments).
+# AMQP_SCENARIOS and AMQP_CONSUMERS (make-more-fixtures.sh) choose other scenarios and
+# another consumer script; the damaged copies are made for consumers.py's set only.
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
@@ -25,6 +27,9 @@ need tcpdump tcpdump
 need tshark tshark
 need editcap wireshark-common
 python3 -c 'import pika, amqp' 2>/dev/null || pip install -q pika amqp
+# make-more-fixtures.sh runs this script with its own scenario list and consumer script.
+SCENARIOS=${AMQP_SCENARIOS:-ack-nack-reject prefetch-burst multiple-ack two-queues-k2 get-poller cancel-and-drop}
+CONSUMERS=${AMQP_CONSUMERS:-consumers.py}
 
 export HOME=$WORK   # the Erlang cookie lives here, for the server and rabbitmqctl alike
 export RABBITMQ_NODENAME=$NODE
@@ -71,17 +76,19 @@ extract() { # NAME: text files derived from NAME.pcap
         > "$name.methods.txt"
 }
 
-for name in ack-nack-reject prefetch-burst multiple-ack two-queues-k2 get-poller cancel-and-drop; do
+for name in $SCENARIOS; do
     tcpdump -i lo -s 0 -U --time-stamp-precision=nano -w "$name.pcap" "tcp port $PORT" 2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
     sleep 1
-    python3 consumers.py "$name" "$PORT" "$name.workers.json"
+    python3 "$CONSUMERS" "$name" "$PORT" "$name.workers.json"
     sleep 1
     kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" || true; TCPDUMP_PID=
     python3 expected.py "$name.workers.json" > "$name.expected.txt"
     extract "$name"
     echo "$name: $(wc -c < "$name.pcap") bytes, $(wc -l < "$name.payloads.txt") packets"
 done
+
+[ "$CONSUMERS" = consumers.py ] || { echo "done; port $PORT"; exit 0; }
 
 # Damaged copies of prefetch-burst.
 # midstream: the capture begins after basic.consume / consume-ok (just before
