@@ -74,9 +74,11 @@ COVERS = {
     "uvicorn": "uvicorn (h11, lower-case header names) bare ASGI app: keep-alive (1 s), streamed body chunked, 100 "
                "Continue on body read; httpx, requests, curl",
     "node": "Node http: keep-alive (1 s), maxRequestsPerSocket 6, res.write chunking, 102 + two 103 before a 200, "
-            "trailers, 304 with Content-Length; Node http Agent and fetch (undici), requests, curl",
+            "trailers, 304 with Content-Length; Node http Agent (a chunked request with a trailer) and fetch (undici), "
+            "requests, curl",
     "go": "Go net/http: Flusher chunking, 103 Early Hints, declared trailer, IdleTimeout 1 s, 100 Continue for Go's "
-          "client (ExpectContinueTimeout), transparent gzip; Go client, Node http and fetch, curl",
+          "client (ExpectContinueTimeout), and after the body when the handler reads late; transparent gzip; Go "
+          "client, Node http (chunked request with a trailer) and fetch, curl",
     "aiohttp": "aiohttp server: StreamResponse chunked, keepalive_timeout 1 s; aiohttp client, httpx, curl",
     "waitress": "waitress + Flask: keep-alive, channel_timeout 1 s, generator body chunked; its HEAD of a chunked "
                 "body is followed by a stray last-chunk (0 CRLF CRLF) on the wire; requests, curl",
@@ -191,7 +193,13 @@ def prefs(path):
     body with a hole filled by a retransmission is then lost from its HTTP view. Not for
     holes-* (holes never filled): there tshark waits at the first hole for good and reports
     half of the exchanges."""
-    return ["-o", "tcp.reassemble_out_of_order:TRUE"] if os.path.basename(path).startswith("loss-") else []
+    if os.path.basename(path).startswith("loss-"):
+        return ["-o", "tcp.reassemble_out_of_order:TRUE"]
+    # tshark 4.0 gives tcp.port 57000 to IRC, and a client's ephemeral port may be 57000: the stacks'
+    # server ports are said to be HTTP (one recording of gunicorn-gthread lost a connection so)
+    if os.path.basename(os.path.dirname(path)) == "stacks":
+        return ["-d", "tcp.port==18090-18096,http"]
+    return []
 
 
 def http_pdus(path):
@@ -371,7 +379,7 @@ def main():
             failures.append("%s: %s" % (name, checks))
         http_note = na.get("http") or (PIPELINE_NOTE if name == "pipeline-wrk" else None)
         if prefs(path):
-            notes.append("tshark run with " + prefs(path)[1])
+            notes.append("tshark run with " + prefs(path)[-1])
         acks = ack_check(path, exchanges) if name.startswith("holes-") else None
         if acks is not None:
             notes.append("ack check: %d of tshark's pairs confirmed, %d mispaired"

@@ -20,11 +20,27 @@ function req(method, path, body, headers = {}) {
   });
 }
 
+// A chunked request body (no length given) ending in a trailer field.
+function chunkedWithTrailer(path) {
+  return new Promise((resolve, reject) => {
+    const r = http.request(base + path, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', Trailer: 'X-Sum' } }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => { log('POST', base + path, res.statusCode); resolve(); });
+    });
+    r.on('error', reject);
+    r.write('{"method_code":');
+    r.write('"TR01"}');
+    r.addTrailers({ 'X-Sum': '42' });
+    r.end();
+  });
+}
+
 async function main() {
   for (let i = 0; i < 5; i++) await req('GET', `/api/order?i=${i}`);
   await req('GET', '/api/stream?n=3');
   await req('HEAD', '/api/order');
   await req('POST', '/api/echo', ECHO, { 'Content-Type': 'application/json' });
+  await chunkedWithTrailer('/api/echo?trailer=1');
   await req('GET', '/api/hints');
   await req('GET', '/api/trailer');
   await req('GET', '/api/etag', null, { 'If-None-Match': '"v1"' });

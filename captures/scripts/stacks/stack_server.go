@@ -1,8 +1,11 @@
 // The stack routes (see stack_wsgi.py) on Go's net/http, plus
-//   GET /api/hints    103 Early Hints, then 200 JSON
-//   GET /api/trailer  chunked body with a declared trailer (Trailer header)
+//
+//	GET /api/hints    103 Early Hints, then 200 JSON
+//	GET /api/trailer  chunked body with a declared trailer (Trailer header)
+//
 // Streaming via http.Flusher (chunked); IdleTimeout 1 s.
-//   go run stack_server.go PORT
+//
+//	go run stack_server.go PORT
 package main
 
 import (
@@ -77,6 +80,13 @@ func main() {
 		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.Write(b)
+	})
+	mux.HandleFunc("/api/slow-echo", func(w http.ResponseWriter, r *http.Request) {
+		// reads the body only after the client's ExpectContinueTimeout: the body comes unasked,
+		// and Go still writes its 100 Continue when the handler starts reading, after the body
+		time.Sleep(800 * time.Millisecond)
+		b, _ := io.ReadAll(r.Body)
+		writeJSON(w, 200, map[string]any{"code": "0000", "bytes": len(b)})
 	})
 	mux.HandleFunc("/api/gzip", func(w http.ResponseWriter, r *http.Request) {
 		items := []map[string]any{}
