@@ -6,7 +6,8 @@ completed ({"method","url","status"}) to LOG.
 MODE: requests | httpx | aiohttp   a keep-alive session over the stack routes
       pipeline                     five requests (GET, HEAD, POST, GET, conditional GET) in one write
       http10                       HTTP/1.0 requests (one connection each)
-      idle                         a request, then idle until the server closes
+      idle                         a request, idle until the server closes, then one more
+                                   request on the closed connection (answered by RST)
       connclose                    `Connection: close` on the 2nd request of a connection
 """
 import http.client
@@ -181,6 +182,15 @@ def run_idle():
     except socket.timeout:
         closed = False
     print("idle: server closed the idle connection: %s" % closed, file=sys.stderr)
+    if closed:
+        # A client that reuses the connection without noticing the close (the keep-alive race):
+        # the request reaches a closed socket, the server's stack answers RST, no HTTP response.
+        try:
+            sock.sendall(b"GET /api/order?stale=1 HTTP/1.1\r\nHost: %s\r\nUser-Agent: idle\r\n\r\n" % HOSTPORT.encode())
+            time.sleep(0.2)
+            sock.recv(1)
+        except OSError:
+            pass
     sock.close()
 
 
