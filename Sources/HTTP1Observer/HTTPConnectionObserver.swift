@@ -124,7 +124,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let outcome = withParser(direction) { $0.finish() }
         if direction == requestDirection {
             switch outcome {
-            case .headIncomplete, .bodyIncomplete: count(.truncatedMessage)
+            case .headIncomplete: count(.truncatedMessage)
+            case .bodyIncomplete: if !currentRequestWasAnswered { count(.truncatedMessage) }
             case .betweenMessages, .bodyComplete: break
             }
             currentRequest = nil
@@ -152,6 +153,16 @@ public final class HTTPConnectionObserver: StreamConsumer {
         // Both directions have ended: no more calls come (`StreamConsumer`), so this observer can serve
         // a later connection once its owner lets it go (`HTTPObserverCore.takeSpareConnection`).
         if wasOpen && requestDirectionEnded && responseDirectionEnded { core.keepSpareConnection(self) }
+    }
+
+    /// The request whose body is being read already has its final response (paired, so no longer
+    /// waiting): a client may then withhold the rest of the body and close (RFC 9110 §10.1.1 after
+    /// `Expect: 100-continue`, RFC 9112 §9.3), as Go's client and curl do when Go's net/http answers
+    /// without reading the body. Not a truncated message. (While recovering, pairing is not sure:
+    /// such a request still waits, and an end inside its body counts as truncation.)
+    private var currentRequestWasAnswered: Bool {
+        guard let current = currentRequest else { return false }
+        return !pending.contains { $0 === current }
     }
 
     // MARK: Events

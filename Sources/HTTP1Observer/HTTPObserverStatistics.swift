@@ -48,7 +48,8 @@ public enum HTTPParseAnomaly: String, Sendable, Hashable, CaseIterable {
     case inflateError = "inflate_error"
     /// A body prefix stopped at its limit (the body is longer than what is kept).
     case bodyPrefixTruncated = "body_prefix_truncated"
-    /// A direction ended inside a message.
+    /// A direction ended inside a message (not a request body the client stopped sending after its
+    /// final answer came: RFC 9110 §10.1.1, RFC 9112 §9.3).
     case truncatedMessage = "truncated_message"
     /// Bytes sent by the client while an Upgrade/CONNECT request waited for its answer (not HTTP, or lost).
     case bytesWhileAwaitingUpgrade = "bytes_while_awaiting_upgrade"

@@ -91,7 +91,8 @@ def main():
         os.path.basename(p) for p in sorted(glob.glob(os.path.join(captures, "http", "*.pcapng")))))
     for path in sorted(glob.glob(os.path.join(captures, "http", "*.pcap")) +
                        glob.glob(os.path.join(captures, "http", "damaged", "*.pcap")) +
-                       glob.glob(os.path.join(captures, "http", "loss", "*.pcap"))):
+                       glob.glob(os.path.join(captures, "http", "loss", "*.pcap")) +
+                       glob.glob(os.path.join(captures, "http", "stacks", "*.pcap"))):
         exp = json.load(open(path[:-5] + ".streams.json"))
         if not exp["tshark_authoritative"]:
             continue
