@@ -1,0 +1,85 @@
+/// Gaps and ends of a connection's two directions: what a loss or a closed direction means for
+/// the message under way and the requests still waiting.
+import PacketDecoding
+import TCPReassembly
+
+extension HTTPConnectionObserver {
+    public func streamGap(length: Int, direction: StreamDirection, time: Timestamp) {
+        let outcome = withParser(direction) { $0.gap(length: length, time: time) }
+        let isRequest = direction == requestDirection
+        switch outcome {
+        case .ignored:
+            return
+        case .absorbed, .completed, .completedThenLost:
+            count(.gapInBody)
+            var bodyBytes = length
+            if case .completedThenLost(_, let inBody) = outcome { bodyBytes = inBody }
+            if isRequest {
+                updateCurrentRequest { $0.body.skipGap(bodyBytes); $0.sawGap = true; $0.lastByte = time }
+            } else {
+                inFlight?.body.skipGap(bodyBytes)
+                inFlight?.sawGap = true
+                inFlight?.lastByte = time
+            }
+        case .lost:
+            break
+        }
+        switch outcome {
+        case .completed:
+            if isRequest { requestCompleted(time: time) } else { responseCompleted(time: time) }
+        case .completedThenLost(let reason, _):
+            if isRequest { requestCompleted(time: time) } else { responseCompleted(time: time) }
+            lostSync(reason, direction: direction, time: time, sawGap: true)
+        case .lost(let reason):
+            lostSync(reason, direction: direction, time: time, sawGap: true)
+        case .absorbed, .ignored:
+            break
+        }
+    }
+
+    public func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) {
+        let wasOpen = !(requestDirectionEnded && responseDirectionEnded)
+        let outcome = withParser(direction) { $0.finish() }
+        if direction == requestDirection {
+            switch outcome {
+            case .headIncomplete: count(.truncatedMessage)
+            case .bodyIncomplete: if !currentRequestWasAnswered { count(.truncatedMessage) }
+            case .betweenMessages, .bodyComplete: break
+            }
+            currentRequest = nil
+            requestDirectionEnded = true
+        } else {
+            switch outcome {
+            case .bodyComplete:
+                responseCompleted(time: time)
+            case .bodyIncomplete:
+                count(.truncatedMessage)
+                inFlight?.cutShort = true
+                emitInFlight()
+            case .headIncomplete:
+                count(.truncatedMessage)
+            case .betweenMessages:
+                break
+            }
+            responseDirectionEnded = true
+        }
+        if responseDirectionEnded {
+            // No response can come any more.
+            if recovering { settleRecovery(atEnd: true) }
+            flushPending()
+        }
+        // Both directions have ended: no more calls come (`StreamConsumer`), so this observer can serve
+        // a later connection once its owner lets it go (`HTTPObserverCore.takeSpareConnection`).
+        if wasOpen && requestDirectionEnded && responseDirectionEnded { core.keepSpareConnection(self) }
+    }
+
+    /// The request whose body is being read already has its final response (paired, so no longer
+    /// waiting): a client may then withhold the rest of the body and close (RFC 9110 §10.1.1 after
+    /// `Expect: 100-continue`, RFC 9112 §9.3), as Go's client and curl do when Go's net/http answers
+    /// without reading the body. Not a truncated message. (While recovering, pairing is not sure:
+    /// such a request still waits, and an end inside its body counts as truncation.)
+    var currentRequestWasAnswered: Bool {
+        guard let current = currentRequest else { return false }
+        return !pending.contains { $0 === current }
+    }
+}
