@@ -4,7 +4,8 @@
 ///
 /// Sequence numbers wrap, so "before" and "after" only make sense within
 /// half the number space (RFC 9293 §3.4, RFC 1982): `a < b` means `b` lies
-/// in the 2^31 numbers after `a`. This is gopacket's `Sequence.Difference`.
+/// in the 2^31 numbers after `a` (gopacket's `Sequence.Difference`, but with a number exactly 2^31
+/// away after, not before).
 /// The order is therefore not transitive across the whole space; compare
 /// only numbers that belong to one window of a connection.
 public struct TCPSequence: Hashable, Sendable, CustomStringConvertible {
@@ -12,10 +13,14 @@ public struct TCPSequence: Hashable, Sendable, CustomStringConvertible {
 
     @inlinable public init(_ rawValue: UInt32) { self.rawValue = rawValue }
 
-    /// `other - self` as a signed distance in (-2^31, 2^31].
+    /// `other - self` as a signed distance in (-2^31, 2^31]. Exactly half the space apart, `other`
+    /// is after `self` both ways: were it -2^31 both ways (the plain 32-bit difference), neither
+    /// number would come before the other, and code that takes "not after" to mean "at or
+    /// before" would see a negative overlap (one crafted segment trapped the reassembler).
     @inlinable
     public func distance(to other: TCPSequence) -> Int {
-        Int(Int32(bitPattern: other.rawValue &- rawValue))
+        let difference = Int(Int32(bitPattern: other.rawValue &- rawValue))
+        return difference == Int(Int32.min) ? -difference : difference
     }
 
     /// The sequence number `count` bytes further on (wrapping).

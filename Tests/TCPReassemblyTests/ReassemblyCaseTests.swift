@@ -34,6 +34,12 @@ let reassemblyCases: [ReassemblyCase] = [
         packets: handshake + [c(1001, "hello ", ack: 5001), c(1007, "world", ack: 5001), s(5001, "ok", ack: 1012)]
             + closing(serverBytes: 2),
         client: "hello world|fin", server: "ok|fin"),
+    // Found by fuzzing real fixtures: exactly 2^31 apart, the distance was -2^31 both ways, so the
+    // segment was neither after the next expected byte nor before it, and a negative overlap trapped.
+    ReassemblyCase(
+        name: "a segment exactly half the sequence space ahead is out of window",
+        packets: handshake + [c(1001, "hello "), c(1007 &+ 0x8000_0000, "evil"), c(1007, "world")],
+        client: "hello world|captureEnded", server: "|captureEnded"),
     ReassemblyCase(
         name: "reordered",
         packets: handshake + [c(1007, "world", ack: 5001), c(1001, "hello ", ack: 5001)] + closing(),

@@ -10,7 +10,9 @@ import Testing
         (20, 10, -10),
         (0xFFFF_FFF0, 0x10, 0x20),
         (0x10, 0xFFFF_FFF0, -0x20),
-        (0, 0x8000_0000, Int(Int32.min)),
+        // Exactly half the space apart: after, both ways (never -2^31, which made neither number come first).
+        (0, 0x8000_0000, 1 << 31),
+        (0x8000_0000, 0, 1 << 31),
         (0, 0x7FFF_FFFF, Int(Int32.max)),
     ])
     func distance(from: UInt32, to: UInt32, expected: Int) {
