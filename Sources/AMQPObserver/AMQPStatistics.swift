@@ -96,7 +96,7 @@ public struct AMQPStatistics: Sendable, Hashable {
 
     public init() {}
 
-    /// Adds another observer's counts (another shard's, or a replaced one's).
+    /// Adds another observer's counts (one a reload replaced, carried over to its successor).
     public mutating func add(_ other: AMQPStatistics) {
         connections &+= other.connections
         connectionsGivenUp &+= other.connectionsGivenUp

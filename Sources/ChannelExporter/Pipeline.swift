@@ -97,7 +97,7 @@ public struct PipelineStatistics: Sendable {
         return carried
     }
 
-    /// Adds another pipeline's statistics (another shard's, or a replaced one's `carriedOver`).
+    /// Adds another pipeline's statistics (a pipeline a reload replaced: its `carriedOver`).
     mutating func add(_ other: PipelineStatistics) {
         decode.add(other.decode)
         reassembly.add(other.reassembly)

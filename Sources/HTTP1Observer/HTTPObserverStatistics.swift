@@ -90,7 +90,7 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
         anomalyCounts[reason.index] &+= times
     }
 
-    /// Adds another observer's counts (another shard's, or a replaced one's).
+    /// Adds another observer's counts (one a reload replaced, carried over to its successor).
     public mutating func add(_ other: HTTPObserverStatistics) {
         exchangesComplete &+= other.exchangesComplete
         responsesWithoutRequest &+= other.responsesWithoutRequest

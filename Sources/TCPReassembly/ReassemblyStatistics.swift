@@ -88,8 +88,8 @@ public struct ReassemblyStatistics: Sendable, Hashable {
 
     public init() {}
 
-    /// Adds another reassembler's statistics field by field (another shard's, or a replaced
-    /// one's): the counters and the gauges (`connectionsActive`, `bufferedBytes`) alike.
+    /// Adds another reassembler's statistics field by field (one a reload replaced, carried over to
+    /// its successor): the counters and the gauges (`connectionsActive`, `bufferedBytes`) alike.
     public mutating func add(_ other: ReassemblyStatistics) {
         connectionsOpened &+= other.connectionsOpened
         connectionsActive &+= other.connectionsActive
