@@ -82,6 +82,8 @@ public struct ExporterConfiguration: Sendable, Equatable {
         public var maxPendingRequests = 64
         public var maxBufferedBytesPerConnection = 4 * 1024 * 1024
         public var maxBufferedBytesTotal = 256 * 1024 * 1024
+        /// What the HTTP observer's connections keep together (`HTTPObserverConfiguration.maxKeptBytesTotal`).
+        public var maxHTTPKeptBytesTotal = 256 * 1024 * 1024
         public init() {}
     }
 

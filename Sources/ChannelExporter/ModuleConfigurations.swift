@@ -41,7 +41,8 @@ extension HTTPObserverConfiguration {
             requestBodyPrefixLimit: c.limits.bodyPrefixBytes,
             responseBodyPrefixLimit: c.limits.bodyPrefixBytes,
             maxInflatedBytes: c.limits.bodyPrefixBytes,
-            maxPendingRequests: c.limits.maxPendingRequests)
+            maxPendingRequests: c.limits.maxPendingRequests,
+            maxKeptBytesTotal: c.limits.maxHTTPKeptBytesTotal)
     }
 }
 

@@ -72,9 +72,11 @@ public final class Pipeline {
 
     /// Counters of every stage, for the replay summary and the self-metrics.
     public var statistics: PipelineStatistics {
-        PipelineStatistics(
+        let kept = http.keptBytes
+        return PipelineStatistics(
             decode: decoder.counters, reassembly: reassembler.statistics, http: http.statistics,
-            amqp: amqp.statistics, firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
+            amqp: amqp.statistics, httpKeptBytes: kept.now, httpKeptBytesPeak: kept.peak,
+            firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
     }
 }
 
@@ -84,6 +86,9 @@ public struct PipelineStatistics: Sendable {
     public var reassembly: ReassemblyStatistics
     public var http: HTTPObserverStatistics
     public var amqp: AMQPStatistics
+    /// What the HTTP observer's connections keep now, and the most they kept at once (`HTTPObserver.keptBytes`).
+    public var httpKeptBytes = 0
+    public var httpKeptBytesPeak = 0
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
 
@@ -94,6 +99,7 @@ public struct PipelineStatistics: Sendable {
         var carried = self
         carried.reassembly.connectionsActive = 0
         carried.reassembly.bufferedBytes = 0
+        carried.httpKeptBytes = 0
         return carried
     }
 
@@ -103,6 +109,8 @@ public struct PipelineStatistics: Sendable {
         reassembly.add(other.reassembly)
         http.add(other.http)
         amqp.add(other.amqp)
+        httpKeptBytes &+= other.httpKeptBytes
+        httpKeptBytesPeak = max(httpKeptBytesPeak, other.httpKeptBytesPeak)
         firstPacketTime = [firstPacketTime, other.firstPacketTime].compactMap { $0 }.min()
         lastPacketTime = [lastPacketTime, other.lastPacketTime].compactMap { $0 }.max()
     }

@@ -59,6 +59,7 @@ public enum ReplaySummary {
         o.field("http", object([
             ("exchanges", h.exchangesComplete), ("responses_without_request", h.responsesWithoutRequest),
             ("requests_without_response", h.requestsWithoutResponse), ("upgrades", h.upgrades),
+            ("kept_bytes_peak", s.httpKeptBytesPeak), ("kept_bytes_at_end", s.httpKeptBytes),
         ], keepZeros: true))
         o.field("http_anomalies", object(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))
         o.field("amqp", object([

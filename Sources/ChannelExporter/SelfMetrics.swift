@@ -81,6 +81,9 @@ enum SelfMetrics {
                 ([("kind", "request_without_response")], Double(h.requestsWithoutResponse)),
                 ([("kind", "upgrade")], Double(h.upgrades)),
             ])
+        w.gauge(
+            name: "channel_exporter_http_kept_bytes", help: "Bytes HTTP connections keep now (split heads, body prefixes, waiting requests)",
+            samples: [([], Double(p.httpKeptBytes))])
         w.counter(
             name: "channel_exporter_http_anomalies", help: "HTTP parse anomalies, by reason",
             samples: HTTPParseAnomaly.allCases.map { ([("reason", $0.rawValue)], Double(h.count(of: $0))) })

@@ -12,6 +12,9 @@ struct BodyPrefix {
     private var inflater: Inflater?
     /// An anomaly met while keeping the prefix, reported once by the owner.
     private(set) var anomaly: HTTPParseAnomaly?
+    /// Kept bytes charged to the observer's `KeptBytesBudget`, released by `takeKept`, `restart` and the
+    /// holder's `deinit` (`release(to:)`).
+    private(set) var charged = 0
     /// The first kept byte where it lies in the delivery being read, not copied (see `lend`): valid
     /// only until that delivery ends, by which time the owner has emitted it or called `materialize`.
     /// One pointer (the count is `min(wireLength, limit)`): a buffer pointer made the prefix a larger
@@ -36,7 +39,9 @@ struct BodyPrefix {
     /// Makes the prefix new again as `init(limit:)` does, in place (a pooled request's body). Its kept
     /// bytes were moved out when the message was emitted (`takeKept`): only what is left is released,
     /// where assigning a new prefix released the empty buffer and the absent inflater through calls.
-    mutating func restart(limit: Int) {
+    @inline(__always)
+    mutating func restart(limit: Int, budget: KeptBytesBudget) {
+        release(to: budget)
         restartCounts()
         self.limit = limit
         if case .some = inflater { inflater = nil }
@@ -46,7 +51,8 @@ struct BodyPrefix {
     /// `restart(limit:)`). Inlined for the usual response, without a `Content-Encoding`: a few stores,
     /// where the call cost as much; an encoded one is looked at out of line.
     @inline(__always)
-    mutating func restart(contentEncoding: String?, rawLimit: Int, inflatedLimit: Int) {
+    mutating func restart(contentEncoding: String?, rawLimit: Int, inflatedLimit: Int, budget: KeptBytesBudget) {
+        release(to: budget)
         guard case .none = contentEncoding else {
             return restart(encoding: contentEncoding.unsafelyUnwrapped, rawLimit: rawLimit, inflatedLimit: inflatedLimit)
         }
@@ -83,12 +89,34 @@ struct BodyPrefix {
         }
     }
 
-    /// `spares` lends an emptied buffer for the first kept bytes (see `SharedParserState.takeBuffer`).
+    /// Gives back what this prefix has charged to `budget` (emitted, dropped or reused).
+    @inline(__always)
+    mutating func release(to budget: KeptBytesBudget) {
+        if charged != 0 {
+            budget.release(charged)
+            charged = 0
+        }
+    }
+
+    /// `spares` lends an emptied buffer for the first kept bytes (see `SharedParserState.takeBuffer`),
+    /// and its `keptBytes` bounds what all prefixes keep together.
     mutating func append(_ chunk: UnsafeRawBufferPointer, spares: SharedParserState) {
         wireLength &+= chunk.count
         if truncated { return }
+        let budget = spares.keptBytes
         if let inflater {
+            guard !budget.isExhausted else {
+                truncated = true
+                anomaly = .keptBytesLimit
+                return
+            }
+            // Charged once inflated: one delivery's output (at most the prefix's limit) may overshoot the bound.
             inflater.feed(chunk)
+            let grown = inflater.output.count &- charged
+            if grown > 0 {
+                budget.charge(grown)
+                charged &+= grown
+            }
             switch inflater.status {
             case .inflating, .finished: break
             case .limitReached:
@@ -102,17 +130,23 @@ struct BodyPrefix {
             return
         }
         let room = limit - bytes.count
-        if chunk.count <= room {
+        if chunk.count <= room && budget.current &+ chunk.count <= budget.limit {
             if bytes.capacity == 0 && chunk.count > 0 {
                 // Usually over the shared empty array: stored without a release (see `EmptySlots.swift`).
                 bytes.replaceEmpty(with: spares.takeBuffer())
                 bytes.reserveCapacity(min(limit, max(chunk.count, 256)))
             }
             bytes.append(contentsOf: chunk)
+            budget.charge(chunk.count)
+            charged &+= chunk.count
         } else {
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<room]))
+            let kept = budget.room(for: chunk.count)
+            let taken = Swift.min(room, kept)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<taken]))
+            budget.charge(taken)
+            charged &+= taken
             truncated = true
-            anomaly = .bodyPrefixTruncated
+            anomaly = kept < room ? .keptBytesLimit : .bodyPrefixTruncated
         }
     }
 
@@ -141,9 +175,17 @@ struct BodyPrefix {
     mutating func materialize(spares: SharedParserState) {
         guard let lent else { return }
         lentStart = nil
-        if !lent.isEmpty {
+        let kept = spares.keptBytes.room(for: lent.count)
+        if kept < lent.count {
+            // What the budget leaves is kept; the rest of the prefix is lost like a truncated one.
+            truncated = true
+            anomaly = .keptBytesLimit
+        }
+        if kept > 0 {
             bytes = spares.takeBuffer()
-            bytes.append(contentsOf: lent)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: lent[0..<kept]))
+            spares.keptBytes.charge(kept)
+            charged &+= kept
         }
     }
 
@@ -162,7 +204,8 @@ struct BodyPrefix {
 
     /// The kept bytes, moved out (not copied): the body is emitted once. Lent bytes are not in it (the
     /// owner hands them on where they lie; the prefix forgets them).
-    mutating func takeKept() -> [UInt8] {
+    mutating func takeKept(releasingTo budget: KeptBytesBudget) -> [UInt8] {
+        release(to: budget)
         lentStart = nil
         if let inflater {
             // Dropping the inflater leaves the returned output its only owner (reusable, see `reclaimBuffer`).

@@ -53,6 +53,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
             shared: core.sharedParserState)
     }
 
+    deinit {
+        // Heads split over deliveries give their bytes back (requests and responses do in their own).
+        let split = clientToServer.headCharged &+ serverToClient.headCharged
+        if split != 0 { shared.keptBytes.release(split) }
+    }
+
     /// Buffer bytes this connection holds (split heads) and requests it keeps waiting: 0 and 0 when idle.
     var retainedState: (bufferedBytes: Int, pendingRequests: Int, heldResponses: Int) {
         (clientToServer.bufferedBytes + serverToClient.bufferedBytes, pending.count, heldResponses.count)
@@ -232,8 +238,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
             settleRecovery()
             request.arrivedAfterLoss = recovering
         }
-        if pending.count >= configuration.maxPendingRequests {
-            count(.pendingQueueFull)
+        // While it waits, the request's strings count towards what the connections keep together; past
+        // that bound no queue grows: a request behind waiting ones is taken as one past a full queue.
+        request.chargeHead(shared.lastHeadLength)
+        let queueFull = pending.count >= configuration.maxPendingRequests
+        if queueFull || (!pending.isEmpty && shared.keptBytes.isExhausted) {
+            count(queueFull ? .pendingQueueFull : .keptBytesLimit)
             emitRequestWithoutResponse(pending.removeFirst())
             // Its answer may still come: the waiting requests can no longer be paired by order alone.
             recovering = true

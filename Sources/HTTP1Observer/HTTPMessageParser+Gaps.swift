@@ -52,7 +52,12 @@ extension HTTPMessageParser {
 
     /// The direction ended; what was in progress.
     mutating func finish() -> FinishOutcome {
-        defer { state = .ignoring }
+        // Nothing more comes: a head left unfinished is let go now, not kept while the connection's
+        // observer waits as a spare (and its bytes charged meanwhile).
+        defer {
+            state = .ignoring
+            resetHead()
+        }
         switch state {
         case .idle, .skipLine, .awaitingUpgradeDecision, .ignoring:
             return .betweenMessages

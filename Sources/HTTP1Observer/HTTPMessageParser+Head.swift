@@ -3,14 +3,29 @@
 import PacketDecoding
 
 extension HTTPMessageParser {
-    /// Copies the part of a head that lies in this delivery, since the next delivery will not have it.
-    mutating func stashHead(_ bytes: UnsafeRawBufferPointer) {
+    /// Copies the part of a head that lies in this delivery, since the next delivery will not have it;
+    /// false when the observer's `KeptBytesBudget` has no room for it (nothing kept: see
+    /// `keptBytesExhausted`).
+    mutating func stashHead(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let start = headStart ?? 0
         if headBytes > 0 && start < bytes.count {
+            let count = bytes.count - start
+            let budget = shared.keptBytes
+            guard budget.room(for: count) == count else { return false }
             if headBuffer.isEmpty { headBuffer.reserveCapacity(min(maxHeaderBytes, 1024)) }
             headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start...]))
+            budget.charge(count)
+            headCharged &+= count
         }
         headStart = nil
+        return true
+    }
+
+    /// A head that cannot be kept over to the next delivery (the budget is spent) is given up as a
+    /// head too large is: the direction resynchronises at the next start line.
+    mutating func keptBytesExhausted() -> Event {
+        loseSync(atLineStart: false)
+        return .lost(.keptBytesLimit)
     }
 
     mutating func completeHead(_ bytes: UnsafeRawBufferPointer, end: Int) -> Event {

@@ -89,6 +89,9 @@ struct HTTPMessageParser {
     var droppedWhileAwaitingUpgrade = false
 
     var headBuffer: [UInt8] = []
+    /// `headBuffer`'s bytes charged to the observer's `KeptBytesBudget` (released by `resetHead`, and
+    /// by the connection observer's `deinit`).
+    var headCharged = 0
     var headStart: Int?
     var headBytes = 0
 
@@ -136,12 +139,23 @@ struct HTTPMessageParser {
         messageSawGap = false
     }
 
+    @inline(__always)
     mutating func resetHead() {
         // Most heads are parsed where they lie and never touch the buffer: assigning `[]` over the
         // empty one still released it (a runtime call per head).
-        if headBuffer.capacity != 0 { headBuffer = [] }
+        if headBuffer.capacity != 0 { dropHeadBuffer() }
         headStart = nil
         headBytes = 0
+    }
+
+    /// Frees a head kept over deliveries and gives its bytes back to the budget (out of line: rare).
+    @inline(never)
+    mutating func dropHeadBuffer() {
+        headBuffer = []
+        if headCharged != 0 {
+            shared.keptBytes.release(headCharged)
+            headCharged = 0
+        }
     }
 
     /// Consumes bytes from `bytes[index...]`, advancing `index`; nil when all are consumed with nothing to report.
@@ -275,7 +289,7 @@ struct HTTPMessageParser {
                         return .lost(.headerTooLarge)
                     }
                     state = .startLine(scanner)
-                    stashHead(bytes)
+                    if !stashHead(bytes) { return keptBytesExhausted() }
                     return nil
                 }
             case .fieldLines(var lineBytes, var lastWasCR):
@@ -292,7 +306,7 @@ struct HTTPMessageParser {
                             return .lost(.headerTooLarge)
                         }
                         state = .fieldLines(lineBytes: lineBytes, lastWasCR: lastWasCR)
-                        stashHead(bytes)
+                        if !stashHead(bytes) { return keptBytesExhausted() }
                         return nil
                     }
                     let n = lf - index
@@ -366,7 +380,7 @@ struct HTTPMessageParser {
         }
         // A head that ends exactly at this delivery's end still has to be kept for the next one.
         switch state {
-        case .startLine, .fieldLines: stashHead(bytes)
+        case .startLine, .fieldLines: if !stashHead(bytes) { return keptBytesExhausted() }
         default: break
         }
         return nil

@@ -20,6 +20,12 @@ public final class HTTPObserver {
     var sharedParserState: SharedParserState { core.sharedParserState }
     /// Counters so far (exchanges by outcome, anomalies by reason).
     public var statistics: HTTPObserverStatistics { core.statistics }
+    /// Bytes the connections keep now (split heads, body prefixes, waiting requests' heads; bounded by
+    /// `HTTPObserverConfiguration.maxKeptBytesTotal`), and the most they kept at once. Not among the
+    /// counters: they depend on how the bytes were cut into deliveries, which the counters do not.
+    public var keptBytes: (now: Int, peak: Int) {
+        (core.sharedParserState.keptBytes.current, core.sharedParserState.keptBytes.peak)
+    }
 
     public init(configuration: HTTPObserverConfiguration = HTTPObserverConfiguration(), sink: any HTTPExchangeSink) {
         core = HTTPObserverCore(configuration: configuration, sink: sink)
@@ -50,7 +56,7 @@ extension HTTPObserver: StreamConsumerFactory {
 final class HTTPObserverCore {
     let configuration: HTTPObserverConfiguration
     let sink: any HTTPExchangeSink
-    let sharedParserState = SharedParserState()
+    let sharedParserState: SharedParserState
     /// (No dynamic exclusivity checks: one pipeline thread, no overlapping access.)
     @exclusivity(unchecked) var statistics = HTTPObserverStatistics()
 
@@ -64,6 +70,7 @@ final class HTTPObserverCore {
     init(configuration: HTTPObserverConfiguration, sink: any HTTPExchangeSink) {
         self.configuration = configuration
         self.sink = sink
+        sharedParserState = SharedParserState(maxKeptBytes: configuration.maxKeptBytesTotal)
     }
 
     deinit {

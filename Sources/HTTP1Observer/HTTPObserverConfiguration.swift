@@ -13,6 +13,10 @@ public struct HTTPObserverConfiguration: Sendable, Hashable {
     public var maxInflatedBytes: Int
     /// Requests awaiting their response on one connection (pipelining depth).
     public var maxPendingRequests: Int
+    /// Bytes all connections together may keep between deliveries: split heads, body prefixes, the
+    /// heads of waiting requests (see `KeptBytesBudget`). Past it they keep no more, counted as
+    /// `kept_bytes_limit`; memory then stays bounded whatever peers send.
+    public var maxKeptBytesTotal: Int
 
     public init(
         maxHeaderBytes: Int = 64 * 1024,
@@ -20,7 +24,8 @@ public struct HTTPObserverConfiguration: Sendable, Hashable {
         requestBodyPrefixLimit: Int = 64 * 1024,
         responseBodyPrefixLimit: Int = 64 * 1024,
         maxInflatedBytes: Int = 64 * 1024,
-        maxPendingRequests: Int = 64
+        maxPendingRequests: Int = 64,
+        maxKeptBytesTotal: Int = 256 * 1024 * 1024
     ) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
@@ -28,5 +33,6 @@ public struct HTTPObserverConfiguration: Sendable, Hashable {
         self.responseBodyPrefixLimit = responseBodyPrefixLimit
         self.maxInflatedBytes = maxInflatedBytes
         self.maxPendingRequests = maxPendingRequests
+        self.maxKeptBytesTotal = maxKeptBytesTotal
     }
 }

@@ -25,11 +25,17 @@ final class PendingRequest {
     private(set) var isConnect: Bool
     /// CONNECT, or a bodyless request with `Upgrade`: the request direction waits for the answer.
     var awaitsUpgradeDecision = false
+    /// Where its body prefix and its head's strings are charged (the observer's, for the object's life).
+    let budget: KeptBytesBudget
+    /// The head's length, charged to `budget` while the request waits (its strings: target, host,
+    /// User-Agent...; see `chargeHead`), released when the summary is moved out.
+    @exclusivity(unchecked) private var headCharge = 0
 
     init(
-        body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
+        budget: KeptBytesBudget, body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
         arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) {
+        self.budget = budget
         self.body = body
         self.firstByte = firstByte
         self.lastByte = lastByte
@@ -45,7 +51,8 @@ final class PendingRequest {
         bodyLimit: Int, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
         arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) {
-        body.restart(limit: bodyLimit)
+        body.restart(limit: bodyLimit, budget: budget)
+        releaseHead()
         self.firstByte = firstByte
         self.lastByte = lastByte
         sawGap = false
@@ -62,14 +69,35 @@ final class PendingRequest {
     /// or a stored empty value, the optimiser copied it whole (a retain and a release per string).
     /// Inlined, the fields go from here to the exchange being built without a round trip through a
     /// returned summary (measured: about 35 instructions an exchange less, with the response's).
+    deinit {
+        body.release(to: budget)
+        releaseHead()
+    }
+
+    /// Charges the head of `length` bytes the request's strings came from, while it waits.
+    @inline(__always)
+    func chargeHead(_ length: Int) {
+        budget.charge(length)
+        headCharge &+= length
+    }
+
+    @inline(__always)
+    private func releaseHead() {
+        if headCharge != 0 {
+            budget.release(headCharge)
+            headCharge = 0
+        }
+    }
+
     @inline(__always)
     func takeSummary() -> HTTPRequestSummary {
+        releaseHead()
         // One initializer call on the fields moved out: a summary held in a local `var` was also copied whole.
-        HTTPRequestSummary(
+        return HTTPRequestSummary(
             method: summary.method.take(), storedTarget: summary.storedTarget.take(), rawPath: summary.rawPath.take(),
             path: summary.path.take(), query: summary.query.take(), version: summary.version.take(),
             host: summary.host.take(), userAgent: summary.userAgent.take(), methodCode: summary.methodCode.take(),
-            tCode: summary.tCode.take(), contentType: summary.contentType.take(), bodyPrefix: body.takeKept(),
+            tCode: summary.tCode.take(), contentType: summary.contentType.take(), bodyPrefix: body.takeKept(releasingTo: budget),
             bodyLength: body.wireLength, bodyTruncated: body.truncated || !isComplete)
     }
 }
@@ -114,11 +142,14 @@ final class InFlightResponse {
     @exclusivity(unchecked) var cutShort = false
     /// Read while recovering from a loss: paired (or not) when the recovery settles.
     @exclusivity(unchecked) var isHeld: Bool
+    /// Where its body prefix is charged (the observer's, for the object's life).
+    let budget: KeptBytesBudget
 
     init(
-        request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
+        budget: KeptBytesBudget, request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
         body: consuming BodyPrefix, bodyless: Bool, firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
     ) {
+        self.budget = budget
         self.request = request
         self.status = status
         self.contentType = contentType
@@ -137,7 +168,7 @@ final class InFlightResponse {
         contentEncoding: consuming String?, rawLimit: Int, inflatedLimit: Int, bodyless: Bool,
         firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
     ) {
-        body.restart(contentEncoding: contentEncoding, rawLimit: rawLimit, inflatedLimit: inflatedLimit)
+        body.restart(contentEncoding: contentEncoding, rawLimit: rawLimit, inflatedLimit: inflatedLimit, budget: budget)
         // Moved out when the response was emitted: nil stored over without a release (see `EmptySlots.swift`).
         self.request.replaceNil(with: request)
         self.status = status
@@ -152,12 +183,16 @@ final class InFlightResponse {
         self.isHeld = isHeld
     }
 
+    deinit {
+        body.release(to: budget)
+    }
+
     /// The summary (its strings and body) moved out: a response is emitted once. Inlined as the request's.
     @inline(__always)
     func takeSummary() -> HTTPResponseSummary {
         HTTPResponseSummary(
             status: status, contentType: contentType.take(), contentEncoding: contentEncoding.take(),
-            bodyPrefix: body.takeKept(), bodyLength: body.wireLength, bodyTruncated: body.truncated || !isComplete,
+            bodyPrefix: body.takeKept(releasingTo: budget), bodyLength: body.wireLength, bodyTruncated: body.truncated || !isComplete,
             bodyless: bodyless)
     }
 }

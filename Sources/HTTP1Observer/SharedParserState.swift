@@ -21,6 +21,16 @@ final class SharedParserState {
     /// The head of the last `.head` event, parsed in place; read at once by the connection observer
     /// (which may move its strings out).
     @exclusivity(unchecked) var head = MessageHead(isRequest: false)
+    /// What the observer's connections keep between deliveries, and its bound (see `KeptBytesBudget`).
+    let keptBytes: KeptBytesBudget
+    /// The length of the last head parsed whole by `parseHead` (what a waiting request's strings are
+    /// charged to `keptBytes`).
+    private(set) var lastHeadLength = 0
+
+    init(maxKeptBytes: Int = HTTPObserverConfiguration().maxKeptBytesTotal) {
+        keptBytes = KeptBytesBudget(limit: maxKeptBytes)
+    }
+
     /// Heads are tried on the common path first (see `MessageHead.parseCommon`); tests turn it off to
     /// compare the exchanges with those of the general path alone.
     var usesCommonHeadPath = true
@@ -40,9 +50,11 @@ final class SharedParserState {
         _ bytes: UnsafeRawBufferPointer, isRequest: Bool, maxHeaderCount: Int, startLineLF: Int? = nil
     ) -> MessageHead.ParseOutcome {
         guard !isRequest && usesResponseHeadMemo else {
-            return MessageHead.parse(
+            let outcome = MessageHead.parse(
                 bytes, isRequest: isRequest, maxHeaderCount: maxHeaderCount, cache: self, into: &head,
                 startLineLF: startLineLF)
+            if case .complete(let end) = outcome { lastHeadLength = end }
+            return outcome
         }
         if let end = responseHeads.recall(bytes, maxHeaderCount: maxHeaderCount, into: &head) {
             return .complete(end: end)
@@ -100,7 +112,7 @@ final class SharedParserState {
             return spare
         }
         return PendingRequest(
-            body: BodyPrefix(limit: bodyLimit), firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
+            budget: keptBytes, body: BodyPrefix(limit: bodyLimit), firstByte: firstByte, lastByte: lastByte, isFirstOnConnection: isFirstOnConnection,
             arrivedAfterLoss: arrivedAfterLoss, isHead: isHead, isConnect: isConnect)
     }
 
@@ -134,7 +146,7 @@ final class SharedParserState {
         }
         let body = BodyPrefix(contentEncoding: copy contentEncoding, rawLimit: rawLimit, inflatedLimit: inflatedLimit)
         return InFlightResponse(
-            request: request, status: status, contentType: contentType, contentEncoding: contentEncoding, body: body,
+            budget: keptBytes, request: request, status: status, contentType: contentType, contentEncoding: contentEncoding, body: body,
             bodyless: bodyless, firstByte: firstByte, lastByte: lastByte, isHeld: isHeld)
     }
 

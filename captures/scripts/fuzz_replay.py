@@ -9,13 +9,17 @@ Each mutant takes one classic-pcap fixture and applies 1-20 of: bytes of a TCP p
 random or HTTP/JSON-significant values, a byte of the IP/TCP headers changed, a record cut, two
 records swapped, a record duplicated, a record removed (orig_len kept mostly, so cuts look like
 snaplen). It is replayed with an exchange log, with and without inbound ports, AMQP fixtures with
-their broker port. A crashing mutant is kept as crash-N.pcap in the working directory, and its
-stderr printed. Standard library only; about 50 replays a second on 2 cores.
+their broker port; a third of them with the HTTP observer's kept-bytes bound cut to 64 KiB, so
+that the paths past it run too. A crashing mutant is kept as crash-N.pcap in the working
+directory, and its stderr printed. After each replay every connection has ended, so the bytes
+the HTTP observer's connections keep (`kept_bytes_at_end` in the `--json` summary) must be back
+to 0: a mutant that leaves some (a path that does not give back what it charged) is kept as
+leak-N.pcap. Standard library only; about 50 replays a second on 2 cores.
 
 The first run (600 s, seed 7, 32,250 mutants) found the reassembler trapping on a segment exactly
 2^31 ahead of the next expected byte (fixed in TCPSequence.distance).
 """
-import os, random, struct, subprocess, sys, glob, time
+import os, random, struct, subprocess, sys, glob, time, json
 BIN = sys.argv[1]
 seconds = float(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,7 +40,9 @@ def write(path, hdr, recs):
         for ts1, ts2, b, orig in recs:
             f.write(struct.pack('<IIII', ts1, ts2, len(b), max(orig, len(b)) if rng.random() < 0.9 else len(b)))
             f.write(b)
-end = time.time() + seconds; runs = 0; crashes = 0
+end = time.time() + seconds; runs = 0; crashes = 0; leaks = 0
+with open('small-budget.yaml', 'w') as f:
+    f.write('syscode: A123010101\nlimits:\n  max_http_kept_bytes_total: 65536\n')
 while time.time() < end:
     src = rng.choice(files); hdr, recs = read(src)
     if not recs: continue
@@ -61,7 +67,8 @@ while time.time() < end:
     if n == 0: continue
     out = 'case.pcap'
     write(out, hdr, recs)
-    args = [BIN, 'replay', out, '--syscode', 'A123010101', '--no-progress', '--output', '/dev/null', '--exchanges', '/dev/null']
+    args = [BIN, 'replay', out, '--syscode', 'A123010101', '--no-progress', '--output', '/dev/null', '--exchanges', '/dev/null', '--json']
+    if rng.random() < 0.33: args += ['--config.file', 'small-budget.yaml']
     if rng.random() < 0.5: args += ['--inbound-port', '18080', '--inbound-port', '8080', '--inbound-port', '18090']
     if 'amqp' in src: args += ['--amqp-port', '5682']
     p = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -71,4 +78,13 @@ while time.time() < end:
         keep = 'crash-%d.pcap' % crashes
         os.rename(out, keep)
         print('CRASH rc=%d src=%s kept=%s args=%s\n%s' % (p.returncode, src, keep, args[3:], p.stderr.decode()[-2000:]), flush=True)
-print('runs', runs, 'crashes', crashes)
+        continue
+    err = p.stderr.decode(errors='replace')
+    if p.returncode == 0 and '{' in err:
+        summary = json.loads(err[err.index('{'):err.rindex('}') + 1])
+        if summary['http']['kept_bytes_at_end'] != 0:
+            leaks += 1
+            keep = 'leak-%d.pcap' % leaks
+            os.rename(out, keep)
+            print('LEAK %d bytes src=%s kept=%s args=%s' % (summary['http']['kept_bytes_at_end'], src, keep, args[3:]), flush=True)
+print('runs', runs, 'crashes', crashes, 'leaks', leaks)
