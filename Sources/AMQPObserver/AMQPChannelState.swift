@@ -37,6 +37,21 @@ struct OutstandingDelivery {
 /// answer for an unknown tag, or an answer for a delivery the model still had
 /// waiting. A consumer that was idle thus costs nothing: its first delivery is
 /// answered "while waiting" and starts at its deliver time.
+/// Unanswered deliveries kept by every channel of an observer's connections, and the most at
+/// once: each `AMQPChannelState` adds and removes its own (its `deinit` included), so the count
+/// cannot drift from what is kept.
+final class OutstandingTally {
+    private(set) var count = 0
+    private(set) var peak = 0
+
+    func add(_ n: Int) {
+        count += n
+        if count > peak { peak = count }
+    }
+
+    func remove(_ n: Int) { count -= n }
+}
+
 final class AMQPChannelState {
     struct Consumer {
         var tag: [UInt8]
@@ -75,12 +90,19 @@ final class AMQPChannelState {
     /// Workers taken as busy with deliveries we did not see.
     private(set) var unseenBusy: Int
     private var lastAnswerTime: Timestamp?
+    /// The observer's count of what all channels keep (see `OutstandingTally`).
+    private let tally: OutstandingTally
 
     /// `seenFromStart` false: the channel was first seen mid-stream, all its workers may be busy.
-    init(workers: Int, seenFromStart: Bool) {
+    init(workers: Int, seenFromStart: Bool, tally: OutstandingTally = OutstandingTally()) {
+        self.tally = tally
         self.workers = workers
         self.unseenBusy = seenFromStart ? 0 : workers
         self.freeWorkers = workers - unseenBusy
+    }
+
+    deinit {
+        tally.remove(outstandingCount)
     }
 
     var outstandingCount: Int { storage.count - head }
@@ -107,6 +129,7 @@ final class AMQPChannelState {
             waitingCount += 1
         }
         storage.append(delivery)
+        tally.add(1)
     }
 
     /// Settles the delivery `tag` (or, with `multiple`, every outstanding one up to `tag`;
@@ -148,6 +171,7 @@ final class AMQPChannelState {
         let busy = outstandingCount - waitingCount
         // Placeholders for lost deliveries were already counted as lost.
         let count = storage[head...].reduce(0) { $0 + ($1.isLost ? 0 : 1) }
+        tally.remove(outstandingCount)
         storage.removeAll(keepingCapacity: true)
         head = 0
         waitingCount = 0
@@ -197,6 +221,7 @@ final class AMQPChannelState {
 
     private func removeAt(_ index: Int) -> OutstandingDelivery {
         let delivery = storage[index]
+        tally.remove(1)
         if index == head {
             head += 1
             if head == storage.count {

@@ -274,6 +274,13 @@ public final class AMQPConnectionObserver: StreamConsumer {
             observer.count(.outstandingPerChannel)
             observer.countDropped(1, .outstandingLimit)
             state.dropOldest(time: delivery.deliverTime)
+        } else if observer.outstanding.count >= configuration.maxOutstandingTotal {
+            observer.count(.outstandingTotal)
+            observer.countDropped(1, .outstandingLimit)
+            // This channel's oldest makes room; a channel that keeps none does not take the new one
+            // (its answer will then be an unmatched one).
+            guard state.outstandingCount > 0 else { return }
+            state.dropOldest(time: delivery.deliverTime)
         }
         state.add(delivery)
     }
@@ -314,7 +321,8 @@ public final class AMQPConnectionObserver: StreamConsumer {
         }
         // Seen from its start when opened before our eyes, or when the whole connection was.
         let state = AMQPChannelState(
-            workers: configuration.consumerConcurrency, seenFromStart: opened || connection.synTime != nil)
+            workers: configuration.consumerConcurrency, seenFromStart: opened || connection.synTime != nil,
+            tally: observer.outstanding)
         channels[number] = state
         return state
     }

@@ -13,6 +13,10 @@ public final class AMQPObserver: StreamConsumerFactory {
     public let sink: any ConsumerOutcomeSink
     /// Counters over all connections of this observer.
     public internal(set) var statistics = AMQPStatistics()
+    /// Unanswered deliveries all channels keep (bounded by `maxOutstandingTotal`).
+    let outstanding = OutstandingTally()
+    /// Unanswered deliveries kept now, and the most at once (0 now once every connection ended).
+    public var outstandingDeliveries: (now: Int, peak: Int) { (outstanding.count, outstanding.peak) }
 
     public init(configuration: AMQPObserverConfiguration = .init(), sink: any ConsumerOutcomeSink) {
         self.configuration = configuration

@@ -22,6 +22,10 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
     public var maxFrameSize: Int
     /// Unanswered deliveries kept per channel; beyond it the oldest is dropped (counted).
     public var maxOutstandingPerChannel: Int
+    /// Unanswered deliveries kept by all connections together (the per-channel bound times 2,048
+    /// channels times the connections is no bound in practice): beyond it a channel's oldest is
+    /// dropped for its new one, or the new one is not kept when the channel has none (counted).
+    public var maxOutstandingTotal: Int
     /// Channels tracked per connection; methods on further channels are ignored (counted).
     public var maxChannelsPerConnection: Int
     /// Consumer tags remembered per channel.
@@ -38,6 +42,7 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
         consumerConcurrency: Int = 1,
         maxFrameSize: Int = AMQPObserverConfiguration.defaultMaxFrameSize,
         maxOutstandingPerChannel: Int = 65_536,
+        maxOutstandingTotal: Int = 1 << 20,
         maxChannelsPerConnection: Int = 2048,
         maxConsumersPerChannel: Int = 1024,
         maxPendingRequestsPerChannel: Int = 1024,
@@ -46,6 +51,7 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
         self.consumerConcurrency = max(1, consumerConcurrency)
         self.maxFrameSize = min(max(maxFrameSize, Self.frameSizeFloor), Self.frameSizeHardCap)
         self.maxOutstandingPerChannel = max(1, maxOutstandingPerChannel)
+        self.maxOutstandingTotal = max(1, maxOutstandingTotal)
         self.maxChannelsPerConnection = max(1, maxChannelsPerConnection)
         self.maxConsumersPerChannel = max(1, maxConsumersPerChannel)
         self.maxPendingRequestsPerChannel = max(1, maxPendingRequestsPerChannel)

@@ -46,6 +46,7 @@ public enum AMQPDropReason: String, Sendable, Hashable, CaseIterable {
 /// Limits of ``AMQPObserverConfiguration``; each hit is counted.
 public enum AMQPLimit: String, Sendable, Hashable, CaseIterable {
     case outstandingPerChannel = "outstanding_per_channel"
+    case outstandingTotal = "outstanding_total"
     case channelsPerConnection = "channels_per_connection"
     case consumersPerChannel = "consumers_per_channel"
     case pendingRequestsPerChannel = "pending_requests_per_channel"

@@ -73,9 +73,11 @@ public final class Pipeline {
     /// Counters of every stage, for the replay summary and the self-metrics.
     public var statistics: PipelineStatistics {
         let kept = http.keptBytes
+        let outstanding = amqp.outstandingDeliveries
         return PipelineStatistics(
             decode: decoder.counters, reassembly: reassembler.statistics, http: http.statistics,
             amqp: amqp.statistics, httpKeptBytes: kept.now, httpKeptBytesPeak: kept.peak,
+            amqpOutstanding: outstanding.now, amqpOutstandingPeak: outstanding.peak,
             firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
     }
 }
@@ -89,6 +91,9 @@ public struct PipelineStatistics: Sendable {
     /// What the HTTP observer's connections keep now, and the most they kept at once (`HTTPObserver.keptBytes`).
     public var httpKeptBytes = 0
     public var httpKeptBytesPeak = 0
+    /// Unanswered deliveries the AMQP observer keeps now, and the most at once (`AMQPObserver.outstandingDeliveries`).
+    public var amqpOutstanding = 0
+    public var amqpOutstandingPeak = 0
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
 
@@ -100,6 +105,7 @@ public struct PipelineStatistics: Sendable {
         carried.reassembly.connectionsActive = 0
         carried.reassembly.bufferedBytes = 0
         carried.httpKeptBytes = 0
+        carried.amqpOutstanding = 0
         return carried
     }
 
@@ -111,6 +117,8 @@ public struct PipelineStatistics: Sendable {
         amqp.add(other.amqp)
         httpKeptBytes &+= other.httpKeptBytes
         httpKeptBytesPeak = max(httpKeptBytesPeak, other.httpKeptBytesPeak)
+        amqpOutstanding &+= other.amqpOutstanding
+        amqpOutstandingPeak = max(amqpOutstandingPeak, other.amqpOutstandingPeak)
         firstPacketTime = [firstPacketTime, other.firstPacketTime].compactMap { $0 }.min()
         lastPacketTime = [lastPacketTime, other.lastPacketTime].compactMap { $0 }.max()
     }

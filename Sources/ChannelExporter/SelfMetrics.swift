@@ -106,5 +106,8 @@ enum SelfMetrics {
         w.counter(
             name: "channel_exporter_amqp_unmatched_answers", help: "Consumer acks, nacks and rejects for no outstanding delivery",
             samples: [([], Double(a.unmatchedAnswers))])
+        w.gauge(
+            name: "channel_exporter_amqp_outstanding_deliveries", help: "Consumer deliveries awaiting their answer now",
+            samples: [([], Double(p.amqpOutstanding))])
     }
 }

@@ -1,0 +1,53 @@
+// OutstandingTotalTests.swift — the bound on unanswered deliveries all connections keep together.
+
+import AMQPObserver
+import PacketDecoding
+import TCPReassembly
+import Testing
+
+@Suite struct OutstandingTotalTests {
+    static func send(_ connection: AMQPConnectionObserver, _ direction: StreamDirection, _ bytes: [UInt8], at time: Int64) {
+        bytes.withUnsafeBytes { connection.streamData($0, direction: direction, time: ms(time)) }
+    }
+
+    /// Consumers that never answer on three connections, two channels each: the per-channel bound
+    /// (8) alone would let them keep 48 deliveries; together they keep at most 10, each channel
+    /// giving up its own oldest for its new ones. Answers then settle what is kept, and nothing
+    /// is left once the connections end.
+    @Test func unansweredDeliveriesStayWithinTheTotal() {
+        let configuration = AMQPObserverConfiguration(maxOutstandingPerChannel: 8, maxOutstandingTotal: 10)
+        let sink = OutcomeCollector()
+        let observer = AMQPObserver(configuration: configuration, sink: sink)
+        let connections = (0..<3).map { observer.makeConnectionObserver(for: connectionInfo(id: UInt64($0))) }
+        for connection in connections {
+            Self.send(connection, .clientToServer, AMQP.protocolHeader, at: 0)
+            for ch: UInt16 in 1...2 {
+                Self.send(connection, .clientToServer, AMQP.channelOpen(ch) + AMQP.consume(ch, queue: "q\(ch)", tag: "t\(ch)"), at: 1)
+                Self.send(connection, .serverToClient, AMQP.consumeOk(ch, tag: "t\(ch)"), at: 2)
+            }
+        }
+        for tag: UInt64 in 1...8 {
+            for connection in connections {
+                for ch: UInt16 in 1...2 {
+                    Self.send(connection, .serverToClient, AMQP.deliver(ch, tag: "t\(ch)", deliveryTag: tag, routingKey: "q\(ch)"), at: 10)
+                    #expect(observer.outstandingDeliveries.now <= 10)
+                }
+            }
+        }
+        #expect(observer.outstandingDeliveries.peak == 10)
+        #expect(observer.statistics.limitHits[.outstandingTotal, default: 0] == 48 - 10)
+        #expect(observer.statistics.droppedDeliveries[.outstandingLimit, default: 0] == 48 - 10)
+        // Each channel's newest deliveries are the ones kept: acknowledging everything settles them.
+        for connection in connections {
+            for ch: UInt16 in 1...2 { Self.send(connection, .clientToServer, AMQP.ack(ch, 0, multiple: true), at: 20) }
+        }
+        #expect(sink.outcomes.count == 10)
+        #expect(sink.outcomes.allSatisfy { $0.deliveryTag >= 7 })
+        #expect(observer.outstandingDeliveries.now == 0)
+        for connection in connections {
+            Self.send(connection, .serverToClient, AMQP.deliver(1, tag: "t1", deliveryTag: 9, routingKey: "q1"), at: 30)
+            connection.streamEnd(direction: .clientToServer, reason: .fin, time: ms(40))
+        }
+        #expect(observer.outstandingDeliveries.now == 0)
+    }
+}
