@@ -44,10 +44,10 @@ public final class AMQPConnectionObserver: StreamConsumer {
         let fromStart = connection.synTime != nil
         clientParser = AMQPFrameParser(
             isClient: true, startsAtBeginning: fromStart, frameMax: configuration.maxFrameSize,
-            synchronizationAttempts: configuration.synchronizationAttempts)
+            synchronizationAttempts: configuration.synchronizationAttempts, budget: observer.bufferedMethodBytes)
         serverParser = AMQPFrameParser(
             isClient: false, startsAtBeginning: fromStart, frameMax: configuration.maxFrameSize,
-            synchronizationAttempts: configuration.synchronizationAttempts)
+            synchronizationAttempts: configuration.synchronizationAttempts, budget: observer.bufferedMethodBytes)
     }
 
     /// Why the connection was given up, if it was.

@@ -1,4 +1,5 @@
 // AMQPFrameParser.swift — incremental AMQP 0-9-1 framing (§4.2.2–4.2.3) of one direction over borrowed bytes.
+import TCPReassembly
 
 /// A complete frame, as the parser hands it over.
 enum AMQPFrame {
@@ -58,6 +59,10 @@ final class AMQPFrameParser {
     private var pendingCount = 0
     /// A method frame's payload + frame-end that straddles calls.
     private var buffer: [UInt8] = []
+    /// What all parsers of the observer keep in their buffers together, and its bound; `charged`
+    /// is this parser's part (released when the buffer is emptied, and in `deinit`).
+    private let budget: ByteBudget
+    private var charged = 0
     /// Bytes skipped while synchronizing.
     private(set) var unsynchronizedBytes = 0
     /// Frames still to parse before a mid-stream synchronisation is trusted: a framing error
@@ -65,12 +70,30 @@ final class AMQPFrameParser {
     private var tentativeFrames = 0
     private static let framesToTrustSynchronization = 3
 
-    init(isClient: Bool, startsAtBeginning: Bool, frameMax: Int, synchronizationAttempts: Int) {
+    init(
+        isClient: Bool, startsAtBeginning: Bool, frameMax: Int, synchronizationAttempts: Int,
+        budget: ByteBudget = ByteBudget(limit: Int.max)
+    ) {
+        self.budget = budget
         self.isClient = isClient
         self.startsAtBeginning = startsAtBeginning
         self.frameMax = frameMax
         self.synchronizationAttempts = synchronizationAttempts
         self.attemptsLeft = synchronizationAttempts
+    }
+
+    deinit {
+        budget.release(charged)
+    }
+
+    /// Empties the buffer, giving its bytes back to the budget; a large one's storage goes too (a
+    /// connection that once sent a large method keeps no large buffer for the rest of its life).
+    private func emptyBuffer() {
+        buffer.removeAll(keepingCapacity: buffer.capacity <= 4096)
+        if charged != 0 {
+            budget.release(charged)
+            charged = 0
+        }
     }
 
     var failure: AMQPAnomaly? {
@@ -122,7 +145,7 @@ final class AMQPFrameParser {
                 }
                 state = .frameHeader
                 pendingCount = 0
-                buffer.removeAll(keepingCapacity: true)
+                emptyBuffer()
                 tentativeFrames = Self.framesToTrustSynchronization
             case .protocolHeader:
                 while i < n && pendingCount < 8 {
@@ -172,6 +195,14 @@ final class AMQPFrameParser {
                     frameCompleted()
                     onFrame(.method(channel: channel, payload: UnsafeRawBufferPointer(rebasing: bytes[end - size..<end])))
                 } else {
+                    if buffer.isEmpty {
+                        // The whole frame is charged when it starts: once begun, it can always end.
+                        guard budget.hasRoom(for: size + 1) else {
+                            return failInParse(.bufferLimit, skipping: n - i)
+                        }
+                        budget.charge(size + 1)
+                        charged = size + 1
+                    }
                     let take = min(n - i, size + 1 - buffer.count)
                     buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<i + take]))
                     i += take
@@ -182,7 +213,7 @@ final class AMQPFrameParser {
                     state = .frameHeader
                     frameCompleted()
                     buffer.withUnsafeBytes { onFrame(.method(channel: channel, payload: UnsafeRawBufferPointer(rebasing: $0[..<size]))) }
-                    buffer.removeAll(keepingCapacity: true)
+                    emptyBuffer()
                 }
             case .skipping(let type, let channel, let remaining):
                 if remaining > 0 {
@@ -222,7 +253,7 @@ final class AMQPFrameParser {
         default:
             pending = 0
             pendingCount = 0
-            buffer.removeAll(keepingCapacity: true)
+            emptyBuffer()
             attemptsLeft = synchronizationAttempts
             state = .synchronizing
             return false

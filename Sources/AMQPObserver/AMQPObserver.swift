@@ -15,12 +15,17 @@ public final class AMQPObserver: StreamConsumerFactory {
     public internal(set) var statistics = AMQPStatistics()
     /// Unanswered deliveries all channels keep (bounded by `maxOutstandingTotal`).
     let outstanding = OutstandingTally()
+    /// Bytes of split method frames all parsers buffer (bounded by `maxBufferedMethodBytesTotal`).
+    let bufferedMethodBytes: ByteBudget
     /// Unanswered deliveries kept now, and the most at once (0 now once every connection ended).
     public var outstandingDeliveries: (now: Int, peak: Int) { (outstanding.count, outstanding.peak) }
+    /// Bytes of split method frames buffered now, and the most at once (0 now once every connection ended).
+    public var bufferedMethodBytesNow: (now: Int, peak: Int) { (bufferedMethodBytes.current, bufferedMethodBytes.peak) }
 
     public init(configuration: AMQPObserverConfiguration = .init(), sink: any ConsumerOutcomeSink) {
         self.configuration = configuration
         self.sink = sink
+        bufferedMethodBytes = ByteBudget(limit: configuration.maxBufferedMethodBytesTotal)
     }
 
     /// The consumer for one broker connection (`client` = the application, `server` = the broker).

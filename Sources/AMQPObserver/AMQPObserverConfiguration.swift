@@ -22,6 +22,10 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
     public var maxFrameSize: Int
     /// Unanswered deliveries kept per channel; beyond it the oldest is dropped (counted).
     public var maxOutstandingPerChannel: Int
+    /// Bytes of method frames split over segments that all connections may buffer together (each
+    /// direction buffers at most one frame, up to `frameSizeHardCap`): past it a direction that
+    /// needs more is given up (`buffer_limit`).
+    public var maxBufferedMethodBytesTotal: Int
     /// Unanswered deliveries kept by all connections together (the per-channel bound times 2,048
     /// channels times the connections is no bound in practice): beyond it a channel's oldest is
     /// dropped for its new one, or the new one is not kept when the channel has none (counted).
@@ -43,6 +47,7 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
         maxFrameSize: Int = AMQPObserverConfiguration.defaultMaxFrameSize,
         maxOutstandingPerChannel: Int = 65_536,
         maxOutstandingTotal: Int = 1 << 20,
+        maxBufferedMethodBytesTotal: Int = 64 << 20,
         maxChannelsPerConnection: Int = 2048,
         maxConsumersPerChannel: Int = 1024,
         maxPendingRequestsPerChannel: Int = 1024,
@@ -52,6 +57,7 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
         self.maxFrameSize = min(max(maxFrameSize, Self.frameSizeFloor), Self.frameSizeHardCap)
         self.maxOutstandingPerChannel = max(1, maxOutstandingPerChannel)
         self.maxOutstandingTotal = max(1, maxOutstandingTotal)
+        self.maxBufferedMethodBytesTotal = max(0, maxBufferedMethodBytesTotal)
         self.maxChannelsPerConnection = max(1, maxChannelsPerConnection)
         self.maxConsumersPerChannel = max(1, maxConsumersPerChannel)
         self.maxPendingRequestsPerChannel = max(1, maxPendingRequestsPerChannel)

@@ -22,6 +22,9 @@ public enum AMQPAnomaly: String, Sendable, Hashable, CaseIterable {
     case truncatedMethod = "truncated_method"
     /// Mid-stream start: no frame boundary found within the configured number of segments.
     case unsynchronized
+    /// A method frame split over segments that `maxBufferedMethodBytesTotal` (all connections'
+    /// partial method frames together) left no room for: the direction is given up.
+    case bufferLimit = "buffer_limit"
 }
 
 /// Why unanswered deliveries were forgotten.

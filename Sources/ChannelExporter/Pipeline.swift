@@ -74,10 +74,12 @@ public final class Pipeline {
     public var statistics: PipelineStatistics {
         let kept = http.keptBytes
         let outstanding = amqp.outstandingDeliveries
+        let buffered = amqp.bufferedMethodBytesNow
         return PipelineStatistics(
             decode: decoder.counters, reassembly: reassembler.statistics, http: http.statistics,
             amqp: amqp.statistics, httpKeptBytes: kept.now, httpKeptBytesPeak: kept.peak,
             amqpOutstanding: outstanding.now, amqpOutstandingPeak: outstanding.peak,
+            amqpBufferedBytes: buffered.now, amqpBufferedBytesPeak: buffered.peak,
             firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
     }
 }
@@ -94,6 +96,9 @@ public struct PipelineStatistics: Sendable {
     /// Unanswered deliveries the AMQP observer keeps now, and the most at once (`AMQPObserver.outstandingDeliveries`).
     public var amqpOutstanding = 0
     public var amqpOutstandingPeak = 0
+    /// Bytes of AMQP method frames split over segments buffered now, and the most at once.
+    public var amqpBufferedBytes = 0
+    public var amqpBufferedBytesPeak = 0
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
 
@@ -106,6 +111,7 @@ public struct PipelineStatistics: Sendable {
         carried.reassembly.bufferedBytes = 0
         carried.httpKeptBytes = 0
         carried.amqpOutstanding = 0
+        carried.amqpBufferedBytes = 0
         return carried
     }
 
@@ -119,6 +125,8 @@ public struct PipelineStatistics: Sendable {
         httpKeptBytesPeak = max(httpKeptBytesPeak, other.httpKeptBytesPeak)
         amqpOutstanding &+= other.amqpOutstanding
         amqpOutstandingPeak = max(amqpOutstandingPeak, other.amqpOutstandingPeak)
+        amqpBufferedBytes &+= other.amqpBufferedBytes
+        amqpBufferedBytesPeak = max(amqpBufferedBytesPeak, other.amqpBufferedBytesPeak)
         firstPacketTime = [firstPacketTime, other.firstPacketTime].compactMap { $0 }.min()
         lastPacketTime = [lastPacketTime, other.lastPacketTime].compactMap { $0 }.max()
     }

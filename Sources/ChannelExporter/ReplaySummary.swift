@@ -69,6 +69,7 @@ public enum ReplaySummary {
             ("answered_while_queued", a.answeredWhileQueued), ("lost_deliveries", a.lostDeliveries),
             ("answers_for_lost_deliveries", a.answersForLostDeliveries),
             ("outstanding_peak", s.amqpOutstandingPeak), ("outstanding_at_end", s.amqpOutstanding),
+            ("buffered_bytes_peak", s.amqpBufferedBytesPeak), ("buffered_bytes_at_end", s.amqpBufferedBytes),
         ], keepZeros: true))
         o.field("amqp_dropped_deliveries", object(AMQPDropReason.allCases.map { ($0.rawValue, a.droppedDeliveries[$0] ?? 0) }))
         o.field("amqp_limit_hits", object(AMQPLimit.allCases.map { ($0.rawValue, a.limitHits[$0] ?? 0) }))

@@ -1,5 +1,6 @@
 /// One direction's HTTP/1.1 message framing (RFC 9112 §2-§7) as an incremental state machine.
 import PacketDecoding
+import TCPReassembly
 
 /// Splits one direction's byte stream into message heads and bodies.
 ///
@@ -89,7 +90,7 @@ struct HTTPMessageParser {
     var droppedWhileAwaitingUpgrade = false
 
     var headBuffer: [UInt8] = []
-    /// `headBuffer`'s bytes charged to the observer's `KeptBytesBudget` (released by `resetHead`, and
+    /// `headBuffer`'s bytes charged to the observer's `ByteBudget` (released by `resetHead`, and
     /// by the connection observer's `deinit`).
     var headCharged = 0
     var headStart: Int?

@@ -1,5 +1,6 @@
 /// State the connections of one HTTPObserver share: cached header values and targets, the head just parsed, pooled requests and body buffers.
 import PacketDecoding
+import TCPReassembly
 
 /// Shared by the connections of one `HTTPObserver` (one pipeline, one thread), so that an idle
 /// connection keeps none of it.
@@ -21,14 +22,25 @@ final class SharedParserState {
     /// The head of the last `.head` event, parsed in place; read at once by the connection observer
     /// (which may move its strings out).
     @exclusivity(unchecked) var head = MessageHead(isRequest: false)
-    /// What the observer's connections keep between deliveries, and its bound (see `KeptBytesBudget`).
-    let keptBytes: KeptBytesBudget
+    /// What the observer's connections keep between deliveries, all together, bounded by
+    /// `HTTPObserverConfiguration.maxKeptBytesTotal`: heads split over deliveries
+    /// (`HTTPMessageParser.headCharged`), body prefixes (`BodyPrefix.charged`: raw, inflated or
+    /// materialized), and the heads of requests waiting for their response (`PendingRequest`,
+    /// charged with the head's length for its strings). Without it, clients pipelining large
+    /// requests that the server has not answered yet, on many connections, would make the
+    /// per-connection limits add up to terabytes (262,144 connections × 64 requests × 64 KiB).
+    /// Past it a connection keeps no more: a body prefix ends (`kept_bytes_limit`, the body is
+    /// truncated), a split head is given up (`kept_bytes_limit`, the direction resynchronises),
+    /// and a request behind others waiting is handled as if the queue were full (the oldest is
+    /// emitted without a response). Each holder gives back what it charged when it is emitted,
+    /// reused or dropped, and in its `deinit`.
+    let keptBytes: ByteBudget
     /// The length of the last head parsed whole by `parseHead` (what a waiting request's strings are
     /// charged to `keptBytes`).
     private(set) var lastHeadLength = 0
 
     init(maxKeptBytes: Int = HTTPObserverConfiguration().maxKeptBytesTotal) {
-        keptBytes = KeptBytesBudget(limit: maxKeptBytes)
+        keptBytes = ByteBudget(limit: maxKeptBytes)
     }
 
     /// Heads are tried on the common path first (see `MessageHead.parseCommon`); tests turn it off to

@@ -51,3 +51,34 @@ import Testing
         #expect(observer.outstandingDeliveries.now == 0)
     }
 }
+
+@Suite struct BufferedMethodBytesTests {
+    /// basic.consume whose arguments table carries `pad` bytes (a method frame of about that size).
+    static func bigConsume(pad: Int) -> [UInt8] {
+        let field = AMQP.shortstr("x-pad") + [UInt8(ascii: "S")] + AMQP.long(UInt32(pad)) + [UInt8](repeating: 0x61, count: pad)
+        return AMQP.method(1, 60, 20, AMQP.short(0) + AMQP.shortstr("q") + AMQP.shortstr("t") + [0] + AMQP.long(UInt32(field.count)) + field)
+    }
+
+    /// Method frames split over segments on three connections: each is charged whole (827 bytes)
+    /// when it starts, the first two fit the common bound and are parsed once whole; the third
+    /// direction, for which no room is left, is given up. Everything buffered is given back.
+    @Test func splitMethodFramesStayWithinTheTotal() {
+        let configuration = AMQPObserverConfiguration(maxBufferedMethodBytesTotal: 2000)
+        let observer = AMQPObserver(configuration: configuration, sink: OutcomeCollector())
+        let connections = (0..<3).map { observer.makeConnectionObserver(for: connectionInfo(id: UInt64($0))) }
+        let frame = Self.bigConsume(pad: 800)
+        for connection in connections {
+            OutstandingTotalTests.send(connection, .clientToServer, AMQP.protocolHeader + AMQP.channelOpen(1), at: 0)
+            OutstandingTotalTests.send(connection, .clientToServer, Array(frame.prefix(507)), at: 1)
+            #expect(observer.bufferedMethodBytesNow.now <= 2000)
+        }
+        #expect(observer.bufferedMethodBytesNow.now == 2 * 827)
+        #expect(connections.map(\.anomaly) == [nil, nil, .bufferLimit])
+        for connection in connections { OutstandingTotalTests.send(connection, .clientToServer, Array(frame.dropFirst(507)), at: 2) }
+        #expect(observer.bufferedMethodBytesNow.now == 0)
+        #expect(observer.bufferedMethodBytesNow.peak == 2 * 827)
+        #expect(observer.statistics.anomalies[.bufferLimit] == 1)
+        // The two frames parsed whole were consumes: their channels wait for consume-ok.
+        #expect(observer.statistics.anomalies[.truncatedMethod] == nil)
+    }
+}

@@ -1,4 +1,5 @@
 /// The pending-request FIFO with its one-slot fast path behaves as an array of requests would.
+import TCPReassembly
 import Testing
 
 @testable import HTTP1Observer
@@ -7,7 +8,7 @@ import Testing
 struct PendingQueueTests {
     private func request(_ id: Int) -> PendingRequest {
         PendingRequest(
-            budget: KeptBytesBudget(limit: 1 << 20), body: BodyPrefix(limit: 0), firstByte: nil, lastByte: nil, isFirstOnConnection: id == 0,
+            budget: ByteBudget(limit: 1 << 20), body: BodyPrefix(limit: 0), firstByte: nil, lastByte: nil, isFirstOnConnection: id == 0,
             arrivedAfterLoss: id % 3 == 0, isHead: false, isConnect: false)
     }
 

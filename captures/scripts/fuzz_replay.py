@@ -13,7 +13,7 @@ their broker port; a third of them with the HTTP observer's kept-bytes bound cut
 that the paths past it run too. A crashing mutant is kept as crash-N.pcap in the working
 directory, and its stderr printed. After each replay every connection has ended, so the bytes
 the HTTP observer's connections keep (`kept_bytes_at_end` in the `--json` summary) and the AMQP
-deliveries they keep (`outstanding_at_end`) must be back to 0: a mutant that leaves some (a path
+deliveries and split method bytes they keep (`outstanding_at_end`, `buffered_bytes_at_end`) must be back to 0: a mutant that leaves some (a path
 that does not give back what it charged) is kept as leak-N.pcap. Standard library only; about 50 replays a second on 2 cores.
 
 The first run (600 s, seed 7, 32,250 mutants) found the reassembler trapping on a segment exactly
@@ -82,10 +82,10 @@ while time.time() < end:
     err = p.stderr.decode(errors='replace')
     if p.returncode == 0 and '{' in err:
         summary = json.loads(err[err.index('{'):err.rindex('}') + 1])
-        left = (summary['http']['kept_bytes_at_end'], summary['amqp']['outstanding_at_end'])
-        if left != (0, 0):
+        left = (summary['http']['kept_bytes_at_end'], summary['amqp']['outstanding_at_end'], summary['amqp']['buffered_bytes_at_end'])
+        if left != (0, 0, 0):
             leaks += 1
             keep = 'leak-%d.pcap' % leaks
             os.rename(out, keep)
-            print('LEAK %d bytes, %d deliveries src=%s kept=%s args=%s' % (left + (src, keep, args[3:])), flush=True)
+            print('LEAK %d bytes, %d deliveries, %d AMQP bytes src=%s kept=%s args=%s' % (left + (src, keep, args[3:])), flush=True)
 print('runs', runs, 'crashes', crashes, 'leaks', leaks)

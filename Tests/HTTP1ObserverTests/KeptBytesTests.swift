@@ -5,7 +5,7 @@ import Testing
 
 @testable import HTTP1Observer
 
-@Suite struct KeptBytesBudgetTests {
+@Suite struct KeptBytesTests {
     /// An observer whose connections keep at most `bound` bytes together (nil: the default), with a
     /// sink, and `count` connections of it (distinct client ports).
     static func observer(
