@@ -11,10 +11,11 @@ records swapped, a record duplicated, a record removed (orig_len kept mostly, so
 snaplen). It is replayed with an exchange log, with and without inbound ports, AMQP fixtures with
 their broker port; a third of them with the HTTP observer's kept-bytes bound cut to 64 KiB, so
 that the paths past it run too. A crashing mutant is kept as crash-N.pcap in the working
-directory, and its stderr printed. After each replay every connection has ended, so the bytes
-the HTTP observer's connections keep (`kept_bytes_at_end` in the `--json` summary) and the AMQP
-deliveries and split method bytes they keep (`outstanding_at_end`, `buffered_bytes_at_end`) must be back to 0: a mutant that leaves some (a path
-that does not give back what it charged) is kept as leak-N.pcap. Standard library only; about 50 replays a second on 2 cores.
+directory, and its stderr printed. After each replay every connection has ended, so what the
+observers' connections keep must be back to 0 (`--json`: the HTTP observer's kept bytes
+`kept_bytes_at_end`, the AMQP observer's deliveries `outstanding_at_end` and split method frames
+`buffered_bytes_at_end`): a mutant that leaves some (a path that does not give back what it
+charged) is kept as leak-N.pcap. Standard library only; about 50 replays a second on 2 cores.
 
 The first run (600 s, seed 7, 32,250 mutants) found the reassembler trapping on a segment exactly
 2^31 ahead of the next expected byte (fixed in TCPSequence.distance).
