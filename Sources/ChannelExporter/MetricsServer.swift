@@ -20,6 +20,11 @@ public struct ScrapeResponse: Sendable {
 ///
 /// It runs on its own event loop threads; the packet pipeline never waits on
 /// it (the handler renders a snapshot the pipeline published).
+///
+/// Anyone who reaches the port is a peer: a client that pipelines requests and never reads
+/// the answers gets the next answer only once the last one left the process (the channel is
+/// writable again), so what waits for it is one exposition, not one per request; and a
+/// connection that sends nothing for `idleTimeout` is closed.
 public final class MetricsServer: Sendable {
     /// Called for every GET/HEAD with the path (no query) and the Accept header.
     public typealias Handler = @Sendable (_ path: String, _ accept: String) -> ScrapeResponse
@@ -30,13 +35,19 @@ public final class MetricsServer: Sendable {
     public let localAddress: SocketAddress?
 
     /// Binds and starts serving; throws a readable error when the address is taken or invalid.
+    /// A connection that sent nothing for this long is closed (a scraper then opens a new one;
+    /// Prometheus scrapes every minute or more often by default).
+    public static let idleTimeout = TimeAmount.minutes(5)
+
     public init(host: String, port: Int, logger: Logger, handler: @escaping Handler) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                channel.pipeline.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout)).flatMap {
+                    channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                }.flatMap {
                     channel.pipeline.addHandler(ScrapeHandler(handler: handler))
                 }
             }
@@ -70,6 +81,10 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private let handler: MetricsServer.Handler
     private var head: HTTPRequestHead?
+    /// A complete request whose answer waits until the channel is writable: the pipelining
+    /// handler passes the next request on only once this one is answered, so the requests a
+    /// client sends without reading the answers wait as bytes, not as rendered expositions.
+    private var waiting: HTTPRequestHead?
 
     init(handler: @escaping MetricsServer.Handler) { self.handler = handler }
 
@@ -82,7 +97,27 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
         case .end:
             guard let requestHead = head else { return }
             head = nil
-            respond(to: requestHead, context: context)
+            if context.channel.isWritable {
+                respond(to: requestHead, context: context)
+            } else {
+                waiting = requestHead
+            }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let request = waiting {
+            waiting = nil
+            respond(to: request, context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case IdleStateHandler.IdleStateEvent.read = event {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 
