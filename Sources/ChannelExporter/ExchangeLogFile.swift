@@ -11,6 +11,11 @@ public final class ExchangeLogFile: HTTPExchangeSink {
     private let file: UnsafeMutablePointer<FILE>
     private let path: String
     public private(set) var linesWritten = 0
+    /// The first write that failed (a full disk, a closed pipe): the lines after it are dropped,
+    /// reported once on standard error when it happens, and by `close()`.
+    public private(set) var writeError: String?
+    /// Lines not written because of it.
+    public private(set) var linesDropped = 0
     /// The line being written, its storage kept from line to line.
     private var line: [UInt8] = []
 
@@ -29,11 +34,26 @@ public final class ExchangeLogFile: HTTPExchangeSink {
     }
 
     public func observe(_ exchange: HTTPExchange) {
+        guard writeError == nil else {
+            linesDropped += 1
+            return
+        }
         line.removeAll(keepingCapacity: true)
         ExchangeLog.append(exchange, to: &line)
         line.append(UInt8(ascii: "\n"))
-        _ = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        let written = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        guard written == line.count else {
+            failed(errno)
+            linesDropped += 1
+            return
+        }
         linesWritten += 1
+    }
+
+    private func failed(_ code: Int32) {
+        guard writeError == nil else { return }
+        writeError = String(cString: strerror(code))
+        printError("exchange log \(path): \(writeError!); the lines after the \(linesWritten)th are dropped")
     }
 
     /// The log holds body sizes, not bodies: a lent body is not copied.
@@ -41,9 +61,14 @@ public final class ExchangeLogFile: HTTPExchangeSink {
         observe(exchange)
     }
 
-    public func close() {
-        fflush(file)
-        if path != "-" { fclose(file) }
+    /// Flushes and closes the log; a one-line error when a line could not be written (then or before).
+    public func close() throws(ExporterError) {
+        if fflush(file) != 0 { failed(errno) }
+        if path != "-" && fclose(file) != 0 { failed(errno) }
+        if let writeError {
+            throw ExporterError(
+                "cannot write exchange log \(path): \(writeError) (\(linesDropped) of \(linesWritten + linesDropped) lines not written)")
+        }
     }
 }
 

@@ -70,7 +70,8 @@ public final class LiveRunner: @unchecked Sendable {
         let telemetryPath = options.telemetryPath ?? config.telemetryPath
 
         let exchangeLog = try options.exchangesPath.map { path throws(ExporterError) in try ExchangeLogFile(path: path) }
-        defer { exchangeLog?.close() }
+        // (A write error was reported when it happened; at exit there is nothing more to do about it.)
+        defer { try? exchangeLog?.close() }
         var pipeline = try Pipeline(configuration: config, exchangeLog: exchangeLog)
         let filter = Self.captureFilter(config.bpfFilter, excludingPort: listen.port)
         let source: PacketSource

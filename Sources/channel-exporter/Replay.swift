@@ -52,7 +52,8 @@ struct Replay: ParsableCommand {
         let loaded = try config.load()
         let configuration = loaded ?? ExporterConfiguration(syscode: "A000000000")
         let exchangeLog = try exchanges.map { path throws(ExporterError) in try ExchangeLogFile(path: path) }
-        defer { exchangeLog?.close() }
+        var logClosed = false
+        defer { if !logClosed { try? exchangeLog?.close() } }
         let pipeline = try Pipeline(configuration: configuration, exchangeLog: exchangeLog)
 
         let totalBytes = files.reduce(UInt64(0)) { $0 + fileSize($1) }
@@ -60,24 +61,44 @@ struct Replay: ParsableCommand {
         let result = try ReplayRunner.run(files: files, pipeline: pipeline) { _, bytes in progress.update(bytes: bytes) }
         progress.finish()
 
+        // An exchange log that could not be written whole is an error, as an exposition would be.
+        logClosed = true
+        try exchangeLog?.close()
         let summary = json ? ReplaySummary.json(result) : ReplaySummary.text(result)
         if loaded != nil {
             let exposition = pipeline.metrics.render(format == "openmetrics" ? .openMetrics : .prometheusText)
             if let output, output != "-" {
                 try writeFile(output, exposition)
-                print(summary)
+                try writeStandardOutput(summary + "\n")
             } else {
-                print(exposition, terminator: "")
+                try writeStandardOutput(exposition)
                 writeStandardError(summary + "\n")
             }
         } else {
-            print(summary)
+            try writeStandardOutput(summary + "\n")
         }
         if !result.truncatedFiles.isEmpty {
             for file in result.truncatedFiles { printError(file.description) }
             throw ExitCode(1)
         }
     }
+}
+
+/// Writes `text` to standard output unbuffered; a one-line error when it cannot (a full disk or a
+/// closed pipe behind a redirection: the exposition would be lost without a word).
+func writeStandardOutput(_ text: String) throws(ExporterError) {
+    var text = text
+    let error: Int32? = text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return n < 0 ? errno : EIO }
+            offset += n
+        }
+        return nil
+    }
+    if let error { throw ExporterError("cannot write standard output: \(String(cString: strerror(error)))") }
 }
 
 /// Size of a file in bytes, 0 when unknown (only for the progress bar).
@@ -90,8 +111,11 @@ func writeFile(_ path: String, _ text: String) throws {
     guard let file = fopen(path, "w") else {
         throw ExporterError("cannot write \(path): \(String(cString: strerror(errno)))")
     }
-    defer { fclose(file) }
-    fputs(text, file)
+    let written = fputs(text, file) >= 0 && fflush(file) == 0
+    let error = errno
+    guard fclose(file) == 0 && written else {
+        throw ExporterError("cannot write \(path): \(String(cString: strerror(written ? errno : error)))")
+    }
 }
 
 /// A one-line progress bar on standard error, shown only once a replay has run for a second.

@@ -122,6 +122,22 @@ import Glibc
         #expect(result.standardOutput.isEmpty)
     }
 
+    /// A write that fails (here /dev/full: "No space left on device") is an error, whichever file it
+    /// was: the exposition, the exchange log, or standard output behind a redirection. The exposition
+    /// used to be lost with exit status 0.
+    @Test(arguments: [
+        ["--output", "/dev/full"], ["--output", "/dev/null", "--exchanges", "/dev/full"], ["--exchanges", "/dev/null"],
+    ])
+    func aFailedWriteIsAnError(redirect: [String]) async throws {
+        let command = (["exec", try BuiltExecutable.path(), "replay", Self.capture, "--config.file", Self.goodConfig, "--no-progress"]
+            + redirect).joined(separator: " ")
+        // Without --output the exposition goes to standard output: sent to /dev/full as well.
+        let toStandardOutput = !redirect.contains("--output")
+        let result = try await runCommand("/bin/sh", ["-c", command + (toStandardOutput ? " > /dev/full" : "")])
+        #expect(result.status == 1, "\(result.standardError)")
+        #expect(result.standardError.contains("No space left on device"), "\(result.standardError)")
+    }
+
     @Test func checkConfigAcceptsAGoodFile() async throws {
         let result = try await runExporter(["check-config", Self.goodConfig])
         #expect(result.status == 0, "\(result.standardError)")
