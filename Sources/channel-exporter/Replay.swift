@@ -64,7 +64,7 @@ struct Replay: ParsableCommand {
         if loaded != nil {
             let exposition = pipeline.metrics.render(format == "openmetrics" ? .openMetrics : .prometheusText)
             if let output, output != "-" {
-                try writeFile(output, exposition)
+                try TextFile.write(exposition, to: output)
                 print(summary)
             } else {
                 print(exposition, terminator: "")
@@ -84,14 +84,6 @@ struct Replay: ParsableCommand {
 func fileSize(_ path: String) -> UInt64 {
     var st = stat()
     return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
-}
-
-func writeFile(_ path: String, _ text: String) throws {
-    guard let file = fopen(path, "w") else {
-        throw ExporterError("cannot write \(path): \(String(cString: strerror(errno)))")
-    }
-    defer { fclose(file) }
-    fputs(text, file)
 }
 
 /// A one-line progress bar on standard error, shown only once a replay has run for a second.
