@@ -62,7 +62,11 @@ extension MessageHead {
                     guard fieldLines <= maxHeaderCount else { return nil }
                     if first == 0x0A { sawBareLF = true }
                     if sawBareLF { head.anomalies.append(.bareLF) }
-                    return .complete(end: first == 0x0A ? lineStart &+ 1 : lineStart &+ 2)
+                    let end = first == 0x0A ? lineStart &+ 1 : lineStart &+ 2
+                    if head.repeatsLooseField {
+                        head.joinRepeatedLooseFields(UnsafeRawBufferPointer(rebasing: bytes[0..<end]), cache: cache)
+                    }
+                    return .complete(end: end)
                 }
                 // obs-fold, or a line starting with another control byte, or near the end of `bytes`:
                 // the first colon or LF. A field line's name ends at its colon; a line without one

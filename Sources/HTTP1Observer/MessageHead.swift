@@ -45,6 +45,9 @@ struct MessageHead {
     var hasUpgradeHeader = false
     /// Tolerated oddities met in this head (obs-fold, bare LF, bad field lines).
     var anomalies: [HTTPParseAnomaly] = []
+    /// A `User-Agent`, `Method-Code` or `T-Code` field came again after the kept one: a complete
+    /// head then joins the repeats of the kept name (see `MessageHead+RepeatedFields.swift`).
+    var repeatsLooseField = false
 
     /// `method == "HEAD"` / `"CONNECT"`, decided once from the bytes (a string comparison each time
     /// the observer asked cost a call).
@@ -88,6 +91,7 @@ struct MessageHead {
         transferEncoding = .absent
         expectsContinue = false
         hasUpgradeHeader = false
+        repeatsLooseField = false
         if !anomalies.isEmpty { anomalies.removeAll(keepingCapacity: true) }
     }
 }
@@ -201,6 +205,9 @@ extension MessageHead {
         finishPending(&head)
         if sawFold { head.anomalies.append(.obsFold) }
         if sawBareLF { head.anomalies.append(.bareLF) }
+        if sawEnd && head.repeatsLooseField {
+            head.joinRepeatedLooseFields(UnsafeRawBufferPointer(rebasing: bytes[0..<lineStart]), cache: cache)
+        }
         return sawEnd ? .complete(end: lineStart) : .incomplete
     }
 
@@ -266,13 +273,16 @@ extension MessageHead {
     }
 
     mutating func apply(_ field: KnownField, value: UnsafeRawBufferPointer, cache: SharedParserState) {
-        // The first field of a name is kept. Stored over nil without releasing it (see `EmptySlots.swift`):
+        // The first field of a name is kept (a repeat of the same name is joined later, see
+        // `repeatsLooseField`). Stored over nil without releasing it (see `EmptySlots.swift`):
         // an assignment released the nil through a runtime call.
         switch field {
         case .host: if case .none = host { host.replaceNil(with: cache.string(value, slot: .host)) }
-        case .userAgent: if case .none = userAgent { userAgent.replaceNil(with: cache.string(value, slot: .userAgent)) }
-        case .methodCode: if case .none = methodCode { methodCode.replaceNil(with: cache.string(value, slot: .methodCode)) }
-        case .tCode: if case .none = tCode { tCode.replaceNil(with: cache.string(value, slot: .tCode)) }
+        case .userAgent:
+            if case .none = userAgent { userAgent.replaceNil(with: cache.string(value, slot: .userAgent)) } else { repeatsLooseField = true }
+        case .methodCode:
+            if case .none = methodCode { methodCode.replaceNil(with: cache.string(value, slot: .methodCode)) } else { repeatsLooseField = true }
+        case .tCode: if case .none = tCode { tCode.replaceNil(with: cache.string(value, slot: .tCode)) } else { repeatsLooseField = true }
         case .contentType:
             if case .none = contentType {
                 contentType.replaceNil(with: cache.string(value, slot: isRequest ? .requestContentType : .responseContentType))

@@ -68,7 +68,7 @@ struct Replay: ParsableCommand {
         if loaded != nil {
             let exposition = pipeline.metrics.render(format == "openmetrics" ? .openMetrics : .prometheusText)
             if let output, output != "-" {
-                try writeFile(output, exposition)
+                try TextFile.write(exposition, to: output)
                 try writeStandardOutput(summary + "\n")
             } else {
                 try writeStandardOutput(exposition)
@@ -105,17 +105,6 @@ func writeStandardOutput(_ text: String) throws(ExporterError) {
 func fileSize(_ path: String) -> UInt64 {
     var st = stat()
     return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
-}
-
-func writeFile(_ path: String, _ text: String) throws {
-    guard let file = fopen(path, "w") else {
-        throw ExporterError("cannot write \(path): \(String(cString: strerror(errno)))")
-    }
-    let written = fputs(text, file) >= 0 && fflush(file) == 0
-    let error = errno
-    guard fclose(file) == 0 && written else {
-        throw ExporterError("cannot write \(path): \(String(cString: strerror(written ? errno : error)))")
-    }
 }
 
 /// A one-line progress bar on standard error, shown only once a replay has run for a second.

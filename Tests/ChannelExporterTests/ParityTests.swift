@@ -6,7 +6,8 @@ import Testing
 /// (channel-exporter 1.2.2; captures/parity/make-fixtures.sh) and compares our metrics with
 /// the reference's own scrape: family by family, label set by label set, every bucket count.
 @Suite struct ParityTests {
-    @Test(arguments: ["inbound", "outbound", "timing"])
+    /// `random-101-200`: a random campaign (captures/parity/random_campaign.py, seed 101, 200 requests).
+    @Test(arguments: ["inbound", "outbound", "timing", "random-101-200"])
     func replayMatchesTheReferenceLibrary(scenario: String) throws {
         let config = try ConfigurationFile.load(path: Fixtures.path("parity/\(scenario).config.yaml"))
         let pipeline = try Pipeline(configuration: config)

@@ -37,6 +37,21 @@ import Testing
         #expect(request?.methodCode == "")
     }
 
+    /// The reference reads the WSGI environ, where the server joined the fields of one name with ", "
+    /// (found by a random parity campaign: `User-Agent` twice gave `a, b` in the reference, `a` here).
+    @Test func repeatsOfOneNameAreJoinedOtherSpellingsAreNot() {
+        let result = onlyRequest(
+            "GET / HTTP/1.1\r\nUser-Agent:\r\nUserAgent: other\r\nuser-agent: b \r\nUSER-AGENT: c\r\n  folded\r\n"
+                + "Method-Code: m1\r\nMethod-Code: m2\r\nT-Code: t\r\nX: y\r\n\r\n")
+        let request = result.exchanges[0].request
+        #expect(request?.userAgent == ", b, c folded")
+        #expect(request?.methodCode == "m1, m2")
+        #expect(request?.tCode == "t")
+        let again = onlyRequest("GET / HTTP/1.1\r\nUser-Agent: a\r\nUser-Agent: b\r\nHost: h\r\n\r\n")
+        #expect(again.exchanges[0].request?.userAgent == "a, b")
+        #expect(again.exchanges[0].request?.host == "h")
+    }
+
     @Test func similarNamesDoNotMatch() {
         let result = onlyRequest("GET / HTTP/1.1\r\nX-T-Code: 1\r\nUser-Agents: 2\r\nHost_: 3\r\nContent_Type: x\r\n\r\n")
         let request = result.exchanges[0].request

@@ -3,7 +3,8 @@
 # Served by waitress on 127.0.0.1:8080 (keep-alive). The reference's own
 # exposition is at /metrics on the same port (the library adds that route).
 # Routes (the reply is chosen by headers, so path/query/body stay free for the rules):
-#   /api/<path>      any method; X-Reply: replies.REPLIES name, X-Status, X-Delay-Ms
+#   /api/<path>      any method; X-Reply: replies.REPLIES name (or a random campaign's reply),
+#                    X-Status, X-Delay-Ms, X-Chunked: 1 (no Content-Length: waitress chunks it)
 #   /call/<plan>     makes the outgoing calls of plans.PLANS[plan] with requests
 #   /healthcheck     not recorded by the reference
 #   /boom            unhandled exception -> 500
@@ -22,7 +23,8 @@ import requests
 from flask import Flask, Response, abort, redirect, request
 
 from plans import PLANS
-from replies import ENCODINGS, reply
+import random_campaign
+from replies import reply_encoded
 
 app = Flask(__name__)
 channel_exporter.__init__("A123010101")
@@ -41,10 +43,12 @@ def _delay():
 def api(rest):
     _delay()
     name = request.headers.get("X-Reply", "code_int0")
-    body, content_type = reply(name)
+    body, content_type, encoding = reply_encoded(name)
+    if request.headers.get("X-Chunked") == "1":
+        body = iter([body])     # a body of unknown length: waitress sends it chunked (HTTP/1.1)
     response = Response(body, status=int(request.headers.get("X-Status", "200")))
-    if name in ENCODINGS:
-        response.headers["Content-Encoding"] = ENCODINGS[name]
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
     if content_type is None:
         del response.headers["Content-Type"]
     else:
@@ -61,7 +65,7 @@ CALL_PAD_TO_MS = 350
 def call_plan(plan):
     started = time.monotonic()
     made = 0
-    for spec in PLANS[plan]:
+    for spec in random_campaign.plan(plan) if random_campaign.is_random(plan) else PLANS[plan]:
         kwargs = dict(headers=spec["headers"], params=spec["params"], data=spec["data"],
                       json=spec["json"], files=spec["files"], timeout=spec["timeout"])
         try:

@@ -89,7 +89,7 @@ def parse(text):
     """
     types = {}
     samples = []
-    for line_no, line in enumerate(text.splitlines(), 1):
+    for line_no, line in enumerate(text.split("\n"), 1):     # only \n ends a line (a label may hold \r, U+2028)
         if not line.strip():
             continue
         if line.startswith("#"):
@@ -235,9 +235,9 @@ def main(argv=None):
     ap.add_argument("--quiet", action="store_true", help="print only mismatching rows and the verdict")
     args = ap.parse_args(argv)
     try:
-        with open(args.ours, encoding="utf-8") as f:
+        with open(args.ours, encoding="utf-8", newline="") as f:
             ours = parse(f.read())
-        with open(args.expected, encoding="utf-8") as f:
+        with open(args.expected, encoding="utf-8", newline="") as f:
             expected = parse(f.read())
     except (OSError, ParseError, UnicodeDecodeError) as error:
         print("compare.py: %s" % error, file=sys.stderr)

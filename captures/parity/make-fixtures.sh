@@ -3,6 +3,9 @@
 #
 #   captures/parity/make-fixtures.sh [SCENARIO ...]     (default: every scenario; needs root)
 #
+# SCENARIO is one of scenarios.py's or a random campaign, random-SEED-COUNT
+# (random_campaign.py); PARITY_OUT=DIR writes the files there instead of here.
+#
 # For each scenario: <scenario>.pcap (tcpdump on lo), <scenario>.expected.prom (the
 # reference's own /metrics, scraped after the capture stopped) and
 # <scenario>.config.yaml (our exporter's config to replay it). Then
@@ -16,6 +19,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${PARITY_VENV:-$HERE/.venv}"
 WORK="$HERE/.work"
+OUT="${PARITY_OUT:-$HERE}"
 mkdir -p "$WORK"
 
 if [[ ! -x "$VENV/bin/python" ]]; then
@@ -32,7 +36,7 @@ done
 if [[ $# -gt 0 ]]; then
     scenarios=("$@")
 else
-    mapfile -t scenarios < <(cd "$HERE" && "$VENV/bin/python" -c 'from scenarios import SCENARIOS; print("\n".join(SCENARIOS))')
+    mapfile -t scenarios < <(cd "$HERE" && "$VENV/bin/python" -c 'from scenarios import SCENARIOS; from random_campaign import FIXTURES; print("\n".join(list(SCENARIOS) + FIXTURES))')
 fi
 
 run_isolated() {
@@ -45,8 +49,8 @@ run_isolated() {
 
 for scenario in "${scenarios[@]}"; do
     echo "== recording $scenario"
-    run_isolated "$VENV/bin/python" "$HERE/record.py" "$scenario" "$HERE" "$WORK" > "$WORK/$scenario.driver.log"
-    cat > "$HERE/$scenario.config.yaml" <<YAML
+    run_isolated "$VENV/bin/python" "$HERE/record.py" "$scenario" "$OUT" "$WORK" > "$WORK/$scenario.driver.log"
+    cat > "$OUT/$scenario.config.yaml" <<YAML
 # Our exporter's configuration to replay $scenario.pcap; the reference's exposition
 # for the same traffic is $scenario.expected.prom (see README.md in this folder).
 # partners: omitted on purpose -> the reference's built-in table.

@@ -1,7 +1,7 @@
 # Records one parity scenario: stubs + app up, tcpdump on lo, drive traffic, stop capture, scrape.
 #
 # Usage (normally via make-fixtures.sh, inside a private network namespace):
-#   record.py SCENARIO OUTDIR WORKDIR
+#   record.py SCENARIO OUTDIR WORKDIR      (SCENARIO: scenarios.py's, or random-SEED-COUNT)
 # Writes OUTDIR/SCENARIO.pcap and OUTDIR/SCENARIO.expected.prom. Every process it
 # starts is stopped by its PID. The /metrics scrape that becomes the expected
 # output is made after tcpdump has stopped, so it is not in the capture.
@@ -18,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from plans import REFUSED_PORT, STUB_PORTS  # noqa: E402
+import random_campaign                # noqa: E402
 from scenarios import SCENARIOS       # noqa: E402
 
 APP_PORT = 8080
@@ -52,7 +53,10 @@ def stop(proc, sig=signal.SIGTERM):
 def start_tcpdump(pcap_path, log_path):
     ports = [APP_PORT] + STUB_PORTS + [REFUSED_PORT]
     bpf = "tcp and (" + " or ".join("port %d" % p for p in ports) + ")"
-    proc = start(["tcpdump", "-i", "lo", "-s", "0", "-n", "-U", "--immediate-mode", "-Z", "root", "-w", pcap_path, bpf], log_path)
+    # -B: a 64 MiB kernel buffer; with the default one, bursts of 64 KiB bodies (random campaigns)
+    # lost packets ("dropped by kernel"), and with them whole requests; main() checks the count.
+    proc = start(["tcpdump", "-i", "lo", "-s", "0", "-n", "-U", "--immediate-mode", "-B", "65536", "-Z", "root",
+                  "-w", pcap_path, bpf], log_path)
     start_t = time.monotonic()
     while time.monotonic() - start_t < 10:     # tcpdump says "listening on" once the capture is live
         with open(log_path, "rb") as f:
@@ -102,10 +106,14 @@ def main(scenario, outdir, workdir):
         for port in STUB_PORTS + [APP_PORT]:
             wait_for_port(port)
         tcpdump = start_tcpdump(pcap, os.path.join(workdir, scenario + ".tcpdump.log"))
-        drive(SCENARIOS[scenario])
+        drive(random_campaign.steps(scenario) if random_campaign.is_random(scenario) else SCENARIOS[scenario])
         time.sleep(1.0)     # let the last FIN/ACKs reach the capture
         stop(tcpdump, signal.SIGINT)
         tcpdump = None
+        with open(os.path.join(workdir, scenario + ".tcpdump.log")) as f:
+            dropped = [line for line in f if "dropped by kernel" in line and not line.startswith("0 ")]
+        if dropped:
+            raise SystemExit("tcpdump lost packets (%s): record again" % dropped[0].strip())
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % APP_PORT, timeout=10) as r:
             exposition = r.read()
         with open(prom, "wb") as f:

@@ -6,6 +6,8 @@
 # partner_http_metrics / external_* (`code`, then `errorcode`, else -1).
 import gzip
 
+import random_campaign
+
 JSON = "application/json"
 
 REPLIES = {
@@ -69,6 +71,10 @@ DIFFERENCE_REPLIES = {
 }
 
 
-def reply(name):
-    """Body and Content-Type for a canned reply; unknown names fall back to code_int0."""
-    return REPLIES.get(name) or DIFFERENCE_REPLIES.get(name) or REPLIES["code_int0"]
+def reply_encoded(name):
+    """(body, Content-Type, Content-Encoding or None): a canned reply or a random campaign's;
+    unknown names fall back to code_int0."""
+    if random_campaign.is_random(name):
+        return random_campaign.reply(name)
+    body, content_type = REPLIES.get(name) or DIFFERENCE_REPLIES.get(name) or REPLIES["code_int0"]
+    return body, content_type, ENCODINGS.get(name)

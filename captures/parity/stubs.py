@@ -2,7 +2,7 @@
 #
 # The reply is chosen by request headers so that the request's path, query and
 # body stay free for the rules under test:
-#   X-Stub-Reply: a name from replies.REPLIES   (default code_int0)
+#   X-Stub-Reply: a name from replies.REPLIES or a random campaign's reply (default code_int0)
 #   X-Stub-Status: HTTP status                   (default 200)
 #   X-Stub-Delay-Ms: sleep before answering      (default 0)
 #   X-Stub-Location: answer 302 with this Location, unless the request is already for it
@@ -14,7 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from replies import ENCODINGS, reply
+from replies import reply_encoded
 
 
 class StubHandler(BaseHTTPRequestHandler):
@@ -31,7 +31,7 @@ class StubHandler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         name = self.headers.get("X-Stub-Reply", "code_int0")
-        body, content_type = reply(name)
+        body, content_type, encoding = reply_encoded(name)
         status = int(self.headers.get("X-Stub-Status", "200"))
         delay_ms = float(self.headers.get("X-Stub-Delay-Ms", "0"))
         if delay_ms:
@@ -44,8 +44,8 @@ class StubHandler(BaseHTTPRequestHandler):
             self.send_header("Location", location)
         if content_type:
             self.send_header("Content-Type", content_type)
-        if name in ENCODINGS:
-            self.send_header("Content-Encoding", ENCODINGS[name])
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
         if self.headers.get("X-Stub-Chunked") == "1":
             self.send_header("Transfer-Encoding", "chunked")
             half = len(body) // 2

@@ -106,6 +106,21 @@ class CompareTests(unittest.TestCase):
         (key,) = families["A123010101_inner_metrics"]["series"]
         self.assertEqual(dict(key)["code"], 'a"b\\c\nd')
 
+    def test_only_a_newline_ends_a_line(self):
+        # prometheus_client escapes only \\, \" and \n: a label may hold a raw CR, U+2028 or U+0085,
+        # which str.splitlines() and a file opened with universal newlines took for line ends.
+        text = REFERENCE.replace('code="a\\"b\\\\c\\nd"', 'code="x\ry\u2028z\x85w"')
+        self.assertNotEqual(text, REFERENCE)
+        (key,) = compare.parse(text)["A123010101_inner_metrics"]["series"]
+        self.assertEqual(dict(key)["code"], "x\ry\u2028z\x85w")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "x.prom")
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compare.py")
+            result = subprocess.run([sys.executable, script, path, path], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
     def test_a_broken_file_is_a_usage_error(self):
         self.assertEqual(run("not a metric line at all {", REFERENCE)[0], 2)
 
@@ -113,7 +128,7 @@ class CompareTests(unittest.TestCase):
         here = os.path.dirname(os.path.abspath(__file__))
         for name in sorted(os.listdir(here)):
             if name.endswith(".expected.prom"):
-                with open(os.path.join(here, name), encoding="utf-8") as f:
+                with open(os.path.join(here, name), encoding="utf-8", newline="") as f:
                     families = compare.parse(f.read())
                 self.assertIn("A123010101_inner_metrics", families, name)
                 self.assertIn("external_calls", families, name)
