@@ -88,7 +88,8 @@ COVERS = {
                     "close), the client never sends the body; curl to the seven stacks, Go's client to Go",
     # stacks/, the debian set (make-stack-fixtures.sh --debian); each web server fixture also has
     # Java's HttpClient, ab -k (HTTP/1.0 keep-alive), curl on static files (304, Range/206 and
-    # multipart/byteranges, 416, HEAD, gzip, 80 KB download, 80 KB uploads with Expect and chunked)
+    # multipart/byteranges, 416, HEAD, gzip, 80 KB download, 80 KB uploads with Expect and chunked) and a
+    # request head that never ends (Apache and HAProxy: 408 after 5 s, a response without request)
     "apache": "Apache httpd 2.4 event MPM: routes through a CGI program (sent chunked though the program gives a "
               "Content-Length; close-delimited for HTTP/1.0, so ab -k gets no keep-alive there), a 500 closes the "
               "connection, static files, mod_deflate, KeepAliveTimeout 1 s; requests, Java (h2c declined), curl, ab",

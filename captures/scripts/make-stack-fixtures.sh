@@ -273,7 +273,10 @@ curl_static() {
 }
 # Java's client asks every server for h2c; lighttpd accepts, so there it speaks HTTP/1.1 only, and
 # its h2c upgrade is a fixture of its own
-web_server() { py requests; java_client "$@"; common; curl_static; ab_client 10 "/api/order?ab=1"; ab_client 10 "/static/data.json?ab=2"; }
+web_server() {
+    py requests; java_client "$@"; common; curl_static; ab_client 10 "/api/order?ab=1"; ab_client 10 "/static/data.json?ab=2"
+    py partial  # a request head that never ends: Apache and HAProxy answer 408 after 5 s, lighttpd closes
+}
 record apache 18097 -- web_server
 record lighttpd 18098 -- web_server 1.1
 record h2c-lighttpd 18098 -- java_client
