@@ -96,7 +96,7 @@ COVERS = {
     "lighttpd": "lighttpd 1.4: CGI routes (Content-Length kept, streamed body chunked), static files, mod_deflate, "
                 "max-keep-alive-idle 1 s; requests, Java at HTTP/1.1, curl, ab",
     "h2c-lighttpd": "Java's HttpClient at its default version asks lighttpd for h2c: 101 Switching Protocols, then "
-                    "HTTP/2 on the connection; only the first request is HTTP/1.1",
+                    "HTTP/2 on the connection (the first request answered on stream 1); only the first request is HTTP/1.1",
     "haproxy": "HAProxy 2.6 reverse proxy (lower-case header names) in front of Apache: inbound calls on 18099 and "
                "HAProxy's own calls to the backend on 18110 in one capture; an answer of HAProxy's own "
                "(http-request return); requests, Java, curl, ab",
@@ -134,6 +134,9 @@ NOT_AUTHORITATIVE = {
                           "clients' log is the truth"},
     "pipelined-debian": {"http": "as for pipelined: tshark 4.0 reads the pipelined HEAD response's Content-Length as "
                                  "a body and loses the responses after it; the clients' log is the truth"},
+    "h2c-lighttpd": {"http": "tshark 4.0 pairs the h2c upgrade request with the 101 Switching Protocols, which is not "
+                             "its answer: that comes on HTTP/2 stream 1 (RFC 7540 §3.2), as the other 13 exchanges "
+                             "do; the client's log is the truth, and an HTTP/1.1 observer sees the request unanswered"},
     "webrick": {"http": "Java's client announces a body with Expect: 100-continue, WEBrick never sends 100, the client "
                         "gives up and closes without the body, WEBrick answers 400: tshark 4.0 waits for the body and "
                         "shows no request, the 400 without one; the clients' log (and that pair) is the truth"},
