@@ -75,7 +75,8 @@ if [ "${CHX_STACKS_INNER:-}" != 1 ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"
     fi
     mods=(flask gunicorn uvicorn aiohttp httpx waitress requests)
-    if ! "$PY" -c "import ${mods[*]// /,}" 2>/dev/null; then
+    # one `import a,b,c` (a pattern substitution on the array would work per element: no commas)
+    if ! "$PY" -c "import $(IFS=,; echo "${mods[*]}")" 2>/dev/null; then
         # a Debian python3 refuses pip without --break-system-packages (PEP 668)
         "$PY" -m pip install "${mods[@]}" || "$PY" -m pip install --break-system-packages "${mods[@]}"
     fi
