@@ -283,6 +283,18 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
         let firstByte = responseParserFirstByte ?? time
         let request = takePairableRequest()
+        if status == 101 && head.upgradesToHTTP2, let upgraded = request {
+            // h2c (RFC 7540 §3.2): this 101 is not the request's answer, which comes on HTTP/2 stream 1
+            // and is not read here; the request is left unanswered rather than answered with a status
+            // the service never gave (a WebSocket's 101 is its handshake's answer, below).
+            core.statistics.upgrades += 1
+            clientToServer.stopParsing()
+            serverToClient.stopParsing()
+            currentRequest = nil
+            emitRequestWithoutResponse(upgraded)
+            if recovering { giveUpRecovery() }
+            return
+        }
         // Held in recovery: framed as the oldest waiting request says, the best knowledge there is.
         // Its flags read in place (a reference to the request framed for was one more retain and release).
         let isHeld = request == nil && recovering

@@ -43,6 +43,8 @@ struct MessageHead {
     var transferEncoding = TransferEncodingField.absent
     var expectsContinue = false
     var hasUpgradeHeader = false
+    /// A response's `Upgrade` names `h2c` (RFC 7540 §3.2): after its 101 the request is answered in HTTP/2.
+    var upgradesToHTTP2 = false
     /// Tolerated oddities met in this head (obs-fold, bare LF, bad field lines).
     var anomalies: [HTTPParseAnomaly] = []
     /// A `User-Agent`, `Method-Code` or `T-Code` field came again after the kept one: a complete
@@ -92,6 +94,7 @@ struct MessageHead {
         expectsContinue = false
         hasUpgradeHeader = false
         repeatsLooseField = false
+        upgradesToHTTP2 = false
         if !anomalies.isEmpty { anomalies.removeAll(keepingCapacity: true) }
     }
 }
@@ -292,7 +295,9 @@ extension MessageHead {
                 contentEncoding.replaceNil(with: cache.string(value, slot: .contentEncoding))
             }
         case .expect: if value.equalsIgnoringCase("100-continue") { expectsContinue = true }
-        case .upgrade: hasUpgradeHeader = true
+        case .upgrade:
+            hasUpgradeHeader = true
+            if !isRequest && Self.listsH2C(value) { upgradesToHTTP2 = true }
         case .contentLength: mergeContentLength(value)
         case .transferEncoding:
             // The last field's final coding decides (RFC 9112 §6.1: chunked must be the final coding).
@@ -302,6 +307,17 @@ extension MessageHead {
             }
             transferEncoding = lastToken.equalsIgnoringCase("chunked") ? .chunked : .other
         }
+    }
+
+    /// An `Upgrade` list (RFC 9110 §7.8: protocol names, comma-separated) with the token `h2c`.
+    private static func listsH2C(_ value: UnsafeRawBufferPointer) -> Bool {
+        var start = 0
+        while start <= value.count {
+            let end = value[start...].firstIndex(of: 0x2C) ?? value.count
+            if UnsafeRawBufferPointer(rebasing: value[start..<end]).trimmingOWS().equalsIgnoringCase("h2c") { return true }
+            start = end + 1
+        }
+        return false
     }
 
     /// RFC 9112 §6.3 item 5: a list of identical values is that value; differing values conflict;

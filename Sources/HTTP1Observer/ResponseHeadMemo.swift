@@ -38,6 +38,7 @@ struct ResponseHeadMemo {
         var transferEncoding = TransferEncodingField.absent
         var expectsContinue = false
         var hasUpgradeHeader = false
+        var upgradesToHTTP2 = false
         /// The limit the head was parsed under: a hit needs the same.
         var maxHeaderCount = 0
     }
@@ -139,7 +140,8 @@ struct ResponseHeadMemo {
             methodCode: parsed.methodCode, tCode: parsed.tCode, contentType: parsed.contentType,
             contentEncoding: parsed.contentEncoding, contentLength: parsed.contentLength,
             transferEncoding: parsed.transferEncoding, expectsContinue: parsed.expectsContinue,
-            hasUpgradeHeader: parsed.hasUpgradeHeader, maxHeaderCount: maxHeaderCount)
+            hasUpgradeHeader: parsed.hasUpgradeHeader, upgradesToHTTP2: parsed.upgradesToHTTP2,
+            maxHeaderCount: maxHeaderCount)
     }
 
     /// The `count` (>= 16) bytes at `a` and `b` are equal: the first and last 16 first (where heads
@@ -190,5 +192,6 @@ extension MessageHead {
         transferEncoding = kept.pointee.transferEncoding
         expectsContinue = kept.pointee.expectsContinue
         hasUpgradeHeader = kept.pointee.hasUpgradeHeader
+        upgradesToHTTP2 = kept.pointee.upgradesToHTTP2
     }
 }

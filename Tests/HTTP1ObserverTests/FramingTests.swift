@@ -136,6 +136,30 @@ import Testing
         #expect(result.statistics.anomalies.isEmpty)
     }
 
+    /// An h2c upgrade (RFC 7540 §3.2; lighttpd accepts Java's HttpClient's, captures/http/stacks/
+    /// h2c-lighttpd): the 101 is not the request's answer, which comes on HTTP/2 stream 1, unread by an
+    /// HTTP/1.1 observer. The request is unanswered for it, not answered with a 101 the service never
+    /// gave (a WebSocket's 101, above, is the handshake's answer). Either case of the token, in a list.
+    @Test(arguments: ["h2c", "H2C", "foo/1, h2c"])
+    func anUpgradeToHTTP2LeavesTheRequestUnanswered(_ token: String) {
+        let result = runSplitInvariant(
+            [
+                .request("GET /api/order HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                         + "HTTP2-Settings: AAEAAEAAAAIAAAAAAAMAAAAQ\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: \(token)\r\n\r\n"
+                          + "\u{0}\u{0}\u{0}\u{4}\u{0}\u{0}\u{0}\u{0}\u{0}", at: 2000),
+                .toServer(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8), at: 3000),
+                .request("GET /not-http HTTP/1.1\r\n\r\n", at: 3500),
+                .response("HTTP/1.1 200 OK\r\n\r\n", at: 4000),
+            ] + Step.endBoth(at: 5000))
+        #expect(result.exchanges.count == 1)
+        #expect(result.exchanges.first?.request?.target == "/api/order")
+        #expect(result.exchanges.first?.response == nil)
+        #expect(result.exchanges.first?.completeness == .requestWithoutResponse)
+        #expect(result.statistics.upgrades == 1)
+        #expect(result.statistics.anomalies.isEmpty)
+    }
+
     @Test func connectTunnelEndsHttpParsing() {
         let result = runSplitInvariant(
             [

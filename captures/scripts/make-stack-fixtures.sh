@@ -1,58 +1,82 @@
 #!/usr/bin/env bash
-# Records captures/http/stacks/: HTTP/1.1 as other servers and clients speak it
-# (gunicorn+Flask sync and gthread, uvicorn/h11, Node `http`, Go net/http,
-# aiohttp, waitress; clients requests, httpx, aiohttp, Node http and fetch, Go,
-# curl, raw sockets for pipelining and HTTP/1.0), then the expected outputs
-# (expected.py, which rewrites captures/manifest.tsv for every fixture) and
-# check_streams.py. See captures/README.md.
+# Records captures/http/stacks/: HTTP/1.1 as other servers and clients speak it, then the
+# expected outputs (expected.py, which rewrites captures/manifest.tsv for every fixture) and
+# check_streams.py. See captures/README.md. Two sets, recorded apart:
+#   core     gunicorn+Flask sync and gthread, uvicorn/h11, Node `http`, Go net/http, aiohttp,
+#            waitress; clients requests, httpx, aiohttp, Node http and fetch, Go, curl, raw
+#            sockets for pipelining and HTTP/1.0 (ports 18090-18096)
+#   debian   servers from Debian packages: Apache httpd (CGI, static files, mod_deflate),
+#            lighttpd, HAProxy in front of Apache, Ruby WEBrick, PHP's built-in server; clients
+#            Java's HttpClient, ab, curl, requests, raw sockets (ports 18097-18102, 18110)
 #
-#   captures/scripts/make-stack-fixtures.sh [--force] [--keep-work]
+#   captures/scripts/make-stack-fixtures.sh [--force] [--keep-work] [--debian]
 #
-# Refuses to touch captures/http/stacks/ when it holds captures, unless --force.
-# Runs in a private network namespace (chx-h11-srv-stacks) whose loopback has
-# MTU 1500 and TSO/GSO/GRO off, as make-http-fixtures.sh does. One server at a
-# time, each on its own port (18090-18096), started and stopped by PID; tcpdump
-# filtered to that port. Needs root; installs what is missing (apt: golang-go,
-# nodejs, tcpdump, tshark, curl, ethtool, iproute2; pip: the Python servers and
-# clients).
+# Refuses to touch the set's fixtures in captures/http/stacks/ when they exist, unless --force
+# (which replaces that set's fixtures only). Runs in a private network namespace
+# (chx-h11-srv-stacks) whose loopback has MTU 1500 and TSO/GSO/GRO off, as make-http-fixtures.sh
+# does. Servers all at once, each on its own port, started and stopped by PID; tcpdump filtered to
+# the fixture's ports. Needs root; installs what is missing (apt: golang-go, nodejs, tcpdump,
+# tshark, curl, ethtool, iproute2, and for --debian apache2, apache2-utils, lighttpd,
+# lighttpd-mod-deflate, haproxy, ruby, ruby-webrick, php-cli, default-jdk-headless; pip: the
+# Python servers and clients).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 CAPTURES=$(dirname "$HERE")
 OUT=$CAPTURES/http/stacks
 NS=chx-h11-srv-stacks
 PY=${PYTHON:-python3}
+# the fixtures of the debian set (the core set is every other fixture in $OUT)
+DEBIAN_FIXTURES=(apache lighttpd h2c-lighttpd haproxy webrick php pipelined-debian)
 
 # ---------------------------------------------------------------- outer part
 if [ "${CHX_STACKS_INNER:-}" != 1 ]; then
-    FORCE=0 KEEP=0
+    FORCE=0 KEEP=0 SET=core
     for arg in "$@"; do
         case $arg in
             --force) FORCE=1 ;;
             --keep-work) KEEP=1 ;;
-            *) echo "usage: $0 [--force] [--keep-work]" >&2; exit 2 ;;
+            --debian) SET=debian ;;
+            *) echo "usage: $0 [--force] [--keep-work] [--debian]" >&2; exit 2 ;;
         esac
     done
     if [ "$(id -u)" != 0 ]; then echo "make-stack-fixtures: needs root (network namespace, capture)" >&2; exit 1; fi
-    if compgen -G "$OUT/*.pcap" >/dev/null; then
+    mkdir -p "$OUT"
+    # the set's fixtures already there: the debian ones by name, the core ones are all the others
+    names=()
+    for f in "$OUT"/*.pcap; do
+        [ -e "$f" ] || continue
+        n=$(basename "$f" .pcap) debian=0
+        for d in "${DEBIAN_FIXTURES[@]}"; do [ "$n" = "$d" ] && debian=1; done
+        case $SET/$debian in debian/1|core/0) names+=("$n") ;; esac
+    done
+    if [ ${#names[@]} -gt 0 ]; then
         if [ $FORCE != 1 ]; then
-            echo "make-stack-fixtures: $OUT already holds fixtures; pass --force to replace them" >&2
+            echo "make-stack-fixtures: $OUT already holds the $SET fixtures; pass --force to replace them" >&2
             exit 1
         fi
-        rm -rf "$OUT"
+        for n in "${names[@]}"; do rm -f "$OUT/$n".*; done
     fi
-    mkdir -p "$OUT"
 
     need=()
     for tool in go:golang-go node:nodejs tcpdump:tcpdump tshark:tshark capinfos:tshark curl:curl \
                 ethtool:ethtool ip:iproute2 ss:iproute2; do
         command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
     done
+    if [ $SET = debian ]; then
+        for tool in apache2:apache2 ab:apache2-utils lighttpd:lighttpd haproxy:haproxy ruby:ruby php:php-cli \
+                    java:default-jdk-headless; do
+            command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
+        done
+        [ -e /usr/lib/lighttpd/mod_deflate.so ] || need+=(lighttpd-mod-deflate)
+        ruby -e 'require "webrick"' 2>/dev/null || need+=(ruby-webrick)
+    fi
     if [ ${#need[@]} -gt 0 ]; then
         apt-get update
         DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"
     fi
     mods=(flask gunicorn uvicorn aiohttp httpx waitress requests)
-    if ! "$PY" -c "import ${mods[*]// /,}" 2>/dev/null; then
+    # one `import a,b,c` (a pattern substitution on the array would work per element: no commas)
+    if ! "$PY" -c "import $(IFS=,; echo "${mods[*]}")" 2>/dev/null; then
         # a Debian python3 refuses pip without --break-system-packages (PEP 668)
         "$PY" -m pip install "${mods[@]}" || "$PY" -m pip install --break-system-packages "${mods[@]}"
     fi
@@ -62,7 +86,7 @@ if [ "${CHX_STACKS_INNER:-}" != 1 ]; then
     trap 'ip netns del "$NS" 2>/dev/null || true' EXIT
     ip netns exec "$NS" ip link set lo mtu 1500 up
     ip netns exec "$NS" ethtool -K lo tso off gso off gro off >/dev/null
-    ip netns exec "$NS" env CHX_STACKS_INNER=1 CHX_KEEP_WORK=$KEEP bash "$0"
+    ip netns exec "$NS" env CHX_STACKS_INNER=1 CHX_STACKS_SET=$SET CHX_KEEP_WORK=$KEEP bash "$0"
     "$PY" "$HERE/expected.py" "$CAPTURES"
     "$PY" "$HERE/check_streams.py" "$CAPTURES"
     echo "make-stack-fixtures: done; $(ls "$OUT" | grep -c '\.pcap$') fixtures, $(du -sh "$OUT" | cut -f1)"
@@ -83,9 +107,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export GOCACHE=$WORK/gocache GOPATH=$WORK/gopath GO111MODULE=off
-go build -o "$WORK/go-server" "$STACKS/stack_server.go"
-go build -o "$WORK/go-client" "$STACKS/stack_client.go"
 "$PY" -c 'import json; print(json.dumps({"method_code": "UP01", "blob": "x" * 2450}))' > "$WORK/post-2500.json"
 
 wait_port() {  # PORT: until something listens on it
@@ -104,10 +125,15 @@ start_server() {
     wait_port "$port"
 }
 
-# record NAME PORT|all -- COMMAND...: $OUT/NAME.pcap and $OUT/NAME.client.jsonl
+# record NAME PORT|PORT+PORT2|all|debian -- COMMAND...: $OUT/NAME.pcap and $OUT/NAME.client.jsonl;
+# PORT+PORT2 also captures PORT2 (HAProxy's backend), BASE is PORT's
 record() {
-    local name=$1 port=$2 filter; shift 3
-    if [ "$port" = all ]; then filter="tcp portrange 18090-18096"; else filter="tcp port $port"; fi
+    local name=$1 spec=$2 port=${2%%+*} filter; shift 3
+    case $port in
+        all) filter="tcp portrange 18090-18096" ;;
+        debian) filter="tcp portrange 18097-18102" ;;
+        *) filter="tcp port $port${spec#$port}"; filter=${filter/+/ or tcp port } ;;
+    esac
     local file=$OUT/$name.pcap log=$WORK/$name.tcpdump.log
     : > "$OUT/$name.client.jsonl"
     tcpdump -i lo -n -Z root -s 0 -U --immediate-mode -B 32768 -w "$file" "$filter" 2> "$log" &
@@ -148,6 +174,12 @@ common() { py http10; py idle; py connclose; curl_expect; }
 PORTS=(18090 18091 18092 18093 18094 18095 18096)
 each_port() { local p; for p in "${PORTS[@]}"; do BASE=http://127.0.0.1:$p "$@"; done; }
 
+# ---------------------------------------------------------------- the core set
+if [ "${CHX_STACKS_SET:-core}" = core ]; then
+export GOCACHE=$WORK/gocache GOPATH=$WORK/gopath GO111MODULE=off
+go build -o "$WORK/go-server" "$STACKS/stack_server.go"
+go build -o "$WORK/go-client" "$STACKS/stack_client.go"
+
 # ---------------------------------------------------------------- servers (all at once)
 start_server 18090 "$PY" -m gunicorn -b 127.0.0.1:18090 -w 1 --worker-class sync stack_wsgi:app
 start_server 18091 "$PY" -m gunicorn -b 127.0.0.1:18091 -w 1 --worker-class gthread --threads 2 --keep-alive 1 stack_wsgi:app
@@ -180,3 +212,85 @@ record waitress 18096 -- waitress_
 record pipelined all -- each_port py pipeline
 expect_early() { each_port curl_early; BASE=http://127.0.0.1:18094 go_client early; }
 record expect-early all -- expect_early
+fi
+
+# ---------------------------------------------------------------- the debian set
+if [ "${CHX_STACKS_SET:-core}" = debian ]; then
+# Static files with fixed bytes and mtime (ETag and Last-Modified do not change between
+# recordings), served by Apache and lighttpd (and through HAProxy); www-data (Apache's CGI
+# daemon) must reach the work dir.
+chmod 755 "$WORK"
+mkdir -p "$WORK/www/static"
+"$PY" - "$HERE" "$WORK/www/static" <<'PYEOF'
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from fixture_servers import payload
+d = sys.argv[2]
+open(d + "/data.json", "w").write(json.dumps({"code": "0000", "items": [{"id": i, "name": "item %d" % i} for i in range(100)]}))
+open(d + "/large.txt", "wb").write(payload(80000))
+PYEOF
+touch -d 2026-01-01T00:00:00Z "$WORK/www/static/"*
+"$PY" -c 'import sys; sys.stdout.buffer.write(b"u" * 80000)' > "$WORK/upload-80k.bin"
+export WORK STACKS
+
+start_server 18097 apache2 -f "$STACKS/apache2.conf" -D FOREGROUND  # and 18110, HAProxy's backend
+wait_port 18110
+start_server 18098 lighttpd -D -f "$STACKS/lighttpd.conf"
+start_server 18099 haproxy -db -f "$STACKS/haproxy.cfg"
+start_server 18101 ruby stack_webrick.rb 18101
+start_server 18102 php -S 127.0.0.1:18102 stack_router.php
+
+java_client() { java "$STACKS/StackClient.java" "$BASE" "$CLIENT_LOG" "$@"; }
+# ab -k N PATH: HTTP/1.0 with `Connection: Keep-Alive`, one request at a time. ab logs no
+# exchange, only counts: all N complete, none failed and no non-2xx -> N lines of 200.
+ab_client() {
+    local out; out=$(ab -k -n "$1" -c 1 "$BASE$2" 2>&1)
+    if ! grep -q "^Complete requests: *$1\$" <<<"$out" || ! grep -q '^Failed requests: *0$' <<<"$out" \
+        || grep -q '^Non-2xx' <<<"$out"; then
+        echo "ab: $out" >&2; exit 1
+    fi
+    echo "ab $2: $(grep '^Keep-Alive requests' <<<"$out")"
+    for _ in $(seq "$1"); do printf '{"method":"GET","url":"%s","status":200}\n' "$BASE$2" >> "$CLIENT_LOG"; done
+}
+# curl on one keep-alive connection: static file, If-Modified-Since -> 304, Range -> 206
+# (one range, two ranges: multipart/byteranges), an unsatisfiable range -> 416, HEAD, gzip,
+# an 80 KB download, 80 KB uploads with Expect: 100-continue and chunked (each longer than the
+# observer's 64 KiB body prefix).
+curl_static() {
+    local w=(-sS -o /dev/null -w "$CURL_FMT")
+    curl "${w[@]}" "$BASE/static/data.json" \
+        --next "${w[@]}" -z 'Sat, 01 Aug 2026 00:00:00 GMT' "$BASE/static/data.json?ims=1" \
+        --next "${w[@]}" -r 0-99 "$BASE/static/large.txt?range=1" \
+        --next "${w[@]}" -r 0-9,100-109 "$BASE/static/large.txt?range=2" \
+        --next "${w[@]}" -r 999999- "$BASE/static/large.txt?range=3" \
+        --next "${w[@]}" -I "$BASE/static/large.txt?head=1" \
+        --next "${w[@]}" --compressed "$BASE/static/data.json?gzip=1" \
+        --next "${w[@]}" "$BASE/static/large.txt?download=1" \
+        --next "${w[@]}" -H 'Expect: 100-continue' -H 'Content-Type: application/octet-stream' \
+            --data-binary "@$WORK/upload-80k.bin" "$BASE/api/upload?expect=1" \
+        --next "${w[@]}" -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/octet-stream' \
+            --data-binary "@$WORK/upload-80k.bin" "$BASE/api/upload?chunked=1" \
+        --next "${w[@]}" "$BASE/api/order?curl=last" >> "$CLIENT_LOG"
+}
+# Java's client asks every server for h2c; lighttpd accepts, so there it speaks HTTP/1.1 only, and
+# its h2c upgrade is a fixture of its own
+web_server() {
+    py requests; java_client "$@"; common; curl_static; ab_client 10 "/api/order?ab=1"; ab_client 10 "/static/data.json?ab=2"
+    py partial  # a request head that never ends: Apache and HAProxy answer 408 after 5 s, lighttpd closes
+}
+record apache 18097 -- web_server
+record lighttpd 18098 -- web_server 1.1
+record h2c-lighttpd 18098 -- java_client
+haproxy_() {
+    web_server
+    curl -sS -o /dev/null -w "$CURL_FMT" "$BASE/api/local?curl=1" --next -sS -o /dev/null -w "$CURL_FMT" \
+        "$BASE/api/order?curl=after-local" >> "$CLIENT_LOG"
+}
+record haproxy 18099+18110 -- haproxy_
+webrick_() { py requests; java_client; common; }
+record webrick 18101 -- webrick_
+php_() { py requests; common; }
+record php 18102 -- php_
+PORTS=(18097 18098 18099 18101 18102)
+record pipelined-debian debian -- each_port py pipeline
+fi

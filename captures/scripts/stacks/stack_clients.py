@@ -9,6 +9,8 @@ MODE: requests | httpx | aiohttp   a keep-alive session over the stack routes
       idle                         a request, idle until the server closes, then one more
                                    request on the closed connection (answered by RST)
       connclose                    `Connection: close` on the 2nd request of a connection
+      partial                      a request, then the start of a request head that never ends: the
+                                   server's read timeout answers it (Apache, HAProxy: 408) or closes
 """
 import http.client
 import json
@@ -204,5 +206,25 @@ def run_connclose():
     c.close()
 
 
+def run_partial():
+    """The partial head is not a request the client completed: not logged, whatever comes back."""
+    sock = connect()
+    sock.sendall(b"GET /api/order?partial=1 HTTP/1.1\r\nHost: %s\r\nUser-Agent: partial\r\n\r\n" % HOSTPORT.encode())
+    read_responses(sock, [("GET", "/api/order?partial=1")])
+    sock.sendall(b"GET /api/order?partial=2 HTTP/1.1\r\nHost: %s\r\n" % HOSTPORT.encode())
+    sock.settimeout(10)
+    answer = b""
+    try:
+        while True:
+            part = sock.recv(4096)
+            if not part:
+                break
+            answer += part
+    except OSError:
+        pass
+    print("partial: after the partial head the server sent %r, then closed" % answer.split(b"\r\n", 1)[0], file=sys.stderr)
+    sock.close()
+
+
 {"requests": run_requests, "httpx": run_httpx, "aiohttp": run_aiohttp, "pipeline": run_pipeline,
- "http10": run_http10, "idle": run_idle, "connclose": run_connclose}[MODE]()
+ "http10": run_http10, "idle": run_idle, "connclose": run_connclose, "partial": run_partial}[MODE]()
