@@ -72,15 +72,33 @@ public final class Pipeline {
 
     /// Counters of every stage, for the replay summary and the self-metrics.
     public var statistics: PipelineStatistics {
-        let kept = http.keptBytes
-        let outstanding = amqp.outstandingDeliveries
-        let buffered = amqp.bufferedMethodBytesNow
-        return PipelineStatistics(
+        PipelineStatistics(
             decode: decoder.counters, reassembly: reassembler.statistics, http: http.statistics,
-            amqp: amqp.statistics, httpKeptBytes: kept.now, httpKeptBytesPeak: kept.peak,
-            amqpOutstanding: outstanding.now, amqpOutstandingPeak: outstanding.peak,
-            amqpBufferedBytes: buffered.now, amqpBufferedBytesPeak: buffered.peak,
+            amqp: amqp.statistics, httpKeptBytes: Level(http.keptBytes),
+            amqpOutstanding: Level(amqp.outstandingDeliveries), amqpBufferedBytes: Level(amqp.bufferedMethodBytesNow),
             firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
+    }
+}
+
+/// A quantity a bound holds down (bytes kept, deliveries awaiting their answer): how much is held
+/// now, and the most held at once.
+public struct Level: Sendable, Hashable {
+    public var now = 0
+    public var peak = 0
+
+    public init(now: Int = 0, peak: Int = 0) {
+        self.now = now
+        self.peak = peak
+    }
+
+    init(_ level: (now: Int, peak: Int)) {
+        self.init(now: level.now, peak: level.peak)
+    }
+
+    /// Adds another pipeline's (one a reload replaced): what both hold, the higher peak.
+    mutating func add(_ other: Level) {
+        now &+= other.now
+        peak = Swift.max(peak, other.peak)
     }
 }
 
@@ -90,15 +108,12 @@ public struct PipelineStatistics: Sendable {
     public var reassembly: ReassemblyStatistics
     public var http: HTTPObserverStatistics
     public var amqp: AMQPStatistics
-    /// What the HTTP observer's connections keep now, and the most they kept at once (`HTTPObserver.keptBytes`).
-    public var httpKeptBytes = 0
-    public var httpKeptBytesPeak = 0
-    /// Unanswered deliveries the AMQP observer keeps now, and the most at once (`AMQPObserver.outstandingDeliveries`).
-    public var amqpOutstanding = 0
-    public var amqpOutstandingPeak = 0
-    /// Bytes of AMQP method frames split over segments buffered now, and the most at once.
-    public var amqpBufferedBytes = 0
-    public var amqpBufferedBytesPeak = 0
+    /// Bytes the HTTP observer's connections keep (`HTTPObserver.keptBytes`).
+    public var httpKeptBytes = Level()
+    /// Unanswered deliveries the AMQP observer keeps (`AMQPObserver.outstandingDeliveries`).
+    public var amqpOutstanding = Level()
+    /// Bytes of AMQP method frames split over segments (`AMQPObserver.bufferedMethodBytesNow`).
+    public var amqpBufferedBytes = Level()
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
 
@@ -109,9 +124,9 @@ public struct PipelineStatistics: Sendable {
         var carried = self
         carried.reassembly.connectionsActive = 0
         carried.reassembly.bufferedBytes = 0
-        carried.httpKeptBytes = 0
-        carried.amqpOutstanding = 0
-        carried.amqpBufferedBytes = 0
+        carried.httpKeptBytes.now = 0
+        carried.amqpOutstanding.now = 0
+        carried.amqpBufferedBytes.now = 0
         return carried
     }
 
@@ -121,12 +136,9 @@ public struct PipelineStatistics: Sendable {
         reassembly.add(other.reassembly)
         http.add(other.http)
         amqp.add(other.amqp)
-        httpKeptBytes &+= other.httpKeptBytes
-        httpKeptBytesPeak = max(httpKeptBytesPeak, other.httpKeptBytesPeak)
-        amqpOutstanding &+= other.amqpOutstanding
-        amqpOutstandingPeak = max(amqpOutstandingPeak, other.amqpOutstandingPeak)
-        amqpBufferedBytes &+= other.amqpBufferedBytes
-        amqpBufferedBytesPeak = max(amqpBufferedBytesPeak, other.amqpBufferedBytesPeak)
+        httpKeptBytes.add(other.httpKeptBytes)
+        amqpOutstanding.add(other.amqpOutstanding)
+        amqpBufferedBytes.add(other.amqpBufferedBytes)
         firstPacketTime = [firstPacketTime, other.firstPacketTime].compactMap { $0 }.min()
         lastPacketTime = [lastPacketTime, other.lastPacketTime].compactMap { $0 }.max()
     }

@@ -59,7 +59,7 @@ public enum ReplaySummary {
         o.field("http", object([
             ("exchanges", h.exchangesComplete), ("responses_without_request", h.responsesWithoutRequest),
             ("requests_without_response", h.requestsWithoutResponse), ("upgrades", h.upgrades),
-            ("kept_bytes_peak", s.httpKeptBytesPeak), ("kept_bytes_at_end", s.httpKeptBytes),
+            ("kept_bytes_peak", s.httpKeptBytes.peak), ("kept_bytes_at_end", s.httpKeptBytes.now),
         ], keepZeros: true))
         o.field("http_anomalies", object(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))
         o.field("amqp", object([
@@ -68,8 +68,8 @@ public enum ReplaySummary {
             ("no_ack_deliveries", a.noAckDeliveries), ("unmatched_answers", a.unmatchedAnswers),
             ("answered_while_queued", a.answeredWhileQueued), ("lost_deliveries", a.lostDeliveries),
             ("answers_for_lost_deliveries", a.answersForLostDeliveries),
-            ("outstanding_peak", s.amqpOutstandingPeak), ("outstanding_at_end", s.amqpOutstanding),
-            ("buffered_bytes_peak", s.amqpBufferedBytesPeak), ("buffered_bytes_at_end", s.amqpBufferedBytes),
+            ("outstanding_peak", s.amqpOutstanding.peak), ("outstanding_at_end", s.amqpOutstanding.now),
+            ("buffered_bytes_peak", s.amqpBufferedBytes.peak), ("buffered_bytes_at_end", s.amqpBufferedBytes.now),
         ], keepZeros: true))
         o.field("amqp_dropped_deliveries", object(AMQPDropReason.allCases.map { ($0.rawValue, a.droppedDeliveries[$0] ?? 0) }))
         o.field("amqp_limit_hits", object(AMQPLimit.allCases.map { ($0.rawValue, a.limitHits[$0] ?? 0) }))

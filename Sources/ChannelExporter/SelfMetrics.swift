@@ -83,7 +83,7 @@ enum SelfMetrics {
             ])
         w.gauge(
             name: "channel_exporter_http_kept_bytes", help: "Bytes HTTP connections keep now (split heads, body prefixes, waiting requests)",
-            samples: [([], Double(p.httpKeptBytes))])
+            samples: [([], Double(p.httpKeptBytes.now))])
         w.counter(
             name: "channel_exporter_http_anomalies", help: "HTTP parse anomalies, by reason",
             samples: HTTPParseAnomaly.allCases.map { ([("reason", $0.rawValue)], Double(h.count(of: $0))) })
@@ -108,6 +108,6 @@ enum SelfMetrics {
             samples: [([], Double(a.unmatchedAnswers))])
         w.gauge(
             name: "channel_exporter_amqp_outstanding_deliveries", help: "Consumer deliveries awaiting their answer now",
-            samples: [([], Double(p.amqpOutstanding))])
+            samples: [([], Double(p.amqpOutstanding.now))])
     }
 }

@@ -3,7 +3,9 @@
 import Foundation
 import Testing
 
-@Suite(.serialized) struct MetricsServerPeerTests {
+/// Part of the live end-to-end suite, so that it runs after the others there, not beside them: each
+/// starts an exporter, and on two cores the cooperative pool has two threads.
+extension LiveEndToEndTests {
     /// The exporter's resident memory (VmRSS) in KiB.
     static func residentKiB(_ pid: pid_t) throws -> Int {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
