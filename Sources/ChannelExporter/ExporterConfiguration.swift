@@ -76,6 +76,7 @@ public struct ExporterConfiguration: Sendable, Equatable {
     /// Every bound the observer keeps (DESIGN.md: "Nothing unbounded").
     public struct Limits: Sendable, Equatable {
         public var maxSeriesPerFamily = 10_000
+        public var maxLabelBytesPerFamily = 4 << 20
         public var bodyPrefixBytes = 64 * 1024
         public var maxConnections = 262_144
         public var idleTimeoutSeconds: Double = 300

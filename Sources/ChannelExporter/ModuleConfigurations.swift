@@ -28,7 +28,8 @@ extension MetricsConfiguration {
                 consumerBuckets: try Buckets(milliseconds: c.buckets.consumer),
                 partners: partners,
                 maxSeriesPerFamily: c.limits.maxSeriesPerFamily,
-                consumerTiming: c.amqp.timing == .serviceTime ? .serviceTime : .deliverToAnswer)
+                consumerTiming: c.amqp.timing == .serviceTime ? .serviceTime : .deliverToAnswer,
+                maxLabelBytesPerFamily: c.limits.maxLabelBytesPerFamily)
         } catch {
             throw ExporterError("invalid configuration: \(error)")
         }

@@ -142,7 +142,7 @@ struct NodeReader {
         try rejectUnknown(map, allowed: [
             "max_series_per_family", "body_prefix_bytes", "max_connections", "idle_timeout_seconds",
             "max_pending_requests", "max_buffered_bytes_per_connection", "max_buffered_bytes_total",
-            "max_http_kept_bytes_total",
+            "max_http_kept_bytes_total", "max_label_bytes_per_family",
         ], in: "limits")
         var limits = ExporterConfiguration.Limits()
         if let n = map.value(for: "max_series_per_family") { limits.maxSeriesPerFamily = try integer(n, key: "limits.max_series_per_family", range: 1...10_000_000) }
@@ -159,6 +159,9 @@ struct NodeReader {
         }
         if let n = map.value(for: "max_buffered_bytes_total") {
             limits.maxBufferedBytesTotal = try integer(n, key: "limits.max_buffered_bytes_total", range: 0...(1 << 40))
+        }
+        if let n = map.value(for: "max_label_bytes_per_family") {
+            limits.maxLabelBytesPerFamily = try integer(n, key: "limits.max_label_bytes_per_family", range: 1024...(1 << 40))
         }
         if let n = map.value(for: "max_http_kept_bytes_total") {
             limits.maxHTTPKeptBytesTotal = try integer(n, key: "limits.max_http_kept_bytes_total", range: 0...(1 << 40))

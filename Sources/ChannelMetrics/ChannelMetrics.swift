@@ -77,6 +77,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         inboundPorts = PortSet(configuration.inboundPorts)
         let syscode = configuration.syscode.value
         let cap = configuration.maxSeriesPerFamily
+        let labelBytes = configuration.maxLabelBytesPerFamily
         // Every family starts with `appid` and `application`, the same in every series.
         var constant = [configuration.syscode.appid, syscode]
         var cut: UInt64 = 0
@@ -87,22 +88,22 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             inner: HistogramFamily(
                 name: syscode + "_inner_metrics", help: "...",
                 labelNames: ["appid", "application", "f_code", "path", "uri", "http_status", "code", "method_code"],
-                constantValues: constant, bounds: configuration.innerBuckets.milliseconds, maxSeries: cap),
+                constantValues: constant, bounds: configuration.innerBuckets.milliseconds, maxSeries: cap, maxLabelBytes: labelBytes),
             partner: HistogramFamily(
                 name: "partner_http_metrics", help: "...",
                 labelNames: ["appid", "application", "partner", "action_code", "http_status", "code"],
-                constantValues: constant, bounds: configuration.externalBuckets.milliseconds, maxSeries: cap),
+                constantValues: constant, bounds: configuration.externalBuckets.milliseconds, maxSeries: cap, maxLabelBytes: labelBytes),
             externalCalls: CounterFamily(
                 name: "external_calls", help: "Total number of external calls", labelNames: externalLabels,
-                constantValues: constant, maxSeries: cap),
+                constantValues: constant, maxSeries: cap, maxLabelBytes: labelBytes),
             externalDuration: HistogramFamily(
                 name: "external_call_duration_seconds", help: "Duration of external calls in seconds",
                 labelNames: externalLabels, constantValues: constant, bounds: configuration.externalBuckets.seconds,
-                maxSeries: cap),
+                maxSeries: cap, maxLabelBytes: labelBytes),
             consumer: HistogramFamily(
                 name: syscode + "_consumer_metrics", help: "...",
                 labelNames: ["appid", "application", "f_code", "topic", "code"],
-                constantValues: constant, bounds: configuration.consumerBuckets.milliseconds, maxSeries: cap)
+                constantValues: constant, bounds: configuration.consumerBuckets.milliseconds, maxSeries: cap, maxLabelBytes: labelBytes)
         ))
     }
 
@@ -344,7 +345,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let statistics = statistics()
         writer.counter(
             name: "channel_exporter_series_refused",
-            help: "Observations refused because their family reached the series cap",
+            help: "Observations refused because their family reached its series cap or its label bytes cap",
             samples: statistics.seriesRefused.sorted { $0.key < $1.key }.map { ([("family", $0.key)], Double($0.value)) })
         writer.gauge(
             name: "channel_exporter_series", help: "Label sets per metric family",

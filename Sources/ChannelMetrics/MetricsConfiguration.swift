@@ -32,6 +32,9 @@ public struct MetricsConfiguration: Sendable, Hashable {
     /// codes) are cut at a character boundary and counted. With the series cap this bounds
     /// memory per family (about maxSeries × labels × this, a few copies each).
     public var maxLabelValueBytes: Int
+    /// Most bytes of rendered labels per family, over all its series (see `SeriesTable`): with the
+    /// series cap, this bounds what a scrape renders (about this times a histogram's lines).
+    public var maxLabelBytesPerFamily: Int
 
     public init(
         syscode: Syscode,
@@ -45,7 +48,8 @@ public struct MetricsConfiguration: Sendable, Hashable {
         maxSeriesPerFamily: Int = 10_000,
         consumerTiming: ConsumerTiming = .serviceTime,
         maxJSONDepth: Int = 512,
-        maxLabelValueBytes: Int = 2048
+        maxLabelValueBytes: Int = 2048,
+        maxLabelBytesPerFamily: Int = 4 << 20
     ) {
         self.syscode = syscode
         self.inboundPorts = inboundPorts
@@ -59,5 +63,6 @@ public struct MetricsConfiguration: Sendable, Hashable {
         self.consumerTiming = consumerTiming
         self.maxJSONDepth = maxJSONDepth
         self.maxLabelValueBytes = maxLabelValueBytes
+        self.maxLabelBytesPerFamily = maxLabelBytesPerFamily
     }
 }

@@ -10,14 +10,18 @@ import Testing
         var atEnd: Int
         var limitHits: Int
         var requestsWithoutResponse: Int
+        var exposition: String
     }
 
-    /// Replays `name` with the kept-bytes bound `bound` (nil: the default) and reads the summary.
-    static func replay(_ name: String, bound: Int?) async throws -> Kept {
+    /// Replays `name` with the kept-bytes bound `bound` and the label-bytes bound `labelBytes` (nil:
+    /// the defaults) and reads the summary and the exposition.
+    static func replay(_ name: String, bound: Int?, labelBytes: Int? = nil) async throws -> Kept {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         var config = "syscode: A123010101\ninbound:\n  ports: [8080]\n"
-        if let bound { config += "limits:\n  max_http_kept_bytes_total: \(bound)\n" }
+        if bound != nil || labelBytes != nil { config += "limits:\n" }
+        if let bound { config += "  max_http_kept_bytes_total: \(bound)\n" }
+        if let labelBytes { config += "  max_label_bytes_per_family: \(labelBytes)\n" }
         let configPath = try directory.write("config.yaml", config)
         let result = try await runExporter([
             "replay", Fixtures.path("http/adversarial/\(name).pcap"), "--config.file", configPath, "--json", "--no-progress",
@@ -31,7 +35,8 @@ import Testing
         return Kept(
             peak: try #require(http["kept_bytes_peak"] as? Int), atEnd: try #require(http["kept_bytes_at_end"] as? Int),
             limitHits: anomalies["kept_bytes_limit"] as? Int ?? 0,
-            requestsWithoutResponse: try #require(http["requests_without_response"] as? Int))
+            requestsWithoutResponse: try #require(http["requests_without_response"] as? Int),
+            exposition: try String(contentsOfFile: directory.file("metrics.prom"), encoding: .utf8))
     }
 
     /// 12 clients × 16 pipelined POSTs with 4 KiB JSON bodies, none answered yet.
@@ -60,5 +65,20 @@ import Testing
         #expect(bounded.peak <= 65_536)
         #expect(bounded.limitHits > 0)
         #expect(bounded.atEnd == 0)
+    }
+
+    /// 100 requests, each with its own 2 KB path and 2 KB Method-Code: every series' labels are
+    /// repeated on each of its lines, so a family's label bytes bound what a scrape renders.
+    @Test func longLabelsStayWithinTheFamilysLabelBytes() async throws {
+        func innerSeries(_ exposition: String) -> Int {
+            exposition.split(separator: "\n").filter { $0.hasPrefix("A123010101_inner_metrics_count{") }.count
+        }
+        let unbounded = try await Self.replay("long-labels", bound: nil)
+        #expect(innerSeries(unbounded.exposition) == 100)
+        #expect(unbounded.exposition.utf8.count > 9_000_000)
+        let bounded = try await Self.replay("long-labels", bound: nil, labelBytes: 65_536)
+        // About 6.2 KB of rendered labels a series: 10 fit in 64 KiB; the rest are refused.
+        #expect(innerSeries(bounded.exposition) == 10)
+        #expect(bounded.exposition.utf8.count < 1_100_000)
     }
 }

@@ -130,6 +130,24 @@ import Testing
         #expect(writer.finish().contains("channel_exporter_series_refused_total{family=\"A123010101_inner_metrics\"} 7.0\n"))
     }
 
+    /// New label sets whose rendered labels would pass the family's byte cap are refused as at the
+    /// series cap (each line of a series repeats its labels: without it, 10,000 series of 2 KB paths
+    /// made a 1 GB exposition); short ones still fit after a long one is refused.
+    @Test func labelBytesCapRefusesNewLabelSetsAndCountsThem() {
+        var configuration = Make.configuration()
+        configuration.maxLabelBytesPerFamily = 2000
+        let metrics = ChannelMetrics(configuration: configuration)
+        let long = "/scan/" + String(repeating: "x", count: 600)
+        for i in 0..<5 { metrics.observe(Self.inbound(path: long + "\(i)", micros: 1000)) }
+        metrics.observe(Self.inbound(path: "/short", micros: 1000))
+        metrics.observe(Self.inbound(path: long + "0", micros: 1000))  // an existing series still counts
+        let inner = metrics.snapshot()[0]
+        // Each long series renders its path twice (`path` and `uri`): about 1,350 bytes; one fits.
+        #expect(inner.series.map { $0.labels["path"]! } == [long + "0", "/short"])
+        #expect(inner.series.map(\.count) == [2, 1])
+        #expect(metrics.statistics().seriesRefused["A123010101_inner_metrics"] == 4)
+    }
+
     @Test func skippedExchangesAreCountedByReason() {
         let metrics = Self.metrics()
         let ok = Make.response(body: "{}".bytes)

@@ -9,6 +9,9 @@ not of a real server (a real one would answer or close; these stop before it doe
   request's body prefix keeps all of them at once.
 - split-heads.pcap: 64*N clients each send a 12 KiB request head in 1 KiB segments and never end
   it. An observer keeps each head until its end comes.
+- long-labels.pcap: 100*N requests, each with its own 2 KB path and 2 KB Method-Code, answered
+  200: each makes a series whose labels every line of the exposition repeats (12,000 of them
+  made a 1 GB exposition before the label bytes of a family were bounded).
 
 Ethernet/IPv4/TCP with handshakes and exact sequence numbers (checksums 0, as captures of
 offloaded traffic have), microsecond timestamps, deterministic. `--scale` multiplies the
@@ -41,6 +44,8 @@ class Writer:
         client = bytes([10, 1, (index >> 8) & 255, index & 255])
         sport = 20000 + index
         state = {"c": 1000, "s": 5000}
+        self.states = getattr(self, "states", {})
+        self.states[index] = (client, sport, state)
         self.packet(client, SERVER, sport, 8080, state["c"], 0, SYN)
         self.packet(SERVER, client, 8080, sport, state["s"], state["c"] + 1, SYN | ACK)
         state["c"] += 1
@@ -54,6 +59,13 @@ class Writer:
                 state["c"] += len(chunk)
                 self.packet(SERVER, client, 8080, sport, state["s"], state["c"], ACK)
         return send
+
+    def answer(self, index, data):
+        """Client `index`'s server answers `data` in one segment, and the client acknowledges it."""
+        client, sport, state = self.states[index]
+        self.packet(SERVER, client, 8080, sport, state["s"], state["c"], ACK | PSH, data)
+        state["s"] += len(data)
+        self.packet(client, SERVER, sport, 8080, state["c"], state["s"], ACK)
 
     def close(self):
         self.f.close()
@@ -79,12 +91,25 @@ def split_heads(path, clients):
     w.close()
 
 
+def long_labels(path, requests):
+    w = Writer(path)
+    for c in range(requests):
+        send = w.connection(c)
+        target = b"/api/item/%06d/" % c + b"p" * 2000
+        head = b"GET " + target + b" HTTP/1.1\r\nHost: shop\r\nMethod-Code: " + b"M%06d" % c + b"m" * 2000 + b"\r\n\r\n"
+        send(head, 1448)
+        body = b'{"code":"%06d"}' % c
+        w.answer(c, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    w.close()
+
+
 def main():
     out = sys.argv[1]
     scale = int(sys.argv[sys.argv.index("--scale") + 1]) if "--scale" in sys.argv else 1
     os.makedirs(out, exist_ok=True)
     pipelined_bodies(os.path.join(out, "pipelined-bodies.pcap"), 12 * scale)
     split_heads(os.path.join(out, "split-heads.pcap"), 64 * scale)
+    long_labels(os.path.join(out, "long-labels.pcap"), 100 * scale)
 
 
 if __name__ == "__main__":
