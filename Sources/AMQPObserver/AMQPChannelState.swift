@@ -1,6 +1,7 @@
 // AMQPChannelState.swift — one AMQP channel's consumers, pending requests and unanswered deliveries.
 
 import PacketDecoding
+import TCPReassembly
 
 /// A delivery (basic.deliver or basic.get-ok) not yet answered.
 struct OutstandingDelivery {
@@ -37,21 +38,6 @@ struct OutstandingDelivery {
 /// answer for an unknown tag, or an answer for a delivery the model still had
 /// waiting. A consumer that was idle thus costs nothing: its first delivery is
 /// answered "while waiting" and starts at its deliver time.
-/// Unanswered deliveries kept by every channel of an observer's connections, and the most at
-/// once: each `AMQPChannelState` adds and removes its own (its `deinit` included), so the count
-/// cannot drift from what is kept.
-final class OutstandingTally {
-    private(set) var count = 0
-    private(set) var peak = 0
-
-    func add(_ n: Int) {
-        count += n
-        if count > peak { peak = count }
-    }
-
-    func remove(_ n: Int) { count -= n }
-}
-
 final class AMQPChannelState {
     struct Consumer {
         var tag: [UInt8]
@@ -90,11 +76,12 @@ final class AMQPChannelState {
     /// Workers taken as busy with deliveries we did not see.
     private(set) var unseenBusy: Int
     private var lastAnswerTime: Timestamp?
-    /// The observer's count of what all channels keep (see `OutstandingTally`).
-    private let tally: OutstandingTally
+    /// The unanswered deliveries all the observer's channels keep (each channel charges and releases
+    /// its own, its `deinit` included).
+    private let tally: Budget
 
     /// `seenFromStart` false: the channel was first seen mid-stream, all its workers may be busy.
-    init(workers: Int, seenFromStart: Bool, tally: OutstandingTally = OutstandingTally()) {
+    init(workers: Int, seenFromStart: Bool, tally: Budget = Budget(limit: .max)) {
         self.tally = tally
         self.workers = workers
         self.unseenBusy = seenFromStart ? 0 : workers
@@ -102,7 +89,7 @@ final class AMQPChannelState {
     }
 
     deinit {
-        tally.remove(outstandingCount)
+        tally.release(outstandingCount)
     }
 
     var outstandingCount: Int { storage.count - head }
@@ -129,7 +116,7 @@ final class AMQPChannelState {
             waitingCount += 1
         }
         storage.append(delivery)
-        tally.add(1)
+        tally.charge(1)
     }
 
     /// Settles the delivery `tag` (or, with `multiple`, every outstanding one up to `tag`;
@@ -171,7 +158,7 @@ final class AMQPChannelState {
         let busy = outstandingCount - waitingCount
         // Placeholders for lost deliveries were already counted as lost.
         let count = storage[head...].reduce(0) { $0 + ($1.isLost ? 0 : 1) }
-        tally.remove(outstandingCount)
+        tally.release(outstandingCount)
         storage.removeAll(keepingCapacity: true)
         head = 0
         waitingCount = 0
@@ -221,7 +208,7 @@ final class AMQPChannelState {
 
     private func removeAt(_ index: Int) -> OutstandingDelivery {
         let delivery = storage[index]
-        tally.remove(1)
+        tally.release(1)
         if index == head {
             head += 1
             if head == storage.count {

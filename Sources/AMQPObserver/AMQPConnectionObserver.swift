@@ -274,7 +274,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
             observer.count(.outstandingPerChannel)
             observer.countDropped(1, .outstandingLimit)
             state.dropOldest(time: delivery.deliverTime)
-        } else if observer.outstanding.count >= configuration.maxOutstandingTotal {
+        } else if observer.outstanding.isExhausted {
             observer.count(.outstandingTotal)
             observer.countDropped(1, .outstandingLimit)
             // This channel's oldest makes room; a channel that keeps none does not take the new one

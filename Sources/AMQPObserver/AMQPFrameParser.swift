@@ -61,7 +61,7 @@ final class AMQPFrameParser {
     private var buffer: [UInt8] = []
     /// What all parsers of the observer keep in their buffers together, and its bound; `charged`
     /// is this parser's part (released when the buffer is emptied, and in `deinit`).
-    private let budget: ByteBudget
+    private let budget: Budget
     private var charged = 0
     /// Bytes skipped while synchronizing.
     private(set) var unsynchronizedBytes = 0
@@ -72,7 +72,7 @@ final class AMQPFrameParser {
 
     init(
         isClient: Bool, startsAtBeginning: Bool, frameMax: Int, synchronizationAttempts: Int,
-        budget: ByteBudget = ByteBudget(limit: Int.max)
+        budget: Budget = Budget(limit: Int.max)
     ) {
         self.budget = budget
         self.isClient = isClient

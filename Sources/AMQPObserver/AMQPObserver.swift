@@ -14,18 +14,19 @@ public final class AMQPObserver: StreamConsumerFactory {
     /// Counters over all connections of this observer.
     public internal(set) var statistics = AMQPStatistics()
     /// Unanswered deliveries all channels keep (bounded by `maxOutstandingTotal`).
-    let outstanding = OutstandingTally()
+    let outstanding: Budget
     /// Bytes of split method frames all parsers buffer (bounded by `maxBufferedMethodBytesTotal`).
-    let bufferedMethodBytes: ByteBudget
+    let bufferedMethodBytes: Budget
     /// Unanswered deliveries kept now, and the most at once (0 now once every connection ended).
-    public var outstandingDeliveries: (now: Int, peak: Int) { (outstanding.count, outstanding.peak) }
+    public var outstandingDeliveries: (now: Int, peak: Int) { (outstanding.current, outstanding.peak) }
     /// Bytes of split method frames buffered now, and the most at once (0 now once every connection ended).
     public var bufferedMethodBytesNow: (now: Int, peak: Int) { (bufferedMethodBytes.current, bufferedMethodBytes.peak) }
 
     public init(configuration: AMQPObserverConfiguration = .init(), sink: any ConsumerOutcomeSink) {
         self.configuration = configuration
         self.sink = sink
-        bufferedMethodBytes = ByteBudget(limit: configuration.maxBufferedMethodBytesTotal)
+        bufferedMethodBytes = Budget(limit: configuration.maxBufferedMethodBytesTotal)
+        outstanding = Budget(limit: configuration.maxOutstandingTotal)
     }
 
     /// The consumer for one broker connection (`client` = the application, `server` = the broker).

@@ -13,7 +13,7 @@ struct BodyPrefix {
     private var inflater: Inflater?
     /// An anomaly met while keeping the prefix, reported once by the owner.
     private(set) var anomaly: HTTPParseAnomaly?
-    /// Kept bytes charged to the observer's `ByteBudget`, released by `takeKept`, `restart` and the
+    /// Kept bytes charged to the observer's `Budget`, released by `takeKept`, `restart` and the
     /// holder's `deinit` (`release(to:)`).
     private(set) var charged = 0
     /// The first kept byte where it lies in the delivery being read, not copied (see `lend`): valid
@@ -41,7 +41,7 @@ struct BodyPrefix {
     /// bytes were moved out when the message was emitted (`takeKept`): only what is left is released,
     /// where assigning a new prefix released the empty buffer and the absent inflater through calls.
     @inline(__always)
-    mutating func restart(limit: Int, budget: ByteBudget) {
+    mutating func restart(limit: Int, budget: Budget) {
         release(to: budget)
         restartCounts()
         self.limit = limit
@@ -52,7 +52,7 @@ struct BodyPrefix {
     /// `restart(limit:)`). Inlined for the usual response, without a `Content-Encoding`: a few stores,
     /// where the call cost as much; an encoded one is looked at out of line.
     @inline(__always)
-    mutating func restart(contentEncoding: String?, rawLimit: Int, inflatedLimit: Int, budget: ByteBudget) {
+    mutating func restart(contentEncoding: String?, rawLimit: Int, inflatedLimit: Int, budget: Budget) {
         release(to: budget)
         guard case .none = contentEncoding else {
             return restart(encoding: contentEncoding.unsafelyUnwrapped, rawLimit: rawLimit, inflatedLimit: inflatedLimit)
@@ -92,7 +92,7 @@ struct BodyPrefix {
 
     /// Gives back what this prefix has charged to `budget` (emitted, dropped or reused).
     @inline(__always)
-    mutating func release(to budget: ByteBudget) {
+    mutating func release(to budget: Budget) {
         if charged != 0 {
             budget.release(charged)
             charged = 0
@@ -205,7 +205,7 @@ struct BodyPrefix {
 
     /// The kept bytes, moved out (not copied): the body is emitted once. Lent bytes are not in it (the
     /// owner hands them on where they lie; the prefix forgets them).
-    mutating func takeKept(releasingTo budget: ByteBudget) -> [UInt8] {
+    mutating func takeKept(releasingTo budget: Budget) -> [UInt8] {
         release(to: budget)
         lentStart = nil
         if let inflater {

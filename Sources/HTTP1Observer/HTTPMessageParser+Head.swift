@@ -4,7 +4,7 @@ import PacketDecoding
 
 extension HTTPMessageParser {
     /// Copies the part of a head that lies in this delivery, since the next delivery will not have it;
-    /// false when the observer's `ByteBudget` has no room for it (nothing kept: see
+    /// false when the observer's `Budget` has no room for it (nothing kept: see
     /// `keptBytesExhausted`).
     mutating func stashHead(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let start = headStart ?? 0

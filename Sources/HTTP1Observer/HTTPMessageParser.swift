@@ -90,7 +90,7 @@ struct HTTPMessageParser {
     var droppedWhileAwaitingUpgrade = false
 
     var headBuffer: [UInt8] = []
-    /// `headBuffer`'s bytes charged to the observer's `ByteBudget` (released by `resetHead`, and
+    /// `headBuffer`'s bytes charged to the observer's `Budget` (released by `resetHead`, and
     /// by the connection observer's `deinit`).
     var headCharged = 0
     var headStart: Int?

@@ -14,7 +14,7 @@ public struct HTTPObserverConfiguration: Sendable, Hashable {
     /// Requests awaiting their response on one connection (pipelining depth).
     public var maxPendingRequests: Int
     /// Bytes all connections together may keep between deliveries: split heads, body prefixes, the
-    /// heads of waiting requests (see `ByteBudget`). Past it they keep no more, counted as
+    /// heads of waiting requests (see `Budget`). Past it they keep no more, counted as
     /// `kept_bytes_limit`; memory then stays bounded whatever peers send.
     public var maxKeptBytesTotal: Int
 

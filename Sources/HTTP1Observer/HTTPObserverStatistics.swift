@@ -49,7 +49,7 @@ public enum HTTPParseAnomaly: String, Sendable, Hashable, CaseIterable {
     /// A body prefix stopped at its limit (the body is longer than what is kept).
     case bodyPrefixTruncated = "body_prefix_truncated"
     /// Something not kept because the observer's connections together keep `maxKeptBytesTotal`
-    /// bytes (see `ByteBudget`): a body prefix ended early, a split head was given up (the
+    /// bytes (see `Budget`): a body prefix ended early, a split head was given up (the
     /// direction resynchronises), or a request behind waiting ones emptied the queue's oldest.
     case keptBytesLimit = "kept_bytes_limit"
     /// A direction ended inside a message (not a request body the client stopped sending after its

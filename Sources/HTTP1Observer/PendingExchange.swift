@@ -27,13 +27,13 @@ final class PendingRequest {
     /// CONNECT, or a bodyless request with `Upgrade`: the request direction waits for the answer.
     var awaitsUpgradeDecision = false
     /// Where its body prefix and its head's strings are charged (the observer's, for the object's life).
-    let budget: ByteBudget
+    let budget: Budget
     /// The head's length, charged to `budget` while the request waits (its strings: target, host,
     /// User-Agent...; see `chargeHead`), released when the summary is moved out.
     @exclusivity(unchecked) private var headCharge = 0
 
     init(
-        budget: ByteBudget, body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
+        budget: Budget, body: consuming BodyPrefix, firstByte: Timestamp?, lastByte: Timestamp?, isFirstOnConnection: Bool,
         arrivedAfterLoss: Bool, isHead: Bool, isConnect: Bool
     ) {
         self.budget = budget
@@ -144,10 +144,10 @@ final class InFlightResponse {
     /// Read while recovering from a loss: paired (or not) when the recovery settles.
     @exclusivity(unchecked) var isHeld: Bool
     /// Where its body prefix is charged (the observer's, for the object's life).
-    let budget: ByteBudget
+    let budget: Budget
 
     init(
-        budget: ByteBudget, request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
+        budget: Budget, request: PendingRequest?, status: Int, contentType: String?, contentEncoding: String?,
         body: consuming BodyPrefix, bodyless: Bool, firstByte: Timestamp?, lastByte: Timestamp?, isHeld: Bool
     ) {
         self.budget = budget

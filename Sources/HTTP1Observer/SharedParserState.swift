@@ -34,13 +34,13 @@ final class SharedParserState {
     /// and a request behind others waiting is handled as if the queue were full (the oldest is
     /// emitted without a response). Each holder gives back what it charged when it is emitted,
     /// reused or dropped, and in its `deinit`.
-    let keptBytes: ByteBudget
+    let keptBytes: Budget
     /// The length of the last head parsed whole by `parseHead` (what a waiting request's strings are
     /// charged to `keptBytes`).
     private(set) var lastHeadLength = 0
 
     init(maxKeptBytes: Int = HTTPObserverConfiguration().maxKeptBytesTotal) {
-        keptBytes = ByteBudget(limit: maxKeptBytes)
+        keptBytes = Budget(limit: maxKeptBytes)
     }
 
     /// Heads are tried on the common path first (see `MessageHead.parseCommon`); tests turn it off to

@@ -8,7 +8,7 @@ import Testing
 struct PendingQueueTests {
     private func request(_ id: Int) -> PendingRequest {
         PendingRequest(
-            budget: ByteBudget(limit: 1 << 20), body: BodyPrefix(limit: 0), firstByte: nil, lastByte: nil, isFirstOnConnection: id == 0,
+            budget: Budget(limit: 1 << 20), body: BodyPrefix(limit: 0), firstByte: nil, lastByte: nil, isFirstOnConnection: id == 0,
             arrivedAfterLoss: id % 3 == 0, isHead: false, isConnect: false)
     }
 
