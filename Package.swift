@@ -81,6 +81,7 @@ let package = Package(
             name: "ChannelExporterTests",
             dependencies: [
                 "ChannelExporter", "ChannelMetrics", "PacketCapture", "PacketDecoding", "TCPReassembly", "HTTP1Observer",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

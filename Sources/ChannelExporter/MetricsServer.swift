@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// What the metrics server answers for one GET.
 public struct ScrapeResponse: Sendable {
@@ -21,10 +22,16 @@ public struct ScrapeResponse: Sendable {
 /// It runs on its own event loop threads; the packet pipeline never waits on
 /// it (the handler renders a snapshot the pipeline published).
 ///
-/// Anyone who reaches the port is a peer: a client that pipelines requests and never reads
-/// the answers gets the next answer only once the last one left the process (the channel is
-/// writable again), so what waits for it is one exposition, not one per request; and a
-/// connection that sends nothing for `idleTimeout` is closed.
+/// Anyone who reaches the port is a peer, and a peer can hold what it asked for by not reading:
+/// - a client that pipelines requests gets the next answer only once the last one left the process
+///   (the channel is writable again), so what waits for it is one exposition, not one per request;
+/// - answers are rendered only while all connections together have less than `maxQueuedBytes`
+///   waiting to be sent (`QueuedAnswers`), so many such clients hold at most that plus one
+///   exposition; the others' requests wait as request heads;
+/// - an answer not sent whole within `defaultSendTimeout` closes its connection, which gives its bytes
+///   back: a client that never reads delays the others' scrapes by that long at most;
+/// - at most `maxConnections` connections are open at once, the ones past it are closed at once;
+/// - a connection that sends nothing for `idleTimeout` is closed.
 public final class MetricsServer: Sendable {
     /// Called for every GET/HEAD with the path (no query) and the Accept header.
     public typealias Handler = @Sendable (_ path: String, _ accept: String) -> ScrapeResponse
@@ -38,17 +45,36 @@ public final class MetricsServer: Sendable {
     /// A connection that sent nothing for this long is closed (a scraper then opens a new one;
     /// Prometheus scrapes every minute or more often by default).
     public static let idleTimeout = TimeAmount.minutes(5)
+    /// Prometheus gives up on a scrape after its `scrape_timeout` (10 s by default, at most the
+    /// scrape interval): an answer still not sent after a minute has no reader.
+    public static let defaultSendTimeout = TimeAmount.seconds(60)
+    /// Scrapers are a few Prometheus servers and people with curl.
+    public static let defaultMaxConnections = 256
+    /// Bytes of answers all connections together may have waiting to be sent before the next
+    /// answer is rendered (one answer is always rendered, however large).
+    public static let defaultMaxQueuedBytes = 32 << 20
 
-    public init(host: String, port: Int, logger: Logger, handler: @escaping Handler) throws {
+    /// `maxConnections`, `maxQueuedBytes` and `sendTimeout`: see the type's description (tests set them low).
+    public init(
+        host: String, port: Int, logger: Logger, maxConnections: Int = defaultMaxConnections,
+        maxQueuedBytes: Int = defaultMaxQueuedBytes, sendTimeout: TimeAmount = defaultSendTimeout,
+        handler: @escaping Handler
+    ) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let connections = ConnectionCount(limit: maxConnections)
+        // One event loop serves every connection: `QueuedAnswers` is touched only from it.
+        let queued = QueuedAnswers(limit: maxQueuedBytes, eventLoop: group.next())
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout)).flatMap {
-                    channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-                }.flatMap {
-                    channel.pipeline.addHandler(ScrapeHandler(handler: handler))
+                guard connections.admit() else { return channel.close() }
+                channel.closeFuture.whenComplete { _ in connections.release() }
+                return channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
+                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(ScrapeHandler(handler: handler, queued: queued, sendTimeout: sendTimeout))
                 }
             }
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -75,18 +101,90 @@ public struct MetricsServerError: Error, CustomStringConvertible {
     public var description: String { "cannot serve metrics on \(address): \(underlying)" }
 }
 
+/// The open connections, against their limit.
+private final class ConnectionCount: Sendable {
+    let limit: Int
+    private let open = Atomic<Int>(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts a new connection; false (not counted) when `limit` are open.
+    func admit() -> Bool {
+        var current = open.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = open.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func release() { open.subtract(1, ordering: .relaxed) }
+}
+
+/// The bytes of answers written on any connection and not yet handed to the kernel, and the
+/// connections whose next answer waits for them to go down. Used only on `eventLoop`.
+private final class QueuedAnswers: @unchecked Sendable {
+    let limit: Int
+    let eventLoop: any EventLoop
+    private var bytes = 0
+    /// Connections with an answer waiting for room, oldest first.
+    private var waiting: [ObjectIdentifier: () -> Void] = [:]
+    private var order: [ObjectIdentifier] = []
+
+    init(limit: Int, eventLoop: any EventLoop) {
+        self.limit = limit
+        self.eventLoop = eventLoop
+    }
+
+    /// Whether an answer may be rendered now: always when nothing is queued.
+    var hasRoom: Bool {
+        eventLoop.preconditionInEventLoop()
+        return bytes < limit
+    }
+
+    func add(_ count: Int) { bytes += count }
+
+    /// `count` bytes were sent (or dropped with their connection): wakes waiting connections while
+    /// there is room.
+    func remove(_ count: Int) {
+        bytes -= count
+        while bytes < limit, !order.isEmpty {
+            let next = order.removeFirst()
+            if let wake = waiting.removeValue(forKey: next) { wake() }
+        }
+    }
+
+    func wait(_ handler: AnyObject, wake: @escaping () -> Void) {
+        let id = ObjectIdentifier(handler)
+        if waiting.updateValue(wake, forKey: id) == nil { order.append(id) }
+    }
+
+    func stopWaiting(_ handler: AnyObject) {
+        let id = ObjectIdentifier(handler)
+        if waiting.removeValue(forKey: id) != nil { order.removeAll { $0 == id } }
+    }
+}
+
 private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let handler: MetricsServer.Handler
+    private let queued: QueuedAnswers
+    private let sendTimeout: TimeAmount
     private var head: HTTPRequestHead?
-    /// A complete request whose answer waits until the channel is writable: the pipelining
-    /// handler passes the next request on only once this one is answered, so the requests a
-    /// client sends without reading the answers wait as bytes, not as rendered expositions.
+    /// A complete request whose answer waits until the channel is writable and all connections'
+    /// queued answers leave room: the pipelining handler passes the next request on only once this
+    /// one is answered, so the requests a client sends without reading the answers wait as bytes,
+    /// not as rendered expositions.
     private var waiting: HTTPRequestHead?
 
-    init(handler: @escaping MetricsServer.Handler) { self.handler = handler }
+    init(handler: @escaping MetricsServer.Handler, queued: QueuedAnswers, sendTimeout: TimeAmount) {
+        self.handler = handler
+        self.queued = queued
+        self.sendTimeout = sendTimeout
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -97,20 +195,31 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
         case .end:
             guard let requestHead = head else { return }
             head = nil
-            if context.channel.isWritable {
-                respond(to: requestHead, context: context)
-            } else {
-                waiting = requestHead
-            }
+            waiting = requestHead
+            answerWhenPossible(context: context)
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let request = waiting {
-            waiting = nil
-            respond(to: request, context: context)
-        }
+        answerWhenPossible(context: context)
         context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        queued.stopWaiting(self)
+        context.fireChannelInactive()
+    }
+
+    /// Answers the waiting request if the channel is writable and there is room; otherwise waits
+    /// for room (writability calls again by itself).
+    private func answerWhenPossible(context: ChannelHandlerContext) {
+        guard let request = waiting, context.channel.isActive, context.channel.isWritable else { return }
+        guard queued.hasRoom else {
+            queued.wait(self) { [weak self] in self?.answerWhenPossible(context: context) }
+            return
+        }
+        waiting = nil
+        respond(to: request, context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -132,6 +241,7 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         let bodyBuffer = context.channel.allocator.buffer(string: response.body)
+        response.body = ""
         headers.add(name: "Content-Length", value: String(bodyBuffer.readableBytes))
         let keepAlive = request.isKeepAlive
         if !keepAlive { headers.add(name: "Connection", value: "close") }
@@ -140,9 +250,16 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
         if request.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(bodyBuffer))), promise: nil) }
         let done = context.writeAndFlushPromise()
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        if !keepAlive {
-            let channel = context.channel
-            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        // Counted until the kernel has it all, or the connection is gone with it.
+        let queuedBytes = request.method == .HEAD ? 0 : bodyBuffer.readableBytes
+        queued.add(queuedBytes)
+        let channel = context.channel
+        let queued = queued
+        let timeout = context.eventLoop.scheduleTask(in: sendTimeout) { channel.close(promise: nil) }
+        done.futureResult.whenComplete { _ in
+            timeout.cancel()
+            queued.remove(queuedBytes)
+            if !keepAlive { channel.close(promise: nil) }
         }
     }
 }

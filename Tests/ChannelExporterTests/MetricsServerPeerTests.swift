@@ -1,7 +1,15 @@
 // The /metrics server against peers that do not behave: a client that pipelines requests and never
 // reads the answers.
+import ChannelExporter
 import Foundation
+import Logging
+import NIOCore
+import Synchronization
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Part of the live end-to-end suite, so that it runs after the others there, not beside them: each
 /// starts an exporter, and on two cores the cooperative pool has two threads.
@@ -47,5 +55,133 @@ extension LiveEndToEndTests {
         #expect(client.standardOutput.contains("sent"), "\(client.standardError)")
         #expect(during - before < 32 * 1024, "resident memory grew from \(before) KiB to \(during) KiB")
         #expect(try await exporter.scrape()?.contains("channel_exporter_packets") == true)
+    }
+}
+
+/// A blocking TCP client for the server tests: connects to 127.0.0.1, sends, reads with a deadline.
+final class RawClient {
+    let descriptor: Int32
+
+    /// `receiveBuffer`: a small one makes a client that does not read hold little in the kernel.
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+        if var size = receiveBuffer {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw POSIXError(.ECONNREFUSED)
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Reads until `enough` says the bytes so far suffice, the peer closes, or `seconds` pass.
+    /// `closed`: the peer closed (or reset) the connection.
+    func read(seconds: Double, until enough: ([UInt8]) -> Bool = { _ in false }) -> (bytes: [UInt8], closed: Bool) {
+        var received: [UInt8] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while Date() < deadline && !enough(received) {
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let left = Int32(max(1, deadline.timeIntervalSinceNow * 1000))
+            guard poll(&poller, 1, left) > 0 else { continue }
+            let got = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if got <= 0 { return (received, true) }
+            received += chunk[..<got]
+        }
+        return (received, false)
+    }
+}
+
+final class CallCount: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// The /metrics server's own limits, in process: connections open at once, and the bytes of
+/// answers waiting for clients that do not read.
+@Suite(.serialized) struct MetricsServerLimitsTests {
+    static let request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    static func isAnswer(_ bytes: [UInt8]) -> Bool { bytes.starts(with: Array("HTTP/1.1 200".utf8)) }
+
+    /// A server whose handler answers `bodyBytes` bytes and counts its calls.
+    static func server(
+        bodyBytes: Int, maxConnections: Int = MetricsServer.defaultMaxConnections,
+        maxQueuedBytes: Int = MetricsServer.defaultMaxQueuedBytes, sendTimeout: TimeAmount = .seconds(60)
+    ) throws -> (MetricsServer, CallCount) {
+        let calls = CallCount()
+        let body = String(repeating: "x", count: bodyBytes)
+        let server = try MetricsServer(
+            host: "127.0.0.1", port: 0, logger: Logger(label: "test"), maxConnections: maxConnections,
+            maxQueuedBytes: maxQueuedBytes, sendTimeout: sendTimeout
+        ) { _, _ in
+            calls.value.add(1, ordering: .relaxed)
+            return ScrapeResponse(contentType: "text/plain", body: body)
+        }
+        return (server, calls)
+    }
+
+    @Test func connectionsPastTheLimitAreClosed() throws {
+        let (server, _) = try Self.server(bodyBytes: 10, maxConnections: 3)
+        defer { server.shutdown() }
+        let port = try #require(server.localAddress?.port)
+        var kept = try (0..<3).map { _ in try RawClient(port: port) }
+        for client in kept {
+            client.send(Self.request)
+            #expect(Self.isAnswer(client.read(seconds: 5, until: Self.isAnswer).bytes))
+        }
+        let refused = try RawClient(port: port)
+        refused.send(Self.request)
+        let answer = refused.read(seconds: 5)
+        #expect(answer.closed && answer.bytes.isEmpty, "\(answer.bytes.count) bytes")
+        // One of the three goes: a new connection is served again.
+        kept.removeAll()
+        var servedAgain = false
+        for _ in 0..<50 where !servedAgain {
+            let client = try RawClient(port: port)
+            client.send(Self.request)
+            servedAgain = Self.isAnswer(client.read(seconds: 2, until: Self.isAnswer).bytes)
+        }
+        #expect(servedAgain)
+    }
+
+    /// Sixteen clients ask for an 8 MiB answer and never read. Before the bound each answer was
+    /// rendered and queued at once (16 renders, 128 MiB); now the first fills the 1 MiB bound and
+    /// the others wait as request heads. A client that goes gives its bytes back and the next is
+    /// answered; an answer not sent within the send timeout closes its connection.
+    @Test func answersWaitingForClientsThatDoNotReadAreBounded() throws {
+        let (server, calls) = try Self.server(bodyBytes: 8 << 20, maxQueuedBytes: 1 << 20, sendTimeout: .seconds(3))
+        defer { server.shutdown() }
+        let port = try #require(server.localAddress?.port)
+        var stalled = try (0..<16).map { _ in try RawClient(port: port, receiveBuffer: 4096) }
+        for client in stalled { client.send(Self.request) }
+        Thread.sleep(forTimeInterval: 1)
+        #expect(calls.value.load(ordering: .relaxed) == 1)
+
+        // The first client goes: its queued bytes are given back and one more answer is rendered.
+        stalled.removeFirst()
+        Thread.sleep(forTimeInterval: 1)
+        #expect(calls.value.load(ordering: .relaxed) == 2)
+
+        // Nobody reads: each answer is dropped with its connection after the send timeout (3 s), and
+        // the next client is served.
+        Thread.sleep(forTimeInterval: 4)
+        #expect(calls.value.load(ordering: .relaxed) >= 3)
+        let closedByServer = stalled.prefix(1).map { $0.read(seconds: 1).closed }
+        #expect(closedByServer == [true])
     }
 }
