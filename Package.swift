@@ -49,8 +49,7 @@ let package = Package(
             dependencies: [
                 "HTTP1Observer", "AMQPObserver", "PacketDecoding", "TCPReassembly", "CJSONBlocks",
                 .product(name: "Yams", package: "Yams"),
-            ],
-            resources: [.copy("Resources/partner-table.yaml")]
+            ]
         ),
         .target(
             name: "ChannelExporter",
@@ -76,7 +75,11 @@ let package = Package(
         .testTarget(name: "TCPReassemblyTests", dependencies: ["TCPReassembly", "PacketDecoding"]),
         .testTarget(name: "HTTP1ObserverTests", dependencies: ["HTTP1Observer", "TCPReassembly", "PacketDecoding"]),
         .testTarget(name: "AMQPObserverTests", dependencies: ["AMQPObserver", "TCPReassembly", "PacketDecoding"]),
-        .testTarget(name: "ChannelMetricsTests", dependencies: ["ChannelMetrics", "HTTP1Observer", "AMQPObserver", "PacketDecoding", "CJSONBlocks"]),
+        .testTarget(
+            name: "ChannelMetricsTests", dependencies: ["ChannelMetrics", "HTTP1Observer", "AMQPObserver", "PacketDecoding", "CJSONBlocks"],
+            // Read by path (`#filePath`), not bundled.
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "ChannelExporterTests",
             dependencies: [

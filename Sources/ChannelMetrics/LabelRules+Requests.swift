@@ -55,7 +55,7 @@ extension LabelRules {
         if let query = request.query, case .value(let value) = RequestFields.firstMatch(.methodCode, inQuery: query) {
             found = .string(value)
         }
-        if let media = request.contentType.map { MediaType($0) } {
+        if let media = request.contentType.map({ MediaType($0) }) {
             if media.isURLEncodedForm || media.isMultipartForm {
                 if let value = FuzzyKeySearch.firstMatch(.methodCode, in: formFields(request, media: media) ?? []) {
                     found = .string(value)

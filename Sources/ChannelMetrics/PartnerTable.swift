@@ -1,6 +1,5 @@
 // The partner table: URL authority -> partner value and path -> action code (REFERENCE-BEHAVIOUR §3).
 
-import Foundation  // Bundle.module for the built-in table; off the hot path.
 import TCPReassembly  // SlotIndex
 import Yams
 
@@ -22,12 +21,10 @@ public struct PartnerTable: Sendable, Hashable {
     }
 
     public enum LoadError: Error, CustomStringConvertible {
-        case missingResource
         case invalid(String)
 
         public var description: String {
             switch self {
-            case .missingResource: return "the built-in partner table resource is missing"
             case .invalid(let why): return "invalid partner table: \(why)"
             }
         }
@@ -122,12 +119,9 @@ public struct PartnerTable: Sendable, Hashable {
         self.init(entries: entries)
     }
 
-    /// The table built into channel-exporter 1.2.2 (resource `partner-table.yaml`).
+    /// The table built into channel-exporter 1.2.2 (`builtInYAML`).
     public static func builtIn() throws -> PartnerTable {
-        guard let url = Bundle.module.url(forResource: "partner-table", withExtension: "yaml") else {
-            throw LoadError.missingResource
-        }
-        return try PartnerTable(yaml: String(contentsOf: url, encoding: .utf8))
+        try PartnerTable(yaml: builtInYAML)
     }
 
     /// The entry for an authority, compared exactly (case-sensitive, port included).
