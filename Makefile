@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libpcap-dev zlib1g-dev pkg-config tcpdump tshark curl python3 prometheus iproute2 ethtool
 SWIFT_FLAGS ?=
 
-.PHONY: deps build release test demo run bench check-config
+.PHONY: deps build release test demo run bench check-config image-context image check-image
 
 # System packages the build and the tests use (root; idempotent).
 deps:
@@ -33,6 +33,23 @@ demo: release
 # The main job, live: capture on lo and serve /metrics on :9166 (needs root).
 run: release
 	.build/release/channel-exporter run --config.file deploy/channel-exporter.yaml --interface lo
+
+# The container image deploy/daemonset.yaml runs (deploy/Dockerfile): the binary with the Swift
+# runtime linked in (its own build directory), stripped, and the configuration, as the context.
+IMAGE ?= channel-exporter:latest
+image-context: deps
+	swift build -c release --static-swift-stdlib --build-path .build/static --product channel-exporter
+	rm -rf .build/image && mkdir -p .build/image
+	strip -o .build/image/channel-exporter .build/static/release/channel-exporter
+	cp deploy/channel-exporter.yaml .build/image/
+
+image: image-context
+	docker build -f deploy/Dockerfile -t $(IMAGE) .build/image
+
+# The same image's steps without Docker, in a Debian root (root, debootstrap, network to deb.debian.org).
+check-image: image-context
+	command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap
+	python3 deploy/check-image.py .build/image
 
 bench: deps
 	cd Benchmarks && swift run -c release bench
