@@ -255,7 +255,12 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
         queued.add(queuedBytes)
         let channel = context.channel
         let queued = queued
-        let timeout = context.eventLoop.scheduleTask(in: sendTimeout) { channel.close(promise: nil) }
+        let timeout = context.eventLoop.scheduleTask(in: sendTimeout) {
+            // A reset, not a FIN: a FIN would wait behind the unsent bytes, which the kernel would
+            // keep for a peer that does not read.
+            guard let socket = channel as? any SocketOptionProvider else { return channel.close(promise: nil) }
+            socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
+        }
         done.futureResult.whenComplete { _ in
             timeout.cancel()
             queued.remove(queuedBytes)
