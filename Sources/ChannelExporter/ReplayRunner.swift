@@ -12,6 +12,10 @@ public struct ReplayResult: Sendable {
     public var elapsed: Double
     /// Files that ended mid-record (everything before the cut was processed).
     public var truncatedFiles: [TruncatedFile]
+    /// Packets stamped earlier than the one before them in their file (`CaptureSummary`).
+    public var packetsBackInTime = 0
+    /// Packets of pcapng interfaces whose link type is not decoded, skipped.
+    public var skippedPackets = 0
     
     public var packetsPerSecond: Double { elapsed > 0 ? Double(packets) / elapsed : 0 }
 }
@@ -39,6 +43,7 @@ public enum ReplayRunner {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return ReplayResult(
             files: files, statistics: pipeline.statistics, packets: packets, bytes: bytes, elapsed: seconds,
-            truncatedFiles: summary.truncatedFiles)
+            truncatedFiles: summary.truncatedFiles, packetsBackInTime: summary.packetsBackInTime,
+            skippedPackets: summary.skippedPackets)
     }
 }

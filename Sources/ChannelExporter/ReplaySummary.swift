@@ -29,6 +29,14 @@ public enum ReplaySummary {
             lines.append("amqp unused:   \(a.noAckDeliveries) no-ack deliveries, \(a.unmatchedAnswers) unmatched answers, \(a.lostDeliveries) lost deliveries, \(a.unknownQueueDeliveries) of unknown queue\(list(AMQPDropReason.allCases.map { ("dropped_\($0.rawValue)", a.droppedDeliveries[$0] ?? 0) } + AMQPLimit.allCases.map { ("limit_\($0.rawValue)", a.limitHits[$0] ?? 0) }))")
         }
         for file in r.truncatedFiles { lines.append("warning: \(file)") }
+        if r.skippedPackets > 0 {
+            lines.append("warning: \(r.skippedPackets) packets of interfaces with a link type not decoded, skipped")
+        }
+        if r.packetsBackInTime > 0 {
+            lines.append(
+                "warning: \(r.packetsBackInTime) packets of a capture on several interfaces came too late to be put "
+                    + "back in time order (more than 2 s, 65,536 packets or 64 MiB): sort the file (reordercap IN OUT)")
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -74,6 +82,8 @@ public enum ReplaySummary {
         o.field("amqp_dropped_deliveries", object(AMQPDropReason.allCases.map { ($0.rawValue, a.droppedDeliveries[$0] ?? 0) }))
         o.field("amqp_limit_hits", object(AMQPLimit.allCases.map { ($0.rawValue, a.limitHits[$0] ?? 0) }))
         o.field("amqp_anomalies", object(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))
+        o.field("packets_back_in_time", "\(r.packetsBackInTime)")
+        o.field("skipped_packets", "\(r.skippedPackets)")
         o.field("truncated_files", r.truncatedFiles.map { ExchangeLog.quoted($0.path) }.joined(separator: ",").wrapped("[", "]"))
         return o.finish()
     }

@@ -93,6 +93,12 @@ public struct CaptureSummary: Sendable, Hashable {
     public var packets: Int = 0
     /// Their captured bytes, summed.
     public var bytes: Int = 0
+    /// Packets of pcapng interfaces whose link type is not decoded, skipped (not in `packets`).
+    public var skippedPackets = 0
+    /// In pcapng files of several interfaces, put back in time order through a window, packets
+    /// still out of order: they came after a later one had been handed out
+    /// (`PcapngFileReader.packetsBackInTime`).
+    public var packetsBackInTime = 0
     /// Files that ended inside a packet record, in the order they were read. Reading
     /// goes on with the next file; a caller should report each and exit non-zero.
     public var truncatedFiles: [TruncatedFile] = []

@@ -73,12 +73,15 @@ enum ClassicPcapReading: Sendable, Hashable {
 enum CaptureFile {
     /// Classic pcap, version 2.4, standard magic: read by `PcapFileReader`.
     case classic(PcapFileReader)
-    /// Everything else (pcapng, modified pcap formats, old versions): libpcap.
+    /// pcapng: read by `PcapngFileReader` (libpcap refuses interfaces of different link types).
+    case pcapng(PcapngFileReader)
+    /// Everything else (modified pcap formats, old versions): libpcap.
     case libpcap(PcapHandle)
 
     var reader: any PacketReader {
         switch self {
         case .classic(let reader): reader
+        case .pcapng(let reader): reader
         case .libpcap(let handle): handle
         }
     }
@@ -94,6 +97,7 @@ enum CaptureFile {
         case .readAhead(let size, let count): (bufferSize, readAhead) = (size, (size, count))
         case .libpcap: return .libpcap(try PcapHandle.openFile(path))
         }
+        if let pcapng = try openPcapng(path, bufferSize: bufferSize) { return pcapng }
         guard let header = ClassicPcapHeader.open(path) else { return .libpcap(try PcapHandle.openFile(path)) }
         let probe: PcapHandle
         do {
@@ -117,5 +121,32 @@ enum CaptureFile {
             PcapFileReader(
                 header: header, linkType: probe.linkType, snapshotLength: probe.snapshotLength,
                 bufferSize: bufferSize, readAhead: readAhead))
+    }
+
+    /// A pcapng file (its first block a section header), after libpcap has checked its header and
+    /// first interface and named any problem in its words; nil for other files.
+    private static func openPcapng(_ path: String, bufferSize: Int) throws(CaptureError) -> CaptureFile? {
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        var status = stat()
+        var magic: UInt32 = 0
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG,
+            pread(descriptor, &magic, 4, 0) == 4, magic == 0x0A0D_0D0A
+        else {
+            Glibc.close(descriptor)
+            return nil
+        }
+        let probe: PcapHandle
+        do {
+            probe = try PcapHandle.probe(descriptor: descriptor, path: path)
+        } catch {
+            Glibc.close(descriptor)
+            throw error
+        }
+        defer { probe.close() }
+        return .pcapng(
+            PcapngFileReader(
+                descriptor: descriptor, fileSize: Int64(status.st_size), linkType: probe.linkType,
+                bufferSize: Swift.max(bufferSize, PcapngFileReader.defaultBufferSize)))
     }
 }

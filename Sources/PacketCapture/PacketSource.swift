@@ -129,6 +129,12 @@ public final class PacketSource: @unchecked Sendable {
                 // One specialised loop per reader: no dynamic dispatch per packet.
                 switch file {
                 case .classic(let reader): try readFile(reader, path: path, into: &summary, handler)
+                case .pcapng(let reader):
+                    defer {
+                        summary.skippedPackets += reader.skippedPackets
+                        summary.packetsBackInTime += reader.packetsBackInTime
+                    }
+                    try readFile(reader, path: path, into: &summary, handler)
                 case .libpcap(let handle): try readFile(handle, path: path, into: &summary, handler)
                 }
             }

@@ -116,6 +116,16 @@ final class CallCount: Sendable {
 @Suite(.serialized) struct MetricsServerLimitsTests {
     static let request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
 
+    /// Polls `condition` until it holds or `seconds` pass (a loaded machine is slow to answer).
+    static func waitUntil(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            if Date() > deadline { return false }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return true
+    }
+
     static func isAnswer(_ bytes: [UInt8]) -> Bool { bytes.starts(with: Array("HTTP/1.1 200".utf8)) }
 
     /// A server whose handler answers `bodyBytes` bytes and counts its calls.
@@ -174,13 +184,12 @@ final class CallCount: Sendable {
 
         // The first client goes: its queued bytes are given back and one more answer is rendered.
         stalled.removeFirst()
-        Thread.sleep(forTimeInterval: 1)
+        #expect(Self.waitUntil { calls.value.load(ordering: .relaxed) >= 2 })
         #expect(calls.value.load(ordering: .relaxed) == 2)
 
         // Nobody reads: each answer is dropped with its connection (reset) after the send timeout
         // (3 s), and the next client is served.
-        Thread.sleep(forTimeInterval: 4)
-        #expect(calls.value.load(ordering: .relaxed) >= 3)
+        #expect(Self.waitUntil(seconds: 20) { calls.value.load(ordering: .relaxed) >= 3 })
         let closedByServer = stalled.prefix(1).map { $0.read(seconds: 3).closed }
         #expect(closedByServer == [true])
     }

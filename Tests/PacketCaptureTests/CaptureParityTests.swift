@@ -86,8 +86,10 @@ func compareInLockstep(
         let pcapng = paths.filter { FileManager.default.contents(atPath: $0)?.prefix(4) == Data([10, 13, 13, 10]) }
         #expect(notClassic == pcapng)
         #expect(notClassic.count < 5)
-        // All of them as one source, pcapng included: the same packets and summary.
-        let all = paths + repositoryCaptures(withExtension: "pcapng")
+        // All of them as one source, pcapng included (read by PcapngFileReader): the same packets and
+        // summary. Not the capture on two interfaces of different link types, which libpcap refuses
+        // (PcapngFileReaderTests checks it against tshark).
+        let all = paths + repositoryCaptures(withExtension: "pcapng").filter { !$0.hasSuffix("/multi-interface.pcapng") }
         let reference = outcome(all, reading: .libpcap)
         #expect(reference.error == nil)
         #expect(reference.packets.count >= total)
