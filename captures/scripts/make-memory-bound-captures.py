@@ -3,25 +3,28 @@
 one run (`channel-exporter replay OUT/*.pcap` sorts them right: the names begin with their order),
 nothing is answered or closed before the end, so every bound is full at the last packet.
 
-  captures/scripts/make-memory-bound-captures.py OUT_DIR [--connections N] [--amqp-consumers N]
-      [--deliveries N] [--label-requests N] [--parts 1,2,...]
+  captures/scripts/make-memory-bound-captures.py OUT_DIR [--parts 1,2,...] [--connections N]
+      [--request-head BYTES] [--amqp-consumers N] [--consumers-per-channel N] [--deliveries N]
+      [--label-requests N] [--consumer-topics N]
 
 1-labels.pcap: long-label series in the five families, on a few keep-alive connections, all
   answered: inbound (port 8080: own 2 KB path and 2 KB Method-Code), external_calls and
   external_call_duration_seconds (port 80: own 2 KB Method-Code and T-Code), partner_http_metrics
-  (a partner-table host: own 2 KB body code) and the consumer family (acked deliveries, each with
-  its own 255-byte queue as routing key). `--label-requests` per family (default 3,000: past the
-  4 MiB label bytes of each family and, for the short-label ones, the 10,000 series).
+  (a partner-table host: own 2 KB body code): `--label-requests` each (default 3,000: past the
+  4 MiB label bytes of each family); and the consumer family: `--consumer-topics` acked deliveries
+  (default 12,000: past the 10,000 series), each with its own 255-byte queue as routing key.
 2-http-connections.pcap: N client connections to port 8080 (default: 262,144 less those the
   later parts open, so no connection is evicted), each pipelining 64 minimal GETs nobody answers
-  (the pending queue's bound) and then 1 KiB of a request head that never ends.
+  (the pending queue's bound) and then 1 KiB of a request head that never ends; with
+  `--request-head BYTES`, one GET each whose head of that size is whole in one segment instead.
 3-http-bodies.pcap: 400 connections each pipelining 64 unanswered POSTs with a 32 KiB JSON body
   (the kept bytes of body prefixes; the README's earlier measurement).
 4-amqp.pcap: 64 AMQP connections (port 5672; frame_max 0 negotiated, so 1 MiB method frames), each
-  opening channels with consumers (255-byte tags and queues; `--amqp-consumers` in all, 1,024 a
-  channel), then `--deliveries` unacked deliveries (default 1,048,576 + 1,024: past the total) with
-  an unknown 255-byte consumer tag and a 255-byte routing key, then 1 MiB less a byte of a method
-  frame that never ends (64 x 1 MiB: the split method frame bound).
+  opening channels with consumers (255-byte tags and queues; `--amqp-consumers` in all, default
+  65,536, `--consumers-per-channel` a channel, default 1,024), then `--deliveries` unacked
+  deliveries (default 1,048,576 + 1,024: past the total) with an unknown 255-byte consumer tag and
+  a 255-byte routing key, then 1 MiB less a byte of a method frame that never ends (64 x 1 MiB:
+  the split method frame bound).
 5-out-of-order.pcap: 65 connections to port 8080 that lose their first byte and then send 4 MiB
   (the per-connection bound) in 32 KiB segments (65 x 4 MiB: past the 256 MiB total).
 
@@ -147,7 +150,7 @@ def in_segments(conn, frames, direction, segment=65000):
 
 # The parts
 
-def labels(w, requests):
+def labels(w, requests, topics):
     pad = b"p" * 2000
     inbound = Connection(w, bytes([10, 2, 0, 1]), 30001, HTTP_SERVER, 8080)
     external = Connection(w, bytes([10, 2, 0, 2]), 30002, EXTERNAL_SERVER, 80)
@@ -163,7 +166,7 @@ def labels(w, requests):
         partner.answer(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
     consumer = amqp_connection(w, bytes([10, 2, 0, 4]), 30004)
     consumer.send(method(1, 20, 10, shortstr(b"")))  # channel.open
-    for n in range(requests):
+    for n in range(topics):
         queue = b"q%06d" % n + b"q" * 248
         consumer.answer(deliver(1, b"unknown-consumer", n + 1, queue))
         consumer.send(method(1, 60, 80, struct.pack("!QB", n + 1, 0)))  # basic.ack
@@ -191,16 +194,16 @@ def http_bodies(w, first):
                       b"Content-Length: %d\r\n\r\n%s" % (n, len(body), body))
 
 
-def amqp(w, first, consumers, deliveries):
+def amqp(w, first, consumers, deliveries, per_channel=1024):
     connections = [amqp_connection(w, *client_address(first + i)) for i in range(AMQP_CONNECTIONS)]
-    # Consumers: 1,024 a channel, channels 1, 2, ... of each connection in turn.
+    # Consumers: `per_channel` a channel (1,024: the bound), channels 1, 2, ... of each connection in turn.
     per_connection = -(-consumers // AMQP_CONNECTIONS)
     for k, conn in enumerate(connections):
         mine = min(per_connection, max(0, consumers - k * per_connection))
         frames = []
         for n in range(mine):
-            channel = 1 + n // 1024
-            if n % 1024 == 0:
+            channel = 1 + n // per_channel
+            if n % per_channel == 0:
                 frames.append(method(channel, 20, 10, shortstr(b"")))
             tag = b"c%d.%d." % (k, n) + b"t" * 240
             queue = b"q%d.%d." % (k, n) + b"q" * 240
@@ -242,16 +245,18 @@ def main():
     consumers = option("--amqp-consumers", 65_536)
     deliveries = option("--deliveries", (1 << 20) + 1024)
     label_requests = option("--label-requests", 3000)
+    consumer_topics = option("--consumer-topics", 12_000)
     head_bytes = option("--request-head", 0)
+    per_channel = option("--consumers-per-channel", 1024)
     parts = [int(p) for p in sys.argv[sys.argv.index("--parts") + 1].split(",")] if "--parts" in sys.argv else [1, 2, 3, 4, 5]
     os.makedirs(out, exist_ok=True)
     clock = Clock()
     # Client indexes: the HTTP connections from 0, then bodies, AMQP, out-of-order after them.
     steps = [
-        (1, "1-labels.pcap", lambda w: labels(w, label_requests)),
+        (1, "1-labels.pcap", lambda w: labels(w, label_requests, consumer_topics)),
         (2, "2-http-connections.pcap", lambda w: http_connections(w, connections, 0, head_bytes)),
         (3, "3-http-bodies.pcap", lambda w: http_bodies(w, connections)),
-        (4, "4-amqp.pcap", lambda w: amqp(w, connections + BODY_CONNECTIONS, consumers, deliveries)),
+        (4, "4-amqp.pcap", lambda w: amqp(w, connections + BODY_CONNECTIONS, consumers, deliveries, per_channel)),
         (5, "5-out-of-order.pcap", lambda w: out_of_order(w, connections + BODY_CONNECTIONS + AMQP_CONNECTIONS)),
     ]
     for number, name, write in steps:
