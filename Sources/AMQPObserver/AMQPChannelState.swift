@@ -15,6 +15,8 @@ struct OutstandingDelivery {
     var serviceStart: Timestamp?
     /// Stands for a delivery lost in a gap (its tag was skipped): it holds a worker, yields no outcome.
     var isLost = false
+    /// What it keeps, charged to the observer's kept bytes (see `AMQPChannelState.deliveryCost`).
+    var cost = 0
 }
 
 /// The state of one channel (delivery tags are scoped to their channel: the `delivery-tag` domain of amqp0-9-1.xml).
@@ -57,10 +59,26 @@ final class AMQPChannelState {
         var noAck: Bool
     }
 
+    // What each thing a channel keeps costs, charged to the observer's kept bytes
+    // (`AMQPObserverConfiguration.maxKeptBytesTotal`): its own bytes, 48 bytes of storage header for
+    // each string or array of them, and the element in its array. Measured (peak RSS,
+    // `captures/scripts/make-memory-bound-captures.py --parts 4`): a consumer with a 255-byte tag and
+    // queue 983 bytes (here 957), a channel 220 (256), an unanswered delivery with its own 255-byte
+    // consumer tag and routing key 711 (here 718), one sharing its consumer's strings about 100 (112).
+
+    /// The channel itself: this object, its slot in the connection's dictionary, its empty arrays.
+    static let channelCost = 256
+    /// A delivery's element in `storage`, without strings of its own (`consumerTag` and `queue`
+    /// shared with its consumer).
+    static let deliveryCost = 112
+
+    /// A string or byte array of `count` bytes.
+    static func stringCost(_ count: Int) -> Int { count + 48 }
+
     let workers: Int
-    var consumers: [Consumer] = []
-    var pendingConsumes: [PendingConsume] = []
-    var pendingGets: [PendingGet] = []
+    private(set) var consumers: [Consumer] = []
+    private(set) var pendingConsumes: [PendingConsume] = []
+    private(set) var pendingGets: [PendingGet] = []
     /// channel.close seen: deliveries in flight are ignored until close-ok.
     var isClosing = false
     /// The broker's direction had a gap since the last delivery: skipped tags are lost deliveries.
@@ -79,17 +97,89 @@ final class AMQPChannelState {
     /// The unanswered deliveries all the observer's channels keep (each channel charges and releases
     /// its own, its `deinit` included).
     private let tally: Budget
+    /// The bytes all the observer's channels keep (themselves, consumers, pending requests, deliveries);
+    /// `charged` is this channel's part, given back in `deinit`.
+    private let kept: Budget
+    private var charged = 0
 
     /// `seenFromStart` false: the channel was first seen mid-stream, all its workers may be busy.
-    init(workers: Int, seenFromStart: Bool, tally: Budget = Budget(limit: .max)) {
+    /// Charges `channelCost` to `kept` (the caller checked its room).
+    init(workers: Int, seenFromStart: Bool, tally: Budget = Budget(limit: .max), kept: Budget = Budget(limit: .max)) {
         self.tally = tally
+        self.kept = kept
         self.workers = workers
         self.unseenBusy = seenFromStart ? 0 : workers
         self.freeWorkers = workers - unseenBusy
+        charge(Self.channelCost)
     }
 
     deinit {
         tally.release(outstandingCount)
+        kept.release(charged)
+    }
+
+    private func charge(_ cost: Int) {
+        kept.charge(cost)
+        charged &+= cost
+    }
+
+    private func release(_ cost: Int) {
+        kept.release(cost)
+        charged &-= cost
+    }
+
+    private static func cost(of consumer: Consumer) -> Int {
+        64 + 2 * stringCost(consumer.tag.count) + stringCost(consumer.queue.utf8.count)
+    }
+
+    private static func cost(of consume: PendingConsume) -> Int {
+        32 + stringCost(consume.tag.count) + stringCost(consume.queue.utf8.count)
+    }
+
+    private static func cost(of get: PendingGet) -> Int { 32 + stringCost(get.queue.utf8.count) }
+
+    /// Registers `consumer`; false when the kept bytes have no room for it (not registered).
+    func addConsumer(_ consumer: Consumer) -> Bool { keep(consumer, cost: Self.cost(of: consumer), in: \.consumers) }
+
+    /// Queues a `basic.consume` awaiting its `consume-ok`; false when the kept bytes have no room.
+    func addPendingConsume(_ consume: PendingConsume) -> Bool {
+        keep(consume, cost: Self.cost(of: consume), in: \.pendingConsumes)
+    }
+
+    /// Queues a `basic.get` awaiting its reply; false when the kept bytes have no room.
+    func addPendingGet(_ get: PendingGet) -> Bool { keep(get, cost: Self.cost(of: get), in: \.pendingGets) }
+
+    /// The oldest `basic.consume` awaiting its reply, taken from the queue (nil: none).
+    func takePendingConsume() -> PendingConsume? {
+        guard !pendingConsumes.isEmpty else { return nil }
+        let consume = pendingConsumes.removeFirst()
+        release(Self.cost(of: consume))
+        return consume
+    }
+
+    /// The oldest `basic.get` awaiting its reply, taken from the queue (nil: none).
+    func takePendingGet() -> PendingGet? {
+        guard !pendingGets.isEmpty else { return nil }
+        let get = pendingGets.removeFirst()
+        release(Self.cost(of: get))
+        return get
+    }
+
+    private func keep<Element>(
+        _ element: Element, cost: Int, in array: ReferenceWritableKeyPath<AMQPChannelState, [Element]>
+    ) -> Bool {
+        guard kept.hasRoom(for: cost) else { return false }
+        charge(cost)
+        self[keyPath: array].append(element)
+        return true
+    }
+
+    /// Forgets the requests awaiting replies (after a gap replies are out of step with them).
+    func forgetPendingRequests() {
+        for consume in pendingConsumes { release(Self.cost(of: consume)) }
+        for get in pendingGets { release(Self.cost(of: get)) }
+        pendingConsumes.removeAll()
+        pendingGets.removeAll()
     }
 
     var outstandingCount: Int { storage.count - head }
@@ -102,12 +192,43 @@ final class AMQPChannelState {
     }
 
     func removeConsumer(tag: UnsafeRawBufferPointer) {
-        consumers.removeAll { $0.tag.elementsEqual(tag) }
+        guard let index = consumers.firstIndex(where: { $0.tag.elementsEqual(tag) }) else { return }
+        let cost = Self.cost(of: consumers.remove(at: index))
+        if outstandingCount > 0 {
+            // Its deliveries still hold its strings: they stay charged until those are gone.
+            retiredConsumerBytes &+= cost
+        } else {
+            release(cost)
+        }
     }
 
-    /// A new delivery: a free worker takes it now, else it waits.
-    func add(_ delivery: OutstandingDelivery) {
+    /// Consumers removed while deliveries that share their strings were outstanding: charged until
+    /// the channel has none.
+    private var retiredConsumerBytes = 0
+
+    private func releaseRetiredWhenEmpty() {
+        if retiredConsumerBytes != 0 && outstandingCount == 0 {
+            release(retiredConsumerBytes)
+            retiredConsumerBytes = 0
+        }
+    }
+
+    /// What keeping `delivery` costs: `deliveryCost`, and its strings when they are its own (not its
+    /// consumer's, whose `Consumer` already counts them).
+    static func cost(of delivery: OutstandingDelivery, ownStrings: Bool) -> Int {
+        guard ownStrings else { return deliveryCost }
+        return deliveryCost + (delivery.consumerTag.map { stringCost($0.utf8.count) } ?? 0)
+            + (delivery.queue.map { stringCost($0.utf8.count) } ?? 0)
+    }
+
+    /// Whether the kept bytes have room for `cost` more.
+    func hasRoom(for cost: Int) -> Bool { kept.hasRoom(for: cost) }
+
+    /// A new delivery costing `cost` (the caller checked the room): a free worker takes it now, else it waits.
+    func add(_ delivery: OutstandingDelivery, cost: Int) {
         var delivery = delivery
+        delivery.cost = cost
+        charge(cost)
         if freeWorkers > 0 {
             freeWorkers -= 1
             delivery.serviceStart = delivery.deliverTime
@@ -158,9 +279,11 @@ final class AMQPChannelState {
         let busy = outstandingCount - waitingCount
         // Placeholders for lost deliveries were already counted as lost.
         let count = storage[head...].reduce(0) { $0 + ($1.isLost ? 0 : 1) }
+        release(storage[head...].reduce(0) { $0 + $1.cost })
         tally.release(outstandingCount)
         storage.removeAll(keepingCapacity: true)
         head = 0
+        releaseRetiredWhenEmpty()
         waitingCount = 0
         unseenBusy = workersStayBusy ? min(workers, unseenBusy + busy) : 0
         freeWorkers = workers - unseenBusy
@@ -209,6 +332,7 @@ final class AMQPChannelState {
     private func removeAt(_ index: Int) -> OutstandingDelivery {
         let delivery = storage[index]
         tally.release(1)
+        release(delivery.cost)
         if index == head {
             head += 1
             if head == storage.count {
@@ -221,6 +345,7 @@ final class AMQPChannelState {
         } else {
             storage.remove(at: index)
         }
+        releaseRetiredWhenEmpty()
         return delivery
     }
 

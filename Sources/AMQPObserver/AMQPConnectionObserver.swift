@@ -73,10 +73,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
         let parser = direction == .clientToServer ? clientParser : serverParser
         guard !parser.gap(length: length) else { return }
         // A method may be lost: replies are out of step with requests.
-        for channel in channels.values {
-            channel.pendingConsumes.removeAll()
-            channel.pendingGets.removeAll()
-        }
+        for channel in channels.values { channel.forgetPendingRequests() }
         if direction == .serverToClient {
             // Deliveries may be lost; the known ones stay valid (their answers travel the other way).
             // RabbitMQ numbers a channel's deliveries 1, 2, 3, … so the next delivery shows how many
@@ -144,24 +141,26 @@ public final class AMQPConnectionObserver: StreamConsumer {
             if noWait {
                 register(PendingConsume(queue: queue.utf8String, tag: Array(tag), noAck: noAck), tag: tag, in: state)
             } else if state.pendingConsumes.count < configuration.maxPendingRequestsPerChannel {
-                state.pendingConsumes.append(.init(queue: queue.utf8String, tag: Array(tag), noAck: noAck))
+                if !state.addPendingConsume(.init(queue: queue.utf8String, tag: Array(tag), noAck: noAck)) {
+                    observer.count(.keptBytes)
+                }
             } else {
                 observer.count(.pendingRequestsPerChannel)
             }
         case .basicConsumeOk(let tag) where !fromClient:
-            guard let state = channel(number), !state.pendingConsumes.isEmpty else { return }
-            register(state.pendingConsumes.removeFirst(), tag: tag, in: state)
+            guard let state = channel(number), let consume = state.takePendingConsume() else { return }
+            register(consume, tag: tag, in: state)
         case .basicCancelOk(let tag):
             channels[number]?.removeConsumer(tag: tag)
         case .basicGet(let queue, let noAck) where fromClient:
             guard let state = channel(number) else { return }
             if state.pendingGets.count < configuration.maxPendingRequestsPerChannel {
-                state.pendingGets.append(.init(queue: queue.utf8String, noAck: noAck))
+                if !state.addPendingGet(.init(queue: queue.utf8String, noAck: noAck)) { observer.count(.keptBytes) }
             } else {
                 observer.count(.pendingRequestsPerChannel)
             }
         case .basicGetEmpty where !fromClient:
-            if let state = channels[number], !state.pendingGets.isEmpty { state.pendingGets.removeFirst() }
+            _ = channels[number]?.takePendingGet()
         case .basicDeliver(let consumerTag, let deliveryTag, let redelivered, let exchange, let routingKey)
         where !fromClient:
             guard let state = channel(number), !state.isClosing else { return }
@@ -173,20 +172,20 @@ public final class AMQPConnectionObserver: StreamConsumer {
                 }
                 deliver(
                     .init(deliveryTag: deliveryTag, consumerTag: consumer.tagString, queue: consumer.queue,
-                          queueSource: .consume, redelivered: redelivered, deliverTime: time), to: state)
+                          queueSource: .consume, redelivered: redelivered, deliverTime: time), to: state,
+                    ownStrings: false)
             } else {
                 var delivery = fallbackQueue(exchange: exchange, routingKey: routingKey, time: time)
                 delivery.deliveryTag = deliveryTag
                 delivery.consumerTag = consumerTag.utf8String
                 delivery.redelivered = redelivered
-                deliver(delivery, to: state)
+                deliver(delivery, to: state, ownStrings: true)
             }
         case .basicGetOk(let deliveryTag, let redelivered, let exchange, let routingKey) where !fromClient:
             guard let state = channel(number), !state.isClosing else { return }
             fillLostDeliveries(before: deliveryTag, in: state, time: time)
             var delivery: OutstandingDelivery
-            if !state.pendingGets.isEmpty {
-                let get = state.pendingGets.removeFirst()
+            if let get = state.takePendingGet() {
                 if get.noAck {
                     observer.statistics.noAckDeliveries += 1
                     return
@@ -199,7 +198,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
                 delivery.deliveryTag = deliveryTag
                 delivery.redelivered = redelivered
             }
-            deliver(delivery, to: state)
+            deliver(delivery, to: state, ownStrings: true)
         case .basicAck(let tag, let multiple) where fromClient:
             answer(.ack, tag: tag, multiple: multiple, channel: number, time: time)
         case .basicNack(let tag, let multiple, let requeue) where fromClient:
@@ -223,8 +222,10 @@ public final class AMQPConnectionObserver: StreamConsumer {
             observer.count(.consumersPerChannel)
             return
         }
-        state.consumers.append(
-            .init(tag: Array(tag), tagString: tag.utf8String, queue: consume.queue, noAck: consume.noAck))
+        if !state.addConsumer(
+            .init(tag: Array(tag), tagString: tag.utf8String, queue: consume.queue, noAck: consume.noAck)) {
+            observer.count(.keptBytes)
+        }
     }
 
     /// The queue of a delivery whose consumer tag (or get) is unknown; see the type's documentation.
@@ -262,27 +263,37 @@ public final class AMQPConnectionObserver: StreamConsumer {
         for lostTag in last + 1..<tag {
             deliver(
                 .init(deliveryTag: lostTag, consumerTag: nil, queue: nil, queueSource: .unknown, redelivered: false,
-                      deliverTime: time, isLost: true), to: state)
+                      deliverTime: time, isLost: true), to: state, ownStrings: false)
         }
     }
 
-    private func deliver(_ delivery: OutstandingDelivery, to state: AMQPChannelState) {
+    /// `ownStrings`: the delivery's consumer tag and queue are its own, not its consumer's (they count
+    /// towards the kept bytes with it).
+    private func deliver(_ delivery: OutstandingDelivery, to state: AMQPChannelState, ownStrings: Bool) {
         if let last = state.lastDeliveryTag, delivery.deliveryTag <= last {
             observer.countDropped(state.dropAll(), .tagRegression)
         }
+        let cost = AMQPChannelState.cost(of: delivery, ownStrings: ownStrings)
         if state.outstandingCount >= configuration.maxOutstandingPerChannel {
             observer.count(.outstandingPerChannel)
             observer.countDropped(1, .outstandingLimit)
             state.dropOldest(time: delivery.deliverTime)
-        } else if observer.outstanding.isExhausted {
-            observer.count(.outstandingTotal)
+        } else if observer.outstanding.isExhausted || !state.hasRoom(for: cost) {
+            observer.count(observer.outstanding.isExhausted ? .outstandingTotal : .keptBytes)
             observer.countDropped(1, .outstandingLimit)
             // This channel's oldest makes room; a channel that keeps none does not take the new one
             // (its answer will then be an unmatched one).
             guard state.outstandingCount > 0 else { return }
             state.dropOldest(time: delivery.deliverTime)
         }
-        state.add(delivery)
+        // Dropping the oldest may not free bytes enough for a delivery with longer strings of its own:
+        // then it is not kept either.
+        guard state.hasRoom(for: cost) else {
+            observer.count(.keptBytes)
+            observer.countDropped(1, .outstandingLimit)
+            return
+        }
+        state.add(delivery, cost: cost)
     }
 
     private func answer(_ answer: DeliveryAnswer, tag: UInt64, multiple: Bool, channel number: UInt16, time: Timestamp) {
@@ -319,10 +330,14 @@ public final class AMQPConnectionObserver: StreamConsumer {
             observer.count(.channelsPerConnection)
             return nil
         }
+        guard observer.keptBytes.hasRoom(for: AMQPChannelState.channelCost) else {
+            observer.count(.keptBytes)
+            return nil
+        }
         // Seen from its start when opened before our eyes, or when the whole connection was.
         let state = AMQPChannelState(
             workers: configuration.consumerConcurrency, seenFromStart: opened || connection.synTime != nil,
-            tally: observer.outstanding)
+            tally: observer.outstanding, kept: observer.keptBytes)
         channels[number] = state
         return state
     }

@@ -17,6 +17,10 @@ public final class AMQPObserver: StreamConsumerFactory {
     let outstanding: Budget
     /// Bytes of split method frames all parsers buffer (bounded by `maxBufferedMethodBytesTotal`).
     let bufferedMethodBytes: Budget
+    /// Bytes the channels keep (bounded by `maxKeptBytesTotal`).
+    let keptBytes: Budget
+    /// Bytes the channels keep now, and the most at once (0 now once every connection ended).
+    public var keptBytesNow: (now: Int, peak: Int) { (keptBytes.current, keptBytes.peak) }
     /// Unanswered deliveries kept now, and the most at once (0 now once every connection ended).
     public var outstandingDeliveries: (now: Int, peak: Int) { (outstanding.current, outstanding.peak) }
     /// Bytes of split method frames buffered now, and the most at once (0 now once every connection ended).
@@ -27,6 +31,7 @@ public final class AMQPObserver: StreamConsumerFactory {
         self.sink = sink
         bufferedMethodBytes = Budget(limit: configuration.maxBufferedMethodBytesTotal)
         outstanding = Budget(limit: configuration.maxOutstandingTotal)
+        keptBytes = Budget(limit: configuration.maxKeptBytesTotal)
     }
 
     /// The consumer for one broker connection (`client` = the application, `server` = the broker).

@@ -30,6 +30,13 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
     /// channels times the connections is no bound in practice): beyond it a channel's oldest is
     /// dropped for its new one, or the new one is not kept when the channel has none (counted).
     public var maxOutstandingTotal: Int
+    /// Bytes all connections keep together in their channels: the channels themselves, consumers,
+    /// requests awaiting replies and unanswered deliveries (each with its strings; see
+    /// `AMQPChannelState.channelCost`). The per-channel and per-connection bounds times the
+    /// connections are no bound in practice (2,048 channels × 1,024 consumers with 255-byte tags is
+    /// 2 GB on one connection). Past it a new channel, consumer or request is not kept, and a
+    /// delivery makes room as past `maxOutstandingTotal` (all counted as `kept_bytes`).
+    public var maxKeptBytesTotal: Int
     /// Channels tracked per connection; methods on further channels are ignored (counted).
     public var maxChannelsPerConnection: Int
     /// Consumer tags remembered per channel.
@@ -48,6 +55,7 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
         maxOutstandingPerChannel: Int = 65_536,
         maxOutstandingTotal: Int = 1 << 20,
         maxBufferedMethodBytesTotal: Int = 64 << 20,
+        maxKeptBytesTotal: Int = 128 << 20,
         maxChannelsPerConnection: Int = 2048,
         maxConsumersPerChannel: Int = 1024,
         maxPendingRequestsPerChannel: Int = 1024,
@@ -58,6 +66,7 @@ public struct AMQPObserverConfiguration: Sendable, Hashable {
         self.maxOutstandingPerChannel = max(1, maxOutstandingPerChannel)
         self.maxOutstandingTotal = max(1, maxOutstandingTotal)
         self.maxBufferedMethodBytesTotal = max(0, maxBufferedMethodBytesTotal)
+        self.maxKeptBytesTotal = max(0, maxKeptBytesTotal)
         self.maxChannelsPerConnection = max(1, maxChannelsPerConnection)
         self.maxConsumersPerChannel = max(1, maxConsumersPerChannel)
         self.maxPendingRequestsPerChannel = max(1, maxPendingRequestsPerChannel)

@@ -53,6 +53,8 @@ public enum AMQPLimit: String, Sendable, Hashable, CaseIterable {
     case channelsPerConnection = "channels_per_connection"
     case consumersPerChannel = "consumers_per_channel"
     case pendingRequestsPerChannel = "pending_requests_per_channel"
+    /// `AMQPObserverConfiguration.maxKeptBytesTotal`: a channel, consumer, request or delivery not kept.
+    case keptBytes = "kept_bytes"
 }
 
 /// Counters of one ``AMQPObserver`` (one pipeline; not shared across threads).

@@ -232,7 +232,7 @@ public final class LiveRunner: @unchecked Sendable {
             var writer = ExpositionWriter(format: format)
             metrics?.write(to: &writer)
             SelfMetrics.write(body, metrics: metrics, to: &writer)
-            return ScrapeResponse(contentType: format.contentType, body: writer.finish())
+            return ScrapeResponse(contentType: format.contentType, pieces: writer.finishPieces())
         }
         if path == "/" {
             return ScrapeResponse(

@@ -8,12 +8,20 @@ import Synchronization
 public struct ScrapeResponse: Sendable {
     public var status: HTTPResponseStatus
     public var contentType: String
-    public var body: String
+    /// The body in pieces (`ExpositionWriter.finishPieces`): copied into the response's buffer one
+    /// at a time, each let go once copied, so a large exposition is not held twice.
+    public var pieces: [String]
+    /// The body, whole.
+    public var body: String { pieces.joined() }
 
     public init(status: HTTPResponseStatus = .ok, contentType: String, body: String) {
+        self.init(status: status, contentType: contentType, pieces: [body])
+    }
+
+    public init(status: HTTPResponseStatus = .ok, contentType: String, pieces: [String]) {
         self.status = status
         self.contentType = contentType
-        self.body = body
+        self.pieces = pieces
     }
 }
 
@@ -240,8 +248,11 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
         }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
-        let bodyBuffer = context.channel.allocator.buffer(string: response.body)
-        response.body = ""
+        var bodyBuffer = context.channel.allocator.buffer(capacity: response.pieces.reduce(0) { $0 + $1.utf8.count })
+        for i in response.pieces.indices {
+            bodyBuffer.writeString(response.pieces[i])
+            response.pieces[i] = ""
+        }
         headers.add(name: "Content-Length", value: String(bodyBuffer.readableBytes))
         let keepAlive = request.isKeepAlive
         if !keepAlive { headers.add(name: "Connection", value: "close") }

@@ -76,6 +76,7 @@ public final class Pipeline {
             decode: decoder.counters, reassembly: reassembler.statistics, http: http.statistics,
             amqp: amqp.statistics, httpKeptBytes: Level(http.keptBytes),
             amqpOutstanding: Level(amqp.outstandingDeliveries), amqpBufferedBytes: Level(amqp.bufferedMethodBytesNow),
+            amqpKeptBytes: Level(amqp.keptBytesNow),
             firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
     }
 }
@@ -114,6 +115,8 @@ public struct PipelineStatistics: Sendable {
     public var amqpOutstanding = Level()
     /// Bytes of AMQP method frames split over segments (`AMQPObserver.bufferedMethodBytesNow`).
     public var amqpBufferedBytes = Level()
+    /// Bytes the AMQP observer's channels keep (`AMQPObserver.keptBytesNow`).
+    public var amqpKeptBytes = Level()
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
 
@@ -127,6 +130,7 @@ public struct PipelineStatistics: Sendable {
         carried.httpKeptBytes.now = 0
         carried.amqpOutstanding.now = 0
         carried.amqpBufferedBytes.now = 0
+        carried.amqpKeptBytes.now = 0
         return carried
     }
 
@@ -139,6 +143,7 @@ public struct PipelineStatistics: Sendable {
         httpKeptBytes.add(other.httpKeptBytes)
         amqpOutstanding.add(other.amqpOutstanding)
         amqpBufferedBytes.add(other.amqpBufferedBytes)
+        amqpKeptBytes.add(other.amqpKeptBytes)
         firstPacketTime = [firstPacketTime, other.firstPacketTime].compactMap { $0 }.min()
         lastPacketTime = [lastPacketTime, other.lastPacketTime].compactMap { $0 }.max()
     }

@@ -78,6 +78,7 @@ public enum ReplaySummary {
             ("answers_for_lost_deliveries", a.answersForLostDeliveries),
             ("outstanding_peak", s.amqpOutstanding.peak), ("outstanding_at_end", s.amqpOutstanding.now),
             ("buffered_bytes_peak", s.amqpBufferedBytes.peak), ("buffered_bytes_at_end", s.amqpBufferedBytes.now),
+            ("kept_bytes_peak", s.amqpKeptBytes.peak), ("kept_bytes_at_end", s.amqpKeptBytes.now),
         ], keepZeros: true))
         o.field("amqp_dropped_deliveries", object(AMQPDropReason.allCases.map { ($0.rawValue, a.droppedDeliveries[$0] ?? 0) }))
         o.field("amqp_limit_hits", object(AMQPLimit.allCases.map { ($0.rawValue, a.limitHits[$0] ?? 0) }))

@@ -109,5 +109,9 @@ enum SelfMetrics {
         w.gauge(
             name: "channel_exporter_amqp_outstanding_deliveries", help: "Consumer deliveries awaiting their answer now",
             samples: [([], Double(p.amqpOutstanding.now))])
+        w.gauge(
+            name: "channel_exporter_amqp_kept_bytes",
+            help: "Bytes the AMQP connections keep in their channels now: channels, consumers, requests awaiting replies, unanswered deliveries",
+            samples: [([], Double(p.amqpKeptBytes.now))])
     }
 }

@@ -238,11 +238,13 @@ public final class HTTPConnectionObserver: StreamConsumer {
             settleRecovery()
             request.arrivedAfterLoss = recovering
         }
-        // While it waits, the request's strings count towards what the connections keep together; past
-        // that bound no queue grows: a request behind waiting ones is taken as one past a full queue.
-        request.chargeHead(shared.lastHeadLength)
+        // While it waits, the request (its head's strings and itself) counts towards what the connections
+        // keep together; past that bound no queue grows: a request behind waiting ones is taken as one
+        // past a full queue, and one the bound has no room for even then is not kept at all (the first
+        // request of each of 262,144 connections, a 64 KiB head each, would be 16 GiB).
+        let cost = PendingRequest.keptCost(headLength: shared.lastHeadLength)
         let queueFull = pending.count >= configuration.maxPendingRequests
-        if queueFull || (!pending.isEmpty && shared.keptBytes.isExhausted) {
+        if queueFull || (!pending.isEmpty && !shared.keptBytes.hasRoom(for: cost)) {
             count(queueFull ? .pendingQueueFull : .keptBytesLimit)
             emitRequestWithoutResponse(pending.removeFirst())
             // Its answer may still come: the waiting requests can no longer be paired by order alone.
@@ -250,15 +252,26 @@ public final class HTTPConnectionObserver: StreamConsumer {
             for waiting in pending { waiting.arrivedAfterLoss = true }
             request.arrivedAfterLoss = true
         }
-        // The request's last use moves it into the queue (appended first, it was retained for the queue
-        // and released at the end of the function). `currentRequest` is usually nil (moved out at the last
-        // request's end): stored over without a release.
-        if framingUsable && framing != .none && framing != .awaitUpgradeDecision {
-            currentRequest.replaceNil(with: request)
-        } else if case .some = currentRequest {
+        if shared.keptBytes.hasRoom(for: cost) {
+            request.chargeHead(cost)
+            // The request's last use moves it into the queue (appended first, it was retained for the
+            // queue and released at the end of the function). `currentRequest` is usually nil (moved out
+            // at the last request's end): stored over without a release.
+            if framingUsable && framing != .none && framing != .awaitUpgradeDecision {
+                currentRequest.replaceNil(with: request)
+            } else if case .some = currentRequest {
+                currentRequest = nil
+            }
+            pending.append(consume request)
+        } else {
+            // Emitted unanswered now (its body, if any, is skipped); its answer may still come.
+            count(.keptBytesLimit)
             currentRequest = nil
+            recovering = true
+            for waiting in pending { waiting.arrivedAfterLoss = true }
+            request.arrivedAfterLoss = true
+            emitRequestWithoutResponse(request)
         }
-        pending.append(consume request)
         if framingUsable {
             withParser(requestDirection) { $0.setFraming(framing) }
         } else {

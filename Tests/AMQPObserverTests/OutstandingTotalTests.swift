@@ -1,6 +1,6 @@
 // OutstandingTotalTests.swift — the bound on unanswered deliveries all connections keep together.
 
-import AMQPObserver
+@testable import AMQPObserver
 import PacketDecoding
 import TCPReassembly
 import Testing
@@ -80,5 +80,78 @@ import Testing
         #expect(observer.statistics.anomalies[.bufferLimit] == 1)
         // The two frames parsed whole were consumes: their channels wait for consume-ok.
         #expect(observer.statistics.anomalies[.truncatedMethod] == nil)
+    }
+}
+
+@Suite struct AMQPKeptBytesTests {
+    static func send(_ connection: AMQPConnectionObserver, _ direction: StreamDirection, _ bytes: [UInt8], at time: Int64) {
+        OutstandingTotalTests.send(connection, direction, bytes, at: time)
+    }
+
+    /// Channels, each with a consumer whose tag and queue are 200 bytes: the per-connection (2,048
+    /// channels) and per-channel (1,024 consumers) bounds would let one connection keep 2 GB of them.
+    /// The kept bytes hold them down; what is not kept is counted, and all is given back at the end.
+    @Test func channelsAndConsumersStayWithinTheKeptBytes() {
+        let bound = 20_000
+        let observer = AMQPObserver(configuration: .init(maxKeptBytesTotal: bound), sink: OutcomeCollector())
+        do {
+            let connection = observer.makeConnectionObserver(for: connectionInfo(id: 1))
+            Self.send(connection, .clientToServer, AMQP.protocolHeader, at: 0)
+            let long = String(repeating: "x", count: 196)
+            for ch: UInt16 in 1...40 {
+                Self.send(connection, .clientToServer, AMQP.channelOpen(ch), at: 1)
+                Self.send(connection, .clientToServer, AMQP.consume(ch, queue: "q\(ch)" + long, tag: "t\(ch)" + long), at: 1)
+                #expect(observer.keptBytesNow.now <= bound)
+                Self.send(connection, .serverToClient, AMQP.consumeOk(ch, tag: "t\(ch)" + long), at: 2)
+                #expect(observer.keptBytesNow.now <= bound)
+            }
+            #expect(observer.statistics.limitHits[.keptBytes, default: 0] > 0)
+            #expect(observer.keptBytesNow.peak <= bound)
+            #expect(observer.keptBytesNow.now > bound - 2_000)
+        }
+        #expect(observer.keptBytesNow.now == 0)
+    }
+
+    /// Deliveries to a consumer the observer does not know, each with its own 200-byte consumer tag
+    /// and routing key (kept as its queue): 1,048,576 of them would be 750 MB. Past the kept bytes
+    /// the channel gives up its oldest for its new one; answers settle the newest.
+    @Test func deliveriesWithTheirOwnStringsStayWithinTheKeptBytes() {
+        let bound = 50_000
+        let sink = OutcomeCollector()
+        let observer = AMQPObserver(configuration: .init(maxKeptBytesTotal: bound), sink: sink)
+        do {
+            let connection = observer.makeConnectionObserver(for: connectionInfo(id: 1))
+            Self.send(connection, .clientToServer, AMQP.protocolHeader + AMQP.channelOpen(1), at: 0)
+            let long = String(repeating: "x", count: 196)
+            for tag: UInt64 in 1...200 {
+                Self.send(connection, .serverToClient,
+                          AMQP.deliver(1, tag: "u\(1000 + tag)" + long, deliveryTag: tag, routingKey: "r\(1000 + tag)" + long), at: 10)
+                #expect(observer.keptBytesNow.now <= bound)
+            }
+            let kept = observer.outstandingDeliveries.now
+            #expect(kept > 10 && kept < 100)
+            #expect(observer.statistics.droppedDeliveries[.outstandingLimit, default: 0] == 200 - kept)
+            Self.send(connection, .clientToServer, AMQP.ack(1, 0, multiple: true), at: 20)
+            #expect(sink.outcomes.count == kept)
+            #expect(sink.outcomes.allSatisfy { $0.deliveryTag > UInt64(200 - kept) })
+            #expect(observer.keptBytesNow.now == AMQPChannelState.channelCost)
+        }
+        #expect(observer.keptBytesNow.now == 0)
+    }
+
+    /// A consumer cancelled while its deliveries are unanswered: they still hold its strings, which
+    /// stay charged until the last of them is answered.
+    @Test func aCancelledConsumerStaysChargedWhileItsDeliveriesWait() {
+        let observer = AMQPObserver(configuration: .init(), sink: OutcomeCollector())
+        let connection = observer.makeConnectionObserver(for: connectionInfo(id: 1))
+        let tag = String(repeating: "t", count: 200)
+        Self.send(connection, .clientToServer, AMQP.protocolHeader + AMQP.channelOpen(1) + AMQP.consume(1, queue: "q", tag: tag), at: 0)
+        Self.send(connection, .serverToClient, AMQP.consumeOk(1, tag: tag), at: 1)
+        let withConsumer = observer.keptBytesNow.now
+        Self.send(connection, .serverToClient, AMQP.deliver(1, tag: tag, deliveryTag: 1, routingKey: "q"), at: 2)
+        Self.send(connection, .serverToClient, AMQP.cancelOk(1, tag: tag), at: 3)
+        #expect(observer.keptBytesNow.now == withConsumer + AMQPChannelState.deliveryCost)
+        Self.send(connection, .clientToServer, AMQP.ack(1, 1), at: 4)
+        #expect(observer.keptBytesNow.now == AMQPChannelState.channelCost)
     }
 }

@@ -20,6 +20,28 @@ import Testing
             response: Make.response(body: "{\"code\": 0}".bytes), micros: micros)
     }
 
+    /// A large exposition is handed over in pieces of about the writer's piece size (a series' lines
+    /// more at most), so a server can copy them one at a time and let each go; together they are
+    /// the exposition written whole, in both formats.
+    @Test func aLargeExpositionComesInPieces() {
+        let metrics = Self.metrics()
+        for n in 0..<300 {
+            metrics.observe(Self.inbound(path: "/api/item/\(n)/" + String(repeating: "p", count: 200), micros: Int64(n) * 1000))
+        }
+        for format in [ExpositionFormat.prometheusText, .openMetrics] {
+            let whole = metrics.render(format)
+            var writer = ExpositionWriter(format: format, pieceBytes: 4096)
+            metrics.write(to: &writer)
+            let pieces = writer.finishPieces()
+            #expect(pieces.count > whole.utf8.count / 8192)
+            #expect(pieces.joined() == whole)
+            #expect(pieces.allSatisfy { $0.utf8.count < 4096 + 2048 })
+            var again = ExpositionWriter(format: format, pieceBytes: 4096)
+            metrics.write(to: &again)
+            #expect(again.finish() == whole)
+        }
+    }
+
     @Test func emptyFamiliesStillHaveHelpAndType() {
         let text = Self.metrics().render(.prometheusText)
         #expect(text == """

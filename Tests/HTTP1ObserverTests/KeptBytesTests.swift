@@ -93,14 +93,16 @@ import Testing
     /// A head split over deliveries that the bound leaves no room for is given up (counted), and the
     /// direction resynchronises: the next request, whole in its delivery, is paired as usual.
     @Test func aSplitHeadPastTheBoundIsGivenUp() {
-        let (observer, sink, connections, _) = Self.observer(bound: 300, connections: 1)
+        // Room for the request that follows (a waiting request costs its head and itself), not for the long head.
+        let bound = PendingRequest.keptCost(headLength: 300)
+        let (observer, sink, connections, _) = Self.observer(bound: bound, connections: 1)
         let connection = connections[0]
         let longHead = "GET /long HTTP/1.1\r\nX-Pad: " + String(repeating: "y", count: 1000)
         // Cut in 100-byte deliveries: the first ones fit, then the budget has no room.
         let bytes = Array(longHead.utf8)
         for start in stride(from: 0, to: bytes.count, by: 100) {
             Self.send(Array(bytes[start..<min(start + 100, bytes.count)]), to: connection, .clientToServer, at: 10)
-            #expect(observer.keptBytes.now <= 300)
+            #expect(observer.keptBytes.now <= bound)
         }
         #expect(observer.statistics.count(of: .keptBytesLimit) == 1)
         Self.send(Array("\r\n\r\nGET /next HTTP/1.1\r\n\r\n".utf8), to: connection, .clientToServer, at: 20)
@@ -119,10 +121,12 @@ import Testing
         Self.send(secondPart, to: connections[1], .clientToServer, at: 10)
         #expect(observer.keptBytes.now == firstPart.count + secondPart.count)
         Self.send(Array("\r\n".utf8), to: connections[0], .clientToServer, at: 11)
-        // The first head, parsed, now waits as a request (its head's length is charged while it waits).
-        #expect(observer.keptBytes.now == secondPart.count + firstPart.count + 2)
+        // The first head, parsed, now waits as a request (its head's length and the request itself are
+        // charged while it waits).
+        let waiting = PendingRequest.keptCost(headLength: firstPart.count + 2)
+        #expect(observer.keptBytes.now == secondPart.count + waiting)
         Self.end(connections[1], at: 12)
-        #expect(observer.keptBytes.now == firstPart.count + 2)
+        #expect(observer.keptBytes.now == waiting)
         Self.send(Array("HTTP/1.1 204 No Content\r\n\r\n".utf8), to: connections[0], .serverToClient, at: 13)
         #expect(observer.keptBytes.now == 0)
         #expect(sink.exchanges.map { $0.request?.path } == ["/a"])
@@ -130,20 +134,64 @@ import Testing
 
     /// A body inflated past what the bound leaves ends there, as a truncated body.
     @Test func inflatedBodiesStopAtTheBound() {
-        let (observer, sink, connections, configuration) = Self.observer(bound: 1000, connections: 3)
+        // Room for the three requests and a little more.
+        let request = Array("GET /z HTTP/1.1\r\n\r\n".utf8)
+        let requests = 3 * PendingRequest.keptCost(headLength: request.count)
+        let (observer, sink, connections, configuration) = Self.observer(bound: requests + 100, connections: 3)
         // 1 MiB of zeros, gzip: one response per connection, none complete.
         let gzip = ContentEncodingTests.gzipBomb
         for (i, connection) in connections.enumerated() {
-            Self.send(Array("GET /z HTTP/1.1\r\n\r\n".utf8), to: connection, .clientToServer, at: Int64(10 + i))
+            Self.send(request, to: connection, .clientToServer, at: Int64(10 + i))
+        }
+        for (i, connection) in connections.enumerated() {
             let head = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: \(gzip.count + 10)\r\n\r\n"
             Self.send(Array(head.utf8) + gzip, to: connection, .serverToClient, at: Int64(20 + i))
         }
         // The first inflates to its own bound in one delivery (which may pass the common one); the
         // others keep nothing.
-        #expect(observer.keptBytes.now <= configuration.maxInflatedBytes + 3 * 19)
+        #expect(observer.keptBytes.now <= configuration.maxInflatedBytes + requests + 100)
         for connection in connections { Self.end(connection, at: 40) }
         #expect(observer.keptBytes.now == 0)
         #expect(sink.exchanges.map { $0.response?.bodyPrefix.count ?? -1 } == [configuration.maxInflatedBytes, 0, 0])
         #expect(observer.statistics.count(of: .keptBytesLimit) == 2)
+    }
+
+    /// Connections that each send one request nobody answers, its head whole in one delivery (as a
+    /// capture of offloaded traffic carries it): a connection's first waiting request was kept
+    /// whatever the bound said (262,144 connections with a 64 KiB head each: 16 GiB under 256 MiB).
+    /// One the bound has no room for is now emitted at once, unanswered (counted).
+    @Test func firstWaitingRequestsStayWithinTheBound() {
+        let bound = 50_000
+        let (observer, sink, connections, _) = Self.observer(bound: bound, connections: 20)
+        let head = Array(("GET /" + String(repeating: "p", count: 8000) + " HTTP/1.1\r\n\r\n").utf8)
+        for (i, connection) in connections.enumerated() {
+            Self.send(head, to: connection, .clientToServer, at: Int64(10 + i))
+            #expect(observer.keptBytes.now <= bound)
+        }
+        let kept = bound / PendingRequest.keptCost(headLength: head.count)
+        #expect(kept == 5)
+        #expect(observer.statistics.count(of: .keptBytesLimit) == 20 - kept)
+        #expect(observer.statistics.requestsWithoutResponse == 20 - kept)
+        for connection in connections { Self.end(connection, at: 100) }
+        #expect(sink.exchanges.count == 20)
+        #expect(observer.keptBytes.peak <= bound)
+        #expect(observer.keptBytes.now == 0)
+    }
+
+    /// Minimal pipelined requests (18 bytes of head each) that nobody answers: a waiting request
+    /// keeps far more than its head (measured 352 bytes of RSS each), and the bound counts it, so
+    /// what the queues hold is what the bound says.
+    @Test func smallWaitingRequestsAreChargedWhatTheyKeep() {
+        let bound = 100_000
+        let (observer, sink, connections, _) = Self.observer(bound: bound, connections: 50)
+        let gets = Array(String(repeating: "GET / HTTP/1.1\r\n\r\n", count: 64).utf8)
+        for connection in connections { Self.send(gets, to: connection, .clientToServer, at: 10) }
+        let waiting = connections.reduce(0) { $0 + $1.retainedState.pendingRequests }
+        #expect(waiting > 0)
+        #expect(waiting * 300 <= bound)
+        #expect(observer.keptBytes.peak <= bound)
+        for connection in connections { Self.end(connection, at: 20) }
+        #expect(sink.exchanges.count == 50 * 64)
+        #expect(observer.keptBytes.now == 0)
     }
 }

@@ -128,6 +128,10 @@ struct HistogramFamily: Sendable {
             text += "_sum"
             rendered.appendAll(to: &text)
             text += " \(PythonFormatting.goFloat(sums[series]))\n"
+            if text.utf8.count >= writer.pieceBytes {
+                writer.appendRaw(text)
+                text = ""
+            }
         }
         writer.appendRaw(text)
     }
@@ -183,6 +187,10 @@ struct CounterFamily: Sendable {
             text += "_total"
             table.labels[series].appendAll(to: &text)
             text += " \(PythonFormatting.goFloat(values[series]))\n"
+            if text.utf8.count >= writer.pieceBytes {
+                writer.appendRaw(text)
+                text = ""
+            }
         }
         writer.appendRaw(text)
     }
