@@ -190,7 +190,9 @@ final class CallCount: Sendable {
         // Nobody reads: each answer is dropped with its connection (reset) after the send timeout
         // (3 s), and the next client is served.
         #expect(Self.waitUntil(seconds: 20) { calls.value.load(ordering: .relaxed) >= 3 })
-        let closedByServer = stalled.prefix(1).map { $0.read(seconds: 3).closed }
-        #expect(closedByServer == [true])
+        // Which client was answered second depends on the order the server read the requests in:
+        // one of them was reset.
+        let reset = stalled.filter { $0.read(seconds: 0.2).closed }.count
+        #expect(reset >= 1)
     }
 }
