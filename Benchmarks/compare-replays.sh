@@ -4,7 +4,7 @@
 # must not change a result). Each capture is replayed twice, with and without an exchange log (without one, the
 # HTTP observer hands exchanges to the metrics directly). Usage, from the repository's top:
 #   Benchmarks/compare-replays.sh OLD_BINARY NEW_BINARY [WORK_DIR]
-# Captures: every pcap under captures/http (all calls outgoing, then with inbound ports
+# Captures: every pcap and pcapng under captures/http (all calls outgoing, then with inbound ports
 # 80 and 8080), the parity captures with their configurations, and, when they exist in
 # $BENCH_DATA (default /tmp/channel-exporter-bench), keepalive.pcap, close.pcap and
 # keepalive1m.pcap. Exit status 1 when anything differs.
@@ -13,9 +13,9 @@ set -uo pipefail
 old=$1; new=$2; work=${3:-$(mktemp -d)}
 bench=${BENCH_DATA:-/tmp/channel-exporter-bench}
 runs=()
-for f in captures/http/*.pcap captures/http/*/*.pcap; do
+for f in captures/http/*.pcap captures/http/*.pcapng captures/http/*/*.pcap; do
   [ -f "$f" ] || continue
-  n=$(basename "$f" .pcap)
+  n=$(basename "${f%.pcapng}" .pcap)
   runs+=("http-$n|$f" "http80-$n|$f --inbound-port 80 --inbound-port 8080")
 done
 for c in inbound outbound differences; do
