@@ -16,21 +16,27 @@ public struct ReplayResult: Sendable {
     public var packetsBackInTime = 0
     /// Packets of pcapng interfaces whose link type is not decoded, skipped.
     public var skippedPackets = 0
+    /// `files` is not the order they were given in: they were sorted by their first packet's time.
+    public var reordered = false
+    /// Each file's first and latest packet times, in `files`' order.
+    public var fileSpans: [FileSpan] = []
     
     public var packetsPerSecond: Double { elapsed > 0 ? Double(packets) / elapsed : 0 }
 }
 
 /// Replays capture files through one pipeline, deterministically (time comes from packets).
 public enum ReplayRunner {
-    /// Runs `files` in order through `pipeline`; `progress` is called about every 64k packets
-    /// with the packets and bytes read so far.
+    /// Runs `given` through `pipeline` in the order of their first packets' times
+    /// (`PacketSource.inTimeOrder`: rotated files come out of a shell glob in name order);
+    /// `progress` is called about every 64k packets with the packets and bytes read so far.
     public static func run(
-        files: [String], pipeline: Pipeline, progress: ((UInt64, UInt64) -> Void)? = nil
+        files given: [String], pipeline: Pipeline, progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> ReplayResult {
         let clock = ContinuousClock()
         let start = clock.now
         var packets: UInt64 = 0
         var bytes: UInt64 = 0
+        let files = try PacketSource.inTimeOrder(given)
         let source = try PacketSource.files(files)
         let summary = try source.run { packet in
             pipeline.process(packet)
@@ -44,6 +50,6 @@ public enum ReplayRunner {
         return ReplayResult(
             files: files, statistics: pipeline.statistics, packets: packets, bytes: bytes, elapsed: seconds,
             truncatedFiles: summary.truncatedFiles, packetsBackInTime: summary.packetsBackInTime,
-            skippedPackets: summary.skippedPackets)
+            skippedPackets: summary.skippedPackets, reordered: files != given, fileSpans: summary.fileSpans)
     }
 }

@@ -29,6 +29,14 @@ public enum ReplaySummary {
             lines.append("amqp unused:   \(a.noAckDeliveries) no-ack deliveries, \(a.unmatchedAnswers) unmatched answers, \(a.lostDeliveries) lost deliveries, \(a.unknownQueueDeliveries) of unknown queue\(list(AMQPDropReason.allCases.map { ("dropped_\($0.rawValue)", a.droppedDeliveries[$0] ?? 0) } + AMQPLimit.allCases.map { ("limit_\($0.rawValue)", a.limitHits[$0] ?? 0) }))")
         }
         for file in r.truncatedFiles { lines.append("warning: \(file)") }
+        if r.reordered { lines.append("files taken in the order of their first packets: \(r.files.joined(separator: " "))") }
+        for (earlier, later) in zip(r.fileSpans, r.fileSpans.dropFirst()) {
+            guard let end = earlier.last, let start = later.first, start < end else { continue }
+            lines.append(
+                "warning: \(later.path) starts \(format(Double(end.nanoseconds - start.nanoseconds) / 1e9)) s before "
+                    + "\(earlier.path) ends: captures of the same time (other interfaces or hosts) are merged by time "
+                    + "(mergecap), not replayed one after the other")
+        }
         if r.skippedPackets > 0 {
             lines.append("warning: \(r.skippedPackets) packets of interfaces with a link type not decoded, skipped")
         }
@@ -83,6 +91,7 @@ public enum ReplaySummary {
         o.field("amqp_dropped_deliveries", object(AMQPDropReason.allCases.map { ($0.rawValue, a.droppedDeliveries[$0] ?? 0) }))
         o.field("amqp_limit_hits", object(AMQPLimit.allCases.map { ($0.rawValue, a.limitHits[$0] ?? 0) }))
         o.field("amqp_anomalies", object(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))
+        o.field("reordered_files", r.reordered ? "true" : "false")
         o.field("packets_back_in_time", "\(r.packetsBackInTime)")
         o.field("skipped_packets", "\(r.skippedPackets)")
         o.field("truncated_files", r.truncatedFiles.map { ExchangeLog.quoted($0.path) }.joined(separator: ",").wrapped("[", "]"))

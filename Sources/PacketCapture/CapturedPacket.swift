@@ -99,6 +99,8 @@ public struct CaptureSummary: Sendable, Hashable {
     /// still out of order: they came after a later one had been handed out
     /// (`PcapngFileReader.packetsBackInTime`).
     public var packetsBackInTime = 0
+    /// Each file's first and latest packet times, in the order they were read.
+    public var fileSpans: [FileSpan] = []
     /// Files that ended inside a packet record, in the order they were read. Reading
     /// goes on with the next file; a caller should report each and exit non-zero.
     public var truncatedFiles: [TruncatedFile] = []
@@ -110,4 +112,17 @@ public struct CaptureSummary: Sendable, Hashable {
     public init() {}
 
     public var isTruncated: Bool { !truncatedFiles.isEmpty }
+}
+
+/// The time of a file's first packet and its latest (nil: it had none).
+public struct FileSpan: Sendable, Hashable {
+    public var path: String
+    public var first: Timestamp?
+    public var last: Timestamp?
+
+    public init(path: String, first: Timestamp? = nil, last: Timestamp? = nil) {
+        self.path = path
+        self.first = first
+        self.last = last
+    }
 }

@@ -94,6 +94,24 @@ public final class PacketSource: @unchecked Sendable {
         return source
     }
 
+    /// `paths` sorted by the time of each file's first packet (stable; files without a packet
+    /// last). Rotated captures (`tcpdump -C`: `cap`, `cap1`, …, `cap10`) come out of a shell glob
+    /// in name order (`cap1`, `cap10`, `cap2`), and a replay in that order sends time backwards
+    /// between files: connections are cut and parsed again mid-stream. Throws what `files` throws.
+    public static func inTimeOrder(_ paths: [String]) throws(CaptureError) -> [String] {
+        var firsts = [Int64]()
+        for path in paths {
+            let reader = try CaptureFile.open(path, reading: ClassicPcapReading.automatic.withoutReadAhead).reader
+            defer { reader.close() }
+            if case .packet(let packet) = reader.next() {
+                firsts.append(packet.timestamp.nanoseconds)
+            } else {
+                firsts.append(.max)
+            }
+        }
+        return paths.indices.sorted { (firsts[$0], $0) < (firsts[$1], $1) }.map { paths[$0] }
+    }
+
     /// Opens and activates a live capture now (packets are buffered by the kernel from
     /// here on) and installs the filter. Throws `noSuchInterface`, `permissionDenied`,
     /// `badFilter`, `unsupportedLinkType`, …
@@ -184,12 +202,24 @@ public final class PacketSource: @unchecked Sendable {
         shared.withLock { $0.current = handle }
         defer { release(handle) }
         var packets = 0
+        // Each packet's time, kept as a plain integer on this loop: the first, and the latest.
+        var first = Int64.min
+        var latest = Int64.min
+        defer {
+            summary.fileSpans.append(
+                packets == 0
+                    ? FileSpan(path: path)
+                    : FileSpan(path: path, first: Timestamp(nanoseconds: first), last: Timestamp(nanoseconds: latest)))
+        }
         while !stopRequested.load(ordering: .relaxed) {
             switch handle.next() {
             case .packet(let packet):
                 packets += 1
                 summary.packets += 1
                 summary.bytes += packet.bytes.count
+                let time = packet.timestamp.nanoseconds
+                if packets == 1 { first = time }
+                if time > latest { latest = time }
                 try handler(packet)
             case .end, .timeout:
                 return
