@@ -8,9 +8,9 @@ struct ChannelExporterCommand: ParsableCommand {
         commandName: "channel-exporter",
         abstract: "HTTP and AMQP metrics of a service, from the wire.",
         discussion: """
-            Observes a service's traffic with libpcap (live, or from .pcap/.pcapng files) and produces
-            the metrics of the Python channel-exporter library: <SYSCODE>_inner_metrics,
-            partner_http_metrics, external_calls_total, external_call_duration_seconds and
+            Observes a service's traffic with libpcap (live, or from .pcap/.pcapng files) and \
+            produces the metrics of the Python channel-exporter library: <SYSCODE>_inner_metrics, \
+            partner_http_metrics, external_calls_total, external_call_duration_seconds and \
             <SYSCODE>_consumer_metrics.
             """,
         version: BuildInfo.version,

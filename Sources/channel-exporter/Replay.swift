@@ -11,15 +11,16 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replay .pcap/.pcapng files and print the metrics they give.",
         discussion: """
-            Files are read in order through the same pipeline as live capture; time comes from the
-            packets. With a configuration (--config.file or --syscode), the exposition is printed
-            after the last packet (or written to --output) and the summary goes to standard error;
-            without one, only the summary is printed.
+            Files are read through the same pipeline as live capture, in the order of their first \
+            packets; time comes from the packets. With a configuration (--config.file or \
+            --syscode), the exposition is printed after the last packet and the summary goes to \
+            standard error; with --output, the exposition goes to that file and the summary to \
+            standard output. Without a configuration, only the summary is printed.
             """)
 
     @OptionGroup var config: ConfigOptions
 
-    @Argument(help: "Capture files, replayed in this order.")
+    @Argument(help: "Capture files (pcap or pcapng), replayed in the order of their first packets.")
     var files: [String]
 
     @Option(help: "Write the exposition to this file instead of standard output ('-' for standard output).")
