@@ -14,7 +14,10 @@ import Testing
         defer { directory.remove() }
         let built = try BuiltExecutable.path()
         let installed = directory.file("channel-exporter")
-        try FileManager.default.copyItem(atPath: built, toPath: installed)
+        // Copied by another process: a copy written here could still be open for writing in a child
+        // another test forks meanwhile, and exec would fail with ETXTBSY (status 126).
+        let copy = try await runCommand("/bin/cp", [built, installed])
+        try #require(copy.status == 0, "\(copy.standardError)")
         let buildDirectory = (built as NSString).deletingLastPathComponent
         // The parity capture's configuration names no partners: the built-in table applies.
         let result = try await runCommand(

@@ -195,14 +195,17 @@ final class CallCount: Sendable {
     /// A client that does not read its answer within the send timeout is reset (a close would
     /// queue its FIN behind the unsent bytes, which the kernel would keep).
     @Test func anAnswerNotSentWithinTheTimeoutResetsItsConnection() throws {
-        let (server, calls) = try Self.server(bodyBytes: 8 << 20, sendTimeout: .seconds(1))
+        let (server, calls) = try Self.server(bodyBytes: 8 << 20, maxQueuedBytes: 1 << 20, sendTimeout: .seconds(1))
         defer { server.shutdown() }
         let port = try #require(server.localAddress?.port)
-        let client = try RawClient(port: port, receiveBuffer: 4096)
-        client.send(Self.request)
+        let stalled = try RawClient(port: port, receiveBuffer: 4096)
+        stalled.send(Self.request)
         #expect(Self.waitUntil { calls.value.load(ordering: .relaxed) == 1 })
-        Thread.sleep(forTimeInterval: 3)
-        let answer = client.read(seconds: 10)
+        // A second client waits for the first's bytes: answered once the first connection is gone.
+        let next = try RawClient(port: port, receiveBuffer: 4096)
+        next.send(Self.request)
+        #expect(Self.waitUntil(seconds: 20) { calls.value.load(ordering: .relaxed) == 2 })
+        let answer = stalled.read(seconds: 10)
         #expect(answer.closed, "\(answer.bytes.count) bytes read, not closed")
         // A reset leaves the client what its receive buffer held (4,096 bytes measured); a close
         // lets the kernel go on sending what it had queued (2,807,808 bytes measured) before the FIN.
