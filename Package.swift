@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(
             name: "ChannelExporterTests",
             dependencies: [
-                "ChannelExporter", "ChannelMetrics", "PacketCapture", "PacketDecoding", "TCPReassembly", "HTTP1Observer",
+                "ChannelExporter", "ChannelMetrics", "PacketCapture", "PacketDecoding", "TCPReassembly", "HTTP1Observer", "AMQPObserver",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -58,6 +58,12 @@ public enum ConfigurationFile {
         lines.append(
             "limits:         \(l.maxSeriesPerFamily) series/family, body prefix \(l.bodyPrefixBytes) B, \(l.maxConnections) connections, idle \(l.idleTimeoutSeconds) s"
         )
+        func mib(_ bytes: Int) -> String { bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) B" }
+        lines.append(
+            "memory bounds:  out-of-order \(mib(l.maxBufferedBytesTotal)) (\(mib(l.maxBufferedBytesPerConnection))/connection), "
+                + "HTTP kept \(mib(l.maxHTTPKeptBytesTotal)), AMQP kept \(mib(l.maxAMQPKeptBytesTotal)), "
+                + "\(l.maxAMQPOutstandingDeliveries) unanswered deliveries, split AMQP frames \(mib(l.maxAMQPSplitFrameBytesTotal)), "
+                + "labels \(mib(l.maxLabelBytesPerFamily))/family")
         lines.append("bpf filter:     \(c.bpfFilter)")
         if c.inbound.ports.isEmpty {
             lines.append("warning: no inbound ports: every HTTP exchange counts as an outgoing call")

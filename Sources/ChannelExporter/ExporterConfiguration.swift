@@ -85,6 +85,14 @@ public struct ExporterConfiguration: Sendable, Equatable {
         public var maxBufferedBytesTotal = 256 * 1024 * 1024
         /// What the HTTP observer's connections keep together (`HTTPObserverConfiguration.maxKeptBytesTotal`).
         public var maxHTTPKeptBytesTotal = 256 * 1024 * 1024
+        /// What the AMQP observer's channels keep together: channels, consumers, requests and
+        /// unanswered deliveries with their strings (`AMQPObserverConfiguration.maxKeptBytesTotal`).
+        public var maxAMQPKeptBytesTotal = 128 << 20
+        /// Unanswered AMQP deliveries over all channels (`AMQPObserverConfiguration.maxOutstandingTotal`).
+        public var maxAMQPOutstandingDeliveries = 1 << 20
+        /// AMQP method frames split over segments, all connections together
+        /// (`AMQPObserverConfiguration.maxBufferedMethodBytesTotal`).
+        public var maxAMQPSplitFrameBytesTotal = 64 << 20
         public init() {}
     }
 

@@ -49,7 +49,9 @@ extension HTTPObserverConfiguration {
 
 extension AMQPObserverConfiguration {
     init(_ c: ExporterConfiguration) {
-        self.init(consumerConcurrency: c.amqp.consumerConcurrency)
+        self.init(
+            consumerConcurrency: c.amqp.consumerConcurrency, maxOutstandingTotal: c.limits.maxAMQPOutstandingDeliveries,
+            maxBufferedMethodBytesTotal: c.limits.maxAMQPSplitFrameBytesTotal, maxKeptBytesTotal: c.limits.maxAMQPKeptBytesTotal)
     }
 }
 

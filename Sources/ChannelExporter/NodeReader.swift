@@ -142,7 +142,8 @@ struct NodeReader {
         try rejectUnknown(map, allowed: [
             "max_series_per_family", "body_prefix_bytes", "max_connections", "idle_timeout_seconds",
             "max_pending_requests", "max_buffered_bytes_per_connection", "max_buffered_bytes_total",
-            "max_http_kept_bytes_total", "max_label_bytes_per_family",
+            "max_http_kept_bytes_total", "max_label_bytes_per_family", "max_amqp_kept_bytes_total",
+            "max_amqp_outstanding_deliveries", "max_amqp_split_frame_bytes_total",
         ], in: "limits")
         var limits = ExporterConfiguration.Limits()
         if let n = map.value(for: "max_series_per_family") { limits.maxSeriesPerFamily = try integer(n, key: "limits.max_series_per_family", range: 1...10_000_000) }
@@ -165,6 +166,15 @@ struct NodeReader {
         }
         if let n = map.value(for: "max_http_kept_bytes_total") {
             limits.maxHTTPKeptBytesTotal = try integer(n, key: "limits.max_http_kept_bytes_total", range: 0...(1 << 40))
+        }
+        if let n = map.value(for: "max_amqp_kept_bytes_total") {
+            limits.maxAMQPKeptBytesTotal = try integer(n, key: "limits.max_amqp_kept_bytes_total", range: 0...(1 << 40))
+        }
+        if let n = map.value(for: "max_amqp_outstanding_deliveries") {
+            limits.maxAMQPOutstandingDeliveries = try integer(n, key: "limits.max_amqp_outstanding_deliveries", range: 1...(1 << 30))
+        }
+        if let n = map.value(for: "max_amqp_split_frame_bytes_total") {
+            limits.maxAMQPSplitFrameBytesTotal = try integer(n, key: "limits.max_amqp_split_frame_bytes_total", range: 0...(1 << 40))
         }
         return limits
     }

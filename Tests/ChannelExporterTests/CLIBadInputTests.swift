@@ -145,6 +145,7 @@ import Glibc
         #expect(result.standardOutput.hasPrefix("configuration OK\n"))
         #expect(result.standardOutput.contains("syscode:        A123010101"))
         #expect(result.standardOutput.contains("inbound ports:  8080"))
+        #expect(result.standardOutput.contains("memory bounds:  out-of-order 256 MiB (4 MiB/connection), HTTP kept 256 MiB, AMQP kept 128 MiB"))
     }
 
     @Test func checkConfigRejectsABadSyscodeOnItsLine() async throws {

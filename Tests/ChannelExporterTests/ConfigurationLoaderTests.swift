@@ -1,3 +1,4 @@
+import AMQPObserver
 import Testing
 
 @testable import ChannelExporter
@@ -99,6 +100,28 @@ import Testing
         #expect(error.key == key, "\(error)")
         #expect(error.message.contains(message), "\(error)")
         #expect(error.description.hasPrefix("c.yaml"))
+    }
+
+    /// The AMQP observer's totals come from `limits` (they could not be set before: the memory
+    /// budget of a small deployment had no say over them).
+    @Test func amqpTotalsAreLimits() throws {
+        let defaults = AMQPObserverConfiguration(try parse("syscode: A123010101\n"))
+        #expect(defaults.maxKeptBytesTotal == 128 << 20)
+        #expect(defaults.maxOutstandingTotal == 1 << 20)
+        #expect(defaults.maxBufferedMethodBytesTotal == 64 << 20)
+        let c = try parse("""
+            syscode: A123010101
+            limits:
+              max_amqp_kept_bytes_total: 1048576
+              max_amqp_outstanding_deliveries: 5000
+              max_amqp_split_frame_bytes_total: 65536
+            """)
+        let amqp = AMQPObserverConfiguration(c)
+        #expect(amqp.maxKeptBytesTotal == 1 << 20)
+        #expect(amqp.maxOutstandingTotal == 5000)
+        #expect(amqp.maxBufferedMethodBytesTotal == 65536)
+        let error = failure("syscode: A123010101\nlimits:\n  max_amqp_outstanding_deliveries: 0\n")
+        #expect(error?.key == "limits.max_amqp_outstanding_deliveries", "\(String(describing: error))")
     }
 
     @Test(arguments: ["A123010101", "z000000000"])
