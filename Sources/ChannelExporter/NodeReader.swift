@@ -139,42 +139,29 @@ struct NodeReader {
 
     func limits(_ node: Node) throws(ConfigurationError) -> ExporterConfiguration.Limits {
         let map = try mapping(node, key: "limits")
-        try rejectUnknown(map, allowed: [
-            "max_series_per_family", "body_prefix_bytes", "max_connections", "idle_timeout_seconds",
-            "max_pending_requests", "max_buffered_bytes_per_connection", "max_buffered_bytes_total",
-            "max_http_kept_bytes_total", "max_label_bytes_per_family", "max_amqp_kept_bytes_total",
-            "max_amqp_outstanding_deliveries", "max_amqp_split_frame_bytes_total",
-        ], in: "limits")
+        // Every whole-number limit: its key, where it goes, what it may be.
+        let integers: [(key: String, path: WritableKeyPath<ExporterConfiguration.Limits, Int>, range: ClosedRange<Int>)] = [
+            ("max_series_per_family", \.maxSeriesPerFamily, 1...10_000_000),
+            ("body_prefix_bytes", \.bodyPrefixBytes, 0...(64 << 20)),
+            ("max_connections", \.maxConnections, 16...(64 << 20)),
+            ("max_pending_requests", \.maxPendingRequests, 1...65_536),
+            ("max_buffered_bytes_per_connection", \.maxBufferedBytesPerConnection, 0...(1 << 30)),
+            ("max_buffered_bytes_total", \.maxBufferedBytesTotal, 0...(1 << 40)),
+            ("max_label_bytes_per_family", \.maxLabelBytesPerFamily, 1024...(1 << 40)),
+            ("max_http_kept_bytes_total", \.maxHTTPKeptBytesTotal, 0...(1 << 40)),
+            ("max_amqp_kept_bytes_total", \.maxAMQPKeptBytesTotal, 0...(1 << 40)),
+            ("max_amqp_outstanding_deliveries", \.maxAMQPOutstandingDeliveries, 1...(1 << 30)),
+            ("max_amqp_split_frame_bytes_total", \.maxAMQPSplitFrameBytesTotal, 0...(1 << 40)),
+        ]
+        try rejectUnknown(map, allowed: Set(integers.map(\.key) + ["idle_timeout_seconds"]), in: "limits")
         var limits = ExporterConfiguration.Limits()
-        if let n = map.value(for: "max_series_per_family") { limits.maxSeriesPerFamily = try integer(n, key: "limits.max_series_per_family", range: 1...10_000_000) }
-        if let n = map.value(for: "body_prefix_bytes") { limits.bodyPrefixBytes = try integer(n, key: "limits.body_prefix_bytes", range: 0...(64 << 20)) }
-        if let n = map.value(for: "max_connections") { limits.maxConnections = try integer(n, key: "limits.max_connections", range: 16...(64 << 20)) }
+        for (key, path, range) in integers {
+            if let n = map.value(for: key) { limits[keyPath: path] = try integer(n, key: "limits.\(key)", range: range) }
+        }
         if let n = map.value(for: "idle_timeout_seconds") {
             let value = try number(n, key: "limits.idle_timeout_seconds")
             guard value > 0 else { throw error(n, key: "limits.idle_timeout_seconds", "must be positive") }
             limits.idleTimeoutSeconds = value
-        }
-        if let n = map.value(for: "max_pending_requests") { limits.maxPendingRequests = try integer(n, key: "limits.max_pending_requests", range: 1...65_536) }
-        if let n = map.value(for: "max_buffered_bytes_per_connection") {
-            limits.maxBufferedBytesPerConnection = try integer(n, key: "limits.max_buffered_bytes_per_connection", range: 0...(1 << 30))
-        }
-        if let n = map.value(for: "max_buffered_bytes_total") {
-            limits.maxBufferedBytesTotal = try integer(n, key: "limits.max_buffered_bytes_total", range: 0...(1 << 40))
-        }
-        if let n = map.value(for: "max_label_bytes_per_family") {
-            limits.maxLabelBytesPerFamily = try integer(n, key: "limits.max_label_bytes_per_family", range: 1024...(1 << 40))
-        }
-        if let n = map.value(for: "max_http_kept_bytes_total") {
-            limits.maxHTTPKeptBytesTotal = try integer(n, key: "limits.max_http_kept_bytes_total", range: 0...(1 << 40))
-        }
-        if let n = map.value(for: "max_amqp_kept_bytes_total") {
-            limits.maxAMQPKeptBytesTotal = try integer(n, key: "limits.max_amqp_kept_bytes_total", range: 0...(1 << 40))
-        }
-        if let n = map.value(for: "max_amqp_outstanding_deliveries") {
-            limits.maxAMQPOutstandingDeliveries = try integer(n, key: "limits.max_amqp_outstanding_deliveries", range: 1...(1 << 30))
-        }
-        if let n = map.value(for: "max_amqp_split_frame_bytes_total") {
-            limits.maxAMQPSplitFrameBytesTotal = try integer(n, key: "limits.max_amqp_split_frame_bytes_total", range: 0...(1 << 40))
         }
         return limits
     }
