@@ -99,6 +99,7 @@ public final class PacketSource: @unchecked Sendable {
     /// in name order (`cap1`, `cap10`, `cap2`), and a replay in that order sends time backwards
     /// between files: connections are cut and parsed again mid-stream. Throws what `files` throws.
     public static func inTimeOrder(_ paths: [String]) throws(CaptureError) -> [String] {
+        guard paths.count > 1 else { return paths }
         var firsts = [Int64]()
         for path in paths {
             let reader = try CaptureFile.open(path, reading: ClassicPcapReading.automatic.withoutReadAhead).reader
