@@ -389,43 +389,11 @@ def read_response(f):
     return status, headers, f.read(int(headers.get("content-length", "0")))
 
 
-def pipeline_worker(w):
-    """Pipelined requests to nginx (2-6 sent at once, then the answers read in order). nginx
-    closes after its 1000th request: the requests behind that answer are never answered."""
-    sock = None
-    while w.ctl.value != STOP:
-        if w.ctl.value == PAUSE or sock is None:
-            sock and sock.close()
-            sock = None
-            if w.ctl.value == PAUSE:
-                time.sleep(0.5)
-                continue
-            sock = socket.create_connection(("127.0.0.1", PORTS["nginx"]), timeout=10)
-            f = sock.makefile("rb")
-        ua, mc = w.rng.choice(USER_AGENTS[1:]), w.rng.choice(METHOD_CODES)
-        paths = [pick_nginx(w.rng, w.phase()) for _ in range(w.rng.randint(2, 6))]
-        head = "Host: api\r\nUser-Agent: %s\r\n%s\r\n" % (ua, "Method-Code: %s\r\n" % mc if mc else "")
-        try:
-            sock.sendall(b"".join(("GET %s HTTP/1.1\r\n%s" % (p, head)).encode() for p in paths))
-            for path in paths:
-                status, headers, body = read_response(f)
-                w.tally[("in", "nginx", path, str(status), body_code(body), fcode(ua), mc)] += 1
-                if headers.get("connection") == "close":
-                    sock.close()
-                    sock = None
-                    break
-        except (OSError, ValueError, IndexError) as e:
-            w.tally[("err", "pipeline", type(e).__name__)] += 1
-            sock.close()
-            sock = None
-        w.pace([20, 5, 10])
-    sock and sock.close()
-    w.save()
-
-
-def bulk_worker(w):
-    """Large bodies over IPv6 (the fixture server on ::1): responses up to 400 KB, uploads up
-    to 200 KB (half of them announced with Expect: 100-continue)."""
+def connection_loop(w, connect, step, rates, reconnect=0.0):
+    """The loop of a client that holds one connection: `connect()` opens it (when there is none,
+    and with probability `reconnect` before a step), `step(conn)` does one round on it and returns
+    False when the connection is done; an error is counted and drops the connection. Closed while
+    paused and at the end."""
     conn = None
     while w.ctl.value != STOP:
         if w.ctl.value == PAUSE:
@@ -433,30 +401,72 @@ def bulk_worker(w):
             conn = None
             time.sleep(0.5)
             continue
-        conn = conn or http.client.HTTPConnection("::1", PORTS["fixture"], timeout=20)
-        ua, mc = w.rng.choice(USER_AGENTS), w.rng.choice(METHOD_CODES)
+        if conn is None or w.rng.random() < reconnect:
+            conn and conn.close()
+            conn = connect()
         try:
-            if w.rng.random() < 0.5:
-                w.inbound(conn, "GET", "fixture", "/api/large", "bytes=%d" % w.rng.randrange(10000, 400000), ua=ua)
-            else:
-                body = json.dumps({"method_code": mc, "blob": "x" * w.rng.randrange(1000, 200000)})
-                conn.putrequest("POST", "/api/echo")
-                for k, v in [("User-Agent", ua), ("Content-Type", "application/json"), ("Content-Length", str(len(body)))] + \
-                        ([("Expect", "100-continue")] if w.rng.random() < 0.5 else []):
-                    v is not None and conn.putheader(k, v)
-                conn.endheaders(body.encode())
-                resp = conn.getresponse()
-                # The exporter keeps a body prefix of limits.body_prefix_bytes (64 KiB) and does not parse
-                # a cut one: past it the method_code in the body is not read (a documented bound).
-                seen = mc if len(body) <= BODY_PREFIX_BYTES else ""
-                w.tally[("in", "fixture", "/api/echo", str(resp.status), body_code(resp.read()), fcode(ua), seen)] += 1
-        except (OSError, http.client.HTTPException) as e:
-            w.tally[("err", "bulk", type(e).__name__)] += 1
+            if not step(conn):
+                conn.close()
+                conn = None
+        except (OSError, ValueError, IndexError, http.client.HTTPException) as e:
+            w.tally[("err", w.name, type(e).__name__)] += 1
             conn.close()
             conn = None
-        w.pace([5, 5, 10])
+        w.pace(rates)
     conn and conn.close()
     w.save()
+
+
+class Pipelined:
+    """A socket to nginx with a reader over it."""
+
+    def __init__(self):
+        self.sock = socket.create_connection(("127.0.0.1", PORTS["nginx"]), timeout=10)
+        self.f = self.sock.makefile("rb")
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+
+def pipeline_worker(w):
+    """Pipelined requests to nginx (2-6 sent at once, then the answers read in order). nginx
+    closes after its 1000th request: the requests behind that answer are never answered."""
+    def step(conn):
+        ua, mc = w.rng.choice(USER_AGENTS[1:]), w.rng.choice(METHOD_CODES)
+        paths = [pick_nginx(w.rng, w.phase()) for _ in range(w.rng.randint(2, 6))]
+        head = "Host: api\r\nUser-Agent: %s\r\n%s\r\n" % (ua, "Method-Code: %s\r\n" % mc if mc else "")
+        conn.sock.sendall(b"".join(("GET %s HTTP/1.1\r\n%s" % (p, head)).encode() for p in paths))
+        for path in paths:
+            status, headers, body = read_response(conn.f)
+            w.tally[("in", "nginx", path, str(status), body_code(body), fcode(ua), mc)] += 1
+            if headers.get("connection") == "close":
+                return False
+        return True
+    connection_loop(w, Pipelined, step, [20, 5, 10])
+
+
+def bulk_worker(w):
+    """Large bodies over IPv6 (the fixture server on ::1): responses up to 400 KB, uploads up
+    to 200 KB (half of them announced with Expect: 100-continue)."""
+    def step(conn):
+        ua, mc = w.rng.choice(USER_AGENTS), w.rng.choice(METHOD_CODES)
+        if w.rng.random() < 0.5:
+            w.inbound(conn, "GET", "fixture", "/api/large", "bytes=%d" % w.rng.randrange(10000, 400000), ua=ua)
+            return True
+        body = json.dumps({"method_code": mc, "blob": "x" * w.rng.randrange(1000, 200000)})
+        conn.putrequest("POST", "/api/echo")
+        for k, v in [("User-Agent", ua), ("Content-Type", "application/json"), ("Content-Length", str(len(body)))] + \
+                ([("Expect", "100-continue")] if w.rng.random() < 0.5 else []):
+            v is not None and conn.putheader(k, v)
+        conn.endheaders(body.encode())
+        resp = conn.getresponse()
+        # The exporter keeps a body prefix of limits.body_prefix_bytes (64 KiB) and does not parse
+        # a cut one: past it the method_code in the body is not read (a documented bound).
+        seen = mc if len(body) <= BODY_PREFIX_BYTES else ""
+        w.tally[("in", "fixture", "/api/echo", str(resp.status), body_code(resp.read()), fcode(ua), seen)] += 1
+        return True
+    connection_loop(w, lambda: http.client.HTTPConnection("::1", PORTS["fixture"], timeout=20), step, [5, 5, 10])
 
 
 def abort_worker(w):
@@ -477,16 +487,7 @@ def abort_worker(w):
 
 def outgoing_worker(w):
     """Outgoing calls (to a port that is not inbound), keep-alive and one-shot."""
-    conn = None
-    while w.ctl.value != STOP:
-        if w.ctl.value == PAUSE:
-            conn and conn.close()
-            conn = None
-            time.sleep(0.5)
-            continue
-        if conn is None or w.rng.random() < 0.2:
-            conn and conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", PORTS["outgoing"], timeout=10)
+    def step(conn):
         path, query = pick_json(w.rng, w.phase())
         headers = {}
         tcode = w.rng.choice([None, "", "b123456789", "X1"])
@@ -495,19 +496,14 @@ def outgoing_worker(w):
         mc = w.rng.choice(METHOD_CODES)
         if mc:
             headers["Method-Code"] = mc
-        try:
-            conn.request("GET", path + "?" + query, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            code = body_code(data)
-            ok = resp.status < 400 and code == "0"
-            w.tally[("out", (tcode or "").upper(), mc, "success" if ok else "error")] += 1
-        except (OSError, http.client.HTTPException) as e:
-            w.tally[("err", "outgoing", type(e).__name__)] += 1
-            conn.close()
-            conn = None
-        w.pace([20, 20, 40])
-    w.save()
+        conn.request("GET", path + "?" + query, headers=headers)
+        resp = conn.getresponse()
+        code = body_code(resp.read())  # read whatever the status: the connection goes on
+        ok = resp.status < 400 and code == "0"
+        w.tally[("out", (tcode or "").upper(), mc, "success" if ok else "error")] += 1
+        return True
+    connection_loop(w, lambda: http.client.HTTPConnection("127.0.0.1", PORTS["outgoing"], timeout=10), step, [20, 20, 40],
+                    reconnect=0.2)
 
 
 QUEUES = ["soak.orders", "soak.events"]
