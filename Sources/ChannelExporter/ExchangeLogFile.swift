@@ -61,6 +61,14 @@ public final class ExchangeLogFile: HTTPExchangeSink {
         observe(exchange)
     }
 
+    /// Hands the lines written so far to the system. Live, the runner calls it about once a second:
+    /// a file is buffered 4 KiB at a time, so a quiet service's last exchanges otherwise stayed out
+    /// of the file (and out of `tail -f`) until more came or the exporter stopped.
+    public func flush() {
+        guard writeError == nil else { return }
+        if fflush(file) != 0 { failed(errno) }
+    }
+
     /// Flushes and closes the log; a one-line error when a line could not be written (then or before).
     public func close() throws(ExporterError) {
         if fflush(file) != 0 { failed(errno) }

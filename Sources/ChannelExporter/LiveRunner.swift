@@ -123,6 +123,7 @@ public final class LiveRunner: @unchecked Sendable {
             var statistics = pipeline.statistics
             if let replaced { statistics.add(replaced) }
             scrape.withLock { $0.statistics = statistics }
+            exchangeLog?.flush()
         }
         func applyReload() {
             guard reloadRequested.load(ordering: .relaxed) else { return }
