@@ -242,6 +242,45 @@ import Glibc
         #expect(await stopWithSIGTERM(exporter) == 0)
     }
 
+    /// A reload that changes the metrics but not how connections are followed keeps the connections
+    /// in progress: a request sent before it and answered after it is counted, under the new settings.
+    @Test func aRequestInFlightDuringAReloadIsCounted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let held = try HeldRequest()
+        defer { held.close() }
+        let exporter = try await LiveExporter(inboundPorts: [held.port], in: directory)
+        defer { exporter.stop() }
+        try held.send(path: "/api/held")
+        // Reloaded only once the exporter holds the request (the capture hands packets over in batches).
+        let waiting = try await poll(timeout: .seconds(30), every: .milliseconds(200)) { () async throws -> Bool? in
+            try touchLoopback()
+            guard let text = try await exporter.scrape(), sampleValue("channel_exporter_http_kept_bytes", in: text) ?? 0 > 0 else {
+                return nil
+            }
+            return true
+        }
+        #expect(waiting == true)
+
+        try directory.write(
+            "exporter.yaml", "syscode: A123010101\ninbound:\n  ports: [\(held.port)]\namqp:\n  ports: []\nbuckets:\n  inner: [1, 60000]\n")
+        exporter.child.signal(SIGHUP)
+        let success = #"channel_exporter_config_reloads_total{result="success"}"#
+        #expect(try await waitForReload(exporter, sample: success) == 1)
+        #expect(exporter.child.standardError.contains("connections=kept"), "\(exporter.child.standardError)")
+
+        let body = #"{"code":0}"#
+        try held.answer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let labels = #"appid="A123",application="A123010101",code="0",f_code="hang-test",http_status="200",method_code="",path="/api/held",uri="/api/held""#
+        #expect(try await exporter.waitForSample("A123010101_inner_metrics_count{\(labels)}", atLeast: 1).value == 1)
+        // Under the new buckets. (Counters over all of `lo`, such as anomalies, are not checked: tests
+        // running beside this one send traffic there too.)
+        let text = try #require(try await exporter.scrape())
+        let bucket = labels.replacingOccurrences(of: #"method_code="#, with: #"le="60000.0",method_code="#)
+        #expect(sampleValue("A123010101_inner_metrics_bucket{\(bucket)}", in: text) == 1)
+        #expect(await stopWithSIGTERM(exporter) == 0)
+    }
+
     /// Polls until `sample` is at least 1; a reload is applied at the next packet, so each
     /// round also sends one (as any traffic would).
     private func waitForReload(_ exporter: LiveExporter, sample: String) async throws -> Double? {
