@@ -129,6 +129,12 @@ public final class LiveRunner: @unchecked Sendable {
         func applyReload() {
             guard reloadRequested.load(ordering: .relaxed) else { return }
             reloadRequested.store(false, ordering: .relaxed)
+            // Whatever the configuration, a SIGHUP is also how logrotate says the log was moved away.
+            do throws(ExporterError) {
+                try exchangeLog?.reopen()
+            } catch {
+                logger.error("SIGHUP: \(error); the exchange log goes on in the old file")
+            }
             if let next = reload(replacing: pipeline, exchangeLog: exchangeLog) {
                 // A pipeline that took over the flow table goes on with its counters too.
                 if !next.continuesFlows {

@@ -281,6 +281,35 @@ import Glibc
         #expect(await stopWithSIGTERM(exporter) == 0)
     }
 
+    /// logrotate moves the exchange log away and sends SIGHUP: the lines after it go to a new file.
+    @Test func sighupReopensTheExchangeLog() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try await JSONServer(in: directory, name: "service")
+        defer { service.stop() }
+        let log = directory.file("exchanges.jsonl")
+        let exporter = try await LiveExporter(inboundPorts: [service.port], in: directory, extraArguments: ["--exchanges", log])
+        defer { exporter.stop() }
+        func logged(_ path: String, in file: String) async throws -> Bool {
+            try await poll(timeout: .seconds(30), every: .milliseconds(200)) { () async throws -> Bool? in
+                let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+                return text.contains(#""path":"\#(path)""#) ? true : nil
+            } == true
+        }
+        try await sendRequests(to: "http://127.0.0.1:\(service.port)/api/before", keepAlive: 1, newConnections: 0)
+        #expect(try await logged("/api/before", in: log))
+
+        #expect(rename(log, log + ".1") == 0)
+        exporter.child.signal(SIGHUP)
+        let success = #"channel_exporter_config_reloads_total{result="success"}"#
+        #expect(try await waitForReload(exporter, sample: success) == 1)
+        try await sendRequests(to: "http://127.0.0.1:\(service.port)/api/after", keepAlive: 1, newConnections: 0)
+        #expect(try await logged("/api/after", in: log))
+        let old = try String(contentsOfFile: log + ".1", encoding: .utf8)
+        #expect(old.contains("/api/before") && !old.contains("/api/after"))
+        #expect(await stopWithSIGTERM(exporter) == 0)
+    }
+
     /// Polls until `sample` is at least 1; a reload is applied at the next packet, so each
     /// round also sends one (as any traffic would).
     private func waitForReload(_ exporter: LiveExporter, sample: String) async throws -> Double? {
