@@ -5,6 +5,7 @@ clients logged.
 
     Benchmarks/soak.py run --exporter .build/release/channel-exporter --out /tmp/soak
                            [--minutes 24] [--cycle 360] [--pause 180] [--tail 60] [--idle-timeout 60]
+                           [--reload-every SECONDS]
 
 As root. Run it in a network namespace of its own so that nobody else's loopback traffic is
 counted (the comparison assumes every HTTP exchange on `lo` is ours):
@@ -23,6 +24,9 @@ Clients: keep-alive, one-shot and pipelined requests, large bodies over IPv6, st
 (part of a head sent, then held open), sleepy keep-alive connections (a request every 1.2-1.7
 idle timeouts), aborted requests (closed before the slow answer), outgoing calls with
 T-Code/Method-Code, a pika publisher and consumer that acks, nacks and rejects.
+
+--reload-every sends the exporter SIGHUP that often, the configuration written again with the
+same settings: the counts must still equal the clients' (nothing in flight lost at a reload).
 
 Writes into --out: timeline.tsv (one line per scrape), scrapes/NNNN.prom, tallies/*.json,
 exporter.log, report.txt (the checks and the count comparison).
@@ -804,11 +808,21 @@ def run(args):
         mon = Monitor(out, exporter.pid, t0)
         schedule = [(args.minutes * 60, RUN, "traffic"), (args.pause, PAUSE, "pause"), (args.tail, RUN, "tail")]
         next_scrape = time.time() + 30
+        next_reload = time.time() + args.reload_every if args.reload_every > 0 else float("inf")
+        reloads = 0
         for seconds, mode, label in schedule:
             ctl.value = mode
             end = time.time() + seconds
             while time.time() < end:
-                time.sleep(max(0.0, min(end, next_scrape) - time.time()))
+                time.sleep(max(0.0, min(end, next_scrape, next_reload) - time.time()))
+                if time.time() >= next_reload:
+                    # The same settings written again (a comment changes): the series and the
+                    # connections in progress must both survive the reload.
+                    reloads += 1
+                    with open(config, "a") as f:
+                        f.write("# reload %d\n" % reloads)
+                    exporter.send_signal(signal.SIGHUP)
+                    next_reload += args.reload_every
                 if time.time() >= next_scrape:
                     mon.scrape(label)
                     next_scrape += 30
@@ -827,6 +841,9 @@ def run(args):
         for k, v in json.load(open(os.path.join(out, "server-json.json"))):
             server[(k[0], k[1])] = v
         report = ["scrapes: %d, promtool failures and decreasing counters:" % mon.n] + (mon.problems or ["  none"])
+        if reloads:
+            done = int(one(samples, "channel_exporter_config_reloads_total", result="success"))
+            report.append("reloads: %d sent, %d applied%s" % (reloads, done, "" if done == reloads else "  MISMATCH"))
         report += compare(samples, read_tallies(os.path.join(out, "tallies")), server)
         open(os.path.join(out, "report.txt"), "w").write("\n".join(report) + "\n")
         print("\n".join(report))
@@ -846,6 +863,8 @@ def main():
     r.add_argument("--tail", type=float, default=60)
     r.add_argument("--idle-timeout", type=int, default=60)
     r.add_argument("--no-amqp", action="store_true")
+    r.add_argument("--reload-every", type=float, default=0,
+                   help="send the exporter SIGHUP every this many seconds (the same settings each time)")
     r.add_argument("--pcap", help="also capture everything with tcpdump into this file (to replay what happened)")
     r.add_argument("--exchanges", help="passed to the exporter: one JSON line per HTTP exchange")
     s = sub.add_parser("serve")

@@ -10,7 +10,8 @@ import TCPReassembly
 /// the ``AMQPConnectionObserver`` from ``makeConnectionObserver(for:)``.
 public final class AMQPObserver: StreamConsumerFactory {
     public let configuration: AMQPObserverConfiguration
-    public let sink: any ConsumerOutcomeSink
+    /// Replaced only by `replaceSink`, on the pipeline's thread.
+    public private(set) var sink: any ConsumerOutcomeSink
     /// Counters over all connections of this observer.
     public internal(set) var statistics = AMQPStatistics()
     /// Unanswered deliveries all channels keep (bounded by `maxOutstandingTotal`).
@@ -32,6 +33,12 @@ public final class AMQPObserver: StreamConsumerFactory {
         bufferedMethodBytes = Budget(limit: configuration.maxBufferedMethodBytesTotal)
         outstanding = Budget(limit: configuration.maxOutstandingTotal)
         keptBytes = Budget(limit: configuration.maxKeptBytesTotal)
+    }
+
+    /// Sends the outcomes from now on to `sink`, channels in progress included (a configuration reload
+    /// that changed the metrics but not how connections are followed).
+    public func replaceSink(_ sink: any ConsumerOutcomeSink) {
+        self.sink = sink
     }
 
     /// The consumer for one broker connection (`client` = the application, `server` = the broker).

@@ -8,7 +8,8 @@ import HTTP1Observer
 /// Writes one JSON line per HTTP exchange (`--exchanges FILE`): the
 /// incident-review view Zeek's http.log gives, with latencies.
 public final class ExchangeLogFile: HTTPExchangeSink {
-    private let file: UnsafeMutablePointer<FILE>
+    /// Changed only by `reopen`, on the thread that writes.
+    private var file: UnsafeMutablePointer<FILE>
     private let path: String
     public private(set) var linesWritten = 0
     /// The first write that failed (a full disk, a closed pipe): the lines after it are dropped,
@@ -26,11 +27,19 @@ public final class ExchangeLogFile: HTTPExchangeSink {
             guard let handle = fdopen(STDOUT_FILENO, "w") else { throw ExporterError("cannot write to standard output") }
             file = handle
         } else {
-            guard let handle = fopen(path, "w") else {
-                throw ExporterError("cannot write exchange log \(path): \(String(cString: strerror(errno)))")
-            }
-            file = handle
+            file = try openAppending(path, truncating: true)
         }
+    }
+
+    /// Goes on in a file opened anew at `path` (appended to, created when gone): after logrotate
+    /// moved the log away, the lines go to a new file instead of following the old one. On failure
+    /// the old file is kept and the error thrown. Standard output is left as it is.
+    public func reopen() throws(ExporterError) {
+        guard path != "-" else { return }
+        let next = try openAppending(path, truncating: false)
+        if fflush(file) != 0 { failed(errno) }
+        fclose(file)
+        file = next
     }
 
     public func observe(_ exchange: HTTPExchange) {
@@ -61,6 +70,14 @@ public final class ExchangeLogFile: HTTPExchangeSink {
         observe(exchange)
     }
 
+    /// Hands the lines written so far to the system. Live, the runner calls it about once a second:
+    /// a file is buffered 4 KiB at a time, so a quiet service's last exchanges otherwise stayed out
+    /// of the file (and out of `tail -f`) until more came or the exporter stopped.
+    public func flush() {
+        guard writeError == nil else { return }
+        if fflush(file) != 0 { failed(errno) }
+    }
+
     /// Flushes and closes the log; a one-line error when a line could not be written (then or before).
     public func close() throws(ExporterError) {
         if fflush(file) != 0 { failed(errno) }
@@ -70,6 +87,18 @@ public final class ExchangeLogFile: HTTPExchangeSink {
                 "cannot write exchange log \(path): \(writeError) (\(linesDropped) of \(linesWritten + linesDropped) lines not written)")
         }
     }
+}
+
+/// Opens `path` in append mode: when logrotate's `copytruncate` empties the file, the next line goes
+/// to its start (written at a kept offset, it left a hole of zeros as long as the old content).
+private func openAppending(_ path: String, truncating: Bool) throws(ExporterError) -> UnsafeMutablePointer<FILE> {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncating ? O_TRUNC : 0), 0o644)
+    guard descriptor >= 0, let handle = fdopen(descriptor, "a") else {
+        let reason = String(cString: strerror(errno))
+        if descriptor >= 0 { close(descriptor) }
+        throw ExporterError("cannot write exchange log \(path): \(reason)")
+    }
+    return handle
 }
 
 /// A one-line, user-facing error (no stack trace).

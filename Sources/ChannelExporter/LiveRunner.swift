@@ -14,7 +14,8 @@ import Glibc
 /// publishes a statistics snapshot every few thousand packets into a mutex
 /// that the scrape handler reads; `ChannelMetrics` renders its own snapshot.
 /// SIGTERM/SIGINT stop the capture; SIGHUP re-reads the configuration and,
-/// when it is valid, swaps in a fresh pipeline between two packets.
+/// when it is valid, swaps in a new pipeline between two packets (which keeps
+/// the old one's metrics and flow table where their settings are unchanged).
 public final class LiveRunner: @unchecked Sendable {
     public struct Options: Sendable {
         public var configurationPath: String?
@@ -123,13 +124,23 @@ public final class LiveRunner: @unchecked Sendable {
             var statistics = pipeline.statistics
             if let replaced { statistics.add(replaced) }
             scrape.withLock { $0.statistics = statistics }
+            exchangeLog?.flush()
         }
         func applyReload() {
             guard reloadRequested.load(ordering: .relaxed) else { return }
             reloadRequested.store(false, ordering: .relaxed)
+            // Whatever the configuration, a SIGHUP is also how logrotate says the log was moved away.
+            do throws(ExporterError) {
+                try exchangeLog?.reopen()
+            } catch {
+                logger.error("SIGHUP: \(error); the exchange log goes on in the old file")
+            }
             if let next = reload(replacing: pipeline, exchangeLog: exchangeLog) {
-                let ended = pipeline.statistics.carriedOver
-                if replaced == nil { replaced = ended } else { replaced?.add(ended) }
+                // A pipeline that took over the flow table goes on with its counters too.
+                if !next.continuesFlows {
+                    let ended = pipeline.statistics.carriedOver
+                    if replaced == nil { replaced = ended } else { replaced?.add(ended) }
+                }
                 config = next.configuration
                 pipeline = next
                 scrape.withLock { $0.metrics = next.metrics }
@@ -166,8 +177,8 @@ public final class LiveRunner: @unchecked Sendable {
     }
 
     /// Reads the configuration again; nil (and the old one kept) when it is invalid.
-    /// The series are kept when the metric settings are unchanged (see `Pipeline.init`);
-    /// connections in progress are dropped with the old flow table.
+    /// The series are kept when the metric settings are unchanged, the connections in progress when
+    /// the settings that follow connections are (see `Pipeline.init`).
     private func reload(replacing old: Pipeline, exchangeLog: ExchangeLogFile?) -> Pipeline? {
         let current = old.configuration
         guard let path = options.configurationPath else {
@@ -186,7 +197,12 @@ public final class LiveRunner: @unchecked Sendable {
             next.listen = current.listen
             let pipeline = try Pipeline(configuration: next, exchangeLog: exchangeLog, replacing: old)
             scrape.withLock { $0.reloads += 1 }
-            logger.info("configuration reloaded", metadata: ["file": "\(path)"])
+            logger.info(
+                "configuration reloaded",
+                metadata: [
+                    "file": "\(path)",
+                    "connections": "\(pipeline.continuesFlows ? "kept" : "dropped (connection settings changed)")",
+                ])
             return pipeline
         } catch {
             scrape.withLock { $0.reloadFailures += 1 }

@@ -6,8 +6,9 @@ import PacketDecoding
 import TCPReassembly
 
 /// Packets in, metrics out: decoder → reassembler → protocol observers →
-/// metrics. One pipeline owns its flow table and is driven by one thread;
-/// nothing in it is global, so flows can later be sharded over several.
+/// metrics. One pipeline owns its flow table (until a reload's successor takes
+/// it over) and is driven by one thread; nothing in it is global, so flows can
+/// later be sharded over several.
 ///
 /// Replay and live capture share this path from `CapturedPacket` on; all time
 /// comes from packet timestamps.
@@ -24,9 +25,17 @@ public final class Pipeline {
     @exclusivity(unchecked) private(set) var lastPacketTime: Timestamp?
     @exclusivity(unchecked) private(set) var firstPacketTime: Timestamp?
 
+    /// Whether this pipeline took over the flow table of the pipeline it replaced (see `init`).
+    public let continuesFlows: Bool
+    /// The settings the flow table was built with: a reload that leaves them alone keeps it.
+    private let flowSettings: FlowSettings
+
     /// `exchangeLog` receives every HTTP exchange (for `--exchanges`), in addition to the metrics.
     /// `previous` is the pipeline this one replaces (a configuration reload): its metrics are
-    /// kept when the metric settings did not change, so a reload does not reset the series.
+    /// kept when the metric settings did not change, so a reload does not reset the series; its
+    /// flow table (connections, requests awaiting their answer, AMQP channels and their consumers,
+    /// the counters) is kept when the settings that follow connections did not change, so an
+    /// exchange in flight is not lost and a long-lived consumer connection keeps its queues.
     public init(configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil, replacing previous: Pipeline? = nil) throws {
         self.configuration = configuration
         let metricsConfiguration = try MetricsConfiguration(configuration)
@@ -39,10 +48,26 @@ public final class Pipeline {
         // more call (and a test of the absent log) on its way.
         let metrics = metrics
         let sink: any HTTPExchangeSink = exchangeLog.map { ExchangeFanout(metrics: metrics, log: $0) } ?? metrics
-        http = HTTPObserver(configuration: HTTPObserverConfiguration(configuration), sink: sink)
-        amqp = AMQPObserver(configuration: AMQPObserverConfiguration(configuration), sink: metrics)
-        router = ConnectionRouter(amqpPorts: Set(configuration.amqp.ports), http: http, amqp: amqp)
-        reassembler = TCPReassembler(configuration: ReassemblyConfiguration(configuration), factory: router)
+        flowSettings = FlowSettings(configuration)
+        if let previous, previous.flowSettings == flowSettings {
+            // The exchanges and outcomes still to come, of connections old and new, go to the new sinks.
+            decoder = previous.decoder
+            reassembler = previous.reassembler
+            http = previous.http
+            amqp = previous.amqp
+            router = previous.router
+            firstPacketTime = previous.firstPacketTime
+            lastPacketTime = previous.lastPacketTime
+            http.replaceSink(sink)
+            amqp.replaceSink(metrics)
+            continuesFlows = true
+            return
+        }
+        http = HTTPObserver(configuration: flowSettings.http, sink: sink)
+        amqp = AMQPObserver(configuration: flowSettings.amqp, sink: metrics)
+        router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp)
+        reassembler = TCPReassembler(configuration: flowSettings.reassembly, factory: router)
+        continuesFlows = false
     }
 
     /// The per-packet path.
@@ -78,6 +103,21 @@ public final class Pipeline {
             amqpOutstanding: Level(amqp.outstandingDeliveries), amqpBufferedBytes: Level(amqp.bufferedMethodBytesNow),
             amqpKeptBytes: Level(amqp.keptBytesNow),
             firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
+    }
+}
+
+/// Everything the flow table's parts (reassembler, protocol observers, router) are built from.
+private struct FlowSettings: Equatable {
+    var reassembly: ReassemblyConfiguration
+    var http: HTTPObserverConfiguration
+    var amqp: AMQPObserverConfiguration
+    var amqpPorts: Set<UInt16>
+
+    init(_ configuration: ExporterConfiguration) {
+        reassembly = ReassemblyConfiguration(configuration)
+        http = HTTPObserverConfiguration(configuration)
+        amqp = AMQPObserverConfiguration(configuration)
+        amqpPorts = Set(configuration.amqp.ports)
     }
 }
 

@@ -104,27 +104,36 @@ import Glibc
 
     /// On a quiet interface time still goes on: a request left unanswered on a connection that then
     /// carries nothing is reported once the idle timeout passes, with no other packet to bring the
-    /// news (the scrapes themselves are outside the capture filter), and the counters of the
-    /// packets seen reach the scrape as well.
+    /// news (the scrapes themselves are outside the capture filter), and reaches the exchange log
+    /// while the exporter runs (the log is flushed about once a second, not only at exit).
     @Test func anUnansweredRequestOnAQuietInterfaceIsReportedAfterTheIdleTimeout() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let hanging = try UnansweredRequest()
+        let hanging = try HeldRequest()
         defer { hanging.close() }
+        let log = directory.file("exchanges.jsonl")
         let exporter = try await LiveExporter(
-            inboundPorts: [hanging.port], in: directory, extraConfiguration: "limits:\n  idle_timeout_seconds: 1\n")
+            inboundPorts: [hanging.port], in: directory, extraArguments: ["--exchanges", log],
+            extraConfiguration: "limits:\n  idle_timeout_seconds: 1\n")
         defer { exporter.stop() }
         try hanging.send(path: "/api/hang")
 
-        let series = #"channel_exporter_http_exchanges_total{kind="request_without_response"}"#
-        let (value, last) = try await exporter.waitForSample(series, atLeast: 1)
-        #expect(value == 1, "the unanswered request was not reported; last scrape:\n\(last)")
+        // Looked for by its line (tests beside this one send traffic on `lo` too, so the counters of
+        // every exchange seen there are no measure of this one).
+        let line = try await poll(timeout: .seconds(30), every: .milliseconds(200)) { () async throws -> String? in
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").first { $0.contains(#""server":"127.0.0.1:\#(hanging.port)""#) }.map(String.init)
+        }
+        let reported = try #require(line, "the unanswered request was not reported")
+        #expect(reported.contains(#""path":"/api/hang""#) && reported.contains(#""completeness":"request_without_response""#), "\(reported)")
+        #expect(exporter.child.isRunning)
+        let last = try #require(try await exporter.scrape())
+        #expect(sampleValue(#"channel_exporter_http_exchanges_total{kind="request_without_response"}"#, in: last).map { $0 >= 1 } == true)
         // SYN, SYN-ACK, ACK, the request and its ACK: all counted without a later packet.
         #expect(sampleValue("channel_exporter_packets_total", in: last).map { $0 >= 4 } == true, "\(last)")
         #expect(await stopWithSIGTERM(exporter) == 0)
     }
 
-    /// The live scrape, with every `channel_exporter_*` self-metric, in both formats.
     @Test(arguments: ["text/plain", "application/openmetrics-text; version=1.0.0"])
     func liveScrapeIsCleanUnderPromtool(accept: String) async throws {
         let directory = try TemporaryDirectory()
@@ -230,6 +239,74 @@ import Glibc
         let reloaded = Self.innerSeries.replacingOccurrences(of: "/api/live", with: "/api/reloaded")
         #expect(try await exporter.waitForSample(reloaded, atLeast: 1).value == 1)
         #expect(exporter.child.isRunning)
+        #expect(await stopWithSIGTERM(exporter) == 0)
+    }
+
+    /// A reload that changes the metrics but not how connections are followed keeps the connections
+    /// in progress: a request sent before it and answered after it is counted, under the new settings.
+    @Test func aRequestInFlightDuringAReloadIsCounted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let held = try HeldRequest()
+        defer { held.close() }
+        let exporter = try await LiveExporter(inboundPorts: [held.port], in: directory)
+        defer { exporter.stop() }
+        try held.send(path: "/api/held")
+        // Reloaded only once the exporter holds the request (the capture hands packets over in batches).
+        let waiting = try await poll(timeout: .seconds(30), every: .milliseconds(200)) { () async throws -> Bool? in
+            try touchLoopback()
+            guard let text = try await exporter.scrape(), sampleValue("channel_exporter_http_kept_bytes", in: text) ?? 0 > 0 else {
+                return nil
+            }
+            return true
+        }
+        #expect(waiting == true)
+
+        try directory.write(
+            "exporter.yaml", "syscode: A123010101\ninbound:\n  ports: [\(held.port)]\namqp:\n  ports: []\nbuckets:\n  inner: [1, 60000]\n")
+        exporter.child.signal(SIGHUP)
+        let success = #"channel_exporter_config_reloads_total{result="success"}"#
+        #expect(try await waitForReload(exporter, sample: success) == 1)
+        #expect(exporter.child.standardError.contains("connections=kept"), "\(exporter.child.standardError)")
+
+        let body = #"{"code":0}"#
+        try held.answer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let labels = #"appid="A123",application="A123010101",code="0",f_code="hang-test",http_status="200",method_code="",path="/api/held",uri="/api/held""#
+        #expect(try await exporter.waitForSample("A123010101_inner_metrics_count{\(labels)}", atLeast: 1).value == 1)
+        // Under the new buckets. (Counters over all of `lo`, such as anomalies, are not checked: tests
+        // running beside this one send traffic there too.)
+        let text = try #require(try await exporter.scrape())
+        let bucket = labels.replacingOccurrences(of: #"method_code="#, with: #"le="60000.0",method_code="#)
+        #expect(sampleValue("A123010101_inner_metrics_bucket{\(bucket)}", in: text) == 1)
+        #expect(await stopWithSIGTERM(exporter) == 0)
+    }
+
+    /// logrotate moves the exchange log away and sends SIGHUP: the lines after it go to a new file.
+    @Test func sighupReopensTheExchangeLog() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try await JSONServer(in: directory, name: "service")
+        defer { service.stop() }
+        let log = directory.file("exchanges.jsonl")
+        let exporter = try await LiveExporter(inboundPorts: [service.port], in: directory, extraArguments: ["--exchanges", log])
+        defer { exporter.stop() }
+        func logged(_ path: String, in file: String) async throws -> Bool {
+            try await poll(timeout: .seconds(30), every: .milliseconds(200)) { () async throws -> Bool? in
+                let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+                return text.contains(#""path":"\#(path)""#) ? true : nil
+            } == true
+        }
+        try await sendRequests(to: "http://127.0.0.1:\(service.port)/api/before", keepAlive: 1, newConnections: 0)
+        #expect(try await logged("/api/before", in: log))
+
+        #expect(rename(log, log + ".1") == 0)
+        exporter.child.signal(SIGHUP)
+        let success = #"channel_exporter_config_reloads_total{result="success"}"#
+        #expect(try await waitForReload(exporter, sample: success) == 1)
+        try await sendRequests(to: "http://127.0.0.1:\(service.port)/api/after", keepAlive: 1, newConnections: 0)
+        #expect(try await logged("/api/after", in: log))
+        let old = try String(contentsOfFile: log + ".1", encoding: .utf8)
+        #expect(old.contains("/api/before") && !old.contains("/api/after"))
         #expect(await stopWithSIGTERM(exporter) == 0)
     }
 

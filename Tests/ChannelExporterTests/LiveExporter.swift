@@ -143,9 +143,9 @@ func sendRequests(
     }
 }
 
-/// A loopback server that reads a request and never answers it, and the client that sent it; both
-/// ends stay open (no FIN, no RST, no more packets) until `close()`.
-final class UnansweredRequest {
+/// A loopback server that reads a request and answers it only when told (`answer`), and the client
+/// that sent it; both ends stay open (no FIN, no RST, no more packets) until `close()`.
+final class HeldRequest {
     let port: UInt16
     private let listener: Int32
     private var connected: [Int32] = []
@@ -188,6 +188,22 @@ final class UnansweredRequest {
             let n = recv(server, &buffer, buffer.count, 0)
             guard n > 0 else { throw TestFailure("recv: \(n)") }
             received += buffer[..<n]
+        }
+    }
+
+    /// Sends `response` from the server side of the latest connection, and waits until the client
+    /// side has read all of it.
+    func answer(_ response: String) throws {
+        guard connected.count >= 2 else { throw TestFailure("no request to answer") }
+        let (client, server) = (connected[connected.count - 2], connected[connected.count - 1])
+        let bytes = Array(response.utf8)
+        guard Glibc.send(server, bytes, bytes.count, 0) == bytes.count else { throw TestFailure("send failed") }
+        var read = 0
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while read < bytes.count {
+            let n = recv(client, &buffer, buffer.count, 0)
+            guard n > 0 else { throw TestFailure("recv: \(n)") }
+            read += n
         }
     }
 
