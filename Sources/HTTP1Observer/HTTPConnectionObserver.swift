@@ -134,6 +134,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
             lostSync(reason, direction: direction, time: time, sawGap: false)
         case .anomaly(let reason):
             count(reason)
+        case .http2Preface:
+            http2Preface(direction: direction, time: time)
         }
     }
 
@@ -301,9 +303,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
             // and is not read here; the request is left unanswered rather than answered with a status
             // the service never gave (a WebSocket's 101 is its handshake's answer, below).
             core.statistics.upgrades += 1
-            clientToServer.stopParsing()
-            serverToClient.stopParsing()
-            currentRequest = nil
+            core.statistics.http2Connections += 1
+            stopParsing()
             emitRequestWithoutResponse(upgraded)
             if recovering { giveUpRecovery() }
             return
@@ -333,9 +334,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if isUpgrade {
             // RFC 9110 §7.8 / §9.3.6: after 101 or a successful CONNECT the bytes are no longer HTTP.
             core.statistics.upgrades += 1
-            clientToServer.stopParsing()
-            serverToClient.stopParsing()
-            currentRequest = nil
+            stopParsing()
             inFlight?.isComplete = true
             emitInFlight()
             if recovering { giveUpRecovery() }

@@ -35,6 +35,9 @@ struct HTTPMessageParser {
         case lost(HTTPParseAnomaly)
         /// A tolerated oddity to count.
         case anomaly(HTTPParseAnomaly)
+        /// HTTP/2's connection preface was read whole where a request line was expected (RFC 9113
+        /// §3.4): the direction ignores what follows, unless its owner makes it resynchronise.
+        case http2Preface
     }
 
     enum GapOutcome: Equatable {
@@ -71,6 +74,8 @@ struct HTTPMessageParser {
         case untilClose
         /// Resynchronising: discard through the next LF, then try a start line.
         case skipLine
+        /// The first `matched` bytes of HTTP/2's connection preface were read (see `+HTTP2Preface`).
+        case http2Preface(matched: Int)
         case awaitingUpgradeDecision
         case ignoring
     }
@@ -260,6 +265,11 @@ struct HTTPMessageParser {
                     case .more:
                         continue scan
                     case .rejected:
+                        if isHTTP2PrefaceStart(b, bytes, index: index) {
+                            beginHTTP2Preface()
+                            decided = true
+                            break scan
+                        }
                         if isResynchronising {
                             let failedAfterFirstByte = headBytes > 1
                             resetHead()
@@ -370,6 +380,8 @@ struct HTTPMessageParser {
                     }
                     index += 1
                 }
+            case .http2Preface(let matched):
+                if let event = continueHTTP2Preface(matched: matched, bytes, index: &index) { return event }
             case .awaitingUpgradeDecision:
                 droppedWhileAwaitingUpgrade = true
                 index = bytes.count
