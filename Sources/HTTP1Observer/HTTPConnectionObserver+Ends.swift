@@ -84,6 +84,8 @@ extension HTTPConnectionObserver {
     }
 
     /// HTTP ends on this connection (an upgrade, a tunnel, HTTP/2): neither direction is parsed any more.
+    /// (Out of line: rare, and kept out of `responseHead`.)
+    @inline(never)
     func stopParsing() {
         clientToServer.stopParsing()
         serverToClient.stopParsing()

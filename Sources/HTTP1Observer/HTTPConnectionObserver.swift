@@ -299,15 +299,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let firstByte = responseParserFirstByte ?? time
         let request = takePairableRequest()
         if status == 101 && head.upgradesToHTTP2, let upgraded = request {
-            // h2c (RFC 7540 §3.2): this 101 is not the request's answer, which comes on HTTP/2 stream 1
-            // and is not read here; the request is left unanswered rather than answered with a status
-            // the service never gave (a WebSocket's 101 is its handshake's answer, below).
-            core.statistics.upgrades += 1
-            core.statistics.http2Connections += 1
-            stopParsing()
-            emitRequestWithoutResponse(upgraded)
-            if recovering { giveUpRecovery() }
-            return
+            return upgradedToHTTP2(answering: upgraded)
         }
         // Held in recovery: framed as the oldest waiting request says, the best knowledge there is.
         // Its flags read in place (a reference to the request framed for was one more retain and release).
@@ -369,5 +361,18 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
         withParser(responseDirection) { $0.setFraming(framing) }
         if framing == .none { responseCompleted(time: time) }
+    }
+
+    /// h2c (RFC 7540 §3.2): this 101 is not the request's answer, which comes on HTTP/2 stream 1 and
+    /// is not read here; the request is left unanswered rather than answered with a status the
+    /// service never gave (a WebSocket's 101 is its handshake's answer, in `responseHead`).
+    /// Out of line: rare, and kept out of `responseHead`.
+    @inline(never)
+    private func upgradedToHTTP2(answering upgraded: PendingRequest) {
+        core.statistics.upgrades += 1
+        core.statistics.http2Connections += 1
+        stopParsing()
+        emitRequestWithoutResponse(upgraded)
+        if recovering { giveUpRecovery() }
     }
 }

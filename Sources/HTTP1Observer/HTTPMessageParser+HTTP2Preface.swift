@@ -45,6 +45,8 @@ extension HTTPMessageParser {
     /// Matches more of the preface from `bytes[index...]`: `.http2Preface` once all 24 bytes are
     /// read (the direction then ignores what follows until its owner decides), nil when the
     /// delivery ended first, and the rejection the scanner would have made when a byte differs.
+    /// Out of line, as `startLineRejected`: inlined, it cost `nextEvent` instructions on every call.
+    @inline(never)
     mutating func continueHTTP2Preface(matched: Int, _ bytes: UnsafeRawBufferPointer, index: inout Int) -> Event? {
         let preface = Self.http2Preface
         var matched = matched

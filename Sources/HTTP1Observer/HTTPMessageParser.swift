@@ -198,6 +198,34 @@ struct HTTPMessageParser {
         return .body(slice)
     }
 
+    /// The start line being scanned was rejected at `b` (just read): HTTP/2's preface may begin there;
+    /// else, while resynchronising, the search goes on quietly, and otherwise sync is lost (the event).
+    /// Out of line: rare, and kept out of `nextEvent`'s loop.
+    @inline(never)
+    private mutating func startLineRejected(at b: UInt8, _ bytes: UnsafeRawBufferPointer, index: inout Int) -> Event? {
+        if isHTTP2PrefaceStart(b, bytes, index: index) {
+            beginHTTP2Preface()
+            return nil
+        }
+        if isResynchronising {
+            let failedAfterFirstByte = headBytes > 1
+            resetHead()
+            messageFirstByte = nil
+            if b != 0x0A && failedAfterFirstByte && canStartLine(b) {
+                // The byte that broke this candidate may start the next one (`xxGET /`, `HHTTP/1.1`).
+                index -= 1
+                state = .startLine(StartLineScanner(kind: expectedKind))
+            } else {
+                state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
+            }
+            headStart = index
+            return nil
+        }
+        let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine
+        loseSync(atLineStart: b == 0x0A)
+        return .lost(reason)
+    }
+
     /// `next` through the state machine.
     @inline(never)
     private mutating func nextEvent(_ bytes: UnsafeRawBufferPointer, index: inout Int, time: Timestamp) -> Event? {
@@ -265,29 +293,9 @@ struct HTTPMessageParser {
                     case .more:
                         continue scan
                     case .rejected:
-                        if isHTTP2PrefaceStart(b, bytes, index: index) {
-                            beginHTTP2Preface()
-                            decided = true
-                            break scan
-                        }
-                        if isResynchronising {
-                            let failedAfterFirstByte = headBytes > 1
-                            resetHead()
-                            messageFirstByte = nil
-                            if b != 0x0A && failedAfterFirstByte && canStartLine(b) {
-                                // The byte that broke this candidate may start the next one (`xxGET /`, `HHTTP/1.1`).
-                                index -= 1
-                                state = .startLine(StartLineScanner(kind: expectedKind))
-                            } else {
-                                state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
-                            }
-                            headStart = index
-                            decided = true
-                            break scan
-                        }
-                        let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine
-                        loseSync(atLineStart: b == 0x0A)
-                        return .lost(reason)
+                        if let event = startLineRejected(at: b, bytes, index: &index) { return event }
+                        decided = true
+                        break scan
                     case .accepted:
                         state = .fieldLines(lineBytes: 0, lastWasCR: false)
                         decided = true
