@@ -48,6 +48,8 @@ extension HTTPConnectionObserver {
             }
             currentRequest = nil
             requestDirectionEnded = true
+            // The client's preface cannot come any more.
+            if serverLineLossDeferred { countDeferredServerLineLoss() }
         } else {
             switch outcome {
             case .bodyComplete:
@@ -105,6 +107,8 @@ extension HTTPConnectionObserver {
             return
         }
         core.statistics.http2Connections += 1
+        // A bad first line from the server was its HTTP/2 preface: not counted.
+        serverLineLossDeferred = false
         stopParsing()
         if hasInFlight {
             // A response under way when a direction that lost sync found the preface: it ends here.

@@ -35,6 +35,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// Completed responses awaiting the recovery's settlement (bounded by twice `maxPendingRequests`).
     @exclusivity(unchecked) var heldResponses: [InFlightResponse] = []
     @exclusivity(unchecked) var requestDirectionEnded = false
+    /// The response direction's first line was bad and may have been a server's HTTP/2 preface: its
+    /// `bad_status_line` and `resync` are counted once the client's first bytes are not HTTP/2's.
+    @exclusivity(unchecked) var serverLineLossDeferred = false
     @exclusivity(unchecked) var responseDirectionEnded = false
 
     init(connection: ConnectionInfo, core: HTTPObserverCore) {
@@ -235,10 +238,14 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if framing == .none || framing == .awaitUpgradeDecision {
             request.isComplete = framingUsable
         }
-        if recovering && !hasInFlight && responseDirectionIsBetweenMessages {
-            // The client sends a new request with no response under way: what it sent before is answered.
-            settleRecovery()
-            request.arrivedAfterLoss = recovering
+        if recovering {
+            // A client that sends a request speaks HTTP/1: the server's first line was no HTTP/2 preface.
+            if serverLineLossDeferred { countDeferredServerLineLoss() }
+            if !hasInFlight && responseDirectionIsBetweenMessages {
+                // The client sends a new request with no response under way: what it sent before is answered.
+                settleRecovery()
+                request.arrivedAfterLoss = recovering
+            }
         }
         // While it waits, the request (its head's strings and itself) counts towards what the connections
         // keep together; past that bound no queue grows: a request behind waiting ones is taken as one

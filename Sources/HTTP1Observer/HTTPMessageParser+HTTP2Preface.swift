@@ -13,6 +13,21 @@
 // the preface may be cut anywhere over deliveries. Anything else than the exact 24 bytes (a `PRI`
 // request in HTTP/1.1, or `PRI * HTTP/2.0` followed by something else) is a bad request line as
 // before.
+//
+// The server's preface is a SETTINGS frame (§3.4, §6.5). A server may send it as soon as it accepts
+// the connection, before it reads the client's (gRPC-Go's does), so in a capture it can come first:
+//
+//   +-----------------------------------------------+
+//   |                 Length (24)                   |   0x00 0x00 6n (a few settings)
+//   +---------------+---------------+---------------+
+//   |   Type (8)    |   Flags (8)   |                   0x04, 0x00
+//   +-+-------------+---------------+-------------------------------+
+//   |R|                 Stream Identifier (31)                      |   0
+//   +=+=============================================================+
+//
+// An HTTP/1 status line never begins with 0x00. Such a first line is still a bad status line, but
+// the connection observer counts it only once the client's first bytes show they are not HTTP/2's
+// preface (see `HTTPConnectionObserver.http2Preface`).
 extension HTTPMessageParser {
     /// RFC 9113 §3.4.
     static let http2Preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
@@ -34,6 +49,16 @@ extension HTTPMessageParser {
             return false
         }
         return true
+    }
+
+    /// The first line of a response direction was rejected at its first byte `b` (read at
+    /// `bytes[index - 1]`): true when it may be a SETTINGS frame, a server's HTTP/2 preface: 0x00 and,
+    /// as far as the delivery holds them, the frame header's type 4, no flags, stream 0.
+    func mayBeHTTP2Settings(_ b: UInt8, _ bytes: UnsafeRawBufferPointer, index: Int) -> Bool {
+        guard b == 0, headBytes == 1 else { return false }
+        // Offsets in the frame header: 3 type, 4 flags, 5-8 stream identifier (`index` is offset 1).
+        let expected: [(offset: Int, byte: UInt8)] = [(3, 0x04), (4, 0), (5, 0), (6, 0), (7, 0), (8, 0)]
+        return expected.allSatisfy { index + $0.offset - 1 >= bytes.count || bytes[index + $0.offset - 1] == $0.byte }
     }
 
     /// The preface's first 12 bytes were read: what was kept of them is let go, the rest is matched next.

@@ -93,6 +93,9 @@ struct HTTPMessageParser {
     var hasLostSync = false
     /// Bytes were dropped while waiting for an upgrade decision.
     var droppedWhileAwaitingUpgrade = false
+    /// The direction's first line was rejected at a first byte 0x00 (with, where the delivery holds it,
+    /// the rest of a SETTINGS frame header): a server's HTTP/2 preface, maybe (see `+HTTP2Preface`).
+    var firstLineMayBeHTTP2Settings = false
 
     var headBuffer: [UInt8] = []
     /// `headBuffer`'s bytes charged to the observer's `Budget` (released by `resetHead`, and
@@ -222,6 +225,9 @@ struct HTTPMessageParser {
             return nil
         }
         let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine
+        if reason == .badStatusLine && !hasLostSync {
+            firstLineMayBeHTTP2Settings = mayBeHTTP2Settings(b, bytes, index: index)
+        }
         loseSync(atLineStart: b == 0x0A)
         return .lost(reason)
     }

@@ -43,6 +43,9 @@ import Testing
             .request("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\u{0}\u{0}\u{0}\u{4}\u{0}\u{0}\u{0}\u{0}\u{0}", at: 100),
             .response("\u{0}\u{0}\u{0}\u{4}\u{0}\u{0}\u{0}\u{0}\u{0}", at: 200),
         ] + Step.endBoth(at: 900)),
+        ("a server's SETTINGS first, then the end", .handshake, [
+            .toClient(bytes(hex: "000006040000000000000300000064"), at: 100),
+        ] + Step.endBoth(at: 900)),
         ("ends inside an HTTP/2 preface", .handshake, [
             .request("PRI * HTTP/2.0\r\n\r\nS", at: 100),
         ] + Step.endBoth(at: 900)),

@@ -155,4 +155,56 @@ import Testing
         #expect(result.statistics.http2Connections == 0)
         #expect(result.statistics.count(of: .badStatusLine) == 1)
     }
+
+    // MARK: The server's preface first
+
+    /// gRPC-Go's server writes its SETTINGS when it accepts the connection, before it reads the
+    /// client's preface: in a capture it may come first. Not counted as a bad status line when the
+    /// client's preface follows.
+    @Test func serverSettingsBeforeTheClientsPreface() {
+        Self.expectHTTP2(runSplitInvariant(
+            [.toClient(Self.serverFrames, at: 900), .toServer(Self.preface + Self.clientFrames, at: 1000),
+             .toClient(Self.serverFrames, at: 2000)] + Step.endBoth(at: 5000)))
+    }
+
+    /// The same first bytes from a server whose client then speaks HTTP/1: the bad status line and
+    /// its resynchronisation are counted (when the request comes), and the exchange is read.
+    @Test func serverZeroFirstThenAnHTTP1Client() {
+        let result = runSplitInvariant(
+            [
+                .toClient(Self.serverFrames, at: 900),
+                .request("GET /a HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
+            ] + Step.endBoth(at: 3000))
+        #expect(result.statistics.http2Connections == 0)
+        #expect(result.statistics.anomalies == [.badStatusLine: 1, .resync: 1])
+        #expect(result.exchanges.map { "\($0.request?.target ?? "-") \($0.response?.status ?? 0)" } == ["/a 200"])
+    }
+
+    /// ... and whose client sends nothing: counted when the connection ends.
+    @Test func serverZeroFirstThenNothing() {
+        let result = runSplitInvariant([.toClient(Self.serverFrames, at: 900)] + Step.endBoth(at: 3000))
+        #expect(result.statistics.http2Connections == 0)
+        #expect(result.statistics.anomalies == [.badStatusLine: 1, .resync: 1])
+    }
+
+    /// Only a first line that may be a SETTINGS frame waits for the client: a HEADERS frame header
+    /// (type 1) first, or any other bad first line, is counted at once.
+    @Test(arguments: [
+        (bytes(hex: "000006040000000000000300000064"), 0),  // SETTINGS: waits
+        (bytes(hex: "000001010400000001") + [0x88], 1),  // HEADERS
+        (bytes(hex: "000006040100000000000300000064"), 1),  // SETTINGS with the ACK flag
+        (bytes(hex: "000006040000000001000300000064"), 1),  // SETTINGS on stream 1
+        (Array("\u{16}\u{3}\u{3}".utf8), 1),  // TLS
+    ])
+    func whichFirstLinesWaitForTheClient(_ first: [UInt8], countedAtOnce: Int) {
+        let observer = HTTPObserver(sink: CollectingSink())
+        let consumer = observer.makeConnectionObserver(for: connectionInfo())
+        first.withUnsafeBytes { consumer.streamData($0, direction: .serverToClient, time: ts(900)) }
+        #expect(observer.statistics.count(of: .badStatusLine) == countedAtOnce)
+        #expect(observer.statistics.count(of: .resync) == countedAtOnce)
+        consumer.streamEnd(direction: .clientToServer, reason: .fin, time: ts(1000))
+        consumer.streamEnd(direction: .serverToClient, reason: .fin, time: ts(1000))
+        #expect(observer.statistics.count(of: .badStatusLine) == 1)
+    }
 }
