@@ -27,7 +27,7 @@
 //
 // An HTTP/1 status line never begins with 0x00. Such a first line is still a bad status line, but
 // the connection observer counts it only once the client's first bytes show they are not HTTP/2's
-// preface (see `HTTPConnectionObserver.http2Preface`).
+// preface (see `HTTPConnectionObserver.lostSync` and `countDeferredServerLineLoss`).
 extension HTTPMessageParser {
     /// RFC 9113 §3.4.
     static let http2Preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
