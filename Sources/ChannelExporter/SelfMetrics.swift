@@ -81,6 +81,11 @@ enum SelfMetrics {
                 ([("kind", "request_without_response")], Double(h.requestsWithoutResponse)),
                 ([("kind", "upgrade")], Double(h.upgrades)),
             ])
+        // Not exchanges: connections whose HTTP/2 is not decoded (an h2c upgrade's is also an `upgrade` above).
+        w.counter(
+            name: "channel_exporter_http2_connections",
+            help: "Connections found speaking HTTP/2, not decoded (the client's preface at their start, or a 101 to h2c)",
+            samples: [([], Double(h.http2Connections))])
         w.gauge(
             name: "channel_exporter_http_kept_bytes", help: "Bytes HTTP connections keep now (split heads, body prefixes, waiting requests)",
             samples: [([], Double(p.httpKeptBytes.now))])

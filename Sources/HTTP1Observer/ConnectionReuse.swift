@@ -18,6 +18,7 @@ extension HTTPConnectionObserver {
         recovering = false
         if !heldResponses.isEmpty { heldResponses.removeAll(keepingCapacity: true) }
         requestDirectionEnded = false
+        serverLineLossDeferred = false
         responseDirectionEnded = false
     }
 }
@@ -30,6 +31,7 @@ extension HTTPMessageParser {
         isResynchronising = false
         hasLostSync = false
         droppedWhileAwaitingUpgrade = false
+        firstLineMayBeHTTP2Settings = false
         resetHead()
         messageFirstByte = nil
         messageLastByte = nil

@@ -1,5 +1,5 @@
-/// Gaps and ends of a connection's two directions: what a loss or a closed direction means for
-/// the message under way and the requests still waiting.
+/// Gaps and ends of a connection's two directions, and the end of HTTP/1 on it: what a loss, a closed
+/// direction or HTTP/2 means for the message under way and the requests still waiting.
 import PacketDecoding
 import TCPReassembly
 
@@ -48,6 +48,8 @@ extension HTTPConnectionObserver {
             }
             currentRequest = nil
             requestDirectionEnded = true
+            // The client's preface cannot come any more.
+            if serverLineLossDeferred { countDeferredServerLineLoss() }
         } else {
             switch outcome {
             case .bodyComplete:
@@ -81,5 +83,38 @@ extension HTTPConnectionObserver {
     var currentRequestWasAnswered: Bool {
         guard let current = currentRequest else { return false }
         return !pending.contains { $0 === current }
+    }
+
+    /// HTTP ends on this connection (an upgrade, a tunnel, HTTP/2): neither direction is parsed any more.
+    /// (Out of line: rare, and kept out of `responseHead`.)
+    @inline(never)
+    func stopParsing() {
+        clientToServer.stopParsing()
+        serverToClient.stopParsing()
+        currentRequest = nil
+    }
+
+    /// The client began with HTTP/2's connection preface (RFC 9113 §3.4; HTTP/2 over cleartext with
+    /// prior knowledge, §3.3): nothing on this connection is HTTP/1 any more, and it is not decoded.
+    /// Taken at the start of the connection (no request read yet), or where a direction that lost
+    /// sync finds it; after requests read in sync it is not where HTTP/2 begins (an h2c upgrade's
+    /// preface follows its 101, after which nothing is parsed), and it is a bad request line as before.
+    @inline(never)
+    func http2Preface(direction: StreamDirection, time: Timestamp) {
+        guard requestsSeen == 0 || withParser(direction, { $0.isResynchronising }) else {
+            withParser(direction) { $0.loseSync(atLineStart: false) }
+            lostSync(.badRequestLine, direction: direction, time: time, sawGap: false)
+            return
+        }
+        core.statistics.http2Connections += 1
+        // A bad first line from the server was its HTTP/2 preface: not counted.
+        serverLineLossDeferred = false
+        stopParsing()
+        if hasInFlight {
+            // A response under way when a direction that lost sync found the preface: it ends here.
+            inFlight?.cutShort = true
+            emitInFlight()
+        }
+        if recovering { giveUpRecovery() }
     }
 }

@@ -19,8 +19,17 @@ import TCPReassembly
 extension HTTPConnectionObserver {
     /// A direction lost message boundaries (its parser is already resynchronising); `reason` is counted with `resync`.
     func lostSync(_ reason: HTTPParseAnomaly?, direction: StreamDirection, time: Timestamp, sawGap: Bool) {
-        if let reason { count(reason) }
-        count(.resync)
+        if direction != requestDirection && requestsSeen == 0 && reason == .badStatusLine
+            && withParser(direction, { $0.firstLineMayBeHTTP2Settings })
+        {
+            // A server's HTTP/2 preface (SETTINGS) before the client's, perhaps: counted when the client
+            // shows it is not HTTP/2 (`countDeferredServerLineLoss`), not if its preface comes.
+            serverLineLossDeferred = true
+        } else {
+            countDeferredServerLineLoss()
+            if let reason { count(reason) }
+            count(.resync)
+        }
         if direction == requestDirection {
             updateCurrentRequest { $0.sawGap = $0.sawGap || sawGap; $0.body.markIncomplete() }
             currentRequest = nil
@@ -40,6 +49,17 @@ extension HTTPConnectionObserver {
         }
         // Requests already waiting keep their flags: those from before any loss are answered first, in order.
         recovering = true
+    }
+
+    /// The client's first bytes are not HTTP/2's preface (or the connection ended without them): the
+    /// server's first line, whose loss of sync was held back, was a bad status line after all.
+    /// (Out of line: callers test `serverLineLossDeferred` first, on paths every connection takes.)
+    @inline(never)
+    func countDeferredServerLineLoss() {
+        guard serverLineLossDeferred else { return }
+        serverLineLossDeferred = false
+        count(.badStatusLine)
+        count(.resync)
     }
 
     /// Pairs the held responses with the requests that arrived after the loss, aligned at the end (see above).

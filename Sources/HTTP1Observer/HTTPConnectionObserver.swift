@@ -35,6 +35,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// Completed responses awaiting the recovery's settlement (bounded by twice `maxPendingRequests`).
     @exclusivity(unchecked) var heldResponses: [InFlightResponse] = []
     @exclusivity(unchecked) var requestDirectionEnded = false
+    /// The response direction's first line was bad and may have been a server's HTTP/2 preface: its
+    /// `bad_status_line` and `resync` are counted once the client's first bytes are not HTTP/2's.
+    @exclusivity(unchecked) var serverLineLossDeferred = false
     @exclusivity(unchecked) var responseDirectionEnded = false
 
     init(connection: ConnectionInfo, core: HTTPObserverCore) {
@@ -134,6 +137,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
             lostSync(reason, direction: direction, time: time, sawGap: false)
         case .anomaly(let reason):
             count(reason)
+        case .http2Preface:
+            http2Preface(direction: direction, time: time)
         }
     }
 
@@ -233,10 +238,14 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if framing == .none || framing == .awaitUpgradeDecision {
             request.isComplete = framingUsable
         }
-        if recovering && !hasInFlight && responseDirectionIsBetweenMessages {
-            // The client sends a new request with no response under way: what it sent before is answered.
-            settleRecovery()
-            request.arrivedAfterLoss = recovering
+        if recovering {
+            // A client that sends a request speaks HTTP/1: the server's first line was no HTTP/2 preface.
+            if serverLineLossDeferred { countDeferredServerLineLoss() }
+            if !hasInFlight && responseDirectionIsBetweenMessages {
+                // The client sends a new request with no response under way: what it sent before is answered.
+                settleRecovery()
+                request.arrivedAfterLoss = recovering
+            }
         }
         // While it waits, the request (its head's strings and itself) counts towards what the connections
         // keep together; past that bound no queue grows: a request behind waiting ones is taken as one
@@ -297,16 +306,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         let firstByte = responseParserFirstByte ?? time
         let request = takePairableRequest()
         if status == 101 && head.upgradesToHTTP2, let upgraded = request {
-            // h2c (RFC 7540 §3.2): this 101 is not the request's answer, which comes on HTTP/2 stream 1
-            // and is not read here; the request is left unanswered rather than answered with a status
-            // the service never gave (a WebSocket's 101 is its handshake's answer, below).
-            core.statistics.upgrades += 1
-            clientToServer.stopParsing()
-            serverToClient.stopParsing()
-            currentRequest = nil
-            emitRequestWithoutResponse(upgraded)
-            if recovering { giveUpRecovery() }
-            return
+            return upgradedToHTTP2(answering: upgraded)
         }
         // Held in recovery: framed as the oldest waiting request says, the best knowledge there is.
         // Its flags read in place (a reference to the request framed for was one more retain and release).
@@ -333,9 +333,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if isUpgrade {
             // RFC 9110 §7.8 / §9.3.6: after 101 or a successful CONNECT the bytes are no longer HTTP.
             core.statistics.upgrades += 1
-            clientToServer.stopParsing()
-            serverToClient.stopParsing()
-            currentRequest = nil
+            stopParsing()
             inFlight?.isComplete = true
             emitInFlight()
             if recovering { giveUpRecovery() }
@@ -370,5 +368,18 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
         withParser(responseDirection) { $0.setFraming(framing) }
         if framing == .none { responseCompleted(time: time) }
+    }
+
+    /// h2c (RFC 7540 §3.2): this 101 is not the request's answer, which comes on HTTP/2 stream 1 and
+    /// is not read here; the request is left unanswered rather than answered with a status the
+    /// service never gave (a WebSocket's 101 is its handshake's answer, in `responseHead`).
+    /// Out of line: rare, and kept out of `responseHead`.
+    @inline(never)
+    private func upgradedToHTTP2(answering upgraded: PendingRequest) {
+        core.statistics.upgrades += 1
+        core.statistics.http2Connections += 1
+        stopParsing()
+        emitRequestWithoutResponse(upgraded)
+        if recovering { giveUpRecovery() }
     }
 }

@@ -5,7 +5,7 @@ extension HTTPMessageParser {
     /// `length` bytes of this direction are missing.
     mutating func gap(length: Int, time: Timestamp) -> GapOutcome {
         switch state {
-        case .idle, .startLine, .fieldLines, .awaitingFraming:
+        case .idle, .startLine, .fieldLines, .awaitingFraming, .http2Preface:
             if isResynchronising {
                 resetHead()
                 messageFirstByte = nil
@@ -61,7 +61,7 @@ extension HTTPMessageParser {
         switch state {
         case .idle, .skipLine, .awaitingUpgradeDecision, .ignoring:
             return .betweenMessages
-        case .startLine, .fieldLines:
+        case .startLine, .fieldLines, .http2Preface:
             return isResynchronising ? .betweenMessages : .headIncomplete
         case .awaitingFraming, .body, .chunkSize, .chunkData, .chunkDataEnd, .trailers:
             return .bodyIncomplete

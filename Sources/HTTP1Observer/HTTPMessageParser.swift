@@ -35,6 +35,9 @@ struct HTTPMessageParser {
         case lost(HTTPParseAnomaly)
         /// A tolerated oddity to count.
         case anomaly(HTTPParseAnomaly)
+        /// HTTP/2's connection preface was read whole where a request line was expected (RFC 9113
+        /// §3.4): the direction ignores what follows, unless its owner makes it resynchronise.
+        case http2Preface
     }
 
     enum GapOutcome: Equatable {
@@ -71,6 +74,8 @@ struct HTTPMessageParser {
         case untilClose
         /// Resynchronising: discard through the next LF, then try a start line.
         case skipLine
+        /// The first `matched` bytes of HTTP/2's connection preface were read (see `+HTTP2Preface`).
+        case http2Preface(matched: Int)
         case awaitingUpgradeDecision
         case ignoring
     }
@@ -88,6 +93,9 @@ struct HTTPMessageParser {
     var hasLostSync = false
     /// Bytes were dropped while waiting for an upgrade decision.
     var droppedWhileAwaitingUpgrade = false
+    /// The direction's first line was rejected at a first byte 0x00 (with, where the delivery holds it,
+    /// the rest of a SETTINGS frame header): a server's HTTP/2 preface, maybe (see `+HTTP2Preface`).
+    var firstLineMayBeHTTP2Settings = false
 
     var headBuffer: [UInt8] = []
     /// `headBuffer`'s bytes charged to the observer's `Budget` (released by `resetHead`, and
@@ -193,6 +201,37 @@ struct HTTPMessageParser {
         return .body(slice)
     }
 
+    /// The start line being scanned was rejected at `b` (just read): HTTP/2's preface may begin there;
+    /// else, while resynchronising, the search goes on quietly, and otherwise sync is lost (the event).
+    /// Out of line: rare, and kept out of `nextEvent`'s loop.
+    @inline(never)
+    private mutating func startLineRejected(at b: UInt8, _ bytes: UnsafeRawBufferPointer, index: inout Int) -> Event? {
+        if isHTTP2PrefaceStart(b, bytes, index: index) {
+            beginHTTP2Preface()
+            return nil
+        }
+        if isResynchronising {
+            let failedAfterFirstByte = headBytes > 1
+            resetHead()
+            messageFirstByte = nil
+            if b != 0x0A && failedAfterFirstByte && canStartLine(b) {
+                // The byte that broke this candidate may start the next one (`xxGET /`, `HHTTP/1.1`).
+                index -= 1
+                state = .startLine(StartLineScanner(kind: expectedKind))
+            } else {
+                state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
+            }
+            headStart = index
+            return nil
+        }
+        let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine
+        if reason == .badStatusLine && !hasLostSync {
+            firstLineMayBeHTTP2Settings = mayBeHTTP2Settings(b, bytes, index: index)
+        }
+        loseSync(atLineStart: b == 0x0A)
+        return .lost(reason)
+    }
+
     /// `next` through the state machine.
     @inline(never)
     private mutating func nextEvent(_ bytes: UnsafeRawBufferPointer, index: inout Int, time: Timestamp) -> Event? {
@@ -260,24 +299,9 @@ struct HTTPMessageParser {
                     case .more:
                         continue scan
                     case .rejected:
-                        if isResynchronising {
-                            let failedAfterFirstByte = headBytes > 1
-                            resetHead()
-                            messageFirstByte = nil
-                            if b != 0x0A && failedAfterFirstByte && canStartLine(b) {
-                                // The byte that broke this candidate may start the next one (`xxGET /`, `HHTTP/1.1`).
-                                index -= 1
-                                state = .startLine(StartLineScanner(kind: expectedKind))
-                            } else {
-                                state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
-                            }
-                            headStart = index
-                            decided = true
-                            break scan
-                        }
-                        let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine
-                        loseSync(atLineStart: b == 0x0A)
-                        return .lost(reason)
+                        if let event = startLineRejected(at: b, bytes, index: &index) { return event }
+                        decided = true
+                        break scan
                     case .accepted:
                         state = .fieldLines(lineBytes: 0, lastWasCR: false)
                         decided = true
@@ -370,6 +394,8 @@ struct HTTPMessageParser {
                     }
                     index += 1
                 }
+            case .http2Preface(let matched):
+                if let event = continueHTTP2Preface(matched: matched, bytes, index: &index) { return event }
             case .awaitingUpgradeDecision:
                 droppedWhileAwaitingUpgrade = true
                 index = bytes.count

@@ -69,6 +69,9 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
     public var responsesIncomplete: Int = 0
     /// 101 Switching Protocols and 2xx answers to CONNECT: HTTP parsing of that connection ended.
     public var upgrades: Int = 0
+    /// Connections found speaking HTTP/2, which is not decoded: the client's connection preface at their
+    /// start (prior knowledge, RFC 9113 §3.4), or a 101 to `h2c` (RFC 7540 §3.2, also in `upgrades`).
+    public var http2Connections: Int = 0
     /// Interim 1xx responses skipped (100 Continue, 103 Early Hints...).
     public var interimResponses: Int = 0
     /// Connections whose guessed roles (first sender = client) were swapped because of what was sent.
@@ -101,6 +104,7 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
         requestsWithoutResponse &+= other.requestsWithoutResponse
         responsesIncomplete &+= other.responsesIncomplete
         upgrades &+= other.upgrades
+        http2Connections &+= other.http2Connections
         interimResponses &+= other.interimResponses
         rolesSwapped &+= other.rolesSwapped
         for index in anomalyCounts.indices { anomalyCounts[index] &+= other.anomalyCounts[index] }

@@ -96,6 +96,7 @@ import Testing
             #expect(inbound.map { "\($0.request?.method ?? "-") \($0.request?.target ?? "-") \($0.completeness)" }
                     == ["\(log[0].method) \(log[0].target) requestWithoutResponse"])
             #expect(result.statistics.http.upgrades == 1)
+            #expect(result.statistics.http.http2Connections == 1)
             #expect(!pipeline.metrics.render(.prometheusText).contains("A123010101_inner_metrics_count{"))
             return
         }

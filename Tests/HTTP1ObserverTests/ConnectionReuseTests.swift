@@ -39,6 +39,16 @@ import Testing
             .response("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\u{1}\u{2}", at: 200),
             .request("\u{3}\u{4} not HTTP", at: 300),
         ] + Step.endBoth(at: 900)),
+        ("HTTP/2 with prior knowledge", .handshake, [
+            .request("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\u{0}\u{0}\u{0}\u{4}\u{0}\u{0}\u{0}\u{0}\u{0}", at: 100),
+            .response("\u{0}\u{0}\u{0}\u{4}\u{0}\u{0}\u{0}\u{0}\u{0}", at: 200),
+        ] + Step.endBoth(at: 900)),
+        ("a server's SETTINGS first, then the end", .handshake, [
+            .toClient(bytes(hex: "000006040000000000000300000064"), at: 100),
+        ] + Step.endBoth(at: 900)),
+        ("ends inside an HTTP/2 preface", .handshake, [
+            .request("PRI * HTTP/2.0\r\n\r\nS", at: 100),
+        ] + Step.endBoth(at: 900)),
         ("awaiting an upgrade decision", .handshake, [
             .request("GET /h HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nearly bytes", at: 100),
         ] + Step.endBoth(at: 900)),
@@ -150,7 +160,8 @@ import Testing
 
     private func counts(_ statistics: HTTPObserverStatistics) -> [Int] {
         [statistics.exchangesComplete, statistics.responsesWithoutRequest, statistics.requestsWithoutResponse,
-         statistics.responsesIncomplete, statistics.upgrades, statistics.interimResponses, statistics.rolesSwapped]
+         statistics.responsesIncomplete, statistics.upgrades, statistics.interimResponses, statistics.rolesSwapped,
+         statistics.http2Connections]
             + HTTPParseAnomaly.allCases.map(statistics.count(of:))
     }
 }

@@ -157,6 +157,8 @@ import Testing
         #expect(result.exchanges.first?.response == nil)
         #expect(result.exchanges.first?.completeness == .requestWithoutResponse)
         #expect(result.statistics.upgrades == 1)
+        // The connection goes on in HTTP/2: counted as such (its preface, after the 101, is not parsed).
+        #expect(result.statistics.http2Connections == 1)
         #expect(result.statistics.anomalies.isEmpty)
     }
 

@@ -6,18 +6,23 @@ import Testing
 
 @testable import HTTP1Observer
 
-/// The classic pcap files under captures/http (microsecond or nanosecond, little-endian, as the fixtures are).
-private let httpFixtures: [String] = {
+/// captures/http in the package.
+let httpCapturesDirectory: String = {
     var path = #filePath
     for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
-    let root = path + "/captures/http"
+    return path + "/captures/http"
+}()
+
+/// The classic pcap files under captures/http (microsecond or nanosecond, little-endian, as the fixtures are).
+private let httpFixtures: [String] = {
+    let root = httpCapturesDirectory
     let files = (FileManager.default.enumerator(atPath: root)?.allObjects as? [String]) ?? []
     return files.filter { $0.hasSuffix(".pcap") }.sorted().map { root + "/" + $0 }
 }()
 
 /// Replays a classic pcap file through decoding, reassembly and an HTTP observer (as the pipeline
 /// does): the exchanges and the observer's counters.
-private func replay(_ file: String, responseHeadMemo: Bool) throws -> (run: RunResult, hits: Int) {
+func replayCapture(_ file: String, responseHeadMemo: Bool = true) throws -> (run: RunResult, hits: Int) {
     let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
     func u32(_ at: Int) -> UInt32 {
         UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24
@@ -56,15 +61,15 @@ struct ResponseHeadMemoFixtureTests {
     /// The fixtures are found, and in some of them heads are recalled (else the comparison below proved nothing).
     @Test func theFixturesAreFoundAndHeadsRecalled() throws {
         #expect(httpFixtures.count >= 20)
-        let hits = try httpFixtures.map { try replay($0, responseHeadMemo: true).hits }
+        let hits = try httpFixtures.map { try replayCapture($0, responseHeadMemo: true).hits }
         #expect(hits.filter { $0 > 0 }.count >= 3, "\(zip(httpFixtures, hits).map { "\($0.split(separator: "/").last!): \($1)" })")
         #expect(hits.reduce(0, +) >= 10)
     }
 
     @Test(arguments: httpFixtures)
     func sameExchangesWithAndWithoutTheMemo(_ file: String) throws {
-        let without = try replay(file, responseHeadMemo: false).run
-        let with = try replay(file, responseHeadMemo: true).run
+        let without = try replayCapture(file, responseHeadMemo: false).run
+        let with = try replayCapture(file, responseHeadMemo: true).run
         #expect(with.exchanges == without.exchanges, "\(file)")
         #expect(with.statistics == without.statistics, "\(file)")
     }
