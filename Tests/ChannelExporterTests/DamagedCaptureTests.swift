@@ -1,4 +1,4 @@
-import ChannelExporter
+@testable import ChannelExporter
 import HTTP1Observer
 import Testing
 
@@ -66,6 +66,23 @@ import Testing
         #expect(s.reassembly.gaps > 0)
         #expect(s.reassembly.gapBytes > 20_000)
         #expect(r.complete.isEmpty)
+    }
+
+    @Test func snaplenCutSegmentsAreReportedNotOnlyCounted() throws {
+        // The 33 packets of keepalive-curl-snaplen96 that carried more than the 30 payload bytes
+        // 96 leaves (tshark: frame.cap_len < frame.len). Counted since the decoder was written but
+        // reported nowhere: an operator with a small capture.snaplen saw gaps and unanswered
+        // requests and no reason for them (found replaying tcpdump -s 200 captures by hand).
+        let r = try Self.replay("http/damaged/keepalive-curl-snaplen96.pcap").result
+        #expect(r.statistics.decode.truncatedPayloadSegments == 33)
+        #expect(ReplaySummary.json(r).contains("\"truncated_segments\":33,"))
+        #expect(ReplaySummary.text(r).contains("warning: 33 TCP segments cut by the capture's snaplen"))
+        let exposition = SelfMetrics.render(SelfMetricsInput(pipeline: r.statistics), metrics: nil, format: .prometheusText)
+        #expect(sampleValue("channel_exporter_tcp_truncated_segments_total", in: exposition) == 33)
+        // An intact capture: zero, and no warning.
+        let intact = try Self.replay("http/keepalive-curl.pcap").result
+        #expect(ReplaySummary.json(intact).contains("\"truncated_segments\":0,"))
+        #expect(!ReplaySummary.text(intact).contains("snaplen"))
     }
 
     @Test func truncatedFileProcessesWhatIsCompleteAndSaysSo() throws {
