@@ -10,7 +10,7 @@ extension HTTPMessageParser {
                 resetHead()
                 messageFirstByte = nil
                 state = .startLine(StartLineScanner(kind: expectedKind))
-                return .ignored
+                return .whileResynchronising
             }
             loseSync(atLineStart: true)
             return .lost(.gapInHeaders)
@@ -41,7 +41,7 @@ extension HTTPMessageParser {
             return .absorbed
         case .skipLine:
             state = .startLine(StartLineScanner(kind: expectedKind))
-            return .ignored
+            return .whileResynchronising
         case .awaitingUpgradeDecision:
             droppedWhileAwaitingUpgrade = true
             return .ignored

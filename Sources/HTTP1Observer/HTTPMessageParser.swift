@@ -45,7 +45,10 @@ struct HTTPMessageParser {
         /// The body ended inside the gap (its last `bodyBytes` were in it); later heads may be gone.
         case completedThenLost(HTTPParseAnomaly, bodyBytes: Int)
         case lost(HTTPParseAnomaly)
-        /// Nothing to do (not parsing, or already resynchronising).
+        /// Already resynchronising: the framing has nothing more to lose, but whole messages may
+        /// have been in the gap (the owner decides what that means for pairing).
+        case whileResynchronising
+        /// Nothing to do (not parsing).
         case ignored
     }
 
