@@ -40,6 +40,8 @@ extension HTTPMessageParser {
             messageLastByte = time
             return .absorbed
         case .skipLine:
+            resetHead()
+            messageFirstByte = nil
             state = .startLine(StartLineScanner(kind: expectedKind))
             return .whileResynchronising
         case .awaitingUpgradeDecision:

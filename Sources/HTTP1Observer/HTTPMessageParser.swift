@@ -274,7 +274,10 @@ struct HTTPMessageParser {
                             } else {
                                 state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
                             }
-                            headStart = index
+                            // Not `index`: `.startLine` takes the index it starts at, and a delivery ending
+                            // here left that index, stale, to the next one (whose head was then stashed
+                            // from it: status 240 for 200).
+                            headStart = nil
                             decided = true
                             break scan
                         }
