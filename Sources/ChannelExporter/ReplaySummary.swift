@@ -28,6 +28,11 @@ public enum ReplaySummary {
             // a publisher's confirms are not counted at all, answers may match nothing.
             lines.append("amqp unused:   \(a.noAckDeliveries) no-ack deliveries, \(a.unmatchedAnswers) unmatched answers, \(a.lostDeliveries) lost deliveries, \(a.unknownQueueDeliveries) of unknown queue\(list(AMQPDropReason.allCases.map { ("dropped_\($0.rawValue)", a.droppedDeliveries[$0] ?? 0) } + AMQPLimit.allCases.map { ("limit_\($0.rawValue)", a.limitHits[$0] ?? 0) }))")
         }
+        if d.truncatedPayloadSegments > 0 {
+            lines.append(
+                "warning: \(d.truncatedPayloadSegments) TCP segments cut by the capture's snaplen: the bytes cut are gaps, "
+                    + "so exchanges around them lose their response or their body's code (record with tcpdump -s 0)")
+        }
         for file in r.truncatedFiles { lines.append("warning: \(file)") }
         if r.reordered { lines.append("files taken in the order of their first packets: \(r.files.joined(separator: " "))") }
         for (earlier, later) in zip(r.fileSpans, r.fileSpans.dropFirst()) {
@@ -62,6 +67,7 @@ public enum ReplaySummary {
         o.field("elapsed_seconds", "\(r.elapsed)")
         o.field("packets_per_second", "\(r.packetsPerSecond)")
         o.field("tcp_segments", "\(d.tcpSegments)")
+        o.field("truncated_segments", "\(d.truncatedPayloadSegments)")
         o.field("decode_anomalies", object(DecodeAnomaly.allCases.map { ($0.label, Int(d[$0])) }))
         o.field("connections", object([
             ("opened", Int(t.connectionsOpened)), ("fin", Int(t.connectionsClosedByFin)), ("reset", Int(t.connectionsClosedByReset)),

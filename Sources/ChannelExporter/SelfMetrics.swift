@@ -49,6 +49,11 @@ enum SelfMetrics {
         w.counter(name: "channel_exporter_packets", help: "Packets seen", samples: [([], Double(d.packets))])
         w.counter(name: "channel_exporter_bytes", help: "Captured bytes seen", samples: [([], Double(d.bytes))])
         w.counter(name: "channel_exporter_tcp_segments", help: "TCP segments decoded", samples: [([], Double(d.tcpSegments))])
+        // A snaplen below the traffic's segment sizes shows up only as gaps and unanswered
+        // requests; this names the cause (the capture, not the network, lost those bytes).
+        w.counter(
+            name: "channel_exporter_tcp_truncated_segments", help: "TCP segments whose payload the capture's snaplen cut (the bytes cut are gaps)",
+            samples: [([], Double(d.truncatedPayloadSegments))])
         w.counter(
             name: "channel_exporter_decode_anomalies", help: "Packets not decoded to a TCP segment, by reason",
             samples: DecodeAnomaly.allCases.map { ([("reason", $0.label)], Double(d[$0])) })

@@ -10,6 +10,17 @@ extension HTTPConnectionObserver {
         switch outcome {
         case .ignored:
             return
+        case .whileResynchronising:
+            // The direction was already looking for a start line, but pairing may be back to plain
+            // order since (a request arrived with no response under way: `settleRecovery`). Messages
+            // in this gap are then lost unseen: a response, and the next one found would answer the
+            // request it belonged to; a request, and its answer would go to the next one waiting.
+            // (A real tcpdump -s 300 capture paired POST /api/v1/pay with the 400 of the next
+            // request: captures/http/snaplen/.) So it is a loss like any other. While recovering,
+            // nothing is paired by order and the held responses settle it.
+            guard !recovering, direction == requestDirection || !pending.isEmpty else { return }
+            lostSync(.gapInHeaders, direction: direction, time: time, sawGap: true)
+            return
         case .absorbed, .completed, .completedThenLost:
             count(.gapInBody)
             var bodyBytes = length
@@ -32,7 +43,7 @@ extension HTTPConnectionObserver {
             lostSync(reason, direction: direction, time: time, sawGap: true)
         case .lost(let reason):
             lostSync(reason, direction: direction, time: time, sawGap: true)
-        case .absorbed, .ignored:
+        case .absorbed, .ignored, .whileResynchronising:
             break
         }
     }

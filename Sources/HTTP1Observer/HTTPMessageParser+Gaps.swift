@@ -10,7 +10,7 @@ extension HTTPMessageParser {
                 resetHead()
                 messageFirstByte = nil
                 state = .startLine(StartLineScanner(kind: expectedKind))
-                return .ignored
+                return .whileResynchronising
             }
             loseSync(atLineStart: true)
             return .lost(.gapInHeaders)
@@ -40,8 +40,10 @@ extension HTTPMessageParser {
             messageLastByte = time
             return .absorbed
         case .skipLine:
+            resetHead()
+            messageFirstByte = nil
             state = .startLine(StartLineScanner(kind: expectedKind))
-            return .ignored
+            return .whileResynchronising
         case .awaitingUpgradeDecision:
             droppedWhileAwaitingUpgrade = true
             return .ignored

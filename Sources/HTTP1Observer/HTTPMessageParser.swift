@@ -48,7 +48,10 @@ struct HTTPMessageParser {
         /// The body ended inside the gap (its last `bodyBytes` were in it); later heads may be gone.
         case completedThenLost(HTTPParseAnomaly, bodyBytes: Int)
         case lost(HTTPParseAnomaly)
-        /// Nothing to do (not parsing, or already resynchronising).
+        /// Already resynchronising: the framing has nothing more to lose, but whole messages may
+        /// have been in the gap (the owner decides what that means for pairing).
+        case whileResynchronising
+        /// Nothing to do (not parsing).
         case ignored
     }
 
@@ -221,7 +224,9 @@ struct HTTPMessageParser {
             } else {
                 state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
             }
-            headStart = index
+            // Not `index`: `.startLine` takes the index it starts at, and a delivery ending here left
+            // that index, stale, to the next one (whose head was then stashed from it: status 240 for 200).
+            headStart = nil
             return nil
         }
         let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine

@@ -1,4 +1,4 @@
-import ChannelExporter
+@testable import ChannelExporter
 import HTTP1Observer
 import Testing
 
@@ -66,6 +66,44 @@ import Testing
         #expect(s.reassembly.gaps > 0)
         #expect(s.reassembly.gapBytes > 20_000)
         #expect(r.complete.isEmpty)
+    }
+
+    @Test func snaplenCutSegmentsAreReportedNotOnlyCounted() throws {
+        // The 33 packets of keepalive-curl-snaplen96 that carried more than the 30 payload bytes
+        // 96 leaves (tshark: frame.cap_len < frame.len). Counted since the decoder was written but
+        // reported nowhere: an operator with a small capture.snaplen saw gaps and unanswered
+        // requests and no reason for them (found replaying tcpdump -s 200 captures by hand).
+        let r = try Self.replay("http/damaged/keepalive-curl-snaplen96.pcap").result
+        #expect(r.statistics.decode.truncatedPayloadSegments == 33)
+        #expect(ReplaySummary.json(r).contains("\"truncated_segments\":33,"))
+        #expect(ReplaySummary.text(r).contains("warning: 33 TCP segments cut by the capture's snaplen"))
+        let exposition = SelfMetrics.render(SelfMetricsInput(pipeline: r.statistics), metrics: nil, format: .prometheusText)
+        #expect(sampleValue("channel_exporter_tcp_truncated_segments_total", in: exposition) == 33)
+        // An intact capture: zero, and no warning.
+        let intact = try Self.replay("http/keepalive-curl.pcap").result
+        #expect(ReplaySummary.json(intact).contains("\"truncated_segments\":0,"))
+        #expect(!ReplaySummary.text(intact).contains("snaplen"))
+    }
+
+    @Test func realSnaplenCutPairsOnlyWhatTheClientsGot() throws {
+        // tcpdump -s 300 on a loopback with 64 KiB segments (scripts/make-snaplen-fixture.sh): 11
+        // segments cut. nginx's heads with ETag and Last-Modified are longer than the 234 payload bytes
+        // kept, the others are not. The response direction, resynchronising after the first cut head,
+        // lost the second (goods/list's) in a gap it ignored, while a new request had put pairing back
+        // to plain order: goods/list was paired with pay's 200 and pay with refund's 400.
+        let r = try Self.replay("http/snaplen/snaplen300.pcap")
+        // Every pair is one the clients logged (snaplen300.client.jsonl); the three whose heads were
+        // cut are unanswered, not given another request's answer.
+        #expect(r.complete == [
+            "POST /api/v1/pay -> 200", "GET /api/v1/refund -> 400", "GET /api/v1/order/cancel -> 500",
+            "GET /api/order -> 200", "GET /api/large?bytes=30000 -> 200", "POST /api/echo -> 200",
+            "GET /api/chunked -> 200", "GET /api/error -> 500",
+            "POST /api/echo?chunked -> 200", "GET /api/order -> 200",
+        ])
+        let unanswered = r.exchanges.filter { $0.completeness == .requestWithoutResponse }.map { "\($0.request!.method) \($0.request!.target)" }
+        #expect(unanswered == ["GET /api/v1/order", "GET /api/v1/goods/list", "GET /gzip/large.json"])
+        #expect(r.exchanges.count == 13)
+        #expect(r.result.statistics.decode.truncatedPayloadSegments == 11)
     }
 
     @Test func truncatedFileProcessesWhatIsCompleteAndSaysSo() throws {
