@@ -91,6 +91,10 @@ enum SelfMetrics {
             name: "channel_exporter_http2_connections",
             help: "Connections found speaking HTTP/2, not decoded (the client's preface at their start, or a 101 to h2c)",
             samples: [([], Double(h.http2Connections))])
+        w.counter(
+            name: "channel_exporter_tls_connections",
+            help: "Connections found carrying TLS where HTTP was expected, not decoded (HTTPS on a watched port)",
+            samples: [([], Double(h.tlsConnections))])
         w.gauge(
             name: "channel_exporter_http_kept_bytes", help: "Bytes HTTP connections keep now (split heads, body prefixes, waiting requests)",
             samples: [([], Double(p.httpKeptBytes.now))])

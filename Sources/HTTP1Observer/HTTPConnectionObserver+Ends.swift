@@ -119,10 +119,31 @@ extension HTTPConnectionObserver {
         }
         core.statistics.http2Connections += 1
         // A bad first line from the server was its HTTP/2 preface: not counted.
+        endHTTP1()
+    }
+
+    /// A direction began with a TLS record (see `HTTPMessageParser+TLSRecord`): the connection is
+    /// encrypted, nothing on it can be read, and it is counted once as such, not as bad lines and a
+    /// search for a start line through every byte it carries. After requests read in sync, TLS does
+    /// not begin there (an upgrade to TLS ends parsing at its 101): a bad line as before.
+    @inline(never)
+    func tlsRecord(direction: StreamDirection, time: Timestamp) {
+        guard requestsSeen == 0 else {
+            withParser(direction) { $0.loseSync(atLineStart: false) }
+            lostSync(direction == requestDirection ? .badRequestLine : .badStatusLine, direction: direction, time: time, sawGap: false)
+            return
+        }
+        core.statistics.tlsConnections += 1
+        endHTTP1()
+    }
+
+    /// Nothing on this connection is HTTP/1 (HTTP/2, TLS): both directions stop; a bad first line
+    /// the server's direction held back (a possible HTTP/2 preface) is part of it, not counted; a
+    /// response under way when a direction that lost sync found it ends here.
+    private func endHTTP1() {
         serverLineLossDeferred = false
         stopParsing()
         if hasInFlight {
-            // A response under way when a direction that lost sync found the preface: it ends here.
             inFlight?.cutShort = true
             emitInFlight()
         }

@@ -139,6 +139,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
             count(reason)
         case .http2Preface:
             http2Preface(direction: direction, time: time)
+        case .tlsRecord:
+            tlsRecord(direction: direction, time: time)
         }
     }
 

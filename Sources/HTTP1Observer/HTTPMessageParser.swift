@@ -38,6 +38,9 @@ struct HTTPMessageParser {
         /// HTTP/2's connection preface was read whole where a request line was expected (RFC 9113
         /// §3.4): the direction ignores what follows, unless its owner makes it resynchronise.
         case http2Preface
+        /// A TLS record header where a start line was expected, outside a resynchronisation (see
+        /// `+TLSRecord`): the direction ignores what follows, unless its owner makes it resynchronise.
+        case tlsRecord
     }
 
     enum GapOutcome: Equatable {
@@ -79,6 +82,8 @@ struct HTTPMessageParser {
         case skipLine
         /// The first `matched` bytes of HTTP/2's connection preface were read (see `+HTTP2Preface`).
         case http2Preface(matched: Int)
+        /// The first `matched` bytes of what may be a TLS record header were read (see `+TLSRecord`).
+        case tlsRecordHeader(matched: Int)
         case awaitingUpgradeDecision
         case ignoring
     }
@@ -228,6 +233,10 @@ struct HTTPMessageParser {
             // that index, stale, to the next one (whose head was then stashed from it: status 240 for 200).
             headStart = nil
             return nil
+        }
+        if !hasLostSync && isTLSContentType(b) {
+            resetHead()
+            return continueTLSRecordHeader(matched: 1, bytes, index: &index)
         }
         let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine
         if reason == .badStatusLine && !hasLostSync {
@@ -401,6 +410,8 @@ struct HTTPMessageParser {
                 }
             case .http2Preface(let matched):
                 if let event = continueHTTP2Preface(matched: matched, bytes, index: &index) { return event }
+            case .tlsRecordHeader(let matched):
+                if let event = continueTLSRecordHeader(matched: matched, bytes, index: &index) { return event }
             case .awaitingUpgradeDecision:
                 droppedWhileAwaitingUpgrade = true
                 index = bytes.count

@@ -72,6 +72,9 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
     /// Connections found speaking HTTP/2, which is not decoded: the client's connection preface at their
     /// start (prior knowledge, RFC 9113 §3.4), or a 101 to `h2c` (RFC 7540 §3.2, also in `upgrades`).
     public var http2Connections: Int = 0
+    /// Connections found carrying TLS, which is not decoded: a TLS record header where their first
+    /// start line was expected (HTTPS on a watched port).
+    public var tlsConnections: Int = 0
     /// Interim 1xx responses skipped (100 Continue, 103 Early Hints...).
     public var interimResponses: Int = 0
     /// Connections whose guessed roles (first sender = client) were swapped because of what was sent.
@@ -105,6 +108,7 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
         responsesIncomplete &+= other.responsesIncomplete
         upgrades &+= other.upgrades
         http2Connections &+= other.http2Connections
+        tlsConnections &+= other.tlsConnections
         interimResponses &+= other.interimResponses
         rolesSwapped &+= other.rolesSwapped
         for index in anomalyCounts.indices { anomalyCounts[index] &+= other.anomalyCounts[index] }

@@ -114,7 +114,7 @@ import Testing
     @Test func resynchronisingLandsOnThePreface() {
         let result = runSplitInvariant(
             [
-                .toServer(bytes(hex: "16030100a5010000a103") + Array("xxPRI * HTTP/".utf8), at: 1000),
+                .toServer(bytes(hex: "0b030100a5010000a103") + Array("xxPRI * HTTP/".utf8), at: 1000),
                 .toServer(Array(Self.preface[11...]) + Self.clientFrames, at: 1100),
                 .toClient(Self.serverFrames, at: 2000),
             ] + Step.endBoth(at: 5000))
@@ -195,7 +195,7 @@ import Testing
         (bytes(hex: "000001010400000001") + [0x88], 1),  // HEADERS
         (bytes(hex: "000006040100000000000300000064"), 1),  // SETTINGS with the ACK flag
         (bytes(hex: "000006040000000001000300000064"), 1),  // SETTINGS on stream 1
-        (Array("\u{16}\u{3}\u{3}".utf8), 1),  // TLS
+        (bytes(hex: "0b0303"), 1),  // other binary bytes (a TLS record is TLS: TLSRecordTests)
     ])
     func whichFirstLinesWaitForTheClient(_ first: [UInt8], countedAtOnce: Int) {
         let observer = HTTPObserver(sink: CollectingSink())

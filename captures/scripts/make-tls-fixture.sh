@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Records captures/http/tls/tls.pcap: HTTPS on a port the exporter takes for HTTP, beside
+# plaintext HTTP/1.1 on another. nginx serves the fixture routes on 18080 (HTTP) and on 18443
+# (TLS, a self-signed certificate made here); curl sends two requests on one TLS 1.3 connection
+# and one on a TLS 1.2 connection, Python `http.client` one over TLS, and curl two over HTTP on
+# one connection. A second capture of the same traffic, `tls-midstream.pcap`, begins late in
+# the handshakes (as when the exporter starts while connections are open): made by editcap from
+# the first, dropping the packets of each HTTPS connection before the client's first packet with
+# an application data record (TLS 1.3: its Finished, after a ChangeCipherSpec record). Clients log what they got in
+# tls.client.jsonl. See captures/README.md ("TLS"). Needs root (netns, capture), nginx (with
+# the ssl module: nginx-light has it), openssl, curl, tcpdump, tshark, editcap.
+#
+#   captures/scripts/make-tls-fixture.sh
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=$(dirname "$HERE")/http/tls
+NS=chx-tls-fixture
+
+if [ "${CHX_TLS_INNER:-}" != 1 ]; then
+    if [ "$(id -u)" != 0 ]; then echo "make-tls-fixture: needs root (network namespace, capture)" >&2; exit 1; fi
+    mkdir -p "$OUT"
+    ip netns del "$NS" 2>/dev/null || true
+    ip netns add "$NS"
+    trap 'ip netns del "$NS" 2>/dev/null || true' EXIT
+    ip netns exec "$NS" ip link set lo mtu 1500 up
+    ip netns exec "$NS" ethtool -K lo tso off gso off gro off >/dev/null
+    ip netns exec "$NS" env CHX_TLS_INNER=1 bash "$0"
+    # The mid-stream copy: every packet of an HTTPS connection before the client's first application
+    # data record is dropped (the SYNs, most of the handshake); the plaintext connections stay whole.
+    first=$(tshark -r "$OUT/tls.pcap" -d tcp.port==18443,tls -Y 'tcp.dstport == 18443 && (tls.record.content_type == 23 || tls.record.opaque_type == 23)' -T fields -e tcp.stream -e frame.number |
+        sort -n -k1,1 -k2,2 | awk '!seen[$1]++ { print $1 " " $2 }')
+    drop=$(tshark -r "$OUT/tls.pcap" -Y 'tcp.port == 18443' -T fields -e tcp.stream -e frame.number |
+        awk -v first="$first" 'BEGIN { n = split(first, f, "\n"); for (i = 1; i <= n; i++) { split(f[i], p, " "); at[p[1]] = p[2] } }
+            ($1 in at) && $2 < at[$1] { print $2 }' | paste -sd' ')
+    editcap -F pcap "$OUT/tls.pcap" "$OUT/tls-midstream.pcap" $drop
+    echo "tls-midstream.pcap: $(capinfos -c -M "$OUT/tls-midstream.pcap" | awk '/Number of packets/ { print $NF }') packets"
+    exit 0
+fi
+
+WORK=$(mktemp -d /tmp/chx-tls-fixture.XXXXXX)
+FMT='{"method":"%{method}","url":"%{url_effective}","status":%{http_code}}\n'
+LOG=$OUT/tls.client.jsonl
+PIDS=() DUMP=""
+cleanup() {
+    if [ -n "$DUMP" ]; then kill -INT "$DUMP" 2>/dev/null || true; wait "$DUMP" 2>/dev/null || true; fi
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+mkdir -p "$WORK/www" "$WORK/tmp"
+python3 "$HERE/fixture_www.py" "$WORK/www"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+cat > "$WORK/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx.pid;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/tmp;
+    default_type application/json;
+    server { listen 127.0.0.1:18080; root $WORK/www; }
+    server {
+        listen 127.0.0.1:18443 ssl;
+        ssl_certificate $WORK/cert.pem;
+        ssl_certificate_key $WORK/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root $WORK/www;
+       
+    }
+}
+CONF
+chmod -R a+rX "$WORK"
+nginx -p "$WORK/" -e error.log -c "$WORK/nginx.conf" & PIDS+=($!)
+for port in 18080 18443; do
+    for _ in $(seq 100); do ss -ltn "sport = :$port" | grep -q LISTEN && break; sleep 0.1; done
+done
+
+tcpdump -i lo -n -Z root -s 0 -U --immediate-mode -w "$OUT/tls.pcap" 'tcp port 18080 or tcp port 18443' \
+    2> "$WORK/tcpdump.log" & DUMP=$!
+for _ in $(seq 100); do grep -q 'listening on' "$WORK/tcpdump.log" && break; sleep 0.1; done
+sleep 0.3
+
+: > "$LOG"
+c=(-sS -k -o /dev/null -w "$FMT")
+curl "${c[@]}" https://127.0.0.1:18443/small.json --next "${c[@]}" https://127.0.0.1:18443/large.json >> "$LOG"
+curl "${c[@]}" --tlsv1.2 --tls-max 1.2 https://127.0.0.1:18443/small.json >> "$LOG"
+python3 - "$LOG" <<'PY'
+import http.client, json, ssl, sys
+c = http.client.HTTPSConnection("127.0.0.1", 18443, context=ssl._create_unverified_context())
+c.request("GET", "/large.json")
+r = c.getresponse(); r.read()
+open(sys.argv[1], "a").write(json.dumps({"method": "GET", "url": "https://127.0.0.1:18443/large.json", "status": r.status}) + "\n")
+PY
+curl "${c[@]}" http://127.0.0.1:18080/small.json --next "${c[@]}" http://127.0.0.1:18080/large.json >> "$LOG"
+
+sleep 1
+kill -INT "$DUMP"; wait "$DUMP" || true; DUMP=""
+grep -q '^0 packets dropped by kernel' "$WORK/tcpdump.log" || { echo "tcpdump dropped packets" >&2; exit 1; }
+echo "tls.pcap: $(grep 'packets captured' "$WORK/tcpdump.log")"
