@@ -62,10 +62,14 @@ extension HTTPObserver: StreamConsumerFactory {
 /// caches, and the spare connection observers.
 final class HTTPObserverCore {
     let configuration: HTTPObserverConfiguration
-    /// Changed only by `replaceSink`, on the pipeline's thread. A `var`: each delivery retains and
-    /// releases it (about 50 instructions an exchange, 0.5 %), as a reassignment during the call
-    /// could otherwise free it; neither a pointer's `pointee` nor `unowned(unsafe)` avoided that.
-    @exclusivity(unchecked) private(set) var sink: any HTTPExchangeSink
+    /// The sink, in a box `sinkOwner` keeps alive; both change together, only in `replaceSink` (on the
+    /// pipeline's thread). A delivery borrows the box unretained and calls the sink it holds as a
+    /// `let`: held in a `var` (or behind a pointer, or `unowned(unsafe)`), the sink was retained and
+    /// released around each delivery, 50 instructions an exchange, as a reassignment during the call
+    /// could have freed it.
+    @exclusivity(unchecked) private var sinkBox: Unmanaged<SinkBox>
+    @exclusivity(unchecked) private var sinkOwner: SinkBox
+    var sink: any HTTPExchangeSink { sinkOwner.sink }
     let sharedParserState: SharedParserState
     /// (No dynamic exclusivity checks: one pipeline thread, no overlapping access.)
     @exclusivity(unchecked) var statistics = HTTPObserverStatistics()
@@ -79,7 +83,8 @@ final class HTTPObserverCore {
 
     init(configuration: HTTPObserverConfiguration, sink: any HTTPExchangeSink) {
         self.configuration = configuration
-        self.sink = sink
+        sinkOwner = SinkBox(sink)
+        sinkBox = .passUnretained(sinkOwner)
         sharedParserState = SharedParserState(maxKeptBytes: configuration.maxKeptBytesTotal)
     }
 
@@ -104,20 +109,32 @@ final class HTTPObserverCore {
     /// Hands an exchange to the sink, with the response body lent when there is one (see
     /// `HTTPExchangeSink`).
     func deliver(_ exchange: HTTPExchange, responseBody: UnsafeRawBufferPointer?) {
-        if let responseBody {
-            sink.observe(exchange, responseBody: responseBody)
-        } else {
-            sink.observe(exchange)
+        sinkBox._withUnsafeGuaranteedRef { box in
+            if let responseBody {
+                box.sink.observe(exchange, responseBody: responseBody)
+            } else {
+                box.sink.observe(exchange)
+            }
         }
     }
 
     func replaceSink(_ sink: any HTTPExchangeSink) {
-        self.sink = sink
+        sinkOwner = SinkBox(sink)
+        sinkBox = .passUnretained(sinkOwner)
     }
 
     /// Lets every spare go and keeps no more (the owning `HTTPObserver` is gone).
     func dropSpareConnections() {
         keepsSpareConnections = false
         while spareConnections.pop() != nil {}
+    }
+}
+
+/// An exchange sink in a box of its own: see `HTTPObserverCore.sinkBox`.
+final class SinkBox {
+    let sink: any HTTPExchangeSink
+
+    init(_ sink: any HTTPExchangeSink) {
+        self.sink = sink
     }
 }
