@@ -1,0 +1,40 @@
+/// Where a start line is rejected: HTTP/2's preface, a resynchronisation going on, a TLS record, or a lost sync.
+
+extension HTTPMessageParser {
+    /// The start line being scanned was rejected at `b` (just read): HTTP/2's preface may begin there;
+    /// else, while resynchronising, the search goes on quietly; else a TLS record header may begin
+    /// there; otherwise sync is lost (the event). Out of line: rare, and kept out of `nextEvent`'s loop.
+    @inline(never)
+    mutating func startLineRejected(at b: UInt8, _ bytes: UnsafeRawBufferPointer, index: inout Int) -> Event? {
+        if isHTTP2PrefaceStart(b, bytes, index: index) {
+            beginHTTP2Preface()
+            return nil
+        }
+        if isResynchronising {
+            let failedAfterFirstByte = headBytes > 1
+            resetHead()
+            messageFirstByte = nil
+            if b != 0x0A && failedAfterFirstByte && canStartLine(b) {
+                // The byte that broke this candidate may start the next one (`xxGET /`, `HHTTP/1.1`).
+                index -= 1
+                state = .startLine(StartLineScanner(kind: expectedKind))
+            } else {
+                state = b == 0x0A ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine
+            }
+            // Not `index`: `.startLine` takes the index it starts at, and a delivery ending here left
+            // that index, stale, to the next one (whose head was then stashed from it: status 240 for 200).
+            headStart = nil
+            return nil
+        }
+        if !hasLostSync && isTLSContentType(b) {
+            resetHead()
+            return continueTLSRecordHeader(matched: 1, bytes, index: &index)
+        }
+        let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine
+        if reason == .badStatusLine && !hasLostSync {
+            firstLineMayBeHTTP2Settings = mayBeHTTP2Settings(b, bytes, index: index)
+        }
+        loseSync(atLineStart: b == 0x0A)
+        return .lost(reason)
+    }
+}
