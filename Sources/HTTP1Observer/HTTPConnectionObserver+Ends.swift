@@ -113,9 +113,7 @@ extension HTTPConnectionObserver {
     @inline(never)
     func http2Preface(direction: StreamDirection, time: Timestamp) {
         guard requestsSeen == 0 || withParser(direction, { $0.isResynchronising }) else {
-            withParser(direction) { $0.loseSync(atLineStart: false) }
-            lostSync(.badRequestLine, direction: direction, time: time, sawGap: false)
-            return
+            return badLineAfterRequests(.badRequestLine, direction: direction, time: time)
         }
         core.statistics.http2Connections += 1
         // A bad first line from the server was its HTTP/2 preface: not counted.
@@ -129,12 +127,18 @@ extension HTTPConnectionObserver {
     @inline(never)
     func tlsRecord(direction: StreamDirection, time: Timestamp) {
         guard requestsSeen == 0 else {
-            withParser(direction) { $0.loseSync(atLineStart: false) }
-            lostSync(direction == requestDirection ? .badRequestLine : .badStatusLine, direction: direction, time: time, sawGap: false)
-            return
+            return badLineAfterRequests(
+                direction == requestDirection ? .badRequestLine : .badStatusLine, direction: direction, time: time)
         }
         core.statistics.tlsConnections += 1
         endHTTP1()
+    }
+
+    /// Another protocol's opening (HTTP/2's preface, a TLS record) after requests read in sync is not
+    /// where that protocol begins: the line is a bad one, as the start line scanner's rejection was.
+    private func badLineAfterRequests(_ reason: HTTPParseAnomaly, direction: StreamDirection, time: Timestamp) {
+        withParser(direction) { $0.loseSync(atLineStart: false) }
+        lostSync(reason, direction: direction, time: time, sawGap: false)
     }
 
     /// Nothing on this connection is HTTP/1 (HTTP/2, TLS): both directions stop; a bad first line

@@ -16,7 +16,6 @@ public final class HTTPObserver {
     let core: HTTPObserverCore
 
     public var configuration: HTTPObserverConfiguration { core.configuration }
-    var sink: any HTTPExchangeSink { core.sink }
     var sharedParserState: SharedParserState { core.sharedParserState }
     /// Counters so far (exchanges by outcome, anomalies by reason).
     public var statistics: HTTPObserverStatistics { core.statistics }
@@ -69,7 +68,6 @@ final class HTTPObserverCore {
     /// could have freed it.
     @exclusivity(unchecked) private var sinkBox: Unmanaged<SinkBox>
     @exclusivity(unchecked) private var sinkOwner: SinkBox
-    var sink: any HTTPExchangeSink { sinkOwner.sink }
     let sharedParserState: SharedParserState
     /// (No dynamic exclusivity checks: one pipeline thread, no overlapping access.)
     @exclusivity(unchecked) var statistics = HTTPObserverStatistics()
