@@ -21,7 +21,7 @@ public enum ReplaySummary {
         lines.append("decode:        \(d.tcpSegments) TCP segments, \(d.tcpPayloadBytes) payload bytes, \(d.anomalies) not decoded\(list(DecodeAnomaly.allCases.map { ($0.label, Int(d[$0])) }))")
         lines.append("connections:   \(t.connectionsOpened) (fin \(t.connectionsClosedByFin), reset \(t.connectionsClosedByReset), expired \(t.connectionsExpired), evicted \(t.connectionsEvicted), open at end \(t.connectionsEndedByCapture))")
         lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0)", Int(t.limitHits[$0])) }))")
-        lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades, \(h.http2Connections) HTTP/2 connections and \(h.tlsConnections) TLS connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
+        lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades, \(h.http2Connections) HTTP/2, \(h.tlsConnections) TLS and \(h.otherProtocolConnections) other-protocol connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
         if a.connections > 0 {
             lines.append("amqp:          \(a.connections) connections, \(a.frames) frames, \(a.acks) acks, \(a.nacks) nacks, \(a.rejects) rejects\(list(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))")
             // What was not turned into an outcome, and why: auto-ack deliveries have no answer to time,
@@ -82,6 +82,7 @@ public enum ReplaySummary {
             ("exchanges", h.exchangesComplete), ("responses_without_request", h.responsesWithoutRequest),
             ("requests_without_response", h.requestsWithoutResponse), ("upgrades", h.upgrades),
             ("http2_connections", h.http2Connections), ("tls_connections", h.tlsConnections),
+            ("other_protocol_connections", h.otherProtocolConnections),
             ("kept_bytes_peak", s.httpKeptBytes.peak), ("kept_bytes_at_end", s.httpKeptBytes.now),
         ], keepZeros: true))
         o.field("http_anomalies", object(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))

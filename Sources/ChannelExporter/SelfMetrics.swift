@@ -95,6 +95,10 @@ enum SelfMetrics {
             name: "channel_exporter_tls_connections",
             help: "Connections found carrying TLS where HTTP was expected, not decoded (HTTPS on a watched port)",
             samples: [([], Double(h.tlsConnections))])
+        w.counter(
+            name: "channel_exporter_other_protocol_connections",
+            help: "Connections whose client began with no HTTP/1 request line, not decoded (Redis, PostgreSQL, SSH... on a watched connection)",
+            samples: [([], Double(h.otherProtocolConnections))])
         w.gauge(
             name: "channel_exporter_http_kept_bytes", help: "Bytes HTTP connections keep now (split heads, body prefixes, waiting requests)",
             samples: [([], Double(p.httpKeptBytes.now))])

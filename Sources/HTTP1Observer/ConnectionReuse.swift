@@ -10,6 +10,7 @@ extension HTTPConnectionObserver {
         rolesSettled = connection.roleSource != .firstSender
         clientToServer.restart(expectedKind: rolesSettled ? .request : .either)
         serverToClient.restart(expectedKind: rolesSettled ? .response : .either)
+        if connection.roleSource == .handshake { clientToServer.otherProtocolCheck = .firstToken }
         requestDirection = .clientToServer
         if !pending.isEmpty { pending.removeAll(keepingCapacity: true) }
         if case .some = inFlight { inFlight = nil }
@@ -32,6 +33,7 @@ extension HTTPMessageParser {
         hasLostSync = false
         droppedWhileAwaitingUpgrade = false
         firstLineMayBeHTTP2Settings = false
+        otherProtocolCheck = .off
         resetHead()
         messageFirstByte = nil
         messageLastByte = nil

@@ -134,6 +134,15 @@ extension HTTPConnectionObserver {
         endHTTP1()
     }
 
+    /// The client's first line, read from the connection's start, is no HTTP/1 (see
+    /// `HTTPMessageParser+OtherProtocol`): the connection carries another protocol, counted once as
+    /// such, and nothing on it is read any more. (The parser finds it only before any head was read.)
+    @inline(never)
+    func otherProtocol() {
+        core.statistics.otherProtocolConnections += 1
+        endHTTP1()
+    }
+
     /// Another protocol's opening (HTTP/2's preface, a TLS record) after requests read in sync is not
     /// where that protocol begins: the line is a bad one, as the start line scanner's rejection was.
     private func badLineAfterRequests(_ reason: HTTPParseAnomaly, direction: StreamDirection, time: Timestamp) {
@@ -141,8 +150,9 @@ extension HTTPConnectionObserver {
         lostSync(reason, direction: direction, time: time, sawGap: false)
     }
 
-    /// Nothing on this connection is HTTP/1 (HTTP/2, TLS): both directions stop; a bad first line
-    /// the server's direction held back (a possible HTTP/2 preface) is part of it, not counted; a
+    /// Nothing on this connection is HTTP/1 (HTTP/2, TLS, another protocol): both directions stop; a
+    /// bad first line the server's direction held back (a possible HTTP/2 preface, a server that spoke
+    /// first) is part of it, not counted; a
     /// response under way when a direction that lost sync found it ends here.
     private func endHTTP1() {
         serverLineLossDeferred = false

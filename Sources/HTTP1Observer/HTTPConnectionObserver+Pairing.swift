@@ -20,10 +20,11 @@ extension HTTPConnectionObserver {
     /// A direction lost message boundaries (its parser is already resynchronising); `reason` is counted with `resync`.
     func lostSync(_ reason: HTTPParseAnomaly?, direction: StreamDirection, time: Timestamp, sawGap: Bool) {
         if direction != requestDirection && requestsSeen == 0 && reason == .badStatusLine
-            && withParser(direction, { $0.firstLineMayBeHTTP2Settings })
+            && (withParser(direction, { $0.firstLineMayBeHTTP2Settings }) || serverSpokeFirst())
         {
-            // A server's HTTP/2 preface (SETTINGS) before the client's, perhaps: counted when the client
-            // shows it is not HTTP/2 (`countDeferredServerLineLoss`), not if its preface comes.
+            // A server's HTTP/2 preface (SETTINGS) before the client's, perhaps, or the banner of a server
+            // that speaks first (SSH, SMTP, MySQL): counted when the client shows it speaks HTTP/1
+            // (`countDeferredServerLineLoss`), not if its preface comes or its first line is no HTTP/1.
             serverLineLossDeferred = true
         } else {
             countDeferredServerLineLoss()
@@ -49,6 +50,18 @@ extension HTTPConnectionObserver {
         }
         // Requests already waiting keep their flags: those from before any loss are answered first, in order.
         recovering = true
+    }
+
+    /// The server's first line was no status line and the client, read from its start, has sent
+    /// nothing yet: no HTTP/1 server speaks first, so any rejection of the client's first line now
+    /// shows another protocol (see `HTTPMessageParser+OtherProtocol`). Out of line: rare.
+    @inline(never)
+    private func serverSpokeFirst() -> Bool {
+        guard clientToServer.otherProtocolCheck != .off, clientToServer.isIdle, clientToServer.headBytes == 0 else {
+            return false
+        }
+        clientToServer.otherProtocolCheck = .wholeLine
+        return true
     }
 
     /// The client's first bytes are not HTTP/2's preface (or the connection ended without them): the

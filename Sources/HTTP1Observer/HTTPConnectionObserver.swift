@@ -54,6 +54,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         serverToClient = HTTPMessageParser(
             expectedKind: s2cKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount,
             shared: core.sharedParserState)
+        if connection.roleSource == .handshake { clientToServer.otherProtocolCheck = .firstToken }
     }
 
     deinit {
@@ -141,6 +142,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
             http2Preface(direction: direction, time: time)
         case .tlsRecord:
             tlsRecord(direction: direction, time: time)
+        case .otherProtocol:
+            otherProtocol()
         }
     }
 

@@ -54,6 +54,7 @@ extension HTTPMessageParser {
         }
         resetHead()
         isResynchronising = false
+        otherProtocolCheck = .off
         guard case .complete = parsed else {
             // (`bytes` ran through the empty line, so the head is complete: too many field lines.)
             loseSync(atLineStart: true)
@@ -80,6 +81,7 @@ extension HTTPMessageParser {
         index = start + end
         resetHead()
         isResynchronising = false
+        otherProtocolCheck = .off
         state = .awaitingFraming
         return .head
     }

@@ -1,11 +1,15 @@
-/// Where a start line is rejected: HTTP/2's preface, a resynchronisation going on, a TLS record, or a lost sync.
+/// Where a start line is rejected: HTTP/2's preface, a resynchronisation going on, a TLS record,
+/// another protocol, or a lost sync.
 
 extension HTTPMessageParser {
-    /// The start line being scanned was rejected at `b` (just read): HTTP/2's preface may begin there;
-    /// else, while resynchronising, the search goes on quietly; else a TLS record header may begin
-    /// there; otherwise sync is lost (the event). Out of line: rare, and kept out of `nextEvent`'s loop.
+    /// The start line being scanned was rejected at `b` (just read), `inFirstToken` when in its first
+    /// token (the method): HTTP/2's preface may begin there; else, while resynchronising, the search goes
+    /// on quietly; else a TLS record header may begin there; else the connection may carry another
+    /// protocol; otherwise sync is lost (the event). Out of line: rare, and kept out of `nextEvent`'s loop.
     @inline(never)
-    mutating func startLineRejected(at b: UInt8, _ bytes: UnsafeRawBufferPointer, index: inout Int) -> Event? {
+    mutating func startLineRejected(
+        at b: UInt8, _ bytes: UnsafeRawBufferPointer, index: inout Int, inFirstToken: Bool
+    ) -> Event? {
         if isHTTP2PrefaceStart(b, bytes, index: index) {
             beginHTTP2Preface()
             return nil
@@ -30,6 +34,7 @@ extension HTTPMessageParser {
             resetHead()
             return continueTLSRecordHeader(matched: 1, bytes, index: &index)
         }
+        if showsOtherProtocol(inFirstToken: inFirstToken) { return otherProtocolFound() }
         let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine
         if reason == .badStatusLine && !hasLostSync {
             firstLineMayBeHTTP2Settings = mayBeHTTP2Settings(b, bytes, index: index)

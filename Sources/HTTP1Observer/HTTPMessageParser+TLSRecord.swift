@@ -35,6 +35,8 @@ extension HTTPMessageParser {
             }
             let b = bytes[index]
             guard matched == 1 ? b == 0x03 : b <= 0x04 else {
+                // Still the first token: a byte below 0x20 began the line.
+                if showsOtherProtocol(inFirstToken: true) { return otherProtocolFound() }
                 loseSync(atLineStart: false)
                 return .lost(expectedKind == .response ? .badStatusLine : .badRequestLine)
             }

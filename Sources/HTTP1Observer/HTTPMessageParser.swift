@@ -41,6 +41,9 @@ struct HTTPMessageParser {
         /// A TLS record header where a start line was expected, outside a resynchronisation (see
         /// `+TLSRecord`): the direction ignores what follows, unless its owner makes it resynchronise.
         case tlsRecord
+        /// The first line of a direction read from its start is no HTTP/1 at all (see `+OtherProtocol`):
+        /// the direction ignores what follows.
+        case otherProtocol
     }
 
     enum GapOutcome: Equatable {
@@ -104,6 +107,9 @@ struct HTTPMessageParser {
     /// The direction's first line was rejected at a first byte 0x00 (with, where the delivery holds it,
     /// the rest of a SETTINGS frame header): a server's HTTP/2 preface, maybe (see `+HTTP2Preface`).
     var firstLineMayBeHTTP2Settings = false
+    /// Whether a rejection of this direction's first line shows that the connection carries another
+    /// protocol (see `+OtherProtocol`); `.off` once a head was read.
+    var otherProtocolCheck = OtherProtocolCheck.off
 
     var headBuffer: [UInt8] = []
     /// `headBuffer`'s bytes charged to the observer's `Budget` (released by `resetHead`, and
@@ -276,7 +282,9 @@ struct HTTPMessageParser {
                     case .more:
                         continue scan
                     case .rejected:
-                        if let event = startLineRejected(at: b, bytes, index: &index) { return event }
+                        if let event = startLineRejected(at: b, bytes, index: &index, inFirstToken: scanner.isInFirstToken) {
+                            return event
+                        }
                         decided = true
                         break scan
                     case .accepted:

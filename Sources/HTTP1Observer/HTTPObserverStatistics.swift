@@ -75,6 +75,9 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
     /// Connections found carrying TLS, which is not decoded: a TLS record header where their first
     /// start line was expected (HTTPS on a watched port).
     public var tlsConnections: Int = 0
+    /// Connections found carrying another protocol, not decoded: the client's first line, read from
+    /// the connection's start, was no HTTP/1 (Redis, PostgreSQL, SSH... on a watched connection).
+    public var otherProtocolConnections: Int = 0
     /// Interim 1xx responses skipped (100 Continue, 103 Early Hints...).
     public var interimResponses: Int = 0
     /// Connections whose guessed roles (first sender = client) were swapped because of what was sent.
@@ -109,6 +112,7 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
         upgrades &+= other.upgrades
         http2Connections &+= other.http2Connections
         tlsConnections &+= other.tlsConnections
+        otherProtocolConnections &+= other.otherProtocolConnections
         interimResponses &+= other.interimResponses
         rolesSwapped &+= other.rolesSwapped
         for index in anomalyCounts.indices { anomalyCounts[index] &+= other.anomalyCounts[index] }

@@ -193,6 +193,9 @@ struct StartLineScanner {
         return below0x21 | isDEL
     }
 
+    /// True while the scanner reads the line's first token: a method, or a status line's `HTTP/1.`.
+    var isInFirstToken: Bool { phase == .leading }
+
     /// True while the scanner reads a request target, which `skipTarget` can consume in bulk.
     var isInTarget: Bool { phase == .target }
 

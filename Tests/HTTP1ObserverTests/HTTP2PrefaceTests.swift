@@ -110,14 +110,15 @@ import Testing
         #expect(result.exchanges.isEmpty)
     }
 
-    /// Resynchronising through bytes that are no HTTP/1 lands on the preface: found there too.
+    /// Resynchronising through bytes that are no HTTP/1 lands on the preface: found there too. (A
+    /// connection picked up mid-stream: from the handshake, such first bytes are another protocol.)
     @Test func resynchronisingLandsOnThePreface() {
         let result = runSplitInvariant(
             [
                 .toServer(bytes(hex: "0b030100a5010000a103") + Array("xxPRI * HTTP/".utf8), at: 1000),
                 .toServer(Array(Self.preface[11...]) + Self.clientFrames, at: 1100),
                 .toClient(Self.serverFrames, at: 2000),
-            ] + Step.endBoth(at: 5000))
+            ] + Step.endBoth(at: 5000), connection: connectionInfo(roleSource: .configuredPort, synTime: nil))
         #expect(result.statistics.http2Connections == 1)
         #expect(result.statistics.anomalies == [.badRequestLine: 1, .resync: 1])
         #expect(result.exchanges.isEmpty)
@@ -188,8 +189,10 @@ import Testing
         #expect(result.statistics.anomalies == [.badStatusLine: 1, .resync: 1])
     }
 
-    /// Only a first line that may be a SETTINGS frame waits for the client: a HEADERS frame header
-    /// (type 1) first, or any other bad first line, is counted at once.
+    /// On a connection picked up mid-stream (roles from the server port), only a first line that may be
+    /// a SETTINGS frame waits for the client: a HEADERS frame header (type 1) first, or any other bad
+    /// first line, is counted at once. (From the handshake, every bad first line of a server that
+    /// speaks first waits: `OtherProtocolTests`.)
     @Test(arguments: [
         (bytes(hex: "000006040000000000000300000064"), 0),  // SETTINGS: waits
         (bytes(hex: "000001010400000001") + [0x88], 1),  // HEADERS
@@ -199,7 +202,7 @@ import Testing
     ])
     func whichFirstLinesWaitForTheClient(_ first: [UInt8], countedAtOnce: Int) {
         let observer = HTTPObserver(sink: CollectingSink())
-        let consumer = observer.makeConnectionObserver(for: connectionInfo())
+        let consumer = observer.makeConnectionObserver(for: connectionInfo(roleSource: .configuredPort, synTime: nil))
         first.withUnsafeBytes { consumer.streamData($0, direction: .serverToClient, time: ts(900)) }
         #expect(observer.statistics.count(of: .badStatusLine) == countedAtOnce)
         #expect(observer.statistics.count(of: .resync) == countedAtOnce)

@@ -277,12 +277,14 @@ import Testing
         #expect(result.statistics.rolesSwapped == 0)
     }
 
+    /// Roles known from the server port (picked up mid-stream; from the handshake, a client whose first
+    /// line is a status line speaks no HTTP/1 at all: `OtherProtocolTests`).
     @Test func knownRolesAreNotSwappedAndWrongLinesAreCounted() {
         let result = runSplitInvariant([
             .toServer(Array("HTTP/1.1 200 OK\r\n\r\n".utf8), at: 1000),
             .request("GET / HTTP/1.1\r\n\r\n", at: 2000),
             .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 3000),
-        ])
+        ], connection: connectionInfo(roleSource: .configuredPort, synTime: nil))
         #expect(result.exchanges.map(\.completeness) == [.complete])
         #expect(result.statistics.count(of: .badRequestLine) == 1)
         #expect(result.statistics.rolesSwapped == 0)

@@ -40,15 +40,19 @@ import Testing
             connection: connectionInfo(roleSource: .firstSender, synTime: nil)))
     }
 
-    /// A content type and a version byte, then something else: not a record header, a bad request
-    /// line as before, and the request on the next line is read.
+    /// A content type and a version byte, then something else: not a record header. Picked up
+    /// mid-stream, a bad request line as before, and the request on the next line is read; from the
+    /// handshake, the client's first line is no HTTP/1: another protocol (`OtherProtocolTests`).
     @Test(arguments: [[0x16, 0x41], [0x17, 0x03, 0x09], [0x15, 0x0A]] as [[UInt8]])
     func almostARecordHeaderIsABadRequestLine(_ start: [UInt8]) {
-        let result = runSplitInvariant(
-            [
-                .toServer(start + Array("x\r\nGET /after HTTP/1.1\r\n\r\n".utf8), at: 1000),
-                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
-            ] + Step.endBoth(at: 3000))
+        let steps: [Step] = [
+            .toServer(start + Array("x\r\nGET /after HTTP/1.1\r\n\r\n".utf8), at: 1000),
+            .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
+        ] + Step.endBoth(at: 3000)
+        let fromHandshake = runSplitInvariant(steps)
+        #expect(fromHandshake.statistics.tlsConnections == 0 && fromHandshake.statistics.otherProtocolConnections == 1)
+        #expect(fromHandshake.statistics.anomalies.isEmpty && fromHandshake.exchanges.isEmpty)
+        let result = runSplitInvariant(steps, connection: connectionInfo(roleSource: .configuredPort, synTime: nil))
         #expect(result.statistics.tlsConnections == 0)
         #expect(result.statistics.count(of: .badRequestLine) == 1)
         #expect(result.exchanges.map { $0.request?.target } == ["/after"])

@@ -1,0 +1,185 @@
+/// A connection read from its handshake whose client's first line is no HTTP/1 carries another
+/// protocol: counted once as such, not as bad lines and a search for start lines through its bytes
+/// (see `HTTPMessageParser+OtherProtocol`).
+import PacketDecoding
+import TCPReassembly
+import Testing
+
+@testable import HTTP1Observer
+
+@Suite struct OtherProtocolTests {
+    /// Real first bytes of clients that are not HTTP/1 (from captures/http/other-protocols/ and the
+    /// protocols' specifications), each followed by bytes that hold an HTTP request and response
+    /// (a Redis value, a mail body): none of them may be read.
+    static let clientOpenings: [(name: String, bytes: [UInt8])] = [
+        ("Redis", Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$38\r\nGET /api/v1/order HTTP/1.1\r\nHost: h\r\n\r\n\r\n".utf8)),
+        ("PostgreSQL SSLRequest", bytes(hex: "0000000804d2162f")),
+        ("PostgreSQL StartupMessage", bytes(hex: "0000002900030000") + Array("user\0postgres\0database\0postgres\0\0".utf8)),
+        ("SSH", Array("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n".utf8)),
+        ("AMQP on a port not configured as a broker's", Array("AMQP".utf8) + [0, 0, 9, 1]),
+        ("memcached", Array("get session:42\r\n".utf8)),
+        ("a status line from the client", Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)),
+    ]
+    static let httpInside = Array("\r\nGET /inside HTTP/1.1\r\nHost: h\r\n\r\n".utf8)
+    static let responseInside = Array("+OK\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)
+
+    static func expectOtherProtocol(_ result: RunResult, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.statistics.otherProtocolConnections == 1, sourceLocation: sourceLocation)
+        #expect(result.statistics.anomalies.isEmpty, "\(result.statistics.anomalies)", sourceLocation: sourceLocation)
+        #expect(result.exchanges.isEmpty, sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: clientOpenings.indices)
+    func aClientThatOpensWithNoRequestLineIsAnotherProtocol(_ index: Int) {
+        Self.expectOtherProtocol(runSplitInvariant(
+            [
+                .toServer(Self.clientOpenings[index].bytes + Self.httpInside, at: 1000),
+                .toClient(Self.responseInside, at: 2000),
+                .toServer(Self.httpInside, at: 3000),
+            ] + Step.endBoth(at: 4000)))
+    }
+
+    /// Picked up mid-stream (no SYN), the same bytes may be anywhere in an HTTP body: bad lines and a
+    /// search for start lines, as before.
+    @Test(arguments: [RoleSource.configuredPort, .firstSender])
+    func withoutTheHandshakeTheyAreSearchedForHTTP(_ roleSource: RoleSource) {
+        let result = runSplitInvariant(
+            [
+                .toServer(Array("*1\r\n$4\r\nPING\r\n".utf8) + Self.httpInside, at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
+            ] + Step.endBoth(at: 3000), connection: connectionInfo(roleSource: roleSource, synTime: nil))
+        #expect(result.statistics.otherProtocolConnections == 0)
+        #expect(result.statistics.count(of: .resync) >= 1)
+        #expect(result.exchanges.map { $0.request?.target } == ["/inside"])
+    }
+
+    /// Bytes lost before the client's first line: where it begins is not known any more.
+    @Test func aGapBeforeTheFirstLineLeavesTheSearch() {
+        let result = runSplitInvariant(
+            [
+                .gap(.clientToServer, 100, at: 900),
+                .toServer(Array("*1\r\n$4\r\nPING\r\n".utf8) + Self.httpInside, at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
+            ] + Step.endBoth(at: 3000))
+        #expect(result.statistics.otherProtocolConnections == 0)
+        #expect(result.exchanges.map { $0.request?.target } == ["/inside"])
+    }
+
+    /// A first line rejected after its method may be a broken HTTP request: a bad line as before, and
+    /// the next request is read.
+    @Test(arguments: ["GET /a b HTTP/1.1\r\n", "GET /a HTTP/2.0\r\n", "POST /x HTTP/1.1 extra\r\n"])
+    func aFirstLineRejectedAfterItsMethodIsABadLine(_ line: String) {
+        let result = runSplitInvariant(
+            [
+                .request(line + "\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
+            ] + Step.endBoth(at: 3000))
+        #expect(result.statistics.otherProtocolConnections == 0)
+        #expect(result.statistics.count(of: .badRequestLine) == 1)
+        #expect(result.exchanges.map { $0.request?.target } == ["/next"])
+    }
+
+    /// After a request read in sync, a line that is no request is a bad line as before.
+    @Test func laterLinesAreBadLines() {
+        let result = runSplitInvariant(
+            [
+                .request("GET /first HTTP/1.1\r\nHost: h\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
+                .toServer(Array("*1\r\n$4\r\nPING\r\n".utf8), at: 3000),
+            ] + Step.endBoth(at: 4000))
+        #expect(result.statistics.otherProtocolConnections == 0)
+        #expect(result.statistics.count(of: .badRequestLine) == 1)
+        #expect(result.exchanges.map { $0.request?.target } == ["/first"])
+    }
+
+    /// A server that speaks first with no status line (SSH, SMTP, MySQL, FTP): its line waits for the
+    /// client's, and any rejection of that shows another protocol, even after a method (`EHLO host`).
+    @Test(arguments: [
+        ("220 mail.example.org ESMTP\r\n", "EHLO client.example.org\r\n"),
+        ("SSH-2.0-OpenSSH_9.2p1\r\n", "SSH-2.0-OpenSSH_9.2p1\r\n"),
+        ("220 FTP server ready\r\n", "USER anonymous\r\n"),
+    ])
+    func aServerThatSpeaksFirstThenAClientThatIsNoHTTPClient(banner: String, client: String) {
+        Self.expectOtherProtocol(runSplitInvariant(
+            [
+                .response(banner, at: 900),
+                .request(client, at: 1000),
+                .toClient(Self.responseInside, at: 2000),
+                .toServer(Self.httpInside, at: 3000),
+            ] + Step.endBoth(at: 4000)))
+    }
+
+    /// MySQL's greeting (a length, a sequence number, protocol 10, the version), then the client's
+    /// binary answer.
+    @Test func mysqlIsAnotherProtocol() {
+        Self.expectOtherProtocol(runSplitInvariant(
+            [
+                .toClient(bytes(hex: "4a0000000a") + Array("8.0.36\0".utf8) + Array(repeating: 0x41, count: 40), at: 900),
+                .toServer(bytes(hex: "200000010fa20a00ffffff00210000000000000000000000000000000000000000"), at: 1000),
+            ] + Step.endBoth(at: 2000)))
+    }
+
+    /// The server's first line waits for the client; when the client then sends a request, the server's
+    /// line was a bad status line after all, counted as before, and the exchange is read.
+    @Test func aServerBannerThenAnHTTPClientIsCountedAsBefore() {
+        let result = runSplitInvariant(
+            [
+                .response("220 hello\r\n", at: 900),
+                .request("GET /a HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
+            ] + Step.endBoth(at: 3000))
+        #expect(result.statistics.otherProtocolConnections == 0)
+        #expect(result.statistics.anomalies == [.badStatusLine: 1, .resync: 1])
+        #expect(result.exchanges.map { "\($0.request?.target ?? "-") \($0.response?.status ?? 0)" } == ["/a 200"])
+    }
+
+    /// A server banner and a client that never speaks: the bad status line, at the end.
+    @Test func aServerBannerAndASilentClient() {
+        let observer = HTTPObserver(sink: CollectingSink())
+        let consumer = observer.makeConnectionObserver(for: connectionInfo())
+        Array("SSH-2.0-OpenSSH_9.2p1\r\n".utf8).withUnsafeBytes {
+            consumer.streamData($0, direction: .serverToClient, time: ts(900))
+        }
+        #expect(observer.statistics.anomalies.isEmpty)
+        consumer.streamEnd(direction: .clientToServer, reason: .fin, time: ts(1000))
+        consumer.streamEnd(direction: .serverToClient, reason: .fin, time: ts(1000))
+        #expect(observer.statistics.anomalies == [.badStatusLine: 1, .resync: 1])
+        #expect(observer.statistics.otherProtocolConnections == 0)
+    }
+
+    /// A server's HTTP/2 SETTINGS first, then the client's preface: still HTTP/2, not another protocol.
+    @Test func http2StillWins() {
+        let result = runSplitInvariant(
+            [
+                .toClient(bytes(hex: "000006040000000000000300000064"), at: 900),
+                .toServer(HTTPMessageParser.http2Preface + bytes(hex: "000000040000000000"), at: 1000),
+            ] + Step.endBoth(at: 2000))
+        #expect(result.statistics.http2Connections == 1 && result.statistics.otherProtocolConnections == 0)
+        #expect(result.statistics.anomalies.isEmpty)
+    }
+
+    /// A spare observer that served a connection of another protocol serves the next one afresh, and
+    /// one picked up mid-stream is not judged from its first bytes.
+    @Test func aReusedObserverJudgesEachConnectionOnItsOwn() {
+        let sink = CollectingSink()
+        let observer = HTTPObserver(sink: sink)
+        func connect(_ id: UInt64, _ roleSource: RoleSource, client: [UInt8], server: [UInt8]) {
+            var info = connectionInfo(roleSource: roleSource, synTime: roleSource == .handshake ? 500 : nil)
+            info.id = id
+            let consumer = observer.makeConnectionObserver(for: info)
+            client.withUnsafeBytes { consumer.streamData($0, direction: .clientToServer, time: ts(1000)) }
+            server.withUnsafeBytes { consumer.streamData($0, direction: .serverToClient, time: ts(2000)) }
+            consumer.streamEnd(direction: .clientToServer, reason: .fin, time: ts(3000))
+            consumer.streamEnd(direction: .serverToClient, reason: .fin, time: ts(3000))
+        }
+        let redis = Array("*1\r\n$4\r\nPING\r\n".utf8) + Self.httpInside
+        let ok = Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)
+        connect(1, .handshake, client: redis, server: Array("+PONG\r\n".utf8))
+        connect(2, .handshake, client: Array("GET /two HTTP/1.1\r\n\r\n".utf8), server: ok)
+        connect(3, .configuredPort, client: redis, server: ok)
+        connect(4, .handshake, client: redis, server: Array("+PONG\r\n".utf8))
+        #expect(observer.statistics.otherProtocolConnections == 2)
+        #expect(sink.exchanges.map { "\($0.connection.id) \($0.request?.target ?? "-")" } == ["2 /two", "3 /inside"])
+        #expect(observer.statistics.count(of: .badRequestLine) == 1)
+    }
+}

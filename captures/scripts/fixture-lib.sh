@@ -1,0 +1,61 @@
+# Shared by the make-*-fixture(s).sh scripts that record in a network namespace of their own:
+# sourced, not run. A script runs in two parts: the outer one (as root, on the host) makes the
+# namespace and runs the script again inside it; the inner one starts servers, tcpdump and clients
+# there, every process stopped by its PID.
+
+# fixture_run_in_namespace NS INNER_VAR [NAME=VALUE]...: runs "$0" again inside namespace NS, with
+# INNER_VAR=1 and the given variables set. NS is made afresh and deleted when the script exits. Its
+# loopback has an Ethernet MTU (1500) and no segmentation offload, so segments are the size a real
+# link gives (1448-byte payloads), not 64 KiB loopback super-packets, and nothing collides with other
+# loopback traffic or ports on the host.
+fixture_run_in_namespace() {
+    local ns=$1 inner=$2
+    shift 2
+    ip netns del "$ns" 2>/dev/null || true
+    ip netns add "$ns"
+    FIXTURE_NS=$ns
+    trap 'ip netns del "$FIXTURE_NS" 2>/dev/null || true' EXIT
+    ip netns exec "$ns" ip link set lo mtu 1500 up
+    ip netns exec "$ns" ethtool -K lo tso off gso off gro off >/dev/null
+    ip netns exec "$ns" env "$inner=1" "$@" bash "$0"
+}
+
+# fixture_stop_at_exit: in the inner part, at exit, stops tcpdump ($DUMP, with SIGINT so that it
+# writes its last packets) and every process in the array PIDS, by PID, then deletes $WORK.
+PIDS=()
+DUMP=""
+fixture_stop_at_exit() {
+    trap fixture_stop EXIT
+}
+fixture_stop() {
+    if [ -n "$DUMP" ]; then kill -INT "$DUMP" 2>/dev/null || true; wait "$DUMP" 2>/dev/null || true; fi
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ -n "${WORK:-}" ]; then rm -rf "$WORK"; fi
+}
+
+# fixture_wait_port PORT...: until something listens on each PORT (15 s at most each).
+fixture_wait_port() {
+    local port
+    for port in "$@"; do
+        for _ in $(seq 150); do
+            ss -ltn "sport = :$port" | grep -q LISTEN && continue 2
+            sleep 0.1
+        done
+        echo "$(basename "$0"): nothing listens on port $port" >&2
+        exit 1
+    done
+}
+
+# fixture_start_tcpdump FILE FILTER: tcpdump on lo into FILE (whole packets, written as they come),
+# its PID in DUMP, once it listens; fixture_stop_tcpdump stops it and fails when the kernel dropped any.
+fixture_start_tcpdump() {
+    tcpdump -i lo -n -Z root -s 0 -U --immediate-mode -w "$1" "$2" 2> "$WORK/tcpdump.log" & DUMP=$!
+    for _ in $(seq 100); do grep -q 'listening on' "$WORK/tcpdump.log" && break; sleep 0.1; done
+    sleep 0.3
+}
+fixture_stop_tcpdump() {
+    kill -INT "$DUMP"; wait "$DUMP" || true; DUMP=""
+    grep -q '^0 packets dropped by kernel' "$WORK/tcpdump.log" || { echo "tcpdump dropped packets" >&2; exit 1; }
+    echo "$(basename "$1"): $(grep 'packets captured' "$WORK/tcpdump.log")"
+}
