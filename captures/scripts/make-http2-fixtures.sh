@@ -26,6 +26,7 @@ CAPTURES=$(dirname "$HERE")
 OUT=$CAPTURES/http
 NS=${CHX_NETNS:-chx-http2-fixtures}
 NAMES=(h2-prior-knowledge h2c-upgrade-curl)
+. "$HERE/fixture-lib.sh"
 
 # ---------------------------------------------------------------- outer part
 if [ "${CHX_HTTP2_INNER:-}" != 1 ]; then
@@ -50,12 +51,7 @@ if [ "${CHX_HTTP2_INNER:-}" != 1 ]; then
     command -v nghttp >/dev/null || need+=(nghttp2-client)
     [ ${#need[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"
 
-    ip netns del "$NS" 2>/dev/null || true
-    ip netns add "$NS"
-    trap 'ip netns del "$NS" 2>/dev/null || true' EXIT
-    ip netns exec "$NS" ip link set lo mtu 1500 up
-    ip netns exec "$NS" ethtool -K lo tso off gso off gro off >/dev/null
-    ip netns exec "$NS" env CHX_HTTP2_INNER=1 bash "$0"
+    fixture_run_in_namespace "$NS" CHX_HTTP2_INNER
     python3 "$HERE/expected.py" "$CAPTURES"
     python3 "$HERE/check_streams.py" "$CAPTURES"
     exit 0
@@ -65,15 +61,7 @@ fi
 WORK=$(mktemp -d /tmp/chx-http2-fixtures.XXXXXX)
 CURL_UA='mall-app/5.1.0 (curl)'
 CURL_FMT='{"method":"%{method}","url":"%{url_effective}","status":%{http_code}}\n'
-PIDS=()
-TCPDUMP_PID=""
-cleanup() {
-    if [ -n "$TCPDUMP_PID" ]; then kill -INT "$TCPDUMP_PID" 2>/dev/null || true; wait "$TCPDUMP_PID" 2>/dev/null || true; fi
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+fixture_stop_at_exit
 
 mkdir -p "$WORK/www" "$WORK/tmp"
 cp "$HERE/nginx/nginx-http2.conf" "$WORK/nginx-http2.conf"
@@ -90,18 +78,11 @@ server.pid-file = "$WORK/lighttpd.pid"
 mimetype.assign = (".json" => "application/json")
 EOF
 
-wait_port() {  # PORT: until something listens on it
-    for _ in $(seq 100); do
-        ss -ltn "sport = :$1" | grep -q LISTEN && return 0
-        sleep 0.1
-    done
-    echo "make-http2-fixtures: nothing listens on port $1" >&2; exit 1
-}
 nginx -p "$WORK/" -e error.log -c "$WORK/nginx-http2.conf" &
 PIDS+=($!)
 lighttpd -D -f "$WORK/lighttpd.conf" &
 PIDS+=($!)
-wait_port 18080; wait_port 18083; wait_port 18084
+fixture_wait_port 18080 18083 18084
 
 # record NAME FILTER -- COMMAND...: $OUT/NAME.pcap and $OUT/NAME.client.jsonl (curl's -w lines).
 record() {
@@ -109,15 +90,15 @@ record() {
     local file=$OUT/$name.pcap log=$WORK/$name.tcpdump.log
     : > "$OUT/$name.client.jsonl"
     tcpdump -i lo -n -Z root -s 0 -U --immediate-mode -B 32768 -w "$file" "$filter" 2> "$log" &
-    TCPDUMP_PID=$!
+    DUMP=$!
     for _ in $(seq 100); do grep -q 'listening on' "$log" && break; sleep 0.1; done
     grep -q 'listening on' "$log" || { echo "tcpdump did not start: $(cat "$log")" >&2; exit 1; }
     sleep 0.3
     CLIENT_LOG=$OUT/$name.client.jsonl "$@"
     sleep 1.2  # > libpcap's 1 s buffer timeout, in case --immediate-mode is not honoured
-    kill -INT "$TCPDUMP_PID"
-    wait "$TCPDUMP_PID" || true
-    TCPDUMP_PID=""
+    kill -INT "$DUMP"
+    wait "$DUMP" || true
+    DUMP=""
     grep -q '^0 packets dropped by kernel' "$log" || { echo "$name: tcpdump dropped packets: $(cat "$log")" >&2; exit 1; }
     chmod 644 "$file" "$OUT/$name.client.jsonl"
     echo "$name: $(grep 'packets captured' "$log")"

@@ -15,16 +15,12 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(dirname "$HERE")/http/tls
 NS=chx-tls-fixture
+. "$HERE/fixture-lib.sh"
 
 if [ "${CHX_TLS_INNER:-}" != 1 ]; then
     if [ "$(id -u)" != 0 ]; then echo "make-tls-fixture: needs root (network namespace, capture)" >&2; exit 1; fi
     mkdir -p "$OUT"
-    ip netns del "$NS" 2>/dev/null || true
-    ip netns add "$NS"
-    trap 'ip netns del "$NS" 2>/dev/null || true' EXIT
-    ip netns exec "$NS" ip link set lo mtu 1500 up
-    ip netns exec "$NS" ethtool -K lo tso off gso off gro off >/dev/null
-    ip netns exec "$NS" env CHX_TLS_INNER=1 bash "$0"
+    fixture_run_in_namespace "$NS" CHX_TLS_INNER
     # The mid-stream copy: every packet of an HTTPS connection before the client's first application
     # data record is dropped (the SYNs, most of the handshake); the plaintext connections stay whole.
     first=$(tshark -r "$OUT/tls.pcap" -d tcp.port==18443,tls -Y 'tcp.dstport == 18443 && (tls.record.content_type == 23 || tls.record.opaque_type == 23)' -T fields -e tcp.stream -e frame.number |
@@ -40,14 +36,7 @@ fi
 WORK=$(mktemp -d /tmp/chx-tls-fixture.XXXXXX)
 FMT='{"method":"%{method}","url":"%{url_effective}","status":%{http_code}}\n'
 LOG=$OUT/tls.client.jsonl
-PIDS=() DUMP=""
-cleanup() {
-    if [ -n "$DUMP" ]; then kill -INT "$DUMP" 2>/dev/null || true; wait "$DUMP" 2>/dev/null || true; fi
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+fixture_stop_at_exit
 
 mkdir -p "$WORK/www" "$WORK/tmp"
 python3 "$HERE/fixture_www.py" "$WORK/www"
@@ -75,14 +64,9 @@ http {
 CONF
 chmod -R a+rX "$WORK"
 nginx -p "$WORK/" -e error.log -c "$WORK/nginx.conf" & PIDS+=($!)
-for port in 18080 18443; do
-    for _ in $(seq 100); do ss -ltn "sport = :$port" | grep -q LISTEN && break; sleep 0.1; done
-done
+fixture_wait_port 18080 18443
 
-tcpdump -i lo -n -Z root -s 0 -U --immediate-mode -w "$OUT/tls.pcap" 'tcp port 18080 or tcp port 18443' \
-    2> "$WORK/tcpdump.log" & DUMP=$!
-for _ in $(seq 100); do grep -q 'listening on' "$WORK/tcpdump.log" && break; sleep 0.1; done
-sleep 0.3
+fixture_start_tcpdump "$OUT/tls.pcap" 'tcp port 18080 or tcp port 18443'
 
 : > "$LOG"
 c=(-sS -k -o /dev/null -w "$FMT")
@@ -98,6 +82,4 @@ PY
 curl "${c[@]}" http://127.0.0.1:18080/small.json --next "${c[@]}" http://127.0.0.1:18080/large.json >> "$LOG"
 
 sleep 1
-kill -INT "$DUMP"; wait "$DUMP" || true; DUMP=""
-grep -q '^0 packets dropped by kernel' "$WORK/tcpdump.log" || { echo "tcpdump dropped packets" >&2; exit 1; }
-echo "tls.pcap: $(grep 'packets captured' "$WORK/tcpdump.log")"
+fixture_stop_tcpdump "$OUT/tls.pcap"
