@@ -82,7 +82,7 @@ public enum ReplaySummary {
             ("exchanges", h.exchangesComplete), ("responses_without_request", h.responsesWithoutRequest),
             ("requests_without_response", h.requestsWithoutResponse), ("upgrades", h.upgrades),
             ("http2_connections", h.http2Connections), ("tls_connections", h.tlsConnections),
-            ("other_protocol_connections", h.otherProtocolConnections),
+            ("other_protocol_connections", h.otherProtocolConnections), ("proxy_protocol_headers", h.proxyProtocolHeaders),
             ("kept_bytes_peak", s.httpKeptBytes.peak), ("kept_bytes_at_end", s.httpKeptBytes.now),
         ], keepZeros: true))
         o.field("http_anomalies", object(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))

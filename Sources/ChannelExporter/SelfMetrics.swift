@@ -99,6 +99,10 @@ enum SelfMetrics {
             name: "channel_exporter_other_protocol_connections",
             help: "Connections whose client began with no HTTP/1 request line, not decoded (Redis, PostgreSQL, SSH... on a watched connection)",
             samples: [([], Double(h.otherProtocolConnections))])
+        w.counter(
+            name: "channel_exporter_proxy_protocol_headers",
+            help: "PROXY protocol headers (v1, v2) skipped before a connection's first request",
+            samples: [([], Double(h.proxyProtocolHeaders))])
         w.gauge(
             name: "channel_exporter_http_kept_bytes", help: "Bytes HTTP connections keep now (split heads, body prefixes, waiting requests)",
             samples: [([], Double(p.httpKeptBytes.now))])

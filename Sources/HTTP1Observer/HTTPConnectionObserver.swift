@@ -144,6 +144,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
             tlsRecord(direction: direction, time: time)
         case .otherProtocol:
             otherProtocol()
+        case .proxyHeader:
+            core.statistics.proxyProtocolHeaders += 1
         }
     }
 

@@ -5,7 +5,8 @@ extension HTTPMessageParser {
     /// `length` bytes of this direction are missing.
     mutating func gap(length: Int, time: Timestamp) -> GapOutcome {
         switch state {
-        case .idle, .startLine, .fieldLines, .awaitingFraming, .http2Preface, .tlsRecordHeader:
+        case .idle, .startLine, .fieldLines, .awaitingFraming, .http2Preface, .tlsRecordHeader, .proxyHeaderV1,
+            .proxyHeaderV2:
             if isResynchronising {
                 resetHead()
                 messageFirstByte = nil
@@ -63,7 +64,7 @@ extension HTTPMessageParser {
         switch state {
         case .idle, .skipLine, .awaitingUpgradeDecision, .ignoring:
             return .betweenMessages
-        case .startLine, .fieldLines, .http2Preface, .tlsRecordHeader:
+        case .startLine, .fieldLines, .http2Preface, .tlsRecordHeader, .proxyHeaderV1, .proxyHeaderV2:
             return isResynchronising ? .betweenMessages : .headIncomplete
         case .awaitingFraming, .body, .chunkSize, .chunkData, .chunkDataEnd, .trailers:
             return .bodyIncomplete

@@ -1,11 +1,11 @@
 /// Where a start line is rejected: HTTP/2's preface, a resynchronisation going on, a TLS record,
-/// another protocol, or a lost sync.
+/// a PROXY protocol header, another protocol, or a lost sync.
 
 extension HTTPMessageParser {
     /// The start line being scanned was rejected at `b` (just read), `inFirstToken` when in its first
     /// token (the method): HTTP/2's preface may begin there; else, while resynchronising, the search goes
-    /// on quietly; else a TLS record header may begin there; else the connection may carry another
-    /// protocol; otherwise sync is lost (the event). Out of line: rare, and kept out of `nextEvent`'s loop.
+    /// on quietly; else a TLS record header may begin there; else a PROXY protocol header; else the
+    /// connection may carry another protocol; otherwise sync is lost (the event). Out of line: rare, and kept out of `nextEvent`'s loop.
     @inline(never)
     mutating func startLineRejected(
         at b: UInt8, _ bytes: UnsafeRawBufferPointer, index: inout Int, inFirstToken: Bool
@@ -34,6 +34,7 @@ extension HTTPMessageParser {
             resetHead()
             return continueTLSRecordHeader(matched: 1, bytes, index: &index)
         }
+        if otherProtocolCheck != .off && !hasLostSync && beginsProxyHeader(b, bytes, index: index) { return nil }
         if showsOtherProtocol(inFirstToken: inFirstToken) { return otherProtocolFound() }
         let reason: HTTPParseAnomaly = expectedKind == .response ? .badStatusLine : .badRequestLine
         if reason == .badStatusLine && !hasLostSync {

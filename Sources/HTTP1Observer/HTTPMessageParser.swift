@@ -44,6 +44,8 @@ struct HTTPMessageParser {
         /// The first line of a direction read from its start is no HTTP/1 at all (see `+OtherProtocol`):
         /// the direction ignores what follows.
         case otherProtocol
+        /// A PROXY protocol header was read and skipped (see `+ProxyProtocol`).
+        case proxyHeader
     }
 
     enum GapOutcome: Equatable {
@@ -87,6 +89,10 @@ struct HTTPMessageParser {
         case http2Preface(matched: Int)
         /// The first `matched` bytes of what may be a TLS record header were read (see `+TLSRecord`).
         case tlsRecordHeader(matched: Int)
+        /// A PROXY protocol header is being read (see `+ProxyProtocol`): v1, `lineBytes` of its line
+        /// read; v2, `read` of its bytes, `length` its length field once read.
+        case proxyHeaderV1(lineBytes: Int)
+        case proxyHeaderV2(read: Int, length: Int)
         case awaitingUpgradeDecision
         case ignoring
     }
@@ -383,6 +389,10 @@ struct HTTPMessageParser {
                 if let event = continueHTTP2Preface(matched: matched, bytes, index: &index) { return event }
             case .tlsRecordHeader(let matched):
                 if let event = continueTLSRecordHeader(matched: matched, bytes, index: &index) { return event }
+            case .proxyHeaderV1(let lineBytes):
+                if let event = continueProxyHeaderV1(lineBytes: lineBytes, bytes, index: &index) { return event }
+            case .proxyHeaderV2(let read, let length):
+                if let event = continueProxyHeaderV2(read: read, length: length, bytes, index: &index) { return event }
             case .awaitingUpgradeDecision:
                 droppedWhileAwaitingUpgrade = true
                 index = bytes.count

@@ -78,6 +78,9 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
     /// Connections found carrying another protocol, not decoded: the client's first line, read from
     /// the connection's start, was no HTTP/1 (Redis, PostgreSQL, SSH... on a watched connection).
     public var otherProtocolConnections: Int = 0
+    /// PROXY protocol headers (v1 or v2) skipped before a connection's first request (a load balancer
+    /// passing the client's address on).
+    public var proxyProtocolHeaders: Int = 0
     /// Interim 1xx responses skipped (100 Continue, 103 Early Hints...).
     public var interimResponses: Int = 0
     /// Connections whose guessed roles (first sender = client) were swapped because of what was sent.
@@ -113,6 +116,7 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
         http2Connections &+= other.http2Connections
         tlsConnections &+= other.tlsConnections
         otherProtocolConnections &+= other.otherProtocolConnections
+        proxyProtocolHeaders &+= other.proxyProtocolHeaders
         interimResponses &+= other.interimResponses
         rolesSwapped &+= other.rolesSwapped
         for index in anomalyCounts.indices { anomalyCounts[index] &+= other.anomalyCounts[index] }
