@@ -20,7 +20,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${PARITY_VENV:-$HERE/.venv}"
 WORK="$HERE/.work"
 OUT="${PARITY_OUT:-$HERE}"
-mkdir -p "$WORK"
+mkdir -p "$WORK" "$OUT"     # PARITY_OUT=/tmp/rc (the README's example) need not exist
 
 if [[ ! -x "$VENV/bin/python" ]]; then
     python3 -m venv "$VENV"

@@ -5,6 +5,9 @@
 # Writes OUTDIR/SCENARIO.pcap and OUTDIR/SCENARIO.expected.prom. Every process it
 # starts is stopped by its PID. The /metrics scrape that becomes the expected
 # output is made after tcpdump has stopped, so it is not in the capture.
+# PARITY_LIVE_METRICS=URL (live-check.sh): our exporter, capturing live on the same lo, is
+# scraped into OUTDIR/SCENARIO.live.prom just before the reference, while the app, the
+# stubs and their keep-alive connections are still up: what a Prometheus scrape would see.
 import http.client
 import os
 import signal
@@ -114,6 +117,12 @@ def main(scenario, outdir, workdir):
             dropped = [line for line in f if "dropped by kernel" in line and not line.startswith("0 ")]
         if dropped:
             raise SystemExit("tcpdump lost packets (%s): record again" % dropped[0].strip())
+        live_url = os.environ.get("PARITY_LIVE_METRICS")
+        if live_url:
+            with urllib.request.urlopen(live_url, timeout=10) as r:
+                live = r.read()
+            with open(os.path.join(outdir, scenario + ".live.prom"), "wb") as f:
+                f.write(live)
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % APP_PORT, timeout=10) as r:
             exposition = r.read()
         with open(prom, "wb") as f:
