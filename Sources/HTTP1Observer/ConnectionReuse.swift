@@ -10,7 +10,7 @@ extension HTTPConnectionObserver {
         rolesSettled = connection.roleSource != .firstSender
         clientToServer.restart(expectedKind: rolesSettled ? .request : .either)
         serverToClient.restart(expectedKind: rolesSettled ? .response : .either)
-        if connection.roleSource == .handshake { clientToServer.otherProtocolCheck = .firstToken }
+        startOtherProtocolChecks()
         requestDirection = .clientToServer
         if !pending.isEmpty { pending.removeAll(keepingCapacity: true) }
         if case .some = inFlight { inFlight = nil }
@@ -34,6 +34,7 @@ extension HTTPMessageParser {
         droppedWhileAwaitingUpgrade = false
         firstLineMayBeHTTP2Settings = false
         otherProtocolCheck = .off
+        unsyncedBytesLeft = -1
         resetHead()
         messageFirstByte = nil
         messageLastByte = nil

@@ -134,9 +134,10 @@ extension HTTPConnectionObserver {
         endHTTP1()
     }
 
-    /// The client's first line, read from the connection's start, is no HTTP/1 (see
+    /// The client's first line, read from the connection's start, is no HTTP/1, or both directions of
+    /// a connection picked up mid-stream skipped the limit without a head (see
     /// `HTTPMessageParser+OtherProtocol`): the connection carries another protocol, counted once as
-    /// such, and nothing on it is read any more. (The parser finds it only before any head was read.)
+    /// such, and nothing on it is read any more.
     @inline(never)
     func otherProtocol() {
         core.statistics.otherProtocolConnections += 1

@@ -54,7 +54,18 @@ public final class HTTPConnectionObserver: StreamConsumer {
         serverToClient = HTTPMessageParser(
             expectedKind: s2cKind, maxHeaderBytes: configuration.maxHeaderBytes, maxHeaderCount: configuration.maxHeaderCount,
             shared: core.sharedParserState)
-        if connection.roleSource == .handshake { clientToServer.otherProtocolCheck = .firstToken }
+        startOtherProtocolChecks()
+    }
+
+    /// From the handshake, the client's first line shows another protocol; picked up mid-stream,
+    /// bytes skipped both ways without a head do (see `HTTPMessageParser+OtherProtocol`).
+    func startOtherProtocolChecks() {
+        if connection.roleSource == .handshake {
+            clientToServer.otherProtocolCheck = .firstToken
+        } else {
+            clientToServer.unsyncedBytesLeft = HTTPMessageParser.unsyncedLimit
+            serverToClient.unsyncedBytesLeft = HTTPMessageParser.unsyncedLimit
+        }
     }
 
     deinit {
@@ -146,6 +157,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
             otherProtocol()
         case .proxyHeader:
             core.statistics.proxyProtocolHeaders += 1
+        case .farFromSync:
+            if withParser(direction.reversed, { $0.reachedUnsyncedLimit }) { otherProtocol() }
         }
     }
 

@@ -55,6 +55,7 @@ extension HTTPMessageParser {
         resetHead()
         isResynchronising = false
         otherProtocolCheck = .off
+        unsyncedBytesLeft = -1
         guard case .complete = parsed else {
             // (`bytes` ran through the empty line, so the head is complete: too many field lines.)
             loseSync(atLineStart: true)
@@ -82,6 +83,7 @@ extension HTTPMessageParser {
         resetHead()
         isResynchronising = false
         otherProtocolCheck = .off
+        unsyncedBytesLeft = -1
         state = .awaitingFraming
         return .head
     }

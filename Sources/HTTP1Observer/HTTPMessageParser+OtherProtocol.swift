@@ -26,7 +26,16 @@
 // Only from a connection's start: the client's direction must be read from its SYN
 // (`RoleSource.handshake`) with no byte lost before the line (a gap loses sync first). Picked up
 // mid-stream, a connection's first bytes may be anywhere in an HTTP body, and the search for a
-// start line is the right answer.
+// start line is the right answer, for a while: a connection pool of Redis or PostgreSQL open when
+// the exporter starts would be searched through every byte for as long as it lives (a byte-by-byte
+// search: replaying redis-benchmark's traffic took ten times as long as reading the file). While a
+// body streams one way, HTTP/1 leaves the other way silent (a download's client waits, an upload's
+// server too); other protocols talk both ways. So a connection picked up mid-stream that skipped
+// `unsyncedLimit` bytes in each direction without finding a single head is taken as another
+// protocol too. A rejected candidate line counts as at least `unsyncedLineCharge` bytes: a search
+// costs per candidate as much as per byte, and a direction of short replies (Redis's `+OK`, 5 bytes)
+// would otherwise take thousands of them to reach the limit while the other way (the commands and
+// their values) is searched all along.
 extension HTTPMessageParser {
     /// What a rejection of this direction's first line shows.
     enum OtherProtocolCheck: UInt8 {
@@ -37,6 +46,31 @@ extension HTTPMessageParser {
         /// Another protocol when the line is rejected anywhere (the server spoke first, not in HTTP).
         case wholeLine
     }
+
+    /// What each direction of a connection picked up mid-stream may skip without finding a head
+    /// before the connection is taken as another protocol (when the other direction has too).
+    static let unsyncedLimit = 16 * 1024
+    /// What a candidate line rejected while resynchronising counts at least, towards the limit.
+    static let unsyncedLineCharge = 64
+
+    /// `n` more bytes skipped while resynchronising before any head (`unsyncedBytesLeft` > 0).
+    @inline(never)
+    mutating func countUnsynced(_ n: Int) {
+        unsyncedBytesLeft = Swift.max(unsyncedBytesLeft - n, 0)
+    }
+
+    /// `unsyncedBytesLeft` once the limit was reached and reported.
+    static let unsyncedLimitReported = -2
+
+    /// The limit was reached: reported once (the search goes on until the owner decides).
+    @inline(never)
+    mutating func foundFarFromSync() -> Event {
+        unsyncedBytesLeft = Self.unsyncedLimitReported
+        return .farFromSync
+    }
+
+    /// This direction skipped the limit without finding a head (and has found none since).
+    var reachedUnsyncedLimit: Bool { unsyncedBytesLeft == 0 || unsyncedBytesLeft == Self.unsyncedLimitReported }
 
     /// A start line rejected now, `inFirstToken` when within its first token, shows another protocol.
     func showsOtherProtocol(inFirstToken: Bool) -> Bool {

@@ -16,6 +16,7 @@ extension HTTPMessageParser {
         }
         if isResynchronising {
             let failedAfterFirstByte = headBytes > 1
+            if unsyncedBytesLeft > 0 { countUnsynced(Swift.max(headBytes, Self.unsyncedLineCharge)) }
             resetHead()
             messageFirstByte = nil
             if b != 0x0A && failedAfterFirstByte && canStartLine(b) {

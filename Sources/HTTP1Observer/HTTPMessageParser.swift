@@ -46,6 +46,9 @@ struct HTTPMessageParser {
         case otherProtocol
         /// A PROXY protocol header was read and skipped (see `+ProxyProtocol`).
         case proxyHeader
+        /// A direction of a connection picked up mid-stream skipped `unsyncedLimit` bytes without
+        /// finding a head (see `+OtherProtocol`); reported once.
+        case farFromSync
     }
 
     enum GapOutcome: Equatable {
@@ -116,6 +119,10 @@ struct HTTPMessageParser {
     /// Whether a rejection of this direction's first line shows that the connection carries another
     /// protocol (see `+OtherProtocol`); `.off` once a head was read.
     var otherProtocolCheck = OtherProtocolCheck.off
+    /// On a connection picked up mid-stream, the bytes this direction may still skip while
+    /// resynchronising before any head is read: 0 when the limit is reached (reported as
+    /// `.farFromSync`, then `unsyncedLimitReported`); -1 when not counted (see `+OtherProtocol`).
+    var unsyncedBytesLeft = -1
 
     var headBuffer: [UInt8] = []
     /// `headBuffer`'s bytes charged to the observer's `Budget` (released by `resetHead`, and
@@ -375,6 +382,9 @@ struct HTTPMessageParser {
             case .skipLine:
                 // Resynchronising: a start line may begin after any LF, or at any byte that can begin one
                 // (data after a gap, or a message glued to the end of an unframed body).
+                let skipFrom = index
+                defer { if unsyncedBytesLeft > 0 { countUnsynced(index - skipFrom) } }
+                if unsyncedBytesLeft == 0 { return foundFarFromSync() }
                 while index < bytes.count {
                     let b = bytes[index]
                     if b == 0x0A || canStartLine(b) {

@@ -183,3 +183,70 @@ import Testing
         #expect(observer.statistics.count(of: .badRequestLine) == 1)
     }
 }
+
+/// Picked up mid-stream, a connection whose two directions each skip `unsyncedLimit` bytes without
+/// a head is taken as another protocol (a connection pool open when the exporter started); HTTP/1,
+/// where one direction is silent while a body streams the other way, is not.
+@Suite struct MidStreamOtherProtocolTests {
+    static let limit = HTTPMessageParser.unsyncedLimit
+    /// Redis-like traffic: commands and replies, with uppercase words where a start line could begin.
+    static func chatter(_ bytes: Int, seed: UInt8) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while out.count < bytes {
+            out += Array("*3\r\n$3\r\nSET\r\n$8\r\nkey:\(i % 1000)\r\n$20\r\nVALUE-\(seed)-xxxxxxxxxxxx\r\n".utf8)
+            i += 1
+        }
+        return out
+    }
+
+    @Test(arguments: [RoleSource.configuredPort, .firstSender])
+    func bothWaysPastTheLimitIsAnotherProtocol(_ roleSource: RoleSource) {
+        var steps: [Step] = []
+        var time: Int64 = 1000
+        // Exchanges of 4 KiB each way, until both are past the limit; then HTTP text, never read.
+        for _ in 0..<(Self.limit / 4096 + 4) {
+            steps.append(.toServer(Self.chatter(4096, seed: 1), at: time))
+            steps.append(.toClient(Self.chatter(4096, seed: 2), at: time + 1))
+            time += 10
+        }
+        steps.append(.request("GET /later HTTP/1.1\r\n\r\n", at: time))
+        steps.append(.response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: time + 1))
+        let result = runSplitInvariant(
+            steps + Step.endBoth(at: time + 10),
+            connection: connectionInfo(roleSource: roleSource, synTime: nil))
+        #expect(result.statistics.otherProtocolConnections == 1)
+        #expect(result.exchanges.isEmpty)
+    }
+
+    /// A download picked up in its body: the client waits in silence, however long the body; the
+    /// next request on the connection is read.
+    @Test func aLongBodyOneWayIsStillSearched() {
+        let body = [UInt8](repeating: 0x41, count: 4 * Self.limit)
+        let result = runSplitInvariant(
+            [
+                .toClient(body, at: 1000),
+                .request("GET /next HTTP/1.1\r\nHost: h\r\n\r\n", at: 2000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 3000),
+            ] + Step.endBoth(at: 4000),
+            connection: connectionInfo(roleSource: .configuredPort, synTime: nil))
+        #expect(result.statistics.otherProtocolConnections == 0)
+        #expect(result.exchanges.map { $0.request?.target } == ["/next"])
+    }
+
+    /// A head found in one direction after it passed the limit: the other direction passing it later
+    /// does not end the connection.
+    @Test func aHeadFoundResetsTheCount() {
+        let result = runSplitInvariant(
+            [
+                .toClient(Self.chatter(Self.limit + 4096, seed: 2), at: 1000),
+                .toClient(Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".utf8), at: 1100),
+                .toServer(Self.chatter(Self.limit + 4096, seed: 1), at: 1200),
+                .request("GET /next HTTP/1.1\r\n\r\n", at: 2000),
+                .response("HTTP/1.1 204 No Content\r\n\r\n", at: 3000),
+            ] + Step.endBoth(at: 4000),
+            connection: connectionInfo(roleSource: .configuredPort, synTime: nil))
+        #expect(result.statistics.otherProtocolConnections == 0)
+        #expect(result.exchanges.compactMap { $0.request?.target } == ["/next"])
+    }
+}
