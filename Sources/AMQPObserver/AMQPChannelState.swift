@@ -202,6 +202,35 @@ final class AMQPChannelState {
         }
     }
 
+    /// Consumer tags the client cancelled (`basic.cancel`), newest last, at most `maxCancelledTags`:
+    /// rejects with requeue of their deliveries are the client library's give-backs.
+    private var cancelledTags: [String] = []
+    static let maxCancelledTags = 8
+
+    func noteCancelled(tag: UnsafeRawBufferPointer) {
+        guard !tag.isEmpty, !isCancelled(tag) else { return }
+        let string = tag.utf8String
+        let cost = Self.stringCost(string.utf8.count)
+        if cancelledTags.count == Self.maxCancelledTags {
+            release(Self.stringCost(cancelledTags.removeFirst().utf8.count))
+        }
+        guard kept.hasRoom(for: cost) else { return }
+        charge(cost)
+        cancelledTags.append(string)
+    }
+
+    /// A consumer registered again under a cancelled tag is live again.
+    func forgetCancelled(tag: UnsafeRawBufferPointer) {
+        guard let index = cancelledTags.firstIndex(where: { $0.utf8.elementsEqual(tag) }) else { return }
+        release(Self.stringCost(cancelledTags.remove(at: index).utf8.count))
+    }
+
+    func isCancelled(_ tag: String) -> Bool { cancelledTags.contains(tag) }
+
+    private func isCancelled(_ tag: UnsafeRawBufferPointer) -> Bool {
+        cancelledTags.contains { $0.utf8.elementsEqual(tag) }
+    }
+
     /// Consumers removed while deliveries that share their strings were outstanding: charged until
     /// the channel has none.
     private var retiredConsumerBytes = 0

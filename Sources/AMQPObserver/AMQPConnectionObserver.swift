@@ -24,6 +24,20 @@ public struct AMQPFrameSummary: Sendable, Hashable {
 /// (`QueueSource.routingKey`). Through any other exchange the queue is unknown:
 /// `queue` is nil, `QueueSource.unknown`, counted in `unknownQueueDeliveries`.
 ///
+/// **Deliveries a client library gives back at a cancel.** pika, when the application cancels a
+/// manual-ack consumer, sends `basic.reject` (requeue) for each delivery it holds but has not
+/// handed to the application, then `basic.cancel`, and rejects (requeue) every delivery of that
+/// consumer that reaches it afterwards. No worker ran for them (the reference records nothing;
+/// `ctec_consumer`'s `stop()` does exactly this with a full prefetch buffer). A reject with
+/// requeue of a consumer's delivery is therefore held back (``HeldRejects``) until it is known
+/// not to be one of these: the client's next method on the channel is something else, or
+/// `HeldRejects.windowNanoseconds` passes (checked when the connection's next bytes come: live,
+/// such an outcome may wait for the next heartbeat). Followed by that consumer's `basic.cancel`,
+/// it is dropped (`AMQPDropReason.cancelReturn`); after the cancel, such rejects are dropped at
+/// once. A worker that itself answers reject-with-requeue just before its application cancels
+/// the consumer (nothing else in between on the channel) is dropped too: the wire shows no
+/// difference.
+///
 /// Anything malformed (see ``AMQPAnomaly``) gives the connection up: it is counted,
 /// its outstanding deliveries are dropped (counted) and later bytes are ignored.
 public final class AMQPConnectionObserver: StreamConsumer {
@@ -34,6 +48,8 @@ public final class AMQPConnectionObserver: StreamConsumer {
     private let serverParser: AMQPFrameParser
     private var channels: [UInt16: AMQPChannelState] = [:]
     private var givenUp = false
+    /// Rejects with requeue not yet known to be a worker's answer (see the type's documentation).
+    private var held: HeldRejects
     /// Called for every complete frame (diagnostics, tests); nil costs nothing on the data path.
     public var frameTap: ((StreamDirection, AMQPFrameSummary) -> Void)?
 
@@ -48,6 +64,11 @@ public final class AMQPConnectionObserver: StreamConsumer {
         serverParser = AMQPFrameParser(
             isClient: false, startsAtBeginning: fromStart, frameMax: configuration.maxFrameSize,
             synchronizationAttempts: configuration.synchronizationAttempts, budget: observer.bufferedMethodBytes)
+        held = HeldRejects(kept: observer.keptBytes, limit: configuration.maxOutstandingPerChannel)
+    }
+
+    deinit {
+        held.discardAll()
     }
 
     /// Why the connection was given up, if it was.
@@ -60,6 +81,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
             observer.statistics.ignoredBytes += bytes.count
             return
         }
+        if let due = held.deadline, due < time { releaseHeld() }
         let parser = direction == .clientToServer ? clientParser : serverParser
         let skippedBefore = parser.unsynchronizedBytes
         parser.parse(bytes) { frame in handle(frame, direction: direction, time: time, parser: parser) }
@@ -70,6 +92,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
     public func streamGap(length: Int, direction: StreamDirection, time: Timestamp) {
         observer.statistics.gapBytes += length
         guard !givenUp else { return }
+        releaseHeld()
         let parser = direction == .clientToServer ? clientParser : serverParser
         guard !parser.gap(length: length) else { return }
         // A method may be lost: replies are out of step with requests.
@@ -88,6 +111,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
     public func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) {
         // Once the client's direction ends no answer can follow.
         guard direction == .clientToServer, !givenUp else { return }
+        releaseHeld()
         dropAllDeliveries(.streamEnd)
     }
 
@@ -119,17 +143,26 @@ public final class AMQPConnectionObserver: StreamConsumer {
 
     private func handle(_ method: AMQPMethod, channel number: UInt16, direction: StreamDirection, time: Timestamp) {
         let fromClient = direction == .clientToServer
+        if fromClient && !held.isEmpty {
+            switch method {
+            case .basicReject(_, requeue: true): break
+            case .basicCancel(let tag): dropHeld(channel: number, consumerTag: tag)
+            default: releaseHeld(channel: number)
+            }
+        }
         switch method {
         case .connectionTuneOk(let frameMax) where fromClient:
             let bound = configuration.negotiatedFrameSize(frameMax)
             clientParser.frameMax = bound
             serverParser.frameMax = bound
         case .connectionClose:
+            releaseHeld()
             dropAllDeliveries(.connectionClose)
         case .channelOpen where fromClient:
             if let old = channels.removeValue(forKey: number) { observer.countDropped(old.dropAll(), .channelClose) }
             _ = channel(number, opened: true)
         case .channelClose:
+            releaseHeld(channel: number)
             if let state = channels[number] {
                 observer.countDropped(state.dropAll(), .channelClose)
                 state.isClosing = true
@@ -150,6 +183,8 @@ public final class AMQPConnectionObserver: StreamConsumer {
         case .basicConsumeOk(let tag) where !fromClient:
             guard let state = channel(number), let consume = state.takePendingConsume() else { return }
             register(consume, tag: tag, in: state)
+        case .basicCancel(let tag) where fromClient:
+            channels[number]?.noteCancelled(tag: tag)
         case .basicCancelOk(let tag):
             channels[number]?.removeConsumer(tag: tag)
         case .basicGet(let queue, let noAck) where fromClient:
@@ -218,6 +253,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
     private func register(_ consume: PendingConsume, tag: UnsafeRawBufferPointer, in state: AMQPChannelState) {
         guard !tag.isEmpty else { return }
         state.removeConsumer(tag: tag)
+        state.forgetCancelled(tag: tag)
         guard state.consumers.count < configuration.maxConsumersPerChannel else {
             observer.count(.consumersPerChannel)
             return
@@ -303,22 +339,53 @@ public final class AMQPConnectionObserver: StreamConsumer {
                 observer.statistics.answersForLostDeliveries += 1
                 return
             }
-            switch answer {
-            case .ack: observer.statistics.acks += 1
-            case .nack: observer.statistics.nacks += 1
-            case .reject: observer.statistics.rejects += 1
+            let outcome = ConsumerOutcome(
+                connection: connection, channel: number, consumerTag: delivery.consumerTag,
+                deliveryTag: delivery.deliveryTag, queue: delivery.queue, queueSource: delivery.queueSource,
+                redelivered: delivery.redelivered, answer: answer, deliverTime: delivery.deliverTime,
+                serviceStart: serviceStart, answerTime: time)
+            let whileQueued = delivery.serviceStart == nil
+            if case .reject(requeue: true) = answer, let consumerTag = delivery.consumerTag {
+                if state.isCancelled(consumerTag) {
+                    observer.countDropped(1, .cancelReturn)
+                    return
+                }
+                if held.hold(.init(outcome: outcome, answeredWhileQueued: whileQueued)) { return }
             }
-            if delivery.serviceStart == nil { observer.statistics.answeredWhileQueued += 1 }
-            observer.sink.observe(
-                ConsumerOutcome(
-                    connection: connection, channel: number, consumerTag: delivery.consumerTag,
-                    deliveryTag: delivery.deliveryTag, queue: delivery.queue, queueSource: delivery.queueSource,
-                    redelivered: delivery.redelivered, answer: answer, deliverTime: delivery.deliverTime,
-                    serviceStart: serviceStart, answerTime: time))
+            emit(outcome, answeredWhileQueued: whileQueued)
         }
         if settled == 0 {
             observer.statistics.unmatchedAnswers += 1
             state.answerForUnknownDelivery(time: time)
+        }
+    }
+
+    private func emit(_ outcome: ConsumerOutcome, answeredWhileQueued: Bool) {
+        switch outcome.answer {
+        case .ack: observer.statistics.acks += 1
+        case .nack: observer.statistics.nacks += 1
+        case .reject: observer.statistics.rejects += 1
+        }
+        if answeredWhileQueued { observer.statistics.answeredWhileQueued += 1 }
+        observer.sink.observe(outcome)
+    }
+
+    /// Emits the held outcomes (of `channel` only, when given): they were the workers' answers.
+    private func releaseHeld(channel: UInt16? = nil) {
+        for entry in held.take(channel: channel) {
+            emit(entry.outcome, answeredWhileQueued: entry.answeredWhileQueued)
+        }
+    }
+
+    /// Drops the held outcomes of `consumerTag`'s deliveries on `channel` (the library's give-backs
+    /// before its `basic.cancel`) and emits the channel's others.
+    private func dropHeld(channel: UInt16, consumerTag: UnsafeRawBufferPointer) {
+        for entry in held.take(channel: channel) {
+            if let tag = entry.outcome.consumerTag, tag.utf8.elementsEqual(consumerTag) {
+                observer.countDropped(1, .cancelReturn)
+            } else {
+                emit(entry.outcome, answeredWhileQueued: entry.answeredWhileQueued)
+            }
         }
     }
 
@@ -347,6 +414,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
     }
 
     private func giveUp(_ reason: AMQPAnomaly, time: Timestamp) {
+        releaseHeld()
         givenUp = true
         observer.count(reason)
         observer.statistics.connectionsGivenUp += 1

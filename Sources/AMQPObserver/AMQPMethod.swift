@@ -15,6 +15,8 @@ enum AMQPMethod {
     case basicConsume(queue: UnsafeRawBufferPointer, consumerTag: UnsafeRawBufferPointer, noAck: Bool, noWait: Bool)
     /// basic.consume-ok: consumer-tag shortstr (server-generated when the consume's was empty).
     case basicConsumeOk(consumerTag: UnsafeRawBufferPointer)
+    /// basic.cancel: consumer-tag shortstr, no-wait bit.
+    case basicCancel(consumerTag: UnsafeRawBufferPointer)
     /// basic.cancel-ok: consumer-tag shortstr.
     case basicCancelOk(consumerTag: UnsafeRawBufferPointer)
     /// basic.deliver: consumer-tag shortstr, delivery-tag longlong, redelivered bit, exchange shortstr, routing-key shortstr.
@@ -66,6 +68,9 @@ enum AMQPMethod {
         case .basicConsumeOk:
             guard let tag = r.readShortString() else { return nil }
             return .basicConsumeOk(consumerTag: tag)
+        case .basicCancel:
+            guard let tag = r.readShortString() else { return nil }
+            return .basicCancel(consumerTag: tag)
         case .basicCancelOk:
             guard let tag = r.readShortString() else { return nil }
             return .basicCancelOk(consumerTag: tag)

@@ -38,6 +38,10 @@ public enum AMQPDropReason: String, Sendable, Hashable, CaseIterable {
     case gap
     /// `basic.recover`: the broker redelivers them under new tags.
     case recover
+    /// Given back by the client library when the application cancelled their consumer: a
+    /// `basic.reject` with requeue for each delivery it had not handed to a worker (pika does so
+    /// just before its `basic.cancel` and for every delivery that reaches it after). No worker ran.
+    case cancelReturn = "cancel_return"
     /// A delivery tag not above the previous one on the channel (state out of step).
     case tagRegression = "tag_regression"
     /// The outstanding bound was reached: the oldest is forgotten.

@@ -119,7 +119,8 @@ enum SelfMetrics {
             name: "channel_exporter_amqp_anomalies", help: "AMQP parse anomalies, by reason",
             samples: AMQPAnomaly.allCases.map { ([("reason", $0.rawValue)], Double(a.anomalies[$0] ?? 0)) })
         w.counter(
-            name: "channel_exporter_amqp_dropped_deliveries", help: "Deliveries dropped unanswered, by reason",
+            name: "channel_exporter_amqp_dropped_deliveries",
+            help: "Deliveries not counted as outcomes (unanswered, or given back by the client at a cancel), by reason",
             samples: AMQPDropReason.allCases.map { ([("reason", $0.rawValue)], Double(a.droppedDeliveries[$0] ?? 0)) })
         w.counter(name: "channel_exporter_amqp_unknown_queue_deliveries", help: "Deliveries whose queue could not be learnt", samples: [([], Double(a.unknownQueueDeliveries))])
         w.counter(

@@ -98,6 +98,51 @@ import Testing
         #expect(result.outcomes.map(\.queueSource) == [.unknown])
     }
 
+    /// pika's `basic_cancel` on a manual-ack consumer (what `ctec_consumer`'s `stop()` does): a reject
+    /// with requeue for each delivery it holds but never handed to the worker, then `basic.cancel`,
+    /// then a reject with requeue for each delivery that reaches it afterwards. Recorded live against
+    /// the reference in `captures/amqp/random_consumers.py` (seed 2: 14 such rejects, none recorded by the
+    /// reference). The worker ran for delivery 1 only.
+    @Test func rejectsAClientLibraryGivesBackAtACancelAreNotOutcomes() {
+        let result = run(preamble() + [
+            s2c(100, AMQP.deliver(1, tag: "c1", deliveryTag: 1), AMQP.deliver(1, tag: "c1", deliveryTag: 2)),
+            s2c(101, AMQP.deliver(1, tag: "c1", deliveryTag: 3), AMQP.deliver(1, tag: "c1", deliveryTag: 4)),
+            c2s(250, AMQP.ack(1, 1)),
+            c2s(251, AMQP.reject(1, 2, requeue: true)),
+            c2s(251, AMQP.reject(1, 3, requeue: true), AMQP.reject(1, 4, requeue: true)),
+            c2s(251, AMQP.cancel(1, tag: "c1")),
+            s2c(252, AMQP.deliver(1, tag: "c1", deliveryTag: 5)), s2c(252, AMQP.cancelOk(1, tag: "c1")),
+            c2s(253, AMQP.reject(1, 5, requeue: true)),
+            c2s(260, AMQP.channelClose(1)),
+        ])
+        #expect(result.outcomes.map(\.deliveryTag) == [1])
+        #expect(result.statistics.droppedDeliveries == [.cancelReturn: 4])
+        #expect(result.statistics.rejects == 0)
+    }
+
+    /// A worker's own reject with requeue (kombu's `requeue()`) is counted: once the client's next
+    /// method on the channel is something else, once time passes, or when the connection ends.
+    @Test func aWorkersRejectWithRequeueIsCountedOnceItIsNoGiveBack() {
+        let result = run(preamble() + [
+            s2c(100, AMQP.deliver(1, tag: "c1", deliveryTag: 1), AMQP.deliver(1, tag: "c1", deliveryTag: 2)),
+            c2s(250, AMQP.reject(1, 1, requeue: true)),
+            c2s(600, AMQP.ack(1, 2)),
+            s2c(610, AMQP.deliver(1, tag: "c1", deliveryTag: 3, redelivered: true)),
+            c2s(960, AMQP.reject(1, 3, requeue: true)),
+            s2c(1100, AMQP.deliver(1, tag: "c1", deliveryTag: 4, redelivered: true)),  // past the window
+            c2s(1300, AMQP.reject(1, 4, requeue: true)),
+            c2s(1301, AMQP.cancel(1, tag: "c1")),  // 1 ms later, nothing between: taken for a give-back
+            c2s(1302, AMQP.consume(1, queue: "orders", tag: "c1")), s2c(1303, AMQP.consumeOk(1, tag: "c1")),
+            s2c(1304, AMQP.deliver(1, tag: "c1", deliveryTag: 5, redelivered: true)),
+            c2s(1504, AMQP.reject(1, 5, requeue: true)),  // the tag consumes again: a worker's answer
+            .end(.clientToServer, ms(1505)),
+        ])
+        #expect(result.outcomes.map(\.deliveryTag) == [1, 2, 3, 5])
+        #expect(result.outcomes.map { $0.durationNanoseconds() / 1_000_000 } == [150, 350, 350, 200])
+        #expect(result.statistics.droppedDeliveries == [.cancelReturn: 1])
+        #expect(result.statistics.rejects == 3 && result.statistics.acks == 1)
+    }
+
     @Test func closesAndStreamEndDropOutstandingDeliveries() {
         let result = run(preamble() + [
             c2s(3, AMQP.channelOpen(2), AMQP.consume(2, queue: "b", tag: "c2")), s2c(4, AMQP.consumeOk(2, tag: "c2")),
