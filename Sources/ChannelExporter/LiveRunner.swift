@@ -227,7 +227,7 @@ public final class LiveRunner: @unchecked Sendable {
         signal(SIGHUP, SIG_IGN)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
         hup.setEventHandler { [self] in
-            logger.info("SIGHUP: reload requested (applied at the next packet)")
+            logger.info("SIGHUP: reload requested (applied at the next packet, or within 250 ms on a quiet interface)")
             reloadRequested.store(true, ordering: .relaxed)
         }
         hup.resume()
