@@ -189,12 +189,16 @@ public final class LiveRunner: @unchecked Sendable {
             var next = try ConfigurationFile.load(path: path)
             options.overrides(&next)
             if let interface = options.interface { next.interface = interface }
-            if next.interface != current.interface || next.capture != current.capture || next.listen != current.listen {
-                logger.warning("SIGHUP: interface, capture and listen settings take effect only after a restart")
+            // The server keeps its address and path too: a new `telemetry_path` was dropped without a word.
+            if next.interface != current.interface || next.capture != current.capture || next.listen != current.listen
+                || next.telemetryPath != current.telemetryPath
+            {
+                logger.warning("SIGHUP: interface, capture, listen and telemetry_path settings take effect only after a restart")
             }
             next.interface = current.interface
             next.capture = current.capture
             next.listen = current.listen
+            next.telemetryPath = current.telemetryPath
             let pipeline = try Pipeline(configuration: next, exchangeLog: exchangeLog, replacing: old)
             scrape.withLock { $0.reloads += 1 }
             logger.info(
@@ -227,7 +231,7 @@ public final class LiveRunner: @unchecked Sendable {
         signal(SIGHUP, SIG_IGN)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
         hup.setEventHandler { [self] in
-            logger.info("SIGHUP: reload requested (applied at the next packet)")
+            logger.info("SIGHUP: reload requested (applied at the next packet, or within 250 ms on a quiet interface)")
             reloadRequested.store(true, ordering: .relaxed)
         }
         hup.resume()

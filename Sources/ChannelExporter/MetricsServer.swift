@@ -72,7 +72,7 @@ public final class MetricsServer: Sendable {
         let connections = ConnectionCount(limit: maxConnections)
         // One event loop serves every connection: `QueuedAnswers` is touched only from it.
         let queued = QueuedAnswers(limit: maxQueuedBytes, eventLoop: group.next())
-        let bootstrap = ServerBootstrap(group: group)
+        var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -86,6 +86,11 @@ public final class MetricsServer: Sendable {
                 }
             }
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        if host == "::" {
+            // Every address means IPv4 too, whatever `net.ipv6.bindv6only` says (`ListenAddress`).
+            bootstrap = bootstrap.serverChannelOption(
+                ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 0)
+        }
         do {
             channel = try bootstrap.bind(host: host, port: port).wait()
         } catch {

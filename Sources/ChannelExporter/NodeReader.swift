@@ -1,4 +1,9 @@
+import PacketCapture
 import Yams
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Node.Mapping {
     /// The value of a plain string key, if present.
@@ -173,12 +178,38 @@ struct NodeReader {
         if let n = map.value(for: "snaplen") { capture.snaplen = try integer(n, key: "capture.snaplen", range: 128...262_144) }
         if let n = map.value(for: "buffer_size_mib") { capture.bufferSizeMiB = try integer(n, key: "capture.buffer_size_mib", range: 1...4096) }
         if let n = map.value(for: "promiscuous") { capture.promiscuous = try bool(n, key: "capture.promiscuous") }
-        if let n = map.value(for: "filter") { capture.extraFilter = try string(n, key: "capture.filter") }
+        if let n = map.value(for: "filter") {
+            capture.extraFilter = try string(n, key: "capture.filter")
+            try checkCompiles(capture, node: n)
+        }
         return capture
+    }
+
+    /// The capture filter is compiled when a capture opens, which `check-config` never does and a
+    /// reload does not either (it keeps the running capture): a typo in `capture.filter` passed
+    /// both and stopped the next start. Compiled here for the link types `run` meets (Ethernet,
+    /// Linux cooked v1 and v2, as on `any`); a filter one of them takes is left to the capture.
+    private func checkCompiles(_ capture: ExporterConfiguration.Capture, node: Node) throws(ConfigurationError) {
+        var configuration = ExporterConfiguration(syscode: "A000000000")
+        configuration.capture = capture
+        var firstProblem = ""
+        for linkType: Int32 in [1, 113, 276] {
+            do {
+                _ = try PacketFilter(configuration.bpfFilter, linkTypeNumber: linkType)
+                return
+            } catch {
+                if case .badFilter(_, let detail) = error, firstProblem.isEmpty { firstProblem = detail }
+            }
+        }
+        throw self.error(node, key: "capture.filter", "libpcap does not compile it: \(firstProblem)")
     }
 }
 
 /// A parsed `--web.listen-address`: `host:port`, `:port` (all addresses) or `[v6]:port`.
+///
+/// `:port` is every address of both families, as Prometheus exporters read it: `::`, where
+/// `MetricsServer` takes IPv4 too, or `0.0.0.0` on a host without IPv6. It was `0.0.0.0` alone,
+/// and a scraper reaching the node over IPv6 (an IPv6 or dual-stack cluster) was refused.
 public struct ListenAddress: Equatable, Sendable {
     public var host: String
     public var port: Int
@@ -193,7 +224,16 @@ public struct ListenAddress: Equatable, Sendable {
         } else if host.contains(":") {
             return nil
         }
-        self.host = host.isEmpty ? "0.0.0.0" : host
+        self.host = host.isEmpty ? (Self.hostHasIPv6 ? "::" : "0.0.0.0") : host
         self.port = port
     }
+
+    /// Whether this host can open an IPv6 socket at all (a kernel booted with `ipv6.disable=1`
+    /// cannot).
+    public static let hostHasIPv6: Bool = {
+        let descriptor = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        close(descriptor)
+        return true
+    }()
 }

@@ -122,6 +122,10 @@ enum SelfMetrics {
             name: "channel_exporter_amqp_dropped_deliveries",
             help: "Deliveries not counted as outcomes (unanswered, or given back by the client at a cancel), by reason",
             samples: AMQPDropReason.allCases.map { ([("reason", $0.rawValue)], Double(a.droppedDeliveries[$0] ?? 0)) })
+        // Only `replay` showed these: live, a full bound (`limits.max_amqp_*`) went unseen.
+        w.counter(
+            name: "channel_exporter_amqp_limit_hits", help: "AMQP observer limits reached, by limit",
+            samples: AMQPLimit.allCases.map { ([("limit", $0.rawValue)], Double(a.limitHits[$0] ?? 0)) })
         w.counter(name: "channel_exporter_amqp_unknown_queue_deliveries", help: "Deliveries whose queue could not be learnt", samples: [([], Double(a.unknownQueueDeliveries))])
         w.counter(
             name: "channel_exporter_amqp_no_ack_deliveries", help: "Deliveries to auto-ack (no-ack) consumers and gets: no answer to time, no observation",

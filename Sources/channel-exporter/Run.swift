@@ -12,10 +12,12 @@ struct Run: ParsableCommand {
     @Option(help: "Capture interface (default: the file's `interface`, else any).")
     var interface: String?
 
-    @Option(name: .customLong("web.listen-address"), help: "Address to serve metrics on (default :9166).")
+    @Option(
+        name: .customLong("web.listen-address"),
+        help: "Address to serve metrics on: host:port, :port (every address) or [v6]:port (default: the file's `listen`, else :9166).")
     var listenAddress: String?
 
-    @Option(name: .customLong("web.telemetry-path"), help: "Path of the metrics (default /metrics).")
+    @Option(name: .customLong("web.telemetry-path"), help: "Path of the metrics (default: the file's `telemetry_path`, else /metrics).")
     var telemetryPath: String?
 
     @Option(name: .customLong("log.level"), help: "debug, info, warning or error.")
@@ -25,6 +27,10 @@ struct Run: ParsableCommand {
     var exchanges: String?
 
     func validate() throws {
+        // Here rather than in `run()`, so that the usage shown beside the error is `run`'s.
+        guard config.configFile != nil || config.syscode != nil else {
+            throw ValidationError("give --config.file or --syscode")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log.level must be one of trace, debug, info, notice, warning, error, critical")
         }

@@ -48,6 +48,20 @@ import Testing
         #expect(exposition.contains("channel_exporter_amqp_unmatched_answers_total 1.0"))
     }
 
+    /// A full AMQP bound is counted in the self-metrics as in the replay summary (it was in the
+    /// summary alone: live, nothing showed it). One unanswered delivery allowed in all.
+    @Test func amqpLimitHitsAreSelfMetrics() throws {
+        var config = ExporterConfiguration(syscode: "A123010101")
+        config.amqp.ports = [5682]
+        config.limits.maxAMQPOutstandingDeliveries = 1
+        let pipeline = try Pipeline(configuration: config)
+        let result = try ReplayRunner.run(files: [Fixtures.path("amqp/prefetch-burst.pcap")], pipeline: pipeline)
+        let hits = result.statistics.amqp.limitHits[.outstandingTotal] ?? 0
+        #expect(hits > 0)
+        let exposition = SelfMetrics.render(SelfMetricsInput(pipeline: result.statistics), metrics: nil, format: .prometheusText)
+        #expect(exposition.contains(#"channel_exporter_amqp_limit_hits_total{limit="outstanding_total"} \#(Double(hits))"#), "\(exposition)")
+    }
+
     /// `queue code` → [count, then observations per bucket (not cumulative), +Inf last].
     static func expectedRows(_ path: String) throws -> [String: [Int]] {
         var rows = [String: [Int]]()

@@ -99,6 +99,15 @@ import Glibc
         expectOneLineError(result, mentioning: ["127.0.0.1:\(occupant.port)"])
     }
 
+    /// `run` with neither a file nor a syscode says so beside `run`'s usage (it showed the top
+    /// command's, `channel-exporter <subcommand>`, as if the subcommand were the mistake).
+    @Test func runWithoutAConfigurationShowsItsOwnUsage() async throws {
+        let result = try await runExporter(["run", "--interface", "lo"], timeout: .seconds(30))
+        #expect(result.status == 64, "\(result.standardError)")
+        #expect(result.standardError.contains("give --config.file or --syscode"), "\(result.standardError)")
+        #expect(result.standardError.contains("Usage: channel-exporter run "), "\(result.standardError)")
+    }
+
     @Test(arguments: ["replay", "run", "check-config"])
     func anUnknownConfigurationKeyNamesFileAndLine(command: String) async throws {
         let directory = try TemporaryDirectory()

@@ -91,6 +91,7 @@ import Testing
         ("syscode: A123010101\npartners:\n  - hosts: [a]\n    actions:\n      v1: '1'\n", 5, "partners[0].actions", "must start with /"),
         ("syscode: A123010101\nlisten: nonsense\n", 2, "listen", "not host:port"),
         ("syscode: [A123010101\n", 2, "", "not valid YAML"),
+        ("syscode: A123010101\ncapture:\n  filter: 'not hots 10.0.0.5'\n", 3, "capture.filter", "does not compile"),
     ] as [(String, Int?, String, String)])
     func errorsNameTheKeyAndTheLine(text: String, line: Int?, key: String, message: String) {
         let error = failure(text)
@@ -124,6 +125,13 @@ import Testing
         #expect(error?.key == "limits.max_amqp_outstanding_deliveries", "\(String(describing: error))")
     }
 
+    /// A filter libpcap compiles for one of the link types `run` meets is left to the capture:
+    /// `inbound` exists for Linux cooked captures (`any`), not for Ethernet.
+    @Test func aFilterForCookedCapturesIsAccepted() throws {
+        let c = try parse("syscode: A123010101\ncapture:\n  filter: inbound\n")
+        #expect(c.capture.extraFilter == "inbound")
+    }
+
     @Test(arguments: ["A123010101", "z000000000"])
     func validSyscodes(_ s: String) { #expect(ConfigurationLoader.isValidSyscode(s)) }
 
@@ -132,7 +140,7 @@ import Testing
 
     @Test func listenAddresses() {
         #expect(ListenAddress(":9166") == ListenAddress(":9166"))
-        #expect(ListenAddress(":9166")?.host == "0.0.0.0")
+        #expect(ListenAddress(":9166")?.host == (ListenAddress.hostHasIPv6 ? "::" : "0.0.0.0"))
         #expect(ListenAddress("127.0.0.1:80")?.port == 80)
         #expect(ListenAddress("[::1]:9166")?.host == "::1")
         #expect(ListenAddress("::1:9166") == nil)

@@ -187,7 +187,8 @@ import Glibc
     }
 
     /// SIGHUP re-reads the file: a bad one is reported and the old configuration kept; a good
-    /// one takes effect (here: a new inbound port).
+    /// one takes effect (here: a new inbound port), but for where the metrics are served, which
+    /// waits for a restart and says so.
     @Test func sighupKeepsTheOldConfigurationWhenTheNewOneIsBad() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -219,10 +220,14 @@ import Glibc
         }
         #expect(packetsBefore != nil)
 
-        try directory.write("exporter.yaml", "syscode: A123010101\ninbound:\n  ports: [\(second.port)]\namqp:\n  ports: []\n")
+        try directory.write(
+            "exporter.yaml", "syscode: A123010101\ntelemetry_path: /elsewhere\ninbound:\n  ports: [\(second.port)]\namqp:\n  ports: []\n")
         exporter.child.signal(SIGHUP)
         let success = #"channel_exporter_config_reloads_total{result="success"}"#
         #expect(try await waitForReload(exporter, sample: success) == 1)
+        #expect(
+            exporter.child.standardError.contains("telemetry_path settings take effect only after a restart"),
+            "\(exporter.child.standardError)")
         // Several scrapes, each answered by a fresh publication (a packet after a scrape asks).
         var afterReload = [Double]()
         for _ in 0..<8 {

@@ -58,23 +58,36 @@ extension LiveEndToEndTests {
     }
 }
 
-/// A blocking TCP client for the server tests: connects to 127.0.0.1, sends, reads with a deadline.
+/// A blocking TCP client for the server tests: connects to 127.0.0.1 (or `address`, IPv4 or
+/// IPv6), sends, reads with a deadline.
 final class RawClient {
     let descriptor: Int32
 
     /// `receiveBuffer`: a small one makes a client that does not read hold little in the kernel.
-    init(port: Int, receiveBuffer: Int32? = nil) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    init(port: Int, address text: String = "127.0.0.1", receiveBuffer: Int32? = nil) throws {
+        let v6 = text.contains(":")
+        descriptor = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
         if var size = receiveBuffer {
             setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let connected: Int32
+        if v6 {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET6, text, &address.sin6_addr)
+            connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        } else {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr(text)
+            connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
         }
         guard connected == 0 else {
             close(descriptor)
@@ -143,6 +156,23 @@ final class CallCount: Sendable {
             return ScrapeResponse(contentType: "text/plain", body: body)
         }
         return (server, calls)
+    }
+
+    /// `:port` is every address of both families: a scraper that reaches the host over IPv6 is
+    /// answered too (it was refused: `:port` bound 0.0.0.0).
+    @Test func everyAddressIsIPv4AndIPv6() throws {
+        let listen = try #require(ListenAddress(":0"))
+        let server = try MetricsServer(host: listen.host, port: listen.port, logger: Logger(label: "test")) { _, _ in
+            ScrapeResponse(contentType: "text/plain", body: "ok\n")
+        }
+        defer { server.shutdown() }
+        let port = try #require(server.localAddress?.port)
+        let families = ListenAddress.hostHasIPv6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"]
+        for address in families {
+            let client = try RawClient(port: port, address: address)
+            client.send(Self.request)
+            #expect(Self.isAnswer(client.read(seconds: 5, until: Self.isAnswer).bytes), "no answer on \(address)")
+        }
     }
 
     @Test func connectionsPastTheLimitAreClosed() throws {
