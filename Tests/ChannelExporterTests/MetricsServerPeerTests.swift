@@ -158,6 +158,20 @@ final class CallCount: Sendable {
         return (server, calls)
     }
 
+    /// Whether `::1` can be used here: a container may open IPv6 sockets while IPv6 is disabled on
+    /// its interfaces (`net.ipv6.conf.*.disable_ipv6`, Docker's default), and then there is no `::1`.
+    static var loopbackHasIPv6: Bool {
+        let descriptor = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        } == 0
+    }
+
     /// `:port` is every address of both families: a scraper that reaches the host over IPv6 is
     /// answered too (it was refused: `:port` bound 0.0.0.0).
     @Test func everyAddressIsIPv4AndIPv6() throws {
@@ -167,7 +181,7 @@ final class CallCount: Sendable {
         }
         defer { server.shutdown() }
         let port = try #require(server.localAddress?.port)
-        let families = ListenAddress.hostHasIPv6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"]
+        let families = Self.loopbackHasIPv6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"]
         for address in families {
             let client = try RawClient(port: port, address: address)
             client.send(Self.request)
