@@ -20,7 +20,7 @@ public enum ReplaySummary {
         }
         lines.append("decode:        \(d.tcpSegments) TCP segments, \(d.tcpPayloadBytes) payload bytes, \(d.anomalies) not decoded\(list(DecodeAnomaly.allCases.map { ($0.label, Int(d[$0])) }))")
         lines.append("connections:   \(t.connectionsOpened) (fin \(t.connectionsClosedByFin), reset \(t.connectionsClosedByReset), expired \(t.connectionsExpired), evicted \(t.connectionsEvicted), open at end \(t.connectionsEndedByCapture))")
-        lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0)", Int(t.limitHits[$0])) }))")
+        lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0.label)", Int(t.limitHits[$0])) }))")
         lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades, \(h.http2Connections) HTTP/2, \(h.tlsConnections) TLS and \(h.otherProtocolConnections) other-protocol connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
         if a.connections > 0 {
             lines.append("amqp:          \(a.connections) connections, \(a.frames) frames, \(a.acks) acks, \(a.nacks) nacks, \(a.rejects) rejects\(list(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))")
@@ -77,7 +77,7 @@ public enum ReplaySummary {
         o.field("gap_bytes", "\(t.gapBytes)")
         o.field("retransmitted_bytes", "\(t.retransmittedBytes)")
         o.field("out_of_order_segments", "\(t.outOfOrderSegments)")
-        o.field("reassembly_limit_hits", object(ReassemblyLimit.allCases.map { ("\($0)", Int(t.limitHits[$0])) }))
+        o.field("reassembly_limit_hits", object(ReassemblyLimit.allCases.map { ($0.label, Int(t.limitHits[$0])) }))
         o.field("http", object([
             ("exchanges", h.exchangesComplete), ("responses_without_request", h.responsesWithoutRequest),
             ("requests_without_response", h.requestsWithoutResponse), ("upgrades", h.upgrades),

@@ -75,7 +75,7 @@ enum SelfMetrics {
         w.gauge(name: "channel_exporter_tcp_buffered_bytes", help: "Out-of-order bytes buffered now", samples: [([], Double(r.bufferedBytes))])
         w.counter(
             name: "channel_exporter_tcp_limit_hits", help: "Reassembly limits reached, by limit",
-            samples: ReassemblyLimit.allCases.map { ([("limit", "\($0)")], Double(r.limitHits[$0])) })
+            samples: ReassemblyLimit.allCases.map { ([("limit", $0.label)], Double(r.limitHits[$0])) })
 
         let h = p.http
         w.counter(

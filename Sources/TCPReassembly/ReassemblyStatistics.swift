@@ -6,6 +6,18 @@ public enum ReassemblyLimit: Int, Sendable, CaseIterable {
     case bufferedBytesPerConnection
     case bufferedBytesTotal
     case segmentsPerConnection
+
+    /// The name in the self-metrics and the replay summary: snake_case, as every other label value and
+    /// the settings (`limits.max_connections`, `limits.max_buffered_bytes_per_connection`...). It was
+    /// the case's name (`bufferedBytesTotal`).
+    public var label: String {
+        switch self {
+        case .connections: "connections"
+        case .bufferedBytesPerConnection: "buffered_bytes_per_connection"
+        case .bufferedBytesTotal: "buffered_bytes_total"
+        case .segmentsPerConnection: "segments_per_connection"
+        }
+    }
 }
 
 /// Why a segment was not delivered to any consumer.

@@ -7,11 +7,17 @@ import Testing
 /// `proxy_protocol` listener): each header is skipped and counted, every request after it is read on
 /// both hops, with no parse anomaly.
 @Suite struct ProxyProtocolCaptureTests {
-    @Test func everyRequestBehindAProxyHeaderIsRead() throws {
+    /// The fixture replayed with nginx's port (18081) inbound.
+    static func replay() throws -> (ReplayResult, Pipeline) {
         var config = ExporterConfiguration(syscode: "A123010101")
         config.inbound.ports = [18081]
         let pipeline = try Pipeline(configuration: config)
         let result = try ReplayRunner.run(files: [Fixtures.path("http/proxy-protocol/proxy-protocol.pcap")], pipeline: pipeline)
+        return (result, pipeline)
+    }
+
+    @Test func everyRequestBehindAProxyHeaderIsRead() throws {
+        let (result, pipeline) = try Self.replay()
         let http = result.statistics.http
         let client = try String(contentsOfFile: Fixtures.path("http/proxy-protocol/proxy-protocol.client.jsonl"), encoding: .utf8)
         let calls = client.split(separator: "\n").count
