@@ -48,10 +48,16 @@ public enum ConfigurationLoader {
         if let node = top.value(for: "telemetry_path") { config.telemetryPath = try reader.path(node, key: "telemetry_path") }
         if let node = top.value(for: "interface") { config.interface = try reader.nonEmptyString(node, key: "interface") }
 
+        // Where each list of ports is written, to name the one a port in both came from.
+        var inboundPortsNode: Node?
+        var amqpPortsNode: Node?
         if let node = top.value(for: "inbound") {
             let map = try reader.mapping(node, key: "inbound")
             try reader.rejectUnknown(map, allowed: ["ports", "skip_paths", "skip_statuses"], in: "inbound")
-            if let n = map.value(for: "ports") { config.inbound.ports = try reader.ports(n, key: "inbound.ports") }
+            if let n = map.value(for: "ports") {
+                config.inbound.ports = try reader.ports(n, key: "inbound.ports")
+                inboundPortsNode = n
+            }
             if let n = map.value(for: "skip_paths") {
                 config.inbound.skipPaths = try reader.sequence(n, key: "inbound.skip_paths") { (n, k) throws(ConfigurationError) in
                     try reader.path(n, key: k)
@@ -66,7 +72,10 @@ public enum ConfigurationLoader {
         if let node = top.value(for: "amqp") {
             let map = try reader.mapping(node, key: "amqp")
             try reader.rejectUnknown(map, allowed: ["ports", "consumer_concurrency", "timing"], in: "amqp")
-            if let n = map.value(for: "ports") { config.amqp.ports = try reader.ports(n, key: "amqp.ports") }
+            if let n = map.value(for: "ports") {
+                config.amqp.ports = try reader.ports(n, key: "amqp.ports")
+                amqpPortsNode = n
+            }
             if let n = map.value(for: "consumer_concurrency") {
                 config.amqp.consumerConcurrency = try reader.integer(n, key: "amqp.consumer_concurrency", range: 1...4096)
             }
@@ -81,8 +90,13 @@ public enum ConfigurationLoader {
         }
         let overlap = Set(config.inbound.ports).intersection(config.amqp.ports)
         if let port = overlap.min() {
-            throw ConfigurationError(file: file, line: top.value(for: "amqp")?.mark?.line, key: "amqp.ports",
-                                     message: "port \(port) is also an inbound HTTP port")
+            if let amqpPortsNode {
+                throw ConfigurationError(file: file, line: amqpPortsNode.mark?.line, key: "amqp.ports",
+                                         message: "port \(port) is also an inbound HTTP port")
+            }
+            // The broker ports are the default ([5672]): the inbound list is what the file wrote.
+            throw ConfigurationError(file: file, line: inboundPortsNode?.mark?.line, key: "inbound.ports",
+                                     message: "port \(port) is also an AMQP broker port (amqp.ports, [5672] unless set)")
         }
         if let node = top.value(for: "buckets") {
             let map = try reader.mapping(node, key: "buckets")
