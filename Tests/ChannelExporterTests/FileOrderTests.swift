@@ -21,8 +21,9 @@ import Testing
     }
 
     /// A shell glob gives rotated files in name order (`cap1`, `cap10`, `cap2`): replayed so, time
-    /// went back between files, connections were cut and parsed again mid-stream (11 exchanges of
-    /// 12, a bad request line, a truncated message). They are taken in time order now.
+    /// went back between files, connections were cut and parsed again mid-stream (the three parts
+    /// here, last first, as one file: 10 exchanges of 12, a response without request, a request
+    /// without response, 2 bad request lines). They are taken in time order now.
     @Test func filesGivenOutOfOrderAreTakenInTimeOrder() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
