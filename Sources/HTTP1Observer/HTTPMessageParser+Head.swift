@@ -53,9 +53,9 @@ extension HTTPMessageParser {
             }
         }
         resetHead()
+        countHeadRead()
         isResynchronising = false
         otherProtocolCheck = .off
-        unsyncedBytesLeft = -1
         guard case .complete = parsed else {
             // (`bytes` ran through the empty line, so the head is complete: too many field lines.)
             loseSync(atLineStart: true)
@@ -81,9 +81,9 @@ extension HTTPMessageParser {
         guard case .complete(let end) = outcome else { return nil }
         index = start + end
         resetHead()
+        countHeadRead()
         isResynchronising = false
         otherProtocolCheck = .off
-        unsyncedBytesLeft = -1
         state = .awaitingFraming
         return .head
     }

@@ -120,7 +120,7 @@ struct HTTPMessageParser {
     /// protocol (see `+OtherProtocol`); `.off` once a head was read.
     var otherProtocolCheck = OtherProtocolCheck.off
     /// On a connection picked up mid-stream, the bytes this direction may still skip while
-    /// resynchronising before any head is read: 0 when the limit is reached (reported as
+    /// resynchronising before a head is read in sync: 0 when the limit is reached (reported as
     /// `.farFromSync`, then `unsyncedLimitReported`); -1 when not counted (see `+OtherProtocol`).
     var unsyncedBytesLeft = -1
 

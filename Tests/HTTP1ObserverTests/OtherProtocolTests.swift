@@ -234,6 +234,30 @@ import Testing
         #expect(result.exchanges.map { $0.request?.target } == ["/next"])
     }
 
+    /// A Redis connection whose values hold HTTP text (a cached request, a cached response): the search
+    /// finds a head in each round and loses sync at the next command or reply. Only a head read in sync
+    /// ends the count, so once both ways skipped the limit the connection is another protocol and its
+    /// later rounds make no exchange (each head found had ended the count: an exchange every round).
+    @Test(arguments: [RoleSource.configuredPort, .firstSender])
+    func httpTextFoundInsideAnotherProtocolDoesNotEndTheCount(_ roleSource: RoleSource) {
+        let cachedRequest = "GET /cached HTTP/1.1\r\nHost: shop\r\n\r\n"
+        let cachedResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+        let set = "*3\r\n$3\r\nSET\r\n$3\r\nreq\r\n$\(cachedRequest.utf8.count)\r\n\(cachedRequest)\r\n"
+        let reply = "+OK\r\n$\(cachedResponse.utf8.count)\r\n\(cachedResponse)\r\n"
+        let rounds = 2 * Self.limit / 1024
+        var steps: [Step] = []
+        var time: Int64 = 1000
+        for _ in 0..<rounds {
+            steps.append(.toServer(Array(set.utf8) + Self.chatter(1024, seed: 1), at: time))
+            steps.append(.toClient(Array(reply.utf8) + Self.chatter(1024, seed: 2), at: time + 1))
+            time += 10
+        }
+        let result = runSplitInvariant(
+            steps + Step.endBoth(at: time), connection: connectionInfo(roleSource: roleSource, synTime: nil))
+        #expect(result.statistics.otherProtocolConnections == 1)
+        #expect(result.exchanges.count <= rounds / 2, "\(result.exchanges.count) exchanges of \(rounds) rounds")
+    }
+
     /// A head found in one direction after it passed the limit: the other direction passing it later
     /// does not end the connection.
     @Test func aHeadFoundResetsTheCount() {
