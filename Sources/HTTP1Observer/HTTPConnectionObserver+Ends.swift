@@ -144,6 +144,14 @@ extension HTTPConnectionObserver {
         endHTTP1()
     }
 
+    /// A direction of a connection picked up mid-stream skipped the limit without a head read in sync:
+    /// when the other has too and is still resynchronising, the connection carries another protocol.
+    /// (Out of line: rare, and kept out of `streamData`'s event switch.)
+    @inline(never)
+    func farFromSync(direction: StreamDirection) {
+        if withParser(direction.reversed, { $0.isFarFromSync }) { otherProtocol() }
+    }
+
     /// Another protocol's opening (HTTP/2's preface, a TLS record) after requests read in sync is not
     /// where that protocol begins: the line is a bad one, as the start line scanner's rejection was.
     private func badLineAfterRequests(_ reason: HTTPParseAnomaly, direction: StreamDirection, time: Timestamp) {

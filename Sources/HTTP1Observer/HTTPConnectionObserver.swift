@@ -158,7 +158,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         case .proxyHeader:
             core.statistics.proxyProtocolHeaders += 1
         case .farFromSync:
-            if withParser(direction.reversed, { $0.isFarFromSync }) { otherProtocol() }
+            farFromSync(direction: direction)
         }
     }
 

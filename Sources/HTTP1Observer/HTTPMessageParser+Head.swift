@@ -53,9 +53,9 @@ extension HTTPMessageParser {
             }
         }
         resetHead()
-        countHeadRead()
+        // Most heads: neither check is on (a store each cost more than this test).
+        if unsyncedBytesLeft != -1 || otherProtocolCheck != .off { noteHeadRead() }
         isResynchronising = false
-        otherProtocolCheck = .off
         guard case .complete = parsed else {
             // (`bytes` ran through the empty line, so the head is complete: too many field lines.)
             loseSync(atLineStart: true)
@@ -81,9 +81,9 @@ extension HTTPMessageParser {
         guard case .complete(let end) = outcome else { return nil }
         index = start + end
         resetHead()
-        countHeadRead()
+        // Most heads: neither check is on (a store each cost more than this test).
+        if unsyncedBytesLeft != -1 || otherProtocolCheck != .off { noteHeadRead() }
         isResynchronising = false
-        otherProtocolCheck = .off
         state = .awaitingFraming
         return .head
     }

@@ -87,11 +87,13 @@ extension HTTPMessageParser {
         (unsyncedBytesLeft == 0 || unsyncedBytesLeft == Self.unsyncedLimitReported) && isResynchronising
     }
 
-    /// A head was read (before `isResynchronising` is cleared): read in sync, it ends the count; found
-    /// by the search, the count goes on, and the limit, when already reached, is reported anew the
-    /// next time the direction skips.
-    @inline(__always)
-    mutating func countHeadRead() {
+    /// A head was read (called before `isResynchronising` is cleared, when a check is on): the
+    /// first line's check ends; read in sync, it ends the count; found by the search, the count goes
+    /// on, and the limit, when already reached, is reported anew the next time the direction skips.
+    /// Out of line: the usual head has neither check on.
+    @inline(never)
+    mutating func noteHeadRead() {
+        otherProtocolCheck = .off
         if !isResynchronising {
             unsyncedBytesLeft = -1
         } else if unsyncedBytesLeft == Self.unsyncedLimitReported {
