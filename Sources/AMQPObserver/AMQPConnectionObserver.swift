@@ -42,14 +42,14 @@ public struct AMQPFrameSummary: Sendable, Hashable {
 /// its outstanding deliveries are dropped (counted) and later bytes are ignored.
 public final class AMQPConnectionObserver: StreamConsumer {
     public let connection: ConnectionInfo
-    private let observer: AMQPObserver
+    let observer: AMQPObserver
     private let configuration: AMQPObserverConfiguration
     private let clientParser: AMQPFrameParser
     private let serverParser: AMQPFrameParser
     private var channels: [UInt16: AMQPChannelState] = [:]
     private var givenUp = false
     /// Rejects with requeue not yet known to be a worker's answer (see the type's documentation).
-    private var held: HeldRejects
+    var held: HeldRejects
     /// Called for every complete frame (diagnostics, tests); nil costs nothing on the data path.
     public var frameTap: ((StreamDirection, AMQPFrameSummary) -> Void)?
 
@@ -357,35 +357,6 @@ public final class AMQPConnectionObserver: StreamConsumer {
         if settled == 0 {
             observer.statistics.unmatchedAnswers += 1
             state.answerForUnknownDelivery(time: time)
-        }
-    }
-
-    private func emit(_ outcome: ConsumerOutcome, answeredWhileQueued: Bool) {
-        switch outcome.answer {
-        case .ack: observer.statistics.acks += 1
-        case .nack: observer.statistics.nacks += 1
-        case .reject: observer.statistics.rejects += 1
-        }
-        if answeredWhileQueued { observer.statistics.answeredWhileQueued += 1 }
-        observer.sink.observe(outcome)
-    }
-
-    /// Emits the held outcomes (of `channel` only, when given): they were the workers' answers.
-    private func releaseHeld(channel: UInt16? = nil) {
-        for entry in held.take(channel: channel) {
-            emit(entry.outcome, answeredWhileQueued: entry.answeredWhileQueued)
-        }
-    }
-
-    /// Drops the held outcomes of `consumerTag`'s deliveries on `channel` (the library's give-backs
-    /// before its `basic.cancel`) and emits the channel's others.
-    private func dropHeld(channel: UInt16, consumerTag: UnsafeRawBufferPointer) {
-        for entry in held.take(channel: channel) {
-            if let tag = entry.outcome.consumerTag, tag.utf8.elementsEqual(consumerTag) {
-                observer.countDropped(1, .cancelReturn)
-            } else {
-                emit(entry.outcome, answeredWhileQueued: entry.answeredWhileQueued)
-            }
         }
     }
 
