@@ -41,14 +41,8 @@ extension HTTPMessageParser {
     func isHTTP2PrefaceStart(_ b: UInt8, _ bytes: UnsafeRawBufferPointer, index: Int) -> Bool {
         // Cheap tests first: the byte and the length (a rejection elsewhere in a line is the usual one).
         guard b == 0x32, headBytes == Self.http2PrefaceRejectedAt, expectedKind != .response else { return false }
-        let start = headStart ?? 0
-        let kept = headBuffer.count
-        guard kept + (index - start) == Self.http2PrefaceRejectedAt else { return false }
-        let preface = Self.http2Preface
-        for i in 0..<Self.http2PrefaceRejectedAt where preface[i] != (i < kept ? headBuffer[i] : bytes[start + i - kept]) {
-            return false
-        }
-        return true
+        guard headBuffer.count + (index - (headStart ?? 0)) == Self.http2PrefaceRejectedAt else { return false }
+        return lineBegins(with: Self.http2Preface[..<Self.http2PrefaceRejectedAt], bytes)
     }
 
     /// The first line of a response direction was rejected at its first byte `b` (read at

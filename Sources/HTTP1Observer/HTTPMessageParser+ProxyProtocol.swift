@@ -17,6 +17,7 @@
 extension HTTPMessageParser {
     /// The longest v1 header, CR LF included.
     static let proxyV1MaxLength = 107
+    static let proxyV1Prefix: [UInt8] = Array("PROXY ".utf8)
     /// The v2 signature; its first four bytes are skipped by the idle state before the 0x00.
     static let proxyV2Signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
 
@@ -28,16 +29,13 @@ extension HTTPMessageParser {
             state = .proxyHeaderV2(read: 5, length: 0)
             return true
         }
-        let prefix = Array("PROXY ".utf8)
-        guard headBytes > prefix.count, expectedKind != .response else { return false }
-        let start = headStart ?? 0
-        let kept = headBuffer.count
-        for i in 0..<prefix.count where prefix[i] != (i < kept ? headBuffer[i] : bytes[start + i - kept]) {
-            return false
-        }
+        // A v1 line ends with CR LF: rejected at a bare LF, it is no header (a bad line as before).
+        guard b != 0x0A, headBytes > Self.proxyV1Prefix.count, expectedKind != .response,
+            lineBegins(with: Self.proxyV1Prefix[...], bytes)
+        else { return false }
         let lineBytes = headBytes
         resetHead()
-        state = b == 0x0A ? .idle : .proxyHeaderV1(lineBytes: lineBytes)
+        state = .proxyHeaderV1(lineBytes: lineBytes)
         return true
     }
 

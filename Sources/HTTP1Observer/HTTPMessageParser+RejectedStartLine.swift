@@ -45,3 +45,16 @@ extension HTTPMessageParser {
         return .lost(reason)
     }
 }
+
+extension HTTPMessageParser {
+    /// Whether the start line read so far (the bytes kept from earlier deliveries, then `bytes` from
+    /// `headStart`) begins with `prefix`; the caller knows that many bytes of it were read.
+    func lineBegins(with prefix: ArraySlice<UInt8>, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        let start = headStart ?? 0
+        let kept = headBuffer.count
+        for (i, expected) in zip(0..., prefix) where expected != (i < kept ? headBuffer[i] : bytes[start + i - kept]) {
+            return false
+        }
+        return true
+    }
+}
