@@ -59,3 +59,17 @@ fixture_stop_tcpdump() {
     grep -q '^0 packets dropped by kernel' "$WORK/tcpdump.log" || { echo "tcpdump dropped packets" >&2; exit 1; }
     echo "$(basename "$1"): $(grep 'packets captured' "$WORK/tcpdump.log")"
 }
+
+# fixture_nginx_conf: writes $WORK/nginx.conf for nginx run in the foreground from $WORK (one
+# worker, no access log, JSON by default), its `http` block holding the server blocks read from
+# standard input; the fixture files are made in $WORK/www.
+fixture_nginx_conf() {
+    mkdir -p "$WORK/www" "$WORK/tmp"
+    python3 "$HERE/fixture_www.py" "$WORK/www"
+    {
+        printf 'worker_processes 1;\ndaemon off;\npid %s/nginx.pid;\nevents { worker_connections 64; }\n' "$WORK"
+        printf 'http {\n    access_log off;\n    client_body_temp_path %s/tmp;\n    default_type application/json;\n' "$WORK"
+        cat
+        printf '}\n'
+    } > "$WORK/nginx.conf"
+}

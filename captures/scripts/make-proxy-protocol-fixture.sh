@@ -34,24 +34,13 @@ WORK=$(mktemp -d /tmp/chx-proxy-protocol.XXXXXX)
 LOG=$OUT/proxy-protocol.client.jsonl
 fixture_stop_at_exit
 
-mkdir -p "$WORK/www" "$WORK/tmp"
-python3 "$HERE/fixture_www.py" "$WORK/www"
-cat > "$WORK/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx.pid;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/tmp;
-    default_type application/json;
+fixture_nginx_conf <<CONF
     server {
         listen 127.0.0.1:18081 proxy_protocol;
         root $WORK/www;
         # A POST to a static file is answered 405 by nginx: answer it with the small body instead.
         error_page 405 =200 \$uri;
     }
-}
 CONF
 cat > "$WORK/haproxy.cfg" <<CONF
 global

@@ -38,19 +38,9 @@ FMT='{"method":"%{method}","url":"%{url_effective}","status":%{http_code}}\n'
 LOG=$OUT/tls.client.jsonl
 fixture_stop_at_exit
 
-mkdir -p "$WORK/www" "$WORK/tmp"
-python3 "$HERE/fixture_www.py" "$WORK/www"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
-cat > "$WORK/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx.pid;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/tmp;
-    default_type application/json;
+fixture_nginx_conf <<CONF
     server { listen 127.0.0.1:18080; root $WORK/www; }
     server {
         listen 127.0.0.1:18443 ssl;
@@ -58,9 +48,7 @@ http {
         ssl_certificate_key $WORK/key.pem;
         ssl_protocols TLSv1.2 TLSv1.3;
         root $WORK/www;
-       
     }
-}
 CONF
 chmod -R a+rX "$WORK"
 nginx -p "$WORK/" -e error.log -c "$WORK/nginx.conf" & PIDS+=($!)
