@@ -68,6 +68,12 @@ enum SelfMetrics {
                 ([("reason", "expired")], Double(r.connectionsExpired)), ([("reason", "evicted")], Double(r.connectionsEvicted)),
                 ([("reason", "capture_ended")], Double(r.connectionsEndedByCapture)),
             ])
+        // A NAT between two interfaces of the capture shows each of its connections twice (Docker's
+        // published ports on `any`): the second copy is not read, or every exchange would count twice.
+        w.counter(
+            name: "channel_exporter_flows_nat_copies",
+            help: "TCP connections seen again on the far side of a NAT (other addresses or ports, same sequence numbers), not read twice",
+            samples: [([], Double(r.natCopyConnections))])
         w.counter(name: "channel_exporter_tcp_gaps", help: "Holes in TCP streams given up on", samples: [([], Double(r.gaps))])
         w.counter(name: "channel_exporter_tcp_gap_bytes", help: "Bytes missing from TCP streams", samples: [([], Double(r.gapBytes))])
         w.counter(name: "channel_exporter_tcp_retransmitted_bytes", help: "Payload bytes seen more than once", samples: [([], Double(r.retransmittedBytes))])

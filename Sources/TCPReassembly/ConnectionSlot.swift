@@ -99,7 +99,14 @@ struct ConnectionSlot {
         static let inUse = Flags(rawValue: 1)
         static let synSeen = Flags(rawValue: 2)
         static let synAckSeen = Flags(rawValue: 4)
+        /// The second copy of a connection seen on both sides of a NAT: not read (`NATCopyDetector`).
+        static let natCopy = Flags(rawValue: 8)
     }
+
+    /// The server's port.
+    var serverPort: UInt16 { clientIsLow ? key.highPort : key.lowPort }
+    /// The client's port.
+    var clientPort: UInt16 { clientIsLow ? key.lowPort : key.highPort }
 
     /// The side (0 = low endpoint, 1 = high) that is the client.
     var clientSide: Int { clientIsLow ? 0 : 1 }

@@ -96,6 +96,10 @@ public struct ReassemblyStatistics: Sendable, Hashable {
     public var gaps: UInt64 = 0
     public var gapBytes: UInt64 = 0
     public var limitHits = CountsByKind<ReassemblyLimit>()
+    /// Connections taken for the second copy of another seen on the far side of a NAT, and not read
+    /// (`NATCopyDetector`), and the payload segments they carried.
+    public var natCopyConnections: UInt64 = 0
+    public var natCopySegments: UInt64 = 0
     public var ignoredSegments = CountsByKind<IgnoredSegmentReason>()
 
     public init() {}
@@ -118,6 +122,8 @@ public struct ReassemblyStatistics: Sendable, Hashable {
         gaps &+= other.gaps
         gapBytes &+= other.gapBytes
         limitHits.add(other.limitHits)
+        natCopyConnections &+= other.natCopyConnections
+        natCopySegments &+= other.natCopySegments
         ignoredSegments.add(other.ignoredSegments)
     }
 }

@@ -18,6 +18,7 @@ extension ReassemblerState {
                 break
             }
         }
+        if !natCopies.candidates.isEmpty { expireNATCandidates(now: time) }
         guard !holeList.isEmpty else { return }
         for slot in holeList {
             expireHoles(Int(slot), now: now)

@@ -83,6 +83,8 @@ struct ReassemblerState {
     var newest = ConnectionSlot.none
     /// Slots with a hole in either direction, for hole timeouts.
     var holeList: [UInt32] = []
+    /// Recent openings, to find connections seen again behind a NAT.
+    var natCopies = NATCopyDetector()
     var stats = ReassemblyStatistics()
     /// Buffered bytes plus per-piece overhead over all connections (the total limit's measure).
     var bufferedFootprint = 0
@@ -148,8 +150,10 @@ struct ReassemblerState {
             }
             let (clientIsSource, roleSource) = rolesWithoutHandshake(segment)
             let clientIsLow = clientIsSource == sourceIsLow
-            found = openConnection(key: key, hash: hash, clientIsLow: clientIsLow, roleSource: roleSource,
-                                   time: segment.timestamp, synTime: nil)
+            let slot = openConnection(key: key, hash: hash, clientIsLow: clientIsLow, roleSource: roleSource,
+                                      time: segment.timestamp, synTime: nil)
+            noteOpeningMidStream(segment, slot: slot)
+            found = slot
         }
         guard let slot = found else { return }
         touch(slot, now: now)
@@ -171,6 +175,9 @@ struct ReassemblerState {
                     } else {
                         slots[slot].serverInitialSequence = sequence
                         slots[slot].flags.insert(.synAckSeen)
+                        if !natCopies.candidates.isEmpty {
+                            settleNATCandidates(involving: slot, now: segment.timestamp.nanoseconds)
+                        }
                     }
                 }
                 startPeerFromAck(segment, slot: slot, side: side)
@@ -211,6 +218,7 @@ struct ReassemblerState {
                                   time: segment.timestamp, synTime: segment.timestamp)
         slots[slot].clientInitialSequence = sequence
         slots[slot].flags.insert(.synSeen)
+        noteOpeningFromSYN(segment, slot: slot)
         return slot
     }
 
@@ -234,7 +242,7 @@ struct ReassemblerState {
     }
 
     @inline(__always)
-    private func isServerPort(_ port: UInt16) -> Bool {
+    func isServerPort(_ port: UInt16) -> Bool {
         serverPortBits[Int(port) >> 6] & (1 << UInt64(port & 63)) != 0
     }
 
@@ -375,7 +383,13 @@ struct ReassemblerState {
 
     /// A connection the factory declined: only its lifetime is tracked.
     private mutating func handleWithoutConsumer(_ segment: TCPSegment, slot: Int, side: Int) {
-        if segment.payloadLength > 0 { stats.ignoredSegments[.noConsumer] += 1 }
+        if segment.payloadLength > 0 {
+            if slots[slot].flags.contains(.natCopy) {
+                stats.natCopySegments += 1
+            } else {
+                stats.ignoredSegments[.noConsumer] += 1
+            }
+        }
         if segment.isRST {
             remove(slot, reason: .reset)
             return

@@ -1,0 +1,220 @@
+/// One connection seen twice, before and after a NAT, is read once.
+
+import PacketDecoding
+
+/// Finds the second copy of a connection that a capture sees on both sides of a NAT.
+///
+/// On a host that forwards through a NAT — Docker's published ports (DNAT) and its containers'
+/// outgoing calls (MASQUERADE), Kubernetes Services and NodePorts — a capture on `any` sees each
+/// packet on the interface it came in on and again, with other addresses or ports, on the one it
+/// leaves by. The two copies are two 4-tuples, so two connections, and each of their exchanges
+/// would be counted twice: a call to a container's published port once as the service's own API
+/// and once as an outgoing call to the host's port.
+///
+/// A NAT rewrites addresses and ports only: both copies carry the same sequence and acknowledgment
+/// numbers, window and payload. From its SYN, a copy is the connection with the same client port, ISN
+/// and window opened just before (`synWindow`) and still without its SYN+ACK, and whose SYN+ACK, seen
+/// before the first one's, carries the same server ISN: two random 32-bit numbers, where two real
+/// connections differ (a client with a weak ISN generator still meets a server that hashes its own),
+/// and handshakes nested as only a NAT nests them (a generator numbering every connection alike opens
+/// them one after the other). A source NAT that had to change the client's port is not recognised.
+/// Picked up mid-stream, a copy's first segment has the same sequence and acknowledgment numbers,
+/// length, window and first payload bytes as another connection's first segment just before it, which
+/// read nothing else, with endpoints a NAT makes (`areNATEndpoints`).
+///
+/// Of the two, the copy on a configured server port (an inbound or broker port) is read, so that a
+/// published port or a container's own port may be configured; else the first seen. The other keeps
+/// its slot without a consumer (its payload is counted in `natCopySegments`), so its packets are not
+/// taken for a new connection. A copy seen from its SYN is settled before any data moves (the
+/// SYN+ACK's second copy is captured before the client can send), so the copy given up has read
+/// nothing; mid-stream, the first copy's reader has read one segment, which the second reads again.
+struct NATCopyDetector {
+    /// A recent opening, by the fingerprint it would share with its copy.
+    struct Opening {
+        var fingerprint: UInt64 = 0
+        var time: Int64 = .min
+        var slot: UInt32 = ConnectionSlot.none
+        var id: UInt64 = 0
+    }
+
+    /// A SYN that matched a recent one: a copy once both SYN+ACKs carry the same server ISN.
+    struct Candidate {
+        var first: UInt32
+        var firstID: UInt64
+        var second: UInt32
+        var secondID: UInt64
+        var time: Int64
+    }
+
+    /// Direct-mapped by fingerprint: a copy follows its original within microseconds, with few
+    /// openings between them, so an entry is rarely overwritten before it is needed.
+    static let tableSize = 1024
+    /// How far apart in packet time the two copies' SYNs (or first segments) may be: a NAT forwards
+    /// within microseconds; this leaves room for a loaded host and `any`'s per-interface timestamps.
+    static let synWindow: Int64 = 200_000_000
+    /// How long a candidate waits for both SYN+ACKs (SYN retransmissions take seconds).
+    static let candidateLifetime: Int64 = 30_000_000_000
+    /// Candidates waiting at once; past it the oldest is dropped (a flood of equal ISNs).
+    static let maxCandidates = 256
+
+    var fromSYN = [Opening](repeating: Opening(), count: tableSize)
+    var midStream = [Opening](repeating: Opening(), count: tableSize)
+    var candidates: [Candidate] = []
+
+    @inline(__always)
+    static func slotIndex(_ fingerprint: UInt64) -> Int {
+        let mixed = fingerprint &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed >> 54)  // the top 10 bits: tableSize entries
+    }
+
+    static func synFingerprint(_ segment: TCPSegment) -> UInt64 {
+        UInt64(segment.sequenceNumber) << 32 | UInt64(segment.window) << 16 | 1
+    }
+
+    static func segmentFingerprint(_ segment: TCPSegment) -> UInt64 {
+        var first8: UInt64 = 0
+        let sample = min(8, segment.payload.count)
+        for i in 0..<sample { first8 = first8 << 8 | UInt64(segment.payload[i]) }
+        let numbers = UInt64(segment.sequenceNumber) << 32 | UInt64(segment.acknowledgmentNumber)
+        let shape = UInt64(truncatingIfNeeded: segment.payloadLength) << 16 | UInt64(segment.window)
+        return numbers ^ (first8 &* 0xBF58_476D_1CE4_E5B9) ^ (shape &* 0x94D0_49BB_1331_11EB)
+    }
+}
+
+extension ReassemblerState {
+    /// A connection just opened by its client's SYN: remembered, or a candidate copy of one.
+    mutating func noteOpeningFromSYN(_ segment: TCPSegment, slot: Int) {
+        let now = segment.timestamp.nanoseconds
+        let fingerprint = NATCopyDetector.synFingerprint(segment)
+        if let first = earlierOpening(in: \.fromSYN, fingerprint: fingerprint, now: now, slot: slot),
+            !slots[first].flags.contains(.synAckSeen), slots[first].clientPort == slots[slot].clientPort
+        {
+            if natCopies.candidates.count >= NATCopyDetector.maxCandidates { natCopies.candidates.removeFirst() }
+            natCopies.candidates.append(
+                .init(first: UInt32(first), firstID: slots[first].id, second: UInt32(slot), secondID: slots[slot].id, time: now))
+            return
+        }
+        remember(slot, in: \.fromSYN, fingerprint: fingerprint, now: now)
+    }
+
+    /// A SYN+ACK recorded on `slot`: a candidate pair it belongs to is settled once both have one.
+    mutating func settleNATCandidates(involving slot: Int, now: Int64) {
+        var index = 0
+        while index < natCopies.candidates.count {
+            let candidate = natCopies.candidates[index]
+            let first = Int(candidate.first), second = Int(candidate.second)
+            guard isLive(candidate.first, id: candidate.firstID), isLive(candidate.second, id: candidate.secondID),
+                now &- candidate.time <= NATCopyDetector.candidateLifetime
+            else {
+                natCopies.candidates.remove(at: index)
+                continue
+            }
+            guard first == slot || second == slot,
+                slots[first].flags.contains(.synAckSeen), slots[second].flags.contains(.synAckSeen)
+            else {
+                index += 1
+                continue
+            }
+            natCopies.candidates.remove(at: index)
+            // Through a NAT the handshakes nest: the server's SYN+ACK passes the copy's side first, and
+            // the first copy's SYN+ACK is the later one (the one recorded now).
+            if slot == first, slots[first].serverInitialSequence == slots[second].serverInitialSequence {
+                settleCopies(first: first, second: second)
+            }
+        }
+    }
+
+    /// A connection just opened mid-stream by `segment`: when another opened just before with the
+    /// same first segment, one of the two is a copy.
+    mutating func noteOpeningMidStream(_ segment: TCPSegment, slot: Int) {
+        let now = segment.timestamp.nanoseconds
+        let fingerprint = NATCopyDetector.segmentFingerprint(segment)
+        if let first = earlierOpening(in: \.midStream, fingerprint: fingerprint, now: now, slot: slot),
+            hasReadOnly(segment, slot: first), areNATEndpoints(segment, of: first)
+        {
+            settleCopies(first: first, second: slot)
+            return
+        }
+        remember(slot, in: \.midStream, fingerprint: fingerprint, now: now)
+    }
+
+    /// The connection, still open and no copy itself, that opened with `fingerprint` just before `slot`.
+    private func earlierOpening(
+        in table: KeyPath<NATCopyDetector, [NATCopyDetector.Opening]>, fingerprint: UInt64, now: Int64, slot: Int
+    ) -> Int? {
+        let previous = natCopies[keyPath: table][NATCopyDetector.slotIndex(fingerprint)]
+        guard previous.fingerprint == fingerprint, now &- previous.time <= NATCopyDetector.synWindow,
+            isLive(previous.slot, id: previous.id), Int(previous.slot) != slot,
+            !slots[Int(previous.slot)].flags.contains(.natCopy)
+        else { return nil }
+        return Int(previous.slot)
+    }
+
+    private mutating func remember(
+        _ slot: Int, in table: WritableKeyPath<NATCopyDetector, [NATCopyDetector.Opening]>, fingerprint: UInt64, now: Int64
+    ) {
+        natCopies[keyPath: table][NATCopyDetector.slotIndex(fingerprint)] =
+            .init(fingerprint: fingerprint, time: now, slot: UInt32(slot), id: slots[slot].id)
+    }
+
+    /// The connection opened mid-stream by the first copy of `segment` has read that segment and nothing
+    /// since (a bridge's ports may have shown it again: a retransmission, nothing new).
+    private func hasReadOnly(_ segment: TCPSegment, slot: Int) -> Bool {
+        let sent = TCPSequence(segment.sequenceNumber).advanced(by: segment.payloadLength)
+        let acknowledged = TCPSequence(segment.acknowledgmentNumber)
+        let low = slots[slot].lowHalf, high = slots[slot].highHalf
+        func untouched(_ half: HalfStream) -> Bool { !half.isStarted || half.nextSequence == acknowledged }
+        return (low.nextSequence == sent && low.isStarted && untouched(high))
+            || (high.nextSequence == sent && high.isStarted && untouched(low))
+    }
+
+    /// Whether `segment`'s endpoints and those of the connection `slot`, opened by the same segment, are
+    /// what a NAT makes of one connection: one endpoint the same, and the other one's port kept (a
+    /// source NAT; a destination NAT to the same port) or a configured server port on either side (a
+    /// published port and the container's). Connections of a generator that numbers them all alike,
+    /// from many clients to one server, share the server's endpoint and differ in the clients' ports.
+    private func areNATEndpoints(_ segment: TCPSegment, of slot: Int) -> Bool {
+        let a = slots[slot].key.lowEndpoint, b = slots[slot].key.highEndpoint
+        let otherOfPrevious: Endpoint, otherOfThis: Endpoint
+        if segment.source == a || segment.source == b {
+            otherOfPrevious = segment.source == a ? b : a
+            otherOfThis = segment.destination
+        } else if segment.destination == a || segment.destination == b {
+            otherOfPrevious = segment.destination == a ? b : a
+            otherOfThis = segment.source
+        } else {
+            return false
+        }
+        return otherOfPrevious.port == otherOfThis.port || isServerPort(otherOfPrevious.port)
+            || isServerPort(otherOfThis.port)
+    }
+
+    /// Keeps one of two copies of a connection: the one on a configured server port, else the first.
+    private mutating func settleCopies(first: Int, second: Int) {
+        let firstOnServerPort = isServerPort(slots[first].serverPort)
+        let secondOnServerPort = isServerPort(slots[second].serverPort)
+        let copy = secondOnServerPort && !firstOnServerPort ? first : second
+        // The copy's reader goes without its end: it read nothing (from a SYN) or one segment the kept
+        // copy reads too, and nothing it holds may be reported.
+        slots[copy].consumer?.release()
+        slots[copy].consumer = nil
+        slots[copy].flags.insert(.natCopy)
+        stats.natCopyConnections += 1
+    }
+
+    /// Candidates whose connections are gone or which waited too long; run with the idle sweep.
+    mutating func expireNATCandidates(now: Int64) {
+        var kept = natCopies.candidates
+        kept.removeAll {
+            !isLive($0.first, id: $0.firstID) || !isLive($0.second, id: $0.secondID)
+                || now &- $0.time > NATCopyDetector.candidateLifetime
+        }
+        natCopies.candidates = kept
+    }
+
+    @inline(__always)
+    private func isLive(_ slot: UInt32, id: UInt64) -> Bool {
+        slot != ConnectionSlot.none && Int(slot) < slots.count && slots[Int(slot)].flags.contains(.inUse)
+            && slots[Int(slot)].id == id
+    }
+}

@@ -1,0 +1,66 @@
+@testable import ChannelExporter
+import Foundation
+import HTTP1Observer
+import Testing
+
+/// A service behind a Docker-like NAT, captured on `any` in the host's namespace
+/// (captures/scripts/make-nat-fixture.sh: real DNAT and MASQUERADE by nftables, Python servers and
+/// `requests` clients): every connection is seen before and after the NAT, and each exchange counts
+/// once, whichever of the service's two ports is configured.
+@Suite struct NATCaptureTests {
+    /// The clients' own records: one line per request, `/call` ones made the service call its partner.
+    static func clientLog(_ name: String) throws -> (requests: Int, calls: Int) {
+        let text = try String(contentsOfFile: Fixtures.path("http/nat/\(name).client.jsonl"), encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        return (lines.count, lines.filter { $0.contains("\"/call\"") }.count)
+    }
+
+    static func replay(_ name: String, inboundPort: UInt16) throws -> (ReplayResult, [HTTPExchange], String) {
+        var config = ExporterConfiguration(syscode: "A123010101")
+        config.inbound.ports = [inboundPort]
+        let log = CollectedNATExchanges()
+        let pipeline = try Pipeline(configuration: config, exchangeLog: log)
+        let result = try ReplayRunner.run(files: [Fixtures.path("http/nat/\(name).pcap")], pipeline: pipeline)
+        return (result, log.exchanges, pipeline.metrics.render(.prometheusText))
+    }
+
+    /// The sum of a family's `_count` samples in an exposition.
+    static func count(_ family: String, in exposition: String) -> Int {
+        exposition.split(separator: "\n").filter { $0.hasPrefix(family + "_count{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0) { $0 + Int($1) }
+    }
+
+    @Test(arguments: [UInt16(80), 8080])
+    func eachExchangeCountsOnceFromTheSYNs(inboundPort: UInt16) throws {
+        let client = try Self.clientLog("nat")
+        #expect(client.requests == 16 && client.calls == 8)
+        let (result, exchanges, exposition) = try Self.replay("nat", inboundPort: inboundPort)
+        // Two client connections and the service's one to its partner, each seen twice.
+        #expect(result.statistics.reassembly.natCopyConnections == 3)
+        #expect(Self.count("A123010101_inner_metrics", in: exposition) == client.requests)
+        #expect(Self.count("external_call_duration_seconds", in: exposition) == client.calls)
+        #expect(exchanges.count == client.requests + client.calls)
+        // The copy read is the one on the configured port.
+        let inbound = exchanges.filter { $0.request?.path == "/hello" || $0.request?.path == "/call" }
+        #expect(inbound.count == client.requests && inbound.allSatisfy { $0.server.port == inboundPort })
+    }
+
+    @Test(arguments: [UInt16(80), 8080])
+    func eachExchangeCountsOnceMidStream(inboundPort: UInt16) throws {
+        let client = try Self.clientLog("nat-midstream")
+        // The recording began after the client's first three requests (one of them a /call).
+        let (requests, calls) = (client.requests - 3, client.calls - 1)
+        let (result, exchanges, exposition) = try Self.replay("nat-midstream", inboundPort: inboundPort)
+        #expect(result.statistics.reassembly.natCopyConnections == 2)
+        #expect(Self.count("A123010101_inner_metrics", in: exposition) == requests)
+        #expect(Self.count("external_call_duration_seconds", in: exposition) == calls)
+        #expect(exchanges.filter { $0.request?.path == "/v1/quote" }.count == calls)
+        #expect(ReplaySummary.json(result).contains("\"nat_copies\":2"))
+    }
+}
+
+/// Keeps every exchange the pipeline sees.
+private final class CollectedNATExchanges: HTTPExchangeSink {
+    var exchanges: [HTTPExchange] = []
+    func observe(_ exchange: HTTPExchange) { exchanges.append(exchange) }
+}

@@ -1,0 +1,164 @@
+// A connection seen on both sides of a NAT (a capture on `any` of a Docker host's published port)
+// is read once: the copy on a configured server port, else the first (`NATCopyDetector`).
+
+import PacketDecoding
+import Testing
+@testable import TCPReassembly
+
+@Suite struct NATCopyTests {
+    static let client = Endpoint(address: IPAddress(ipv4: 0x0A4D_0002), port: 50000)  // 10.77.0.2
+    static let published = Endpoint(address: IPAddress(ipv4: 0x0A4D_0001), port: 8080)  // 10.77.0.1, before DNAT
+    static let container = Endpoint(address: IPAddress(ipv4: 0xAC1E_0002), port: 80)  // 172.30.0.2, after it
+    /// After a DNAT that keeps the port (a Kubernetes Service whose port is its target port).
+    static let samePort = Endpoint(address: IPAddress(ipv4: 0xAC1E_0002), port: 8080)
+
+    /// One segment between `from` and `to` at `microsecond`.
+    static func send(
+        _ reassembler: TCPReassembler, _ from: Endpoint, _ to: Endpoint, seq: UInt32, ack: UInt32? = nil,
+        _ flags: TCPFlags = [], _ text: String = "", at microsecond: Int64
+    ) {
+        var allFlags = flags
+        if ack != nil { allFlags.insert(.ack) }
+        Array(text.utf8).withUnsafeBytes { payload in
+            reassembler.process(TCPSegment(
+                source: from, destination: to, sequenceNumber: seq, acknowledgmentNumber: ack ?? 0, flags: allFlags,
+                window: 64240, payload: payload, payloadLength: payload.count,
+                timestamp: Timestamp(nanoseconds: microsecond * 1000)))
+        }
+    }
+
+    /// A request and its response through a DNAT, each packet seen before and after it (as `any` shows
+    /// them: the client's packets first before the NAT, the server's first after it). `serverISN` per
+    /// copy: equal for a real NAT.
+    static func throughDNAT(
+        _ reassembler: TCPReassembler, serverISNs: (UInt32, UInt32) = (9000, 9000), copyDelay: Int64 = 5,
+        fromSYN: Bool = true, to k: Endpoint = container
+    ) {
+        let c = client, p = published
+        var t: Int64 = 0
+        if fromSYN {
+            send(reassembler, c, p, seq: 1000, .syn, at: t)
+            send(reassembler, c, k, seq: 1000, .syn, at: t + copyDelay)
+            t += 100
+            send(reassembler, k, c, seq: serverISNs.1, ack: 1001, .syn, at: t)
+            send(reassembler, p, c, seq: serverISNs.0, ack: 1001, .syn, at: t + copyDelay)
+            t += 100
+            send(reassembler, c, p, seq: 1001, ack: serverISNs.0 &+ 1, at: t)
+            send(reassembler, c, k, seq: 1001, ack: serverISNs.1 &+ 1, at: t + copyDelay)
+        }
+        t += 100
+        let request = "GET /hello HTTP/1.1\r\nHost: 10.77.0.1:8080\r\n\r\n"
+        send(reassembler, c, p, seq: 1001, ack: serverISNs.0 &+ 1, .psh, request, at: t)
+        send(reassembler, c, k, seq: 1001, ack: serverISNs.1 &+ 1, .psh, request, at: t + copyDelay)
+        send(reassembler, c, k, seq: 1001, ack: serverISNs.1 &+ 1, .psh, request, at: t + copyDelay + 1)  // a bridge's port
+        t += 100
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+        let sent = 1001 &+ UInt32(request.utf8.count)
+        send(reassembler, k, c, seq: serverISNs.1 &+ 1, ack: sent, .psh, response, at: t)
+        send(reassembler, p, c, seq: serverISNs.0 &+ 1, ack: sent, .psh, response, at: t + copyDelay)
+    }
+
+    static func reassembler(serverPorts: Set<UInt16> = []) -> (TCPReassembler, RecordingFactory) {
+        let factory = RecordingFactory()
+        return (TCPReassembler(configuration: ReassemblyConfiguration(serverPorts: serverPorts), factory: factory), factory)
+    }
+
+    /// The consumers that were given bytes.
+    static func reading(_ factory: RecordingFactory) -> [RecordingConsumer] {
+        factory.consumers.filter { !$0.bytes(.clientToServer).isEmpty }
+    }
+
+    @Test func aConnectionSeenBeforeAndAfterADNATIsReadOnceFromItsFirstCopy() {
+        let (reassembler, factory) = Self.reassembler()
+        Self.throughDNAT(reassembler)
+        let readers = Self.reading(factory)
+        #expect(readers.count == 1)
+        #expect(readers.first?.info.server == Self.published)
+        #expect(readers.first?.server == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        #expect(reassembler.statistics.natCopyConnections == 1)
+        #expect(reassembler.statistics.natCopySegments == 3)  // the copy's request (twice) and response
+        #expect(reassembler.statistics.connectionsOpened == 2)
+    }
+
+    @Test func theCopyOnAConfiguredServerPortIsTheOneRead() {
+        for (port, kept) in [(UInt16(80), Self.container), (8080, Self.published)] {
+            let (reassembler, factory) = Self.reassembler(serverPorts: [port])
+            Self.throughDNAT(reassembler)
+            let readers = Self.reading(factory)
+            #expect(readers.map { $0.info.server } == [kept])
+            #expect(readers.first?.client == "GET /hello HTTP/1.1\r\nHost: 10.77.0.1:8080\r\n\r\n")
+            // The copy given up heard nothing, not even an end: nothing it held is reported.
+            #expect(factory.consumers.filter { $0.info.server != kept }.allSatisfy { $0.events.isEmpty })
+            #expect(reassembler.statistics.natCopyConnections == 1)
+        }
+    }
+
+    @Test func twoConnectionsWithTheSameClientISNButTheirOwnServerISNsAreBothRead() {
+        // A client with a weak ISN generator meets servers that choose their own.
+        let (reassembler, factory) = Self.reassembler()
+        Self.throughDNAT(reassembler, serverISNs: (9000, 7777))
+        #expect(Self.reading(factory).count == 2)
+        #expect(reassembler.statistics.natCopyConnections == 0)
+    }
+
+    @Test func sameISNsFarApartInTimeAreTwoConnections() {
+        let (reassembler, factory) = Self.reassembler()
+        Self.throughDNAT(reassembler, copyDelay: 20)  // 20 µs: a copy
+        #expect(Self.reading(factory).count == 1)
+        let (late, lateFactory) = Self.reassembler()
+        // 250 ms between the SYNs: past the window a NAT needs, whatever the numbers say.
+        Self.throughDNAT(late, copyDelay: 250_000)
+        #expect(Self.reading(lateFactory).count == 2)
+        #expect(late.statistics.natCopyConnections == 0)
+    }
+
+    @Test func aConnectionPickedUpMidStreamOnBothSidesIsReadOnce() {
+        // A NAT to the same port: the copy of the first segment is enough.
+        let (reassembler, factory) = Self.reassembler()
+        Self.throughDNAT(reassembler, fromSYN: false, to: Self.samePort)
+        let readers = Self.reading(factory)
+        #expect(readers.count == 1 && readers.first?.info.server == Self.published)
+        #expect(reassembler.statistics.natCopyConnections == 1)
+
+        // To another port: the copy on the configured one is read; it reads the first segment again,
+        // and the first copy goes.
+        let (configured, configuredFactory) = Self.reassembler(serverPorts: [80])
+        Self.throughDNAT(configured, fromSYN: false)
+        let kept = Self.reading(configuredFactory).filter { !$0.server.isEmpty }
+        #expect(kept.map { $0.info.server } == [Self.container])
+        #expect(kept.first?.client == "GET /hello HTTP/1.1\r\nHost: 10.77.0.1:8080\r\n\r\n")
+        #expect(configured.statistics.natCopyConnections == 1)
+
+        // To another port, neither configured: nothing tells it from two connections of a generator
+        // that numbers all alike (one endpoint the same, the other's port not): both are read.
+        let (unconfigured, unconfiguredFactory) = Self.reassembler()
+        Self.throughDNAT(unconfigured, fromSYN: false)
+        #expect(Self.reading(unconfiguredFactory).count == 2)
+    }
+
+    @Test func handshakesOneAfterTheOtherAreTwoConnectionsWhateverTheirNumbers() {
+        // A generator's connections numbered alike (captures/scripts/make-adversarial-captures.py):
+        // the second SYN comes after the first SYN+ACK, where a NAT's copy comes before it.
+        let (reassembler, factory) = Self.reassembler()
+        let server = Self.container
+        // Two clients on the same port, as a source NAT's copy would be.
+        for (index, address) in [0x0A01_0001, 0x0A01_0002].enumerated() {
+            let client = Endpoint(address: IPAddress(ipv4: UInt32(address)), port: 40000)
+            let t = Int64(index) * 10
+            Self.send(reassembler, client, server, seq: 1000, .syn, at: t)
+            Self.send(reassembler, server, client, seq: 5000, ack: 1001, .syn, at: t + 1)
+            Self.send(reassembler, client, server, seq: 1001, ack: 5001, .psh, "GET / HTTP/1.1\r\n\r\n", at: t + 2)
+        }
+        #expect(Self.reading(factory).count == 2)
+        #expect(reassembler.statistics.natCopyConnections == 0)
+    }
+
+    @Test func midStreamSegmentsThatDifferAreTwoConnections() {
+        let (reassembler, factory) = Self.reassembler()
+        let c = Self.client, p = Self.published, k = Self.container
+        Self.send(reassembler, c, p, seq: 1001, ack: 9001, .psh, "GET /a HTTP/1.1\r\n\r\n", at: 0)
+        Self.send(reassembler, c, k, seq: 1001, ack: 9001, .psh, "GET /b HTTP/1.1\r\n\r\n", at: 5)
+        #expect(Self.reading(factory).count == 2)
+        #expect(reassembler.statistics.natCopyConnections == 0)
+    }
+}
