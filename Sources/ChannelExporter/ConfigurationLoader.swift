@@ -121,6 +121,8 @@ public enum ConfigurationLoader {
     private static func yamlErrorLine(_ error: YamlError) -> Int? {
         switch error {
         case let .scanner(_, _, mark, _), let .parser(_, _, mark, _), let .composer(_, _, mark, _): return mark.line
+        // The first of the keys given twice (Yams marks its first occurrence).
+        case let .duplicatedKeysInMapping(_, context): return context.mark.line
         default: return nil
         }
     }
@@ -128,7 +130,9 @@ public enum ConfigurationLoader {
     private static func yamlProblem(_ error: YamlError) -> String {
         switch error {
         case let .scanner(_, problem, _, _), let .parser(_, problem, _, _), let .composer(_, problem, _, _): return problem
-        case let .duplicatedKeysInMapping(duplicates, _): return "duplicated keys \(duplicates.joined(separator: ", "))"
+        case let .duplicatedKeysInMapping(duplicates, _):
+            let keys = duplicates.map { "`\($0)`" }.joined(separator: ", ")
+            return "\(keys) given more than once in one mapping (the line of the first)"
         default: return "\(error)"
         }
     }

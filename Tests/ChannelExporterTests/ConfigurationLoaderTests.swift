@@ -92,6 +92,8 @@ import Testing
         ("syscode: A123010101\npartners:\n  - hosts: [a]\n    actions:\n      v1: '1'\n", 5, "partners[0].actions", "must start with /"),
         ("syscode: A123010101\nlisten: nonsense\n", 2, "listen", "not host:port"),
         ("syscode: [A123010101\n", 2, "", "not valid YAML"),
+        // A key given twice: the line of its first occurrence (it had no line at all).
+        ("syscode: A123010101\ninbound:\n  ports: [8080]\n  ports: [9090]\n", 3, "", "`ports` given more than once"),
         ("syscode: A123010101\ncapture:\n  filter: 'not hots 10.0.0.5'\n", 3, "capture.filter", "does not compile"),
     ] as [(String, Int?, String, String)])
     func errorsNameTheKeyAndTheLine(text: String, line: Int?, key: String, message: String) {
