@@ -57,9 +57,23 @@ struct NATCopyDetector {
     /// Candidates waiting at once; past it the oldest is dropped (a flood of equal ISNs).
     static let maxCandidates = 256
 
-    var fromSYN = [Opening](repeating: Opening(), count: tableSize)
-    var midStream = [Opening](repeating: Opening(), count: tableSize)
+    /// Openings from a SYN and from mid-stream, `tableSize` each, allocated once (a write to an array
+    /// here cost a uniqueness check, about 60 instructions a connection); `deallocate()` frees them.
+    let fromSYN: UnsafeMutablePointer<Opening>
+    let midStream: UnsafeMutablePointer<Opening>
     var candidates: [Candidate] = []
+
+    init() {
+        fromSYN = .allocate(capacity: Self.tableSize)
+        fromSYN.initialize(repeating: Opening(), count: Self.tableSize)
+        midStream = .allocate(capacity: Self.tableSize)
+        midStream.initialize(repeating: Opening(), count: Self.tableSize)
+    }
+
+    func deallocate() {
+        fromSYN.deallocate()
+        midStream.deallocate()
+    }
 
     @inline(__always)
     static func slotIndex(_ fingerprint: UInt64) -> Int {
@@ -86,7 +100,8 @@ extension ReassemblerState {
     mutating func noteOpeningFromSYN(_ segment: TCPSegment, slot: Int) {
         let now = segment.timestamp.nanoseconds
         let fingerprint = NATCopyDetector.synFingerprint(segment)
-        if let first = earlierOpening(in: \.fromSYN, fingerprint: fingerprint, now: now, slot: slot),
+        let entry = NATCopyDetector.slotIndex(fingerprint)
+        if let first = earlierOpening(natCopies.fromSYN[entry], fingerprint: fingerprint, now: now, slot: slot),
             !slots[first].flags.contains(.synAckSeen), slots[first].clientPort == slots[slot].clientPort
         {
             if natCopies.candidates.count >= NATCopyDetector.maxCandidates { natCopies.candidates.removeFirst() }
@@ -94,7 +109,7 @@ extension ReassemblerState {
                 .init(first: UInt32(first), firstID: slots[first].id, second: UInt32(slot), secondID: slots[slot].id, time: now))
             return
         }
-        remember(slot, in: \.fromSYN, fingerprint: fingerprint, now: now)
+        natCopies.fromSYN[entry] = .init(fingerprint: fingerprint, time: now, slot: UInt32(slot), id: slots[slot].id)
     }
 
     /// A SYN+ACK recorded on `slot`: a candidate pair it belongs to is settled once both have one.
@@ -129,32 +144,25 @@ extension ReassemblerState {
     mutating func noteOpeningMidStream(_ segment: TCPSegment, slot: Int) {
         let now = segment.timestamp.nanoseconds
         let fingerprint = NATCopyDetector.segmentFingerprint(segment)
-        if let first = earlierOpening(in: \.midStream, fingerprint: fingerprint, now: now, slot: slot),
+        let entry = NATCopyDetector.slotIndex(fingerprint)
+        if let first = earlierOpening(natCopies.midStream[entry], fingerprint: fingerprint, now: now, slot: slot),
             hasReadOnly(segment, slot: first), areNATEndpoints(segment, of: first)
         {
             settleCopies(first: first, second: slot)
             return
         }
-        remember(slot, in: \.midStream, fingerprint: fingerprint, now: now)
+        natCopies.midStream[entry] = .init(fingerprint: fingerprint, time: now, slot: UInt32(slot), id: slots[slot].id)
     }
 
-    /// The connection, still open and no copy itself, that opened with `fingerprint` just before `slot`.
-    private func earlierOpening(
-        in table: KeyPath<NATCopyDetector, [NATCopyDetector.Opening]>, fingerprint: UInt64, now: Int64, slot: Int
-    ) -> Int? {
-        let previous = natCopies[keyPath: table][NATCopyDetector.slotIndex(fingerprint)]
+    /// The connection `previous` names, if it opened with `fingerprint` just before `slot` and is still
+    /// open and no copy itself.
+    @inline(__always)
+    private func earlierOpening(_ previous: NATCopyDetector.Opening, fingerprint: UInt64, now: Int64, slot: Int) -> Int? {
         guard previous.fingerprint == fingerprint, now &- previous.time <= NATCopyDetector.synWindow,
             isLive(previous.slot, id: previous.id), Int(previous.slot) != slot,
             !slots[Int(previous.slot)].flags.contains(.natCopy)
         else { return nil }
         return Int(previous.slot)
-    }
-
-    private mutating func remember(
-        _ slot: Int, in table: WritableKeyPath<NATCopyDetector, [NATCopyDetector.Opening]>, fingerprint: UInt64, now: Int64
-    ) {
-        natCopies[keyPath: table][NATCopyDetector.slotIndex(fingerprint)] =
-            .init(fingerprint: fingerprint, time: now, slot: UInt32(slot), id: slots[slot].id)
     }
 
     /// The connection opened mid-stream by the first copy of `segment` has read that segment and nothing

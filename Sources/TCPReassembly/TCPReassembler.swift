@@ -40,6 +40,7 @@ public final class TCPReassembler {
 
     deinit {
         state.pointee.slots.deallocate()
+        state.pointee.natCopies.deallocate()
         state.deinitialize(count: 1)
         state.deallocate()
     }
