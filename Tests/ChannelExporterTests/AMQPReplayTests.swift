@@ -12,8 +12,8 @@ import Testing
         // make-more-fixtures.sh
         "large-body", "channels-interleaved", "auto-ack", "qos-recover", "transactions", "confirms-return",
         "server-cancel", "blocked-restart", "kombu", "aio-pika", "amqpstorm", "channel-errors", "lossy",
-        // make-polyglot-fixtures.sh: Go, Java, C, Ruby consumers
-        "go-amqp091", "go-batch", "java-client", "c-rabbitmq", "ruby-bunny",
+        // make-polyglot-fixtures.sh: Go, Java, C, Ruby, PHP consumers
+        "go-amqp091", "go-batch", "java-client", "c-rabbitmq", "ruby-bunny", "php-amqplib",
     ]
     /// Workers per channel of each fixture's consumers (captures/amqp/README.md): the
     /// service-time rule's k, as `amqp.consumer_concurrency` would say for that service.

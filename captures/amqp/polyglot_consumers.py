@@ -2,8 +2,8 @@
 """RabbitMQ consumers written in other languages than Python, for the polyglot fixtures
 (make-polyglot-fixtures.sh). This script only declares the queues and publishes the plans
 (pika); the consumer is a program in `polyglot/` (Go amqp091-go, Java amqp-client, C
-rabbitmq-c, Ruby Bunny), built by make-polyglot-fixtures.sh into $POLYGLOT_BIN, which
-records its own workers' start and end per message (end = just before the answer is
+rabbitmq-c, Ruby Bunny, PHP php-amqplib), the compiled ones built by make-polyglot-fixtures.sh
+into $POLYGLOT_BIN, which records its own workers' start and end per message (end = just before the answer is
 sent) in the same JSON as consumers.py: `records`, `unanswered`, `notes`.
 
 Every client gets the same queues (its name as prefix), one channel each, one worker each:
@@ -15,7 +15,9 @@ Every client gets the same queues (its name as prefix), one channel each, one wo
   NAME-drop    a connection of its own, prefetch 4: 2 answered, then the TCP socket closed
                with deliveries unanswered
 and `go-batch` (replayed with consumer_concurrency 3): batches of three handled by three
-goroutines together, answered by one ack / nack with multiple=true.
+goroutines together, answered by one ack / nack with multiple=true; `go-ack-every` (not a
+fixture: what the wire cannot tell): one worker acknowledging every third message with
+multiple=true.
 
 usage: polyglot_consumers.py SCENARIO PORT OUT.json
 """
@@ -45,6 +47,7 @@ COMMANDS = {
              "/usr/share/java/slf4j-nop.jar", "Consumer"],
     "c": [f"{BIN}/c-consumer"],
     "ruby": ["ruby", f"{HERE}/polyglot/consumer.rb"],
+    "php": ["php", f"{HERE}/polyglot/consumer.php"],
 }
 
 
@@ -69,7 +72,11 @@ def run(client, port, specs, out):
 def main():
     name, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     client = name.split("-")[0]
-    if name == "go-batch":
+    if name == "go-ack-every":
+        declare(port, ["go-every"])
+        publish(port, "go-every", [plan(s, "ack", i) for i, (s, _) in enumerate(BATCH)])
+        specs = [f"go-every:6:every:3:{len(BATCH)}"]
+    elif name == "go-batch":
         declare(port, ["go-batch"])
         publish(port, "go-batch", [plan(s, a, i) for i, (s, a) in enumerate(BATCH)])
         specs = [f"go-batch:6:batch:3:{len(BATCH)}"]

@@ -14,6 +14,8 @@
 //               library still hands over, then close the channel
 //   drop:K      answer K messages, then close the TCP socket (no connection.close)
 //   batch:B:N   B workers handle B messages together; one ack/nack with multiple=true
+//   every:B:N   one worker handles each message alone and acks every B-th with
+//               multiple=true (the others wait unanswered): each record ends at its own end
 package main
 
 import (
@@ -169,6 +171,19 @@ func consume(conn *amqp.Connection, sp spec, chNo uint16) {
 			n++
 		}
 		note(sp.queue+"_after_cancel", n)
+	case "every":
+		b, total := sp.args[0], sp.args[1]
+		for i := 1; i <= total; i++ {
+			d := <-deliveries
+			var p plan
+			must(json.Unmarshal(d.Body, &p))
+			start := now()
+			time.Sleep(time.Duration(p.SleepMs) * time.Millisecond)
+			add(record{sp.queue, d.DeliveryTag, 0, start, now(), 0, "ack_multiple", d.Redelivered, chNo})
+			if i%b == 0 || i == total {
+				must(d.Ack(true))
+			}
+		}
 	case "batch":
 		b, total := sp.args[0], sp.args[1]
 		for done := 0; done < total; done += b {
