@@ -202,33 +202,35 @@ final class AMQPChannelState {
         }
     }
 
-    /// Consumer tags the client cancelled (`basic.cancel`), newest last, at most `maxCancelledTags`:
-    /// rejects with requeue of their deliveries are the client library's give-backs.
-    private var cancelledTags: [String] = []
+    /// Consumer tags the client cancelled (`basic.cancel`) and when, newest last, at most
+    /// `maxCancelledTags`: rejects with requeue of their deliveries may be the client library's
+    /// give-backs (see `AMQPConnectionObserver`).
+    private var cancelledTags: [(tag: String, time: Timestamp)] = []
     static let maxCancelledTags = 8
 
-    func noteCancelled(tag: UnsafeRawBufferPointer) {
-        guard !tag.isEmpty, !isCancelled(tag) else { return }
+    func noteCancelled(tag: UnsafeRawBufferPointer, time: Timestamp) {
+        guard !tag.isEmpty, cancelTime(of: tag) == nil else { return }
         let string = tag.utf8String
         let cost = Self.stringCost(string.utf8.count)
         if cancelledTags.count == Self.maxCancelledTags {
-            release(Self.stringCost(cancelledTags.removeFirst().utf8.count))
+            release(Self.stringCost(cancelledTags.removeFirst().tag.utf8.count))
         }
         guard kept.hasRoom(for: cost) else { return }
         charge(cost)
-        cancelledTags.append(string)
+        cancelledTags.append((string, time))
     }
 
     /// A consumer registered again under a cancelled tag is live again.
     func forgetCancelled(tag: UnsafeRawBufferPointer) {
-        guard let index = cancelledTags.firstIndex(where: { $0.utf8.elementsEqual(tag) }) else { return }
-        release(Self.stringCost(cancelledTags.remove(at: index).utf8.count))
+        guard let index = cancelledTags.firstIndex(where: { $0.tag.utf8.elementsEqual(tag) }) else { return }
+        release(Self.stringCost(cancelledTags.remove(at: index).tag.utf8.count))
     }
 
-    func isCancelled(_ tag: String) -> Bool { cancelledTags.contains(tag) }
+    /// When the client cancelled `tag`, if it did.
+    func cancelTime(of tag: String) -> Timestamp? { cancelledTags.first { $0.tag == tag }?.time }
 
-    private func isCancelled(_ tag: UnsafeRawBufferPointer) -> Bool {
-        cancelledTags.contains { $0.utf8.elementsEqual(tag) }
+    private func cancelTime(of tag: UnsafeRawBufferPointer) -> Timestamp? {
+        cancelledTags.first { $0.tag.utf8.elementsEqual(tag) }?.time
     }
 
     /// Consumers removed while deliveries that share their strings were outstanding: charged until

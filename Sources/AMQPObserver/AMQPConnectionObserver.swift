@@ -33,10 +33,14 @@ public struct AMQPFrameSummary: Sendable, Hashable {
 /// not to be one of these: the client's next method on the channel is something else, or
 /// `HeldRejects.windowNanoseconds` passes (checked when the connection's next bytes come: live,
 /// such an outcome may wait for the next heartbeat). Followed by that consumer's `basic.cancel`,
-/// it is dropped (`AMQPDropReason.cancelReturn`); after the cancel, such rejects are dropped at
-/// once. A worker that itself answers reject-with-requeue just before its application cancels
-/// the consumer (nothing else in between on the channel) is dropped too: the wire shows no
-/// difference.
+/// it is dropped (`AMQPDropReason.cancelReturn`). After the cancel, such a reject is dropped when
+/// it comes within that window of the cancel (of the delivery, when that arrived later): pika
+/// sends these as soon as it reads the delivery. Later ones are a worker's answers: amqp091-go,
+/// the Java client, rabbitmq-c and Bunny give nothing back and hand the deliveries received
+/// before the `cancel-ok` to the application, whose worker answers each after its work
+/// (`captures/amqp/polyglot_consumers.py`). A worker that itself answers reject-with-requeue
+/// just before its application cancels the consumer (nothing else in between on the channel),
+/// or within the window after the cancel, is dropped too: the wire shows no difference.
 ///
 /// Anything malformed (see ``AMQPAnomaly``) gives the connection up: it is counted,
 /// its outstanding deliveries are dropped (counted) and later bytes are ignored.
@@ -184,7 +188,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
             guard let state = channel(number), let consume = state.takePendingConsume() else { return }
             register(consume, tag: tag, in: state)
         case .basicCancel(let tag) where fromClient:
-            channels[number]?.noteCancelled(tag: tag)
+            channels[number]?.noteCancelled(tag: tag, time: time)
         case .basicCancelOk(let tag):
             channels[number]?.removeConsumer(tag: tag)
         case .basicGet(let queue, let noAck) where fromClient:
@@ -346,11 +350,16 @@ public final class AMQPConnectionObserver: StreamConsumer {
                 serviceStart: serviceStart, answerTime: time)
             let whileQueued = delivery.serviceStart == nil
             if case .reject(requeue: true) = answer, let consumerTag = delivery.consumerTag {
-                if state.isCancelled(consumerTag) {
-                    observer.countDropped(1, .cancelReturn)
+                if let cancelled = state.cancelTime(of: consumerTag) {
+                    // A give-back follows the cancel, or the delivery when it arrives later, at once;
+                    // a worker's answer to a delivery its library still handed over comes after its work.
+                    if time - max(cancelled, delivery.deliverTime) <= HeldRejects.windowNanoseconds {
+                        observer.countDropped(1, .cancelReturn)
+                        return
+                    }
+                } else if held.hold(.init(outcome: outcome, answeredWhileQueued: whileQueued)) {
                     return
                 }
-                if held.hold(.init(outcome: outcome, answeredWhileQueued: whileQueued)) { return }
             }
             emit(outcome, answeredWhileQueued: whileQueued)
         }

@@ -120,6 +120,30 @@ import Testing
         #expect(result.statistics.rejects == 0)
     }
 
+    /// amqp091-go, the Java client, rabbitmq-c and Bunny give nothing back at a cancel: the deliveries
+    /// received before the `cancel-ok` are still handed to the worker, which answers each after the
+    /// cancel, a reject with requeue too (`captures/amqp/polyglot_consumers.py`). Those are outcomes;
+    /// pika's give-backs after the cancel come at once (within `HeldRejects.windowNanoseconds` of
+    /// the cancel, or of the delivery when it arrives later), a worker's answer only after its work.
+    @Test func aWorkersRejectWithRequeueAfterTheCancelIsCounted() {
+        let result = run(preamble() + [
+            s2c(100, AMQP.deliver(1, tag: "c1", deliveryTag: 1), AMQP.deliver(1, tag: "c1", deliveryTag: 2)),
+            s2c(101, AMQP.deliver(1, tag: "c1", deliveryTag: 3), AMQP.deliver(1, tag: "c1", deliveryTag: 4)),
+            c2s(250, AMQP.ack(1, 1)),
+            c2s(251, AMQP.cancel(1, tag: "c1")),
+            s2c(252, AMQP.deliver(1, tag: "c1", deliveryTag: 5)), s2c(252, AMQP.cancelOk(1, tag: "c1")),
+            c2s(401, AMQP.reject(1, 2, requeue: true)),  // the worker's, 150 ms of work after the cancel
+            c2s(751, AMQP.nack(1, 3, requeue: false)),
+            c2s(901, AMQP.reject(1, 4, requeue: true)),
+            c2s(1051, AMQP.reject(1, 5, requeue: true)),
+            c2s(1060, AMQP.channelClose(1)),
+        ])
+        #expect(result.outcomes.map(\.deliveryTag) == [1, 2, 3, 4, 5])
+        #expect(result.outcomes.map { $0.durationNanoseconds() / 1_000_000 } == [150, 151, 350, 150, 150])
+        #expect(result.statistics.droppedDeliveries.isEmpty)
+        #expect(result.statistics.rejects == 3)
+    }
+
     /// A worker's own reject with requeue (kombu's `requeue()`) is counted: once the client's next
     /// method on the channel is something else, once time passes, or when the connection ends.
     @Test func aWorkersRejectWithRequeueIsCountedOnceItIsNoGiveBack() {

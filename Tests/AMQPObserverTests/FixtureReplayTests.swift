@@ -18,13 +18,18 @@ import Testing
         .init(name: "ack-nack-reject", workers: 1), .init(name: "prefetch-burst", workers: 1),
         .init(name: "multiple-ack", workers: 3), .init(name: "two-queues-k2", workers: 2),
         .init(name: "get-poller", workers: 1), .init(name: "cancel-and-drop", workers: 1),
-    ] + moreFixtures.map { .init(name: $0, workers: 1) }
+    ] + moreFixtures.map { .init(name: $0, workers: 1) } + polyglotFixtures.map { .init(name: $0, workers: 1) }
+        + [.init(name: "go-batch", workers: 3)]
 
     /// make-more-fixtures.sh (more_consumers.py): one worker per channel each.
     static let moreFixtures = [
         "large-body", "channels-interleaved", "auto-ack", "qos-recover", "transactions", "confirms-return",
         "server-cancel", "blocked-restart", "kombu", "aio-pika", "amqpstorm", "channel-errors", "lossy",
     ]
+
+    /// make-polyglot-fixtures.sh (polyglot_consumers.py): consumers in Go, Java, C, Ruby and PHP,
+    /// one worker per channel; `go-batch` answers batches of three handled together (3 workers).
+    static let polyglotFixtures = ["go-amqp091", "java-client", "c-rabbitmq", "ruby-bunny", "php-amqplib"]
 
     static func replay(_ name: String, workers: Int) throws -> FixtureReplayer {
         let replayer = FixtureReplayer(configuration: .init(consumerConcurrency: workers))
@@ -164,6 +169,13 @@ import Testing
         ("channel-errors", 1, 1, [.channelClose: 2]),
         // The broker's basic.cancel (queue deleted): the deliveries held are still answered.
         ("server-cancel", 0, 0, [:]),
+        // Other languages: the deliveries held at the client's basic.cancel are the worker's (rejects
+        // with requeue among them: no give-back); a connection whose TCP socket is closed with 4 unanswered.
+        ("go-amqp091", 0, 0, [.streamEnd: 4]), ("java-client", 0, 0, [.streamEnd: 4]),
+        ("c-rabbitmq", 0, 0, [.streamEnd: 4]), ("ruby-bunny", 0, 0, [.streamEnd: 4]),
+        // php-amqplib forgets the consumer at the cancel-ok: the 6 deliveries it held are never
+        // handed over, and go with the channel.close.
+        ("php-amqplib", 0, 0, [.streamEnd: 4, .channelClose: 6]),
     ] as [(String, Int, Int, [AMQPDropReason: Int])])
     func whatIsNotAnOutcomeIsCountedByReason(_ name: String, noAck: Int, unmatched: Int, dropped: [AMQPDropReason: Int]) throws {
         let stats = try Self.replay(name, workers: 1).observer.statistics

@@ -12,10 +12,12 @@ import Testing
         // make-more-fixtures.sh
         "large-body", "channels-interleaved", "auto-ack", "qos-recover", "transactions", "confirms-return",
         "server-cancel", "blocked-restart", "kombu", "aio-pika", "amqpstorm", "channel-errors", "lossy",
+        // make-polyglot-fixtures.sh: Go, Java, C, Ruby, PHP consumers
+        "go-amqp091", "go-batch", "java-client", "c-rabbitmq", "ruby-bunny", "php-amqplib",
     ]
     /// Workers per channel of each fixture's consumers (captures/amqp/README.md): the
     /// service-time rule's k, as `amqp.consumer_concurrency` would say for that service.
-    static let workers = ["multiple-ack": 3, "two-queues-k2": 2]
+    static let workers = ["multiple-ack": 3, "two-queues-k2": 2, "go-batch": 3]
 
     @Test(arguments: scenarios)
     func consumerMetricsMatchTheWorkersOwnTimes(scenario: String) throws {

@@ -13,6 +13,9 @@
 # and damaged copies of prefetch-burst (midstream, dropped segments).
 # AMQP_SCENARIOS and AMQP_CONSUMERS (make-more-fixtures.sh) choose other scenarios and
 # another consumer script; the damaged copies are made for consumers.py's set only.
+# AMQP_LIVE_EXPORTER (a channel-exporter binary) also runs it live on lo during each scenario
+# (consumer_concurrency AMQP_LIVE_CONCURRENCY, default 1) and writes its /metrics after the
+# scenario to AMQP_LIVE_OUT/NAME.live.prom.
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
@@ -50,8 +53,10 @@ EPMD_WAS_RUNNING=$(pgrep -x epmd || true)
 /usr/lib/rabbitmq/bin/rabbitmq-server > "$WORK/server.out" 2>&1 &
 SERVER_PID=$!
 TCPDUMP_PID=
+LIVE_PID=
 cleanup() {
     [ -n "$TCPDUMP_PID" ] && kill -INT "$TCPDUMP_PID" 2>/dev/null || true
+    [ -n "$LIVE_PID" ] && kill "$LIVE_PID" 2>/dev/null || true
     $CTL -n "$NODE" stop >/dev/null 2>&1 || kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     [ -z "$EPMD_WAS_RUNNING" ] && epmd -kill >/dev/null 2>&1 || true
@@ -76,13 +81,26 @@ extract() { # NAME: text files derived from NAME.pcap
         > "$name.methods.txt"
 }
 
+LIVE=${AMQP_LIVE_EXPORTER:-}
+LIVE_LISTEN=127.0.0.1:${AMQP_LIVE_METRICS_PORT:-9186}
 for name in $SCENARIOS; do
+    if [ -n "$LIVE" ]; then
+        printf 'syscode: A123010101\namqp:\n  ports: [%s]\n  consumer_concurrency: %s\n' \
+            "$PORT" "${AMQP_LIVE_CONCURRENCY:-1}" > "$WORK/live.yaml"
+        "$LIVE" run --config.file "$WORK/live.yaml" --interface lo --web.listen-address "$LIVE_LISTEN" \
+            > "$AMQP_LIVE_OUT/$name.live.log" 2>&1 &
+        LIVE_PID=$!
+    fi
     tcpdump -i lo -s 0 -U --time-stamp-precision=nano -w "$name.pcap" "tcp port $PORT" 2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
     sleep 1
     python3 "$CONSUMERS" "$name" "$PORT" "$name.workers.json"
     sleep 1
     kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" || true; TCPDUMP_PID=
+    if [ -n "$LIVE" ]; then
+        curl -sf "http://$LIVE_LISTEN/metrics" > "$AMQP_LIVE_OUT/$name.live.prom"
+        kill "$LIVE_PID"; wait "$LIVE_PID" || true; LIVE_PID=
+    fi
     python3 expected.py "$name.workers.json" > "$name.expected.txt"
     extract "$name"
     echo "$name: $(wc -c < "$name.pcap") bytes, $(wc -l < "$name.payloads.txt") packets"

@@ -12,7 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 NS=${AMQP_FIXTURE_NETNS:-chx-h11-amqp}
 MTU=${AMQP_FIXTURE_MTU:-1500}
-python3 -c "import pika, amqp, kombu, aio_pika, amqpstorm, celery" 2>/dev/null ||
+# make-polyglot-fixtures.sh runs this with its own consumer script (AMQP_CONSUMERS) and scenarios.
+CONSUMERS=${AMQP_CONSUMERS:-more_consumers.py}
+[ "$CONSUMERS" != more_consumers.py ] || python3 -c "import pika, amqp, kombu, aio_pika, amqpstorm, celery" 2>/dev/null ||
     pip install -q pika amqp kombu aio-pika amqpstorm celery
 command -v ip >/dev/null || { apt-get update -q && apt-get install -y -q iproute2; }
 command -v ethtool >/dev/null || { apt-get update -q && apt-get install -y -q ethtool; }
@@ -30,4 +32,4 @@ ip netns exec "$NS" ip link set lo mtu "$MTU" up
 # Without segmentation offload, tcpdump sees the segments the MTU allows, not 64 KB super-packets.
 ip netns exec "$NS" ethtool -K lo tso off gso off gro off >/dev/null 2>&1 || true
 AMQP_SCENARIOS=${AMQP_SCENARIOS:-large-body channels-interleaved auto-ack qos-recover transactions confirms-return server-cancel blocked-restart kombu aio-pika amqpstorm celery channel-errors lossy} \
-AMQP_CONSUMERS=more_consumers.py ip netns exec "$NS" ./make-fixtures.sh
+AMQP_CONSUMERS=$CONSUMERS ip netns exec "$NS" ./make-fixtures.sh
