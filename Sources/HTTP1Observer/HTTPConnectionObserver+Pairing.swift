@@ -34,6 +34,9 @@ extension HTTPConnectionObserver {
         if direction == requestDirection {
             updateCurrentRequest { $0.sawGap = $0.sawGap || sawGap; $0.body.markIncomplete() }
             currentRequest = nil
+            // Already recovering: requests lost now came after the waiting ones, and their answers would
+            // stand at the end of the held responses, where the settlement looks for the waiting ones'.
+            if recovering { giveUpRecovery() }
         } else {
             if hasInFlight {
                 if sawGap { inFlight?.sawGap = true }
