@@ -21,7 +21,8 @@ extension HTTPConnectionObserver {
             // when no response of theirs and no request after them went unseen. (Live, a kernel that
             // dropped runs of packets lost a request, then a response, on one connection: the request
             // the lost response answered was paired with the next one found, 71 times in 53,215.)
-            guard direction == requestDirection || !pending.isEmpty else { return }
+            if !isRequest { responseLossTime = time.nanoseconds }
+            guard isRequest || !pending.isEmpty else { return }
             lostSync(.gapInHeaders, direction: direction, time: time, sawGap: true)
             return
         case .absorbed, .completed, .completedThenLost:
@@ -43,8 +44,10 @@ extension HTTPConnectionObserver {
             if isRequest { requestCompleted(time: time) } else { responseCompleted(time: time) }
         case .completedThenLost(let reason, _):
             if isRequest { requestCompleted(time: time) } else { responseCompleted(time: time) }
+            if !isRequest { responseLossTime = time.nanoseconds }
             lostSync(reason, direction: direction, time: time, sawGap: true)
         case .lost(let reason):
+            if !isRequest { responseLossTime = time.nanoseconds }
             lostSync(reason, direction: direction, time: time, sawGap: true)
         case .absorbed, .ignored, .whileResynchronising:
             break

@@ -120,6 +120,21 @@ extension HTTPConnectionObserver {
         for request in waiting { emitRequestWithoutResponse(request) }
     }
 
+    /// A request read after a response loss it came before (it waited behind a hole of its own
+    /// direction): its answer, and those of the requests waiting with it, may be in that loss, and the
+    /// next response may answer a request after it. (Live, under kernel drops: a request held behind a
+    /// hole until the server's acknowledgment passed it, read after the server's gap, was paired with
+    /// the answer to the next request, 67 times in 9,473 exchanges of a replayed capture.)
+    func giveUpAnswersOfEarlierLoss() {
+        if !pending.isEmpty {
+            count(.pendingDroppedAfterLoss, times: pending.count)
+            for i in pending.indices { pending[i].sawGap = true }
+            flushPending()
+        }
+        emitHeldUnpaired()
+        recovering = true
+    }
+
     private func emitHeldUnpaired() {
         let held = heldResponses
         heldResponses.removeAll()

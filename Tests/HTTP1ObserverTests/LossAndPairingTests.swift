@@ -132,6 +132,26 @@ import Testing
         #expect(result.statistics.count(of: .pendingDroppedAfterLoss) == 1)
     }
 
+    @Test func requestReadAfterAResponseLossItCameBeforeIsNotPairedByOrder() {
+        // As a replayed capture of a kernel that dropped runs of packets showed: /b waited behind a
+        // hole of the client's direction (a request lost before it) while the server's answers to /b
+        // and to the next request were lost; the server's acknowledgment then passed the hole, and /b
+        // was read after that gap (its own time, 3000, before it), with nothing waiting, pairing back
+        // to order: /b took the answer to /c.
+        let result = runSplitInvariant(
+            [
+                .request("GET /a HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2000),
+                .gap(.serverToClient, 20_000, at: 5000),
+                .gap(.clientToServer, 52, at: 6000),
+                .request("GET /b HTTP/1.1\r\n\r\n", at: 3000),
+                .request("GET /c HTTP/1.1\r\n\r\n", at: 5500),
+                .response("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", at: 6000),
+            ] + Step.endBoth(at: 9000))
+        #expect(Self.pairs(result) == ["/a 200", "/b -", "/c 201"])
+        #expect(result.statistics.count(of: .pendingDroppedAfterLoss) == 1)
+    }
+
     @Test func gapWhileResynchronisingWithNothingWaitingChangesNothing() {
         // A second gap while resynchronising, with no request waiting: nothing to lose, nothing counted again.
         let result = runSplitInvariant(
