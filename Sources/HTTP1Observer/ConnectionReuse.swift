@@ -18,6 +18,7 @@ extension HTTPConnectionObserver {
         requestsSeen = 0
         recovering = false
         if !heldResponses.isEmpty { heldResponses.removeAll(keepingCapacity: true) }
+        responseLossTime = .min
         requestDirectionEnded = false
         serverLineLossDeferred = false
         responseDirectionEnded = false

@@ -34,6 +34,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
     @exclusivity(unchecked) var recovering = false
     /// Completed responses awaiting the recovery's settlement (bounded by twice `maxPendingRequests`).
     @exclusivity(unchecked) var heldResponses: [InFlightResponse] = []
+    /// Packet time of the latest gap in the response direction that may have held whole responses
+    /// (nanoseconds). A request complete before it but read after it waited behind a hole of its own
+    /// direction (delivered when an acknowledgment passed the hole), and its answer may be in that gap.
+    @exclusivity(unchecked) var responseLossTime = Int64.min
     @exclusivity(unchecked) var requestDirectionEnded = false
     /// The response direction's first line was bad and may have been a server's HTTP/2 preface: its
     /// `bad_status_line` and `resync` are counted once the client's first bytes are not HTTP/2's.
@@ -258,10 +262,12 @@ public final class HTTPConnectionObserver: StreamConsumer {
         if framing == .none || framing == .awaitUpgradeDecision {
             request.isComplete = framingUsable
         }
+        // Read after a response loss it came before: the order of arrival says nothing of what was answered.
+        let answerMayBeLost = time.nanoseconds < responseLossTime
         if recovering {
             // A client that sends a request speaks HTTP/1: the server's first line was no HTTP/2 preface.
             if serverLineLossDeferred { countDeferredServerLineLoss() }
-            if !hasInFlight && responseDirectionIsBetweenMessages {
+            if !hasInFlight && responseDirectionIsBetweenMessages && !answerMayBeLost {
                 // The client sends a new request with no response under way: what it sent before is answered.
                 settleRecovery()
                 request.arrivedAfterLoss = recovering
@@ -301,6 +307,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             request.arrivedAfterLoss = true
             emitRequestWithoutResponse(request)
         }
+        if answerMayBeLost { giveUpAnswersOfEarlierLoss() }
         if framingUsable {
             withParser(requestDirection) { $0.setFraming(framing) }
         } else {
