@@ -8,6 +8,8 @@
 #   keepalive-curl-12.pcapng.gz  the same packets as pcapng, gzip-compressed (as Wireshark
 #       saves "compressed with gzip"); replay names the decompression.
 # Not named .pcap/.pcapng: CaptureParityTests reads every such file with libpcap.
+# Reruns give the same files but for 3 padding bytes per SuSE 6.3 record header, which
+# editcap 4.0 leaves as they were in its memory (nothing reads them).
 set -eu
 cd "$(dirname "$0")"
 source=../http/keepalive-curl.pcap
