@@ -9,6 +9,11 @@ public enum CaptureError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotReadFile(path: String, reason: String)
     /// Not a pcap or pcapng file (libpcap's reason attached).
     case notACaptureFile(path: String, detail: String)
+    /// A pcap file whose records carry longer headers than its magic number says (a 1999 Linux
+    /// distribution's or Nokia's tcpdump): libpcap would read garbage after the first packet.
+    case modifiedPcap(path: String, recordHeaderLength: Int, writer: String)
+    /// A compressed file (`format`: gzip, zstd, xz, bzip2, lz4): libpcap reads none of them.
+    case compressedFile(path: String, format: String)
     /// A link type we do not decode; `name` from `pcap_datalink_val_to_name` (nil when libpcap has none).
     case unsupportedLinkType(source: String, name: String?, number: Int32)
     /// An I/O error in the middle of a file (not a truncation: those go into the summary).
@@ -34,6 +39,12 @@ public enum CaptureError: Error, Sendable, Hashable, CustomStringConvertible {
             "\(path): cannot read: \(reason)"
         case .notACaptureFile(let path, let detail):
             "\(path): not a pcap or pcapng capture file (\(detail))"
+        case .modifiedPcap(let path, let length, let writer):
+            "\(path): a modified pcap file with \(length)-byte record headers (\(writer)), which libpcap "
+                + "cannot read; convert it first: editcap -F pcap \(path) OUT.pcap"
+        case .compressedFile(let path, let format):
+            "\(path): \(format)-compressed; decompress it on the way in: "
+                + "\(format) -dc \(path) | channel-exporter replay - …"
         case .unsupportedLinkType(let source, let name, let number):
             "\(source): unsupported link type \(name.map { "\($0) (\(number))" } ?? "\(number)"); "
                 + "supported: Ethernet, Linux cooked (SLL, SLL2), BSD loopback (NULL, LOOP), raw IPv4/IPv6"

@@ -89,16 +89,26 @@ enum CaptureFile {
     /// Opens `path`. libpcap checks every file's header and maps its link type (the same
     /// code for both readers, so the same errors); a classic pcap file is then read by
     /// `PcapFileReader` unless `reading` says libpcap.
+    ///
+    /// `-` is standard input. A stream (standard input, a FIFO, a pipe) is read by libpcap as it
+    /// comes, and can be opened only once (`isStream`).
     static func open(_ path: String, reading: ClassicPcapReading = .automatic) throws(CaptureError) -> CaptureFile {
+        let path = path == "-" ? standardInput : path
+        // A stream must not be opened to look at it (a FIFO's writer would see its reader go away):
+        // libpcap opens it once.
+        if isStream(path) { return .libpcap(try openWithLibpcap(path)) }
+        if let layout = CaptureFileSniffer.modifiedLayout(of: path) {
+            throw .modifiedPcap(path: path, recordHeaderLength: layout.recordHeaderLength, writer: layout.writer)
+        }
         let bufferSize: Int
         let readAhead: (size: Int, count: Int)?
         switch reading {
         case .direct(let size): (bufferSize, readAhead) = (size, nil)
         case .readAhead(let size, let count): (bufferSize, readAhead) = (size, (size, count))
-        case .libpcap: return .libpcap(try PcapHandle.openFile(path))
+        case .libpcap: return .libpcap(try openWithLibpcap(path))
         }
         if let pcapng = try openPcapng(path, bufferSize: bufferSize) { return pcapng }
-        guard let header = ClassicPcapHeader.open(path) else { return .libpcap(try PcapHandle.openFile(path)) }
+        guard let header = ClassicPcapHeader.open(path) else { return .libpcap(try openWithLibpcap(path)) }
         let probe: PcapHandle
         do {
             probe = try PcapHandle.probe(descriptor: header.descriptor, path: path)
@@ -123,6 +133,31 @@ enum CaptureFile {
                 bufferSize: bufferSize, readAhead: readAhead))
     }
 
+    /// What `-` opens: the same file or pipe as descriptor 0 (Linux's /proc/self/fd/0).
+    static let standardInput = "/dev/stdin"
+
+    /// A file that is neither regular nor a directory (a FIFO, a pipe, a terminal, a character
+    /// device such as /dev/null; `-` when standard input is one): its bytes can be read once, so
+    /// it is opened once. `-` redirected from a regular file is that file.
+    static func isStream(_ path: String) -> Bool {
+        var status = stat()
+        guard stat(path == "-" ? standardInput : path, &status) == 0 else { return false }
+        let kind = status.st_mode & S_IFMT
+        return kind != S_IFREG && kind != S_IFDIR
+    }
+
+    /// libpcap's `PcapHandle.openFile`, with a compressed file named as such instead of libpcap's
+    /// "unknown file format", and an empty one instead of "tried to read 4 file header bytes, only got 0".
+    private static func openWithLibpcap(_ path: String) throws(CaptureError) -> PcapHandle {
+        do {
+            return try PcapHandle.openFile(path)
+        } catch .notACaptureFile(let path, let detail) {
+            if let format = CaptureFileSniffer.compression(of: path) { throw .compressedFile(path: path, format: format) }
+            let empty = detail.hasPrefix("truncated dump file;") && detail.hasSuffix("file header bytes, only got 0")
+            throw .notACaptureFile(path: path, detail: empty ? "it is empty" : detail)
+        }
+    }
+
     /// A pcapng file (its first block a section header), after libpcap has checked its header and
     /// first interface and named any problem in its words; nil for other files.
     private static func openPcapng(_ path: String, bufferSize: Int) throws(CaptureError) -> CaptureFile? {
@@ -136,17 +171,23 @@ enum CaptureFile {
             Glibc.close(descriptor)
             return nil
         }
-        let probe: PcapHandle
+        let linkType: LinkType
         do {
-            probe = try PcapHandle.probe(descriptor: descriptor, path: path)
+            let probe = try PcapHandle.probe(descriptor: descriptor, path: path)
+            linkType = probe.linkType
+            probe.close()
+        } catch .notACaptureFile(_, let detail) where detail == "the capture file has no Interface Description Blocks" {
+            // A section and no interface to its end (`tshark -w` of no packet, `editcap -r F O 0`):
+            // a capture of nothing, as tshark reads it and as a pcap file header alone is. The
+            // link type is a stand-in: no packet of this file can have one.
+            linkType = .ethernet
         } catch {
             Glibc.close(descriptor)
             throw error
         }
-        defer { probe.close() }
         return .pcapng(
             PcapngFileReader(
-                descriptor: descriptor, fileSize: Int64(status.st_size), linkType: probe.linkType,
+                descriptor: descriptor, fileSize: Int64(status.st_size), linkType: linkType,
                 bufferSize: Swift.max(bufferSize, PcapngFileReader.defaultBufferSize)))
     }
 }

@@ -39,6 +39,8 @@ public final class PacketSource: @unchecked Sendable {
     private let shared = Mutex<Shared>(Shared())
     /// The handle a live source opened at creation, until `run` takes it.
     private var pendingLive: PcapHandle?
+    /// Streams among the files (standard input, FIFOs), opened by the check, by index, until `run` takes them.
+    private var pendingStreams: [Int: CaptureFile] = [:]
     /// Who reads classic pcap files (our reader, but for the tests that compare it with libpcap).
     private let classicReading: ClassicPcapReading
     /// Called with each file's reader as `run` opens it (tests: the read-ahead thread ends with it).
@@ -81,15 +83,22 @@ public final class PacketSource: @unchecked Sendable {
         precondition(!paths.isEmpty, "PacketSource.files needs at least one path")
         var first: LinkType?
         var sizes = [Int64]()
-        for path in paths {
+        var streams = [Int: CaptureFile]()
+        for (index, path) in paths.enumerated() {
             // The check reads no packet: no read-ahead thread for it.
-            let reader = try CaptureFile.open(path, reading: reading.withoutReadAhead).reader
-            first = first ?? reader.linkType
-            sizes.append(reader.fileSize)
-            reader.close()
+            let file = try CaptureFile.open(path, reading: reading.withoutReadAhead)
+            first = first ?? file.reader.linkType
+            sizes.append(file.reader.fileSize)
+            // A stream's header is read: it stays open for `run`, which could not open it again.
+            if CaptureFile.isStream(path) {
+                streams[index] = file
+            } else {
+                file.reader.close()
+            }
         }
         let source = PacketSource(kind: .files(paths), linkType: first!, pendingLive: nil, classicReading: reading)
         source.fileSizes = sizes
+        source.pendingStreams = streams
         source.readerOpened = readerOpened
         return source
     }
@@ -98,8 +107,10 @@ public final class PacketSource: @unchecked Sendable {
     /// last). Rotated captures (`tcpdump -C`: `cap`, `cap1`, …, `cap10`) come out of a shell glob
     /// in name order (`cap1`, `cap10`, `cap2`), and a replay in that order sends time backwards
     /// between files: connections are cut and parsed again mid-stream. Throws what `files` throws.
+    /// With a stream among them (`-`, a FIFO), whose first packet cannot be read twice, the order
+    /// is the one given.
     public static func inTimeOrder(_ paths: [String]) throws(CaptureError) -> [String] {
-        guard paths.count > 1 else { return paths }
+        guard paths.count > 1, !paths.contains(where: CaptureFile.isStream) else { return paths }
         var firsts = [Int64]()
         for path in paths {
             let reader = try CaptureFile.open(path, reading: ClassicPcapReading.automatic.withoutReadAhead).reader
@@ -142,7 +153,7 @@ public final class PacketSource: @unchecked Sendable {
         case .files(let paths):
             for (index, path) in paths.enumerated() {
                 guard !stopRequested.load(ordering: .relaxed) else { break }
-                let file = try CaptureFile.open(path, reading: classicReading)
+                let file = try pendingStreams.removeValue(forKey: index) ?? CaptureFile.open(path, reading: classicReading)
                 shared.withLock { $0.fileIndex = index }
                 readerOpened?(file.reader)
                 // One specialised loop per reader: no dynamic dispatch per packet.

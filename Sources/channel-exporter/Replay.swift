@@ -20,7 +20,11 @@ struct Replay: ParsableCommand {
 
     @OptionGroup var config: ConfigOptions
 
-    @Argument(help: "Capture files (pcap or pcapng), replayed in the order of their first packets.")
+    @Argument(
+        help: """
+            Capture files (pcap or pcapng), replayed in the order of their first packets ('-' for \
+            standard input, e.g. from tcpdump -w - or zcat; with it or a FIFO, in the order given).
+            """)
     var files: [String]
 
     @Option(help: "Write the exposition to this file instead of standard output ('-' for standard output).")
