@@ -99,6 +99,8 @@ struct ConnectionSlot {
         static let inUse = Flags(rawValue: 1)
         static let synSeen = Flags(rawValue: 2)
         static let synAckSeen = Flags(rawValue: 4)
+        /// Opened by a SYN whose client has sent nothing since: its next segment ends the handshake.
+        static let handshakeEndAwaited = Flags(rawValue: 8)
     }
 
     /// The side (0 = low endpoint, 1 = high) that is the client.

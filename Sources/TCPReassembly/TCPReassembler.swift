@@ -210,7 +210,7 @@ struct ReassemblerState {
         let slot = openConnection(key: key, hash: hash, clientIsLow: side == 0, roleSource: .handshake,
                                   time: segment.timestamp, synTime: segment.timestamp)
         slots[slot].clientInitialSequence = sequence
-        slots[slot].flags.insert(.synSeen)
+        slots[slot].flags.formUnion([.synSeen, .handshakeEndAwaited])
         return slot
     }
 
@@ -244,6 +244,10 @@ struct ReassemblerState {
         guard let consumer = table[slot].consumer else {
             handleWithoutConsumer(segment, slot: slot, side: side)
             return
+        }
+        if table[slot].flags.contains(.handshakeEndAwaited) && !segment.isSYN && side == table[slot].clientSide {
+            table[slot].flags.remove(.handshakeEndAwaited)
+            consumer.streamHandshakeEnd(time: segment.timestamp)
         }
         if segment.isRST {
             // RFC 9293 §3.10.7.3: a reset ends both directions at once.

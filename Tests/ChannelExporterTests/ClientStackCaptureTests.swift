@@ -103,6 +103,32 @@ import Testing
         #expect(calls == ["success": success, "error": log.count - success].filter { $0.value > 0 })
     }
 
+    /// Go's Transport dials a connection for a call that finds none idle, but the call takes whichever
+    /// is ready first; the connection it did not use is pooled and first used by a later burst, 250 ms
+    /// or more after its handshake. Such a call did not open the connection: timed from its request,
+    /// like every call of the recording it takes a few milliseconds (from the SYN, each took a round).
+    @Test func aConnectionPooledAheadOfItsFirstCallIsNotTimedFromItsSyn() throws {
+        let sink = TsharkCrossCheckTests.ExchangeCollector()
+        let pipeline = try Pipeline(configuration: Self.configuration(), exchangeLog: sink)
+        _ = try ReplayRunner.run(files: [Fixtures.path("http/stacks/client-go-pool.pcap")], pipeline: pipeline)
+        let pooledAhead = sink.exchanges.filter {
+            $0.isFirstOnConnection && $0.requestFirstByte! - $0.connection.synTime! > 250_000_000
+        }
+        let opened = sink.exchanges.filter {
+            $0.isFirstOnConnection && $0.requestFirstByte! - $0.connection.synTime! < 100_000_000
+        }
+        #expect(!pooledAhead.isEmpty, "the recording shows no connection pooled ahead of its first call")
+        #expect(!opened.isEmpty)
+        #expect(pooledAhead.count + opened.count == sink.exchanges.filter(\.isFirstOnConnection).count)
+        for exchange in pooledAhead { #expect(exchange.callStart == exchange.requestFirstByte) }
+        for exchange in opened { #expect(exchange.callStart == exchange.connection.synTime) }
+        let duration = ExpositionSamples(pipeline.metrics.render(.prometheusText)).series
+            .filter { $0.key.hasPrefix("external_call_duration_seconds{") }.values
+        let total = duration.reduce(0) { $0 + ($1["count"] ?? 0) }
+        let under100ms = duration.reduce(0) { $0 + ($1["le=0.1"] ?? 0) }
+        #expect(total == Double(sink.exchanges.count) && under100ms == total)
+    }
+
     /// Go's pooled connection idles 6 s before its last call: with flows expiring after 5 s it is
     /// picked up again mid-stream (no SYN), and the calls count exactly as when it stays tracked.
     @Test func aPooledConnectionReusedAfterItExpiredCountsTheSame() throws {
