@@ -245,9 +245,8 @@ struct ReassemblerState {
             handleWithoutConsumer(segment, slot: slot, side: side)
             return
         }
-        if table[slot].flags.contains(.handshakeEndAwaited) && !segment.isSYN && side == table[slot].clientSide {
-            table[slot].flags.remove(.handshakeEndAwaited)
-            consumer.streamHandshakeEnd(time: segment.timestamp)
+        if _slowPath(table[slot].flags.contains(.handshakeEndAwaited)) {
+            noteHandshakeEnd(segment, slot: slot, side: side, consumer: consumer)
         }
         if segment.isRST {
             // RFC 9293 §3.10.7.3: a reset ends both directions at once.
@@ -276,6 +275,15 @@ struct ReassemblerState {
         } else {
             updateHoleRegistration(slot)
         }
+    }
+
+    /// The client's first segment after its SYN ends the handshake (`StreamConsumer.streamHandshakeEnd`):
+    /// out of line, as it comes once a connection.
+    @inline(never)
+    private mutating func noteHandshakeEnd(_ segment: TCPSegment, slot: Int, side: Int, consumer: ConsumerReference) {
+        guard !segment.isSYN && side == slots[slot].clientSide else { return }
+        slots[slot].flags.remove(.handshakeEndAwaited)
+        consumer.streamHandshakeEnd(time: segment.timestamp)
     }
 
     /// The segment's ACK for the peer's direction, then its data and FIN for the sender's.
