@@ -173,7 +173,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     }
 
     /// §3 and §4: a call the service made. Duration: last response byte − first request
-    /// byte, or − the SYN when this request opened the connection.
+    /// byte, or − the SYN when this request opened the connection (`HTTPExchange.callStart`).
     private func observeOutgoing(
         _ exchange: HTTPExchange, _ request: HTTPRequestSummary, _ response: HTTPResponseSummary,
         lentBody: UnsafeRawBufferPointer?
@@ -181,8 +181,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         // Inbound, a cut response is still recorded: the reference's hook ran when the handler
         // returned. Outgoing, the caller's call raised instead of returning.
         if exchange.completeness == .responseIncomplete { return skip(.responseIncomplete) }
-        let opened = exchange.isFirstOnConnection ? exchange.connection.synTime : nil
-        guard let start = opened ?? exchange.requestFirstByte, let end = exchange.responseLastByte else {
+        guard let start = exchange.callStart, let end = exchange.responseLastByte else {
             return skip(.noTimestamps)
         }
         let seconds = Self.seconds(end - start)

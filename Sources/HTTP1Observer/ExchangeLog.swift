@@ -8,8 +8,8 @@ import PacketDecoding
 /// `target`, `path`, `host`, `status`, `request_body_bytes`,
 /// `response_body_bytes`, the four byte times, `server_time_s` (response's
 /// first byte − request's last byte), `total_time_s` (response's last byte −
-/// the SYN when this was the connection's first request and the SYN was
-/// seen, else − the request's first byte), `completeness`, `saw_gap`,
+/// `HTTPExchange.callStart`: the SYN when this request opened the connection,
+/// else the request's first byte), `completeness`, `saw_gap`,
 /// `first_on_connection`. Unknown values are `null`.
 ///
 /// A line is written as UTF-8 bytes into a buffer the caller keeps (`append(_:to:)`): built by
@@ -139,9 +139,8 @@ private struct JSONObjectWriter {
         seconds(e.responseLastByte)
         literal(#","server_time_s":"#)
         interval(from: e.requestLastByte, to: e.responseFirstByte)
-        let callStart = e.isFirstOnConnection && e.connection.synTime != nil ? e.connection.synTime : e.requestFirstByte
         literal(#","total_time_s":"#)
-        interval(from: callStart, to: e.responseLastByte)
+        interval(from: e.callStart, to: e.responseLastByte)
         literal(#","completeness":"#)
         string(e.completeness.rawValue)
         literal(#","saw_gap":"#)

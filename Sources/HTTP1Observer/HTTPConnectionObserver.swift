@@ -111,6 +111,11 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
     }
 
+    /// Kept with the connection: exchanges carry it, for `HTTPExchange.callStart`.
+    public func streamHandshakeEnd(time: Timestamp) {
+        connection.handshakeEnd = time
+    }
+
     // MARK: Events
 
     /// Inlined into `streamData`, its one caller, which calls it for every event (about four an

@@ -185,6 +185,32 @@ extension HTTPExchange {
     }
 }
 
+extension HTTPExchange {
+    /// How long after the handshake a connection's first request may begin and still be the call
+    /// that opened it. A client writes its request as soon as its connect returns, when its kernel
+    /// sends the handshake's last ACK; both cross the same path, so what lies between them on the
+    /// wire is the caller's own delay, wherever the capture is made: under 40 ms for every client of
+    /// captures/http/stacks (Java's first call the slowest). A connection opened ahead of its use
+    /// waits there for as long as it idles: Go's Transport dials for a request that may then take
+    /// another connection freed meanwhile, and pools the new one (captures/README.md, "Clients").
+    /// 100 ms: the first bucket's bound, so either way a call is misplaced by less than that.
+    public static let openingCallDelayLimit: Int64 = 100_000_000
+
+    /// When the caller's call began, as the wire shows it (DESIGN "Latency"): the SYN when this
+    /// request opened its connection (its first, the SYN seen, and sent within
+    /// `openingCallDelayLimit` of the handshake's end when that was seen), else the request's
+    /// first byte.
+    public var callStart: Timestamp? {
+        guard isFirstOnConnection, let syn = connection.synTime else { return requestFirstByte }
+        if let handshakeEnd = connection.handshakeEnd, let first = requestFirstByte,
+           first - handshakeEnd > Self.openingCallDelayLimit
+        {
+            return first
+        }
+        return syn
+    }
+}
+
 /// Receives every exchange an HTTP observer completes (or gives up on).
 public protocol HTTPExchangeSink: AnyObject {
     func observe(_ exchange: HTTPExchange)

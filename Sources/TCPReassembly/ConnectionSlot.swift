@@ -101,6 +101,8 @@ struct ConnectionSlot {
         static let synAckSeen = Flags(rawValue: 4)
         /// The second copy of a connection seen on both sides of a NAT: not read (`NATCopyDetector`).
         static let natCopy = Flags(rawValue: 8)
+        /// Opened by a SYN whose client has sent nothing since: its next segment ends the handshake.
+        static let handshakeEndAwaited = Flags(rawValue: 16)
     }
 
     /// The server's port.

@@ -41,4 +41,8 @@ struct ConsumerReference {
     func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) {
         type.streamEnd(unretained: object, direction: direction, reason: reason, time: time)
     }
+
+    func streamHandshakeEnd(time: Timestamp) {
+        type.streamHandshakeEnd(unretained: object, time: time)
+    }
 }

@@ -42,21 +42,30 @@ public struct ConnectionInfo: Sendable, Hashable {
     public var synTime: Timestamp?
     /// Time of the first packet seen on the connection.
     public var firstSeen: Timestamp
+    /// Time of the client's first segment after its SYN: the ACK that completes the handshake (or
+    /// its first data when that ACK was not captured). Nil when no SYN was seen, and until the
+    /// consumer is told (`streamHandshakeEnd`): the reassembler hands this value over at the SYN.
+    public var handshakeEnd: Timestamp?
 
-    public init(id: UInt64, client: Endpoint, server: Endpoint, roleSource: RoleSource, synTime: Timestamp?, firstSeen: Timestamp) {
+    public init(
+        id: UInt64, client: Endpoint, server: Endpoint, roleSource: RoleSource, synTime: Timestamp?, firstSeen: Timestamp,
+        handshakeEnd: Timestamp? = nil
+    ) {
         self.id = id
         self.client = client
         self.server = server
         self.roleSource = roleSource
         self.synTime = synTime
         self.firstSeen = firstSeen
+        self.handshakeEnd = handshakeEnd
     }
 }
 
 /// Receives one connection's reassembled byte streams (both directions).
 ///
 /// The contract (after gopacket's `reassembly.Stream` and packetbeat's
-/// `TCPPlugin`): bytes in order, explicit gaps, end of stream — three calls.
+/// `TCPPlugin`): bytes in order, explicit gaps, end of stream — three calls;
+/// and, for a consumer that times a connection's opening, when its handshake ended.
 /// `bytes` borrows the capture buffer or the reassembler's own buffer and is
 /// valid only during the call.
 public protocol StreamConsumer: AnyObject {
@@ -66,6 +75,12 @@ public protocol StreamConsumer: AnyObject {
     func streamGap(length: Int, direction: StreamDirection, time: Timestamp)
     /// One direction has ended; no further calls for it. Called for both directions before the connection is dropped.
     func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp)
+    /// The client's first segment after its SYN was captured at `time` (`ConnectionInfo.handshakeEnd`):
+    /// at most once, only on a connection whose SYN was seen, before the client's data but what its
+    /// SYN carried (TCP Fast Open). A
+    /// client writes a request as soon as its connect returns, when the kernel sends that ACK; a
+    /// connection opened ahead of its use (a pool's) waits between the two. Defaults to nothing.
+    func streamHandshakeEnd(time: Timestamp)
 
     // The same three calls on an object of this class that the caller keeps alive (the reassembler
     // holds its consumers unretained, see `ConsumerReference`). Requirements with default
@@ -78,9 +93,19 @@ public protocol StreamConsumer: AnyObject {
     static func streamGap(unretained object: Unmanaged<AnyObject>, length: Int, direction: StreamDirection, time: Timestamp)
     static func streamEnd(
         unretained object: Unmanaged<AnyObject>, direction: StreamDirection, reason: StreamEndReason, time: Timestamp)
+    static func streamHandshakeEnd(unretained object: Unmanaged<AnyObject>, time: Timestamp)
 }
 
 extension StreamConsumer {
+    /// Nothing: most consumers do not time a connection's opening.
+    public func streamHandshakeEnd(time: Timestamp) {}
+
+    /// `streamHandshakeEnd` on `object`, an instance of this class borrowed for the call.
+    @inlinable @inline(__always)
+    public static func streamHandshakeEnd(unretained object: Unmanaged<AnyObject>, time: Timestamp) {
+        object._withUnsafeGuaranteedRef { unsafeDowncast($0, to: Self.self).streamHandshakeEnd(time: time) }
+    }
+
     /// `streamData` on `object`, an instance of this class borrowed for the call.
     @inlinable @inline(__always)
     public static func streamData(

@@ -218,7 +218,7 @@ struct ReassemblerState {
         let slot = openConnection(key: key, hash: hash, clientIsLow: side == 0, roleSource: .handshake,
                                   time: segment.timestamp, synTime: segment.timestamp)
         slots[slot].clientInitialSequence = sequence
-        slots[slot].flags.insert(.synSeen)
+        slots[slot].flags.formUnion([.synSeen, .handshakeEndAwaited])
         noteOpeningFromSYN(segment, slot: slot)
         return slot
     }
@@ -254,6 +254,9 @@ struct ReassemblerState {
             handleWithoutConsumer(segment, slot: slot, side: side)
             return
         }
+        if _slowPath(table[slot].flags.contains(.handshakeEndAwaited)) {
+            noteHandshakeEnd(segment, slot: slot, side: side, consumer: consumer)
+        }
         if segment.isRST {
             // RFC 9293 §3.10.7.3: a reset ends both directions at once.
             close(slot, reason: .reset, time: segment.timestamp)
@@ -281,6 +284,15 @@ struct ReassemblerState {
         } else {
             updateHoleRegistration(slot)
         }
+    }
+
+    /// The client's first segment after its SYN ends the handshake (`StreamConsumer.streamHandshakeEnd`):
+    /// out of line, as it comes once a connection.
+    @inline(never)
+    private mutating func noteHandshakeEnd(_ segment: TCPSegment, slot: Int, side: Int, consumer: ConsumerReference) {
+        guard !segment.isSYN && side == slots[slot].clientSide else { return }
+        slots[slot].flags.remove(.handshakeEndAwaited)
+        consumer.streamHandshakeEnd(time: segment.timestamp)
     }
 
     /// The segment's ACK for the peer's direction, then its data and FIN for the sender's.

@@ -13,7 +13,9 @@ import Testing
 /// `expect-early` and `webrick` included (tshark 4.0 is wrong there), and the inner metrics and
 /// outgoing calls are checked against it.
 @Suite struct StackCaptureTests {
-    static let fixtures: [String] = TsharkCrossCheckTests.manifest.map(\.fixture).filter { $0.hasPrefix("http/stacks/") }
+    /// The servers' fixtures; the clients' (`client-*`, outgoing calls) are ClientStackCaptureTests'.
+    static let fixtures: [String] = TsharkCrossCheckTests.manifest.map(\.fixture)
+        .filter { $0.hasPrefix("http/stacks/") && !$0.hasPrefix("http/stacks/client-") }
     /// The servers' ports; not 18110, HAProxy's backend: HAProxy's calls to it are outgoing.
     static let inboundPorts: [UInt16] = Array(18090...18102)
 

@@ -197,6 +197,26 @@ import Testing
         #expect(duration.sum == 0.02 + 0.025)
     }
 
+    /// A connection's first request sent long after the handshake did not open it (a pool opened it
+    /// ahead, as Go's Transport does): timed from the request's first byte. Within the limit of the
+    /// handshake's last ACK, from the SYN.
+    @Test func outgoingDurationFromTheRequestWhenTheConnectionWaitedForIt() {
+        let metrics = Self.metrics()
+        var exchange = Make.exchange(
+            serverPort: 80, request: Make.request(host: "x"), response: Make.response(body: []), micros: 20_000)
+        let first = exchange.requestFirstByte!.nanoseconds
+        exchange.isFirstOnConnection = true
+        exchange.connection.synTime = Timestamp(nanoseconds: first - 3_000_000_000)
+        exchange.connection.handshakeEnd = Timestamp(nanoseconds: first - 2_999_000_000)
+        metrics.observe(exchange)  // 3 s idle in a pool: 20 ms
+        exchange.connection.synTime = Timestamp(nanoseconds: first - 40_000_000)
+        exchange.connection.handshakeEnd = Timestamp(nanoseconds: first - 30_000_000)
+        metrics.observe(exchange)  // written 30 ms after the handshake: 60 ms, from the SYN
+        let duration = metrics.snapshot()[3].series[0]
+        #expect(duration.count == 2)
+        #expect(abs(duration.sum - (0.02 + 0.06)) < 1e-9)
+    }
+
     @Test func consumerTimingChoices() {
         var configuration = Make.configuration()
         configuration.consumerTiming = .deliverToAnswer

@@ -43,6 +43,24 @@ import Testing
         #expect(reassembler.statistics.synRetransmissions == 0)
     }
 
+    /// The client's first segment after its SYN ends the handshake: its ACK, told once, before
+    /// any data; the client's data when that ACK was not captured; never without a SYN, and not
+    /// for the server's segments or a retransmitted SYN.
+    @Test func handshakeEndIsTheClientsFirstSegmentAfterItsSyn() {
+        let factory = RecordingFactory()
+        let reassembler = TCPReassembler(factory: factory)
+        feed(reassembler, [c(1000, "", .syn, ms: 0), c(1000, "", .syn, ms: 3), s(5000, "", .syn, ack: 1001, ms: 4),
+                           s(5000, "", .syn, ack: 1001, ms: 5), c(1001, ack: 5001, ms: 6),
+                           c(1001, "GET", ack: 5001, ms: 900), c(1004, "x", ack: 5001, ms: 901)])
+        // the ACK lost from the capture: the data ends the handshake
+        feed(reassembler, [c(7000, "", .syn, ms: 1000, port: 40001), s(9000, "", .syn, ack: 7001, ms: 1001, port: 40001),
+                           c(7001, "GET", ack: 9001, ms: 1002, port: 40001)])
+        // picked up mid-stream: no SYN, no handshake
+        feed(reassembler, [c(3001, "GET", ack: 6001, ms: 2000, port: 40002), s(6001, "OK", ack: 3004, ms: 2001, port: 40002)])
+        #expect(factory.consumers.map(\.handshakeEnds) == [[ms(6).nanoseconds], [ms(1002).nanoseconds], []])
+        #expect(factory.consumers.map(\.client) == ["GETx", "GET", "GET"])
+    }
+
     @Test func resetEndsBothDirections() {
         let factory = RecordingFactory()
         let reassembler = TCPReassembler(factory: factory)

@@ -31,6 +31,13 @@ final class RecordingConsumer: StreamConsumer {
         events.append(.end(direction, reason, time: time.nanoseconds))
     }
 
+    /// `streamHandshakeEnd` calls (kept apart from `events`, which the data tests compare whole).
+    private(set) var handshakeEnds: [Int64] = []
+
+    func streamHandshakeEnd(time: Timestamp) {
+        handshakeEnds.append(time.nanoseconds)
+    }
+
     func isEnded(_ direction: StreamDirection) -> Bool {
         events.contains { if case .end(direction, _, _) = $0 { true } else { false } }
     }

@@ -16,7 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcapfile  # noqa: E402
 
-SERVER_PORTS = {18080, 18081, 18082} | set(range(18090, 18103)) | {18110}  # stacks/ (make-stack-fixtures.sh)
+SERVER_PORTS = {18080, 18081, 18082} | set(range(18090, 18103)) | {18110} | {18111, 18112, 18113}  # stacks/ (make-stack-fixtures.sh, make-client-fixtures.sh)
 
 
 def endpoint_str(ep):

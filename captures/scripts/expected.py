@@ -26,7 +26,8 @@ import sys
 from collections import Counter
 from urllib.parse import urlsplit
 
-SERVER_PORTS = {18080, 18081, 18082, 18083, 18084} | set(range(18090, 18103)) | {18110}  # stacks/ (18110: HAProxy's backend)
+SERVER_PORTS = {18080, 18081, 18082, 18083, 18084} | set(range(18090, 18103)) | {18110} | {18111, 18112, 18113}
+# stacks/ (18110: HAProxy's backend; 18111-18113: the client-* fixtures' servers)
 
 COVERS = {
     "keepalive-curl": "curl keep-alive to nginx: GET/POST(JSON, form)/DELETE, query strings, Method-Code/T-Code headers, 200/400/404/405/500, 20 KB body",
@@ -108,12 +109,29 @@ COVERS = {
                "gives up and closes; WEBrick then answers 400 after the client's FIN); requests, Java, curl",
     "php": "PHP 8.2 built-in server (php -S): one request per connection (Connection: close), a streamed body "
            "close-delimited, a Host header in responses; requests, curl",
+    # stacks/, the clients (make-client-fixtures.sh): each to Node (18111) and Go (18112) servers
+    "client-go": "Go net/http client: pool, two calls at once, Accept-Encoding gzip added and inflated by the Transport, "
+                 "HEAD, Expect: 100-continue, a body of unknown length sent chunked, a trailer, 500, an idle pooled "
+                 "connection reused after 6 s",
+    "client-go-pool": "Go net/http client, 15 bursts of 8 calls at once (default Transport): connections dialed for "
+                      "a call that took another, pooled, first used 250 ms or more after their handshake",
+    "client-node": "Node fetch (undici): keep-alive pool, gzip/br/deflate negotiated and inflated by undici, brotli "
+                   "whatever is asked, HEAD, a ReadableStream body sent chunked, a trailer; http.Agent keep-alive",
+    "client-ruby": "Ruby net/http: Net::HTTP.start keep-alive, its default Accept-Encoding (gzip negotiated), HEAD, "
+                   "body_stream sent chunked, a trailer; Net::HTTP.get_response one-shot",
+    "client-php": "PHP's http:// stream wrapper: a connection per call (Connection: close), GET/POST/HEAD",
+    "client-wget": "GNU wget: several URLs on one kept connection per host, Accept-Encoding identity, 500, POST, "
+                   "--spider (HEAD)",
+    "client-java": "Java 17 HttpClient at its default version: Upgrade h2c asked on every request, Node and Go answer "
+                   "in HTTP/1.1; chunked body, expectContinue",
+    "client-java-h2c": "Java 17 HttpClient to lighttpd, which accepts h2c: 101, then HTTP/2 (only the first request "
+                       "is HTTP/1.1)",
     "pipelined-debian": "five requests in one write (as pipelined) to Apache, lighttpd, HAProxy, WEBrick and php -S",
 }
 
 # Fixtures whose clients also spoke HTTP/2 (after an h2c upgrade): their log holds exchanges that are
 # not HTTP/1.1, which tshark's HTTP view (and an HTTP/1.1 observer) cannot have.
-CLIENT_LOG_BEYOND_HTTP1 = {"h2c-lighttpd", "h2-prior-knowledge", "h2c-upgrade-curl"}
+CLIENT_LOG_BEYOND_HTTP1 = {"h2c-lighttpd", "h2-prior-knowledge", "h2c-upgrade-curl", "client-java-h2c"}
 
 # Damaged copies that keep every payload byte: tshark's view must equal the source's.
 LOSSLESS = {"large-body-reordered", "large-body-duplicated", "large-body-seqwrap", "keepalive-curl-syn-retransmitted",
@@ -141,6 +159,8 @@ NOT_AUTHORITATIVE = {
     "h2c-lighttpd": {"http": "tshark 4.0 pairs the h2c upgrade request with the 101 Switching Protocols, which is not "
                              "its answer: that comes on HTTP/2 stream 1 (RFC 7540 §3.2), as the other 13 exchanges "
                              "do; the client's log is the truth, and an HTTP/1.1 observer sees the request unanswered"},
+    "client-java-h2c": {"http": "as for h2c-lighttpd: tshark 4.0 pairs the h2c upgrade request with the 101 "
+                                "Switching Protocols, which is not its answer (that comes on HTTP/2 stream 1)"},
     "h2c-upgrade-curl": {"http": "as for h2c-lighttpd: tshark 4.0 pairs the h2c upgrade request with the 101 "
                                  "Switching Protocols, which is not its answer (that comes on HTTP/2 stream 1); the "
                                  "client's log is the truth, and an HTTP/1.1 observer sees the request unanswered"},
@@ -238,7 +258,7 @@ def prefs(path):
     # loopback itself may drop under load (its backlog): the haproxy recording holds a 100 KB
     # response whose lost segments were retransmitted, out of order in the file.
     if os.path.basename(os.path.dirname(path)) == "stacks":
-        return ["-o", "tcp.reassemble_out_of_order:TRUE", "-d", "tcp.port==18090-18110,http"]
+        return ["-o", "tcp.reassemble_out_of_order:TRUE", "-d", "tcp.port==18090-18113,http"]
     return []
 
 

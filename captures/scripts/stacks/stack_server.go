@@ -3,9 +3,13 @@
 //	GET /api/hints    103 Early Hints, then 200 JSON
 //	GET /api/trailer  chunked body with a declared trailer (Trailer header)
 //
-// Streaming via http.Flusher (chunked); IdleTimeout 1 s.
+// and for the clients' fixtures (make-client-fixtures.sh):
 //
-//	go run stack_server.go PORT
+//	GET /api/errorcode  200 JSON with `errorCode: 0` and no `code` (a partner's code)
+//
+// Streaming via http.Flusher (chunked); IdleTimeout 1 s, or IDLE_SECONDS.
+//
+//	go run stack_server.go PORT [IDLE_SECONDS]
 package main
 
 import (
@@ -117,7 +121,15 @@ func main() {
 		w.Write([]byte(`"msg":"with trailer"}`))
 		w.Header().Set("X-Checksum", "abc123")
 	})
-	srv := &http.Server{Addr: "127.0.0.1:" + os.Args[1], Handler: mux, IdleTimeout: time.Second}
+	mux.HandleFunc("/api/errorcode", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"errorCode": 0, "msg": "accepted"})
+	})
+	idle := time.Second
+	if len(os.Args) > 2 {
+		n, _ := strconv.Atoi(os.Args[2])
+		idle = time.Duration(n) * time.Second
+	}
+	srv := &http.Server{Addr: "127.0.0.1:" + os.Args[1], Handler: mux, IdleTimeout: idle}
 	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

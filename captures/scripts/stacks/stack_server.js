@@ -1,8 +1,14 @@
 // The stack routes (see stack_wsgi.py) on Node's `http` module, plus
 //   GET /api/hints    103 Early Hints (writeEarlyHints), then 200 JSON
 //   GET /api/trailer  chunked body with a trailer (addTrailers)
-// res.write() without a length makes Node chunk; keepAliveTimeout 1 s.
-//   node stack_server.js PORT
+// and for the clients' fixtures (make-client-fixtures.sh):
+//   GET /api/negotiate  the JSON in the best encoding the request accepts: br, gzip, deflate
+//                       (zlib), else identity; Vary: Accept-Encoding
+//   GET /api/br         the JSON brotli-encoded whatever the request accepts
+//   GET /api/errorcode  200 JSON with `errorCode: 0` and no `code` (a partner's code, §3)
+// res.write() without a length makes Node chunk; keepAliveTimeout 1 s, 6 requests per
+// connection, or with KEEPALIVE_MS that keep-alive and no limit on requests.
+//   node stack_server.js PORT [KEEPALIVE_MS]
 'use strict';
 const http = require('http');
 const zlib = require('zlib');
@@ -57,6 +63,18 @@ const server = http.createServer(async (req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': b.length });
       return res.end(b);
     }
+    case '/api/negotiate': case '/api/br': {
+      const b = Buffer.from(JSON.stringify({ code: '0000', msg: 'negotiated', items: [1, 2, 3] }));
+      const accepted = String(req.headers['accept-encoding'] || '');
+      const has = (e) => new RegExp(`(^|[ ,])${e}(;q=(0?\\.0*[1-9]|1)|[ ,]|$)`).test(accepted);
+      const encoding = url.pathname === '/api/br' || has('br') ? 'br' : has('gzip') ? 'gzip' : has('deflate') ? 'deflate' : null;
+      const encoded = { br: zlib.brotliCompressSync, gzip: zlib.gzipSync, deflate: zlib.deflateSync }[encoding]?.(b) ?? b;
+      const headers = { 'Content-Type': 'application/json', 'Content-Length': encoded.length, Vary: 'Accept-Encoding' };
+      if (encoding) headers['Content-Encoding'] = encoding;
+      res.writeHead(200, headers);
+      return res.end(encoded);
+    }
+    case '/api/errorcode': return json(res, 200, { errorCode: 0, msg: 'accepted' });
     case '/api/etag-cl':  // a 304 carrying the representation's Content-Length (allowed, RFC 9110 §8.6)
       res.writeHead(304, { ETag: '"v1"', 'Content-Length': 21 });
       return res.end();
@@ -77,6 +95,10 @@ const server = http.createServer(async (req, res) => {
     default: return json(res, 404, { code: 'E404', msg: 'not found' });
   }
 });
-server.keepAliveTimeout = 1000;
-server.maxRequestsPerSocket = 6;  // the 6th response on a connection says Connection: close
+if (process.argv[3]) {
+  server.keepAliveTimeout = Number(process.argv[3]);
+} else {
+  server.keepAliveTimeout = 1000;
+  server.maxRequestsPerSocket = 6;  // the 6th response on a connection says Connection: close
+}
 server.listen(Number(process.argv[2]), '127.0.0.1');
