@@ -258,8 +258,9 @@ public final class PacketSource: @unchecked Sendable {
         }
         var nextRefresh = Int64.min
         while !stopRequested.load(ordering: .relaxed) {
-            switch handle.next() {
-            case .packet(let packet):
+            // The packets are read in place in the kernel's ring, a batch per call; `stop()`
+            // breaks libpcap's loop before the next packet of a batch.
+            let read = try handle.dispatchLive { packet in
                 summary.packets += 1
                 summary.bytes += packet.bytes.count
                 // Statistics by packet time: no clock read per packet.
@@ -268,6 +269,10 @@ public final class PacketSource: @unchecked Sendable {
                     nextRefresh = packet.timestamp.nanoseconds &+ 1_000_000_000
                 }
                 try handler(packet)
+            }
+            switch read {
+            case .packets:
+                continue
             case .timeout:
                 refreshStatistics(handle)
                 try whenIdle(Self.wallClock())

@@ -16,7 +16,7 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
     let fileSize: Int64
     private var isClosed = false
     /// Live: libpcap's descriptor, polled while no packet waits (the handle is non-blocking: a
-    /// blocking `pcap_next_ex` in immediate mode never returns on an idle interface, so the loop
+    /// blocking read in immediate mode never returns on an idle interface, so the loop
     /// could not wake to refresh statistics or end idle connections); -1 for files, or where
     /// libpcap has no such descriptor (then reads block as before).
     private let pollDescriptor: Int32
@@ -196,19 +196,54 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
 
     // MARK: Reading
 
-    /// The next packet: one `pcap_next_ex` call for a file (or a blocking live handle); live, the
-    /// wait for one, at most `wakeupInterval` (then `.timeout`), or until `breakLoop` (then `.end`).
+    /// The next packet of a file: one `pcap_next_ex` call. (Live handles are read with
+    /// `dispatchLive`, which hands packets over in place.)
     @inline(__always)
     func next() -> NextPacket {
-        if pollDescriptor < 0 { return readOnce() }
-        return nextLive()
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        let status = pcap_next_ex(pointer, &header, &data)
+        switch status {
+        case 1:
+            let record = header.unsafelyUnwrapped.pointee
+            return .packet(
+                Self.packet(record, data, linkType: linkType, fractionToNanoseconds: fractionToNanoseconds))
+        case 0: return .timeout
+        case PCAP_ERROR_BREAK: return .end
+        default: return .error(lastError)
+        }
     }
 
-    private func nextLive() -> NextPacket {
+    /// What one `dispatchLive` call did.
+    enum LiveRead: Equatable {
+        /// Packets were handed over (at least one).
+        case packets
+        /// The wake-up interval passed without a packet.
+        case timeout
+        /// `breakLoop` was called.
+        case end
+        /// libpcap's (or `poll`'s) words.
+        case error(String)
+    }
+
+    /// Live: hands `body` every packet waiting in the kernel's ring, each in place in the ring
+    /// (`pcap_dispatch`); when none waits, waits for some, at most `wakeupInterval` (then
+    /// `.timeout`), or until `breakLoop` (then `.end`). An error `body` throws ends the call
+    /// (libpcap's loop is broken, the packets after it stay unread) and is rethrown.
+    ///
+    /// Not `pcap_next_ex`: on Linux its packet's frame goes back to the kernel before the call
+    /// returns, so libpcap copies every packet, whole, into a buffer of the snapshot length
+    /// first (pcap-linux.c `pcap_oneshot_linux`). With offloads a packet is a super-packet of up
+    /// to 64 KB or more: under a mix with answers of 58 KB on average that copy was a fifth of
+    /// the capture thread's user time (Benchmarks/README.md, "Live CPU").
+    func dispatchLive(_ body: (CapturedPacket) throws -> Void) throws -> LiveRead {
         while true {
-            let result = readOnce()
-            // Non-blocking: 0 from `pcap_next_ex` means no packet is waiting.
-            guard case .timeout = result else { return result }
+            let status = try dispatchOnce(body)
+            if status > 0 { return .packets }
+            if status == PCAP_ERROR_BREAK { return .end }
+            if status < 0 { return .error(lastError) }
+            // 0: a blocking handle's block timeout passed; a non-blocking one has nothing waiting.
+            if pollDescriptor < 0 { return .timeout }
             var descriptors = (
                 pollfd(fd: pollDescriptor, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
@@ -230,26 +265,52 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
         }
     }
 
-    /// One `pcap_next_ex` call.
-    @inline(__always)
-    private func readOnce() -> NextPacket {
-        var header: UnsafeMutablePointer<pcap_pkthdr>?
-        var data: UnsafePointer<UInt8>?
-        let status = pcap_next_ex(pointer, &header, &data)
-        switch status {
-        case 1:
-            let record = header.unsafelyUnwrapped.pointee
-            let timestamp = Timestamp(
-                seconds: Int64(record.ts.tv_sec), nanoseconds: Int64(record.ts.tv_usec) &* fractionToNanoseconds)
-            return .packet(
-                CapturedPacket(
-                    timestamp: timestamp, linkType: linkType,
-                    bytes: UnsafeRawBufferPointer(start: data, count: Int(record.caplen)),
-                    originalLength: Int(record.len)))
-        case 0: return .timeout
-        case PCAP_ERROR_BREAK: return .end
-        default: return .error(lastError)
+    /// What `pcap_dispatch`'s callback needs: `user` points to one of these.
+    private struct DispatchContext {
+        let pointer: OpaquePointer
+        let linkType: LinkType
+        let fractionToNanoseconds: Int64
+        let body: (CapturedPacket) throws -> Void
+        var error: (any Error)?
+    }
+
+    /// One `pcap_dispatch` call over all the packets waiting (-1: every block the kernel has
+    /// handed over); its status, or `body`'s error.
+    private func dispatchOnce(_ body: (CapturedPacket) throws -> Void) throws -> Int32 {
+        try withoutActuallyEscaping(body) { body in
+            var context = DispatchContext(
+                pointer: pointer, linkType: linkType, fractionToNanoseconds: fractionToNanoseconds, body: body)
+            let status = withUnsafeMutablePointer(to: &context) { context in
+                pcap_dispatch(pointer, -1, { user, header, data in
+                    let context = UnsafeMutableRawPointer(user.unsafelyUnwrapped).assumingMemoryBound(
+                        to: DispatchContext.self)
+                    guard context.pointee.error == nil else { return }
+                    let packet = PcapHandle.packet(
+                        header.unsafelyUnwrapped.pointee, data, linkType: context.pointee.linkType,
+                        fractionToNanoseconds: context.pointee.fractionToNanoseconds)
+                    do {
+                        try context.pointee.body(packet)
+                    } catch {
+                        context.pointee.error = error
+                        pcap_breakloop(context.pointee.pointer)
+                    }
+                }, UnsafeMutableRawPointer(context).assumingMemoryBound(to: UInt8.self))
+            }
+            if let error = context.error { throw error }
+            return status
         }
+    }
+
+    /// The packet a libpcap header and data pointer describe (the data borrowed, not copied).
+    @inline(__always)
+    private static func packet(
+        _ record: pcap_pkthdr, _ data: UnsafePointer<UInt8>?, linkType: LinkType, fractionToNanoseconds: Int64
+    ) -> CapturedPacket {
+        CapturedPacket(
+            timestamp: Timestamp(
+                seconds: Int64(record.ts.tv_sec), nanoseconds: Int64(record.ts.tv_usec) &* fractionToNanoseconds),
+            linkType: linkType, bytes: UnsafeRawBufferPointer(start: data, count: Int(record.caplen)),
+            originalLength: Int(record.len))
     }
 
     /// How far libpcap has read into a capture file (the stdio stream position), 0 for live.
@@ -258,8 +319,8 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
         return Int64(ftello(file))
     }
 
-    /// `pcap_breakloop`: makes a blocked or the next `pcap_next_ex` return (thread-safe in libpcap
-    /// ≥ 1.10), and ends a live handle's wait for packets.
+    /// `pcap_breakloop`: makes a blocked or the next `pcap_next_ex` return, and a `pcap_dispatch`
+    /// stop before its next packet (thread-safe in libpcap ≥ 1.10); ends a live handle's wait for packets.
     func breakLoop() {
         pcap_breakloop(pointer)
         if wakeDescriptor >= 0 {

@@ -116,6 +116,27 @@ final class Watchdog: Sendable {
         #expect(lastTimestamp.nanoseconds > 1_600_000_000_000_000_000)
     }
 
+    /// Live packets are handed over in place, a batch per `pcap_dispatch`: an error the handler
+    /// throws goes back through libpcap's callback, ends the batch there and is rethrown by `run`.
+    @Test func anErrorFromTheHandlerEndsTheRunAndIsRethrown() throws {
+        struct Refused: Error, Equatable {}
+        let listener = LoopbackListener()
+        let source = try PacketSource.live(LiveCaptureOptions(interface: "lo", filter: "tcp port \(listener.port)"))
+        // SYN, SYN-ACK, ACK and the data wait in the ring before the run starts: one batch.
+        let (client, server) = listener.connectAndSend(Array("refused".utf8))
+        defer { close(client); close(server) }
+        let watchdog = Watchdog.start(source)
+        defer { watchdog.cancel() }
+        var calls = 0
+        #expect(throws: Refused()) {
+            try source.run { _ in
+                calls += 1
+                throw Refused()
+            }
+        }
+        #expect(calls == 1)
+    }
+
     @Test func stopFromAnotherThreadEndsAnIdleRun() throws {
         // A filter nothing matches and a wake-up interval far beyond the test: only stop() ends the wait.
         let source = try PacketSource.live(
