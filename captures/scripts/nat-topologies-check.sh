@@ -296,12 +296,12 @@ NFT
     ip netns exec $A "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server > "$RMQ/server.out" 2>&1 & RABBIT=$!
     stop_rabbit() {
         local epmd
-        epmd=$(for pid in $(ip netns pids $A); do [ "$(cat /proc/$pid/comm 2>/dev/null)" = epmd ] && echo $pid; done)
+        epmd=$(for pid in $(ip netns pids $A); do [ "$(cat /proc/$pid/comm 2>/dev/null)" = epmd ] && echo $pid; done || true)
         ip netns exec $A "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n natcheck@localhost stop >/dev/null 2>&1 || kill "$RABBIT" || true
         wait "$RABBIT" 2>/dev/null || true
         [ -n "$epmd" ] && kill $epmd 2>/dev/null || true
     }
-    trap 'stop_rabbit; cleanup' EXIT
+    trap 'stop_rabbit || true; cleanup' EXIT
     for _ in $(seq 120); do
         ip netns exec $A "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n natcheck@localhost await_startup --timeout 5 >/dev/null 2>&1 && break
         sleep 1
