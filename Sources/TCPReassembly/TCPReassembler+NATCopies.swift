@@ -17,7 +17,9 @@ import PacketDecoding
 /// before the first one's, carries the same server ISN: two random 32-bit numbers, where two real
 /// connections differ (a client with a weak ISN generator still meets a server that hashes its own),
 /// and handshakes nested as only a NAT nests them (a generator numbering every connection alike opens
-/// them one after the other). A source NAT that had to change the client's port is not recognised.
+/// them one after the other). A copy that shows the SYN+ACK but not the SYN (a hairpin NAT's view after
+/// its DNAT alone, on a bridge netfilter sees) is the same SYN+ACK just after another connection's. A
+/// source NAT that had to change the client's port is not recognised.
 /// Picked up mid-stream, a copy's first segment has the same sequence and acknowledgment numbers,
 /// length, window and first payload bytes as another connection's first segment just before it, which
 /// read nothing else, with endpoints a NAT makes (`areNATEndpoints`; a hairpin NAT rewrites both).
