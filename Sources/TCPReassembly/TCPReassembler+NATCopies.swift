@@ -17,12 +17,14 @@ import PacketDecoding
 /// before the first one's, carries the same server ISN: two random 32-bit numbers, where two real
 /// connections differ (a client with a weak ISN generator still meets a server that hashes its own),
 /// and handshakes nested as only a NAT nests them (a generator numbering every connection alike opens
-/// them one after the other). A source NAT that had to change the client's port is not recognised.
+/// them one after the other). A copy that shows the SYN+ACK but not the SYN (a hairpin NAT's view after
+/// its DNAT alone, on a bridge netfilter sees) is the same SYN+ACK just after another connection's. A
+/// source NAT that had to change the client's port is not recognised.
 /// Picked up mid-stream, a copy's first segment has the same sequence and acknowledgment numbers,
 /// length, window and first payload bytes as another connection's first segment just before it, which
-/// read nothing else, with endpoints a NAT makes (`areNATEndpoints`).
+/// read nothing else, with endpoints a NAT makes (`areNATEndpoints`; a hairpin NAT rewrites both).
 ///
-/// Of the two, the copy on a configured server port (an inbound or broker port) is read, so that a
+/// Of the copies, the last on a configured server port (an inbound or broker port) is read, so that a
 /// published port or a container's own port may be configured; else the first seen. The other keeps
 /// its slot without a consumer (its payload is counted in `natCopySegments`), so its packets are not
 /// taken for a new connection. A copy seen from its SYN is settled before any data moves (the
@@ -114,6 +116,9 @@ extension ReassemblerState {
 
     /// A SYN+ACK recorded on `slot`: a candidate pair it belongs to is settled once both have one.
     mutating func settleNATCandidates(involving slot: Int, now: Int64) {
+        // Copies of the first copy, settled together: a hairpin NAT on a bridge that netfilter sees
+        // (Docker's, br_netfilter) shows three (before it, after its DNAT alone, after its MASQUERADE).
+        var copiesOfSlot: [Int] = []
         var index = 0
         while index < natCopies.candidates.count {
             let candidate = natCopies.candidates[index]
@@ -134,9 +139,10 @@ extension ReassemblerState {
             // Through a NAT the handshakes nest: the server's SYN+ACK passes the copy's side first, and
             // the first copy's SYN+ACK is the later one (the one recorded now).
             if slot == first, slots[first].serverInitialSequence == slots[second].serverInitialSequence {
-                settleCopies(first: first, second: second)
+                copiesOfSlot.append(second)
             }
         }
+        if !copiesOfSlot.isEmpty { settleCopies(first: slot, later: copiesOfSlot) }
     }
 
     /// A connection just opened mid-stream by `segment`: when another opened just before with the
@@ -148,10 +154,37 @@ extension ReassemblerState {
         if let first = earlierOpening(natCopies.midStream[entry], fingerprint: fingerprint, now: now, slot: slot),
             hasReadOnly(segment, slot: first), areNATEndpoints(segment, of: first)
         {
-            settleCopies(first: first, second: slot)
+            settleCopies(first: first, later: [slot])
             return
         }
         natCopies.midStream[entry] = .init(fingerprint: fingerprint, time: now, slot: UInt32(slot), id: slots[slot].id)
+    }
+
+    /// A SYN+ACK recorded on a connection seen from its SYN: remembered (in `midStream`, where a
+    /// fingerprint with no payload and both ISNs meets no data segment's) for a copy of it without its
+    /// SYN.
+    mutating func noteSYNAck(_ segment: TCPSegment, slot: Int) {
+        let fingerprint = NATCopyDetector.segmentFingerprint(segment)
+        natCopies.midStream[NATCopyDetector.slotIndex(fingerprint)] =
+            .init(fingerprint: fingerprint, time: segment.timestamp.nanoseconds, slot: UInt32(slot), id: slots[slot].id)
+    }
+
+    /// A connection opened by a SYN+ACK alone: a copy, given up, when another connection seen from its
+    /// SYN recorded the same SYN+ACK (both ISNs, window) just before, with endpoints a NAT makes. A
+    /// hairpin NAT on a bridge netfilter sees (Docker's) shows, after its DNAT alone, the server's
+    /// packets of the connection but not the client's; the copy seen from its SYN holds them all.
+    mutating func noteOpeningFromSYNAck(_ segment: TCPSegment, slot: Int) {
+        let fingerprint = NATCopyDetector.segmentFingerprint(segment)
+        let previous = natCopies.midStream[NATCopyDetector.slotIndex(fingerprint)]
+        let first = Int(previous.slot)
+        guard previous.fingerprint == fingerprint,
+            segment.timestamp.nanoseconds &- previous.time <= NATCopyDetector.synWindow,
+            isLive(previous.slot, id: previous.id), first != slot, slots[first].flags.contains(.synAckSeen)
+        else { return }
+        let low = slots[first].key.lowEndpoint, high = slots[first].key.highEndpoint
+        let (client, server) = slots[first].clientIsLow ? (low, high) : (high, low)
+        guard areNATSides(sources: (server, segment.source), destinations: (client, segment.destination)) else { return }
+        giveUp(copy: slot)
     }
 
     /// The connection `previous` names, if it opened with `fingerprint` just before `slot` and is still
@@ -177,31 +210,41 @@ extension ReassemblerState {
     }
 
     /// Whether `segment`'s endpoints and those of the connection `slot`, opened by the same segment, are
-    /// what a NAT makes of one connection: one endpoint the same, and the other one's port kept (a
-    /// source NAT; a destination NAT to the same port) or a configured server port on either side (a
-    /// published port and the container's). Connections of a generator that numbers them all alike,
-    /// from many clients to one server, share the server's endpoint and differ in the clients' ports.
+    /// what a NAT makes of one connection, each side matched with the same side of the other (the
+    /// segment's sender with the sender of the one `slot` read): one endpoint the same, and the other
+    /// one's port kept (a source NAT; a destination NAT to the same port) or a configured server port
+    /// on either copy (a published port and the container's); or, both addresses rewritten (a hairpin
+    /// NAT: a container calls the host's published port of a container on its own bridge, through a
+    /// DNAT and a MASQUERADE at once), one side's port kept and a configured server port on the other.
+    /// Connections of a generator that numbers them all alike, from many clients to one server, share
+    /// the server's endpoint and differ in the clients' ports.
     private func areNATEndpoints(_ segment: TCPSegment, of slot: Int) -> Bool {
-        let a = slots[slot].key.lowEndpoint, b = slots[slot].key.highEndpoint
-        let otherOfPrevious: Endpoint, otherOfThis: Endpoint
-        if segment.source == a || segment.source == b {
-            otherOfPrevious = segment.source == a ? b : a
-            otherOfThis = segment.destination
-        } else if segment.destination == a || segment.destination == b {
-            otherOfPrevious = segment.destination == a ? b : a
-            otherOfThis = segment.source
-        } else {
-            return false
-        }
-        return otherOfPrevious.port == otherOfThis.port || isServerPort(otherOfPrevious.port)
-            || isServerPort(otherOfThis.port)
+        let sent = TCPSequence(segment.sequenceNumber).advanced(by: segment.payloadLength)
+        let low = slots[slot].key.lowEndpoint, high = slots[slot].key.highEndpoint
+        let sentByLow = slots[slot].lowHalf.isStarted && slots[slot].lowHalf.nextSequence == sent
+        let (source, destination) = sentByLow ? (low, high) : (high, low)
+        return areNATSides(sources: (source, segment.source), destinations: (destination, segment.destination))
     }
 
-    /// Keeps one of two copies of a connection: the one on a configured server port, else the first.
-    private mutating func settleCopies(first: Int, second: Int) {
-        let firstOnServerPort = isServerPort(slots[first].serverPort)
-        let secondOnServerPort = isServerPort(slots[second].serverPort)
-        let copy = secondOnServerPort && !firstOnServerPort ? first : second
+    /// The rule of `areNATEndpoints` on the two copies' sources and their destinations.
+    private func areNATSides(sources: (Endpoint, Endpoint), destinations: (Endpoint, Endpoint)) -> Bool {
+        func configured(_ x: (Endpoint, Endpoint)) -> Bool { isServerPort(x.0.port) || isServerPort(x.1.port) }
+        func portKept(_ x: (Endpoint, Endpoint)) -> Bool { x.0.port == x.1.port }
+        if sources.0 == sources.1 { return portKept(destinations) || configured(destinations) }
+        if destinations.0 == destinations.1 { return portKept(sources) || configured(sources) }
+        return (portKept(sources) && configured(destinations)) || (portKept(destinations) && configured(sources))
+    }
+
+    /// Keeps one of the copies of a connection (`first`, then `later` in the order their first packets
+    /// came): the last one on a configured server port, else the first. The last is the one nearest the
+    /// server, the connection as the server sees it: of a hairpin NAT's three copies, the one after its
+    /// DNAT alone carries only the server's packets (and the SYN), and the one after its MASQUERADE all.
+    private mutating func settleCopies(first: Int, later: [Int]) {
+        let kept = later.last { isServerPort(slots[$0].serverPort) } ?? first
+        for copy in [first] + later where copy != kept { giveUp(copy: copy) }
+    }
+
+    private mutating func giveUp(copy: Int) {
         // The copy's reader goes without its end: it read nothing (from a SYN) or one segment the kept
         // copy reads too, and nothing it holds may be reported.
         slots[copy].consumer?.release()

@@ -176,6 +176,7 @@ struct ReassemblerState {
                     } else {
                         slots[slot].serverInitialSequence = sequence
                         slots[slot].flags.insert(.synAckSeen)
+                        noteSYNAck(segment, slot: slot)
                         if !natCopies.candidates.isEmpty {
                             settleNATCandidates(involving: slot, now: segment.timestamp.nanoseconds)
                         }
@@ -213,6 +214,7 @@ struct ReassemblerState {
             slots[slot].serverInitialSequence = sequence
             slots[slot].flags.insert(.synAckSeen)
             startPeerFromAck(segment, slot: slot, side: side)
+            noteOpeningFromSYNAck(segment, slot: slot)
             return slot
         }
         let slot = openConnection(key: key, hash: hash, clientIsLow: side == 0, roleSource: .handshake,

@@ -57,6 +57,25 @@ import Testing
         #expect(exchanges.filter { $0.request?.path == "/v1/quote" }.count == calls)
         #expect(ReplaySummary.json(result).contains("\"nat_copies\":2"))
     }
+
+    /// A hairpin NAT (captures/scripts/nat-topologies-check.sh hairpin): container 172.30.0.3 calls the
+    /// host's published 10.99.0.1:8080, DNAT'd to 172.30.0.2:80 on the same bridge and MASQUERADEd.
+    /// With br_netfilter, `any` showed each connection three times: before the NAT, after its DNAT alone
+    /// (the server's packets only, and its SYN for the first connection only), after its MASQUERADE.
+    @Test(arguments: [UInt16(80), 8080])
+    func eachExchangeThroughAHairpinNATCountsOnce(inboundPort: UInt16) throws {
+        let client = try Self.clientLog("hairpin")
+        #expect(client.requests == 34 && client.calls == 17)
+        let (result, exchanges, exposition) = try Self.replay("hairpin", inboundPort: inboundPort)
+        #expect(Self.count("A123010101_inner_metrics", in: exposition) == client.requests)
+        #expect(Self.count("external_call_duration_seconds", in: exposition) == client.calls)
+        #expect(exchanges.count == client.requests + client.calls)
+        // Four client connections, two copies each. Before session 16's fix, with port 80, the copy
+        // after the DNAT alone was read too: 34 responses without request (24 in session 16's first fix).
+        #expect(result.statistics.reassembly.natCopyConnections == 8)
+        #expect(ReplaySummary.json(result).contains("\"responses_without_request\":0"))
+        #expect(result.statistics.reassembly.gaps == 0)
+    }
 }
 
 /// Keeps every exchange the pipeline sees.

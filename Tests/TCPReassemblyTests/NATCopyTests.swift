@@ -161,4 +161,80 @@ import Testing
         #expect(Self.reading(factory).count == 2)
         #expect(reassembler.statistics.natCopyConnections == 0)
     }
+    /// A hairpin NAT: container B calls the host's published port of container A on the same bridge.
+    static let hairpinClient = Endpoint(address: IPAddress(ipv4: 0xAC1E_0003), port: 50000)  // 172.30.0.3
+    static let hostPublished = Endpoint(address: IPAddress(ipv4: 0x0A63_0001), port: 8080)  // 10.99.0.1
+    static let masqueraded = Endpoint(address: IPAddress(ipv4: 0xAC1E_0001), port: 50000)  // 172.30.0.1, the bridge
+
+    /// A request and its response through a hairpin NAT on a bridge netfilter sees (br_netfilter, as
+    /// Docker loads it), in the order `any` showed them (captures/scripts/nat-topologies-check.sh
+    /// hairpin): before the NAT, after its DNAT alone (the SYN and the server's packets only), after its
+    /// MASQUERADE too. `dnatSYN`: whether the copy after the DNAT alone shows its SYN (it did for the
+    /// first connection through the NAT, not for the next ones).
+    static func throughHairpin(_ reassembler: TCPReassembler, fromSYN: Bool = true, dnatSYN: Bool = true) {
+        let b = hairpinClient, p = hostPublished, a = container, g = masqueraded
+        var t: Int64 = 0
+        if fromSYN {
+            send(reassembler, b, p, seq: 1000, .syn, at: t)
+            if dnatSYN { send(reassembler, b, a, seq: 1000, .syn, at: t + 1) }
+            send(reassembler, g, a, seq: 1000, .syn, at: t + 2)
+            t += 100
+            send(reassembler, a, g, seq: 9000, ack: 1001, .syn, at: t)
+            send(reassembler, a, b, seq: 9000, ack: 1001, .syn, at: t + 1)
+            send(reassembler, p, b, seq: 9000, ack: 1001, .syn, at: t + 2)
+            t += 100
+            send(reassembler, b, p, seq: 1001, ack: 9001, at: t)
+            send(reassembler, g, a, seq: 1001, ack: 9001, at: t + 1)
+        }
+        t += 100
+        let request = "GET /hello HTTP/1.1\r\nHost: 10.99.0.1:8080\r\n\r\n"
+        send(reassembler, b, p, seq: 1001, ack: 9001, .psh, request, at: t)
+        send(reassembler, g, a, seq: 1001, ack: 9001, .psh, request, at: t + 5)
+        t += 100
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+        let sent = 1001 &+ UInt32(request.utf8.count)
+        send(reassembler, a, g, seq: 9001, ack: sent, .psh, response, at: t)
+        send(reassembler, a, b, seq: 9001, ack: sent, .psh, response, at: t + 1)
+        send(reassembler, p, b, seq: 9001, ack: sent, .psh, response, at: t + 2)
+    }
+
+    @Test func ofAHairpinNATsThreeCopiesTheLastOnTheConfiguredPortIsRead() {
+        // Before session 16's fix, the copy before the NAT was given up twice and the other two read:
+        // the one after the DNAT alone as responses without requests.
+        // Without its SYN, the copy after the DNAT alone opened from its SYN+ACK and was read.
+        for dnatSYN in [true, false] {
+            let (reassembler, factory) = Self.reassembler(serverPorts: [80])
+            Self.throughHairpin(reassembler, dnatSYN: dnatSYN)
+            let heard = factory.consumers.filter { !$0.bytes(.clientToServer).isEmpty || !$0.server.isEmpty }
+            #expect(heard.map { $0.info.client } == [Self.masqueraded])
+            #expect(heard.first?.client == "GET /hello HTTP/1.1\r\nHost: 10.99.0.1:8080\r\n\r\n")
+            #expect(heard.first?.server == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            #expect(reassembler.statistics.natCopyConnections == 2)
+            #expect(reassembler.statistics.connectionsOpened == 3)
+        }
+
+        // Nothing configured: the first, before the NAT.
+        let (unconfigured, unconfiguredFactory) = Self.reassembler()
+        Self.throughHairpin(unconfigured)
+        let first = unconfiguredFactory.consumers.filter { !$0.bytes(.clientToServer).isEmpty || !$0.server.isEmpty }
+        #expect(first.map { $0.info.server } == [Self.hostPublished])
+        #expect(unconfigured.statistics.natCopyConnections == 2)
+    }
+
+    @Test func aHairpinNATsCopyPickedUpMidStreamIsRecognisedWhenAPortIsConfigured() {
+        // Both addresses rewritten: the client's port kept, the server's changed to a configured one.
+        // Those that read the exchange: the copy given up had read the request; the one after the DNAT
+        // alone, opened by the response, is still read (it has no request).
+        func requestReaders(_ factory: RecordingFactory) -> [Endpoint] {
+            factory.consumers.filter { $0.client.contains("GET /hello") && $0.server.contains("200 OK") }.map { $0.info.client }
+        }
+        let (reassembler, factory) = Self.reassembler(serverPorts: [80])
+        Self.throughHairpin(reassembler, fromSYN: false)
+        #expect(requestReaders(factory) == [Self.masqueraded])
+        #expect(reassembler.statistics.natCopyConnections == 1)
+        // Nothing configured: nothing ties them, both are read (as with a DNAT to another port).
+        let (unconfigured, unconfiguredFactory) = Self.reassembler()
+        Self.throughHairpin(unconfigured, fromSYN: false)
+        #expect(requestReaders(unconfiguredFactory).count == 2)
+    }
 }
