@@ -50,7 +50,7 @@ public final class AMQPConnectionObserver: StreamConsumer {
     private let configuration: AMQPObserverConfiguration
     private let clientParser: AMQPFrameParser
     private let serverParser: AMQPFrameParser
-    private var channels: [UInt16: AMQPChannelState] = [:]
+    private(set) var channels: [UInt16: AMQPChannelState] = [:]
     private var givenUp = false
     /// Rejects with requeue not yet known to be a worker's answer (see the type's documentation).
     var held: HeldRejects
@@ -336,42 +336,9 @@ public final class AMQPConnectionObserver: StreamConsumer {
         state.add(delivery, cost: cost)
     }
 
-    private func answer(_ answer: DeliveryAnswer, tag: UInt64, multiple: Bool, channel number: UInt16, time: Timestamp) {
-        guard let state = channels[number] ?? channel(number) else { return }
-        let settled = state.settle(tag: tag, multiple: multiple, time: time) { delivery, serviceStart in
-            guard !delivery.isLost else {
-                observer.statistics.answersForLostDeliveries += 1
-                return
-            }
-            let outcome = ConsumerOutcome(
-                connection: connection, channel: number, consumerTag: delivery.consumerTag,
-                deliveryTag: delivery.deliveryTag, queue: delivery.queue, queueSource: delivery.queueSource,
-                redelivered: delivery.redelivered, answer: answer, deliverTime: delivery.deliverTime,
-                serviceStart: serviceStart, answerTime: time)
-            let whileQueued = delivery.serviceStart == nil
-            if case .reject(requeue: true) = answer, let consumerTag = delivery.consumerTag {
-                if let cancelled = state.cancelTime(of: consumerTag) {
-                    // A give-back follows the cancel, or the delivery when it arrives later, at once;
-                    // a worker's answer to a delivery its library still handed over comes after its work.
-                    if time - max(cancelled, delivery.deliverTime) <= HeldRejects.windowNanoseconds {
-                        observer.countDropped(1, .cancelReturn)
-                        return
-                    }
-                } else if held.hold(.init(outcome: outcome, answeredWhileQueued: whileQueued)) {
-                    return
-                }
-            }
-            emit(outcome, answeredWhileQueued: whileQueued)
-        }
-        if settled == 0 {
-            observer.statistics.unmatchedAnswers += 1
-            state.answerForUnknownDelivery(time: time)
-        }
-    }
-
     /// The channel's state, created on first use (the capture may have missed channel.open);
     /// nil when the channel bound is reached.
-    private func channel(_ number: UInt16, opened: Bool = false) -> AMQPChannelState? {
+    func channel(_ number: UInt16, opened: Bool = false) -> AMQPChannelState? {
         if let state = channels[number] { return state }
         guard channels.count < configuration.maxChannelsPerConnection else {
             observer.count(.channelsPerConnection)
