@@ -12,14 +12,15 @@ import PacketDecoding
 /// and once as an outgoing call to the host's port.
 ///
 /// A NAT rewrites addresses and ports only: both copies carry the same sequence and acknowledgment
-/// numbers, window and payload. From its SYN, a copy is the connection with the same client port, ISN
+/// numbers, window and payload. From its SYN, a copy is the connection with the same ISN
 /// and window opened just before (`synWindow`) and still without its SYN+ACK, and whose SYN+ACK, seen
 /// before the first one's, carries the same server ISN: two random 32-bit numbers, where two real
 /// connections differ (a client with a weak ISN generator still meets a server that hashes its own),
 /// and handshakes nested as only a NAT nests them (a generator numbering every connection alike opens
-/// them one after the other). A copy that shows the SYN+ACK but not the SYN (a hairpin NAT's view after
-/// its DNAT alone, on a bridge netfilter sees) is the same SYN+ACK just after another connection's. A
-/// source NAT that had to change the client's port is not recognised.
+/// them one after the other). The client port may differ when the client address does too: a source NAT
+/// that had to give another port, or one that always does (`--random-fully`). A copy that shows the
+/// SYN+ACK but not the SYN (a hairpin NAT's view after its DNAT alone, on a bridge netfilter sees) is
+/// the same SYN+ACK just after another connection's.
 /// Picked up mid-stream, a copy's first segment has the same sequence and acknowledgment numbers,
 /// length, window and first payload bytes as another connection's first segment just before it, which
 /// read nothing else, with endpoints a NAT makes (`areNATEndpoints`; a hairpin NAT rewrites both).
@@ -104,7 +105,7 @@ extension ReassemblerState {
         let fingerprint = NATCopyDetector.synFingerprint(segment)
         let entry = NATCopyDetector.slotIndex(fingerprint)
         if let first = earlierOpening(natCopies.fromSYN[entry], fingerprint: fingerprint, now: now, slot: slot),
-            !slots[first].flags.contains(.synAckSeen), slots[first].clientPort == slots[slot].clientPort
+            !slots[first].flags.contains(.synAckSeen), areSourceNATClients(first, slot)
         {
             if natCopies.candidates.count >= NATCopyDetector.maxCandidates { natCopies.candidates.removeFirst() }
             natCopies.candidates.append(
@@ -112,6 +113,20 @@ extension ReassemblerState {
             return
         }
         natCopies.fromSYN[entry] = .init(fingerprint: fingerprint, time: now, slot: UInt32(slot), id: slots[slot].id)
+    }
+
+    /// Whether the clients of two connections opened by SYNs with the same ISN and window may be one
+    /// client before and after a NAT: the same port (a destination NAT, or a source NAT that kept it),
+    /// or another address altogether (a source NAT that had to give another port, or one that always
+    /// does, as Kubernetes' network plugins masquerade with `--random-fully`). A generator numbering
+    /// alike the connections of one client differs in ports only.
+    @inline(__always)
+    private func areSourceNATClients(_ first: Int, _ second: Int) -> Bool {
+        guard slots[first].clientPort != slots[second].clientPort else { return true }
+        let a = slots[first].key, b = slots[second].key
+        let clientA = slots[first].clientIsLow ? a.lowEndpoint : a.highEndpoint
+        let clientB = slots[second].clientIsLow ? b.lowEndpoint : b.highEndpoint
+        return clientA.address != clientB.address
     }
 
     /// A SYN+ACK recorded on `slot`: a candidate pair it belongs to is settled once both have one.

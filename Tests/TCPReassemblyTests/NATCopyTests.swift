@@ -136,6 +136,42 @@ import Testing
         #expect(Self.reading(unconfiguredFactory).count == 2)
     }
 
+    /// A call through a source NAT that gives the client another address and port (`masquerade
+    /// --random-fully`, Kubernetes' network plugins), each packet seen before and after it; the
+    /// second copy's client is `natted`.
+    static func throughSourceNAT(_ reassembler: TCPReassembler, natted: Endpoint) {
+        let pod = Endpoint(address: IPAddress(ipv4: 0xAC1E_0002), port: 50000)  // 172.30.0.2
+        let partner = Endpoint(address: IPAddress(ipv4: 0x0A4D_0002), port: 80)  // 10.77.0.2
+        send(reassembler, pod, partner, seq: 1000, .syn, at: 0)
+        send(reassembler, natted, partner, seq: 1000, .syn, at: 5)
+        send(reassembler, partner, natted, seq: 9000, ack: 1001, .syn, at: 100)
+        send(reassembler, partner, pod, seq: 9000, ack: 1001, .syn, at: 105)
+        let request = "GET /partner HTTP/1.1\r\nHost: 10.77.0.2\r\n\r\n"
+        send(reassembler, pod, partner, seq: 1001, ack: 9001, .psh, request, at: 200)
+        send(reassembler, natted, partner, seq: 1001, ack: 9001, .psh, request, at: 205)
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+        let sent = 1001 &+ UInt32(request.utf8.count)
+        send(reassembler, partner, natted, seq: 9001, ack: sent, .psh, response, at: 300)
+        send(reassembler, partner, pod, seq: 9001, ack: sent, .psh, response, at: 305)
+    }
+
+    @Test func aSourceNATThatChangesTheClientPortIsRecognisedFromTheSYN() {
+        let (reassembler, factory) = Self.reassembler()
+        Self.throughSourceNAT(reassembler, natted: Endpoint(address: IPAddress(ipv4: 0x0A4D_0001), port: 40001))
+        let readers = Self.reading(factory)
+        #expect(readers.count == 1)
+        #expect(readers.first?.info.client.port == 50000)  // the first copy, the pod's
+        #expect(reassembler.statistics.natCopyConnections == 1)
+    }
+
+    @Test func oneClientsNestedHandshakesNumberedAlikeOnTwoPortsAreTwoConnections() {
+        // The same address with another port is no NAT's doing: a generator's, whatever the nesting.
+        let (reassembler, factory) = Self.reassembler()
+        Self.throughSourceNAT(reassembler, natted: Endpoint(address: IPAddress(ipv4: 0xAC1E_0002), port: 50001))
+        #expect(Self.reading(factory).count == 2)
+        #expect(reassembler.statistics.natCopyConnections == 0)
+    }
+
     @Test func handshakesOneAfterTheOtherAreTwoConnectionsWhateverTheirNumbers() {
         // A generator's connections numbered alike (captures/scripts/make-adversarial-captures.py):
         // the second SYN comes after the first SYN+ACK, where a NAT's copy comes before it.
