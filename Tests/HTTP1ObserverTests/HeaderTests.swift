@@ -83,11 +83,16 @@ import Testing
         #expect(request?.query == query)
     }
 
-    @Test func absoluteFormAuthorityIsTheHostOnlyWithoutHostHeader() {
+    /// Through a forward proxy the target is the URL the caller called, and the proxy ignores `Host`
+    /// (RFC 9112 §3.2.2): `curl -x PROXY -H 'Host: alias.example:8080' http://partner.example:8080/…`
+    /// goes to partner.example (captures/http/proxy-edge). The reference keys its partner table on the URL.
+    @Test func absoluteFormAuthorityIsTheHostWhateverTheHostHeader() {
         let without = onlyRequest("GET http://a.example:81/x HTTP/1.1\r\n\r\n")
         #expect(without.exchanges[0].request?.host == "a.example:81")
         let with = onlyRequest("GET http://a.example:81/x HTTP/1.1\r\nHost: b.example\r\n\r\n")
-        #expect(with.exchanges[0].request?.host == "b.example")
+        #expect(with.exchanges[0].request?.host == "a.example:81")
+        let origin = onlyRequest("GET /x HTTP/1.1\r\nHost: b.example\r\n\r\n")
+        #expect(origin.exchanges[0].request?.host == "b.example")
     }
 
     @Test func obsFoldIsJoinedAndCounted() {
