@@ -136,6 +136,19 @@ import Testing
         #expect(result.exchanges[0].completeness == .complete)
     }
 
+    /// 140 request fields and more response fields, as nginx, Node and Go served and curl read them
+    /// (captures/http/proxy-edge/server-edge): read with the default limits (128 fields lost both).
+    @Test func fieldCountsRealServersAcceptAreRead() {
+        let fields = (0..<140).map { "X-Filler-\($0): vvvvvvvvvv\r\n" }.joined()
+        let result = runSplitInvariant([
+            .request("GET /many HTTP/1.1\r\nHost: h\r\n\(fields)\r\n", at: 1000),
+            .response("HTTP/1.1 200 OK\r\n\(fields)X-A: 1\r\nX-B: 2\r\nX-C: 3\r\nX-D: 4\r\nX-E: 5\r\nContent-Length: 2\r\n\r\n{}", at: 2000),
+        ])
+        #expect(result.statistics.count(of: .tooManyHeaders) == 0)
+        #expect(result.exchanges.map { $0.request?.path } == ["/many"])
+        #expect(result.exchanges.first?.completeness == .complete)
+    }
+
     @Test(arguments: ["-5", "+5", "5x", "", "0x10", "99999999999999999999"])
     func invalidContentLengthInRequestIsCountedAndResynchronised(value: String) {
         let result = runSplitInvariant(
