@@ -24,13 +24,13 @@ import Testing
         }
     }
 
-    static func replay() throws -> (ReplayResult, [HTTPExchange]) {
+    static func replay() throws -> (ReplayResult, [HTTPExchange], String) {
         var config = ExporterConfiguration(syscode: "A123010101")
-        config.inbound.ports = [18080, 18081, 18093, 18094]
+        config.inbound.ports = [18080, 18081, 18093, 18094, 18095]
         let log = CollectedEdgeExchanges()
         let pipeline = try Pipeline(configuration: config, exchangeLog: log)
         let result = try ReplayRunner.run(files: [Fixtures.path("http/proxy-edge/server-edge.pcap")], pipeline: pipeline)
-        return (result, log.exchanges)
+        return (result, log.exchanges, pipeline.metrics.render(.prometheusText))
     }
 
     /// `method url status` of an exchange as its client's log writes it (`OPTIONS *`: the URL ends in `*`).
@@ -43,7 +43,7 @@ import Testing
     /// memory bound, above what nginx (32 KB), Node (16 KB) and `requests` accept; Go took 71 KB.
     @Test func everyLoggedAnswerIsPairedBelowTheHeadBound() throws {
         let log = try Self.clientLog()
-        let (result, exchanges) = try Self.replay()
+        let (result, exchanges, _) = try Self.replay()
         var ours = [String: Int]()
         for exchange in exchanges where exchange.request != nil && exchange.response != nil { ours[Self.key(exchange), default: 0] += 1 }
         var missing: [String] = []
@@ -74,7 +74,7 @@ import Testing
     /// `OPTIONS *` (RFC 9110 §9.3.7): nginx answers 400 and closes, Node's handler gets `*` (404),
     /// Go answers 200 itself; the target is `*`, its path `*`.
     @Test func optionsStarIsAnExchange() throws {
-        let (_, exchanges) = try Self.replay()
+        let (_, exchanges, _) = try Self.replay()
         let star = exchanges.filter { $0.request?.target == "*" }
         #expect(star.map { $0.response?.status } == [400, 404, 200])
         #expect(star.allSatisfy { $0.request?.path == "*" && $0.request?.method == "OPTIONS" })
@@ -82,11 +82,30 @@ import Testing
 
     /// HTTP/1.0 with `Connection: keep-alive`: curl's three requests and ab's five on one connection each.
     @Test func http10KeepAliveStaysOnOneConnection() throws {
-        let (_, exchanges) = try Self.replay()
+        let (_, exchanges, _) = try Self.replay()
         let http10 = exchanges.filter { $0.request?.version == "HTTP/1.0" }
         #expect(http10.count == 8)
         #expect(Set(http10.map(\.connection.id)).count == 2)
         #expect(http10.allSatisfy { $0.completeness == .complete })
+    }
+
+    /// A body over Go's `MaxBytesReader` limit (4 KiB): 413 once Go read past it (after its 100
+    /// Continue for curl's Expect), then FIN. Each 413 answers its POST, in the inner metrics with the
+    /// body's code; the body bytes that still came after the answer are no anomaly. For curl without
+    /// Expect the 413 came before the last of the 64 KB body: tshark shows it without request and
+    /// that POST unanswered.
+    @Test func answersBeforeTheBodyEndsAreTheirRequestsAnswers() throws {
+        let (result, exchanges, exposition) = try Self.replay()
+        let uploads = exchanges.filter { $0.server.port == 18095 }
+        #expect(uploads.map { $0.response?.status } == [413, 413, 413, 201])
+        #expect(uploads.allSatisfy { $0.completeness == .complete })
+        #expect(uploads.contains { ($0.request?.bodyLength ?? 0) < 65536 && $0.response?.status == 413 })
+        #expect(result.statistics.http.anomalies[.truncatedMessage] == nil)
+        let inner = exposition.split(separator: "\n").filter { $0.hasPrefix("A123010101_inner_metrics_count{") && $0.contains(#"path="/api/upload""#) }
+        #expect(inner.filter { $0.contains(#"code="E4130""#) && $0.contains(#"http_status="413""#) }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +) == 3)
+        let tshark = try String(contentsOfFile: Fixtures.path("http/proxy-edge/server-edge.tshark.jsonl"), encoding: .utf8)
+        #expect(tshark.split(separator: "\n").filter { $0.contains("18095") && $0.contains(#""status": null"#) }.count == 1)
     }
 }
 

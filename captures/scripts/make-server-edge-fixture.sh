@@ -4,11 +4,13 @@
 # offloads off): nginx 1.22 on 18080 (static files; /up/ proxied to 18081 in HTTP/1.1), the raw
 # server `proxy-edge/edge_server.py` on 18081 (a response with both Content-Length and chunked, heads
 # of 51 and 71 KB, 146 fields), Node `http` (`stacks/stack_server.js`) on 18093, Go `net/http`
-# (`stacks/stack_server.go`) on 18094. Clients: curl `-0 -H 'Connection: keep-alive'` (HTTP/1.0
+# (`stacks/stack_server.go`) on 18094, Go with a body size limit (`proxy-edge/edge_limit.go`) on
+# 18095. Clients: curl `-0 -H 'Connection: keep-alive'` (HTTP/1.0
 # keep-alive) and `ab -k` to nginx; raw sockets (`proxy-edge/edge_clients.py`) for `OPTIONS *` and
 # request heads near and past the observer's limits (64 KiB, 128 fields) to nginx, Node and Go,
 # each followed by an ordinary request on the same connection; the both-lengths response and the
-# large response heads read by raw sockets, curl, `requests` and Node's client, and through nginx.
+# large response heads read by raw sockets, curl, `requests` and Node's client, and through nginx;
+# uploads over the Go server's limit, with and without `Expect: 100-continue` (413 while sending).
 # Clients log what they got in server-edge.client.jsonl ("status": null with an "error" when the
 # call failed). See captures/README.md ("Forward proxies and server edges").
 # Needs root (netns, capture), nginx, node, go, curl, ab, tcpdump, tshark, python3-requests.
@@ -46,11 +48,13 @@ fixture_nginx_conf <<CONF
 CONF
 chmod -R a+rX "$WORK"
 (cd "$HERE/stacks" && GOCACHE=$WORK/gocache go build -o "$WORK/stack_server" stack_server.go)
+(cd "$HERE/proxy-edge" && GOCACHE=$WORK/gocache go build -o "$WORK/edge_limit" edge_limit.go)
 nginx -p "$WORK/" -e error.log -c "$WORK/nginx.conf" & PIDS+=($!)
 python3 "$HERE/proxy-edge/edge_server.py" 18081 & PIDS+=($!)
 node "$HERE/stacks/stack_server.js" 18093 30000 > "$WORK/node.log" 2>&1 & PIDS+=($!)
 "$WORK/stack_server" 18094 30 > "$WORK/go.log" 2>&1 & PIDS+=($!)
-fixture_wait_port 18080 18081 18093 18094
+"$WORK/edge_limit" 18095 > "$WORK/edge_limit.log" 2>&1 & PIDS+=($!)
+fixture_wait_port 18080 18081 18093 18094 18095
 
 fixture_start_tcpdump "$OUT/server-edge.pcap" 'tcp'
 
@@ -110,7 +114,31 @@ const get = (path) => new Promise((resolve) => {
 })();
 JS
 
+# A body over the server's limit (Go's MaxBytesReader, 4 KiB): curl waits for 100 Continue, sends
+# the 64 KB body and gets 413 while sending; without Expect, curl and requests send at once; then
+# an upload under the limit. Each on a connection of its own (Go closes after a 413).
+head -c 65536 /dev/zero | tr '\0' 'a' > "$WORK/64k.txt"
+for expect in 'Expect: 100-continue' 'Expect:'; do
+    curl "${c[@]}" -H "$expect" -H 'Content-Type: text/plain' --data-binary @"$WORK/64k.txt" \
+        http://127.0.0.1:18095/api/upload >> "$LOG" || true
+done
+python3 - "$LOG" "$WORK/64k.txt" <<'PY'
+import json, sys
+import requests
+log, body = open(sys.argv[1], "a"), open(sys.argv[2], "rb").read()
+for data in (body, body[:1000]):
+    url = "http://127.0.0.1:18095/api/upload"
+    try:
+        status, error = requests.post(url, data=data, timeout=5).status_code, None
+    except requests.RequestException as e:
+        status, error = None, type(e).__name__
+    entry = {"method": "POST", "url": url, "status": status, "client": "requests"}
+    if error:
+        entry["error"] = error
+    log.write(json.dumps(entry) + "\n")
+PY
+
 sleep 1
 fixture_stop_tcpdump "$OUT/server-edge.pcap"
-python3 "$HERE/proxy-edge/tshark_pairs.py" "$OUT/server-edge.pcap" 18080-18094 > "$OUT/server-edge.tshark.jsonl"
+python3 "$HERE/proxy-edge/tshark_pairs.py" "$OUT/server-edge.pcap" 18080-18095 > "$OUT/server-edge.tshark.jsonl"
 cp "$WORK/error.log" "$OUT/server-edge.nginx-error.log"
