@@ -77,22 +77,8 @@ curl "${c[@]}" http://127.0.0.1:18081/both --next "${c[@]}" http://127.0.0.1:180
     --next "${c[@]}" http://127.0.0.1:18081/huge-head --next "${c[@]}" http://127.0.0.1:18081/plain >> "$LOG" || true
 curl "${c[@]}" http://127.0.0.1:18080/up/both --next "${c[@]}" http://127.0.0.1:18080/up/plain \
     --next "${c[@]}" http://127.0.0.1:18080/up/huge-head --next "${c[@]}" http://127.0.0.1:18080/up/plain >> "$LOG" || true
-python3 - "$LOG" <<'PY'
-import json, sys
-import requests
-log = open(sys.argv[1], "a")
-session = requests.Session()
-for path in ("/both", "/plain", "/big-head", "/plain", "/many-fields", "/plain"):
-    url = "http://127.0.0.1:18081" + path
-    try:
-        status, error = session.get(url, timeout=5).status_code, None
-    except requests.RequestException as e:
-        status, error = None, type(e).__name__
-    entry = {"method": "GET", "url": url, "status": status, "client": "requests"}
-    if error:
-        entry["error"] = error
-    log.write(json.dumps(entry) + "\n")
-PY
+u=http://127.0.0.1:18081
+python3 "$HERE/proxy-edge/edge_requests.py" "$LOG" get $u/both $u/plain $u/big-head $u/plain $u/many-fields $u/plain
 node - "$LOG" <<'JS'
 const http = require('http');
 const fs = require('fs');
@@ -122,21 +108,7 @@ for expect in 'Expect: 100-continue' 'Expect:'; do
     curl "${c[@]}" -H "$expect" -H 'Content-Type: text/plain' --data-binary @"$WORK/64k.txt" \
         http://127.0.0.1:18095/api/upload >> "$LOG" || true
 done
-python3 - "$LOG" "$WORK/64k.txt" <<'PY'
-import json, sys
-import requests
-log, body = open(sys.argv[1], "a"), open(sys.argv[2], "rb").read()
-for data in (body, body[:1000]):
-    url = "http://127.0.0.1:18095/api/upload"
-    try:
-        status, error = requests.post(url, data=data, timeout=5).status_code, None
-    except requests.RequestException as e:
-        status, error = None, type(e).__name__
-    entry = {"method": "POST", "url": url, "status": status, "client": "requests"}
-    if error:
-        entry["error"] = error
-    log.write(json.dumps(entry) + "\n")
-PY
+python3 "$HERE/proxy-edge/edge_requests.py" "$LOG" post http://127.0.0.1:18095/api/upload "$WORK/64k.txt" 65536 1000
 
 sleep 1
 fixture_stop_tcpdump "$OUT/server-edge.pcap"
