@@ -52,7 +52,8 @@ public struct ExporterConfiguration: Sendable, Equatable {
         public init() {}
     }
 
-    /// One partner: the authorities (`host[:port]` as in the Host header) that share it.
+    /// One partner: the authorities (`host[:port]` as in the URL: the `Host` header, or an absolute-form
+    /// target through a forward proxy) that share it.
     public struct PartnerEntry: Sendable, Equatable {
         public var hosts: [String]
         /// The `partner` label / tcode: "1", "2", "" or another value.

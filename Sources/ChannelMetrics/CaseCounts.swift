@@ -42,6 +42,7 @@ extension ChannelMetricsStatistics.Skipped: CaseOrdinal {
         case .consumerWithoutQueue: 4
         case .noTimestamps: 5
         case .responseIncomplete: 6
+        case .tunnel: 7
         }
     }
 }

@@ -122,6 +122,8 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     private func observe(_ exchange: HTTPExchange, lentBody: UnsafeRawBufferPointer?) {
         guard let request = exchange.request else { return skip(.noRequest) }
         guard let response = exchange.response else { return skip(.noResponse) }
+        // A small string (7 bytes, held inline): compared without hashing or allocation.
+        if request.method == "CONNECT" { return skip(.tunnel) }
         if inboundPorts.contains(exchange.server.port) {
             observeInbound(exchange, request, response, lentBody: lentBody)
         } else {

@@ -24,6 +24,11 @@ public struct ChannelMetricsStatistics: Sendable, Hashable {
         /// An outgoing call whose response the connection's end cut short: the caller's
         /// `requests` call raised, so the reference records nothing.
         case responseIncomplete = "response_incomplete"
+        /// A CONNECT and the proxy's answer (2xx opening a tunnel, or a refusal such as 407): the
+        /// HTTP client's way to its proxy, not a call of the service's code. The calls made through
+        /// the tunnel (TLS) are not seen; the reference records them under their `https://` URLs,
+        /// and records nothing when the CONNECT is refused (its call raised).
+        case tunnel
     }
 
     public var recorded: [Recorded: UInt64] = [:]

@@ -3,7 +3,8 @@
 import TCPReassembly  // SlotIndex
 import Yams
 
-/// Known partner hosts, keyed by authority (`host[:port]`) exactly as in the `Host` header.
+/// Known partner hosts, keyed by authority (`host[:port]`) exactly as in the URL called: the `Host`
+/// header, or an absolute-form target's authority through a forward proxy (`HTTPRequestSummary.host`).
 public struct PartnerTable: Sendable, Hashable {
     /// One partner: the hosts that share it, its `partner` label value and its actions by path.
     public struct Entry: Sendable, Hashable {

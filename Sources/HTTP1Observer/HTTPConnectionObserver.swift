@@ -214,23 +214,25 @@ public final class HTTPConnectionObserver: StreamConsumer {
         // left with empty strings that `reset` need not release, and no retain is made here.
         swap(&request.summary.method, &head.method)
         swap(&request.summary.version, &head.version)
+        // The host is an absolute-form target's authority when there is one, else the `Host` header:
+        // a proxy ignores `Host` then (RFC 9112 §3.2.2), and the authority is the URL the caller
+        // called, which the reference reads (a `Host` set by hand goes to the proxy as is). A `Host`
+        // not taken stays in the head, released when it is reset.
         if head.cachedTargetSlot >= 0 {  // copied from the cache entry straight into the summary
-            let hasHost: Bool
-            if case .some = head.host { hasHost = true } else { hasHost = false }
-            shared.writeTarget(head.cachedTargetSlot, into: &request.summary, authorityAsHost: !hasHost)
-            if hasHost { swap(&request.summary.host, &head.host) }
+            let tookAuthority = shared.writeTarget(head.cachedTargetSlot, into: &request.summary)
+            if !tookAuthority { swap(&request.summary.host, &head.host) }
         } else {
-            // The head's own target swapped in (the summary's empty strings out): only an authority not taken may remain.
+            // The head's own target swapped in (the summary's empty strings out), its authority too.
             swap(&request.summary.storedTarget, &head.target.storedTarget)
             swap(&request.summary.rawPath, &head.target.rawPath)
             swap(&request.summary.path, &head.target.path)
             swap(&request.summary.query, &head.target.query)
-            if case .some = head.host {
-                swap(&request.summary.host, &head.host)
-            } else {
+            if case .some = head.target.authority {
                 swap(&request.summary.host, &head.target.authority)
+            } else {
+                swap(&request.summary.host, &head.host)
             }
-            if case .none = head.target.authority { head.targetMayOwnStrings = false }
+            head.targetMayOwnStrings = false
         }
         swap(&request.summary.userAgent, &head.userAgent)
         swap(&request.summary.methodCode, &head.methodCode)

@@ -31,7 +31,8 @@ public struct HTTPRequestSummary: Sendable, Hashable {
     public var query: String?
     /// `HTTP/1.1` or `HTTP/1.0`.
     public var version: String
-    /// The `Host` header (for an absolute-form target, the target's authority when no Host header is present).
+    /// The authority the request was for: an absolute-form target's (a call through a forward proxy,
+    /// RFC 9112 §3.2.2: the proxy ignores `Host` then), else the `Host` header.
     public var host: String?
     /// The first header whose name, ignoring case, `-` and `_`, is `useragent` / `methodcode` / `tcode`.
     public var userAgent: String?

@@ -239,15 +239,18 @@ final class SharedParserState {
     /// The cached target of `slot` (see `cachedRequestTargetSlot`).
     func cachedRequestTarget(_ slot: Int) -> RequestTarget { targets[slot] }
 
-    /// Writes the cached target of `slot` into `summary`: target, raw path, path and query, and the
-    /// authority as the host when `authorityAsHost`. The summary's fields were moved out when its last
-    /// request was emitted: stored without releasing the empty values (see `EmptySlots.swift`).
-    func writeTarget(_ slot: Int, into summary: inout HTTPRequestSummary, authorityAsHost: Bool) {
+    /// Writes the cached target of `slot` into `summary`: target, raw path, path and query, and an
+    /// absolute-form target's authority as the host; true when there was one (the caller then leaves
+    /// the `Host` header out). The summary's fields were moved out when its last request was emitted:
+    /// stored without releasing the empty values (see `EmptySlots.swift`).
+    func writeTarget(_ slot: Int, into summary: inout HTTPRequestSummary) -> Bool {
         summary.storedTarget.replaceNil(with: targets[slot].storedTarget)
         summary.rawPath.replaceEmpty(with: targets[slot].rawPath)
         summary.path.replaceEmpty(with: targets[slot].path)
         summary.query.replaceNil(with: targets[slot].query)
-        if authorityAsHost { summary.host.replaceNil(with: targets[slot].authority) }
+        guard case .some = targets[slot].authority else { return false }
+        summary.host.replaceNil(with: targets[slot].authority)
+        return true
     }
 
     /// The raw path `bytes` (of a target with a query) as ISO-8859-1 and percent-decoded (see

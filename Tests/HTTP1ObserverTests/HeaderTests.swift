@@ -83,11 +83,16 @@ import Testing
         #expect(request?.query == query)
     }
 
-    @Test func absoluteFormAuthorityIsTheHostOnlyWithoutHostHeader() {
+    /// Through a forward proxy the target is the URL the caller called, and the proxy ignores `Host`
+    /// (RFC 9112 §3.2.2): `curl -x PROXY -H 'Host: alias.example:8080' http://partner.example:8080/…`
+    /// goes to partner.example (captures/http/proxy-edge). The reference keys its partner table on the URL.
+    @Test func absoluteFormAuthorityIsTheHostWhateverTheHostHeader() {
         let without = onlyRequest("GET http://a.example:81/x HTTP/1.1\r\n\r\n")
         #expect(without.exchanges[0].request?.host == "a.example:81")
         let with = onlyRequest("GET http://a.example:81/x HTTP/1.1\r\nHost: b.example\r\n\r\n")
-        #expect(with.exchanges[0].request?.host == "b.example")
+        #expect(with.exchanges[0].request?.host == "a.example:81")
+        let origin = onlyRequest("GET /x HTTP/1.1\r\nHost: b.example\r\n\r\n")
+        #expect(origin.exchanges[0].request?.host == "b.example")
     }
 
     @Test func obsFoldIsJoinedAndCounted() {
@@ -129,6 +134,19 @@ import Testing
         #expect(result.statistics.count(of: .tooManyHeaders) == 1)
         #expect(result.exchanges.map { $0.request?.path } == ["/ok"])
         #expect(result.exchanges[0].completeness == .complete)
+    }
+
+    /// 140 request fields and more response fields, as nginx, Node and Go served and curl read them
+    /// (captures/http/proxy-edge/server-edge): read with the default limits (128 fields lost both).
+    @Test func fieldCountsRealServersAcceptAreRead() {
+        let fields = (0..<140).map { "X-Filler-\($0): vvvvvvvvvv\r\n" }.joined()
+        let result = runSplitInvariant([
+            .request("GET /many HTTP/1.1\r\nHost: h\r\n\(fields)\r\n", at: 1000),
+            .response("HTTP/1.1 200 OK\r\n\(fields)X-A: 1\r\nX-B: 2\r\nX-C: 3\r\nX-D: 4\r\nX-E: 5\r\nContent-Length: 2\r\n\r\n{}", at: 2000),
+        ])
+        #expect(result.statistics.count(of: .tooManyHeaders) == 0)
+        #expect(result.exchanges.map { $0.request?.path } == ["/many"])
+        #expect(result.exchanges.first?.completeness == .complete)
     }
 
     @Test(arguments: ["-5", "+5", "5x", "", "0x10", "99999999999999999999"])

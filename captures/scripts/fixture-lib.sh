@@ -7,17 +7,39 @@
 # INNER_VAR=1 and the given variables set. NS is made afresh and deleted when the script exits. Its
 # loopback has an Ethernet MTU (1500) and no segmentation offload, so segments are the size a real
 # link gives (1448-byte payloads), not 64 KiB loopback super-packets, and nothing collides with other
-# loopback traffic or ports on the host.
+# loopback traffic or ports on the host. With FIXTURE_HOSTS set, the namespace has its own hosts
+# file holding it (`ip netns exec` mounts /etc/netns/NS/hosts over /etc/hosts), removed at exit.
 fixture_run_in_namespace() {
     local ns=$1 inner=$2
     shift 2
     ip netns del "$ns" 2>/dev/null || true
     ip netns add "$ns"
     FIXTURE_NS=$ns
-    trap 'ip netns del "$FIXTURE_NS" 2>/dev/null || true' EXIT
+    trap 'ip netns del "$FIXTURE_NS" 2>/dev/null || true; [ -z "${FIXTURE_HOSTS:-}" ] || rm -rf "/etc/netns/$FIXTURE_NS"' EXIT
+    if [ -n "${FIXTURE_HOSTS:-}" ]; then
+        mkdir -p "/etc/netns/$ns"
+        printf '%s\n' "$FIXTURE_HOSTS" > "/etc/netns/$ns/hosts"
+    fi
     ip netns exec "$ns" ip link set lo mtu 1500 up
     ip netns exec "$ns" ethtool -K lo tso off gso off gro off >/dev/null
     ip netns exec "$ns" env "$inner=1" "$@" bash "$0"
+}
+
+# fixture_install_missing TOOL:PACKAGE...: installs with apt the package of each TOOL not on the PATH
+# (and python3-requests when Python cannot import requests and `requests` is among the TOOLs).
+fixture_install_missing() {
+    local need=() tool
+    for tool in "$@"; do
+        if [ "${tool%%:*}" = requests ]; then
+            python3 -c 'import requests' 2>/dev/null || need+=("${tool#*:}")
+        else
+            command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
+        fi
+    done
+    if [ ${#need[@]} -gt 0 ]; then
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"
+    fi
 }
 
 # fixture_stop_at_exit: in the inner part, at exit, stops tcpdump ($DUMP, with SIGINT so that it
