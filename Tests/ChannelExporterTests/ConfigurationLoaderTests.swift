@@ -100,6 +100,7 @@ import Testing
         ("syscode: A123010101\ntunnels:\n  vxlan_ports: [4789, 4789]\n", 3, "tunnels.vxlan_ports", "listed twice"),
         ("syscode: A123010101\ntunnels:\n  geneve_ports: [8472]\n", 3, "tunnels.geneve_ports", "also a VXLAN port"),
         ("syscode: A123010101\ntunnels:\n  gre: true\n", 3, "tunnels.gre", "unknown key"),
+        ("syscode: A123010101\ntunnels:\n  geneve_ports: [\((6100...6116).map(String.init).joined(separator: ", "))]\n", 3, "tunnels.geneve_ports", "at most 16 ports, got 17"),
     ] as [(String, Int?, String, String)])
     func errorsNameTheKeyAndTheLine(text: String, line: Int?, key: String, message: String) {
         let error = failure(text)

@@ -25,7 +25,10 @@
 #   ip6ip6       IPv6 in IPv6
 #   vxlan-in-gre VXLAN (VNI 99) whose underlay is the gre tunnel: two tunnels
 # And vxlan-any.pcap: the vxlan kind recorded on `any` in namespace b, where each segment is seen
-# three times (outer on ub, inner on the vxlan device, inner on the pod's veth).
+# three times (outer on ub, inner on the vxlan device, inner on the pod's veth); and
+# vxlan-service-any.pcap: on `any` in node a, a client pod (chx-h17-tun-cpod) calling a Service
+# address that node a DNATs to the pod through t-vxlan: each segment before the NAT, after it, and
+# after it in VXLAN.
 # expected.tsv: tshark's count of HTTP requests and responses in each capture (told that UDP 8472
 # is VXLAN: it knows 4789 only; on `any` it counts some copies of a request again), and the clients'.
 set -euo pipefail
@@ -34,6 +37,7 @@ OUT=$(cd "$HERE/../http/tunnels" && pwd)
 A=chx-h17-tun-a
 B=chx-h17-tun-b
 POD=chx-h17-tun-pod
+CPOD=chx-h17-tun-cpod
 WORK=$(mktemp -d)
 PIDS=()
 DUMPS=()
@@ -41,7 +45,7 @@ DUMPS=()
 cleanup() {
     for pid in "${DUMPS[@]}"; do kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    for ns in $A $B $POD; do ip netns del $ns 2>/dev/null || true; done
+    for ns in $A $B $POD $CPOD; do ip netns del $ns 2>/dev/null || true; done
     [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -52,7 +56,7 @@ inpod() { ip netns exec $POD "$@"; }
 # Segments of a real link's size: no segmentation or receive offload on any device.
 nooffload() { ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true; }
 
-for ns in $A $B $POD; do ip netns del $ns 2>/dev/null || true; ip netns add $ns; ip netns exec $ns ip link set lo up; done
+for ns in $A $B $POD $CPOD; do ip netns del $ns 2>/dev/null || true; ip netns add $ns; ip netns exec $ns ip link set lo up; done
 ip link add ua netns $A type veth peer name ub netns $B
 ina ip addr add 172.31.0.1/24 dev ua
 inb ip addr add 172.31.0.2/24 dev ub
@@ -234,4 +238,38 @@ printf '%s\t%s\t%s\t%s\n' vxlan-any.pcap \
     "$(tshark -r "$OUT/vxlan-any.pcap" -Y http.request 2>/dev/null | wc -l)" \
     "$(tshark -r "$OUT/vxlan-any.pcap" -Y http.response 2>/dev/null | wc -l)" \
     "$(wc -l < "$OUT/vxlan-any.client.jsonl")" >> "$OUT/expected.tsv"
+
+# A Service on the client's node: a client pod (10.17.30.2, behind a veth on node a) calls the
+# Service address 10.96.0.10:80, which node a DNATs to the pod on node b (as kube-proxy does) and
+# sends through t-vxlan. `any` on node a sees each segment three times: before the DNAT on the
+# client pod's veth, after it on t-vxlan and, in VXLAN, on ua.
+ip link add vcpod netns $A type veth peer name eth0 netns $CPOD
+ina ip addr add 10.17.30.1/24 dev vcpod
+ina ip link set vcpod up
+ip netns exec $CPOD ip addr add 10.17.30.2/24 dev eth0
+ip netns exec $CPOD ip link set eth0 up
+ip netns exec $CPOD ip route add default via 10.17.30.1
+nooffload $A vcpod
+nooffload $CPOD eth0
+ina sysctl -qw net.ipv4.ip_forward=1
+inb ip route replace 10.17.30.0/24 via 10.17.1.1 dev t-vxlan
+ina ip route replace 10.17.20.0/24 via 10.17.1.2 dev t-vxlan
+ina nft -f - <<'NFT'
+table ip nat {
+    chain prerouting { type nat hook prerouting priority dstnat; ip daddr 10.96.0.10 tcp dport 80 dnat to 10.17.20.2:8080; }
+}
+NFT
+rm -f "$OUT/vxlan-service-any.client.jsonl"
+ip netns exec $CPOD curl -s -o /dev/null --max-time 5 http://10.96.0.10/hello
+dump $A any "$WORK/vxlan-service-any.pcap"
+ip netns exec $CPOD python3 "$HERE/tunnel_fixture.py" client http://10.96.0.10:80 "$OUT/vxlan-service-any.client.jsonl" 6
+ip netns exec $CPOD curl -s -o /dev/null -H 'User-Agent: tunnel-curl' \
+    -w '{"client":"curl","url":"%{url_effective}","status":%{http_code}}\n' \
+    http://10.96.0.10/hello "http://10.96.0.10/big?n=20000" http://10.96.0.10/hello >> "$OUT/vxlan-service-any.client.jsonl"
+stop_dumps
+cp "$WORK/vxlan-service-any.pcap" "$OUT/vxlan-service-any.pcap"
+printf '%s\t%s\t%s\t%s\n' vxlan-service-any.pcap \
+    "$(tshark -r "$OUT/vxlan-service-any.pcap" -Y http.request 2>/dev/null | wc -l)" \
+    "$(tshark -r "$OUT/vxlan-service-any.pcap" -Y http.response 2>/dev/null | wc -l)" \
+    "$(wc -l < "$OUT/vxlan-service-any.client.jsonl")" >> "$OUT/expected.tsv"
 cat "$OUT/expected.tsv"
