@@ -124,6 +124,24 @@ import Testing
         #expect(any.result.statistics.decode[decapsulated: .vxlan] > 0)
     }
 
+    /// RabbitMQ in the pod, pika consumers on the other node acking, nacking and rejecting through
+    /// VXLAN (captures/amqp/consumers.py's ack-nack-reject): every answer the workers recorded is
+    /// counted from the underlay, as from the vxlan device.
+    @Test func amqpThroughVXLANGivesTheWorkersAnswers() throws {
+        let workers = try String(contentsOfFile: Fixtures.path("http/tunnels/amqp-vxlan.workers.json"), encoding: .utf8)
+        let answers = workers.components(separatedBy: "\"delivery_tag\"").count - 1
+        #expect(answers == 11)
+        var results: [(consumer: Int, acks: Int, nacks: Int, rejects: Int)] = []
+        for part in ["underlay", "inner"] {
+            let replay = try Self.replay("amqp-vxlan.\(part).pcap") { $0.inbound.ports = []; $0.amqp.ports = [5672] }
+            let a = replay.result.statistics.amqp
+            results.append((NATCaptureTests.count("A123010101_consumer_metrics", in: replay.exposition), a.acks, a.nacks, a.rejects))
+        }
+        #expect(results[0].consumer == answers)
+        #expect(results[0].acks + results[0].nacks + results[0].rejects == answers)
+        #expect(results[0] == results[1])
+    }
+
     @Test func theTunnelCountsAreInTheSummaryAndTheSelfMetrics() throws {
         let r = try Self.replay("vxlan-in-gre.underlay.pcap").result
         let d = r.statistics.decode

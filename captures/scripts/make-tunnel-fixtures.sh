@@ -50,6 +50,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# (Background processes are started with `ip netns exec` itself, which becomes the process, so
+# that $! is its PID: a function put in the background is a subshell, and stopping it left the
+# process running.)
 ina() { ip netns exec $A "$@"; }
 inb() { ip netns exec $B "$@"; }
 inpod() { ip netns exec $POD "$@"; }
@@ -115,8 +118,8 @@ pair() {
 # (tunnel_endpoint.py), for the kinds whose driver this kernel lacks.
 userspace() {
     local kind=$1 v4=$2 v6=$3 ua=$4 ub=$5
-    ina python3 "$HERE/tunnel_endpoint.py" "$kind" "t-$kind" "$ua" "$ub" & PIDS+=($!)
-    inb python3 "$HERE/tunnel_endpoint.py" "$kind" "t-$kind" "$ub" "$ua" & PIDS+=($!)
+    ip netns exec $A python3 "$HERE/tunnel_endpoint.py" "$kind" "t-$kind" "$ua" "$ub" & PIDS+=($!)
+    ip netns exec $B python3 "$HERE/tunnel_endpoint.py" "$kind" "t-$kind" "$ub" "$ua" & PIDS+=($!)
     for _ in $(seq 100); do
         ina ip link show "t-$kind" >/dev/null 2>&1 && inb ip link show "t-$kind" >/dev/null 2>&1 && break
         sleep 0.1
@@ -157,7 +160,7 @@ tunnel ip6ip6 10.17.10 fd17:10 fd17::1 fd17::2 type ip6tnl mode ip6ip6
 pair vxlan-in-gre 10.17.11 fd17:11 type vxlan id 99 local 10.17.4.1 remote 10.17.4.2 dstport 4789 -- \
     type vxlan id 99 local 10.17.4.2 remote 10.17.4.1 dstport 4789
 
-inpod python3 "$HERE/tunnel_fixture.py" server 8080 & PIDS+=($!)
+ip netns exec $POD python3 "$HERE/tunnel_fixture.py" server 8080 & PIDS+=($!)
 for _ in $(seq 150); do inpod ss -ltn 'sport = :8080' | grep -q LISTEN && break; sleep 0.1; done
 
 # route KIND FAMILY: node a's route to the pod through tun-KIND (the pod's IPv4 or IPv6 address).
@@ -193,7 +196,7 @@ clients() { # URL LOG
         "$1/hello" "$1/big?n=20000" "$1/hello" >> "$2"
 }
 
-printf 'capture\ttshark_requests\ttshark_responses\tclient_requests\n' > "$OUT/expected.tsv"
+[ "${ONLY:-}" = amqp ] || printf 'capture\ttshark_requests\ttshark_responses\tclient_requests\n' > "$OUT/expected.tsv"
 record() { # KIND FAMILY
     local kind=$1 family=$2
     route "$kind" "$family"
@@ -215,6 +218,7 @@ record() { # KIND FAMILY
     done
 }
 
+if [ "${ONLY:-}" != amqp ]; then
 record vxlan 4
 record vxlan-8472 6
 record geneve 4
@@ -273,3 +277,40 @@ printf '%s\t%s\t%s\t%s\n' vxlan-service-any.pcap \
     "$(tshark -r "$OUT/vxlan-service-any.pcap" -Y http.response 2>/dev/null | wc -l)" \
     "$(wc -l < "$OUT/vxlan-service-any.client.jsonl")" >> "$OUT/expected.tsv"
 cat "$OUT/expected.tsv"
+fi
+
+# AMQP through VXLAN (ONLY=amqp for this part alone): RabbitMQ in the pod, captures/amqp/consumers.py's
+# ack-nack-reject scenario (pika) on node a, recorded on node b's underlay and vxlan device:
+# amqp-vxlan.underlay.pcap, amqp-vxlan.inner.pcap, amqp-vxlan.workers.json (what the workers timed).
+if [ "${ONLY:-}" = amqp ] || [ -n "${AMQP:-}" ]; then
+    route vxlan 4
+    RMQ=$WORK/rabbitmq
+    mkdir -p "$RMQ"
+    echo "[]." > "$RMQ/enabled_plugins"
+    echo "loopback_users.guest = false" > "$RMQ/rabbitmq.conf"
+    rabbit_env=(env HOME=$RMQ RABBITMQ_NODENAME=tun17@localhost RABBITMQ_MNESIA_BASE=$RMQ/mnesia
+        RABBITMQ_LOG_BASE=$RMQ/log RABBITMQ_NODE_IP_ADDRESS=10.17.20.2 RABBITMQ_NODE_PORT=5672
+        RABBITMQ_DIST_PORT=25672 RABBITMQ_CONFIG_FILE=$RMQ/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ/enabled_plugins
+        RABBITMQ_PID_FILE=$RMQ/rabbit.pid)
+    ip netns exec $POD "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server > "$RMQ/server.out" 2>&1 & RABBIT=$!
+    stop_rabbit() {
+        local epmd
+        epmd=$(for pid in $(ip netns pids $POD); do [ "$(cat /proc/$pid/comm 2>/dev/null)" = epmd ] && echo $pid; done || true)
+        inpod "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n tun17@localhost stop >/dev/null 2>&1 || kill "$RABBIT" || true
+        wait "$RABBIT" 2>/dev/null || true
+        [ -z "$epmd" ] || kill $epmd 2>/dev/null || true
+    }
+    trap 'stop_rabbit || true; cleanup' EXIT
+    for _ in $(seq 120); do
+        inpod "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n tun17@localhost await_startup --timeout 5 >/dev/null 2>&1 && break
+        sleep 1
+    done
+    dump $B ub "$WORK/amqp-vxlan.underlay.pcap"
+    dump $B t-vxlan "$WORK/amqp-vxlan.inner.pcap"
+    ina python3 -c "
+import sys; sys.path.insert(0, '$HERE/../amqp'); import consumers
+consumers.HOST = '10.17.20.2'; sys.argv = ['consumers.py', 'ack-nack-reject', '5672', '$OUT/amqp-vxlan.workers.json']
+consumers.main(consumers.SCENARIOS)"
+    stop_dumps
+    for part in underlay inner; do cp "$WORK/amqp-vxlan.$part.pcap" "$OUT/"; echo "amqp-vxlan.$part.pcap: $(grep 'packets captured' "$WORK/amqp-vxlan.$part.pcap.log")"; done
+fi
