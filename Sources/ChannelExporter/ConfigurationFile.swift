@@ -64,6 +64,11 @@ public enum ConfigurationFile {
                 + "HTTP kept \(mib(l.maxHTTPKeptBytesTotal)), AMQP kept \(mib(l.maxAMQPKeptBytesTotal)), "
                 + "\(l.maxAMQPOutstandingDeliveries) unanswered deliveries, split AMQP frames \(mib(l.maxAMQPSplitFrameBytesTotal)), "
                 + "labels \(mib(l.maxLabelBytesPerFamily))/family")
+        let t = c.tunnels
+        lines.append(
+            t.decapsulate
+                ? "tunnels:        decapsulated: VXLAN on UDP \(list(t.vxlanPorts)), Geneve on UDP \(list(t.genevePorts)), GRE, IP in IP"
+                : "tunnels:        not decapsulated")
         lines.append("bpf filter:     \(c.bpfFilter)")
         if c.inbound.ports.isEmpty {
             lines.append("warning: no inbound ports: every HTTP exchange counts as an outgoing call")

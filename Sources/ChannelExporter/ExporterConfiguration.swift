@@ -16,6 +16,7 @@ public struct ExporterConfiguration: Sendable, Equatable {
     public var partners: [PartnerEntry]?
     public var limits = Limits()
     public var capture = Capture()
+    public var tunnels = Tunnels()
 
     public init(syscode: String) { self.syscode = syscode }
 
@@ -97,6 +98,18 @@ public struct ExporterConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    /// Tunnels whose inner packets are decoded (README "Tunnels"): GRE and IP in IP by their
+    /// protocol numbers, VXLAN and Geneve by their UDP destination ports.
+    public struct Tunnels: Sendable, Equatable {
+        /// On by default: on a node of an overlay network the pods' traffic between nodes is
+        /// seen only inside tunnels, and a packet that is not plain TCP is all it costs.
+        public var decapsulate = true
+        /// IANA's 4789 and Linux's (and flannel's) 8472.
+        public var vxlanPorts: [UInt16] = [4789, 8472]
+        public var genevePorts: [UInt16] = [6081]
+        public init() {}
+    }
+
     /// Live capture settings.
     public struct Capture: Sendable, Equatable {
         public var snaplen = 262_144
@@ -115,6 +128,7 @@ extension ExporterConfiguration {
     /// or connection control (SYN/FIN/RST); an extra filter narrows further.
     public var bpfFilter: String {
         var base = Self.tcpFilter
+        if tunnels.decapsulate { base += " or " + tunnelFilter }
         if let extra = capture.extraFilter, !extra.isEmpty { base = "(\(base)) and (\(extra))" }
         return base
     }
@@ -126,4 +140,13 @@ extension ExporterConfiguration {
     /// Cilium sets them) builds: `tcp` alone dropped exactly the largest segments, and every
     /// exchange they carried.
     static let tcpFilter = "tcp or (ip6[6] = 0 and ip6[40] = 6)"
+
+    /// The outer packets of the tunnels decapsulated: IP in IP (4, 41) and GRE (47) over IPv4
+    /// or IPv6, and UDP to a VXLAN or Geneve port. libpcap cannot look inside them, so every
+    /// packet they carry passes (the decoder counts what is not TCP as usual); the extra
+    /// filter and the metrics port apply to the outer headers.
+    var tunnelFilter: String {
+        let ports = (tunnels.vxlanPorts + tunnels.genevePorts).map { " or udp dst port \($0)" }.joined()
+        return "proto 4 or proto 41 or proto 47" + ports
+    }
 }

@@ -1,6 +1,7 @@
 import AMQPObserver
 import ChannelMetrics
 import HTTP1Observer
+import PacketDecoding
 import TCPReassembly
 
 // Each module's own configuration, built from the exporter's.
@@ -63,5 +64,11 @@ extension ReassemblyConfiguration {
             maxConnections: c.limits.maxConnections,
             maxBufferedBytesPerConnection: c.limits.maxBufferedBytesPerConnection,
             maxBufferedBytesTotal: c.limits.maxBufferedBytesTotal)
+    }
+}
+
+extension TunnelSettings {
+    init(_ c: ExporterConfiguration) {
+        self.init(isEnabled: c.tunnels.decapsulate, vxlanPorts: c.tunnels.vxlanPorts, genevePorts: c.tunnels.genevePorts)
     }
 }

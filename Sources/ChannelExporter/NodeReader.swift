@@ -185,6 +185,24 @@ struct NodeReader {
         return capture
     }
 
+    func tunnels(_ node: Node) throws(ConfigurationError) -> ExporterConfiguration.Tunnels {
+        let map = try mapping(node, key: "tunnels")
+        try rejectUnknown(map, allowed: ["decapsulate", "vxlan_ports", "geneve_ports"], in: "tunnels")
+        var tunnels = ExporterConfiguration.Tunnels()
+        if let n = map.value(for: "decapsulate") { tunnels.decapsulate = try bool(n, key: "tunnels.decapsulate") }
+        // Each port is a term of the capture filter and a comparison for every UDP packet: a few.
+        for (key, path) in [("vxlan_ports", \ExporterConfiguration.Tunnels.vxlanPorts), ("geneve_ports", \.genevePorts)] {
+            guard let n = map.value(for: key) else { continue }
+            let ports = try self.ports(n, key: "tunnels.\(key)")
+            guard ports.count <= 16 else { throw error(n, key: "tunnels.\(key)", "at most 16 ports, got \(ports.count)") }
+            tunnels[keyPath: path] = ports
+        }
+        if let port = Set(tunnels.vxlanPorts).intersection(tunnels.genevePorts).min() {
+            throw error(map.value(for: "geneve_ports") ?? node, key: "tunnels.geneve_ports", "port \(port) is also a VXLAN port (tunnels.vxlan_ports)")
+        }
+        return tunnels
+    }
+
     /// The capture filter is compiled when a capture opens, which `check-config` never does and a
     /// reload does not either (it keeps the running capture): a typo in `capture.filter` passed
     /// both and stopped the next start. Compiled here for the link types `run` meets (Ethernet,

@@ -52,6 +52,8 @@ public final class Pipeline {
         if let previous, previous.flowSettings == flowSettings {
             // The exchanges and outcomes still to come, of connections old and new, go to the new sinks.
             decoder = previous.decoder
+            // Which tunnels to open is the decoder's only setting; its counters go on.
+            decoder.tunnels = TunnelSettings(configuration)
             reassembler = previous.reassembler
             http = previous.http
             amqp = previous.amqp
@@ -63,6 +65,7 @@ public final class Pipeline {
             continuesFlows = true
             return
         }
+        decoder.tunnels = TunnelSettings(configuration)
         http = HTTPObserver(configuration: flowSettings.http, sink: sink)
         amqp = AMQPObserver(configuration: flowSettings.amqp, sink: metrics)
         router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp)

@@ -19,6 +19,10 @@ public enum ReplaySummary {
             lines.append("capture time:  \(first) .. \(last) (\(format(Double(last - first) / 1e9)) s)")
         }
         lines.append("decode:        \(d.tcpSegments) TCP segments, \(d.tcpPayloadBytes) payload bytes, \(d.anomalies) not decoded\(list(DecodeAnomaly.allCases.map { ($0.label, Int(d[$0])) }))")
+        let tunnels = TunnelKind.allCases.map { ($0.label, Int(d[decapsulated: $0])) }
+        if tunnels.contains(where: { $0.1 > 0 }) {
+            lines.append("tunnels:       headers taken off\(list(tunnels))")
+        }
         lines.append("connections:   \(t.connectionsOpened) (fin \(t.connectionsClosedByFin), reset \(t.connectionsClosedByReset), expired \(t.connectionsExpired), evicted \(t.connectionsEvicted), open at end \(t.connectionsEndedByCapture))\(t.natCopyConnections > 0 ? ", \(t.natCopyConnections) seen again behind a NAT (not read again)" : "")")
         lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0.label)", Int(t.limitHits[$0])) }))")
         lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades, \(h.http2Connections) HTTP/2, \(h.tlsConnections) TLS and \(h.otherProtocolConnections) other-protocol connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
@@ -69,6 +73,7 @@ public enum ReplaySummary {
         o.field("tcp_segments", "\(d.tcpSegments)")
         o.field("truncated_segments", "\(d.truncatedPayloadSegments)")
         o.field("decode_anomalies", object(DecodeAnomaly.allCases.map { ($0.label, Int(d[$0])) }))
+        o.field("decapsulated", object(TunnelKind.allCases.map { ($0.label, Int(d[decapsulated: $0])) }))
         o.field("connections", object([
             ("opened", Int(t.connectionsOpened)), ("fin", Int(t.connectionsClosedByFin)), ("reset", Int(t.connectionsClosedByReset)),
             ("expired", Int(t.connectionsExpired)), ("evicted", Int(t.connectionsEvicted)), ("open_at_end", Int(t.connectionsEndedByCapture)),

@@ -57,6 +57,11 @@ enum SelfMetrics {
         w.counter(
             name: "channel_exporter_decode_anomalies", help: "Packets not decoded to a TCP segment, by reason",
             samples: DecodeAnomaly.allCases.map { ([("reason", $0.label)], Double(d[$0])) })
+        // On an overlay network's node the pods' traffic between nodes is all inside tunnels:
+        // this says it was seen, and by which kind (a packet in two tunnels counts for both).
+        w.counter(
+            name: "channel_exporter_decapsulated_packets", help: "Tunnel headers taken off packets to decode what they carry, by tunnel",
+            samples: TunnelKind.allCases.map { ([("tunnel", $0.label)], Double(d[decapsulated: $0])) })
 
         let r = p.reassembly
         w.gauge(name: "channel_exporter_flows_active", help: "TCP connections tracked now", samples: [([], Double(r.connectionsActive))])

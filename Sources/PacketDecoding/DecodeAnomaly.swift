@@ -21,6 +21,14 @@ public enum DecodeAnomaly: Int, CaseIterable, Sendable, Hashable, CustomStringCo
     case truncatedIPv6ExtensionHeader
     /// The capture ends inside the TCP header (including its options).
     case truncatedTCPHeader
+    /// The capture ends inside the UDP header of a datagram to a tunnel port.
+    case truncatedUDPHeader
+    /// The capture ends inside a VXLAN header (RFC 7348 §5).
+    case truncatedVXLANHeader
+    /// The capture ends inside a Geneve header or its options (RFC 8926 §3.4).
+    case truncatedGeneveHeader
+    /// The capture ends inside a GRE header or its optional fields (RFC 2784, RFC 2890).
+    case truncatedGREHeader
 
     /// The packet itself (not the capture) is shorter than its link-layer header or VLAN tags.
     case malformedLinkHeader
@@ -42,15 +50,31 @@ public enum DecodeAnomaly: Int, CaseIterable, Sendable, Hashable, CustomStringCo
     case malformedTCPHeader
     /// TCP data offset below 5 or beyond the segment (RFC 9293 §3.1).
     case malformedTCPDataOffset
+    /// A datagram to a tunnel port shorter than a UDP header, or a UDP length below 8 or
+    /// beyond the IP payload (RFC 768).
+    case malformedUDPHeader
+    /// A datagram to a VXLAN port shorter than the 8-byte VXLAN header, or without the
+    /// I flag (RFC 7348 §5: the VNI is valid only with it).
+    case malformedVXLANHeader
+    /// A Geneve header of a version other than 0, or whose options run past the datagram
+    /// (RFC 8926 §3.4).
+    case malformedGeneveHeader
+    /// A GRE header of a version other than 0 or 1, with the routing bit of RFC 1701 set
+    /// (RFC 2784 §2.3: such packets are discarded), or shorter than its flags say.
+    case malformedGREHeader
 
-    /// The link layer carries something other than IPv4/IPv6 (ARP, LLC, …).
+    /// The link layer, or a tunnel, carries something other than IPv4/IPv6 (ARP, LLC, a GRE
+    /// or Geneve protocol type other than IPv4, IPv6 and Ethernet, PPTP's enhanced GRE, …).
     case notIP
-    /// IP carrying something other than TCP (UDP, ICMP, ESP, no next header, …).
+    /// IP carrying something other than TCP (UDP not to a tunnel port, ICMP, ESP, no next
+    /// header, …), or a tunnel while decapsulation is off.
     case notTCP
     /// An IPv4 fragment (offset ≠ 0 or more-fragments set); fragments are not reassembled.
     case ipv4Fragment
     /// An IPv6 fragment (RFC 8200 §4.5; offset ≠ 0 or M set); atomic fragments pass through.
     case ipv6Fragment
+    /// A tunnel inside more tunnels than `TunnelSettings.maximumDepth`: not opened further.
+    case tunnelTooDeep
 
     /// Stable snake_case name for metrics and summaries.
     public var label: String {
@@ -61,6 +85,10 @@ public enum DecodeAnomaly: Int, CaseIterable, Sendable, Hashable, CustomStringCo
         case .truncatedIPv6Header: "truncated_ipv6_header"
         case .truncatedIPv6ExtensionHeader: "truncated_ipv6_extension_header"
         case .truncatedTCPHeader: "truncated_tcp_header"
+        case .truncatedUDPHeader: "truncated_udp_header"
+        case .truncatedVXLANHeader: "truncated_vxlan_header"
+        case .truncatedGeneveHeader: "truncated_geneve_header"
+        case .truncatedGREHeader: "truncated_gre_header"
         case .malformedLinkHeader: "malformed_link_header"
         case .malformedIPVersion: "malformed_ip_version"
         case .malformedIPv4Header: "malformed_ipv4_header"
@@ -71,20 +99,25 @@ public enum DecodeAnomaly: Int, CaseIterable, Sendable, Hashable, CustomStringCo
         case .malformedIPv6ExtensionHeader: "malformed_ipv6_extension_header"
         case .malformedTCPHeader: "malformed_tcp_header"
         case .malformedTCPDataOffset: "malformed_tcp_data_offset"
+        case .malformedUDPHeader: "malformed_udp_header"
+        case .malformedVXLANHeader: "malformed_vxlan_header"
+        case .malformedGeneveHeader: "malformed_geneve_header"
+        case .malformedGREHeader: "malformed_gre_header"
         case .notIP: "not_ip"
         case .notTCP: "not_tcp"
         case .ipv4Fragment: "ipv4_fragment"
         case .ipv6Fragment: "ipv6_fragment"
+        case .tunnelTooDeep: "tunnel_too_deep"
         }
     }
 
     /// True for the snaplen family (the capture, not the packet, is short).
-    public var isTruncation: Bool { rawValue <= DecodeAnomaly.truncatedTCPHeader.rawValue }
+    public var isTruncation: Bool { rawValue <= DecodeAnomaly.truncatedGREHeader.rawValue }
 
     /// True for headers that contradict themselves or the packet length.
     public var isMalformation: Bool {
         rawValue >= DecodeAnomaly.malformedLinkHeader.rawValue
-            && rawValue <= DecodeAnomaly.malformedTCPDataOffset.rawValue
+            && rawValue <= DecodeAnomaly.malformedGREHeader.rawValue
     }
 
     public var description: String { label }

@@ -4,7 +4,9 @@
 /// counting is one add, with no hashing and no allocation on the packet path.
 public struct DecodeCounters: Sendable {
     /// Number of `DecodeAnomaly` cases; a test checks it against `allCases`.
-    public static let anomalyCount = 20
+    public static let anomalyCount = 29
+    /// Number of `TunnelKind` cases; a test checks it against `allCases`.
+    public static let tunnelKindCount = 7
 
     /// Packets handed to the decoder.
     public var packets: UInt64 = 0
@@ -18,7 +20,9 @@ public struct DecodeCounters: Sendable {
     public var truncatedPayloadSegments: UInt64 = 0
 
     @usableFromInline
-    internal var byAnomaly = InlineArray<20, UInt64>(repeating: 0)
+    internal var byAnomaly = InlineArray<29, UInt64>(repeating: 0)
+    @usableFromInline
+    internal var byTunnel = InlineArray<7, UInt64>(repeating: 0)
 
     public init() {}
 
@@ -27,6 +31,14 @@ public struct DecodeCounters: Sendable {
     public subscript(anomaly: DecodeAnomaly) -> UInt64 {
         get { byAnomaly[anomaly.rawValue] }
         set { byAnomaly[anomaly.rawValue] = newValue }
+    }
+
+    /// How many tunnel headers of `kind` were taken off (a packet inside two tunnels counts
+    /// once for each), whatever its inner packet turned out to be.
+    @inlinable
+    public subscript(decapsulated kind: TunnelKind) -> UInt64 {
+        get { byTunnel[kind.rawValue] }
+        set { byTunnel[kind.rawValue] = newValue }
     }
 
     /// Packets that yielded no segment, for any reason.
@@ -54,6 +66,7 @@ public struct DecodeCounters: Sendable {
         tcpPayloadBytes &+= other.tcpPayloadBytes
         truncatedPayloadSegments &+= other.truncatedPayloadSegments
         for index in byAnomaly.indices { byAnomaly[index] &+= other.byAnomaly[index] }
+        for index in byTunnel.indices { byTunnel[index] &+= other.byTunnel[index] }
     }
 }
 
@@ -63,6 +76,7 @@ extension DecodeCounters: Equatable {
             lhs.tcpPayloadBytes == rhs.tcpPayloadBytes, lhs.truncatedPayloadSegments == rhs.truncatedPayloadSegments
         else { return false }
         for index in lhs.byAnomaly.indices where lhs.byAnomaly[index] != rhs.byAnomaly[index] { return false }
+        for index in lhs.byTunnel.indices where lhs.byTunnel[index] != rhs.byTunnel[index] { return false }
         return true
     }
 }

@@ -24,7 +24,7 @@ extension Frame {
     /// |                    Options (IHL > 5)                          |
     /// ```
     @inlinable @inline(__always)
-    func decodeIPv4(at offset: Int) -> DecodeResult {
+    func decodeIPv4(at offset: Int) -> LayerResult {
         let count = bytes.count
         guard offset < count else {
             return short(end: offset + 20, truncated: .truncatedIPv4Header, malformed: .malformedIPv4Header)
@@ -47,11 +47,14 @@ extension Frame {
         guard offset + headerLength <= count else { return .anomaly(.truncatedIPv4Header) }
         // Any fragment (more-fragments set or a non-zero offset) is counted, not reassembled.
         guard be16(offset + 6) & 0x3FFF == 0 else { return .anomaly(.ipv4Fragment) }
-        guard u8(offset + 9) == IPProtocol.tcp else { return .anomaly(.notTCP) }
-        let source = IPAddress(ipv4: be32(offset + 12))
-        let destination = IPAddress(ipv4: be32(offset + 16))
         // The end of the IP packet; Ethernet padding beyond it is ignored.
         let end = offset + totalLength
+        let proto = u8(offset + 9)
+        guard proto == IPProtocol.tcp else {
+            return .carried(IPPayload(protocolNumber: proto, start: offset + headerLength, end: end, isInIPv6: false))
+        }
+        let source = IPAddress(ipv4: be32(offset + 12))
+        let destination = IPAddress(ipv4: be32(offset + 16))
         return decodeTCP(
             at: offset + headerLength, capturedEnd: Swift.min(end, count), end: end,
             source: source, destination: destination)
@@ -60,7 +63,7 @@ extension Frame {
     /// IPv6 at `offset`, walking hop-by-hop, routing, fragment, destination options
     /// and AH extension headers (RFC 8200 §4, RFC 4302 §2.2) to the TCP header.
     @inlinable @inline(__always)
-    func decodeIPv6(at offset: Int) -> DecodeResult {
+    func decodeIPv6(at offset: Int) -> LayerResult {
         let count = bytes.count
         guard offset < count else {
             return short(end: offset + 40, truncated: .truncatedIPv6Header, malformed: .malformedIPv6Header)
@@ -110,8 +113,8 @@ extension Frame {
                 guard position <= end else { return .anomaly(.malformedIPv6ExtensionHeader) }
                 guard position <= capturedEnd else { return .anomaly(.truncatedIPv6ExtensionHeader) }
             default:
-                // UDP, ICMPv6, ESP, no next header (59), unknown: not TCP we can read.
-                return .anomaly(.notTCP)
+                // UDP, ICMPv6, ESP, no next header (59), a tunnel, unknown: not TCP here.
+                return .carried(IPPayload(protocolNumber: next, start: position, end: end, isInIPv6: true))
             }
         }
     }

@@ -15,7 +15,7 @@ internal enum EtherType {
 
 extension Frame {
     @inlinable @inline(__always)
-    func decodeLink(_ linkType: LinkType) -> DecodeResult {
+    func decodeLink(_ linkType: LinkType) -> LayerResult {
         let count = bytes.count
         switch linkType {
         case .ethernet:
@@ -77,7 +77,7 @@ extension Frame {
     /// `type` and what follows it at `offset`, after any number of 4-byte VLAN tags
     /// (TPID 2 | TCI 2), each followed by the next EtherType.
     @inlinable @inline(__always)
-    func decodeTaggedEtherType(_ type: UInt16, at offset: Int) -> DecodeResult {
+    func decodeTaggedEtherType(_ type: UInt16, at offset: Int) -> LayerResult {
         var type = type
         var offset = offset
         while type == EtherType.vlan || type == EtherType.serviceVLAN || type == EtherType.legacyQinQ {
@@ -91,7 +91,7 @@ extension Frame {
     }
 
     @inlinable @inline(__always)
-    func decodeEtherType(_ type: UInt16, at offset: Int) -> DecodeResult {
+    func decodeEtherType(_ type: UInt16, at offset: Int) -> LayerResult {
         switch type {
         case EtherType.ipv4: return decodeIPv4(at: offset)
         case EtherType.ipv6: return decodeIPv6(at: offset)

@@ -1,9 +1,18 @@
-/// Packet decoding: link layer -> IPv4/IPv6 -> TCP over borrowed bytes, anomalies counted by reason.
+/// Packet decoding: link layer -> IPv4/IPv6 (-> tunnels -> again) -> TCP over borrowed bytes, anomalies counted by reason.
 
 /// What decoding one packet gave: a TCP segment, or the reason there is none.
 public enum DecodeResult {
     case segment(TCPSegment)
     case anomaly(DecodeAnomaly)
+}
+
+/// What the layered decoder found on one level of a packet.
+@usableFromInline
+internal enum LayerResult {
+    case segment(TCPSegment)
+    case anomaly(DecodeAnomaly)
+    /// An IP payload other than TCP: plain UDP, ICMP…, or a tunnel (`Frame.decapsulate` tells).
+    case carried(IPPayload)
 }
 
 /// Turns captured link-layer frames into `TCPSegment`s, counting every packet
@@ -20,10 +29,17 @@ public enum DecodeResult {
 /// when the packet itself is too short, it is `malformed*`. A TCP segment whose
 /// headers are whole but whose payload was cut comes back with
 /// `payload.count < payloadLength`.
+///
+/// Tunnels (`TunnelSettings`) are opened on the layered path only, so they cost the plain
+/// IPv4 path nothing: their outer packets are never plain TCP.
 public struct PacketDecoder: Sendable {
     public var counters = DecodeCounters()
+    /// Which tunnels to look inside; may change between packets (a configuration reload).
+    public var tunnels: TunnelSettings
 
-    public init() {}
+    public init(tunnels: TunnelSettings = .standard) {
+        self.tunnels = tunnels
+    }
 
     /// Decodes one packet and counts the outcome.
     @inlinable @inline(__always)
@@ -63,13 +79,48 @@ public struct PacketDecoder: Sendable {
     /// Everything the plain path declines: decoded (or its anomaly named and counted) layer by layer.
     @usableFromInline @inline(never)
     internal mutating func decodeLayered(_ frame: Frame, linkType: LinkType) -> TCPSegment? {
-        switch frame.decodeLink(linkType) {
+        let result = Self.decodeLayers(frame, linkType: linkType, tunnels: tunnels) { counters[decapsulated: $0] &+= 1 }
+        switch result {
         case .segment(let segment):
             count(segment)
             return segment
         case .anomaly(let anomaly):
             counters.record(anomaly)
             return nil
+        }
+    }
+
+    /// `frame` decoded layer by layer, opening up to `TunnelSettings.maximumDepth` tunnels
+    /// (`decapsulated` hears of each).
+    @usableFromInline
+    internal static func decodeLayers(
+        _ frame: Frame, linkType: LinkType, tunnels: TunnelSettings, decapsulated: (TunnelKind) -> Void
+    ) -> DecodeResult {
+        var frame = frame
+        var result = frame.decodeLink(linkType)
+        var depth = 0
+        while true {
+            switch result {
+            case .segment(let segment):
+                return .segment(segment)
+            case .anomaly(let anomaly):
+                return .anomaly(anomaly)
+            case .carried(let payload):
+                guard tunnels.isEnabled else { return .anomaly(.notTCP) }
+                switch frame.decapsulate(payload, settings: tunnels) {
+                case .anomaly(let anomaly):
+                    return .anomaly(anomaly)
+                case .inner(let kind, let inner, let innerLinkType):
+                    guard depth < TunnelSettings.maximumDepth else { return .anomaly(.tunnelTooDeep) }
+                    depth += 1
+                    decapsulated(kind)
+                    // Most tunnels carry plain IPv4 TCP: the straight pass first, as for outer packets
+                    // (callgrind: 67 fewer instructions a VXLAN packet than the layers alone).
+                    if let segment = inner.decodePlainIPv4TCP(innerLinkType) { return .segment(segment) }
+                    frame = inner
+                    result = inner.decodeLink(innerLinkType)
+                }
+            }
         }
     }
 
@@ -83,11 +134,12 @@ public struct PacketDecoder: Sendable {
     /// Decodes one packet without counting (pure; for tests and tools).
     @inlinable
     public static func parse(
-        _ bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType, timestamp: Timestamp
+        _ bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType, timestamp: Timestamp,
+        tunnels: TunnelSettings = .standard
     ) -> DecodeResult {
         let frame = Frame(bytes: bytes, wireLength: Swift.max(originalLength, bytes.count), timestamp: timestamp)
         if let segment = frame.decodePlainIPv4TCP(linkType) { return .segment(segment) }
-        return frame.decodeLink(linkType)
+        return decodeLayers(frame, linkType: linkType, tunnels: tunnels) { _ in }
     }
 }
 
@@ -110,7 +162,7 @@ internal struct Frame {
     /// The reason for a header that needs bytes up to `end` and does not have them:
     /// truncated when the original packet reached `end` (the snaplen cut it), else malformed.
     @inlinable @inline(__always)
-    func short(end: Int, truncated: DecodeAnomaly, malformed: DecodeAnomaly) -> DecodeResult {
+    func short(end: Int, truncated: DecodeAnomaly, malformed: DecodeAnomaly) -> LayerResult {
         .anomaly(end <= wireLength ? truncated : malformed)
     }
 

@@ -11,7 +11,7 @@ extension Frame {
     /// For the packets it accepts it gives exactly what `decodeLink` gives
     /// (the same checks in the same terms; a test compares the two on
     /// mutated and cut packets). It exists for speed: one inlined pass with
-    /// no `DecodeResult` to build and copy, for nearly every packet of a
+    /// no `LayerResult` to build and copy, for nearly every packet of a
     /// typical capture.
     @inlinable @inline(__always)
     func decodePlainIPv4TCP(_ linkType: LinkType) -> TCPSegment? {

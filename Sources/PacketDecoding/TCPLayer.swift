@@ -16,7 +16,7 @@ extension Frame {
     @inlinable @inline(__always)
     func decodeTCP(
         at offset: Int, capturedEnd: Int, end: Int, source: IPAddress, destination: IPAddress
-    ) -> DecodeResult {
+    ) -> LayerResult {
         let segmentLength = end - offset
         guard segmentLength >= 20 else { return .anomaly(.malformedTCPHeader) }
         guard offset + 20 <= capturedEnd else { return .anomaly(.truncatedTCPHeader) }

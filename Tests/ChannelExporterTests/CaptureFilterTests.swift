@@ -9,9 +9,10 @@ import Testing
     static let metricsPort = 19166
 
     /// What `run` installs on a capture of `linkType` with the default configuration.
-    static func installed(_ linkType: LinkType, extra: String? = nil) throws -> PacketFilter {
+    static func installed(_ linkType: LinkType, extra: String? = nil, decapsulate: Bool = true) throws -> PacketFilter {
         var configuration = ExporterConfiguration(syscode: "A123010101")
         configuration.capture.extraFilter = extra
+        configuration.tunnels.decapsulate = decapsulate
         let options = LiveCaptureOptions(
             filter: LiveRunner.captureFilter(configuration.bpfFilter, excludingPort: metricsPort))
         let expression = try #require(options.filterExpression(for: linkType))
@@ -50,6 +51,31 @@ import Testing
         #expect(!filter.matches(Frames.ethernet(0x0800, Frames.ipv4(Frames.tcp(from: 40000, to: Self.metricsPort)))))
         #expect(!filter.matches(Frames.ethernet(0x0800, Frames.ipv4(protocol: 17, Frames.tcp(from: 40000, to: 8080)))))
         #expect(!filter.matches(Frames.ethernet(0x0806, Array(repeating: 0, count: 28))))
+    }
+
+    /// The outer packets of the tunnels decapsulated pass (libpcap cannot look inside them), over
+    /// IPv4 and IPv6; other UDP does not; with decapsulation off, none does.
+    @Test func tunnelsPassWhenDecapsulated() throws {
+        let filter = try Self.installed(.ethernet)
+        let off = try Self.installed(.ethernet, decapsulate: false)
+        let inner = Frames.ethernet(0x0800, Frames.ipv4(Frames.tcp(from: 40000, to: 8080)))
+        func udp(to port: Int) -> [UInt8] {
+            Frames.be16(51000) + Frames.be16(port) + Frames.be16(16 + inner.count) + [0, 0] + [8, 0, 0, 0, 0, 0, 42, 0] + inner
+        }
+        for port in [4789, 8472, 6081] {
+            #expect(filter.matches(Frames.ethernet(0x0800, Frames.ipv4(protocol: 17, udp(to: port)))), "\(port)")
+            #expect(filter.matches(Frames.ethernet(0x86DD, Frames.ipv6(next: 17, udp(to: port)))), "\(port)")
+            #expect(!off.matches(Frames.ethernet(0x0800, Frames.ipv4(protocol: 17, udp(to: port)))), "\(port)")
+        }
+        #expect(!filter.matches(Frames.ethernet(0x0800, Frames.ipv4(protocol: 17, udp(to: 53)))))
+        let innerIP = Frames.ipv4(Frames.tcp(from: 40000, to: 8080))
+        for proto: UInt8 in [4, 41, 47] {
+            #expect(filter.matches(Frames.ethernet(0x0800, Frames.ipv4(protocol: proto, innerIP))), "\(proto)")
+            #expect(filter.matches(Frames.ethernet(0x86DD, Frames.ipv6(next: proto, innerIP))), "\(proto)")
+            #expect(!off.matches(Frames.ethernet(0x0800, Frames.ipv4(protocol: proto, innerIP))), "\(proto)")
+        }
+        // The metrics port is left out of the outer headers only (a tunnel's outer packet is not TCP).
+        #expect(try Self.installed(.linuxSLL).matches(Frames.linuxSLL(0x0800, Frames.ipv4(protocol: 47, innerIP))))
     }
 
     /// Frames whose tags stayed in the packet (sent through a device without tx VLAN offload,

@@ -1,4 +1,5 @@
 import AMQPObserver
+import PacketDecoding
 import Testing
 
 @testable import ChannelExporter
@@ -71,7 +72,7 @@ import Testing
         #expect(partner.actions.map(\.path) == ["/v1/verify", "/v1/other"])
         #expect(partner.actions.map(\.action) == ["901", ""])
         #expect(c.limits.maxSeriesPerFamily == 500)
-        #expect(c.bpfFilter == "(tcp or (ip6[6] = 0 and ip6[40] = 6)) and (not port 22)")
+        #expect(c.bpfFilter == "(tcp or (ip6[6] = 0 and ip6[40] = 6) or proto 4 or proto 41 or proto 47 or udp dst port 4789 or udp dst port 8472 or udp dst port 6081) and (not port 22)")
     }
 
     @Test(arguments: [
@@ -95,6 +96,11 @@ import Testing
         // A key given twice: the line of its first occurrence (it had no line at all).
         ("syscode: A123010101\ninbound:\n  ports: [8080]\n  ports: [9090]\n", 3, "", "`ports` given more than once"),
         ("syscode: A123010101\ncapture:\n  filter: 'not hots 10.0.0.5'\n", 3, "capture.filter", "does not compile"),
+        ("syscode: A123010101\ntunnels:\n  decapsulate: yes please\n", 3, "tunnels.decapsulate", "expected true or false"),
+        ("syscode: A123010101\ntunnels:\n  vxlan_ports: [4789, 4789]\n", 3, "tunnels.vxlan_ports", "listed twice"),
+        ("syscode: A123010101\ntunnels:\n  geneve_ports: [8472]\n", 3, "tunnels.geneve_ports", "also a VXLAN port"),
+        ("syscode: A123010101\ntunnels:\n  gre: true\n", 3, "tunnels.gre", "unknown key"),
+        ("syscode: A123010101\ntunnels:\n  geneve_ports: [\((6100...6116).map(String.init).joined(separator: ", "))]\n", 3, "tunnels.geneve_ports", "at most 16 ports, got 17"),
     ] as [(String, Int?, String, String)])
     func errorsNameTheKeyAndTheLine(text: String, line: Int?, key: String, message: String) {
         let error = failure(text)
@@ -126,6 +132,21 @@ import Testing
         #expect(amqp.maxBufferedMethodBytesTotal == 65536)
         let error = failure("syscode: A123010101\nlimits:\n  max_amqp_outstanding_deliveries: 0\n")
         #expect(error?.key == "limits.max_amqp_outstanding_deliveries", "\(String(describing: error))")
+    }
+
+    /// Tunnels: on with the standard ports unless told; the settings reach the decoder.
+    @Test func tunnelsAreConfigurable() throws {
+        let defaults = try parse("syscode: A123010101\n")
+        #expect(TunnelSettings(defaults) == .standard)
+        #expect(defaults.tunnels.vxlanPorts == [4789, 8472] && defaults.tunnels.genevePorts == [6081])
+        let c = try parse("syscode: A123010101\ntunnels:\n  vxlan_ports: [4789]\n  geneve_ports: []\n")
+        #expect(TunnelSettings(c) == TunnelSettings(vxlanPorts: [4789], genevePorts: []))
+        #expect(c.bpfFilter.hasSuffix("or proto 47 or udp dst port 4789"))
+        let off = try parse("syscode: A123010101\ntunnels:\n  decapsulate: false\n")
+        #expect(!TunnelSettings(off).isEnabled)
+        #expect(off.bpfFilter == "tcp or (ip6[6] = 0 and ip6[40] = 6)")
+        #expect(ConfigurationFile.describe(defaults).contains("tunnels:        decapsulated: VXLAN on UDP 4789, 8472, Geneve on UDP 6081, GRE, IP in IP"))
+        #expect(ConfigurationFile.describe(off).contains("tunnels:        not decapsulated"))
     }
 
     /// A filter libpcap compiles for one of the link types `run` meets is left to the capture:

@@ -11,8 +11,9 @@ import Testing
         }
         #expect(DecodeAnomaly.truncatedIPv4Header.label == "truncated_ipv4_header")
         #expect(DecodeAnomaly.malformedTCPDataOffset.label == "malformed_tcp_data_offset")
-        #expect(DecodeAnomaly.allCases.filter(\.isTruncation).count == 6)
-        #expect(DecodeAnomaly.allCases.filter(\.isMalformation).count == 10)
+        #expect(DecodeAnomaly.allCases.filter(\.isTruncation).count == 10)
+        #expect(DecodeAnomaly.allCases.filter(\.isMalformation).count == 14)
+        #expect(TunnelKind.allCases.count == DecodeCounters.tunnelKindCount)
     }
 
     @Test func decoderCountsPacketsBytesSegmentsAndReasons() {

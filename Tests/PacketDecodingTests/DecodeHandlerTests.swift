@@ -28,7 +28,9 @@ import Testing
                     handed.append(Self.outcome($0))
                 }
             }
-            let reference = Path.layered(captured, packet.linkType, originalLength: original)
+            var decapsulated: [TunnelKind] = []
+            let reference = Path.layered(captured, packet.linkType, originalLength: original, decapsulated: &decapsulated)
+            for kind in decapsulated { expected[decapsulated: kind] += 1 }
             expected.packets += 1
             expected.bytes += UInt64(max(original, captured.count))
             switch reference {

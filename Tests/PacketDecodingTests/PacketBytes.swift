@@ -65,6 +65,41 @@ enum PacketBytes {
         return bytes + be16(type) + payload
     }
 
+    /// A UDP header (length from the payload unless given) before `payload`.
+    static func udp(sourcePort: Int = 51000, destinationPort: Int, length: Int? = nil, payload: [UInt8]) -> [UInt8] {
+        be16(sourcePort) + be16(destinationPort) + be16(length ?? 8 + payload.count) + [0, 0] + payload
+    }
+
+    /// A VXLAN header (RFC 7348) with the I flag unless `flags` says otherwise.
+    static func vxlan(vni: UInt32 = 42, flags: UInt8 = 0x08, payload: [UInt8]) -> [UInt8] {
+        [flags, 0, 0, 0] + Array(be32(vni << 8)) + payload
+    }
+
+    /// A Geneve header (RFC 8926) with `options` (raw bytes, a multiple of 4 unless `optionWords` says otherwise).
+    static func geneve(
+        version: UInt8 = 0, protocolType: Int = 0x6558, options: [UInt8] = [], optionWords: Int? = nil, payload: [UInt8]
+    ) -> [UInt8] {
+        [version << 6 | UInt8(optionWords ?? options.count / 4), 0] + be16(protocolType) + be32(42 << 8) + options + payload
+    }
+
+    /// One Geneve option: class, type, and `data` (a multiple of 4 bytes) whose length it states.
+    static func geneveOption(class optionClass: Int = 0x0102, type: UInt8 = 0x80, data: [UInt8], words: Int? = nil) -> [UInt8] {
+        be16(optionClass) + [type, UInt8(words ?? data.count / 4)] + data
+    }
+
+    /// A GRE header (RFC 2784/2890): the optional fields its flags announce, filled in.
+    static func gre(
+        checksum: Bool = false, key: UInt32? = nil, sequence: UInt32? = nil, extraFlags: Int = 0, version: Int = 0,
+        protocolType: Int = 0x0800, payload: [UInt8]
+    ) -> [UInt8] {
+        let flags = (checksum ? 0x8000 : 0) | (key != nil ? 0x2000 : 0) | (sequence != nil ? 0x1000 : 0) | extraFlags | version
+        var bytes = be16(flags) + be16(protocolType)
+        if checksum { bytes += [0xAB, 0xCD, 0, 0] }
+        if let key { bytes += be32(key) }
+        if let sequence { bytes += be32(sequence) }
+        return bytes + payload
+    }
+
     static func linuxSLL(protocol proto: Int, payload: [UInt8]) -> [UInt8] {
         [0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0] + be16(proto) + payload
     }
@@ -110,10 +145,13 @@ enum Outcome: Equatable, CustomStringConvertible {
 let testTimestamp = Timestamp(seconds: 1_700_000_000, nanoseconds: 123_456_789)
 
 /// Decodes `bytes` as captured (`originalLength` defaults to the full length).
-func decode(_ bytes: [UInt8], _ linkType: LinkType, originalLength: Int? = nil) -> Outcome {
+func decode(
+    _ bytes: [UInt8], _ linkType: LinkType, originalLength: Int? = nil, tunnels: TunnelSettings = .standard
+) -> Outcome {
     bytes.withUnsafeBytes { buffer in
         switch PacketDecoder.parse(
-            buffer, originalLength: originalLength ?? bytes.count, linkType: linkType, timestamp: testTimestamp)
+            buffer, originalLength: originalLength ?? bytes.count, linkType: linkType, timestamp: testTimestamp,
+            tunnels: tunnels)
         {
         case .anomaly(let anomaly): return .anomaly(anomaly)
         case .segment(let s):

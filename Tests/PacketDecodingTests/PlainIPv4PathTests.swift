@@ -38,9 +38,17 @@ import Testing
 
     /// What the layered decoder alone gives.
     static func layered(_ bytes: [UInt8], _ linkType: LinkType, originalLength: Int) -> Outcome {
+        var decapsulated: [TunnelKind] = []
+        return layered(bytes, linkType, originalLength: originalLength, decapsulated: &decapsulated)
+    }
+
+    /// What the layered decoder alone gives (tunnels opened as by default), and the tunnels it took off.
+    static func layered(
+        _ bytes: [UInt8], _ linkType: LinkType, originalLength: Int, decapsulated: inout [TunnelKind]
+    ) -> Outcome {
         bytes.withUnsafeBytes { buffer in
             let frame = Frame(bytes: buffer, wireLength: max(originalLength, buffer.count), timestamp: testTimestamp)
-            switch frame.decodeLink(linkType) {
+            switch PacketDecoder.decodeLayers(frame, linkType: linkType, tunnels: .standard, decapsulated: { decapsulated.append($0) }) {
             case .anomaly(let anomaly): return .anomaly(anomaly)
             case .segment(let s):
                 return .segment(
