@@ -95,6 +95,8 @@ import Testing
         // A key given twice: the line of its first occurrence (it had no line at all).
         ("syscode: A123010101\ninbound:\n  ports: [8080]\n  ports: [9090]\n", 3, "", "`ports` given more than once"),
         ("syscode: A123010101\ncapture:\n  filter: 'not hots 10.0.0.5'\n", 3, "capture.filter", "does not compile"),
+        // tcpdump's way on a VLAN trunk: the error says the tag is taken care of.
+        ("syscode: A123010101\ncapture:\n  filter: 'vlan and tcp port 80'\n", 3, "capture.filter", "leave `vlan` out"),
     ] as [(String, Int?, String, String)])
     func errorsNameTheKeyAndTheLine(text: String, line: Int?, key: String, message: String) {
         let error = failure(text)
