@@ -111,6 +111,9 @@ public final class LiveRunner: @unchecked Sendable {
 
         let signals = installSignalHandlers(source: source)
         defer { signals.forEach { $0.cancel() } }
+        if let warning = BridgeWarning.message(interface: config.interface, promiscuous: config.capture.promiscuous) {
+            logger.warning("\(warning)")
+        }
         logger.info(
             "capturing", metadata: ["interface": "\(config.interface)", "filter": "\(filter)", "syscode": "\(config.syscode)"])
 
