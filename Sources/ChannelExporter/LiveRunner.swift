@@ -88,7 +88,11 @@ public final class LiveRunner: @unchecked Sendable {
                     // interval (250 ms): nothing here needs them sooner.
                     immediateMode: false,
                     bufferSize: Int32(clamping: config.capture.bufferSizeMiB << 20),
-                    promiscuous: config.capture.promiscuous))
+                    promiscuous: config.capture.promiscuous,
+                    // An interface that goes away while we run (a pod's veth when the pod dies, a
+                    // container's interface while it restarts) is opened again when it is back (within
+                    // a second); the process, its counters and its connections stay.
+                    reopenDelays: Self.reopenDelays))
         } catch {
             throw ExporterError(error.description)
         }
@@ -107,6 +111,9 @@ public final class LiveRunner: @unchecked Sendable {
 
         let signals = installSignalHandlers(source: source)
         defer { signals.forEach { $0.cancel() } }
+        if let warning = BridgeWarning.message(interface: config.interface, promiscuous: config.capture.promiscuous) {
+            logger.warning("\(warning)")
+        }
         logger.info(
             "capturing", metadata: ["interface": "\(config.interface)", "filter": "\(filter)", "syscode": "\(config.syscode)"])
 
@@ -157,6 +164,20 @@ public final class LiveRunner: @unchecked Sendable {
                     publish(pipeline)
                 }
                 applyReload()
+            },
+            whenCaptureChanges: { [logger] event in
+                let interface = config.interface
+                switch event {
+                case .lost(let detail):
+                    logger.error(
+                        "capture lost; opening the interface again when it is back (channel_exporter_capture_up 0)",
+                        metadata: ["interface": "\(interface)", "reason": "\(detail)"])
+                case .reopenFailed(let detail):
+                    logger.warning("capture still lost", metadata: ["interface": "\(interface)", "reason": "\(detail)"])
+                case .resumed(let seconds):
+                    logger.info(
+                        "capturing again", metadata: ["interface": "\(interface)", "after": "\(Int(seconds.rounded())) s"])
+                }
             }
         ) { packet in
             pipeline.process(packet)
@@ -272,6 +293,11 @@ public final class LiveRunner: @unchecked Sendable {
         let afterHopByHop = "ip6[6] = 0 and ip6[40] = 6 and (ip6[48 + ip6[41] * 8 : 2] = \(port) or ip6[50 + ip6[41] * 8 : 2] = \(port))"
         return "(\(filter)) and not (tcp port \(port) or (\(afterHopByHop)))"
     }
+
+    /// Milliseconds before each attempt to open a lost capture again: 250, doubling to 1000. What
+    /// crosses the interface between its return and the next attempt is not seen, and an attempt
+    /// on an interface still absent costs one failed `pcap_activate`: a second is the compromise.
+    static let reopenDelays: ClosedRange<Int32> = 250...1000
 
     static func wallClockSeconds() -> Double {
         var ts = timespec()

@@ -219,7 +219,17 @@ struct NodeReader {
                 if case .badFilter(_, let detail) = error, firstProblem.isEmpty { firstProblem = detail }
             }
         }
-        throw self.error(node, key: "capture.filter", "libpcap does not compile it: \(firstProblem)")
+        throw self.error(node, key: "capture.filter", "libpcap does not compile it: \(firstProblem)" + Self.vlanHint(capture))
+    }
+
+    /// tcpdump's idiom on a VLAN trunk, `vlan and tcp port 80`, comes after our TCP test, which
+    /// reads the EtherType at the untagged offset, and after the widening to tagged frames
+    /// (`CaptureFilter.allowingVLANTags`): libpcap finds that it rejects every packet. Says why.
+    private static func vlanHint(_ capture: ExporterConfiguration.Capture) -> String {
+        let words = (capture.extraFilter ?? "").split { !$0.isLetter && !$0.isNumber }
+        guard words.contains(where: { $0.lowercased() == "vlan" }) else { return "" }
+        return "; the filter is applied to the packet after any 802.1Q tag (tagged frames are matched as "
+            + "untagged ones): leave `vlan` out, and to watch one VLAN, capture on its sub-interface"
     }
 }
 

@@ -35,6 +35,14 @@ enum SelfMetrics {
             name: "channel_exporter_config_reloads", help: "Configuration reloads (SIGHUP) by result",
             samples: [([("result", "success")], Double(input.reloads)), ([("result", "failure")], Double(input.reloadFailures))])
         if let capture = input.capture {
+            // A capture whose interface went away (a pod's veth) captures nothing while /metrics
+            // still answers: this is what an alert can look at (`channel_exporter_capture_up == 0`).
+            w.gauge(
+                name: "channel_exporter_capture_up", help: "1 while the capture is open, 0 while its interface is gone and it waits to open it again",
+                samples: [([], capture.isCapturing ? 1 : 0)])
+            w.counter(
+                name: "channel_exporter_capture_interruptions", help: "Times the capture was lost while running (interface deleted, renamed or moved)",
+                samples: [([], Double(capture.interruptions))])
             w.counter(name: "channel_exporter_capture_received_packets", help: "Packets the kernel passed to the capture (pcap_stats ps_recv)", samples: [([], Double(capture.received))])
             w.counter(
                 name: "channel_exporter_capture_dropped_packets", help: "Packets dropped before the observer saw them (pcap_stats), by where",

@@ -79,11 +79,21 @@ public struct CaptureStatistics: Sendable, Hashable {
     public var droppedByKernel: UInt64
     /// Packets the interface or its driver dropped (not supported everywhere; 0 then).
     public var droppedByInterface: UInt64
+    /// Whether the capture is open now: false from the moment a running capture is lost (its
+    /// interface deleted or renamed) until it is opened again (`LiveCaptureOptions.reopenDelays`).
+    public var isCapturing: Bool
+    /// Times a running capture was lost.
+    public var interruptions: UInt64
 
-    public init(received: UInt64 = 0, droppedByKernel: UInt64 = 0, droppedByInterface: UInt64 = 0) {
+    public init(
+        received: UInt64 = 0, droppedByKernel: UInt64 = 0, droppedByInterface: UInt64 = 0, isCapturing: Bool = true,
+        interruptions: UInt64 = 0
+    ) {
         self.received = received
         self.droppedByKernel = droppedByKernel
         self.droppedByInterface = droppedByInterface
+        self.isCapturing = isCapturing
+        self.interruptions = interruptions
     }
 }
 

@@ -20,10 +20,17 @@ public struct LiveCaptureOptions: Sendable, Hashable {
     /// How long one wait for packets may last before the loop wakes to refresh
     /// statistics and check for `stop()` (milliseconds; `stop()` wakes it earlier).
     public var wakeupInterval: Int32
+    /// When the capture fails while running (libpcap's "The interface disappeared": the
+    /// interface was deleted, renamed, or moved to another namespace), open the interface of
+    /// this name again, after `reopenDelays` (milliseconds, doubling from the first to the
+    /// last), for as long as the source runs, instead of ending `run` with the error. Meanwhile
+    /// the source reports it in `CaptureStatistics.isCapturing` and keeps calling `whenIdle`.
+    public var reopenDelays: ClosedRange<Int32>?
 
     public init(
         interface: String = "any", filter: String? = nil, snapshotLength: Int32 = 262_144,
-        immediateMode: Bool = true, bufferSize: Int32? = nil, promiscuous: Bool = false, wakeupInterval: Int32 = 250
+        immediateMode: Bool = true, bufferSize: Int32? = nil, promiscuous: Bool = false, wakeupInterval: Int32 = 250,
+        reopenDelays: ClosedRange<Int32>? = nil
     ) {
         self.interface = interface
         self.filter = filter
@@ -32,6 +39,7 @@ public struct LiveCaptureOptions: Sendable, Hashable {
         self.bufferSize = bufferSize
         self.promiscuous = promiscuous
         self.wakeupInterval = wakeupInterval
+        self.reopenDelays = reopenDelays
     }
 
     /// The expression installed on a capture of `linkType`: `filter`, on Ethernet widened to

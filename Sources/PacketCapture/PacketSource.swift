@@ -32,11 +32,11 @@ public final class PacketSource: @unchecked Sendable {
     public let kind: Kind
 
     /// Set by `stop()`; read once per packet (a relaxed load: one plain move on x86).
-    private let stopRequested = Atomic<Bool>(false)
+    let stopRequested = Atomic<Bool>(false)
     /// The handle `stop()` may break and the latest statistics. `stop()` takes the lock
     /// before `pcap_breakloop`, and `run` takes it before closing, so a stop never
     /// touches a closed handle.
-    private let shared = Mutex<Shared>(Shared())
+    let shared = Mutex<Shared>(Shared())
     /// The handle a live source opened at creation, until `run` takes it.
     private var pendingLive: PcapHandle?
     /// Streams among the files (standard input, FIFOs), opened by the check, by index, until `run` takes them.
@@ -50,7 +50,7 @@ public final class PacketSource: @unchecked Sendable {
     /// Link type of the first file, or of the live interface.
     public let linkType: LinkType
 
-    private struct Shared: ~Copyable {
+    struct Shared: ~Copyable {
         var current: (any PacketReader)?
         /// Index into the file list of `current` (files only).
         var fileIndex = 0
@@ -140,8 +140,13 @@ public final class PacketSource: @unchecked Sendable {
     /// Live, `whenIdle` is called on the same thread with the wall-clock time (the clock packets
     /// are stamped with) whenever the wake-up interval passes without a packet: time goes on while
     /// the interface is quiet, and the caller can act on it (end idle connections, publish).
+    ///
+    /// A live capture lost while running (its interface deleted or renamed) ends `run` with
+    /// `liveCaptureFailed`, or, with `LiveCaptureOptions.reopenDelays`, is opened again when the
+    /// interface is back; `whenCaptureChanges` hears of both, on the same thread.
     public func run(
-        whenIdle: (Timestamp) throws -> Void = { _ in }, _ handler: (CapturedPacket) throws -> Void
+        whenIdle: (Timestamp) throws -> Void = { _ in }, whenCaptureChanges: (LiveCaptureEvent) -> Void = { _ in },
+        _ handler: (CapturedPacket) throws -> Void
     ) throws -> CaptureSummary {
         let firstRun = shared.withLock { state in
             defer { state.hasRun = true }
@@ -168,10 +173,11 @@ public final class PacketSource: @unchecked Sendable {
                 case .libpcap(let handle): try readFile(handle, path: path, into: &summary, handler)
                 }
             }
-        case .live:
+        case .live(let options):
             guard let handle = pendingLive else { throw CaptureError.alreadyRun }
             pendingLive = nil
-            try readLive(handle, into: &summary, whenIdle: whenIdle, handler)
+            try readLive(
+                handle, options: options, into: &summary, whenIdle: whenIdle, whenCaptureChanges: whenCaptureChanges, handler)
             summary.statistics = statistics()
         }
         summary.stopped = stopRequested.load(ordering: .relaxed)
@@ -247,68 +253,11 @@ public final class PacketSource: @unchecked Sendable {
         }
     }
 
-    private func readLive(
-        _ handle: PcapHandle, into summary: inout CaptureSummary, whenIdle: (Timestamp) throws -> Void,
-        _ handler: (CapturedPacket) throws -> Void
-    ) throws {
-        shared.withLock { $0.current = handle }
-        defer {
-            refreshStatistics(handle)
-            release(handle)
-        }
-        var nextRefresh = Int64.min
-        while !stopRequested.load(ordering: .relaxed) {
-            // The packets are read in place in the kernel's ring, a batch per call; `stop()`
-            // breaks libpcap's loop before the next packet of a batch.
-            let read = try handle.dispatchLive { packet in
-                summary.packets += 1
-                summary.bytes += packet.bytes.count
-                // Statistics by packet time: no clock read per packet.
-                if packet.timestamp.nanoseconds >= nextRefresh {
-                    refreshStatistics(handle)
-                    nextRefresh = packet.timestamp.nanoseconds &+ 1_000_000_000
-                }
-                try handler(packet)
-            }
-            switch read {
-            case .packets:
-                continue
-            case .timeout:
-                refreshStatistics(handle)
-                try whenIdle(Self.wallClock())
-            case .end:
-                return
-            case .error(let detail):
-                guard case .live(let options) = kind else { return }
-                throw CaptureError.liveCaptureFailed(interface: options.interface, detail: detail)
-            }
-        }
-    }
-
-    /// Now, on the clock the kernel stamps packets with (CLOCK_REALTIME).
-    private static func wallClock() -> Timestamp {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Timestamp(seconds: Int64(now.tv_sec), nanoseconds: Int64(now.tv_nsec))
-    }
-
-    private func release(_ handle: some PacketReader) {
+    func release(_ handle: some PacketReader) {
         shared.withLock { state in
             state.current = nil
             state.finishedBytes += handle.fileSize
             handle.close()
-        }
-    }
-
-    /// Reads `pcap_stats` and adds the deltas (mod 2³²) to the 64-bit totals.
-    private func refreshStatistics(_ handle: PcapHandle) {
-        guard let raw = handle.rawStatistics() else { return }
-        shared.withLock { state in
-            let last = state.rawStatistics
-            state.statistics.received &+= UInt64(raw.received &- last.received)
-            state.statistics.droppedByKernel &+= UInt64(raw.dropped &- last.dropped)
-            state.statistics.droppedByInterface &+= UInt64(raw.interfaceDropped &- last.interfaceDropped)
-            state.rawStatistics = raw
         }
     }
 }

@@ -265,6 +265,22 @@ final class PcapHandle: PacketReader, @unchecked Sendable {  // used by one thre
         }
     }
 
+    /// Live, after `dispatchLive` reported an error (the interface went away): hands `body` the
+    /// packets still in the ring. The kernel hands a TPACKET_V3 block over when it is full or
+    /// its timeout (the wake-up interval) passes, and libpcap reports the loss before reading
+    /// the block then in progress: the last packets before a pod's veth went were dropped with
+    /// the handle. Waits for that block's timeout, then reads whatever is ready (libpcap looks
+    /// at the ring before it looks at the socket's error). Returns the packets handed over.
+    func drainAfterLoss(_ body: (CapturedPacket) throws -> Void) throws -> Int {
+        usleep(UInt32(wakeupInterval) * 2 * 1000)
+        var total = 0
+        while true {
+            let status = try dispatchOnce(body)
+            guard status > 0 else { return total }
+            total += Int(status)
+        }
+    }
+
     /// What `pcap_dispatch`'s callback needs: `user` points to one of these.
     private struct DispatchContext {
         let pointer: OpaquePointer

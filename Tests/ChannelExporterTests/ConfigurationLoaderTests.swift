@@ -101,6 +101,8 @@ import Testing
         ("syscode: A123010101\ntunnels:\n  geneve_ports: [8472]\n", 3, "tunnels.geneve_ports", "also a VXLAN port"),
         ("syscode: A123010101\ntunnels:\n  gre: true\n", 3, "tunnels.gre", "unknown key"),
         ("syscode: A123010101\ntunnels:\n  geneve_ports: [\((6100...6116).map(String.init).joined(separator: ", "))]\n", 3, "tunnels.geneve_ports", "at most 16 ports, got 17"),
+        // tcpdump's way on a VLAN trunk: the error says the tag is taken care of.
+        ("syscode: A123010101\ncapture:\n  filter: 'vlan and tcp port 80'\n", 3, "capture.filter", "leave `vlan` out"),
     ] as [(String, Int?, String, String)])
     func errorsNameTheKeyAndTheLine(text: String, line: Int?, key: String, message: String) {
         let error = failure(text)

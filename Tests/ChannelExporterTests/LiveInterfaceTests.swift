@@ -49,6 +49,46 @@ struct LiveInterfaceTests {
             "\(run.exposition)")
     }
 
+    /// The interface deleted under the capture (a pod's veth when the pod dies), then created
+    /// again with the same name (the container restarted): the capture is reported down, opened
+    /// again when the interface is back, and counts the exchanges before the loss (the last ones
+    /// still in the kernel's ring), and after, in the same process and series.
+    @Test func aDeletedInterfaceIsOpenedAgainWhenItIsBack() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let pair = try await VethPair("gone")
+        defer { pair.remove() }
+        let session = try await Session(pair, interface: "vs", in: directory)
+        defer { session.stop() }
+
+        // Deleted at once: the last exchanges are still in the kernel's ring, not yet handed over.
+        let before = try await session.runClients([(VethPair.serverIPv4, 2)], thenDeleteLink: true)
+        let down = try await session.waitForCounts(before.values.reduce(0, +)) {
+            sampleValue("channel_exporter_capture_up", in: $0) == 0
+        }
+        #expect(session.exporter.isRunning, "stderr:\n\(session.exporter.standardError)")
+        #expect(sampleValue("channel_exporter_capture_up", in: down) == 0, "\(down)")
+        #expect(sampleValue("channel_exporter_capture_interruptions_total", in: down) == 1)
+        #expect(innerCountsByStatus(down) == before.mapValues(Double.init), "\(down)")
+
+        try await pair.addLink()
+        // What crosses the interface before the capture is open again is not seen: wait for it.
+        let reopened = try await poll(timeout: .seconds(10)) {
+            try await session.scrape().flatMap { sampleValue("channel_exporter_capture_up", in: $0) == 1 ? true : nil }
+        }
+        #expect(reopened == true, "stderr:\n\(session.exporter.standardError)")
+        let after = try await session.runClients([(VethPair.serverIPv4, 3)])
+        let statuses = before.merging(after, uniquingKeysWith: +)
+        let up = try await session.waitForCounts(statuses.values.reduce(0, +)) {
+            sampleValue("channel_exporter_capture_up", in: $0) == 1
+        }
+        #expect(session.exporter.isRunning, "stderr:\n\(session.exporter.standardError)")
+        Observed(statuses: statuses, exposition: up).expectCountsMatch()
+        #expect(sampleValue("channel_exporter_capture_up", in: up) == 1, "\(up)")
+        #expect(session.exporter.standardError.contains("capture lost"), "\(session.exporter.standardError)")
+        #expect(session.exporter.standardError.contains("capturing again"), "\(session.exporter.standardError)")
+    }
+
     /// What one observed run gave.
     struct Observed {
         /// The clients' own count of responses by status.
@@ -72,54 +112,94 @@ struct LiveInterfaceTests {
     private func observe(
         _ pair: VethPair, interface: String, in directory: TemporaryDirectory, clients: [(host: String, rounds: Int)]
     ) async throws -> Observed {
-        let python = try BuiltExecutable.requiredTool("python3", package: "python3")
-        let script = try directory.write("server.py", LargeBodyServer.script)
-        let server = try pair.process(in: pair.server, name: "server", [python, "-u", script], directory: directory)
-        try server.start()
-        defer { server.stop() }
-        let listening = await poll(timeout: .seconds(20), every: .milliseconds(50)) { server.standardOutput.contains("ready") ? true : nil }
-        guard listening == true else { throw TestFailure("the server did not start: \(server.standardError)") }
+        let session = try await Session(pair, interface: interface, in: directory)
+        defer { session.stop() }
+        let statuses = try await session.runClients(clients)
+        let exposition = try await session.waitForCounts(statuses.values.reduce(0, +))
+        #expect(session.exporter.isRunning, "stderr:\n\(session.exporter.standardError)")
+        return Observed(statuses: statuses, exposition: exposition)
+    }
 
-        let config = try directory.write(
-            "exporter.yaml", "syscode: A123010101\ninbound:\n  ports: [8080]\namqp:\n  ports: []\n")
-        let exporter = try pair.process(
-            in: pair.server, name: "exporter",
-            [try BuiltExecutable.path(), "run", "--config.file", config, "--interface", interface,
-             "--web.listen-address", "127.0.0.1:9166"],
-            directory: directory)
-        try exporter.start()
-        defer { exporter.stop() }
+    /// The server and `channel-exporter run` in the server's namespace, the clients in the client's.
+    private struct Session {
+        let pair: VethPair
+        let server: ChildProcess
+        let exporter: ChildProcess
+        let python: String
+        let clientScript: String
+
+        /// Starts both and waits until /metrics answers (the capture is open before it does).
+        init(_ pair: VethPair, interface: String, in directory: TemporaryDirectory) async throws {
+            self.pair = pair
+            python = try BuiltExecutable.requiredTool("python3", package: "python3")
+            let script = try directory.write("server.py", LargeBodyServer.script)
+            clientScript = try directory.write("client.py", LargeBodyServer.client)
+            server = try pair.process(in: pair.server, name: "server", [python, "-u", script], directory: directory)
+            try server.start()
+            let listening = await poll(timeout: .seconds(20), every: .milliseconds(50)) { [server] in
+                server.standardOutput.contains("ready") ? true : nil
+            }
+            guard listening == true else {
+                server.stop()
+                throw TestFailure("the server did not start: \(server.standardError)")
+            }
+            let config = try directory.write(
+                "exporter.yaml", "syscode: A123010101\ninbound:\n  ports: [8080]\namqp:\n  ports: []\n")
+            exporter = try pair.process(
+                in: pair.server, name: "exporter",
+                [try BuiltExecutable.path(), "run", "--config.file", config, "--interface", interface,
+                 "--web.listen-address", "127.0.0.1:9166"],
+                directory: directory)
+            try exporter.start()
+            let started = try await poll(timeout: .seconds(20)) { [self] in exporter.isRunning ? try await scrape() : "" }
+            guard started != nil, exporter.isRunning else {
+                stop()
+                throw TestFailure("channel-exporter run did not start on \(interface): \(exporter.standardError)")
+            }
+        }
+
+        func stop() {
+            exporter.stop()
+            server.stop()
+        }
+
         func scrape() async throws -> String? {
             let result = try await pair.command(in: pair.server, ["curl", "-sf", "--max-time", "5", "http://127.0.0.1:9166/metrics"])
             return result.status == 0 ? result.standardOutput : nil
         }
-        // The capture is open before /metrics answers.
-        guard try await poll(timeout: .seconds(20), { exporter.isRunning ? try await scrape() : "" }) != nil, exporter.isRunning else {
-            throw TestFailure("channel-exporter run did not start on \(interface): \(exporter.standardError)")
+
+        /// Runs each client (host, rounds) in turn; the statuses they got, summed. With `thenDeleteLink`,
+        /// the veth pair is deleted the moment the last client is done (from the same shell).
+        func runClients(_ clients: [(host: String, rounds: Int)], thenDeleteLink: Bool = false) async throws -> [String: Int] {
+            var statuses = [String: Int]()
+            for (index, (host, rounds)) in clients.enumerated() {
+                var command = [python, clientScript, host, String(rounds)]
+                if thenDeleteLink, index == clients.count - 1 {
+                    command = ["sh", "-c", #""$0" "$1" "$2" "$3" && ip link delete vc"#] + command
+                }
+                let result = try await pair.command(in: pair.client, command)
+                guard result.status == 0,
+                    let counted = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Int]
+                else { throw TestFailure("client to \(host): exit \(result.status): \(result.standardError)") }
+                statuses.merge(counted, uniquingKeysWith: +)
+            }
+            return statuses
         }
 
-        let clientScript = try directory.write("client.py", LargeBodyServer.client)
-        var statuses = [String: Int]()
-        for (host, rounds) in clients {
-            let result = try await pair.command(in: pair.client, [python, clientScript, host, String(rounds)])
-            guard result.status == 0,
-                let counted = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Int]
-            else { throw TestFailure("client to \(host): exit \(result.status): \(result.standardError)") }
-            statuses.merge(counted, uniquingKeysWith: +)
+        /// Scrapes until `total` exchanges are counted and `until` holds (or 20 s pass); the last exposition.
+        func waitForCounts(_ total: Int, until: (String) -> Bool = { _ in true }) async throws -> String {
+            var last = ""
+            _ = try await poll(timeout: .seconds(20), every: .milliseconds(200)) { () async throws -> Bool? in
+                guard let text = try await scrape() else { return nil }
+                last = text
+                // The self-metrics are published apart from the families (at the next packet or
+                // wake-up after a scrape asked): both must have caught up.
+                let complete = sampleValue(#"channel_exporter_http_exchanges_total{kind="complete"}"#, in: text) ?? 0
+                let counted = innerCountsByStatus(text).values.reduce(0, +)
+                return counted >= Double(total) && complete >= Double(total) && until(text) ? true : nil
+            }
+            return last
         }
-
-        let total = Double(statuses.values.reduce(0, +))
-        var last = ""
-        _ = try await poll(timeout: .seconds(20), every: .milliseconds(200)) { () async throws -> Bool? in
-            guard let text = try await scrape() else { return nil }
-            last = text
-            // The self-metrics are published apart from the families (at the next packet or
-            // wake-up after a scrape asked): both must have caught up.
-            let complete = sampleValue(#"channel_exporter_http_exchanges_total{kind="complete"}"#, in: text) ?? 0
-            return innerCountsByStatus(text).values.reduce(0, +) >= total && complete >= total ? true : nil
-        }
-        #expect(exporter.isRunning, "stderr:\n\(exporter.standardError)")
-        return Observed(statuses: statuses, exposition: last)
     }
 }
 

@@ -37,15 +37,20 @@ final class VethPair {
                 try await run(ip, ["netns", "add", namespace])
                 try await run(ip, ["-n", namespace, "link", "set", "lo", "up"])
             }
-            try await run(ip, ["link", "add", "vs", "netns", server, "type", "veth", "peer", "name", "vc", "netns", client])
-            for (namespace, device, last) in [(server, "vs", "1"), (client, "vc", "2")] {
-                try await run(ip, ["-n", namespace, "addr", "add", "10.77.0.\(last)/24", "dev", device])
-                try await run(ip, ["-n", namespace, "addr", "add", "fd00:77::\(last)/64", "dev", device, "nodad"])
-                try await run(ip, ["-n", namespace, "link", "set", device, "up"])
-            }
+            try await addLink()
         } catch {
             remove()
             throw error
+        }
+    }
+
+    /// Creates the veth pair with its addresses, up (again after its deletion: a container restarting).
+    func addLink() async throws {
+        try await run(ip, ["link", "add", "vs", "netns", server, "type", "veth", "peer", "name", "vc", "netns", client])
+        for (namespace, device, last) in [(server, "vs", "1"), (client, "vc", "2")] {
+            try await run(ip, ["-n", namespace, "addr", "add", "10.77.0.\(last)/24", "dev", device])
+            try await run(ip, ["-n", namespace, "addr", "add", "fd00:77::\(last)/64", "dev", device, "nodad"])
+            try await run(ip, ["-n", namespace, "link", "set", device, "up"])
         }
     }
 

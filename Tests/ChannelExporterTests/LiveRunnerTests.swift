@@ -1,4 +1,5 @@
-// What `run` captures: the configured traffic, not its own metrics port.
+// What `run` captures: the configured traffic, not its own metrics port; what it warns of at start.
+import Foundation
 import Testing
 
 @testable import ChannelExporter
@@ -19,5 +20,19 @@ import Testing
     /// Port 0 binds an ephemeral port that is not known when the capture opens.
     @Test func noPortNoExclusion() {
         #expect(LiveRunner.captureFilter("tcp", excludingPort: 0) == "tcp")
+    }
+
+    /// A bridge device is known by its `bridge/` folder in sysfs.
+    @Test func aBridgeWithoutPromiscuousModeIsWarnedOf() throws {
+        let sysfs = try TemporaryDirectory()
+        defer { sysfs.remove() }
+        for folder in ["br0/bridge", "eth0"] {
+            try FileManager.default.createDirectory(atPath: sysfs.file(folder), withIntermediateDirectories: true)
+        }
+        let warning = BridgeWarning.message(interface: "br0", promiscuous: false, sysfs: sysfs.path)
+        #expect(warning?.contains("capture.promiscuous: true") == true)
+        #expect(BridgeWarning.message(interface: "br0", promiscuous: true, sysfs: sysfs.path) == nil)
+        #expect(BridgeWarning.message(interface: "eth0", promiscuous: false, sysfs: sysfs.path) == nil)
+        #expect(BridgeWarning.message(interface: "any", promiscuous: false, sysfs: sysfs.path) == nil)
     }
 }
