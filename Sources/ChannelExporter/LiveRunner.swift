@@ -73,7 +73,8 @@ public final class LiveRunner: @unchecked Sendable {
         let exchangeLog = try options.exchangesPath.map { path throws(ExporterError) in try ExchangeLogFile(path: path) }
         // (A write error was reported when it happened; at exit there is nothing more to do about it.)
         defer { try? exchangeLog?.close() }
-        var pipeline = try Pipeline(configuration: config, exchangeLog: exchangeLog)
+        var pipeline = try Pipeline(
+            configuration: config, exchangeLog: exchangeLog, forwardStepLimit: Pipeline.liveForwardStepLimit)
         let filter = Self.captureFilter(config.bpfFilter, excludingPort: listen.port)
         let source: PacketSource
         do {
@@ -199,7 +200,8 @@ public final class LiveRunner: @unchecked Sendable {
             next.capture = current.capture
             next.listen = current.listen
             next.telemetryPath = current.telemetryPath
-            let pipeline = try Pipeline(configuration: next, exchangeLog: exchangeLog, replacing: old)
+            let pipeline = try Pipeline(
+                configuration: next, exchangeLog: exchangeLog, replacing: old, forwardStepLimit: Pipeline.liveForwardStepLimit)
             scrape.withLock { $0.reloads += 1 }
             logger.info(
                 "configuration reloaded",

@@ -57,6 +57,17 @@ enum SelfMetrics {
         w.counter(
             name: "channel_exporter_decode_anomalies", help: "Packets not decoded to a TCP segment, by reason",
             samples: DecodeAnomaly.allCases.map { ([("reason", $0.label)], Double(d[$0])) })
+        // Packet timestamps follow the capturing host's real-time clock: a step of it (NTP, chrony,
+        // `date -s`), recordings concatenated or shifted, packets a little out of order. The
+        // pipeline's time neither goes back nor leaps (`PacketClock`); these say when it had to.
+        w.counter(
+            name: "channel_exporter_packets_back_in_time",
+            help: "Packets stamped before a packet that came before them (out of order, or the clock stepped back)",
+            samples: [([], Double(p.clock.packetsBackInTime))])
+        w.counter(
+            name: "channel_exporter_clock_steps",
+            help: "Jumps of packet time taken as the capturing clock stepped, not as time passing, by direction",
+            samples: [([("direction", "back")], Double(p.clock.stepsBack)), ([("direction", "forward")], Double(p.clock.stepsForward))])
 
         let r = p.reassembly
         w.gauge(name: "channel_exporter_flows_active", help: "TCP connections tracked now", samples: [([], Double(r.connectionsActive))])
