@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Timestamps of a classic pcap rewritten as broken clocks write them, and described.
+
+    clock_rewrite.py first-after IN SECONDS      the time (epoch seconds) of the first packet SECONDS after the first
+    clock_rewrite.py zero IN OUT                 every timestamp 0
+    clock_rewrite.py garbage IN OUT SEED         every timestamp random (0 .. 2^31-1 s, which libpcap reads as
+                                                 positive: it takes the field as signed), reproducibly
+    clock_rewrite.py reorder IN OUT GAP          neighbours of two connections less than GAP s apart swapped in
+                                                 the file, each keeping its timestamp (a multi-queue capture's
+                                                 disorder)
+    clock_rewrite.py describe FILE...            JSON: per file, packets, the jumps back and forward, and what
+                                                 a clock that never goes back nor leaps makes of them (the rule
+                                                 README.md "Packet timestamps" states, written again here as a
+                                                 second witness): packets back in time, steps back (> 2 s),
+                                                 steps forward (> 300 s, the default idle timeout)
+
+Standard library only (pcapfile.py).
+"""
+import json
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pcapfile  # noqa: E402
+
+LATE = 2_000_000_000
+FORWARD = 300_000_000_000
+
+
+def ns(cap, r):
+    return r.sec * 1_000_000_000 + (r.frac if cap.nanos else r.frac * 1000)
+
+
+def set_ns(cap, r, t):
+    r.sec, rest = divmod(t, 1_000_000_000)
+    r.frac = rest if cap.nanos else rest // 1000
+
+
+def describe(path):
+    cap = pcapfile.read(path)
+    stamps = [ns(cap, r) for r in cap.records]
+    back = sum(1 for a, b in zip(stamps, stamps[1:]) if b < a)
+    forward_jumps = sum(1 for a, b in zip(stamps, stamps[1:]) if b - a > FORWARD)
+    # The clock: offset, latest; a packet before the latest is late (given the latest), a step back
+    # past LATE moves the offset; a jump past FORWARD ahead of the latest is a step forward.
+    offset, latest = 0, None
+    late = steps_back = steps_forward = 0
+    for s in stamps:
+        t = s + offset
+        if latest is None:
+            latest = t
+        elif t < latest:
+            late += 1
+            if latest - t > LATE:
+                steps_back += 1
+                offset += latest - t
+        elif t - latest > FORWARD:
+            steps_forward += 1
+            offset -= t - latest
+        else:
+            latest = t
+    return {"file": os.path.basename(path), "packets": len(stamps),
+            "timestamps_going_back": back, "jumps_forward_over_300s": forward_jumps,
+            "clock": {"packets_back_in_time": late, "steps_back": steps_back, "steps_forward": steps_forward}}
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "describe":
+        print(json.dumps({"files": [describe(p) for p in sys.argv[2:]]}, indent=1))
+        return
+    cap = pcapfile.read(sys.argv[2])
+    if cmd == "first-after":
+        first = ns(cap, cap.records[0])
+        limit = first + int(float(sys.argv[3]) * 1e9)
+        at = next(ns(cap, r) for r in cap.records if ns(cap, r) >= limit)
+        print("%d.%09d" % divmod(at, 1_000_000_000))
+        return
+    if cmd == "zero":
+        for r in cap.records:
+            set_ns(cap, r, 0)
+    elif cmd == "garbage":
+        rng = random.Random(int(sys.argv[4]))
+        for r in cap.records:
+            set_ns(cap, r, rng.randrange(0, 1 << 31) * 1_000_000_000 + rng.randrange(0, 1_000_000_000))
+    elif cmd == "reorder":
+        # Of two connections only: a NIC's receive-side scaling keeps a connection's packets on one
+        # queue, so a multi-queue capture interleaves connections out of order, not one connection's.
+        gap = int(float(sys.argv[4]) * 1e9)
+        i, recs = 0, cap.records
+
+        def connection(r):
+            v = pcapfile.tcp_view(r.data, cap.linktype)
+            return None if v is None else frozenset((v.src, v.dst))
+        while i + 1 < len(recs):
+            if 0 < ns(cap, recs[i + 1]) - ns(cap, recs[i]) < gap and connection(recs[i]) != connection(recs[i + 1]):
+                recs[i], recs[i + 1] = recs[i + 1], recs[i]
+                i += 2
+            else:
+                i += 1
+    else:
+        sys.exit("unknown command " + cmd)
+    pcapfile.write(sys.argv[3], cap)
+
+
+if __name__ == "__main__":
+    main()
