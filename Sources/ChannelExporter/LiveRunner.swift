@@ -118,6 +118,12 @@ public final class LiveRunner: @unchecked Sendable {
         // a wanted publication or a reload happens then.
         var sincePublish = 0
         var nextPublish = Int64.min
+        // Due at `nextPublish`, or when the wall clock (packets' and ticks' times) was stepped back
+        // past the last publication: else nothing would be published, nor the exchange log flushed,
+        // until the clock came back (an hour for an hour's step) but when a scrape asks.
+        func publishDue(_ time: Int64) -> Bool {
+            time >= nextPublish || nextPublish &- time > 2_000_000_000
+        }
         // The counters of the pipelines reloads replaced: the self-metrics are counters of the
         // process, and must not go back to zero at a SIGHUP.
         var replaced: PipelineStatistics?
@@ -151,7 +157,7 @@ public final class LiveRunner: @unchecked Sendable {
         let summary = try source.run(
             whenIdle: { now in
                 pipeline.advanceIdle(to: now)
-                if now.nanoseconds >= nextPublish || statisticsWanted.load(ordering: .relaxed) {
+                if publishDue(now.nanoseconds) || statisticsWanted.load(ordering: .relaxed) {
                     statisticsWanted.store(false, ordering: .relaxed)
                     sincePublish = 0
                     nextPublish = now.nanoseconds &+ 1_000_000_000
@@ -162,7 +168,7 @@ public final class LiveRunner: @unchecked Sendable {
         ) { packet in
             pipeline.process(packet)
             sincePublish &+= 1
-            if sincePublish >= 4096 || packet.timestamp.nanoseconds >= nextPublish
+            if sincePublish >= 4096 || publishDue(packet.timestamp.nanoseconds)
                 || statisticsWanted.load(ordering: .relaxed)
             {
                 statisticsWanted.store(false, ordering: .relaxed)

@@ -26,8 +26,9 @@ public final class Pipeline {
     private let router: ConnectionRouter
     /// Packet timestamps into the pipeline's time (never back, no leap; see `PacketClock`).
     @exclusivity(unchecked) private var clock: PacketClock
-    /// The pipeline's times (the clock's) of the first and the latest packet.
-    @exclusivity(unchecked) private(set) var lastPacketTime: Timestamp?
+    /// The pipeline's times (the clock's) of the first and the latest packet (the clock keeps the
+    /// latest: one store a packet fewer).
+    var lastPacketTime: Timestamp? { clock.latestTime }
     @exclusivity(unchecked) private(set) var firstPacketTime: Timestamp?
 
     /// Whether this pipeline took over the flow table of the pipeline it replaced (see `init`).
@@ -72,7 +73,6 @@ public final class Pipeline {
             amqp = previous.amqp
             router = previous.router
             firstPacketTime = previous.firstPacketTime
-            lastPacketTime = previous.lastPacketTime
             // The connections' times are the old clock's: go on with its offset (and its counters,
             // which go on with the flow table's).
             clock = previous.clock
@@ -93,7 +93,6 @@ public final class Pipeline {
     public func process(_ packet: CapturedPacket) {
         let time = clock.time(of: packet.timestamp)
         if firstPacketTime == nil { firstPacketTime = time }
-        lastPacketTime = time
         let reassembler = reassembler
         decoder.decode(
             packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: time
