@@ -43,11 +43,10 @@ public final class Pipeline {
     /// the counters) is kept when the settings that follow connections did not change, so an
     /// exchange in flight is not lost and a long-lived consumer connection keeps its queues.
     ///
-    /// `forwardStepLimit`: a packet this far or further past the previous one (or past the last
+    /// `forwardStepLimit`: a packet further than this past the previous one (or past the last
     /// idle tick) is taken as the clock stepped forward, not as time passing (`PacketClock`).
-    /// Nil: the idle timeout, for a replay, where a recording quiet for longer cannot be told from
-    /// a step and nothing else moves time on; live, idle ticks come every 250 ms on a quiet
-    /// interface and `LiveRunner` passes `liveForwardStepLimit`.
+    /// Nil: `replayForwardStepLimit`, for a replay, where nothing else moves time on; live, idle
+    /// ticks come every 250 ms on a quiet interface and `LiveRunner` passes `liveForwardStepLimit`.
     public init(
         configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil, replacing previous: Pipeline? = nil,
         forwardStepLimit: Duration? = nil
@@ -64,7 +63,7 @@ public final class Pipeline {
         let metrics = metrics
         let sink: any HTTPExchangeSink = exchangeLog.map { ExchangeFanout(metrics: metrics, log: $0) } ?? metrics
         flowSettings = FlowSettings(configuration)
-        clock = PacketClock(forwardLimit: forwardStepLimit ?? flowSettings.reassembly.idleTimeout)
+        clock = PacketClock(forwardLimit: forwardStepLimit ?? Self.replayForwardStepLimit)
         if let previous, previous.flowSettings == flowSettings {
             // The exchanges and outcomes still to come, of connections old and new, go to the new sinks.
             decoder = previous.decoder
@@ -103,6 +102,13 @@ public final class Pipeline {
     /// every 250 ms on a quiet interface, so time passing never shows such a jump; 5 s leaves room
     /// for a capture block held back and a busy machine.
     public static let liveForwardStepLimit = Duration.seconds(5)
+
+    /// Replay: a recording in which nothing at all happens for this long cannot be told from a
+    /// clock stepped forward, and is taken as one (counted). Ten minutes: far more than the pauses
+    /// of real traffic, which an idle timeout set short must still see (`client-go.pcap`: a pooled
+    /// connection idle 6 s, expired with `idle_timeout_seconds: 5`), and less than the hour's step
+    /// of a clock set to another zone or an `editcap -t 3600`.
+    public static let replayForwardStepLimit = Duration.seconds(600)
 
     /// Live, when no packet came for a while: time goes on without packets. Connections idle for
     /// the idle timeout end now (their unanswered requests are reported) and old holes are given

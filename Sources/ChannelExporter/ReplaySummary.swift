@@ -49,9 +49,9 @@ public enum ReplaySummary {
         if c.stepsBack > 0 || c.stepsForward > 0 {
             lines.append(
                 "warning: packet time jumped \(c.stepsBack) times back (more than 2 s) and \(c.stepsForward) times forward "
-                    + "(more than the idle timeout): taken as the clock stepped, "
+                    + "(more than 10 min): taken as the clock stepped, "
                     + "time went on from before each jump (recordings concatenated or shifted, a clock set; latencies "
-                    + "across a jump lose it, a recording quiet for longer than the idle timeout looks the same)")
+                    + "across a jump lose it, a recording quiet for longer looks the same)")
         }
         if r.packetsBackInTime > 0 {
             lines.append(

@@ -21,8 +21,8 @@
 /// - a packet stamped more than `forwardLimit` after the latest input (packet or idle tick) is a
 ///   step forward: the offset takes it too. Live, idle ticks come every 250 ms on a quiet
 ///   interface, so anything far past the last one is the clock, not time passing; in a replay a
-///   recording quiet for longer than the idle timeout cannot be told from a step, and is taken as one
-///   (counted: `stepsForward`).
+///   recording quiet for longer than the limit (the pipeline's: 10 minutes) cannot be told from a
+///   step, and is taken as one (counted: `stepsForward`).
 /// Every packet stamped before the latest is counted (`packetsBackInTime`, the counter the pcapng
 /// reader's interleaving window also feeds), steps by direction.
 ///

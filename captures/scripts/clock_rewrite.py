@@ -12,7 +12,7 @@
                                                  a clock that never goes back nor leaps makes of them (the rule
                                                  README.md "Packet timestamps" states, written again here as a
                                                  second witness): packets back in time, steps back (> 2 s),
-                                                 steps forward (> 300 s, the default idle timeout)
+                                                 steps forward (> 600 s, a replay's limit)
 
 Standard library only (pcapfile.py).
 """
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcapfile  # noqa: E402
 
 LATE = 2_000_000_000
-FORWARD = 300_000_000_000
+FORWARD = 600_000_000_000
 
 
 def ns(cap, r):
@@ -61,7 +61,7 @@ def describe(path):
         else:
             latest = t
     return {"file": os.path.basename(path), "packets": len(stamps),
-            "timestamps_going_back": back, "jumps_forward_over_300s": forward_jumps,
+            "timestamps_going_back": back, "jumps_forward_over_600s": forward_jumps,
             "clock": {"packets_back_in_time": late, "steps_back": steps_back, "steps_forward": steps_forward}}
 
 
