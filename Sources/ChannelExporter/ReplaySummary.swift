@@ -51,7 +51,10 @@ public enum ReplaySummary {
                 "warning: packet time jumped \(c.stepsBack) times back (more than 2 s) and \(c.stepsForward) times forward "
                     + "(more than 10 min): taken as the clock stepped, "
                     + "time went on from before each jump (recordings concatenated or shifted, a clock set; latencies "
-                    + "across a jump lose it, a recording quiet for longer looks the same)")
+                    + "across a jump lose it, a recording quiet for longer looks the same)"
+                    + (c.returnsToPreviousClock > 0
+                        ? "; \(c.returnsToPreviousClock) packets fitted the clock before the last step and went back to it "
+                            + "(interfaces whose clocks disagree, interleaved)" : ""))
         }
         if r.packetsBackInTime > 0 {
             lines.append(
@@ -110,7 +113,10 @@ public enum ReplaySummary {
         o.field("amqp_anomalies", object(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))
         o.field("reordered_files", r.reordered ? "true" : "false")
         o.field("packets_back_in_time", "\(r.packetsBackInTime)")
-        o.field("clock_steps", object([("back", Int(s.clock.stepsBack)), ("forward", Int(s.clock.stepsForward))], keepZeros: true))
+        o.field("clock_steps", object([
+            ("back", Int(s.clock.stepsBack)), ("forward", Int(s.clock.stepsForward)),
+            ("previous", Int(s.clock.returnsToPreviousClock)),
+        ], keepZeros: true))
         o.field("skipped_packets", "\(r.skippedPackets)")
         o.field("truncated_files", r.truncatedFiles.map { ExchangeLog.quoted($0.path) }.joined(separator: ",").wrapped("[", "]"))
         return o.finish()

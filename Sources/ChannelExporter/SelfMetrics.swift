@@ -66,8 +66,12 @@ enum SelfMetrics {
             samples: [([], Double(p.clock.packetsBackInTime))])
         w.counter(
             name: "channel_exporter_clock_steps",
-            help: "Jumps of packet time taken as the capturing clock stepped, not as time passing, by direction",
-            samples: [([("direction", "back")], Double(p.clock.stepsBack)), ([("direction", "forward")], Double(p.clock.stepsForward))])
+            help: "Jumps of packet time taken as the capturing clock stepped, not as time passing, by direction "
+                + "(previous: back to the clock before the last step, as interfaces whose clocks disagree interleave)",
+            samples: [
+                ([("direction", "back")], Double(p.clock.stepsBack)), ([("direction", "forward")], Double(p.clock.stepsForward)),
+                ([("direction", "previous")], Double(p.clock.returnsToPreviousClock)),
+            ])
 
         let r = p.reassembly
         w.gauge(name: "channel_exporter_flows_active", help: "TCP connections tracked now", samples: [([], Double(r.connectionsActive))])

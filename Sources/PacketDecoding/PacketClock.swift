@@ -26,9 +26,12 @@
 /// Every packet stamped before the latest is counted (`packetsBackInTime`, the counter the pcapng
 /// reader's interleaving window also feeds), steps by direction.
 ///
+/// Interleaved clocks that disagree (a pcapng file's interfaces) each keep their offset: a packet
+/// that does not fit the current one but fits the one before the last step switches back to it.
+///
 /// The common case costs an addition, a subtraction, one comparison and one store a packet
 /// (`time(of:)`; the pipeline's latest packet time is this store). Measured on keepalive.pcap
-/// (callgrind): 4 instructions a packet; 9 while the tick horizon was a second field kept up to
+/// (callgrind): 5 instructions a packet; 9 while the tick horizon was a second field kept up to
 /// date on every packet, hence `latestTick` apart.
 public struct PacketClock: Sendable {
     /// A packet at most this far behind the latest is late, not a step (the pcapng reader's
@@ -37,6 +40,13 @@ public struct PacketClock: Sendable {
 
     /// Added to every timestamp: the sum of the steps taken so far.
     @usableFromInline var offset: Int64 = 0
+    /// The offset before the last step. A packet off by more than `lateTolerance` that fits the
+    /// latest time with it comes from the clock the step left: another interface's of a pcapng file
+    /// whose clocks disagree (their packets interleave, and each would otherwise be a step, time
+    /// running away by the clocks' difference at every turn), or a capture block that straddles a
+    /// step. The two offsets then trade places, and no step is taken.
+    @usableFromInline var previousOffset: Int64 = 0
+    @usableFromInline var hasPrevious = false
     /// The latest time handed out for a packet; `Int64.min` before the first.
     @usableFromInline var latest = Int64.min
     /// The latest idle tick's time (live: it may be ahead of the packets a capture block still
@@ -45,6 +55,9 @@ public struct PacketClock: Sendable {
     @usableFromInline var latestTick = Int64.min
     /// A jump ahead of `horizon` larger than this is a step forward.
     @usableFromInline let forwardLimit: Int64
+    /// Jumps forward up to this take the fast path: `lateTolerance` or the forward limit if lower.
+    /// Larger ones (a pause of seconds, rare) are looked at out of line, for the previous clock.
+    @usableFromInline let fastLimit: Int64
     public private(set) var counters = PacketClockCounters()
 
     /// The sum of the steps taken so far, added to every timestamp.
@@ -56,20 +69,21 @@ public struct PacketClock: Sendable {
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         let nanoseconds = overflow ? (seconds < 0 ? 0 : Int64.max) : scaled &+ attoseconds / 1_000_000_000
         self.forwardLimit = Swift.max(1, nanoseconds)
+        fastLimit = Swift.min(self.forwardLimit, Self.lateTolerance)
     }
 
     /// The pipeline's time for a packet stamped `stamp`.
     @inlinable @inline(__always)
     public mutating func time(of stamp: Timestamp) -> Timestamp {
         let time = stamp.nanoseconds &+ offset
-        // One unsigned comparison: not before the latest, and not further ahead than the limit (so
-        // not further than it ahead of `horizon`, which is at or after `latest`). Before the first
-        // packet `latest` is `.min`: the difference wraps and takes the slow path.
-        if UInt64(bitPattern: time &- latest) <= UInt64(bitPattern: forwardLimit) {
+        // One unsigned comparison: not before the latest, and not further ahead than the fast
+        // limit. Before the first packet `latest` is `.min`: the difference wraps and takes the
+        // slow path.
+        if UInt64(bitPattern: time &- latest) <= UInt64(bitPattern: fastLimit) {
             latest = time
             return Timestamp(nanoseconds: time)
         }
-        return Timestamp(nanoseconds: placeOutOfLine(time))
+        return Timestamp(nanoseconds: placeOutOfLine(stamp.nanoseconds))
     }
 
     /// A live capture's idle tick (the wall clock, the one packets are stamped with): the time it
@@ -81,11 +95,11 @@ public struct PacketClock: Sendable {
         var time = now.nanoseconds &+ offset
         if time < horizon &- Self.lateTolerance {
             counters.stepsBack &+= 1
-            offset &+= horizon &- time
+            step(by: horizon &- time)
             time = horizon
         } else if time &- horizon > forwardLimit {
             counters.stepsForward &+= 1
-            offset &-= time &- horizon
+            step(by: horizon &- time)
             time = horizon
         }
         if time > latestTick { latestTick = time }
@@ -98,29 +112,44 @@ public struct PacketClock: Sendable {
     /// The latest time of any input, packets and idle ticks.
     var horizon: Int64 { Swift.max(latest, latestTick) }
 
+    private mutating func step(by amount: Int64) {
+        previousOffset = offset
+        hasPrevious = true
+        offset &+= amount
+    }
+
     @usableFromInline @inline(never)
-    mutating func placeOutOfLine(_ time: Int64) -> Int64 {
+    mutating func placeOutOfLine(_ stamp: Int64) -> Int64 {
+        var time = stamp &+ offset
         if latest == .min {
             latest = time
             return time
+        }
+        let horizon = self.horizon
+        if hasPrevious && (time < latest &- Self.lateTolerance || time &- horizon > Self.lateTolerance) {
+            let other = stamp &+ previousOffset
+            if other >= latest &- Self.lateTolerance && other &- horizon <= Self.lateTolerance {
+                swap(&offset, &previousOffset)
+                counters.returnsToPreviousClock &+= 1
+                time = other
+            }
         }
         if time < latest {
             counters.packetsBackInTime &+= 1
             if latest &- time > Self.lateTolerance {
                 counters.stepsBack &+= 1
-                offset &+= latest &- time
+                step(by: latest &- time)
             }
             return latest
         }
-        let horizon = self.horizon
         if time &- horizon > forwardLimit {
             counters.stepsForward &+= 1
-            offset &-= time &- horizon
+            step(by: horizon &- time)
             latest = horizon
             return latest
         }
-        // Ahead of the latest packet by more than the limit but not of the last tick: a quiet
-        // interface whose ticks moved time on.
+        // Ahead by more than the fast limit but not the forward limit: time passing (a pause of
+        // seconds; live, a quiet interface whose ticks moved time on).
         latest = time
         return time
     }
@@ -134,6 +163,8 @@ public struct PacketClockCounters: Sendable, Hashable {
     public var stepsBack: UInt64 = 0
     /// Jumps forward past `PacketClock.forwardLimit`, taken into the offset.
     public var stepsForward: UInt64 = 0
+    /// Packets taken back to the clock before the last step (`PacketClock.previousOffset`).
+    public var returnsToPreviousClock: UInt64 = 0
 
     public init() {}
 
@@ -142,5 +173,6 @@ public struct PacketClockCounters: Sendable, Hashable {
         packetsBackInTime &+= other.packetsBackInTime
         stepsBack &+= other.stepsBack
         stepsForward &+= other.stepsForward
+        returnsToPreviousClock &+= other.returnsToPreviousClock
     }
 }

@@ -15,6 +15,7 @@ import Testing
             var packets_back_in_time: UInt64
             var steps_back: UInt64
             var steps_forward: UInt64
+            var returns_to_previous_clock: UInt64
         }
         struct File: Decodable {
             var file: String
@@ -47,9 +48,10 @@ import Testing
         return Replayed(result: result, exchanges: sink.exchanges, exposition: pipeline.metrics.render(.prometheusText))
     }
 
-    /// What identifies an exchange whatever its times: connection, request line, status.
+    /// What identifies an exchange whatever its times and the order connections opened in: client,
+    /// request line, status.
     static func pairs(_ exchanges: [HTTPExchange]) -> [String] {
-        exchanges.map { "\($0.connection.id) \($0.request?.method ?? "-") \($0.request?.target ?? "-") \($0.response?.status ?? 0)" }.sorted()
+        exchanges.map { "\($0.client) \($0.request?.method ?? "-") \($0.request?.target ?? "-") \($0.response?.status ?? 0)" }.sorted()
     }
 
     static func innerCount(_ exposition: String) -> Double {
@@ -98,8 +100,9 @@ import Testing
         let expected = try #require(Self.described[file])
         let clock = copy.result.statistics.clock
         #expect(
-            Described.Clock(packets_back_in_time: clock.packetsBackInTime, steps_back: clock.stepsBack, steps_forward: clock.stepsForward)
-                == expected.clock)
+            Described.Clock(
+                packets_back_in_time: clock.packetsBackInTime, steps_back: clock.stepsBack, steps_forward: clock.stepsForward,
+                returns_to_previous_clock: clock.returnsToPreviousClock) == expected.clock)
         #expect(copy.result.packetsBackInTime == Int(expected.clock.packets_back_in_time))
         #expect(copy.result.packets == UInt64(expected.packets))
     }
@@ -114,8 +117,36 @@ import Testing
         #expect(abs(Self.innerSum(both.exposition) - 2 * Self.innerSum(base.exposition)) < 1)
         let summary = ReplaySummary.json(both.result)
         #expect(summary.contains("\"packets_back_in_time\":1"))
-        #expect(summary.contains("\"clock_steps\":{\"back\":1,\"forward\":0}"))
+        #expect(summary.contains("\"clock_steps\":{\"back\":1,\"forward\":0,\"previous\":0}"))
         #expect(ReplaySummary.text(both.result).contains("jumped 1 times back"))
+    }
+}
+
+/// pcapng of two interfaces whose clocks disagree by 10 s (the recording's connections taken in turn,
+/// in the recording's order; the reader's 2 s window cannot put them in order). Each clock keeps its
+/// offset. A first version, with one offset, took every turn from one interface to the other for a
+/// step back and the turn after it for 10 s passing: the inner `_sum` grew to 27,181 ms (behind) and
+/// 18,611 ms (ahead) from the recording's 3,216 ms.
+@Suite struct SkewedInterfaceClockTests {
+    @Test func anInterfaceBehindKeepsItsOffset() throws {
+        let base = try ClockCaptureTests.replay(["clock.pcap"])
+        let skewed = try ClockCaptureTests.replay(["skewed-behind.pcapng"])
+        #expect(ClockCaptureTests.pairs(skewed.exchanges) == ClockCaptureTests.pairs(base.exchanges))
+        #expect(abs(ClockCaptureTests.innerSum(skewed.exposition) - ClockCaptureTests.innerSum(base.exposition)) < 5)
+        let clock = skewed.result.statistics.clock
+        #expect(clock.stepsBack == 1 && clock.stepsForward == 0 && clock.returnsToPreviousClock > 0)
+    }
+
+    /// The interface ahead shows up first as 10 s passing (nothing tells them apart then): the calls in
+    /// flight at that moment take 10 s more, once; later turns go back to the other clock.
+    @Test func anInterfaceAheadCostsOneTurn() throws {
+        let base = try ClockCaptureTests.replay(["clock.pcap"])
+        let skewed = try ClockCaptureTests.replay(["skewed-ahead.pcapng"])
+        #expect(ClockCaptureTests.pairs(skewed.exchanges) == ClockCaptureTests.pairs(base.exchanges))
+        #expect(ClockCaptureTests.innerSum(skewed.exposition) < ClockCaptureTests.innerSum(base.exposition) + 10_000)
+        let clock = skewed.result.statistics.clock
+        #expect(clock.stepsBack == 1 && clock.returnsToPreviousClock > 0)
+        #expect(skewed.result.statistics.reassembly.connectionsExpired == 0)
     }
 }
 

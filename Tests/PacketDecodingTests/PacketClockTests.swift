@@ -97,6 +97,17 @@ import Testing
         #expect(clock.counters == PacketClockCounters())
     }
 
+    /// Two clocks 10 s apart, interleaved (a pcapng file's interfaces): after the first step each keeps
+    /// its offset; time does not run away by 10 s at every turn.
+    @Test func interleavedClocksEachKeepTheirOffset() {
+        var clock = PacketClock(forwardLimit: .seconds(600))
+        let stamps: [Double] = [0, 0.1, -9.8, -9.7, 0.4, -9.5, 0.6, 0.7, -9.2, 1]
+        // The step: -9.8 gets 0.1, so the second clock's offset is 9.9 s; every later turn goes back.
+        #expect(Self.times(&clock, stamps) == [0, 0.1, 0.1, 0.2, 0.4, 0.4, 0.6, 0.7, 0.7, 1])
+        #expect(clock.counters.stepsBack == 1 && clock.counters.returnsToPreviousClock == 5)
+        #expect(clock.counters.packetsBackInTime == 1)
+    }
+
     /// Timestamps all zero, or garbage: nothing negative, nothing leaps.
     @Test func garbageTimestampsGiveATimeThatNeverGoesBack() {
         var clock = PacketClock(forwardLimit: .seconds(300))

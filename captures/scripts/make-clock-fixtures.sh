@@ -13,7 +13,9 @@
 #   garbage.pcap        every timestamp random (clock_rewrite.py, seed 17)
 #   reordered.pcap      neighbours of two connections less than 5 ms apart swapped in the file
 #                       (clock_rewrite.py)
-# and clock.expected.json: what each copy's timestamps do, from the files themselves.
+#   skewed-behind.pcapng, skewed-ahead.pcapng   pcapng of two interfaces, the connections taken
+#                       in turn, the second interface's clock 10 s behind / ahead (clock_rewrite.py)
+# and clock.expected.json: what each classic copy's timestamps do, from the files themselves.
 # Needs root (netns, capture), python3 with requests, curl, tcpdump, editcap, mergecap.
 #
 #   captures/scripts/make-clock-fixtures.sh
@@ -42,6 +44,8 @@ if [ "${CHX_CLOCK_INNER:-}" != 1 ]; then
     python3 "$HERE/clock_rewrite.py" zero clock.pcap zero.pcap
     python3 "$HERE/clock_rewrite.py" garbage clock.pcap garbage.pcap 17
     python3 "$HERE/clock_rewrite.py" reorder clock.pcap reordered.pcap 0.005
+    python3 "$HERE/clock_rewrite.py" skew clock.pcap skewed-behind.pcapng -10
+    python3 "$HERE/clock_rewrite.py" skew clock.pcap skewed-ahead.pcapng 10
     python3 "$HERE/clock_rewrite.py" describe clock.pcap step-back.pcap step-back-30s.pcap step-forward.pcap \
         concatenated.pcap zero.pcap garbage.pcap reordered.pcap > clock.expected.json
     cat clock.expected.json
