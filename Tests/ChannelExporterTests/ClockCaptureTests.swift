@@ -122,6 +122,36 @@ import Testing
     }
 }
 
+/// `amqp-step-back.pcap` / `amqp-step-forward.pcap`: `captures/amqp/channels-interleaved.pcap` (pika
+/// consumers on three channels, 30 answers) with the rest shifted by ∓3600 s from its middle packet,
+/// while deliveries are outstanding. Before (session 17, main's build): back, an `_sum` of
+/// −10,791,797 ms (three answers timed −3,600 s); forward, 27 answers (the connection idled out at the
+/// step, its deliveries lost).
+@Suite struct AMQPClockStepTests {
+    static func replay(_ file: String) throws -> (count: Double, sum: Double, PipelineStatistics) {
+        var config = ExporterConfiguration(syscode: "A123010101")
+        config.amqp.ports = [5682]
+        let pipeline = try Pipeline(configuration: config)
+        let result = try ReplayRunner.run(files: [Fixtures.path(file)], pipeline: pipeline)
+        let lines = pipeline.metrics.render(.prometheusText).split(separator: "\n")
+        func total(_ prefix: String) -> Double {
+            lines.filter { $0.hasPrefix(prefix) }.compactMap { Double($0.split(separator: " ").last!) }.reduce(0, +)
+        }
+        return (total("A123010101_consumer_metrics_count{"), total("A123010101_consumer_metrics_sum{"), result.statistics)
+    }
+
+    @Test(arguments: ["amqp-step-back.pcap", "amqp-step-forward.pcap"])
+    func consumerAnswersAcrossAStep(_ file: String) throws {
+        let base = try Self.replay("amqp/channels-interleaved.pcap")
+        let stepped = try Self.replay("http/clock/" + file)
+        #expect(base.count == 30 && stepped.count == base.count)
+        // The answers in flight lose the time between the packets on either side of the step.
+        #expect(stepped.sum >= 0 && stepped.sum <= base.sum + 1 && stepped.sum > base.sum - 50)
+        #expect(stepped.2.reassembly.connectionsExpired == 0)
+        #expect(stepped.2.clock.stepsBack + stepped.2.clock.stepsForward == 1)
+    }
+}
+
 /// pcapng of two interfaces whose clocks disagree by 10 s (the recording's connections taken in turn,
 /// in the recording's order; the reader's 2 s window cannot put them in order). Each clock keeps its
 /// offset. A first version, with one offset, took every turn from one interface to the other for a

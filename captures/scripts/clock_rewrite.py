@@ -2,6 +2,7 @@
 """Timestamps of a classic pcap rewritten as broken clocks write them, and described.
 
     clock_rewrite.py first-after IN SECONDS      the time (epoch seconds) of the first packet SECONDS after the first
+    clock_rewrite.py middle IN                   the time (epoch seconds) of the middle packet
     clock_rewrite.py zero IN OUT                 every timestamp 0
     clock_rewrite.py garbage IN OUT SEED         every timestamp random (0 .. 2^31-1 s, which libpcap reads as
                                                  positive: it takes the field as signed), reproducibly
@@ -104,6 +105,9 @@ def main():
         print(json.dumps({"files": [describe(p) for p in sys.argv[2:]]}, indent=1))
         return
     cap = pcapfile.read(sys.argv[2])
+    if cmd == "middle":
+        print("%d.%09d" % divmod(ns(cap, cap.records[len(cap.records) // 2]), 1_000_000_000))
+        return
     if cmd == "first-after":
         first = ns(cap, cap.records[0])
         limit = first + int(float(sys.argv[3]) * 1e9)

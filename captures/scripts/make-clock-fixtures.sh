@@ -15,6 +15,9 @@
 #                       (clock_rewrite.py)
 #   skewed-behind.pcapng, skewed-ahead.pcapng   pcapng of two interfaces, the connections taken
 #                       in turn, the second interface's clock 10 s behind / ahead (clock_rewrite.py)
+# and from captures/amqp/channels-interleaved.pcap (pika consumers on three channels), at its middle
+# packet (deliveries outstanding):
+#   amqp-step-back.pcap, amqp-step-forward.pcap   the rest shifted by -3600 s / +3600 s
 # and clock.expected.json: what each classic copy's timestamps do, from the files themselves.
 # Needs root (netns, capture), python3 with requests, curl, tcpdump, editcap, mergecap.
 #
@@ -40,6 +43,14 @@ if [ "${CHX_CLOCK_INNER:-}" != 1 ]; then
         mergecap -F pcap -a -w "${step#*:}.pcap" "$T/before.pcap" "$T/shifted.pcap"
     done
     mergecap -F pcap -a -w concatenated.pcap clock.pcap clock.pcap
+    AMQP=$(dirname "$HERE")/amqp/channels-interleaved.pcap
+    middle=$(python3 "$HERE/clock_rewrite.py" middle "$AMQP")
+    editcap -F pcap -B "$middle" "$AMQP" "$T/before.pcap"
+    editcap -F pcap -A "$middle" "$AMQP" "$T/after.pcap"
+    for step in -3600:amqp-step-back 3600:amqp-step-forward; do
+        editcap -F pcap -t "${step%%:*}" "$T/after.pcap" "$T/shifted.pcap"
+        mergecap -F pcap -a -w "${step#*:}.pcap" "$T/before.pcap" "$T/shifted.pcap"
+    done
     rm -rf "$T"
     python3 "$HERE/clock_rewrite.py" zero clock.pcap zero.pcap
     python3 "$HERE/clock_rewrite.py" garbage clock.pcap garbage.pcap 17
@@ -47,7 +58,7 @@ if [ "${CHX_CLOCK_INNER:-}" != 1 ]; then
     python3 "$HERE/clock_rewrite.py" skew clock.pcap skewed-behind.pcapng -10
     python3 "$HERE/clock_rewrite.py" skew clock.pcap skewed-ahead.pcapng 10
     python3 "$HERE/clock_rewrite.py" describe clock.pcap step-back.pcap step-back-30s.pcap step-forward.pcap \
-        concatenated.pcap zero.pcap garbage.pcap reordered.pcap > clock.expected.json
+        concatenated.pcap zero.pcap garbage.pcap reordered.pcap amqp-step-back.pcap amqp-step-forward.pcap > clock.expected.json
     cat clock.expected.json
     exit 0
 fi
