@@ -154,29 +154,26 @@ import Testing
 
 /// pcapng of two interfaces whose clocks disagree by 10 s (the recording's connections taken in turn,
 /// in the recording's order; the reader's 2 s window cannot put them in order). Each clock keeps its
-/// offset. A first version, with one offset, took every turn from one interface to the other for a
-/// step back and the turn after it for 10 s passing: the inner `_sum` grew to 27,181 ms (behind) and
-/// 18,611 ms (ahead) from the recording's 3,216 ms.
+/// offset. The first turn from the clock behind to the one ahead looks like 10 s passing (nothing tells
+/// them apart then: the calls in flight take 10 s more, once); every later turn goes back to the
+/// other offset. A first version, with one offset, took every turn one way for a step back and the
+/// turn after it for 10 s passing, so time ran away by 10 s at every second turn: the committed
+/// copies' inner `_sum` grew to 27,181 ms (behind) and 18,611 ms (ahead) from the recording's 3,216 ms.
 @Suite struct SkewedInterfaceClockTests {
-    @Test func anInterfaceBehindKeepsItsOffset() throws {
+    @Test(arguments: ["skewed-behind.pcapng", "skewed-ahead.pcapng"])
+    func interfacesWhoseClocksDisagreeEachKeepTheirOffset(_ file: String) throws {
         let base = try ClockCaptureTests.replay(["clock.pcap"])
-        let skewed = try ClockCaptureTests.replay(["skewed-behind.pcapng"])
+        let skewed = try ClockCaptureTests.replay([file])
         #expect(ClockCaptureTests.pairs(skewed.exchanges) == ClockCaptureTests.pairs(base.exchanges))
-        #expect(abs(ClockCaptureTests.innerSum(skewed.exposition) - ClockCaptureTests.innerSum(base.exposition)) < 5)
+        #expect(skewed.result.statistics.reassembly.connectionsExpired == 0)
         let clock = skewed.result.statistics.clock
         #expect(clock.stepsBack == 1 && clock.stepsForward == 0 && clock.returnsToPreviousClock > 0)
-    }
-
-    /// The interface ahead shows up first as 10 s passing (nothing tells them apart then): the calls in
-    /// flight at that moment take 10 s more, once; later turns go back to the other clock.
-    @Test func anInterfaceAheadCostsOneTurn() throws {
-        let base = try ClockCaptureTests.replay(["clock.pcap"])
-        let skewed = try ClockCaptureTests.replay(["skewed-ahead.pcapng"])
-        #expect(ClockCaptureTests.pairs(skewed.exchanges) == ClockCaptureTests.pairs(base.exchanges))
-        #expect(ClockCaptureTests.innerSum(skewed.exposition) < ClockCaptureTests.innerSum(base.exposition) + 10_000)
-        let clock = skewed.result.statistics.clock
-        #expect(clock.stepsBack == 1 && clock.returnsToPreviousClock > 0)
-        #expect(skewed.result.statistics.reassembly.connectionsExpired == 0)
+        // The pipeline's time spans the recording and one turn's 10 s at most.
+        func span(_ r: ClockCaptureTests.Replayed) -> Int64 {
+            r.result.statistics.lastPacketTime! - r.result.statistics.firstPacketTime!
+        }
+        #expect(span(skewed) <= span(base) + 10_500_000_000)
+        #expect(ClockCaptureTests.innerSum(skewed.exposition) >= ClockCaptureTests.innerSum(base.exposition) - 5)
     }
 }
 
