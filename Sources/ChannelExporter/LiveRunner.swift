@@ -73,7 +73,8 @@ public final class LiveRunner: @unchecked Sendable {
         let exchangeLog = try options.exchangesPath.map { path throws(ExporterError) in try ExchangeLogFile(path: path) }
         // (A write error was reported when it happened; at exit there is nothing more to do about it.)
         defer { try? exchangeLog?.close() }
-        var pipeline = try Pipeline(configuration: config, exchangeLog: exchangeLog)
+        var pipeline = try Pipeline(
+            configuration: config, exchangeLog: exchangeLog, forwardStepLimit: Pipeline.liveForwardStepLimit)
         let filter = Self.captureFilter(config.bpfFilter, excludingPort: listen.port)
         let source: PacketSource
         do {
@@ -124,6 +125,12 @@ public final class LiveRunner: @unchecked Sendable {
         // a wanted publication or a reload happens then.
         var sincePublish = 0
         var nextPublish = Int64.min
+        // Due at `nextPublish`, or when the wall clock (packets' and ticks' times) was stepped back
+        // past the last publication: else nothing would be published, nor the exchange log flushed,
+        // until the clock came back (an hour for an hour's step) but when a scrape asks.
+        func publishDue(_ time: Int64) -> Bool {
+            time >= nextPublish || nextPublish &- time > 2_000_000_000
+        }
         // The counters of the pipelines reloads replaced: the self-metrics are counters of the
         // process, and must not go back to zero at a SIGHUP.
         var replaced: PipelineStatistics?
@@ -157,7 +164,7 @@ public final class LiveRunner: @unchecked Sendable {
         let summary = try source.run(
             whenIdle: { now in
                 pipeline.advanceIdle(to: now)
-                if now.nanoseconds >= nextPublish || statisticsWanted.load(ordering: .relaxed) {
+                if publishDue(now.nanoseconds) || statisticsWanted.load(ordering: .relaxed) {
                     statisticsWanted.store(false, ordering: .relaxed)
                     sincePublish = 0
                     nextPublish = now.nanoseconds &+ 1_000_000_000
@@ -182,7 +189,7 @@ public final class LiveRunner: @unchecked Sendable {
         ) { packet in
             pipeline.process(packet)
             sincePublish &+= 1
-            if sincePublish >= 4096 || packet.timestamp.nanoseconds >= nextPublish
+            if sincePublish >= 4096 || publishDue(packet.timestamp.nanoseconds)
                 || statisticsWanted.load(ordering: .relaxed)
             {
                 statisticsWanted.store(false, ordering: .relaxed)
@@ -220,7 +227,8 @@ public final class LiveRunner: @unchecked Sendable {
             next.capture = current.capture
             next.listen = current.listen
             next.telemetryPath = current.telemetryPath
-            let pipeline = try Pipeline(configuration: next, exchangeLog: exchangeLog, replacing: old)
+            let pipeline = try Pipeline(
+                configuration: next, exchangeLog: exchangeLog, replacing: old, forwardStepLimit: Pipeline.liveForwardStepLimit)
             scrape.withLock { $0.reloads += 1 }
             logger.info(
                 "configuration reloaded",

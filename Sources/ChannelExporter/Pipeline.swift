@@ -11,7 +11,9 @@ import TCPReassembly
 /// later be sharded over several.
 ///
 /// Replay and live capture share this path from `CapturedPacket` on; all time
-/// comes from packet timestamps.
+/// comes from packet timestamps, through a `PacketClock` that keeps it from going back or
+/// leaping (a host's clock stepped, recordings concatenated or shifted, packets a little out
+/// of order).
 public final class Pipeline {
     public let configuration: ExporterConfiguration
     public let metrics: ChannelMetrics
@@ -22,7 +24,11 @@ public final class Pipeline {
     private let http: HTTPObserver
     private let amqp: AMQPObserver
     private let router: ConnectionRouter
-    @exclusivity(unchecked) private(set) var lastPacketTime: Timestamp?
+    /// Packet timestamps into the pipeline's time (never back, no leap; see `PacketClock`).
+    @exclusivity(unchecked) private var clock: PacketClock
+    /// The pipeline's times (the clock's) of the first and the latest packet (the clock keeps the
+    /// latest: one store a packet fewer).
+    var lastPacketTime: Timestamp? { clock.latestTime }
     @exclusivity(unchecked) private(set) var firstPacketTime: Timestamp?
 
     /// Whether this pipeline took over the flow table of the pipeline it replaced (see `init`).
@@ -36,7 +42,15 @@ public final class Pipeline {
     /// flow table (connections, requests awaiting their answer, AMQP channels and their consumers,
     /// the counters) is kept when the settings that follow connections did not change, so an
     /// exchange in flight is not lost and a long-lived consumer connection keeps its queues.
-    public init(configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil, replacing previous: Pipeline? = nil) throws {
+    ///
+    /// `forwardStepLimit`: a packet further than this past the previous one (or past the last
+    /// idle tick) is taken as the clock stepped forward, not as time passing (`PacketClock`).
+    /// Nil: `replayForwardStepLimit`, for a replay, where nothing else moves time on; live, idle
+    /// ticks come every 250 ms on a quiet interface and `LiveRunner` passes `liveForwardStepLimit`.
+    public init(
+        configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil, replacing previous: Pipeline? = nil,
+        forwardStepLimit: Duration? = nil
+    ) throws {
         self.configuration = configuration
         let metricsConfiguration = try MetricsConfiguration(configuration)
         if let previous, previous.metrics.configuration == metricsConfiguration {
@@ -49,6 +63,7 @@ public final class Pipeline {
         let metrics = metrics
         let sink: any HTTPExchangeSink = exchangeLog.map { ExchangeFanout(metrics: metrics, log: $0) } ?? metrics
         flowSettings = FlowSettings(configuration)
+        clock = PacketClock(forwardLimit: forwardStepLimit ?? Self.replayForwardStepLimit)
         if let previous, previous.flowSettings == flowSettings {
             // The exchanges and outcomes still to come, of connections old and new, go to the new sinks.
             decoder = previous.decoder
@@ -59,7 +74,9 @@ public final class Pipeline {
             amqp = previous.amqp
             router = previous.router
             firstPacketTime = previous.firstPacketTime
-            lastPacketTime = previous.lastPacketTime
+            // The connections' times are the old clock's: go on with its offset (and its counters,
+            // which go on with the flow table's).
+            clock = previous.clock
             http.replaceSink(sink)
             amqp.replaceSink(metrics)
             continuesFlows = true
@@ -76,21 +93,35 @@ public final class Pipeline {
     /// The per-packet path.
     @inline(__always)
     public func process(_ packet: CapturedPacket) {
-        if firstPacketTime == nil { firstPacketTime = packet.timestamp }
-        lastPacketTime = packet.timestamp
+        let time = clock.time(of: packet.timestamp)
+        if firstPacketTime == nil { firstPacketTime = time }
         let reassembler = reassembler
         decoder.decode(
-            packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: packet.timestamp
+            packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: time
         ) { reassembler.process($0) }
     }
+
+    /// Live: a forward jump of packet time past this is the host's clock stepped. Idle ticks come
+    /// every 250 ms on a quiet interface, so time passing never shows such a jump; 5 s leaves room
+    /// for a capture block held back and a busy machine.
+    public static let liveForwardStepLimit = Duration.seconds(5)
+
+    /// Replay: a recording in which nothing at all happens for this long cannot be told from a
+    /// clock stepped forward, and is taken as one (counted). Ten minutes: far more than the pauses
+    /// of real traffic, which an idle timeout set short must still see (`client-go.pcap`: a pooled
+    /// connection idle 6 s, expired with `idle_timeout_seconds: 5`), and less than the hour's step
+    /// of a clock set to another zone or an `editcap -t 3600`.
+    public static let replayForwardStepLimit = Duration.seconds(600)
 
     /// Live, when no packet came for a while: time goes on without packets. Connections idle for
     /// the idle timeout end now (their unanswered requests are reported) and old holes are given
     /// up, as the next packet would have done had one come at `now`. Nothing happens before the
-    /// first packet or when `now` is not past the last packet's time.
+    /// first packet or when `now` is not past the last packet's time. `now` is the wall clock
+    /// (the one packets are stamped with): it goes through the packet clock, so a step of the
+    /// host's clock between packets is taken as one there too.
     public func advanceIdle(to now: Timestamp) {
-        guard let last = lastPacketTime, now > last else { return }
-        reassembler.expireIdle(now: now)
+        guard let time = clock.idleTime(of: now) else { return }
+        reassembler.expireIdle(now: time)
     }
 
     /// End of input: every open connection ends (`captureEnded`), pending requests are reported.
@@ -104,7 +135,7 @@ public final class Pipeline {
             decode: decoder.counters, reassembly: reassembler.statistics, http: http.statistics,
             amqp: amqp.statistics, httpKeptBytes: Level(http.keptBytes),
             amqpOutstanding: Level(amqp.outstandingDeliveries), amqpBufferedBytes: Level(amqp.bufferedMethodBytesNow),
-            amqpKeptBytes: Level(amqp.keptBytesNow),
+            amqpKeptBytes: Level(amqp.keptBytesNow), clock: clock.counters,
             firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
     }
 }
@@ -160,6 +191,8 @@ public struct PipelineStatistics: Sendable {
     public var amqpBufferedBytes = Level()
     /// Bytes the AMQP observer's channels keep (`AMQPObserver.keptBytesNow`).
     public var amqpKeptBytes = Level()
+    /// Packets stamped back in time and the clock steps taken (`PacketClock`).
+    public var clock = PacketClockCounters()
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
 
@@ -187,6 +220,7 @@ public struct PipelineStatistics: Sendable {
         amqpOutstanding.add(other.amqpOutstanding)
         amqpBufferedBytes.add(other.amqpBufferedBytes)
         amqpKeptBytes.add(other.amqpKeptBytes)
+        clock.add(other.clock)
         firstPacketTime = [firstPacketTime, other.firstPacketTime].compactMap { $0 }.min()
         lastPacketTime = [lastPacketTime, other.lastPacketTime].compactMap { $0 }.max()
     }

@@ -12,7 +12,9 @@ public struct ReplayResult: Sendable {
     public var elapsed: Double
     /// Files that ended mid-record (everything before the cut was processed).
     public var truncatedFiles: [TruncatedFile]
-    /// Packets stamped earlier than the one before them in their file (`CaptureSummary`).
+    /// Packets stamped earlier than a packet before them, whatever the file format
+    /// (`PacketClock`; in pcapng files of several interfaces, those the reader's window could not
+    /// put back in order).
     public var packetsBackInTime = 0
     /// Packets of pcapng interfaces whose link type is not decoded, skipped.
     public var skippedPackets = 0
@@ -49,7 +51,7 @@ public enum ReplayRunner {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return ReplayResult(
             files: files, statistics: pipeline.statistics, packets: packets, bytes: bytes, elapsed: seconds,
-            truncatedFiles: summary.truncatedFiles, packetsBackInTime: summary.packetsBackInTime,
+            truncatedFiles: summary.truncatedFiles, packetsBackInTime: Int(pipeline.statistics.clock.packetsBackInTime),
             skippedPackets: summary.skippedPackets, reordered: files != given, fileSpans: summary.fileSpans)
     }
 }

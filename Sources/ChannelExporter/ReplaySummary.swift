@@ -49,10 +49,21 @@ public enum ReplaySummary {
         if r.skippedPackets > 0 {
             lines.append("warning: \(r.skippedPackets) packets of interfaces with a link type not decoded, skipped")
         }
+        let c = s.clock
+        if c.stepsBack > 0 || c.stepsForward > 0 {
+            lines.append(
+                "warning: packet time jumped \(c.stepsBack) times back (more than 2 s) and \(c.stepsForward) times forward "
+                    + "(more than 10 min): taken as the clock stepped, "
+                    + "time went on from before each jump (recordings concatenated or shifted, a clock set; latencies "
+                    + "across a jump lose it, a recording quiet for longer looks the same)"
+                    + (c.returnsToPreviousClock > 0
+                        ? "; \(c.returnsToPreviousClock) packets fitted the clock before the last step and went back to it "
+                            + "(interfaces whose clocks disagree, interleaved)" : ""))
+        }
         if r.packetsBackInTime > 0 {
             lines.append(
-                "warning: \(r.packetsBackInTime) packets of a capture on several interfaces came too late to be put "
-                    + "back in time order (more than 2 s, 65,536 packets or 64 MiB): sort the file (reordercap IN OUT)")
+                "warning: \(r.packetsBackInTime) packets stamped before a packet that came before them (given that one's time; "
+                    + "\(c.stepsBack) of them steps back): if they are a few ms late, sort the file (reordercap IN OUT)")
         }
         return lines.joined(separator: "\n")
     }
@@ -107,6 +118,10 @@ public enum ReplaySummary {
         o.field("amqp_anomalies", object(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))
         o.field("reordered_files", r.reordered ? "true" : "false")
         o.field("packets_back_in_time", "\(r.packetsBackInTime)")
+        o.field("clock_steps", object([
+            ("back", Int(s.clock.stepsBack)), ("forward", Int(s.clock.stepsForward)),
+            ("previous", Int(s.clock.returnsToPreviousClock)),
+        ], keepZeros: true))
         o.field("skipped_packets", "\(r.skippedPackets)")
         o.field("truncated_files", r.truncatedFiles.map { ExchangeLog.quoted($0.path) }.joined(separator: ",").wrapped("[", "]"))
         return o.finish()

@@ -70,6 +70,21 @@ enum SelfMetrics {
         w.counter(
             name: "channel_exporter_decapsulated_packets", help: "Tunnel headers taken off packets to decode what they carry, by tunnel",
             samples: TunnelKind.allCases.map { ([("tunnel", $0.label)], Double(d[decapsulated: $0])) })
+        // Packet timestamps follow the capturing host's real-time clock: a step of it (NTP, chrony,
+        // `date -s`), recordings concatenated or shifted, packets a little out of order. The
+        // pipeline's time neither goes back nor leaps (`PacketClock`); these say when it had to.
+        w.counter(
+            name: "channel_exporter_packets_back_in_time",
+            help: "Packets stamped before a packet that came before them (out of order, or the clock stepped back)",
+            samples: [([], Double(p.clock.packetsBackInTime))])
+        w.counter(
+            name: "channel_exporter_clock_steps",
+            help: "Jumps of packet time taken as the capturing clock stepped, not as time passing, by direction "
+                + "(previous: back to the clock before the last step, as interfaces whose clocks disagree interleave)",
+            samples: [
+                ([("direction", "back")], Double(p.clock.stepsBack)), ([("direction", "forward")], Double(p.clock.stepsForward)),
+                ([("direction", "previous")], Double(p.clock.returnsToPreviousClock)),
+            ])
 
         let r = p.reassembly
         w.gauge(name: "channel_exporter_flows_active", help: "TCP connections tracked now", samples: [([], Double(r.connectionsActive))])
