@@ -103,6 +103,16 @@ import Testing
         }
         var pairedComplete = [String: Int]()
         for exchange in front where exchange.request != nil && exchange.completeness == .complete { pairedComplete[Self.key(exchange), default: 0] += 1 }
+        // tshark 4.0 takes a 100 Continue that comes after the request's body for its answer: Caddy
+        // sends two, its own and the backend's, and in a re-recording the backend's came after
+        // curl's body (tshark: POST -> 100, the 201 without request). A 1xx is no answer (RFC 9110
+        // §15.2): the client logged 201, as we pair it.
+        for key in Array(theirs.keys) where key.hasSuffix(" 100") {
+            let n = theirs.removeValue(forKey: key) ?? 0
+            let request = String(key.dropLast(3))
+            let final = try #require(pairedComplete.keys.first { $0.hasPrefix(request) && !$0.hasSuffix(" 100") })
+            theirs[final, default: 0] += n
+        }
         #expect(theirs == pairedComplete)
     }
 
