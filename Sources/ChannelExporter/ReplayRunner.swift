@@ -18,6 +18,8 @@ public struct ReplayResult: Sendable {
     public var packetsBackInTime = 0
     /// Packets of pcapng interfaces whose link type is not decoded, skipped.
     public var skippedPackets = 0
+    /// Packets `capture.filter` left out (`ReplayFilter`; not in `packets`); nil without one.
+    public var filteredPackets: UInt64?
     /// `files` is not the order they were given in: they were sorted by their first packet's time.
     public var reordered = false
     /// Each file's first and latest packet times, in `files`' order.
@@ -29,7 +31,8 @@ public struct ReplayResult: Sendable {
 /// Replays capture files through one pipeline, deterministically (time comes from packets).
 public enum ReplayRunner {
     /// Runs `given` through `pipeline` in the order of their first packets' times
-    /// (`PacketSource.inTimeOrder`: rotated files come out of a shell glob in name order);
+    /// (`PacketSource.inTimeOrder`: rotated files come out of a shell glob in name order), the
+    /// packets `capture.filter` takes only, as live (`ReplayFilter`);
     /// `progress` is called about every 64k packets with the packets and bytes read so far.
     public static func run(
         files given: [String], pipeline: Pipeline, progress: ((UInt64, UInt64) -> Void)? = nil
@@ -40,7 +43,9 @@ public enum ReplayRunner {
         var bytes: UInt64 = 0
         let files = try PacketSource.inTimeOrder(given)
         let source = try PacketSource.files(files)
+        let filter = ReplayFilter(pipeline.configuration)
         let summary = try source.run { packet in
+            if let filter, try !filter.accepts(packet) { return }
             pipeline.process(packet)
             packets &+= 1
             bytes &+= UInt64(packet.bytes.count)
@@ -52,6 +57,7 @@ public enum ReplayRunner {
         return ReplayResult(
             files: files, statistics: pipeline.statistics, packets: packets, bytes: bytes, elapsed: seconds,
             truncatedFiles: summary.truncatedFiles, packetsBackInTime: Int(pipeline.statistics.clock.packetsBackInTime),
-            skippedPackets: summary.skippedPackets, reordered: files != given, fileSpans: summary.fileSpans)
+            skippedPackets: summary.skippedPackets, filteredPackets: filter?.rejected, reordered: files != given,
+            fileSpans: summary.fileSpans)
     }
 }

@@ -18,6 +18,9 @@ public enum ReplaySummary {
         if let first = s.firstPacketTime, let last = s.lastPacketTime {
             lines.append("capture time:  \(first) .. \(last) (\(format(Double(last - first) / 1e9)) s)")
         }
+        if let filtered = r.filteredPackets {
+            lines.append("capture.filter: \(filtered) packets left out (not in the count above), as live")
+        }
         lines.append("decode:        \(d.tcpSegments) TCP segments, \(d.tcpPayloadBytes) payload bytes, \(d.anomalies) not decoded\(list(DecodeAnomaly.allCases.map { ($0.label, Int(d[$0])) }))")
         let tunnels = TunnelKind.allCases.map { ($0.label, Int(d[decapsulated: $0])) }
         if tunnels.contains(where: { $0.1 > 0 }) {
@@ -123,6 +126,7 @@ public enum ReplaySummary {
             ("previous", Int(s.clock.returnsToPreviousClock)),
         ], keepZeros: true))
         o.field("skipped_packets", "\(r.skippedPackets)")
+        if let filtered = r.filteredPackets { o.field("filtered_packets", "\(filtered)") }
         o.field("truncated_files", r.truncatedFiles.map { ExchangeLog.quoted($0.path) }.joined(separator: ",").wrapped("[", "]"))
         return o.finish()
     }

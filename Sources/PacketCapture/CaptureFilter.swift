@@ -51,4 +51,14 @@ public final class PacketFilter {
         header.len = UInt32(originalLength ?? bytes.count)
         return bytes.withUnsafeBufferPointer { pcap_offline_filter(&program, &header, $0.baseAddress) != 0 }
     }
+
+    /// Whether the filter accepts a captured packet, read where it lies (a replay's every packet:
+    /// no copy).
+    public func matches(_ bytes: UnsafeRawBufferPointer, originalLength: Int) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        var header = pcap_pkthdr()
+        header.caplen = UInt32(bytes.count)
+        header.len = UInt32(max(originalLength, bytes.count))
+        return pcap_offline_filter(&program, &header, base.assumingMemoryBound(to: UInt8.self)) != 0
+    }
 }
