@@ -17,7 +17,8 @@
 #   n1 pods: p1 10.244.1.2 (clients, consumers), p2 10.244.1.3 (:8080)
 #   n2 pods: q1 10.244.2.2 (:8080), q2 10.244.2.3 (:80), q3 10.244.2.4 (RabbitMQ :5672)
 #   kube-proxy-like nftables on both nodes: Services 10.96.0.10:80 → q1:8080, 10.96.0.11:80 → q2:80,
-#   10.96.0.12:5672 → q3:5672; NodePort :30080 on the node's address → q1:8080, masqueraded
+#   10.96.0.12:5672 → q3:5672, 10.96.0.13:80 → p2:8080 (on n1: the client's bridge;
+#   p2 calling it reaches itself: kube-proxy's hairpin masquerade, the bridge port in hairpin mode); NodePort :30080 on the node's address → q1:8080, masqueraded
 #   fully-random (externalTrafficPolicy: Cluster); flannel's masquerade fully-random of the pods'
 #   calls leaving the cluster. Every pod's /call calls the partner with T-Code = the pod's name.
 set -euo pipefail
@@ -85,9 +86,11 @@ table ip nat {
         ip daddr 10.96.0.10 tcp dport 80 dnat to 10.244.2.2:8080;
         ip daddr 10.96.0.11 tcp dport 80 dnat to 10.244.2.3:80;
         ip daddr 10.96.0.12 tcp dport 5672 dnat to 10.244.2.4:5672;
+        ip daddr 10.96.0.13 tcp dport 80 dnat to 10.244.1.3:8080;
         fib daddr type local tcp dport 30080 meta mark set 0x4000 dnat to 10.244.2.2:8080; }
     chain postrouting { type nat hook postrouting priority srcnat;
         meta mark 0x4000 masquerade fully-random;
+        ip saddr 10.244.1.3 ip daddr 10.244.1.3 tcp dport 8080 masquerade fully-random;
         ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 masquerade fully-random; }
 }
 NFT
@@ -99,6 +102,7 @@ NFT
         for pod in "${pods[@]}"; do
             ip link add "veth-$pod" netns $P-n$n mtu 1450 type veth peer name eth0 netns $P-$pod mtu 1450
             inns $P-n$n ip link set "veth-$pod" master cni0
+            inns $P-n$n bridge link set dev "veth-$pod" hairpin on   # the CNI bridge plugin's hairpinMode
             inns $P-n$n ip link set "veth-$pod" up
             inns $P-$pod ip addr add "10.244.$n.$ip/24" dev eth0
             inns $P-$pod ip link set eth0 up
@@ -164,7 +168,8 @@ for n in 1 2; do
 done
 sleep 2
 # What the clients and the partner logged before is not in the exporters' counts.
-cat "$WORK/clients.jsonl" 2>/dev/null | wc -l > "$WORK/clients.skip"
+touch "$WORK/clients.jsonl"
+wc -l < "$WORK/clients.jsonl" > "$WORK/clients.skip"
 wc -l < "$WORK/partner.jsonl" > "$WORK/partner.skip"
 if [ "${MIDSTREAM:-0}" = 1 ]; then touch "$WORK/go"; wait "${MID[@]}"; fi
 
@@ -176,6 +181,8 @@ client $P-p1 http://10.244.1.3:8080 same-node
 client $P-p1 http://10.244.2.2:8080 cross-vxlan
 client $P-p1 http://10.96.0.10 service-8080
 client $P-p1 http://10.96.0.11 service-80
+client $P-p1 http://10.96.0.13 service-local
+client $P-p2 http://10.96.0.13 service-hairpin
 client $EXT http://192.168.77.1:30080 nodeport-remote
 client $EXT http://192.168.77.2:30080 nodeport-local
 # A pod's own calls out (curl: a connection per request, then several on one).
@@ -207,7 +214,7 @@ clients = [json.loads(l) for l in open(f"{work}/clients.jsonl")][skip("clients")
 partner = [json.loads(l) for l in open(f"{work}/partner.jsonl")][skip("partner"):]
 consumers = sum(len(json.load(open(f))["records"]) for f in glob.glob(f"{work}/amqp-*.json"))
 # Which node's exporter should see each path (the client's node and the server's).
-nodes = {"same-node": {1}, "cross-vxlan": {1, 2}, "service-8080": {1, 2}, "service-80": {1, 2},
+nodes = {"same-node": {1}, "cross-vxlan": {1, 2}, "service-8080": {1, 2}, "service-80": {1, 2}, "service-local": {1}, "service-hairpin": {1},
          "nodeport-remote": {1, 2}, "nodeport-local": {2},
          "mid-service-8080": {1, 2}, "mid-nodeport-remote": {1, 2}}
 tnodes = {"P1-DIRECT": {1}, "P2": {1}, "Q1": {2}, "Q2": {2}}
