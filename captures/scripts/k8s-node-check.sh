@@ -19,7 +19,8 @@
 #   kube-proxy-like nftables on both nodes: Services 10.96.0.10:80 → q1:8080, 10.96.0.11:80 → q2:80,
 #   10.96.0.12:5672 → q3:5672, 10.96.0.13:80 → p2:8080 (on n1: the client's bridge;
 #   p2 calling it reaches itself: kube-proxy's hairpin masquerade, the bridge port in hairpin mode); NodePort :30080 on the node's address → q1:8080, masqueraded
-#   fully-random (externalTrafficPolicy: Cluster); flannel's masquerade fully-random of the pods'
+#   fully-random (externalTrafficPolicy: Cluster), :30081 → q1:8080 without (Local; on n2 only);
+#   flannel's masquerade fully-random of the pods'
 #   calls leaving the cluster. Every pod's /call calls the partner with T-Code = the pod's name.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -87,7 +88,8 @@ table ip nat {
         ip daddr 10.96.0.11 tcp dport 80 dnat to 10.244.2.3:80;
         ip daddr 10.96.0.12 tcp dport 5672 dnat to 10.244.2.4:5672;
         ip daddr 10.96.0.13 tcp dport 80 dnat to 10.244.1.3:8080;
-        fib daddr type local tcp dport 30080 meta mark set 0x4000 dnat to 10.244.2.2:8080; }
+        fib daddr type local tcp dport 30080 meta mark set 0x4000 dnat to 10.244.2.2:8080;
+        fib daddr type local tcp dport 30081 dnat to 10.244.2.2:8080; }
     chain postrouting { type nat hook postrouting priority srcnat;
         meta mark 0x4000 masquerade fully-random;
         ip saddr 10.244.1.3 ip daddr 10.244.1.3 tcp dport 8080 masquerade fully-random;
@@ -185,6 +187,7 @@ client $P-p1 http://10.96.0.13 service-local
 client $P-p2 http://10.96.0.13 service-hairpin
 client $EXT http://192.168.77.1:30080 nodeport-remote
 client $EXT http://192.168.77.2:30080 nodeport-local
+client $EXT http://192.168.77.2:30081 nodeport-etp-local
 # A pod's own calls out (curl: a connection per request, then several on one).
 for i in $(seq 10); do
     inns $P-p1 curl -s -o /dev/null -H 'T-Code: p1-direct' http://192.168.77.100:9000/v1/direct
@@ -215,7 +218,7 @@ partner = [json.loads(l) for l in open(f"{work}/partner.jsonl")][skip("partner")
 consumers = sum(len(json.load(open(f))["records"]) for f in glob.glob(f"{work}/amqp-*.json"))
 # Which node's exporter should see each path (the client's node and the server's).
 nodes = {"same-node": {1}, "cross-vxlan": {1, 2}, "service-8080": {1, 2}, "service-80": {1, 2}, "service-local": {1}, "service-hairpin": {1},
-         "nodeport-remote": {1, 2}, "nodeport-local": {2},
+         "nodeport-remote": {1, 2}, "nodeport-local": {2}, "nodeport-etp-local": {2},
          "mid-service-8080": {1, 2}, "mid-nodeport-remote": {1, 2}}
 tnodes = {"P1-DIRECT": {1}, "P2": {1}, "Q1": {2}, "Q2": {2}}
 agents = Counter(c["agent"] for c in clients if c["status"] == 200)
