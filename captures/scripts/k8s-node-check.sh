@@ -6,7 +6,8 @@
 # the label sets that differ between live and replay. Run as root:
 #   captures/scripts/k8s-node-check.sh [BINARY]
 # N=requests per session (default 20); AMQP=0 leaves RabbitMQ out; MIDSTREAM=1 adds two sessions
-# open before the exporters (below); KEEP=DIR keeps the recordings and logs there; FIXTURE=DIR writes
+# open before the exporters (below); NODE_FILTER=1 gives each node's exporter (and tcpdump)
+# `capture.filter: "not (tcp and host NODE_ADDRESS)"`; KEEP=DIR keeps the recordings and logs there; FIXTURE=DIR writes
 # there nodeport.pcap (node n2's recording of the calls to its own NodePort alone) and
 # nodeport.client.jsonl (those calls, as the clients logged them).
 #
@@ -134,7 +135,8 @@ server() { # POD PORT
 topology_up
 # The exporter's configuration on every node: the pods' container ports (what a DaemonSet's
 # ConfigMap would list), the broker's port.
-cat > "$WORK/node.yaml" <<'YAML'
+for n in 1 2; do
+    cat > "$WORK/node$n.yaml" <<YAML
 syscode: A123010101
 listen: "127.0.0.1:9166"
 interface: any
@@ -143,6 +145,10 @@ inbound:
 amqp:
   ports: [5672]
 YAML
+    # NODE_FILTER=1: TCP to or from the node's own underlay address left out (the copies that a
+    # source NAT to it, or a NodePort on it, makes; the tunnels' UDP stays).
+    [ "${NODE_FILTER:-0}" = 1 ] && printf 'capture:\n  filter: "not (tcp and host 192.168.77.%s)"\n' $n >> "$WORK/node$n.yaml"
+done
 ip netns exec $EXT python3 "$HERE/k8s_node_fixture.py" partner 9000 "$WORK/partner.jsonl" & PIDS+=($!)
 wait_listen $EXT 9000
 server p2 8080
@@ -161,9 +167,12 @@ if [ "${MIDSTREAM:-0}" = 1 ]; then
     for _ in $(seq 150); do [ "$(cat "$WORK/clients.jsonl" 2>/dev/null | wc -l)" -ge 6 ] && break; sleep 0.1; done
 fi
 for n in 1 2; do
-    ip netns exec $P-n$n tcpdump -i any -s 0 -U -w "$WORK/n$n.pcap" 'not port 9166' 2>"$WORK/tcpdump$n.err" & PIDS+=($!)
+    # replay reads every packet of its file: the recording takes the exporter's capture.filter.
+    record_filter='not port 9166'
+    [ "${NODE_FILTER:-0}" = 1 ] && record_filter="$record_filter and not (tcp and host 192.168.77.$n)"
+    ip netns exec $P-n$n tcpdump -i any -s 0 -U -w "$WORK/n$n.pcap" "$record_filter" 2>"$WORK/tcpdump$n.err" & PIDS+=($!)
     eval "TCPDUMP$n=\$!"
-    ip netns exec $P-n$n "$BINARY" run --config.file "$WORK/node.yaml" > "$WORK/exporter$n.log" 2>&1 & PIDS+=($!)
+    ip netns exec $P-n$n "$BINARY" run --config.file "$WORK/node$n.yaml" > "$WORK/exporter$n.log" 2>&1 & PIDS+=($!)
 done
 for n in 1 2; do
     for _ in $(seq 100); do grep -q listening "$WORK/tcpdump$n.err" && grep -q capturing "$WORK/exporter$n.log" && break; sleep 0.1; done
@@ -205,7 +214,7 @@ sleep 1.5
 for n in 1 2; do
     inns $P-n$n curl -s http://127.0.0.1:9166/metrics > "$WORK/live$n.prom"
     eval "kill -INT \$TCPDUMP$n; wait \$TCPDUMP$n 2>/dev/null || true"
-    "$BINARY" replay "$WORK/n$n.pcap" --config.file "$WORK/node.yaml" --output "$WORK/replay$n.prom" --no-progress \
+    "$BINARY" replay "$WORK/n$n.pcap" --config.file "$WORK/node$n.yaml" --output "$WORK/replay$n.prom" --no-progress \
         > "$WORK/replay$n.summary" 2>&1 || true
 done
 python3 - "$WORK" <<'PY'
