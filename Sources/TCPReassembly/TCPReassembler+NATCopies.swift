@@ -19,8 +19,9 @@ import PacketDecoding
 /// and handshakes nested as only a NAT nests them (a generator numbering every connection alike opens
 /// them one after the other). The client port may differ when the client address does too: a source NAT
 /// that had to give another port, or one that always does (`--random-fully`). A copy that shows the
-/// SYN+ACK but not the SYN (a hairpin NAT's view after its DNAT alone, on a bridge netfilter sees) is
-/// the same SYN+ACK just after another connection's.
+/// SYN+ACK but not the SYN (a hairpin NAT's view after its DNAT alone, on a bridge netfilter sees; a
+/// NodePort's between its MASQUERADE and its DNAT undone) is the same SYN+ACK just after another
+/// connection's.
 /// Picked up mid-stream, a copy's first segment has the same sequence and acknowledgment numbers,
 /// length, window and first payload bytes as another connection's first segment just before it, which
 /// read nothing else, with endpoints a NAT makes (`areNATEndpoints`; a hairpin NAT rewrites both).
@@ -198,7 +199,13 @@ extension ReassemblerState {
         else { return }
         let low = slots[first].key.lowEndpoint, high = slots[first].key.highEndpoint
         let (client, server) = slots[first].clientIsLow ? (low, high) : (high, low)
-        guard areNATSides(sources: (server, segment.source), destinations: (client, segment.destination)) else { return }
+        // A NodePort's copy on a bridge netfilter sees (kube-proxy's DNAT and MASQUERADE --random-fully,
+        // br_netfilter): the server's packets after the MASQUERADE is undone and before the DNAT is,
+        // the same server and the outside client, whose port the MASQUERADE changed. As from the SYN,
+        // a client port may differ when the client address does too.
+        let otherClient = server == segment.source && client.address != segment.destination.address
+        guard otherClient || areNATSides(sources: (server, segment.source), destinations: (client, segment.destination))
+        else { return }
         giveUp(copy: slot)
     }
 

@@ -76,6 +76,28 @@ import Testing
         #expect(ReplaySummary.json(result).contains("\"responses_without_request\":0"))
         #expect(result.statistics.reassembly.gaps == 0)
     }
+
+    /// A NodePort on a Kubernetes-like node (captures/scripts/k8s-node-check.sh, node n2's recording of
+    /// the calls from outside to its own NodePort): 192.168.77.2:30080 DNAT'd to the pod's
+    /// 10.244.2.2:8080 on the node's bridge and MASQUERADEd fully-random from 10.244.2.1. With
+    /// br_netfilter, `any` showed each connection three times: before the NAT, after both, and, on the
+    /// bridge, the server's packets with the MASQUERADE undone but not the DNAT (the pod's endpoint and
+    /// the outside client's, whose port the MASQUERADE changed).
+    @Test(arguments: [UInt16(8080), 30080])
+    func eachExchangeThroughANodePortCountsOnce(inboundPort: UInt16) throws {
+        let text = try String(contentsOfFile: Fixtures.path("http/nat/nodeport.client.jsonl"), encoding: .utf8)
+        let requests = text.split(separator: "\n").count
+        #expect(requests == 60)
+        let (result, exchanges, exposition) = try Self.replay("nodeport", inboundPort: inboundPort)
+        #expect(Self.count("A123010101_inner_metrics", in: exposition) == requests)
+        #expect(exchanges.count == requests)
+        #expect(exchanges.allSatisfy { $0.server.port == inboundPort })
+        // Three connections, two copies each. Before session 17's fix the copy on the bridge was read:
+        // 60 responses without request and 60 gaps.
+        #expect(result.statistics.reassembly.natCopyConnections == 6)
+        #expect(ReplaySummary.json(result).contains("\"responses_without_request\":0"))
+        #expect(result.statistics.reassembly.gaps == 0)
+    }
 }
 
 /// Keeps every exchange the pipeline sees.

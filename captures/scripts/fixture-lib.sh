@@ -95,3 +95,34 @@ fixture_nginx_conf() {
         printf '}\n'
     } > "$WORK/nginx.conf"
 }
+
+# fixture_rabbit_start NS NODENAME ADDRESS DIR: RabbitMQ (no plugins, guest allowed from other
+# hosts) in namespace NS listening on ADDRESS:5672, node NODENAME@localhost, its files in DIR; returns
+# once it has started, its PID in RABBIT. fixture_rabbit_stop stops it, and the epmd it started in NS.
+fixture_rabbit_start() {
+    local ns=$1 node=$2@localhost address=$3 dir=$4
+    mkdir -p "$dir"
+    echo "[]." > "$dir/enabled_plugins"
+    echo "loopback_users.guest = false" > "$dir/rabbitmq.conf"
+    RABBIT_NS=$ns RABBIT_NODE=$node
+    RABBIT_ENV=(env HOME=$dir RABBITMQ_NODENAME=$node RABBITMQ_MNESIA_BASE=$dir/mnesia
+        RABBITMQ_LOG_BASE=$dir/log RABBITMQ_NODE_IP_ADDRESS=$address RABBITMQ_NODE_PORT=5672
+        RABBITMQ_DIST_PORT=25672 RABBITMQ_CONFIG_FILE=$dir/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins
+        RABBITMQ_PID_FILE=$dir/rabbit.pid)
+    ip netns exec "$ns" "${RABBIT_ENV[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server > "$dir/server.out" 2>&1 & RABBIT=$!
+    for _ in $(seq 120); do
+        ip netns exec "$ns" "${RABBIT_ENV[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$node" await_startup --timeout 5 >/dev/null 2>&1 && return
+        sleep 1
+    done
+    echo "$(basename "$0"): RabbitMQ did not start (see $dir/server.out)" >&2
+    exit 1
+}
+fixture_rabbit_stop() {
+    [ -n "${RABBIT:-}" ] || return 0
+    local epmd
+    epmd=$(for pid in $(ip netns pids "$RABBIT_NS"); do [ "$(cat /proc/$pid/comm 2>/dev/null)" = epmd ] && echo $pid; done || true)
+    ip netns exec "$RABBIT_NS" "${RABBIT_ENV[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBIT_NODE" stop >/dev/null 2>&1 || kill "$RABBIT" || true
+    wait "$RABBIT" 2>/dev/null || true
+    [ -z "$epmd" ] || kill $epmd 2>/dev/null || true
+    RABBIT=
+}

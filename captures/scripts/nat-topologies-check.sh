@@ -19,6 +19,7 @@
 # KEEP=DIR keeps the recording and logs there.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/fixture-lib.sh"
 TOPOLOGY=$1
 BINARY=${2:-$HERE/../../.build/release/channel-exporter}
 HOST=chx-h16-nat-h A=chx-h16-nat-a B=chx-h16-nat-b C=chx-h16-nat-c
@@ -289,27 +290,8 @@ table ip nat {
     chain postrouting { type nat hook postrouting priority srcnat; ip saddr 172.30.0.0/24 oifname "vh-out" masquerade; }
 }
 NFT
-    RMQ=$WORK/rabbitmq
-    mkdir -p "$RMQ"
-    echo "[]." > "$RMQ/enabled_plugins"
-    echo "loopback_users.guest = false" > "$RMQ/rabbitmq.conf"   # guest from outside loopback
-    rabbit_env=(env HOME=$RMQ RABBITMQ_NODENAME=natcheck@localhost RABBITMQ_MNESIA_BASE=$RMQ/mnesia
-        RABBITMQ_LOG_BASE=$RMQ/log RABBITMQ_NODE_IP_ADDRESS=172.30.0.2 RABBITMQ_NODE_PORT=5672
-        RABBITMQ_DIST_PORT=25672 RABBITMQ_CONFIG_FILE=$RMQ/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ/enabled_plugins
-        RABBITMQ_PID_FILE=$RMQ/rabbit.pid)
-    ip netns exec $A "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server > "$RMQ/server.out" 2>&1 & RABBIT=$!
-    stop_rabbit() {
-        local epmd
-        epmd=$(for pid in $(ip netns pids $A); do [ "$(cat /proc/$pid/comm 2>/dev/null)" = epmd ] && echo $pid; done || true)
-        ip netns exec $A "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n natcheck@localhost stop >/dev/null 2>&1 || kill "$RABBIT" || true
-        wait "$RABBIT" 2>/dev/null || true
-        [ -n "$epmd" ] && kill $epmd 2>/dev/null || true
-    }
-    trap 'stop_rabbit || true; cleanup' EXIT
-    for _ in $(seq 120); do
-        ip netns exec $A "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n natcheck@localhost await_startup --timeout 5 >/dev/null 2>&1 && break
-        sleep 1
-    done
+    fixture_rabbit_start $A natcheck 172.30.0.2 "$WORK/rabbitmq"
+    trap 'fixture_rabbit_stop; cleanup' EXIT
     wait_listen $A 5672
     record "tcp port 5672"
     printf 'syscode: A123010101\namqp:\n  ports: [5672]\n' > "$WORK/amqp.yaml"
