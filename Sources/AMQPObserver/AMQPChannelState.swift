@@ -46,6 +46,8 @@ final class AMQPChannelState {
         var tagString: String
         var queue: String
         var noAck: Bool
+        /// Consumes RabbitMQ's direct reply-to pseudo-queue (see `AMQPConnectionObserver.directReplyQueue`).
+        var directReply = false
     }
 
     struct PendingConsume {

@@ -26,11 +26,11 @@ fi
 # exporter starts after the service). rpc-chain-lost-deliver: the packet with the `front` delivery
 # that follows the first reply (the same tag) removed: a gap in the broker's direction.
 for name in rpc-chain direct-reply-to; do
-    editcap -r "$name.pcap" "$name-midstream.pcap" "$(delivers "$name" | head -1)-1000000"
+    editcap -F nsecpcap -r "$name.pcap" "$name-midstream.pcap" "$(delivers "$name" | head -1)-1000000"
     extract "$name-midstream"
 done
 first_reply=$(delivers rpc-chain 'amqp.method.arguments.routing_key contains "amq.rabbitmq.reply-to"' | head -1)
 lost=$(delivers rpc-chain "amqp.method.arguments.routing_key == \"front\" && frame.number > $first_reply" | head -1)
-editcap rpc-chain.pcap rpc-chain-lost-deliver.pcap "$lost"
+editcap -F nsecpcap rpc-chain.pcap rpc-chain-lost-deliver.pcap "$lost"
 echo "$lost" > rpc-chain-lost-deliver.frames.txt
 extract rpc-chain-lost-deliver
