@@ -172,11 +172,15 @@ public final class AMQPConnectionObserver: StreamConsumer {
         case .channelClose:
             releaseHeld(channel: number)
             if let state = channels[number] {
-                observer.countDropped(state.dropAll(), .channelClose)
+                // The broker's close: answers the client wrote before it read the close are its workers'
+                // (a consumer timeout: RabbitMQ closes the channel while the worker works, the worker's
+                // ack follows); RabbitMQ ignores them and delivers the messages again, and the reference,
+                // hooking the worker, counts every run. What the client's close-ok leaves is dropped.
+                if fromClient { observer.countDropped(state.dropAll(), .channelClose) }
                 state.isClosing = true
             }
         case .channelCloseOk:
-            channels.removeValue(forKey: number)
+            if let state = channels.removeValue(forKey: number) { observer.countDropped(state.dropAll(), .channelClose) }
         case .basicConsume(let queue, let tag, let noAck, let noWait) where fromClient:
             guard let state = channel(number) else { return }
             if noWait {

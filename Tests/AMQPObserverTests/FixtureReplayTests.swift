@@ -36,6 +36,7 @@ import Testing
     /// frames; one worker per consumer, each on a connection of its own.
     static let featureFixtures = [
         "quorum-redelivery", "stream-offset", "sac-priority", "direct-reply-to", "field-tables", "rpc-chain",
+        "consumer-timeout",
     ]
 
     static func replay(_ name: String, workers: Int) throws -> FixtureReplayer {
@@ -222,6 +223,9 @@ import Testing
         ("sac-priority", 0, 0, [.cancelReturn: 1]),
         // Direct reply-to replies: no-ack deliveries (their tags the channel's next, not used up).
         ("direct-reply-to", 8, 0, [:]), ("rpc-chain", 9, 0, [:]),
+        // The consumer timeout: the broker closes the channel while the worker works; its ack, written
+        // before pika's close-ok, is an outcome; the other delivery held is dropped at the close-ok.
+        ("consumer-timeout", 0, 0, [.channelClose: 1]),
     ] as [(String, Int, Int, [AMQPDropReason: Int])])
     func whatIsNotAnOutcomeIsCountedByReason(_ name: String, noAck: Int, unmatched: Int, dropped: [AMQPDropReason: Int]) throws {
         let stats = try Self.replay(name, workers: 1).observer.statistics

@@ -388,6 +388,51 @@ def scenario_rpc_chain(port, rec):
     back.join()
 
 
+def scenario_consumer_timeout(port, rec):
+    """RabbitMQ's consumer timeout (`consumer_timeout`, 30 min by default, set to 2 s here with
+    rabbitmqctl eval; RabbitMQ 3.10 checks it once a minute): queue `slow`, prefetch 2, one worker in
+    pika's own thread. Two messages of 150 ms are acked; the third takes 64 s: the broker closes the
+    channel (406 PRECONDITION_FAILED, delivery acknowledgement timed out) while the worker works, with
+    it and one more delivery unanswered. The worker's ack leaves after the broker's channel.close
+    (pika has not read it yet), before pika's close-ok; RabbitMQ ignores it. A new channel gets both
+    again (redelivered) and acks them, and the last message."""
+    import os
+    import subprocess
+    subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", os.environ["RABBITMQ_NODENAME"], "eval",
+                    "application:set_env(rabbit, consumer_timeout, 2000)."], check=True, stdout=subprocess.DEVNULL)
+    fresh(port, "slow")
+    publish(port, "slow", [plan(s, "ack", i) for i, s in enumerate([150, 350, 150, 350, 150])])
+    conn = pika.BlockingConnection(params(port))
+    inbox = []
+
+    def consume():
+        ch = conn.channel()
+        ch.basic_qos(prefetch_count=2)
+        ch.basic_consume("slow", lambda c, m, p, b: inbox.append((m.delivery_tag, m.redelivered, json.loads(b))))
+        return ch
+
+    ch = consume()
+    while len(rec.records) < 6:
+        if not inbox:
+            conn.process_data_events(time_limit=0.01)
+            continue
+        tag, redelivered, p = inbox.pop(0)
+        start = time.time()
+        time.sleep(64 if p["seq"] == 2 and not redelivered else p["sleep_ms"] / 1000.0)
+        end = time.time()
+        try:
+            code = answer(ch, tag, "ack")
+        except pika.exceptions.ChannelClosedByBroker as e:
+            # The ack is on the wire (after the broker's close, before pika's close-ok): an answer.
+            rec.add("slow", tag, 0, start, end, "ack", redelivered)
+            note("slow", f"ack of tag {tag} sent after the broker's channel.close: {e.reply_code} {e.reply_text}")
+            inbox.clear()
+            ch = consume()
+            continue
+        rec.add("slow", tag, code, start, end, "ack", redelivered)
+    conn.close()
+
+
 def every_type(depth=2):
     """A field table with every value type pika writes: S, x, t, l, I, D, T, F, A, V."""
     table = {
@@ -445,6 +490,7 @@ SCENARIOS = {
     "direct-reply-to": scenario_direct_reply_to,
     "field-tables": scenario_field_tables,
     "rpc-chain": scenario_rpc_chain,
+    "consumer-timeout": scenario_consumer_timeout,
 }
 
 if __name__ == "__main__":

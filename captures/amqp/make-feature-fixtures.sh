@@ -18,7 +18,7 @@ delivers() { # NAME [FILTER]: frame numbers of the broker's basic.deliver packet
 if [ "${1:-}" != derive ]; then
 python3 -c "import pika" 2>/dev/null || pip install -q pika
 AMQP_FIXTURE_NETNS=${AMQP_FIXTURE_NETNS:-chx-h17-amqp} \
-AMQP_SCENARIOS=${AMQP_SCENARIOS:-quorum-redelivery stream-offset sac-priority direct-reply-to field-tables rpc-chain} \
+AMQP_SCENARIOS=${AMQP_SCENARIOS:-quorum-redelivery stream-offset sac-priority direct-reply-to field-tables rpc-chain consumer-timeout} \
 AMQP_CONSUMERS=feature_consumers.py ./make-more-fixtures.sh
 fi
 # Direct reply-to deliveries carry the channel's next delivery tag without using it up.
