@@ -46,6 +46,8 @@ final class AMQPChannelState {
         var tagString: String
         var queue: String
         var noAck: Bool
+        /// Consumes RabbitMQ's direct reply-to pseudo-queue (see `AMQPConnectionObserver.directReplyQueue`).
+        var directReply = false
     }
 
     struct PendingConsume {
@@ -79,7 +81,8 @@ final class AMQPChannelState {
     private(set) var consumers: [Consumer] = []
     private(set) var pendingConsumes: [PendingConsume] = []
     private(set) var pendingGets: [PendingGet] = []
-    /// channel.close seen: deliveries in flight are ignored until close-ok.
+    /// channel.close seen: deliveries in flight are ignored until close-ok (after the broker's close,
+    /// answers still settle the deliveries kept until then).
     var isClosing = false
     /// The broker's direction had a gap since the last delivery: skipped tags are lost deliveries.
     var deliveriesMayBeMissing = false

@@ -24,6 +24,10 @@ public struct AMQPFrameSummary: Sendable, Hashable {
 /// (`QueueSource.routingKey`). Through any other exchange the queue is unknown:
 /// `queue` is nil, `QueueSource.unknown`, counted in `unknownQueueDeliveries`.
 ///
+/// **Direct reply-to replies** (``directReplyQueue``) are no-ack deliveries, known by their consumer or,
+/// when it is unknown, by their routing key; they never become outstanding deliveries, and their
+/// delivery tag, which RabbitMQ does not use up, tells only that the tags below it were used.
+///
 /// **Deliveries a client library gives back at a cancel.** pika, when the application cancels a
 /// manual-ack consumer, sends `basic.reject` (requeue) for each delivery it holds but has not
 /// handed to the application, then `basic.cancel`, and rejects (requeue) every delivery of that
@@ -168,11 +172,15 @@ public final class AMQPConnectionObserver: StreamConsumer {
         case .channelClose:
             releaseHeld(channel: number)
             if let state = channels[number] {
-                observer.countDropped(state.dropAll(), .channelClose)
+                // The broker's close: answers the client wrote before it read the close are its workers'
+                // (a consumer timeout: RabbitMQ closes the channel while the worker works, the worker's
+                // ack follows); RabbitMQ ignores them and delivers the messages again, and the reference,
+                // hooking the worker, counts every run. What the client's close-ok leaves is dropped.
+                if fromClient { observer.countDropped(state.dropAll(), .channelClose) }
                 state.isClosing = true
             }
         case .channelCloseOk:
-            channels.removeValue(forKey: number)
+            if let state = channels.removeValue(forKey: number) { observer.countDropped(state.dropAll(), .channelClose) }
         case .basicConsume(let queue, let tag, let noAck, let noWait) where fromClient:
             guard let state = channel(number) else { return }
             if noWait {
@@ -203,8 +211,16 @@ public final class AMQPConnectionObserver: StreamConsumer {
         case .basicDeliver(let consumerTag, let deliveryTag, let redelivered, let exchange, let routingKey)
         where !fromClient:
             guard let state = channel(number), !state.isClosing else { return }
+            let consumer = state.consumer(tag: consumerTag)
+            if consumer?.directReply ?? Self.isDirectReplyAddress(exchange: exchange, routingKey: routingKey) {
+                // A reply to the application's own request (always no-ack). RabbitMQ gives it the channel's
+                // next delivery tag without using it up: the next delivery carries the same tag.
+                fillLostDeliveries(before: deliveryTag, in: state, time: time, tagUsed: false)
+                observer.statistics.noAckDeliveries += 1
+                return
+            }
             fillLostDeliveries(before: deliveryTag, in: state, time: time)
-            if let consumer = state.consumer(tag: consumerTag) {
+            if let consumer {
                 if consumer.noAck {
                     observer.statistics.noAckDeliveries += 1
                     return
@@ -263,9 +279,27 @@ public final class AMQPConnectionObserver: StreamConsumer {
             return
         }
         if !state.addConsumer(
-            .init(tag: Array(tag), tagString: tag.utf8String, queue: consume.queue, noAck: consume.noAck)) {
+            .init(tag: Array(tag), tagString: tag.utf8String, queue: consume.queue, noAck: consume.noAck,
+                  directReply: consume.queue == Self.directReplyQueue)) {
             observer.count(.keptBytes)
         }
+    }
+
+    /// RabbitMQ's direct reply-to (RPC replies without a reply queue): the client consumes this
+    /// pseudo-queue with no-ack and names `amq.rabbitmq.reply-to` as a request's `reply_to`; the server's
+    /// reply, published to the address the broker put there instead, is delivered through the default
+    /// exchange with that address (`amq.rabbitmq.reply-to.` and a suffix) as routing key. The broker
+    /// gives such a delivery the channel's next delivery tag but does not count it
+    /// (`rabbit_channel`'s `deliver_reply`): the channel's next delivery carries the same tag.
+    /// `captures/amqp/feature_consumers.py` (`direct-reply-to`, `rpc-chain`) shows both.
+    static let directReplyQueue = "amq.rabbitmq.reply-to"
+    private static let directReplyPrefix = Array("amq.rabbitmq.reply-to.".utf8)
+
+    /// A delivery of an unknown consumer is a direct reply-to reply: the default exchange and a
+    /// routing key that is a reply address.
+    static func isDirectReplyAddress(exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer) -> Bool {
+        exchange.isEmpty && routingKey.count > directReplyPrefix.count
+            && routingKey.prefix(directReplyPrefix.count).elementsEqual(directReplyPrefix)
     }
 
     /// The queue of a delivery whose consumer tag (or get) is unknown; see the type's documentation.
@@ -288,11 +322,16 @@ public final class AMQPConnectionObserver: StreamConsumer {
     /// After a gap in the broker's direction, the tags skipped before `tag` were deliveries we
     /// lost. Their workers are as busy as if we had seen them, so placeholders take their
     /// place in the first-come-first-served order (bounded by the outstanding limit).
-    private func fillLostDeliveries(before tag: UInt64, in state: AMQPChannelState, time: Timestamp) {
+    /// `tagUsed` false: a direct reply-to delivery, whose tag is the next one RabbitMQ will use
+    /// (the tags below it were used, it was not).
+    private func fillLostDeliveries(
+        before tag: UInt64, in state: AMQPChannelState, time: Timestamp, tagUsed: Bool = true
+    ) {
         defer {
-            state.lastSeenTag = tag
+            state.lastSeenTag = tagUsed ? tag : max(state.lastSeenTag ?? 0, tag &- 1)
             state.deliveriesMayBeMissing = false
         }
+        if !tagUsed && tag == 0 { return }
         guard state.deliveriesMayBeMissing, let last = state.lastSeenTag, tag > last, tag - last > 1 else { return }
         let lost = tag - last - 1
         guard lost <= UInt64(configuration.maxOutstandingPerChannel) else {

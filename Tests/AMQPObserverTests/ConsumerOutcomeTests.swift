@@ -188,6 +188,25 @@ import Testing
         #expect(closed.statistics.droppedDeliveries == [.connectionClose: 1])
     }
 
+    /// The broker closes the channel (RabbitMQ's consumer timeout, 406) while a worker works: the ack
+    /// the client writes before it reads the close is the worker's outcome (the reference counts it);
+    /// what is left at the client's close-ok is dropped (`captures/amqp/consumer-timeout`).
+    @Test func answersBeforeTheClientsCloseOkAfterTheBrokersCloseAreOutcomes() {
+        let result = run(preamble() + [
+            s2c(10, AMQP.deliver(1, tag: "c1", deliveryTag: 1), AMQP.deliver(1, tag: "c1", deliveryTag: 2)),
+            s2c(2010, AMQP.channelClose(1)),
+            s2c(2011, AMQP.deliver(1, tag: "c1", deliveryTag: 3)),  // in flight: ignored while closing
+            c2s(2500, AMQP.ack(1, 1)),
+            c2s(2501, AMQP.channelCloseOk(1)),
+            c2s(2502, AMQP.ack(1, 2)),  // after the close-ok: unmatched
+            .end(.clientToServer, ms(2600)),
+        ])
+        #expect(result.outcomes.map(\.deliveryTag) == [1])
+        #expect(result.outcomes.map { $0.durationNanoseconds() / 1_000_000 } == [2490])
+        #expect(result.statistics.droppedDeliveries == [.channelClose: 1])
+        #expect(result.statistics.unmatchedAnswers == 1)
+    }
+
     @Test func publisherConfirmsFromTheBrokerAreNotAnswers() {
         let result = run(preamble() + [
             s2c(10, AMQP.deliver(1, tag: "c1", deliveryTag: 1)),

@@ -19,7 +19,7 @@ import Testing
         .init(name: "multiple-ack", workers: 3), .init(name: "two-queues-k2", workers: 2),
         .init(name: "get-poller", workers: 1), .init(name: "cancel-and-drop", workers: 1),
     ] + moreFixtures.map { .init(name: $0, workers: 1) } + polyglotFixtures.map { .init(name: $0, workers: 1) }
-        + [.init(name: "go-batch", workers: 3)]
+        + [.init(name: "go-batch", workers: 3)] + featureFixtures.map { .init(name: $0, workers: 1) }
 
     /// make-more-fixtures.sh (more_consumers.py): one worker per channel each.
     static let moreFixtures = [
@@ -30,6 +30,14 @@ import Testing
     /// make-polyglot-fixtures.sh (polyglot_consumers.py): consumers in Go, Java, C, Ruby and PHP,
     /// one worker per channel; `go-batch` answers batches of three handled together (3 workers).
     static let polyglotFixtures = ["go-amqp091", "java-client", "c-rabbitmq", "ruby-bunny", "php-amqplib"]
+
+    /// make-feature-fixtures.sh (feature_consumers.py): RabbitMQ's quorum and stream queues, single active
+    /// consumer, consumer priorities, exclusive consumers, direct reply-to, large field tables, many body
+    /// frames; one worker per consumer, each on a connection of its own.
+    static let featureFixtures = [
+        "quorum-redelivery", "stream-offset", "sac-priority", "direct-reply-to", "field-tables", "rpc-chain",
+        "consumer-timeout",
+    ]
 
     static func replay(_ name: String, workers: Int) throws -> FixtureReplayer {
         let replayer = FixtureReplayer(configuration: .init(consumerConcurrency: workers))
@@ -76,7 +84,8 @@ import Testing
     }
 
     /// The frames we decode, packet by packet, are those tshark's AMQP dissector decodes.
-    @Test(arguments: fixtures.map(\.name) + ["celery", "prefetch-burst-midstream", "prefetch-burst-dropped", "prefetch-burst-lost-deliver"])
+    @Test(arguments: fixtures.map(\.name) + ["celery", "prefetch-burst-midstream", "prefetch-burst-dropped", "prefetch-burst-lost-deliver",
+        "rpc-chain-midstream", "direct-reply-to-midstream", "rpc-chain-lost-deliver"])
     func methodSequenceMatchesTshark(_ name: String) throws {
         let replayer = try Self.replay(name, workers: 1)
         var ours: [Int: String] = [:]
@@ -150,6 +159,37 @@ import Testing
         print("[amqp-fixture] prefetch-burst-lost-deliver: \(damaged.sink.outcomes.count) of \(full.count) outcomes, identical to the full capture's (lost tags \(lostTags.sorted()))")
     }
 
+    /// Direct reply-to deliveries carry the channel's next delivery tag without using it up
+    /// (`rpc-chain`: an RPC server calls another service from its consuming channel; its `front`
+    /// deliveries and the replies share tags). A capture begun after the consumes (the exporter
+    /// started after the service) must not take a reply for a delivery of the routing key's "queue":
+    /// the next delivery with the same tag would look like a tag regression and drop every
+    /// outstanding delivery (8 of rpc-chain's 9 `front` outcomes were lost).
+    @Test(arguments: [("rpc-chain", 9), ("direct-reply-to", 8)])
+    func directReplyDeliveriesInAMidstreamCapture(_ name: String, replies: Int) throws {
+        let replayer = try Self.replay("\(name)-midstream", workers: 1)
+        let stats = replayer.observer.statistics
+        #expect(histogram(replayer.sink.outcomes, rule: .serviceTime) == expectedHistogram(try readFixture("\(name).expected.txt")))
+        #expect(stats.noAckDeliveries == replies)
+        #expect(stats.droppedDeliveries.isEmpty && stats.unmatchedAnswers == 0 && stats.anomalies.isEmpty)
+    }
+
+    /// The `front` delivery that follows the first reply (both with tag 4) removed: the next reply's tag (5)
+    /// shows that tag 4 was used, so a placeholder keeps the worker busy and every other outcome is
+    /// exactly the full capture's (taking the reply's tag as used, no placeholder: the next `front`
+    /// outcome took tag 4's work too, one bucket higher).
+    @Test func deliveryLostAfterADirectReplyKeepsItsWorkerBusy() throws {
+        let full = try Self.replay("rpc-chain", workers: 1).sink.outcomes
+        let damaged = try Self.replay("rpc-chain-lost-deliver", workers: 1)
+        let stats = damaged.observer.statistics
+        #expect(stats.gapBytes > 0)
+        #expect(stats.lostDeliveries == 1 && stats.answersForLostDeliveries == 1)
+        #expect(stats.droppedDeliveries.isEmpty && stats.unmatchedAnswers == 0)
+        let lost = full.filter { $0.queue == "front" && $0.deliveryTag == 4 }
+        #expect(lost.count == 1)
+        #expect(damaged.sink.outcomes == full.filter { !($0.queue == "front" && $0.deliveryTag == 4) })
+    }
+
     /// What the second set's clients did beyond answering, and what it must (not) become:
     /// per fixture, deliveries without an answer to time (auto-ack), answers that match no
     /// delivery, deliveries dropped unanswered by reason; never an anomaly. The numbers come
@@ -176,6 +216,16 @@ import Testing
         // php-amqplib forgets the consumer at the cancel-ok: the 6 deliveries it held are never
         // handed over, and go with the channel.close.
         ("php-amqplib", 0, 0, [.streamEnd: 4, .channelClose: 6]),
+        // RabbitMQ features: quorum redeliveries and dead-lettering, a stream (the nack RabbitMQ answers
+        // with connection.close 540), field tables, many body frames: nothing but outcomes.
+        ("quorum-redelivery", 0, 0, [:]), ("stream-offset", 0, 0, [:]), ("field-tables", 0, 0, [:]),
+        // Single active consumer: pika gives back the delivery it held at consumer A's cancel.
+        ("sac-priority", 0, 0, [.cancelReturn: 1]),
+        // Direct reply-to replies: no-ack deliveries (their tags the channel's next, not used up).
+        ("direct-reply-to", 8, 0, [:]), ("rpc-chain", 9, 0, [:]),
+        // The consumer timeout: the broker closes the channel while the worker works; its ack, written
+        // before pika's close-ok, is an outcome; the other delivery held is dropped at the close-ok.
+        ("consumer-timeout", 0, 0, [.channelClose: 1]),
     ] as [(String, Int, Int, [AMQPDropReason: Int])])
     func whatIsNotAnOutcomeIsCountedByReason(_ name: String, noAck: Int, unmatched: Int, dropped: [AMQPDropReason: Int]) throws {
         let stats = try Self.replay(name, workers: 1).observer.statistics

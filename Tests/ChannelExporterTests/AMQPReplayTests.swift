@@ -14,6 +14,10 @@ import Testing
         "server-cancel", "blocked-restart", "kombu", "aio-pika", "amqpstorm", "channel-errors", "lossy",
         // make-polyglot-fixtures.sh: Go, Java, C, Ruby, PHP consumers
         "go-amqp091", "go-batch", "java-client", "c-rabbitmq", "ruby-bunny", "php-amqplib",
+        // make-feature-fixtures.sh: quorum and stream queues, single active consumer, priorities,
+        // direct reply-to, field tables, the consumer timeout
+        "quorum-redelivery", "stream-offset", "sac-priority", "direct-reply-to", "field-tables", "rpc-chain",
+        "consumer-timeout",
     ]
     /// Workers per channel of each fixture's consumers (captures/amqp/README.md): the
     /// service-time rule's k, as `amqp.consumer_concurrency` would say for that service.
@@ -114,6 +118,16 @@ import Testing
         let (ours, statistics) = try Self.rows("prefetch-burst-midstream")
         #expect(ours == (try AMQPReplayTests.expectedRows(Fixtures.path("amqp/prefetch-burst.expected.txt"))))
         #expect(statistics.amqp.routingKeyQueueDeliveries > 0)
+    }
+
+    /// Direct reply-to replies (their tags the channel's next, not used up) in captures begun at the
+    /// first delivery: every series of the full capture, no drop (captures/amqp/README.md).
+    @Test(arguments: ["rpc-chain", "direct-reply-to"])
+    func captureStartedMidConnectionWithDirectReplies(_ fixture: String) throws {
+        let (ours, statistics) = try Self.rows("\(fixture)-midstream")
+        #expect(ours == (try AMQPReplayTests.expectedRows(Fixtures.path("amqp/\(fixture).expected.txt"))))
+        #expect(statistics.amqp.droppedDeliveries.isEmpty && statistics.amqp.unmatchedAnswers == 0)
+        #expect(statistics.amqp.noAckDeliveries > 0)
     }
 
     @Test func lostSegmentsLoseOutcomesButInventNone() throws {

@@ -22,7 +22,7 @@ HERE=$PWD
 PORT=${AMQP_FIXTURE_PORT:-5682}
 DIST_PORT=${AMQP_FIXTURE_DIST_PORT:-25682}
 NODE=fixtures@localhost
-WORK=$(mktemp -d /tmp/amqp-fixtures.XXXXXX)
+WORK=$(mktemp -d "${AMQP_FIXTURE_TMP:-/tmp}/amqp-fixtures.XXXXXX")
 
 need() { command -v "$1" >/dev/null || { apt-get update -q && apt-get install -y -q "$2"; }; }
 need rabbitmq-server rabbitmq-server
@@ -60,7 +60,7 @@ cleanup() {
     $CTL -n "$NODE" stop >/dev/null 2>&1 || kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     [ -z "$EPMD_WAS_RUNNING" ] && epmd -kill >/dev/null 2>&1 || true
-    cp "$WORK/server.out" /tmp/amqp-fixtures-server.out 2>/dev/null || true
+    cp "$WORK/server.out" "${AMQP_FIXTURE_TMP:-/tmp}/amqp-fixtures-server.out" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -71,15 +71,7 @@ for _ in $(seq 120); do
 done
 echo "broker $NODE up on 127.0.0.1:$PORT (pid $SERVER_PID)"
 
-extract() { # NAME: text files derived from NAME.pcap
-    local name=$1
-    tshark -r "$name.pcap" -T fields -E separator=/t \
-        -e frame.number -e frame.time_epoch -e tcp.srcport -e tcp.dstport -e tcp.seq_raw -e tcp.flags \
-        -e tcp.payload > "$name.payloads.txt"
-    tshark -r "$name.pcap" -d "tcp.port==$PORT,amqp" -Y amqp -T fields -E separator=/t \
-        -e frame.number -e tcp.srcport -e amqp.channel -e amqp.type -e amqp.method.class -e amqp.method.method \
-        > "$name.methods.txt"
-}
+. ./amqp-fixture-lib.sh   # extract NAME: NAME.payloads.txt and NAME.methods.txt from NAME.pcap
 
 LIVE=${AMQP_LIVE_EXPORTER:-}
 LIVE_LISTEN=127.0.0.1:${AMQP_LIVE_METRICS_PORT:-9186}
