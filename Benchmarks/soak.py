@@ -621,7 +621,8 @@ def one(samples, name, **want):
 class Monitor:
     COLUMNS = ["t_s", "mode", "rss_kib", "hwm_kib", "cpu_s", "cpu_pct", "packets", "kernel_drops", "flows_active",
                "flows_opened", "ended_fin", "ended_reset", "ended_expired", "kept_bytes", "buffered_bytes",
-               "amqp_outstanding", "exchanges", "req_without_resp", "http_anomalies", "series", "promtool", "decreased"]
+               "amqp_outstanding", "exchanges", "req_without_resp", "http_anomalies", "series", "capture_up",
+               "interruptions", "clock_steps", "back_in_time", "decapsulated", "promtool", "decreased"]
 
     def __init__(self, out, pid, t0):
         self.out, self.pid, self.t0 = out, pid, t0
@@ -667,6 +668,9 @@ class Monitor:
                one(samples, "channel_exporter_http_exchanges_total", kind="complete"),
                one(samples, "channel_exporter_http_exchanges_total", kind="request_without_response"),
                one(samples, "channel_exporter_http_anomalies_total"), one(samples, "channel_exporter_series"),
+               one(samples, "channel_exporter_capture_up"), one(samples, "channel_exporter_capture_interruptions_total"),
+               one(samples, "channel_exporter_clock_steps_total"), one(samples, "channel_exporter_packets_back_in_time_total"),
+               one(samples, "channel_exporter_decapsulated_packets_total"),
                check.returncode, decreased]
         self.tsv.write("\t".join(str(int(x)) if isinstance(x, float) else str(x) for x in row) + "\n")
         self.tsv.flush()
@@ -744,7 +748,10 @@ def run(args):
     os.makedirs(work)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     procs = []  # (name, Popen), stopped by PID in reverse order
-    epmd_running = subprocess.run(["pgrep", "-x", "epmd"], capture_output=True).returncode == 0
+    # `epmd -kill` stops the epmd of this network namespace (it talks to 127.0.0.1:4369): look
+    # there, not with pgrep, which sees every namespace's (another run's epmd kept ours running).
+    with socket.socket() as probe:
+        epmd_running = probe.connect_ex(("127.0.0.1", 4369)) == 0
     rabbit = None
 
     def stop_all():
