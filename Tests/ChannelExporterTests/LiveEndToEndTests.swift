@@ -93,6 +93,11 @@ import Glibc
         #expect(last.contains(#"channel_exporter_build_info{swift="#))
         #expect(last.contains("# TYPE channel_exporter_capture_dropped_packets_total counter"))
         #expect(sampleValue(#"channel_exporter_capture_dropped_packets_total{where="kernel"}"#, in: last) == 0)
+        // deploy/alerts.yaml reads families this scrape must have (a renamed metric would leave an
+        // alert that never fires).
+        for name in try AlertRules.metricNames() {
+            #expect(last.contains("# TYPE \(name) "), "deploy/alerts.yaml reads \(name), not served:\n\(last)")
+        }
 
         // OpenMetrics when the scraper asks for it.
         let open = try #require(try await exporter.scrape(accept: "application/openmetrics-text; version=1.0.0"))
