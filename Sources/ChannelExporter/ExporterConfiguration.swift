@@ -98,7 +98,7 @@ public struct ExporterConfiguration: Sendable, Equatable {
         public init() {}
     }
 
-    /// Tunnels whose inner packets are decoded (README "Tunnels"): GRE and IP in IP by their
+    /// Tunnels whose inner packets are decoded (docs/tunnels-and-kubernetes.md): GRE and IP in IP by their
     /// protocol numbers, VXLAN and Geneve by their UDP destination ports.
     public struct Tunnels: Sendable, Equatable {
         /// On by default: on a node of an overlay network the pods' traffic between nodes is

@@ -3,7 +3,7 @@ import PacketDecoding
 
 /// `capture.filter` applied to a replayed file's packets, as `run` has libpcap apply it to the live
 /// capture, so that a replay with the configuration a host runs gives what that host's exporter
-/// gives. The README's advice for a proxy on the service's host (leave the proxy's front port out
+/// gives. The advice for a proxy on the service's host (leave the proxy's front port out
 /// with `capture.filter`) was only true live: a replay of the same traffic counted every front
 /// connection as an outgoing call (captures/README.md, "Reverse proxies").
 ///

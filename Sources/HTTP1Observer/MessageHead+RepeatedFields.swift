@@ -8,7 +8,7 @@ extension MessageHead {
     /// `User-Agent: a` then `User-Agent: b` is `a, b`. A field of another spelling that the fuzzy
     /// match also takes (`UserAgent`) is another environ key, met after the first one: it is not
     /// joined, and the first spelling wins as before. Names compare ignoring case only, as the
-    /// environ key does (upper-cased; a name with `_` never reaches it, README "Known differences").
+    /// environ key does (upper-cased; a name with `_` never reaches it, captures/parity/README.md, "Known differences").
     ///
     /// Rare (`apply` only notes a repeat), so the head is read again here rather than making the
     /// usual one-field head pay for remembering names. `bytes`: the whole head, start line included.

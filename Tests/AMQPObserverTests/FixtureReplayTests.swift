@@ -244,7 +244,7 @@ import Testing
     /// when the task is received, before it runs. Every task is counted once, with its queue
     /// and code; the durations are not comparable: an early ack ends no work, and on the
     /// shared channel it frees the worker model's worker while the task still runs
-    /// (README, "Consumers"). Pidbox and gossip consumers are auto-ack.
+    /// (docs/how-it-decides.md, "Consumers"). Pidbox and gossip consumers are auto-ack.
     @Test func celeryTasksAreCountedOncePerQueueAndCode() throws {
         let replayer = try Self.replay("celery", workers: 1)
         let text = try readFixture("celery.workers.json")

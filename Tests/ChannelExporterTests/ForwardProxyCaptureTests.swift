@@ -8,7 +8,7 @@ import Testing
 /// partner on 8080 and 443; `requests` with `proxies=`, Go's `http.ProxyURL`, curl `-x`). Plain HTTP
 /// goes to the proxy in absolute form and is read as the call to the partner's URL; HTTPS goes
 /// through a CONNECT tunnel, which is no call; the proxy's own call to the partner is a second
-/// outgoing exchange (README, "Inbound vs outgoing").
+/// outgoing exchange (docs/how-it-decides.md, "Inbound vs outgoing").
 @Suite struct ForwardProxyCaptureTests {
     struct Call: Hashable {
         var method: String

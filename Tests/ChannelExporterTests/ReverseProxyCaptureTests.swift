@@ -138,7 +138,7 @@ import Testing
         let (_, _, frontExposition) = try Self.replay(fixture, inbound: fixture.port)
         let gzipped = Self.sum(frontExposition, "A123010101_inner_metrics_count{", containing: [#"path="/api/big""#, #"code="-1""#])
         #expect(gzipped == (fixture.name.hasPrefix("haproxy") ? 0 : 2))
-        // Without the filter, each front call is an outgoing call too (README, "Inbound vs outgoing").
+        // Without the filter, each front call is an outgoing call too (docs/how-it-decides.md, "Inbound vs outgoing").
         let (_, unfiltered, unfilteredExposition) = try Self.replay(fixture, inbound: Self.backendPort)
         // (Caddy's answer cut by wrk's RST is no call: the caller's raised.)
         let frontCalls = unfiltered.filter { $0.server.port == fixture.port && $0.request != nil && $0.completeness == .complete }
