@@ -4,6 +4,7 @@ import Logging
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",  // not derived from the type at every start (Replay says why)
         abstract: "Capture live on an interface and serve the metrics over HTTP.",
         discussion: "Needs root or CAP_NET_RAW. SIGTERM/SIGINT stop; SIGHUP reloads the configuration file.")
 
