@@ -1,7 +1,7 @@
 # channel-exporter: the commands README.md names. Each target installs what it
 # needs on a fresh Debian machine that has only the Swift toolchain.
 SHELL := /bin/bash
-APT_PACKAGES := libpcap-dev zlib1g-dev pkg-config tcpdump tshark curl python3 prometheus iproute2 ethtool
+APT_PACKAGES := libpcap-dev zlib1g-dev pkg-config tcpdump tshark curl python3 prometheus iproute2 ethtool systemd
 SWIFT_FLAGS ?=
 
 .PHONY: deps build release test demo run bench check-config image-context image check-image

@@ -6,8 +6,10 @@ A Debian root is made with debootstrap for the release the FROM line names
 the COPY lines copy from the build context. The image's ENTRYPOINT then
 1. replays a bundled capture with its configuration and checks the exposition
    holds the reference's families, and
-2. runs live on `lo` (its CMD, listening on another port) while curl sends a
-   request to a server on lo, and checks that /metrics counts it.
+2. runs live on `lo` (its CMD, listening on another port) as deploy/daemonset.yaml's
+   container runs it (root with only the capabilities it adds, no new privileges,
+   the root file system read-only) while curl sends a request to a server on lo,
+   and checks that /metrics counts it and that the liveness probe's path answers.
 
   deploy/check-image.py [CONTEXT]   (default .build/image, as `make image` fills it)
 
@@ -16,6 +18,7 @@ deb.debian.org. The root is deleted afterwards.
 """
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -27,6 +30,30 @@ import urllib.request
 DOCKERFILE = "deploy/Dockerfile"
 CAPTURE = "captures/parity/outbound.pcap"
 CAPTURE_CONFIG = "captures/parity/outbound.config.yaml"
+DAEMONSET = "deploy/daemonset.yaml"
+
+
+def pod_settings():
+    """The capabilities deploy/daemonset.yaml's container adds (it drops all others) and its
+    liveness probe's path."""
+    text = open(DAEMONSET).read()
+    added = re.search(r"capabilities:\s*\{add:\s*\[([^\]]*)\],\s*drop:\s*\[\"ALL\"\]\}", text)
+    probe = re.search(r"livenessProbe:\s*\n\s*httpGet:\s*\{path:\s*([^,}\s]+)", text)
+    if not added or not probe:
+        sys.exit(f"check-image: {DAEMONSET}: no `capabilities: {{add: [...], drop: [\"ALL\"]}}` or no livenessProbe path")
+    capabilities = [name.strip().strip('"').lower() for name in added.group(1).split(",") if name.strip()]
+    return capabilities, probe.group(1)
+
+
+def as_the_pod(root, command, capabilities):
+    """`command` run in `root` as the DaemonSet's container: uid 0 with only `capabilities`
+    (setpriv empties the bounding set but for them; root's permitted set is its bounding set),
+    no_new_privs (allowPrivilegeEscalation: false), and the root read-only
+    (readOnlyRootFilesystem: true; in a mount namespace of its own, so nothing is left mounted)."""
+    bounding = ",".join(["-all"] + [f"+{name}" for name in capabilities])
+    script = ('r=$1; shift; mount --rbind "$r" "$r" && mount -o remount,bind,ro "$r" && '
+              f'exec chroot "$r" setpriv --no-new-privs --inh-caps=-all --bounding-set={bounding} -- "$@"')
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", root] + command
 
 
 def instructions(path):
@@ -92,15 +119,23 @@ def check_replay(root, image):
 
 
 def check_live(root, image):
-    """The image's CMD, with its listen address moved: a request to a server on lo is counted."""
+    """The image's CMD, with its listen address moved, run as the DaemonSet runs it: a request
+    to a server on lo is counted, and the liveness probe's path answers."""
+    capabilities, probe_path = pod_settings()
     server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "18766"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     exporter = subprocess.Popen(
-        ["chroot", root] + image["entrypoint"] + image["cmd"]
-        + ["--interface", "lo", "--web.listen-address", "127.0.0.1:19166"],
+        as_the_pod(root, image["entrypoint"] + image["cmd"]
+                   + ["--interface", "lo", "--web.listen-address", "127.0.0.1:19166"], capabilities),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(3)
+        if exporter.poll() is not None:
+            sys.exit(f"check-image: live, with only {capabilities}, read-only: exit {exporter.returncode}: "
+                     f"{exporter.stderr.read().strip()}")
+        probe = urllib.request.urlopen(f"http://127.0.0.1:19166{probe_path}", timeout=5)
+        print(f"live: {capabilities} only, no new privileges, root read-only; "
+              f"liveness probe {probe_path}: {probe.status}")
         for _ in range(3):
             subprocess.run(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:18766/"], check=True)
         deadline = time.time() + 15

@@ -15,10 +15,11 @@ final class LiveExporter {
     var metricsURL: String { "http://127.0.0.1:\(metricsPort)\(metricsPath)" }
 
     /// Starts it and waits (up to 30 s) until `metricsPath` answers.
-    /// `extraConfiguration`: more top-level YAML for the configuration file.
+    /// `extraConfiguration`: more top-level YAML for the configuration file. `launcher`: a command
+    /// that execs the exporter (its path appended), e.g. setpriv with another user's credentials.
     init(
         inboundPorts: [UInt16], in directory: TemporaryDirectory, name: String = "exporter", extraArguments: [String] = [],
-        metricsPath: String = "/metrics", extraConfiguration: String = ""
+        metricsPath: String = "/metrics", extraConfiguration: String = "", launcher: [String] = []
     ) async throws {
         let config = try directory.write(
             "\(name).yaml",
@@ -32,9 +33,10 @@ final class LiveExporter {
             """ + extraConfiguration)
         metricsPort = try freeLoopbackPort()
         self.metricsPath = metricsPath
+        let command = launcher + [try BuiltExecutable.path()]
         child = try ChildProcess(
-            name: name, executable: try BuiltExecutable.path(),
-            arguments: [
+            name: name, executable: command[0],
+            arguments: command.dropFirst() + [
                 "run", "--config.file", config, "--interface", "lo",
                 "--web.listen-address", "127.0.0.1:\(metricsPort)",
             ] + extraArguments,

@@ -235,6 +235,8 @@ final class Watchdog: Sendable {
             try PacketSource.live(LiveCaptureOptions(interface: "lo"))
         }
         #expect(
-            CaptureError.permissionDenied(interface: "lo").description == "capturing on lo needs root or CAP_NET_RAW")
+            CaptureError.permissionDenied(interface: "lo").description
+                == "capturing on lo needs root or CAP_NET_RAW: grant it with `setcap cap_net_raw+ep` on the binary, "
+                + "AmbientCapabilities=CAP_NET_RAW in a systemd unit, or capabilities: {add: [NET_RAW]} in a pod")
     }
 }
