@@ -30,7 +30,7 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
-        // zlib, for gzip/deflate response bodies.
+        // zlib, for gzip/deflate response bodies (inflated) and the /metrics answers (gzip).
         .systemLibrary(
             name: "CZlib",
             providers: [.apt(["zlib1g-dev"])]
@@ -55,7 +55,7 @@ let package = Package(
             name: "ChannelExporter",
             dependencies: [
                 "PacketCapture", "PacketDecoding", "TCPReassembly", "HTTP1Observer", "AMQPObserver",
-                "ChannelMetrics", .product(name: "Yams", package: "Yams"),
+                "ChannelMetrics", "CZlib", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -40,6 +40,10 @@ public struct ScrapeResponse: Sendable {
 ///   back: a client that never reads delays the others' scrapes by that long at most;
 /// - at most `maxConnections` connections are open at once, the ones past it are closed at once;
 /// - a connection that sends nothing for `idleTimeout` is closed.
+///
+/// An answer is gzip-compressed when the request's `Accept-Encoding` prefers it (`ContentCoding`), as
+/// Prometheus's does; what counts against `maxQueuedBytes` is then the compressed bytes, which are
+/// what waits (the rendered text is let go as it is compressed).
 public final class MetricsServer: Sendable {
     /// Called for every GET/HEAD with the path (no query) and the Accept header.
     public typealias Handler = @Sendable (_ path: String, _ accept: String) -> ScrapeResponse
@@ -245,19 +249,23 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func respond(to request: HTTPRequestHead, context: ChannelHandlerContext) {
         var response: ScrapeResponse
+        var coding = ContentCoding.identity
+        var headers = HTTPHeaders()
         if request.method == .GET || request.method == .HEAD {
             let path = String(request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
             response = handler(path, request.headers["accept"].joined(separator: ","))
+            let acceptEncoding = request.headers["accept-encoding"]
+            coding = ContentCoding.negotiate(acceptEncoding: acceptEncoding.isEmpty ? nil : acceptEncoding.joined(separator: ","))
+            // Whichever coding was chosen, a cache must not give this answer to a request that asks otherwise.
+            headers.add(name: "Vary", value: "Accept-Encoding")
         } else {
             response = ScrapeResponse(status: .methodNotAllowed, contentType: "text/plain; charset=utf-8", body: "method not allowed\n")
         }
-        var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
-        var bodyBuffer = context.channel.allocator.buffer(capacity: response.pieces.reduce(0) { $0 + $1.utf8.count })
-        for i in response.pieces.indices {
-            bodyBuffer.writeString(response.pieces[i])
-            response.pieces[i] = ""
-        }
+        // Rendered and compressed here, on the server's event loop: the capture thread only publishes
+        // what the handler reads. A HEAD is compressed too, for the Content-Length a GET would have.
+        let bodyBuffer = Self.body(of: &response.pieces, coding: &coding, allocator: context.channel.allocator)
+        if coding == .gzip { headers.add(name: "Content-Encoding", value: "gzip") }
         headers.add(name: "Content-Length", value: String(bodyBuffer.readableBytes))
         let keepAlive = request.isKeepAlive
         if !keepAlive { headers.add(name: "Connection", value: "close") }
@@ -266,7 +274,8 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
         if request.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(bodyBuffer))), promise: nil) }
         let done = context.writeAndFlushPromise()
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        // Counted until the kernel has it all, or the connection is gone with it.
+        // Counted until the kernel has it all, or the connection is gone with it: the bytes held, compressed
+        // when they are (what was rendered is let go once compressed).
         let queuedBytes = request.method == .HEAD ? 0 : bodyBuffer.readableBytes
         queued.add(queuedBytes)
         let channel = context.channel
@@ -282,6 +291,28 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
             queued.remove(queuedBytes)
             if !keepAlive { channel.close(promise: nil) }
         }
+    }
+}
+
+extension ScrapeHandler {
+    /// The pieces in one buffer, gzip-compressed when `coding` says so (and zlib could start; else
+    /// `coding` becomes identity). Each piece is let go once copied or compressed.
+    fileprivate static func body(of pieces: inout [String], coding: inout ContentCoding, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let length = pieces.reduce(0) { $0 + $1.utf8.count }
+        if coding == .gzip {
+            // The capacity is held while the answer waits, but only the bytes written count against the
+            // bound: sized at 3 % of the text and 64 KiB (expositions compress to 2-4 %, Benchmarks/README.md)
+            // and doubled when short, the buffer holds at most that or twice what it took.
+            var compressed = allocator.buffer(capacity: length / 32 + (64 << 10))
+            if GzipBody.compress(&pieces, to: { compressed.writeBytes($0) }) { return compressed }
+            coding = .identity
+        }
+        var buffer = allocator.buffer(capacity: length)
+        for i in pieces.indices {
+            buffer.writeString(pieces[i])
+            pieces[i] = ""
+        }
+        return buffer
     }
 }
 

@@ -12,7 +12,10 @@ struct Bench: ParsableCommand {
             (default /tmp/channel-exporter-bench) when it exists, else says how to make \
             the captures. See Benchmarks/README.md.
             """,
-        subcommands: [ThroughputCommand.self, MemoryCommand.self, RunCommand.self, JSONScanCommand.self, MetricsCommand.self])
+        subcommands: [
+            ThroughputCommand.self, MemoryCommand.self, RunCommand.self, JSONScanCommand.self, MetricsCommand.self,
+            ExpositionCommand.self,
+        ])
 
     func run() throws {
         let directory = ProcessInfo.processInfo.environment["BENCH_DATA"] ?? "/tmp/channel-exporter-bench"
