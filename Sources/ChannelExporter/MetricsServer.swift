@@ -256,8 +256,9 @@ private final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandle
             response = handler(path, request.headers["accept"].joined(separator: ","))
             let acceptEncoding = request.headers["accept-encoding"]
             coding = ContentCoding.negotiate(acceptEncoding: acceptEncoding.isEmpty ? nil : acceptEncoding.joined(separator: ","))
-            // Whichever coding was chosen, a cache must not give this answer to a request that asks otherwise.
-            headers.add(name: "Vary", value: "Accept-Encoding")
+            // Whichever format and coding were chosen, a cache must not give this answer to a request
+            // that asks otherwise: `Accept` picks OpenMetrics or the text format, `Accept-Encoding` gzip.
+            headers.add(name: "Vary", value: "Accept, Accept-Encoding")
         } else {
             response = ScrapeResponse(status: .methodNotAllowed, contentType: "text/plain; charset=utf-8", body: "method not allowed\n")
         }
