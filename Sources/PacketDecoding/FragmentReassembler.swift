@@ -333,6 +333,12 @@ final class FragmentTable {
         }
         // Complete: the pieces are disjoint, inside 0..<total and add up to it, so they cover it.
         heldBytes -= datagram.heldBytes
+        // The bound was checked against each fragment's own header; the first fragment's, which
+        // the datagram gets, may be longer (IPv4 options): a total length past 65,535 again.
+        guard fragment.isIPv6 || datagram.header.count + total <= 65_535 else {
+            counters[droppedFragments: .tooLarge] &+= UInt64(datagram.pieces.count)
+            return nil
+        }
         counters.reassembledDatagrams &+= 1
         return write(datagram, total: total, isIPv6: fragment.isIPv6, timestamp: now)
     }

@@ -40,7 +40,7 @@ import Testing
 
     /// The exchanges as the clients would log them.
     static func digest(_ exchanges: [HTTPExchange]) -> [String] {
-        exchanges.map { "\($0.request?.method ?? "-") \($0.request?.path ?? "-") \($0.response?.status ?? 0)" }.sorted()
+        exchanges.map { "\($0.request?.method ?? "-") \($0.request?.target ?? "-") \($0.response?.status ?? 0)" }.sorted()
     }
 
     /// tshark's requests paired with their responses (`FILE.pairs.tsv`), as `digest` writes them.

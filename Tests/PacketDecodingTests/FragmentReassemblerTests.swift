@@ -218,6 +218,34 @@ import Testing
         #expect(decoder.fragments.heldDatagrams == 0)
     }
 
+    /// Each fragment within 65,535 bytes with its own header, but the first fragment's header
+    /// (40 bytes of options), which the datagram gets, takes it past: dropped, not trapped on.
+    @Test func tooLargeWithTheFirstFragmentsHeader() {
+        var decoder = PacketDecoder()
+        var first = B.ethernet(
+            type: 0x0800,
+            payload: B.ipv4(options: Array(repeating: 1, count: 40), flagsAndOffset: 0x2000, payload: Array(repeating: 0, count: 8)))
+        first[14 + 5] = 9
+        var rest: [[UInt8]] = []
+        // 8 bytes, then 1,000-byte pieces up to an end of 65,512 (20 + 65,512 fits, 60 + 65,512 does not).
+        var offset = 8
+        while offset < 65_512 {
+            let length = min(1000, 65_512 - offset)
+            var packet = B.ethernet(
+                type: 0x0800,
+                payload: B.ipv4(
+                    flagsAndOffset: (offset + length < 65_512 ? 0x2000 : 0) | offset >> 3,
+                    payload: Array(repeating: 0, count: length)))
+            packet[14 + 5] = 9
+            rest.append(packet)
+            offset += length
+        }
+        #expect(Self.run([first] + rest, &decoder).isEmpty)
+        #expect(decoder.counters.reassembledDatagrams == 0)
+        #expect(decoder.counters[droppedFragments: .tooLarge] == UInt64(1 + rest.count))
+        #expect(decoder.fragments.heldDatagrams == 0 && decoder.fragments.heldBytes == 0)
+    }
+
     @Test func truncatedFragment() {
         var decoder = PacketDecoder()
         let f = Self.ipv4Fragments(Self.data, sizes: [1480, 1480])
