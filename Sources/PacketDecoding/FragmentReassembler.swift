@@ -93,48 +93,84 @@ public struct FragmentLimits: Sendable, Hashable {
     }
 }
 
-/// One fragment as the IP layer found it, by offsets into its frame.
+/// One fragment as the IP layer found it: where its headers are in its frame, nothing read yet.
+/// Small on purpose: it is a case of `LayerResult`, which every packet of the layered path builds
+/// and copies, so its fields are read out of line, by the reassembler (`IPFragmentFields`).
 @usableFromInline
 internal struct IPFragment {
     @usableFromInline let isIPv6: Bool
-    @usableFromInline let source: IPAddress
-    @usableFromInline let destination: IPAddress
-    @usableFromInline let identification: UInt32
-    /// IPv4: the header's protocol; IPv6: the fragment header's next header.
-    @usableFromInline let protocolNumber: UInt8
-    /// The header the datagram is rebuilt with: IPv4's whole header (options too), IPv6's
-    /// fixed 40 bytes (the unfragmentable extension headers are left out: nothing after the IP
-    /// layer reads them).
-    @usableFromInline let headerStart: Int
-    @usableFromInline let headerLength: Int
-    /// Bytes before the fragmentable part that count towards the 65,535 bound: IPv4's header,
-    /// IPv6's unfragmentable extension headers.
-    @usableFromInline let lengthBefore: Int
-    /// The fragment's data: where it starts, where the packet says it ends (possibly past the capture).
-    @usableFromInline let dataStart: Int
-    @usableFromInline let dataEnd: Int
-    /// Its place in the datagram's fragmentable part, in bytes.
-    @usableFromInline let offset: Int
-    @usableFromInline let moreFragments: Bool
+    /// Where the IP header starts.
+    @usableFromInline let header: Int
+    /// IPv4: where its header ends (the data starts); IPv6: where the fragment header starts.
+    @usableFromInline let headerEnd: Int
+    /// Where the packet says it ends (possibly past the capture, never past the original packet).
+    @usableFromInline let end: Int
 
     @inlinable
-    init(
-        isIPv6: Bool, source: IPAddress, destination: IPAddress, identification: UInt32, protocolNumber: UInt8,
-        headerStart: Int, headerLength: Int, lengthBefore: Int, dataStart: Int, dataEnd: Int, offset: Int,
-        moreFragments: Bool
-    ) {
+    init(isIPv6: Bool, header: Int, headerEnd: Int, end: Int) {
         self.isIPv6 = isIPv6
-        self.source = source
-        self.destination = destination
-        self.identification = identification
-        self.protocolNumber = protocolNumber
-        self.headerStart = headerStart
-        self.headerLength = headerLength
-        self.lengthBefore = lengthBefore
-        self.dataStart = dataStart
-        self.dataEnd = dataEnd
-        self.offset = offset
-        self.moreFragments = moreFragments
+        self.header = header
+        self.headerEnd = headerEnd
+        self.end = end
+    }
+}
+
+/// A fragment's fields, read from its headers (already checked to be inside the capture).
+///
+/// ```
+/// IPv4 (RFC 791):  |         Identification        |Flags|      Fragment Offset    |   (bytes 4-7)
+/// IPv6 (RFC 8200 §4.5), the fragment header:
+///                  |  Next Header  |   Reserved    |      Fragment Offset    |Res|M|
+///                  |                         Identification                        |
+/// ```
+struct IPFragmentFields {
+    var source: IPAddress
+    var destination: IPAddress
+    var identification: UInt32
+    /// IPv4: the header's protocol; IPv6: the fragment header's next header.
+    var protocolNumber: UInt8
+    /// The header the datagram is rebuilt with: IPv4's whole header (options too), IPv6's fixed 40
+    /// bytes (the unfragmentable extension headers are left out: nothing after the IP layer reads them).
+    var headerStart: Int
+    var headerLength: Int
+    /// Bytes before the fragmentable part that count towards the 65,535 bound: IPv4's header,
+    /// IPv6's unfragmentable extension headers.
+    var lengthBefore: Int
+    /// The fragment's data: where it starts and where the packet says it ends.
+    var dataStart: Int
+    var dataEnd: Int
+    /// Its place in the datagram's fragmentable part, in bytes.
+    var offset: Int
+    var moreFragments: Bool
+
+    init(_ fragment: IPFragment, in frame: Frame) {
+        let ip = fragment.header
+        headerStart = ip
+        dataEnd = fragment.end
+        if fragment.isIPv6 {
+            let header = fragment.headerEnd
+            let field = frame.be16(header + 2)
+            source = IPAddress(ipv6High: frame.be64(ip + 8), low: frame.be64(ip + 16))
+            destination = IPAddress(ipv6High: frame.be64(ip + 24), low: frame.be64(ip + 32))
+            identification = frame.be32(header + 4)
+            protocolNumber = frame.u8(header)
+            headerLength = 40
+            lengthBefore = header - ip - 40
+            dataStart = header + 8
+            offset = Int(field & 0xFFF8)
+            moreFragments = field & 1 != 0
+        } else {
+            let flags = frame.be16(ip + 6)
+            source = IPAddress(ipv4: frame.be32(ip + 12))
+            destination = IPAddress(ipv4: frame.be32(ip + 16))
+            identification = UInt32(frame.be16(ip + 4))
+            protocolNumber = frame.u8(ip + 9)
+            headerLength = fragment.headerEnd - ip
+            lengthBefore = headerLength
+            dataStart = fragment.headerEnd
+            offset = Int(flags & 0x1FFF) << 3
+            moreFragments = flags & 0x2000 != 0
+        }
     }
 }
 
@@ -238,7 +274,9 @@ final class FragmentTable {
         return copy
     }
 
-    func add(_ fragment: IPFragment, of frame: Frame, limits: FragmentLimits, counters: inout DecodeCounters) -> Frame? {
+    func add(_ found: IPFragment, of frame: Frame, limits: FragmentLimits, counters: inout DecodeCounters) -> Frame? {
+        let fragment = IPFragmentFields(found, in: frame)
+        let isIPv6 = found.isIPv6
         let now = frame.timestamp
         let timeout = limits.timeoutNanoseconds
         if now.nanoseconds >= nextExpiry { expire(now: now, timeout: timeout, counters: &counters) }
@@ -257,7 +295,7 @@ final class FragmentTable {
         let end = start + length
         let key = FragmentKey(
             source: fragment.source, destination: fragment.destination, identification: fragment.identification,
-            protocolNumber: fragment.isIPv6 ? 0x100 : UInt16(fragment.protocolNumber))
+            protocolNumber: isIPv6 ? 0x100 : UInt16(fragment.protocolNumber))
         guard fragment.lengthBefore + end <= 65_535 else {
             drop(key, reason: .tooLarge, counters: &counters)
             return nil
@@ -335,12 +373,12 @@ final class FragmentTable {
         heldBytes -= datagram.heldBytes
         // The bound was checked against each fragment's own header; the first fragment's, which
         // the datagram gets, may be longer (IPv4 options): a total length past 65,535 again.
-        guard fragment.isIPv6 || datagram.header.count + total <= 65_535 else {
+        guard isIPv6 || datagram.header.count + total <= 65_535 else {
             counters[droppedFragments: .tooLarge] &+= UInt64(datagram.pieces.count)
             return nil
         }
         counters.reassembledDatagrams &+= 1
-        return write(datagram, total: total, isIPv6: fragment.isIPv6, timestamp: now)
+        return write(datagram, total: total, isIPv6: isIPv6, timestamp: now)
     }
 
     /// The datagram in `output`: its first fragment's header, told it is whole, then the data.

@@ -49,7 +49,7 @@ extension Frame {
         let end = offset + totalLength
         // Any fragment (more-fragments set or a non-zero offset) goes to the reassembler.
         guard be16(offset + 6) & 0x3FFF == 0 else {
-            return ipv4Fragment(at: offset, headerLength: headerLength, end: end)
+            return .fragment(IPFragment(isIPv6: false, header: offset, headerEnd: offset + headerLength, end: end))
         }
         let proto = u8(offset + 9)
         guard proto == IPProtocol.tcp else {
@@ -104,7 +104,7 @@ extension Frame {
                 case IPProtocol.fragment:
                     // Offset (13 bits) | Res (2) | M (1): anything but an atomic fragment is a fragment.
                     guard be16(position + 2) & 0xFFF9 == 0 else {
-                        return ipv6Fragment(at: offset, fragmentHeader: position, end: end)
+                        return .fragment(IPFragment(isIPv6: true, header: offset, headerEnd: position, end: end))
                     }
                     length = 8
                 case IPProtocol.authentication:
@@ -124,37 +124,3 @@ extension Frame {
     }
 }
 
-extension Frame {
-    /// The IPv4 fragment whose header (already checked) is at `offset` and which ends at `end`.
-    @usableFromInline @inline(never)
-    func ipv4Fragment(at offset: Int, headerLength: Int, end: Int) -> LayerResult {
-        let flags = be16(offset + 6)
-        return .fragment(
-            IPFragment(
-                isIPv6: false, source: IPAddress(ipv4: be32(offset + 12)), destination: IPAddress(ipv4: be32(offset + 16)),
-                identification: UInt32(be16(offset + 4)), protocolNumber: u8(offset + 9),
-                headerStart: offset, headerLength: headerLength, lengthBefore: headerLength,
-                dataStart: offset + headerLength, dataEnd: end, offset: Int(flags & 0x1FFF) << 3,
-                moreFragments: flags & 0x2000 != 0))
-    }
-
-    /// The IPv6 fragment whose fixed header is at `offset` and whose fragment header (already
-    /// inside the capture) is at `fragmentHeader`, ending at `end` (RFC 8200 §4.5):
-    ///
-    /// ```
-    /// |  Next Header  |   Reserved    |      Fragment Offset    |Res|M|
-    /// |                         Identification                        |
-    /// ```
-    @usableFromInline @inline(never)
-    func ipv6Fragment(at offset: Int, fragmentHeader: Int, end: Int) -> LayerResult {
-        let field = be16(fragmentHeader + 2)
-        return .fragment(
-            IPFragment(
-                isIPv6: true, source: IPAddress(ipv6High: be64(offset + 8), low: be64(offset + 16)),
-                destination: IPAddress(ipv6High: be64(offset + 24), low: be64(offset + 32)),
-                identification: be32(fragmentHeader + 4), protocolNumber: u8(fragmentHeader),
-                headerStart: offset, headerLength: 40, lengthBefore: fragmentHeader - offset - 40,
-                dataStart: fragmentHeader + 8, dataEnd: end, offset: Int(field & 0xFFF8),
-                moreFragments: field & 1 != 0))
-    }
-}
