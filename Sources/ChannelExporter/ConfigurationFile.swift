@@ -63,7 +63,10 @@ public enum ConfigurationFile {
             "memory bounds:  out-of-order \(mib(l.maxBufferedBytesTotal)) (\(mib(l.maxBufferedBytesPerConnection))/connection), "
                 + "HTTP kept \(mib(l.maxHTTPKeptBytesTotal)), AMQP kept \(mib(l.maxAMQPKeptBytesTotal)), "
                 + "\(l.maxAMQPOutstandingDeliveries) unanswered deliveries, split AMQP frames \(mib(l.maxAMQPSplitFrameBytesTotal)), "
-                + "labels \(mib(l.maxLabelBytesPerFamily))/family")
+                + "labels \(mib(l.maxLabelBytesPerFamily))/family, "
+                + (l.maxFragmentedDatagrams > 0
+                    ? "IP fragments \(mib(l.maxFragmentBytesTotal)) in \(l.maxFragmentedDatagrams) datagrams"
+                    : "IP fragments not reassembled"))
         let t = c.tunnels
         lines.append(
             t.decapsulate

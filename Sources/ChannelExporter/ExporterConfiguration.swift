@@ -95,6 +95,11 @@ public struct ExporterConfiguration: Sendable, Equatable {
         /// AMQP method frames split over segments, all connections together
         /// (`AMQPObserverConfiguration.maxBufferedMethodBytesTotal`).
         public var maxAMQPSplitFrameBytesTotal = 64 << 20
+        /// IP datagrams being reassembled from fragments at once; 0: fragments are not
+        /// reassembled (`FragmentLimits.maxDatagrams`).
+        public var maxFragmentedDatagrams = 1024
+        /// Bytes held for them together (`FragmentLimits.maxBytes`; Linux's `ipfrag_high_thresh`).
+        public var maxFragmentBytesTotal = 4 << 20
         public init() {}
     }
 
@@ -129,6 +134,7 @@ extension ExporterConfiguration {
     public var bpfFilter: String {
         var base = Self.tcpFilter
         if tunnels.decapsulate { base += " or " + tunnelFilter }
+        if limits.maxFragmentedDatagrams > 0 { base += " or " + Self.fragmentFilter }
         if let extra = capture.extraFilter, !extra.isEmpty { base = "(\(base)) and (\(extra))" }
         return base
     }
@@ -140,6 +146,13 @@ extension ExporterConfiguration {
     /// Cilium sets them) builds: `tcp` alone dropped exactly the largest segments, and every
     /// exchange they carried.
     static let tcpFilter = "tcp or (ip6[6] = 0 and ip6[40] = 6)"
+
+    /// IP fragments: only the first carries the TCP (or UDP) header libpcap's `tcp` reads, so
+    /// without this a fragmented segment lost all but its first fragment (and a tunnel's outer
+    /// packet all but its first one) before the reassembler saw them. IPv4: more-fragments set
+    /// or a non-zero offset; IPv6: a fragment header right after the fixed header (where Linux
+    /// puts it unless other extension headers come first).
+    static let fragmentFilter = "(ip[6:2] & 0x3fff != 0) or (ip6[6] = 44)"
 
     /// The outer packets of the tunnels decapsulated: IP in IP (4, 41) and GRE (47) over IPv4
     /// or IPv6, and UDP to a VXLAN or Geneve port. libpcap cannot look inside them, so every

@@ -67,6 +67,12 @@ extension ReassemblyConfiguration {
     }
 }
 
+extension FragmentLimits {
+    init(_ c: ExporterConfiguration) {
+        self.init(maxDatagrams: c.limits.maxFragmentedDatagrams, maxBytes: c.limits.maxFragmentBytesTotal)
+    }
+}
+
 extension TunnelSettings {
     init(_ c: ExporterConfiguration) {
         self.init(isEnabled: c.tunnels.decapsulate, vxlanPorts: c.tunnels.vxlanPorts, genevePorts: c.tunnels.genevePorts)

@@ -157,6 +157,8 @@ struct NodeReader {
             ("max_amqp_kept_bytes_total", \.maxAMQPKeptBytesTotal, 0...(1 << 40)),
             ("max_amqp_outstanding_deliveries", \.maxAMQPOutstandingDeliveries, 1...(1 << 30)),
             ("max_amqp_split_frame_bytes_total", \.maxAMQPSplitFrameBytesTotal, 0...(1 << 40)),
+            ("max_fragmented_datagrams", \.maxFragmentedDatagrams, 0...(1 << 20)),
+            ("max_fragment_bytes_total", \.maxFragmentBytesTotal, 0...(1 << 40)),
         ]
         try rejectUnknown(map, allowed: Set(integers.map(\.key) + ["idle_timeout_seconds"]), in: "limits")
         var limits = ExporterConfiguration.Limits()

@@ -69,6 +69,7 @@ public final class Pipeline {
             decoder = previous.decoder
             // Which tunnels to open is the decoder's only setting; its counters go on.
             decoder.tunnels = TunnelSettings(configuration)
+            decoder.fragments.limits = FragmentLimits(configuration)
             reassembler = previous.reassembler
             http = previous.http
             amqp = previous.amqp
@@ -83,6 +84,7 @@ public final class Pipeline {
             return
         }
         decoder.tunnels = TunnelSettings(configuration)
+        decoder.fragments.limits = FragmentLimits(configuration)
         http = HTTPObserver(configuration: flowSettings.http, sink: sink)
         amqp = AMQPObserver(configuration: flowSettings.amqp, sink: metrics)
         router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp)
@@ -121,6 +123,7 @@ public final class Pipeline {
     /// host's clock between packets is taken as one there too.
     public func advanceIdle(to now: Timestamp) {
         guard let time = clock.idleTime(of: now) else { return }
+        decoder.expireFragments(now: time)
         reassembler.expireIdle(now: time)
     }
 

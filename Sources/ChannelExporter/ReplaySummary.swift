@@ -26,6 +26,11 @@ public enum ReplaySummary {
         if tunnels.contains(where: { $0.1 > 0 }) {
             lines.append("tunnels:       headers taken off\(list(tunnels))")
         }
+        if d.fragments > 0 {
+            lines.append(
+                "fragments:     \(d.fragments) IP fragments, \(d.reassembledDatagrams) datagrams reassembled, "
+                    + "\(d.droppedFragments) fragments dropped\(list(FragmentDrop.allCases.map { ($0.label, Int(d[droppedFragments: $0])) }))")
+        }
         lines.append("connections:   \(t.connectionsOpened) (fin \(t.connectionsClosedByFin), reset \(t.connectionsClosedByReset), expired \(t.connectionsExpired), evicted \(t.connectionsEvicted), open at end \(t.connectionsEndedByCapture))\(t.natCopyConnections > 0 ? ", \(t.natCopyConnections) seen again behind a NAT (not read again)" : "")")
         lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0.label)", Int(t.limitHits[$0])) }))")
         lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades, \(h.http2Connections) HTTP/2, \(h.tlsConnections) TLS and \(h.otherProtocolConnections) other-protocol connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
@@ -88,6 +93,9 @@ public enum ReplaySummary {
         o.field("truncated_segments", "\(d.truncatedPayloadSegments)")
         o.field("decode_anomalies", object(DecodeAnomaly.allCases.map { ($0.label, Int(d[$0])) }))
         o.field("decapsulated", object(TunnelKind.allCases.map { ($0.label, Int(d[decapsulated: $0])) }))
+        o.field("ip_fragments", "\(d.fragments)")
+        o.field("reassembled_datagrams", "\(d.reassembledDatagrams)")
+        o.field("ip_fragments_dropped", object(FragmentDrop.allCases.map { ($0.label, Int(d[droppedFragments: $0])) }))
         o.field("connections", object([
             ("opened", Int(t.connectionsOpened)), ("fin", Int(t.connectionsClosedByFin)), ("reset", Int(t.connectionsClosedByReset)),
             ("expired", Int(t.connectionsExpired)), ("evicted", Int(t.connectionsEvicted)), ("open_at_end", Int(t.connectionsEndedByCapture)),

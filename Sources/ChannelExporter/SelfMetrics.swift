@@ -70,6 +70,17 @@ enum SelfMetrics {
         w.counter(
             name: "channel_exporter_decapsulated_packets", help: "Tunnel headers taken off packets to decode what they carry, by tunnel",
             samples: TunnelKind.allCases.map { ([("tunnel", $0.label)], Double(d[decapsulated: $0])) })
+        // IP fragments (an overlay whose underlay MTU leaves no room for its headers, TCP without
+        // DF over a smaller MTU): each is also an ipv4_fragment/ipv6_fragment anomaly above, but
+        // the one that completes its datagram; these say how many datagrams came of them and why
+        // the rest did not.
+        w.counter(name: "channel_exporter_ip_fragments", help: "IP fragments handed to the reassembler", samples: [([], Double(d.fragments))])
+        w.counter(
+            name: "channel_exporter_reassembled_datagrams", help: "IP datagrams reassembled from fragments and decoded",
+            samples: [([], Double(d.reassembledDatagrams))])
+        w.counter(
+            name: "channel_exporter_ip_fragments_dropped", help: "IP fragments dropped instead of reassembled, by reason",
+            samples: FragmentDrop.allCases.map { ([("reason", $0.label)], Double(d[droppedFragments: $0])) })
         // Packet timestamps follow the capturing host's real-time clock: a step of it (NTP, chrony,
         // `date -s`), recordings concatenated or shifted, packets a little out of order. The
         // pipeline's time neither goes back nor leaps (`PacketClock`); these say when it had to.

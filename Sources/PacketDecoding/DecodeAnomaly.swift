@@ -69,9 +69,11 @@ public enum DecodeAnomaly: Int, CaseIterable, Sendable, Hashable, CustomStringCo
     /// IP carrying something other than TCP (UDP not to a tunnel port, ICMP, ESP, no next
     /// header, …), or a tunnel while decapsulation is off.
     case notTCP
-    /// An IPv4 fragment (offset ≠ 0 or more-fragments set); fragments are not reassembled.
+    /// An IPv4 fragment (offset ≠ 0 or more-fragments set) that did not complete a datagram:
+    /// held for reassembly or dropped (`FragmentDrop`), or any fragment with reassembly off.
     case ipv4Fragment
-    /// An IPv6 fragment (RFC 8200 §4.5; offset ≠ 0 or M set); atomic fragments pass through.
+    /// An IPv6 fragment (RFC 8200 §4.5; offset ≠ 0 or M set) that did not complete a datagram,
+    /// as `ipv4Fragment`; atomic fragments pass through.
     case ipv6Fragment
     /// A tunnel inside more tunnels than `TunnelSettings.maximumDepth`: not opened further.
     case tunnelTooDeep

@@ -45,10 +45,12 @@ extension Frame {
         }
         // headerLength <= totalLength <= the original packet: a short capture here is a snaplen cut.
         guard offset + headerLength <= count else { return .anomaly(.truncatedIPv4Header) }
-        // Any fragment (more-fragments set or a non-zero offset) is counted, not reassembled.
-        guard be16(offset + 6) & 0x3FFF == 0 else { return .anomaly(.ipv4Fragment) }
         // The end of the IP packet; Ethernet padding beyond it is ignored.
         let end = offset + totalLength
+        // Any fragment (more-fragments set or a non-zero offset) goes to the reassembler.
+        guard be16(offset + 6) & 0x3FFF == 0 else {
+            return .fragment(IPFragment(isIPv6: false, header: offset, headerEnd: offset + headerLength, end: end))
+        }
         let proto = u8(offset + 9)
         guard proto == IPProtocol.tcp else {
             return .carried(IPPayload(protocolNumber: proto, start: offset + headerLength, end: end, isInIPv6: false))
@@ -101,7 +103,9 @@ extension Frame {
                 switch next {
                 case IPProtocol.fragment:
                     // Offset (13 bits) | Res (2) | M (1): anything but an atomic fragment is a fragment.
-                    guard be16(position + 2) & 0xFFF9 == 0 else { return .anomaly(.ipv6Fragment) }
+                    guard be16(position + 2) & 0xFFF9 == 0 else {
+                        return .fragment(IPFragment(isIPv6: true, header: offset, headerEnd: position, end: end))
+                    }
                     length = 8
                 case IPProtocol.authentication:
                     length = (Int(u8(position + 1)) + 2) << 2  // RFC 4302: in 4-octet units, minus 2
@@ -119,3 +123,4 @@ extension Frame {
         }
     }
 }
+

@@ -13,6 +13,8 @@ internal enum LayerResult {
     case anomaly(DecodeAnomaly)
     /// An IP payload other than TCP: plain UDP, ICMP…, or a tunnel (`Frame.decapsulate` tells).
     case carried(IPPayload)
+    /// An IP fragment (not an atomic one), for the reassembler.
+    case fragment(IPFragment)
 }
 
 /// Turns captured link-layer frames into `TCPSegment`s, counting every packet
@@ -30,15 +32,20 @@ internal enum LayerResult {
 /// headers are whole but whose payload was cut comes back with
 /// `payload.count < payloadLength`.
 ///
-/// Tunnels (`TunnelSettings`) are opened on the layered path only, so they cost the plain
-/// IPv4 path nothing: their outer packets are never plain TCP.
+/// Tunnels (`TunnelSettings`) are opened, and IP fragments reassembled (`FragmentReassembler`),
+/// on the layered path only, so they cost the plain IPv4 path nothing: their outer packets are
+/// never plain TCP, and the plain path declines fragments. A segment decoded from a reassembled
+/// datagram borrows the reassembler's buffer instead of the caller's, for as long.
 public struct PacketDecoder: Sendable {
     public var counters = DecodeCounters()
     /// Which tunnels to look inside; may change between packets (a configuration reload).
     public var tunnels: TunnelSettings
+    /// Datagrams being reassembled from fragments, and the bounds (which may change between packets).
+    public var fragments: FragmentReassembler
 
-    public init(tunnels: TunnelSettings = .standard) {
+    public init(tunnels: TunnelSettings = .standard, fragmentLimits: FragmentLimits = .standard) {
         self.tunnels = tunnels
+        self.fragments = FragmentReassembler(limits: fragmentLimits)
     }
 
     /// Decodes one packet and counts the outcome.
@@ -79,7 +86,8 @@ public struct PacketDecoder: Sendable {
     /// Everything the plain path declines: decoded (or its anomaly named and counted) layer by layer.
     @usableFromInline @inline(never)
     internal mutating func decodeLayered(_ frame: Frame, linkType: LinkType) -> TCPSegment? {
-        let result = Self.decodeLayers(frame, linkType: linkType, tunnels: tunnels) { counters[decapsulated: $0] &+= 1 }
+        let result = Self.decodeLayers(
+            frame, linkType: linkType, tunnels: tunnels, counters: &counters, fragments: &fragments)
         switch result {
         case .segment(let segment):
             count(segment)
@@ -91,10 +99,12 @@ public struct PacketDecoder: Sendable {
     }
 
     /// `frame` decoded layer by layer, opening up to `TunnelSettings.maximumDepth` tunnels
-    /// (`decapsulated` hears of each).
+    /// (each counted in `counters`) and handing IP fragments, outer or inner, to `fragments`:
+    /// a datagram they complete is decoded on from its IP header.
     @usableFromInline
     internal static func decodeLayers(
-        _ frame: Frame, linkType: LinkType, tunnels: TunnelSettings, decapsulated: (TunnelKind) -> Void
+        _ frame: Frame, linkType: LinkType, tunnels: TunnelSettings, counters: inout DecodeCounters,
+        fragments: inout FragmentReassembler
     ) -> DecodeResult {
         var frame = frame
         var result = frame.decodeLink(linkType)
@@ -105,6 +115,17 @@ public struct PacketDecoder: Sendable {
                 return .segment(segment)
             case .anomaly(let anomaly):
                 return .anomaly(anomaly)
+            case .fragment(let fragment):
+                guard let datagram = fragments.reassemble(fragment, of: frame, counters: &counters) else {
+                    return .anomaly(fragment.isIPv6 ? .ipv6Fragment : .ipv4Fragment)
+                }
+                frame = datagram
+                if fragment.isIPv6 {
+                    result = datagram.decodeIPv6(at: 0)
+                } else {
+                    if let segment = datagram.decodePlainIPv4TCP(.ipv4) { return .segment(segment) }
+                    result = datagram.decodeIPv4(at: 0)
+                }
             case .carried(let payload):
                 guard tunnels.isEnabled else { return .anomaly(.notTCP) }
                 switch frame.decapsulate(payload, settings: tunnels) {
@@ -113,7 +134,7 @@ public struct PacketDecoder: Sendable {
                 case .inner(let kind, let inner, let innerLinkType):
                     guard depth < TunnelSettings.maximumDepth else { return .anomaly(.tunnelTooDeep) }
                     depth += 1
-                    decapsulated(kind)
+                    counters[decapsulated: kind] &+= 1
                     // Most tunnels carry plain IPv4 TCP: the straight pass first, as for outer packets
                     // (callgrind: 67 fewer instructions a VXLAN packet than the layers alone).
                     if let segment = inner.decodePlainIPv4TCP(innerLinkType) { return .segment(segment) }
@@ -124,6 +145,12 @@ public struct PacketDecoder: Sendable {
         }
     }
 
+    /// Drops the datagrams whose fragments have waited past the timeout by `now` (counted), as
+    /// the next fragment would: for time passing without fragments.
+    public mutating func expireFragments(now: Timestamp) {
+        fragments.expire(now: now, counters: &counters)
+    }
+
     @inlinable @inline(__always)
     mutating func count(_ segment: TCPSegment) {
         counters.tcpSegments &+= 1
@@ -131,7 +158,8 @@ public struct PacketDecoder: Sendable {
         if segment.payload.count < segment.payloadLength { counters.truncatedPayloadSegments &+= 1 }
     }
 
-    /// Decodes one packet without counting (pure; for tests and tools).
+    /// Decodes one packet without counting (pure; for tests and tools): fragments are not
+    /// reassembled.
     @inlinable
     public static func parse(
         _ bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType, timestamp: Timestamp,
@@ -139,7 +167,9 @@ public struct PacketDecoder: Sendable {
     ) -> DecodeResult {
         let frame = Frame(bytes: bytes, wireLength: Swift.max(originalLength, bytes.count), timestamp: timestamp)
         if let segment = frame.decodePlainIPv4TCP(linkType) { return .segment(segment) }
-        return decodeLayers(frame, linkType: linkType, tunnels: tunnels) { _ in }
+        var counters = DecodeCounters()
+        var fragments = FragmentReassembler(limits: .off)
+        return decodeLayers(frame, linkType: linkType, tunnels: tunnels, counters: &counters, fragments: &fragments)
     }
 }
 

@@ -14,6 +14,9 @@ import Testing
         #expect(DecodeAnomaly.allCases.filter(\.isTruncation).count == 10)
         #expect(DecodeAnomaly.allCases.filter(\.isMalformation).count == 14)
         #expect(TunnelKind.allCases.count == DecodeCounters.tunnelKindCount)
+        #expect(FragmentDrop.allCases.count == DecodeCounters.fragmentDropCount)
+        let dropLabels = FragmentDrop.allCases.map(\.label)
+        #expect(Set(dropLabels).count == dropLabels.count)
     }
 
     @Test func decoderCountsPacketsBytesSegmentsAndReasons() {

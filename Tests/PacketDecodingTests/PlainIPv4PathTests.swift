@@ -48,7 +48,12 @@ import Testing
     ) -> Outcome {
         bytes.withUnsafeBytes { buffer in
             let frame = Frame(bytes: buffer, wireLength: max(originalLength, buffer.count), timestamp: testTimestamp)
-            switch PacketDecoder.decodeLayers(frame, linkType: linkType, tunnels: .standard, decapsulated: { decapsulated.append($0) }) {
+            var counters = DecodeCounters()
+            var fragments = FragmentReassembler(limits: .off)
+            let result = PacketDecoder.decodeLayers(
+                frame, linkType: linkType, tunnels: .standard, counters: &counters, fragments: &fragments)
+            for kind in TunnelKind.allCases { decapsulated += repeatElement(kind, count: Int(counters[decapsulated: kind])) }
+            switch result {
             case .anomaly(let anomaly): return .anomaly(anomaly)
             case .segment(let s):
                 return .segment(

@@ -92,7 +92,7 @@ addresses() {
     ina ip -6 addr add "$v6::1/64" dev "t-$kind" nodad
     inb ip -6 addr add "$v6::2/64" dev "t-$kind" nodad
     # Room for the tunnel's headers in the underlay's 1500 bytes (and for VXLAN's 50 more in GRE),
-    # so that no outer packet is fragmented: fragments are not reassembled.
+    # so that no outer packet is fragmented (fragments were not reassembled when these were recorded).
     local mtu=1400
     [ "$kind" != vxlan-in-gre ] || mtu=1300
     ina ip link set "t-$kind" mtu $mtu up
