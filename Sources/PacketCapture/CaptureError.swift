@@ -53,7 +53,7 @@ public enum CaptureError: Error, Sendable, Hashable, CustomStringConvertible {
         case .noSuchInterface(let name):
             "\(name): no such network interface"
         case .permissionDenied(let name):
-            // How to grant it, for the three ways README.md installs the exporter (CAP_NET_RAW is
+            // How to grant it, for the three ways docs/deployment.md installs the exporter (CAP_NET_RAW is
             // all it needs: the ring's size and promiscuous mode were seen to work without CAP_NET_ADMIN).
             "capturing on \(name) needs root or CAP_NET_RAW: grant it with `setcap cap_net_raw+ep` on the binary, "
                 + "AmbientCapabilities=CAP_NET_RAW in a systemd unit, or capabilities: {add: [NET_RAW]} in a pod"
