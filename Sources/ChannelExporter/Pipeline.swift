@@ -4,6 +4,7 @@ import HTTP1Observer
 import PacketCapture
 import PacketDecoding
 import TCPReassembly
+import TLSDecryption
 
 /// Packets in, metrics out: decoder → reassembler → protocol observers →
 /// metrics. One pipeline owns its flow table (until a reload's successor takes
@@ -24,6 +25,9 @@ public final class Pipeline {
     private let http: HTTPObserver
     private let amqp: AMQPObserver
     private let router: ConnectionRouter
+    /// TLS decryption, when there are keys (`tls.keylog_files`, or secrets a capture file carries:
+    /// `addDecryptionSecrets`).
+    private var tls: TLSDecryptor?
     /// Packet timestamps into the pipeline's time (never back, no leap; see `PacketClock`).
     @exclusivity(unchecked) private var clock: PacketClock
     /// The pipeline's times (the clock's) of the first and the latest packet (the clock keeps the
@@ -73,6 +77,7 @@ public final class Pipeline {
             http = previous.http
             amqp = previous.amqp
             router = previous.router
+            tls = previous.tls
             firstPacketTime = previous.firstPacketTime
             // The connections' times are the old clock's: go on with its offset (and its counters,
             // which go on with the flow table's).
@@ -85,7 +90,10 @@ public final class Pipeline {
         decoder.tunnels = TunnelSettings(configuration)
         http = HTTPObserver(configuration: flowSettings.http, sink: sink)
         amqp = AMQPObserver(configuration: flowSettings.amqp, sink: metrics)
-        router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp)
+        if !flowSettings.tls.keylogFiles.isEmpty {
+            tls = TLSDecryptor(keys: TLSKeyStore(files: flowSettings.tls.keylogFiles, maxEntries: flowSettings.tls.maxKeys))
+        }
+        router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp, tls: tls)
         reassembler = TCPReassembler(configuration: flowSettings.reassembly, factory: router)
         continuesFlows = false
     }
@@ -124,6 +132,16 @@ public final class Pipeline {
         reassembler.expireIdle(now: time)
     }
 
+    /// Adds TLS secrets in NSS key log form (a pcapng Decryption Secrets Block's): connections
+    /// that begin from now on are read with them.
+    public func addDecryptionSecrets(_ text: String) {
+        if tls == nil {
+            tls = TLSDecryptor(keys: TLSKeyStore(maxEntries: flowSettings.tls.maxKeys))
+            router.tls = tls
+        }
+        tls?.keys.add(text: text)
+    }
+
     /// End of input: every open connection ends (`captureEnded`), pending requests are reported.
     public func finish() {
         reassembler.finish(at: lastPacketTime ?? .zero)
@@ -136,6 +154,8 @@ public final class Pipeline {
             amqp: amqp.statistics, httpKeptBytes: Level(http.keptBytes),
             amqpOutstanding: Level(amqp.outstandingDeliveries), amqpBufferedBytes: Level(amqp.bufferedMethodBytesNow),
             amqpKeptBytes: Level(amqp.keptBytesNow), clock: clock.counters,
+            tls: tls?.statistics ?? TLSDecryptionStatistics(), tlsKeys: tls?.keys.statistics ?? TLSKeyStoreStatistics(),
+            decryptsTLS: tls != nil,
             firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
     }
 }
@@ -146,8 +166,10 @@ private struct FlowSettings: Equatable {
     var http: HTTPObserverConfiguration
     var amqp: AMQPObserverConfiguration
     var amqpPorts: Set<UInt16>
+    var tls: ExporterConfiguration.TLS
 
     init(_ configuration: ExporterConfiguration) {
+        tls = configuration.tls
         reassembly = ReassemblyConfiguration(configuration)
         http = HTTPObserverConfiguration(configuration)
         amqp = AMQPObserverConfiguration(configuration)
@@ -193,6 +215,11 @@ public struct PipelineStatistics: Sendable {
     public var amqpKeptBytes = Level()
     /// Packets stamped back in time and the clock steps taken (`PacketClock`).
     public var clock = PacketClockCounters()
+    /// TLS decryption's counters and its key store's (zero without keys).
+    public var tls = TLSDecryptionStatistics()
+    public var tlsKeys = TLSKeyStoreStatistics()
+    /// Whether TLS was decrypted (keys configured or carried by a capture file).
+    public var decryptsTLS = false
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
 
@@ -207,6 +234,7 @@ public struct PipelineStatistics: Sendable {
         carried.amqpOutstanding.now = 0
         carried.amqpBufferedBytes.now = 0
         carried.amqpKeptBytes.now = 0
+        carried.tlsKeys.held = 0
         return carried
     }
 
@@ -221,6 +249,13 @@ public struct PipelineStatistics: Sendable {
         amqpBufferedBytes.add(other.amqpBufferedBytes)
         amqpKeptBytes.add(other.amqpKeptBytes)
         clock.add(other.clock)
+        tls.add(other.tls)
+        tlsKeys.linesRead += other.tlsKeys.linesRead
+        tlsKeys.malformedLines += other.tlsKeys.malformedLines
+        tlsKeys.evicted += other.tlsKeys.evicted
+        tlsKeys.held += other.tlsKeys.held
+        tlsKeys.fileErrors += other.tlsKeys.fileErrors
+        decryptsTLS = decryptsTLS || other.decryptsTLS
         firstPacketTime = [firstPacketTime, other.firstPacketTime].compactMap { $0 }.min()
         lastPacketTime = [lastPacketTime, other.lastPacketTime].compactMap { $0 }.max()
     }
