@@ -28,6 +28,8 @@ public final class Pipeline {
     /// TLS decryption, when there are keys (`tls.keylog_files`, or secrets a capture file carries:
     /// `addDecryptionSecrets`).
     private var tls: TLSDecryptor?
+    /// The key logs `tls` reads (a reload that changes them gives new connections a new decryptor).
+    private let tlsSettings: ExporterConfiguration.TLS
     /// Packet timestamps into the pipeline's time (never back, no leap; see `PacketClock`).
     @exclusivity(unchecked) private var clock: PacketClock
     /// The pipeline's times (the clock's) of the first and the latest packet (the clock keeps the
@@ -77,7 +79,14 @@ public final class Pipeline {
             http = previous.http
             amqp = previous.amqp
             router = previous.router
-            tls = previous.tls
+            // Other key logs: connections from now on read with them (those open keep theirs).
+            if previous.tlsSettings == configuration.tls {
+                tls = previous.tls
+            } else {
+                tls = Self.makeDecryptor(configuration.tls)
+                router.tls = tls
+            }
+            tlsSettings = configuration.tls
             firstPacketTime = previous.firstPacketTime
             // The connections' times are the old clock's: go on with its offset (and its counters,
             // which go on with the flow table's).
@@ -90,9 +99,8 @@ public final class Pipeline {
         decoder.tunnels = TunnelSettings(configuration)
         http = HTTPObserver(configuration: flowSettings.http, sink: sink)
         amqp = AMQPObserver(configuration: flowSettings.amqp, sink: metrics)
-        if !flowSettings.tls.keylogFiles.isEmpty {
-            tls = TLSDecryptor(keys: TLSKeyStore(files: flowSettings.tls.keylogFiles, maxEntries: flowSettings.tls.maxKeys))
-        }
+        tlsSettings = configuration.tls
+        tls = Self.makeDecryptor(configuration.tls)
         router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp, tls: tls)
         reassembler = TCPReassembler(configuration: flowSettings.reassembly, factory: router)
         continuesFlows = false
@@ -132,11 +140,17 @@ public final class Pipeline {
         reassembler.expireIdle(now: time)
     }
 
+    /// A decryptor reading the key logs of `settings`; nil without any (no connection is then wrapped).
+    private static func makeDecryptor(_ settings: ExporterConfiguration.TLS) -> TLSDecryptor? {
+        guard !settings.keylogFiles.isEmpty else { return nil }
+        return TLSDecryptor(keys: TLSKeyStore(files: settings.keylogFiles, maxEntries: settings.maxKeys))
+    }
+
     /// Adds TLS secrets in NSS key log form (a pcapng Decryption Secrets Block's): connections
     /// that begin from now on are read with them.
     public func addDecryptionSecrets(_ text: String) {
         if tls == nil {
-            tls = TLSDecryptor(keys: TLSKeyStore(maxEntries: flowSettings.tls.maxKeys))
+            tls = TLSDecryptor(keys: TLSKeyStore(maxEntries: tlsSettings.maxKeys))
             router.tls = tls
         }
         tls?.keys.add(text: text)
@@ -166,10 +180,8 @@ private struct FlowSettings: Equatable {
     var http: HTTPObserverConfiguration
     var amqp: AMQPObserverConfiguration
     var amqpPorts: Set<UInt16>
-    var tls: ExporterConfiguration.TLS
 
     init(_ configuration: ExporterConfiguration) {
-        tls = configuration.tls
         reassembly = ReassemblyConfiguration(configuration)
         http = HTTPObserverConfiguration(configuration)
         amqp = AMQPObserverConfiguration(configuration)

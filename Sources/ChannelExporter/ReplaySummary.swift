@@ -117,7 +117,7 @@ public enum ReplaySummary {
                 ("connections", x.connections), ("decrypted_connections", x.decryptedConnections),
                 ("records_decrypted", x.recordsDecrypted), ("records_failed", x.recordsFailed),
                 ("plaintext_bytes", x.plaintextBytes), ("resynchronisations", x.resynchronisations),
-                ("key_updates", x.keyUpdates), ("early_data_records", x.earlyDataRecords),
+                ("key_updates", x.keyUpdates), ("keys_awaited", x.keysAwaited), ("early_data_records", x.earlyDataRecords),
                 ("keys_held", s.tlsKeys.held), ("keylog_lines", s.tlsKeys.linesRead),
                 ("malformed_keylog_lines", s.tlsKeys.malformedLines), ("keys_evicted", s.tlsKeys.evicted),
                 ("keylog_read_errors", s.tlsKeys.fileErrors),

@@ -66,6 +66,16 @@ final class TLSConnectionDecryptor: StreamConsumer {
     }
     private var directions = [Direction(), Direction()]
 
+    /// While the key log lacks this connection's secrets: its ServerHello, until when to wait, and
+    /// the records that came since (both directions, in order), replayed once the secrets are read.
+    private struct AwaitedKey {
+        var hello: ServerHello
+        var deadline: Timestamp
+        var held: [(direction: StreamDirection, record: [UInt8])] = []
+        var heldBytes = 0
+    }
+    private var awaited: AwaitedKey?
+
     /// Most bytes of handshake messages held for one direction (a certificate chain is a few KiB).
     static let maxHandshakeBytes = 64 << 10
     /// A record's most ciphertext: 2^14 plaintext plus 256 (RFC 8446 §5.2; RFC 5246 allows 2048 more).
@@ -128,6 +138,10 @@ final class TLSConnectionDecryptor: StreamConsumer {
     }
 
     func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) {
+        if mode == .tls, awaited != nil {
+            retryAwaitedKey(time: time)
+            if awaited != nil { giveUp(.noKey, time: time) }
+        }
         if mode == .tls {
             let d = Int(direction.rawValue)
             if directions[d].resynchronising || !directions[d].record.isEmpty {
@@ -146,6 +160,10 @@ final class TLSConnectionDecryptor: StreamConsumer {
     }
 
     private func release() {
+        if let awaited {
+            decryptor.bufferedBytes -= awaited.heldBytes
+            self.awaited = nil
+        }
         for d in directions.indices {
             decryptor.bufferedBytes -= directions[d].record.count + directions[d].handshake.count
         }
@@ -217,6 +235,10 @@ final class TLSConnectionDecryptor: StreamConsumer {
     }
 
     private func read(record: [UInt8], _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
+        if awaited != nil {
+            hold(record, direction, time)
+            return
+        }
         let type = record[0]
         let protected: Bool
         switch version {
@@ -419,15 +441,19 @@ final class TLSConnectionDecryptor: StreamConsumer {
         }
         self.suite = suite
         var found = decryptor.keys.secrets(for: random)
-        if found == nil {
-            decryptor.keys.refresh(now: time)
+        if found == nil || !Self.complete(found!, version) {
+            decryptor.keys.refresh(now: time, force: true)
             found = decryptor.keys.secrets(for: random)
+        }
+        guard let secrets = found, Self.complete(secrets, version) else {
+            if awaited == nil { awaited = AwaitedKey(hello: hello, deadline: time + decryptor.limits.keyWait) }
+            return
         }
         let client = Int(StreamDirection.clientToServer.rawValue)
         let server = Int(StreamDirection.serverToClient.rawValue)
         switch version {
         case .tls13:
-            guard let secrets = found, let clientTraffic = secrets.clientTrafficSecret0,
+            guard let clientTraffic = secrets.clientTrafficSecret0,
                 let serverTraffic = secrets.serverTrafficSecret0
             else {
                 giveUp(.noKey, time: time)
@@ -448,7 +474,7 @@ final class TLSConnectionDecryptor: StreamConsumer {
             directions[client].next = clientApplication
             directions[server].next = serverApplication
         case .tls12:
-            guard let master = found?.masterSecret else {
+            guard let master = secrets.masterSecret else {
                 giveUp(.noKey, time: time)
                 return
             }
@@ -457,6 +483,54 @@ final class TLSConnectionDecryptor: StreamConsumer {
             directions[server].next = TLSRecordProtection(version: .tls12, suite: suite, key: keys.serverKey, iv: keys.serverIV)
         case nil:
             break
+        }
+    }
+
+    /// Whether `secrets` hold all a connection of `version` needs.
+    private static func complete(_ secrets: TLSSecrets, _ version: Version?) -> Bool {
+        switch version {
+        case .tls13:
+            secrets.clientHandshakeTrafficSecret != nil && secrets.serverHandshakeTrafficSecret != nil
+                && secrets.clientTrafficSecret0 != nil && secrets.serverTrafficSecret0 != nil
+        case .tls12: secrets.masterSecret != nil
+        case nil: false
+        }
+    }
+
+    /// Keeps a record while the key is awaited, and looks at the key log again: once the secrets
+    /// are there, the held records are read in order; past the wait or the bound, the connection
+    /// is given up.
+    private func hold(_ record: [UInt8], _ direction: StreamDirection, _ time: Timestamp) {
+        awaited!.held.append((direction, record))
+        awaited!.heldBytes += record.count
+        decryptor.bufferedBytes += record.count
+        guard awaited!.heldBytes <= decryptor.limits.maxHeldBytesPerConnection else {
+            giveUp(.keyWaitOverflow, time: time)
+            return
+        }
+        retryAwaitedKey(time: time)
+    }
+
+    /// Reads the key log again for an awaited key (every call: only while one is awaited).
+    private func retryAwaitedKey(time: Timestamp) {
+        guard let waiting = awaited else { return }
+        guard time <= waiting.deadline else {
+            giveUp(.noKey, time: time)
+            return
+        }
+        installKeys(waiting.hello, time: time)
+        guard mode == .tls, let still = awaited else { return }
+        // installKeys left `awaited` as it was when the key is still missing; found, it installed them.
+        if directions[0].protection != nil || directions[0].next != nil || directions[1].protection != nil
+            || directions[1].next != nil
+        {
+            awaited = nil
+            decryptor.bufferedBytes -= still.heldBytes
+            decryptor.statistics.keysAwaited += 1
+            for (direction, record) in still.held {
+                guard mode == .tls else { return }
+                read(record: record, Int(direction.rawValue), direction, time)
+            }
         }
     }
 

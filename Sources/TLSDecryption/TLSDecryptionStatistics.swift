@@ -2,8 +2,10 @@
 
 /// Why a TLS connection was not (or no longer) decrypted.
 public enum TLSFailureReason: String, CaseIterable, Sendable {
-    /// No key log line for its client random (in time).
+    /// No key log line for its client random, within `TLSDecryptionLimits.keyWait` of its ServerHello.
     case noKey = "no_key"
+    /// Its records, held while its key was awaited, passed `TLSDecryptionLimits.maxHeldBytesPerConnection`.
+    case keyWaitOverflow = "key_wait_overflow"
     /// A cipher suite or version this reader does not decrypt (CBC suites, TLS 1.1 and older, CCM).
     case unsupportedCipher = "unsupported_cipher"
     /// Records that did not authenticate with the logged key (a wrong key, or damage).
@@ -32,6 +34,8 @@ public struct TLSDecryptionStatistics: Sendable, Equatable {
     public var resynchronisations = 0
     /// 0-RTT early data records, not decrypted.
     public var earlyDataRecords = 0
+    /// Connections whose key was not in the key log at their ServerHello and came later.
+    public var keysAwaited = 0
     /// KeyUpdates followed.
     public var keyUpdates = 0
 
@@ -55,5 +59,6 @@ public struct TLSDecryptionStatistics: Sendable, Equatable {
         resynchronisations += other.resynchronisations
         earlyDataRecords += other.earlyDataRecords
         keyUpdates += other.keyUpdates
+        keysAwaited += other.keysAwaited
     }
 }

@@ -10,10 +10,21 @@ public struct TLSDecryptionLimits: Sendable, Equatable {
     public var maxBufferedBytesTotal: Int
     /// Records tried ahead after lost ciphertext to find the next record's sequence number.
     public var maxRecordsSkipped: Int
+    /// A connection whose secrets are not in the key log yet when its ServerHello comes keeps its
+    /// records for this long (packet time, nanoseconds) while the key log is read again at each: a
+    /// client logs its secrets as it computes them, after the ServerHello has gone by on the wire.
+    public var keyWait: Int64
+    /// Most bytes of records one connection keeps while its key is awaited (`key_wait_overflow` past it).
+    public var maxHeldBytesPerConnection: Int
 
-    public init(maxBufferedBytesTotal: Int = 64 << 20, maxRecordsSkipped: Int = 64) {
+    public init(
+        maxBufferedBytesTotal: Int = 64 << 20, maxRecordsSkipped: Int = 64, keyWait: Int64 = 5_000_000_000,
+        maxHeldBytesPerConnection: Int = 1 << 20
+    ) {
         self.maxBufferedBytesTotal = maxBufferedBytesTotal
         self.maxRecordsSkipped = maxRecordsSkipped
+        self.keyWait = keyWait
+        self.maxHeldBytesPerConnection = maxHeldBytesPerConnection
     }
 }
 

@@ -73,8 +73,9 @@ public final class TLSKeyStore {
     public func secrets(for random: ClientRandom) -> TLSSecrets? { secrets[random] }
 
     /// Reads what the key log files gained, when `refreshInterval` has passed since the last look.
-    public func refresh(now: Timestamp) {
-        if let last = lastRefresh, now < last + Self.refreshInterval { return }
+    /// `force`: look now whatever the interval (a connection awaiting its key: a `stat` per record).
+    public func refresh(now: Timestamp, force: Bool = false) {
+        if !force, let last = lastRefresh, now < last + Self.refreshInterval { return }
         lastRefresh = now
         refreshNow()
     }

@@ -339,3 +339,73 @@ struct Conversation {
         #expect(store.statistics.malformedLines == 0)
     }
 }
+
+/// Live: the client logs its secrets after the ServerHello went by; its records wait for them, bounded.
+@Suite struct AwaitedKeyTests {
+    /// Feeds the client's first record and the server's first `serverFirst` records, then `between`,
+    /// then the rest at `laterTime`.
+    func play(_ c: Conversation, into decryptor: TLSDecryptor, serverFirst: Int = 1, laterTime: Int64 = 1_000_000, between: () throws -> Void) rethrows -> Recorder {
+        let r = Recorder()
+        let consumer = decryptor.consumer(wrapping: r)
+        func send(_ bytes: [UInt8], _ d: StreamDirection, _ t: Int64) {
+            bytes.withUnsafeBytes { consumer.streamData($0, direction: d, time: Timestamp(nanoseconds: t)) }
+        }
+        send(c.client[0], .clientToServer, 0)
+        for record in c.server.prefix(serverFirst) { send(record, .serverToClient, 0) }
+        try between()
+        for record in c.server.dropFirst(serverFirst) { send(record, .serverToClient, laterTime) }
+        for record in c.client.dropFirst() { send(record, .clientToServer, laterTime) }
+        consumer.streamEnd(direction: .clientToServer, reason: .fin, time: Timestamp(nanoseconds: laterTime))
+        consumer.streamEnd(direction: .serverToClient, reason: .fin, time: Timestamp(nanoseconds: laterTime))
+        return r
+    }
+
+    func withKeyLogFile(_ body: (String) throws -> Void) throws {
+        let path = NSTemporaryDirectory() + "awaited-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).keylog"
+        try "".write(toFile: path, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try body(path)
+    }
+
+    @Test(arguments: [true, false])
+    func recordsWaitForAKeyLoggedLate(tls13: Bool) throws {
+        try withKeyLogFile { path in
+            let c = tls13 ? Conversation.tls13(suite: 0x1303) : Conversation.tls12(suite: 0xC030)
+            let decryptor = TLSDecryptor(keys: TLSKeyStore(files: [path]))
+            // The ServerHello and a few records more arrive before the key log line is written.
+            let r = try play(c, into: decryptor, serverFirst: 3) {
+                try c.keyLog.write(toFile: path, atomically: false, encoding: .utf8)
+            }
+            #expect(r.data(.clientToServer) == c.request)
+            #expect(r.data(.serverToClient) == c.responses.joined().map { $0 })
+            #expect(decryptor.statistics.keysAwaited == 1)
+            #expect(decryptor.statistics.failures.allSatisfy { $0 == 0 })
+            #expect(decryptor.bufferedBytes == 0)
+        }
+    }
+
+    @Test func aKeyLaterThanTheWaitIsNoKey() throws {
+        try withKeyLogFile { path in
+            let c = Conversation.tls13(suite: 0x1301)
+            let decryptor = TLSDecryptor(keys: TLSKeyStore(files: [path]), limits: TLSDecryptionLimits(keyWait: 1_000))
+            let r = try play(c, into: decryptor, laterTime: 5_000) {
+                try c.keyLog.write(toFile: path, atomically: false, encoding: .utf8)
+            }
+            // Seen fail with the deadline not checked: the connection was decrypted.
+            #expect(decryptor.statistics.count(of: .noKey) == 1)
+            #expect(r.data(.serverToClient).isEmpty)
+            #expect(decryptor.bufferedBytes == 0)
+        }
+    }
+
+    @Test func whatWaitsIsBounded() throws {
+        try withKeyLogFile { path in
+            let c = Conversation.tls13(suite: 0x1301)
+            let decryptor = TLSDecryptor(keys: TLSKeyStore(files: [path]), limits: TLSDecryptionLimits(maxHeldBytesPerConnection: 4096))
+            // The key never comes; the server's 20 kB certificate flight is more than may be held.
+            _ = play(c, into: decryptor) {}
+            #expect(decryptor.statistics.count(of: .keyWaitOverflow) == 1)
+            #expect(decryptor.bufferedBytes == 0)
+        }
+    }
+}
