@@ -130,7 +130,7 @@ editcap --inject-secrets "tls,$OUT/tls13-aes128gcm.keylog" "$OUT/tls13-aes128gcm
 editcap --inject-secrets "tls,$OUT/tls12-ecdhe-aes128gcm.keylog" "$OUT/tls12-ecdhe-aes128gcm.pcap" "$OUT/tls12-ecdhe-aes128gcm-dsb.pcapng"
 # A lost segment: the 20th server→client segment with payload of the large response removed.
 lost=$(tshark -r "$OUT/tls13-aes128gcm.pcap" -Y "tcp.srcport == $PORT && tcp.len > 1000" -T fields -e frame.number | sed -n 20p)
-editcap "$OUT/tls13-aes128gcm.pcap" "$OUT/tls13-lost-segment.pcap" "$lost"
+editcap -F pcap "$OUT/tls13-aes128gcm.pcap" "$OUT/tls13-lost-segment.pcap" "$lost"
 cp "$OUT/tls13-aes128gcm.keylog" "$OUT/tls13-lost-segment.keylog"
 cp "$OUT/tls13-aes128gcm.client.jsonl" "$OUT/tls13-lost-segment.client.jsonl"
 echo "tls13-lost-segment.pcap: frame $lost removed"
