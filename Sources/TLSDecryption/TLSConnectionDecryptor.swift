@@ -400,6 +400,9 @@ final class TLSConnectionDecryptor: StreamConsumer {
                     return
                 }
                 clientRandom = random
+                // Read what the key logs gained now (at most every 100 ms): lines are taken before a
+                // rotation or truncation can take them away, and the ServerHello finds them.
+                decryptor.keys.refresh(now: time)
             }
         case (2, true) where direction == .serverToClient:
             guard let hello = ServerHello(body: body) else {
