@@ -265,6 +265,7 @@ public struct PipelineStatistics: Sendable {
         tlsKeys.linesRead += other.tlsKeys.linesRead
         tlsKeys.malformedLines += other.tlsKeys.malformedLines
         tlsKeys.evicted += other.tlsKeys.evicted
+        tlsKeys.expired += other.tlsKeys.expired
         tlsKeys.held += other.tlsKeys.held
         tlsKeys.fileErrors += other.tlsKeys.fileErrors
         decryptsTLS = decryptsTLS || other.decryptsTLS

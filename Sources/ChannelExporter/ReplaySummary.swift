@@ -32,7 +32,7 @@ public enum ReplaySummary {
         lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades, \(h.http2Connections) HTTP/2, \(h.tlsConnections) TLS and \(h.otherProtocolConnections) other-protocol connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
         if s.decryptsTLS {
             let x = s.tls
-            lines.append("tls:           \(x.connections) connections, \(x.decryptedConnections) decrypted, \(x.recordsDecrypted) records (\(x.plaintextBytes) plaintext bytes), \(x.recordsFailed) records not opened, \(x.resynchronisations) resynchronised after lost records, \(x.keyUpdates) key updates; keys of \(s.tlsKeys.held) connections\(list(TLSFailureReason.allCases.map { ($0.rawValue, x.count(of: $0)) } + [("early_data_records", x.earlyDataRecords), ("malformed_keylog_lines", s.tlsKeys.malformedLines), ("keys_evicted", s.tlsKeys.evicted), ("keylog_read_errors", s.tlsKeys.fileErrors)]))")
+            lines.append("tls:           \(x.connections) connections, \(x.decryptedConnections) decrypted, \(x.recordsDecrypted) records (\(x.plaintextBytes) plaintext bytes), \(x.recordsFailed) records not opened, \(x.resynchronisations) resynchronised after lost records, \(x.keyUpdates) key updates; keys of \(s.tlsKeys.held) connections\(list(TLSFailureReason.allCases.map { ($0.rawValue, x.count(of: $0)) } + [("early_data_records", x.earlyDataRecords), ("malformed_keylog_lines", s.tlsKeys.malformedLines), ("keys_evicted", s.tlsKeys.evicted), ("keys_expired", s.tlsKeys.expired), ("keylog_read_errors", s.tlsKeys.fileErrors)]))")
         }
         if a.connections > 0 {
             lines.append("amqp:          \(a.connections) connections, \(a.frames) frames, \(a.acks) acks, \(a.nacks) nacks, \(a.rejects) rejects\(list(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))")
@@ -120,6 +120,7 @@ public enum ReplaySummary {
                 ("key_updates", x.keyUpdates), ("keys_awaited", x.keysAwaited), ("early_data_records", x.earlyDataRecords),
                 ("keys_held", s.tlsKeys.held), ("keylog_lines", s.tlsKeys.linesRead),
                 ("malformed_keylog_lines", s.tlsKeys.malformedLines), ("keys_evicted", s.tlsKeys.evicted),
+                ("keys_expired", s.tlsKeys.expired),
                 ("keylog_read_errors", s.tlsKeys.fileErrors),
             ], keepZeros: true))
             o.field("tls_failures", object(TLSFailureReason.allCases.map { ($0.rawValue, x.count(of: $0)) }, keepZeros: true))

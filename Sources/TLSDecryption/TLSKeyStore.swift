@@ -37,6 +37,8 @@ public struct TLSKeyStoreStatistics: Sendable, Equatable {
     public var malformedLines = 0
     /// Connections whose secrets were dropped to stay within the entry bound.
     public var evicted = 0
+    /// Connections whose secrets were dropped for their age (`TLSKeyStore.maxAge`).
+    public var expired = 0
     /// Connections whose secrets are held now.
     public var held = 0
     /// Key log files that could not be read (missing, unreadable) when polled.
@@ -52,9 +54,17 @@ public final class TLSKeyStore {
     /// Most connections whose secrets are held; the oldest are dropped past it (a connection's
     /// secrets are needed only at its handshake, which comes right after they are logged).
     public let maxEntries: Int
+    /// Secrets read while running are dropped this long (packet time, nanoseconds) after they were
+    /// read: a connection needs them at its handshake, just after its client logged them. Those
+    /// read before the first packet (a replay's key log, a service's log so far) do not age.
+    public let maxAge: Int64
     private var secrets: [ClientRandom: TLSSecrets] = [:]
-    /// Client randoms in the order first seen, for dropping the oldest (`head` is the next to go).
-    private var order: [ClientRandom] = []
+    /// Client randoms read before any packet, oldest first (`initialHead` is the next to go): they
+    /// are the first dropped for room, and never for age.
+    private var initial: [ClientRandom] = []
+    private var initialHead = 0
+    /// Client randoms read since, with the packet time they were read at, oldest first.
+    private var order: [(random: ClientRandom, readAt: Timestamp)] = []
     private var head = 0
     private var files: [KeyLogFollower]
     private var lastRefresh: Timestamp?
@@ -62,8 +72,9 @@ public final class TLSKeyStore {
     public static let refreshInterval: Int64 = 100_000_000
     public private(set) var statistics = TLSKeyStoreStatistics()
 
-    public init(files: [String] = [], maxEntries: Int = 100_000) {
+    public init(files: [String] = [], maxEntries: Int = 100_000, maxAge: Int64 = 3_600_000_000_000) {
         self.maxEntries = max(1, maxEntries)
+        self.maxAge = maxAge
         self.files = files.map { KeyLogFollower(path: $0) }
         refreshNow()
     }
@@ -78,6 +89,28 @@ public final class TLSKeyStore {
         if !force, let last = lastRefresh, now < last + Self.refreshInterval { return }
         lastRefresh = now
         refreshNow()
+        dropExpired(now: now)
+    }
+
+    /// Drops the secrets read more than `maxAge` before `now` (oldest first; they were read in order).
+    private func dropExpired(now: Timestamp) {
+        while head < order.count, now - order[head].readAt > maxAge {
+            if secrets.removeValue(forKey: order[head].random) != nil { statistics.expired += 1 }
+            head += 1
+        }
+        compactOrder()
+        statistics.held = secrets.count
+    }
+
+    private func compactOrder() {
+        if head > 4096, head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+        if initialHead > 4096, initialHead * 2 > initial.count {
+            initial.removeFirst(initialHead)
+            initialHead = 0
+        }
     }
 
     func refreshNow() {
@@ -104,25 +137,28 @@ public final class TLSKeyStore {
         statistics.linesRead += 1
         if secrets[entry.clientRandom] == nil {
             if secrets.count >= maxEntries { evictOldest() }
-            order.append(entry.clientRandom)
+            if let lastRefresh { order.append((entry.clientRandom, lastRefresh)) } else { initial.append(entry.clientRandom) }
         }
         secrets[entry.clientRandom, default: TLSSecrets()].set(entry.label, entry.secret)
         statistics.held = secrets.count
     }
 
     private func evictOldest() {
-        while head < order.count {
-            let random = order[head]
-            head += 1
+        while initialHead < initial.count || head < order.count {
+            let random: ClientRandom
+            if initialHead < initial.count {
+                random = initial[initialHead]
+                initialHead += 1
+            } else {
+                random = order[head].random
+                head += 1
+            }
             if secrets.removeValue(forKey: random) != nil {
                 statistics.evicted += 1
                 break
             }
         }
-        if head > 4096, head * 2 > order.count {
-            order.removeFirst(head)
-            head = 0
-        }
+        compactOrder()
     }
 }
 

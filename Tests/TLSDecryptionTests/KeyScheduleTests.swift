@@ -1,3 +1,4 @@
+import PacketDecoding
 import Testing
 
 @testable import TLSDecryption
@@ -93,5 +94,26 @@ func hex(_ text: String) -> [UInt8] { hexBytes(text.filter { !$0.isWhitespace })
         #expect(store.statistics.evicted == 1)
         #expect(store.secrets(for: ClientRandom([UInt8](repeating: 0, count: 32))!) == nil)
         #expect(store.secrets(for: ClientRandom([UInt8](repeating: 2, count: 32))!)?.masterSecret == [1])
+    }
+
+    /// Secrets read while running are dropped after `maxAge`; those read before any packet stay.
+    @Test func secretsReadWhileRunningAge() {
+        func entry(_ i: UInt8) -> KeyLogEntry {
+            KeyLogEntry(label: .clientRandom, clientRandom: ClientRandom([UInt8](repeating: i, count: 32))!, secret: [i])
+        }
+        let store = TLSKeyStore(maxEntries: 10, maxAge: 1_000_000_000)
+        store.add(entry(1))  // before any packet
+        store.refresh(now: Timestamp(nanoseconds: 1_000_000_000))
+        store.add(entry(2))  // read at 1 s
+        store.refresh(now: Timestamp(nanoseconds: 1_500_000_000))
+        store.add(entry(3))  // read at 1.5 s
+        store.refresh(now: Timestamp(nanoseconds: 2_200_000_000))
+        // Seen fail with the age sweep left out: entry 2 was still held.
+        #expect(store.secrets(for: entry(2).clientRandom) == nil)
+        #expect(store.secrets(for: entry(3).clientRandom) != nil)
+        #expect(store.secrets(for: entry(1).clientRandom) != nil)
+        #expect(store.statistics.expired == 1)
+        store.refresh(now: Timestamp(nanoseconds: 9_000_000_000))
+        #expect(store.statistics.held == 1)
     }
 }
