@@ -162,3 +162,25 @@ import Testing
         #expect(exposition.contains(#"partner_http_metrics_count{action_code="901",appid="A123",application="A123010101",code="0000",http_status="200",partner="3"} 2.0"#), "\(exposition)")
     }
 }
+
+/// `replay --tls-keylog`: the flag reads the key log, the summary says what was decrypted.
+@Suite struct TLSKeylogFlagTests {
+    @Test func theFlagDecrypts() async throws {
+        let dir = TLSDecryptionCaptureTests.directory
+        let result = try await runExporter([
+            "replay", Fixtures.path(dir + "tls13-chacha20.pcap"), "--syscode", "A123010101", "--inbound-port", "18443",
+            "--tls-keylog", Fixtures.path(dir + "tls13-chacha20.keylog"), "--no-progress",
+        ])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("tls:           1 connections, 1 decrypted"), "\(result.standardError)")
+        #expect(result.standardOutput.contains(#"path="/large.txt""#))
+    }
+
+    @Test func aMissingKeyLogIsAnError() async throws {
+        let result = try await runExporter([
+            "replay", Fixtures.path(TLSDecryptionCaptureTests.directory + "tls13-chacha20.pcap"), "--syscode", "A123010101",
+            "--tls-keylog", "/nonexistent/keys.log",
+        ])
+        expectOneLineError(result, mentioning: ["/nonexistent/keys.log", "TLS key log"])
+    }
+}
