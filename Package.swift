@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "TCPReassembly", targets: ["TCPReassembly"]),
         .library(name: "HTTP1Observer", targets: ["HTTP1Observer"]),
         .library(name: "AMQPObserver", targets: ["AMQPObserver"]),
+        .library(name: "TLSDecryption", targets: ["TLSDecryption"]),
         .library(name: "ChannelMetrics", targets: ["ChannelMetrics"]),
     ],
     dependencies: [
@@ -22,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // AEAD ciphers, HKDF and HMAC for reading TLS with keys from a key log (TLSDecryption).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // libpcap, seen only by PacketCapture.
@@ -44,6 +47,12 @@ let package = Package(
         .target(name: "TCPReassembly", dependencies: ["PacketDecoding"]),
         .target(name: "HTTP1Observer", dependencies: ["TCPReassembly", "PacketDecoding", "CZlib"]),
         .target(name: "AMQPObserver", dependencies: ["TCPReassembly", "PacketDecoding"]),
+        // TLS read with secrets from an NSS key log: the decrypted bytes go on to the observer that
+        // reads plaintext. Only connections that begin with a TLS handshake take this path.
+        .target(
+            name: "TLSDecryption",
+            dependencies: ["TCPReassembly", "PacketDecoding", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "ChannelMetrics",
             dependencies: [
@@ -55,7 +64,7 @@ let package = Package(
             name: "ChannelExporter",
             dependencies: [
                 "PacketCapture", "PacketDecoding", "TCPReassembly", "HTTP1Observer", "AMQPObserver",
-                "ChannelMetrics", "CZlib", .product(name: "Yams", package: "Yams"),
+                "TLSDecryption", "ChannelMetrics", "CZlib", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -76,6 +85,10 @@ let package = Package(
         .testTarget(name: "HTTP1ObserverTests", dependencies: ["HTTP1Observer", "TCPReassembly", "PacketDecoding"]),
         .testTarget(name: "AMQPObserverTests", dependencies: ["AMQPObserver", "TCPReassembly", "PacketDecoding"]),
         .testTarget(
+            name: "TLSDecryptionTests",
+            dependencies: ["TLSDecryption", "TCPReassembly", "PacketDecoding", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
             name: "ChannelMetricsTests", dependencies: ["ChannelMetrics", "HTTP1Observer", "AMQPObserver", "PacketDecoding", "CJSONBlocks"],
             // Read by path (`#filePath`), not bundled.
             exclude: ["Fixtures"]
@@ -84,7 +97,7 @@ let package = Package(
             name: "ChannelExporterTests",
             dependencies: [
                 "ChannelExporter", "ChannelMetrics", "PacketCapture", "PacketDecoding", "TCPReassembly", "HTTP1Observer", "AMQPObserver",
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                "TLSDecryption", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

@@ -72,6 +72,14 @@ public enum ConfigurationFile {
             t.decapsulate
                 ? "tunnels:        decapsulated: VXLAN on UDP \(list(t.vxlanPorts)), Geneve on UDP \(list(t.genevePorts)), GRE, IP in IP"
                 : "tunnels:        not decapsulated")
+        if c.tls.keylogFiles.isEmpty {
+            lines.append("tls:            not decrypted (no key log files)")
+        } else {
+            let missing = c.tls.keylogFiles.filter { access($0, R_OK) != 0 }
+            lines.append(
+                "tls:            decrypted with key logs \(list(c.tls.keylogFiles)) (at most \(c.tls.maxKeys) connections' keys)"
+                    + (missing.isEmpty ? "" : "; not readable now: \(list(missing))"))
+        }
         lines.append("bpf filter:     \(c.bpfFilter)")
         if c.inbound.ports.isEmpty {
             lines.append("warning: no inbound ports: every HTTP exchange counts as an outgoing call")

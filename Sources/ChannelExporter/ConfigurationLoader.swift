@@ -32,7 +32,7 @@ public enum ConfigurationLoader {
         }
         let reader = NodeReader(file: file)
         let top = try reader.mapping(root, key: "")
-        try reader.rejectUnknown(top, allowed: ["syscode", "listen", "interface", "inbound", "amqp", "buckets", "partners", "limits", "capture", "tunnels", "telemetry_path"], in: "")
+        try reader.rejectUnknown(top, allowed: ["syscode", "listen", "interface", "inbound", "amqp", "buckets", "partners", "limits", "capture", "tunnels", "tls", "telemetry_path"], in: "")
 
         guard let syscodeNode = top.value(for: "syscode") else {
             throw ConfigurationError(file: file, line: root.mark?.line, key: "syscode", message: "required (a letter and 9 digits, e.g. A123010101)")
@@ -109,6 +109,7 @@ public enum ConfigurationLoader {
         if let node = top.value(for: "limits") { config.limits = try reader.limits(node) }
         if let node = top.value(for: "capture") { config.capture = try reader.capture(node) }
         if let node = top.value(for: "tunnels") { config.tunnels = try reader.tunnels(node) }
+        if let node = top.value(for: "tls") { config.tls = try reader.tls(node) }
         return config
     }
 

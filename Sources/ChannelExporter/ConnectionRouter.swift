@@ -1,6 +1,7 @@
 import AMQPObserver
 import HTTP1Observer
 import TCPReassembly
+import TLSDecryption
 
 /// Hands each new connection to the observer for its protocol: connections to
 /// a configured broker port carry AMQP 0-9-1, every other one is taken as
@@ -11,17 +12,23 @@ final class ConnectionRouter: StreamConsumerFactory {
     private let amqpPorts: [UInt16]
     private let http: HTTPObserver
     private let amqp: AMQPObserver
+    /// With keys to read TLS by (a key log, or secrets a capture file carried), every connection
+    /// goes through a decryptor first, which hands on a connection that is not TLS untouched. Without
+    /// them the observers get the connections directly, at no cost.
+    var tls: TLSDecryptor?
 
-    init(amqpPorts: Set<UInt16>, http: HTTPObserver, amqp: AMQPObserver) {
+    init(amqpPorts: Set<UInt16>, http: HTTPObserver, amqp: AMQPObserver, tls: TLSDecryptor? = nil) {
         self.amqpPorts = amqpPorts.sorted()
         self.http = http
         self.amqp = amqp
+        self.tls = tls
     }
 
     func makeConsumer(for connection: ConnectionInfo) -> (any StreamConsumer)? {
-        if amqpPorts.contains(connection.server.port) {
-            return amqp.makeConnectionObserver(for: connection)
-        }
-        return http.makeConnectionObserver(for: connection)
+        let observer: any StreamConsumer =
+            amqpPorts.contains(connection.server.port)
+            ? amqp.makeConnectionObserver(for: connection) : http.makeConnectionObserver(for: connection)
+        guard let tls else { return observer }
+        return tls.consumer(wrapping: observer)
     }
 }

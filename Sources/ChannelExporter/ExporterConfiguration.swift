@@ -17,6 +17,7 @@ public struct ExporterConfiguration: Sendable, Equatable {
     public var limits = Limits()
     public var capture = Capture()
     public var tunnels = Tunnels()
+    public var tls = TLS()
 
     public init(syscode: String) { self.syscode = syscode }
 
@@ -112,6 +113,16 @@ public struct ExporterConfiguration: Sendable, Equatable {
         /// IANA's 4789 and Linux's (and flannel's) 8472.
         public var vxlanPorts: [UInt16] = [4789, 8472]
         public var genevePorts: [UInt16] = [6081]
+        public init() {}
+    }
+
+    /// TLS read with secrets from NSS key logs (README "TLS"). With no key log, TLS connections are
+    /// counted and not read, and no connection takes the decryption path.
+    public struct TLS: Sendable, Equatable {
+        /// Key log files (SSLKEYLOGFILE), read as they grow.
+        public var keylogFiles: [String] = []
+        /// Most connections whose secrets are held at once (the oldest are dropped).
+        public var maxKeys = 100_000
         public init() {}
     }
 

@@ -205,6 +205,21 @@ struct NodeReader {
         return tunnels
     }
 
+    /// `tls`: key logs to read TLS with (README "TLS"). Files that do not exist yet are allowed (a
+    /// service writes its key log when it starts); `check-config` says which are missing.
+    func tls(_ node: Node) throws(ConfigurationError) -> ExporterConfiguration.TLS {
+        let map = try mapping(node, key: "tls")
+        try rejectUnknown(map, allowed: ["keylog_files", "max_keys"], in: "tls")
+        var tls = ExporterConfiguration.TLS()
+        if let n = map.value(for: "keylog_files") {
+            tls.keylogFiles = try sequence(n, key: "tls.keylog_files") { (n, k) throws(ConfigurationError) in
+                try nonEmptyString(n, key: k)
+            }
+        }
+        if let n = map.value(for: "max_keys") { tls.maxKeys = try integer(n, key: "tls.max_keys", range: 1...10_000_000) }
+        return tls
+    }
+
     /// The capture filter is compiled when a capture opens, which `check-config` never does and a
     /// reload does not either (it keeps the running capture): a typo in `capture.filter` passed
     /// both and stopped the next start. Compiled here for the link types `run` meets (Ethernet,

@@ -4,6 +4,7 @@ import HTTP1Observer
 import PacketCapture
 import PacketDecoding
 import TCPReassembly
+import TLSDecryption
 
 /// Packets in, metrics out: decoder → reassembler → protocol observers →
 /// metrics. One pipeline owns its flow table (until a reload's successor takes
@@ -24,6 +25,11 @@ public final class Pipeline {
     private let http: HTTPObserver
     private let amqp: AMQPObserver
     private let router: ConnectionRouter
+    /// TLS decryption, when there are keys (`tls.keylog_files`, or secrets a capture file carries:
+    /// `addDecryptionSecrets`).
+    private var tls: TLSDecryptor?
+    /// The key logs `tls` reads (a reload that changes them gives new connections a new decryptor).
+    private let tlsSettings: ExporterConfiguration.TLS
     /// Packet timestamps into the pipeline's time (never back, no leap; see `PacketClock`).
     @exclusivity(unchecked) private var clock: PacketClock
     /// The pipeline's times (the clock's) of the first and the latest packet (the clock keeps the
@@ -74,6 +80,14 @@ public final class Pipeline {
             http = previous.http
             amqp = previous.amqp
             router = previous.router
+            // Other key logs: connections from now on read with them (those open keep theirs).
+            if previous.tlsSettings == configuration.tls {
+                tls = previous.tls
+            } else {
+                tls = Self.makeDecryptor(configuration.tls)
+                router.tls = tls
+            }
+            tlsSettings = configuration.tls
             firstPacketTime = previous.firstPacketTime
             // The connections' times are the old clock's: go on with its offset (and its counters,
             // which go on with the flow table's).
@@ -87,7 +101,9 @@ public final class Pipeline {
         decoder.fragments.limits = FragmentLimits(configuration)
         http = HTTPObserver(configuration: flowSettings.http, sink: sink)
         amqp = AMQPObserver(configuration: flowSettings.amqp, sink: metrics)
-        router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp)
+        tlsSettings = configuration.tls
+        tls = Self.makeDecryptor(configuration.tls)
+        router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp, tls: tls)
         reassembler = TCPReassembler(configuration: flowSettings.reassembly, factory: router)
         continuesFlows = false
     }
@@ -127,6 +143,22 @@ public final class Pipeline {
         reassembler.expireIdle(now: time)
     }
 
+    /// A decryptor reading the key logs of `settings`; nil without any (no connection is then wrapped).
+    private static func makeDecryptor(_ settings: ExporterConfiguration.TLS) -> TLSDecryptor? {
+        guard !settings.keylogFiles.isEmpty else { return nil }
+        return TLSDecryptor(keys: TLSKeyStore(files: settings.keylogFiles, maxEntries: settings.maxKeys))
+    }
+
+    /// Adds TLS secrets in NSS key log form (a pcapng Decryption Secrets Block's): connections
+    /// that begin from now on are read with them.
+    public func addDecryptionSecrets(_ text: String) {
+        if tls == nil {
+            tls = TLSDecryptor(keys: TLSKeyStore(maxEntries: tlsSettings.maxKeys))
+            router.tls = tls
+        }
+        tls?.keys.add(text: text)
+    }
+
     /// End of input: every open connection ends (`captureEnded`), pending requests are reported.
     public func finish() {
         reassembler.finish(at: lastPacketTime ?? .zero)
@@ -139,6 +171,8 @@ public final class Pipeline {
             amqp: amqp.statistics, httpKeptBytes: Level(http.keptBytes),
             amqpOutstanding: Level(amqp.outstandingDeliveries), amqpBufferedBytes: Level(amqp.bufferedMethodBytesNow),
             amqpKeptBytes: Level(amqp.keptBytesNow), clock: clock.counters,
+            tls: tls?.statistics ?? TLSDecryptionStatistics(), tlsKeys: tls?.keys.statistics ?? TLSKeyStoreStatistics(),
+            decryptsTLS: tls != nil,
             firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
     }
 }
@@ -196,6 +230,11 @@ public struct PipelineStatistics: Sendable {
     public var amqpKeptBytes = Level()
     /// Packets stamped back in time and the clock steps taken (`PacketClock`).
     public var clock = PacketClockCounters()
+    /// TLS decryption's counters and its key store's (zero without keys).
+    public var tls = TLSDecryptionStatistics()
+    public var tlsKeys = TLSKeyStoreStatistics()
+    /// Whether TLS was decrypted (keys configured or carried by a capture file).
+    public var decryptsTLS = false
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
 
@@ -210,6 +249,7 @@ public struct PipelineStatistics: Sendable {
         carried.amqpOutstanding.now = 0
         carried.amqpBufferedBytes.now = 0
         carried.amqpKeptBytes.now = 0
+        carried.tlsKeys.held = 0
         return carried
     }
 
@@ -224,6 +264,14 @@ public struct PipelineStatistics: Sendable {
         amqpBufferedBytes.add(other.amqpBufferedBytes)
         amqpKeptBytes.add(other.amqpKeptBytes)
         clock.add(other.clock)
+        tls.add(other.tls)
+        tlsKeys.linesRead += other.tlsKeys.linesRead
+        tlsKeys.malformedLines += other.tlsKeys.malformedLines
+        tlsKeys.evicted += other.tlsKeys.evicted
+        tlsKeys.expired += other.tlsKeys.expired
+        tlsKeys.held += other.tlsKeys.held
+        tlsKeys.fileErrors += other.tlsKeys.fileErrors
+        decryptsTLS = decryptsTLS || other.decryptsTLS
         firstPacketTime = [firstPacketTime, other.firstPacketTime].compactMap { $0 }.min()
         lastPacketTime = [lastPacketTime, other.lastPacketTime].compactMap { $0 }.max()
     }

@@ -43,6 +43,11 @@ public enum ReplayRunner {
         var bytes: UInt64 = 0
         let files = try PacketSource.inTimeOrder(given)
         let source = try PacketSource.files(files)
+        // pcapng Decryption Secrets Blocks of TLS key log lines ("TLSK").
+        source.decryptionSecrets = { type, bytes in
+            guard type == 0x544C_534B else { return }
+            pipeline.addDecryptionSecrets(String(decoding: bytes, as: UTF8.self))
+        }
         let filter = ReplayFilter(pipeline.configuration)
         let summary = try source.run { packet in
             if let filter, try !filter.accepts(packet) { return }

@@ -2,6 +2,7 @@ import AMQPObserver
 import HTTP1Observer
 import PacketDecoding
 import TCPReassembly
+import TLSDecryption
 
 /// The replay summary: what was read, what was made of it, what went wrong, how fast.
 public enum ReplaySummary {
@@ -34,6 +35,10 @@ public enum ReplaySummary {
         lines.append("connections:   \(t.connectionsOpened) (fin \(t.connectionsClosedByFin), reset \(t.connectionsClosedByReset), expired \(t.connectionsExpired), evicted \(t.connectionsEvicted), open at end \(t.connectionsEndedByCapture))\(t.natCopyConnections > 0 ? ", \(t.natCopyConnections) seen again behind a NAT (not read again)" : "")")
         lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0.label)", Int(t.limitHits[$0])) }))")
         lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades, \(h.http2Connections) HTTP/2, \(h.tlsConnections) TLS and \(h.otherProtocolConnections) other-protocol connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
+        if s.decryptsTLS {
+            let x = s.tls
+            lines.append("tls:           \(x.connections) connections, \(x.decryptedConnections) decrypted, \(x.recordsDecrypted) records (\(x.plaintextBytes) plaintext bytes), \(x.recordsFailed) records not opened, \(x.resynchronisations) resynchronised after lost records, \(x.keyUpdates) key updates; keys of \(s.tlsKeys.held) connections\(list(TLSFailureReason.allCases.map { ($0.rawValue, x.count(of: $0)) } + [("early_data_records", x.earlyDataRecords), ("malformed_keylog_lines", s.tlsKeys.malformedLines), ("keys_evicted", s.tlsKeys.evicted), ("keys_expired", s.tlsKeys.expired), ("keylog_read_errors", s.tlsKeys.fileErrors)]))")
+        }
         if a.connections > 0 {
             lines.append("amqp:          \(a.connections) connections, \(a.frames) frames, \(a.acks) acks, \(a.nacks) nacks, \(a.rejects) rejects\(list(AMQPAnomaly.allCases.map { ($0.rawValue, a.anomalies[$0] ?? 0) }))")
             // What was not turned into an outcome, and why: auto-ack deliveries have no answer to time,
@@ -114,6 +119,20 @@ public enum ReplaySummary {
             ("kept_bytes_peak", s.httpKeptBytes.peak), ("kept_bytes_at_end", s.httpKeptBytes.now),
         ], keepZeros: true))
         o.field("http_anomalies", object(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))
+        if s.decryptsTLS {
+            let x = s.tls
+            o.field("tls", object([
+                ("connections", x.connections), ("decrypted_connections", x.decryptedConnections),
+                ("records_decrypted", x.recordsDecrypted), ("records_failed", x.recordsFailed),
+                ("plaintext_bytes", x.plaintextBytes), ("resynchronisations", x.resynchronisations),
+                ("key_updates", x.keyUpdates), ("keys_awaited", x.keysAwaited), ("early_data_records", x.earlyDataRecords),
+                ("keys_held", s.tlsKeys.held), ("keylog_lines", s.tlsKeys.linesRead),
+                ("malformed_keylog_lines", s.tlsKeys.malformedLines), ("keys_evicted", s.tlsKeys.evicted),
+                ("keys_expired", s.tlsKeys.expired),
+                ("keylog_read_errors", s.tlsKeys.fileErrors),
+            ], keepZeros: true))
+            o.field("tls_failures", object(TLSFailureReason.allCases.map { ($0.rawValue, x.count(of: $0)) }, keepZeros: true))
+        }
         o.field("amqp", object([
             ("connections", a.connections), ("frames", a.frames), ("acks", a.acks), ("nacks", a.nacks), ("rejects", a.rejects),
             ("unknown_queue_deliveries", a.unknownQueueDeliveries), ("routing_key_queue_deliveries", a.routingKeyQueueDeliveries),

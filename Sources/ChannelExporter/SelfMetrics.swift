@@ -4,6 +4,7 @@ import HTTP1Observer
 import PacketCapture
 import PacketDecoding
 import TCPReassembly
+import TLSDecryption
 
 /// What the `channel_exporter_*` self-metrics are rendered from (a value, copied out of the pipeline).
 struct SelfMetricsInput: Sendable {
@@ -140,6 +141,35 @@ enum SelfMetrics {
             name: "channel_exporter_tls_connections",
             help: "Connections found carrying TLS where HTTP was expected, not decoded (HTTPS on a watched port)",
             samples: [([], Double(h.tlsConnections))])
+        if p.decryptsTLS {
+            // Served only with keys to decrypt by (a key log configured), as the decryption is.
+            let x = p.tls
+            w.counter(
+                name: "channel_exporter_tls_decrypted_connections",
+                help: "TLS connections at least one record of which was decrypted with a key log's secrets",
+                samples: [([], Double(x.decryptedConnections))])
+            w.counter(
+                name: "channel_exporter_tls_decryption_failures",
+                help: "TLS connections not decrypted (or no longer), by reason: the first that stopped them",
+                samples: TLSFailureReason.allCases.map { ([("reason", $0.rawValue)], Double(x.count(of: $0))) })
+            w.counter(
+                name: "channel_exporter_tls_records",
+                help: "Protected TLS records, by outcome (opened, or not authenticated and skipped)",
+                samples: [([("outcome", "decrypted")], Double(x.recordsDecrypted)), ([("outcome", "failed")], Double(x.recordsFailed))])
+            w.counter(
+                name: "channel_exporter_tls_plaintext_bytes", help: "Application data bytes decrypted and read",
+                samples: [([], Double(x.plaintextBytes))])
+            w.counter(
+                name: "channel_exporter_tls_resynchronisations",
+                help: "Lost TLS ciphertext after which reading went on at a later record (a gap in the plaintext)",
+                samples: [([], Double(x.resynchronisations))])
+            w.gauge(
+                name: "channel_exporter_tls_keys", help: "Connections whose key log secrets are held",
+                samples: [([], Double(p.tlsKeys.held))])
+            w.counter(
+                name: "channel_exporter_tls_keylog_malformed_lines", help: "Key log lines not of the NSS key log format, skipped",
+                samples: [([], Double(p.tlsKeys.malformedLines))])
+        }
         w.counter(
             name: "channel_exporter_other_protocol_connections",
             help: "Connections whose client began with no HTTP/1 request line, not decoded (Redis, PostgreSQL, SSH... on a watched connection)",

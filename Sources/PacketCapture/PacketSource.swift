@@ -45,6 +45,9 @@ public final class PacketSource: @unchecked Sendable {
     private let classicReading: ClassicPcapReading
     /// Called with each file's reader as `run` opens it (tests: the read-ahead thread ends with it).
     private var readerOpened: ((any PacketReader) -> Void)?
+    /// Called with the secrets of each pcapng Decryption Secrets Block read (its secrets type and
+    /// bytes, valid during the call), on the thread of `run`, before the packets after it.
+    public var decryptionSecrets: ((UInt32, UnsafeRawBufferPointer) -> Void)?
     /// Sizes of the files when they were checked.
     private var fileSizes: [Int64] = []
     /// Link type of the first file, or of the live interface.
@@ -165,6 +168,7 @@ public final class PacketSource: @unchecked Sendable {
                 switch file {
                 case .classic(let reader): try readFile(reader, path: path, into: &summary, handler)
                 case .pcapng(let reader):
+                    reader.secretsHandler = decryptionSecrets
                     defer {
                         summary.skippedPackets += reader.skippedPackets
                         summary.packetsBackInTime += reader.packetsBackInTime

@@ -159,7 +159,8 @@ final class PcapngFileReader: PacketReader, @unchecked Sendable {  // one thread
             case 2: if let outcome = timestampedPacket(at: body, length: bodyLength, shortInterface: true) { return outcome }
             case 1: if let failure = describeInterface(at: body, length: bodyLength) { return failure }
             case 0x0A0D_0D0A: if let failure = startSection(at: body, length: bodyLength) { return failure }
-            default: continue  // name resolution, statistics, secrets, custom blocks: not needed
+            case 10: decryptionSecrets(at: body, length: bodyLength)
+            default: continue  // name resolution, statistics, custom blocks: not needed
             }
         }
     }
@@ -198,6 +199,22 @@ final class PcapngFileReader: PacketReader, @unchecked Sendable {  // one thread
 
     private var sortedBuffer: UnsafeMutableRawPointer?
     private var sortedCapacity = 0
+
+    // MARK: Decryption secrets
+
+    /// Called with each Decryption Secrets Block's type (`0x544C534B` "TLSK": an NSS key log) and
+    /// secrets, in file order, before the packets that follow the block. Nil: the blocks are skipped.
+    var secretsHandler: ((UInt32, UnsafeRawBufferPointer) -> Void)?
+
+    /// A Decryption Secrets Block (pcapng §4.7: secrets type, secrets length, secrets, options);
+    /// one whose length does not fit its block is skipped.
+    private func decryptionSecrets(at body: Int, length: Int) {
+        guard let secretsHandler, length >= 8 else { return }
+        let type = load32(body)
+        let count = Int(load32(body &+ 4))
+        guard count <= length &- 8 else { return }
+        secretsHandler(type, UnsafeRawBufferPointer(start: buffer.advanced(by: body &+ 8), count: count))
+    }
 
     // MARK: Blocks
 

@@ -39,6 +39,11 @@ struct Replay: ParsableCommand {
     @Option(help: "Exposition format: prometheus (text 0.0.4) or openmetrics.")
     var format: String = "prometheus"
 
+    @Option(
+        name: .customLong("tls-keylog"),
+        help: "An NSS key log (SSLKEYLOGFILE) to read TLS with (repeatable); added to tls.keylog_files.")
+    var tlsKeylogs: [String] = []
+
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
@@ -58,7 +63,12 @@ struct Replay: ParsableCommand {
 
     private func replay() throws {
         let loaded = try config.load()
-        let configuration = loaded ?? ExporterConfiguration(syscode: "A000000000")
+        var configuration = loaded ?? ExporterConfiguration(syscode: "A000000000")
+        for path in tlsKeylogs {
+            // A key log named on the command line must be there: a replay has no service to write it later.
+            _ = try ConfigurationFile.readText(path: path, what: "TLS key log")
+            configuration.tls.keylogFiles.append(path)
+        }
         let exchangeLog = try exchanges.map { path throws(ExporterError) in try ExchangeLogFile(path: path) }
         var logClosed = false
         defer { if !logClosed { try? exchangeLog?.close() } }

@@ -101,6 +101,9 @@ import Testing
         ("syscode: A123010101\ntunnels:\n  geneve_ports: [8472]\n", 3, "tunnels.geneve_ports", "also a VXLAN port"),
         ("syscode: A123010101\ntunnels:\n  gre: true\n", 3, "tunnels.gre", "unknown key"),
         ("syscode: A123010101\ntunnels:\n  geneve_ports: [\((6100...6116).map(String.init).joined(separator: ", "))]\n", 3, "tunnels.geneve_ports", "at most 16 ports, got 17"),
+        ("syscode: A123010101\ntls:\n  keylog_files: /tmp/keys.log\n", 3, "tls.keylog_files", "expected a list"),
+        ("syscode: A123010101\ntls:\n  keylogs: [/tmp/keys.log]\n", 3, "tls.keylogs", "unknown key"),
+        ("syscode: A123010101\ntls:\n  max_keys: 0\n", 3, "tls.max_keys", "out of range"),
         // tcpdump's way on a VLAN trunk: the error says the tag is taken care of.
         ("syscode: A123010101\ncapture:\n  filter: 'vlan and tcp port 80'\n", 3, "capture.filter", "leave `vlan` out"),
     ] as [(String, Int?, String, String)])
@@ -165,6 +168,18 @@ import Testing
         #expect(off.bpfFilter == "tcp or (ip6[6] = 0 and ip6[40] = 6) or (ip[6:2] & 0x3fff != 0) or (ip6[6] = 44)")
         #expect(ConfigurationFile.describe(defaults).contains("tunnels:        decapsulated: VXLAN on UDP 4789, 8472, Geneve on UDP 6081, GRE, IP in IP"))
         #expect(ConfigurationFile.describe(off).contains("tunnels:        not decapsulated"))
+    }
+
+    /// Key logs for TLS: none by default (nothing decrypted); a file not there yet is allowed and named.
+    @Test func tlsKeyLogsAreConfigurable() throws {
+        let defaults = try parse("syscode: A123010101\n")
+        #expect(defaults.tls.keylogFiles.isEmpty)
+        #expect(ConfigurationFile.describe(defaults).contains("tls:            not decrypted (no key log files)"))
+        let c = try parse("syscode: A123010101\ntls:\n  keylog_files: [/nonexistent/keys.log]\n  max_keys: 500\n")
+        #expect(c.tls.keylogFiles == ["/nonexistent/keys.log"])
+        #expect(c.tls.maxKeys == 500)
+        #expect(ConfigurationFile.describe(c).contains(
+            "tls:            decrypted with key logs /nonexistent/keys.log (at most 500 connections' keys); not readable now: /nonexistent/keys.log"))
     }
 
     /// A filter libpcap compiles for one of the link types `run` meets is left to the capture:

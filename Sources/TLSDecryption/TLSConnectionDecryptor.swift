@@ -1,0 +1,552 @@
+/// One connection's TLS records read back to the application data they carry.
+
+// The connection is decided at its first byte: a handshake record (0x16) is TLS, anything else is
+// handed on untouched. A TLS connection's records are gathered per direction; those in the clear
+// (ClientHello, ServerHello, ChangeCipherSpec) are read for the client random, the cipher suite
+// and the version, which find the secrets in the key store; the protected ones are opened, and
+// their application data goes to the inner consumer as ordinary stream data. Lost ciphertext (a
+// gap) is a gap in the plaintext: reading goes on at the next record header whose record opens
+// with one of the next `maxRecordsSkipped` sequence numbers, and the inner consumer is told of a
+// gap as long as the plaintext the lost records held. A connection that cannot be read (no key,
+// an unsupported suite, records that do not open) is counted by reason and left as TLS: the inner
+// consumer gets its first bytes, a TLS record header, as it would have without decryption.
+//
+// TLS 1.3 (RFC 8446 §7): after the ServerHello each direction reads with its handshake traffic
+// secret until its Finished, then with its application traffic secret, renewed at each KeyUpdate.
+// Outer records of type application_data only are protected (a ChangeCipherSpec is sent in the
+// clear for compatibility). TLS 1.2 (RFC 5246 §6–7): each direction turns protected after its
+// ChangeCipherSpec, keys from the master secret.
+
+import PacketDecoding
+import TCPReassembly
+
+final class TLSConnectionDecryptor: StreamConsumer {
+    private let inner: any StreamConsumer
+    private let decryptor: TLSDecryptor
+
+    private enum Mode {
+        case undecided
+        /// Not TLS: every call goes to the inner consumer as it came.
+        case plaintext
+        case tls
+        /// TLS that is not read: nothing more goes to the inner consumer but gaps and ends.
+        case notDecrypted
+    }
+    private var mode = Mode.undecided
+
+    private enum Version { case tls12, tls13 }
+    private var version: Version?
+    private var suite: TLSCipherSuite?
+    private var clientRandom: [UInt8]?
+    private var serverHelloSeen = false
+    private var decryptedAny = false
+    /// The first bytes of the client's first record, given to the inner consumer when the
+    /// connection is not read (so that it counts a TLS connection, as without decryption).
+    private var firstBytes: [UInt8] = []
+    private var firstBytesDirection = StreamDirection.clientToServer
+
+    private struct Direction {
+        /// The record being gathered, header included.
+        var record: [UInt8] = []
+        /// Handshake messages not yet whole (in the clear, or from protected records).
+        var handshake: [UInt8] = []
+        var protection: TLSRecordProtection?
+        /// TLS 1.3: the application traffic read state, taken at this direction's Finished.
+        /// TLS 1.2: the read state taken at this direction's ChangeCipherSpec.
+        var next: TLSRecordProtection?
+        /// TLS 1.3: the current application traffic secret (for KeyUpdate).
+        var trafficSecret: [UInt8]?
+        /// Whether the handshake messages of this record end this epoch (Finished, KeyUpdate).
+        var switchAfterRecord = false
+        var keyUpdateAfterRecord = false
+        /// Ciphertext lost since the last record read (a gap, bytes passed over looking for a header).
+        var lostBytes = 0
+        var resynchronising = false
+        var failuresInARow = 0
+    }
+    private var directions = [Direction(), Direction()]
+
+    /// While the key log lacks this connection's secrets: its ServerHello, until when to wait, and
+    /// the records that came since (both directions, in order), replayed once the secrets are read.
+    private struct AwaitedKey {
+        var hello: ServerHello
+        var deadline: Timestamp
+        var held: [(direction: StreamDirection, record: [UInt8])] = []
+        var heldBytes = 0
+    }
+    private var awaited: AwaitedKey?
+
+    /// Most bytes of handshake messages held for one direction (a certificate chain is a few KiB).
+    static let maxHandshakeBytes = 64 << 10
+    /// A record's most ciphertext: 2^14 plaintext plus 256 (RFC 8446 §5.2; RFC 5246 allows 2048 more).
+    static let maxRecordLength = (1 << 14) + 2048
+    /// Protected records that fail in a row before a connection is given up.
+    static let maxFailuresInARow = 4
+
+    init(inner: any StreamConsumer, decryptor: TLSDecryptor) {
+        self.inner = inner
+        self.decryptor = decryptor
+    }
+
+    deinit { release() }
+
+    func streamData(_ bytes: UnsafeRawBufferPointer, direction: StreamDirection, time: Timestamp) {
+        switch mode {
+        case .plaintext:
+            inner.streamData(bytes, direction: direction, time: time)
+        case .tls:
+            feed(bytes, direction, time)
+        case .notDecrypted:
+            return
+        case .undecided:
+            guard let first = bytes.first else { return }
+            guard first == 0x16 || first == 0x17 else {
+                mode = .plaintext
+                inner.streamData(bytes, direction: direction, time: time)
+                return
+            }
+            // 0x16: a handshake record; 0x17: application data, a TLS connection picked up in its middle.
+            mode = .tls
+            decryptor.statistics.connections += 1
+            firstBytes = Array(bytes.prefix(3))
+            firstBytesDirection = direction
+            if first == 0x17 {
+                giveUp(.noHandshake, time: time)
+                return
+            }
+            feed(bytes, direction, time)
+        }
+    }
+
+    func streamGap(length: Int, direction: StreamDirection, time: Timestamp) {
+        switch mode {
+        case .plaintext, .notDecrypted, .undecided:
+            inner.streamGap(length: length, direction: direction, time: time)
+        case .tls:
+            let d = Int(direction.rawValue)
+            guard directions[d].protection != nil else {
+                // A handshake in the clear cut: its ServerHello or ChangeCipherSpec may be lost.
+                giveUp(.handshakeUnreadable, time: time)
+                inner.streamGap(length: length, direction: direction, time: time)
+                return
+            }
+            decryptor.bufferedBytes -= directions[d].record.count
+            directions[d].lostBytes += directions[d].record.count + length
+            directions[d].record.removeAll(keepingCapacity: true)
+            directions[d].resynchronising = true
+        }
+    }
+
+    func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) {
+        if mode == .tls, awaited != nil {
+            retryAwaitedKey(time: time)
+            if awaited != nil { giveUp(.noKey, time: time) }
+        }
+        if mode == .tls {
+            let d = Int(direction.rawValue)
+            if directions[d].resynchronising || !directions[d].record.isEmpty {
+                // What was lost or left unfinished at the end: a gap, so that a message cut by it is reported as cut.
+                let lost = directions[d].lostBytes + directions[d].record.count
+                if decryptedAny, lost > 0 { inner.streamGap(length: lost, direction: direction, time: time) }
+            }
+            decryptor.bufferedBytes -= directions[d].record.count + directions[d].handshake.count
+            directions[d] = Direction()
+        }
+        inner.streamEnd(direction: direction, reason: reason, time: time)
+    }
+
+    func streamHandshakeEnd(time: Timestamp) {
+        inner.streamHandshakeEnd(time: time)
+    }
+
+    private func release() {
+        if let awaited {
+            decryptor.bufferedBytes -= awaited.heldBytes
+            self.awaited = nil
+        }
+        for d in directions.indices {
+            decryptor.bufferedBytes -= directions[d].record.count + directions[d].handshake.count
+        }
+        directions = [Direction(), Direction()]
+    }
+
+    // MARK: Records
+
+    private func feed(_ bytes: UnsafeRawBufferPointer, _ direction: StreamDirection, _ time: Timestamp) {
+        let d = Int(direction.rawValue)
+        var index = 0
+        while index < bytes.count, mode == .tls {
+            if directions[d].resynchronising, directions[d].record.isEmpty {
+                // Look for an application data record header: 0x17 0x03 0x03.
+                var found: Int?
+                var i = index
+                while i + 2 < bytes.count {
+                    if bytes[i] == 0x17, bytes[i + 1] == 0x03, bytes[i + 2] == 0x03 {
+                        found = i
+                        break
+                    }
+                    i += 1
+                }
+                let start = found ?? bytes.count
+                directions[d].lostBytes += start - index
+                index = start
+                if found == nil { return }
+            }
+            let have = directions[d].record.count
+            let need: Int
+            if have < 5 {
+                need = 5 - have
+            } else {
+                need = 5 + Int(directions[d].record[3]) << 8 + Int(directions[d].record[4]) - have
+            }
+            let n = min(need, bytes.count - index)
+            guard decryptor.bufferedBytes + n <= decryptor.limits.maxBufferedBytesTotal else {
+                giveUp(.bufferOverflow, time: time)
+                return
+            }
+            directions[d].record.append(contentsOf: bytes[index..<index + n])
+            decryptor.bufferedBytes += n
+            index += n
+            let count = directions[d].record.count
+            if count == 5 {
+                let r = directions[d].record
+                let length = Int(r[3]) << 8 + Int(r[4])
+                guard (0x14...0x17).contains(r[0]), r[1] == 0x03, length <= Self.maxRecordLength else {
+                    if directions[d].protection != nil {
+                        // Not a record header where one was due: read on from the next one found.
+                        decryptor.bufferedBytes -= count
+                        directions[d].lostBytes += count
+                        directions[d].record.removeAll(keepingCapacity: true)
+                        directions[d].resynchronising = true
+                        continue
+                    }
+                    giveUp(.handshakeUnreadable, time: time)
+                    return
+                }
+                if length > 0 { continue }
+            } else if count < 5 || count < 5 + Int(directions[d].record[3]) << 8 + Int(directions[d].record[4]) {
+                continue
+            }
+            let record = directions[d].record
+            decryptor.bufferedBytes -= record.count
+            directions[d].record.removeAll(keepingCapacity: true)
+            read(record: record, d, direction, time)
+        }
+    }
+
+    private func read(record: [UInt8], _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
+        if awaited != nil {
+            hold(record, direction, time)
+            return
+        }
+        let type = record[0]
+        let protected: Bool
+        switch version {
+        case .tls13: protected = type == 0x17 && directions[d].protection != nil
+        case .tls12: protected = directions[d].protection != nil
+        case nil: protected = false
+        }
+        guard protected else {
+            readInTheClear(type: type, fragment: record[5...], d, direction, time)
+            return
+        }
+        guard let (innerType, plaintext) = open(record, d, direction, time) else { return }
+        switch innerType {
+        case 0x17:
+            decryptor.statistics.plaintextBytes += plaintext.count
+            plaintext.withUnsafeBytes { inner.streamData($0, direction: direction, time: time) }
+        case 0x16:
+            if version == .tls13 { handshake(plaintext[...], d, direction, time) }
+        default:
+            // Alerts (close_notify) and anything else: not application data.
+            break
+        }
+        if directions[d].switchAfterRecord {
+            directions[d].switchAfterRecord = false
+            if let next = directions[d].next {
+                directions[d].protection = next
+                directions[d].next = nil
+            }
+        }
+        if directions[d].keyUpdateAfterRecord, let suite, let secret = directions[d].trafficSecret {
+            directions[d].keyUpdateAfterRecord = false
+            let updated = TLSKeySchedule.nextTrafficSecret(suite, secret: secret)
+            directions[d].trafficSecret = updated
+            directions[d].protection = TLSRecordProtection(tls13: suite, secret: updated)
+            decryptor.statistics.keyUpdates += 1
+        }
+    }
+
+    /// Opens a protected record with the expected sequence number, or after lost ciphertext with one
+    /// of the next few; TLS 1.3 also tries the application keys when the handshake ones fail (a
+    /// Finished not seen). Nil when none authenticates (counted).
+    private func open(_ record: [UInt8], _ d: Int, _ direction: StreamDirection, _ time: Timestamp) -> (UInt8, [UInt8])? {
+        guard var protection = directions[d].protection else { return nil }
+        let header = record[0..<5]
+        let fragment = record[5...]
+        let expected = protection.sequence
+        let tries = directions[d].resynchronising ? UInt64(decryptor.limits.maxRecordsSkipped) : 1
+        for sequence in expected..<expected + tries {
+            if let opened = protection.open(header: header, fragment: fragment, sequence: sequence) {
+                if directions[d].resynchronising {
+                    // The records lost were `sequence - expected`, each with its header and overhead.
+                    let skipped = Int(sequence - expected)
+                    let lostPlaintext = max(1, directions[d].lostBytes - skipped * (5 + protection.overhead))
+                    directions[d].resynchronising = false
+                    directions[d].lostBytes = 0
+                    decryptor.statistics.resynchronisations += 1
+                    if decryptedAny { inner.streamGap(length: lostPlaintext, direction: direction, time: time) }
+                }
+                protection.sequence = sequence + 1
+                directions[d].protection = protection
+                countOpened(d)
+                return opened
+            }
+        }
+        if version == .tls13, !directions[d].resynchronising, var next = directions[d].next,
+            let opened = next.open(header: header, fragment: fragment, sequence: 0)
+        {
+            next.sequence = 1
+            directions[d].protection = next
+            directions[d].next = nil
+            directions[d].handshake = []
+            countOpened(d)
+            return opened
+        }
+        decryptor.statistics.recordsFailed += 1
+        if directions[d].resynchronising {
+            // Not a record after all, or further on than tried: look on.
+            directions[d].lostBytes += record.count
+            return nil
+        }
+        directions[d].failuresInARow += 1
+        if directions[d].failuresInARow >= Self.maxFailuresInARow || !decryptedAny {
+            giveUp(.decryptFailed, time: time)
+        }
+        return nil
+    }
+
+    private func countOpened(_ d: Int) {
+        directions[d].failuresInARow = 0
+        decryptor.statistics.recordsDecrypted += 1
+        if !decryptedAny {
+            decryptedAny = true
+            decryptor.statistics.decryptedConnections += 1
+        }
+    }
+
+    private func readInTheClear(type: UInt8, fragment: ArraySlice<UInt8>, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
+        switch type {
+        case 0x16:
+            handshake(fragment, d, direction, time)
+        case 0x14:
+            // ChangeCipherSpec: TLS 1.2's turn to protected records (TLS 1.3's is for middleboxes only).
+            if version == .tls12 {
+                guard let next = directions[d].next else {
+                    giveUp(.handshakeUnreadable, time: time)
+                    return
+                }
+                directions[d].protection = next
+                directions[d].next = nil
+                directions[d].handshake = []
+            }
+        case 0x17:
+            if clientRandom != nil, !serverHelloSeen, direction == .clientToServer {
+                // 0-RTT early data, sent before the ServerHello: not decrypted.
+                decryptor.statistics.earlyDataRecords += 1
+            } else {
+                giveUp(.handshakeUnreadable, time: time)
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Handshake
+
+    private func handshake(_ bytes: ArraySlice<UInt8>, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
+        guard directions[d].handshake.count + bytes.count <= Self.maxHandshakeBytes else {
+            decryptor.bufferedBytes -= directions[d].handshake.count
+            directions[d].handshake = []
+            // Protected: the epoch change is found by trying the next keys. In the clear: unreadable.
+            if directions[d].protection == nil { giveUp(.handshakeUnreadable, time: time) }
+            return
+        }
+        directions[d].handshake += bytes
+        decryptor.bufferedBytes += bytes.count
+        var start = 0
+        let buffer = directions[d].handshake
+        while buffer.count - start >= 4 {
+            let length = Int(buffer[start + 1]) << 16 | Int(buffer[start + 2]) << 8 | Int(buffer[start + 3])
+            guard buffer.count - start - 4 >= length else { break }
+            let body = buffer[start + 4..<start + 4 + length]
+            message(type: buffer[start], body: body, d, direction, time)
+            start += 4 + length
+            if mode != .tls { return }
+        }
+        if start > 0 {
+            decryptor.bufferedBytes -= start
+            directions[d].handshake.removeFirst(start)
+        }
+    }
+
+    private func message(type: UInt8, body: ArraySlice<UInt8>, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
+        switch (type, directions[d].protection == nil) {
+        case (1, true) where direction == .clientToServer:
+            // A second ClientHello (after a HelloRetryRequest) keeps the random.
+            if clientRandom == nil {
+                guard let random = clientHelloRandom(body: body) else {
+                    giveUp(.handshakeUnreadable, time: time)
+                    return
+                }
+                clientRandom = random
+                // Read what the key logs gained now (at most every 100 ms): lines are taken before a
+                // rotation or truncation can take them away, and the ServerHello finds them.
+                decryptor.keys.refresh(now: time)
+            }
+        case (2, true) where direction == .serverToClient:
+            guard let hello = ServerHello(body: body) else {
+                giveUp(.handshakeUnreadable, time: time)
+                return
+            }
+            if hello.isHelloRetryRequest { return }
+            serverHelloSeen = true
+            installKeys(hello, time: time)
+        case (20, false) where version == .tls13:
+            // Finished: this direction's handshake epoch ends with this record.
+            directions[d].switchAfterRecord = true
+        case (24, false) where version == .tls13:
+            directions[d].keyUpdateAfterRecord = true
+        default:
+            break
+        }
+    }
+
+    private func installKeys(_ hello: ServerHello, time: Timestamp) {
+        guard let clientRandom, let random = ClientRandom(clientRandom) else {
+            giveUp(.noHandshake, time: time)
+            return
+        }
+        let suite: TLSCipherSuite?
+        switch hello.version {
+        case 0x0304:
+            version = .tls13
+            suite = TLSCipherSuite.tls13(hello.cipherSuite)
+        case 0x0303:
+            version = .tls12
+            suite = TLSCipherSuite.tls12(hello.cipherSuite)
+        default:
+            suite = nil
+        }
+        guard let suite else {
+            giveUp(.unsupportedCipher, time: time)
+            return
+        }
+        self.suite = suite
+        var found = decryptor.keys.secrets(for: random)
+        if found == nil || !Self.complete(found!, version) {
+            decryptor.keys.refresh(now: time, force: true)
+            found = decryptor.keys.secrets(for: random)
+        }
+        guard let secrets = found, Self.complete(secrets, version) else {
+            if awaited == nil { awaited = AwaitedKey(hello: hello, deadline: time + decryptor.limits.keyWait) }
+            return
+        }
+        let client = Int(StreamDirection.clientToServer.rawValue)
+        let server = Int(StreamDirection.serverToClient.rawValue)
+        switch version {
+        case .tls13:
+            guard let clientTraffic = secrets.clientTrafficSecret0,
+                let serverTraffic = secrets.serverTrafficSecret0
+            else {
+                giveUp(.noKey, time: time)
+                return
+            }
+            directions[client].trafficSecret = clientTraffic
+            directions[server].trafficSecret = serverTraffic
+            let clientApplication = TLSRecordProtection(tls13: suite, secret: clientTraffic)
+            let serverApplication = TLSRecordProtection(tls13: suite, secret: serverTraffic)
+            guard let clientHandshake = secrets.clientHandshakeTrafficSecret,
+                let serverHandshake = secrets.serverHandshakeTrafficSecret
+            else {
+                giveUp(.noKey, time: time)
+                return
+            }
+            directions[client].protection = TLSRecordProtection(tls13: suite, secret: clientHandshake)
+            directions[server].protection = TLSRecordProtection(tls13: suite, secret: serverHandshake)
+            directions[client].next = clientApplication
+            directions[server].next = serverApplication
+        case .tls12:
+            guard let master = secrets.masterSecret else {
+                giveUp(.noKey, time: time)
+                return
+            }
+            let keys = TLSKeySchedule.tls12Keys(suite, masterSecret: master, clientRandom: clientRandom, serverRandom: hello.random)
+            directions[client].next = TLSRecordProtection(version: .tls12, suite: suite, key: keys.clientKey, iv: keys.clientIV)
+            directions[server].next = TLSRecordProtection(version: .tls12, suite: suite, key: keys.serverKey, iv: keys.serverIV)
+        case nil:
+            break
+        }
+    }
+
+    /// Whether `secrets` hold all a connection of `version` needs.
+    private static func complete(_ secrets: TLSSecrets, _ version: Version?) -> Bool {
+        switch version {
+        case .tls13:
+            secrets.clientHandshakeTrafficSecret != nil && secrets.serverHandshakeTrafficSecret != nil
+                && secrets.clientTrafficSecret0 != nil && secrets.serverTrafficSecret0 != nil
+        case .tls12: secrets.masterSecret != nil
+        case nil: false
+        }
+    }
+
+    /// Keeps a record while the key is awaited, and looks at the key log again: once the secrets
+    /// are there, the held records are read in order; past the wait or the bound, the connection
+    /// is given up.
+    private func hold(_ record: [UInt8], _ direction: StreamDirection, _ time: Timestamp) {
+        awaited!.held.append((direction, record))
+        awaited!.heldBytes += record.count
+        decryptor.bufferedBytes += record.count
+        guard awaited!.heldBytes <= decryptor.limits.maxHeldBytesPerConnection else {
+            giveUp(.keyWaitOverflow, time: time)
+            return
+        }
+        retryAwaitedKey(time: time)
+    }
+
+    /// Reads the key log again for an awaited key (every call: only while one is awaited).
+    private func retryAwaitedKey(time: Timestamp) {
+        guard let waiting = awaited else { return }
+        guard time <= waiting.deadline else {
+            giveUp(.noKey, time: time)
+            return
+        }
+        installKeys(waiting.hello, time: time)
+        guard mode == .tls, let still = awaited else { return }
+        // installKeys left `awaited` as it was when the key is still missing; found, it installed them.
+        if directions[0].protection != nil || directions[0].next != nil || directions[1].protection != nil
+            || directions[1].next != nil
+        {
+            awaited = nil
+            decryptor.bufferedBytes -= still.heldBytes
+            decryptor.statistics.keysAwaited += 1
+            for (direction, record) in still.held {
+                guard mode == .tls else { return }
+                read(record: record, Int(direction.rawValue), direction, time)
+            }
+        }
+    }
+
+    /// The connection is not read further: counted by `reason` (once), its buffers freed; when
+    /// nothing was decrypted, the inner consumer gets the first bytes it would have seen.
+    private func giveUp(_ reason: TLSFailureReason, time: Timestamp) {
+        guard mode == .tls else { return }
+        mode = .notDecrypted
+        decryptor.statistics.add(failure: reason)
+        release()
+        if !decryptedAny, !firstBytes.isEmpty {
+            firstBytes.withUnsafeBytes { inner.streamData($0, direction: firstBytesDirection, time: time) }
+        }
+        firstBytes = []
+    }
+}

@@ -1,0 +1,49 @@
+/// Puts TLS decryption in front of a connection's protocol observer, with shared keys, limits and counters.
+
+import PacketDecoding
+import TCPReassembly
+
+/// The bounds of TLS decryption.
+public struct TLSDecryptionLimits: Sendable, Equatable {
+    /// Ciphertext held for all connections at once (records being gathered): past it a connection
+    /// that needs more is given up (`buffer_overflow`).
+    public var maxBufferedBytesTotal: Int
+    /// Records tried ahead after lost ciphertext to find the next record's sequence number.
+    public var maxRecordsSkipped: Int
+    /// A connection whose secrets are not in the key log yet when its ServerHello comes keeps its
+    /// records for this long (packet time, nanoseconds) while the key log is read again at each: a
+    /// client logs its secrets as it computes them, after the ServerHello has gone by on the wire.
+    public var keyWait: Int64
+    /// Most bytes of records one connection keeps while its key is awaited (`key_wait_overflow` past it).
+    public var maxHeldBytesPerConnection: Int
+
+    public init(
+        maxBufferedBytesTotal: Int = 64 << 20, maxRecordsSkipped: Int = 64, keyWait: Int64 = 5_000_000_000,
+        maxHeldBytesPerConnection: Int = 1 << 20
+    ) {
+        self.maxBufferedBytesTotal = maxBufferedBytesTotal
+        self.maxRecordsSkipped = maxRecordsSkipped
+        self.keyWait = keyWait
+        self.maxHeldBytesPerConnection = maxHeldBytesPerConnection
+    }
+}
+
+/// Shared by the connections of one pipeline (one thread): the key store, limits, counters.
+public final class TLSDecryptor {
+    public let keys: TLSKeyStore
+    public let limits: TLSDecryptionLimits
+    public internal(set) var statistics = TLSDecryptionStatistics()
+    /// Ciphertext held now by all connections (records being gathered, handshake messages).
+    var bufferedBytes = 0
+
+    public init(keys: TLSKeyStore, limits: TLSDecryptionLimits = TLSDecryptionLimits()) {
+        self.keys = keys
+        self.limits = limits
+    }
+
+    /// A consumer that hands `inner` the connection's bytes as they are when it is not TLS, and its
+    /// decrypted application data when it is and its keys are known.
+    public func consumer(wrapping inner: any StreamConsumer) -> any StreamConsumer {
+        TLSConnectionDecryptor(inner: inner, decryptor: self)
+    }
+}
