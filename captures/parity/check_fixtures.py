@@ -237,7 +237,8 @@ def wire_buckets(pcap, partner_hosts):
         host = next((h.split(":", 1)[1].strip() for h in head[1:] if h.lower().startswith("host:")), "")
         status = int(bytes(ex["resp"][9:12]))
         if ex["server_port"] == APP_PORT:
-            path = unquote(target.split("?", 1)[0])
+            # request.path: waitress drops a raw fragment, Werkzeug makes "/" + path.lstrip("/")
+            path = "/" + unquote(target.split("#", 1)[0].split("?", 1)[0]).lstrip("/")
             if status == 404 or path in SKIPPED_PATHS:
                 continue
             ms = (ex["resp_first"] - ex["req_last"]) * 1000
