@@ -225,6 +225,13 @@ EDGES = [
     # json.loads(bytes) strips a UTF-8 BOM and detects UTF-16.
     _e(21, method="POST", headers=[JSON_TYPE], body=BOM + b'{"method_code": "B21"}', expect="B21"),
     _e(22, method="POST", headers=[JSON_TYPE], body='{"method_code": "U22"}'.encode("utf-16-le"), expect="U22"),
+    # Invalid UTF-8 in the decoded path: Werkzeug decodes with errors='replace' (one U+FFFD per
+    # maximal invalid subpart).
+    *[step("GET", "/api/e/23/" + esc + "x", [("User-Agent", UA)],
+           inner=ok("/api/e/23/" + bytes.fromhex(esc.replace("%", "")).decode("utf-8", "replace") + "x"))
+      for esc in ("%ED%A0%80", "%F0%9F%98", "%C0%AF", "%F4%90%80%80", "%E2%82", "%80%80", "%F8%88%80%80%80")],
+    # An obs-fold line: waitress appends it to the field as it is (its leading blanks kept).
+    _e(24, headers=[("User-Agent", "fold-a\r\n   fold-b")], f_code="fold-a   fold-b", ua=False),
     # POST /metrics: 405, but the path is /metrics: not recorded.
     step("POST", "/metrics", [("User-Agent", UA)]),
     _call("edges"),
