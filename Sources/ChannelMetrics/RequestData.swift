@@ -170,6 +170,23 @@ public enum MultipartFormFields {
         return fields
     }
 
+    /// How many parts werkzeug's decoder counts in `body` (fields and files: a part counts once
+    /// the blank line ending its headers is read), counting no further than `limit + 1`.
+    public static func partCount(_ body: [UInt8], boundary: String, upTo limit: Int) -> Int {
+        let delimiter = Array(("--" + boundary).utf8)
+        guard !boundary.isEmpty, var cursor = find(delimiter, in: body, from: 0) else { return 0 }
+        var count = 0
+        while count <= limit {
+            cursor += delimiter.count
+            if cursor + 2 <= body.count, body[cursor] == UInt8(ascii: "-"), body[cursor + 1] == UInt8(ascii: "-") { break }
+            guard let headersEnd = find([0x0D, 0x0A, 0x0D, 0x0A], in: body, from: cursor) else { break }
+            count += 1
+            guard let next = find([0x0D, 0x0A] + delimiter, in: body, from: headersEnd + 2) else { break }
+            cursor = next + 2
+        }
+        return count
+    }
+
     /// `Content-Disposition: form-data; name="x"[; filename="y"]` → (name, has filename).
     static func disposition(_ headers: String) -> (String, Bool)? {
         for line in headers.split(separator: "\r\n") {
