@@ -46,8 +46,9 @@ extension LabelRules {
     public static let maxFormParts = 1_000
 
     /// Whether the reference records nothing for this inbound request because its data cannot be
-    /// read (`maxFormParts`): no truthy `Method-Code` header, no query argument, and a multipart
-    /// body (with a boundary) of more parts than that in its prefix.
+    /// read or searched: no truthy `Method-Code` header, no query argument, and a multipart body
+    /// (with a boundary) of more than `maxFormParts` parts in its prefix, or with a field without a
+    /// name before any `method_code` field.
     public func inboundRequestDataFails(_ request: HTTPRequestSummary) -> Bool {
         // Most requests have no Content-Type or a JSON one: one look at its first bytes.
         guard let contentType = request.contentType, contentType.utf8.count > 19,
@@ -62,7 +63,16 @@ extension LabelRules {
         }
         let media = MediaType(contentType)
         guard media.isMultipartForm, let boundary = media.parameters["boundary"] else { return false }
-        return MultipartFormFields.partCount(request.bodyPrefix, boundary: boundary, upTo: Self.maxFormParts) > Self.maxFormParts
+        if MultipartFormFields.partCount(request.bodyPrefix, boundary: boundary, upTo: Self.maxFormParts) > Self.maxFormParts {
+            return true
+        }
+        // A field without a name is werkzeug's key `None`: met before any `method_code` key, FuzzyGet's
+        // `k.replace(...)` raises on it (seen with the library: nameless part first, nothing recorded).
+        for item in MultipartFormFields.items(request.bodyPrefix, boundary: boundary) ?? [] {
+            guard let name = item.name else { return true }
+            if FuzzyKey.methodCode.matches(name) { return false }
+        }
+        return false
     }
 
     /// Outgoing `method_code` (§4) when no partner action applies: `Method-Code` searched

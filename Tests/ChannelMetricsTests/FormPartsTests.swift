@@ -35,6 +35,28 @@ import Testing
         #expect(statistics.skipped[.requestDataFailed] == (recorded ? nil : 1))
     }
 
+    static let methodCodePart = "--BB\r\nContent-Disposition: form-data; name=\"method_code\"\r\n\r\nM\r\n"
+    static let noDisposition = "--BB\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+    static let noName = "--BB\r\nContent-Disposition: form-data\r\n\r\nx\r\n"
+
+    /// Run with the library: a part without Content-Disposition empties the whole form (werkzeug's
+    /// ValueError, silenced): `""`; a field without a name is the key `None`, on which FuzzyGet raises
+    /// when it comes before the match: nothing recorded; after it, or with the header, recorded.
+    @Test(arguments: [
+        (methodCodePart + noDisposition, [(String, String)](), "", true),
+        (methodCodePart + noName, [], "M", true),
+        (noName + methodCodePart, [], "", false),
+        (noName + methodCodePart, [("Method-Code", "H11")], "H11", true),
+    ])
+    func partsWerkzeugCannotReadAsFields(parts: String, headers: [(String, String)], methodCode: String, recorded: Bool) {
+        let request = Make.request(
+            method: "POST", target: "/api/f", headers: headers + [("Content-Type", "multipart/form-data; boundary=BB")],
+            body: Array((parts + "--BB--\r\n").utf8))
+        let rules = LabelRules()
+        #expect(rules.inboundRequestDataFails(request) == !recorded)
+        if recorded { #expect(rules.inboundMethodCode(request) == methodCode) }
+    }
+
     @Test func partsAreCountedAsWerkzeugCountsThem() {
         let body = Self.multipart(parts: 3)
         #expect(MultipartFormFields.partCount(body, boundary: "BB", upTo: 1_000) == 3)
