@@ -196,6 +196,10 @@ def _multipart(parts):
 
 
 MULTIPART_BB = ("Content-Type", "multipart/form-data; boundary=BB")
+PART_MC = b'--BB\r\nContent-Disposition: form-data; name="method_code"\r\n\r\nM\r\n'
+PART_NO_DISPOSITION = b'--BB\r\nContent-Type: text/plain\r\n\r\nx\r\n'
+PART_NO_NAME = b'--BB\r\nContent-Disposition: form-data\r\n\r\nx\r\n'
+PARTS_END = b"--BB--\r\n"
 
 EDGES = [
     # json.loads(bytes) decodes with errors='surrogatepass': surrogates elsewhere are still JSON.
@@ -246,6 +250,13 @@ EDGES = [
     # argument the form is not read: recorded.
     step("POST", "/api/e/25", [("User-Agent", UA), MULTIPART_BB], _multipart(1001)),
     _e(26, target="/api/e/26?q=1", method="POST", headers=[MULTIPART_BB], body=_multipart(1001)),
+    # A part without Content-Disposition: werkzeug's ValueError (silenced) empties the whole form: "".
+    # A part without a name is the key None: FuzzyGet raises on it when it comes before the match.
+    _e(27, method="POST", headers=[MULTIPART_BB], body=PART_MC + PART_NO_DISPOSITION + PARTS_END),
+    _e(28, method="POST", headers=[MULTIPART_BB], body=PART_MC + PART_NO_NAME + PARTS_END, expect="M"),
+    step("POST", "/api/e/29", [("User-Agent", UA), MULTIPART_BB], PART_NO_NAME + PART_MC + PARTS_END),
+    _e(30, method="POST", headers=[MULTIPART_BB, ("Method-Code", "H30")], body=PART_NO_NAME + PART_MC + PARTS_END,
+       expect="H30"),
     # POST /metrics: 405, but the path is /metrics: not recorded.
     step("POST", "/metrics", [("User-Agent", UA)]),
     _call("edges"),
