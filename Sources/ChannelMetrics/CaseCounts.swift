@@ -43,6 +43,7 @@ extension ChannelMetricsStatistics.Skipped: CaseOrdinal {
         case .noTimestamps: 5
         case .responseIncomplete: 6
         case .tunnel: 7
+        case .requestDataFailed: 8
         }
     }
 }

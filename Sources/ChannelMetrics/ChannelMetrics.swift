@@ -140,6 +140,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         if inboundSkips.skipsStatus(response.status) { return skip(.skippedStatus) }
         if inboundSkips.skipsPath(request.path) { return skip(.skippedPath) }
         guard let start = exchange.requestLastByte, let end = exchange.responseFirstByte else { return skip(.noTimestamps) }
+        if rules.inboundRequestDataFails(request) { return skip(.requestDataFailed) }
         let code = innerCode(response, lentBody: lentBody)
         let methodCode = rules.inboundMethodCode(request)
         let milliseconds = Self.seconds(end - start) * 1000

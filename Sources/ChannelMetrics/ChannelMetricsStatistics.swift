@@ -29,6 +29,10 @@ public struct ChannelMetricsStatistics: Sendable, Hashable {
         /// the tunnel (TLS) are not seen; the reference records them under their `https://` URLs,
         /// and records nothing when the CONNECT is refused (its call raised).
         case tunnel
+        /// An inbound request whose data the reference's before-request hook failed to read, so that
+        /// its after-request hook raised: no query argument, no `Method-Code` header, and a multipart
+        /// body of more than `LabelRules.maxFormParts` parts or with a nameless field first.
+        case requestDataFailed = "request_data_failed"
     }
 
     public var recorded: [Recorded: UInt64] = [:]

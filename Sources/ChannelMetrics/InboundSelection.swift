@@ -9,8 +9,8 @@
 /// `"/caf\u{e9}"` and `"/cafe\u{301}"` are two paths there, and U+212A KELVIN SIGN is not `K`
 /// (Swift's `String ==`, canonical equivalence, would call each pair equal). The path compared is
 /// `request.path`: Flask's, without the query string and percent-decoded
-/// (`HTTPRequestSummary.path`), with no other change (a trailing `/` is kept, letters keep their
-/// case).
+/// (`HTTPRequestSummary.path`), its leading `/`s made one as Werkzeug does (`//healthcheck` is
+/// skipped), with no other change (a trailing `/` is kept, letters keep their case).
 ///
 /// The paths' lengths as a bitmask decide most exchanges inline (the usual list is `/healthcheck`
 /// and `/metrics`: a path of neither length is not skipped); a path of a listed length is looked

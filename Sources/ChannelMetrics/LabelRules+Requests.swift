@@ -37,6 +37,44 @@ extension LabelRules {
         return value.pythonStr
     }
 
+    /// Flask's `MAX_FORM_PARTS` (1,000): werkzeug's multipart decoder raises RequestEntityTooLarge on
+    /// the part after it. The reference's before-request hook reads `request.form` (no query
+    /// argument), catches that, and stores no request data; its after-request hook then reads the
+    /// missing data (unless a `Method-Code` header answered first), raises, and records nothing.
+    /// Seen with the library: 1,000 parts recorded, 1,001 and 1,002 not, 1,001 with the header or
+    /// with `?q=1` recorded.
+    public static let maxFormParts = 1_000
+
+    /// Whether the reference records nothing for this inbound request because its data cannot be
+    /// read or searched: no truthy `Method-Code` header, no query argument, and a multipart body
+    /// (with a boundary) of more than `maxFormParts` parts in its prefix, or with a field without a
+    /// name before any `method_code` field.
+    public func inboundRequestDataFails(_ request: HTTPRequestSummary) -> Bool {
+        // Most requests have no Content-Type or a JSON one: one look at its first bytes.
+        guard let contentType = request.contentType, contentType.utf8.count > 19,
+            contentType.utf8.prefix(9).lazy.map({ $0 | 0x20 }).elementsEqual("multipart".utf8)
+        else { return false }
+        if let header = request.methodCode, !header.isEmpty { return false }
+        if let query = request.query {
+            switch RequestFields.firstMatch(.methodCode, inQuery: query) {
+            case .value, .noMatch: return false
+            case .unparsable, .noFields: break
+            }
+        }
+        let media = MediaType(contentType)
+        guard media.isMultipartForm, let boundary = media.parameters["boundary"] else { return false }
+        if MultipartFormFields.partCount(request.bodyPrefix, boundary: boundary, upTo: Self.maxFormParts) > Self.maxFormParts {
+            return true
+        }
+        // A field without a name is werkzeug's key `None`: met before any `method_code` key, FuzzyGet's
+        // `k.replace(...)` raises on it (seen with the library: nameless part first, nothing recorded).
+        for item in MultipartFormFields.items(request.bodyPrefix, boundary: boundary) ?? [] {
+            guard let name = item.name else { return true }
+            if FuzzyKey.methodCode.matches(name) { return false }
+        }
+        return false
+    }
+
     /// Outgoing `method_code` (§4) when no partner action applies: `Method-Code` searched
     /// through the headers, the query, a form body, then a JSON body (any depth), the last
     /// match winning (a later `null` clears it); falsy → `""`.

@@ -101,7 +101,7 @@ public struct LabelRules: Sendable {
     private static let codeKey: [FuzzyKey] = [.code]
     private static let codeKeys: [FuzzyKey] = [.code, .errorCode]
 
-    /// Inner `code` (§2): not JSON / not UTF-8 / empty → `-1`; JSON → `str()` of the key
+    /// Inner `code` (§2): not JSON / not UTF-8 (surrogates pass, as in `json.loads(bytes)`) / empty → `-1`; JSON → `str()` of the key
     /// `code` only; absent or null → `""`.
     ///
     /// A body with a `Content-Encoding` (gzip, deflate, br …) gives `-1`: the reference reads
@@ -181,10 +181,14 @@ public struct LabelRules: Sendable {
         case .validWithoutFirst:
             return innerCode(parsing: text(), truncated: truncated)
         case .notAnObject:
-            guard UTF8Validation.isValid(UnsafeRawBufferPointer(body)) else { return ("-1", truncated ? .truncated : .notDecodable) }
+            guard UTF8Validation.isValid(UnsafeRawBufferPointer(body), surrogates: true) else {
+                return ("-1", truncated ? .truncated : .notDecodable)
+            }
             return innerCode(parsing: text(), truncated: truncated)
         case .leftToByteByByte:
-            guard UTF8Validation.isValid(UnsafeRawBufferPointer(body)) else { return ("-1", truncated ? .truncated : .notDecodable) }
+            guard UTF8Validation.isValid(UnsafeRawBufferPointer(body), surrogates: true) else {
+                return ("-1", truncated ? .truncated : .notDecodable)
+            }
             let scan = parser.scanTopLevelLabels(byteByByte: body, for: Self.codeKey)
             return innerCode(decidedBy: scan, truncated: truncated) ?? innerCode(parsing: text(), truncated: truncated)
         case .notUsual, .namesNotPlain:

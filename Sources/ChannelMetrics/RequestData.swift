@@ -150,35 +150,60 @@ public struct MediaType: Sendable, Hashable {
 /// with replacement.
 public enum MultipartFormFields {
     public static func parse(_ body: [UInt8], boundary: String) -> [(String, String)] {
+        (items(body, boundary: boundary) ?? []).compactMap { item in item.name.map { ($0, item.value) } }
+    }
+
+    /// The non-file parts in order, one without a `name` with a nil name (werkzeug keeps it under
+    /// the key `None`); nil when a part has no Content-Disposition: werkzeug's decoder raises
+    /// ValueError there, which its form parser turns into an empty form, earlier fields and all.
+    static func items(_ body: [UInt8], boundary: String) -> [(name: String?, value: String)]? {
         let delimiter = Array(("--" + boundary).utf8)
         guard !boundary.isEmpty, var cursor = find(delimiter, in: body, from: 0) else { return [] }
-        var fields: [(String, String)] = []
+        var items: [(name: String?, value: String)] = []
         while true {
             cursor += delimiter.count
             if cursor + 2 <= body.count, body[cursor] == UInt8(ascii: "-"), body[cursor + 1] == UInt8(ascii: "-") { break }
             guard let headersStart = find([0x0D, 0x0A], in: body, from: cursor) else { break }
             guard let headersEnd = find([0x0D, 0x0A, 0x0D, 0x0A], in: body, from: headersStart) else { break }
             let contentStart = headersEnd + 4
-            guard let next = find([0x0D, 0x0A] + delimiter, in: body, from: headersEnd + 2) else { break }
             let headerText = headersStart + 2 <= headersEnd ? String(decoding: body[(headersStart + 2)..<headersEnd], as: UTF8.self) : ""
-            if let (name, isFile) = disposition(headerText), !isFile {
+            guard let (name, isFile) = disposition(headerText) else { return nil }
+            guard let next = find([0x0D, 0x0A] + delimiter, in: body, from: headersEnd + 2) else { break }
+            if !isFile {
                 let value = contentStart <= next ? String(decoding: body[contentStart..<next], as: UTF8.self) : ""
-                fields.append((name, value))
+                items.append((name, value))
             }
             cursor = next + 2
         }
-        return fields
+        return items
     }
 
-    /// `Content-Disposition: form-data; name="x"[; filename="y"]` → (name, has filename).
-    static func disposition(_ headers: String) -> (String, Bool)? {
+    /// How many parts werkzeug's decoder counts in `body` (fields and files: a part counts once
+    /// the blank line ending its headers is read), counting no further than `limit + 1`.
+    public static func partCount(_ body: [UInt8], boundary: String, upTo limit: Int) -> Int {
+        let delimiter = Array(("--" + boundary).utf8)
+        guard !boundary.isEmpty, var cursor = find(delimiter, in: body, from: 0) else { return 0 }
+        var count = 0
+        while count <= limit {
+            cursor += delimiter.count
+            if cursor + 2 <= body.count, body[cursor] == UInt8(ascii: "-"), body[cursor + 1] == UInt8(ascii: "-") { break }
+            guard let headersEnd = find([0x0D, 0x0A, 0x0D, 0x0A], in: body, from: cursor) else { break }
+            count += 1
+            guard let next = find([0x0D, 0x0A] + delimiter, in: body, from: headersEnd + 2) else { break }
+            cursor = next + 2
+        }
+        return count
+    }
+
+    /// `Content-Disposition: form-data; name="x"[; filename="y"]` → (name, has filename); the name nil
+    /// when the header has none; nil without the header.
+    static func disposition(_ headers: String) -> (String?, Bool)? {
         for line in headers.split(separator: "\r\n") {
             guard let colon = line.firstIndex(of: ":"),
                 line[..<colon].trimmingSpaces().lowercased() == "content-disposition"
             else { continue }
             let media = MediaType(String(line[line.index(after: colon)...]))
-            guard let name = media.parameters["name"] else { return nil }
-            return (name, media.parameters["filename"] != nil || media.parameters["filename*"] != nil)
+            return (media.parameters["name"], media.parameters["filename"] != nil || media.parameters["filename*"] != nil)
         }
         return nil
     }

@@ -23,11 +23,12 @@ public struct HTTPRequestSummary: Sendable, Hashable {
     /// `rawPath`, then `?` and `query` when there is one (see `RequestTarget.storedTarget`: the metrics
     /// never read it, and it is made only when asked for).
     var storedTarget: String?
-    /// The path as sent, without the query string (no percent-decoding).
+    /// The path as sent, without the query string or a fragment (no percent-decoding).
     public var rawPath: String
-    /// The path without the query string, percent-decoded as UTF-8 (invalid sequences replaced), like Flask's `request.path`.
+    /// The path without the query string, percent-decoded as UTF-8 (invalid sequences replaced), its
+    /// leading `/`s made one, like Flask's `request.path` (`RequestTarget.flaskPath`).
     public var path: String
-    /// The raw query string after `?` (nil when the target has no `?`).
+    /// The raw query string after `?`, up to a `#` (nil when the target has no `?` before any `#`).
     public var query: String?
     /// `HTTP/1.1` or `HTTP/1.0`.
     public var version: String

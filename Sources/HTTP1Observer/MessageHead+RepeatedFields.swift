@@ -18,8 +18,23 @@ extension MessageHead {
         var names: [[UInt8]?] = [nil, nil, nil]
         var values: [[UInt8]] = [[], [], []]
         var repeated = [false, false, false]
-        // The kept field an obs-fold line continues (nil after any other field).
+        // The kept field an obs-fold line continues (nil after any other field), and its value as it
+        // stands after the colon with the obs-fold lines appended (as `parseGeneral` does), trimmed
+        // and kept (or joined) when the field ends.
         var continued: Int?
+        var current: [UInt8] = []
+        var currentRepeats = false
+        func keepCurrent() {
+            guard let index = continued else { return }
+            let value = current.withUnsafeBytes { Array($0.trimmingOWS()) }
+            if currentRepeats {
+                values[index].append(contentsOf: [0x2C, 0x20])
+                values[index].append(contentsOf: value)
+            } else {
+                values[index] = value
+            }
+            continued = nil
+        }
         var lineStart = (bytes.firstIndex(of: 0x0A) ?? bytes.count) + 1
         while lineStart < bytes.count, let lf = bytes[lineStart...].firstIndex(of: 0x0A) {
             var lineEnd = lf
@@ -28,33 +43,26 @@ extension MessageHead {
             lineStart = lf + 1
             if line.isEmpty { break }
             if line[0] == 0x20 || line[0] == 0x09 {
-                // obs-fold: joined by one SP, as `parseGeneral` does.
-                if let index = continued {
-                    let more = line.trimmingOWS()
-                    if !more.isEmpty {
-                        if !values[index].isEmpty { values[index].append(0x20) }
-                        values[index].append(contentsOf: more)
-                    }
-                }
+                if continued != nil { current.append(contentsOf: line) }
                 continue
             }
-            continued = nil
+            keepCurrent()
             guard let colon = line.firstIndex(of: 0x3A), colon > 0, line[colon - 1] != 0x20, line[colon - 1] != 0x09
             else { continue }
             let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
             guard let field = KnownField.classify(name), let index = fields.firstIndex(of: field) else { continue }
-            let value = UnsafeRawBufferPointer(rebasing: line[(colon + 1)...]).trimmingOWS()
             if let first = names[index] {
                 guard Self.sameNameIgnoringCase(first, name) else { continue }
-                values[index].append(contentsOf: [0x2C, 0x20])
-                values[index].append(contentsOf: value)
                 repeated[index] = true
+                currentRepeats = true
             } else {
                 names[index] = Array(name)
-                values[index] = Array(value)
+                currentRepeats = false
             }
             continued = index
+            current = Array(line[(colon + 1)...])
         }
+        keepCurrent()
         for index in fields.indices where repeated[index] {
             values[index].withUnsafeBytes { joined in
                 switch fields[index] {

@@ -142,12 +142,14 @@ extension MessageHead {
         // The field whose value may still be continued by obs-fold lines.
         var pendingField: KnownField?
         var pendingValue: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+        // Its value as it stands after the colon, blanks and all (what obs-fold lines are appended to).
+        var pendingRaw: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
         var foldedValue: [UInt8]?
 
         func finishPending(_ head: inout MessageHead) {
             guard let field = pendingField else { return }
             if let folded = foldedValue {
-                folded.withUnsafeBytes { head.apply(field, value: $0, cache: cache) }
+                folded.withUnsafeBytes { head.apply(field, value: $0.trimmingOWS(), cache: cache) }
             } else {
                 head.apply(field, value: pendingValue, cache: cache)
             }
@@ -178,15 +180,15 @@ extension MessageHead {
             if fieldLines > maxHeaderCount { return .tooManyHeaders }
             let first = line[0]
             if first == 0x20 || first == 0x09 {
-                // obs-fold (RFC 9112 §5.2): the line continues the previous field value, joined by one SP.
+                // obs-fold (RFC 9112 §5.2): the line continues the previous field value. It is appended
+                // as it is, its leading blanks kept (only the CRLF goes), and the whole value trimmed:
+                // what waitress, the reference's server in captures/parity, makes of it (scenario
+                // `edges`: `fold-a` + `   fold-b` is `fold-a   fold-b`), as do Werkzeug's own server
+                // and gunicorn before 22; RFC 9112 allows one or more SP in its place.
                 sawFold = true
                 guard pendingField != nil else { continue }
-                if foldedValue == nil { foldedValue = Array(pendingValue) }
-                let more = line.trimmingOWS()
-                if !more.isEmpty {
-                    if !foldedValue!.isEmpty { foldedValue!.append(0x20) }
-                    foldedValue!.append(contentsOf: more)
-                }
+                if foldedValue == nil { foldedValue = Array(pendingRaw) }
+                foldedValue!.append(contentsOf: line)
                 continue
             }
             finishPending(&head)
@@ -203,7 +205,8 @@ extension MessageHead {
             let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
             guard let field = KnownField.classify(name) else { continue }
             pendingField = field
-            pendingValue = UnsafeRawBufferPointer(rebasing: line[(colon + 1)...]).trimmingOWS()
+            pendingRaw = UnsafeRawBufferPointer(rebasing: line[(colon + 1)...])
+            pendingValue = pendingRaw.trimmingOWS()
         }
         finishPending(&head)
         if sawFold { head.anomalies.append(.obsFold) }

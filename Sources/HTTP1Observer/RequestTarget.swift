@@ -3,17 +3,19 @@
 struct RequestTarget: Equatable {
     /// The target exactly as sent (ISO-8859-1), made from its parts for an origin-form target.
     var target: String { Self.target(stored: storedTarget, rawPath: rawPath, query: query) }
-    /// The target as sent when it is not origin-form (absolute-form: it has an authority), else nil:
-    /// an origin-form target is its raw path and its query (see `target(stored:rawPath:query:)`).
+    /// The target as sent when it is not origin-form (absolute-form: it has an authority) or has a
+    /// fragment, else nil: an origin-form target is its raw path and its query (see
+    /// `target(stored:rawPath:query:)`).
     /// Most targets are origin-form and only the metrics read them, which need path and query alone:
     /// where every target differs (an id in the query), making the whole target's String too cost an
     /// allocation and a copy per request.
     var storedTarget: String?
-    /// The path as sent, without the query.
+    /// The path as sent, without the query (nor a fragment).
     var rawPath: String
-    /// `rawPath` percent-decoded, the bytes then read as UTF-8 with U+FFFD for invalid sequences.
+    /// `rawPath` percent-decoded, the bytes then read as UTF-8 with U+FFFD for invalid sequences,
+    /// its leading `/`s made one (`flaskPath`).
     var path: String
-    /// The raw text after the first `?` (nil when there is none).
+    /// The raw text after the first `?` up to a `#` (nil when there is none).
     var query: String?
     /// The authority of an absolute-form target (`http://host:port/...`).
     var authority: String?
@@ -44,7 +46,15 @@ struct RequestTarget: Equatable {
     /// nil): stored in place without releasing them (see `EmptySlots.swift`). The owner of a head builds
     /// its target so, where a `RequestTarget` built and then stored was copied, assigned and destroyed
     /// (a retain or release per field each time).
-    mutating func read(_ bytes: UnsafeRawBufferPointer, paths: SharedParserState?) {
+    mutating func read(_ whole: UnsafeRawBufferPointer, paths: SharedParserState?) {
+        // A raw `#` starts a fragment, which the reference's server drops with what follows, a `?`
+        // too (waitress splits the target with `urlsplit`: `/a#f?x` is the path `/a`, no query).
+        // Clients never send one; a target that has one keeps it whole in `storedTarget`.
+        var bytes = whole
+        if let hash = whole.firstIndex16(of: 0x23, from: 0) {
+            storedTarget.replaceNil(with: whole.latin1String())
+            bytes = UnsafeRawBufferPointer(rebasing: whole[..<hash])
+        }
         var pathStart = 0
         // absolute-form (RFC 9112 §3.2.2): scheme "://" authority path-abempty [ "?" query ]
         if bytes.first != 0x2F, let schemeEnd = Self.schemeEnd(bytes) {
@@ -57,7 +67,7 @@ struct RequestTarget: Equatable {
             }
             let authorityBytes = UnsafeRawBufferPointer(rebasing: bytes[authorityStart..<authorityEnd])
             authority.replaceNil(with: isASCII ? authorityBytes.asciiString() : authorityBytes.latin1String())
-            storedTarget.replaceNil(with: isASCII ? bytes.asciiString() : bytes.latin1String())
+            if case .none = storedTarget { storedTarget.replaceNil(with: isASCII ? bytes.asciiString() : bytes.latin1String()) }
             pathStart = authorityEnd
         }
         // (16 bytes at a time in line: a target is a few dozen bytes, where a call to memchr costs more.)
@@ -78,10 +88,26 @@ struct RequestTarget: Equatable {
         } else {
             let strings = paths?.pathStrings(pathBytes) ?? Self.pathStrings(pathBytes)
             rawPath.replaceEmpty(with: strings.raw)
-            path.replaceEmpty(with: strings.decoded)
+            path.replaceEmpty(with: Self.flaskPath(strings.decoded))
             return
         }
-        path.replaceEmpty(with: Self.percentDecoded(pathBytes) ?? rawPath)
+        path.replaceEmpty(with: Self.flaskPath(Self.percentDecoded(pathBytes) ?? rawPath))
+    }
+
+    /// Werkzeug's `request.path`: `"/" + path.lstrip("/")` of the decoded path, so `//api/x`,
+    /// `/%2Fapi/x` and `api/x` are `/api/x` to the reference (and `//healthcheck` is skipped);
+    /// clients that join a base URL ending in `/` with a path starting with one send `//`.
+    /// The usual path (one `/`, then anything else) is returned as it is.
+    @inline(__always)
+    static func flaskPath(_ decoded: String) -> String {
+        let utf8 = decoded.utf8
+        var i = utf8.startIndex
+        if i != utf8.endIndex && utf8[i] == 0x2F {
+            let next = utf8.index(after: i)
+            if next == utf8.endIndex || utf8[next] != 0x2F { return decoded }
+        }
+        while i != utf8.endIndex && utf8[i] == 0x2F { i = utf8.index(after: i) }
+        return "/" + String(Substring(utf8[i...]))
     }
 
     /// Makes every field empty as `init(empty:)` does, releasing only those that hold something (after

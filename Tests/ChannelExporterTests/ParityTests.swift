@@ -7,7 +7,7 @@ import Testing
 /// the reference's own scrape: family by family, label set by label set, every bucket count.
 @Suite struct ParityTests {
     /// `random-101-200`: a random campaign (captures/parity/random_campaign.py, seed 101, 200 requests).
-    @Test(arguments: ["inbound", "outbound", "timing", "random-101-200"])
+    @Test(arguments: ["inbound", "outbound", "timing", "edges", "random-101-200"])
     func replayMatchesTheReferenceLibrary(scenario: String) throws {
         let config = try ConfigurationFile.load(path: Fixtures.path("parity/\(scenario).config.yaml"))
         let pipeline = try Pipeline(configuration: config)

@@ -203,6 +203,32 @@ PLANS = {
         call("GET", "http://user:pw@d002.youtu.realname.dzqd.cn:38087/youtu/openliveapi/livedetectonly",
              external=("", "", "success")),
     ],
+    # Session 18's audit (scenario `edges`): rules read from the reference's code.
+    "edges": [
+        # urlparse(url).path drops `;params` of the last segment: the listed path's action.
+        call("GET", YT + "/youtu/api/facecompare;jsessionid=A1",
+             partner=("1", "807", "200", "0"), external=("1", "807", "success")),
+        # ... of the last segment only: `;` in an earlier one stays, the path is not listed.
+        call("GET", YT + "/youtu;v=1/api/facecompare", headers={"Method-Code": "HP1"},
+             partner=("1", "", "200", "0"), external=("1", "HP1", "success")),
+        # requests decodes with errors='replace': a surrogate elsewhere leaves the code readable.
+        call("GET", GZT + "/face/decrypt", reply="surrogate_elsewhere",
+             partner=("2", "408", "200", "3"), external=("2", "408", "error")),
+        call("GET", LOCAL + "/cesu", reply="cesu_pair_before", external=("", "", "error")),
+        # FuzzyGet over the headers dict: the first matching key, even empty, ends the search.
+        call("GET", LOCAL + "/t1", headers={"T-Code": "", "TCode": "X1"}, external=("", "", "success")),
+        call("GET", LOCAL + "/t2", headers={"TCode": "y2", "T-Code": "X2"}, external=("Y2", "", "success")),
+        # The last match wins, and a falsy one (an empty list, 0.0, a nested later None) blanks it.
+        call("POST", LOCAL + "/m1", headers={"Method-Code": "H1"}, json={"method_code": []},
+             external=("", "", "success")),
+        call("POST", LOCAL + "/m2", headers={"Method-Code": "H2"}, json={"x": {"method_code": 0.0}},
+             external=("", "", "success")),
+        call("POST", LOCAL + "/m3", json={"a": {"method_code": "J3"}, "method_code": None},
+             external=("", "", "success")),
+        call("POST", LOCAL + "/m4", json={"a": [{"method_code": "J4a"}, {"methodCode": "J4b"}]},
+             external=("", "J4b", "success")),
+        call("POST", LOCAL + "/m5", json={"method_code": [0]}, external=("", "[0]", "success")),
+    ],
 }
 
 # Long plans are split so that each /call handler stays well under its 350 ms pad

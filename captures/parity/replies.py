@@ -71,10 +71,22 @@ DIFFERENCE_REPLIES = {
 }
 
 
+# Only in the `edges` scenario (session 18's audit): bodies whose reading turns on a rule of the
+# reference's code that no other scenario exercises.
+EDGE_REPLIES = {
+    # json.loads(bytes) decodes with errors='surrogatepass': UTF-8-encoded surrogates (CESU-8, as
+    # Java's "modified UTF-8" writes them) are still JSON; inner 3 / 4. requests decodes with
+    # errors='replace' (U+FFFD): out 3 / 4 as well.
+    "surrogate_elsewhere": (b'{"code": 3, "m": "\xed\xa0\x80"}', JSON),
+    "cesu_pair_before":    (b'{"m": "\xed\xa0\xbd\xed\xb8\x80", "code": 4}', JSON),
+}
+
+
 def reply_encoded(name):
     """(body, Content-Type, Content-Encoding or None): a canned reply or a random campaign's;
     unknown names fall back to code_int0."""
     if random_campaign.is_random(name):
         return random_campaign.reply(name)
-    body, content_type = REPLIES.get(name) or DIFFERENCE_REPLIES.get(name) or REPLIES["code_int0"]
+    body, content_type = (REPLIES.get(name) or DIFFERENCE_REPLIES.get(name) or EDGE_REPLIES.get(name)
+                          or REPLIES["code_int0"])
     return body, content_type, ENCODINGS.get(name)

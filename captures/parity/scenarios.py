@@ -151,7 +151,7 @@ def _call(plan, new_conn=False, pad=True):
 
 
 OUTBOUND = [_call(p, new_conn=(i == 0)) for i, p in enumerate(
-    p for p in PLANS if not p.startswith(("timing", "differences")))]
+    p for p in PLANS if not p.startswith(("timing", "differences", "edges")))]
 
 TIMING_DELAYS = (50, 150, 350, 650, 900, 1250)
 TIMING = (
@@ -177,7 +177,93 @@ DIFFERENCES = [
     _call("differences"),
 ]
 
-SCENARIOS = {"inbound": INBOUND, "outbound": OUTBOUND, "timing": TIMING, "differences": DIFFERENCES}
+# Session 18's audit: rules read from the reference's code (and the server's and Werkzeug's code
+# under it), each one that no other scenario exercised. `inner` is what the reference records.
+BOM = b"\xef\xbb\xbf"
+
+
+def _e(n, target=None, headers=(), body=b"", method="GET", expect="", f_code=UA, ua=True):
+    path = "/api/e/%d" % n
+    return step(method, target or path, ([("User-Agent", UA)] if ua else []) + list(headers), body,
+                inner=ok(path, method_code=expect, f_code=f_code))
+
+
+def _multipart(parts):
+    """A multipart form of `parts` small fields, `method_code` (M) first."""
+    fields = [b'--BB\r\nContent-Disposition: form-data; name="method_code"\r\n\r\nM\r\n']
+    fields += [b'--BB\r\nContent-Disposition: form-data; name="f%d"\r\n\r\n1\r\n' % i for i in range(parts - 1)]
+    return b"".join(fields) + b"--BB--\r\n"
+
+
+MULTIPART_BB = ("Content-Type", "multipart/form-data; boundary=BB")
+PART_MC = b'--BB\r\nContent-Disposition: form-data; name="method_code"\r\n\r\nM\r\n'
+PART_NO_DISPOSITION = b'--BB\r\nContent-Type: text/plain\r\n\r\nx\r\n'
+PART_NO_NAME = b'--BB\r\nContent-Disposition: form-data\r\n\r\nx\r\n'
+PARTS_END = b"--BB--\r\n"
+
+EDGES = [
+    # json.loads(bytes) decodes with errors='surrogatepass': surrogates elsewhere are still JSON.
+    step("GET", "/api/reply/surrogate_elsewhere", [("User-Agent", UA), ("X-Reply", "surrogate_elsewhere")],
+         new_conn=True, inner=ok("/api/reply/surrogate_elsewhere", "3")),
+    step("GET", "/api/reply/cesu_pair_before", [("User-Agent", UA), ("X-Reply", "cesu_pair_before")],
+         inner=ok("/api/reply/cesu_pair_before", "4")),
+    _e(1, method="POST", headers=[JSON_TYPE], body=b'{"x": "\xed\xa0\x80", "method_code": "S1"}', expect="S1"),
+    # Werkzeug's request.path is "/" + PATH_INFO.lstrip("/"), PATH_INFO percent-decoded.
+    _e(2, target="//api/e/2"),
+    _e(3, target="///api/e/3?method_code=Q3", expect="Q3"),
+    _e(4, target="/%2Fapi/e/4"),
+    _e(5, target="api/e/5"),
+    step("GET", "//healthcheck", [("User-Agent", UA)]),
+    step("GET", "/%2Fmetrics", [("User-Agent", UA)]),
+    # waitress's urlsplit drops a raw fragment (and a query after it).
+    _e(6, target="/api/e/6#frag"),
+    _e(7, target="/api/e/7#f?method_code=F7"),
+    _e(8, target="/api/e/8?method_code=Q8#f", expect="Q8"),
+    # Falsy JSON values give "" (bool([]) is False ...), [0] is truthy.
+    _e(9, method="POST", headers=[JSON_TYPE], body=b'{"method_code": []}'),
+    _e(10, method="POST", headers=[JSON_TYPE], body=b'{"method_code": {}}'),
+    _e(11, method="POST", headers=[JSON_TYPE], body=b'{"method_code": -0}'),
+    _e(12, method="POST", headers=[JSON_TYPE], body=b'{"method_code": 0e5}'),
+    _e(13, method="POST", headers=[JSON_TYPE], body=b'{"method_code": [0]}', expect="[0]"),
+    # The first matching header ends FuzzyGet's search even when empty: then the data, not a
+    # later spelling; the first of two spellings wins.
+    _e(14, target="/api/e/14?method_code=Q14", headers=[("Method-Code", ""), ("MethodCode", "H14")], expect="Q14"),
+    _e(15, headers=[("MethodCode", "H15a"), ("Method-Code", "H15b")], expect="H15a"),
+    _e(16, headers=[("Useragent", "first-ua"), ("User-Agent", "second-ua")], f_code="first-ua", ua=False),
+    _e(17, headers=[("User-Agent", "")], f_code="", ua=False),
+    # The first matching query key, even empty; `?=x` is an argument (the body is not read), `?&` none.
+    _e(18, target="/api/e/18?Method-Code=&method_code=Q18"),
+    _e(19, target="/api/e/19?=x", method="POST", headers=[JSON_TYPE], body=b'{"method_code": "J19"}'),
+    _e(20, target="/api/e/20?&", method="POST", headers=[JSON_TYPE], body=b'{"method_code": "J20"}', expect="J20"),
+    # json.loads(bytes) strips a UTF-8 BOM and detects UTF-16.
+    _e(21, method="POST", headers=[JSON_TYPE], body=BOM + b'{"method_code": "B21"}', expect="B21"),
+    _e(22, method="POST", headers=[JSON_TYPE], body='{"method_code": "U22"}'.encode("utf-16-le"), expect="U22"),
+    # Invalid UTF-8 in the decoded path: Werkzeug decodes with errors='replace' (one U+FFFD per
+    # maximal invalid subpart).
+    *[step("GET", "/api/e/23/" + esc + "x", [("User-Agent", UA)],
+           inner=ok("/api/e/23/" + bytes.fromhex(esc.replace("%", "")).decode("utf-8", "replace") + "x"))
+      for esc in ("%ED%A0%80", "%F0%9F%98", "%C0%AF", "%F4%90%80%80", "%E2%82", "%80%80", "%F8%88%80%80%80")],
+    # An obs-fold line: waitress appends it to the field as it is (its leading blanks kept).
+    _e(24, headers=[("User-Agent", "fold-a\r\n   fold-b")], f_code="fold-a   fold-b", ua=False),
+    # More than Flask's MAX_FORM_PARTS (1,000) multipart parts: request.form raises inside the
+    # before-request hook, the after-request hook then fails: nothing recorded; with a query
+    # argument the form is not read: recorded.
+    step("POST", "/api/e/25", [("User-Agent", UA), MULTIPART_BB], _multipart(1001)),
+    _e(26, target="/api/e/26?q=1", method="POST", headers=[MULTIPART_BB], body=_multipart(1001)),
+    # A part without Content-Disposition: werkzeug's ValueError (silenced) empties the whole form: "".
+    # A part without a name is the key None: FuzzyGet raises on it when it comes before the match.
+    _e(27, method="POST", headers=[MULTIPART_BB], body=PART_MC + PART_NO_DISPOSITION + PARTS_END),
+    _e(28, method="POST", headers=[MULTIPART_BB], body=PART_MC + PART_NO_NAME + PARTS_END, expect="M"),
+    step("POST", "/api/e/29", [("User-Agent", UA), MULTIPART_BB], PART_NO_NAME + PART_MC + PARTS_END),
+    _e(30, method="POST", headers=[MULTIPART_BB, ("Method-Code", "H30")], body=PART_NO_NAME + PART_MC + PARTS_END,
+       expect="H30"),
+    # POST /metrics: 405, but the path is /metrics: not recorded.
+    step("POST", "/metrics", [("User-Agent", UA)]),
+    _call("edges"),
+]
+
+SCENARIOS = {"inbound": INBOUND, "outbound": OUTBOUND, "timing": TIMING, "differences": DIFFERENCES,
+             "edges": EDGES}
 
 # Scenarios whose wire view is known to differ from the reference: check_fixtures.py
 # reports their pairing/timing differences as notes, not failures.

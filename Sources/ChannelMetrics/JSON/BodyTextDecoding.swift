@@ -3,12 +3,13 @@
 /// Decodes a body into UTF-8 bytes the way the reference's two code paths do.
 public enum BodyTextDecoding {
     /// `json.loads(bytes)` (inbound requests and responses, CPython `json.detect_encoding`):
-    /// a UTF-32/16/8 BOM or the pattern of NUL bytes picks the codec; decoding is strict,
-    /// so invalid UTF-8 is not JSON. A UTF-8 BOM is dropped.
+    /// a UTF-32/16/8 BOM or the pattern of NUL bytes picks the codec; decoding is strict
+    /// but for surrogates (`errors='surrogatepass'`), so invalid UTF-8 is not JSON. A UTF-8
+    /// BOM is dropped.
     public static func pythonJSONBytes(_ body: [UInt8]) -> [UInt8]? {
         switch detectEncoding(body) {
-        case .utf8BOM: return strictUTF8(Array(body.dropFirst(3)))
-        case .utf8: return strictUTF8(body)
+        case .utf8BOM: return surrogatePassUTF8(Array(body.dropFirst(3)))
+        case .utf8: return surrogatePassUTF8(body)
         case .utf16BOM: return decodeUTF16(body, bigEndian: body.starts(with: [0xFE, 0xFF]), skip: 2, strict: true)
         case .utf16(let big): return decodeUTF16(body, bigEndian: big, skip: 0, strict: true)
         case .utf32BOM: return decodeUTF32(body, bigEndian: body.starts(with: [0, 0, 0xFE, 0xFF]), skip: 4, strict: true)
@@ -184,6 +185,13 @@ public enum BodyTextDecoding {
     /// `bytes` itself when it is well-formed UTF-8 (no copy), else nil.
     static func strictUTF8(_ bytes: [UInt8]) -> [UInt8]? {
         UTF8Validation.isValid(bytes) ? bytes : nil
+    }
+
+    /// `bytes` itself when Python's `utf-8` codec with `errors='surrogatepass'` decodes it (no
+    /// copy), else nil. The parser reads a surrogate's three bytes inside a string as U+FFFD each
+    /// (`String(decoding:)`), which only a label holding one would show.
+    static func surrogatePassUTF8(_ bytes: [UInt8]) -> [UInt8]? {
+        UTF8Validation.isValid(bytes, surrogates: true) ? bytes : nil
     }
 
     static func decodeUTF16(_ bytes: [UInt8], bigEndian: Bool, skip: Int, strict: Bool) -> [UInt8]? {

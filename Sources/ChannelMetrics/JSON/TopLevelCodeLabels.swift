@@ -78,7 +78,7 @@ extension PythonJSONParser {
         guard !body.isEmpty, BodyTextDecoding.detectEncoding(body) == .utf8 else { return nil }
         var textIsASCII = false
         let scan = scanTopLevelLabels(buffer: body, for: keys, textIsASCII: &textIsASCII)
-        return (scan, textIsASCII || UTF8Validation.isValid(UnsafeRawBufferPointer(body)))
+        return (scan, textIsASCII || UTF8Validation.isValid(UnsafeRawBufferPointer(body), surrogates: true))
     }
 
     /// `scanTopLevelLabels` of raw body bytes, and whether the block scan found them a valid

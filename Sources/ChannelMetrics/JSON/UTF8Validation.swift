@@ -2,7 +2,10 @@
 
 /// Whether bytes are well-formed UTF-8, as Python's strict `utf-8` codec and the standard
 /// library's `UTF8` decoder decide it: no overlong forms, no surrogates (U+D800–U+DFFF),
-/// nothing above U+10FFFF, no truncated sequence.
+/// nothing above U+10FFFF, no truncated sequence. `surrogates`: the surrogates' three-byte
+/// forms (`ED A0 80` … `ED BF BF`) are accepted too, as `json.loads(bytes)` decodes with
+/// `errors='surrogatepass'` (CESU-8, Java's "modified UTF-8", is JSON to the reference's inbound
+/// hooks; captures/parity scenario `edges`).
 ///
 /// JSON bodies are nearly always ASCII, so the loop tests 64 bytes at a time for a high bit
 /// (four unaligned 64-bit loads) and decodes sequence by sequence only where one is set.
@@ -10,11 +13,11 @@ enum UTF8Validation {
     /// The high bit of every byte of a word.
     static let highBits: UInt64 = 0x8080_8080_8080_8080
 
-    static func isValid(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { isValid($0) }
+    static func isValid(_ bytes: [UInt8], surrogates: Bool = false) -> Bool {
+        bytes.withUnsafeBytes { isValid($0, surrogates: surrogates) }
     }
 
-    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    static func isValid(_ bytes: UnsafeRawBufferPointer, surrogates: Bool = false) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         let count = bytes.count
         var i = 0
@@ -56,7 +59,7 @@ enum UTF8Validation {
             while i < count {
                 let lead = base.load(fromByteOffset: i, as: UInt8.self)
                 if lead < 0x80 { break }
-                let length = sequenceLength(base, at: i, count: count, lead: lead)
+                let length = sequenceLength(base, at: i, count: count, lead: lead, surrogates: surrogates)
                 if length == 0 { return false }
                 i += length
             }
@@ -65,7 +68,7 @@ enum UTF8Validation {
 
     /// The length of the well-formed sequence starting with `lead` (≥ 0x80) at `i`, or 0.
     @inline(__always)
-    static func sequenceLength(_ base: UnsafeRawPointer, at i: Int, count: Int, lead: UInt8) -> Int {
+    static func sequenceLength(_ base: UnsafeRawPointer, at i: Int, count: Int, lead: UInt8, surrogates: Bool = false) -> Int {
         @inline(__always) func byte(_ offset: Int) -> UInt8 {
             base.load(fromByteOffset: i + offset, as: UInt8.self)
         }
@@ -80,7 +83,7 @@ enum UTF8Validation {
             let secondValid: Bool
             switch lead {
             case 0xE0: secondValid = second >= 0xA0 && second <= 0xBF  // no overlong
-            case 0xED: secondValid = second >= 0x80 && second <= 0x9F  // no surrogate
+            case 0xED: secondValid = second >= 0x80 && (second <= 0x9F || (surrogates && second <= 0xBF))  // surrogate?
             default: secondValid = isContinuation(second)
             }
             guard secondValid, isContinuation(byte(2)) else { return 0 }

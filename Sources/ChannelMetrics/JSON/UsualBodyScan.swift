@@ -58,7 +58,7 @@ extension PythonJSONParser {
     /// handed back and noted, the scan's enum of labels — were about 800 instructions a body.
     public func scanUsualLabel(_ body: UnsafeBufferPointer<UInt8>, for keys: TopLevelKeySet) -> UsualBodyLabel {
         guard !body.isEmpty, BodyTextDecoding.detectEncoding(body) == .utf8 else { return .notUsual }
-        return scanLabel(body, for: keys, asciiOnly: false)
+        return scanLabel(body, for: keys, asciiOnly: false, surrogates: true)
     }
 
     /// `scanUsualLabel` for requests' `Response.json()` (the outgoing calls, REFERENCE-BEHAVIOUR
@@ -73,18 +73,21 @@ extension PythonJSONParser {
     ) -> UsualBodyLabel {
         guard !body.isEmpty else { return .notUsual }
         switch BodyTextDecoding.requestsTextIdentity(body, contentType: contentType) {
-        case .whenValidUTF8: return scanLabel(body, for: keys, asciiOnly: false)
-        case .whenASCII: return scanLabel(body, for: keys, asciiOnly: true)
+        case .whenValidUTF8: return scanLabel(body, for: keys, asciiOnly: false, surrogates: false)
+        case .whenASCII: return scanLabel(body, for: keys, asciiOnly: true, surrogates: false)
         case .unknown: return .notUsual
         }
     }
 
     /// The block scan's label of a non-empty body taken as UTF-8 text; `asciiOnly`: any answer
-    /// but a valid object of ASCII bytes (or names not plain) is `.notUsual`.
-    private func scanLabel(_ body: UnsafeBufferPointer<UInt8>, for keys: TopLevelKeySet, asciiOnly: Bool) -> UsualBodyLabel {
+    /// but a valid object of ASCII bytes (or names not plain) is `.notUsual`; `surrogates`: the
+    /// text is `json.loads(bytes)`'s, which passes surrogates (`UTF8Validation`).
+    private func scanLabel(
+        _ body: UnsafeBufferPointer<UInt8>, for keys: TopLevelKeySet, asciiOnly: Bool, surrogates: Bool
+    ) -> UsualBodyLabel {
         var search = keys.search
         var isASCII = false
-        let outcome = scanKeys(body, into: &search, isASCII: &isASCII)
+        let outcome = scanKeys(body, into: &search, isASCII: &isASCII, surrogates: surrogates)
         switch outcome {
         case Int32(CEJSON_VALID):
             if asciiOnly, !isASCII { return .notUsual }
@@ -118,7 +121,9 @@ extension PythonJSONParser {
     /// `scanKeys`, and whether the scan found the text valid and every byte ASCII (it read them
     /// all; false says nothing either way).
     @inline(__always)
-    func scanKeys(_ body: UnsafeBufferPointer<UInt8>, into search: inout cejson_key_search, isASCII: inout Bool) -> Int32 {
+    func scanKeys(
+        _ body: UnsafeBufferPointer<UInt8>, into search: inout cejson_key_search, isASCII: inout Bool, surrogates: Bool = false
+    ) -> Int32 {
         guard search.key_count != 0 else { return Int32(CEJSON_NOT_PLAIN) }
         return withUnsafeTemporaryAllocation(of: cejson_scanner.self, capacity: 1) { scannerBuffer -> Int32 in
             let scanner = scannerBuffer.baseAddress!
@@ -126,7 +131,7 @@ extension PythonJSONParser {
             guard outcome == CEJSON_VALID else { return outcome }
             // ASCII (the scan read every byte) or else well-formed UTF-8.
             isASCII = scanner.pointee.high == 0
-            if !isASCII, !UTF8Validation.isValid(UnsafeRawBufferPointer(body)) { return -1 }
+            if !isASCII, !UTF8Validation.isValid(UnsafeRawBufferPointer(body), surrogates: surrogates) { return -1 }
             return outcome
         }
     }
