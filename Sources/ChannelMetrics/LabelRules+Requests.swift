@@ -52,6 +52,7 @@ extension LabelRules {
     public func inboundRequestDataFails(_ request: HTTPRequestSummary) -> Bool {
         // Most requests have no Content-Type or a JSON one: one look at its first bytes.
         guard let contentType = request.contentType, contentType.utf8.count > 19,
+            contentType.utf8.first.map({ $0 | 0x20 }) == UInt8(ascii: "m"),  // (spares the prefix's compare)
             contentType.utf8.prefix(9).lazy.map({ $0 | 0x20 }).elementsEqual("multipart".utf8)
         else { return false }
         if let header = request.methodCode, !header.isEmpty { return false }
