@@ -65,6 +65,11 @@ import Testing
         #expect(connects.count == 10 && connects.filter { $0.response?.status == 403 }.count == 1)
         let http = result.statistics.http
         #expect(http.connectTunnels == 9 && http.upgrades == 9)
+        // Named where the user looks: the replay summary, its JSON, the self-metrics.
+        #expect(ReplaySummary.text(result).contains("9 upgrades (9 CONNECT tunnels read)"))
+        #expect(ReplaySummary.json(result).contains("\"upgrades\":9,\"connect_tunnels\":9,"))
+        let selfMetrics = SelfMetrics.render(SelfMetricsInput(pipeline: result.statistics), metrics: nil, format: .prometheusText)
+        #expect(selfMetrics.contains("\nchannel_exporter_connect_tunnels_total 9.0\n"), "\(selfMetrics)")
         #expect(http.anomalies.isEmpty, "\(http.anomalies)")
         #expect(http.requestsWithoutResponse == 0 && http.responsesWithoutRequest == 0)
         // The tunnel whose keys were not logged, and the proxy's leg of it (the same TLS session,
