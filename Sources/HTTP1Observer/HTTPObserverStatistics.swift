@@ -67,7 +67,8 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
     public var requestsWithoutResponse: Int = 0
     /// Paired responses whose connection ended before their body did.
     public var responsesIncomplete: Int = 0
-    /// 101 Switching Protocols and 2xx answers to CONNECT: HTTP parsing of that connection ended.
+    /// 101 Switching Protocols and 2xx answers to CONNECT: HTTP/1 parsing of that connection ended (after a
+    /// CONNECT's 2xx, the tunnel's stream is read as a connection of its own: `connectTunnels`).
     public var upgrades: Int = 0
     /// CONNECT tunnels whose stream was read after their 2xx (also in `upgrades`): the calls inside are
     /// the caller's to the CONNECT target.
