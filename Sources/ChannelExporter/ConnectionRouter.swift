@@ -15,13 +15,22 @@ final class ConnectionRouter: StreamConsumerFactory {
     /// With keys to read TLS by (a key log, or secrets a capture file carried), every connection
     /// goes through a decryptor first, which hands on a connection that is not TLS untouched. Without
     /// them the observers get the connections directly, at no cost.
-    var tls: TLSDecryptor?
+    var tls: TLSDecryptor? {
+        didSet { wrapTunnels() }
+    }
 
     init(amqpPorts: Set<UInt16>, http: HTTPObserver, amqp: AMQPObserver, tls: TLSDecryptor? = nil) {
         self.amqpPorts = amqpPorts.sorted()
         self.http = http
         self.amqp = amqp
         self.tls = tls
+        wrapTunnels()
+    }
+
+    /// A CONNECT tunnel's stream (HTTPS through a forward proxy) goes through the decryptor as a
+    /// connection does, when there is one.
+    private func wrapTunnels() {
+        http.tunnelStreamWrapper = tls.map { decryptor in { decryptor.consumer(wrapping: $0) } }
     }
 
     func makeConsumer(for connection: ConnectionInfo) -> (any StreamConsumer)? {

@@ -34,7 +34,7 @@ public enum ReplaySummary {
         }
         lines.append("connections:   \(t.connectionsOpened) (fin \(t.connectionsClosedByFin), reset \(t.connectionsClosedByReset), expired \(t.connectionsExpired), evicted \(t.connectionsEvicted), open at end \(t.connectionsEndedByCapture))\(t.natCopyConnections > 0 ? ", \(t.natCopyConnections) seen again behind a NAT (not read again)" : "")")
         lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0.label)", Int(t.limitHits[$0])) }))")
-        lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades, \(h.http2Connections) HTTP/2, \(h.tlsConnections) TLS and \(h.otherProtocolConnections) other-protocol connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
+        lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades (\(h.connectTunnels) CONNECT tunnels read), \(h.http2Connections) HTTP/2, \(h.tlsConnections) TLS and \(h.otherProtocolConnections) other-protocol connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
         if s.decryptsTLS {
             let x = s.tls
             lines.append("tls:           \(x.connections) connections, \(x.decryptedConnections) decrypted, \(x.recordsDecrypted) records (\(x.plaintextBytes) plaintext bytes), \(x.recordsFailed) records not opened, \(x.resynchronisations) resynchronised after lost records, \(x.keyUpdates) key updates; keys of \(s.tlsKeys.held) connections\(list(TLSFailureReason.allCases.map { ($0.rawValue, x.count(of: $0)) } + [("early_data_records", x.earlyDataRecords), ("malformed_keylog_lines", s.tlsKeys.malformedLines), ("keys_evicted", s.tlsKeys.evicted), ("keys_expired", s.tlsKeys.expired), ("keylog_read_errors", s.tlsKeys.fileErrors)]))")
@@ -114,7 +114,7 @@ public enum ReplaySummary {
         o.field("http", object([
             ("exchanges", h.exchangesComplete), ("responses_without_request", h.responsesWithoutRequest),
             ("requests_without_response", h.requestsWithoutResponse), ("upgrades", h.upgrades),
-            ("http2_connections", h.http2Connections), ("tls_connections", h.tlsConnections),
+            ("connect_tunnels", h.connectTunnels), ("http2_connections", h.http2Connections), ("tls_connections", h.tlsConnections),
             ("other_protocol_connections", h.otherProtocolConnections), ("proxy_protocol_headers", h.proxyProtocolHeaders),
             ("kept_bytes_peak", s.httpKeptBytes.peak), ("kept_bytes_at_end", s.httpKeptBytes.now),
         ], keepZeros: true))

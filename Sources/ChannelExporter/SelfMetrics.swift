@@ -138,6 +138,10 @@ enum SelfMetrics {
             help: "Connections found speaking HTTP/2, not decoded (the client's preface at their start, or a 101 to h2c)",
             samples: [([], Double(h.http2Connections))])
         w.counter(
+            name: "channel_exporter_connect_tunnels",
+            help: "CONNECT tunnels (forward proxies) whose stream was read after their 2xx, as a connection of its own (also an `upgrade`)",
+            samples: [([], Double(h.connectTunnels))])
+        w.counter(
             name: "channel_exporter_tls_connections",
             help: "Connections found carrying TLS where HTTP was expected, not decoded (HTTPS on a watched port)",
             samples: [([], Double(h.tlsConnections))])

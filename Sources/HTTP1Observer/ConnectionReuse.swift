@@ -22,6 +22,9 @@ extension HTTPConnectionObserver {
         requestDirectionEnded = false
         serverLineLossDeferred = false
         responseDirectionEnded = false
+        if case .some = tunnel { tunnel = nil }
+        if case .some = tunnelAuthority { tunnelAuthority = nil }
+        tunnelDepth = 0
     }
 }
 

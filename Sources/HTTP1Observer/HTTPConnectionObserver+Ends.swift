@@ -9,6 +9,7 @@ extension HTTPConnectionObserver {
         let isRequest = direction == requestDirection
         switch outcome {
         case .ignored:
+            if case .some = tunnel { tunnelGap(length: length, direction: direction, time: time) }
             return
         case .whileResynchronising:
             // The direction was already looking for a start line, but pairing may be back to plain
@@ -89,6 +90,10 @@ extension HTTPConnectionObserver {
         }
         // Both directions have ended: no more calls come (`StreamConsumer`), so this observer can serve
         // a later connection once its owner lets it go (`HTTPObserverCore.takeSpareConnection`).
+        if case .some = tunnel {
+            tunnelEnd(
+                direction: direction, reason: reason, time: time, bothEnded: requestDirectionEnded && responseDirectionEnded)
+        }
         if wasOpen && requestDirectionEnded && responseDirectionEnded { core.keepSpareConnection(self) }
     }
 

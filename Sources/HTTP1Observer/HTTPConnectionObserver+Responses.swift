@@ -43,7 +43,8 @@ extension HTTPConnectionObserver {
         if isUpgrade {
             // RFC 9110 §7.8 / §9.3.6: after 101 or a successful CONNECT the bytes are no longer HTTP.
             core.statistics.upgrades += 1
-            stopParsing()
+            // A CONNECT's 2xx: the tunnel's stream follows, read as a connection of its own.
+            if status != 101 { openTunnel(answeredAt: time) } else { stopParsing() }
             inFlight?.isComplete = true
             emitInFlight()
             if recovering { giveUpRecovery() }

@@ -43,6 +43,13 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// `bad_status_line` and `resync` are counted once the client's first bytes are not HTTP/2's.
     @exclusivity(unchecked) var serverLineLossDeferred = false
     @exclusivity(unchecked) var responseDirectionEnded = false
+    /// After a CONNECT's 2xx: the tunnel whose stream the connection carries now (`+Tunnel`).
+    @exclusivity(unchecked) var tunnel: ConnectTunnel?
+    /// Inside a CONNECT tunnel: the authority of the URL its calls were for (the CONNECT target's, see
+    /// `ConnectTunnel.urlAuthority`), their host whatever `Host` says, as an absolute-form target's is.
+    @exclusivity(unchecked) var tunnelAuthority: String?
+    /// How many CONNECT tunnels this connection's stream is inside (0: a TCP connection's own).
+    @exclusivity(unchecked) var tunnelDepth: UInt8 = 0
 
     init(connection: ConnectionInfo, core: HTTPObserverCore) {
         self.connection = connection
@@ -168,6 +175,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
             core.statistics.proxyProtocolHeaders += 1
         case .farFromSync:
             farFromSync(direction: direction)
+        case .tunnel(let slice):
+            tunnelData(slice, direction: direction, time: time)
         }
     }
 
@@ -220,7 +229,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         // not taken stays in the head, released when it is reset.
         if head.cachedTargetSlot >= 0 {  // copied from the cache entry straight into the summary
             let tookAuthority = shared.writeTarget(head.cachedTargetSlot, into: &request.summary)
-            if !tookAuthority { swap(&request.summary.host, &head.host) }
+            if !tookAuthority { takeHost(into: &request.summary, from: &head) }
         } else {
             // The head's own target swapped in (the summary's empty strings out), its authority too.
             swap(&request.summary.storedTarget, &head.target.storedTarget)
@@ -230,7 +239,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
             if case .some = head.target.authority {
                 swap(&request.summary.host, &head.target.authority)
             } else {
-                swap(&request.summary.host, &head.host)
+                takeHost(into: &request.summary, from: &head)
             }
             head.targetMayOwnStrings = false
         }
@@ -321,6 +330,17 @@ public final class HTTPConnectionObserver: StreamConsumer {
             // The body length is unknown: what follows cannot be framed (a server answers 400 and closes).
             withParser(requestDirection) { $0.loseSync(atLineStart: false) }
             lostSync(nil, direction: requestDirection, time: time, sawGap: false)
+        }
+    }
+
+    /// The host of a request without an absolute-form target: its `Host` header (moved in), or inside a
+    /// CONNECT tunnel the authority the tunnel was opened for (the URL's, which the reference reads).
+    @inline(__always)
+    private func takeHost(into summary: inout HTTPRequestSummary, from head: inout MessageHead) {
+        if case .some = tunnelAuthority {
+            summary.host = tunnelAuthority
+        } else {
+            swap(&summary.host, &head.host)
         }
     }
 

@@ -48,7 +48,7 @@ extension HTTPMessageParser {
         case .awaitingUpgradeDecision:
             droppedWhileAwaitingUpgrade = true
             return .ignored
-        case .ignoring:
+        case .ignoring, .tunnel:
             return .ignored
         }
     }
@@ -62,7 +62,7 @@ extension HTTPMessageParser {
             resetHead()
         }
         switch state {
-        case .idle, .skipLine, .awaitingUpgradeDecision, .ignoring:
+        case .idle, .skipLine, .awaitingUpgradeDecision, .ignoring, .tunnel:
             return .betweenMessages
         case .startLine, .fieldLines, .http2Preface, .tlsRecordHeader, .proxyHeaderV1, .proxyHeaderV2:
             return isResynchronising ? .betweenMessages : .headIncomplete

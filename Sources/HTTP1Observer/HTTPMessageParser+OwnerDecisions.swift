@@ -29,6 +29,13 @@ extension HTTPMessageParser {
         resetHead()
     }
 
+    /// HTTP ends on this direction for a CONNECT tunnel: what follows is the tunnel's stream, handed
+    /// to the owner as it comes (`Event.tunnel`).
+    mutating func enterTunnel() {
+        state = .tunnel
+        resetHead()
+    }
+
     /// Gives up message boundaries (the owner found the framing unusable).
     mutating func loseSync(atLineStart: Bool) {
         state = atLineStart ? .startLine(StartLineScanner(kind: expectedKind)) : .skipLine

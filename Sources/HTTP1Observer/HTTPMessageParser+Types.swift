@@ -41,6 +41,9 @@ extension HTTPMessageParser {
         /// A direction of a connection picked up mid-stream skipped `unsyncedLimit` bytes without
         /// finding a head (see `+OtherProtocol`); reported once.
         case farFromSync
+        /// Bytes of a CONNECT tunnel's own stream (after its 2xx), for the tunnel's observer: the rest
+        /// of the delivery.
+        case tunnel(UnsafeRawBufferPointer)
     }
 
     enum GapOutcome: Equatable {
@@ -90,5 +93,7 @@ extension HTTPMessageParser {
         case proxyHeaderV2(read: Int, length: Int)
         case awaitingUpgradeDecision
         case ignoring
+        /// After a CONNECT's 2xx: every byte is the tunnel's (`Event.tunnel`), none is parsed here.
+        case tunnel
     }
 }

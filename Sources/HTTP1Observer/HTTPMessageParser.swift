@@ -70,7 +70,7 @@ struct HTTPMessageParser {
     /// No message is under way (nothing of a start line read yet).
     var isBetweenMessages: Bool {
         switch state {
-        case .idle, .skipLine, .ignoring, .awaitingUpgradeDecision: return true
+        case .idle, .skipLine, .ignoring, .awaitingUpgradeDecision, .tunnel: return true
         case .startLine: return headBytes == 0
         default: return false
         }
@@ -321,6 +321,11 @@ struct HTTPMessageParser {
             case .ignoring:
                 index = bytes.count
                 return nil
+            case .tunnel:
+                guard index < bytes.count else { return nil }
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[index...])
+                index = bytes.count
+                return .tunnel(slice)
             }
         }
         // A head that ends exactly at this delivery's end still has to be kept for the next one.

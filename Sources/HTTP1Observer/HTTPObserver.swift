@@ -30,6 +30,14 @@ public final class HTTPObserver {
         core = HTTPObserverCore(configuration: configuration, sink: sink)
     }
 
+    /// Put in front of the observer of each CONNECT tunnel's stream (`ConnectTunnel`) before it reads
+    /// it: a TLS decryptor when there are keys, so that HTTPS through a forward proxy is read as HTTPS
+    /// reached directly. Nil: the tunnel's observer reads the stream itself. Set on the pipeline's thread.
+    public var tunnelStreamWrapper: ((any StreamConsumer) -> any StreamConsumer)? {
+        get { core.tunnelStreamWrapper }
+        set { core.tunnelStreamWrapper = newValue }
+    }
+
     /// Sends the exchanges from now on to `sink`, connections in progress included (a configuration
     /// reload that changed the metrics but not how connections are followed). Call it on the
     /// pipeline's thread, between two deliveries.
@@ -76,6 +84,8 @@ final class HTTPObserverCore {
     /// bounded by `maxPendingRequests`) when kept.
     static let maxSpareConnections = 64
     @exclusivity(unchecked) private var spareConnections = SpareStack<HTTPConnectionObserver>(capacity: maxSpareConnections)
+    /// See `HTTPObserver.tunnelStreamWrapper`.
+    var tunnelStreamWrapper: ((any StreamConsumer) -> any StreamConsumer)?
     /// False once the `HTTPObserver` is gone: a connection ending later is not kept (it would keep this alive).
     private var keepsSpareConnections = true
 

@@ -67,8 +67,12 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
     public var requestsWithoutResponse: Int = 0
     /// Paired responses whose connection ended before their body did.
     public var responsesIncomplete: Int = 0
-    /// 101 Switching Protocols and 2xx answers to CONNECT: HTTP parsing of that connection ended.
+    /// 101 Switching Protocols and 2xx answers to CONNECT: HTTP/1 parsing of that connection ended (after a
+    /// CONNECT's 2xx, the tunnel's stream is read as a connection of its own: `connectTunnels`).
     public var upgrades: Int = 0
+    /// CONNECT tunnels whose stream was read after their 2xx (also in `upgrades`): the calls inside are
+    /// the caller's to the CONNECT target.
+    public var connectTunnels: Int = 0
     /// Connections found speaking HTTP/2, which is not decoded: the client's connection preface at their
     /// start (prior knowledge, RFC 9113 §3.4), or a 101 to `h2c` (RFC 7540 §3.2, also in `upgrades`).
     public var http2Connections: Int = 0
@@ -113,6 +117,7 @@ public struct HTTPObserverStatistics: Sendable, Hashable {
         requestsWithoutResponse &+= other.requestsWithoutResponse
         responsesIncomplete &+= other.responsesIncomplete
         upgrades &+= other.upgrades
+        connectTunnels &+= other.connectTunnels
         http2Connections &+= other.http2Connections
         tlsConnections &+= other.tlsConnections
         otherProtocolConnections &+= other.otherProtocolConnections

@@ -143,21 +143,6 @@ import Testing
         #expect(late == nil)
     }
 
-    private func feed(_ steps: [Step], to consumer: HTTPConnectionObserver) {
-        for step in steps {
-            switch step {
-            case .toServer(let bytes, let time):
-                bytes.withUnsafeBytes { consumer.streamData($0, direction: .clientToServer, time: ts(time)) }
-            case .toClient(let bytes, let time):
-                bytes.withUnsafeBytes { consumer.streamData($0, direction: .serverToClient, time: ts(time)) }
-            case .gap(let direction, let length, let time):
-                consumer.streamGap(length: length, direction: direction, time: ts(time))
-            case .end(let direction, let time):
-                consumer.streamEnd(direction: direction, reason: .fin, time: ts(time))
-            }
-        }
-    }
-
     private func counts(_ statistics: HTTPObserverStatistics) -> [Int] {
         [statistics.exchangesComplete, statistics.responsesWithoutRequest, statistics.requestsWithoutResponse,
          statistics.responsesIncomplete, statistics.upgrades, statistics.interimResponses, statistics.rolesSwapped,

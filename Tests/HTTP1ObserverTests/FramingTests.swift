@@ -175,6 +175,8 @@ import Testing
         #expect(result.exchanges[0].request?.host == "api.example:443")
         #expect(result.exchanges[0].response?.bodyless == true)
         #expect(result.statistics.upgrades == 1)
+        // The tunnel's stream is read as a connection of its own: TLS, not decrypted here.
+        #expect(result.statistics.connectTunnels == 1 && result.statistics.tlsConnections == 1)
         #expect(result.statistics.anomalies.isEmpty)
     }
 

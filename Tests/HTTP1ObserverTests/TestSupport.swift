@@ -150,3 +150,19 @@ func ts(_ ns: Int64) -> Timestamp { Timestamp(nanoseconds: ns) }
 extension Array where Element == UInt8 {
     var text: String { String(decoding: self, as: UTF8.self) }
 }
+
+/// Feeds `steps` to `consumer` whole, each delivery as it is.
+func feed(_ steps: [Step], to consumer: HTTPConnectionObserver) {
+    for step in steps {
+        switch step {
+        case .toServer(let bytes, let time):
+            bytes.withUnsafeBytes { consumer.streamData($0, direction: .clientToServer, time: ts(time)) }
+        case .toClient(let bytes, let time):
+            bytes.withUnsafeBytes { consumer.streamData($0, direction: .serverToClient, time: ts(time)) }
+        case .gap(let direction, let length, let time):
+            consumer.streamGap(length: length, direction: direction, time: ts(time))
+        case .end(let direction, let time):
+            consumer.streamEnd(direction: direction, reason: .fin, time: ts(time))
+        }
+    }
+}
