@@ -8,7 +8,8 @@ exit 0 or 1, never die of a signal or a trap (nothing a peer sends may crash the
 Each mutant takes one classic-pcap fixture and applies 1-20 of: bytes of a TCP payload set to
 random or HTTP/JSON-significant values, a byte of the IP/TCP headers changed, a record cut, two
 records swapped, a record duplicated, a record removed (orig_len kept mostly, so cuts look like
-snaplen). It is replayed with an exchange log, with and without inbound ports, AMQP fixtures with
+snaplen). A capture with a key log beside it (http/tls-decrypt/) is replayed with it
+(--tls-keylog), so that the records left alone authenticate. It is replayed with an exchange log, with and without inbound ports, AMQP fixtures with
 their broker port; a third of them with the HTTP observer's kept-bytes bound cut to 64 KiB, so
 that the paths past it run too. A crashing mutant is kept as crash-N.pcap in the working
 directory, and its stderr printed. After each replay every connection has ended, so what the
@@ -72,6 +73,7 @@ while time.time() < end:
     if rng.random() < 0.33: args += ['--config.file', 'small-budget.yaml']
     if rng.random() < 0.5: args += ['--inbound-port', '18080', '--inbound-port', '8080', '--inbound-port', '18090']
     if 'amqp' in src: args += ['--amqp-port', '5682']
+    if os.path.exists(src[:-5] + '.keylog'): args += ['--tls-keylog', src[:-5] + '.keylog', '--inbound-port', '443', '--inbound-port', '8443']
     p = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     runs += 1
     if p.returncode < 0 or p.returncode >= 128 or (p.returncode not in (0, 1)):
