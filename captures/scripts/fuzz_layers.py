@@ -150,7 +150,7 @@ def mutate_tls(recs):
             length = struct.unpack('!H', b[h + 3:h + 5])[0]
             k = rng.random()
             if k < 0.2:
-                struct.pack_into('!H', b, h + 3, rng.choice([0, 1, max(0, length - 1), length + 1, 16640, 18432, 18433, 0xFFFF]))
+                struct.pack_into('!H', b, h + 3, rng.choice([0, 1, max(0, length - 1), min(0xFFFF, length + 1), 16640, 18432, 18433, 0xFFFF]))
             elif k < 0.3:
                 b[h] = rng.choice([0x14, 0x15, 0x16, 0x17, 0x18, 0, 0xFF])
             elif k < 0.35:
@@ -160,7 +160,7 @@ def mutate_tls(recs):
                     b[h + 5] = rng.choice([0, 1, 2, 4, 8, 11, 20, 24, 255])
                 else:
                     n = struct.unpack('!I', b'\0' + bytes(b[h + 6:h + 9]))[0]
-                    b[h + 6:h + 9] = rng.choice([0, 1, max(0, n - 1), n + 1, 0xFFFFFF, 0x10000, 0x4000]).to_bytes(3, 'big')
+                    b[h + 6:h + 9] = rng.choice([0, 1, max(0, n - 1), min(0xFFFFFF, n + 1), 0xFFFFFF, 0x10000, 0x4000]).to_bytes(3, 'big')
             elif b[h] == 0x16 and b[h + 5] == 2 and h + 9 + 35 <= end:
                 sid = h + 9 + 34
                 cs = sid + 1 + b[sid]
