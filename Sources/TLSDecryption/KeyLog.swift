@@ -78,8 +78,16 @@ extension KeyLogLine {
     /// Secrets are 32 to 64 bytes (SHA-256 or SHA-384 sized; a TLS 1.2 master secret is 48).
     static let maxSecretBytes = 64
 
+    /// The longest line read: a label, 64 hex digits and 128 at most, with room for odd spacing.
+    /// Longer is malformed without being split (a 16 MiB line of spaces would be millions of fields).
+    static let maxLineBytes = 1024
+
     /// Parses one line (without its line end; a trailing CR is allowed).
     public init(_ line: some StringProtocol) {
+        guard line.utf8.count <= Self.maxLineBytes else {
+            self = .malformed
+            return
+        }
         var fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
         guard let first = fields.first, !first.hasPrefix("#") else {
             self = .ignored

@@ -186,16 +186,32 @@ import Testing
     }
 
     @Test func byteLimit() {
-        var decoder = PacketDecoder(fragmentLimits: FragmentLimits(maxBytes: 3000))
+        // What a datagram of two pieces costs besides its bytes.
+        let overhead = PartialDatagram.overhead + 2 * PartialDatagram.pieceOverhead
+        var decoder = PacketDecoder(fragmentLimits: FragmentLimits(maxBytes: 3000 + overhead))
         let f = Self.ipv4Fragments(Self.data, sizes: [1480, 1480])
         #expect(Self.run(f, &decoder).isEmpty)
         // 1,480 + 20 bytes held, the second fragment takes it to 2,960 + 20, the third would take it past 3,000.
         #expect(decoder.counters[droppedFragments: .byteLimit] == 3)
         #expect(decoder.fragments.heldBytes == 0)
         // A lone fragment far out holds its datagram's bytes up to its end.
-        decoder = PacketDecoder(fragmentLimits: FragmentLimits(maxBytes: 3000))
+        decoder = PacketDecoder(fragmentLimits: FragmentLimits(maxBytes: 3000 + overhead))
         _ = Self.run([f[2]], &decoder)
         #expect(decoder.counters[droppedFragments: .byteLimit] == 1)
+    }
+
+    /// Many small datagrams are held to `maxBytes` by what each costs, not by their few bytes.
+    /// Seen fail: with `maxBytes` 64 KiB, 780 datagrams of 64 bytes (84 with their header) were
+    /// held where 107 cost it; in a replay with 64 MiB, 800,000 such datagrams took 585 MB of RSS.
+    @Test func smallDatagramsCountWhatHoldingThemCosts() {
+        var decoder = PacketDecoder(fragmentLimits: FragmentLimits(maxDatagrams: 100_000, maxBytes: 64 << 10))
+        var frames: [[UInt8]] = []
+        for id in 0..<1000 { frames.append(Self.ipv4Fragments(Self.data, sizes: [64], id: id)[0]) }
+        #expect(Self.run(frames, &decoder).isEmpty)
+        let cost = 64 + 20 + PartialDatagram.overhead + PartialDatagram.pieceOverhead
+        #expect(decoder.fragments.heldDatagrams == (64 << 10) / cost)
+        #expect(decoder.fragments.heldBytes <= 64 << 10)
+        #expect(decoder.counters[droppedFragments: .byteLimit] == UInt64(1000 - decoder.fragments.heldDatagrams))
     }
 
     @Test func fragmentLimit() {

@@ -11,6 +11,9 @@ included), if_tsoffset, packets spread over the interfaces (so the time-order wi
 and obsolete packet blocks, name-resolution and custom blocks between them. Damage: a block's
 length changed (or its copy at the end), a block cut or dropped or repeated, bytes of a block
 header or body set at random, an interface id or a captured length made too large, the file cut.
+A capture with a key log beside it (http/tls-decrypt/) gets it as a Decryption Secrets Block
+(mostly of type TLSK, sometimes repeated many times with bytes at random after it), damaged with
+the rest.
 A failing file is kept as pcapng-crash-N.pcapng / pcapng-leak-N.pcapng in the working directory.
 Standard library only.
 
@@ -113,11 +116,22 @@ end = time.time() + seconds
 runs = crashes = leaks = replayed = packets = 0
 path = 'fuzz-pcapng.pcapng'
 while time.time() < end:
-    link, recs = classic_records(rng.choice(files))
+    src = rng.choice(files)
+    link, recs = classic_records(src)
     if not recs:
         continue
     start = rng.randrange(len(recs))
-    data = damage(pcapng(link, recs[start:start + rng.randint(1, 400)]))
+    blocks = pcapng(link, recs[start:start + rng.randint(1, 400)])
+    if os.path.exists(src[:-5] + '.keylog') and rng.random() < 0.8:
+        # Its key log as a Decryption Secrets Block, in the first section's byte order, before the packets.
+        e = '<' if blocks[0][8:12] == struct.pack('<I', 0x1A2B3C4D) else '>'
+        secrets = open(src[:-5] + '.keylog', 'rb').read()
+        if rng.random() < 0.2:
+            secrets = secrets * rng.randint(2, 50) + bytes(rng.randrange(256) for _ in range(rng.randrange(200)))
+        body = struct.pack(e + 'II', rng.choice([0x544C534B] * 9 + [0x57474B4C]), len(secrets)) + secrets
+        body += b'\0' * (-len(body) % 4)
+        blocks.insert(rng.randint(1, min(3, len(blocks))), struct.pack(e + 'II', 10, len(body) + 12) + body + struct.pack(e + 'I', len(body) + 12))
+    data = damage(blocks)
     open(path, 'wb').write(data)
     args = [BIN, 'replay', path, '--syscode', 'A123010101', '--no-progress', '--json', '--output', '/dev/null']
     if rng.random() < 0.5:

@@ -8,7 +8,8 @@ exit 0 or 1, never die of a signal or a trap (nothing a peer sends may crash the
 Each mutant takes one classic-pcap fixture and applies 1-20 of: bytes of a TCP payload set to
 random or HTTP/JSON-significant values, a byte of the IP/TCP headers changed, a record cut, two
 records swapped, a record duplicated, a record removed (orig_len kept mostly, so cuts look like
-snaplen). It is replayed with an exchange log, with and without inbound ports, AMQP fixtures with
+snaplen). A capture with a key log beside it (http/tls-decrypt/) is replayed with it
+(--tls-keylog), so that the records left alone authenticate. It is replayed with an exchange log, with and without inbound ports, AMQP fixtures with
 their broker port; a third of them with the HTTP observer's kept-bytes bound cut to 64 KiB, so
 that the paths past it run too. A crashing mutant is kept as crash-N.pcap in the working
 directory, and its stderr printed. After each replay every connection has ended, so what the
@@ -72,7 +73,8 @@ while time.time() < end:
     if rng.random() < 0.33: args += ['--config.file', 'small-budget.yaml']
     if rng.random() < 0.5: args += ['--inbound-port', '18080', '--inbound-port', '8080', '--inbound-port', '18090']
     if 'amqp' in src: args += ['--amqp-port', '5682']
-    p = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if os.path.exists(src[:-5] + '.keylog'): args += ['--tls-keylog', src[:-5] + '.keylog', '--inbound-port', '443', '--inbound-port', '8443']
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     runs += 1
     if p.returncode < 0 or p.returncode >= 128 or (p.returncode not in (0, 1)):
         crashes += 1
@@ -80,9 +82,10 @@ while time.time() < end:
         os.rename(out, keep)
         print('CRASH rc=%d src=%s kept=%s args=%s\n%s' % (p.returncode, src, keep, args[3:], p.stderr.decode()[-2000:]), flush=True)
         continue
-    err = p.stderr.decode(errors='replace')
-    if p.returncode == 0 and '{' in err:
-        summary = json.loads(err[err.index('{'):err.rindex('}') + 1])
+    # `--json` writes the summary on stdout (this read stderr until session 18: no leak could be seen)
+    out_text = p.stdout.decode(errors='replace')
+    if p.returncode == 0 and '{' in out_text:
+        summary = json.loads(out_text[out_text.index('{'):out_text.rindex('}') + 1])
         left = (summary['http']['kept_bytes_at_end'], summary['amqp']['outstanding_at_end'], summary['amqp']['buffered_bytes_at_end'])
         if left != (0, 0, 0):
             leaks += 1
