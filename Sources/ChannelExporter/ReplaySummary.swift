@@ -30,7 +30,9 @@ public enum ReplaySummary {
         if d.fragments > 0 {
             lines.append(
                 "fragments:     \(d.fragments) IP fragments, \(d.reassembledDatagrams) datagrams reassembled, "
-                    + "\(d.droppedFragments) fragments dropped\(list(FragmentDrop.allCases.map { ($0.label, Int(d[droppedFragments: $0])) }))")
+                    + "\(d.droppedFragments) fragments dropped\(list(FragmentDrop.allCases.map { ($0.label, Int(d[droppedFragments: $0])) }))"
+                    + (s.fragmentedDatagramsHeld > 0
+                        ? "; \(s.fragmentedDatagramsHeld) datagrams incomplete at the end (\(s.fragmentBytesHeld) bytes held)" : ""))
         }
         lines.append("connections:   \(t.connectionsOpened) (fin \(t.connectionsClosedByFin), reset \(t.connectionsClosedByReset), expired \(t.connectionsExpired), evicted \(t.connectionsEvicted), open at end \(t.connectionsEndedByCapture))\(t.natCopyConnections > 0 ? ", \(t.natCopyConnections) seen again behind a NAT (not read again)" : "")")
         lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0.label)", Int(t.limitHits[$0])) }))")
@@ -101,6 +103,8 @@ public enum ReplaySummary {
         o.field("ip_fragments", "\(d.fragments)")
         o.field("reassembled_datagrams", "\(d.reassembledDatagrams)")
         o.field("ip_fragments_dropped", object(FragmentDrop.allCases.map { ($0.label, Int(d[droppedFragments: $0])) }))
+        o.field("fragmented_datagrams_held_at_end", "\(s.fragmentedDatagramsHeld)")
+        o.field("fragment_bytes_held_at_end", "\(s.fragmentBytesHeld)")
         o.field("connections", object([
             ("opened", Int(t.connectionsOpened)), ("fin", Int(t.connectionsClosedByFin)), ("reset", Int(t.connectionsClosedByReset)),
             ("expired", Int(t.connectionsExpired)), ("evicted", Int(t.connectionsEvicted)), ("open_at_end", Int(t.connectionsEndedByCapture)),
