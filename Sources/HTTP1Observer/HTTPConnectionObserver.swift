@@ -243,6 +243,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
             }
             head.targetMayOwnStrings = false
         }
+        // A CONNECT's target is an authority (RFC 9112 §3.2.3), not a path: Werkzeug's leading `/`
+        // ("/partner.example:443") was written to the exchange log. The metrics never read it (a
+        // CONNECT is not a call of the reference's: `ChannelMetrics` skips it).
+        if head.isConnect { request.summary.path = request.summary.target }
         swap(&request.summary.userAgent, &head.userAgent)
         swap(&request.summary.methodCode, &head.methodCode)
         swap(&request.summary.tCode, &head.tCode)

@@ -152,6 +152,23 @@ import Testing
         #expect(value(e) == 2)
     }
 
+    /// A CONNECT's target is an authority (RFC 9112 §3.2.3), not a path: the exchange log shows it as
+    /// sent, in `target` and in `path`. Seen fail: `"path":"/partner.example:443"` (Werkzeug's `/`).
+    /// The metrics do not read it (the CONNECTs are skipped as `tunnel`, as above).
+    @Test func aCONNECTsPathIsItsAuthorityAsSent() throws {
+        let (_, exchanges, _) = try Self.replay(keylog: false)
+        let connects = exchanges.filter { $0.request?.method == "CONNECT" }
+        #expect(connects.count == 10)
+        for connect in connects {
+            #expect(connect.request!.path == connect.request!.target && !connect.request!.path.hasPrefix("/"))
+        }
+        let line = ExchangeLog.jsonLine(connects[0])
+        #expect(line.contains(#""target":"partner.example:443","path":"partner.example:443","#), "\(line)")
+        // Other requests keep Flask's path.
+        let call = try #require(exchanges.first { $0.request?.method == "GET" })
+        #expect(call.request!.path.hasPrefix("/"))
+    }
+
     /// Without the key log, the tunnels' TLS is counted as TLS connections (as HTTPS reached directly),
     /// and only curl's plain calls inside its `-p` tunnels are read.
     @Test func withoutKeysTheTunnelsAreTLSConnections() throws {
