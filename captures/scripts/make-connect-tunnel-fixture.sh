@@ -67,22 +67,6 @@ http {
     }
 }
 NGINX
-cat > "$WORK/squid.conf" <<CONF
-http_port 127.0.0.1:3128
-visible_hostname proxy.local
-pid_filename $WORK/logs/squid.pid
-access_log stdio:$WORK/logs/squid-access.log
-cache_log $WORK/logs/squid-cache.log
-cache_store_log none
-coredump_dir $WORK/logs
-cache deny all
-hosts_file /etc/hosts
-dns_nameservers 127.0.0.1
-acl tunnel_ports port 80 443 8080 8443
-acl CONNECT method CONNECT
-http_access deny CONNECT !tunnel_ports
-http_access allow all
-CONF
 cat > "$WORK/tinyproxy.conf" <<CONF
 User nobody
 Group nogroup
@@ -97,7 +81,7 @@ ConnectPort 8443
 CONF
 
 nginx -c "$WORK/nginx.conf" -e "$WORK/logs/nginx-error.log" & PIDS+=($!)
-squid -N -d1 -f "$WORK/squid.conf" > "$WORK/logs/squid.out" 2>&1 & PIDS+=($!)
+fixture_start_squid "80 443 8080 8443"
 tinyproxy -d -c "$WORK/tinyproxy.conf" > "$WORK/logs/tinyproxy.out" 2>&1 & PIDS+=($!)
 fixture_wait_port 443 8443 80 8080 3128 8888
 sleep 1
