@@ -81,7 +81,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     deinit {
         // Heads split over deliveries give their bytes back (requests and responses do in their own).
-        let split = clientToServer.headCharged &+ serverToClient.headCharged
+        let split =
+            clientToServer.headCharged &+ serverToClient.headCharged &+ clientToServer.earlyTunnelBytes.count
+            &+ serverToClient.earlyTunnelBytes.count
         if split != 0 { shared.keptBytes.release(split) }
     }
 
@@ -329,7 +331,11 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
         if answerMayBeLost { giveUpAnswersOfEarlierLoss() }
         if framingUsable {
-            withParser(requestDirection) { $0.setFraming(framing) }
+            let keepsEarlyBytes = framing == .awaitUpgradeDecision && head.isConnect
+            withParser(requestDirection) {
+                $0.setFraming(framing)
+                $0.keepsEarlyTunnelBytes = keepsEarlyBytes
+            }
         } else {
             // The body length is unknown: what follows cannot be framed (a server answers 400 and closes).
             withParser(requestDirection) { $0.loseSync(atLineStart: false) }
