@@ -162,52 +162,41 @@ extension ExporterConfiguration {
     /// without this a fragmented segment lost all but its first fragment (and a tunnel's outer
     /// packet all but its first one) before the reassembler saw them. IPv4: more-fragments set
     /// or a non-zero offset; IPv6: a fragment header after the fixed header and up to three
-    /// extension headers that come before it (`ipv6Chain`). Seen fail with `ip6[6] = 44` alone:
-    /// a fragment behind a hop-by-hop or destination options header never reached the reassembler.
-    static let fragmentFilter = "(ip[6:2] & 0x3fff != 0) or " + ipv6Chain(reaching: [IPv6Header.fragment])
+    /// extension headers that come before it (`ipv6FragmentHeader`).
+    static let fragmentFilter = "(ip[6:2] & 0x3fff != 0) or " + ipv6FragmentHeader
 
-    /// IPv6 packets whose header chain reaches one of `protocols` (next-header numbers) directly or
-    /// after up to three hop-by-hop (0), destination options (60) or routing (43) headers: the
-    /// ones RFC 8200 §4.1 puts before a fragment header and before the upper layer, which Linux
-    /// writes (a router alert, `IPV6_DSTOPTS`, a segment routing header; `ip6tnl` and `ip6gre`
-    /// put their encapsulation limit option in front of every packet they send, RFC 2473 §4.1.1).
-    /// libpcap's `protochain` walks any chain, with a backward jump the kernel refuses: the whole
-    /// filter then runs in user space, after every packet was copied out. This unrolls the walk
-    /// with indirect loads instead (about 30 instructions).
-    static func ipv6Chain(reaching protocols: [Int]) -> String {
-        // Where each header's next-header field is: the fixed header's byte 6, then the first byte
-        // of each extension header (40, then 8 + 8 × its length field further on).
-        let second = "(48 + ip6[41] * 8)"
-        let third = "(\(second) + 8 + ip6[\(second) + 1] * 8)"
-        let fields = ["ip6[6]", "ip6[40]", "ip6[\(second)]", "ip6[\(third)]"]
-        func isOne(of numbers: [Int], _ field: String) -> String {
-            "(" + numbers.map { "\(field) = \($0)" }.joined(separator: " or ") + ")"
-        }
-        func reaches(_ field: String) -> String { isOne(of: protocols, field) }
-        func isExtension(_ field: String) -> String { isOne(of: IPv6Header.beforeFragment, field) }
-        var expression = reaches(fields[3])
+    /// An IPv6 fragment header directly after the fixed header or after up to three hop-by-hop (0),
+    /// destination options (60) or routing (43) headers: the ones RFC 8200 §4.1 puts before it, which
+    /// Linux writes (`IPV6_HOPOPTS`, a router alert, a segment routing header). Seen fail with
+    /// `ip6[6] = 44` alone: fragments behind a hop-by-hop or destination options header never reached
+    /// the reassembler (captures/http/fragments/ipv6-extension-headers.pcap). libpcap's
+    /// `ip6 protochain 44` walks any chain, but with a backward jump the kernel refuses: the whole
+    /// filter would run in user space, after every packet was copied out. This unrolls the walk with
+    /// indirect loads instead (about 30 instructions).
+    static let ipv6FragmentHeader: String = {
+        // Each header's next-header field: the fixed header's byte 6, then each extension header's
+        // first byte (at 40, then 8 + 8 × its length field, its second byte, further on).
+        let second = "48 + ip6[41] * 8"
+        let fields = ["ip6[6]", "ip6[40]", "ip6[\(second)]", "ip6[\(second) + 8 + ip6[\(second) + 1] * 8]"]
+        func isExtension(_ field: String) -> String { "(\(field) = 0 or \(field) = 60 or \(field) = 43)" }
+        var expression = "\(fields[3]) = 44"
         for field in fields.dropLast().reversed() {
-            expression = "\(reaches(field)) or (\(isExtension(field)) and (\(expression)))"
+            expression = "\(field) = 44 or (\(isExtension(field)) and (\(expression)))"
         }
         return "(\(expression))"
-    }
-
-    /// IPv6 next-header numbers the filters walk.
-    enum IPv6Header {
-        static let fragment = 44
-        /// Hop-by-hop, destination options, routing.
-        static let beforeFragment = [0, 60, 43]
-    }
+    }()
 
     /// The outer packets of the tunnels decapsulated: IP in IP (4, 41) and GRE (47) over IPv4
     /// or IPv6, and UDP to a VXLAN or Geneve port. libpcap cannot look inside them, so every
     /// packet they carry passes (the decoder counts what is not TCP as usual); the extra
     /// filter and the metrics port apply to the outer headers. libpcap's `proto` reads the IPv6
-    /// next header (and one fragment header's): an `ip6tnl` or `ip6gre` packet, behind the
-    /// destination options header with the encapsulation limit Linux adds by default, needs the
-    /// walk of `ipv6Chain`.
+    /// next header (and a fragment header's) only: `ip6tnl` and `ip6gre` put a destination options
+    /// header with the encapsulation limit (RFC 2473 §4.1.1) in front of every packet they send
+    /// unless told not to (`encaplimit none`), which `ipv6TunnelBehindOptions` lets through.
     var tunnelFilter: String {
         let ports = (tunnels.vxlanPorts + tunnels.genevePorts).map { " or udp dst port \($0)" }.joined()
-        return "proto 4 or proto 41 or proto 47 or " + Self.ipv6Chain(reaching: [4, 41, 47]) + ports
+        return "proto 4 or proto 41 or proto 47 or " + Self.ipv6TunnelBehindOptions + ports
     }
+
+    static let ipv6TunnelBehindOptions = "(ip6[6] = 60 and (ip6[40] = 4 or ip6[40] = 41 or ip6[40] = 47))"
 }
