@@ -161,16 +161,42 @@ extension ExporterConfiguration {
     /// IP fragments: only the first carries the TCP (or UDP) header libpcap's `tcp` reads, so
     /// without this a fragmented segment lost all but its first fragment (and a tunnel's outer
     /// packet all but its first one) before the reassembler saw them. IPv4: more-fragments set
-    /// or a non-zero offset; IPv6: a fragment header right after the fixed header (where Linux
-    /// puts it unless other extension headers come first).
-    static let fragmentFilter = "(ip[6:2] & 0x3fff != 0) or (ip6[6] = 44)"
+    /// or a non-zero offset; IPv6: a fragment header after the fixed header and up to three
+    /// extension headers that come before it (`ipv6FragmentHeader`).
+    static let fragmentFilter = "(ip[6:2] & 0x3fff != 0) or " + ipv6FragmentHeader
+
+    /// An IPv6 fragment header directly after the fixed header or after up to three hop-by-hop (0),
+    /// destination options (60) or routing (43) headers: the ones RFC 8200 §4.1 puts before it, which
+    /// Linux writes (`IPV6_HOPOPTS`, a router alert, a segment routing header). Seen fail with
+    /// `ip6[6] = 44` alone: fragments behind a hop-by-hop or destination options header never reached
+    /// the reassembler (captures/http/fragments/ipv6-extension-headers.pcap). libpcap's
+    /// `ip6 protochain 44` walks any chain, but with a backward jump the kernel refuses: the whole
+    /// filter would run in user space, after every packet was copied out. This unrolls the walk with
+    /// indirect loads instead (about 30 instructions).
+    static let ipv6FragmentHeader: String = {
+        // Each header's next-header field: the fixed header's byte 6, then each extension header's
+        // first byte (at 40, then 8 + 8 × its length field, its second byte, further on).
+        let second = "48 + ip6[41] * 8"
+        let fields = ["ip6[6]", "ip6[40]", "ip6[\(second)]", "ip6[\(second) + 8 + ip6[\(second) + 1] * 8]"]
+        func isExtension(_ field: String) -> String { "(\(field) = 0 or \(field) = 60 or \(field) = 43)" }
+        var expression = "\(fields[3]) = 44"
+        for field in fields.dropLast().reversed() {
+            expression = "\(field) = 44 or (\(isExtension(field)) and (\(expression)))"
+        }
+        return "(\(expression))"
+    }()
 
     /// The outer packets of the tunnels decapsulated: IP in IP (4, 41) and GRE (47) over IPv4
     /// or IPv6, and UDP to a VXLAN or Geneve port. libpcap cannot look inside them, so every
     /// packet they carry passes (the decoder counts what is not TCP as usual); the extra
-    /// filter and the metrics port apply to the outer headers.
+    /// filter and the metrics port apply to the outer headers. libpcap's `proto` reads the IPv6
+    /// next header (and a fragment header's) only: `ip6tnl` and `ip6gre` put a destination options
+    /// header with the encapsulation limit (RFC 2473 §4.1.1) in front of every packet they send
+    /// unless told not to (`encaplimit none`), which `ipv6TunnelBehindOptions` lets through.
     var tunnelFilter: String {
         let ports = (tunnels.vxlanPorts + tunnels.genevePorts).map { " or udp dst port \($0)" }.joined()
-        return "proto 4 or proto 41 or proto 47" + ports
+        return "proto 4 or proto 41 or proto 47 or " + Self.ipv6TunnelBehindOptions + ports
     }
+
+    static let ipv6TunnelBehindOptions = "(ip6[6] = 60 and (ip6[40] = 4 or ip6[40] = 41 or ip6[40] = 47))"
 }

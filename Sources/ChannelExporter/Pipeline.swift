@@ -170,7 +170,9 @@ public final class Pipeline {
             decode: decoder.counters, reassembly: reassembler.statistics, http: http.statistics,
             amqp: amqp.statistics, httpKeptBytes: Level(http.keptBytes),
             amqpOutstanding: Level(amqp.outstandingDeliveries), amqpBufferedBytes: Level(amqp.bufferedMethodBytesNow),
-            amqpKeptBytes: Level(amqp.keptBytesNow), clock: clock.counters,
+            amqpKeptBytes: Level(amqp.keptBytesNow),
+            fragmentedDatagramsHeld: decoder.fragments.heldDatagrams, fragmentBytesHeld: decoder.fragments.heldBytes,
+            clock: clock.counters,
             tls: tls?.statistics ?? TLSDecryptionStatistics(), tlsKeys: tls?.keys.statistics ?? TLSKeyStoreStatistics(),
             decryptsTLS: tls != nil,
             firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
@@ -228,6 +230,10 @@ public struct PipelineStatistics: Sendable {
     public var amqpBufferedBytes = Level()
     /// Bytes the AMQP observer's channels keep (`AMQPObserver.keptBytesNow`).
     public var amqpKeptBytes = Level()
+    /// IP datagrams being reassembled from fragments now, and the bytes held for them as
+    /// `limits.max_fragment_bytes_total` counts them (`FragmentReassembler.heldDatagrams`, `heldBytes`).
+    public var fragmentedDatagramsHeld = 0
+    public var fragmentBytesHeld = 0
     /// Packets stamped back in time and the clock steps taken (`PacketClock`).
     public var clock = PacketClockCounters()
     /// TLS decryption's counters and its key store's (zero without keys).
@@ -249,6 +255,8 @@ public struct PipelineStatistics: Sendable {
         carried.amqpOutstanding.now = 0
         carried.amqpBufferedBytes.now = 0
         carried.amqpKeptBytes.now = 0
+        carried.fragmentedDatagramsHeld = 0
+        carried.fragmentBytesHeld = 0
         carried.tlsKeys.held = 0
         return carried
     }
@@ -263,6 +271,8 @@ public struct PipelineStatistics: Sendable {
         amqpOutstanding.add(other.amqpOutstanding)
         amqpBufferedBytes.add(other.amqpBufferedBytes)
         amqpKeptBytes.add(other.amqpKeptBytes)
+        fragmentedDatagramsHeld += other.fragmentedDatagramsHeld
+        fragmentBytesHeld += other.fragmentBytesHeld
         clock.add(other.clock)
         tls.add(other.tls)
         tlsKeys.linesRead += other.tlsKeys.linesRead

@@ -30,11 +30,13 @@ public enum ReplaySummary {
         if d.fragments > 0 {
             lines.append(
                 "fragments:     \(d.fragments) IP fragments, \(d.reassembledDatagrams) datagrams reassembled, "
-                    + "\(d.droppedFragments) fragments dropped\(list(FragmentDrop.allCases.map { ($0.label, Int(d[droppedFragments: $0])) }))")
+                    + "\(d.droppedFragments) fragments dropped\(list(FragmentDrop.allCases.map { ($0.label, Int(d[droppedFragments: $0])) }))"
+                    + (s.fragmentedDatagramsHeld > 0
+                        ? "; \(s.fragmentedDatagramsHeld) datagrams incomplete at the end (\(s.fragmentBytesHeld) bytes held)" : ""))
         }
         lines.append("connections:   \(t.connectionsOpened) (fin \(t.connectionsClosedByFin), reset \(t.connectionsClosedByReset), expired \(t.connectionsExpired), evicted \(t.connectionsEvicted), open at end \(t.connectionsEndedByCapture))\(t.natCopyConnections > 0 ? ", \(t.natCopyConnections) seen again behind a NAT (not read again)" : "")")
         lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0.label)", Int(t.limitHits[$0])) }))")
-        lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades (\(h.connectTunnels) CONNECT tunnels read), \(h.http2Connections) HTTP/2, \(h.tlsConnections) TLS and \(h.otherProtocolConnections) other-protocol connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
+        lines.append("http:          \(h.exchangesComplete) exchanges, \(h.responsesWithoutRequest) responses without request, \(h.requestsWithoutResponse) requests without response, \(h.upgrades) upgrades\(h.connectTunnels > 0 ? " (\(h.connectTunnels) CONNECT tunnels read)" : ""), \(h.http2Connections) HTTP/2, \(h.tlsConnections) TLS and \(h.otherProtocolConnections) other-protocol connections (not decoded)\(list(HTTPParseAnomaly.allCases.map { ($0.rawValue, h.count(of: $0)) }))")
         if s.decryptsTLS {
             let x = s.tls
             lines.append("tls:           \(x.connections) connections, \(x.decryptedConnections) decrypted, \(x.recordsDecrypted) records (\(x.plaintextBytes) plaintext bytes), \(x.recordsFailed) records not opened, \(x.resynchronisations) resynchronised after lost records, \(x.keyUpdates) key updates; keys of \(s.tlsKeys.held) connections\(list(TLSFailureReason.allCases.map { ($0.rawValue, x.count(of: $0)) } + [("early_data_records", x.earlyDataRecords), ("malformed_keylog_lines", s.tlsKeys.malformedLines), ("keys_evicted", s.tlsKeys.evicted), ("keys_expired", s.tlsKeys.expired), ("keylog_read_errors", s.tlsKeys.fileErrors)]))")
@@ -101,6 +103,8 @@ public enum ReplaySummary {
         o.field("ip_fragments", "\(d.fragments)")
         o.field("reassembled_datagrams", "\(d.reassembledDatagrams)")
         o.field("ip_fragments_dropped", object(FragmentDrop.allCases.map { ($0.label, Int(d[droppedFragments: $0])) }))
+        o.field("fragmented_datagrams_held_at_end", "\(s.fragmentedDatagramsHeld)")
+        o.field("fragment_bytes_held_at_end", "\(s.fragmentBytesHeld)")
         o.field("connections", object([
             ("opened", Int(t.connectionsOpened)), ("fin", Int(t.connectionsClosedByFin)), ("reset", Int(t.connectionsClosedByReset)),
             ("expired", Int(t.connectionsExpired)), ("evicted", Int(t.connectionsEvicted)), ("open_at_end", Int(t.connectionsEndedByCapture)),

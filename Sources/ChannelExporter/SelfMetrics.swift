@@ -82,6 +82,16 @@ enum SelfMetrics {
         w.counter(
             name: "channel_exporter_ip_fragments_dropped", help: "IP fragments dropped instead of reassembled, by reason",
             samples: FragmentDrop.allCases.map { ([("reason", $0.label)], Double(d[droppedFragments: $0])) })
+        // What reassembly holds now, against `limits.max_fragmented_datagrams` and
+        // `limits.max_fragment_bytes_total`: a level near a bound says the `datagram_limit` and
+        // `byte_limit` drops are near, before they come.
+        w.gauge(
+            name: "channel_exporter_ip_fragmented_datagrams_held",
+            help: "IP datagrams being reassembled from fragments now", samples: [([], Double(p.fragmentedDatagramsHeld))])
+        w.gauge(
+            name: "channel_exporter_ip_fragment_bytes_held",
+            help: "Bytes held for IP datagrams being reassembled now, as limits.max_fragment_bytes_total counts them",
+            samples: [([], Double(p.fragmentBytesHeld))])
         // Packet timestamps follow the capturing host's real-time clock: a step of it (NTP, chrony,
         // `date -s`), recordings concatenated or shifted, packets a little out of order. The
         // pipeline's time neither goes back nor leaps (`PacketClock`); these say when it had to.

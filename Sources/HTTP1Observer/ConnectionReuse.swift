@@ -36,6 +36,7 @@ extension HTTPMessageParser {
         isResynchronising = false
         hasLostSync = false
         droppedWhileAwaitingUpgrade = false
+        discardEarlyTunnelBytes()
         firstLineMayBeHTTP2Settings = false
         otherProtocolCheck = .off
         unsyncedBytesLeft = -1

@@ -51,7 +51,8 @@ extension HTTPConnectionObserver {
             return
         }
         if refusedUpgrade {
-            withParser(requestDirection) { $0.resumeAfterRefusedUpgrade() }
+            // Bytes an optimistic client sent after its CONNECT are not HTTP (its TLS ClientHello): lost.
+            if withParser(requestDirection, { $0.resumeAfterRefusedUpgrade() }) { count(.bytesWhileAwaitingUpgrade) }
         }
         // Response body length, RFC 9112 §6.3 items 1-8.
         let framing: HTTPMessageParser.BodyFraming

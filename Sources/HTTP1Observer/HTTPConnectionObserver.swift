@@ -81,7 +81,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     deinit {
         // Heads split over deliveries give their bytes back (requests and responses do in their own).
-        let split = clientToServer.headCharged &+ serverToClient.headCharged
+        let split =
+            clientToServer.headCharged &+ serverToClient.headCharged &+ clientToServer.earlyTunnelBytes.count
+            &+ serverToClient.earlyTunnelBytes.count
         if split != 0 { shared.keptBytes.release(split) }
     }
 
@@ -243,6 +245,10 @@ public final class HTTPConnectionObserver: StreamConsumer {
             }
             head.targetMayOwnStrings = false
         }
+        // A CONNECT's target is an authority (RFC 9112 §3.2.3), not a path: Werkzeug's leading `/`
+        // ("/partner.example:443") was written to the exchange log. The metrics never read it (a
+        // CONNECT is not a call of the reference's: `ChannelMetrics` skips it).
+        if head.isConnect { request.summary.path = request.summary.target }
         swap(&request.summary.userAgent, &head.userAgent)
         swap(&request.summary.methodCode, &head.methodCode)
         swap(&request.summary.tCode, &head.tCode)
@@ -325,7 +331,11 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
         if answerMayBeLost { giveUpAnswersOfEarlierLoss() }
         if framingUsable {
-            withParser(requestDirection) { $0.setFraming(framing) }
+            let keepsEarlyBytes = framing == .awaitUpgradeDecision && head.isConnect
+            withParser(requestDirection) {
+                $0.setFraming(framing)
+                $0.keepsEarlyTunnelBytes = keepsEarlyBytes
+            }
         } else {
             // The body length is unknown: what follows cannot be framed (a server answers 400 and closes).
             withParser(requestDirection) { $0.loseSync(atLineStart: false) }

@@ -26,7 +26,8 @@ public struct HTTPRequestSummary: Sendable, Hashable {
     /// The path as sent, without the query string or a fragment (no percent-decoding).
     public var rawPath: String
     /// The path without the query string, percent-decoded as UTF-8 (invalid sequences replaced), its
-    /// leading `/`s made one, like Flask's `request.path` (`RequestTarget.flaskPath`).
+    /// leading `/`s made one, like Flask's `request.path` (`RequestTarget.flaskPath`). A CONNECT's is
+    /// its target as sent, an authority (`host:port`, RFC 9112 §3.2.3), without Flask's `/`.
     public var path: String
     /// The raw query string after `?`, up to a `#` (nil when the target has no `?` before any `#`).
     public var query: String?

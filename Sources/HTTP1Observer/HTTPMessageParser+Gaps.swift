@@ -47,6 +47,7 @@ extension HTTPMessageParser {
             return .whileResynchronising
         case .awaitingUpgradeDecision:
             droppedWhileAwaitingUpgrade = true
+            discardEarlyTunnelBytes()
             return .ignored
         case .ignoring, .tunnel:
             return .ignored
@@ -60,6 +61,7 @@ extension HTTPMessageParser {
         defer {
             state = .ignoring
             resetHead()
+            discardEarlyTunnelBytes()
         }
         switch state {
         case .idle, .skipLine, .awaitingUpgradeDecision, .ignoring, .tunnel:

@@ -13,20 +13,26 @@ extension HTTPMessageParser {
         }
     }
 
-    /// The upgrade was refused: parse again (resynchronising if bytes were dropped meanwhile).
-    mutating func resumeAfterRefusedUpgrade() {
-        guard case .awaitingUpgradeDecision = state else { return }
+    /// The upgrade was refused: parse again (resynchronising if bytes were dropped meanwhile, or
+    /// kept for a tunnel that is not opened: not HTTP, or not where a message starts); true when
+    /// bytes kept were let go.
+    @discardableResult
+    mutating func resumeAfterRefusedUpgrade() -> Bool {
+        guard case .awaitingUpgradeDecision = state else { return false }
         endMessage()
-        if droppedWhileAwaitingUpgrade {
+        let discarded = discardEarlyTunnelBytes()
+        if droppedWhileAwaitingUpgrade || discarded {
             droppedWhileAwaitingUpgrade = false
             loseSync(atLineStart: false)
         }
+        return discarded
     }
 
     /// HTTP ends on this direction (the connection was upgraded).
     mutating func stopParsing() {
         state = .ignoring
         resetHead()
+        discardEarlyTunnelBytes()
     }
 
     /// HTTP ends on this direction for a CONNECT tunnel: what follows is the tunnel's stream, handed

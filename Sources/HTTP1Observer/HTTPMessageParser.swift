@@ -24,6 +24,9 @@ struct HTTPMessageParser {
     var hasLostSync = false
     /// Bytes were dropped while waiting for an upgrade decision.
     var droppedWhileAwaitingUpgrade = false
+    /// This direction sent a CONNECT: bytes while it awaits the answer are kept (`+EarlyTunnelBytes`).
+    var keepsEarlyTunnelBytes = false
+    var earlyTunnelBytes: [UInt8] = []
     /// The direction's first line was rejected at a first byte 0x00 (with, where the delivery holds it,
     /// the rest of a SETTINGS frame header): a server's HTTP/2 preface, maybe (see `+HTTP2Preface`).
     var firstLineMayBeHTTP2Settings = false
@@ -315,8 +318,10 @@ struct HTTPMessageParser {
             case .proxyHeaderV2(let read, let length):
                 if let event = continueProxyHeaderV2(read: read, length: length, bytes, index: &index) { return event }
             case .awaitingUpgradeDecision:
-                droppedWhileAwaitingUpgrade = true
+                let rest = UnsafeRawBufferPointer(rebasing: bytes[index...])
                 index = bytes.count
+                if rest.isEmpty || keepEarlyTunnelBytes(rest) { return nil }
+                droppedWhileAwaitingUpgrade = true
                 return .anomaly(.bytesWhileAwaitingUpgrade)
             case .ignoring:
                 index = bytes.count

@@ -54,6 +54,12 @@ public enum FragmentDrop: Int, CaseIterable, Sendable, Hashable, CustomStringCon
 
 /// The bounds of fragment reassembly. Nothing a peer sends grows memory past them: each
 /// fragment over a bound is dropped and counted (`FragmentDrop`).
+///
+/// At a bound new datagrams are refused and nothing held is evicted, as Linux does since 4.17
+/// (`inet_frag_find` finds no queue while the memory is over `ipfrag_high_thresh`; there is no
+/// evictor). Linux refuses the fragments of datagrams it holds too, and keeps those until they time
+/// out; here a fragment that does not fit drops its datagram (`byteLimit`): it can no longer
+/// complete on the receiver either, and its bytes go to datagrams that can (docs/tunnels-and-kubernetes.md).
 public struct FragmentLimits: Sendable, Hashable {
     /// Datagrams being reassembled at once; 0 turns reassembly off (fragments are counted as
     /// `ipv4_fragment`/`ipv6_fragment` and dropped, as before reassembly existed).
@@ -61,20 +67,24 @@ public struct FragmentLimits: Sendable, Hashable {
     /// Bytes held for them together (each datagram's buffer up to its highest fragment's end,
     /// and its header). Linux's `ipfrag_high_thresh` is 4 MiB.
     public var maxBytes: Int
-    /// How long after its first fragment a datagram may take to complete, in packet time.
-    /// Linux's `ipfrag_time` is 30 s (IPv6's `ip6frag_time` 60 s; one value serves both here).
+    /// How long after its first fragment an IPv4 datagram may take to complete, in packet time:
+    /// Linux's `net.ipv4.ipfrag_time`, 30 s.
     public var timeout: Duration
+    /// The same for IPv6: Linux's `net.ipv6.ip6frag_time`, 60 s (RFC 8200 §4.5's 60 seconds).
+    /// One value for both gave IPv6 datagrams up after 30 s that the receiver still completed.
+    public var ipv6Timeout: Duration
     /// Fragments one datagram may have: 65,535 bytes in 1,280-byte IPv6 fragments are 52, in
     /// 576-byte ones 120. Bounds the work a fragment costs (its place is found in a sorted list).
     public var maxFragmentsPerDatagram: Int
 
     public init(
         maxDatagrams: Int = 1024, maxBytes: Int = 4 << 20, timeout: Duration = .seconds(30),
-        maxFragmentsPerDatagram: Int = 256
+        ipv6Timeout: Duration = .seconds(60), maxFragmentsPerDatagram: Int = 256
     ) {
         self.maxDatagrams = maxDatagrams
         self.maxBytes = maxBytes
         self.timeout = timeout
+        self.ipv6Timeout = ipv6Timeout
         self.maxFragmentsPerDatagram = maxFragmentsPerDatagram
     }
 
@@ -82,8 +92,9 @@ public struct FragmentLimits: Sendable, Hashable {
     /// No reassembly.
     public static let off = FragmentLimits(maxDatagrams: 0, maxBytes: 0)
 
-    var timeoutNanoseconds: Int64 {
-        let (seconds, attoseconds) = timeout.components
+    /// The timeout of a datagram of IPv6 or IPv4, in nanoseconds.
+    func timeoutNanoseconds(ipv6: Bool) -> Int64 {
+        let (seconds, attoseconds) = (ipv6 ? ipv6Timeout : timeout).components
         return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
     }
 }

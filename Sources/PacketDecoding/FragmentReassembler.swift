@@ -132,7 +132,7 @@ public struct FragmentReassembler: @unchecked Sendable {
     public mutating func expire(now: Timestamp, counters: inout DecodeCounters) {
         guard table != nil else { return }
         if !isKnownUniquelyReferenced(&table!) { table = table!.copy() }
-        table!.expire(now: now, timeout: limits.timeoutNanoseconds, counters: &counters)
+        table!.expire(now: now, limits: limits, counters: &counters)
     }
 }
 
@@ -141,8 +141,11 @@ struct FragmentKey: Hashable {
     var source: IPAddress
     var destination: IPAddress
     var identification: UInt32
-    /// IPv4's protocol; 0xFF…: IPv6 (its key has none), told apart from IPv4 by the addresses too.
+    /// IPv4's protocol; `ipv6ProtocolNumber`: IPv6 (its key has none), told apart from IPv4 by the addresses too.
     var protocolNumber: UInt16
+
+    static let ipv6ProtocolNumber: UInt16 = 0x100
+    var isIPv6: Bool { protocolNumber == Self.ipv6ProtocolNumber }
 }
 
 /// A datagram being reassembled.
@@ -199,8 +202,7 @@ final class FragmentTable {
         let fragment = IPFragmentFields(found, in: frame)
         let isIPv6 = found.isIPv6
         let now = frame.timestamp
-        let timeout = limits.timeoutNanoseconds
-        if now.nanoseconds >= nextExpiry { expire(now: now, timeout: timeout, counters: &counters) }
+        if now.nanoseconds >= nextExpiry { expire(now: now, limits: limits, counters: &counters) }
         counters.fragments &+= 1
         let length = fragment.dataEnd - fragment.dataStart
         guard fragment.dataEnd <= frame.bytes.count else {
@@ -216,7 +218,7 @@ final class FragmentTable {
         let end = start + length
         let key = FragmentKey(
             source: fragment.source, destination: fragment.destination, identification: fragment.identification,
-            protocolNumber: isIPv6 ? 0x100 : UInt16(fragment.protocolNumber))
+            protocolNumber: isIPv6 ? FragmentKey.ipv6ProtocolNumber : UInt16(fragment.protocolNumber))
         guard fragment.lengthBefore + end <= 65_535 else {
             drop(key, reason: .tooLarge, counters: &counters)
             return nil
@@ -230,7 +232,7 @@ final class FragmentTable {
                 return nil
             }
             datagram = PartialDatagram(firstSeen: now)
-            nextExpiry = Swift.min(nextExpiry, now.nanoseconds &+ timeout)
+            nextExpiry = Swift.min(nextExpiry, now.nanoseconds &+ limits.timeoutNanoseconds(ipv6: isIPv6))
         }
         // The last fragment fixes the end; nothing may lie past it, nor may another last fragment move it.
         let highest = datagram.pieces.last?.upperBound ?? 0
@@ -342,11 +344,13 @@ final class FragmentTable {
         counters[droppedFragments: reason] &+= UInt64(datagram.pieces.count + adding)
     }
 
-    func expire(now: Timestamp, timeout: Int64, counters: inout DecodeCounters) {
+    func expire(now: Timestamp, limits: FragmentLimits, counters: inout DecodeCounters) {
         guard now.nanoseconds >= nextExpiry else { return }
+        let ipv4Timeout = limits.timeoutNanoseconds(ipv6: false)
+        let ipv6Timeout = limits.timeoutNanoseconds(ipv6: true)
         var next = Int64.max
         for (key, datagram) in datagrams {
-            let expiry = datagram.firstSeen.nanoseconds &+ timeout
+            let expiry = datagram.firstSeen.nanoseconds &+ (key.isIPv6 ? ipv6Timeout : ipv4Timeout)
             if expiry <= now.nanoseconds {
                 drop(key, datagram, adding: 0, reason: .timeout, counters: &counters)
             } else {

@@ -78,6 +78,29 @@ import Testing
         #expect(try Self.installed(.linuxSLL).matches(Frames.linuxSLL(0x0800, Frames.ipv4(protocol: 47, innerIP))))
     }
 
+    /// IPv6 fragments pass behind up to three hop-by-hop, destination options or routing headers
+    /// (of any length), not behind four (the walk is unrolled), and those headers before anything
+    /// else (an MLD report's router alert) do not make a packet pass.
+    @Test func ipv6FragmentsPassBehindUpToThreeExtensionHeaders() throws {
+        let filter = try Self.installed(.ethernet, decapsulate: false)
+        let fragment: [UInt8] = [17, 0, 0, 8, 0, 0, 0x19, 0x19] + Array(repeating: 0, count: 16)  // offset 1, more
+        /// `kinds` before `last`, each 8 bytes, the second 24 (a length field of 2).
+        func chain(_ kinds: [UInt8], then last: UInt8, _ payload: [UInt8]) -> [UInt8] {
+            var bytes: [UInt8] = []
+            for (index, _) in kinds.enumerated() {
+                let next = index + 1 < kinds.count ? kinds[index + 1] : last
+                bytes += index == 1 ? [next, 2] + Array(repeating: 0, count: 22) : [next, 0, 1, 4, 0, 0, 0, 0]
+            }
+            return Frames.ethernet(0x86DD, Frames.ipv6(next: kinds.first ?? last, bytes + payload))
+        }
+        for kinds: [UInt8] in [[], [0], [60], [43], [0, 60], [0, 60, 43], [60, 60, 43]] {
+            #expect(filter.matches(chain(kinds, then: 44, fragment)), "\(kinds)")
+        }
+        #expect(!filter.matches(chain([0, 60, 43, 60], then: 44, fragment)))
+        #expect(!filter.matches(chain([0], then: 58, [143, 0, 0, 0, 0, 0, 0, 0])))
+        #expect(!filter.matches(chain([0, 60, 43], then: 17, Array(repeating: 0, count: 16))))
+    }
+
     /// Frames whose tags stayed in the packet (sent through a device without tx VLAN offload,
     /// or the inner tag of QinQ) are filtered like untagged ones.
     @Test(arguments: [[0x8100], [0x88A8, 0x8100]])

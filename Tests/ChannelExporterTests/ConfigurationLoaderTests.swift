@@ -72,7 +72,7 @@ import Testing
         #expect(partner.actions.map(\.path) == ["/v1/verify", "/v1/other"])
         #expect(partner.actions.map(\.action) == ["901", ""])
         #expect(c.limits.maxSeriesPerFamily == 500)
-        #expect(c.bpfFilter == "(tcp or (ip6[6] = 0 and ip6[40] = 6) or proto 4 or proto 41 or proto 47 or udp dst port 4789 or udp dst port 8472 or udp dst port 6081 or (ip[6:2] & 0x3fff != 0) or (ip6[6] = 44)) and (not port 22)")
+        #expect(c.bpfFilter == "(tcp or (ip6[6] = 0 and ip6[40] = 6) or proto 4 or proto 41 or proto 47 or (ip6[6] = 60 and (ip6[40] = 4 or ip6[40] = 41 or ip6[40] = 47)) or udp dst port 4789 or udp dst port 8472 or udp dst port 6081 or (ip[6:2] & 0x3fff != 0) or \(ExporterConfiguration.ipv6FragmentHeader)) and (not port 22)")
     }
 
     @Test(arguments: [
@@ -144,7 +144,7 @@ import Testing
     @Test func fragmentLimitsAreConfigurable() throws {
         let defaults = try parse("syscode: A123010101\n")
         #expect(FragmentLimits(defaults) == .standard)
-        #expect(defaults.bpfFilter.hasSuffix(" or (ip[6:2] & 0x3fff != 0) or (ip6[6] = 44)"))
+        #expect(defaults.bpfFilter.hasSuffix(" or (ip[6:2] & 0x3fff != 0) or \(ExporterConfiguration.ipv6FragmentHeader)"))
         #expect(ConfigurationFile.describe(defaults).contains("IP fragments 4 MiB in 1024 datagrams"))
         let c = try parse("syscode: A123010101\nlimits:\n  max_fragmented_datagrams: 8\n  max_fragment_bytes_total: 65536\n")
         #expect(FragmentLimits(c) == FragmentLimits(maxDatagrams: 8, maxBytes: 65536))
@@ -162,10 +162,10 @@ import Testing
         #expect(defaults.tunnels.vxlanPorts == [4789, 8472] && defaults.tunnels.genevePorts == [6081])
         let c = try parse("syscode: A123010101\ntunnels:\n  vxlan_ports: [4789]\n  geneve_ports: []\n")
         #expect(TunnelSettings(c) == TunnelSettings(vxlanPorts: [4789], genevePorts: []))
-        #expect(c.bpfFilter.hasSuffix("or proto 47 or udp dst port 4789 or (ip[6:2] & 0x3fff != 0) or (ip6[6] = 44)"))
+        #expect(c.bpfFilter.hasSuffix("or ip6[40] = 47)) or udp dst port 4789 or (ip[6:2] & 0x3fff != 0) or \(ExporterConfiguration.ipv6FragmentHeader)"))
         let off = try parse("syscode: A123010101\ntunnels:\n  decapsulate: false\n")
         #expect(!TunnelSettings(off).isEnabled)
-        #expect(off.bpfFilter == "tcp or (ip6[6] = 0 and ip6[40] = 6) or (ip[6:2] & 0x3fff != 0) or (ip6[6] = 44)")
+        #expect(off.bpfFilter == "tcp or (ip6[6] = 0 and ip6[40] = 6) or (ip[6:2] & 0x3fff != 0) or \(ExporterConfiguration.ipv6FragmentHeader)")
         #expect(ConfigurationFile.describe(defaults).contains("tunnels:        decapsulated: VXLAN on UDP 4789, 8472, Geneve on UDP 6081, GRE, IP in IP"))
         #expect(ConfigurationFile.describe(off).contains("tunnels:        not decapsulated"))
     }

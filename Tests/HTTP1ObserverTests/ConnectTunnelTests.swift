@@ -121,11 +121,36 @@ import Testing
         #expect(result.exchanges.last?.callStart == ts(late))
     }
 
-    /// Bytes the client sent before the 2xx were dropped: the tunnel's start is not seen, so its
-    /// stream is searched as one picked up mid-stream and no call is timed from a SYN.
-    @Test func bytesBeforeTheAnswerMakeTheTunnelMidStream() {
+    /// An optimistic client sends after its CONNECT without waiting for the answer (its TLS
+    /// ClientHello, or here its first request): those bytes are kept and read as the tunnel's start
+    /// once the 2xx comes, however the deliveries cut them. Seen fail: they were dropped, the tunnel
+    /// read as picked up mid-stream (no call from the SYN) and its first call lost.
+    @Test func bytesBeforeTheAnswerAreTheTunnelsStart() {
+        let result = runSplitInvariant(
+            [
+                .request("CONNECT partner.example:80 HTTP/1.1\r\n\r\nGET /early HTTP/1.1\r\n\r\n", at: 1000),
+                .response("HTTP/1.1 200 Connection established\r\n\r\n", at: 2000),
+                .response(Self.json, at: 2500),
+                .request("GET /a HTTP/1.1\r\n\r\n", at: 3000),
+                .response(Self.json, at: 4000),
+            ] + Step.endBoth(at: 5000))
+        let inside = Array(result.exchanges.dropFirst())
+        #expect(inside.map { $0.request?.path } == ["/early", "/a"])
+        #expect(inside.map { $0.response?.status } == [200, 200])
+        #expect(inside[0].isFirstOnConnection && inside[0].callStart == ts(500))
+        #expect(inside[0].connection.synTime == ts(500))
+        #expect(result.statistics.connectTunnels == 1)
+        #expect(result.statistics.count(of: .bytesWhileAwaitingUpgrade) == 0)
+        #expect(result.statistics.anomalies.isEmpty, "\(result.statistics.anomalies)")
+    }
+
+    /// More than `maxEarlyTunnelBytes` before the answer: dropped (counted), and the tunnel's start is
+    /// not seen, so its stream is searched as one picked up mid-stream and no call is timed from a SYN.
+    @Test func tooManyBytesBeforeTheAnswerMakeTheTunnelMidStream() {
+        let early = "GET /early HTTP/1.1\r\nX-Pad: " + String(repeating: "p", count: HTTPMessageParser.maxEarlyTunnelBytes) + "\r\n\r\n"
         let result = run([
-            .request("CONNECT partner.example:80 HTTP/1.1\r\n\r\nGET /early HTTP/1.1\r\n\r\n", at: 1000),
+            .request("CONNECT partner.example:80 HTTP/1.1\r\n\r\n", at: 1000),
+            .request(early, at: 1500),
             .response("HTTP/1.1 200 Connection established\r\n\r\n", at: 2000),
             .response(Self.json, at: 2500),
             .request("GET /a HTTP/1.1\r\n\r\n", at: 3000),
@@ -133,7 +158,29 @@ import Testing
         ])
         let inside = result.exchanges.dropFirst()
         #expect(inside.allSatisfy { $0.connection.synTime == nil })
+        #expect(!inside.contains { $0.request?.path == "/early" })
         #expect(inside.last?.request?.path == "/a" && inside.last?.response?.status == 200)
+        #expect(result.statistics.count(of: .bytesWhileAwaitingUpgrade) == 1)
+    }
+
+    /// A refused CONNECT lets the bytes kept go (counted): they were for a tunnel that did not open,
+    /// and are not HTTP (a ClientHello). The client's next CONNECT is read.
+    @Test func aRefusedConnectDiscardsTheBytesKept() {
+        let hello: [UInt8] = [0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]
+        let result = runSplitInvariant(
+            [
+                .request("CONNECT partner.example:443 HTTP/1.1\r\n\r\n", at: 1000),
+                .toServer(hello, at: 1000),
+                .response("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n", at: 2000),
+                .request("CONNECT partner.example:80 HTTP/1.1\r\nProxy-Authorization: Basic eDp5\r\n\r\n", at: 3000),
+                .response("HTTP/1.1 200 Connection established\r\n\r\n", at: 3500),
+                .request("GET /a HTTP/1.1\r\n\r\n", at: 4000),
+                .response(Self.json, at: 4500),
+            ] + Step.endBoth(at: 5000))
+        #expect(result.exchanges.map { $0.response?.status } == [407, 200, 200])
+        #expect(result.exchanges.last?.request?.path == "/a")
+        #expect(result.statistics.count(of: .bytesWhileAwaitingUpgrade) == 1)
+        #expect(result.statistics.connectTunnels == 1)
     }
 
     /// A tunnel inside a tunnel (a proxy reached through another's) is read too, up to a depth: a

@@ -126,3 +126,29 @@ fixture_rabbit_stop() {
     [ -z "$epmd" ] || kill $epmd 2>/dev/null || true
     RABBIT=
 }
+
+# fixture_start_squid TUNNEL_PORTS [PASSWD]: squid as the fixtures' forward proxy, on 127.0.0.1:3128,
+# its PID in PIDS: no cache, names from the namespace's hosts file, logs in $WORK/logs
+# (squid-access.log is the one kept beside a capture), CONNECT only to TUNNEL_PORTS (space-separated).
+# With PASSWD (an htpasswd file) every client must authenticate (Basic, realm "egress"), else every
+# client is allowed. One configuration for make-connect-tunnel-fixture.sh and make-proxy-edge-fixture.sh
+# (each wrote its own copy before).
+fixture_start_squid() {
+    local ports=$1 passwd=${2:-}
+    {
+        printf '%s\n' "http_port 127.0.0.1:3128" "visible_hostname proxy.local" "pid_filename $WORK/logs/squid.pid" \
+            "access_log stdio:$WORK/logs/squid-access.log" "cache_log $WORK/logs/squid-cache.log" "cache_store_log none" \
+            "coredump_dir $WORK/logs" "cache deny all" "hosts_file /etc/hosts" "dns_nameservers 127.0.0.1"
+        if [ -n "$passwd" ]; then
+            printf '%s\n' "auth_param basic program /usr/lib/squid/basic_ncsa_auth $passwd" "auth_param basic realm egress" \
+                "acl authenticated proxy_auth REQUIRED"
+        fi
+        printf '%s\n' "acl tunnel_ports port $ports" "acl CONNECT method CONNECT" "http_access deny CONNECT !tunnel_ports"
+        if [ -n "$passwd" ]; then
+            printf '%s\n' "http_access allow authenticated" "http_access deny all"
+        else
+            printf '%s\n' "http_access allow all"
+        fi
+    } > "$WORK/squid.conf"
+    squid -N -d1 -f "$WORK/squid.conf" > "$WORK/logs/squid.out" 2>&1 & PIDS+=($!)
+}

@@ -67,22 +67,6 @@ http {
     }
 }
 NGINX
-cat > "$WORK/squid.conf" <<CONF
-http_port 127.0.0.1:3128
-visible_hostname proxy.local
-pid_filename $WORK/logs/squid.pid
-access_log stdio:$WORK/logs/squid-access.log
-cache_log $WORK/logs/squid-cache.log
-cache_store_log none
-coredump_dir $WORK/logs
-cache deny all
-hosts_file /etc/hosts
-dns_nameservers 127.0.0.1
-acl tunnel_ports port 80 443 8080 8443
-acl CONNECT method CONNECT
-http_access deny CONNECT !tunnel_ports
-http_access allow all
-CONF
 cat > "$WORK/tinyproxy.conf" <<CONF
 User nobody
 Group nogroup
@@ -97,7 +81,7 @@ ConnectPort 8443
 CONF
 
 nginx -c "$WORK/nginx.conf" -e "$WORK/logs/nginx-error.log" & PIDS+=($!)
-squid -N -d1 -f "$WORK/squid.conf" > "$WORK/logs/squid.out" 2>&1 & PIDS+=($!)
+fixture_start_squid "80 443 8080 8443"
 tinyproxy -d -c "$WORK/tinyproxy.conf" > "$WORK/logs/tinyproxy.out" 2>&1 & PIDS+=($!)
 fixture_wait_port 443 8443 80 8080 3128 8888
 sleep 1
@@ -162,4 +146,26 @@ install -m 644 "$WORK/logs/squid-access.log" "$OUT/tunnel.squid-access.log"
 tshark -r "$OUT/tunnel.pcap" -o "tls.keylog_file:$KEYLOG" -Y 'http.request or http.response' -T fields -E separator=/t \
     -e tcp.stream -e tcp.port -e http.request.method -e http.request.uri -e http.host -e http.response.code \
     > "$OUT/tunnel.tshark.tsv"
+
+# Optimistic clients (connect-tunnel/optimistic_connect.py): the CONNECT and the TLS ClientHello in one
+# send, before the proxy's answer, in a capture of their own: through squid and tinyproxy (200, then a
+# GET inside), and a CONNECT squid refuses (403: the ClientHello is dropped with it).
+OPT_LOG=$OUT/optimistic.client.jsonl
+OPT_KEYLOG=$OUT/optimistic.keylog
+fixture_start_tcpdump "$OUT/optimistic.pcap" 'tcp'
+: > "$OPT_LOG"
+rm -f "$OPT_KEYLOG"
+for client in "3128 partner.example 443 /api/x?y=8" "8888 partner.example 443 /api/order" "3128 partner.example 8443 /api/x?y=9" \
+    "3128 partner.example 9443 /api/x?y=10"; do
+    # shellcheck disable=SC2086
+    python3 "$HERE/connect-tunnel/optimistic_connect.py" "$OPT_LOG" "$OPT_KEYLOG" $client
+    sleep 0.2
+done
+sleep 1
+fixture_stop_tcpdump "$OUT/optimistic.pcap"
+chmod 644 "$OPT_KEYLOG"
+tshark -r "$OUT/optimistic.pcap" -o "tls.keylog_file:$OPT_KEYLOG" -Y 'http.request or http.response' -T fields -E separator=/t \
+    -e tcp.stream -e tcp.port -e http.request.method -e http.request.uri -e http.host -e http.response.code \
+    > "$OUT/optimistic.tshark.tsv"
+echo "optimistic: $(wc -l < "$OPT_LOG") clients, tshark: $(wc -l < "$OUT/optimistic.tshark.tsv") lines"
 echo "client log: $(wc -l < "$LOG") calls; key log: $(grep -c CLIENT_RANDOM "$KEYLOG") TLS 1.2 and $(grep -c CLIENT_HANDSHAKE_TRAFFIC_SECRET "$KEYLOG") TLS 1.3 connections; tshark: $(wc -l < "$OUT/tunnel.tshark.tsv") lines"

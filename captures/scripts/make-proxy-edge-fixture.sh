@@ -40,26 +40,6 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=partner.example \
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 htpasswd -bc "$WORK/passwd" svc s3cret 2>/dev/null
 chmod 644 "$WORK/passwd"
-cat > "$WORK/squid.conf" <<CONF
-http_port 127.0.0.1:3128
-visible_hostname proxy.local
-pid_filename $WORK/logs/squid.pid
-access_log stdio:$WORK/logs/squid-access.log
-cache_log $WORK/logs/squid-cache.log
-cache_store_log none
-coredump_dir $WORK/logs
-cache deny all
-hosts_file /etc/hosts
-dns_nameservers 127.0.0.1
-auth_param basic program /usr/lib/squid/basic_ncsa_auth $WORK/passwd
-auth_param basic realm egress
-acl authenticated proxy_auth REQUIRED
-acl tunnel_ports port 443 8080
-acl CONNECT method CONNECT
-http_access deny CONNECT !tunnel_ports
-http_access allow authenticated
-http_access deny all
-CONF
 cat > "$WORK/tinyproxy.conf" <<CONF
 User nobody
 Group nogroup
@@ -73,7 +53,7 @@ ConnectPort 443
 CONF
 
 python3 "$HERE/proxy-edge/partner_server.py" 8080 443 "$WORK/cert.pem" "$WORK/key.pem" & PIDS+=($!)
-squid -N -d1 -f "$WORK/squid.conf" > "$WORK/logs/squid.out" 2>&1 & PIDS+=($!)
+fixture_start_squid "443 8080" "$WORK/passwd"
 tinyproxy -d -c "$WORK/tinyproxy.conf" > "$WORK/logs/tinyproxy.out" 2>&1 & PIDS+=($!)
 fixture_wait_port 8080 443 3128 8888
 (cd "$HERE/proxy-edge" && GOCACHE=$WORK/gocache go build -o "$WORK/proxy_client" proxy_client.go)
