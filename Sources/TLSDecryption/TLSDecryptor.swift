@@ -37,9 +37,11 @@ public final class TLSDecryptor {
     /// Where connections find their secrets (the one `replaceKeys` put last).
     public private(set) var keys: TLSKeyStore
     public let limits: TLSDecryptionLimits
-    public internal(set) var statistics = TLSDecryptionStatistics()
+    /// One thread drives a decryptor and its connections: no dynamic exclusivity checks on the
+    /// counters and the bound, updated at every record.
+    @exclusivity(unchecked) public internal(set) var statistics = TLSDecryptionStatistics()
     /// Ciphertext held now by all connections (records being gathered, handshake messages).
-    var bufferedBytes = 0
+    @exclusivity(unchecked) var bufferedBytes = 0
     /// What the key stores `replaceKeys` took out had counted.
     private var replacedKeyStatistics = TLSKeyStoreStatistics()
 
