@@ -131,12 +131,10 @@ public final class LiveRunner: @unchecked Sendable {
         func publishDue(_ time: Int64) -> Bool {
             time >= nextPublish || nextPublish &- time > 2_000_000_000
         }
-        // The counters of the pipelines reloads replaced: the self-metrics are counters of the
-        // process, and must not go back to zero at a SIGHUP.
-        var replaced: PipelineStatistics?
+        // A pipeline's statistics count from the process's start: those of the pipelines reloads
+        // replaced are in them (`Pipeline.statistics`), so no counter goes back at a SIGHUP.
         func publish(_ pipeline: Pipeline) {
-            var statistics = pipeline.statistics
-            if let replaced { statistics.add(replaced) }
+            let statistics = pipeline.statistics
             scrape.withLock { $0.statistics = statistics }
             exchangeLog?.flush()
         }
@@ -150,11 +148,6 @@ public final class LiveRunner: @unchecked Sendable {
                 logger.error("SIGHUP: \(error); the exchange log goes on in the old file")
             }
             if let next = reload(replacing: pipeline, exchangeLog: exchangeLog) {
-                // A pipeline that took over the flow table goes on with its counters too.
-                if !next.continuesFlows {
-                    let ended = pipeline.statistics.carriedOver
-                    if replaced == nil { replaced = ended } else { replaced?.add(ended) }
-                }
                 config = next.configuration
                 pipeline = next
                 scrape.withLock { $0.metrics = next.metrics }

@@ -25,11 +25,15 @@ public final class Pipeline {
     private let http: HTTPObserver
     private let amqp: AMQPObserver
     private let router: ConnectionRouter
-    /// TLS decryption, when there are keys (`tls.keylog_files`, or secrets a capture file carries:
-    /// `addDecryptionSecrets`).
+    /// TLS decryption, once there were keys (`tls.keylog_files`, or secrets a capture file carries:
+    /// `addDecryptionSecrets`); kept with the flow table through reloads, which change its key
+    /// store (its counters are the process's). The router wraps connections only while there are keys.
     private var tls: TLSDecryptor?
-    /// The key logs `tls` reads (a reload that changes them gives new connections a new decryptor).
+    /// The key logs `tls` reads.
     private let tlsSettings: ExporterConfiguration.TLS
+    /// The counters of the pipelines before this one's flow table (reloads that started a new one):
+    /// the self-metrics are counters of the process, and must not go back to zero at a SIGHUP.
+    private let replaced: PipelineStatistics?
     /// Packet timestamps into the pipeline's time (never back, no leap; see `PacketClock`).
     @exclusivity(unchecked) private var clock: PacketClock
     /// The pipeline's times (the clock's) of the first and the latest packet (the clock keeps the
@@ -62,7 +66,8 @@ public final class Pipeline {
         if let previous, previous.metrics.configuration == metricsConfiguration {
             metrics = previous.metrics
         } else {
-            metrics = ChannelMetrics(configuration: metricsConfiguration)
+            // New families; the counters of what became of the observations go on.
+            metrics = ChannelMetrics(configuration: metricsConfiguration, countingOnFrom: previous?.metrics)
         }
         // Without a log the metrics are the sink themselves: through a fan-out, each exchange took one
         // more call (and a test of the absent log) on its way.
@@ -80,14 +85,15 @@ public final class Pipeline {
             http = previous.http
             amqp = previous.amqp
             router = previous.router
-            // Other key logs: connections from now on read with them (those open keep theirs).
-            if previous.tlsSettings == configuration.tls {
-                tls = previous.tls
-            } else {
-                tls = Self.makeDecryptor(configuration.tls)
-                router.tls = tls
+            // Other key logs: the same decryptor (its counters go on), secrets from the new ones;
+            // none: connections that begin from now on are left as TLS.
+            tls = previous.tls
+            if previous.tlsSettings != configuration.tls {
+                tls = Self.decryptor(configuration.tls, replacingKeysOf: previous.tls)
+                router.tls = configuration.tls.keylogFiles.isEmpty ? nil : tls
             }
             tlsSettings = configuration.tls
+            replaced = previous.replaced
             firstPacketTime = previous.firstPacketTime
             // The connections' times are the old clock's: go on with its offset (and its counters,
             // which go on with the flow table's).
@@ -102,9 +108,11 @@ public final class Pipeline {
         http = HTTPObserver(configuration: flowSettings.http, sink: sink)
         amqp = AMQPObserver(configuration: flowSettings.amqp, sink: metrics)
         tlsSettings = configuration.tls
-        tls = Self.makeDecryptor(configuration.tls)
+        tls = Self.decryptor(configuration.tls, replacingKeysOf: nil)
         router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp, tls: tls)
         reassembler = TCPReassembler(configuration: flowSettings.reassembly, factory: router)
+        // The old flow table goes, with its connections; what it counted stays in the counters.
+        replaced = previous?.statistics.carriedOver
         continuesFlows = false
     }
 
@@ -143,19 +151,21 @@ public final class Pipeline {
         reassembler.expireIdle(now: time)
     }
 
-    /// A decryptor reading the key logs of `settings`; nil without any (no connection is then wrapped).
-    private static func makeDecryptor(_ settings: ExporterConfiguration.TLS) -> TLSDecryptor? {
-        guard !settings.keylogFiles.isEmpty else { return nil }
-        return TLSDecryptor(keys: TLSKeyStore(files: settings.keylogFiles, maxEntries: settings.maxKeys))
+    /// A decryptor reading the key logs of `settings`: `previous` with a new key store (an empty one
+    /// without key logs: its secrets are let go), or a new decryptor; nil without key logs or `previous`.
+    private static func decryptor(_ settings: ExporterConfiguration.TLS, replacingKeysOf previous: TLSDecryptor?) -> TLSDecryptor? {
+        guard !settings.keylogFiles.isEmpty || previous != nil else { return nil }
+        let keys = TLSKeyStore(files: settings.keylogFiles, maxEntries: settings.maxKeys)
+        guard let previous else { return TLSDecryptor(keys: keys) }
+        previous.replaceKeys(with: keys)
+        return previous
     }
 
     /// Adds TLS secrets in NSS key log form (a pcapng Decryption Secrets Block's): connections
     /// that begin from now on are read with them.
     public func addDecryptionSecrets(_ text: String) {
-        if tls == nil {
-            tls = TLSDecryptor(keys: TLSKeyStore(maxEntries: tlsSettings.maxKeys))
-            router.tls = tls
-        }
+        if tls == nil { tls = TLSDecryptor(keys: TLSKeyStore(maxEntries: tlsSettings.maxKeys)) }
+        if router.tls == nil { router.tls = tls }
         tls?.keys.add(text: text)
     }
 
@@ -164,18 +174,21 @@ public final class Pipeline {
         reassembler.finish(at: lastPacketTime ?? .zero)
     }
 
-    /// Counters of every stage, for the replay summary and the self-metrics.
+    /// Counters of every stage, for the replay summary and the self-metrics: since the process
+    /// began (those of the flow tables reloads replaced added), the gauges of this one.
     public var statistics: PipelineStatistics {
-        PipelineStatistics(
+        var statistics = PipelineStatistics(
             decode: decoder.counters, reassembly: reassembler.statistics, http: http.statistics,
             amqp: amqp.statistics, httpKeptBytes: Level(http.keptBytes),
             amqpOutstanding: Level(amqp.outstandingDeliveries), amqpBufferedBytes: Level(amqp.bufferedMethodBytesNow),
             amqpKeptBytes: Level(amqp.keptBytesNow),
             fragmentedDatagramsHeld: decoder.fragments.heldDatagrams, fragmentBytesHeld: decoder.fragments.heldBytes,
             clock: clock.counters,
-            tls: tls?.statistics ?? TLSDecryptionStatistics(), tlsKeys: tls?.keys.statistics ?? TLSKeyStoreStatistics(),
+            tls: tls?.statistics ?? TLSDecryptionStatistics(), tlsKeys: tls?.keyStatistics ?? TLSKeyStoreStatistics(),
             decryptsTLS: tls != nil,
             firstPacketTime: firstPacketTime, lastPacketTime: lastPacketTime)
+        if let replaced { statistics.add(replaced) }
+        return statistics
     }
 }
 
@@ -239,7 +252,8 @@ public struct PipelineStatistics: Sendable {
     /// TLS decryption's counters and its key store's (zero without keys).
     public var tls = TLSDecryptionStatistics()
     public var tlsKeys = TLSKeyStoreStatistics()
-    /// Whether TLS was decrypted (keys configured or carried by a capture file).
+    /// Whether TLS was decrypted (keys configured or carried by a capture file) at any time in the
+    /// process: the `tls_*` decryption counters are served from then on.
     public var decryptsTLS = false
     public var firstPacketTime: Timestamp?
     public var lastPacketTime: Timestamp?
@@ -275,12 +289,7 @@ public struct PipelineStatistics: Sendable {
         fragmentBytesHeld += other.fragmentBytesHeld
         clock.add(other.clock)
         tls.add(other.tls)
-        tlsKeys.linesRead += other.tlsKeys.linesRead
-        tlsKeys.malformedLines += other.tlsKeys.malformedLines
-        tlsKeys.evicted += other.tlsKeys.evicted
-        tlsKeys.expired += other.tlsKeys.expired
-        tlsKeys.held += other.tlsKeys.held
-        tlsKeys.fileErrors += other.tlsKeys.fileErrors
+        tlsKeys.add(other.tlsKeys)
         decryptsTLS = decryptsTLS || other.decryptsTLS
         firstPacketTime = [firstPacketTime, other.firstPacketTime].compactMap { $0 }.min()
         lastPacketTime = [lastPacketTime, other.lastPacketTime].compactMap { $0 }.max()

@@ -153,10 +153,14 @@ enum SelfMetrics {
             samples: [([], Double(h.connectTunnels))])
         w.counter(
             name: "channel_exporter_tls_connections",
-            help: "Connections found carrying TLS where HTTP was expected, not decoded (HTTPS on a watched port)",
+            help: "Connections found carrying TLS where HTTP was expected, not decrypted (HTTPS on a watched port; "
+                + "with the clients' key logs in tls.keylog_files they are read: channel_exporter_tls_decrypted_connections)",
             samples: [([], Double(h.tlsConnections))])
         if p.decryptsTLS {
-            // Served only with keys to decrypt by (a key log configured), as the decryption is.
+            // Served once there were keys to decrypt by (a key log configured, or secrets a capture
+            // carries), and from then on for the process's life, through reloads that take the key
+            // logs out: without keys, `no_key` at 0 while no connection is read would mislead, and
+            // `tls_connections` above counts what is not read.
             let x = p.tls
             w.counter(
                 name: "channel_exporter_tls_decrypted_connections",

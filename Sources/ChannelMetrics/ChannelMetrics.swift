@@ -43,6 +43,9 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     /// The codes of response bodies met again; `remembersBodyCodes` false: every body is read (tests).
     private let recentBodyCodes = Mutex(RecentBodyCodes())
     private let remembersBodyCodes: Bool
+    /// The counters of the metrics this one replaced (a reload with other metric settings): the
+    /// self-metrics' counters go on from them.
+    private let countedBefore: ChannelMetricsStatistics?
 
     struct State: Sendable {
         var inner: HistogramFamily
@@ -68,10 +71,17 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         self.init(configuration: configuration, remembersBodyCodes: true)
     }
 
+    /// New families, whose `statistics()` counters go on from `previous`'s (a reload that changed
+    /// the metric settings: `channel_exporter_observations` and the others must not go back).
+    public convenience init(configuration: MetricsConfiguration, countingOnFrom previous: ChannelMetrics?) {
+        self.init(configuration: configuration, remembersBodyCodes: true, countedBefore: previous?.statistics())
+    }
+
     /// `remembersBodyCodes`: false reads every body (tests compare both ways).
-    init(configuration: MetricsConfiguration, remembersBodyCodes: Bool) {
+    init(configuration: MetricsConfiguration, remembersBodyCodes: Bool, countedBefore: ChannelMetricsStatistics? = nil) {
         self.configuration = configuration
         self.remembersBodyCodes = remembersBodyCodes
+        self.countedBefore = countedBefore
         rules = LabelRules(maxJSONDepth: configuration.maxJSONDepth)
         inboundSkips = InboundSkipRules(statuses: configuration.skipStatuses, paths: configuration.skipPaths)
         inboundPorts = PortSet(configuration.inboundPorts)
@@ -339,6 +349,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
                 statistics.seriesRefused[name] = refused
                 statistics.series[name] = count
             }
+            if let countedBefore { statistics.addCounters(countedBefore) }
             return statistics
         }
     }

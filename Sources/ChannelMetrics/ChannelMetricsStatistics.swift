@@ -49,4 +49,14 @@ public struct ChannelMetricsStatistics: Sendable, Hashable {
     public var labelValuesTruncated: UInt64 = 0
 
     public init() {}
+
+    /// Adds the counters of `other` (metrics a reload replaced), not its series (a gauge of those).
+    mutating func addCounters(_ other: ChannelMetricsStatistics) {
+        recorded.merge(other.recorded, uniquingKeysWith: +)
+        skipped.merge(other.skipped, uniquingKeysWith: +)
+        bodyCodes.merge(other.bodyCodes, uniquingKeysWith: +)
+        seriesRefused.merge(other.seriesRefused, uniquingKeysWith: +)
+        negativeDurations += other.negativeDurations
+        labelValuesTruncated += other.labelValuesTruncated
+    }
 }

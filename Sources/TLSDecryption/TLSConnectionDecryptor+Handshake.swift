@@ -5,14 +5,14 @@ import PacketDecoding
 import TCPReassembly
 
 extension TLSConnectionDecryptor {
-    func handshake(_ bytes: ArraySlice<UInt8>, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
+    func handshake(_ bytes: UnsafeRawBufferPointer, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
         guard directions[d].handshake.count + bytes.count <= Self.maxHandshakeBytes else {
             dropHandshake(d)
             // Protected: the epoch change is found by trying the next keys. In the clear: unreadable.
             if directions[d].protection == nil { giveUp(.handshakeUnreadable, time: time) }
             return
         }
-        directions[d].handshake += bytes
+        directions[d].handshake.append(contentsOf: bytes)
         decryptor.bufferedBytes += bytes.count
         var start = 0
         let buffer = directions[d].handshake
@@ -182,7 +182,7 @@ extension TLSConnectionDecryptor {
             decryptor.statistics.keysAwaited += 1
             for (direction, record) in still.held {
                 guard mode == .tls else { return }
-                read(record: record, Int(direction.rawValue), direction, time)
+                record.withUnsafeBytes { read(record: $0, Int(direction.rawValue), direction, time) }
             }
         }
     }

@@ -17,6 +17,7 @@
 // clear for compatibility). TLS 1.2 (RFC 5246 §6–7): each direction turns protected after its
 // ChangeCipherSpec, keys from the master secret.
 
+import Foundation
 import PacketDecoding
 import TCPReassembly
 
@@ -32,7 +33,9 @@ final class TLSConnectionDecryptor: StreamConsumer {
         /// TLS that is not read: nothing more goes to the inner consumer but gaps and ends.
         case notDecrypted
     }
-    var mode = Mode.undecided
+    /// One thread drives a connection (the pipeline's) and no call into it overlaps another: no
+    /// dynamic exclusivity checks on the state touched at every segment and record (as `Pipeline`).
+    @exclusivity(unchecked) var mode = Mode.undecided
 
     enum Version { case tls12, tls13 }
     var version: Version?
@@ -64,7 +67,7 @@ final class TLSConnectionDecryptor: StreamConsumer {
         var resynchronising = false
         var failuresInARow = 0
     }
-    var directions = [Direction(), Direction()]
+    @exclusivity(unchecked) var directions = [Direction(), Direction()]
 
     /// While the key log lacks this connection's secrets: its ServerHello, until when to wait, and
     /// the records that came since (both directions, in order), replayed once the secrets are read.
@@ -202,6 +205,12 @@ final class TLSConnectionDecryptor: StreamConsumer {
                 index = start
                 if found == nil { return }
             }
+            if directions[d].record.isEmpty, let length = Self.wholeRecord(in: bytes, at: index) {
+                // A whole record in these bytes and nothing gathered: read where it lies, uncopied.
+                read(record: UnsafeRawBufferPointer(rebasing: bytes[index..<index + 5 + length]), d, direction, time)
+                index += 5 + length
+                continue
+            }
             let have = directions[d].record.count
             let need: Int
             if have < 5 {
@@ -233,7 +242,11 @@ final class TLSConnectionDecryptor: StreamConsumer {
                     giveUp(.handshakeUnreadable, time: time)
                     return
                 }
-                if length > 0 { continue }
+                if length > 0 {
+                    // Its whole size at once: appending segment by segment grew it 4 times for 16 KiB.
+                    directions[d].record.reserveCapacity(5 + length)
+                    continue
+                }
             } else if count < 5 || count < 5 + Int(directions[d].record[3]) << 8 + Int(directions[d].record[4]) {
                 continue
             }
@@ -242,13 +255,25 @@ final class TLSConnectionDecryptor: StreamConsumer {
             let record = directions[d].record
             decryptor.bufferedBytes -= record.count
             directions[d].record = []
-            read(record: record, d, direction, time)
+            record.withUnsafeBytes { read(record: $0, d, direction, time) }
         }
     }
 
-    func read(record: [UInt8], _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
+    /// The length of the record at `index` if it is whole in `bytes` with a header `feed` takes (else `feed` gathers it).
+    @inline(__always)
+    static func wholeRecord(in bytes: UnsafeRawBufferPointer, at index: Int) -> Int? {
+        guard bytes.count - index >= 5 else { return nil }
+        let length = Int(bytes[index + 3]) << 8 | Int(bytes[index + 4])
+        guard (0x14...0x17).contains(bytes[index]), bytes[index + 1] == 0x03, length > 0, length <= maxRecordLength,
+            bytes.count - index - 5 >= length
+        else { return nil }
+        return length
+    }
+
+    /// Reads one whole record (header included), where it lies: valid only during the call.
+    func read(record: UnsafeRawBufferPointer, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
         if awaited != nil {
-            hold(record, direction, time)
+            hold(Array(record), direction, time)
             return
         }
         let type = record[0]
@@ -259,7 +284,7 @@ final class TLSConnectionDecryptor: StreamConsumer {
         case nil: protected = false
         }
         guard protected else {
-            readInTheClear(type: type, fragment: record[5...], d, direction, time)
+            readInTheClear(type: type, fragment: UnsafeRawBufferPointer(rebasing: record[5...]), d, direction, time)
             return
         }
         guard let (innerType, plaintext) = open(record, d, direction, time) else { return }
@@ -268,7 +293,7 @@ final class TLSConnectionDecryptor: StreamConsumer {
             decryptor.statistics.plaintextBytes += plaintext.count
             plaintext.withUnsafeBytes { inner.streamData($0, direction: direction, time: time) }
         case 0x16:
-            if version == .tls13 { handshake(plaintext[...], d, direction, time) }
+            if version == .tls13 { plaintext.withUnsafeBytes { handshake($0, d, direction, time) } }
         default:
             // Alerts (close_notify) and anything else: not application data.
             break
@@ -292,14 +317,12 @@ final class TLSConnectionDecryptor: StreamConsumer {
     /// Opens a protected record with the expected sequence number, or after lost ciphertext with one
     /// of the next few; TLS 1.3 also tries the application keys when the handshake ones fail (a
     /// Finished not seen). Nil when none authenticates (counted).
-    func open(_ record: [UInt8], _ d: Int, _ direction: StreamDirection, _ time: Timestamp) -> (UInt8, [UInt8])? {
+    func open(_ record: UnsafeRawBufferPointer, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) -> (UInt8, Data)? {
         guard var protection = directions[d].protection else { return nil }
-        let header = record[0..<5]
-        let fragment = record[5...]
         let expected = protection.sequence
         let tries = directions[d].resynchronising ? UInt64(decryptor.limits.maxRecordsSkipped) : 1
         for sequence in expected..<expected + tries {
-            if let opened = protection.open(header: header, fragment: fragment, sequence: sequence) {
+            if let opened = protection.open(record: record, sequence: sequence) {
                 if directions[d].resynchronising {
                     // The records lost were `sequence - expected`, each with its header and overhead.
                     let skipped = Int(sequence - expected)
@@ -316,7 +339,7 @@ final class TLSConnectionDecryptor: StreamConsumer {
             }
         }
         if version == .tls13, !directions[d].resynchronising, var next = directions[d].next,
-            let opened = next.open(header: header, fragment: fragment, sequence: 0)
+            let opened = next.open(record: record, sequence: 0)
         {
             next.sequence = 1
             directions[d].protection = next
@@ -347,7 +370,7 @@ final class TLSConnectionDecryptor: StreamConsumer {
         }
     }
 
-    func readInTheClear(type: UInt8, fragment: ArraySlice<UInt8>, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
+    func readInTheClear(type: UInt8, fragment: UnsafeRawBufferPointer, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
         switch type {
         case 0x16:
             handshake(fragment, d, direction, time)

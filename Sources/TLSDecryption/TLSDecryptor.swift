@@ -28,13 +28,22 @@ public struct TLSDecryptionLimits: Sendable, Equatable {
     }
 }
 
-/// Shared by the connections of one pipeline (one thread): the key store, limits, counters.
+/// Shared by the connections of one flow table (one thread): the key store, limits, counters.
+///
+/// A reload that names other key logs replaces the key store (`replaceKeys`), not the decryptor:
+/// its counters are the process's (`channel_exporter_tls_*`, which must never go down), and the
+/// bound on ciphertext held stays one bound over all connections, old and new.
 public final class TLSDecryptor {
-    public let keys: TLSKeyStore
+    /// Where connections find their secrets (the one `replaceKeys` put last).
+    public private(set) var keys: TLSKeyStore
     public let limits: TLSDecryptionLimits
-    public internal(set) var statistics = TLSDecryptionStatistics()
+    /// One thread drives a decryptor and its connections: no dynamic exclusivity checks on the
+    /// counters and the bound, updated at every record.
+    @exclusivity(unchecked) public internal(set) var statistics = TLSDecryptionStatistics()
     /// Ciphertext held now by all connections (records being gathered, handshake messages).
-    var bufferedBytes = 0
+    @exclusivity(unchecked) var bufferedBytes = 0
+    /// What the key stores `replaceKeys` took out had counted.
+    private var replacedKeyStatistics = TLSKeyStoreStatistics()
 
     public init(keys: TLSKeyStore, limits: TLSDecryptionLimits = TLSDecryptionLimits()) {
         self.keys = keys
@@ -45,5 +54,22 @@ public final class TLSDecryptor {
     /// decrypted application data when it is and its keys are known.
     public func consumer(wrapping inner: any StreamConsumer) -> any StreamConsumer {
         TLSConnectionDecryptor(inner: inner, decryptor: self)
+    }
+
+    /// Looks secrets up in `store` from now on, for the connections open too (those awaiting
+    /// their keys find them in the key logs named now); the old store's counters go on in
+    /// `keyStatistics`, its secrets are dropped.
+    public func replaceKeys(with store: TLSKeyStore) {
+        var old = keys.statistics
+        old.held = 0
+        replacedKeyStatistics.add(old)
+        keys = store
+    }
+
+    /// The key stores' counters: the current one's, and those of the stores it replaced.
+    public var keyStatistics: TLSKeyStoreStatistics {
+        var statistics = keys.statistics
+        statistics.add(replacedKeyStatistics)
+        return statistics
     }
 }

@@ -45,6 +45,16 @@ public struct TLSKeyStoreStatistics: Sendable, Equatable {
     public var fileErrors = 0
 
     public init() {}
+
+    /// Adds another store's counts (one a reload replaced, or one of a pipeline before).
+    public mutating func add(_ other: TLSKeyStoreStatistics) {
+        linesRead += other.linesRead
+        malformedLines += other.malformedLines
+        evicted += other.evicted
+        expired += other.expired
+        held += other.held
+        fileErrors += other.fileErrors
+    }
 }
 
 /// The secrets by client random. One pipeline thread uses it; files are polled for what was

@@ -25,13 +25,17 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Count allocations during the passes (slightly slower).")
     var countAllocations = false
 
+    @Option(name: .customLong("tls-keylog"), help: "pipeline: an NSS key log to decrypt TLS with (repeatable), as replay --tls-keylog.")
+    var keylogs: [String] = []
+
     func run() throws {
         guard let stage = Stage(rawValue: stage) else { throw ValidationError("unknown stage '\(self.stage)'") }
         let port = try resolveServerPort(file: file, given: serverPort)
+        guard keylogs.isEmpty || stage == .pipeline else { throw ValidationError("--tls-keylog is for --stage pipeline") }
         for pass in 1...max(passes, 1) {
             if countAllocations { bench_malloc_counting_start() }
             let sample = try measure {
-                if callsOut && stage == .pipeline { return try runPipeline(path: file, serverPort: port, callsOut: true).output }
+                if stage == .pipeline { return try runPipeline(path: file, serverPort: port, callsOut: callsOut, keylogs: keylogs).output }
                 return try runStage(stage, path: file, serverPort: port)
             }
             var line =

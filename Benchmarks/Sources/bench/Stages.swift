@@ -162,18 +162,20 @@ func runHTTP(path: String, serverPort: UInt16) throws -> StageOutput {
 /// The exporter's configuration for a benchmark: the reference syscode, `serverPort` inbound.
 /// With `callsOut` the server port is not the service's: every exchange is an outgoing call
 /// (the external families, partner lookup, `tcode`), the other half of the metrics' work.
-func benchmarkConfiguration(serverPort: UInt16, callsOut: Bool = false) -> ExporterConfiguration {
+func benchmarkConfiguration(serverPort: UInt16, callsOut: Bool = false, keylogs: [String] = []) -> ExporterConfiguration {
     var configuration = ExporterConfiguration(syscode: "A123010101")
     configuration.inbound.ports = callsOut ? [] : [serverPort]
+    configuration.tls.keylogFiles = keylogs
     return configuration
 }
 
-/// The full pipeline, as `channel-exporter replay` runs it; `observe` is called every
-/// `observeEvery` packets with the pipeline (for `memory`).
+/// The full pipeline, as `channel-exporter replay` runs it (with `keylogs`, as `replay --tls-keylog`
+/// does: HTTPS read); `observe` is called every `observeEvery` packets with the pipeline (for `memory`).
 func runPipeline(
-    path: String, serverPort: UInt16, callsOut: Bool = false, observeEvery: UInt64 = 0, observe: ((Pipeline) -> Void)? = nil
+    path: String, serverPort: UInt16, callsOut: Bool = false, keylogs: [String] = [], observeEvery: UInt64 = 0,
+    observe: ((Pipeline) -> Void)? = nil
 ) throws -> (output: StageOutput, pipeline: Pipeline) {
-    let pipeline = try Pipeline(configuration: benchmarkConfiguration(serverPort: serverPort, callsOut: callsOut))
+    let pipeline = try Pipeline(configuration: benchmarkConfiguration(serverPort: serverPort, callsOut: callsOut, keylogs: keylogs))
     var packets: UInt64 = 0
     let mask = observeEvery &- 1
     _ = try PacketSource.files([path]).run { packet in
