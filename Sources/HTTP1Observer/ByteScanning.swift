@@ -202,3 +202,20 @@ enum SmallASCIIString {
         return unsafeBitCast((low, high | flags | UInt64(count) &<< 56), to: String.self)
     }
 }
+
+/// The index of the first lane set in `lanes` at or after lane `skip` (0...15), 16 when none is. In a
+/// compare's result each lane is 0x00 or 0xFF, so the lowest set bit of each 8-byte half marks its
+/// first lane exactly (`trailingZeroBitCount` of 0 is 64: 8 lanes).
+@inline(__always)
+func firstSetLane(_ lanes: SIMDMask<SIMD16<Int8>>, from skip: Int) -> Int {
+    let halves = unsafeBitCast(lanes, to: SIMD2<UInt64>.self)
+    var low = halves[0]
+    var high = halves[1]
+    if skip >= 8 {
+        low = 0
+        high &= ~0 &<< UInt64(truncatingIfNeeded: (skip &- 8) &* 8)
+    } else {
+        low &= ~0 &<< UInt64(truncatingIfNeeded: skip &* 8)
+    }
+    return low != 0 ? low.trailingZeroBitCount &>> 3 : 8 &+ high.trailingZeroBitCount &>> 3
+}
