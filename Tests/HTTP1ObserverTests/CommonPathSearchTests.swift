@@ -1,4 +1,4 @@
-/// The head parser's shortcut for finding a line's end finds what the general path finds.
+/// The head parser's shortcuts for finding a line's end and a target's query and fragment find what plain searches find.
 import Testing
 
 @testable import HTTP1Observer
@@ -46,5 +46,37 @@ struct CommonPathSearchTests {
             }
         }
         #expect(heads == 6 * 29 * 2 * 3)
+    }
+
+    /// The one-pass search for a target's `?` and `#` finds what two byte-by-byte searches find: the
+    /// first `#`, and the first `?` only when it comes before it; buffers of every length up to 70,
+    /// with none, one or several of each among neighbouring bytes, at every place.
+    @Test func queryAndFragmentSearchEqualsByteSearches() {
+        var rng = SeededGenerator(seed: 35)
+        var withQuery = 0
+        var withHash = 0
+        var queryAfterHash = 0
+        let near: [UInt8] = [0x2F, 0x61, 0x3E, 0x22, 0x3D, 0x80, 0x3F ^ 0x80, 0x23 ^ 0x01]
+        for length in 0...70 {
+            for _ in 0..<80 {
+                var bytes = (0..<length).map { _ in near.randomElement(using: &rng)! }
+                for _ in 0..<Int.random(in: 0...3, using: &rng) where length > 0 {
+                    bytes[Int.random(in: 0..<length, using: &rng)] = Bool.random(using: &rng) ? 0x3F : 0x23
+                }
+                let hash = bytes.firstIndex(of: 0x23)
+                var question = bytes.firstIndex(of: 0x3F)
+                if let q = question, let hash, q > hash {
+                    question = nil
+                    queryAfterHash += 1
+                }
+                let found = bytes.withUnsafeBytes { $0.queryAndFragmentStarts() }
+                if found.questionMark != question || found.hash != hash {
+                    Issue.record("\(bytes): \(found) against \(String(describing: question)), \(String(describing: hash))")
+                }
+                if question != nil { withQuery += 1 }
+                if hash != nil { withHash += 1 }
+            }
+        }
+        #expect(withQuery > 1_000 && withHash > 1_000 && queryAfterHash > 100)
     }
 }
