@@ -50,18 +50,14 @@ struct RequestTarget: Equatable {
         // A raw `#` starts a fragment, which the reference's server drops with what follows, a `?`
         // too (waitress splits the target with `urlsplit`: `/a#f?x` is the path `/a`, no query).
         // Clients never send one; a target that has one keeps it whole in `storedTarget`.
-        // One scan finds the first `?` or `#`; only a target with a query is searched again, and only
-        // its query (a `#` there ends it). A `?` never comes before the path: neither a scheme nor an
-        // authority (which ends at the first `/`, `?` or `#`) holds one.
+        // One scan finds the first `?` and the first `#` (see `queryAndFragmentStarts`). A `?` never
+        // comes before the path: neither a scheme nor an authority (which ends at the first `/`, `?`
+        // or `#`) holds one.
         var bytes = whole
-        var firstQuestionMark: Int?
-        if let first = whole.firstIndex16(of: 0x3F, or: 0x23, from: 0) {
-            let hash = whole[first] == 0x23 ? first : whole.firstIndex16(of: 0x23, from: first + 1)
-            if hash != first { firstQuestionMark = first }
-            if let hash {
-                storedTarget.replaceNil(with: whole.latin1String())
-                bytes = UnsafeRawBufferPointer(rebasing: whole[..<hash])
-            }
+        let (firstQuestionMark, hash) = whole.queryAndFragmentStarts()
+        if let hash {
+            storedTarget.replaceNil(with: whole.latin1String())
+            bytes = UnsafeRawBufferPointer(rebasing: whole[..<hash])
         }
         var pathStart = 0
         // absolute-form (RFC 9112 §3.2.2): scheme "://" authority path-abempty [ "?" query ]
