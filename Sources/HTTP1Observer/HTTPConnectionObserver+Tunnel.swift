@@ -92,6 +92,7 @@ extension HTTPConnectionObserver {
         clientToServer.enterTunnel()
         serverToClient.enterTunnel()
         currentRequest = nil
+        if case .some = earlyAnswer { emitEarlyAnswer() }
     }
 
     /// Bytes of the tunnel's stream, in the tunnel's own directions (its client sent the CONNECT).
