@@ -11,6 +11,8 @@ import TCPReassembly
 // body's end, or for the request direction to end, lose sync or stop being HTTP (a client that
 // stops sending a body the server refused closes). Not for its kept prefix to fill: where a delivery
 // ends would then decide the body length the exchange carries. One answer a connection at most.
+// The request's last byte stays what it was when the answer ended, as before: an inbound call's
+// duration (first answer byte − last request byte) is unchanged, never negative for it.
 extension HTTPConnectionObserver {
     /// `inFlight` is complete and answers `currentRequest`, whose body is still being read: held.
     /// (Out of line: rare, and kept out of `emitInFlight`.)
@@ -19,6 +21,7 @@ extension HTTPConnectionObserver {
         // A lent body must be the response's own by the time it is emitted (after this delivery).
         inFlight!.body.materialize(spares: shared)
         if case .some = earlyAnswer { emitEarlyAnswer() }
+        earlyAnswerRequestLastByte = currentRequest?.lastByte
         earlyAnswer = inFlight.take()
     }
 
@@ -27,6 +30,7 @@ extension HTTPConnectionObserver {
     func emitEarlyAnswer() {
         guard let response = earlyAnswer.take() else { return }
         let request = response.request.take()
+        request?.lastByte = earlyAnswerRequestLastByte
         emit(response, answering: request)
     }
 }

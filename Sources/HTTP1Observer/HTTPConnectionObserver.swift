@@ -32,6 +32,8 @@ public final class HTTPConnectionObserver: StreamConsumer {
     /// A complete response to `currentRequest`, answered before that request's body ended: emitted
     /// when the body does (`+EarlyAnswers`).
     @exclusivity(unchecked) var earlyAnswer: InFlightResponse?
+    /// Its request's last byte when it was held, which the exchange keeps (`+EarlyAnswers`).
+    @exclusivity(unchecked) var earlyAnswerRequestLastByte: Timestamp?
     @exclusivity(unchecked) var requestsSeen = 0
     /// A direction lost sync: responses that cannot be paired for sure are held until `settleRecovery`.
     @exclusivity(unchecked) var recovering = false
