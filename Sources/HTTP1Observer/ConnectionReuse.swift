@@ -15,6 +15,7 @@ extension HTTPConnectionObserver {
         if !pending.isEmpty { pending.removeAll(keepingCapacity: true) }
         if case .some = inFlight { inFlight = nil }
         if case .some = currentRequest { currentRequest = nil }
+        if case .some = earlyAnswer { earlyAnswer = nil }
         requestsSeen = 0
         recovering = false
         if !heldResponses.isEmpty { heldResponses.removeAll(keepingCapacity: true) }

@@ -65,6 +65,7 @@ extension HTTPConnectionObserver {
             case .betweenMessages, .bodyComplete: break
             }
             currentRequest = nil
+            if case .some = earlyAnswer { emitEarlyAnswer() }
             requestDirectionEnded = true
             // The client's preface cannot come any more.
             if serverLineLossDeferred { countDeferredServerLineLoss() }
@@ -114,6 +115,7 @@ extension HTTPConnectionObserver {
         clientToServer.stopParsing()
         serverToClient.stopParsing()
         currentRequest = nil
+        if case .some = earlyAnswer { emitEarlyAnswer() }
     }
 
     /// The client began with HTTP/2's connection preface (RFC 9113 §3.4; HTTP/2 over cleartext with

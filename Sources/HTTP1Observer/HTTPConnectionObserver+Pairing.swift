@@ -34,6 +34,7 @@ extension HTTPConnectionObserver {
         if direction == requestDirection {
             updateCurrentRequest { $0.sawGap = $0.sawGap || sawGap; $0.body.markIncomplete() }
             currentRequest = nil
+            if case .some = earlyAnswer { emitEarlyAnswer() }
             // Already recovering: requests lost now came after the waiting ones, and their answers would
             // stand at the end of the held responses, where the settlement looks for the waiting ones'.
             if recovering { giveUpRecovery() }
@@ -155,6 +156,11 @@ extension HTTPConnectionObserver {
                 giveUpRecovery()
             }
             return
+        }
+        if case .some = currentRequest, inFlight.unsafelyUnwrapped.request === currentRequest {
+            // Answered before its body ended (nginx's `return`, squid, a 413): the body may still
+            // carry the request's `method_code`. Emitted when the body ends (`+EarlyAnswers`).
+            return holdEarlyAnswer()
         }
         // `let`s: emitted from a `var`, the response was retained and released around `emit`.
         let response = inFlight.take().unsafelyUnwrapped
@@ -283,6 +289,7 @@ extension HTTPConnectionObserver {
         let request = currentRequest.take().unsafelyUnwrapped
         request.isComplete = true
         request.lastByte = time
+        if case .some = earlyAnswer { emitEarlyAnswer() }
     }
 
     /// `appendBody` of the request's last bytes, then `requestCompleted`, with one move of the request.
@@ -292,6 +299,7 @@ extension HTTPConnectionObserver {
         request.body.append(slice, spares: shared)
         request.isComplete = true
         request.lastByte = time
+        if case .some = earlyAnswer { emitEarlyAnswer() }
     }
 
     func responseCompleted(time: Timestamp) {

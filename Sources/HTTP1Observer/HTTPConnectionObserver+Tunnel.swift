@@ -95,6 +95,7 @@ extension HTTPConnectionObserver {
         clientToServer.enterTunnel()
         serverToClient.enterTunnel()
         currentRequest = nil
+        if case .some = earlyAnswer { emitEarlyAnswer() }
         // At the answer's time, not their own: the tunnel begins there, and the client's setup in it
         // (its TLS handshake) cannot end before it. At their own, a ClientHello sent 115 ms before
         // tinyproxy's 200 ended the setup, and the call that opened the connection for itself was timed

@@ -29,6 +29,11 @@ public final class HTTPConnectionObserver: StreamConsumer {
     @exclusivity(unchecked) var inFlight: InFlightResponse?
     /// The request whose body is being read.
     @exclusivity(unchecked) var currentRequest: PendingRequest?
+    /// A complete response to `currentRequest`, answered before that request's body ended: emitted
+    /// when the body does (`+EarlyAnswers`).
+    @exclusivity(unchecked) var earlyAnswer: InFlightResponse?
+    /// Its request's last byte when it was held, which the exchange keeps (`+EarlyAnswers`).
+    @exclusivity(unchecked) var earlyAnswerRequestLastByte: Timestamp?
     @exclusivity(unchecked) var requestsSeen = 0
     /// A direction lost sync: responses that cannot be paired for sure are held until `settleRecovery`.
     @exclusivity(unchecked) var recovering = false
@@ -214,6 +219,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
 
     /// `head` is the shared head: its strings are moved into the request, not copied.
     private func requestHead(_ head: inout MessageHead, time: Timestamp) {
+        if case .some = earlyAnswer { emitEarlyAnswer() }
         let parserLostSync = requestDirection == .clientToServer ? clientToServer.hasLostSync : serverToClient.hasLostSync
         let request = shared.makeRequest(
             bodyLimit: configuration.requestBodyPrefixLimit,
