@@ -224,10 +224,16 @@ public final class PacketSource: @unchecked Sendable {
         shared.withLock { $0.current = handle }
         defer { release(handle) }
         var packets = 0
+        // The file's bytes, added to the summary once, with its packets, when the file ends (or the
+        // handler throws): the summary is the caller's, and its two counts kept up to date on every
+        // packet cost a load, an overflow check and a store each.
+        var bytes = 0
         // Each packet's time, kept as a plain integer on this loop: the first, and the latest.
         var first = Int64.min
         var latest = Int64.min
         defer {
+            summary.packets += packets
+            summary.bytes += bytes
             summary.fileSpans.append(
                 packets == 0
                     ? FileSpan(path: path)
@@ -236,9 +242,8 @@ public final class PacketSource: @unchecked Sendable {
         while !stopRequested.load(ordering: .relaxed) {
             switch handle.next() {
             case .packet(let packet):
-                packets += 1
-                summary.packets += 1
-                summary.bytes += packet.bytes.count
+                packets &+= 1
+                bytes &+= packet.bytes.count
                 let time = packet.timestamp.nanoseconds
                 if packets == 1 { first = time }
                 if time > latest { latest = time }

@@ -290,6 +290,34 @@ func readAll(_ source: PacketSource) throws -> (packets: [Seen], summary: Captur
         #expect(summary.stopped)
     }
 
+    /// `readFile` adds each file's packets and bytes to the summary when the file ends, not per
+    /// packet: the counts must still add up over files of each reader, a truncated file (its
+    /// whole packets) and a run stopped in the middle of a file.
+    @Test func packetAndByteCountsAddUpOverFiles() throws {
+        let dir = TemporaryDirectory()
+        func packets(_ sizes: [Int]) -> [TestPacket] {
+            sizes.map { TestPacket(seconds: 1, fraction: 0, bytes: Array(repeating: 7, count: $0), originalLength: $0) }
+        }
+        let a = dir.write("a.pcap", W.pcap(linkType: 1, nanosecond: false, packets: packets([3, 5])))
+        let b = dir.write(
+            "b.pcapng", W.pcapng(linkType: 1, tsresol: 6, packets: packets([11]).map { (1_000_000, $0) }))
+        let whole = W.pcap(linkType: 1, nanosecond: true, packets: packets([13, 17, 19]))
+        let cut = dir.write("cut.pcap", Array(whole.dropLast(4)))  // the 19-byte packet cut short
+        let c = dir.write("c.pcap", W.pcap(linkType: 1, nanosecond: false, packets: packets([23, 29])))
+        let (_, summary) = try readAll(try PacketSource.files([a, b, cut, c]))
+        #expect(summary.packets == 2 + 1 + 2 + 2)
+        #expect(summary.bytes == 3 + 5 + 11 + 13 + 17 + 23 + 29)
+        #expect(summary.truncatedFiles.map(\.packets) == [2])
+
+        let source = try PacketSource.files([a, c])
+        var count = 0
+        let stopped = try source.run { _ in
+            count += 1
+            if count == 3 { source.stop() }
+        }
+        #expect(stopped.packets == 3 && stopped.bytes == 3 + 5 + 23)
+    }
+
     @Test func aSourceRunsOnce() throws {
         let dir = TemporaryDirectory()
         let path = dir.write("a.pcap", W.pcap(linkType: 1, nanosecond: false, packets: []))
