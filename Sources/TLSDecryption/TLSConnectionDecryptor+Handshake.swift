@@ -199,4 +199,33 @@ extension TLSConnectionDecryptor {
         }
         firstBytes = []
     }
+
+    /// A record sent in the clear: handshake messages, TLS 1.2's turn to protected records, or
+    /// application data where none can be yet.
+    func readInTheClear(type: UInt8, fragment: UnsafeRawBufferPointer, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
+        switch type {
+        case 0x16:
+            handshake(fragment, d, direction, time)
+        case 0x14:
+            // ChangeCipherSpec: TLS 1.2's turn to protected records (TLS 1.3's is for middleboxes only).
+            if version == .tls12 {
+                guard let next = directions[d].next else {
+                    giveUp(.handshakeUnreadable, time: time)
+                    return
+                }
+                directions[d].protection = next
+                directions[d].next = nil
+                dropHandshake(d)
+            }
+        case 0x17:
+            if clientRandom != nil, !serverHelloSeen, direction == .clientToServer {
+                // 0-RTT early data, sent before the ServerHello: not decrypted.
+                decryptor.statistics.earlyDataRecords += 1
+            } else {
+                giveUp(.handshakeUnreadable, time: time)
+            }
+        default:
+            break
+        }
+    }
 }

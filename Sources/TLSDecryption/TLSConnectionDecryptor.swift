@@ -79,6 +79,13 @@ final class TLSConnectionDecryptor: StreamConsumer {
     }
     var awaited: AwaitedKey?
 
+    /// The last TLS handshake record (either direction) before the client's first application data:
+    /// where the connection is ready for a call, told to the inner consumer as the handshake's end
+    /// (`HTTPExchange.callStart`). The TCP handshake's end made a TLS handshake over 100 ms (a loaded
+    /// host: 154 of 1,429 in docs/testing.md's live check) time the call from its request.
+    var lastHandshakeRecordTime: Timestamp?
+    var applicationDataBegun = false
+
     /// Most bytes of handshake messages held for one direction (a certificate chain is a few KiB).
     static let maxHandshakeBytes = 64 << 10
     /// A record's most ciphertext: 2^14 plaintext plus 256 (RFC 8446 §5.2; RFC 5246 allows 2048 more).
@@ -284,15 +291,21 @@ final class TLSConnectionDecryptor: StreamConsumer {
         case nil: protected = false
         }
         guard protected else {
+            if !applicationDataBegun, type == 0x16 || type == 0x14 { lastHandshakeRecordTime = time }
             readInTheClear(type: type, fragment: UnsafeRawBufferPointer(rebasing: record[5...]), d, direction, time)
             return
         }
         guard let (innerType, plaintext) = open(record, d, direction, time) else { return }
         switch innerType {
         case 0x17:
+            if !applicationDataBegun, direction == .clientToServer {
+                applicationDataBegun = true
+                if let end = lastHandshakeRecordTime { inner.streamHandshakeEnd(time: end) }
+            }
             decryptor.statistics.plaintextBytes += plaintext.count
             plaintext.withUnsafeBytes { inner.streamData($0, direction: direction, time: time) }
         case 0x16:
+            if !applicationDataBegun { lastHandshakeRecordTime = time }
             if version == .tls13 { plaintext.withUnsafeBytes { handshake($0, d, direction, time) } }
         default:
             // Alerts (close_notify) and anything else: not application data.
@@ -367,33 +380,6 @@ final class TLSConnectionDecryptor: StreamConsumer {
         if !decryptedAny {
             decryptedAny = true
             decryptor.statistics.decryptedConnections += 1
-        }
-    }
-
-    func readInTheClear(type: UInt8, fragment: UnsafeRawBufferPointer, _ d: Int, _ direction: StreamDirection, _ time: Timestamp) {
-        switch type {
-        case 0x16:
-            handshake(fragment, d, direction, time)
-        case 0x14:
-            // ChangeCipherSpec: TLS 1.2's turn to protected records (TLS 1.3's is for middleboxes only).
-            if version == .tls12 {
-                guard let next = directions[d].next else {
-                    giveUp(.handshakeUnreadable, time: time)
-                    return
-                }
-                directions[d].protection = next
-                directions[d].next = nil
-                dropHandshake(d)
-            }
-        case 0x17:
-            if clientRandom != nil, !serverHelloSeen, direction == .clientToServer {
-                // 0-RTT early data, sent before the ServerHello: not decrypted.
-                decryptor.statistics.earlyDataRecords += 1
-            } else {
-                giveUp(.handshakeUnreadable, time: time)
-            }
-        default:
-            break
         }
     }
 }

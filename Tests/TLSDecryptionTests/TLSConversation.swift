@@ -17,6 +17,8 @@ final class Recorder: StreamConsumer {
         case end(StreamDirection)
     }
     var calls: [Call] = []
+    /// The times the inner consumer was told the connection's handshake ended.
+    var handshakeEnds: [Timestamp] = []
 
     func streamData(_ bytes: UnsafeRawBufferPointer, direction: StreamDirection, time: Timestamp) {
         // Consecutive data of one direction joined: how it was cut does not matter.
@@ -28,6 +30,7 @@ final class Recorder: StreamConsumer {
     }
     func streamGap(length: Int, direction: StreamDirection, time: Timestamp) { calls.append(.gap(direction, length)) }
     func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) { calls.append(.end(direction)) }
+    func streamHandshakeEnd(time: Timestamp) { handshakeEnds.append(time) }
 
     func data(_ direction: StreamDirection) -> [UInt8] {
         calls.reduce(into: []) { all, call in if case .data(direction, let bytes) = call { all += bytes } }
@@ -188,12 +191,15 @@ struct Conversation {
         return c
     }
 
-    /// Feeds the conversation (client's first flight, then alternately) in pieces of `cut` bytes.
-    func play(into decryptor: TLSDecryptor, cut: Int = .max, lose: (server: Int, Void)? = nil) -> Recorder {
+    /// Feeds the conversation (client's first flight, then alternately) in pieces of `cut` bytes;
+    /// the n-th record sent (from 1) at 1 + n × `step` ns, after a TCP handshake ended at 1 ns.
+    func play(into decryptor: TLSDecryptor, cut: Int = .max, lose: (server: Int, Void)? = nil, step: Int64 = 0) -> Recorder {
         let recorder = Recorder()
         let consumer = decryptor.consumer(wrapping: recorder)
-        let t = Timestamp(nanoseconds: 1)
+        var t = Timestamp(nanoseconds: 1)
+        consumer.streamHandshakeEnd(time: t)
         func send(_ bytes: [UInt8], _ d: StreamDirection) {
+            t = Timestamp(nanoseconds: t.nanoseconds + step)
             var i = 0
             while i < bytes.count {
                 let j = min(bytes.count, i + max(1, cut))
