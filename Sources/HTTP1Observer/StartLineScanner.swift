@@ -68,7 +68,9 @@ struct StartLineScanner {
 
     /// The same check over a whole line (without its LF; a final CR is allowed), for the common case of
     /// a start line inside one delivery: nil when rejected, else whether it is a request line.
-    /// Accepts exactly the lines `step` accepts.
+    /// Accepts exactly the lines `step` accepts. Always inlined into `nextEvent`, its one caller on
+    /// the per-message path: out of line, +17 M instructions on keepalive.pcap (session 19).
+    @inline(__always)
     static func classifyWholeLine(_ line: UnsafeRawBufferPointer, kind: StartLineKind) -> Bool? {
         var count = line.count
         if count > 0 && line[count - 1] == 0x0D { count -= 1 }
