@@ -152,3 +152,15 @@ fixture_start_squid() {
     } > "$WORK/squid.conf"
     squid -N -d1 -f "$WORK/squid.conf" > "$WORK/logs/squid.out" 2>&1 & PIDS+=($!)
 }
+
+# tinyproxy on 127.0.0.1:8888 (as `nobody`), CONNECT allowed to the ports given ("443 8443"),
+# its log in $WORK/logs; written to $WORK/tinyproxy.conf and started, its PID added to PIDS.
+fixture_start_tinyproxy() {
+    local port
+    {
+        printf '%s\n' "User nobody" "Group nogroup" "Port 8888" "Listen 127.0.0.1" "Timeout 30" "LogLevel Info" \
+            "LogFile \"$WORK/logs/tinyproxy.log\"" "MaxClients 20"
+        for port in $1; do printf 'ConnectPort %s\n' "$port"; done
+    } > "$WORK/tinyproxy.conf"
+    tinyproxy -d -c "$WORK/tinyproxy.conf" > "$WORK/logs/tinyproxy.out" 2>&1 & PIDS+=($!)
+}

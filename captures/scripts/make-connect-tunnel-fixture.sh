@@ -67,22 +67,10 @@ http {
     }
 }
 NGINX
-cat > "$WORK/tinyproxy.conf" <<CONF
-User nobody
-Group nogroup
-Port 8888
-Listen 127.0.0.1
-Timeout 30
-LogLevel Info
-LogFile "$WORK/logs/tinyproxy.log"
-MaxClients 20
-ConnectPort 443
-ConnectPort 8443
-CONF
 
 nginx -c "$WORK/nginx.conf" -e "$WORK/logs/nginx-error.log" & PIDS+=($!)
 fixture_start_squid "80 443 8080 8443"
-tinyproxy -d -c "$WORK/tinyproxy.conf" > "$WORK/logs/tinyproxy.out" 2>&1 & PIDS+=($!)
+fixture_start_tinyproxy "443 8443"
 fixture_wait_port 443 8443 80 8080 3128 8888
 sleep 1
 

@@ -40,21 +40,10 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=partner.example \
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 htpasswd -bc "$WORK/passwd" svc s3cret 2>/dev/null
 chmod 644 "$WORK/passwd"
-cat > "$WORK/tinyproxy.conf" <<CONF
-User nobody
-Group nogroup
-Port 8888
-Listen 127.0.0.1
-Timeout 30
-LogLevel Info
-LogFile "$WORK/logs/tinyproxy.log"
-MaxClients 20
-ConnectPort 443
-CONF
 
 python3 "$HERE/proxy-edge/partner_server.py" 8080 443 "$WORK/cert.pem" "$WORK/key.pem" & PIDS+=($!)
 fixture_start_squid "443 8080" "$WORK/passwd"
-tinyproxy -d -c "$WORK/tinyproxy.conf" > "$WORK/logs/tinyproxy.out" 2>&1 & PIDS+=($!)
+fixture_start_tinyproxy "443"
 fixture_wait_port 8080 443 3128 8888
 (cd "$HERE/proxy-edge" && GOCACHE=$WORK/gocache go build -o "$WORK/proxy_client" proxy_client.go)
 
