@@ -51,7 +51,11 @@ let package = Package(
         // reads plaintext. Only connections that begin with a TLS handshake take this path.
         .target(
             name: "TLSDecryption",
-            dependencies: ["TCPReassembly", "PacketDecoding", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "TCPReassembly", "PacketDecoding", .product(name: "Crypto", package: "swift-crypto"),
+                // AES-CBC for TLS 1.2's CBC suites (`AES._CBC`).
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "ChannelMetrics",
@@ -86,7 +90,10 @@ let package = Package(
         .testTarget(name: "AMQPObserverTests", dependencies: ["AMQPObserver", "TCPReassembly", "PacketDecoding"]),
         .testTarget(
             name: "TLSDecryptionTests",
-            dependencies: ["TLSDecryption", "TCPReassembly", "PacketDecoding", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "TLSDecryption", "TCPReassembly", "PacketDecoding", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "ChannelMetricsTests", dependencies: ["ChannelMetrics", "HTTP1Observer", "AMQPObserver", "PacketDecoding", "CJSONBlocks"],

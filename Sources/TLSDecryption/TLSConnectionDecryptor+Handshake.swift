@@ -129,8 +129,12 @@ extension TLSConnectionDecryptor {
                 return
             }
             let keys = TLSKeySchedule.tls12Keys(suite, masterSecret: master, clientRandom: clientRandom, serverRandom: hello.random)
-            directions[client].next = TLSRecordProtection(version: .tls12, suite: suite, key: keys.clientKey, iv: keys.clientIV)
-            directions[server].next = TLSRecordProtection(version: .tls12, suite: suite, key: keys.serverKey, iv: keys.serverIV)
+            directions[client].next = TLSRecordProtection(
+                version: .tls12, suite: suite, key: keys.clientKey, iv: keys.clientIV, macKey: keys.clientMACKey,
+                encryptThenMAC: hello.encryptThenMAC)
+            directions[server].next = TLSRecordProtection(
+                version: .tls12, suite: suite, key: keys.serverKey, iv: keys.serverIV, macKey: keys.serverMACKey,
+                encryptThenMAC: hello.encryptThenMAC)
         case nil:
             break
         }

@@ -337,9 +337,13 @@ final class TLSConnectionDecryptor: StreamConsumer {
         for sequence in expected..<expected + tries {
             if let opened = protection.open(record: record, sequence: sequence) {
                 if directions[d].resynchronising {
-                    // The records lost were `sequence - expected`, each with its header and overhead.
+                    // The records lost were `sequence - expected`, each with its header and overhead,
+                    // and none holds more than 2^14 bytes of plaintext (RFC 5246 §6.2.1, RFC 8446 §5.1):
+                    // that bound makes a lost full CBC record's plaintext exact although its padding,
+                    // which the overhead leaves out, is not known.
                     let skipped = Int(sequence - expected)
-                    let lostPlaintext = max(1, directions[d].lostBytes - skipped * (5 + protection.overhead))
+                    var lostPlaintext = max(1, directions[d].lostBytes - skipped * (5 + protection.overhead))
+                    if skipped > 0 { lostPlaintext = min(lostPlaintext, skipped << 14) }
                     directions[d].resynchronising = false
                     directions[d].lostBytes = 0
                     decryptor.statistics.resynchronisations += 1

@@ -9,6 +9,8 @@ struct ServerHello: Equatable {
     var version: UInt16
     /// A HelloRetryRequest: a ServerHello whose random is SHA-256("HelloRetryRequest") (RFC 8446 §4.1.3).
     var isHelloRetryRequest: Bool
+    /// Whether the server chose encrypt_then_mac (RFC 7366 §2): TLS 1.2 CBC records MAC'd after encryption.
+    var encryptThenMAC = false
 
     static let helloRetryRequestRandom: [UInt8] = [
         0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
@@ -29,6 +31,7 @@ struct ServerHello: Equatable {
         guard let extensionsLength = r.u16(), var extensions = r.reader(Int(extensionsLength)) else { return }
         while let type = extensions.u16(), let length = extensions.u16(), var data = extensions.reader(Int(length)) {
             if type == 0x002B, let selected = data.u16() { version = selected }
+            if type == 0x0016 { encryptThenMAC = true }
         }
     }
 }

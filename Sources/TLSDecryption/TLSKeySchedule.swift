@@ -25,7 +25,7 @@ public enum TLSKeySchedule {
     /// The write key and IV of a TLS 1.3 traffic secret (RFC 8446 §7.3).
     public static func trafficKeys(_ suite: TLSCipherSuite, secret: [UInt8]) -> (key: [UInt8], iv: [UInt8]) {
         (
-            expandLabel(suite.hash, secret: secret, label: "key", length: suite.aead.keyLength),
+            expandLabel(suite.hash, secret: secret, label: "key", length: suite.cipher.keyLength),
             expandLabel(suite.hash, secret: secret, label: "iv", length: 12)
         )
     }
@@ -56,27 +56,31 @@ public enum TLSKeySchedule {
         return Array(output.prefix(length))
     }
 
-    /// TLS 1.2 AEAD write keys and IVs from the master secret (RFC 5246 §6.3; no MAC keys with an
-    /// AEAD): key_block = PRF(master, "key expansion", server_random + client_random) split as
-    /// client key, server key, client IV, server IV. The IV is the 4-byte salt of AES-GCM (RFC 5288
-    /// §3) or the 12-byte nonce mask of ChaCha20-Poly1305 (RFC 7905 §2).
+    /// TLS 1.2 write keys (and IVs, MAC keys) from the master secret (RFC 5246 §6.3):
+    /// key_block = PRF(master, "key expansion", server_random + client_random) split as client MAC
+    /// key, server MAC key, client key, server key, client IV, server IV. An AEAD has no MAC keys;
+    /// its IV is the 4-byte salt of AES-GCM (RFC 5288 §3) or the 12-byte nonce mask of
+    /// ChaCha20-Poly1305 (RFC 7905 §2). A CBC suite has no IVs in TLS 1.2 (each record carries its own).
     public static func tls12Keys(
         _ suite: TLSCipherSuite, masterSecret: [UInt8], clientRandom: [UInt8], serverRandom: [UInt8]
-    ) -> (clientKey: [UInt8], serverKey: [UInt8], clientIV: [UInt8], serverIV: [UInt8]) {
-        let keyLength = suite.aead.keyLength
-        let ivLength = suite.aead == .chaChaPoly ? 12 : 4
+    ) -> (clientKey: [UInt8], serverKey: [UInt8], clientIV: [UInt8], serverIV: [UInt8], clientMACKey: [UInt8], serverMACKey: [UInt8]) {
+        let keyLength = suite.cipher.keyLength
+        let ivLength = suite.cipher.isCBC ? 0 : suite.cipher == .chaChaPoly ? 12 : 4
+        let macLength = suite.mac?.length ?? 0
         let block = prf(
             suite.hash, secret: masterSecret, label: "key expansion", seed: serverRandom + clientRandom,
-            length: 2 * (keyLength + ivLength))
+            length: 2 * (macLength + keyLength + ivLength))
         var i = 0
         func take(_ n: Int) -> [UInt8] {
             defer { i += n }
             return Array(block[i..<i + n])
         }
+        let clientMACKey = take(macLength)
+        let serverMACKey = take(macLength)
         let clientKey = take(keyLength)
         let serverKey = take(keyLength)
         let clientIV = take(ivLength)
         let serverIV = take(ivLength)
-        return (clientKey, serverKey, clientIV, serverIV)
+        return (clientKey, serverKey, clientIV, serverIV, clientMACKey, serverMACKey)
     }
 }

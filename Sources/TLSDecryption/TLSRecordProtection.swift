@@ -1,10 +1,10 @@
 /// Opening protected TLS records: TLS 1.3 (RFC 8446 §5.2–5.3) and TLS 1.2 AEAD (RFC 5246 §6.2.3.3,
-/// RFC 5288 §3, RFC 7905 §2).
+/// RFC 5288 §3, RFC 7905 §2); TLS 1.2 CBC in TLSRecordProtection+CBC.swift.
 
 import Crypto
 import Foundation
 
-/// The read state of one direction in one epoch: AEAD, key, IV and the next record's sequence number.
+/// The read state of one direction in one epoch: cipher, key, IV (MAC key) and the next record's sequence number.
 struct TLSRecordProtection {
     enum Version { case tls12, tls13 }
     let version: Version
@@ -12,14 +12,19 @@ struct TLSRecordProtection {
     let key: SymmetricKey
     /// The IV: 12 bytes (TLS 1.3, ChaCha20-Poly1305), or TLS 1.2 GCM's 4-byte salt.
     let iv: [UInt8]
+    /// TLS 1.2 CBC: the HMAC key, and whether the MAC follows the encryption (RFC 7366).
+    let macKey: SymmetricKey?
+    let encryptThenMAC: Bool
     /// The sequence number of the next record (each epoch starts at 0).
     var sequence: UInt64 = 0
 
-    init(version: Version, suite: TLSCipherSuite, key: [UInt8], iv: [UInt8]) {
+    init(version: Version, suite: TLSCipherSuite, key: [UInt8], iv: [UInt8], macKey: [UInt8] = [], encryptThenMAC: Bool = false) {
         self.version = version
         self.suite = suite
         self.key = SymmetricKey(data: key)
         self.iv = iv
+        self.macKey = suite.mac == nil ? nil : SymmetricKey(data: macKey)
+        self.encryptThenMAC = encryptThenMAC
     }
 
     /// A TLS 1.3 traffic secret's read state.
@@ -33,7 +38,11 @@ struct TLSRecordProtection {
     var overhead: Int {
         switch version {
         case .tls13: 17
-        case .tls12: suite.aead == .chaChaPoly ? 16 : 24
+        case .tls12:
+            // CBC: the explicit IV, the MAC and at least the padding length byte. Its padding (0 to
+            // 15 bytes more as senders make it) varies: the plaintext told lost after lost records
+            // is that much too long at most (and no more than 2^14 a record: `open` in TLSConnectionDecryptor).
+            if let mac = suite.mac { 16 + mac.length + 1 } else { suite.cipher == .chaChaPoly ? 16 : 24 }
         }
     }
 
@@ -44,8 +53,9 @@ struct TLSRecordProtection {
     /// handed on as swift-crypto returns it; the ciphertext is copied only into the sealed box (its
     /// API takes nothing else). Nonce and additional data are built on the stack.
     func open(record: UnsafeRawBufferPointer, sequence: UInt64) -> (type: UInt8, plaintext: Data)? {
+        if suite.mac != nil { return openCBC(record: record, sequence: sequence) }
         let tagLength = 16
-        let explicitLength = version == .tls12 && suite.aead != .chaChaPoly ? 8 : 0
+        let explicitLength = version == .tls12 && suite.cipher != .chaChaPoly ? 8 : 0
         guard record.count >= 5 + explicitLength + tagLength else { return nil }
         let header = UnsafeRawBufferPointer(rebasing: record[0..<5])
         let ciphertext = UnsafeRawBufferPointer(rebasing: record[(5 + explicitLength)..<(record.count - tagLength)])
@@ -95,13 +105,15 @@ struct TLSRecordProtection {
             if ciphertext.count > 0 { (out.baseAddress! + nonce.count).copyMemory(from: ciphertext.baseAddress!, byteCount: ciphertext.count) }
             (out.baseAddress! + nonce.count + ciphertext.count).copyMemory(from: tag.baseAddress!, byteCount: tag.count)
         }
-        switch suite.aead {
+        switch suite.cipher {
         case .aes128GCM, .aes256GCM:
             guard let box = try? AES.GCM.SealedBox(combined: combined) else { return nil }
             return try? AES.GCM.open(box, using: key, authenticating: aad)
         case .chaChaPoly:
             guard let box = try? ChaChaPoly.SealedBox(combined: combined) else { return nil }
             return try? ChaChaPoly.open(box, using: key, authenticating: aad)
+        case .aes128CBC, .aes256CBC:
+            return nil
         }
     }
 }

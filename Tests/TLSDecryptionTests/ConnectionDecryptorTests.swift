@@ -30,7 +30,7 @@ import Testing
         #expect(decryptor.statistics.recordsFailed == 0)
     }
 
-    @Test(arguments: [0xC02F, 0x009D, 0xCCA8, 0xC02C] as [UInt16])
+    @Test(arguments: [0xC02F, 0x009D, 0xCCA8, 0xC02C, 0xC013, 0x0035, 0xC027, 0xC028] as [UInt16])
     func tls12ReadsBothDirections(suite: UInt16) {
         for cut in [Int.max, 1, 5] {
             let c = Conversation.tls12(suite: suite)
@@ -53,8 +53,10 @@ import Testing
         #expect(r.data(.serverToClient).isEmpty)
     }
 
-    @Test func aWrongKeyDecryptsNothing() {
-        let c = Conversation.tls12(suite: 0xC02F)
+    /// AES-GCM, and CBC (ECDHE-RSA-AES128-SHA, HMAC-SHA1): no record's MAC is right.
+    @Test(arguments: [0xC02F, 0xC013] as [UInt16])
+    func aWrongKeyDecryptsNothing(suite: UInt16) {
+        let c = Conversation.tls12(suite: suite)
         let wrong = c.keyLog.replacingOccurrences(of: String(repeating: "05", count: 48), with: String(repeating: "06", count: 48))
         let decryptor = c.decryptor(keyLog: wrong)
         let r = c.play(into: decryptor)
@@ -64,8 +66,7 @@ import Testing
     }
 
     @Test func aLostRecordIsAGapOfItsPlaintext() {
-        let bodies = [Array("HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n".utf8) + [UInt8](repeating: 0x61, count: 1000),
-                      [UInt8](repeating: 0x62, count: 1000), [UInt8](repeating: 0x63, count: 1000)]
+        let bodies = Conversation.threeBodies
         let c = Conversation.tls13(suite: 0x1302, responses: bodies)
         let decryptor = c.decryptor()
         // The server's records: SH, CCS, 2 handshake, ticket, then the three responses: lose the second.

@@ -3,6 +3,7 @@
 
 import Crypto
 import Foundation
+import _CryptoExtras
 import PacketDecoding
 import TCPReassembly
 import Testing
@@ -52,8 +53,8 @@ enum Build {
         message(1, [3, 3] + random + [0, 0, 2, 0x13, 0x01, 1, 0, 0, 0])
     }
 
-    static func serverHello(random: [UInt8], suite: UInt16, tls13: Bool) -> [UInt8] {
-        let extensions: [UInt8] = tls13 ? [0x00, 0x2b, 0x00, 0x02, 0x03, 0x04] : []
+    static func serverHello(random: [UInt8], suite: UInt16, tls13: Bool, encryptThenMAC: Bool = false) -> [UInt8] {
+        let extensions: [UInt8] = (tls13 ? [0x00, 0x2b, 0x00, 0x02, 0x03, 0x04] : []) + (encryptThenMAC ? [0x00, 0x16, 0x00, 0x00] : [])
         return message(
             2, [3, 3] + random + [0, UInt8(suite >> 8), UInt8(suite & 0xff), 0]
                 + [UInt8(extensions.count >> 8), UInt8(extensions.count & 0xff)] + extensions)
@@ -62,25 +63,58 @@ enum Build {
 
 /// Seals records as a sender would, with swift-crypto directly (not the code under test).
 struct Sealer {
-    let aead: TLSAEAD
+    let aead: TLSRecordCipher
     let tls13: Bool
     let key: SymmetricKey
     let iv: [UInt8]
     var sequence: UInt64 = 0
+    /// TLS 1.2 CBC: the HMAC and its key, encrypt-then-MAC (RFC 7366), and a flaw to make.
+    var mac: TLSMAC?
+    var macKey = SymmetricKey(size: .bits128)
+    var encryptThenMAC = false
+    enum Flaw { case none, padding, ciphertext }
+    var flaw = Flaw.none
 
     init(tls13 suite: TLSCipherSuite, secret: [UInt8]) {
         let (key, iv) = TLSKeySchedule.trafficKeys(suite, secret: secret)
-        aead = suite.aead
+        aead = suite.cipher
         tls13 = true
         self.key = SymmetricKey(data: key)
         self.iv = iv
     }
 
-    init(tls12 suite: TLSCipherSuite, key: [UInt8], iv: [UInt8]) {
-        aead = suite.aead
+    init(tls12 suite: TLSCipherSuite, key: [UInt8], iv: [UInt8], macKey: [UInt8] = [], encryptThenMAC: Bool = false) {
+        aead = suite.cipher
         tls13 = false
         self.key = SymmetricKey(data: key)
         self.iv = iv
+        mac = suite.mac
+        if mac != nil { self.macKey = SymmetricKey(data: macKey) }
+        self.encryptThenMAC = encryptThenMAC
+    }
+
+    private func hmac(_ data: [UInt8]) -> [UInt8] {
+        switch mac! {
+        case .sha1: Array(HMAC<Insecure.SHA1>.authenticationCode(for: data, using: macKey))
+        case .sha256: Array(HMAC<SHA256>.authenticationCode(for: data, using: macKey))
+        case .sha384: Array(HMAC<SHA384>.authenticationCode(for: data, using: macKey))
+        }
+    }
+
+    /// A TLS 1.2 CBC record (RFC 5246 §6.2.3.2; RFC 7366 §3), with `padding` + 1 bytes of padding at
+    /// least (more to fill the last block).
+    private func cbcRecord(_ type: UInt8, _ content: [UInt8], padding: Int) -> [UInt8] {
+        let explicitIV = (0..<16).map { UInt8(truncatingIfNeeded: Int(sequence) &* 31 &+ $0) }
+        func header(_ length: Int) -> [UInt8] { bigEndian(sequence) + [type, 3, 3, UInt8(length >> 8), UInt8(length & 0xff)] }
+        var inner = content + (encryptThenMAC ? [] : hmac(header(content.count) + content))
+        var p = padding
+        while (inner.count + p + 1) % 16 != 0 { p += 1 }
+        inner += [UInt8](repeating: UInt8(p), count: p + 1)
+        if flaw == .padding { inner[inner.count - 2] ^= 1 }
+        var encrypted = explicitIV + Array(try! AES._CBC.encrypt(inner, using: key, iv: AES._CBC.IV(ivBytes: explicitIV), noPadding: true))
+        if encryptThenMAC { encrypted += hmac(header(encrypted.count) + encrypted) }
+        if flaw == .ciphertext { encrypted[20] ^= 1 }
+        return Build.record(type, encrypted)
     }
 
     private func bigEndian(_ x: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: x >> (56 - 8 * UInt64($0))) } }
@@ -93,6 +127,8 @@ struct Sealer {
         case .chaChaPoly:
             let box = try! ChaChaPoly.seal(plaintext, using: key, nonce: ChaChaPoly.Nonce(data: nonce), authenticating: aad)
             return Array(box.ciphertext) + Array(box.tag)
+        case .aes128CBC, .aes256CBC:
+            fatalError("CBC records are made by cbcRecord")
         }
     }
 
@@ -105,6 +141,7 @@ struct Sealer {
             let header: [UInt8] = [0x17, 3, 3, UInt8(length >> 8), UInt8(length & 0xff)]
             return header + seal(inner, nonce: masked, aad: header)
         }
+        if mac != nil { return cbcRecord(type, content, padding: padding) }
         let aad = bigEndian(sequence) + [type, 3, 3, UInt8(content.count >> 8), UInt8(content.count & 0xff)]
         if aead == .chaChaPoly {
             return Build.record(type, seal(content, nonce: masked, aad: aad))
@@ -123,6 +160,12 @@ struct Conversation {
     var server: [[UInt8]] = []
     var request = Array("GET /a HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
     var responses = [Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)]
+
+    /// A response of 3,000 body bytes in three records of 1,000 (a head first): one lost is a gap of 1,000.
+    static let threeBodies = [
+        Array("HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n".utf8) + [UInt8](repeating: 0x61, count: 1000),
+        [UInt8](repeating: 0x62, count: 1000), [UInt8](repeating: 0x63, count: 1000),
+    ]
 
     static func secret(_ byte: UInt8, _ count: Int) -> [UInt8] { [UInt8](repeating: byte, count: count) }
     static func hexText(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
@@ -170,24 +213,34 @@ struct Conversation {
         return c
     }
 
-    static func tls12(suite code: UInt16) -> Conversation {
+    static func tls12(suite code: UInt16, encryptThenMAC: Bool = false, flaw: Sealer.Flaw = .none, padding: Int = 0,
+        responses: [[UInt8]]? = nil
+    ) -> Conversation {
         var c = Conversation()
+        if let responses { c.responses = responses }
         let suite = TLSCipherSuite.tls12(code)!
         let master = secret(5, 48)
         c.keyLog = "CLIENT_RANDOM \(hexText(c.clientRandom)) \(hexText(master))\n"
         let keys = TLSKeySchedule.tls12Keys(suite, masterSecret: master, clientRandom: c.clientRandom, serverRandom: c.serverRandom)
         c.client.append(Build.record(0x16, Build.clientHello(random: c.clientRandom), version: 0x0301))
-        c.server.append(Build.record(0x16, Build.serverHello(random: c.serverRandom, suite: code, tls13: false)
+        c.server.append(Build.record(0x16, Build.serverHello(random: c.serverRandom, suite: code, tls13: false, encryptThenMAC: encryptThenMAC)
             + Build.message(11, [UInt8](repeating: 0x42, count: 900)) + Build.message(14, [])))
         c.client.append(Build.record(0x16, Build.message(16, [UInt8](repeating: 0x43, count: 66))))
         c.client.append(Build.record(0x14, [1]))
-        var clientSealer = Sealer(tls12: suite, key: keys.clientKey, iv: keys.clientIV)
-        var serverSealer = Sealer(tls12: suite, key: keys.serverKey, iv: keys.serverIV)
+        var clientSealer = Sealer(
+            tls12: suite, key: keys.clientKey, iv: keys.clientIV, macKey: keys.clientMACKey, encryptThenMAC: encryptThenMAC)
+        var serverSealer = Sealer(
+            tls12: suite, key: keys.serverKey, iv: keys.serverIV, macKey: keys.serverMACKey, encryptThenMAC: encryptThenMAC)
         c.client.append(clientSealer.record(0x16, Build.message(20, secret(7, 12))))
         c.server.append(Build.record(0x14, [1]))
         c.server.append(serverSealer.record(0x16, Build.message(20, secret(6, 12))))
-        c.client.append(clientSealer.record(0x17, c.request))
-        for response in c.responses { c.server.append(serverSealer.record(0x17, response)) }
+        c.client.append(clientSealer.record(0x17, c.request, padding: padding))
+        // The flaw, if any, in the server's first response record.
+        serverSealer.flaw = flaw
+        for response in c.responses {
+            c.server.append(serverSealer.record(0x17, response, padding: padding))
+            serverSealer.flaw = .none
+        }
         return c
     }
 

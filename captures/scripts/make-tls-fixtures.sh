@@ -2,7 +2,7 @@
 # Records HTTPS fixtures for TLS decryption (captures/http/tls-decrypt/): nginx with a self-signed
 # certificate (openssl) on 127.0.0.1:18443, curl and Python requests as clients with SSLKEYLOGFILE,
 # TLS 1.3 with each AEAD suite, TLS 1.2 with ECDHE and RSA key exchange over AES-GCM and
-# ChaCha20-Poly1305, a CBC suite (not decrypted), resumption, HTTP/2 by ALPN, an outgoing call to a
+# ChaCha20-Poly1305, two CBC suites (encrypt-then-MAC and MAC-then-encrypt), resumption, HTTP/2 by ALPN, an outgoing call to a
 # partner host; then a pcapng with the key log injected as a Decryption Secrets Block (editcap) and
 # a copy with one segment of a large response removed. Each scenario X leaves X.pcap, X.keylog (what
 # the client logged), X.client.jsonl (what the client saw: method, path, status per request) and
@@ -53,7 +53,7 @@ http {
     ssl_certificate $WORK/cert.pem;
     ssl_certificate_key $WORK/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:AES128-GCM-SHA256:AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA256:@SECLEVEL=0';
+    ssl_ciphers 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:AES128-GCM-SHA256:AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA384:@SECLEVEL=0';
     ssl_session_cache shared:SSL:1m;
     ssl_session_tickets on;
     keepalive_requests 1000;
@@ -104,6 +104,24 @@ record tls12-ecdhe-aes256gcm keepalive --http1.1 --tlsv1.2 --tls-max 1.2 --ciphe
 record tls12-ecdhe-chacha20 keepalive --http1.1 --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305
 record tls12-rsa-aes128gcm keepalive --http1.1 --tlsv1.2 --tls-max 1.2 --ciphers AES128-GCM-SHA256
 record tls12-cbc keepalive --http1.1 --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA256
+# A CBC suite with MAC-then-encrypt: OpenSSL offers encrypt_then_mac (RFC 7366) unless told not to
+# (SSL_OP_NO_ENCRYPT_THEN_MAC, 1 << 19, which curl cannot set): Python's ssl with the option bit.
+record tls12-cbc-sha384 python3 - "$BASE" <<'PY'
+import http.client, json, ssl, sys, urllib.parse
+base = urllib.parse.urlsplit(sys.argv[1])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.set_ciphers("ECDHE-RSA-AES256-SHA384:@SECLEVEL=0")
+ctx.options |= 1 << 19
+c = http.client.HTTPSConnection(base.hostname, base.port, context=ctx)
+for path in ["/small", "/large.txt", "/fail"]:
+    c.request("GET", path)
+    r = c.getresponse()
+    r.read()
+    print(json.dumps({"method": "GET", "url": sys.argv[1] + path, "status": r.status}))
+PY
 # Resumption: one curl, two connections (Connection: close), the second resumes the first's session.
 resumed() { curlx -H 'Connection: close' "$@" -- "$BASE/small" "$BASE/small?again=1"; }
 record tls13-resumption resumed --http1.1 --tlsv1.3
@@ -134,6 +152,12 @@ editcap -F pcap "$OUT/tls13-aes128gcm.pcap" "$OUT/tls13-lost-segment.pcap" "$los
 cp "$OUT/tls13-aes128gcm.keylog" "$OUT/tls13-lost-segment.keylog"
 cp "$OUT/tls13-aes128gcm.client.jsonl" "$OUT/tls13-lost-segment.client.jsonl"
 echo "tls13-lost-segment.pcap: frame $lost removed"
+# The same with CBC records (whose padding the reader cannot know for a record it did not see).
+lost=$(tshark -r "$OUT/tls12-cbc-sha384.pcap" -Y "tcp.srcport == $PORT && tcp.len > 1000" -T fields -e frame.number | sed -n 20p)
+editcap -F pcap "$OUT/tls12-cbc-sha384.pcap" "$OUT/tls12-cbc-lost-segment.pcap" "$lost"
+cp "$OUT/tls12-cbc-sha384.keylog" "$OUT/tls12-cbc-lost-segment.keylog"
+cp "$OUT/tls12-cbc-sha384.client.jsonl" "$OUT/tls12-cbc-lost-segment.client.jsonl"
+echo "tls12-cbc-lost-segment.pcap: frame $lost removed"
 
 for pcap in "$OUT"/*.pcap "$OUT"/*.pcapng; do
     name=$(basename "${pcap%.*}")
