@@ -32,7 +32,7 @@ public enum ReplaySummary {
                 "fragments:     \(d.fragments) IP fragments, \(d.reassembledDatagrams) datagrams reassembled, "
                     + "\(d.droppedFragments) fragments dropped\(list(FragmentDrop.allCases.map { ($0.label, Int(d[droppedFragments: $0])) }))"
                     + (s.fragmentedDatagramsHeld > 0
-                        ? "; \(s.fragmentedDatagramsHeld) datagrams incomplete at the end (\(s.fragmentBytesHeld) bytes held)" : ""))
+                        ? "; \(s.fragmentedDatagramsHeld) datagram\(s.fragmentedDatagramsHeld == 1 ? "" : "s") incomplete at the end (\(s.fragmentBytesHeld) bytes held)" : ""))
         }
         lines.append("connections:   \(t.connectionsOpened) (fin \(t.connectionsClosedByFin), reset \(t.connectionsClosedByReset), expired \(t.connectionsExpired), evicted \(t.connectionsEvicted), open at end \(t.connectionsEndedByCapture))\(t.natCopyConnections > 0 ? ", \(t.natCopyConnections) seen again behind a NAT (not read again)" : "")")
         lines.append("tcp:           \(t.gaps) gaps (\(t.gapBytes) bytes), \(t.retransmittedBytes) retransmitted bytes, \(t.outOfOrderSegments) out-of-order segments\(list(ReassemblyLimit.allCases.map { ("limit_\($0.label)", Int(t.limitHits[$0])) }))")

@@ -163,7 +163,7 @@ extension FragmentCaptureTests {
         #expect(exposition.contains("# TYPE channel_exporter_ip_fragmented_datagrams_held gauge\n"), "\(exposition)")
         #expect(exposition.contains("\nchannel_exporter_ip_fragmented_datagrams_held 1.0\n"))
         #expect(exposition.contains("\nchannel_exporter_ip_fragment_bytes_held \(Double(bytes))\n"))
-        #expect(ReplaySummary.text(r).contains("; 1 datagrams incomplete at the end (\(bytes) bytes held)\n"))
+        #expect(ReplaySummary.text(r).contains("; 1 datagram incomplete at the end (\(bytes) bytes held)\n"))
         #expect(ReplaySummary.json(r).contains("\"fragmented_datagrams_held_at_end\":1,\"fragment_bytes_held_at_end\":\(bytes),"))
         let whole = try Self.replay("vxlan-frag.underlay.pcap").result
         #expect(whole.statistics.fragmentedDatagramsHeld == 0 && whole.statistics.fragmentBytesHeld == 0)
