@@ -51,7 +51,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     /// Set by a pipeline that reads some of a replay's connections (`merged(_:configuration:)`
     /// puts its series back in one pipeline's order): each observation takes the next key, and a new
     /// series keeps its first. Set before the first observation; read only on the pipeline's thread.
-    nonisolated(unsafe) public var order: EventOrder?
+    @exclusivity(unchecked) nonisolated(unsafe) public var order: EventOrder?
 
     struct State: Sendable {
         var inner: HistogramFamily
