@@ -184,7 +184,8 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             setLabel(4, code.label, in: &state.innerLabels, cut: &cut)
             setLabel(5, methodCode, in: &state.innerLabels, cut: &cut)
             state.statistics.labelValuesTruncated += constantLabelsCut + cut
-            guard let series = state.innerLabels.series(in: &state.inner, key: key) else { return }
+            guard let series = state.innerLabels.series(in: &state.inner) else { return }
+            if let key { state.inner.noteFirstKeys(key) }
             state.inner.add(nanoseconds: nanoseconds, toSeries: series)
             state.recorded.add(.inbound)
             state.recentInner.insert(
@@ -223,9 +224,8 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
                 setLabel(1, action.flatMap { $0 } ?? "", in: &state.partnerLabels, cut: &cut)
                 setLabel(2, LabelRules.statusText(response.status), in: &state.partnerLabels, cut: &cut)
                 setLabel(3, code.label, in: &state.partnerLabels, cut: &cut)
-                if state.partnerLabels.record(nanoseconds: nanoseconds, in: &state.partner, key: key) {
-                    state.recorded.add(.partner)
-                }
+                if state.partnerLabels.record(nanoseconds: nanoseconds, in: &state.partner) { state.recorded.add(.partner) }
+                if let key { state.partner.noteFirstKeys(key) }
             }
             cut += constantLabelsCut
             setLabel(0, "http", in: &state.externalLabels, cut: &cut)
@@ -236,8 +236,12 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
                 in: &state.externalLabels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
             // One label set for both external families.
-            let counted = state.externalLabels.record(1, in: &state.externalCalls, key: key)
-            let timed = state.externalLabels.record(nanoseconds: nanoseconds, inSecond: &state.externalDuration, key: key)
+            let counted = state.externalLabels.record(1, in: &state.externalCalls)
+            let timed = state.externalLabels.record(nanoseconds: nanoseconds, inSecond: &state.externalDuration)
+            if let key {
+                state.externalCalls.noteFirstKeys(key)
+                state.externalDuration.noteFirstKeys(key)
+            }
             if counted || timed { state.recorded.add(.external) }
         }
     }
@@ -317,9 +321,8 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             setLabel(1, queue, in: &state.consumerLabels, cut: &cut)
             setLabel(2, String(outcome.answer.code), in: &state.consumerLabels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            if state.consumerLabels.record(nanoseconds: nanoseconds, in: &state.consumer, key: key) {
-                state.recorded.add(.consumer)
-            }
+            if state.consumerLabels.record(nanoseconds: nanoseconds, in: &state.consumer) { state.recorded.add(.consumer) }
+            if let key { state.consumer.noteFirstKeys(key) }
         }
     }
 

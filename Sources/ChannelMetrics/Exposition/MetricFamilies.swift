@@ -72,6 +72,9 @@ struct HistogramFamily: Sendable {
             labelNames: labelNames, constantValues: constantValues, maxSeries: maxSeries, maxLabelBytes: maxLabelBytes)
     }
 
+    /// See `SeriesTable.noteFirstKeys(_:)`.
+    mutating func noteFirstKeys(_ key: EventOrderKey) { table.noteFirstKeys(key) }
+
     /// Series `series`' sum in the family's unit.
     func sum(ofSeries series: Int) -> Double { Double(nanosecondSums[series]) / unit.nanoseconds }
 
@@ -88,10 +91,10 @@ struct HistogramFamily: Sendable {
     }
 
     /// The series of `labelValues` (the values after `constantValues`), whose digest is given,
-    /// added when new (first seen at `key`, when the caller orders series that way); nil (counted)
-    /// when it would be a new series beyond the cap. The values are kept only for a new series.
-    mutating func series(of labelValues: [String], digest: UInt64, key: EventOrderKey? = nil) -> Int? {
-        guard let (series, isNew) = table.series(of: labelValues, digest: digest, key: key) else { return nil }
+    /// added when new; nil (counted) when it would be a new series beyond the cap. The values are
+    /// kept only for a new series.
+    mutating func series(of labelValues: [String], digest: UInt64) -> Int? {
+        guard let (series, isNew) = table.series(of: labelValues, digest: digest) else { return nil }
         if isNew {
             counts.append(contentsOf: repeatElement(0, count: bounds.count + 1))
             nanosecondSums.append(0)
@@ -125,7 +128,8 @@ struct HistogramFamily: Sendable {
             let part = parts[origin.part]
             let key = part.table.index.keys[origin.series]
             let range = origin.series * width..<(origin.series + 1) * width
-            guard let series = series(of: key.values, digest: key.digest, key: origin.key) else {
+            defer { table.noteFirstKeys(origin.key) }
+            guard let series = series(of: key.values, digest: key.digest) else {
                 // The refusal counted one observation; the others of the series the part kept.
                 table.countRefused(max(part.counts[range].reduce(0, +), 1) - 1)
                 continue
@@ -194,6 +198,9 @@ struct CounterFamily: Sendable {
     var seriesCount: Int { table.labels.count }
     var refused: UInt64 { table.refused }
 
+    /// See `SeriesTable.noteFirstKeys(_:)`.
+    mutating func noteFirstKeys(_ key: EventOrderKey) { table.noteFirstKeys(key) }
+
     @discardableResult
     mutating func increment(_ labelValues: [String], by amount: Double = 1) -> Bool {
         increment(labelValues, digest: LabelSetKey.digest(of: labelValues), by: amount)
@@ -206,9 +213,9 @@ struct CounterFamily: Sendable {
         return true
     }
 
-    /// As `HistogramFamily.series(of:digest:key:)`.
-    mutating func series(of labelValues: [String], digest: UInt64, key: EventOrderKey? = nil) -> Int? {
-        guard let (series, isNew) = table.series(of: labelValues, digest: digest, key: key) else { return nil }
+    /// As `HistogramFamily.series(of:digest:)`.
+    mutating func series(of labelValues: [String], digest: UInt64) -> Int? {
+        guard let (series, isNew) = table.series(of: labelValues, digest: digest) else { return nil }
         if isNew { values.append(0) }
         return series
     }
@@ -221,7 +228,8 @@ struct CounterFamily: Sendable {
         for origin in SeriesOrigin.inFirstSeenOrder(parts.map(\.table)) {
             let part = parts[origin.part]
             let key = part.table.index.keys[origin.series]
-            guard let series = series(of: key.values, digest: key.digest, key: origin.key) else {
+            defer { table.noteFirstKeys(origin.key) }
+            guard let series = series(of: key.values, digest: key.digest) else {
                 table.countRefused(max(UInt64(part.values[origin.series]), 1) - 1)
                 continue
             }
@@ -287,8 +295,8 @@ struct SeriesTable: Sendable {
 
     private(set) var index = SeriesIndex()
     private(set) var labels: [RenderedLabels] = []
-    /// Where each series was first seen, when the observations came with an `EventOrderKey`
-    /// (a pipeline of a split replay: its series are merged by it); empty otherwise.
+    /// Where each series was first seen, when its owner orders its observations
+    /// (`noteFirstKeys`: a pipeline of a split replay, whose series are merged by them); else empty.
     private(set) var firstKeys: [EventOrderKey] = []
     /// New label sets refused at either cap.
     private(set) var refused: UInt64 = 0
@@ -303,7 +311,7 @@ struct SeriesTable: Sendable {
     /// The series of `labelValues` (the values after `constantValues`), whose digest is given,
     /// added when new (`isNew`: the family adds its values for it); nil (counted) when it would be
     /// a new series beyond the cap. The values are kept only for a new series.
-    mutating func series(of labelValues: [String], digest: UInt64, key: EventOrderKey? = nil) -> (series: Int, isNew: Bool)? {
+    mutating func series(of labelValues: [String], digest: UInt64) -> (series: Int, isNew: Bool)? {
         if let existing = index.find(labelValues, digest: digest) { return (existing, false) }
         guard labels.count < maxSeries else {
             refused += 1
@@ -318,8 +326,16 @@ struct SeriesTable: Sendable {
         labelBytes += bytes
         let series = index.insert(LabelSetKey(values: labelValues, digest: digest))
         labels.append(rendered)
-        if let key { firstKeys.append(key) }
         return (series, true)
+    }
+
+    /// Gives the series added since the last call `key` as where they were first seen: called
+    /// after each observation by an owner whose observations are ordered (an observation adds at
+    /// most one series to a family). Apart from `series(of:digest:)`, so that owners who do not
+    /// order theirs pay nothing on the path every observation takes.
+    @inline(__always)
+    mutating func noteFirstKeys(_ key: EventOrderKey) {
+        while firstKeys.count < labels.count { firstKeys.append(key) }
     }
 
     /// Counts observations refused elsewhere (a merge that found the cap reached).
