@@ -1,5 +1,6 @@
 // One family's label values kept between observations, with their hashes and their series.
 
+
 /// The label values of a family's observations (those after `appid` and `application`), one
 /// array kept between observations and written in place: an observation whose series exists
 /// allocates nothing (measured: an array per exchange before), and no array is emptied. Used in
@@ -36,11 +37,11 @@ struct LabelScratch: Sendable {
         series = (nil, nil)
     }
 
-    /// Adds `value` to the series of the values in `family` (the first family they feed);
-    /// false (counted by the family) when it refuses a new series.
-    mutating func record(_ value: Double, in family: inout HistogramFamily) -> Bool {
+    /// Adds a duration of `nanoseconds` to the series of the values in `family` (the first family
+    /// they feed); false (counted by the family) when it refuses a new series.
+    mutating func record(nanoseconds: Int64, in family: inout HistogramFamily) -> Bool {
         guard let known = series(in: &family) else { return false }
-        family.add(value, toSeries: known)
+        family.add(nanoseconds: nanoseconds, toSeries: known)
         return true
     }
 
@@ -60,10 +61,10 @@ struct LabelScratch: Sendable {
     }
 
     /// `record` for the second family the values feed.
-    mutating func record(_ value: Double, inSecond family: inout HistogramFamily) -> Bool {
+    mutating func record(nanoseconds: Int64, inSecond family: inout HistogramFamily) -> Bool {
         if series.second == nil { series.second = family.series(of: values, digest: digest) }
         guard let known = series.second else { return false }
-        family.add(value, toSeries: known)
+        family.add(nanoseconds: nanoseconds, toSeries: known)
         return true
     }
 
