@@ -44,8 +44,14 @@ extension ReassemblerState {
             stats.limitHits[.connections] += 1
             close(Int(oldest), reason: .evicted, time: time)
         }
-        let id = nextConnectionID
-        nextConnectionID += 1
+        // One packet opens at most one connection, so its ordinal is an id.
+        let id: UInt64
+        if let order {
+            id = order.packet
+        } else {
+            id = nextConnectionID
+            nextConnectionID += 1
+        }
         let low = key.lowEndpoint, high = key.highEndpoint
         let info = ConnectionInfo(
             id: id, client: clientIsLow ? low : high, server: clientIsLow ? high : low, roleSource: roleSource,

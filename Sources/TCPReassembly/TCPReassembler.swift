@@ -31,11 +31,15 @@ public final class TCPReassembler {
 
     public var configuration: ReassemblyConfiguration { state.pointee.configuration }
 
+    /// With `order` (a pipeline of a replay split over several: SHARD-DESIGN.md), a connection's id is
+    /// the ordinal of the packet that opened it (`order.packet` then), which the merge renumbers; without
+    /// it, ids count connections from 1.
     public init(
-        configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory
+        configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory,
+        order: EventOrder? = nil
     ) {
         state = UnsafeMutablePointer<ReassemblerState>.allocate(capacity: 1)
-        state.initialize(to: ReassemblerState(configuration: configuration, factory: factory))
+        state.initialize(to: ReassemblerState(configuration: configuration, factory: factory, order: order))
     }
 
     deinit {
@@ -73,6 +77,9 @@ public final class TCPReassembler {
 struct ReassemblerState {
     let configuration: ReassemblyConfiguration
     let factory: any StreamConsumerFactory
+    /// The pipeline's event (`EventOrder`); nil outside a split replay. Read when a connection opens and
+    /// set while sweeps and the end of input close connections, never per packet.
+    let order: EventOrder?
 
     /// Connection slots, worked on in place (`SlotStorage`).
     var slots: SlotStorage
@@ -108,9 +115,10 @@ struct ReassemblerState {
     /// loses of one connection, far less than a bogus ACK could claim).
     static let maximumTailGap = 1 << 24
 
-    init(configuration: ReassemblyConfiguration, factory: any StreamConsumerFactory) {
+    init(configuration: ReassemblyConfiguration, factory: any StreamConsumerFactory, order: EventOrder?) {
         self.configuration = configuration
         self.factory = factory
+        self.order = order
         hashSeed = UInt64.random(in: .min ... .max)
         idleTimeout = configuration.idleTimeout.totalNanoseconds
         holeTimeout = configuration.holeTimeout.totalNanoseconds
