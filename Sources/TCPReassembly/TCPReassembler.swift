@@ -89,6 +89,10 @@ struct ReassemblerState {
     /// The activity list: least recently active first.
     var oldest = ConnectionSlot.none
     var newest = ConnectionSlot.none
+    /// Whether the activity list is in the order of its listings (see `collectIdleConnections`).
+    var listInOrder = true
+    /// The connections a sweep closes or gaps, kept for its capacity (a sweep allocates nothing).
+    var sweepScratch: [UInt32] = []
     /// Slots with a hole in either direction, for hole timeouts.
     var holeList: [UInt32] = []
     /// Recent openings, to find connections seen again behind a NAT.
