@@ -16,10 +16,12 @@ import PacketDecoding
 /// payload, or when buffering would exceed a limit.
 ///
 /// Time is packet time only. `process` runs `expireIdle(now:)` itself at
-/// most once per second of packet time (before handling the packet), so
-/// idle connections and stale holes are handled during a replay and a
-/// live capture alike; callers may also call it, e.g. from a timer when
-/// no packets arrive.
+/// most once per second of packet time (before handling the packet, by
+/// `SweepSchedule`'s rule), so idle connections and stale holes are handled
+/// during a replay and a live capture alike; callers may also call it, e.g.
+/// from a timer when no packets arrive. A reassembler that holds some of a
+/// replay's connections (`sweepsOnItsOwn: false`) leaves all its sweeps to
+/// its driver, which applies the same rule to every segment of the replay.
 ///
 /// Not thread-safe: one reassembler belongs to one pipeline.
 public final class TCPReassembler {
@@ -33,13 +35,15 @@ public final class TCPReassembler {
 
     /// With `order` (a pipeline of a replay split over several: SHARD-DESIGN.md), a connection's id is
     /// the ordinal of the packet that opened it (`order.packet` then), which the merge renumbers; without
-    /// it, ids count connections from 1.
+    /// it, ids count connections from 1. `sweepsOnItsOwn: false`: `process` never sweeps; the driver
+    /// calls `expireIdle(now:)` where `SweepSchedule` says, over all the replay's segments.
     public init(
         configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory,
-        order: EventOrder? = nil
+        order: EventOrder? = nil, sweepsOnItsOwn: Bool = true
     ) {
         state = UnsafeMutablePointer<ReassemblerState>.allocate(capacity: 1)
         state.initialize(to: ReassemblerState(configuration: configuration, factory: factory, order: order))
+        if !sweepsOnItsOwn { state.pointee.sweeps = .never }
     }
 
     deinit {
@@ -63,8 +67,9 @@ public final class TCPReassembler {
     public func process(_ segment: TCPSegment) { state.pointee.process(segment) }
 
     /// Ends connections idle for `idleTimeout` and gaps holes older than
-    /// `holeTimeout` (both in packet time). `process` calls this itself once
-    /// per second of packet time.
+    /// `holeTimeout` (both in packet time), in opening order. `process` calls
+    /// this itself once per second of packet time (`SweepSchedule`), unless
+    /// made with `sweepsOnItsOwn: false`.
     public func expireIdle(now: Timestamp) { state.pointee.expireIdle(now: now) }
 
     /// End of capture: every open connection ends with `.captureEnded`
@@ -101,15 +106,14 @@ struct ReassemblerState {
     /// Buffered bytes plus per-piece overhead over all connections (the total limit's measure).
     var bufferedFootprint = 0
     var nextConnectionID: UInt64 = 1
-    var nextSweep = Int64.min
+    /// When `process` sweeps next.
+    var sweeps = SweepSchedule()
     let hashSeed: UInt64
     let idleTimeout: Int64
     let holeTimeout: Int64
     /// `configuration.serverPorts` as a 65,536-bit set.
     let serverPortBits: [UInt64]
 
-    /// Packet time between the sweeps that `process` runs itself.
-    static let sweepInterval: Int64 = 1_000_000_000
     /// Packet time after which activity moves a connection to the end of the activity list.
     static let relistInterval: Int64 = 1_000_000_000
     /// An ACK further than this ahead of the next expected byte is not trusted to declare a gap.
@@ -141,10 +145,7 @@ struct ReassemblerState {
     @usableFromInline
     mutating func process(_ segment: TCPSegment) {
         let now = segment.timestamp.nanoseconds
-        if now >= nextSweep {
-            expireIdle(now: segment.timestamp)
-            nextSweep = now &+ Self.sweepInterval
-        }
+        if sweeps.isDue(at: segment.timestamp) { expireIdle(now: segment.timestamp) }
         var sourceIsLow = false
         let key = ConnectionKey(source: segment.source, destination: segment.destination, sourceIsLow: &sourceIsLow)
         let hash = key.hash(seed: hashSeed)

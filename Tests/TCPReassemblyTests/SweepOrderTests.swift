@@ -22,8 +22,12 @@ final class OrderLog: StreamConsumerFactory {
 
     func makeConsumer(for connection: ConnectionInfo) -> (any StreamConsumer)? { Consumer(id: connection.id, log: self) }
 
+    /// Each entry's key in the single-pipeline order (with an order).
+    private(set) var keys: [EventOrderKey] = []
+
     func note(_ id: UInt64, _ call: String) {
         entries.append(Entry(id: id, call: call, phase: order?.phase, connection: order?.connection))
+        if let order { keys.append(order.next()) }
     }
 
     /// The connections' ends, once a connection (its client direction's end), in the order they came.
