@@ -58,8 +58,6 @@ struct NATCopyDetector {
     static let synWindow: Int64 = 200_000_000
     /// How long a candidate waits for both SYN+ACKs (SYN retransmissions take seconds).
     static let candidateLifetime: Int64 = 30_000_000_000
-    /// Candidates waiting at once; past it the oldest is dropped (a flood of equal ISNs).
-    static let maxCandidates = 256
 
     /// Openings from a SYN and from mid-stream, `tableSize` each, allocated once (a write to an array
     /// here cost a uniqueness check, about 60 instructions a connection); `deallocate()` frees them.
@@ -108,7 +106,12 @@ extension ReassemblerState {
         if let first = earlierOpening(natCopies.fromSYN[entry], fingerprint: fingerprint, now: now, slot: slot),
             !slots[first].flags.contains(.synAckSeen), areSourceNATClients(first, slot)
         {
-            if natCopies.candidates.count >= NATCopyDetector.maxCandidates { natCopies.candidates.removeFirst() }
+            // Candidates of all connections together are bounded (a flood of equal ISNs): a global
+            // limit (`ReassemblyStatistics.globalBudgetHits`).
+            if natCopies.candidates.count >= configuration.maxNATCandidates {
+                natCopies.candidates.removeFirst()
+                stats.natCandidatesDropped += 1
+            }
             natCopies.candidates.append(
                 .init(first: UInt32(first), firstID: slots[first].id, second: UInt32(slot), secondID: slots[slot].id, time: now))
             return
