@@ -2,6 +2,33 @@
 
 import TLSDecryption
 
+// What lets one connection's result depend on another's (the audit for a replay split by connection,
+// SHARD-DESIGN.md), and what settles each:
+// - Bounds over all connections (connections, out-of-order bytes, NAT candidates, HTTP and AMQP kept
+//   bytes, AMQP deliveries and split frames, TLS ciphertext, metric series and label bytes): a share
+//   each (`budgetShare`); one reached → redo with one pipeline.
+// - The reassembler's sweeps: exact per connection, in opening order (`TCPReassembler.expireIdle`);
+//   its activity list otherwise orders only eviction (a bound). Hole expiry: per connection.
+// - NAT copies (`NATCopyDetector`): the copies of a connection hash to other pipelines, and its tables
+//   are direct-mapped over all connections: `NATTableUse.splitMayDiffer` over every pipeline's
+//   `TCPReassembler.natTableUses` (nil: redo) says where one reassembler could have decided otherwise.
+// - TLS keys (`TLSKeyStore`): found by each connection's own client random, no session resumption or
+//   ticket is followed; every pipeline is given every secret in the same order (key logs read at the
+//   start; a Decryption Secrets Block to every pipeline at its packet). Only dropping a secret depends
+//   on the others: for room (`maxKeys`, the same count everywhere) or for age, counted from the last
+//   refresh, which any connection's ClientHello makes. Redo when a pipeline's
+//   `TLSDecryptor.keyStatistics` shows one `evicted` or `expired`, or when secrets came after the first
+//   packet and the packets span more than `TLSKeyStore.maxAge` (one pipeline could age them sooner).
+//   Key logs that grow during a replay (polled as they grow) are a live capture's case: not exact.
+// - HTTP: every parser and pairing state is per connection (a spare connection observer is reset
+//   whole, `restart`); CONNECT tunnels stay within their connection. The shared memos (recent header
+//   values, request targets and paths, response heads) recall only what parsing the same bytes gives
+//   (`ResponseHeadMemo` compares every byte; `RecentValues` hands back equal strings): speed, not results.
+// - AMQP: channels, consumers and deliveries are per connection; only the three budgets are shared.
+// - The connection router: by ports, per connection; its TLS decryptor appears at the first Decryption
+//   Secrets Block, a marker every pipeline gets at the same packet.
+// - Connection ids: opening packet ordinals in a pipeline with an `EventOrder`, renumbered by the merge.
+
 extension ExporterConfiguration {
     /// The configuration of one of `workers` pipelines that each read some of a replay's connections:
     /// every bound over all connections divided among them (rounded down), every other setting as it

@@ -37,13 +37,16 @@ public final class TCPReassembler {
     /// the ordinal of the packet that opened it (`order.packet` then), which the merge renumbers; without
     /// it, ids count connections from 1. `sweepsOnItsOwn: false`: `process` never sweeps; the driver
     /// calls `expireIdle(now:)` where `SweepSchedule` says, over all the replay's segments.
+    /// `recordsNATTableUses` (with `order`): the NAT copy detector's table uses are kept for
+    /// `natTableUses`.
     public init(
         configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory,
-        order: EventOrder? = nil, sweepsOnItsOwn: Bool = true
+        order: EventOrder? = nil, sweepsOnItsOwn: Bool = true, recordsNATTableUses: Bool = false
     ) {
         state = UnsafeMutablePointer<ReassemblerState>.allocate(capacity: 1)
         state.initialize(to: ReassemblerState(configuration: configuration, factory: factory, order: order))
         if !sweepsOnItsOwn { state.pointee.sweeps = .never }
+        state.pointee.natCopies.recordsUses = recordsNATTableUses
     }
 
     deinit {
@@ -58,6 +61,13 @@ public final class TCPReassembler {
 
     /// Connections tracked now.
     public var activeConnections: Int { state.pointee.index.count }
+
+    /// The NAT copy detector's table uses so far, for `NATTableUse.splitMayDiffer`; nil when they were
+    /// not recorded (`recordsNATTableUses`) or were too many to keep (`NATCopyDetector.maxRecordedUses`).
+    public var natTableUses: [NATTableUse]? {
+        let detector = state.pointee.natCopies
+        return detector.recordsUses && !detector.usesOverflowed ? detector.uses : nil
+    }
 
     /// Hands one segment to its connection. The payload is used only during the call.
     ///
