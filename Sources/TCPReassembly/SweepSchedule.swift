@@ -28,7 +28,11 @@ public struct SweepSchedule: Sendable, Equatable {
     public mutating func isDue(at time: Timestamp) -> Bool {
         let now = time.nanoseconds
         guard now >= nextDue else { return false }
-        nextDue = now &+ Self.interval
+        noteSweep(at: now)
         return true
     }
+
+    /// A segment at `now` (nanoseconds) swept: the next sweep is due `interval` later.
+    @inlinable @inline(__always)
+    @usableFromInline mutating func noteSweep(at now: Int64) { nextDue = now &+ Self.interval }
 }
