@@ -43,6 +43,7 @@ public final class TCPReassembler {
         configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory,
         order: EventOrder? = nil, sweepsOnItsOwn: Bool = true, recordsNATTableUses: Bool = false
     ) {
+        precondition(order != nil || !recordsNATTableUses, "NAT table uses are ordered by the EventOrder's packets")
         state = UnsafeMutablePointer<ReassemblerState>.allocate(capacity: 1)
         state.initialize(to: ReassemblerState(configuration: configuration, factory: factory, order: order))
         if !sweepsOnItsOwn { state.pointee.sweeps = .never }
