@@ -25,14 +25,16 @@ import Testing
     }
 
     /// Connections on many ports, some idle past the timeout, some with holes given up by time, some
-    /// closed, the rest open at the end; split by client port over `workers` reassemblers.
-    @Test(arguments: [2, 3]) func splitReassemblersGiveWhatOneGivesInTheSameOrder(workers: Int) {
+    /// closed, the rest open at the end; split by client port over `workers` reassemblers. `goingBack`:
+    /// packet times sometimes step back (captures merged from several interfaces).
+    @Test(arguments: [2, 3], [false, true])
+    func splitReassemblersGiveWhatOneGivesInTheSameOrder(workers: Int, goingBack: Bool) {
         var random = SplitMix64(seed: 20)
         var packets: [Packet] = []
         var time: Int64 = 0
         var next: [UInt16: UInt32] = [:]
         for _ in 0..<600 {
-            time += Int64.random(in: 0...400, using: &random)
+            time += Int64.random(in: (goingBack ? -150 : 0)...400, using: &random)
             let port = UInt16.random(in: 1...40, using: &random)
             let sequence = next[port, default: 1]
             switch Int.random(in: 0..<10, using: &random) {
