@@ -141,7 +141,9 @@ struct BodyPrefix {
             budget.charge(chunk.count)
             charged &+= chunk.count
         } else {
-            let kept = budget.room(for: chunk.count)
+            // Asked for what the prefix may take, not the whole chunk: past the prefix's own limit the
+            // shared bound holds nothing back (`Budget.wasReached` stays false).
+            let kept = budget.room(for: Swift.min(chunk.count, room))
             let taken = Swift.min(room, kept)
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<taken]))
             budget.charge(taken)

@@ -53,6 +53,7 @@ import Testing
             }
         }
         #expect(observer.statistics.count(of: .keptBytesLimit) > 0)
+        #expect(observer.reachedGlobalBudget)
         for connection in connections { Self.end(connection, at: time + 1) }
         #expect(sink.exchanges.count == 8 * 20)
         #expect(observer.statistics.requestsWithoutResponse == 8 * 20)
@@ -86,8 +87,24 @@ import Testing
         #expect(sink.exchanges.count == 40)
         #expect(observer.statistics.exchangesComplete == 40)
         #expect(observer.statistics.count(of: .keptBytesLimit) == 0)
+        #expect(!observer.reachedGlobalBudget)
         #expect(sink.exchanges.allSatisfy { $0.request?.bodyPrefix.count == $0.request?.bodyLength && $0.request?.bodyTruncated == false })
         #expect(observer.keptBytes.now == 0)
+    }
+
+    /// A body past its prefix's own limit, with room under the shared bound for the prefix but not for
+    /// the whole delivery: the prefix's limit cut it, not the shared bound.
+    @Test func aBodyCutByItsPrefixLimitDoesNotReachTheSharedBound() {
+        var configuration = HTTPObserverConfiguration()
+        configuration.requestBodyPrefixLimit = 100
+        configuration.maxKeptBytesTotal = 1000
+        let observer = HTTPObserver(configuration: configuration, sink: CollectingSink())
+        let connection = observer.makeConnectionObserver(for: ConnectionInfo(
+            id: 1, client: Endpoint(address: IPAddress("10.0.0.1")!, port: 40000), server: testServer,
+            roleSource: .handshake, synTime: Timestamp(nanoseconds: 1), firstSeen: Timestamp(nanoseconds: 1)))
+        Self.send(Self.post(1, bodyBytes: 2000), to: connection, .clientToServer, at: 10)
+        #expect(observer.statistics.count(of: .keptBytesLimit) == 0)
+        #expect(!observer.reachedGlobalBudget)
     }
 
     /// A head split over deliveries that the bound leaves no room for is given up (counted), and the
