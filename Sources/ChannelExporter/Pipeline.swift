@@ -153,7 +153,7 @@ public final class Pipeline {
 
     /// A decryptor reading the key logs of `settings`: `previous` with a new key store (an empty one
     /// without key logs: its secrets are let go), or a new decryptor; nil without key logs or `previous`.
-    private static func decryptor(_ settings: ExporterConfiguration.TLS, replacingKeysOf previous: TLSDecryptor?) -> TLSDecryptor? {
+    static func decryptor(_ settings: ExporterConfiguration.TLS, replacingKeysOf previous: TLSDecryptor?) -> TLSDecryptor? {
         guard !settings.keylogFiles.isEmpty || previous != nil else { return nil }
         let keys = TLSKeyStore(files: settings.keylogFiles, maxEntries: settings.maxKeys)
         guard let previous else { return TLSDecryptor(keys: keys) }
@@ -193,7 +193,7 @@ public final class Pipeline {
 }
 
 /// Everything the flow table's parts (reassembler, protocol observers, router) are built from.
-private struct FlowSettings: Equatable {
+struct FlowSettings: Equatable {
     var reassembly: ReassemblyConfiguration
     var http: HTTPObserverConfiguration
     var amqp: AMQPObserverConfiguration

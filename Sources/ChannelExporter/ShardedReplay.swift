@@ -1,0 +1,87 @@
+/// A replay whose connections are split over several flow pipelines, one thread each, with exactly
+/// the outputs of one pipeline.
+import ChannelMetrics
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `channel-exporter replay --threads N`: the reading thread decodes (`ShardDispatcher`), N workers
+/// reassemble and observe (`ShardWorker`), and their outputs are merged into what one pipeline
+/// gives, byte for byte: metrics series in first-seen order (`ChannelMetrics.merged`), exchange log
+/// lines in one pipeline's order with its connection ids (`ShardLogMerge`), counters added.
+///
+/// Each worker holds `1/N` of every global budget (`share`): if none reached its share, the sum
+/// never reached the whole, and one pipeline would not have either. When one did, or a worker saw
+/// a connection depend on another it may not hold, `run` gives nil and the caller replays with one
+/// pipeline (`ReplayRunner`): exact, never approximated.
+public enum ShardedReplay {
+    /// A sharded replay's outputs.
+    public struct Outcome {
+        public var metrics: ChannelMetrics
+        public var result: ReplayResult
+
+        public init(metrics: ChannelMetrics, result: ReplayResult) {
+            self.metrics = metrics
+            self.result = result
+        }
+    }
+
+    /// The default number of shards: the processors online, at most 8.
+    public static var defaultThreads: Int {
+        Swift.min(8, Swift.max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Whether `files` can be read twice (a rerun needs it): regular files, not standard input or a pipe.
+    public static func canReread(_ files: [String]) -> Bool {
+        files.allSatisfy { path in
+            var status = stat()
+            return path != "-" && stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+        }
+    }
+
+    /// Replays `files` over `threads` shards; nil when one pipeline must replay them instead (nothing
+    /// was written to `exchangeLog` then). Errors are the reading's, as one pipeline's.
+    public static func run(
+        files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> Outcome? {
+        guard threads > 1, let shared = share(configuration, among: threads) else { return nil }
+        var workers = [ShardWorker]()
+        for _ in 0..<threads { workers.append(try ShardWorker(configuration: shared, logsExchanges: exchangeLog != nil)) }
+        for worker in workers { try worker.start() }
+        let dispatcher = ShardDispatcher(configuration: configuration, workers: workers)
+        let result: ReplayResult
+        do {
+            result = try ReplayRunner.run(files: files, target: dispatcher, progress: progress)
+        } catch {
+            try? dispatcher.finish()
+            throw error
+        }
+        if workers.contains(where: \.reachedBudgetShare) { return nil }
+        let metrics = ChannelMetrics.merged(workers.map(\.metrics))
+        if let exchangeLog { try ShardLogMerge.merge(workers.compactMap(\.log), into: exchangeLog) }
+        return Outcome(metrics: metrics, result: result)
+    }
+
+    /// `configuration` with each global budget divided among `count` shards; nil when a share would
+    /// be nothing (a budget smaller than the shards: one pipeline then).
+    static func share(_ configuration: ExporterConfiguration, among count: Int) -> ExporterConfiguration? {
+        var shared = configuration
+        var limits = shared.limits
+        var ok = true
+        func divide(_ value: inout Int) {
+            value /= count
+            if value <= 0 { ok = false }
+        }
+        divide(&limits.maxSeriesPerFamily)
+        divide(&limits.maxLabelBytesPerFamily)
+        divide(&limits.maxConnections)
+        divide(&limits.maxBufferedBytesTotal)
+        divide(&limits.maxHTTPKeptBytesTotal)
+        divide(&limits.maxAMQPKeptBytesTotal)
+        divide(&limits.maxAMQPOutstandingDeliveries)
+        divide(&limits.maxAMQPSplitFrameBytesTotal)
+        shared.limits = limits
+        return ok ? shared : nil
+    }
+}
