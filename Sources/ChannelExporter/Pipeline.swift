@@ -57,9 +57,12 @@ public final class Pipeline {
     /// idle tick) is taken as the clock stepped forward, not as time passing (`PacketClock`).
     /// Nil: `replayForwardStepLimit`, for a replay, where nothing else moves time on; live, idle
     /// ticks come every 250 ms on a quiet interface and `LiveRunner` passes `liveForwardStepLimit`.
+    ///
+    /// `order`: this pipeline is one shard of a replay split over several (`ShardWorker`): it is handed
+    /// decoded segments, and its outputs are tagged with where one pipeline would have made them.
     public init(
         configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil, replacing previous: Pipeline? = nil,
-        forwardStepLimit: Duration? = nil
+        forwardStepLimit: Duration? = nil, order: EventOrder? = nil
     ) throws {
         self.configuration = configuration
         let metricsConfiguration = try MetricsConfiguration(configuration)
@@ -127,6 +130,39 @@ public final class Pipeline {
         ) { reassembler.process($0) }
     }
 
+    /// A shard's path (`ShardWorker`): a segment the reading thread decoded.
+    @inline(__always)
+    func process(_ segment: TCPSegment) {
+        reassembler.process(segment)
+    }
+
+    /// A shard's idle sweep, at the time the reading thread found one pipeline's reassembler sweeps.
+    func sweep(at time: Timestamp) {
+        reassembler.expireIdle(now: time)
+    }
+
+    /// A shard's end of input, at the replay's last packet time (the same for every shard).
+    func finish(at time: Timestamp) {
+        reassembler.finish(at: time)
+    }
+
+    /// A shard's connections opened, by id (`ShardLogWriter`, for the exchange log's renumbering).
+    var connectionsOpened: ((UInt64) -> Void)? {
+        get { router.opened }
+        set { router.opened = newValue }
+    }
+
+    /// Whether a global budget was reached (in a shard: its share): the reassembler's connections or
+    /// buffered bytes, the HTTP observer's or the AMQP observer's bytes kept, AMQP deliveries outstanding,
+    /// or the TLS key store's entries.
+    var reachedGlobalBudget: Bool {
+        let reassembly = reassembler.statistics.limitHits
+        return reassembly[.connections] > 0 || reassembly[.bufferedBytesTotal] > 0
+            || http.statistics.count(of: .keptBytesLimit) > 0
+            || (amqp.statistics.limitHits[.keptBytes] ?? 0) > 0 || (amqp.statistics.limitHits[.outstandingTotal] ?? 0) > 0
+            || (tls?.keyStatistics.evicted ?? 0) > 0
+    }
+
     /// Live: a forward jump of packet time past this is the host's clock stepped. Idle ticks come
     /// every 250 ms on a quiet interface, so time passing never shows such a jump; 5 s leaves room
     /// for a capture block held back and a busy machine.
@@ -153,7 +189,7 @@ public final class Pipeline {
 
     /// A decryptor reading the key logs of `settings`: `previous` with a new key store (an empty one
     /// without key logs: its secrets are let go), or a new decryptor; nil without key logs or `previous`.
-    static func decryptor(_ settings: ExporterConfiguration.TLS, replacingKeysOf previous: TLSDecryptor?) -> TLSDecryptor? {
+    private static func decryptor(_ settings: ExporterConfiguration.TLS, replacingKeysOf previous: TLSDecryptor?) -> TLSDecryptor? {
         guard !settings.keylogFiles.isEmpty || previous != nil else { return nil }
         let keys = TLSKeyStore(files: settings.keylogFiles, maxEntries: settings.maxKeys)
         guard let previous else { return TLSDecryptor(keys: keys) }
@@ -193,7 +229,7 @@ public final class Pipeline {
 }
 
 /// Everything the flow table's parts (reassembler, protocol observers, router) are built from.
-struct FlowSettings: Equatable {
+private struct FlowSettings: Equatable {
     var reassembly: ReassemblyConfiguration
     var http: HTTPObserverConfiguration
     var amqp: AMQPObserverConfiguration

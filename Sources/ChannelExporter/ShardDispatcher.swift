@@ -112,7 +112,7 @@ final class ShardDispatcher: ReplayTarget {
             fragmentBytesHeld: decoder.fragments.heldBytes, clock: clock.counters,
             firstPacketTime: firstPacketTime, lastPacketTime: clock.latestTime)
         for (index, worker) in workers.enumerated() {
-            var part = worker.statistics
+            var part = worker.pipeline.statistics
             if index > 0 { part.tlsKeys = TLSKeyStoreStatistics() }
             statistics.add(part)
         }

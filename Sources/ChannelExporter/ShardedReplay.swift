@@ -19,11 +19,8 @@ public enum ShardedReplay {
     public struct Outcome {
         public var metrics: ChannelMetrics
         public var result: ReplayResult
-
-        public init(metrics: ChannelMetrics, result: ReplayResult) {
-            self.metrics = metrics
-            self.result = result
-        }
+        /// The flow pipelines that gave them: 1 when the replay was one pipeline's (asked for, or a rerun).
+        public var pipelines: Int
     }
 
     /// The default number of shards: the processors online, at most 8.
@@ -39,9 +36,27 @@ public enum ShardedReplay {
         }
     }
 
+    /// Replays `files` over `threads` pipelines when they can be read again (for a rerun), else with
+    /// one; with one when the shards could not give exactly what one pipeline gives, or failed (the
+    /// error is then one pipeline's, with what it wrote to `exchangeLog` before it).
+    public static func replay(
+        files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> Outcome {
+        if threads > 1 && canReread(files),
+            let outcome = try? run(
+                files: files, configuration: configuration, threads: threads, exchangeLog: exchangeLog, progress: progress)
+        {
+            return outcome
+        }
+        let pipeline = try Pipeline(configuration: configuration, exchangeLog: exchangeLog)
+        let result = try ReplayRunner.run(files: files, pipeline: pipeline, progress: progress)
+        return Outcome(metrics: pipeline.metrics, result: result, pipelines: 1)
+    }
+
     /// Replays `files` over `threads` shards; nil when one pipeline must replay them instead (nothing
     /// was written to `exchangeLog` then). Errors are the reading's, as one pipeline's.
-    public static func run(
+    static func run(
         files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> Outcome? {
@@ -57,10 +72,10 @@ public enum ShardedReplay {
             try? dispatcher.finish()
             throw error
         }
-        if workers.contains(where: \.reachedBudgetShare) { return nil }
-        let metrics = ChannelMetrics.merged(workers.map(\.metrics))
+        if workers.contains(where: \.pipeline.reachedGlobalBudget) { return nil }
+        let metrics = ChannelMetrics.merged(workers.map(\.pipeline.metrics))
         if let exchangeLog { try ShardLogMerge.merge(workers.compactMap(\.log), into: exchangeLog) }
-        return Outcome(metrics: metrics, result: result)
+        return Outcome(metrics: metrics, result: result, pipelines: threads)
     }
 
     /// `configuration` with each global budget divided among `count` shards; nil when a share would

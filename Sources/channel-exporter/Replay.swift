@@ -82,21 +82,12 @@ struct Replay: ParsableCommand {
         let totalBytes = files.reduce(UInt64(0)) { $0 + fileSize($1) }
         let progress = ProgressBar(enabled: !noProgress && isatty(STDERR_FILENO) != 0, totalBytes: totalBytes)
         let update: (UInt64, UInt64) -> Void = { _, bytes in progress.update(bytes: bytes) }
-        var outcome: ShardedReplay.Outcome?
-        // Sharded when the files can be read again (for the rerun with one pipeline) and the summary
-        // is not JSON (its peaks of bytes kept are of the whole flow table at one moment, which shards
-        // do not see). Any error, or anything shards could not give exactly: one pipeline.
-        if threads > 1 && !json && ShardedReplay.canReread(files) {
-            outcome = try? ShardedReplay.run(
-                files: files, configuration: configuration, threads: threads, exchangeLog: exchangeLog, progress: update)
-        }
-        if outcome == nil {
-            let pipeline = try Pipeline(configuration: configuration, exchangeLog: exchangeLog)
-            let result = try ReplayRunner.run(files: files, pipeline: pipeline, progress: update)
-            outcome = ShardedReplay.Outcome(metrics: pipeline.metrics, result: result)
-        }
+        // Not sharded with a JSON summary: its peaks of bytes kept are of the whole flow table at one
+        // moment, which no shard sees.
+        let outcome = try ShardedReplay.replay(
+            files: files, configuration: configuration, threads: json ? 1 : threads, exchangeLog: exchangeLog,
+            progress: update)
         progress.finish()
-        guard let outcome else { return }
         let result = outcome.result
 
         // An exchange log that could not be written whole is an error, as an exposition would be.
