@@ -152,14 +152,21 @@ public final class Pipeline {
         set { router.opened = newValue }
     }
 
-    /// Whether a global budget was reached (in a shard: its share): the reassembler's connections or
-    /// buffered bytes, the HTTP observer's or the AMQP observer's bytes kept, AMQP deliveries outstanding,
-    /// or the TLS key store's entries.
+    /// Whether a global budget was reached (in a shard: its share, which its configuration holds): a
+    /// limit hit counted, or a budget's peak at its bound (a holder may charge past a bound it checks
+    /// later). Below every share in every shard, the shards' sum stayed below each whole: one pipeline
+    /// would have reached none either. Series refused by a family's cap count too, and TLS keys evicted.
     var reachedGlobalBudget: Bool {
+        let limits = configuration.limits
         let reassembly = reassembler.statistics.limitHits
+        let amqpHits = amqp.statistics.limitHits
         return reassembly[.connections] > 0 || reassembly[.bufferedBytesTotal] > 0
-            || http.statistics.count(of: .keptBytesLimit) > 0
-            || (amqp.statistics.limitHits[.keptBytes] ?? 0) > 0 || (amqp.statistics.limitHits[.outstandingTotal] ?? 0) > 0
+            || http.statistics.count(of: .keptBytesLimit) > 0 || http.keptBytes.peak >= limits.maxHTTPKeptBytesTotal
+            || (amqpHits[.keptBytes] ?? 0) > 0 || (amqpHits[.outstandingTotal] ?? 0) > 0
+            || amqp.keptBytesNow.peak >= limits.maxAMQPKeptBytesTotal
+            || amqp.outstandingDeliveries.peak >= limits.maxAMQPOutstandingDeliveries
+            || amqp.bufferedMethodBytesNow.peak >= limits.maxAMQPSplitFrameBytesTotal
+            || metrics.statistics().seriesRefused.values.contains { $0 > 0 }
             || (tls?.keyStatistics.evicted ?? 0) > 0
     }
 

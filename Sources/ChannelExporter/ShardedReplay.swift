@@ -63,12 +63,13 @@ public enum ShardedReplay {
         guard threads > 1, let shared = share(configuration, among: threads) else { return nil }
         var workers = [ShardWorker]()
         for _ in 0..<threads { workers.append(try ShardWorker(configuration: shared, logsExchanges: exchangeLog != nil)) }
-        for worker in workers { try worker.start() }
         let dispatcher = ShardDispatcher(configuration: configuration, workers: workers)
         let result: ReplayResult
         do {
+            for worker in workers { try worker.start() }
             result = try ReplayRunner.run(files: files, target: dispatcher, progress: progress)
         } catch {
+            // Every worker started ends (the end record) before the error goes on.
             try? dispatcher.finish()
             throw error
         }

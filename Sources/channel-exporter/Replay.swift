@@ -58,7 +58,7 @@ struct Replay: ParsableCommand {
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one capture file") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1 to 64") }
         guard format == "prometheus" || format == "openmetrics" else {
             throw ValidationError("--format must be prometheus or openmetrics")
         }
