@@ -116,6 +116,7 @@ enum ShardLogMerge {
             line.withUnsafeBytes { log.write(line: $0) }
             cursors[best].offset = start + Int(record.lineCount)
             heads[best] = read(cursors[best].bytes, at: cursors[best].offset)
+            if cursors[best].offset & 0xFF_FFFF < start & 0xFF_FFFF { writers[best].lines.release(upTo: start) }
         }
     }
 

@@ -43,6 +43,18 @@ final class ShardTempFile {
         withUnsafeBytes(of: value) { write($0.baseAddress!, count: $0.count) }
     }
 
+    /// Lets the pages before `offset` of the mapping go (read once, in order: the merge's resident
+    /// memory stays that of the pages being read, whatever the file's size).
+    func release(upTo offset: Int) {
+        guard let mapped else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let end = offset / page * page
+        guard end > releasedUpTo else { return }
+        madvise(mapped + releasedUpTo, end - releasedUpTo, MADV_DONTNEED)
+        releasedUpTo = end
+    }
+    private var releasedUpTo = 0
+
     /// Everything written, mapped for reading (after the last write).
     func contents() throws(ExporterError) -> UnsafeRawBufferPointer {
         if fflush(file) != 0 && writeError == 0 { writeError = errno }

@@ -43,6 +43,8 @@ public enum ShardedReplay {
         files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> Outcome {
+        let clock = ContinuousClock()
+        let start = clock.now
         if threads > 1 && canReread(files),
             let outcome = try? run(
                 files: files, configuration: configuration, threads: threads, exchangeLog: exchangeLog, progress: progress)
@@ -50,7 +52,10 @@ public enum ShardedReplay {
             return outcome
         }
         let pipeline = try Pipeline(configuration: configuration, exchangeLog: exchangeLog)
-        let result = try ReplayRunner.run(files: files, pipeline: pipeline, progress: progress)
+        var result = try ReplayRunner.run(files: files, pipeline: pipeline, progress: progress)
+        // The replay's time is the shards' attempt's too.
+        let elapsed = clock.now - start
+        result.elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Outcome(metrics: pipeline.metrics, result: result, pipelines: 1)
     }
 
@@ -64,7 +69,9 @@ public enum ShardedReplay {
         var workers = [ShardWorker]()
         for _ in 0..<threads { workers.append(try ShardWorker(configuration: shared, logsExchanges: exchangeLog != nil)) }
         let dispatcher = ShardDispatcher(configuration: configuration, workers: workers)
-        let result: ReplayResult
+        let clock = ContinuousClock()
+        let start = clock.now
+        var result: ReplayResult
         do {
             for worker in workers { try worker.start() }
             result = try ReplayRunner.run(files: files, target: dispatcher, progress: progress)
@@ -76,6 +83,9 @@ public enum ShardedReplay {
         if workers.contains(where: \.pipeline.reachedGlobalBudget) { return nil }
         let metrics = ChannelMetrics.merged(workers.map(\.pipeline.metrics))
         if let exchangeLog { try ShardLogMerge.merge(workers.compactMap(\.log), into: exchangeLog) }
+        // The replay's time includes the merges.
+        let elapsed = clock.now - start
+        result.elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Outcome(metrics: metrics, result: result, pipelines: threads)
     }
 
