@@ -13,6 +13,11 @@ struct CaseCounts<Case: CaseOrdinal>: Sendable {
     @inline(__always)
     mutating func add(_ value: Case) { counts[value.ordinal] &+= 1 }
 
+    /// Adds every count of `other`.
+    mutating func add(_ other: CaseCounts) {
+        for i in counts.indices { counts[i] &+= other.counts[i] }
+    }
+
     /// The cases counted at least once, as `ChannelMetricsStatistics` reports them.
     var dictionary: [Case: UInt64] {
         var result: [Case: UInt64] = [:]

@@ -4,6 +4,7 @@ import AMQPObserver
 import HTTP1Observer
 import PacketDecoding
 import Synchronization
+import TCPReassembly
 
 /// The reference's metric families, fed from the wire (REFERENCE-BEHAVIOUR §2–§5):
 /// `<SYSCODE>_inner_metrics`, `partner_http_metrics`, `external_calls_total`,
@@ -39,13 +40,18 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     /// How many of the constant labels (`appid`, `application`) are longer than
     /// `maxLabelValueBytes`: they are stored cut, and counted with every observation.
     private let constantLabelsCut: UInt64
-    private let state: Mutex<State>
+    /// Internal, not private: `merged(_:configuration:)` fills a new one.
+    let state: Mutex<State>
     /// The codes of response bodies met again; `remembersBodyCodes` false: every body is read (tests).
     private let recentBodyCodes = Mutex(RecentBodyCodes())
     private let remembersBodyCodes: Bool
     /// The counters of the metrics this one replaced (a reload with other metric settings): the
     /// self-metrics' counters go on from them.
     private let countedBefore: ChannelMetricsStatistics?
+    /// Set by a pipeline that reads some of a replay's connections (`merged(_:configuration:)`
+    /// puts its series back in one pipeline's order): each observation takes the next key, and a new
+    /// series keeps its first. Set before the first observation; read only on the pipeline's thread.
+    nonisolated(unsafe) public var order: EventOrder?
 
     struct State: Sendable {
         var inner: HistogramFamily
@@ -109,7 +115,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             externalDuration: HistogramFamily(
                 name: "external_call_duration_seconds", help: "Duration of external calls in seconds",
                 labelNames: externalLabels, constantValues: constant, bounds: configuration.externalBuckets.seconds,
-                maxSeries: cap, maxLabelBytes: labelBytes),
+                unit: .seconds, maxSeries: cap, maxLabelBytes: labelBytes),
             consumer: HistogramFamily(
                 name: syscode + "_consumer_metrics", help: "...",
                 labelNames: ["appid", "application", "f_code", "topic", "code"],
@@ -153,18 +159,19 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         if rules.inboundRequestDataFails(request) { return skip(.requestDataFailed) }
         let code = innerCode(response, lentBody: lentBody)
         let methodCode = rules.inboundMethodCode(request)
-        let milliseconds = Self.seconds(end - start) * 1000
+        let nanoseconds = end - start
+        let key = order?.next()
         let inputs = InboundLabelInputs(
             userAgent: request.userAgent, path: request.path, status: response.status, code: code.label,
             methodCode: methodCode)
         state.withLock { state in
             state.bodyCodes.add(code.outcome)
-            if milliseconds < 0 { state.statistics.negativeDurations += 1 }
+            if nanoseconds < 0 { state.statistics.negativeDurations += 1 }
             if let recent = state.recentInner.lookup(
                 inputs, userAgent: request.userAgent, path: request.path, code: code.label, methodCode: methodCode)
             {
                 state.statistics.labelValuesTruncated += constantLabelsCut + recent.cut
-                state.inner.add(milliseconds, toSeries: recent.series)
+                state.inner.add(nanoseconds: nanoseconds, toSeries: recent.series)
                 state.recorded.add(.inbound)
                 return
             }
@@ -177,8 +184,8 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
             setLabel(4, code.label, in: &state.innerLabels, cut: &cut)
             setLabel(5, methodCode, in: &state.innerLabels, cut: &cut)
             state.statistics.labelValuesTruncated += constantLabelsCut + cut
-            guard let series = state.innerLabels.series(in: &state.inner) else { return }
-            state.inner.add(milliseconds, toSeries: series)
+            guard let series = state.innerLabels.series(in: &state.inner, key: key) else { return }
+            state.inner.add(nanoseconds: nanoseconds, toSeries: series)
             state.recorded.add(.inbound)
             state.recentInner.insert(
                 inputs, userAgent: request.userAgent, path: request.path, code: code.label, methodCode: methodCode,
@@ -198,7 +205,8 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         guard let start = exchange.callStart, let end = exchange.responseLastByte else {
             return skip(.noTimestamps)
         }
-        let seconds = Self.seconds(end - start)
+        let nanoseconds = end - start
+        let key = order?.next()
         let partner = request.host.flatMap { configuration.partners.lookup(authority: $0) }
         let code = outgoingCode(response, lentBody: lentBody)
         let action = partner.map { $0.actions[LabelRules.partnerPath(rawPath: request.rawPath)] }
@@ -206,7 +214,7 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
         let tcode = LabelRules.tcode(request: request, partner: partner)
         state.withLock { state in
             state.bodyCodes.add(code.outcome)
-            if seconds < 0 { state.statistics.negativeDurations += 1 }
+            if nanoseconds < 0 { state.statistics.negativeDurations += 1 }
             var cut: UInt64 = 0
             if let partner {
                 cut += constantLabelsCut
@@ -215,7 +223,9 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
                 setLabel(1, action.flatMap { $0 } ?? "", in: &state.partnerLabels, cut: &cut)
                 setLabel(2, LabelRules.statusText(response.status), in: &state.partnerLabels, cut: &cut)
                 setLabel(3, code.label, in: &state.partnerLabels, cut: &cut)
-                if state.partnerLabels.record(seconds * 1000, in: &state.partner) { state.recorded.add(.partner) }
+                if state.partnerLabels.record(nanoseconds: nanoseconds, in: &state.partner, key: key) {
+                    state.recorded.add(.partner)
+                }
             }
             cut += constantLabelsCut
             setLabel(0, "http", in: &state.externalLabels, cut: &cut)
@@ -226,8 +236,8 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
                 in: &state.externalLabels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
             // One label set for both external families.
-            let counted = state.externalLabels.record(1, in: &state.externalCalls)
-            let timed = state.externalLabels.record(seconds, inSecond: &state.externalDuration)
+            let counted = state.externalLabels.record(1, in: &state.externalCalls, key: key)
+            let timed = state.externalLabels.record(nanoseconds: nanoseconds, inSecond: &state.externalDuration, key: key)
             if counted || timed { state.recorded.add(.external) }
         }
     }
@@ -297,16 +307,19 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     public func observe(_ outcome: ConsumerOutcome) {
         guard let queue = outcome.queue else { return skip(.consumerWithoutQueue) }
         let start = configuration.consumerTiming == .serviceTime ? outcome.serviceStart : outcome.deliverTime
-        let milliseconds = Self.seconds(outcome.answerTime - start) * 1000
+        let nanoseconds = outcome.answerTime - start
+        let key = order?.next()
         state.withLock { state in
-            if milliseconds < 0 { state.statistics.negativeDurations += 1 }
+            if nanoseconds < 0 { state.statistics.negativeDurations += 1 }
             var cut = constantLabelsCut
             // The values after appid and application.
             setLabel(0, "", in: &state.consumerLabels, cut: &cut)
             setLabel(1, queue, in: &state.consumerLabels, cut: &cut)
             setLabel(2, String(outcome.answer.code), in: &state.consumerLabels, cut: &cut)
             state.statistics.labelValuesTruncated += cut
-            if state.consumerLabels.record(milliseconds, in: &state.consumer) { state.recorded.add(.consumer) }
+            if state.consumerLabels.record(nanoseconds: nanoseconds, in: &state.consumer, key: key) {
+                state.recorded.add(.consumer)
+            }
         }
     }
 
@@ -381,8 +394,4 @@ public final class ChannelMetrics: HTTPExchangeSink, ConsumerOutcomeSink, Sendab
     private func skip(_ reason: ChannelMetricsStatistics.Skipped) {
         state.withLock { $0.skipped.add(reason) }
     }
-
-    /// Nanoseconds → seconds as the reference computes `timedelta.total_seconds()`
-    /// (an exact ratio rounded once), so `× 1000` gives its millisecond values bit for bit.
-    static func seconds(_ nanoseconds: Int64) -> Double { Double(nanoseconds) / 1e9 }
 }

@@ -43,12 +43,12 @@ import Testing
             }
             #expect(scratch.digest == LabelSetKey.digest(of: scratch.values))
             #expect(shared.values == scratch.values)
-            let value = Double(dice.next(30)) / 2
-            if scratch.record(value, in: &alone) { recorded.alone += 1 }
+            let nanoseconds = Int64(dice.next(30)) * 500_000
+            if scratch.record(nanoseconds: nanoseconds, in: &alone) { recorded.alone += 1 }
             let counted = shared.record(1, in: &first)
-            let timed = shared.record(value, inSecond: &second)
+            let timed = shared.record(nanoseconds: nanoseconds, inSecond: &second)
             if counted || timed { recorded.shared += 1 }
-            if general.observe(scratch.values, value) { recorded.general += 1 }
+            if general.observe(scratch.values, nanoseconds: nanoseconds) { recorded.general += 1 }
             generalCounter.increment(scratch.values)
             if step % 1_000 == 0 { #expect(alone.snapshot() == general.snapshot()) }
         }

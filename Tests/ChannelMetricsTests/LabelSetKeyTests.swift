@@ -17,7 +17,7 @@ import Testing
         var family = HistogramFamily(name: "f", help: "h", labelNames: ["a", "b"], bounds: [1], maxSeries: 100_000)
         let sets = (0..<5_000).map { i in ["/path/\(i % 97)/é\(i % 13)", String(repeating: "x", count: i % 40)] }
         let distinct = Set(sets.map { $0 }).count
-        for values in sets + sets { family.observe(values, 0.5) }
+        for values in sets + sets { family.observe(values, nanoseconds: 500_000) }
         #expect(family.seriesCount == distinct)
         let total = family.snapshot().series.reduce(0) { $0 + $1.count }
         #expect(total == Double(2 * sets.count))

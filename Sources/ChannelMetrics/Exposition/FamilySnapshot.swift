@@ -34,7 +34,7 @@ extension HistogramFamily {
             }
             series.append(.init(
                 labels: labels, cumulativeBuckets: cumulative,
-                count: Double(total), sum: sums[i]))
+                count: Double(total), sum: sum(ofSeries: i)))
         }
         return FamilySnapshot(name: name, type: .histogram, bounds: bounds, series: series)
     }

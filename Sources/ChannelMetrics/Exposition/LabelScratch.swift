@@ -1,5 +1,7 @@
 // One family's label values kept between observations, with their hashes and their series.
 
+import TCPReassembly
+
 /// The label values of a family's observations (those after `appid` and `application`), one
 /// array kept between observations and written in place: an observation whose series exists
 /// allocates nothing (measured: an array per exchange before), and no array is emptied. Used in
@@ -36,34 +38,35 @@ struct LabelScratch: Sendable {
         series = (nil, nil)
     }
 
-    /// Adds `value` to the series of the values in `family` (the first family they feed);
-    /// false (counted by the family) when it refuses a new series.
-    mutating func record(_ value: Double, in family: inout HistogramFamily) -> Bool {
-        guard let known = series(in: &family) else { return false }
-        family.add(value, toSeries: known)
+    /// Adds a duration of `nanoseconds` to the series of the values in `family` (the first family
+    /// they feed); false (counted by the family) when it refuses a new series. `key`: where a new
+    /// series is first seen (`EventOrder`), when series are ordered that way.
+    mutating func record(nanoseconds: Int64, in family: inout HistogramFamily, key: EventOrderKey? = nil) -> Bool {
+        guard let known = series(in: &family, key: key) else { return false }
+        family.add(nanoseconds: nanoseconds, toSeries: known)
         return true
     }
 
     /// The series of the values in `family` (the first family they feed), added when new; nil
     /// (counted by the family) when it refuses a new series.
-    mutating func series(in family: inout HistogramFamily) -> Int? {
-        if series.first == nil { series.first = family.series(of: values, digest: digest) }
+    mutating func series(in family: inout HistogramFamily, key: EventOrderKey? = nil) -> Int? {
+        if series.first == nil { series.first = family.series(of: values, digest: digest, key: key) }
         return series.first
     }
 
     /// `record` for the first family when it is a counter.
-    mutating func record(_ amount: Double, in family: inout CounterFamily) -> Bool {
-        if series.first == nil { series.first = family.series(of: values, digest: digest) }
+    mutating func record(_ amount: Double, in family: inout CounterFamily, key: EventOrderKey? = nil) -> Bool {
+        if series.first == nil { series.first = family.series(of: values, digest: digest, key: key) }
         guard let known = series.first else { return false }
         family.add(amount, toSeries: known)
         return true
     }
 
     /// `record` for the second family the values feed.
-    mutating func record(_ value: Double, inSecond family: inout HistogramFamily) -> Bool {
-        if series.second == nil { series.second = family.series(of: values, digest: digest) }
+    mutating func record(nanoseconds: Int64, inSecond family: inout HistogramFamily, key: EventOrderKey? = nil) -> Bool {
+        if series.second == nil { series.second = family.series(of: values, digest: digest, key: key) }
         guard let known = series.second else { return false }
-        family.add(value, toSeries: known)
+        family.add(nanoseconds: nanoseconds, toSeries: known)
         return true
     }
 
