@@ -72,6 +72,8 @@ public final class Pipeline {
             // New families; the counters of what became of the observations go on.
             metrics = ChannelMetrics(configuration: metricsConfiguration, countingOnFrom: previous?.metrics)
         }
+        // A shard's series carry where one pipeline would have seen them first (`ChannelMetrics.merged`).
+        if let order { metrics.order = order }
         // Without a log the metrics are the sink themselves: through a fan-out, each exchange took one
         // more call (and a test of the absent log) on its way.
         let metrics = metrics

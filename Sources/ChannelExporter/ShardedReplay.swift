@@ -81,7 +81,8 @@ public enum ShardedReplay {
             throw error
         }
         if workers.contains(where: \.pipeline.reachedGlobalBudget) { return nil }
-        let metrics = ChannelMetrics.merged(workers.map(\.pipeline.metrics))
+        let metrics = ChannelMetrics.merged(
+            workers.map(\.pipeline.metrics), configuration: try MetricsConfiguration(configuration))
         if let exchangeLog { try ShardLogMerge.merge(workers.compactMap(\.log), into: exchangeLog) }
         // The replay's time includes the merges.
         let elapsed = clock.now - start
