@@ -65,6 +65,8 @@ for run in "${runs[@]}"; do
     grep -v '^replayed ' "$work/$side/$name.nolog.out" > "$work/$side/$name.nolog.summary"
     [ "$side" = "$first" ] && continue
     for ext in prom jsonl summary err rc nolog.prom nolog.summary nolog.err nolog.rc; do
+      # (Neither there, as the exposition of a file refused: the same.)
+      [ -e "$work/$first/$name.$ext" ] || [ -e "$work/$side/$name.$ext" ] || continue
       if ! cmp -s "$work/$first/$name.$ext" "$work/$side/$name.$ext"; then
         echo "differs: $name.$ext ($work/$first/$name.$ext vs $work/$side/$name.$ext)"; differ=1
       fi
