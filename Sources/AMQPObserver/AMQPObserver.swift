@@ -20,6 +20,12 @@ public final class AMQPObserver: StreamConsumerFactory {
     let bufferedMethodBytes: Budget
     /// Bytes the channels keep (bounded by `maxKeptBytesTotal`).
     let keptBytes: Budget
+    /// Whether a bound over all connections (`maxOutstandingTotal`, `maxBufferedMethodBytesTotal`,
+    /// `maxKeptBytesTotal`) ever held anything back (`Budget.wasReached`): a replay split over several
+    /// pipelines is then redone with one.
+    public var reachedGlobalBudget: Bool {
+        outstanding.wasReached || bufferedMethodBytes.wasReached || keptBytes.wasReached
+    }
     /// Bytes the channels keep now, and the most at once (0 now once every connection ended).
     public var keptBytesNow: (now: Int, peak: Int) { (keptBytes.current, keptBytes.peak) }
     /// Unanswered deliveries kept now, and the most at once (0 now once every connection ended).

@@ -101,6 +101,9 @@ public struct ExporterConfiguration: Sendable, Equatable {
         public var maxFragmentedDatagrams = 1024
         /// Bytes held for them together (`FragmentLimits.maxBytes`; Linux's `ipfrag_high_thresh`).
         public var maxFragmentBytesTotal = 4 << 20
+        /// Pairs of connections that may be a NAT's copies, waiting for their SYN+ACKs at once
+        /// (`ReassemblyConfiguration.maxNATCandidates`; not in the configuration file).
+        public var maxNATCandidates = 256
         public init() {}
     }
 
@@ -123,6 +126,8 @@ public struct ExporterConfiguration: Sendable, Equatable {
         public var keylogFiles: [String] = []
         /// Most connections whose secrets are held at once (the oldest are dropped).
         public var maxKeys = 100_000
+        /// Ciphertext held for all connections at once (`TLSDecryptionLimits.maxBufferedBytesTotal`).
+        public var maxBufferedBytesTotal = 64 << 20
         public init() {}
     }
 

@@ -64,6 +64,7 @@ extension ReassemblyConfiguration {
             maxConnections: c.limits.maxConnections,
             maxBufferedBytesPerConnection: c.limits.maxBufferedBytesPerConnection,
             maxBufferedBytesTotal: c.limits.maxBufferedBytesTotal)
+        maxNATCandidates = c.limits.maxNATCandidates
     }
 }
 

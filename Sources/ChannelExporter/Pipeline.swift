@@ -201,7 +201,7 @@ public final class Pipeline {
     private static func decryptor(_ settings: ExporterConfiguration.TLS, replacingKeysOf previous: TLSDecryptor?) -> TLSDecryptor? {
         guard !settings.keylogFiles.isEmpty || previous != nil else { return nil }
         let keys = TLSKeyStore(files: settings.keylogFiles, maxEntries: settings.maxKeys)
-        guard let previous else { return TLSDecryptor(keys: keys) }
+        guard let previous else { return TLSDecryptor(keys: keys, limits: TLSDecryptionLimits(settings)) }
         previous.replaceKeys(with: keys)
         return previous
     }
@@ -209,7 +209,7 @@ public final class Pipeline {
     /// Adds TLS secrets in NSS key log form (a pcapng Decryption Secrets Block's): connections
     /// that begin from now on are read with them.
     public func addDecryptionSecrets(_ text: String) {
-        if tls == nil { tls = TLSDecryptor(keys: TLSKeyStore(maxEntries: tlsSettings.maxKeys)) }
+        if tls == nil { tls = TLSDecryptor(keys: TLSKeyStore(maxEntries: tlsSettings.maxKeys), limits: TLSDecryptionLimits(tlsSettings)) }
         if router.tls == nil { router.tls = tls }
         tls?.keys.add(text: text)
     }

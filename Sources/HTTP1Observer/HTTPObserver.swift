@@ -22,6 +22,10 @@ public final class HTTPObserver {
     /// Bytes the connections keep now (split heads, body prefixes, waiting requests' heads; bounded by
     /// `HTTPObserverConfiguration.maxKeptBytesTotal`), and the most they kept at once. Not among the
     /// counters: they depend on how the bytes were cut into deliveries, which the counters do not.
+    /// Whether the bound on what all connections keep (`maxKeptBytesTotal`) ever held anything back
+    /// (`Budget.wasReached`): a replay split over several pipelines is then redone with one.
+    public var reachedGlobalBudget: Bool { core.sharedParserState.keptBytes.wasReached }
+
     public var keptBytes: (now: Int, peak: Int) {
         (core.sharedParserState.keptBytes.current, core.sharedParserState.keptBytes.peak)
     }

@@ -15,6 +15,7 @@ public final class Budget {
     // than the addition it guards.)
     @exclusivity(unchecked) @usableFromInline var charged = 0
     @exclusivity(unchecked) @usableFromInline var mostCharged = 0
+    @exclusivity(unchecked) @usableFromInline var refused = false
 
     /// Charged now.
     @inlinable public var current: Int { charged }
@@ -25,19 +26,37 @@ public final class Budget {
         self.limit = limit
     }
 
+    /// Whether the bound ever held anything back: a check found too little room (`isExhausted` true,
+    /// `room(for:)` short of what was wanted, `hasRoom(for:)` false), or more was charged than the limit.
+    ///
+    /// For a replay split over several pipelines, each given a share of every bound over many
+    /// connections: while no share was ever reached, no holder was refused, and the shares' sum (at
+    /// most the whole bound) was never reached either, so one pipeline with the whole bound would not
+    /// have refused anything; once one was, the replay is redone with one pipeline (SHARD-DESIGN.md).
+    public var wasReached: Bool { refused || mostCharged > limit }
+
     @inlinable
-    public var isExhausted: Bool { current >= limit }
+    public var isExhausted: Bool {
+        let exhausted = current >= limit
+        if exhausted { refused = true }
+        return exhausted
+    }
 
     /// How much of `wanted` more may be kept.
     @inlinable
     public func room(for wanted: Int) -> Int {
         let left = limit &- current
+        if left < wanted { refused = true }
         return left <= 0 ? 0 : Swift.min(wanted, left)
     }
 
     /// Whether `amount` more may be kept, all of it.
     @inlinable
-    public func hasRoom(for amount: Int) -> Bool { current &+ amount <= limit }
+    public func hasRoom(for amount: Int) -> Bool {
+        let fits = current &+ amount <= limit
+        if !fits { refused = true }
+        return fits
+    }
 
     @inlinable
     public func charge(_ amount: Int) {

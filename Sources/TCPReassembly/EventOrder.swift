@@ -55,6 +55,20 @@ public final class EventOrder {
 
     public init() {}
 
+    /// A sweep or the end of input closes the connection opened by packet `connection` now.
+    @inlinable
+    public func enterSweep(connection: UInt64) {
+        phase = .sweep
+        self.connection = connection
+    }
+
+    /// Back to handling packets (`packet` as the driver set it).
+    @inlinable
+    public func leaveSweep() {
+        phase = .packet
+        connection = 0
+    }
+
     /// The key of the next output of the current event.
     public func next() -> EventOrderKey {
         step &+= 1

@@ -28,6 +28,9 @@ public struct ReassemblyConfiguration: Sendable, Hashable {
     /// the rest of a connection into a giant gap. Larger than real receive
     /// windows (Linux autotuning stays well below it).
     public var maxSequenceAdvance: Int
+    /// Pairs of connections opened by SYNs alike (a NAT's copies, `NATCopyDetector`) waiting for their
+    /// SYN+ACKs at once, all connections together; past it the oldest is dropped (a flood of equal ISNs).
+    public var maxNATCandidates = 256
 
     public init(
         serverPorts: Set<UInt16> = [],

@@ -100,9 +100,20 @@ public struct ReassemblyStatistics: Sendable, Hashable {
     /// (`NATCopyDetector`), and the payload segments they carried.
     public var natCopyConnections: UInt64 = 0
     public var natCopySegments: UInt64 = 0
+    /// Pairs of connections that might have been a NAT's copies, dropped unsettled past
+    /// `ReassemblyConfiguration.maxNATCandidates`.
+    public var natCandidatesDropped: UInt64 = 0
     public var ignoredSegments = CountsByKind<IgnoredSegmentReason>()
 
     public init() {}
+
+    /// Hits of the limits over all connections (`connections`, `bufferedBytesTotal`, and
+    /// `maxNATCandidates`: `natCandidatesDropped`), not those of one connection: for a replay split over several reassemblers, each given a share of these limits,
+    /// none reached means one reassembler with the whole limits would not have reached them either
+    /// (the per-connection limits are the same in both).
+    public var globalBudgetHits: UInt64 {
+        limitHits[.connections] &+ limitHits[.bufferedBytesTotal] &+ natCandidatesDropped
+    }
 
     /// Adds another reassembler's statistics field by field (one a reload replaced, carried over to
     /// its successor): the counters and the gauges (`connectionsActive`, `bufferedBytes`) alike.
@@ -124,6 +135,7 @@ public struct ReassemblyStatistics: Sendable, Hashable {
         limitHits.add(other.limitHits)
         natCopyConnections &+= other.natCopyConnections
         natCopySegments &+= other.natCopySegments
+        natCandidatesDropped &+= other.natCandidatesDropped
         ignoredSegments.add(other.ignoredSegments)
     }
 }

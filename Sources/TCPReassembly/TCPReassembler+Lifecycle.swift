@@ -3,34 +3,96 @@
 import PacketDecoding
 
 extension ReassemblerState {
-    /// Ends connections idle for `idleTimeout` and gaps holes older than
-    /// `holeTimeout` (both in packet time). `process` calls this itself once
-    /// per second of packet time.
+    /// Ends connections idle for `idleTimeout` and gaps holes older than `holeTimeout` (both in packet
+    /// time), one connection after another in opening order (`EventOrder.connection` set to each one's
+    /// id meanwhile). `process` calls this itself once per second of packet time.
+    ///
+    /// A connection is expired exactly when `now` is `idleTimeout` or more after its last packet, and a
+    /// hole gapped exactly when it has waited `holeTimeout`: what a sweep does to a connection depends
+    /// on that connection and `now` alone, never on the others in the table, so a replay whose
+    /// connections are split over several reassemblers sweeping at the same times closes the same
+    /// connections at the same sweeps as one reassembler (SHARD-DESIGN.md). The walk stops early only
+    /// where that holds (`collectIdleConnections`); the activity list's order decides nothing else here.
     mutating func expireIdle(now: Timestamp) {
         let time = now.nanoseconds
-        while oldest != ConnectionSlot.none {
-            let slot = Int(oldest)
-            if time &- slots[slot].lastSeen >= idleTimeout {
-                close(slot, reason: .idleExpired, time: now)
-            } else if slots[slot].lastSeen != slots[slot].listedAt {
-                relist(slot)  // active since it was listed: not the oldest after all
-            } else {
-                break
+        var due = sweepScratch
+        sweepScratch = []
+        collectIdleConnections(now: time, into: &due)
+        for slot in holeList where !isIdle(Int(slot), now: time) && hasExpiredHole(Int(slot), now: time) {
+            due.append(slot)
+        }
+        if !due.isEmpty {
+            if due.count > 1 {
+                let table = slots
+                due.sort { table[Int($0)].id < table[Int($1)].id }
             }
+            for slot in due {
+                let index = Int(slot)
+                order?.enterSweep(connection: slots[index].id)
+                if isIdle(index, now: time) {
+                    close(index, reason: .idleExpired, time: now)
+                } else {
+                    expireHoles(index, now: now)
+                }
+            }
+            order?.leaveSweep()
         }
+        due.removeAll(keepingCapacity: true)
+        sweepScratch = due
         if !natCopies.candidates.isEmpty { expireNATCandidates(now: time) }
-        guard !holeList.isEmpty else { return }
-        for slot in holeList {
-            expireHoles(Int(slot), now: now)
-        }
     }
 
-    /// End of capture: every open connection ends with `.captureEnded`
-    /// after its buffered data has been delivered (with gaps).
-    mutating func finish(at time: Timestamp) {
-        while oldest != ConnectionSlot.none {
-            close(Int(oldest), reason: .captureEnded, time: time)
+    @inline(__always)
+    private func isIdle(_ slot: Int, now: Int64) -> Bool { now &- slots[slot].lastSeen >= idleTimeout }
+
+    /// Appends every connection idle for `idleTimeout` at `now`, walking the activity list from its
+    /// oldest listing. In order (`listInOrder`), the list holds listings in the order of their times
+    /// (`listedAt`), and no connection's last packet is before its listing (`touch` relists a
+    /// connection whose packet is a second or more after its listing, or before it); so a connection
+    /// listed less than `idleTimeout` ago ends the walk: every later one was listed later still, and
+    /// seen since. What the walk passes without expiring it (listed long ago, seen within the last
+    /// second of its listing) stays in place: it expires within a second unless a packet relists it,
+    /// so each is passed at most by the sweeps of one second. Out of order (a packet time before a
+    /// later listing's: captures merged from several interfaces, an eviction moving connections
+    /// listed earlier), the whole list is walked, and once found in order again it is trusted again.
+    private mutating func collectIdleConnections(now time: Int64, into due: inout [UInt32]) {
+        var slot = oldest
+        var previousKept = Int64.min
+        var inOrder = true
+        while slot != ConnectionSlot.none {
+            let index = Int(slot)
+            if listInOrder && time &- slots[index].listedAt < idleTimeout { return }
+            if isIdle(index, now: time) {
+                due.append(slot)
+            } else {
+                if slots[index].listedAt < previousKept || slots[index].lastSeen < slots[index].listedAt {
+                    inOrder = false
+                }
+                previousKept = slots[index].listedAt
+            }
+            slot = slots[index].next
         }
+        if !listInOrder && inOrder { listInOrder = true }
+    }
+
+    /// End of capture: every open connection ends with `.captureEnded` after its buffered data has been
+    /// delivered (with gaps), in opening order (`EventOrder.connection` set to each one's id meanwhile),
+    /// which a reassembler holding only some of the connections keeps too.
+    mutating func finish(at time: Timestamp) {
+        var open: [UInt32] = []
+        open.reserveCapacity(index.count)
+        var slot = oldest
+        while slot != ConnectionSlot.none {
+            open.append(slot)
+            slot = slots[Int(slot)].next
+        }
+        let table = slots
+        open.sort { table[Int($0)].id < table[Int($1)].id }
+        for slot in open {
+            order?.enterSweep(connection: slots[Int(slot)].id)
+            close(Int(slot), reason: .captureEnded, time: time)
+        }
+        order?.leaveSweep()
     }
 
     /// Starts tracking a connection; evicts the least recently active one when full.
@@ -44,8 +106,14 @@ extension ReassemblerState {
             stats.limitHits[.connections] += 1
             close(Int(oldest), reason: .evicted, time: time)
         }
-        let id = nextConnectionID
-        nextConnectionID += 1
+        // One packet opens at most one connection, so its ordinal is an id.
+        let id: UInt64
+        if let order {
+            id = order.packet
+        } else {
+            id = nextConnectionID
+            nextConnectionID += 1
+        }
         let low = key.lowEndpoint, high = key.highEndpoint
         let info = ConnectionInfo(
             id: id, client: clientIsLow ? low : high, server: clientIsLow ? high : low, roleSource: roleSource,
@@ -109,13 +177,14 @@ extension ReassemblerState {
     }
 
     /// Marks activity. The connection moves to the end of the activity list
-    /// only when it was listed `relistInterval` ago or more: most packets
-    /// then write one field and touch no other slot. Expiry and eviction
-    /// move slots found active since their listing before acting on them.
+    /// only when it was listed `relistInterval` ago or more, or after `now` (packet time went back:
+    /// the unsigned difference is huge), so that no connection is seen before its listing (see
+    /// `collectIdleConnections`): most packets then write one field and touch no other slot.
+    /// Eviction moves slots found active since their listing before acting on them.
     @inline(__always)
     mutating func touch(_ slot: Int, now: Int64) {
         slots[slot].lastSeen = now
-        if now &- slots[slot].listedAt >= Self.relistInterval { relist(slot) }
+        if UInt64(bitPattern: now &- slots[slot].listedAt) >= UInt64(Self.relistInterval) { relist(slot) }
     }
 
     /// Moves a slot to the end of the activity list.
@@ -127,6 +196,7 @@ extension ReassemblerState {
     }
 
     private mutating func appendToActivityList(_ slot: Int) {
+        if newest != ConnectionSlot.none && slots[Int(newest)].listedAt > slots[slot].listedAt { listInOrder = false }
         slots[slot].previous = newest
         slots[slot].next = ConnectionSlot.none
         if newest != ConnectionSlot.none { slots[Int(newest)].next = UInt32(slot) } else { oldest = UInt32(slot) }
@@ -162,6 +232,16 @@ extension ReassemblerState {
             slots[Int(last)].holeListPosition = UInt32(position)
         }
         slots[slot].holeListPosition = ConnectionSlot.none
+    }
+
+    /// Whether a direction of `slot` has a hole that has waited `holeTimeout` (`expireHoles` gaps it).
+    private func hasExpiredHole(_ slot: Int, now time: Int64) -> Bool {
+        guard slots[slot].flags.contains(.inUse), slots[slot].consumer != nil else { return false }
+        for side in 0...1 {
+            let half = slots[slot].half(side)
+            if half.hasHole, half.holeSince != .min, time &- half.holeSince >= holeTimeout { return true }
+        }
+        return false
     }
 
     /// Gaps the first hole of each direction of `slot` that has waited `holeTimeout`.

@@ -58,14 +58,18 @@ struct NATCopyDetector {
     static let synWindow: Int64 = 200_000_000
     /// How long a candidate waits for both SYN+ACKs (SYN retransmissions take seconds).
     static let candidateLifetime: Int64 = 30_000_000_000
-    /// Candidates waiting at once; past it the oldest is dropped (a flood of equal ISNs).
-    static let maxCandidates = 256
 
     /// Openings from a SYN and from mid-stream, `tableSize` each, allocated once (a write to an array
     /// here cost a uniqueness check, about 60 instructions a connection); `deallocate()` frees them.
     let fromSYN: UnsafeMutablePointer<Opening>
     let midStream: UnsafeMutablePointer<Opening>
     var candidates: [Candidate] = []
+    /// Each use of the tables, in order, when recorded (`recordsUses`: a reassembler holding some of a
+    /// replay's connections; see `NATTableUse`), up to `maxRecordedUses`.
+    var uses: [NATTableUse] = []
+    var recordsUses = false
+    var usesOverflowed = false
+    static let maxRecordedUses = 1 << 21
 
     init() {
         fromSYN = .allocate(capacity: Self.tableSize)
@@ -108,11 +112,18 @@ extension ReassemblerState {
         if let first = earlierOpening(natCopies.fromSYN[entry], fingerprint: fingerprint, now: now, slot: slot),
             !slots[first].flags.contains(.synAckSeen), areSourceNATClients(first, slot)
         {
-            if natCopies.candidates.count >= NATCopyDetector.maxCandidates { natCopies.candidates.removeFirst() }
+            noteTableUse(.fromSYN, fingerprint, now, inserts: false)
+            // Candidates of all connections together are bounded (a flood of equal ISNs): a global
+            // limit (`ReassemblyStatistics.globalBudgetHits`).
+            if natCopies.candidates.count >= configuration.maxNATCandidates {
+                natCopies.candidates.removeFirst()
+                stats.natCandidatesDropped += 1
+            }
             natCopies.candidates.append(
                 .init(first: UInt32(first), firstID: slots[first].id, second: UInt32(slot), secondID: slots[slot].id, time: now))
             return
         }
+        noteTableUse(.fromSYN, fingerprint, now, inserts: true)
         natCopies.fromSYN[entry] = .init(fingerprint: fingerprint, time: now, slot: UInt32(slot), id: slots[slot].id)
     }
 
@@ -170,9 +181,11 @@ extension ReassemblerState {
         if let first = earlierOpening(natCopies.midStream[entry], fingerprint: fingerprint, now: now, slot: slot),
             hasReadOnly(segment, slot: first), areNATEndpoints(segment, of: first)
         {
+            noteTableUse(.midStream, fingerprint, now, inserts: false)
             settleCopies(first: first, later: [slot])
             return
         }
+        noteTableUse(.midStream, fingerprint, now, inserts: true)
         natCopies.midStream[entry] = .init(fingerprint: fingerprint, time: now, slot: UInt32(slot), id: slots[slot].id)
     }
 
@@ -181,6 +194,7 @@ extension ReassemblerState {
     /// SYN.
     mutating func noteSYNAck(_ segment: TCPSegment, slot: Int) {
         let fingerprint = NATCopyDetector.segmentFingerprint(segment)
+        noteTableUse(.midStream, fingerprint, segment.timestamp.nanoseconds, looksUp: false, inserts: true)
         natCopies.midStream[NATCopyDetector.slotIndex(fingerprint)] =
             .init(fingerprint: fingerprint, time: segment.timestamp.nanoseconds, slot: UInt32(slot), id: slots[slot].id)
     }
@@ -191,6 +205,7 @@ extension ReassemblerState {
     /// packets of the connection but not the client's; the copy seen from its SYN holds them all.
     mutating func noteOpeningFromSYNAck(_ segment: TCPSegment, slot: Int) {
         let fingerprint = NATCopyDetector.segmentFingerprint(segment)
+        noteTableUse(.midStream, fingerprint, segment.timestamp.nanoseconds, inserts: false)
         let previous = natCopies.midStream[NATCopyDetector.slotIndex(fingerprint)]
         let first = Int(previous.slot)
         guard previous.fingerprint == fingerprint,

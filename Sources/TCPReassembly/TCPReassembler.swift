@@ -16,10 +16,12 @@ import PacketDecoding
 /// payload, or when buffering would exceed a limit.
 ///
 /// Time is packet time only. `process` runs `expireIdle(now:)` itself at
-/// most once per second of packet time (before handling the packet), so
-/// idle connections and stale holes are handled during a replay and a
-/// live capture alike; callers may also call it, e.g. from a timer when
-/// no packets arrive.
+/// most once per second of packet time (before handling the packet, by
+/// `SweepSchedule`'s rule), so idle connections and stale holes are handled
+/// during a replay and a live capture alike; callers may also call it, e.g.
+/// from a timer when no packets arrive. A reassembler that holds some of a
+/// replay's connections (`sweepsOnItsOwn: false`) leaves all its sweeps to
+/// its driver, which applies the same rule to every segment of the replay.
 ///
 /// Not thread-safe: one reassembler belongs to one pipeline.
 public final class TCPReassembler {
@@ -31,11 +33,20 @@ public final class TCPReassembler {
 
     public var configuration: ReassemblyConfiguration { state.pointee.configuration }
 
+    /// With `order` (a pipeline of a replay split over several: SHARD-DESIGN.md), a connection's id is
+    /// the ordinal of the packet that opened it (`order.packet` then), which the merge renumbers; without
+    /// it, ids count connections from 1. `sweepsOnItsOwn: false`: `process` never sweeps; the driver
+    /// calls `expireIdle(now:)` where `SweepSchedule` says, over all the replay's segments.
+    /// `recordsNATTableUses` (with `order`): the NAT copy detector's table uses are kept for
+    /// `natTableUses`.
     public init(
-        configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory
+        configuration: ReassemblyConfiguration = ReassemblyConfiguration(), factory: any StreamConsumerFactory,
+        order: EventOrder? = nil, sweepsOnItsOwn: Bool = true, recordsNATTableUses: Bool = false
     ) {
         state = UnsafeMutablePointer<ReassemblerState>.allocate(capacity: 1)
-        state.initialize(to: ReassemblerState(configuration: configuration, factory: factory))
+        state.initialize(to: ReassemblerState(configuration: configuration, factory: factory, order: order))
+        if !sweepsOnItsOwn { state.pointee.sweeps = .never }
+        state.pointee.natCopies.recordsUses = recordsNATTableUses
     }
 
     deinit {
@@ -51,6 +62,13 @@ public final class TCPReassembler {
     /// Connections tracked now.
     public var activeConnections: Int { state.pointee.index.count }
 
+    /// The NAT copy detector's table uses so far, for `NATTableUse.splitMayDiffer`; nil when they were
+    /// not recorded (`recordsNATTableUses`) or were too many to keep (`NATCopyDetector.maxRecordedUses`).
+    public var natTableUses: [NATTableUse]? {
+        let detector = state.pointee.natCopies
+        return detector.recordsUses && !detector.usesOverflowed ? detector.uses : nil
+    }
+
     /// Hands one segment to its connection. The payload is used only during the call.
     ///
     /// Inlinable: the pipeline calls the state's `process` itself, without a call to this method
@@ -59,8 +77,9 @@ public final class TCPReassembler {
     public func process(_ segment: TCPSegment) { state.pointee.process(segment) }
 
     /// Ends connections idle for `idleTimeout` and gaps holes older than
-    /// `holeTimeout` (both in packet time). `process` calls this itself once
-    /// per second of packet time.
+    /// `holeTimeout` (both in packet time), in opening order. `process` calls
+    /// this itself once per second of packet time (`SweepSchedule`), unless
+    /// made with `sweepsOnItsOwn: false`.
     public func expireIdle(now: Timestamp) { state.pointee.expireIdle(now: now) }
 
     /// End of capture: every open connection ends with `.captureEnded`
@@ -73,6 +92,9 @@ public final class TCPReassembler {
 struct ReassemblerState {
     let configuration: ReassemblyConfiguration
     let factory: any StreamConsumerFactory
+    /// The pipeline's event (`EventOrder`); nil outside a split replay. Read when a connection opens and
+    /// set while sweeps and the end of input close connections, never per packet.
+    let order: EventOrder?
 
     /// Connection slots, worked on in place (`SlotStorage`).
     var slots: SlotStorage
@@ -82,6 +104,10 @@ struct ReassemblerState {
     /// The activity list: least recently active first.
     var oldest = ConnectionSlot.none
     var newest = ConnectionSlot.none
+    /// Whether the activity list is in the order of its listings (see `collectIdleConnections`).
+    var listInOrder = true
+    /// The connections a sweep closes or gaps, kept for its capacity (a sweep allocates nothing).
+    var sweepScratch: [UInt32] = []
     /// Slots with a hole in either direction, for hole timeouts.
     var holeList: [UInt32] = []
     /// Recent openings, to find connections seen again behind a NAT.
@@ -90,15 +116,14 @@ struct ReassemblerState {
     /// Buffered bytes plus per-piece overhead over all connections (the total limit's measure).
     var bufferedFootprint = 0
     var nextConnectionID: UInt64 = 1
-    var nextSweep = Int64.min
+    /// When `process` sweeps next.
+    var sweeps = SweepSchedule()
     let hashSeed: UInt64
     let idleTimeout: Int64
     let holeTimeout: Int64
     /// `configuration.serverPorts` as a 65,536-bit set.
     let serverPortBits: [UInt64]
 
-    /// Packet time between the sweeps that `process` runs itself.
-    static let sweepInterval: Int64 = 1_000_000_000
     /// Packet time after which activity moves a connection to the end of the activity list.
     static let relistInterval: Int64 = 1_000_000_000
     /// An ACK further than this ahead of the next expected byte is not trusted to declare a gap.
@@ -108,9 +133,10 @@ struct ReassemblerState {
     /// loses of one connection, far less than a bogus ACK could claim).
     static let maximumTailGap = 1 << 24
 
-    init(configuration: ReassemblyConfiguration, factory: any StreamConsumerFactory) {
+    init(configuration: ReassemblyConfiguration, factory: any StreamConsumerFactory, order: EventOrder?) {
         self.configuration = configuration
         self.factory = factory
+        self.order = order
         hashSeed = UInt64.random(in: .min ... .max)
         idleTimeout = configuration.idleTimeout.totalNanoseconds
         holeTimeout = configuration.holeTimeout.totalNanoseconds
@@ -129,9 +155,11 @@ struct ReassemblerState {
     @usableFromInline
     mutating func process(_ segment: TCPSegment) {
         let now = segment.timestamp.nanoseconds
-        if now >= nextSweep {
+        // `SweepSchedule.isDue(at:)`, spelled out: the next sweep's time set after the sweep, not before
+        // it, costs the packet loop no register (3 instructions a packet, measured).
+        if now >= sweeps.nextDue {
             expireIdle(now: segment.timestamp)
-            nextSweep = now &+ Self.sweepInterval
+            sweeps.noteSweep(at: now)
         }
         var sourceIsLow = false
         let key = ConnectionKey(source: segment.source, destination: segment.destination, sourceIsLow: &sourceIsLow)

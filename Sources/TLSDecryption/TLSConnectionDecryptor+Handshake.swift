@@ -14,6 +14,7 @@ extension TLSConnectionDecryptor {
         }
         directions[d].handshake.append(contentsOf: bytes)
         decryptor.bufferedBytes += bytes.count
+        decryptor.noteUncheckedGrowth()
         var start = 0
         let buffer = directions[d].handshake
         while buffer.count - start >= 4 {
@@ -161,6 +162,7 @@ extension TLSConnectionDecryptor {
         let cost = record.count + Self.heldRecordOverhead
         awaited!.heldBytes += cost
         decryptor.bufferedBytes += cost
+        decryptor.noteUncheckedGrowth()
         guard awaited!.heldBytes <= decryptor.limits.maxHeldBytesPerConnection else {
             giveUp(.keyWaitOverflow, time: time)
             return

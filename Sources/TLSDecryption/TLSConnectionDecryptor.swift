@@ -227,6 +227,7 @@ final class TLSConnectionDecryptor: StreamConsumer {
             }
             let n = min(need, bytes.count - index)
             guard decryptor.bufferedBytes + n <= decryptor.limits.maxBufferedBytesTotal else {
+                decryptor.reachedGlobalBudget = true
                 giveUp(.bufferOverflow, time: time)
                 return
             }

@@ -42,6 +42,9 @@ public final class TLSDecryptor {
     @exclusivity(unchecked) public internal(set) var statistics = TLSDecryptionStatistics()
     /// Ciphertext held now by all connections (records being gathered, handshake messages).
     @exclusivity(unchecked) var bufferedBytes = 0
+    /// Whether `maxBufferedBytesTotal` ever held anything back or was passed (handshake messages and
+    /// records held for a key are counted without a check).
+    @exclusivity(unchecked) public internal(set) var reachedGlobalBudget = false
     /// What the key stores `replaceKeys` took out had counted.
     private var replacedKeyStatistics = TLSKeyStoreStatistics()
 
@@ -64,6 +67,11 @@ public final class TLSDecryptor {
         old.held = 0
         replacedKeyStatistics.add(old)
         keys = store
+    }
+
+    /// After `bufferedBytes` grew without a check against the bound.
+    func noteUncheckedGrowth() {
+        if bufferedBytes > limits.maxBufferedBytesTotal { reachedGlobalBudget = true }
     }
 
     /// The key stores' counters: the current one's, and those of the stores it replaced.

@@ -35,6 +35,7 @@ import Testing
             }
         }
         #expect(observer.outstandingDeliveries.peak == 10)
+        #expect(observer.reachedGlobalBudget)
         #expect(observer.statistics.limitHits[.outstandingTotal, default: 0] == 48 - 10)
         #expect(observer.statistics.droppedDeliveries[.outstandingLimit, default: 0] == 48 - 10)
         // Each channel's newest deliveries are the ones kept: acknowledging everything settles them.
@@ -49,6 +50,22 @@ import Testing
             connection.streamEnd(direction: .clientToServer, reason: .fin, time: ms(40))
         }
         #expect(observer.outstandingDeliveries.now == 0)
+    }
+}
+
+@Suite struct GlobalBudgetTests {
+    /// The bound of one channel is not one over all connections: reaching it alone does not count.
+    @Test func aChannelsOwnBoundIsNotAGlobalBudget() {
+        let observer = AMQPObserver(configuration: AMQPObserverConfiguration(maxOutstandingPerChannel: 2), sink: OutcomeCollector())
+        let connection = observer.makeConnectionObserver(for: connectionInfo(id: 1))
+        OutstandingTotalTests.send(connection, .clientToServer, AMQP.protocolHeader, at: 0)
+        OutstandingTotalTests.send(connection, .clientToServer, AMQP.channelOpen(1) + AMQP.consume(1, queue: "q", tag: "t"), at: 1)
+        OutstandingTotalTests.send(connection, .serverToClient, AMQP.consumeOk(1, tag: "t"), at: 2)
+        for tag: UInt64 in 1...5 {
+            OutstandingTotalTests.send(connection, .serverToClient, AMQP.deliver(1, tag: "t", deliveryTag: tag, routingKey: "q"), at: 10)
+        }
+        #expect(observer.statistics.droppedDeliveries.values.reduce(0, +) > 0)
+        #expect(!observer.reachedGlobalBudget)
     }
 }
 

@@ -53,6 +53,7 @@ import Testing
             }
         }
         #expect(observer.statistics.count(of: .keptBytesLimit) > 0)
+        #expect(observer.reachedGlobalBudget)
         for connection in connections { Self.end(connection, at: time + 1) }
         #expect(sink.exchanges.count == 8 * 20)
         #expect(observer.statistics.requestsWithoutResponse == 8 * 20)
@@ -86,6 +87,7 @@ import Testing
         #expect(sink.exchanges.count == 40)
         #expect(observer.statistics.exchangesComplete == 40)
         #expect(observer.statistics.count(of: .keptBytesLimit) == 0)
+        #expect(!observer.reachedGlobalBudget)
         #expect(sink.exchanges.allSatisfy { $0.request?.bodyPrefix.count == $0.request?.bodyLength && $0.request?.bodyTruncated == false })
         #expect(observer.keptBytes.now == 0)
     }

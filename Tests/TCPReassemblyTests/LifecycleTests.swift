@@ -83,6 +83,7 @@ import Testing
         let stats = reassembler.statistics
         #expect(stats.connectionsEvicted == 1)
         #expect(stats.limitHits[.connections] == 1)
+        #expect(stats.globalBudgetHits == 1)
         #expect(stats.connectionsActive == 2)
     }
 
@@ -136,6 +137,7 @@ import Testing
         #expect(stats.limitHits[.bufferedBytesPerConnection] == 1)
         #expect(stats.bufferedBytes == 0)
         #expect(stats.gapBytes == 5)
+        #expect(stats.globalBudgetHits == 0)  // a limit of one connection
     }
 
     @Test func perConnectionByteLimitCountsBothDirections() {
@@ -156,6 +158,7 @@ import Testing
         #expect(factory.only.client == "a[gap 1]b[gap 1]c[gap 1]d")
         #expect(reassembler.statistics.limitHits[.segmentsPerConnection] == 1)
         #expect(reassembler.statistics.outOfOrderSegments == 2)
+        #expect(reassembler.statistics.globalBudgetHits == 0)
     }
 
     @Test func totalByteLimitSpansConnections() {
@@ -166,6 +169,7 @@ import Testing
         #expect(factory.consumers.map(\.client) == ["a", "b[gap 1]uv"])
         #expect(reassembler.statistics.limitHits[.bufferedBytesTotal] == 1)
         #expect(reassembler.statistics.bufferedBytes == 3)
+        #expect(reassembler.statistics.globalBudgetHits == 1)
     }
 
     @Test func segmentFarAheadIsIgnoredUnlessAnAckVouchesForIt() {

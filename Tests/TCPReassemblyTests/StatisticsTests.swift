@@ -11,7 +11,7 @@ import Testing
         a.gaps = 13; a.gapBytes = 14
         a.limitHits[.connections] = 15; a.limitHits[.segmentsPerConnection] = 16
         a.ignoredSegments[.outOfWindow] = 17
-        a.natCopyConnections = 18; a.natCopySegments = 19
+        a.natCopyConnections = 18; a.natCopySegments = 19; a.natCandidatesDropped = 20
         var sum = a
         sum.add(a)
         #expect(sum.connectionsOpened == 2 && sum.connectionsActive == 4 && sum.connectionsClosedByFin == 6)
@@ -21,8 +21,8 @@ import Testing
         #expect(sum.gaps == 26 && sum.gapBytes == 28)
         #expect(sum.limitHits[.connections] == 30 && sum.limitHits[.segmentsPerConnection] == 32)
         #expect(sum.ignoredSegments[.outOfWindow] == 34 && sum.ignoredSegments[.noConnection] == 0)
-        #expect(sum.natCopyConnections == 36 && sum.natCopySegments == 38)
+        #expect(sum.natCopyConnections == 36 && sum.natCopySegments == 38 && sum.natCandidatesDropped == 40)
         // A field added to the type must be added to `add(_:)` (and here).
-        #expect(Mirror(reflecting: a).children.count == 18)
+        #expect(Mirror(reflecting: a).children.count == 19)
     }
 }
