@@ -115,7 +115,11 @@ public final class Pipeline {
         tlsSettings = configuration.tls
         tls = Self.decryptor(configuration.tls, replacingKeysOf: nil)
         router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp, tls: tls)
-        reassembler = TCPReassembler(configuration: flowSettings.reassembly, factory: router)
+        // A shard: its outputs ordered, its sweeps the driver's (at one pipeline's segments), its NAT
+        // copy detector's table uses kept for the audit.
+        reassembler = TCPReassembler(
+            configuration: flowSettings.reassembly, factory: router, order: order, sweepsOnItsOwn: order == nil,
+            recordsNATTableUses: order != nil)
         // The old flow table goes, with its connections; what it counted stays in the counters.
         replaced = previous?.statistics.carriedOver
         continuesFlows = false
@@ -154,23 +158,17 @@ public final class Pipeline {
         set { router.opened = newValue }
     }
 
-    /// Whether a global budget was reached (in a shard: its share, which its configuration holds): a
-    /// limit hit counted, or a budget's peak at its bound (a holder may charge past a bound it checks
-    /// later). Below every share in every shard, the shards' sum stayed below each whole: one pipeline
-    /// would have reached none either. Series refused by a family's cap count too, and TLS keys evicted.
+    /// Whether a bound over all connections ever held anything back or was passed (in a shard: its
+    /// share, `ExporterConfiguration.budgetShare`): the reassembler's connections, buffered bytes and
+    /// NAT candidates, what the HTTP and AMQP observers keep, TLS ciphertext held, a family's series
+    /// or label bytes. While no shard reached its share, one pipeline reached no whole either.
     var reachedGlobalBudget: Bool {
-        let limits = configuration.limits
-        let reassembly = reassembler.statistics.limitHits
-        let amqpHits = amqp.statistics.limitHits
-        return reassembly[.connections] > 0 || reassembly[.bufferedBytesTotal] > 0
-            || http.statistics.count(of: .keptBytesLimit) > 0 || http.keptBytes.peak >= limits.maxHTTPKeptBytesTotal
-            || (amqpHits[.keptBytes] ?? 0) > 0 || (amqpHits[.outstandingTotal] ?? 0) > 0
-            || amqp.keptBytesNow.peak >= limits.maxAMQPKeptBytesTotal
-            || amqp.outstandingDeliveries.peak >= limits.maxAMQPOutstandingDeliveries
-            || amqp.bufferedMethodBytesNow.peak >= limits.maxAMQPSplitFrameBytesTotal
-            || metrics.statistics().seriesRefused.values.contains { $0 > 0 }
-            || (tls?.keyStatistics.evicted ?? 0) > 0
+        reassembler.statistics.globalBudgetHits > 0 || http.reachedGlobalBudget || amqp.reachedGlobalBudget
+            || tls?.reachedGlobalBudget == true || metrics.statistics().seriesRefused.values.contains { $0 > 0 }
     }
+
+    /// A shard's NAT copy detector's table uses (`NATTableUse`); nil when too many to keep.
+    var natTableUses: [NATTableUse]? { reassembler.natTableUses }
 
     /// Live: a forward jump of packet time past this is the host's clock stepped. Idle ticks come
     /// every 250 ms on a quiet interface, so time passing never shows such a jump; 5 s leaves room

@@ -22,13 +22,10 @@ final class ShardDispatcher: ReplayTarget {
     @exclusivity(unchecked) private var clock: PacketClock
     @exclusivity(unchecked) private var firstPacketTime: Timestamp?
     @exclusivity(unchecked) private var ordinal: UInt64 = 0
-    @exclusivity(unchecked) private var nextSweep = Int64.min
+    @exclusivity(unchecked) private var sweeps = SweepSchedule()
     private let writers: UnsafeMutablePointer<ShardWriter>
     private let shardCount: UInt64
     private var finished = false
-
-    /// Packet time between idle sweeps: the reassembler's own schedule (`TCPReassembler.process`).
-    static let sweepInterval: Int64 = 1_000_000_000
 
     /// `workers` are started; `configuration` is the whole replay's (its fragment limits are used
     /// here, whole).
@@ -61,10 +58,9 @@ final class ShardDispatcher: ReplayTarget {
     @inline(__always)
     private func dispatch(_ segment: TCPSegment) {
         ordinal &+= 1
-        let now = segment.timestamp.nanoseconds
-        if now >= nextSweep {
+        // One pipeline's reassembler's rule, over every segment (`SweepSchedule`).
+        if sweeps.isDue(at: segment.timestamp) {
             for shard in 0..<workers.count { writers[shard].append(ShardRecord.sweep, ordinal: ordinal, time: segment.timestamp) }
-            nextSweep = now &+ Self.sweepInterval
         }
         writers[Self.shard(of: segment, among: shardCount)].append(segment, ordinal: ordinal)
     }

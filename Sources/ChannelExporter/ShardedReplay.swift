@@ -1,6 +1,7 @@
 /// A replay whose connections are split over several flow pipelines, one thread each, with exactly
 /// the outputs of one pipeline.
 import ChannelMetrics
+import TCPReassembly
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,7 +66,7 @@ public enum ShardedReplay {
         files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> Outcome? {
-        guard threads > 1, let shared = share(configuration, among: threads) else { return nil }
+        guard threads > 1, let shared = configuration.budgetShare(of: threads) else { return nil }
         var workers = [ShardWorker]()
         for _ in 0..<threads { workers.append(try ShardWorker(configuration: shared, logsExchanges: exchangeLog != nil)) }
         let dispatcher = ShardDispatcher(configuration: configuration, workers: workers)
@@ -80,7 +81,10 @@ public enum ShardedReplay {
             try? dispatcher.finish()
             throw error
         }
+        // A share reached, or a NAT copy one pipeline could have found otherwise (or uses too many to tell).
         if workers.contains(where: \.pipeline.reachedGlobalBudget) { return nil }
+        let natUses = workers.map(\.pipeline.natTableUses)
+        if natUses.contains(where: { $0 == nil }) || NATTableUse.splitMayDiffer(natUses.map { $0! }) { return nil }
         let metrics = ChannelMetrics.merged(
             workers.map(\.pipeline.metrics), configuration: try MetricsConfiguration(configuration))
         if let exchangeLog { try ShardLogMerge.merge(workers.compactMap(\.log), into: exchangeLog) }
@@ -88,27 +92,5 @@ public enum ShardedReplay {
         let elapsed = clock.now - start
         result.elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Outcome(metrics: metrics, result: result, pipelines: threads)
-    }
-
-    /// `configuration` with each global budget divided among `count` shards; nil when a share would
-    /// be nothing (a budget smaller than the shards: one pipeline then).
-    static func share(_ configuration: ExporterConfiguration, among count: Int) -> ExporterConfiguration? {
-        var shared = configuration
-        var limits = shared.limits
-        var ok = true
-        func divide(_ value: inout Int) {
-            value /= count
-            if value <= 0 { ok = false }
-        }
-        divide(&limits.maxSeriesPerFamily)
-        divide(&limits.maxLabelBytesPerFamily)
-        divide(&limits.maxConnections)
-        divide(&limits.maxBufferedBytesTotal)
-        divide(&limits.maxHTTPKeptBytesTotal)
-        divide(&limits.maxAMQPKeptBytesTotal)
-        divide(&limits.maxAMQPOutstandingDeliveries)
-        divide(&limits.maxAMQPSplitFrameBytesTotal)
-        shared.limits = limits
-        return ok ? shared : nil
     }
 }
