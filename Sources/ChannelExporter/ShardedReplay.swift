@@ -22,6 +22,20 @@ public enum ShardedReplay {
         public var result: ReplayResult
         /// The flow pipelines that gave them: 1 when the replay was one pipeline's (asked for, or a rerun).
         public var pipelines: Int
+        /// Why shards' outputs were not used, when they were tried.
+        public var rerun: Rerun? = nil
+    }
+
+    /// Why a replay tried with several pipelines was done again with one.
+    public enum Rerun: Error, Sendable, Equatable {
+        /// A global bound is smaller than the pipelines: no share of it.
+        case boundTooSmall
+        /// A pipeline reached its share of a bound over all connections.
+        case shareReached
+        /// A NAT copy one pipeline might have found (or not) where the shards did not (or did).
+        case natCopies
+        /// The sharded replay failed (the error is one pipeline's to give).
+        case failed
     }
 
     /// The default number of shards: the processors online, at most 8.
@@ -46,27 +60,34 @@ public enum ShardedReplay {
     ) throws -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
-        if threads > 1 && canReread(files),
-            let outcome = try? run(
-                files: files, configuration: configuration, threads: threads, exchangeLog: exchangeLog, progress: progress)
-        {
-            return outcome
+        var rerun: Rerun?
+        if threads > 1 && canReread(files) {
+            do {
+                switch try run(
+                    files: files, configuration: configuration, threads: threads, exchangeLog: exchangeLog, progress: progress)
+                {
+                case .success(let outcome): return outcome
+                case .failure(let reason): rerun = reason
+                }
+            } catch {
+                rerun = .failed
+            }
         }
         let pipeline = try Pipeline(configuration: configuration, exchangeLog: exchangeLog)
         var result = try ReplayRunner.run(files: files, pipeline: pipeline, progress: progress)
         // The replay's time is the shards' attempt's too.
         let elapsed = clock.now - start
         result.elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Outcome(metrics: pipeline.metrics, result: result, pipelines: 1)
+        return Outcome(metrics: pipeline.metrics, result: result, pipelines: 1, rerun: rerun)
     }
 
-    /// Replays `files` over `threads` shards; nil when one pipeline must replay them instead (nothing
-    /// was written to `exchangeLog` then). Errors are the reading's, as one pipeline's.
+    /// Replays `files` over `threads` shards; a failure when one pipeline must replay them instead
+    /// (nothing was written to `exchangeLog` then), saying why. Errors are the reading's.
     static func run(
         files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
         progress: ((UInt64, UInt64) -> Void)? = nil
-    ) throws -> Outcome? {
-        guard threads > 1, let shared = configuration.budgetShare(of: threads) else { return nil }
+    ) throws -> Result<Outcome, Rerun> {
+        guard let shared = configuration.budgetShare(of: threads) else { return .failure(.boundTooSmall) }
         var workers = [ShardWorker]()
         for _ in 0..<threads { workers.append(try ShardWorker(configuration: shared, logsExchanges: exchangeLog != nil)) }
         let dispatcher = ShardDispatcher(configuration: configuration, workers: workers)
@@ -82,15 +103,17 @@ public enum ShardedReplay {
             throw error
         }
         // A share reached, or a NAT copy one pipeline could have found otherwise (or uses too many to tell).
-        if workers.contains(where: \.pipeline.reachedGlobalBudget) { return nil }
+        if workers.contains(where: \.pipeline.reachedGlobalBudget) { return .failure(.shareReached) }
         let natUses = workers.map(\.pipeline.natTableUses)
-        if natUses.contains(where: { $0 == nil }) || NATTableUse.splitMayDiffer(natUses.map { $0! }) { return nil }
+        if natUses.contains(where: { $0 == nil }) || NATTableUse.splitMayDiffer(natUses.map { $0! }) {
+            return .failure(.natCopies)
+        }
         let metrics = ChannelMetrics.merged(
             workers.map(\.pipeline.metrics), configuration: try MetricsConfiguration(configuration))
         if let exchangeLog { try ShardLogMerge.merge(workers.compactMap(\.log), into: exchangeLog) }
         // The replay's time includes the merges.
         let elapsed = clock.now - start
         result.elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Outcome(metrics: metrics, result: result, pipelines: threads)
+        return .success(Outcome(metrics: metrics, result: result, pipelines: threads))
     }
 }

@@ -29,7 +29,8 @@ import Testing
         let enumerator = FileManager.default.enumerator(atPath: Fixtures.captures)!
         while let relative = enumerator.nextObject() as? String {
             let name = (relative as NSString).lastPathComponent
-            guard name.contains("pcap") else { continue }
+            // Capture files: .pcap, .pcapng (.gz) and the modified pcap formats (`.nokiapcap`, …).
+            guard name.hasSuffix("pcap") || name.hasSuffix(".pcapng") || name.hasSuffix(".pcapng.gz") else { continue }
             let path = Fixtures.path(relative)
             var configuration = ExporterConfiguration(syscode: "A123010101")
             let base = String(path[..<path.lastIndex(of: ".")!])
@@ -46,17 +47,19 @@ import Testing
     }()
 
     /// Replays `files` with `threads` pipelines and collects what it prints.
-    static func replay(_ testCase: Case, threads: Int) throws -> (Printed, pipelines: Int) {
+    static func replay(_ testCase: Case, threads: Int) throws -> (Printed, pipelines: Int, rerun: ShardedReplay.Rerun?) {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let logPath = directory.file("exchanges.jsonl")
         let log = try ExchangeLogFile(path: logPath)
         var printed = Printed()
         var pipelines = 0
+        var rerun: ShardedReplay.Rerun?
         do {
             let outcome = try ShardedReplay.replay(
                 files: testCase.files, configuration: testCase.configuration, threads: threads, exchangeLog: log)
             pipelines = outcome.pipelines
+            rerun = outcome.rerun
             printed.exposition = outcome.metrics.render(.prometheusText)
             printed.summary = ReplaySummary.text(outcome.result).split(separator: "\n").dropFirst().joined(separator: "\n")
         } catch {
@@ -64,13 +67,13 @@ import Testing
         }
         try log.close()
         printed.exchangeLog = try String(contentsOfFile: logPath, encoding: .utf8)
-        return (printed, pipelines)
+        return (printed, pipelines, rerun)
     }
 
     @Test(arguments: cases)
     func threePipelinesPrintWhatOnePrints(_ testCase: Case) throws {
-        let (one, _) = try Self.replay(testCase, threads: 1)
-        let (three, _) = try Self.replay(testCase, threads: 3)
+        let (one, _, _) = try Self.replay(testCase, threads: 1)
+        let (three, _, _) = try Self.replay(testCase, threads: 3)
         #expect(three.summary == one.summary)
         #expect(three.error == one.error)
         #expect(three.exposition == one.exposition)
@@ -86,30 +89,39 @@ import Testing
         #expect(sharded * 4 >= Self.cases.count * 3, "\(sharded) of \(Self.cases.count) sharded")
     }
 
-    /// Budgets reached by a shard's share: the replay is redone with one pipeline, and prints what it prints.
-    @Test(arguments: ["pipelined-bodies", "split-heads", "long-labels"])
-    func aBudgetReachedIsRedoneWithOnePipeline(_ name: String) throws {
+    /// A bound over all connections reached by a shard's share: the replay is redone with one pipeline
+    /// (and prints what it prints). On a capture whose shards are otherwise exact.
+    @Test(arguments: ["connections", "kept bytes", "series", "label bytes"])
+    func aShareReachedIsRedoneWithOnePipeline(_ bound: String) throws {
         var configuration = ExporterConfiguration(syscode: "A123010101")
-        configuration.inbound.ports = [8080]
-        configuration.limits.maxHTTPKeptBytesTotal = 65_536
-        configuration.limits.maxLabelBytesPerFamily = 65_536
-        let testCase = Case(files: [Fixtures.path("http/adversarial/\(name).pcap")], configuration: configuration)
-        let (one, _) = try Self.replay(testCase, threads: 1)
-        let (three, pipelines) = try Self.replay(testCase, threads: 3)
+        configuration.inbound.ports = [80, 8080]
+        let file = Fixtures.path("http/stacks/go.pcap")
+        // Within the bounds, sharded.
+        let (_, unbounded, _) = try Self.replay(Case(files: [file], configuration: configuration), threads: 3)
+        #expect(unbounded == 3)
+        switch bound {
+        case "connections": configuration.limits.maxConnections = 3
+        case "kept bytes": configuration.limits.maxHTTPKeptBytesTotal = 3 * 1024
+        case "series": configuration.limits.maxSeriesPerFamily = 3
+        default: configuration.limits.maxLabelBytesPerFamily = 300
+        }
+        let testCase = Case(files: [file], configuration: configuration)
+        let (one, _, _) = try Self.replay(testCase, threads: 1)
+        let (three, pipelines, rerun) = try Self.replay(testCase, threads: 3)
         #expect(pipelines == 1)
+        #expect(rerun == .shareReached)
         #expect(three == one)
     }
 
-    /// Eviction: more connections than a shard's share of `max_connections`.
-    @Test func connectionsEvictedAreRedoneWithOnePipeline() throws {
+    /// The copies of a connection behind a NAT may fall in different shards: redone with one pipeline.
+    @Test(arguments: ["nat", "nat-midstream", "hairpin", "nodeport"])
+    func natCopiesAreRedoneWithOnePipeline(_ name: String) throws {
         var configuration = ExporterConfiguration(syscode: "A123010101")
-        configuration.limits.maxConnections = 4
-        let testCase = Case(files: [Fixtures.path("http/adversarial/pipelined-bodies.pcap")], configuration: configuration)
-        let (one, _) = try Self.replay(testCase, threads: 1)
-        let (three, pipelines) = try Self.replay(testCase, threads: 3)
-        #expect(one.summary.contains("evicted"))
+        configuration.inbound.ports = [80, 8080]
+        let testCase = Case(files: [Fixtures.path("http/nat/\(name).pcap")], configuration: configuration)
+        let (_, pipelines, rerun) = try Self.replay(testCase, threads: 3)
         #expect(pipelines == 1)
-        #expect(three == one)
+        #expect(rerun == .natCopies)
     }
 
     /// Several files, one after the other, as one pipeline reads them.
@@ -118,8 +130,8 @@ import Testing
         var configuration = ExporterConfiguration(syscode: "A123010101")
         configuration.inbound.ports = [80, 8080]
         let testCase = Case(files: files, configuration: configuration)
-        let (one, _) = try Self.replay(testCase, threads: 1)
-        let (two, pipelines) = try Self.replay(testCase, threads: 2)
+        let (one, _, _) = try Self.replay(testCase, threads: 1)
+        let (two, pipelines, _) = try Self.replay(testCase, threads: 2)
         #expect(pipelines == 2)
         #expect(two == one)
     }
