@@ -53,19 +53,25 @@ public final class ExchangeLogFile: HTTPExchangeSink {
         line.withUnsafeBytes { write(line: $0) }
     }
 
-    /// Writes one whole line, its newline included (a sharded replay's lines, merged: `ShardLogMerge`).
-    func write(line: UnsafeRawBufferPointer) {
+    /// Writes one whole line, its newline included.
+    private func write(line: UnsafeRawBufferPointer) {
+        write(lines: line, count: 1)
+    }
+
+    /// Writes `count` whole lines, their newlines included, at once (a sharded replay's lines, merged by
+    /// the megabyte: `ShardLogMerge`).
+    func write(lines: UnsafeRawBufferPointer, count: Int) {
         guard writeError == nil else {
-            linesDropped += 1
+            linesDropped += count
             return
         }
-        let written = fwrite(line.baseAddress, 1, line.count, file)
-        guard written == line.count else {
+        let written = fwrite(lines.baseAddress, 1, lines.count, file)
+        guard written == lines.count else {
             failed(errno)
-            linesDropped += 1
+            linesDropped += count
             return
         }
-        linesWritten += 1
+        linesWritten += count
     }
 
     private func failed(_ code: Int32) {

@@ -26,6 +26,8 @@ final class ShardTempFile {
             close(descriptor)
             throw ExporterError("cannot make a temporary file in \(directory): \(String(cString: strerror(errno)))")
         }
+        // A megabyte at a time: a million lines in 300 writes rather than 75,000.
+        setvbuf(file, nil, _IOFBF, 1 << 20)
         self.file = file
     }
 
