@@ -53,25 +53,19 @@ public final class ExchangeLogFile: HTTPExchangeSink {
         line.withUnsafeBytes { write(line: $0) }
     }
 
-    /// Writes one whole line, its newline included.
-    private func write(line: UnsafeRawBufferPointer) {
-        write(lines: line, count: 1)
-    }
-
-    /// Writes `count` whole lines, their newlines included, at once (a sharded replay's lines, merged by
-    /// the megabyte: `ShardLogMerge`).
-    func write(lines: UnsafeRawBufferPointer, count: Int) {
+    /// Writes one whole line, its newline included (also a sharded replay's lines, merged: `ShardLogMerge`).
+    func write(line: UnsafeRawBufferPointer) {
         guard writeError == nil else {
-            linesDropped += count
+            linesDropped += 1
             return
         }
-        let written = fwrite(lines.baseAddress, 1, lines.count, file)
-        guard written == lines.count else {
+        let written = fwrite(line.baseAddress, 1, line.count, file)
+        guard written == line.count else {
             failed(errno)
-            linesDropped += count
+            linesDropped += 1
             return
         }
-        linesWritten += count
+        linesWritten += 1
     }
 
     private func failed(_ code: Int32) {

@@ -96,10 +96,9 @@ enum ShardLogMerge {
         var cursors = [(bytes: UnsafeRawBufferPointer, offset: Int)]()
         for writer in writers { cursors.append((try writer.lines.contents(), 0)) }
         var heads: [ShardLogRecord?] = cursors.map { read($0.bytes, at: $0.offset) }
-        // Lines go out by the megabyte: one write for thousands of them.
-        var output: [UInt8] = []
-        output.reserveCapacity(Self.outputSize + 4096)
-        var lines = 0
+        // One write a line, as one pipeline's log makes them (the same buffering: a write that fails, a
+        // full disk, fails at the same line, and the error counts the same lines).
+        var line: [UInt8] = []
         while true {
             var best = -1
             for (index, head) in heads.enumerated() {
@@ -112,23 +111,16 @@ enum ShardLogMerge {
             let text = UnsafeRawBufferPointer(rebasing: cursors[best].bytes[start..<start + Int(record.lineCount)])
             let digitsStart = Int(record.digitsOffset)
             let digitsEnd = digitsStart + Int(record.digitsCount)
-            output.append(contentsOf: text[..<digitsStart])
-            appendDecimal(ranks.rank(of: record.connectionID, worker: best), to: &output)
-            output.append(contentsOf: text[digitsEnd...])
-            lines += 1
-            if output.count >= Self.outputSize {
-                output.withUnsafeBytes { log.write(lines: $0, count: lines) }
-                output.removeAll(keepingCapacity: true)
-                lines = 0
-            }
+            line.removeAll(keepingCapacity: true)
+            line.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[..<digitsStart]))
+            appendDecimal(ranks.rank(of: record.connectionID, worker: best), to: &line)
+            line.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[digitsEnd...]))
+            line.withUnsafeBytes { log.write(line: $0) }
             cursors[best].offset = start + Int(record.lineCount)
             heads[best] = read(cursors[best].bytes, at: cursors[best].offset)
             if cursors[best].offset & 0xFF_FFFF < start & 0xFF_FFFF { writers[best].lines.release(upTo: start) }
         }
-        if lines > 0 { output.withUnsafeBytes { log.write(lines: $0, count: lines) } }
     }
-
-    static let outputSize = 1 << 20
 
     private static func read(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> ShardLogRecord? {
         guard offset + MemoryLayout<ShardLogRecord>.size <= bytes.count else { return nil }

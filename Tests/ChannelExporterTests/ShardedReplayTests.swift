@@ -124,6 +124,29 @@ import Testing
         #expect(rerun == .natCopies)
     }
 
+    /// An exchange log that cannot be written (a full disk) fails at the same line, with the same
+    /// counts, as one pipeline's.
+    @Test func aLogThatCannotBeWrittenFailsAlike() throws {
+        var configuration = ExporterConfiguration(syscode: "A123010101")
+        configuration.inbound.ports = [80, 8080]
+        var errors: [String] = []
+        for threads in [1, 3] {
+            let log = try ExchangeLogFile(path: "/dev/full")
+            let outcome = try ShardedReplay.replay(
+                files: [Fixtures.path("http/keepalive-curl.pcap")], configuration: configuration, threads: threads,
+                exchangeLog: log)
+            #expect(outcome.pipelines == threads)
+            do {
+                try log.close()
+                errors.append("")
+            } catch {
+                errors.append("\(error)")
+            }
+        }
+        #expect(errors[0].contains("lines not written"))
+        #expect(errors[1] == errors[0])
+    }
+
     /// Several files, one after the other, as one pipeline reads them.
     @Test func severalFilesInTimeOrder() throws {
         let files = ["http/keepalive-curl.pcap", "http/chunked.pcap", "http/close-delimited.pcap"].map(Fixtures.path)
