@@ -43,8 +43,14 @@ final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its t
     /// Starts the worker's thread.
     func start() throws(ExporterError) {
         let context = Unmanaged.passRetained(self).toOpaque()
+        // The stack the main thread usually has (8 MiB), whatever `ulimit -s` says: a pipeline's
+        // recursion (JSON bodies, 512 levels deep at most) must fit as it does on the main thread.
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, 8 << 20)
         let created = pthread_create(
-            &thread, nil,
+            &thread, &attributes,
             { context in
                 let worker = Unmanaged<ShardWorker>.fromOpaque(context!).takeRetainedValue()
                 worker.run()
