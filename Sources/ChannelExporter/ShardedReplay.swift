@@ -11,10 +11,10 @@ import Glibc
 /// gives, byte for byte: metrics series in first-seen order (`ChannelMetrics.merged`), exchange log
 /// lines in one pipeline's order with its connection ids (`ShardLogMerge`), counters added.
 ///
-/// Each worker holds `1/N` of every global budget (`share`): if none reached its share, the sum
-/// never reached the whole, and one pipeline would not have either. When one did, or a worker saw
-/// a connection depend on another it may not hold, `run` gives nil and the caller replays with one
-/// pipeline (`ReplayRunner`): exact, never approximated.
+/// Each worker holds `1/N` of every global budget (`ExporterConfiguration.budgetShare`): if none
+/// reached its share, the sum never reached the whole, and one pipeline would not have either. When
+/// one did, or a NAT copy may have been decided otherwise (`NATTableUse.splitMayDiffer`), `replay`
+/// replays with one pipeline (`Rerun` says why): exact, never approximated.
 public enum ShardedReplay {
     /// A sharded replay's outputs.
     public struct Outcome {
