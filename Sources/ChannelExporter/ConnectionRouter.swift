@@ -19,6 +19,9 @@ final class ConnectionRouter: StreamConsumerFactory {
         didSet { wrapTunnels() }
     }
 
+    /// Told of each connection opened, by its id (a sharded replay's exchange log renumbers them).
+    var opened: ((UInt64) -> Void)?
+
     init(amqpPorts: Set<UInt16>, http: HTTPObserver, amqp: AMQPObserver, tls: TLSDecryptor? = nil) {
         self.amqpPorts = amqpPorts.sorted()
         self.http = http
@@ -34,6 +37,7 @@ final class ConnectionRouter: StreamConsumerFactory {
     }
 
     func makeConsumer(for connection: ConnectionInfo) -> (any StreamConsumer)? {
+        opened?(connection.id)
         let observer: any StreamConsumer =
             amqpPorts.contains(connection.server.port)
             ? amqp.makeConnectionObserver(for: connection) : http.makeConnectionObserver(for: connection)

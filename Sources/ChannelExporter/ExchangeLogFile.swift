@@ -50,7 +50,16 @@ public final class ExchangeLogFile: HTTPExchangeSink {
         line.removeAll(keepingCapacity: true)
         ExchangeLog.append(exchange, to: &line)
         line.append(UInt8(ascii: "\n"))
-        let written = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        line.withUnsafeBytes { write(line: $0) }
+    }
+
+    /// Writes one whole line, its newline included (also a sharded replay's lines, merged: `ShardLogMerge`).
+    func write(line: UnsafeRawBufferPointer) {
+        guard writeError == nil else {
+            linesDropped += 1
+            return
+        }
+        let written = fwrite(line.baseAddress, 1, line.count, file)
         guard written == line.count else {
             failed(errno)
             linesDropped += 1

@@ -57,9 +57,12 @@ public final class Pipeline {
     /// idle tick) is taken as the clock stepped forward, not as time passing (`PacketClock`).
     /// Nil: `replayForwardStepLimit`, for a replay, where nothing else moves time on; live, idle
     /// ticks come every 250 ms on a quiet interface and `LiveRunner` passes `liveForwardStepLimit`.
+    ///
+    /// `order`: this pipeline is one shard of a replay split over several (`ShardWorker`): it is handed
+    /// decoded segments, and its outputs are tagged with where one pipeline would have made them.
     public init(
         configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil, replacing previous: Pipeline? = nil,
-        forwardStepLimit: Duration? = nil
+        forwardStepLimit: Duration? = nil, order: EventOrder? = nil
     ) throws {
         self.configuration = configuration
         let metricsConfiguration = try MetricsConfiguration(configuration)
@@ -69,6 +72,8 @@ public final class Pipeline {
             // New families; the counters of what became of the observations go on.
             metrics = ChannelMetrics(configuration: metricsConfiguration, countingOnFrom: previous?.metrics)
         }
+        // A shard's series carry where one pipeline would have seen them first (`ChannelMetrics.merged`).
+        if let order { metrics.order = order }
         // Without a log the metrics are the sink themselves: through a fan-out, each exchange took one
         // more call (and a test of the absent log) on its way.
         let metrics = metrics
@@ -110,7 +115,11 @@ public final class Pipeline {
         tlsSettings = configuration.tls
         tls = Self.decryptor(configuration.tls, replacingKeysOf: nil)
         router = ConnectionRouter(amqpPorts: flowSettings.amqpPorts, http: http, amqp: amqp, tls: tls)
-        reassembler = TCPReassembler(configuration: flowSettings.reassembly, factory: router)
+        // A shard: its outputs ordered, its sweeps the driver's (at one pipeline's segments), its NAT
+        // copy detector's table uses kept for the audit.
+        reassembler = TCPReassembler(
+            configuration: flowSettings.reassembly, factory: router, order: order, sweepsOnItsOwn: order == nil,
+            recordsNATTableUses: order != nil)
         // The old flow table goes, with its connections; what it counted stays in the counters.
         replaced = previous?.statistics.carriedOver
         continuesFlows = false
@@ -126,6 +135,40 @@ public final class Pipeline {
             packet.bytes, originalLength: packet.originalLength, linkType: packet.linkType, timestamp: time
         ) { reassembler.process($0) }
     }
+
+    /// A shard's path (`ShardWorker`): a segment the reading thread decoded.
+    @inline(__always)
+    func process(_ segment: TCPSegment) {
+        reassembler.process(segment)
+    }
+
+    /// A shard's idle sweep, at the time the reading thread found one pipeline's reassembler sweeps.
+    func sweep(at time: Timestamp) {
+        reassembler.expireIdle(now: time)
+    }
+
+    /// A shard's end of input, at the replay's last packet time (the same for every shard).
+    func finish(at time: Timestamp) {
+        reassembler.finish(at: time)
+    }
+
+    /// A shard's connections opened, by id (`ShardLogWriter`, for the exchange log's renumbering).
+    var connectionsOpened: ((UInt64) -> Void)? {
+        get { router.opened }
+        set { router.opened = newValue }
+    }
+
+    /// Whether a bound over all connections ever held anything back or was passed (in a shard: its
+    /// share, `ExporterConfiguration.budgetShare`): the reassembler's connections, buffered bytes and
+    /// NAT candidates, what the HTTP and AMQP observers keep, TLS ciphertext held, a family's series
+    /// or label bytes. While no shard reached its share, one pipeline reached no whole either.
+    var reachedGlobalBudget: Bool {
+        reassembler.statistics.globalBudgetHits > 0 || http.reachedGlobalBudget || amqp.reachedGlobalBudget
+            || tls?.reachedGlobalBudget == true || metrics.statistics().seriesRefused.values.contains { $0 > 0 }
+    }
+
+    /// A shard's NAT copy detector's table uses (`NATTableUse`); nil when too many to keep.
+    var natTableUses: [NATTableUse]? { reassembler.natTableUses }
 
     /// Live: a forward jump of packet time past this is the host's clock stepped. Idle ticks come
     /// every 250 ms on a quiet interface, so time passing never shows such a jump; 5 s leaves room

@@ -28,6 +28,25 @@ public struct ReplayResult: Sendable {
     public var packetsPerSecond: Double { elapsed > 0 ? Double(packets) / elapsed : 0 }
 }
 
+/// What a replay's reading loop hands the packets to: one pipeline, or the shards of a sharded replay
+/// (`ShardDispatcher`). The loop is generic over it, specialised for each: no dynamic dispatch per packet.
+protocol ReplayTarget: AnyObject {
+    var configuration: ExporterConfiguration { get }
+    func process(_ packet: CapturedPacket)
+    /// A pcapng Decryption Secrets Block's TLS key log lines.
+    func addDecryptionSecrets(bytes: UnsafeRawBufferPointer)
+    /// End of input.
+    func finish() throws
+    /// Every stage's counters, after `finish()`.
+    var statistics: PipelineStatistics { get }
+}
+
+extension Pipeline: ReplayTarget {
+    func addDecryptionSecrets(bytes: UnsafeRawBufferPointer) {
+        addDecryptionSecrets(String(decoding: bytes, as: UTF8.self))
+    }
+}
+
 /// Replays capture files through one pipeline, deterministically (time comes from packets).
 public enum ReplayRunner {
     /// Runs `given` through `pipeline` in the order of their first packets' times
@@ -36,6 +55,13 @@ public enum ReplayRunner {
     /// `progress` is called about every 64k packets with the packets and bytes read so far.
     public static func run(
         files given: [String], pipeline: Pipeline, progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> ReplayResult {
+        try run(files: given, target: pipeline, progress: progress)
+    }
+
+    /// The reading loop, for one pipeline or the shards' dispatcher.
+    static func run<Target: ReplayTarget>(
+        files given: [String], target: Target, progress: ((UInt64, UInt64) -> Void)?
     ) throws -> ReplayResult {
         let clock = ContinuousClock()
         let start = clock.now
@@ -46,22 +72,23 @@ public enum ReplayRunner {
         // pcapng Decryption Secrets Blocks of TLS key log lines ("TLSK").
         source.decryptionSecrets = { type, bytes in
             guard type == 0x544C_534B else { return }
-            pipeline.addDecryptionSecrets(String(decoding: bytes, as: UTF8.self))
+            target.addDecryptionSecrets(bytes: bytes)
         }
-        let filter = ReplayFilter(pipeline.configuration)
+        let filter = ReplayFilter(target.configuration)
         let summary = try source.run { packet in
             if let filter, try !filter.accepts(packet) { return }
-            pipeline.process(packet)
+            target.process(packet)
             packets &+= 1
             bytes &+= UInt64(packet.bytes.count)
             if let progress, packets & 0xFFFF == 0 { progress(packets, bytes) }
         }
-        pipeline.finish()
+        try target.finish()
+        let statistics = target.statistics
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return ReplayResult(
-            files: files, statistics: pipeline.statistics, packets: packets, bytes: bytes, elapsed: seconds,
-            truncatedFiles: summary.truncatedFiles, packetsBackInTime: Int(pipeline.statistics.clock.packetsBackInTime),
+            files: files, statistics: statistics, packets: packets, bytes: bytes, elapsed: seconds,
+            truncatedFiles: summary.truncatedFiles, packetsBackInTime: Int(statistics.clock.packetsBackInTime),
             skippedPackets: summary.skippedPackets, filteredPackets: filter?.rejected, reordered: files != given,
             fileSpans: summary.fileSpans)
     }

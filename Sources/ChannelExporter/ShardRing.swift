@@ -1,0 +1,121 @@
+/// The hand-off from the replay's reading thread to one shard's worker: a ring of batch buffers.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A ring of `count` batch buffers between one producer (the thread that reads and decodes) and one
+/// consumer (a shard's worker). The producer fills the buffer `fillable()` gives and hands it over
+/// with `publish(_:)`; the consumer takes the next one with `take()` and gives it back with
+/// `release()`. Buffers are allocated once and reused: no allocation per packet or per batch (a
+/// buffer grows only for a record larger than it, which a jumbo or reassembled packet can be).
+///
+/// The producer waits when every buffer is full or lent (memory stays bounded when a worker falls
+/// behind); the consumer waits when none is full. One lock and a condition per direction, taken
+/// once per batch: with batches of hundreds of segments the hand-off costs a few instructions a
+/// segment (the copy of its bytes aside).
+final class ShardRing: @unchecked Sendable {  // the counters are guarded by `lock`
+    /// One buffer: `bytes` allocated with `capacity` bytes; `count` of them written.
+    struct Buffer {
+        var bytes: UnsafeMutableRawPointer
+        var capacity: Int
+        var count = 0
+    }
+
+    /// A pointer, not an array: the two threads work on different elements at once, which an
+    /// array's copy-on-write check (a retain by one thread, a uniqueness test by the other) forbids.
+    private let buffers: UnsafeMutablePointer<Buffer>
+    private let bufferCount: Int
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    /// Signalled when a buffer is published.
+    private let publishedSignal: UnsafeMutablePointer<pthread_cond_t>
+    /// Signalled when a buffer is released.
+    private let releasedSignal: UnsafeMutablePointer<pthread_cond_t>
+    // Guarded by `lock`:
+    private var published = 0
+    private var released = 0
+    // The consumer's own:
+    private var taken = 0
+
+    init(bufferSize: Int, count: Int) {
+        bufferCount = count
+        buffers = UnsafeMutablePointer<Buffer>.allocate(capacity: count)
+        for slot in 0..<count {
+            (buffers + slot).initialize(
+                to: Buffer(bytes: UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 16), capacity: bufferSize))
+        }
+        lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        publishedSignal = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        releasedSignal = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        pthread_cond_init(publishedSignal, nil)
+        pthread_cond_init(releasedSignal, nil)
+    }
+
+    deinit {
+        for slot in 0..<bufferCount { buffers[slot].bytes.deallocate() }
+        buffers.deinitialize(count: bufferCount)
+        buffers.deallocate()
+        pthread_cond_destroy(releasedSignal)
+        pthread_cond_destroy(publishedSignal)
+        pthread_mutex_destroy(lock)
+        releasedSignal.deallocate()
+        publishedSignal.deallocate()
+        lock.deallocate()
+    }
+
+    /// Producer: the index of the buffer to fill next, once the consumer has given it back.
+    /// Its `count` is 0.
+    func fillable() -> Int {
+        pthread_mutex_lock(lock)
+        while published - released == bufferCount { pthread_cond_wait(releasedSignal, lock) }
+        let slot = published % bufferCount
+        pthread_mutex_unlock(lock)
+        buffers[slot].count = 0
+        return slot
+    }
+
+    /// Producer: the buffer being filled (from `fillable()`), to write into.
+    @inline(__always)
+    func buffer(_ slot: Int) -> Buffer { buffers[slot] }
+
+    /// Producer: records that `count` bytes of `slot` are written.
+    @inline(__always)
+    func setCount(_ count: Int, of slot: Int) { buffers[slot].count = count }
+
+    /// Producer: makes `slot` at least `capacity` bytes, keeping its first `count` bytes.
+    func grow(_ slot: Int, to capacity: Int) {
+        let old = buffers[slot]
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        bytes.copyMemory(from: old.bytes, byteCount: old.count)
+        old.bytes.deallocate()
+        buffers[slot] = Buffer(bytes: bytes, capacity: capacity, count: old.count)
+    }
+
+    /// Producer: hands the buffer filled to the consumer.
+    func publish(_ slot: Int) {
+        pthread_mutex_lock(lock)
+        published += 1
+        // Signalling a condition no thread waits on costs no system call.
+        pthread_cond_signal(publishedSignal)
+        pthread_mutex_unlock(lock)
+    }
+
+    /// Consumer: the next buffer published, waiting for it; lent until `release()`.
+    func take() -> Buffer {
+        pthread_mutex_lock(lock)
+        while published == taken { pthread_cond_wait(publishedSignal, lock) }
+        let slot = taken % bufferCount
+        taken += 1
+        pthread_mutex_unlock(lock)
+        // The producer wrote it before publishing (under the lock), and leaves it alone until released.
+        return buffers[slot]
+    }
+
+    /// Consumer: gives the buffer `take()` lent back to the producer.
+    func release() {
+        pthread_mutex_lock(lock)
+        released += 1
+        pthread_cond_signal(releasedSignal)
+        pthread_mutex_unlock(lock)
+    }
+}

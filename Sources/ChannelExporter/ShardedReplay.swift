@@ -1,0 +1,119 @@
+/// A replay whose connections are split over several flow pipelines, one thread each, with exactly
+/// the outputs of one pipeline.
+import ChannelMetrics
+import TCPReassembly
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `channel-exporter replay --threads N`: the reading thread decodes (`ShardDispatcher`), N workers
+/// reassemble and observe (`ShardWorker`), and their outputs are merged into what one pipeline
+/// gives, byte for byte: metrics series in first-seen order (`ChannelMetrics.merged`), exchange log
+/// lines in one pipeline's order with its connection ids (`ShardLogMerge`), counters added.
+///
+/// Each worker holds `1/N` of every global budget (`ExporterConfiguration.budgetShare`): if none
+/// reached its share, the sum never reached the whole, and one pipeline would not have either. When
+/// one did, or a NAT copy may have been decided otherwise (`NATTableUse.splitMayDiffer`), `replay`
+/// replays with one pipeline (`Rerun` says why): exact, never approximated.
+public enum ShardedReplay {
+    /// A sharded replay's outputs.
+    public struct Outcome {
+        public var metrics: ChannelMetrics
+        public var result: ReplayResult
+        /// The flow pipelines that gave them: 1 when the replay was one pipeline's (asked for, or a rerun).
+        public var pipelines: Int
+        /// Why shards' outputs were not used, when they were tried.
+        public var rerun: Rerun? = nil
+    }
+
+    /// Why a replay tried with several pipelines was done again with one.
+    public enum Rerun: Error, Sendable, Equatable {
+        /// A global bound is smaller than the pipelines: no share of it.
+        case boundTooSmall
+        /// A pipeline reached its share of a bound over all connections.
+        case shareReached
+        /// A NAT copy one pipeline might have found (or not) where the shards did not (or did).
+        case natCopies
+        /// The sharded replay failed (the error is one pipeline's to give).
+        case failed
+    }
+
+    /// The default number of shards: the processors online, at most 8.
+    public static var defaultThreads: Int {
+        Swift.min(8, Swift.max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Whether `files` can be read twice (a rerun needs it): regular files, not standard input or a pipe.
+    public static func canReread(_ files: [String]) -> Bool {
+        files.allSatisfy { path in
+            var status = stat()
+            return path != "-" && stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+        }
+    }
+
+    /// Replays `files` over `threads` pipelines when they can be read again (for a rerun), else with
+    /// one; with one when the shards could not give exactly what one pipeline gives, or failed (the
+    /// error is then one pipeline's, with what it wrote to `exchangeLog` before it).
+    public static func replay(
+        files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> Outcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var rerun: Rerun?
+        if threads > 1 && canReread(files) {
+            do {
+                switch try run(
+                    files: files, configuration: configuration, threads: threads, exchangeLog: exchangeLog, progress: progress)
+                {
+                case .success(let outcome): return outcome
+                case .failure(let reason): rerun = reason
+                }
+            } catch {
+                rerun = .failed
+            }
+        }
+        let pipeline = try Pipeline(configuration: configuration, exchangeLog: exchangeLog)
+        var result = try ReplayRunner.run(files: files, pipeline: pipeline, progress: progress)
+        // The replay's time is the shards' attempt's too.
+        let elapsed = clock.now - start
+        result.elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Outcome(metrics: pipeline.metrics, result: result, pipelines: 1, rerun: rerun)
+    }
+
+    /// Replays `files` over `threads` shards; a failure when one pipeline must replay them instead
+    /// (nothing was written to `exchangeLog` then), saying why. Errors are the reading's.
+    static func run(
+        files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> Result<Outcome, Rerun> {
+        guard let shared = configuration.budgetShare(of: threads) else { return .failure(.boundTooSmall) }
+        var workers = [ShardWorker]()
+        for _ in 0..<threads { workers.append(try ShardWorker(configuration: shared, logsExchanges: exchangeLog != nil)) }
+        let dispatcher = ShardDispatcher(configuration: configuration, workers: workers)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var result: ReplayResult
+        do {
+            for worker in workers { try worker.start() }
+            result = try ReplayRunner.run(files: files, target: dispatcher, progress: progress)
+        } catch {
+            // Every worker started ends (the end record) before the error goes on.
+            try? dispatcher.finish()
+            throw error
+        }
+        // A share reached, or a NAT copy one pipeline could have found otherwise (or uses too many to tell).
+        if workers.contains(where: \.pipeline.reachedGlobalBudget) { return .failure(.shareReached) }
+        let natUses = workers.map(\.pipeline.natTableUses)
+        if natUses.contains(where: { $0 == nil }) || NATTableUse.splitMayDiffer(natUses.map { $0! }) {
+            return .failure(.natCopies)
+        }
+        let metrics = ChannelMetrics.merged(
+            workers.map(\.pipeline.metrics), configuration: try MetricsConfiguration(configuration))
+        if let exchangeLog { try ShardLogMerge.merge(workers.compactMap(\.log), into: exchangeLog) }
+        // The replay's time includes the merges.
+        let elapsed = clock.now - start
+        result.elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return .success(Outcome(metrics: metrics, result: result, pipelines: threads))
+    }
+}
