@@ -83,8 +83,14 @@ final class ShardDispatcher: ReplayTarget {
     }
 
     func addDecryptionSecrets(bytes: UnsafeRawBufferPointer) {
+        if ordinal > 0 { secretsAfterFirstSegment = true }
         for shard in 0..<workers.count { writers[shard].appendSecrets(bytes, ordinal: ordinal) }
     }
+
+    /// Whether TLS secrets came after the first segment (a pcapng Decryption Secrets Block further on):
+    /// a secret's age then counts from a key store refresh, which any connection's ClientHello makes, so
+    /// one pipeline may drop it for its age sooner than a shard that saw fewer ClientHellos.
+    private(set) var secretsAfterFirstSegment = false
 
     /// Ends every shard at the last packet's time (the same for all, as one pipeline's end) and
     /// waits for them.

@@ -2,6 +2,7 @@
 /// the outputs of one pipeline.
 import ChannelMetrics
 import TCPReassembly
+import TLSDecryption
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,6 +35,9 @@ public enum ShardedReplay {
         case shareReached
         /// A NAT copy one pipeline might have found (or not) where the shards did not (or did).
         case natCopies
+        /// A TLS secret dropped (for room or for its age), or secrets that came late in a replay longer
+        /// than their age: which are dropped when depends on the other connections' ClientHellos.
+        case tlsKeysDropped
         /// The sharded replay failed (the error is one pipeline's to give).
         case failed
     }
@@ -104,6 +108,14 @@ public enum ShardedReplay {
         }
         // A share reached, or a NAT copy one pipeline could have found otherwise (or uses too many to tell).
         if workers.contains(where: \.pipeline.reachedGlobalBudget) { return .failure(.shareReached) }
+        if workers.contains(where: { $0.pipeline.statistics.tlsKeys.evicted + $0.pipeline.statistics.tlsKeys.expired > 0 }) {
+            return .failure(.tlsKeysDropped)
+        }
+        if dispatcher.secretsAfterFirstSegment, let first = result.statistics.firstPacketTime,
+            let last = result.statistics.lastPacketTime, last.nanoseconds - first.nanoseconds > TLSKeyStore.defaultMaxAge
+        {
+            return .failure(.tlsKeysDropped)
+        }
         let natUses = workers.map(\.pipeline.natTableUses)
         if natUses.contains(where: { $0 == nil }) || NATTableUse.splitMayDiffer(natUses.map { $0! }) {
             return .failure(.natCopies)

@@ -82,7 +82,10 @@ public final class TLSKeyStore {
     public static let refreshInterval: Int64 = 100_000_000
     public private(set) var statistics = TLSKeyStoreStatistics()
 
-    public init(files: [String] = [], maxEntries: Int = 100_000, maxAge: Int64 = 3_600_000_000_000) {
+    /// One hour, in nanoseconds: how long secrets are kept by default.
+    public static let defaultMaxAge: Int64 = 3_600_000_000_000
+
+    public init(files: [String] = [], maxEntries: Int = 100_000, maxAge: Int64 = TLSKeyStore.defaultMaxAge) {
         self.maxEntries = max(1, maxEntries)
         self.maxAge = maxAge
         self.files = files.map { KeyLogFollower(path: $0) }

@@ -113,6 +113,25 @@ import Testing
         #expect(three == one)
     }
 
+    /// TLS secrets dropped for room (or for their age) are dropped when the other connections'
+    /// ClientHellos make the key store look: redone with one pipeline. Two TLS 1.3 connections, room
+    /// for one connection's secrets.
+    @Test func tlsSecretsDroppedAreRedoneWithOnePipeline() throws {
+        var configuration = ExporterConfiguration(syscode: "A123010101")
+        configuration.inbound.ports = [80, 8080]
+        configuration.tls.keylogFiles = [Fixtures.path("http/tls-decrypt/tls13-resumption.keylog")]
+        let file = Fixtures.path("http/tls-decrypt/tls13-resumption.pcap")
+        let (_, roomy, _) = try Self.replay(Case(files: [file], configuration: configuration), threads: 3)
+        #expect(roomy == 3)
+        configuration.tls.maxKeys = 1
+        let testCase = Case(files: [file], configuration: configuration)
+        let (one, _, _) = try Self.replay(testCase, threads: 1)
+        let (three, pipelines, rerun) = try Self.replay(testCase, threads: 3)
+        #expect(pipelines == 1)
+        #expect(rerun == .tlsKeysDropped)
+        #expect(three == one)
+    }
+
     /// The copies of a connection behind a NAT may fall in different shards: redone with one pipeline.
     @Test(arguments: ["nat", "nat-midstream", "hairpin", "nodeport"])
     func natCopiesAreRedoneWithOnePipeline(_ name: String) throws {
