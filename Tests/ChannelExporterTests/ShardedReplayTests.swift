@@ -105,12 +105,19 @@ import Testing
         case "series": configuration.limits.maxSeriesPerFamily = 3
         default: configuration.limits.maxLabelBytesPerFamily = 300
         }
-        let testCase = Case(files: [file], configuration: configuration)
-        let (one, _, _) = try Self.replay(testCase, threads: 1)
-        let (three, pipelines, rerun) = try Self.replay(testCase, threads: 3)
-        #expect(pipelines == 1)
-        #expect(rerun == .shareReached)
-        #expect(three == one)
+        try Self.expectRedoneWithOnePipeline(Case(files: [file], configuration: configuration), because: .shareReached)
+    }
+
+    /// `testCase` replayed with three threads is redone with one pipeline for `reason`, and prints what
+    /// one pipeline prints.
+    static func expectRedoneWithOnePipeline(
+        _ testCase: Case, because reason: ShardedReplay.Rerun, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let (one, _, _) = try replay(testCase, threads: 1)
+        let (three, pipelines, rerun) = try replay(testCase, threads: 3)
+        #expect(pipelines == 1, sourceLocation: sourceLocation)
+        #expect(rerun == reason, sourceLocation: sourceLocation)
+        #expect(three == one, sourceLocation: sourceLocation)
     }
 
     /// TLS secrets dropped for room (or for their age) are dropped when the other connections'
@@ -124,12 +131,7 @@ import Testing
         let (_, roomy, _) = try Self.replay(Case(files: [file], configuration: configuration), threads: 3)
         #expect(roomy == 3)
         configuration.tls.maxKeys = 1
-        let testCase = Case(files: [file], configuration: configuration)
-        let (one, _, _) = try Self.replay(testCase, threads: 1)
-        let (three, pipelines, rerun) = try Self.replay(testCase, threads: 3)
-        #expect(pipelines == 1)
-        #expect(rerun == .tlsKeysDropped)
-        #expect(three == one)
+        try Self.expectRedoneWithOnePipeline(Case(files: [file], configuration: configuration), because: .tlsKeysDropped)
     }
 
     /// The copies of a connection behind a NAT may fall in different shards: redone with one pipeline.
