@@ -83,7 +83,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 7])
     func mergedPartsAreOnePipeline(parts: Int) {
-        var random = MergeStreamGenerator(seed: UInt64(parts) &* 0x9E37_79B9)
+        var random = AdversarialInputTests.SeededGenerator(state: 0x5eed &+ UInt64(parts))
         let configuration = Make.configuration()
         for round in 0..<20 {
             let stream = Self.stream(count: 400, connections: 1 + round * 3, using: &random)
@@ -114,7 +114,7 @@ import Testing
     /// Parts given a share of the series cap that none reached: the whole refuses none either, and
     /// is one pipeline's. A part that reached its share is what the caller must notice.
     @Test func capSharesThatWereNotReachedMergeExactly() {
-        var random = MergeStreamGenerator(seed: 42)
+        var random = AdversarialInputTests.SeededGenerator(state: 42)
         let stream = Self.stream(count: 300, connections: 10, using: &random)
         let whole = ChannelMetrics(configuration: Make.configuration(maxSeries: 200))
         for (_, observation) in stream { Self.feed(observation, to: whole) }
@@ -127,7 +127,7 @@ import Testing
     /// Where the whole would refuse series, the merge refuses at the whole's cap in first-seen
     /// order: the same series as one pipeline, and the refused observations counted.
     @Test func theWholeCapIsAppliedInFirstSeenOrder() {
-        var random = MergeStreamGenerator(seed: 7)
+        var random = AdversarialInputTests.SeededGenerator(state: 7)
         let stream = Self.stream(count: 500, connections: 9, using: &random)
         let whole = ChannelMetrics(configuration: Make.configuration(maxSeries: 20))
         for (_, observation) in stream { Self.feed(observation, to: whole) }
@@ -137,18 +137,5 @@ import Testing
         #expect(whole.statistics().seriesRefused.values.contains { $0 > 0 })
         #expect(merged.render(.prometheusText) == whole.render(.prometheusText))
         #expect(merged.statistics().seriesRefused == whole.statistics().seriesRefused)
-    }
-}
-
-/// SplitMix64: the same stream for the same seed on every machine.
-struct MergeStreamGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
