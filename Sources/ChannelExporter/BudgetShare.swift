@@ -3,7 +3,7 @@
 import TLSDecryption
 
 // What lets one connection's result depend on another's (the audit for a replay split by connection,
-// SHARD-DESIGN.md), and what settles each:
+// docs/replay.md, "Several threads"), and what settles each:
 // - Bounds over all connections (connections, out-of-order bytes, NAT candidates, HTTP and AMQP kept
 //   bytes, AMQP deliveries and split frames, TLS ciphertext, metric series and label bytes): a share
 //   each (`budgetShare`); one reached → redo with one pipeline.

@@ -83,16 +83,13 @@ final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its t
                     order.packet = header.ordinal
                     pipeline.process(ShardBatchReader.segment(at: body))
                 case ShardRecord.sweep:
+                    // The reassembler marks each connection it closes as the sweep's (`EventOrder.enterSweep`).
                     order.packet = header.ordinal
-                    order.phase = .sweep
                     pipeline.sweep(at: ShardBatchReader.time(at: body))
-                    order.phase = .packet
-                    order.connection = 0
                 case ShardRecord.secrets:
                     pipeline.addDecryptionSecrets(bytes: ShardBatchReader.secrets(at: body))
                 default:
                     order.packet = .max
-                    order.phase = .sweep
                     pipeline.finish(at: ShardBatchReader.time(at: body))
                     ended = true
                 }
@@ -101,5 +98,4 @@ final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its t
             if ended { return }
         }
     }
-
 }

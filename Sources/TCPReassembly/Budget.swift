@@ -32,7 +32,8 @@ public final class Budget {
     /// For a replay split over several pipelines, each given a share of every bound over many
     /// connections: while no share was ever reached, no holder was refused, and the shares' sum (at
     /// most the whole bound) was never reached either, so one pipeline with the whole bound would not
-    /// have refused anything; once one was, the replay is redone with one pipeline (SHARD-DESIGN.md).
+    /// have refused anything; once one was, the replay is redone with one pipeline (docs/replay.md,
+    /// "Several threads").
     public var wasReached: Bool { refused || mostCharged > limit }
 
     @inlinable

@@ -11,8 +11,9 @@ extension ReassemblerState {
     /// hole gapped exactly when it has waited `holeTimeout`: what a sweep does to a connection depends
     /// on that connection and `now` alone, never on the others in the table, so a replay whose
     /// connections are split over several reassemblers sweeping at the same times closes the same
-    /// connections at the same sweeps as one reassembler (SHARD-DESIGN.md). The walk stops early only
-    /// where that holds (`collectIdleConnections`); the activity list's order decides nothing else here.
+    /// connections at the same sweeps as one reassembler (docs/replay.md, "Several threads"). The walk
+    /// stops early only where that holds (`collectIdleConnections`); the activity list's order decides
+    /// nothing else here.
     mutating func expireIdle(now: Timestamp) {
         let time = now.nanoseconds
         var due = sweepScratch

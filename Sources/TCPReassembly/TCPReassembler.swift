@@ -33,8 +33,8 @@ public final class TCPReassembler {
 
     public var configuration: ReassemblyConfiguration { state.pointee.configuration }
 
-    /// With `order` (a pipeline of a replay split over several: SHARD-DESIGN.md), a connection's id is
-    /// the ordinal of the packet that opened it (`order.packet` then), which the merge renumbers; without
+    /// With `order` (a pipeline of a replay split over several: docs/replay.md, "Several threads"), a
+    /// connection's id is the ordinal of the packet that opened it (`order.packet` then), which the merge renumbers; without
     /// it, ids count connections from 1. `sweepsOnItsOwn: false`: `process` never sweeps; the driver
     /// calls `expireIdle(now:)` where `SweepSchedule` says, over all the replay's segments.
     /// `recordsNATTableUses` (with `order`): the NAT copy detector's table uses are kept for
