@@ -170,8 +170,20 @@ static inline size_t CEJSON_NAME(filled)(cejson_scanner *s, uint64_t *out, uint6
 CEJSON_TARGET __attribute__((noinline)) static size_t CEJSON_NAME(fill_short)(cejson_scanner *s) {
     uint8_t padded[CEJSON_SHORT_TEXT] __attribute__((aligned(32)));
     size_t count = s->count;
+    const uint8_t *base = s->base;
     memset(padded, 0x20, sizeof padded);
-    memcpy(padded, s->base, count);
+    if (count >= 32) {
+        // Up to 96 bytes 32 at a time, then the last 32 (overlapping): no call of `memcpy` for
+        // the usual body (measured, callgrind, k1m-small.pcap's bodies of at most 128 bytes: 13
+        // instructions fewer a body).
+        _Static_assert(CEJSON_SHORT_TEXT <= 128, "the copy's four pieces cover at most 128 bytes");
+        memcpy(padded, base, 32);
+        if (count >= 64) memcpy(padded + 32, base + 32, 32);
+        if (count >= 96) memcpy(padded + 64, base + 64, 32);
+        memcpy(padded + count - 32, base + count - 32, 32);
+    } else {
+        memcpy(padded, base, count);
+    }
     uint64_t high = 0;
     uint64_t *out = s->chunk;
     CEJSON_NAME(whole_blocks)(s, padded, padded + (count + 63) / 64 * 64, padded, &out, &high);
