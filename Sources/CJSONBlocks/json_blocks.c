@@ -211,12 +211,25 @@ __attribute__((always_inline)) static inline void cejson_note_key(
 }
 
 /// A top-level member (its name's quotes at `name` and `end`, ASCII without `\\` between them;
-/// its value at `value`) noted for the keys of `search` (`cejson_scan_keys`' grammar calls it
+/// its value at `value`) noted for the keys of `s->search` (`cejson_scan_keys`' grammar calls it
 /// where it finds the member). Not inlined: in the grammar, it took the grammar's registers.
-__attribute__((noinline)) static void cejson_note_keys(
-    cejson_key_search *search, const uint8_t *base, const uint8_t *name, const uint8_t *end, size_t value) {
+///
+/// What the grammar may skip from then on: 0x100 and the first byte of the name matched, when it
+/// alone decides (one key, matched) and every block is read, without a byte >= 0x80, a backslash
+/// or a control byte (no name needs to be checked for being plain): a later name that begins with
+/// another byte is another name, noted for nothing. Else 0.
+__attribute__((noinline)) static unsigned cejson_note_keys(
+    cejson_scanner *s, const uint8_t *name, const uint8_t *end, size_t value) {
+    cejson_key_search *search = s->search;
+    const uint8_t *base = s->base;
     cejson_note_key(&search->matches[0], &search->keys[0], base, name, end, value);
-    if (search->key_count > 1) cejson_note_key(&search->matches[1], &search->keys[1], base, name, end, value);
+    if (search->key_count > 1) {
+        cejson_note_key(&search->matches[1], &search->keys[1], base, name, end, value);
+        return 0;
+    }
+    const cejson_match *m = &search->matches[0];
+    if (m->name_end <= m->name_start + 1 || s->next_block < s->count || (s->high | s->rare_seen) != 0) return 0;
+    return 0x100 | base[m->name_start + 1];
 }
 
 // MARK: the levels

@@ -109,33 +109,41 @@ CEJSON_TARGET __attribute__((always_inline)) static inline int CEJSON_NAME(whole
     // scanner's fields spilled more of it to the stack).
     uint64_t in_string_carry = s->in_string_carry;
     uint64_t scalar_carry = s->scalar_carry;
-    uint64_t escape_carry = s->escape_carry;
     uint64_t seen = 0;
     uint64_t *o = *out;
     int anomaly = 0;
-    for (; p != end; p += 64, o++) {
-        // The usual block: whole, without a backslash or control byte, not escaped; any other
-        // one apart.
+    if (p != end && s->escape_carry != 0) goto rare;  // the first block begins escaped
+    while (p != end) {
+        // The usual block: whole, without a backslash or control byte, not escaped. A block
+        // begins escaped only after one taken apart, which takes it too: no test of the escape
+        // carry here (measured, callgrind, k1m-small.pcap's bodies of 2-8 KB: 77 -> 71.5
+        // instructions a block).
         cejson_classes c;
         CEJSON_CLASSIFY(p, &c);
-        if (__builtin_expect(c.rare != 0, 0) || __builtin_expect(escape_carry != 0, 0)) {
+        if (__builtin_expect(c.rare != 0, 0)) goto rare;
+        {
+            // Opening quote and the string's bytes: 1; closing quote and outside: 0.
+            uint64_t in_string = c.quote_parity ^ in_string_carry;
+            in_string_carry = (uint64_t)((int64_t)in_string >> 63);
+            CEJSON_NAME(store_tokens)(o, &scalar_carry, &seen, &c, 0, c.quote, in_string);
+        }
+        p += 64;
+        o++;
+        continue;
+    rare:
+        // A block with a backslash or control byte, and each one after it that begins escaped.
+        do {
             s->in_string_carry = in_string_carry;
             s->scalar_carry = scalar_carry;
             anomaly = CEJSON_NAME(rare_block_tokens)(s, p, (size_t)(p - origin), 0, (size_t)(o - s->chunk));
             in_string_carry = s->in_string_carry;
             scalar_carry = s->scalar_carry;
-            escape_carry = s->escape_carry;
-            if (anomaly) {
-                o++;
-                break;
-            }
-            continue;
-        }
-        // Opening quote and the string's bytes: 1; closing quote and outside: 0.
-        uint64_t in_string = c.quote_parity ^ in_string_carry;
-        in_string_carry = (uint64_t)((int64_t)in_string >> 63);
-        CEJSON_NAME(store_tokens)(o, &scalar_carry, &seen, &c, 0, c.quote, in_string);
+            p += 64;
+            o++;
+            if (anomaly) goto done;
+        } while (s->escape_carry != 0 && p != end);
     }
+done:
     s->in_string_carry = in_string_carry;
     s->scalar_carry = scalar_carry;
     *out = o;
@@ -162,8 +170,20 @@ static inline size_t CEJSON_NAME(filled)(cejson_scanner *s, uint64_t *out, uint6
 CEJSON_TARGET __attribute__((noinline)) static size_t CEJSON_NAME(fill_short)(cejson_scanner *s) {
     uint8_t padded[CEJSON_SHORT_TEXT] __attribute__((aligned(32)));
     size_t count = s->count;
+    const uint8_t *base = s->base;
     memset(padded, 0x20, sizeof padded);
-    memcpy(padded, s->base, count);
+    if (count >= 32) {
+        // Up to 96 bytes 32 at a time, then the last 32 (overlapping): no call of `memcpy` for
+        // the usual body (measured, callgrind, k1m-small.pcap's bodies of at most 128 bytes: 13
+        // instructions fewer a body).
+        _Static_assert(CEJSON_SHORT_TEXT <= 128, "the copy's four pieces cover at most 128 bytes");
+        memcpy(padded, base, 32);
+        if (count >= 64) memcpy(padded + 32, base + 32, 32);
+        if (count >= 96) memcpy(padded + 64, base + 64, 32);
+        memcpy(padded + count - 32, base + count - 32, 32);
+    } else {
+        memcpy(padded, base, count);
+    }
     uint64_t high = 0;
     uint64_t *out = s->chunk;
     CEJSON_NAME(whole_blocks)(s, padded, padded + (count + 63) / 64 * 64, padded, &out, &high);

@@ -388,7 +388,9 @@ int cejson_scan(cejson_scanner *s, cejson_member *members, size_t capacity, size
 /// end, or `CEJSON_NOT_PLAIN` at a name with escapes or non-ASCII bytes (matched by the Swift
 /// side: decoded) — as `cejson_scan`'s members handed back and matched one after the other
 /// would tell. The matching is a call from the grammar, not inlined into it (inlined, it took
-/// the grammar's registers: 2 % more instructions on the benchmark's large body).
+/// the grammar's registers: 2 % more instructions on the benchmark's large body); once one key
+/// is matched in a text read whole and plain, the grammar calls it only for a name that begins
+/// with the matched name's first byte (any other is another name).
 int cejson_scan_keys(cejson_scanner *s, const uint8_t *base, size_t count, size_t max_depth, int level, cejson_key_search *search);
 
 /// For the tests: the token starts (`cejson_scan`'s tokens; see json_scan_template.h) of the
