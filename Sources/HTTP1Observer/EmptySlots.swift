@@ -85,6 +85,26 @@ private func ownsStorage(string slot: UnsafeRawPointer) -> Bool {
     slot.load(fromByteOffset: 8, as: Int64.self) > 0
 }
 
+extension String {
+    /// A copy of the `String` or `String?` at `slot`: bit for bit, without a retain call, when it owns
+    /// no storage (the runtime's retain does nothing then). Cached values are copied so into each head
+    /// (hosts, versions, small paths and User-Agents).
+    @inline(__always)
+    static func copy<T>(at slot: UnsafePointer<T>) -> T {
+        assert(MemoryLayout<T>.size == 16)
+        if ownsStorage(string: slot) { return slot.pointee }
+        return owningNothing(UnsafeRawPointer(slot).loadUnaligned(as: (UInt64, UInt64).self))
+    }
+
+    /// The string (or `String?`) of `bits`, which own no storage: taken as it is, where a bit cast
+    /// gave a borrowed value that was retained to be returned.
+    @inline(__always)
+    static func owningNothing<T>(_ bits: (UInt64, UInt64)) -> T {
+        var bits = bits
+        return withUnsafeMutableBytes(of: &bits) { $0.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: T.self).move() }
+    }
+}
+
 extension UnsafeMutablePointer {
     /// Deinitializes the `String` or `String?` here when it owns storage; the memory is raw afterwards.
     @inline(__always)
