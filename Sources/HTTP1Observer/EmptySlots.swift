@@ -1,4 +1,4 @@
-// Stores into string, array and reference slots that hold a value owning nothing (an empty or small literal, the empty array, nil), without a release.
+// Values owning nothing (an empty, small or literal string, the empty array, nil): stored over without a release, copied without a retain, left in an ended exchange.
 
 // An assignment to a stored `String`, `String?` or class reference releases the old value through a
 // runtime call, even when that value owns no storage (`""` as `take()` leaves it, the literal
