@@ -243,7 +243,7 @@ enum SmallASCIIString {
                 i &+= 1
             }
         }
-        return unsafeBitCast((low, high | flags | UInt64(count) &<< 56), to: String.self)
+        return String.owningNothing((low, high | flags | UInt64(count) &<< 56))
     }
 }
 

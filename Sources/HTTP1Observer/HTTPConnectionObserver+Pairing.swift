@@ -189,16 +189,11 @@ extension HTTPConnectionObserver {
         // exchange or its summaries were copied whole (every string retained and released once more).
         // Read before the summary moves the body out (which forgets it).
         let lentBody = response.body.lent
-        // The body buffers the exchange is about to hold, referred to here too (when there are any):
-        // they go back to the pool once the exchange is gone. Taken from the exchange itself, it was
-        // first copied whole (a memcpy of its 449 bytes) for every exchange.
-        let responseBuffer = response.body.keptBuffer
         if case .some = request {
             // Two exchanges built, one for each case: with `request?.takeSummary()` the summary was made
             // optional first, and copied once more (a memcpy of its 193 bytes) on its way into the exchange.
             // Unwrapped in place: `if let` retained and released the request.
             let request = request.unsafelyUnwrapped
-            let requestBuffer = request.body.keptBuffer
             let exchange = HTTPExchange(
                 connection: connection, client: client, server: server, request: request.takeSummary(),
                 response: response.takeSummary(), completeness: response.cutShort ? .responseIncomplete : .complete,
@@ -206,10 +201,9 @@ extension HTTPConnectionObserver {
                 requestFirstByte: request.firstByte, requestLastByte: request.lastByte,
                 responseFirstByte: response.firstByte, responseLastByte: response.lastByte)
             core.deliver(exchange, responseBody: lentBody)
-            // The sink is done with the exchange: gone now, it leaves the buffers to these references
-            // (unless the sink kept a copy), and they serve the next bodies.
-            _ = consume exchange
-            if let buffer = consume requestBuffer { shared.reclaimBuffer(buffer) }
+            // The sink is done with the exchange: gone now, its body buffers serve the next bodies (unless
+            // the sink kept a copy: then they are copied when emptied).
+            core.endedExchange.discard(exchange, reclaimingBodiesInto: shared)
         } else {
             let exchange = HTTPExchange(
                 connection: connection, client: client, server: server, request: nil,
@@ -217,9 +211,8 @@ extension HTTPConnectionObserver {
                 isFirstOnConnection: false, requestFirstByte: nil, requestLastByte: nil,
                 responseFirstByte: response.firstByte, responseLastByte: response.lastByte)
             core.deliver(exchange, responseBody: lentBody)
-            _ = consume exchange
+            core.endedExchange.discard(exchange, reclaimingBodiesInto: shared)
         }
-        if let buffer = consume responseBuffer { shared.reclaimBuffer(buffer) }
     }
 
     func flushPending() {

@@ -12,6 +12,9 @@ struct MemberwiseMarker: Sendable, Hashable {}
 ///
 /// Header values are decoded as ISO-8859-1 (each byte one character), as WSGI
 /// and the reference library see them.
+///
+/// (The observer releases the strings and arrays of the exchanges it emits one by one, see
+/// `UnsafeMutablePointer<HTTPExchange>.discard`: a field that needs releasing is released there too.)
 public struct HTTPRequestSummary: Sendable, Hashable {
     public var method: String
     /// The request target exactly as sent (origin form, or absolute form through a proxy).
@@ -106,7 +109,7 @@ extension HTTPRequestSummary {
     }
 }
 
-/// The parts of an HTTP/1.1 response the metrics read.
+/// The parts of an HTTP/1.1 response the metrics read (released field by field as the request's are).
 public struct HTTPResponseSummary: Sendable, Hashable {
     public var status: Int
     public var contentType: String?

@@ -81,6 +81,8 @@ final class HTTPObserverCore {
     @exclusivity(unchecked) private var sinkBox: Unmanaged<SinkBox>
     @exclusivity(unchecked) private var sinkOwner: SinkBox
     let sharedParserState: SharedParserState
+    /// Where an exchange ends once the sink is done with it (see `discard`): raw memory between exchanges.
+    let endedExchange = UnsafeMutablePointer<HTTPExchange>.allocate(capacity: 1)
     /// (No dynamic exclusivity checks: one pipeline thread, no overlapping access.)
     @exclusivity(unchecked) var statistics = HTTPObserverStatistics()
 
@@ -102,6 +104,7 @@ final class HTTPObserverCore {
 
     deinit {
         spareConnections.deallocate()
+        endedExchange.deallocate()
     }
 
     /// A spare connection observer nothing else refers to (one still held elsewhere, e.g. by a caller

@@ -55,7 +55,7 @@ struct RecentValues {
     @inline(__always)
     func string(_ bytes: UnsafeRawBufferPointer, field: Int) -> String {
         let recent = last[field]
-        if keys.holds(bytes, at: recent) { return strings[recent] }
+        if keys.holds(bytes, at: recent) { return String.copy(at: strings + recent) }
         return search(bytes, field: field)
     }
 
@@ -67,7 +67,7 @@ struct RecentValues {
         while index < first &+ Self.ways {
             if hashes[index] == hash && keys.holds(bytes, at: index) {
                 last[field] = index
-                return strings[index]
+                return String.copy(at: strings + index)
             }
             index &+= 1
         }
@@ -82,6 +82,6 @@ struct RecentValues {
         keys.set(bytes, at: entry)
         hashes[entry] = hash
         last[field] = entry
-        return value
+        return String.copy(at: strings + entry)
     }
 }

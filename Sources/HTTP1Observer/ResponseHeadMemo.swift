@@ -179,15 +179,18 @@ extension MessageHead {
     /// Makes this head what parsing `kept`'s bytes as a response made it (see `ResponseHeadMemo`).
     mutating func recall(_ kept: UnsafePointer<ResponseHeadMemo.KeptHead>) {
         reset(isRequest: false)
-        // `reset` left the version empty and the strings nil: stored without releasing them.
-        version.replaceEmpty(with: kept.pointee.version)
+        // `reset` left the version empty and the strings nil: stored without releasing them (and copied
+        // without a retain when they own no storage, as the version does).
+        version.replaceEmpty(with: String.copy(at: kept.pointer(to: \.version)!))
         status = kept.pointee.status
-        if case .some = kept.pointee.host { host.replaceNil(with: kept.pointee.host) }
-        if case .some = kept.pointee.userAgent { userAgent.replaceNil(with: kept.pointee.userAgent) }
-        if case .some = kept.pointee.methodCode { methodCode.replaceNil(with: kept.pointee.methodCode) }
-        if case .some = kept.pointee.tCode { tCode.replaceNil(with: kept.pointee.tCode) }
-        if case .some = kept.pointee.contentType { contentType.replaceNil(with: kept.pointee.contentType) }
-        if case .some = kept.pointee.contentEncoding { contentEncoding.replaceNil(with: kept.pointee.contentEncoding) }
+        if case .some = kept.pointee.host { host.replaceNil(with: String.copy(at: kept.pointer(to: \.host)!)) }
+        if case .some = kept.pointee.userAgent { userAgent.replaceNil(with: String.copy(at: kept.pointer(to: \.userAgent)!)) }
+        if case .some = kept.pointee.methodCode { methodCode.replaceNil(with: String.copy(at: kept.pointer(to: \.methodCode)!)) }
+        if case .some = kept.pointee.tCode { tCode.replaceNil(with: String.copy(at: kept.pointer(to: \.tCode)!)) }
+        if case .some = kept.pointee.contentType { contentType.replaceNil(with: String.copy(at: kept.pointer(to: \.contentType)!)) }
+        if case .some = kept.pointee.contentEncoding {
+            contentEncoding.replaceNil(with: String.copy(at: kept.pointer(to: \.contentEncoding)!))
+        }
         contentLength = kept.pointee.contentLength
         transferEncoding = kept.pointee.transferEncoding
         expectsContinue = kept.pointee.expectsContinue

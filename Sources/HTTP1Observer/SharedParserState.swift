@@ -180,14 +180,22 @@ final class SharedParserState {
         return seen
     }()
 
-    /// Raw and decoded paths of targets with a query, by path bytes, direct-mapped as the targets.
-    @exclusivity(unchecked) private var paths = [(raw: String, decoded: String)](repeating: ("", ""), count: targetSlots)
+    /// Raw and decoded paths of targets with a query, by path bytes, direct-mapped as the targets: slot
+    /// `i`'s raw path at `2 * i`, its decoded path after it (copied from here without a retain when
+    /// they own no storage, see `String.copy(at:)`).
+    private let paths: UnsafeMutablePointer<String> = {
+        let paths = UnsafeMutablePointer<String>.allocate(capacity: 2 * targetSlots)
+        paths.initialize(repeating: "", count: 2 * targetSlots)
+        return paths
+    }()
     private let pathKeys = CacheKeys(entries: targetSlots)
 
     deinit {
         targetKeys.deallocate()
         targetsSeen.deallocate()
         pathKeys.deallocate()
+        paths.deinitialize(count: 2 * Self.targetSlots)
+        paths.deallocate()
         values.deallocate()
         spareBuffers.deallocate()
         spareRequests.deallocate()
@@ -259,11 +267,13 @@ final class SharedParserState {
     func pathStrings(_ bytes: UnsafeRawBufferPointer) -> (raw: String, decoded: String) {
         guard bytes.count <= Self.maxLength else { return RequestTarget.pathStrings(bytes) }
         let slot = Self.slot(bytes)
-        if pathKeys.holds(bytes, at: slot) { return paths[slot] }
+        let entry = paths + 2 &* slot
+        if pathKeys.holds(bytes, at: slot) { return (String.copy(at: entry), String.copy(at: entry + 1)) }
         let strings = RequestTarget.pathStrings(bytes)
         // ASCII only, as the targets: for them the raw string's UTF-8 is the bytes.
         if strings.raw.utf8.count == bytes.count {
-            paths[slot] = strings
+            entry[0] = strings.raw
+            entry[1] = strings.decoded
             pathKeys.set(bytes, at: slot)
         }
         return strings
