@@ -1,4 +1,6 @@
 /// Stores that skip releasing an old value owning nothing keep the new value and still release an old one that owns something.
+import PacketDecoding
+import TCPReassembly
 import Testing
 
 @testable import HTTP1Observer
@@ -50,4 +52,43 @@ struct EmptySlotsTests {
         slot.replaceNil(with: Token())
         #expect(old == nil && slot != nil)
     }
+}
+
+/// `UnsafeMutablePointer<HTTPExchange>.discard` releases the fields of an emitted exchange it names, one
+/// by one: a stored property added to an exchange or a summary must be named there too (or be
+/// trivial), or every exchange would leak it. These lists fail first when one is added.
+@Suite("Discarded exchanges")
+struct DiscardedExchangeTests {
+    @Test func discardNamesEveryStoredProperty() {
+        let request = HTTPRequestSummary(
+            method: "GET", target: "/", rawPath: "/", path: "/", query: nil, version: "HTTP/1.1", host: nil,
+            userAgent: nil, methodCode: nil, tCode: nil, contentType: nil, bodyPrefix: [], bodyLength: 0,
+            bodyTruncated: false)
+        let response = HTTPResponseSummary(
+            status: 200, contentType: nil, contentEncoding: nil, bodyPrefix: [], bodyLength: 0, bodyTruncated: false,
+            bodyless: false)
+        let exchange = HTTPExchange(
+            connection: connectionInfo(), client: testClient, server: testServer, request: request, response: response,
+            completeness: .complete,
+            sawGap: false, isFirstOnConnection: true, requestFirstByte: nil, requestLastByte: nil,
+            responseFirstByte: nil, responseLastByte: nil)
+        // Released by `discard` (strings, optional strings, body arrays) or trivial (the rest).
+        #expect(labels(of: request) == [
+            "method", "storedTarget", "rawPath", "path", "query", "version", "host", "userAgent", "methodCode",
+            "tCode", "contentType", "bodyPrefix", "bodyLength", "bodyTruncated", "memberwiseMarker",
+        ])
+        #expect(labels(of: response) == [
+            "status", "contentType", "contentEncoding", "bodyPrefix", "bodyLength", "bodyTruncated", "bodyless",
+            "memberwiseMarker",
+        ])
+        // Besides the two summaries, an exchange holds only values that own nothing.
+        #expect(labels(of: exchange) == [
+            "connection", "client", "server", "request", "response", "completeness", "sawGap", "isFirstOnConnection",
+            "requestFirstByte", "requestLastByte", "responseFirstByte", "responseLastByte", "memberwiseMarker",
+        ])
+        #expect(_isPOD(ConnectionInfo.self) && _isPOD(Endpoint.self) && _isPOD(HTTPExchangeCompleteness.self))
+        #expect(_isPOD(Timestamp?.self) && _isPOD(MemberwiseMarker.self))
+    }
+
+    private func labels(of value: Any) -> [String] { Mirror(reflecting: value).children.map { $0.label ?? "" } }
 }
