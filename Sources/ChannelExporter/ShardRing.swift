@@ -1,7 +1,5 @@
 /// The hand-off from the replay's reading thread to one shard's worker: a ring of batch buffers.
-#if canImport(Glibc)
-import Glibc
-#endif
+import PacketCapture
 
 /// A ring of `count` batch buffers between one producer (the thread that reads and decodes) and one
 /// consumer (a shard's worker). The producer fills the buffer `fillable()` gives and hands it over
@@ -25,11 +23,8 @@ final class ShardRing: @unchecked Sendable {  // the counters are guarded by `lo
     /// array's copy-on-write check (a retain by one thread, a uniqueness test by the other) forbids.
     private let buffers: UnsafeMutablePointer<Buffer>
     private let bufferCount: Int
-    private let lock: UnsafeMutablePointer<pthread_mutex_t>
-    /// Signalled when a buffer is published.
-    private let publishedSignal: UnsafeMutablePointer<pthread_cond_t>
-    /// Signalled when a buffer is released.
-    private let releasedSignal: UnsafeMutablePointer<pthread_cond_t>
+    /// `.filled` is signalled when a buffer is published, `.released` when one is released.
+    private let lock = HandOffLock()
     // Guarded by `lock`:
     private var published = 0
     private var released = 0
@@ -43,33 +38,21 @@ final class ShardRing: @unchecked Sendable {  // the counters are guarded by `lo
             (buffers + slot).initialize(
                 to: Buffer(bytes: UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 16), capacity: bufferSize))
         }
-        lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        publishedSignal = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        releasedSignal = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        pthread_mutex_init(lock, nil)
-        pthread_cond_init(publishedSignal, nil)
-        pthread_cond_init(releasedSignal, nil)
     }
 
     deinit {
         for slot in 0..<bufferCount { buffers[slot].bytes.deallocate() }
         buffers.deinitialize(count: bufferCount)
         buffers.deallocate()
-        pthread_cond_destroy(releasedSignal)
-        pthread_cond_destroy(publishedSignal)
-        pthread_mutex_destroy(lock)
-        releasedSignal.deallocate()
-        publishedSignal.deallocate()
-        lock.deallocate()
     }
 
     /// Producer: the index of the buffer to fill next, once the consumer has given it back.
     /// Its `count` is 0.
     func fillable() -> Int {
-        pthread_mutex_lock(lock)
-        while published - released == bufferCount { pthread_cond_wait(releasedSignal, lock) }
+        lock.lock()
+        while published - released == bufferCount { lock.wait(for: .released) }
         let slot = published % bufferCount
-        pthread_mutex_unlock(lock)
+        lock.unlock()
         buffers[slot].count = 0
         return slot
     }
@@ -93,29 +76,28 @@ final class ShardRing: @unchecked Sendable {  // the counters are guarded by `lo
 
     /// Producer: hands the buffer filled to the consumer.
     func publish(_ slot: Int) {
-        pthread_mutex_lock(lock)
+        lock.lock()
         published += 1
-        // Signalling a condition no thread waits on costs no system call.
-        pthread_cond_signal(publishedSignal)
-        pthread_mutex_unlock(lock)
+        lock.signal(.filled)
+        lock.unlock()
     }
 
     /// Consumer: the next buffer published, waiting for it; lent until `release()`.
     func take() -> Buffer {
-        pthread_mutex_lock(lock)
-        while published == taken { pthread_cond_wait(publishedSignal, lock) }
+        lock.lock()
+        while published == taken { lock.wait(for: .filled) }
         let slot = taken % bufferCount
         taken += 1
-        pthread_mutex_unlock(lock)
+        lock.unlock()
         // The producer wrote it before publishing (under the lock), and leaves it alone until released.
         return buffers[slot]
     }
 
     /// Consumer: gives the buffer `take()` lent back to the producer.
     func release() {
-        pthread_mutex_lock(lock)
+        lock.lock()
         released += 1
-        pthread_cond_signal(releasedSignal)
-        pthread_mutex_unlock(lock)
+        lock.signal(.released)
+        lock.unlock()
     }
 }

@@ -31,11 +31,9 @@ final class ReadAheadRing: @unchecked Sendable {  // the counters below are guar
     private let storage: UnsafeMutableRawPointer
     /// Bytes in each buffer, written by the reading thread before it counts the buffer filled.
     private let lengths: UnsafeMutablePointer<Int>
-    private let lock: UnsafeMutablePointer<pthread_mutex_t>
-    /// Signalled when a buffer is filled or the reading ends.
-    private let filledSignal: UnsafeMutablePointer<pthread_cond_t>
-    /// Signalled when a buffer is released or the ring is closed.
-    private let releasedSignal: UnsafeMutablePointer<pthread_cond_t>
+    /// `.filled` is signalled when a buffer is filled or the reading ends, `.released` when a buffer
+    /// is released or the ring is closed.
+    private let lock = HandOffLock()
     // Guarded by `lock`:
     private var filled = 0
     private var released = 0
@@ -83,12 +81,6 @@ final class ReadAheadRing: @unchecked Sendable {  // the counters below are guar
         storage = UnsafeMutableRawPointer.allocate(byteCount: bufferSize * bufferCount, alignment: 4096)
         lengths = UnsafeMutablePointer<Int>.allocate(capacity: bufferCount)
         lengths.initialize(repeating: 0, count: bufferCount)
-        lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        filledSignal = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        releasedSignal = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        pthread_mutex_init(lock, nil)
-        pthread_cond_init(filledSignal, nil)
-        pthread_cond_init(releasedSignal, nil)
     }
 
     deinit { close() }
@@ -96,10 +88,10 @@ final class ReadAheadRing: @unchecked Sendable {  // the counters below are guar
     /// Lends the next chunk, waiting for the reading thread if it is behind. The chunk lent before
     /// must have been released.
     func take() -> Take {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
+        lock.lock()
+        defer { lock.unlock() }
         precondition(taken == released, "ReadAheadRing lends one buffer at a time")
-        while filled == taken && !finished { pthread_cond_wait(filledSignal, lock) }
+        while filled == taken && !finished { lock.wait(for: .filled) }
         guard filled > taken else { return failure == 0 ? .end : .failed(failure) }
         let slot = taken % bufferCount
         taken += 1
@@ -108,34 +100,28 @@ final class ReadAheadRing: @unchecked Sendable {  // the counters below are guar
 
     /// Gives the chunk lent by the last `take()` back to the reading thread.
     func release() {
-        pthread_mutex_lock(lock)
+        lock.lock()
         precondition(released < taken, "release() without a chunk taken")
         released += 1
         // The reading thread waits for half the ring (see `readAhead`); signalling an empty
         // wait queue costs no system call.
-        if filled - released <= bufferCount / 2 { pthread_cond_signal(releasedSignal) }
-        pthread_mutex_unlock(lock)
+        if filled - released <= bufferCount / 2 { lock.signal(.released) }
+        lock.unlock()
     }
 
     /// Stops the reading thread, waits for it, and frees the buffers. Chunks lent are invalid after it.
     func close() {
         guard !isClosed else { return }
         isClosed = true
-        pthread_mutex_lock(lock)
+        lock.lock()
         cancelled = true
-        pthread_cond_signal(releasedSignal)
-        pthread_mutex_unlock(lock)
+        lock.signal(.released)
+        lock.unlock()
         pthread_join(thread, nil)
         deallocate()
     }
 
     private func deallocate() {
-        pthread_cond_destroy(releasedSignal)
-        pthread_cond_destroy(filledSignal)
-        pthread_mutex_destroy(lock)
-        releasedSignal.deallocate()
-        filledSignal.deallocate()
-        lock.deallocate()
         lengths.deallocate()
         storage.deallocate()
     }
@@ -148,12 +134,12 @@ final class ReadAheadRing: @unchecked Sendable {  // the counters below are guar
         var offset = startOffset
         var sequence = 0
         while true {
-            pthread_mutex_lock(lock)
+            lock.lock()
             if filled - released == bufferCount {
-                while filled - released > bufferCount / 2 && !cancelled { pthread_cond_wait(releasedSignal, lock) }
+                while filled - released > bufferCount / 2 && !cancelled { lock.wait(for: .released) }
             }
             let stop = cancelled
-            pthread_mutex_unlock(lock)
+            lock.unlock()
             if stop { return }
 
             let slot = sequence % bufferCount
@@ -174,7 +160,7 @@ final class ReadAheadRing: @unchecked Sendable {  // the counters below are guar
                 }
             }
 
-            pthread_mutex_lock(lock)
+            lock.lock()
             if count > 0 {
                 lengths[slot] = count
                 filled += 1
@@ -183,8 +169,8 @@ final class ReadAheadRing: @unchecked Sendable {  // the counters below are guar
                 finished = true
                 failure = error
             }
-            pthread_cond_signal(filledSignal)
-            pthread_mutex_unlock(lock)
+            lock.signal(.filled)
+            lock.unlock()
             if atEnd || error != 0 { return }
             offset += Int64(count)
             sequence += 1
