@@ -2,7 +2,7 @@
 """A randomized live HTTP/1.1 campaign with exact ground truth (standard library and tcpdump).
 
     http_campaign.py --binary BIN [--seeds 1-50 | --seed N] [--work DIR] [--keep] [--json]
-                     [--connections N] [--no-tshark]
+                     [--connections N] [--no-tshark] [--port P] [--only 3,7] [--fixture DIR/NAME]
 
 For each seed: a raw-socket HTTP/1.1 server and client in this process on 127.0.0.1 (ports the
 kernel picks), `tcpdump -i lo` on the server's port (started before, stopped by PID after a short
@@ -26,7 +26,10 @@ compared too, and where tshark differs from the truth that is reported as tshark
 Exit status 0 when every replay matched the truth exactly, 1 on any mismatch (each printed with
 its seed, so `--seed N --keep` reproduces it and keeps the capture), 2 on a campaign failure.
 `--json` prints one summary object (seeds, exchanges in the truth, exchanges compared, mismatches,
-tshark's disagreements) as the last line. Needs root (or CAP_NET_RAW) for tcpdump.
+tshark's disagreements) as the last line. `--port`, `--only` and `--fixture` make a small fixture
+of a seed's connections (captures/README.md). A seed whose capture lost packets (the kernel's
+drops, a loaded machine) is run again, up to three times. Needs root (or CAP_NET_RAW) for tcpdump.
+More on what it draws: captures/README.md, "A randomized live campaign".
 """
 import argparse
 import gzip
@@ -159,7 +162,28 @@ def extension(rng):
     r = rng.random()
     if r < 0.8:
         return b""
-    return rng.choice([b";foo", b";name=value", b';q="quoted;str"', b" ;ws=1", b";a=1;b"])
+    return rng.choice([b";foo", b";name=value", b';q="quoted;str"', b" ;ws=1", b";a=1;b", b"\t; a = b",
+                       b';e="x\\"y"'])
+
+
+def transfer_encoding(rng, codings):
+    """Transfer-Encoding with `codings` (the last is chunked): one field, OWS around its commas
+    varied, or one field line per coding (a list split over lines, RFC 9110 §5.3)."""
+    if len(codings) > 1 and rng.random() < 0.3:
+        return [header(rng, "Transfer-Encoding", c) for c in codings]
+    return [header(rng, "Transfer-Encoding", rng.choice([", ", ",", " , "]).join(codings))]
+
+
+def shuffled(rng, fields):
+    """The field lines in a random order, the Transfer-Encoding lines kept in theirs: split over
+    lines, the list is read in order and chunked must stay the final coding."""
+    order = list(range(len(fields)))
+    rng.shuffle(order)
+    coding = [i for i in range(len(fields)) if fields[i].lower().startswith(b"transfer-encoding:")]
+    slots = [k for k, i in enumerate(order) if i in coding]
+    for k, i in zip(slots, coding):
+        order[k] = i
+    return [fields[i] for i in order]
 
 
 def length_text(rng, n):
@@ -208,6 +232,17 @@ def make_request(rng, index, port, pipelined, last):
     if rng.random() < 0.5:
         fields.append(header(rng, "Accept-Encoding", "gzip, deflate"))
     fields += extra_fields(rng)
+    upgrade = rng.random() < 0.05
+    if upgrade:
+        # An upgrade the server declines (RFC 9110 §7.8: it answers as if not asked, no 101).
+        protocol = rng.choice(["websocket", "h2c"])
+        fields.append(header(rng, "Upgrade", protocol))
+        fields.append(header(rng, "Connection", "Upgrade" + (", HTTP2-Settings" if protocol == "h2c" else "")))
+        if protocol == "h2c":
+            fields.append(header(rng, "HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA"))
+        else:
+            fields.append(header(rng, "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="))
+            fields.append(header(rng, "Sec-WebSocket-Version", "13"))
     conditional = method in ("GET", "HEAD") and rng.random() < 0.15
     if conditional:
         fields.append(header(rng, "If-None-Match", '"v%d"' % rng.randint(1, 9)))
@@ -241,11 +276,12 @@ def make_request(rng, index, port, pipelined, last):
         close = last and rng.random() < 0.3
         if close:
             fields.append(header(rng, "Connection", rng.choice(["close", "Close"])))
-    rng.shuffle(fields)
+    fields = shuffled(rng, fields)
     head += b"".join(fields) + CRLF
     return {"index": index, "method": method, "target": target, "host": host, "conditional": conditional,
             "request_head": head, "request_body": wire_body, "request_body_bytes": len(body),
-            "request_framing": framing, "expect": expect, "request_close": close, "http10": http10}
+            "request_framing": framing, "expect": expect, "request_close": close, "http10": http10,
+            "upgrade": upgrade}
 
 
 def status_line(rng, version, code):
@@ -302,9 +338,11 @@ def make_response(rng, ex, last, pipelined):
         # HTTP/1.0 client), and no body either way.
         framing = rng.choice(["length", "none"] + ([] if http10 else ["chunked"]))
         if framing == "length":
-            fields.append(header(rng, "Content-Length", length_text(rng, rng.randint(0, 5000))))
+            # The length the GET's body would have had, however large.
+            size = rng.randint(0, 5000) if rng.random() < 0.8 else rng.randint(10 ** 6, 10 ** 11)
+            fields.append(header(rng, "Content-Length", length_text(rng, size)))
         elif framing == "chunked":
-            fields.append(header(rng, "Transfer-Encoding", rng.choice(["chunked", "gzip, chunked"])))
+            fields += transfer_encoding(rng, rng.choice([["chunked"], ["gzip", "chunked"]]))
         wire = b""
     elif status == 204:
         framing = "none"
@@ -324,7 +362,7 @@ def make_response(rng, ex, last, pipelined):
             # A transfer coding before chunked: the body on the wire (after de-chunking) is the
             # gzip stream, and that is its size.
             body = gzip.compress(body, mtime=0)
-            fields.append(header(rng, "Transfer-Encoding", rng.choice(["gzip, chunked", "gzip,chunked"])))
+            fields += transfer_encoding(rng, ["gzip", "chunked"])
             wire = chunked(rng, body)
         else:
             wire = body
@@ -339,7 +377,7 @@ def make_response(rng, ex, last, pipelined):
         fields.append(header(rng, "Connection", "keep-alive"))
     if rng.random() < 0.3:
         fields.append(header(rng, "Server", "campaign"))
-    rng.shuffle(fields)
+    fields = shuffled(rng, fields)
     final = status_line(rng, version, status) + b"".join(fields) + CRLF + wire
     ex.update({"status": status, "interim": interim, "interim_bytes": interim_bytes, "response": final,
                "response_head_length": len(final) - len(wire),
@@ -378,6 +416,7 @@ def make_plan(rng, port, connections):
             n = rng.randint(2, 4) if pipelined else 1
             batches.append(list(range(i, min(i + n, len(exchanges)))))
             i += n
+        batches = [part for batch in batches for part in within_upgrade_bound(exchanges, batch)]
         server_closes = exchanges[-1]["server_closes"]
         # Who ends it: the server as it said (or idle, unannounced), the client after the last
         # response, the client half-closing right after its last request, or the client's RST once
@@ -387,6 +426,21 @@ def make_plan(rng, port, connections):
                      "ending": ending, "writes": writing_plan(rng, exchanges, batches),
                      "response_concatenated": rng.random() < 0.6})
     return plan
+
+
+# The most the observer keeps of what a client sends behind an `Upgrade` request before the answer
+# (docs/how-it-decides.md: 64 KiB a connection, as after a CONNECT); past it, it lets them go and
+# resynchronises, a bound it keeps on purpose. Batches that would pass it are cut after the Upgrade
+# request: the client then waits for the answer, as a careful client does.
+UPGRADE_HELD_LIMIT = 64 << 10
+
+
+def within_upgrade_bound(exchanges, batch):
+    for k, i in enumerate(batch):
+        behind = sum(len(exchanges[j]["request_head"]) + len(exchanges[j]["request_body"]) for j in batch[k + 1:])
+        if exchanges[i]["upgrade"] and behind > UPGRADE_HELD_LIMIT - 1024:
+            return [batch[:k + 1]] + within_upgrade_bound(exchanges, batch[k + 1:])
+    return [batch]
 
 
 # --- Cutting messages into writes ----------------------------------------------------------------
@@ -465,6 +519,10 @@ class CampaignError(Exception):
     pass
 
 
+class CaptureIncomplete(CampaignError):
+    """The kernel dropped packets from the capture (a loaded machine): the seed is run again."""
+
+
 def send_all(sock, pieces):
     for piece, pause in pieces:
         sock.sendall(piece)
@@ -498,10 +556,10 @@ def expect_bytes(sock, expected, what):
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, port):
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
+        self.listener.bind(("127.0.0.1", port))
         self.listener.listen(64)
         self.port = self.listener.getsockname()[1]
         self.plans = {}  # client port -> connection plan
@@ -633,9 +691,11 @@ def run_client(server, plan, truth, lock):
 
 # --- One seed -------------------------------------------------------------------------------------
 
-def capture_and_converse(seed, work, connections):
+def capture_and_converse(seed, work, connections, port=0, only=None):
+    """Runs the seed's plan (of it only the connections numbered in `only`, when given: the same
+    conversations, for a small fixture) with the server on `port` (0: the kernel's pick)."""
     rng = random.Random(seed)
-    server = Server()
+    server = Server(port)
     pcap = os.path.join(work, f"seed{seed}.pcap")
     tcpdump_log = open(os.path.join(work, f"seed{seed}.tcpdump.log"), "w+")
     tcpdump = subprocess.Popen(
@@ -648,6 +708,8 @@ def capture_and_converse(seed, work, connections):
                 raise CampaignError("tcpdump did not start: " + open(tcpdump_log.name).read())
             time.sleep(0.02)
         plan = make_plan(rng, server.port, connections)
+        if only is not None:
+            plan = [c for c in plan if c["number"] in only]
         truth = []
         lock = threading.Lock()
         errors = []
@@ -683,7 +745,10 @@ def capture_and_converse(seed, work, connections):
             tcpdump.wait()
     log = open(tcpdump_log.name).read()
     if not re.search(r"^0 packets dropped by kernel$", log, re.MULTILINE):
-        errors.append("tcpdump dropped packets: " + log.strip().replace("\n", "; "))
+        raise CaptureIncomplete(f"seed {seed}: tcpdump dropped packets: " + log.strip().replace("\n", "; "))
+    planned = sum(len(c["exchanges"]) for c in plan)
+    if not errors and len(truth) != planned:
+        errors.append(f"{len(truth)} exchanges done of {planned} planned")
     if errors:
         raise CampaignError(f"seed {seed}: the conversation itself failed: {errors}")
     truth.sort(key=lambda e: (e["connection"], e["index"]))
@@ -769,25 +834,61 @@ def tshark_check(seed, pcap, port, truth):
         if codes:
             entry["statuses"] += [int(c) for c in codes.split("\x1f") if not 100 <= int(c) < 200]
     disagreements = []
-    expected = {}
+    by_client = {}
     for t in truth:
-        e = expected.setdefault(t["client"], {"requests": [], "statuses": [], "features": set()})
-        e["requests"].append((t["method"], t["target"]))
-        e["statuses"].append(t["status"])
-        e["features"] |= {f"req-{t['request_framing']}", f"resp-{t['response_framing']}"}
-        if t["interim"]:
-            e["features"].add("interim")
-        if t["pipelined"]:
-            e["features"].add("pipelined")
-    for client, e in expected.items():
+        by_client.setdefault(t["client"], []).append(t)
+    for client, exchanges in by_client.items():
         s = seen.get(client, {"requests": [], "statuses": []})
-        if s["requests"] != e["requests"]:
-            disagreements.append(f"seed {seed} {client}: tshark's requests {s['requests']} != {e['requests']} "
-                                 f"({', '.join(sorted(e['features']))})")
-        if s["statuses"] != e["statuses"]:
-            disagreements.append(f"seed {seed} {client}: tshark's statuses {s['statuses']} != {e['statuses']} "
-                                 f"({', '.join(sorted(e['features']))})")
+        for what, theirs, ours in (("requests", s["requests"], [(t["method"], t["target"]) for t in exchanges]),
+                                   ("statuses", s["statuses"], [t["status"] for t in exchanges])):
+            if theirs == ours:
+                continue
+            # Where tshark departs from the truth, and the exchange before (the usual cause).
+            at = next((i for i, (a, b) in enumerate(zip(theirs, ours)) if a != b), min(len(theirs), len(ours)))
+            before = describe(exchanges[at - 1]) if at > 0 else "the connection's start"
+            here = describe(exchanges[at]) if at < len(exchanges) else "nothing"
+            cause = "after " + before.split(" [")[0]
+            if at < len(exchanges) and what == "requests" and "method " in here:
+                cause = f"at method {exchanges[at]['method']} (not an HTTP method to tshark 4.0)"
+            disagreements.append({"line": f"seed {seed} {client}: tshark's {what} depart at exchange {at} "
+                                          f"({len(theirs)} vs {len(ours)}): after {before}; at {here}",
+                                  "cause": cause})
     return disagreements
+
+
+def describe(t):
+    """An exchange's framing in a few words (tshark's departures are tallied by the one before)."""
+    if t["method"] == "HEAD":
+        kind = f"HEAD answered with {t['response_framing']} framing fields"
+    elif t["status"] in (204, 304):
+        kind = f"{t['status']} ({t['response_framing']} fields)"
+    elif t["request_framing"] == "chunked":
+        kind = f"chunked request, {t['response_framing']} response"
+    else:
+        kind = f"{t['response_framing']} response"
+    extra = []
+    if t["interim"]:
+        extra.append("interim " + ",".join(map(str, t["interim"])))
+    if t["pipelined"]:
+        extra.append("pipelined")
+    if t["method"] not in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"):
+        extra.append(f"method {t['method']}")
+    return kind + (f" [{', '.join(extra)}]" if extra else "")
+
+
+def write_fixture(base, pcap, truth, seed, args):
+    """A fixture from this seed's capture: the capture, the client's log (`{"method","url","status"}`
+    a line, as fixture_clients.py writes) and the truth, named by `base`."""
+    import shutil
+    shutil.copyfile(pcap, base + ".pcap")
+    with open(base + ".client.jsonl", "w") as f:
+        for t in truth:
+            url = t["target"] if t["target"].startswith("http://") else "http://" + t["server"] + t["target"]
+            f.write(json.dumps({"method": t["method"], "url": url, "status": t["status"]}, separators=(",", ":")) + "\n")
+    with open(base + ".truth.json", "w") as f:
+        command = f"http_campaign.py --seed {seed} --connections {args.connections} --port {args.port} --only {args.only}"
+        json.dump({"made_by": command, "exchanges": truth}, f, indent=1)
+        f.write("\n")
 
 
 def seeds_from(text):
@@ -811,6 +912,11 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the captures of seeds that matched too")
     parser.add_argument("--no-tshark", action="store_true")
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    parser.add_argument("--port", type=int, default=0, help="the server's port (default: any free one)")
+    parser.add_argument("--only", default=None, help="run only these connections of the plan (e.g. 1,4)")
+    parser.add_argument("--fixture", default=None,
+                        help="DIR/NAME: also write NAME.pcap, NAME.client.jsonl (what the client sent and got, "
+                             "as the fixtures' client logs) and NAME.truth.json there (one seed)")
     args = parser.parse_args()
     seeds = [args.seed] if args.seed is not None else seeds_from(args.seeds or "1")
     work = args.work
@@ -822,7 +928,15 @@ def main():
                "work": work}
     for seed in seeds:
         try:
-            pcap, port, truth = capture_and_converse(seed, work, args.connections)
+            only = None if args.only is None else {int(n) for n in args.only.split(",")}
+            for attempt in range(3):
+                try:
+                    pcap, port, truth = capture_and_converse(seed, work, args.connections, args.port, only)
+                    break
+                except CaptureIncomplete as error:
+                    if attempt == 2:
+                        raise
+                    print(f"{error}; again", file=sys.stderr)
         except CampaignError as error:
             print(f"CAMPAIGN FAILURE: {error}", file=sys.stderr)
             return 2
@@ -837,10 +951,12 @@ def main():
             failed = failed or bool(mismatches)
             for m in mismatches:
                 print("MISMATCH " + m)
+        if args.fixture:
+            write_fixture(args.fixture, pcap, truth, seed, args)
         disagreements = [] if args.no_tshark else tshark_check(seed, pcap, port, truth)
         summary["tshark_disagreements"] += disagreements
         for d in disagreements:
-            print("TSHARK " + d)
+            print("TSHARK " + d["line"])
         summary["seeds"].append(seed)
         print(f"seed {seed}: {len(set(t['client'] for t in truth))} connections, {len(truth)} exchanges, "
               f"{'MISMATCH' if failed else 'ok'}, tshark differs on {len(disagreements)}", flush=True)
@@ -848,6 +964,13 @@ def main():
             for name in os.listdir(work):
                 if name.startswith(f"seed{seed}."):
                     os.remove(os.path.join(work, name))
+    if summary["tshark_disagreements"]:
+        print("tshark departs from the truth (by the exchange before, or an unknown method):")
+        tally = {}
+        for d in summary["tshark_disagreements"]:
+            tally[d["cause"]] = tally.get(d["cause"], 0) + 1
+        for cause, count in sorted(tally.items(), key=lambda kv: -kv[1]):
+            print(f"  {count:5d}  {cause}")
     print(f"seeds {len(summary['seeds'])}, truth exchanges {summary['truth_exchanges']} (two replays each), "
           f"compared {summary['compared']}, mismatches {len(summary['mismatches'])}, "
           f"tshark disagreements {len(summary['tshark_disagreements'])}")
