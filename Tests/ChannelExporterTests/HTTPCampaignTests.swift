@@ -23,9 +23,10 @@ struct HTTPCampaignTests {
     /// `CHANNEL_EXPORTER_CAMPAIGN_SEEDS` (`1-50`, `3,7`) replaces them.
     static let seeds = ProcessInfo.processInfo.environment["CHANNEL_EXPORTER_CAMPAIGN_SEEDS"] ?? "1,2,3,4"
 
-    /// Every exchange the plan made is in both replays (with `--inbound-port` and without) with its
-    /// method, target, path, host, status and body sizes, complete and without a gap, and nothing else
-    /// is: the script exits 1 and prints each mismatch with its seed otherwise.
+    /// Every exchange the plan made is in the three replays (with `--inbound-port`, without, and
+    /// sharded with `--threads 2`) with its method, target, path, host, status and body sizes,
+    /// complete and without a gap, and nothing else is: the script exits 1 and prints each mismatch
+    /// with its seed otherwise.
     @Test func everyPlannedExchangeIsReplayedExactly() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -42,7 +43,7 @@ struct HTTPCampaignTests {
         let last = result.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
         let summary = try #require(
             (try? JSONSerialization.jsonObject(with: Data(last.utf8))) as? [String: Any], "no summary line; \(report)")
-        // Not vacuous: every seed ran, the plan had exchanges, and each one was compared (twice).
+        // Not vacuous: every seed ran, the plan had exchanges, and each one was compared (in each replay).
         let seeds = summary["seeds"] as? [Int] ?? []
         let truth = summary["truth_exchanges"] as? Int ?? 0
         #expect(!seeds.isEmpty, "\(report)")

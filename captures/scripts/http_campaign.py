@@ -19,8 +19,8 @@ body's end and the next head in one segment.
 Both sides follow one plan made from the seed beforehand: each side knows the exact bytes it must
 receive and checks them, so the plan is the ground truth (written as SEED.truth.json: the
 connection's endpoints, method, target, path, status, body sizes, interim responses). The capture
-is then replayed with BIN (`replay --exchanges`, with `--inbound-port PORT` and without) and every
-exchange compared with the truth; tshark's requests and final statuses per connection are
+is then replayed with BIN (`replay --exchanges`, with `--inbound-port PORT`, without, and with it
+over two pipelines, `--threads 2`) and every exchange compared with the truth; tshark's requests and final statuses per connection are
 compared too, and where tshark differs from the truth that is reported as tshark's, not ours.
 
 Exit status 0 when every replay matched the truth exactly, 1 on any mismatch (each printed with
@@ -757,10 +757,12 @@ def capture_and_converse(seed, work, connections, port=0, only=None):
     return pcap, server.port, truth
 
 
-def replay(binary, pcap, out, inbound_port):
+def replay(binary, pcap, out, inbound_port, threads):
     arguments = [binary, "replay", pcap, "--exchanges", out, "--no-progress", "--output", "/dev/null"]
     if inbound_port is not None:
         arguments += ["--inbound-port", str(inbound_port)]
+    if threads is not None:
+        arguments += ["--threads", str(threads)]
     result = subprocess.run(arguments, capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise CampaignError(f"{' '.join(arguments)} exited {result.returncode}: {result.stderr}")
@@ -941,9 +943,11 @@ def main():
             print(f"CAMPAIGN FAILURE: {error}", file=sys.stderr)
             return 2
         failed = False
-        for label, inbound in (("inbound-port", port), ("no-port", None)):
+        # With the service's port and without (roles from the SYNs), and sharded over two pipelines.
+        for label, inbound, threads in (("inbound-port", port, None), ("no-port", None, None),
+                                        ("threads-2", port, 2)):
             out = os.path.join(work, f"seed{seed}.{label}.exchanges.jsonl")
-            observed = replay(args.binary, pcap, out, inbound)
+            observed = replay(args.binary, pcap, out, inbound, threads)
             compared, mismatches = compare(seed, label, truth, observed)
             summary["truth_exchanges"] += len(truth)
             summary["compared"] += compared
@@ -971,7 +975,7 @@ def main():
             tally[d["cause"]] = tally.get(d["cause"], 0) + 1
         for cause, count in sorted(tally.items(), key=lambda kv: -kv[1]):
             print(f"  {count:5d}  {cause}")
-    print(f"seeds {len(summary['seeds'])}, truth exchanges {summary['truth_exchanges']} (two replays each), "
+    print(f"seeds {len(summary['seeds'])}, truth exchanges {summary['truth_exchanges']} (three replays each), "
           f"compared {summary['compared']}, mismatches {len(summary['mismatches'])}, "
           f"tshark disagreements {len(summary['tshark_disagreements'])}")
     if args.json:
