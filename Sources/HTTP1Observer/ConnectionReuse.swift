@@ -26,6 +26,7 @@ extension HTTPConnectionObserver {
         if case .some = tunnel { tunnel = nil }
         if case .some = tunnelAuthority { tunnelAuthority = nil }
         tunnelDepth = 0
+        if case .some = sentBehindUpgradeRequest { sentBehindUpgradeRequest = nil }
     }
 }
 

@@ -57,6 +57,15 @@ extension HTTPConnectionObserver {
 
     public func streamEnd(direction: StreamDirection, reason: StreamEndReason, time: Timestamp) {
         let wasOpen = !(requestDirectionEnded && responseDirectionEnded)
+        if direction == requestDirection, !pending.isEmpty, pending[pending.count &- 1].awaitsUpgradeDecision,
+            !pending[pending.count &- 1].isConnect
+        {
+            // The client ended its side before the answer to its `Upgrade` request came (a half-close
+            // after its last request): what it pipelined behind it is HTTP/1.1 whatever the answer, and
+            // is read now, before the end lets it go.
+            sentBehindUpgradeRequest = withParser(direction) { $0.endAwaitingProtocolUpgrade() }
+            parseSentBehindUpgradeRequest()
+        }
         let outcome = withParser(direction) { $0.finish() }
         if direction == requestDirection {
             switch outcome {

@@ -51,8 +51,15 @@ extension HTTPConnectionObserver {
             return
         }
         if refusedUpgrade {
-            // Bytes an optimistic client sent after its CONNECT are not HTTP (its TLS ClientHello): lost.
-            if withParser(requestDirection, { $0.resumeAfterRefusedUpgrade() }) { count(.bytesWhileAwaitingUpgrade) }
+            if framedForConnect {
+                // Bytes an optimistic client sent after its CONNECT are not HTTP (its TLS ClientHello): lost.
+                if withParser(requestDirection, { $0.resumeAfterRefusedUpgrade() }) { count(.bytesWhileAwaitingUpgrade) }
+            } else {
+                // After a refused `Upgrade` they are the requests the client pipelined behind it: before,
+                // they were dropped and the direction resynchronised past the first of them, whose answer
+                // then had no request (captures/http/upgrade-refused-pipelined.pcap, from captures/scripts/http_campaign.py).
+                sentBehindUpgradeRequest = withParser(requestDirection) { $0.endAwaitingProtocolUpgrade() }
+            }
         }
         // Response body length, RFC 9112 §6.3 items 1-8.
         let framing: HTTPMessageParser.BodyFraming
@@ -80,6 +87,21 @@ extension HTTPConnectionObserver {
         }
         withParser(responseDirection) { $0.setFraming(framing) }
         if framing == .none { responseCompleted(time: time) }
+    }
+
+    /// The requests a client pipelined behind an `Upgrade` request that was refused (or before it ended
+    /// its side), parsed at the times they came, once the refusal's head is read (they then wait for
+    /// their answers behind it). Out of line: rare.
+    @inline(never)
+    func parseSentBehindUpgradeRequest() {
+        guard let sent = sentBehindUpgradeRequest.take() else { return }
+        sent.bytes.withUnsafeBytes { bytes in
+            var start = 0
+            for piece in sent.pieces {
+                streamData(UnsafeRawBufferPointer(rebasing: bytes[start..<piece.end]), direction: requestDirection, time: piece.time)
+                start = piece.end
+            }
+        }
     }
 
     /// h2c (RFC 7540 §3.2): this 101 is not the request's answer, which comes on HTTP/2 stream 1 and

@@ -55,6 +55,9 @@ public final class HTTPConnectionObserver: StreamConsumer {
     @exclusivity(unchecked) var tunnelAuthority: String?
     /// How many CONNECT tunnels this connection's stream is inside (0: a TCP connection's own).
     @exclusivity(unchecked) var tunnelDepth: UInt8 = 0
+    /// What the client sent between an `Upgrade` request and the server's refusal (its pipelined
+    /// requests), with when each piece came: parsed once the refusal's head is read (`+Responses`).
+    @exclusivity(unchecked) var sentBehindUpgradeRequest: (bytes: [UInt8], pieces: [(end: Int, time: Timestamp)])?
 
     init(connection: ConnectionInfo, core: HTTPObserverCore) {
         self.connection = connection
@@ -150,7 +153,13 @@ public final class HTTPConnectionObserver: StreamConsumer {
                 lostSync(isRequestDirection ? .badRequestLine : .badStatusLine, direction: direction, time: time, sawGap: false)
                 return
             }
-            if isRequest { requestHead(&shared.head, time: time) } else { responseHead(&shared.head, time: time) }
+            if isRequest {
+                requestHead(&shared.head, time: time)
+            } else {
+                responseHead(&shared.head, time: time)
+                // Parsed here, not in `responseHead`: their heads are read into the shared head.
+                if case .some = sentBehindUpgradeRequest { parseSentBehindUpgradeRequest() }
+            }
         case .body(let slice):
             appendBody(slice, direction: direction, time: time)
         case .lastBody(let slice):
@@ -337,7 +346,7 @@ public final class HTTPConnectionObserver: StreamConsumer {
         }
         if answerMayBeLost { giveUpAnswersOfEarlierLoss() }
         if framingUsable {
-            let keepsEarlyBytes = framing == .awaitUpgradeDecision && head.isConnect
+            let keepsEarlyBytes = framing == .awaitUpgradeDecision
             withParser(requestDirection) {
                 $0.setFraming(framing)
                 $0.keepsEarlyTunnelBytes = keepsEarlyBytes

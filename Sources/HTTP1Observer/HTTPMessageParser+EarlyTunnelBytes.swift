@@ -1,4 +1,5 @@
-/// A CONNECT's client that does not wait for the proxy's answer: bytes after the CONNECT, kept until it comes.
+/// A client that does not wait for the answer to its CONNECT or `Upgrade` request: bytes after it, kept until it comes.
+import PacketDecoding
 
 extension HTTPMessageParser {
     /// The most bytes kept between a CONNECT and its answer: an optimistic client sends its TLS
@@ -6,13 +7,16 @@ extension HTTPMessageParser {
     /// request, then waits for the other side. More is dropped (`droppedWhileAwaitingUpgrade`,
     /// counted as `bytes_while_awaiting_upgrade`), and that tunnel's start is not read.
     static let maxEarlyTunnelBytes = 64 << 10
+    /// The most packet times kept with them (`earlyTunnelPieces`, 16 bytes each).
+    static let maxEarlyTunnelPieces = 64
 
     /// Bytes sent while the CONNECT waits for its answer (`.awaitingUpgradeDecision`): kept, when
     /// this direction keeps them (`keepsEarlyTunnelBytes`) and they fit the bound and the observer's
     /// budget, for `takeEarlyTunnelBytes` (a 2xx) or `discardEarlyTunnelBytes` (any other answer);
     /// true when kept. Not kept, every byte before is dropped too (a tunnel's stream with a hole at
-    /// its start is not read from the middle).
-    mutating func keepEarlyTunnelBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// its start is not read from the middle). The same after an `Upgrade` request, whose refusal
+    /// gives them back as HTTP (`endAwaitingProtocolUpgrade`).
+    mutating func keepEarlyTunnelBytes(_ bytes: UnsafeRawBufferPointer, time: Timestamp) -> Bool {
         guard keepsEarlyTunnelBytes, !droppedWhileAwaitingUpgrade else { return false }
         let count = bytes.count
         guard earlyTunnelBytes.count + count <= Self.maxEarlyTunnelBytes, shared.keptBytes.room(for: count) == count else {
@@ -20,6 +24,13 @@ extension HTTPMessageParser {
             return false
         }
         earlyTunnelBytes.append(contentsOf: bytes)
+        if let last = earlyTunnelPieces.last, last.time == time || earlyTunnelPieces.count == Self.maxEarlyTunnelPieces {
+            // One piece a packet time; past the bound (a client dribbling bytes), later ones join the
+            // last piece, at its time.
+            earlyTunnelPieces[earlyTunnelPieces.count - 1].end = earlyTunnelBytes.count
+        } else {
+            earlyTunnelPieces.append((earlyTunnelBytes.count, time))
+        }
         shared.keptBytes.charge(count)
         return true
     }
@@ -41,6 +52,7 @@ extension HTTPMessageParser {
         guard !earlyTunnelBytes.isEmpty else { return false }
         shared.keptBytes.release(earlyTunnelBytes.count)
         earlyTunnelBytes = []
+        earlyTunnelPieces = []
         return true
     }
 }

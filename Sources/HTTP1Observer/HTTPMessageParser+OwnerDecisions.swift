@@ -1,3 +1,5 @@
+import PacketDecoding
+
 /// What the parser's owner decides for it: a head's body framing, an upgrade refused or taken, and
 /// a loss of message boundaries.
 extension HTTPMessageParser {
@@ -26,6 +28,29 @@ extension HTTPMessageParser {
             loseSync(atLineStart: false)
         }
         return discarded
+    }
+
+    /// The wait of an `Upgrade` request ends without an upgrade: the server refused it (RFC 9110 §7.8:
+    /// the connection goes on in HTTP/1.1), or the client ended its direction first. Parse again, and
+    /// give back what the client sent meanwhile with when each piece came, for the owner to parse as
+    /// the requests the client pipelined behind it (nil: none kept). A client sends nothing of the new
+    /// protocol before the 101 (RFC 6455 §4.1; RFC 7540 §3.2 for h2c), so those bytes are HTTP/1.1;
+    /// dropped before the answer (past the bound), the direction resynchronises as after a refused
+    /// CONNECT.
+    mutating func endAwaitingProtocolUpgrade() -> (bytes: [UInt8], pieces: [(end: Int, time: Timestamp)])? {
+        guard case .awaitingUpgradeDecision = state else { return nil }
+        if droppedWhileAwaitingUpgrade {
+            resumeAfterRefusedUpgrade()
+            return nil
+        }
+        endMessage()
+        guard !earlyTunnelBytes.isEmpty else {
+            keepsEarlyTunnelBytes = false
+            return nil
+        }
+        let held = (bytes: earlyTunnelBytes, pieces: earlyTunnelPieces)
+        discardEarlyTunnelBytes()
+        return held
     }
 
     /// HTTP ends on this direction (the connection was upgraded).

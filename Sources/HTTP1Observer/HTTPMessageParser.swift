@@ -24,9 +24,13 @@ struct HTTPMessageParser {
     var hasLostSync = false
     /// Bytes were dropped while waiting for an upgrade decision.
     var droppedWhileAwaitingUpgrade = false
-    /// This direction sent a CONNECT: bytes while it awaits the answer are kept (`+EarlyTunnelBytes`).
+    /// This direction sent a CONNECT or an `Upgrade` request: bytes while it awaits the answer are
+    /// kept (`+EarlyTunnelBytes`).
     var keepsEarlyTunnelBytes = false
     var earlyTunnelBytes: [UInt8] = []
+    /// Where each delivery kept in `earlyTunnelBytes` ends in them, and its time: what a client
+    /// pipelined after an `Upgrade` request the server refused is parsed at the times it was sent.
+    var earlyTunnelPieces: [(end: Int, time: Timestamp)] = []
     /// The direction's first line was rejected at a first byte 0x00 (with, where the delivery holds it,
     /// the rest of a SETTINGS frame header): a server's HTTP/2 preface, maybe (see `+HTTP2Preface`).
     var firstLineMayBeHTTP2Settings = false
@@ -320,7 +324,7 @@ struct HTTPMessageParser {
             case .awaitingUpgradeDecision:
                 let rest = UnsafeRawBufferPointer(rebasing: bytes[index...])
                 index = bytes.count
-                if rest.isEmpty || keepEarlyTunnelBytes(rest) { return nil }
+                if rest.isEmpty || keepEarlyTunnelBytes(rest, time: time) { return nil }
                 droppedWhileAwaitingUpgrade = true
                 return .anomaly(.bytesWhileAwaitingUpgrade)
             case .ignoring:

@@ -191,6 +191,56 @@ import Testing
         #expect(result.statistics.upgrades == 0)
     }
 
+    /// A client that pipelines behind an `Upgrade` request the server refuses (RFC 9110 §7.8: it
+    /// answers in HTTP/1.1, no 101): what came meanwhile is its next requests, read at their own times
+    /// (captures/http/upgrade-refused-pipelined.pcap). They were dropped, and the direction
+    /// resynchronised past the first of them, whose answer had no request.
+    @Test(arguments: ["websocket", "h2c"])
+    func requestsPipelinedBehindARefusedUpgradeAreRead(_ protocolName: String) {
+        let result = runSplitInvariant(
+            [
+                .request("GET /a HTTP/1.1\r\nUpgrade: \(protocolName)\r\nConnection: Upgrade\r\n\r\n", at: 1000),
+                .request("GET /b HTTP/1.1\r\nHost: x\r\n\r\nPOST /c HTTP/1.1\r\nContent-Length: 2\r\n\r\nok", at: 1100),
+                .request("HEAD /d HTTP/1.1\r\n\r\n", at: 1200),
+                .response("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb", at: 2000),
+                .response("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", at: 2100),
+            ] + Step.endBoth(at: 3000))
+        #expect(result.exchanges.map { "\($0.request?.target ?? "-") \($0.response?.status ?? 0)" } == ["/a 204", "/b 200", "/c 201", "/d 200"])
+        #expect(result.exchanges.allSatisfy { $0.completeness == .complete })
+        #expect(result.exchanges.map(\.requestFirstByte) == [ts(1000), ts(1100), ts(1100), ts(1200)])
+        #expect(result.exchanges[2].request?.bodyPrefix.text == "ok")
+        #expect(result.statistics.upgrades == 0)
+        #expect(result.statistics.anomalies.isEmpty)
+    }
+
+    /// The same when the client half-closes after its last request, before the refusal comes: what it
+    /// sent is read at its end, not let go with it.
+    @Test func requestsPipelinedBehindAnUpgradeBeforeAHalfCloseAreRead() {
+        let result = runSplitInvariant([
+            .request("GET /a HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", at: 1000),
+            .request("GET /b HTTP/1.1\r\n\r\n", at: 1100),
+            .end(.clientToServer, at: 1200),
+            .response("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", at: 2000),
+            .end(.serverToClient, at: 3000),
+        ])
+        #expect(result.exchanges.map { "\($0.request?.target ?? "-") \($0.response?.status ?? 0)" } == ["/a 200", "/b 404"])
+        #expect(result.exchanges.map(\.requestFirstByte) == [ts(1000), ts(1100)])
+        #expect(result.statistics.anomalies.isEmpty)
+    }
+
+    /// Accepted, the same bytes are not read as HTTP: the connection is the new protocol's.
+    @Test func bytesBehindAnAcceptedUpgradeAreNotRead() {
+        let result = runSplitInvariant(
+            [
+                .request("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", at: 1000),
+                .request("GET /b HTTP/1.1\r\n\r\n", at: 1100),
+                .response("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", at: 2000),
+                .response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 2100),
+            ] + Step.endBoth(at: 3000))
+        #expect(result.exchanges.map { "\($0.request?.target ?? "-") \($0.response?.status ?? 0)" } == ["/ws 101"])
+        #expect(result.statistics.upgrades == 1)
+    }
+
     @Test func closeDelimitedResponseEndsWithTheStream() {
         let result = runSplitInvariant([
             .request("GET /old HTTP/1.0\r\n\r\n", at: 1000),

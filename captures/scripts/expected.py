@@ -26,8 +26,8 @@ import sys
 from collections import Counter
 from urllib.parse import urlsplit
 
-SERVER_PORTS = {18080, 18081, 18082, 18083, 18084} | set(range(18090, 18103)) | {18110} | {18111, 18112, 18113}
-# stacks/ (18110: HAProxy's backend; 18111-18113: the client-* fixtures' servers)
+SERVER_PORTS = {18080, 18081, 18082, 18083, 18084} | set(range(18090, 18103)) | {18110} | {18111, 18112, 18113} | {18120}
+# stacks/ (18110: HAProxy's backend; 18111-18113: the client-* fixtures' servers); 18120: http_campaign.py's
 
 COVERS = {
     "keepalive-curl": "curl keep-alive to nginx: GET/POST(JSON, form)/DELETE, query strings, Method-Code/T-Code headers, 200/400/404/405/500, 20 KB body",
@@ -51,6 +51,9 @@ COVERS = {
                           "once on one connection, curl's POST on a second; curl HTTP/1.1 keep-alive to 18080 beside",
     "h2c-upgrade-curl": "curl --http2 to lighttpd: Upgrade: h2c accepted (101), the first request answered on "
                         "HTTP/2 stream 1, the second request HTTP/2 on the same connection",
+    "upgrade-refused-pipelined": "http_campaign.py seed 211, its connection 14 (raw sockets): a PUT with Upgrade: h2c "
+                                 "and a GET pipelined behind it, refused with 204; 103s, chunked gzip with trailers, "
+                                 "HEAD answered 304 with Content-Length and 200 with Transfer-Encoding",
     "nanosecond": "pcap with nanosecond timestamps (magic a1b23c4d)",
     "pcapng": "pcapng (editcap -F pcapng of a pcap recording)",
     "large-body-reordered": "large-body with data segments swapped (out of order)",
@@ -156,6 +159,10 @@ NOT_AUTHORITATIVE = {
                           "clients' log is the truth"},
     "pipelined-debian": {"http": "as for pipelined: tshark 4.0 reads the pipelined HEAD response's Content-Length as "
                                  "a body and loses the responses after it; the clients' log is the truth"},
+    "upgrade-refused-pipelined": {"http": "tshark 4.0 pairs the 304 answering the first of two pipelined HEADs with "
+                                          "the second and shows the 200 after it without a request; the truth "
+                                          "(.truth.json: what both ends of http_campaign.py sent and checked) and "
+                                          "the client log are the reference"},
     "h2c-lighttpd": {"http": "tshark 4.0 pairs the h2c upgrade request with the 101 Switching Protocols, which is not "
                              "its answer: that comes on HTTP/2 stream 1 (RFC 7540 §3.2), as the other 13 exchanges "
                              "do; the client's log is the truth, and an HTTP/1.1 observer sees the request unanswered"},
