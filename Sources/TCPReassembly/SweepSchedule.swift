@@ -34,5 +34,5 @@ public struct SweepSchedule: Sendable, Equatable {
 
     /// A segment at `now` (nanoseconds) swept: the next sweep is due `interval` later.
     @inlinable @inline(__always)
-    @usableFromInline mutating func noteSweep(at now: Int64) { nextDue = now &+ Self.interval }
+    mutating func noteSweep(at now: Int64) { nextDue = now &+ Self.interval }
 }
