@@ -30,9 +30,10 @@ import TLSDecryption
 // - Connection ids: opening packet ordinals in a pipeline with an `EventOrder`, renumbered by the merge.
 
 extension ExporterConfiguration {
-    /// The configuration of one of `workers` pipelines that each read some of a replay's connections:
-    /// every bound over all connections divided among them (rounded down), every other setting as it
-    /// is; nil when a bound is smaller than `workers` (read such a replay with one pipeline).
+    /// The configuration of a pipeline that reads `parts` of `total` parts of a replay's connections
+    /// (`ShardSplit`): every bound over all connections `parts` × bound / `total`, rounded down (the
+    /// shares' sum is at most the whole), every other setting as it is; nil when a bound is smaller
+    /// than `total` (read such a replay with one pipeline).
     ///
     /// Divided: the reassembler's connections, out-of-order bytes and NAT copy candidates, what the
     /// HTTP observer's connections keep, the AMQP observer's kept bytes, unanswered deliveries and
@@ -44,12 +45,13 @@ extension ExporterConfiguration {
     /// connection or exchange (the same in both), the idle timeout, IP fragments (reassembled once,
     /// before the split), and the TLS key store (every pipeline is given every secret, in the same
     /// order, so each drops the same ones as one would; see `TLSKeyStore`).
-    public func budgetShare(of workers: Int) -> ExporterConfiguration? {
-        precondition(workers >= 1, "at least one pipeline")
+    public func budgetShare(_ parts: Int, of total: Int) -> ExporterConfiguration? {
+        precondition(parts >= 1 && parts <= total, "a share of the whole")
         var share = self
         func divide(_ bound: inout Int) -> Bool {
-            guard bound >= workers else { return false }
-            bound /= workers
+            guard bound >= total else { return false }
+            // In two steps: a bound may be near `Int.max`.
+            bound = bound / total * parts + bound % total * parts / total
             return true
         }
         guard divide(&share.limits.maxConnections), divide(&share.limits.maxBufferedBytesTotal),

@@ -59,16 +59,16 @@ public enum ReplayRunner {
         try run(files: given, target: pipeline, progress: progress)
     }
 
-    /// The reading loop, for one pipeline or the shards' dispatcher.
+    /// The reading loop, for one pipeline or the shards' dispatcher (beside `workers` threads).
     static func run<Target: ReplayTarget>(
-        files given: [String], target: Target, progress: ((UInt64, UInt64) -> Void)?
+        files given: [String], target: Target, workers: Int = 0, progress: ((UInt64, UInt64) -> Void)?
     ) throws -> ReplayResult {
         let clock = ContinuousClock()
         let start = clock.now
         var packets: UInt64 = 0
         var bytes: UInt64 = 0
         let files = try PacketSource.inTimeOrder(given)
-        let source = try PacketSource.files(files)
+        let source = try PacketSource.files(files, besideBusyThreads: workers)
         // pcapng Decryption Secrets Blocks of TLS key log lines ("TLSK").
         source.decryptionSecrets = { type, bytes in
             guard type == 0x544C_534B else { return }

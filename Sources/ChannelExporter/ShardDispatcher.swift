@@ -9,14 +9,20 @@ import TLSDecryption
 
 /// Filters (the runner does), clocks and decodes every packet as one pipeline does (tunnels and IP
 /// fragments have state across packets, and a fragment carries no ports: they are decoded once,
-/// here), numbers each TCP segment (its ordinal, from 1: `EventOrder.packet` in the workers), and
-/// copies it into the batch of its shard: both directions of a connection go to the same one (a
-/// symmetric hash of the endpoints, with a fixed seed: the same split at every run). The idle
-/// sweep one pipeline's reassembler runs before a segment whose time reaches the next sweep's is
-/// sent to every shard at that segment, as are a capture file's TLS secrets, and the end of input.
+/// here), numbers each TCP segment (its ordinal, from 1: `EventOrder.packet` in the shards), and
+/// hands it to the shard of its connection (`ShardSplit`: both directions of a connection go to the
+/// same one, the same at every run). The reading thread runs one shard itself (`local`), with the
+/// segment's bytes where the reader left them; the others' segments are copied into their workers'
+/// batches. The idle sweep one pipeline's reassembler runs before a segment whose time reaches the
+/// next sweep's goes to every shard at that segment, as do a capture file's TLS secrets and the end
+/// of input.
 final class ShardDispatcher: ReplayTarget {
     let configuration: ExporterConfiguration
+    /// The shard the reading thread runs, between packets: the smallest part of the connections
+    /// (`ShardSplit`), the reading and decoding of every packet being this thread's too.
+    let local: ShardPipeline
     let workers: [ShardWorker]
+    let split: ShardSplit
     /// One thread drives it (see `Pipeline`): no dynamic exclusivity checks per packet.
     @exclusivity(unchecked) private var decoder = PacketDecoder()
     @exclusivity(unchecked) private var clock: PacketClock
@@ -24,18 +30,19 @@ final class ShardDispatcher: ReplayTarget {
     @exclusivity(unchecked) private var ordinal: UInt64 = 0
     @exclusivity(unchecked) private var sweeps = SweepSchedule()
     private let writers: UnsafeMutablePointer<ShardWriter>
-    private let shardCount: UInt64
     private var finished = false
 
-    /// `workers` are started; `configuration` is the whole replay's (its fragment limits are used
-    /// here, whole).
-    init(configuration: ExporterConfiguration, workers: [ShardWorker]) {
+    /// `local` is shard 0 of `split`, `workers` (started) the others; `configuration` is the whole
+    /// replay's (its fragment limits are used here, whole).
+    init(configuration: ExporterConfiguration, local: ShardPipeline, workers: [ShardWorker], split: ShardSplit) {
+        precondition(split.shards == workers.count + 1, "a worker for every shard but the local one")
         self.configuration = configuration
+        self.local = local
         self.workers = workers
+        self.split = split
         clock = PacketClock(forwardLimit: Pipeline.replayForwardStepLimit)
         decoder.tunnels = TunnelSettings(configuration)
         decoder.fragments.limits = FragmentLimits(configuration)
-        shardCount = UInt64(workers.count)
         writers = UnsafeMutablePointer<ShardWriter>.allocate(capacity: workers.count)
         for (index, worker) in workers.enumerated() { (writers + index).initialize(to: ShardWriter(ring: worker.ring)) }
     }
@@ -60,31 +67,21 @@ final class ShardDispatcher: ReplayTarget {
         ordinal &+= 1
         // One pipeline's reassembler's rule, over every segment (`SweepSchedule`).
         if sweeps.isDue(at: segment.timestamp) {
-            for shard in 0..<workers.count { writers[shard].append(ShardRecord.sweep, ordinal: ordinal, time: segment.timestamp) }
+            for worker in 0..<workers.count { writers[worker].append(ShardRecord.sweep, ordinal: ordinal, time: segment.timestamp) }
+            local.sweep(at: segment.timestamp, ordinal: ordinal)
         }
-        writers[Self.shard(of: segment, among: shardCount)].append(segment, ordinal: ordinal)
-    }
-
-    /// The shard of a segment's connection: the same for both directions (the sum of the two
-    /// endpoints' mixes), spread evenly over `count` (the high half of a 64-bit product).
-    @inline(__always)
-    static func shard(of segment: TCPSegment, among count: UInt64) -> Int {
-        var x = mix(segment.source) &+ mix(segment.destination)
-        x = (x ^ (x >> 32)) &* 0xD6E8_FEB8_6659_FD93
-        x ^= x >> 32
-        return Int(truncatingIfNeeded: ((x & 0xFFFF_FFFF) &* count) >> 32)
-    }
-
-    @inline(__always)
-    private static func mix(_ endpoint: Endpoint) -> UInt64 {
-        var x = endpoint.address.high &* 0x9E37_79B9_7F4A_7C15 ^ endpoint.address.low ^ (UInt64(endpoint.port) << 48)
-        x = (x ^ (x >> 31)) &* 0xBF58_476D_1CE4_E5B9
-        return x ^ (x >> 29)
+        let shard = split.shard(of: segment)
+        if shard == 0 {
+            local.process(segment, ordinal: ordinal)
+        } else {
+            writers[shard - 1].append(segment, ordinal: ordinal)
+        }
     }
 
     func addDecryptionSecrets(bytes: UnsafeRawBufferPointer) {
         if ordinal > 0 { secretsAfterFirstSegment = true }
-        for shard in 0..<workers.count { writers[shard].appendSecrets(bytes, ordinal: ordinal) }
+        for worker in 0..<workers.count { writers[worker].appendSecrets(bytes, ordinal: ordinal) }
+        local.addDecryptionSecrets(bytes: bytes)
     }
 
     /// Whether TLS secrets came after the first segment (a pcapng Decryption Secrets Block further on):
@@ -93,15 +90,17 @@ final class ShardDispatcher: ReplayTarget {
     private(set) var secretsAfterFirstSegment = false
 
     /// Ends every shard at the last packet's time (the same for all, as one pipeline's end) and
-    /// waits for them.
+    /// waits for the workers.
     func finish() throws {
         guard !finished else { return }
         finished = true
         let time = clock.latestTime ?? .zero
-        for shard in 0..<workers.count {
-            writers[shard].append(ShardRecord.end, ordinal: .max, time: time)
-            writers[shard].flush()
+        for worker in 0..<workers.count {
+            writers[worker].append(ShardRecord.end, ordinal: .max, time: time)
+            writers[worker].flush()
         }
+        // While the workers end theirs.
+        local.finish(at: time)
         for worker in workers { worker.join() }
     }
 
@@ -113,9 +112,10 @@ final class ShardDispatcher: ReplayTarget {
             amqp: AMQPStatistics(), fragmentedDatagramsHeld: decoder.fragments.heldDatagrams,
             fragmentBytesHeld: decoder.fragments.heldBytes, clock: clock.counters,
             firstPacketTime: firstPacketTime, lastPacketTime: clock.latestTime)
-        for (index, worker) in workers.enumerated() {
-            var part = worker.pipeline.statistics
-            if index > 0 { part.tlsKeys = TLSKeyStoreStatistics() }
+        statistics.add(local.pipeline.statistics)
+        for worker in workers {
+            var part = worker.shard.pipeline.statistics
+            part.tlsKeys = TLSKeyStoreStatistics()
             statistics.add(part)
         }
         return statistics

@@ -4,19 +4,11 @@ import Glibc
 #endif
 import TCPReassembly
 
-/// The flow part of a pipeline (reassembler, protocol observers, TLS decryptor, metrics, exchange
-/// log) for the connections of one shard, driven by the segments the reading thread hands it
-/// through `ring`: it never sees a packet, only decoded segments with their ordinals, and idle
-/// sweeps and the end of input when the reading thread says so, so that every shard acts at the
-/// same packet times as one pipeline would.
+/// A shard's flow pipeline (`ShardPipeline`) on a thread of its own, driven by the segments the
+/// reading thread hands it through `ring`.
 final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its thread only, until `join()`
     let ring: ShardRing
-    /// Where each output falls in one pipeline's order: the segment (or sweep) being handled.
-    let order: EventOrder
-    /// The flow part of a pipeline (its decoder and clock stay unused: the reading thread's work).
-    let pipeline: Pipeline
-    /// The exchange log's lines and openings (`--exchanges`), for the merge; nil without a log.
-    let log: ShardLogWriter?
+    let shard: ShardPipeline
     private var thread = pthread_t()
     private var running = false
 
@@ -27,15 +19,9 @@ final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its t
     static let bufferSize = 1 << 20
     static let bufferCount = 4
 
-    /// `configuration` holds this shard's share of every global budget (`ShardedReplay.share`).
-    init(configuration: ExporterConfiguration, logsExchanges: Bool) throws {
+    init(shard: ShardPipeline) {
         ring = ShardRing(bufferSize: Self.bufferSize, count: Self.bufferCount)
-        let order = EventOrder()
-        self.order = order
-        let log = logsExchanges ? try ShardLogWriter(order: order) : nil
-        self.log = log
-        pipeline = try Pipeline(configuration: configuration, exchangeLog: log, order: order)
-        if let log { pipeline.connectionsOpened = { log.opened($0) } }
+        self.shard = shard
     }
 
     deinit { join() }
@@ -72,28 +58,9 @@ final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its t
 
     /// Handles batches until the end record.
     private func run() {
-        let pipeline = pipeline
-        let order = order
+        let shard = shard
         while true {
-            var reader = ShardBatchReader(ring.take())
-            var ended = false
-            while let (header, body) = reader.next() {
-                switch header.kind {
-                case ShardRecord.segment:
-                    order.packet = header.ordinal
-                    pipeline.process(ShardBatchReader.segment(at: body))
-                case ShardRecord.sweep:
-                    // The reassembler marks each connection it closes as the sweep's (`EventOrder.enterSweep`).
-                    order.packet = header.ordinal
-                    pipeline.sweep(at: ShardBatchReader.time(at: body))
-                case ShardRecord.secrets:
-                    pipeline.addDecryptionSecrets(bytes: ShardBatchReader.secrets(at: body))
-                default:
-                    order.packet = .max
-                    pipeline.finish(at: ShardBatchReader.time(at: body))
-                    ended = true
-                }
-            }
+            let ended = shard.handle(ring.take())
             ring.release()
             if ended { return }
         }

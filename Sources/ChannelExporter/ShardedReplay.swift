@@ -7,12 +7,13 @@ import TLSDecryption
 import Glibc
 #endif
 
-/// `channel-exporter replay --threads N`: the reading thread decodes (`ShardDispatcher`), N workers
-/// reassemble and observe (`ShardWorker`), and their outputs are merged into what one pipeline
+/// `channel-exporter replay --threads N`: the reading thread decodes (`ShardDispatcher`), N flow
+/// pipelines reassemble and observe (`ShardPipeline`: one on the reading thread, the others on
+/// threads of their own, `ShardWorker`), and their outputs are merged into what one pipeline
 /// gives, byte for byte: metrics series in first-seen order (`ChannelMetrics.merged`), exchange log
 /// lines in one pipeline's order with its connection ids (`ShardLogMerge`), counters added.
 ///
-/// Each worker holds `1/N` of every global budget (`ExporterConfiguration.budgetShare`): if none
+/// Each pipeline holds its part of every global budget (`ExporterConfiguration.budgetShare`): if none
 /// reached its share, the sum never reached the whole, and one pipeline would not have either. When
 /// one did, or a NAT copy may have been decided otherwise (`NATTableUse.splitMayDiffer`), `replay`
 /// replays with one pipeline (`Rerun` says why): exact, never approximated.
@@ -91,24 +92,29 @@ public enum ShardedReplay {
         files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> Result<Outcome, Rerun> {
-        guard let shared = configuration.budgetShare(of: threads) else { return .failure(.boundTooSmall) }
-        var workers = [ShardWorker]()
-        for _ in 0..<threads { workers.append(try ShardWorker(configuration: shared, logsExchanges: exchangeLog != nil)) }
-        let dispatcher = ShardDispatcher(configuration: configuration, workers: workers)
+        let split = ShardSplit(threads: threads)
+        var shards = [ShardPipeline]()
+        for weight in split.weights {
+            guard let share = configuration.budgetShare(weight, of: split.totalWeight) else { return .failure(.boundTooSmall) }
+            shards.append(try ShardPipeline(configuration: share, logsExchanges: exchangeLog != nil))
+        }
+        let workers = shards.dropFirst().map(ShardWorker.init(shard:))
+        let dispatcher = ShardDispatcher(configuration: configuration, local: shards[0], workers: workers, split: split)
         let clock = ContinuousClock()
         let start = clock.now
         var result: ReplayResult
         do {
             for worker in workers { try worker.start() }
-            result = try ReplayRunner.run(files: files, target: dispatcher, progress: progress)
+            result = try ReplayRunner.run(files: files, target: dispatcher, workers: workers.count, progress: progress)
         } catch {
             // Every worker started ends (the end record) before the error goes on.
             try? dispatcher.finish()
             throw error
         }
+        let pipelines = shards.map(\.pipeline)
         // A share reached, or a NAT copy one pipeline could have found otherwise (or uses too many to tell).
-        if workers.contains(where: \.pipeline.reachedGlobalBudget) { return .failure(.shareReached) }
-        if workers.contains(where: { $0.pipeline.statistics.tlsKeys.evicted + $0.pipeline.statistics.tlsKeys.expired > 0 }) {
+        if pipelines.contains(where: \.reachedGlobalBudget) { return .failure(.shareReached) }
+        if pipelines.contains(where: { $0.statistics.tlsKeys.evicted + $0.statistics.tlsKeys.expired > 0 }) {
             return .failure(.tlsKeysDropped)
         }
         if dispatcher.secretsAfterFirstSegment, let first = result.statistics.firstPacketTime,
@@ -116,13 +122,12 @@ public enum ShardedReplay {
         {
             return .failure(.tlsKeysDropped)
         }
-        let natUses = workers.map(\.pipeline.natTableUses)
+        let natUses = pipelines.map(\.natTableUses)
         if natUses.contains(where: { $0 == nil }) || NATTableUse.splitMayDiffer(natUses.map { $0! }) {
             return .failure(.natCopies)
         }
-        let metrics = ChannelMetrics.merged(
-            workers.map(\.pipeline.metrics), configuration: try MetricsConfiguration(configuration))
-        if let exchangeLog { try ShardLogMerge.merge(workers.compactMap(\.log), into: exchangeLog) }
+        let metrics = ChannelMetrics.merged(pipelines.map(\.metrics), configuration: try MetricsConfiguration(configuration))
+        if let exchangeLog { try ShardLogMerge.merge(shards.compactMap(\.log), into: exchangeLog) }
         // The replay's time includes the merges.
         let elapsed = clock.now - start
         result.elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

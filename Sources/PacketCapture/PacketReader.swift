@@ -54,7 +54,13 @@ enum ClassicPcapReading: Sendable, Hashable {
     /// `0` / `off` reads directly (the way before read-ahead, for tests and measurements),
     /// `1` / `on` reads ahead.
     /// `COUNTxKIB` (e.g. `16x1024`) sets the buffers, for measurements.
-    static let automatic: ClassicPcapReading = {
+    static let automatic = automatic(besideBusyThreads: 0)
+
+    /// `automatic`, when `threads` other threads are kept busy beside the parsing (a sharded replay's
+    /// workers): read ahead only with a CPU left for the reads. Without one, the reading thread
+    /// reads itself: measured with two threads on two CPUs, a thread reading ahead took more CPU
+    /// than the reads it saved (the copy into buffers another CPU then parses) and ended no sooner.
+    static func automatic(besideBusyThreads threads: Int) -> ClassicPcapReading {
         let setting = getenv("CHANNEL_EXPORTER_READ_AHEAD").map { String(cString: $0) }
         switch setting {
         case "0", "off": return .direct
@@ -64,9 +70,9 @@ enum ClassicPcapReading: Sendable, Hashable {
             if numbers.count == 2, numbers.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) {
                 return .readAhead(bufferSize: numbers[1] << 10, bufferCount: numbers[0])
             }
-            return sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2 ? .readAhead : .direct
+            return sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2 + threads ? .readAhead : .direct
         }
-    }()
+    }
 }
 
 /// A capture file opened for reading, by the reader that suits it.

@@ -79,6 +79,12 @@ public final class PacketSource: @unchecked Sendable {
         try files(paths, reading: .automatic)
     }
 
+    /// `files(_:)` for a reading thread beside `threads` busy ones (a sharded replay's workers):
+    /// classic pcap files are read ahead only when a CPU is left for it.
+    public static func files(_ paths: [String], besideBusyThreads threads: Int) throws(CaptureError) -> PacketSource {
+        try files(paths, reading: .automatic(besideBusyThreads: threads))
+    }
+
     /// `files(_:)`, with classic pcap files read as `reading` says; `readerOpened` sees each reader `run` opens.
     static func files(
         _ paths: [String], reading: ClassicPcapReading, readerOpened: ((any PacketReader) -> Void)? = nil

@@ -6,7 +6,7 @@ import Testing
 @Suite struct BudgetShareTests {
     @Test func everyBoundOverAllConnectionsIsDividedAndNothingElse() throws {
         let whole = ExporterConfiguration(syscode: "A123010101")
-        let share = try #require(whole.budgetShare(of: 3))
+        let share = try #require(whole.budgetShare(1, of: 3))
         let (a, b) = (whole.limits, share.limits)
         #expect(b.maxConnections == a.maxConnections / 3)
         #expect(b.maxBufferedBytesTotal == a.maxBufferedBytesTotal / 3)
@@ -24,13 +24,27 @@ import Testing
         undivided.tls = whole.tls
         #expect(undivided == whole)
         #expect(b.maxPendingRequests == a.maxPendingRequests && b.maxFragmentBytesTotal == a.maxFragmentBytesTotal)
-        #expect(whole.budgetShare(of: 1) == whole)
+        #expect(whole.budgetShare(1, of: 1) == whole)
+    }
+
+    @Test func aShareOfSomePartsIsThatFractionRoundedDown() throws {
+        var whole = ExporterConfiguration(syscode: "A123010101")
+        whole.limits.maxConnections = 1000
+        whole.limits.maxSeriesPerFamily = .max
+        let small = try #require(whole.budgetShare(1, of: 3))
+        let large = try #require(whole.budgetShare(2, of: 3))
+        #expect(small.limits.maxConnections == 333 && large.limits.maxConnections == 666)
+        // A bound near `Int.max` is divided without overflow, and the parts never add up to more.
+        #expect(small.limits.maxSeriesPerFamily == Int.max / 3)
+        #expect(large.limits.maxSeriesPerFamily <= Int.max - small.limits.maxSeriesPerFamily)
+        #expect(large.limits.maxSeriesPerFamily >= Int.max / 3 * 2)
+        #expect(whole.budgetShare(3, of: 3) == whole)
     }
 
     @Test func aBoundSmallerThanThePipelinesHasNoShare() {
         var configuration = ExporterConfiguration(syscode: "A123010101")
         configuration.limits.maxConnections = 3
-        #expect(configuration.budgetShare(of: 3) != nil)
-        #expect(configuration.budgetShare(of: 4) == nil)
+        #expect(configuration.budgetShare(1, of: 3) != nil)
+        #expect(configuration.budgetShare(1, of: 4) == nil)
     }
 }

@@ -72,6 +72,8 @@ import Testing
     }
 
     @Test func theShardOfAConnectionIsTheSameBothWays() {
+        // The reading thread's shard 1 part, each worker's 2: 1/5, 2/5, 2/5.
+        let split = ShardSplit(threads: 3)
         var counts = [Int](repeating: 0, count: 3)
         let server = Endpoint(address: IPAddress(ipv4: 0x0A00_0002), port: 80)
         for port in UInt16(30_000)..<UInt16(33_000) {
@@ -82,11 +84,12 @@ import Testing
             var back = there
             back.source = server
             back.destination = client
-            let shard = ShardDispatcher.shard(of: there, among: 3)
-            #expect(ShardDispatcher.shard(of: back, among: 3) == shard)
+            let shard = split.shard(of: there)
+            #expect(split.shard(of: back) == shard)
             counts[shard] += 1
         }
-        // Spread evenly: each shard within 10 % of a third.
-        #expect(counts.allSatisfy { abs($0 - 1000) < 100 }, "\(counts)")
+        // Spread by the weights: each shard within 10 % of its part.
+        #expect(abs(counts[0] - 600) < 60 && abs(counts[1] - 1200) < 120 && abs(counts[2] - 1200) < 120, "\(counts)")
+        #expect(ShardSplit(threads: 1).shard(of: Self.segment(payload: UnsafeRawBufferPointer(start: nil, count: 0), time: 0)) == 0)
     }
 }

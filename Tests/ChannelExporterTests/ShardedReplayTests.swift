@@ -95,14 +95,17 @@ import Testing
     func aShareReachedIsRedoneWithOnePipeline(_ bound: String) throws {
         var configuration = ExporterConfiguration(syscode: "A123010101")
         configuration.inbound.ports = [80, 8080]
-        let file = Fixtures.path("http/stacks/go.pcap")
+        // A Go client's pool: 89 connections, up to a dozen open at once.
+        let file = Fixtures.path(bound == "connections" ? "http/stacks/client-go-pool.pcap" : "http/stacks/go.pcap")
         // Within the bounds, sharded.
         let (_, unbounded, _) = try Self.replay(Case(files: [file], configuration: configuration), threads: 3)
         #expect(unbounded == 3)
+        // Three threads divide a bound in five parts (`ShardSplit`: 1 for the reading thread's shard, 2
+        // for each worker's): 5 is the least that gives every shard a share.
         switch bound {
-        case "connections": configuration.limits.maxConnections = 3
+        case "connections": configuration.limits.maxConnections = 5
         case "kept bytes": configuration.limits.maxHTTPKeptBytesTotal = 3 * 1024
-        case "series": configuration.limits.maxSeriesPerFamily = 3
+        case "series": configuration.limits.maxSeriesPerFamily = 5
         default: configuration.limits.maxLabelBytesPerFamily = 300
         }
         try Self.expectRedoneWithOnePipeline(Case(files: [file], configuration: configuration), because: .shareReached)
