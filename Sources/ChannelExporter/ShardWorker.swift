@@ -19,8 +19,8 @@ final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its t
     static let bufferSize = 1 << 20
     static let bufferCount = 4
 
-    init(shard: ShardPipeline) {
-        ring = ShardRing(bufferSize: Self.bufferSize, count: Self.bufferCount)
+    init(shard: ShardPipeline, batchBytes: Int = bufferSize) {
+        ring = ShardRing(bufferSize: batchBytes, count: Self.bufferCount)
         self.shard = shard
     }
 

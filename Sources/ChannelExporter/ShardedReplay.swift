@@ -63,13 +63,24 @@ public enum ShardedReplay {
         files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> Outcome {
+        try replay(
+            files: files, configuration: configuration, threads: threads, exchangeLog: exchangeLog,
+            batchBytes: ShardWorker.bufferSize, progress: progress)
+    }
+
+    /// `replay`, with the workers' batches of `batchBytes` (tests make them small: many hand-offs).
+    static func replay(
+        files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
+        batchBytes: Int, progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
         var rerun: Rerun?
         if threads > 1 && canReread(files) {
             do {
                 switch try run(
-                    files: files, configuration: configuration, threads: threads, exchangeLog: exchangeLog, progress: progress)
+                    files: files, configuration: configuration, threads: threads, exchangeLog: exchangeLog,
+                    batchBytes: batchBytes, progress: progress)
                 {
                 case .success(let outcome): return outcome
                 case .failure(let reason): rerun = reason
@@ -90,7 +101,7 @@ public enum ShardedReplay {
     /// (nothing was written to `exchangeLog` then), saying why. Errors are the reading's.
     static func run(
         files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
-        progress: ((UInt64, UInt64) -> Void)? = nil
+        batchBytes: Int = ShardWorker.bufferSize, progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> Result<Outcome, Rerun> {
         let split = ShardSplit(threads: threads)
         var shards = [ShardPipeline]()
@@ -98,7 +109,7 @@ public enum ShardedReplay {
             guard let share = configuration.budgetShare(weight, of: split.totalWeight) else { return .failure(.boundTooSmall) }
             shards.append(try ShardPipeline(configuration: share, logsExchanges: exchangeLog != nil))
         }
-        let workers = shards.dropFirst().map(ShardWorker.init(shard:))
+        let workers = shards.dropFirst().map { ShardWorker(shard: $0, batchBytes: batchBytes) }
         let dispatcher = ShardDispatcher(configuration: configuration, local: shards[0], workers: workers, split: split)
         let clock = ContinuousClock()
         let start = clock.now

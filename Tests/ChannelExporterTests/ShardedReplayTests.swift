@@ -46,8 +46,10 @@ import Testing
         return cases.sorted { $0.files[0] < $1.files[0] }
     }()
 
-    /// Replays `files` with `threads` pipelines and collects what it prints.
-    static func replay(_ testCase: Case, threads: Int) throws -> (Printed, pipelines: Int, rerun: ShardedReplay.Rerun?) {
+    /// Replays `files` with `threads` pipelines (batches of `batchBytes`) and collects what it prints.
+    static func replay(
+        _ testCase: Case, threads: Int, batchBytes: Int = ShardWorker.bufferSize
+    ) throws -> (Printed, pipelines: Int, rerun: ShardedReplay.Rerun?) {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let logPath = directory.file("exchanges.jsonl")
@@ -57,7 +59,8 @@ import Testing
         var rerun: ShardedReplay.Rerun?
         do {
             let outcome = try ShardedReplay.replay(
-                files: testCase.files, configuration: testCase.configuration, threads: threads, exchangeLog: log)
+                files: testCase.files, configuration: testCase.configuration, threads: threads, exchangeLog: log,
+                batchBytes: batchBytes)
             pipelines = outcome.pipelines
             rerun = outcome.rerun
             printed.exposition = outcome.metrics.render(.prometheusText)
@@ -78,6 +81,24 @@ import Testing
         #expect(three.error == one.error)
         #expect(three.exposition == one.exposition)
         #expect(three.exchangeLog == one.exchangeLog)
+    }
+
+    /// Batches of 2 KiB: hundreds of hand-offs a capture, each worker waiting for the reading thread
+    /// and the reading thread for the workers many times over (segments larger than a batch grow it);
+    /// on captures with many connections and packets, with two threads and with four, repeated (an
+    /// ordering fault would show in some runs only), several at once (the suite runs them in parallel).
+    @Test(arguments: [
+        "http/reverse-proxy/haproxy-close.pcap", "http/stacks/client-go-pool.pcap", "http/stacks/php.pcap",
+        "http/stacks/haproxy.pcap", "amqp/ruby-bunny.pcap",
+    ])
+    func smallBatchesPrintWhatOnePrints(_ file: String) throws {
+        let testCase = try #require(Self.cases.first { $0.files[0] == Fixtures.path(file) })
+        let (one, _, _) = try Self.replay(testCase, threads: 1)
+        for threads in [2, 4, 2, 4, 2] {
+            let (sharded, pipelines, _) = try Self.replay(testCase, threads: threads, batchBytes: 2048)
+            #expect(pipelines == threads)
+            #expect(sharded == one, "\(threads) threads")
+        }
     }
 
     /// Most captures are replayed sharded, not redone with one pipeline (else the comparison above
