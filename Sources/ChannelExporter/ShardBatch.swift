@@ -34,14 +34,18 @@ struct ShardRecordHeader {
 /// publishes it when the next record does not fit (and at the end).
 struct ShardWriter {
     let ring: ShardRing
+    /// Called while every buffer of the ring is full, instead of waiting (the floating shard's: the
+    /// reading thread handles a batch itself); whether it did anything.
+    private let help: (() -> Bool)?
     private var slot: Int
     private var bytes: UnsafeMutableRawPointer
     private var capacity: Int
     private var used = 0
 
-    init(ring: ShardRing) {
+    init(ring: ShardRing, helpingWith help: (() -> Bool)? = nil) {
         self.ring = ring
-        slot = ring.fillable()
+        self.help = help
+        slot = help.map { ring.fillable(helping: $0) } ?? ring.fillable()
         let buffer = ring.buffer(slot)
         bytes = buffer.bytes
         capacity = buffer.capacity
@@ -88,7 +92,7 @@ struct ShardWriter {
         guard used > 0 else { return }
         ring.setCount(used, of: slot)
         ring.publish(slot)
-        slot = ring.fillable()
+        slot = help.map { ring.fillable(helping: $0) } ?? ring.fillable()
         let buffer = ring.buffer(slot)
         bytes = buffer.bytes
         capacity = buffer.capacity

@@ -6,8 +6,9 @@ import TCPReassembly
 /// log) for the connections of one shard. It never sees a packet, only the segments the reading
 /// thread decoded with their ordinals, and the idle sweeps and the end of input when the reading
 /// thread says so, so that every shard acts at the same packet times as one pipeline would. The
-/// reading thread drives one shard itself (`ShardDispatcher.local`); a `ShardWorker` drives each
-/// other on a thread of its own.
+/// reading thread drives one shard itself (`ShardDispatcher.local`), a `ShardWorker` drives one on
+/// a thread of its own, and the floating shard's batches are handled by whichever thread has time
+/// (`FloatingShard`): by one thread at a time, in order.
 final class ShardPipeline {
     /// Where each output falls in one pipeline's order: the segment (or sweep) being handled.
     let order: EventOrder

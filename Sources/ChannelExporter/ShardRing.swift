@@ -11,6 +11,10 @@ import PacketCapture
 /// behind); the consumer waits when none is full. One lock and a condition per direction, taken
 /// once per batch: with batches of hundreds of segments the hand-off costs a few instructions a
 /// segment (the copy of its bytes aside).
+///
+/// The floating shard's ring (`FloatingShard`) has two consumers, one at a time under its mutex; it
+/// pokes the workers' rings when it publishes, to wake a worker waiting for its own batches
+/// (`waitForBatch(orPokeAfter:)`).
 final class ShardRing: @unchecked Sendable {  // the counters are guarded by `lock`
     /// One buffer: `bytes` allocated with `capacity` bytes; `count` of them written.
     struct Buffer {
@@ -28,8 +32,11 @@ final class ShardRing: @unchecked Sendable {  // the counters are guarded by `lo
     // Guarded by `lock`:
     private var published = 0
     private var released = 0
+    private var pokes = 0
     // The consumer's own:
     private var taken = 0
+    /// Rings poked at each publication (the workers', on the floating shard's ring); set before use.
+    var poking: [ShardRing] = []
 
     init(bufferSize: Int, count: Int) {
         bufferCount = count
@@ -74,12 +81,73 @@ final class ShardRing: @unchecked Sendable {  // the counters are guarded by `lo
         buffers[slot] = Buffer(bytes: bytes, capacity: capacity, count: old.count)
     }
 
+    /// Producer: the index of the buffer to fill next, as `fillable()`, but while every buffer is
+    /// full, calling `help` instead of waiting: it must handle and release a batch whenever every
+    /// buffer is full (`FloatingShard.handleNext(waiting: true)`). Waiting for another consumer
+    /// instead could wait for ever: the one that held the shard a moment before may have found
+    /// nothing to take, and gone back to its own batches, or ended.
+    func fillable(helping help: () -> Bool) -> Int {
+        lock.lock()
+        while published - released == bufferCount {
+            lock.unlock()
+            _ = help()
+            lock.lock()
+        }
+        let slot = published % bufferCount
+        lock.unlock()
+        buffers[slot].count = 0
+        return slot
+    }
+
     /// Producer: hands the buffer filled to the consumer.
     func publish(_ slot: Int) {
         lock.lock()
         published += 1
         lock.signal(.filled)
         lock.unlock()
+        for ring in poking { ring.poke() }
+    }
+
+    /// Producer: the batches published and not yet released (the one being handled included).
+    var backlog: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return published - released
+    }
+
+    /// Wakes the consumer if it waits in `waitForBatch(orPokeAfter:)`.
+    func poke() {
+        lock.lock()
+        pokes += 1
+        lock.signal(.filled)
+        lock.unlock()
+    }
+
+    /// Consumer: how many pokes came so far (for `waitForBatch(orPokeAfter:)`).
+    var pokeCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return pokes
+    }
+
+    /// Consumer: waits until a batch is published or a poke came after `seen` pokes.
+    func waitForBatch(orPokeAfter seen: Int) {
+        lock.lock()
+        while published == taken && pokes == seen { lock.wait(for: .filled) }
+        lock.unlock()
+    }
+
+    /// Consumer: the next buffer published if there is one, without waiting; lent until `release()`.
+    func tryTake() -> Buffer? {
+        lock.lock()
+        guard published > taken else {
+            lock.unlock()
+            return nil
+        }
+        let slot = taken % bufferCount
+        taken += 1
+        lock.unlock()
+        return buffers[slot]
     }
 
     /// Consumer: the next buffer published, waiting for it; lent until `release()`.

@@ -2,26 +2,30 @@
 import PacketDecoding
 
 /// The division of a sharded replay's connections among its shards, by a hash of a connection's two
-/// endpoints, in parts: shard 0, which the reading thread runs between packets
-/// (`ShardDispatcher.local`), takes `localWeight` parts, and each worker's shard `workerWeight`.
+/// endpoints, in parts: shard 0 is the reading thread's own (`ShardDispatcher.local`), shards 1 to
+/// `threads - 1` are the workers', and the last is the floating shard (`FloatingShard`), whose
+/// batches the thread with time to spare handles.
 ///
-/// The reading thread also reads and decodes every packet and copies the workers' segments: given
-/// as many connections as a worker, it would hold the worker back. Measured with two threads on the
-/// two-CPU machine of `Benchmarks/README.md` (the reading thread's share of the connections against
-/// the replay's time): on the real keep-alive capture a third was best (2/5 and 1/2 were 10 % and
-/// 19 % slower), on the real one-request connections a quarter (a third 6 % slower), on the synthetic
-/// 1M capture, whose long connections cost more to observe than to read, three sevenths (a third
-/// 12 % slower). A connection stays in its shard, so the split is fixed before the first packet:
-/// 1 part against 2.
+/// The reading thread also reads and decodes every packet and copies the others' segments, so its
+/// own part is the smaller; the floating part lets it take on more while the workers are behind,
+/// or leave more to them. Measured with two threads on the two-CPU machine of `Benchmarks/README.md`,
+/// with fixed splits (the reading thread's share of the connections against the replay's time): a
+/// third was best on the real keep-alive capture (2/5 and 1/2 were 10 % and 19 % slower), a quarter
+/// on the real one-request connections (a third 6 % slower), three sevenths on the synthetic 1M
+/// capture, whose long connections cost more to observe than to read (a third 12 % slower). With
+/// two threads, 3 parts for the reading thread, 5 for the worker and 2 floating: the reading
+/// thread's share can be anything from 3/10 to 5/10 (against 2 : 4 : 3, 2/9 to 5/9, as fast on the
+/// one-request connections, 3 % faster on the keep-alive capture, 1.5 % slower on the 1M one).
 struct ShardSplit: Equatable {
-    /// Each shard's parts: the reading thread's, then each worker's.
+    /// Each shard's parts: the reading thread's, each worker's, the floating shard's.
     let weights: [Int]
     /// The end (exclusive) of each shard's part of the 32-bit hash range.
     private let ends: [UInt64]
 
-    init(threads: Int, localWeight: Int = 1, workerWeight: Int = 2) {
-        precondition(threads >= 1 && localWeight >= 1 && workerWeight >= 1, "a part for every shard")
-        weights = [localWeight] + Array(repeating: workerWeight, count: threads - 1)
+    init(threads: Int, localWeight: Int = 3, workerWeight: Int = 5, floatingWeight: Int = 2) {
+        precondition(threads >= 2, "a sharded replay has a reading thread and a worker at least")
+        precondition(localWeight >= 1 && workerWeight >= 1 && floatingWeight >= 1, "a part for every shard")
+        weights = [localWeight] + Array(repeating: workerWeight, count: threads - 1) + [floatingWeight]
         let total = UInt64(weights.reduce(0, +))
         var ends = [UInt64]()
         var sum: UInt64 = 0
@@ -32,7 +36,7 @@ struct ShardSplit: Equatable {
         self.ends = ends
     }
 
-    /// The shards.
+    /// The shards, the floating one included.
     var shards: Int { weights.count }
 
     /// All the parts: the denominator of every shard's share.
@@ -46,7 +50,7 @@ struct ShardSplit: Equatable {
         x = (x ^ (x >> 32)) &* 0xD6E8_FEB8_6659_FD93
         x ^= x >> 32
         let hash = x & 0xFFFF_FFFF
-        // A few comparisons (8 shards at most), not a division a segment.
+        // A few comparisons (9 shards at most), not a division a segment.
         return ends.withUnsafeBufferPointer { ends in
             var shard = 0
             while shard < ends.count - 1 && hash >= ends[shard] { shard += 1 }

@@ -5,10 +5,12 @@ import Glibc
 import TCPReassembly
 
 /// A shard's flow pipeline (`ShardPipeline`) on a thread of its own, driven by the segments the
-/// reading thread hands it through `ring`.
+/// reading thread hands it through `ring`; while none are there, it handles the floating shard's.
 final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its thread only, until `join()`
     let ring: ShardRing
     let shard: ShardPipeline
+    /// The shard whose batches a worker with nothing to do handles (nil: none).
+    let floating: FloatingShard?
     private var thread = pthread_t()
     private var running = false
 
@@ -19,9 +21,10 @@ final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its t
     static let bufferSize = 1 << 20
     static let bufferCount = 4
 
-    init(shard: ShardPipeline, batchBytes: Int = bufferSize) {
+    init(shard: ShardPipeline, floating: FloatingShard?, batchBytes: Int = bufferSize) {
         ring = ShardRing(bufferSize: batchBytes, count: Self.bufferCount)
         self.shard = shard
+        self.floating = floating
     }
 
     deinit { join() }
@@ -56,13 +59,19 @@ final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its t
         pthread_join(thread, nil)
     }
 
-    /// Handles batches until the end record.
+    /// Handles its batches until the end record, and the floating shard's while it has none.
     private func run() {
         let shard = shard
         while true {
-            let ended = shard.handle(ring.take())
-            ring.release()
-            if ended { return }
+            // Read before looking at the floating shard: a batch published after that look pokes.
+            let pokes = ring.pokeCount
+            if let batch = ring.tryTake() {
+                let ended = shard.handle(batch)
+                ring.release()
+                if ended { return }
+            } else if floating?.handleNext() != true {
+                ring.waitForBatch(orPokeAfter: pokes)
+            }
         }
     }
 }

@@ -7,11 +7,12 @@ import TLSDecryption
 import Glibc
 #endif
 
-/// `channel-exporter replay --threads N`: the reading thread decodes (`ShardDispatcher`), N flow
-/// pipelines reassemble and observe (`ShardPipeline`: one on the reading thread, the others on
-/// threads of their own, `ShardWorker`), and their outputs are merged into what one pipeline
-/// gives, byte for byte: metrics series in first-seen order (`ChannelMetrics.merged`), exchange log
-/// lines in one pipeline's order with its connection ids (`ShardLogMerge`), counters added.
+/// `channel-exporter replay --threads N`: the reading thread decodes (`ShardDispatcher`), N + 1 flow
+/// pipelines reassemble and observe (`ShardPipeline`: one on the reading thread, one on each of N - 1
+/// workers' threads, `ShardWorker`, and one on whichever has time, `FloatingShard`), and their
+/// outputs are merged into what one pipeline gives, byte for byte: metrics series in first-seen
+/// order (`ChannelMetrics.merged`), exchange log lines in one pipeline's order with its connection
+/// ids (`ShardLogMerge`), counters added.
 ///
 /// Each pipeline holds its part of every global budget (`ExporterConfiguration.budgetShare`): if none
 /// reached its share, the sum never reached the whole, and one pipeline would not have either. When
@@ -68,7 +69,7 @@ public enum ShardedReplay {
             batchBytes: ShardWorker.bufferSize, progress: progress)
     }
 
-    /// `replay`, with the workers' batches of `batchBytes` (tests make them small: many hand-offs).
+    /// `replay`, with the shards' batches of `batchBytes` (tests make them small: many hand-offs).
     static func replay(
         files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
         batchBytes: Int, progress: ((UInt64, UInt64) -> Void)? = nil
@@ -109,8 +110,11 @@ public enum ShardedReplay {
             guard let share = configuration.budgetShare(weight, of: split.totalWeight) else { return .failure(.boundTooSmall) }
             shards.append(try ShardPipeline(configuration: share, logsExchanges: exchangeLog != nil))
         }
-        let workers = shards.dropFirst().map { ShardWorker(shard: $0, batchBytes: batchBytes) }
-        let dispatcher = ShardDispatcher(configuration: configuration, local: shards[0], workers: workers, split: split)
+        let floating = FloatingShard(shard: shards.last!, batchBytes: batchBytes)
+        let workers = shards.dropFirst().dropLast().map { ShardWorker(shard: $0, floating: floating, batchBytes: batchBytes) }
+        floating.ring.poking = workers.map(\.ring)
+        let dispatcher = ShardDispatcher(
+            configuration: configuration, local: shards[0], workers: workers, floating: floating, split: split)
         let clock = ContinuousClock()
         let start = clock.now
         var result: ReplayResult

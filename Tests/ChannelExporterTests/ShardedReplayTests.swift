@@ -83,10 +83,13 @@ import Testing
         #expect(three.exchangeLog == one.exchangeLog)
     }
 
-    /// Batches of 2 KiB: hundreds of hand-offs a capture, each worker waiting for the reading thread
-    /// and the reading thread for the workers many times over (segments larger than a batch grow it);
-    /// on captures with many connections and packets, with two threads and with four, repeated (an
-    /// ordering fault would show in some runs only), several at once (the suite runs them in parallel).
+    /// Batches of 2 KiB: hundreds of hand-offs a capture, each worker waiting for the reading thread and
+    /// the reading thread for the workers many times over (segments larger than a batch grow it), the
+    /// floating shard's batches handled now by a worker whose ring is empty, now by the reading thread
+    /// (its ring full, or the workers behind); on captures with many connections and packets, with
+    /// two threads and with four, repeated (an ordering fault would show in some runs only), several
+    /// at once (the suite runs them in parallel: so it found a reading thread waiting for ever for a
+    /// worker that had gone).
     @Test(arguments: [
         "http/reverse-proxy/haproxy-close.pcap", "http/stacks/client-go-pool.pcap", "http/stacks/php.pcap",
         "http/stacks/haproxy.pcap", "amqp/ruby-bunny.pcap",
@@ -116,17 +119,18 @@ import Testing
     func aShareReachedIsRedoneWithOnePipeline(_ bound: String) throws {
         var configuration = ExporterConfiguration(syscode: "A123010101")
         configuration.inbound.ports = [80, 8080]
-        // A Go client's pool: 89 connections, up to a dozen open at once.
-        let file = Fixtures.path(bound == "connections" ? "http/stacks/client-go-pool.pcap" : "http/stacks/go.pcap")
+        // A Go client's pool: 89 connections, up to a dozen open at once; a session of Python requests:
+        // 9 label sets in one family.
+        let file = Fixtures.path(bound == "connections" ? "http/stacks/client-go-pool.pcap" : bound == "series" ? "http/keepalive-requests.pcap" : "http/stacks/go.pcap")
         // Within the bounds, sharded.
         let (_, unbounded, _) = try Self.replay(Case(files: [file], configuration: configuration), threads: 3)
         #expect(unbounded == 3)
-        // Three threads divide a bound in five parts (`ShardSplit`: 1 for the reading thread's shard, 2
-        // for each worker's): 5 is the least that gives every shard a share.
+        // Three threads divide a bound in 15 parts (`ShardSplit`: 3 for the reading thread's shard, 5
+        // for each worker's, 2 for the floating one): 15 is the least that gives every shard a share.
         switch bound {
-        case "connections": configuration.limits.maxConnections = 5
+        case "connections": configuration.limits.maxConnections = 15
         case "kept bytes": configuration.limits.maxHTTPKeptBytesTotal = 3 * 1024
-        case "series": configuration.limits.maxSeriesPerFamily = 5
+        case "series": configuration.limits.maxSeriesPerFamily = 15
         default: configuration.limits.maxLabelBytesPerFamily = 300
         }
         try Self.expectRedoneWithOnePipeline(Case(files: [file], configuration: configuration), because: .shareReached)
