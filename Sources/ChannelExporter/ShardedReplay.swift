@@ -1,4 +1,4 @@
-/// A replay whose connections are split over several flow pipelines, one thread each, with exactly
+/// A replay whose connections are split over several flow pipelines and threads, with exactly
 /// the outputs of one pipeline.
 import ChannelMetrics
 import TCPReassembly

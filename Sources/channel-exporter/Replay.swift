@@ -46,8 +46,12 @@ struct Replay: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Split the connections over this many flow pipelines, one thread each (default: the processors, at most 8).",
-            discussion: "The output is exactly that of one pipeline (a replay that could differ is redone with one)."))
+            "Split the connections over this many threads (default: the processors, at most 8).",
+            discussion: """
+                The reading thread runs a share of the connections itself, each other thread one, and the \
+                threads with time to spare a floating share. The output is exactly that of one pipeline (a \
+                replay that could differ is redone with one).
+                """))
     var threads: Int = ShardedReplay.defaultThreads
 
     @Flag(help: "Print the summary as JSON.")
