@@ -9,15 +9,16 @@ import Glibc
 /// observing its exchanges differs from capture to capture, and a connection stays in its shard:
 /// no fixed split suits them all (`ShardSplit`).
 ///
-/// One thread at a time handles its batches, in order (`mutex`, tried, never waited for while
-/// there is other work); its pipeline's state passes between threads through that mutex.
+/// One thread at a time handles its batches, in order, under `mutex`: a worker only tries it, the
+/// reading thread waits for it only when this ring is full. The pipeline's state passes between
+/// threads through that mutex.
 final class FloatingShard: @unchecked Sendable {  // `ended` and the ring's consumer side are guarded by `mutex`
     let shard: ShardPipeline
     let ring: ShardRing
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var ended = false
 
-    init(shard: ShardPipeline, batchBytes: Int = ShardWorker.bufferSize) {
+    init(shard: ShardPipeline, batchBytes: Int) {
         self.shard = shard
         ring = ShardRing(bufferSize: batchBytes, count: ShardWorker.bufferCount)
         mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)

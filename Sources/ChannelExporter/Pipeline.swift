@@ -58,7 +58,7 @@ public final class Pipeline {
     /// Nil: `replayForwardStepLimit`, for a replay, where nothing else moves time on; live, idle
     /// ticks come every 250 ms on a quiet interface and `LiveRunner` passes `liveForwardStepLimit`.
     ///
-    /// `order`: this pipeline is one shard of a replay split over several (`ShardWorker`): it is handed
+    /// `order`: this pipeline is one shard of a replay split over several (`ShardPipeline`): it is handed
     /// decoded segments, and its outputs are tagged with where one pipeline would have made them.
     public init(
         configuration: ExporterConfiguration, exchangeLog: (any HTTPExchangeSink)? = nil, replacing previous: Pipeline? = nil,
@@ -136,7 +136,7 @@ public final class Pipeline {
         ) { reassembler.process($0) }
     }
 
-    /// A shard's path (`ShardWorker`): a segment the reading thread decoded.
+    /// A shard's path (`ShardPipeline`): a segment the reading thread decoded.
     @inline(__always)
     func process(_ segment: TCPSegment) {
         reassembler.process(segment)

@@ -45,10 +45,15 @@ struct ShardWriter {
     init(ring: ShardRing, helpingWith help: (() -> Bool)? = nil) {
         self.ring = ring
         self.help = help
-        slot = help.map { ring.fillable(helping: $0) } ?? ring.fillable()
+        slot = Self.fillable(ring, helping: help)
         let buffer = ring.buffer(slot)
         bytes = buffer.bytes
         capacity = buffer.capacity
+    }
+
+    /// The ring's next buffer to fill, handed over by `help` or waited for.
+    private static func fillable(_ ring: ShardRing, helping help: (() -> Bool)?) -> Int {
+        help.map { ring.fillable(helping: $0) } ?? ring.fillable()
     }
 
     /// Copies `segment` and its payload into the batch.
@@ -92,7 +97,7 @@ struct ShardWriter {
         guard used > 0 else { return }
         ring.setCount(used, of: slot)
         ring.publish(slot)
-        slot = help.map { ring.fillable(helping: $0) } ?? ring.fillable()
+        slot = Self.fillable(ring, helping: help)
         let buffer = ring.buffer(slot)
         bytes = buffer.bytes
         capacity = buffer.capacity

@@ -9,8 +9,8 @@ import TCPReassembly
 final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its thread only, until `join()`
     let ring: ShardRing
     let shard: ShardPipeline
-    /// The shard whose batches a worker with nothing to do handles (nil: none).
-    let floating: FloatingShard?
+    /// The shard whose batches a worker with nothing of its own to do handles.
+    let floating: FloatingShard
     private var thread = pthread_t()
     private var running = false
 
@@ -21,7 +21,7 @@ final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its t
     static let bufferSize = 1 << 20
     static let bufferCount = 4
 
-    init(shard: ShardPipeline, floating: FloatingShard?, batchBytes: Int = bufferSize) {
+    init(shard: ShardPipeline, floating: FloatingShard, batchBytes: Int) {
         ring = ShardRing(bufferSize: batchBytes, count: Self.bufferCount)
         self.shard = shard
         self.floating = floating
@@ -69,7 +69,7 @@ final class ShardWorker: @unchecked Sendable {  // its pipeline is used by its t
                 let ended = shard.handle(batch)
                 ring.release()
                 if ended { return }
-            } else if floating?.handleNext() != true {
+            } else if !floating.handleNext() {
                 ring.waitForBatch(orPokeAfter: pokes)
             }
         }

@@ -102,7 +102,7 @@ public enum ShardedReplay {
     /// (nothing was written to `exchangeLog` then), saying why. Errors are the reading's.
     static func run(
         files: [String], configuration: ExporterConfiguration, threads: Int, exchangeLog: ExchangeLogFile?,
-        batchBytes: Int = ShardWorker.bufferSize, progress: ((UInt64, UInt64) -> Void)? = nil
+        batchBytes: Int, progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> Result<Outcome, Rerun> {
         let split = ShardSplit(threads: threads)
         var shards = [ShardPipeline]()
