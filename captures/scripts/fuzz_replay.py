@@ -21,54 +21,24 @@ charged) is kept as leak-N.pcap. Standard library only; about 50 replays a secon
 The first run (600 s, seed 7, 32,250 mutants) found the reassembler trapping on a segment exactly
 2^31 ahead of the next expected byte (fixed in TCPSequence.distance).
 """
-import os, random, struct, subprocess, sys, glob, time, json
+import os, random, subprocess, sys, glob, time, json
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fuzz_mutations import read, write, mutate
 BIN = sys.argv[1]
 seconds = float(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 files = sorted(glob.glob(os.path.join(ROOT, '**', '*.pcap'), recursive=True))
 rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
-def read(path):
-    d = open(path, 'rb').read()
-    magic = struct.unpack('<I', d[:4])[0]
-    if magic not in (0xa1b2c3d4, 0xa1b23c4d): return None, None
-    hdr = d[:24]; recs = []; off = 24
-    while off + 16 <= len(d):
-        ts1, ts2, incl, orig = struct.unpack('<IIII', d[off:off+16])
-        recs.append([ts1, ts2, bytearray(d[off+16:off+16+incl]), orig]); off += 16 + incl
-    return hdr, recs
-def write(path, hdr, recs):
-    with open(path, 'wb') as f:
-        f.write(hdr)
-        for ts1, ts2, b, orig in recs:
-            f.write(struct.pack('<IIII', ts1, ts2, len(b), max(orig, len(b)) if rng.random() < 0.9 else len(b)))
-            f.write(b)
 end = time.time() + seconds; runs = 0; crashes = 0; leaks = 0
 with open('small-budget.yaml', 'w') as f:
     f.write('syscode: A123010101\nlimits:\n  max_http_kept_bytes_total: 65536\n')
 while time.time() < end:
     src = rng.choice(files); hdr, recs = read(src)
     if not recs: continue
-    n = len(recs)
-    for _ in range(rng.randint(1, 20)):
-        r = rng.random(); i = rng.randrange(n)
-        b = recs[i][2]
-        if r < 0.5 and len(b) > 54:
-            for _ in range(rng.randint(1, 8)):
-                j = rng.randrange(54, len(b)); b[j] = rng.choice([rng.randrange(256), 0x0d, 0x0a, 0x20, 0x30, 0x3a, 0x22, 0x7b, 0x7d, 0xff, 0])
-        elif r < 0.6 and len(b) > 14:
-            j = rng.randrange(14, min(len(b), 60)); b[j] = rng.randrange(256)
-        elif r < 0.7:
-            del b[rng.randrange(len(b)+1):]
-        elif r < 0.8:
-            j = rng.randrange(n); recs[i], recs[j] = recs[j], recs[i]
-        elif r < 0.9:
-            recs.insert(rng.randrange(n), [recs[i][0], recs[i][1], bytearray(b), recs[i][3]]); n += 1
-        else:
-            del recs[i]; n -= 1
-            if n == 0: break
-    if n == 0: continue
+    recs = mutate(recs, rng)
+    if not recs: continue
     out = 'case.pcap'
-    write(out, hdr, recs)
+    write(out, hdr, recs, rng)
     args = [BIN, 'replay', out, '--syscode', 'A123010101', '--no-progress', '--output', '/dev/null', '--exchanges', '/dev/null', '--json']
     if rng.random() < 0.33: args += ['--config.file', 'small-budget.yaml']
     if rng.random() < 0.5: args += ['--inbound-port', '18080', '--inbound-port', '8080', '--inbound-port', '18090']
