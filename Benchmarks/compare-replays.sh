@@ -10,8 +10,8 @@
 # Captures: every pcap and pcapng under captures/http (all calls outgoing, then with inbound ports
 # 80 and 8080; those of tls-decrypt with their key logs), captures/amqp and captures/formats, the
 # parity captures with their configurations, and, when they exist in
-# $BENCH_DATA (default /tmp/channel-exporter-bench), keepalive.pcap, close.pcap and
-# keepalive1m.pcap. Exit status 1 when anything differs.
+# $BENCH_DATA (default /tmp/channel-exporter-bench), keepalive.pcap, close.pcap,
+# keepalive1m.pcap and keepalive-mtu1500.pcap (capture-segmented.sh). Exit status 1 when anything differs.
 set -uo pipefail
 [ $# -ge 2 ] || { sed -n '2,14p' "$0"; exit 2; }
 if [ "$1" = --threads ]; then
@@ -43,6 +43,7 @@ done
 [ -f "$bench/keepalive.pcap" ] && runs+=("keepalive|$bench/keepalive.pcap --inbound-port 8080" "keepalive-out|$bench/keepalive.pcap")
 [ -f "$bench/close.pcap" ] && runs+=("close|$bench/close.pcap --inbound-port 8080")
 [ -f "$bench/keepalive1m.pcap" ] && runs+=("keepalive1m|$bench/keepalive1m.pcap --inbound-port 80")
+[ -f "$bench/keepalive-mtu1500.pcap" ] && runs+=("keepalive-mtu1500|$bench/keepalive-mtu1500.pcap --inbound-port 8080")
 
 differ=0
 for side in "${sides[@]}"; do mkdir -p "$work/${side%%|*}"; done
