@@ -22,15 +22,15 @@ requests=${1:-200000}
 bench=${BENCH_DATA:-/tmp/channel-exporter-bench}
 shared=${SHARED_BENCH:-$(cd "$(dirname "$0")/../../shared/bench" 2>/dev/null && pwd || echo /work/shared/bench)}
 [ -f "$bench/www/small.json" ] || { echo "no $bench/www: run $shared/capture_real.sh first" >&2; exit 2; }
-for tool in nginx wrk tcpdump curl ethtool ip python3; do command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }; done
+for tool in nginx wrk tcpdump curl ip python3; do command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }; done
 out=$bench/keepalive-mtu1500.pcap
 facts=$bench/keepalive-mtu1500.facts.txt
 ns=ce-segmented-$$
 # `ip netns exec` execs the command: a PID taken after `&` is the program's own (a shell function's
 # subshell would be in between, and a background subshell ignores SIGINT).
 in_ns=(ip netns exec "$ns")
+. "$(dirname "$0")/segmented-namespace.sh"
 
-ip netns add "$ns"
 nginx_pid= tcpdump_pid= wrk_pid=
 work=$(mktemp -d)
 cleanup() {
@@ -41,9 +41,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-"${in_ns[@]}" ip link set lo mtu 1500 up
-# Without TSO/GSO the stack sends (and tcpdump sees) segments of one MSS; without GRO none are merged.
-"${in_ns[@]}" ethtool -K lo tso off gso off gro off >/dev/null
+segmented_namespace "$ns"
 mkdir -p "$bench/nginx/tmp"
 "${in_ns[@]}" nginx -p "$bench/" -e nginx/error.log -c "$shared/nginx.conf" &
 nginx_pid=$!

@@ -29,12 +29,10 @@ for tool in nginx wrk curl; do command -v "$tool" >/dev/null || { echo "needs $t
 in_ns=()
 ns=
 if [ "${SEGMENTED:-0}" = 1 ]; then
-  command -v ethtool >/dev/null || { echo "needs ethtool" >&2; exit 2; }
+  . "$(dirname "$0")/segmented-namespace.sh"
   ns=ce-live-load-$$
-  ip netns add "$ns"
+  segmented_namespace "$ns" || { ip netns del "$ns" 2>/dev/null; exit 2; }
   in_ns=(ip netns exec "$ns")
-  "${in_ns[@]}" ip link set lo mtu 1500 up
-  "${in_ns[@]}" ethtool -K lo tso off gso off gro off >/dev/null
 fi
 
 work=$(mktemp -d)
