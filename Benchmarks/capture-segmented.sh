@@ -7,24 +7,26 @@
 # 1,460 less the timestamp option), so this file has the segmentation a production capture has
 # (every body over one segment reassembled and read across segments).
 #
-#   Benchmarks/capture-segmented.sh [REQUESTS]      # as root; default 200000 requests
+#   Benchmarks/capture-segmented.sh [REQUESTS [OUT]]   # as root; default 200000 requests
 #
-# Writes $BENCH_DATA/keepalive-mtu1500.pcap (default /tmp/channel-exporter-bench) and its facts
-# ($BENCH_DATA/keepalive-mtu1500.facts.txt: wrk's report, tcpdump's counters, the largest frame).
+# Writes OUT, by default $BENCH_DATA/keepalive-mtu1500.pcap (BENCH_DATA: /tmp/channel-exporter-bench
+# unless set), and its facts beside it (OUT with .facts.txt for .pcap: wrk's report, tcpdump's
+# counters, the largest frame). `capture-segmented.sh 1000000 $BENCH_DATA/ka1m-mtu1500.pcap` records
+# a million exchanges (1.9 GB).
 # Fails when tcpdump dropped a packet, when a frame is larger than 1,514 bytes, or when the file
 # holds fewer HTTP responses than wrk completed. Needs nginx-light, wrk, tcpdump, curl, ethtool
 # and python3, and the bench's static files: run the shared bench's capture_real.sh once (it writes
 # $BENCH_DATA/www). nginx, wrk and tcpdump are started here and stopped by their PIDs; the
 # namespace is deleted on exit.
 set -euo pipefail
-[ "${1:-}" = -h ] && { sed -n '2,18p' "$0"; exit 0; }
+[ "${1:-}" = -h ] && { sed -n '2,20p' "$0"; exit 0; }
 requests=${1:-200000}
 bench=${BENCH_DATA:-/tmp/channel-exporter-bench}
 shared=${SHARED_BENCH:-$(cd "$(dirname "$0")/../../shared/bench" 2>/dev/null && pwd || echo /work/shared/bench)}
 [ -f "$bench/www/small.json" ] || { echo "no $bench/www: run $shared/capture_real.sh first" >&2; exit 2; }
 for tool in nginx wrk tcpdump curl ip python3; do command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }; done
-out=$bench/keepalive-mtu1500.pcap
-facts=$bench/keepalive-mtu1500.facts.txt
+out=${2:-$bench/keepalive-mtu1500.pcap}
+facts=${out%.pcap}.facts.txt
 ns=ce-segmented-$$
 # `ip netns exec` execs the command: a PID taken after `&` is the program's own (a shell function's
 # subshell would be in between, and a background subshell ignores SIGINT).
@@ -94,7 +96,7 @@ print(largest, responses)
 PY
 )
 {
-  echo "# keepalive-mtu1500.pcap, $(date -u +%FT%TZ): nginx $(nginx -v 2>&1 | sed 's/.*\///'), wrk -t $threads -c 64, lo MTU 1500, tso/gso/gro off"
+  echo "# $(basename "$out"), $(date -u +%FT%TZ): nginx $(nginx -v 2>&1 | sed 's/.*\///'), wrk -t $threads -c 64, lo MTU 1500, tso/gso/gro off"
   echo "wrk: $(grep -E 'requests in|Requests/sec' "$work/wrk.txt" | tr -s ' ' | tr '\n' ' ')"
   echo "tcpdump: $captured packets captured, $dropped dropped by kernel"
   echo "largest frame: $largest bytes; segments that begin with a status line: $responses"
