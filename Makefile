@@ -22,7 +22,7 @@ build: deps
 # resolving symbols across a dozen shared libraries (a replay's start: 46.6 M -> 32.5 M instructions).
 # Each function in a section of its own, and the hot ones laid out together first, in the order
 # Benchmarks/hot-functions.order gives (made by Benchmarks/hot-functions.sh from profiles of the
-# bench captures): the per-exchange code then stops evicting itself from the instruction cache.
+# bench captures): the per-exchange code then evicts itself from the instruction cache far less.
 HOT_FUNCTIONS := $(CURDIR)/Benchmarks/hot-functions.order
 RELEASE_LAYOUT := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections \
 	-Xswiftc -use-ld=gold -Xlinker --section-ordering-file=$(HOT_FUNCTIONS)
